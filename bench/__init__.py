@@ -1,0 +1,1 @@
+"""Benchmarks: fixed workloads that print figures. Never part of the test run."""

@@ -1,0 +1,240 @@
+"""The append-only audit log: who did what, to what, from where.
+
+The camera-sharing programme promises owners that images are never misused, and
+the proof is this log: every view of a shared image or stream, every login and
+every change of a user or setting.  Entries are therefore written and committed
+before ``log`` returns (never batched: an entry lost in a crash is a broken
+promise), and the table's triggers refuse UPDATE and DELETE.
+
+Because the log is kept forever and shown to camera owners, it must never hold
+a secret: detail values under secret-looking keys, URL passwords and bearer
+tokens are replaced with ``***`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+from collections.abc import Callable, Mapping, Set
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hub.storage import Storage, from_json, to_json
+
+__all__ = ("REDACTED", "AuditEntry", "AuditLog", "redact")
+
+REDACTED = "***"
+
+# Exact key names (compared lower-case, '-' read as '_') whose values are secrets.
+_SECRET_KEYS = frozenset({
+    "password", "passwd", "token", "secret", "key", "channel_secret", "channel_access_token",
+    "authorization", "cookie", "api_key", "access_token", "refresh_token", "client_secret",
+})
+# ...and suffixes, so `mqtt_password`, `line_token` or `sia_key` (the names
+# secrets.yaml uses) are caught without listing every integration's spelling.
+_SECRET_SUFFIXES = ("_password", "_passwd", "_token", "_secret", "_key")
+
+# scheme://user:password@host -> scheme://user:***@host
+_URL_PASSWORD_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]*):[^@/\s]*@")
+_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]+")
+
+_COLUMNS = "id, ts, actor, role, action, target, detail, source, ip, result"
+_CSV_HEADER = ("id", "time", "ts", "actor", "role", "action", "target", "detail", "source", "ip", "result")
+_MAX_LIMIT = 10_000
+_EXPORT_PAGE = 1_000
+
+
+def _is_secret_key(key: object) -> bool:
+    name = str(key).strip().lower().replace("-", "_")
+    return name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
+
+
+def _redact_text(text: str) -> str:
+    text = _URL_PASSWORD_RE.sub(rf"\1:{REDACTED}@", text)
+    return _BEARER_RE.sub(rf"\1 {REDACTED}", text)
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """Return a copy of ``value`` with secrets replaced by ``***`` (nested)."""
+    if depth > 32:
+        # Deeper than any honest detail; don't recurse into a cycle.
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if _is_secret_key(key) else redact(item, depth + 1) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | Set):
+        return [redact(item, depth + 1) for item in value]
+    if isinstance(value, str):
+        return _redact_text(value)
+    return value
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _csv_cell(value: Any) -> Any:
+    # A cell starting with = + - @ is run as a formula by Excel/LibreOffice,
+    # and actor names or targets can come from outside: quote it as text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log."""
+
+    id: int
+    ts: float
+    actor: str
+    role: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    source: str
+    ip: str
+    result: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return asdict(self)
+
+
+class AuditLog:
+    """Append-only record of sensitive actions, stored in ``audit_log``."""
+
+    def __init__(self, storage: Storage, time_fn: Callable[[], float] = time.time) -> None:
+        self._storage = storage
+        self._time = time_fn
+
+    async def log(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        *,
+        role: str = "",
+        detail: Mapping[str, Any] | None = None,
+        source: str = "local",
+        ip: str = "",
+        result: str = "ok",
+    ) -> int:
+        """Write one entry now and return its id.
+
+        Raises if the database refuses: a caller about to show a shared image
+        must not go on when its view cannot be recorded.
+        """
+        if not action:
+            raise ValueError("an audit entry needs an action")
+        clean = redact(dict(detail)) if detail else {}
+        return await self._storage.execute(
+            f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._time(), actor, role, action, target, to_json(clean), source, ip, result),
+        )
+
+    async def query(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
+        """Return matching entries, newest first; ``since`` inclusive, ``until`` exclusive."""
+        return await self._select(
+            actor=actor, action=action, target=target, since=since, until=until,
+            limit=min(max(0, limit), _MAX_LIMIT), offset=max(0, offset), newest_first=True,
+        )
+
+    async def export_csv(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> str:
+        """Return every matching entry as CSV, oldest first (how a reader reads a log)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(_CSV_HEADER)
+        offset = 0
+        # Page through: an owner may export a year; one giant fetch would hold
+        # the connection while the hub waits.  Ordering by id keeps pages stable
+        # as new entries arrive (they only append at the end).
+        while True:
+            page = await self._select(
+                actor=actor, action=action, target=target, since=since, until=until,
+                limit=_EXPORT_PAGE, offset=offset, newest_first=False,
+            )
+            for entry in page:
+                writer.writerow([
+                    entry.id, _iso(entry.ts), entry.ts,
+                    *(_csv_cell(v) for v in (entry.actor, entry.role, entry.action, entry.target)),
+                    _csv_cell(to_json(entry.detail)),
+                    *(_csv_cell(v) for v in (entry.source, entry.ip, entry.result)),
+                ])
+            if len(page) < _EXPORT_PAGE:
+                break
+            offset += len(page)
+        return out.getvalue()
+
+    async def _select(
+        self,
+        *,
+        actor: str | None,
+        action: str | None,
+        target: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        offset: int,
+        newest_first: bool,
+    ) -> list[AuditEntry]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("actor", actor), ("action", action), ("target", target)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("ts >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("ts < ?")
+            params.append(until)
+        sql = f"SELECT {_COLUMNS} FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY ts DESC, id DESC" if newest_first else " ORDER BY id"
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+        rows = await self._storage.fetchall(sql, params)
+        return [
+            AuditEntry(
+                id=row["id"],
+                ts=row["ts"],
+                actor=row["actor"] or "",
+                role=row["role"] or "",
+                action=row["action"] or "",
+                target=row["target"] or "",
+                detail=_as_dict(from_json(row["detail"])),
+                source=row["source"] or "",
+                ip=row["ip"] or "",
+                result=row["result"] or "",
+            )
+            for row in rows
+        ]
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,198 @@
+"""Users, API tokens and login sessions.
+
+Passwords are hashed with scrypt (stdlib, memory-hard).  Tokens and session
+ids are random 256-bit values; only their SHA-256 is stored, so a copy of the
+database does not let anyone log in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.core.ids import ulid
+from hub.core.services import ROLES
+
+__all__ = ("Auth", "User", "hash_password", "verify_password", "role_at_least")
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+SESSION_SECONDS = 12 * 3600  # one CCOC shift
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    """Return an encoded scrypt hash of ``password``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Return whether ``password`` matches ``encoded`` (constant time)."""
+    try:
+        algo, n, r, p, salt, digest = encoded.split("$")
+    except ValueError:
+        return False
+    if algo != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+    )
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    """Return whether ``role`` is ``needed`` or more powerful."""
+    try:
+        return ROLES.index(role) >= ROLES.index(needed)
+    except ValueError:
+        return False
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class User:
+    """A person or system that can log in."""
+
+    id: str
+    username: str
+    role: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form (never the hash)."""
+        return {"id": self.id, "username": self.username, "role": self.role}
+
+
+class AuthError(ValueError):
+    """A user or token request is invalid."""
+
+
+class Auth:
+    """Users, tokens and sessions in the hub's database."""
+
+    def __init__(self, storage: Any, time_fn: Callable[[], float] = time.time) -> None:
+        self._db = storage
+        self._time = time_fn
+
+    async def has_users(self) -> bool:
+        """Return whether any user exists (onboarding is needed when not)."""
+        return await self._db.fetchone("SELECT 1 FROM users LIMIT 1") is not None
+
+    async def add_user(self, username: str, password: str, role: str) -> User:
+        """Create a user; raise AuthError on bad input."""
+        username = username.strip()
+        if not username or len(username) > 64 or any(c.isspace() for c in username):
+            raise AuthError("username must be 1–64 characters without spaces")
+        if role not in ROLES:
+            raise AuthError(f"role must be one of {', '.join(ROLES)}")
+        if len(password) < MIN_PASSWORD:
+            raise AuthError(f"password must be at least {MIN_PASSWORD} characters")
+        if await self._db.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+            raise AuthError(f"user {username!r} already exists")
+        user = User(ulid(), username, role)
+        await self._db.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (user.id, username, role, hash_password(password), self._time()),
+        )
+        return user
+
+    async def users(self) -> list[User]:
+        """Return all enabled users."""
+        rows = await self._db.fetchall("SELECT id, username, role FROM users WHERE disabled = 0 ORDER BY username")
+        return [User(r["id"], r["username"], r["role"]) for r in rows]
+
+    async def get_user(self, user_id: str) -> User | None:
+        """Return the user with this id."""
+        row = await self._db.fetchone(
+            "SELECT id, username, role FROM users WHERE id = ? AND disabled = 0", (user_id,)
+        )
+        return User(row["id"], row["username"], row["role"]) if row else None
+
+    async def user_by_name(self, username: str) -> User | None:
+        """Return the user with this name."""
+        row = await self._db.fetchone(
+            "SELECT id, username, role FROM users WHERE username = ? AND disabled = 0", (username,)
+        )
+        return User(row["id"], row["username"], row["role"]) if row else None
+
+    async def check_password(self, username: str, password: str) -> User | None:
+        """Return the user if the password is right."""
+        row = await self._db.fetchone(
+            "SELECT id, username, role, password_hash FROM users WHERE username = ? AND disabled = 0",
+            (username,),
+        )
+        if row is None:
+            # Same cost as a real check, so timing does not reveal usernames.
+            verify_password(password, hash_password("x" * MIN_PASSWORD))
+            return None
+        if not verify_password(password, row["password_hash"]):
+            return None
+        return User(row["id"], row["username"], row["role"])
+
+    async def set_role(self, user_id: str, role: str) -> None:
+        """Change a user's role."""
+        if role not in ROLES:
+            raise AuthError(f"role must be one of {', '.join(ROLES)}")
+        await self._db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+    async def disable_user(self, user_id: str) -> None:
+        """Disable a user and end their sessions and tokens."""
+        await self._db.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
+        await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+
+    # -- tokens ----------------------------------------------------------------
+
+    async def create_token(self, user: User, name: str) -> str:
+        """Create a long-lived API token; the clear value is returned once."""
+        token = "shub_" + secrets.token_urlsafe(32)
+        await self._db.execute(
+            "INSERT INTO tokens (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (ulid(), user.id, name, _sha(token), self._time()),
+        )
+        return token
+
+    async def user_for_token(self, token: str) -> User | None:
+        """Return the user a bearer token belongs to."""
+        row = await self._db.fetchone(
+            "SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = ? AND u.disabled = 0",
+            (_sha(token),),
+        )
+        return User(row["id"], row["username"], row["role"]) if row else None
+
+    # -- sessions ----------------------------------------------------------------
+
+    async def create_session(self, user: User) -> tuple[str, str]:
+        """Start a login session; return (session id, CSRF token)."""
+        sid = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        now = self._time()
+        await self._db.execute(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (_sha(sid), user.id, csrf, now, now + SESSION_SECONDS),
+        )
+        return sid, csrf
+
+    async def session(self, sid: str) -> tuple[User, str] | None:
+        """Return (user, csrf) for a live session."""
+        row = await self._db.fetchone(
+            "SELECT u.id, u.username, u.role, s.csrf, s.expires_at FROM sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND u.disabled = 0",
+            (_sha(sid),),
+        )
+        if row is None or row["expires_at"] < self._time():
+            return None
+        return User(row["id"], row["username"], row["role"]), row["csrf"]
+
+    async def end_session(self, sid: str) -> None:
+        """Log out."""
+        await self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (_sha(sid),))

@@ -1,0 +1,76 @@
+"""The interfaces of trigger, condition and action platforms.
+
+Plugins return instances from the ``register_trigger_platforms``,
+``register_condition_platforms`` and ``register_action_platforms`` hooks.
+The engine validates each block with the platform's ``schema`` (a pydantic
+model; the ``platform``/``trigger``/``condition`` key is removed first, and
+the common keys ``id``, ``alias``, ``enabled``, ``variables`` are handled by
+the engine) and reports errors with file:line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from hub.core.bus import Unsubscribe
+from hub.core.context import Context
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = (
+    "TriggerPlatform", "ConditionPlatform", "ActionPlatform", "TriggerInfo", "TriggerFire", "ConditionCheck",
+)
+
+#: Called by a trigger when it fires: ``fire(trigger_vars, context)``.
+#: ``trigger_vars`` become ``trigger.*`` (the engine adds ``id``, ``idx``, ``platform``, ``alias``).
+TriggerFire = Callable[[dict[str, Any], Context | None], None]
+#: A compiled condition: ``check(variables) -> bool``.
+ConditionCheck = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    """Where a trigger lives, for logs and durable state keys."""
+
+    automation_id: str
+    trigger_idx: int
+    trigger_id: str
+    variables: Mapping[str, Any]
+
+
+@runtime_checkable
+class TriggerPlatform(Protocol):
+    """Arms a trigger and calls ``fire`` each time it triggers."""
+
+    schema: type[BaseModel]
+
+    def attach(self, hub: Hub, config: Any, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe | Awaitable[Unsubscribe]:
+        """Arm the trigger; return a callable that disarms it."""
+        ...
+
+
+@runtime_checkable
+class ConditionPlatform(Protocol):
+    """Compiles a condition into a fast check."""
+
+    schema: type[BaseModel]
+
+    def build(self, hub: Hub, config: Any) -> ConditionCheck:
+        """Return the check for this condition block."""
+        ...
+
+
+@runtime_checkable
+class ActionPlatform(Protocol):
+    """Runs one kind of action step."""
+
+    schema: type[BaseModel]
+
+    async def run(self, hub: Hub, config: Any, variables: dict[str, Any], context: Context) -> Any:
+        """Run the step; the result is stored in the trace."""
+        ...

@@ -1,0 +1,277 @@
+"""The ``safetyhub`` command line (DESIGN §11)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hub.config import RedactSecretsFilter
+
+__all__ = ("main", "cli")
+
+DEMO_DIR = Path("safetyhub-data")
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecretsFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _resolve_config(config: Path | None) -> tuple[Path, Path | None, bool]:
+    """Return (config file, config dir override, is_demo)."""
+    if config is not None:
+        return config, None, False
+    if Path("config.yaml").is_file():
+        return Path("config.yaml"), None, False
+    from integrations.demo.const import DEMO_CONFIG
+
+    DEMO_DIR.mkdir(exist_ok=True)
+    return DEMO_CONFIG, DEMO_DIR, True
+
+
+@click.group()
+@click.version_option(package_name="safetyhub")
+def cli() -> None:
+    """SafetyHub: a plugin-based hub for community safety (Smart Safety Zone 4.0)."""
+
+
+config_option = click.option(
+    "-c", "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+    help="config file (default ./config.yaml; without one, the embedded demo)",
+)
+
+
+@cli.command()
+@config_option
+@click.option("--host", help="override hub.web.host")
+@click.option("--port", type=int, help="override hub.web.port (0 picks a free port)")
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+def run(config: Path | None, host: str | None, port: int | None, verbose: bool) -> None:
+    """Run the hub until Ctrl-C or SIGTERM."""
+    _setup_logging(verbose)
+    path, cdir, demo = _resolve_config(config)
+    if demo:
+        click.echo(f"No config.yaml here: starting the embedded demo in ./{DEMO_DIR}/")
+    try:
+        asyncio.run(_run(path, cdir, host, port))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _run(path: Path, config_dir: Path | None, host: str | None, port: int | None) -> None:
+    from hub.config import ConfigInvalid
+    from hub.hub import Hub
+
+    overrides: dict[str, Any] | None = None
+    if host is not None or port is not None or config_dir is not None:
+        from hub.config import load_config_file
+
+        raw, _ = load_config_file(path)
+        core = dict(raw.get("hub") or {}) if isinstance(raw, dict) else {}
+        web = dict(core.get("web") or {})
+        if host is not None:
+            web["host"] = host
+        if port is not None:
+            web["port"] = port
+        core["web"] = web
+        if config_dir is not None:
+            core["data_dir"] = str(config_dir.resolve())
+        overrides = {"hub": core}
+    hub = Hub(path, config_dir=config_dir, overrides=overrides)
+    try:
+        await hub.start()
+    except ConfigInvalid as err:
+        for e in err.errors:
+            click.echo(str(e), err=True)
+        raise SystemExit(1) from None
+    if hub.onboarding_code is not None and hub.http is not None:
+        click.echo("")
+        click.echo(f"  No users yet. Open {hub.http.url}/onboarding")
+        click.echo(f"  One-time onboarding code: {hub.onboarding_code}")
+        click.echo("")
+    elif hub.http is not None:
+        click.echo(f"SafetyHub {hub.id} at {hub.http.url}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    click.echo("Stopping…")
+    await hub.stop()
+
+
+@cli.command()
+@config_option
+@click.option("--schema", is_flag=True, help="print the JSON Schema of the whole config file")
+def check(config: Path | None, schema: bool) -> None:
+    """Validate the config, automations and blueprints; list every error."""
+    from hub.bootstrap import json_schema, load
+    from hub.plugins import PluginHost
+
+    if schema:
+        host = PluginHost(Path.cwd())
+        load(None, host=host)
+        click.echo(json.dumps(json_schema(host), indent=2, ensure_ascii=False))
+        return
+    path, cdir, demo = _resolve_config(config)
+    loaded = load(path, config_dir=cdir)
+    for err in loaded.errors:
+        click.echo(str(err))
+    failed = [p for p in loaded.host.plugins.values() if p.status == "failed"] if loaded.host else []
+    for info in failed:
+        if info.stage == "import" and not any(info.domain in str(e) for e in loaded.errors):
+            click.echo(f"plugin {info.domain}: failed to load: {info.error}")
+    if loaded.errors:
+        click.echo(f"{len(loaded.errors)} error(s) in {path}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{path}: OK")
+
+
+async def _with_auth(config: Path | None, fn: Any) -> Any:
+    from hub.auth import Auth
+    from hub.bootstrap import load
+    from hub.storage import Storage
+
+    path, cdir, _ = _resolve_config(config)
+    loaded = load(path, config_dir=cdir)
+    if loaded.core is None:
+        for err in loaded.errors:
+            click.echo(str(err), err=True)
+        raise SystemExit(1)
+    data_dir = Path(loaded.core.data_dir)
+    if cdir is not None:
+        data_dir = cdir
+    elif not data_dir.is_absolute():
+        data_dir = loaded.config_dir / data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(data_dir / "safetyhub.db")
+    await storage.open()
+    try:
+        return await fn(Auth(storage))
+    finally:
+        await storage.close()
+
+
+@cli.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="viewer", show_default=True)
+@config_option
+def user_add(name: str, role: str, config: Path | None) -> None:
+    """Add a user; the password comes from a prompt, or from stdin when piped."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    from hub.auth import AuthError
+
+    async def add(auth: Any) -> Any:
+        return await auth.add_user(name, password, role)
+
+    try:
+        created = asyncio.run(_with_auth(config, add))
+    except AuthError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"user {created.username} ({created.role}) created")
+
+
+@cli.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", "label", default="cli", show_default=True, help="a label to recognise the token by")
+@config_option
+def token_create(username: str, label: str, config: Path | None) -> None:
+    """Create a long-lived API token for USERNAME and print it once."""
+
+    async def create(auth: Any) -> str:
+        found = await auth.user_by_name(username)
+        if found is None:
+            raise click.ClickException(f"no user {username!r}; add one with `safetyhub user add`")
+        value: str = await auth.create_token(found, label)
+        return value
+
+    click.echo(asyncio.run(_with_auth(config, create)))
+
+
+@cli.group()
+def plugins() -> None:
+    """Inspect plugins."""
+
+
+@plugins.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def plugins_list(config: Path | None, as_json: bool) -> None:
+    """List every plugin with its source and status (failed ones with the reason)."""
+    from hub.bootstrap import load
+
+    path, cdir, _ = _resolve_config(config)
+    loaded = load(path, config_dir=cdir)
+    assert loaded.host is not None
+    infos = sorted(loaded.host.plugins.values(), key=lambda p: p.domain)
+    for info in infos:
+        if info.status == "loaded":
+            info.status = "configured" if info.domain in loaded.blocks else "available"
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in infos], indent=2, ensure_ascii=False))
+        return
+    for info in infos:
+        line = f"{info.domain:<16} {info.source:<10} {info.status:<12}"
+        if info.error:
+            line += f" {info.stage}: {info.error}"
+        click.echo(line.rstrip())
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "target", type=click.Path(path_type=Path, file_okay=False),
+              help="where to create it (default ./plugins/NAME, a drop-in next to config.yaml)")
+def new_plugin(name: str, target: Path | None) -> None:
+    """Scaffold a working plugin: manifest, hooks, README and a passing test."""
+    from hub.scaffold import ScaffoldError, scaffold
+
+    try:
+        folder = scaffold(name, target or Path("plugins") / name)
+    except ScaffoldError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"created {folder}/ — run its test with: pytest {folder}")
+
+
+def _add_plugin_commands() -> None:
+    from hub.plugins import PluginHost
+    from hub.bootstrap import _register_core
+
+    host = PluginHost(Path.cwd())
+    _register_core(host)
+    host.discover()
+    host.call_each("register_commands", cli=cli)
+
+
+def main() -> None:
+    """Entry point of the ``safetyhub`` script."""
+    _add_plugin_commands()
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The hub's kernel: context, event bus, state machine, services and clock."""

@@ -1,0 +1,264 @@
+"""Every extension point of the hub.
+
+Plugins implement these with ``@hookimpl`` (``from hub import hookimpl``).
+Pluggy passes only the arguments a hookimpl names, so a spec may gain
+arguments without breaking plugins; it never loses or renames one.
+
+The hub calls each plugin's implementation separately, so one plugin raising
+does not stop the others; the failure is recorded against that plugin.  A hook
+may return a value or an awaitable; the hub awaits awaitables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from hub.bootstrap import LoadedConfig
+    from hub.config import ConfigError
+    from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
+    from hub.http.routes import Route
+    from hub.hub import Hub
+
+__all__ = ("hookspec", "hookimpl", "PROJECT")
+
+PROJECT = "safetyhub"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- configuration ---------------------------------------------------------
+
+
+@hookspec
+def config_schema() -> Any:
+    """Return the type of this plugin's block in ``config.yaml``.
+
+    The block's key is the plugin's domain.  Return a pydantic model class,
+    or any type pydantic's ``TypeAdapter`` accepts (``list[ButtonConfig]``).
+    The hub validates the block with it, reports every error with file:line,
+    and merges it into the JSON Schema that ``safetyhub check --schema`` prints.
+
+    :return: a type, or None when the plugin takes no configuration.
+    """
+
+
+@hookspec
+def storage_migrations() -> Iterable[str]:
+    """Return this plugin's SQL migrations, oldest first.
+
+    Each string is one migration script, applied once in order and recorded
+    under the plugin's domain.  Never edit a released migration; append one.
+
+    :return: a sequence of SQL scripts.
+    """
+
+
+@hookspec
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
+    """Return errors that a block's schema alone cannot find.
+
+    Called by ``safetyhub check`` and at start-up after every block has been
+    validated, with all plugins loaded: the place for cross-references, such
+    as an automation naming a trigger platform another plugin provides, or a
+    blueprint input that fails its selector.  Each error names file:line.
+
+    :param loaded: the loaded configuration (``raw`` keeps line numbers).
+    :return: errors, or None.
+    """
+
+
+# -- lifecycle -------------------------------------------------------------
+
+
+@hookspec
+def setup(hub: Hub, config: Any) -> Awaitable[None] | None:
+    """Set the plugin up.
+
+    Called once, after the plugin's dependencies are set up, with the
+    validated block (or None when the block is absent and the plugin is set up
+    because another depends on it or its manifest says ``always``).  Raise
+    :class:`hub.core.errors.PluginSetupError` with a message for the admin; the
+    hub marks the plugin failed and keeps running.
+
+    :param hub: the running hub.
+    :param config: the validated configuration block, or None.
+    """
+
+
+@hookspec
+def shutdown(hub: Hub) -> Awaitable[None] | None:
+    """Release what :func:`setup` acquired.
+
+    Called in reverse setup order, only for plugins whose setup succeeded.
+    Tasks made with ``hub.create_task`` are cancelled by the hub afterwards.
+
+    :param hub: the hub being stopped.
+    """
+
+
+@hookspec
+def hub_started(hub: Hub) -> Awaitable[None] | None:
+    """React to the hub having finished start-up (web server up, automations armed).
+
+    :param hub: the running hub.
+    """
+
+
+# -- registration ----------------------------------------------------------
+
+
+@hookspec
+def register_services(hub: Hub) -> Iterable[Mapping[str, Any]] | None:
+    """Return service declarations to register after :func:`setup`.
+
+    Each item is a mapping of the keyword arguments of
+    ``hub.services.register``: ``domain``, ``service``, ``handler`` and
+    optionally ``schema`` (a pydantic model), ``description`` and ``role``.
+    Plugins may equally register services directly in :func:`setup`.
+
+    :param hub: the running hub.
+    :return: an iterable of service declarations.
+    """
+
+
+@hookspec
+def register_routes(hub: Hub) -> Iterable[Route] | None:
+    """Return web routes (:class:`hub.http.routes.Route`) to add to the app.
+
+    Routes need a login or a bearer token with at least the route's ``role``
+    unless they are declared ``public=True``; a public route must carry its
+    own protection (a signature, a signed link) and say so in ``summary``.
+    API routes belong under ``/api/<domain>/``; pages under ``/<domain>/``.
+
+    :param hub: the hub whose app is being built.
+    :return: an iterable of routes.
+    """
+
+
+@hookspec
+def template_dirs() -> Iterable[Path] | None:
+    """Return folders of jinja2 templates for this plugin's pages.
+
+    They are searched after the user's override folder and before the
+    core's own ``web/templates``; a template can extend a core one with the
+    ``default:`` prefix.
+
+    :return: folder paths.
+    """
+
+
+@hookspec
+def static_dirs() -> Mapping[str, Path] | None:
+    """Return static folders to serve, keyed by URL prefix name.
+
+    ``{"patrol_qr": Path(...)}`` is served at ``/static/patrol_qr/``.
+    Static files are public: never put data in them.
+
+    :return: a mapping of name to folder.
+    """
+
+
+@hookspec
+def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> Iterable[Mapping[str, str]] | None:
+    """Return links for the UI's navigation bar.
+
+    Each link is ``{"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras",
+    "role": "viewer"}``; links above the user's role are hidden.
+
+    :param hub: the running hub.
+    :param user: the logged-in user, or None.
+    :return: links to show.
+    """
+
+
+@hookspec
+def register_trigger_platforms() -> Mapping[str, TriggerPlatform] | None:
+    """Return automation trigger platforms by name (``{"mqtt": MqttTrigger()}``).
+
+    The engine validates each trigger block with the platform's schema and
+    arms it through the platform; see ``docs/automations.md``.
+
+    :return: a mapping of platform name to platform.
+    """
+
+
+@hookspec
+def register_condition_platforms() -> Mapping[str, ConditionPlatform] | None:
+    """Return automation condition platforms by name.
+
+    :return: a mapping of condition name to platform.
+    """
+
+
+@hookspec
+def register_action_platforms() -> Mapping[str, ActionPlatform] | None:
+    """Return automation action platforms keyed by the action's YAML key.
+
+    The core handles service calls, ``delay``, ``wait_*``, ``choose`` and the
+    other HA actions; a plugin adds new step kinds here.
+
+    :return: a mapping of YAML key to platform.
+    """
+
+
+@hookspec
+def blueprint_dirs() -> Iterable[Path] | None:
+    """Return folders that hold blueprints (``<dir>/automation/*.yaml``).
+
+    :return: folder paths.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``safetyhub`` command line.
+
+    Add subcommands or groups to ``cli`` with ``@cli.command()``; they run
+    outside any hub, so open what they need themselves.
+
+    :param cli: the top-level click group.
+    """
+
+
+# -- data flowing out --------------------------------------------------------
+
+
+@hookspec
+def registry_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Return this plugin's part of the hub's registry for the station.
+
+    Federation publishes the merged registry retained on
+    ``ssz/v1/<station>/<hub>/registry``.  Never include credentials.
+
+    :param hub: the running hub.
+    :return: a mapping merged under the plugin's domain, or None.
+    """
+
+
+@hookspec
+def health_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Return extra health facts (battery alarms, link state) for the station.
+
+    :param hub: the running hub.
+    :return: a mapping merged under the plugin's domain, or None.
+    """
+
+
+@hookspec
+def kpi_slots(hub: Hub, month: str) -> Iterable[Mapping[str, Any]] | None:
+    """Return KPI figures for the station's monthly evaluation page.
+
+    Each item is ``{"key": "patrol_coverage", "label_th": ..., "label_en": ...,
+    "value": 0.82, "unit": "%"}``.
+
+    :param hub: the running hub.
+    :param month: ``YYYY-MM``.
+    :return: KPI items.
+    """

@@ -1,0 +1,255 @@
+"""The core REST API (HA-compatible shapes where HA has them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from hub.auth import role_at_least
+from hub.core.context import Context
+from hub.core.errors import ServiceNotFound
+from hub.core.state import valid_entity_id
+from hub.http.routes import Route, current_user, json_error
+from hub.http.server import HUB_KEY
+from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
+
+__all__ = ("routes",)
+
+#: Events only the hub itself may fire.
+RESERVED_EVENTS = frozenset({"state_changed", "service_registered", "hub_start", "hub_stop",
+                             "incident_opened", "incident_updated"})
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def _context(request: web.Request) -> Context:
+    user = current_user(request)
+    return Context(user_id=user.id if user else None, origin="api")
+
+
+async def health(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response({"status": "ok" if hub.state == "running" else str(hub.state),
+                              "version": hub.version})
+
+
+async def api_root(request: web.Request) -> web.Response:
+    return web.json_response({"message": "API running.", "hub": request.app[HUB_KEY].id})
+
+
+async def get_states(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response([s.as_dict() for s in hub.states.all()])
+
+
+async def get_state(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    state = hub.states.get(request.match_info["entity_id"])
+    if state is None:
+        return json_error(404, f"entity {request.match_info['entity_id']} not found")
+    return web.json_response(state.as_dict())
+
+
+async def post_state(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    entity_id = request.match_info["entity_id"]
+    if not valid_entity_id(entity_id):
+        return json_error(400, f"invalid entity id {entity_id!r}")
+    body = await _json_body(request)
+    if "state" not in body:
+        return json_error(400, "body needs a 'state'")
+    attrs = body.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        return json_error(400, "'attributes' must be an object")
+    existed = hub.states.get(entity_id) is not None
+    state = hub.states.set(entity_id, str(body["state"]), attrs, force_update=bool(body.get("force_update")),
+                           context=_context(request))
+    user = current_user(request)
+    await hub.audit.log(user.username, "state.set", entity_id, role=user.role,
+                        detail={"state": state.state}, ip=request.remote or "")
+    return web.json_response(state.as_dict(), status=200 if existed else 201)
+
+
+async def get_services(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response([
+        {"domain": domain, "services": {name: svc.describe() for name, svc in svcs.items()}}
+        for domain, svcs in sorted(hub.services.services().items())
+    ])
+
+
+async def call_service(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    domain, name = request.match_info["domain"], request.match_info["service"]
+    try:
+        svc = hub.services.get(domain, name)
+    except ServiceNotFound as err:
+        return json_error(404, str(err))
+    user = current_user(request)
+    if not role_at_least(user.role, svc.role):
+        return json_error(403, f"{domain}.{name} requires role {svc.role}")
+    body = await _json_body(request)
+    ctx = _context(request)
+    changed: list[dict[str, Any]] = []
+
+    def collect(event: Any) -> None:
+        if event.context is ctx and event.data.get("new_state") is not None:
+            changed.append(event.data["new_state"].as_dict())
+
+    unsub = hub.bus.listen("state_changed", collect)
+    try:
+        result = await hub.services.call(domain, name, body, ctx)
+        await hub.bus.drained()
+    finally:
+        unsub()
+    await hub.audit.log(user.username, "service.call", f"{domain}.{name}", role=user.role,
+                        detail={"data": body}, ip=request.remote or "")
+    return web.json_response({"changed_states": changed, "service_response": result}, dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+async def fire_event(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    event_type = request.match_info["event_type"]
+    if event_type in RESERVED_EVENTS:
+        return json_error(400, f"event {event_type} is fired by the hub only")
+    body = await _json_body(request)
+    hub.bus.fire(event_type, body, _context(request))
+    user = current_user(request)
+    await hub.audit.log(user.username, "event.fire", event_type, role=user.role, ip=request.remote or "")
+    return web.json_response({"message": f"Event {event_type} fired."})
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        return json_error(400, "limit must be an integer")
+    kind = request.query.get("kind")
+    if kind and kind not in KINDS:
+        return json_error(400, f"kind must be one of {', '.join(KINDS)}")
+    incidents = await hub.data[INCIDENTS].list(request.query.get("status"), kind, limit)
+    return web.json_response([i.as_dict(timeline=False) for i in incidents], dumps=_dumps)
+
+
+async def create_incident(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    body = await _json_body(request)
+    result = await hub.services.call("incident", "open", body, _context(request))
+    inc = await hub.data[INCIDENTS].get(result["incident_id"])
+    return web.json_response(inc.as_dict(), status=201, dumps=_dumps)
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    try:
+        inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
+    except IncidentNotFound as err:
+        return json_error(404, str(err))
+    return web.json_response(inc.as_dict(), dumps=_dumps)
+
+
+async def incident_action(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    action = request.match_info["action"]
+    if action not in ("ack", "close", "note", "dispatch"):
+        return json_error(404, f"unknown action {action}")
+    body = await _json_body(request)
+    user = current_user(request)
+    body["incident_id"] = request.match_info["incident_id"]
+    body.setdefault("by", user.username)
+    try:
+        await hub.services.call("incident", action, body, _context(request))
+    except Exception as err:
+        if isinstance(err.__cause__, IncidentNotFound):
+            return json_error(404, str(err.__cause__))
+        raise
+    inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
+    return web.json_response(inc.as_dict(), dumps=_dumps)
+
+
+async def list_plugins(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response({
+        "plugins": [p.as_dict() for p in sorted(hub.plugin_infos(), key=lambda p: p.domain)],
+        "config_errors": [str(e) for e in hub.config_errors],
+    })
+
+
+async def list_audit(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    entries = await hub.audit.query(actor=request.query.get("actor") or None,
+                                    action=request.query.get("action") or None,
+                                    target=request.query.get("target") or None)
+    return web.json_response([e.__dict__ for e in entries], dumps=_dumps)
+
+
+async def list_users(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response([u.as_dict() for u in await hub.auth.users()])
+
+
+async def create_user(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    body = await _json_body(request)
+    from hub.auth import AuthError
+
+    try:
+        user = await hub.auth.add_user(str(body.get("username", "")), str(body.get("password", "")),
+                                       str(body.get("role", "viewer")))
+    except AuthError as err:
+        return json_error(400, str(err))
+    admin = current_user(request)
+    await hub.audit.log(admin.username, "user.add", user.username, role=admin.role,
+                        detail={"role": user.role}, ip=request.remote or "")
+    return web.json_response(user.as_dict(), status=201)
+
+
+def routes() -> list[Route]:
+    """Return the core API routes."""
+    inc = ("incidents",)
+    return [
+        Route("GET", "/api/health", health, public=True, summary="Liveness: status and version only",
+              tags=("core",)),
+        Route("GET", "/api/", api_root, summary="API root", tags=("core",)),
+        Route("GET", "/api/states", get_states, summary="All entity states", tags=("states",)),
+        Route("GET", "/api/states/{entity_id}", get_state, summary="One entity's state", tags=("states",)),
+        Route("POST", "/api/states/{entity_id}", post_state, role="admin",
+              summary="Set an entity's state (admin)", tags=("states",),
+              request_schema={"type": "object", "required": ["state"],
+                              "properties": {"state": {"type": "string"}, "attributes": {"type": "object"}}}),
+        Route("GET", "/api/services", get_services, summary="Services and their fields", tags=("services",)),
+        Route("POST", "/api/services/{domain}/{service}", call_service, role="operator",
+              summary="Call a service (its own role applies)", tags=("services",),
+              request_schema={"type": "object"}),
+        Route("POST", "/api/events/{event_type}", fire_event, role="operator", summary="Fire an event",
+              tags=("events",), request_schema={"type": "object"}),
+        Route("GET", "/api/incidents", list_incidents, summary="Incidents, newest first", tags=inc),
+        Route("POST", "/api/incidents", create_incident, role="operator", summary="Open an incident",
+              tags=inc, request_schema={"type": "object"}),
+        Route("GET", "/api/incidents/{incident_id}", get_incident, summary="One incident with timeline",
+              tags=inc),
+        Route("POST", "/api/incidents/{incident_id}/{action}", incident_action, role="operator",
+              summary="ack | close | note | dispatch", tags=inc, request_schema={"type": "object"}),
+        Route("GET", "/api/plugins", list_plugins, summary="Plugins with status and errors", tags=("core",)),
+        Route("GET", "/api/audit", list_audit, role="admin", summary="Audit log", tags=("core",)),
+        Route("GET", "/api/users", list_users, role="admin", summary="Users", tags=("users",)),
+        Route("POST", "/api/users", create_user, role="admin", summary="Create a user", tags=("users",),
+              request_schema={"type": "object", "required": ["username", "password", "role"]}),
+    ]

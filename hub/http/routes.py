@@ -1,0 +1,50 @@
+"""Route declarations shared by the core and plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ("Route", "Handler", "json_error", "USER_KEY", "CSRF_KEY", "current_user")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER_KEY = "safetyhub_user"
+CSRF_KEY = "safetyhub_csrf"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route and who may use it.
+
+    Every route requires a login session or a bearer token whose role is at
+    least ``role``.  ``public=True`` routes skip that and must protect
+    themselves (signature, signed link); ``summary`` says how.
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    role: str = "viewer"
+    public: bool = False
+    summary: str = ""
+    #: Cookie-authenticated unsafe methods must carry the CSRF token.
+    csrf: bool = True
+    tags: tuple[str, ...] = ()
+    #: OpenAPI fragments: request body schema and extra responses.
+    request_schema: dict[str, Any] | None = None
+    responses: dict[str, Any] = field(default_factory=dict)
+    #: Pages are left out of /api/openapi.json.
+    api: bool = True
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    """Return a JSON error response ``{"error": message}``."""
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def current_user(request: web.Request) -> Any:
+    """Return the logged-in :class:`hub.auth.User` or None."""
+    return request.get(USER_KEY)

@@ -1,0 +1,215 @@
+"""Build and run the aiohttp application.
+
+Authentication is enforced in one middleware from each route's declaration,
+so a plugin cannot forget it: a route is private unless it says ``public``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from hub.auth import role_at_least
+from hub.core.errors import HubError, ServiceNotFound, ServiceValidationError, Unauthorized
+from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("HttpServer", "HUB_KEY", "ROUTES_KEY", "SESSION_COOKIE", "PRECSRF_COOKIE", "MAX_BODY")
+
+_LOGGER = logging.getLogger(__name__)
+
+HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
+ROUTES_KEY: web.AppKey[dict[int, Route]] = web.AppKey("routes")
+SESSION_COOKIE = "shub_session"
+#: Double-submit CSRF cookie for forms shown before login (login, onboarding).
+PRECSRF_COOKIE = "shub_precsrf"
+#: Largest request body accepted; bigger bodies get 413 before any handler.
+MAX_BODY = 1024 * 1024
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+
+Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]]
+
+
+def _route_meta(request: web.Request) -> Route | None:
+    route = request.match_info.route
+    return request.app[ROUTES_KEY].get(id(route))
+
+
+async def _resolve_user(request: web.Request) -> tuple[Any, str | None, bool]:
+    """Return (user, csrf token or None, via_cookie)."""
+    hub = request.app[HUB_KEY]
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return await hub.auth.user_for_token(header[7:].strip()), None, False
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        found = await hub.auth.session(sid)
+        if found is not None:
+            return found[0], found[1], True
+    return None, None, False
+
+
+def _unauthenticated(request: web.Request) -> web.StreamResponse:
+    if request.path.startswith("/api/"):
+        return json_error(401, "authentication required", hint="log in or send Authorization: Bearer <token>")
+    # 401, not a bare redirect, so scripts see the refusal; a browser follows the refresh.
+    target = "/login?next=" + request.path_qs.replace('"', "")
+    body = (
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={target}">'
+        f'<title>401</title><a href="{target}">Log in / เข้าสู่ระบบ</a>'
+    )
+    return web.Response(status=401, text=body, content_type="text/html")
+
+
+@web.middleware
+async def auth_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Enforce each route's role and CSRF rule."""
+    meta = _route_meta(request)
+    if meta is None:
+        # Static files and unmatched paths (404/405) carry no data.
+        return await handler(request)
+    user, csrf, via_cookie = await _resolve_user(request)
+    request[USER_KEY] = user
+    request[CSRF_KEY] = csrf
+    if meta.public:
+        return await handler(request)
+    if user is None:
+        return _unauthenticated(request)
+    if not role_at_least(user.role, meta.role):
+        return json_error(403, f"requires role {meta.role}")
+    if via_cookie and meta.csrf and request.method in _UNSAFE:
+        sent = request.headers.get("X-CSRF-Token")
+        if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        if not sent or csrf is None or not secrets.compare_digest(sent, csrf):
+            return json_error(403, "missing or wrong CSRF token")
+    return await handler(request)
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn hub errors into JSON answers; nothing a client sends crashes the hub."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except ServiceNotFound as err:
+        return json_error(404, str(err))
+    except (ServiceValidationError, ValueError) as err:
+        return json_error(400, str(err))
+    except Unauthorized as err:
+        return json_error(403, str(err))
+    except HubError as err:
+        return json_error(500, str(err))
+    except json.JSONDecodeError:
+        return json_error(400, "body is not valid JSON")
+    except Exception:
+        _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
+        return json_error(500, "internal error; see the hub log")
+
+
+@web.middleware
+async def headers_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Add security headers; no CDN means 'self' covers everything."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "media-src 'self' data:; frame-ancestors 'none'",
+    )
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+class HttpServer:
+    """The hub's aiohttp application and its listening socket."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.app = self.build_app()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.routes: list[Route] = []
+
+    def build_app(self) -> web.Application:
+        """Create the application with every core and plugin route."""
+        from hub.http import api, openapi, pages, stream
+        from hub.http.templating import setup_templates
+
+        hub = self.hub
+        app = web.Application(
+            client_max_size=MAX_BODY,
+            middlewares=[headers_middleware, error_middleware, auth_middleware],
+        )
+        app[HUB_KEY] = hub
+        app[ROUTES_KEY] = {}
+        routes: list[Route] = [*api.routes(), *stream.routes(), *openapi.routes(), *pages.routes()]
+        for info, plugin_routes in hub.plugins.call_each("register_routes", hub=hub):
+            for route in plugin_routes or ():
+                if not isinstance(route, Route):
+                    hub.plugins.record_hook_error(info, "register_routes", TypeError(f"not a Route: {route!r}"))
+                    continue
+                routes.append(route)
+        self.routes = routes
+        for route in routes:
+            added = app.router.add_route(route.method, route.path, route.handler)
+            app[ROUTES_KEY][id(added)] = route
+        app.router.add_static("/static/core/", WEB_DIR / "static", append_version=True)
+        for info, dirs in hub.plugins.call_each("static_dirs"):
+            for name, folder in (dirs or {}).items():
+                if Path(folder).is_dir():
+                    app.router.add_static(f"/static/{name}/", Path(folder))
+        setup_templates(app, hub)
+        stream.setup(app)
+        return app
+
+    async def start(self) -> None:
+        """Listen on the configured host and port (port 0 picks a free one)."""
+        web_cfg = self.hub.core.web
+        # shutdown_timeout bounds how long open SSE streams can delay a stop.
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, web_cfg.host, web_cfg.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else web_cfg.port
+        _LOGGER.info("Web UI at http://%s:%s", web_cfg.host, self.port)
+
+    async def stop(self) -> None:
+        """Close streams and the listening socket."""
+        from hub.http import stream
+
+        await stream.close_all(self.app)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """Return the base URL the server listens on."""
+        return f"http://{self.hub.core.web.host}:{self.port}"

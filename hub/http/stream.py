@@ -1,0 +1,111 @@
+"""Live updates over Server-Sent Events at ``GET /api/stream``.
+
+Only an allowlist of event types is streamed: events are the hub's internal
+traffic and a plugin could put anything in one.  Each client has a bounded
+queue; a client too slow to keep up is disconnected rather than let the hub
+buffer without limit (the browser's EventSource reconnects by itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from hub.core.bus import Event
+from hub.http.routes import Route
+from hub.http.server import HUB_KEY
+
+__all__ = ("routes", "setup", "close_all", "STREAMED_EVENTS")
+
+_LOGGER = logging.getLogger(__name__)
+
+STREAMED_EVENTS = frozenset({
+    "state_changed", "incident_opened", "incident_updated", "sos_pressed", "camera_motion",
+    "automation_triggered", "plugin_status", "hub_health", "line_quota",
+})
+_QUEUE_MAX = 1000
+_CLIENTS: web.AppKey[set[asyncio.Queue[str | None]]] = web.AppKey("sse_clients")
+
+
+def _encode(event: Event) -> str | None:
+    data: dict[str, Any]
+    if event.event_type == "state_changed":
+        new = event.data.get("new_state")
+        data = {"entity_id": event.data["entity_id"], "new_state": new.as_dict() if new is not None else None}
+    else:
+        data = dict(event.data)
+    try:
+        payload = json.dumps({"event_type": event.event_type, "data": data, "time_fired": event.time_fired},
+                             ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return None
+    return f"event: {event.event_type}\ndata: {payload}\n\n"
+
+
+def setup(app: web.Application) -> None:
+    """Attach the fan-out listener to the app's hub."""
+    hub = app[HUB_KEY]
+    clients: set[asyncio.Queue[str | None]] = set()
+    app[_CLIENTS] = clients
+
+    def fan_out(event: Event) -> None:
+        if not clients or event.event_type not in STREAMED_EVENTS:
+            return
+        message = _encode(event)
+        if message is None:
+            return
+        for queue in list(clients):
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:
+                clients.discard(queue)
+                queue.put_nowait(None) if not queue.full() else None
+
+    hub._unsubs.append(hub.bus.listen("*", fan_out))
+
+
+async def close_all(app: web.Application) -> None:
+    """Tell every stream to end (on shutdown)."""
+    for queue in list(app.get(_CLIENTS, ())):
+        try:
+            queue.put_nowait(None)
+        except asyncio.QueueFull:
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    clients = request.app[_CLIENTS]
+    queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE_MAX)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    await response.write(b": connected\n\nretry: 3000\n\n")
+    clients.add(queue)
+    try:
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if message is None:
+                break
+            await response.write(message.encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        clients.discard(queue)
+    return response
+
+
+def routes() -> list[Route]:
+    """Return the stream route."""
+    return [Route("GET", "/api/stream", stream, summary="Server-Sent Events: state and incident changes",
+                  tags=("core",))]

@@ -1,0 +1,404 @@
+"""The Hub: owns the loop's kernel objects and the start/stop lifecycle.
+
+Start-up order (DESIGN §3): load config → load plugins → validate every
+plugin's block → open storage → set up plugins (dependencies first) →
+automations → web.  Stop runs the same steps backwards and never loses
+queued writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Coroutine, Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from hub import __version__
+from hub.bootstrap import LoadedConfig, load
+from hub.config import ConfigError, ConfigInvalid, RedactSecretsFilter
+from hub.config.core_schema import HubCoreConfig
+from hub.core.bus import Event, EventBus
+from hub.core.clock import Clock, FakeClock, RealClock
+from hub.core.context import Context
+from hub.core.errors import PluginNotReady, PluginSetupError
+from hub.core.services import ServiceRegistry
+from hub.core.state import EVENT_STATE_CHANGED, StateMachine
+from hub.keys import HubData
+from hub.plugins import PluginHost, PluginInfo
+from hub.plugins.host import await_maybe
+from hub.signing import KV_KEY as SIGNING_KV
+from hub.signing import Signer
+
+__all__ = ("Hub", "CoreState", "EVENT_HUB_START", "EVENT_HUB_STOP")
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EVENT_HUB_START = "hub_start"
+EVENT_HUB_STOP = "hub_stop"
+
+
+class CoreState(StrEnum):
+    """Where the hub is in its lifecycle."""
+
+    not_running = "not_running"
+    starting = "starting"
+    running = "running"
+    stopping = "stopping"
+    stopped = "stopped"
+
+
+class Hub:
+    """One SafetyHub instance (a community hub or a station)."""
+
+    def __init__(
+        self,
+        config_path: Path | None,
+        *,
+        config_dir: Path | None = None,
+        data_dir: Path | None = None,
+        clock: Clock | None = None,
+        web: bool = True,
+        overrides: dict[str, Any] | None = None,
+        host: PluginHost | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config_dir = (config_dir or (config_path.parent if config_path else Path.cwd())).resolve()
+        self._data_dir_override = data_dir
+        self.clock: Clock = clock or RealClock()
+        self.web_enabled = web
+        self._overrides = overrides
+        self.plugins = host or PluginHost(self.config_dir)
+        self.state = CoreState.not_running
+        self.data = HubData()
+        from hub.entity import EntityRegistry
+
+        #: Entity objects (devices behind entity ids), for domain services.
+        self.entities = EntityRegistry()
+        self.started_at = 0.0
+        self.version = __version__
+        self.loaded: LoadedConfig | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._setup_order: list[PluginInfo] = []
+        self._unsubs: list[Any] = []
+        self.onboarding_code: str | None = None
+        #: Event types whose emitters write them with ``recorder.record_now``.
+        self.recorded_directly: set[str] = set()
+        self.signer: Signer
+        # Created in start(): they need the running loop.
+        self.loop: asyncio.AbstractEventLoop
+        self.bus: EventBus
+        self.states: StateMachine
+        self.services: ServiceRegistry
+        from hub.audit import AuditLog
+        from hub.auth import Auth
+        from hub.recorder import Recorder
+        from hub.storage import Storage
+
+        self.storage: Storage
+        self.recorder: Recorder
+        self.audit: AuditLog
+        self.auth: Auth
+        self.http: Any = None
+        self.templates: Any = None
+
+    # -- properties ----------------------------------------------------------
+
+    @property
+    def core(self) -> HubCoreConfig:
+        """Return the validated ``hub:`` block."""
+        assert self.loaded is not None and self.loaded.core is not None
+        return self.loaded.core
+
+    @property
+    def id(self) -> str:
+        """Return the hub id."""
+        return self.core.id
+
+    @property
+    def name(self) -> str:
+        """Return the hub's display name."""
+        return self.core.name or self.core.id
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the folder for the database and snapshots."""
+        if self._data_dir_override is not None:
+            return self._data_dir_override
+        path = Path(self.core.data_dir)
+        return path if path.is_absolute() else (self.config_dir / path)
+
+    @property
+    def role(self) -> str:
+        """Return ``station`` when this hub runs a CCOC, else ``hub``."""
+        return "station" if self.loaded is not None and "station" in self.loaded.blocks else "hub"
+
+    @property
+    def config_errors(self) -> list[ConfigError]:
+        """Return the errors found while loading the config."""
+        return self.loaded.errors if self.loaded is not None else []
+
+    # -- tasks -----------------------------------------------------------------
+
+    def create_task(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Start a task that the hub tracks and cancels on stop."""
+        task = self.loop.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            _LOGGER.error("Task %s failed", task.get_name(), exc_info=exc)
+
+    async def block_till_done(self) -> None:
+        """Wait until queued events and the tasks they started are done."""
+        current = asyncio.current_task()
+        for _ in range(100):
+            await self.bus.drained()
+            await asyncio.sleep(0)
+            pending = [t for t in self._tasks if t is not current and not t.done()
+                       and not getattr(t, "_hub_background", False)]
+            if not pending and not self.bus.pending:
+                return
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    def create_background_task(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Start a long-lived task (a connection loop) that block_till_done ignores."""
+        task = self.create_task(coro, name)
+        task._hub_background = True  # type: ignore[attr-defined]
+        return task
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _load(self) -> LoadedConfig:
+        loaded = load(self.config_path, config_dir=self.config_dir, host=self.plugins, overrides=self._overrides)
+        self.loaded = loaded
+        return loaded
+
+    async def start(self) -> None:
+        """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable."""
+        self.state = CoreState.starting
+        self.loop = asyncio.get_running_loop()
+        self.bus = EventBus(self.loop, time_fn=self.clock.time, run_task=self._listener_task)
+        self.states = StateMachine(self.bus, self.clock.time)
+        self.services = ServiceRegistry(self.bus)
+        if isinstance(self.clock, FakeClock):
+            self.clock.settle = self.block_till_done
+
+        loaded = await self.loop.run_in_executor(None, self._load)
+        for err in loaded.errors:
+            _LOGGER.error("Config: %s", err)
+        if loaded.core is None:
+            self.state = CoreState.stopped
+            raise ConfigInvalid(loaded.errors)
+        _install_redaction()
+        self.clock.tz = ZoneInfo(self.core.timezone)
+        self.started_at = self.clock.time()
+
+        from hub.audit import AuditLog
+        from hub.auth import Auth
+        from hub.recorder import Recorder
+        from hub.storage import Storage
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.storage = Storage(self.data_dir / "safetyhub.db")
+        for info, migrations in self.plugins.call_each("storage_migrations"):
+            if migrations:
+                self.storage.add_migrations(info.domain, list(migrations))
+        await self.storage.open()
+        for domain, err in self.storage.migration_errors.items():
+            info = self.plugins.get(domain)
+            if info is not None:
+                info.fail("setup", f"database migration failed: {err}")
+        rec = self.core.recorder
+        self.recorder = Recorder(
+            self.storage, keep_days=rec.keep_days, exclude_event_types=rec.exclude_event_types,
+            time_fn=self.clock.time,
+        )
+        self.audit = AuditLog(self.storage, time_fn=self.clock.time)
+        self.auth = Auth(self.storage, time_fn=self.clock.time)
+        self.signer = await self._signer()
+        self._unsubs.append(self.bus.listen("*", self._record))
+
+        await self._setup_plugins(loaded)
+        for info, decls in self.plugins.call_each("register_services", hub=self):
+            for decl in decls or ():
+                try:
+                    self.services.register(**decl)
+                except Exception as err:
+                    self.plugins.record_hook_error(info, "register_services", err)
+
+        if self.web_enabled:
+            from hub.http.server import HttpServer
+
+            self.http = HttpServer(self)
+            await self.http.start()
+        if not await self.auth.has_users():
+            self.onboarding_code = f"{secrets.randbelow(10**8):08d}"
+        self.state = CoreState.running
+        self.bus.fire(EVENT_HUB_START, {"version": self.version})
+        await self.plugins.async_call_each("hub_started", hub=self)
+        self.create_background_task(self._purge_loop(), "recorder-purge")
+        _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
+
+    async def _signer(self) -> Signer:
+        row = await self.storage.fetchone("SELECT value FROM kv WHERE key = ?", (SIGNING_KV,))
+        if row is None:
+            key = Signer.new_key()
+            await self.storage.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (SIGNING_KV, key.hex()))
+        else:
+            key = bytes.fromhex(row["value"])
+        return Signer(key, self.clock.time)
+
+    def _listener_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self.create_task(coro)
+
+    def _record(self, event: Event) -> None:
+        if event.event_type == EVENT_STATE_CHANGED:
+            new = event.data.get("new_state")
+            if new is not None:
+                self.recorder.record_state(
+                    new.entity_id, new.state, new.attributes, new.last_changed, new.last_updated,
+                    new.context.id if new.context is not None else None,
+                )
+            return
+        if event.event_type in self.recorded_directly:
+            return
+        ctx = event._context
+        self.recorder.record_event(
+            event.event_type, event.data, event.time_fired,
+            ctx.id if ctx is not None else None,
+            ctx.parent_id if ctx is not None else None,
+            ctx.user_id if ctx is not None else None,
+            event.origin,
+        )
+
+    async def _purge_loop(self) -> None:
+        while True:
+            try:
+                await self.recorder.purge()
+            except Exception:
+                _LOGGER.exception("Recorder purge failed")
+            await self.clock.sleep(6 * 3600)
+
+    def _wanted(self, loaded: LoadedConfig) -> list[PluginInfo]:
+        """Return plugins to set up, dependencies first."""
+        host = self.plugins
+        wanted: dict[str, PluginInfo] = {}
+        role = self.role
+
+        def want(domain: str, chain: tuple[str, ...]) -> None:
+            info = host.get(domain)
+            if info is None or domain in wanted:
+                return
+            if domain in chain:
+                info.fail("setup", "dependency loop: " + " → ".join((*chain, domain)))
+                return
+            if info.manifest is not None:
+                for dep in info.manifest.dependencies:
+                    dep_info = host.get(dep)
+                    if dep_info is None:
+                        info.fail("setup", f"missing dependency {dep!r}")
+                        return
+                    want(dep, (*chain, domain))
+            wanted[domain] = info
+
+        for info in list(host.plugins.values()):
+            if info.manifest is None:
+                continue
+            configured = info.domain in loaded.blocks
+            if configured or (info.manifest.always and role in info.manifest.roles):
+                want(info.domain, ())
+        for info in host.plugins.values():
+            if info.status == "loaded" and info.domain not in wanted:
+                info.status = "not_configured"
+        return list(wanted.values())
+
+    async def _setup_plugins(self, loaded: LoadedConfig) -> None:
+        for info in self._wanted(loaded):
+            if info.status == "failed":
+                continue
+            failed_deps = [
+                d for d in (info.manifest.dependencies if info.manifest else [])
+                if (dep := self.plugins.get(d)) is None or dep.status != "set_up"
+            ]
+            if failed_deps:
+                info.fail("setup", f"dependency failed: {', '.join(failed_deps)}")
+                _LOGGER.error("Plugin %s not set up: %s", info.domain, info.error)
+                continue
+            info.status = "setting_up"
+            try:
+                _, result = self.plugins.call_one(info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain))
+                await await_maybe(result)
+            except (PluginSetupError, PluginNotReady) as err:
+                info.fail("setup", str(err))
+                _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
+                continue
+            except Exception as err:
+                self.plugins.record_hook_error(info, "setup", err)
+                continue
+            info.status = "set_up"
+            self._setup_order.append(info)
+
+    async def stop(self) -> None:
+        """Stop everything in reverse order, flushing queued writes."""
+        if self.state in (CoreState.stopping, CoreState.stopped, CoreState.not_running):
+            self.state = CoreState.stopped
+            return
+        self.state = CoreState.stopping
+        self.bus.fire(EVENT_HUB_STOP, {})
+        await self.bus.drained()
+        if self.http is not None:
+            await self.http.stop()
+        for info in reversed(self._setup_order):
+            try:
+                _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
+                await asyncio.wait_for(await_maybe(result), timeout=10)
+            except Exception as err:
+                self.plugins.record_hook_error(info, "shutdown", err)
+        for unsub in self._unsubs:
+            unsub()
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        await self.bus.drained()
+        await self.storage.close()
+        self.state = CoreState.stopped
+
+    async def __aenter__(self) -> Hub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- conveniences ----------------------------------------------------------
+
+    def fire(self, event_type: str, data: dict[str, Any] | None = None, context: Context | None = None) -> None:
+        """Fire an event on the bus."""
+        self.bus.fire(event_type, data, context)
+
+    def plugin_infos(self) -> Iterable[PluginInfo]:
+        """Return every known plugin."""
+        return self.plugins.plugins.values()
+
+
+_T0 = time.monotonic()
+
+
+def _install_redaction() -> None:
+    """Make sure no handler prints a secret from the config."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactSecretsFilter) for f in handler.filters):
+            handler.addFilter(RedactSecretsFilter())

@@ -1,0 +1,378 @@
+"""Incidents: the product's central record.
+
+An incident is opened by an SOS press, a motion alarm, a LINE tip, an alarm
+panel or a person; it moves open → acknowledged → dispatched → closed, and
+every step (who, when, what, attachments) goes on its timeline.  Rows are
+written before events fire, so what listeners see is already on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.core.context import Context
+from hub.core.errors import HubError
+from hub.core.ids import ulid
+from hub.hookspecs import hookimpl
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("Incident", "IncidentManager", "INCIDENTS", "KINDS", "STATUSES", "IncidentNotFound")
+
+_LOGGER = logging.getLogger(__name__)
+
+KINDS = ("sos", "motion", "tip", "manual", "alarm")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+STATUSES = ("open", "acknowledged", "dispatched", "closed")
+EVENT_OPENED = "incident_opened"
+EVENT_UPDATED = "incident_updated"
+
+Kind = Literal["sos", "motion", "tip", "manual", "alarm"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class IncidentNotFound(HubError):
+    """No incident has that id."""
+
+
+@dataclass
+class TimelineEntry:
+    """One step in an incident's life."""
+
+    ts: float
+    actor: str
+    kind: str
+    text: str
+    attachments: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return {
+            "ts": self.ts, "actor": self.actor, "kind": self.kind, "text": self.text,
+            "attachments": self.attachments, "data": self.data,
+        }
+
+
+@dataclass
+class Incident:
+    """An incident and its timeline."""
+
+    id: str
+    kind: str
+    severity: str
+    status: str
+    title: str
+    place: str
+    lat: float | None
+    lon: float | None
+    entities: list[str]
+    data: dict[str, Any]
+    opened_at: float
+    updated_at: float
+    closed_at: float | None = None
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def entity_id(self) -> str:
+        """Return the entity that mirrors this incident while it is open."""
+        return f"incident.{self.id.lower()}"
+
+    def as_dict(self, timeline: bool = True) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        out = {
+            "id": self.id, "kind": self.kind, "severity": self.severity, "status": self.status,
+            "title": self.title, "place": self.place,
+            "location": {"lat": self.lat, "lon": self.lon} if self.lat is not None else None,
+            "entities": self.entities, "data": self.data,
+            "opened_at": self.opened_at, "updated_at": self.updated_at, "closed_at": self.closed_at,
+            "acknowledged_at": self.acknowledged_at, "acknowledged_by": self.acknowledged_by,
+            "entity_id": self.entity_id,
+        }
+        if timeline:
+            out["timeline"] = [t.as_dict() for t in self.timeline]
+        return out
+
+
+# -- service schemas ---------------------------------------------------------
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenSchema(_Schema):
+    kind: Kind = "manual"
+    severity: Severity = "high"
+    title: str = ""
+    place: str = ""
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    entities: list[str] = []
+    entity_id: str | list[str] | None = None
+    text: str = ""
+    data: dict[str, Any] = {}
+
+
+class IdSchema(_Schema):
+    incident_id: str
+    text: str = ""
+    by: str = ""
+
+
+class NoteSchema(_Schema):
+    incident_id: str
+    text: str
+    by: str = ""
+    attachments: list[str] = []
+
+
+class DispatchSchema(_Schema):
+    incident_id: str
+    unit: str
+    text: str = ""
+    by: str = ""
+
+
+INCIDENTS: HubKey[IncidentManager] = HubKey("incidents")
+
+
+def _row_to_incident(row: Any) -> Incident:
+    return Incident(
+        id=row["id"], kind=row["kind"], severity=row["severity"], status=row["status"],
+        title=row["title"], place=row["place"], lat=row["lat"], lon=row["lon"],
+        entities=json.loads(row["entities"] or "[]"), data=json.loads(row["data"] or "{}"),
+        opened_at=row["opened_at"], updated_at=row["updated_at"], closed_at=row["closed_at"],
+        acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"],
+    )
+
+
+class IncidentManager:
+    """Opens, updates and reads incidents."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def _actor(self, context: Context | None, by: str = "") -> str:
+        if by:
+            return by
+        if context is not None and context.user_id:
+            return f"user:{context.user_id}"
+        return "hub"
+
+    async def open(
+        self,
+        kind: str = "manual",
+        *,
+        severity: str = "high",
+        title: str = "",
+        place: str = "",
+        lat: float | None = None,
+        lon: float | None = None,
+        entities: list[str] | None = None,
+        text: str = "",
+        data: dict[str, Any] | None = None,
+        context: Context | None = None,
+        actor: str = "",
+    ) -> Incident:
+        """Open an incident, write it, mirror it as an entity, fire ``incident_opened``."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        now = self.hub.clock.time()
+        if lat is None and self.hub.core.location is not None:
+            lat, lon = self.hub.core.location.lat, self.hub.core.location.lon
+        inc = Incident(
+            id=ulid(), kind=kind, severity=severity, status="open",
+            title=title or f"{kind.upper()} {place}".strip(), place=place or self.hub.name,
+            lat=lat, lon=lon, entities=list(entities or []), data=dict(data or {}),
+            opened_at=now, updated_at=now,
+        )
+        await self.hub.storage.execute(
+            "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
+            "opened_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (inc.id, inc.kind, inc.severity, inc.status, inc.title, inc.place, inc.lat, inc.lon,
+             json.dumps(inc.entities), json.dumps(inc.data, ensure_ascii=False, default=str), now, now),
+        )
+        entry = await self._add_entry(inc.id, self._actor(context, actor), "opened", text or inc.title)
+        inc.timeline.append(entry)
+        self._mirror(inc, context)
+        self.hub.bus.fire(EVENT_OPENED, {"incident_id": inc.id, "incident": inc.as_dict()}, context)
+        return inc
+
+    async def _add_entry(
+        self, incident_id: str, actor: str, kind: str, text: str,
+        attachments: list[str] | None = None, data: dict[str, Any] | None = None,
+    ) -> TimelineEntry:
+        entry = TimelineEntry(self.hub.clock.time(), actor, kind, text, list(attachments or []), dict(data or {}))
+        await self.hub.storage.execute(
+            "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (incident_id, entry.ts, actor, kind, text, json.dumps(entry.attachments),
+             json.dumps(entry.data, ensure_ascii=False, default=str)),
+        )
+        return entry
+
+    def _mirror(self, inc: Incident, context: Context | None) -> None:
+        if inc.status == "closed":
+            self.hub.states.remove(inc.entity_id, context)
+            return
+        self.hub.states.set(
+            inc.entity_id, inc.status,
+            {"friendly_name": inc.title, "incident_id": inc.id, "kind": inc.kind, "severity": inc.severity,
+             "place": inc.place, "opened_at": inc.opened_at, "acknowledged_by": inc.acknowledged_by},
+            context=context,
+        )
+
+    async def get(self, incident_id: str, timeline: bool = True) -> Incident:
+        """Return the incident or raise IncidentNotFound."""
+        row = await self.hub.storage.fetchone("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+        if row is None:
+            raise IncidentNotFound(f"incident {incident_id} not found")
+        inc = _row_to_incident(row)
+        if timeline:
+            rows = await self.hub.storage.fetchall(
+                "SELECT * FROM incident_timeline WHERE incident_id = ? ORDER BY ts, id", (incident_id,)
+            )
+            inc.timeline = [
+                TimelineEntry(r["ts"], r["actor"], r["kind"], r["text"],
+                              json.loads(r["attachments"] or "[]"), json.loads(r["data"] or "{}"))
+                for r in rows
+            ]
+        return inc
+
+    async def list(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Incident]:
+        """Return incidents, newest first."""
+        sql, params = "SELECT * FROM incidents", []
+        where = []
+        if status == "active":
+            where.append("status != 'closed'")
+        elif status:
+            where.append("status = ?")
+            params.append(status)
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY opened_at DESC LIMIT ?"
+        params.append(max(1, min(limit, 1000)))
+        return [_row_to_incident(r) for r in await self.hub.storage.fetchall(sql, params)]
+
+    async def _update(
+        self, incident_id: str, *, status: str | None, actor: str, kind: str, text: str,
+        context: Context | None, attachments: list[str] | None = None, data: dict[str, Any] | None = None,
+    ) -> Incident:
+        inc = await self.get(incident_id, timeline=False)
+        now = self.hub.clock.time()
+        if status is not None:
+            if inc.status == "closed" and status != "closed":
+                raise ValueError(f"incident {incident_id} is closed")
+            if STATUSES.index(status) < STATUSES.index(inc.status) and status != "closed":
+                # An ack arriving after dispatch is recorded but does not move it back.
+                status = inc.status
+            if status == "acknowledged" and inc.acknowledged_at is None:
+                inc.acknowledged_at, inc.acknowledged_by = now, actor
+            if status == "closed":
+                inc.closed_at = now
+            inc.status = status
+        inc.updated_at = now
+        await self.hub.storage.execute(
+            "UPDATE incidents SET status=?, updated_at=?, closed_at=?, acknowledged_at=?, acknowledged_by=? "
+            "WHERE id=?",
+            (inc.status, now, inc.closed_at, inc.acknowledged_at, inc.acknowledged_by, incident_id),
+        )
+        entry = await self._add_entry(incident_id, actor, kind, text, attachments, data)
+        self._mirror(inc, context)
+        inc = await self.get(incident_id)
+        self.hub.bus.fire(
+            EVENT_UPDATED,
+            {"incident_id": incident_id, "change": kind, "entry": entry.as_dict(), "incident": inc.as_dict()},
+            context,
+        )
+        return inc
+
+    async def ack(self, incident_id: str, *, by: str = "", text: str = "", context: Context | None = None,
+                  data: dict[str, Any] | None = None) -> Incident:
+        """Acknowledge an incident."""
+        actor = self._actor(context, by)
+        return await self._update(incident_id, status="acknowledged", actor=actor, kind="acknowledged",
+                                  text=text or f"acknowledged by {actor}", context=context, data=data)
+
+    async def dispatch(self, incident_id: str, unit: str, *, by: str = "", text: str = "",
+                       context: Context | None = None) -> Incident:
+        """Record that a unit was sent."""
+        actor = self._actor(context, by)
+        return await self._update(incident_id, status="dispatched", actor=actor, kind="dispatched",
+                                  text=text or f"dispatched {unit}", context=context, data={"unit": unit})
+
+    async def close(self, incident_id: str, *, by: str = "", text: str = "", context: Context | None = None) -> Incident:
+        """Close an incident."""
+        actor = self._actor(context, by)
+        return await self._update(incident_id, status="closed", actor=actor, kind="closed",
+                                  text=text or f"closed by {actor}", context=context)
+
+    async def note(self, incident_id: str, text: str, *, by: str = "", attachments: list[str] | None = None,
+                   kind: str = "note", data: dict[str, Any] | None = None,
+                   context: Context | None = None) -> Incident:
+        """Add a timeline entry (a note, a snapshot, a LINE delivery result...)."""
+        return await self._update(incident_id, status=None, actor=self._actor(context, by), kind=kind,
+                                  text=text, context=context, attachments=attachments, data=data)
+
+    async def restore_entities(self) -> None:
+        """Mirror every non-closed incident as an entity after a restart."""
+        for inc in await self.list(status="active", limit=1000):
+            self._mirror(inc, None)
+
+
+# -- plugin hooks (incidents are a core plugin) ----------------------------------
+
+
+@hookimpl
+async def setup(hub: Hub) -> None:
+    """Create the incident manager and its services."""
+    mgr = IncidentManager(hub)
+    hub.data[INCIDENTS] = mgr
+    await mgr.restore_entities()
+
+    async def svc_open(call: Any) -> dict[str, Any]:
+        m: OpenSchema = call.model
+        entities = list(m.entities)
+        if m.entity_id:
+            entities += [m.entity_id] if isinstance(m.entity_id, str) else list(m.entity_id)
+        inc = await mgr.open(m.kind, severity=m.severity, title=m.title, place=m.place, lat=m.lat, lon=m.lon,
+                             entities=entities, text=m.text, data=m.data, context=call.context)
+        return {"incident_id": inc.id}
+
+    async def svc_ack(call: Any) -> dict[str, Any]:
+        inc = await mgr.ack(call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context)
+        return {"incident_id": inc.id, "status": inc.status}
+
+    async def svc_close(call: Any) -> dict[str, Any]:
+        inc = await mgr.close(call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context)
+        return {"incident_id": inc.id, "status": inc.status}
+
+    async def svc_note(call: Any) -> dict[str, Any]:
+        m: NoteSchema = call.model
+        inc = await mgr.note(m.incident_id, m.text, by=m.by, attachments=m.attachments, context=call.context)
+        return {"incident_id": inc.id}
+
+    async def svc_dispatch(call: Any) -> dict[str, Any]:
+        m: DispatchSchema = call.model
+        inc = await mgr.dispatch(m.incident_id, m.unit, by=m.by, text=m.text, context=call.context)
+        return {"incident_id": inc.id, "status": inc.status}
+
+    reg = hub.services.register
+    reg("incident", "open", svc_open, OpenSchema, description="Open an incident")
+    reg("incident", "ack", svc_ack, IdSchema, description="Acknowledge an incident")
+    reg("incident", "dispatch", svc_dispatch, DispatchSchema, description="Record a dispatched unit")
+    reg("incident", "close", svc_close, IdSchema, description="Close an incident")
+    reg("incident", "note", svc_note, NoteSchema, description="Add a note to an incident's timeline")

@@ -1,0 +1,65 @@
+"""Schema of the ``sos:`` block: one item per button, with exactly one source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ("ButtonConfig", "MqttSource", "SiaSource", "WebhookSource", "Location", "SOURCE_KEYS")
+
+SOURCE_KEYS = ("zigbee2mqtt", "mqtt", "webhook", "sia", "simulated")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Location(_Model):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class MqttSource(_Model):
+    topic: str = Field(min_length=1)
+    payload: str | None = None
+    value_template: str | None = None
+
+
+class WebhookSource(_Model):
+    #: Secret id in the URL; generate with ``python -c "import secrets; print(secrets.token_urlsafe(24))"``.
+    id: str = Field(min_length=16)
+
+
+class SiaSource(_Model):
+    account: str = Field(pattern=r"^[0-9A-Fa-f]{3,16}$")
+    zone: int = Field(ge=0, le=9999)
+
+
+class ButtonConfig(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str | None = None
+    place: str | None = None
+    location: Location | None = None
+    zigbee2mqtt: str | None = None
+    mqtt: MqttSource | None = None
+    webhook: WebhookSource | None = None
+    sia: SiaSource | None = None
+    #: A button with no device, pressed from the UI or API (demo and drills).
+    simulated: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ButtonConfig:
+        given = [k for k in SOURCE_KEYS if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one source of {', '.join(SOURCE_KEYS)} (got {len(given)})")
+        return self
+
+    @property
+    def source(self) -> str:
+        """Return which source this button uses."""
+        return next(k for k in SOURCE_KEYS if getattr(self, k) not in (None, False))
+
+    def source_config(self) -> Any:
+        """Return the source's own settings."""
+        return getattr(self, self.source)

@@ -1,0 +1,70 @@
+"""The SOS button entity: a press is never debounced or dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hub.core.context import Context
+from hub.entity import Entity
+from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE, STATE_TRIGGERED
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("SosButton",)
+
+
+class SosButton(Entity):
+    """A panic button in a market, bank or gold shop."""
+
+    domain = DOMAIN
+
+    def __init__(self, hub: Hub, object_id: str, name: str | None = None, *, source: str,
+                 place: str | None = None, location: tuple[float, float] | None = None) -> None:
+        super().__init__(hub, object_id, name)
+        self.source = source
+        self.place = place or self.name
+        self.location = location
+        self.last_press: float | None = None
+        self.presses = 0
+        self.telemetry: dict[str, Any] = {}
+
+    def extra_attributes(self) -> Mapping[str, Any]:
+        """Return the SOS attributes of DESIGN §6."""
+        attrs: dict[str, Any] = {"source": self.source, "place": self.place, "last_press": self.last_press,
+                                 "presses": self.presses, **self.telemetry}
+        if self.location is not None:
+            attrs["latitude"], attrs["longitude"] = self.location
+        return attrs
+
+    async def press(self, action: str, source: str | None = None, *, context: Context | None = None,
+                    data: Mapping[str, Any] | None = None) -> None:
+        """Record a press: state ``triggered``, ``sos_pressed`` fired and written to disk at once.
+
+        Every press is a new event, even while already triggered: a second
+        press may be the only sign that the first alert was not seen.
+        """
+        context = context or Context(origin=source or self.source)
+        now = self.hub.clock.time()
+        self.last_press = now
+        self.presses += 1
+        self.write_state(STATE_TRIGGERED, context=context, force_update=True)
+        payload = {"entity_id": self.entity_id, "action": action, "source": source or self.source,
+                   "place": self.place, **(data or {})}
+        self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
+        await self.hub.recorder.record_now(EVENT_SOS_PRESSED, payload, now, context.id, context.parent_id,
+                                           context.user_id, "local")
+
+    def reset(self, context: Context | None = None) -> None:
+        """Return the button to idle."""
+        self.write_state(STATE_IDLE, context=context)
+
+    def update_telemetry(self, **values: Any) -> None:
+        """Merge battery, linkquality, last_seen... and republish the current state."""
+        changed = {k: v for k, v in values.items() if v is not None and self.telemetry.get(k) != v}
+        if not changed:
+            return
+        self.telemetry.update(changed)
+        current = self.state
+        self.write_state(current.state if current is not None else STATE_IDLE)

@@ -1,0 +1,47 @@
+"""The controllable clock."""
+
+import asyncio
+
+from hub.core.clock import FakeClock, RealClock
+from hub.core.ids import ulid, ulid_at
+
+
+async def test_fake_clock_runs_due_callbacks_in_order() -> None:
+    clock = FakeClock(start=1000.0)
+    fired: list[tuple[str, float]] = []
+    clock.call_later(10, lambda: fired.append(("b", clock.time())))
+    clock.call_later(5, lambda: fired.append(("a", clock.time())))
+    cancel = clock.call_later(7, lambda: fired.append(("x", clock.time())))
+    cancel()
+    await clock.advance(6)
+    assert fired == [("a", 1005.0)]
+    await clock.advance(100)
+    assert fired == [("a", 1005.0), ("b", 1010.0)]
+    assert clock.time() == 1106.0
+
+
+async def test_fake_sleep() -> None:
+    clock = FakeClock()
+    woke = []
+
+    async def sleeper() -> None:
+        await clock.sleep(30)
+        woke.append(clock.time())
+
+    task = asyncio.create_task(sleeper())
+    await clock.advance(29)
+    assert woke == []
+    await clock.advance(1)
+    await task
+    assert woke == [clock.time()]
+
+
+async def test_real_clock_sleep_until_past() -> None:
+    clock = RealClock()
+    await asyncio.wait_for(clock.sleep_until(clock.time() - 5), 1)
+
+
+def test_ulids_sort_in_time_order() -> None:
+    ids = [ulid() for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+    assert ulid_at(1.0) < ulid_at(2.0)
