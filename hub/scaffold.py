@@ -122,6 +122,7 @@ def config_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.asyncio
 async def test_greet(make_hub) -> None:
     hub = await make_hub("{name}:\\n  greeting: hello\\n")
     result = await hub.services.call("{name}", "greet", {{"name": "Somchai"}})

@@ -41,6 +41,11 @@ class TriggerInfo:
     trigger_idx: int
     trigger_id: str
     variables: Mapping[str, Any]
+    #: A hash of this trigger's config: durable state saved under an older
+    #: config is not resumed (added; platforms may ignore it).
+    fingerprint: str = ""
+    #: Human name of the automation, for log messages.
+    automation_name: str = ""
 
 
 @runtime_checkable

@@ -150,10 +150,10 @@ class HttpServer:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.routes: list[Route] = []
         self.app = self.build_app()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
-        self.routes: list[Route] = []
 
     def build_app(self) -> web.Application:
         """Create the application with every core and plugin route."""

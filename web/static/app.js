@@ -99,14 +99,22 @@
   function onSosPress(button) {
     var entityId = button.getAttribute("data-entity-id");
     var result = document.getElementById("sos-result") || resultNodeFor(button);
+    var original = button.textContent;
     button.disabled = true;
+    button.textContent = t("action.working");
     showResult(result, t("action.working"), false);
     postJson("/api/services/sos/press", { entity_id: entityId }).then(function () {
+      // Said on the button itself too: on a phone the status line may be off screen.
+      button.textContent = "\u2713 " + t("sos.sent");
       showResult(result, t("sos.sent") + ": " + entityId, false);
     }).catch(function (err) {
+      button.textContent = original;
       showResult(result, t("action.failed", { error: err.message }), true);
     }).then(function () {
-      button.disabled = false;
+      window.setTimeout(function () {
+        button.textContent = original;
+        button.disabled = false;
+      }, 2000);
     });
   }
 

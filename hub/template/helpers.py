@@ -1,0 +1,368 @@
+"""Home Assistant's template functions, filters and tests.
+
+Bound to one hub (its state machine and clock) by :func:`install`.  Each
+helper follows HA's documented behaviour, including the ``default``
+arguments that turn a conversion error into a value instead of an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from hub.template.state import RENDER_INFO, AllStates, TemplateState, note_entity
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from hub.core.clock import Clock
+    from hub.core.state import StateMachine
+
+__all__ = ("install", "install_static", "forgiving_float", "forgiving_int")
+
+_SENTINEL: Any = object()
+#: Longest regular expression accepted; catastrophic patterns need length.
+_MAX_PATTERN = 1000
+_slug_re = re.compile(r"[^a-z0-9_]+")
+
+
+class TemplateRuntimeError(ValueError):
+    """A helper was given a value it cannot convert and no default."""
+
+
+def _no_default(name: str, value: Any) -> TemplateRuntimeError:
+    return TemplateRuntimeError(f"{name} got invalid input {value!r} and no default was given")
+
+
+def forgiving_float(value: Any, default: Any = _SENTINEL) -> Any:
+    """``float(x, default)``: HA's filter and function."""
+    try:
+        return float(value)
+    except (ValueError, TypeError):
+        if default is _SENTINEL:
+            raise _no_default("float", value) from None
+        return default
+
+
+def forgiving_int(value: Any, default: Any = _SENTINEL, base: int = 10) -> Any:
+    """``int(x, default, base)``: accepts "3.7" like HA (truncates)."""
+    try:
+        if isinstance(value, str) and base != 10:
+            return int(value, base)
+        return int(float(value)) if isinstance(value, str) else int(value)
+    except (ValueError, TypeError, OverflowError):
+        if default is _SENTINEL:
+            raise _no_default("int", value) from None
+        return default
+
+
+def _to_bool(value: Any, default: Any = _SENTINEL) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in ("true", "on", "yes", "1", "enable", "enabled"):
+        return True
+    if text in ("false", "off", "no", "0", "disable", "disabled", "none"):
+        return False
+    if default is _SENTINEL:
+        raise _no_default("bool", value)
+    return default
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        number = float(value)
+    except (ValueError, TypeError):
+        return False
+    return math.isfinite(number)
+
+
+def _iif(value: Any, if_true: Any = True, if_false: Any = False, if_none: Any = _SENTINEL) -> Any:
+    if value is None and if_none is not _SENTINEL:
+        return if_none
+    return if_true if value else if_false
+
+
+def _slugify(value: Any, separator: str = "_") -> str:
+    text = _slug_re.sub(separator, str(value).lower()).strip(separator)
+    return text or "unknown"
+
+
+def _regex(pattern: str, ignorecase: bool) -> re.Pattern[str]:
+    if len(pattern) > _MAX_PATTERN:
+        raise TemplateRuntimeError("regular expression too long")
+    return re.compile(pattern, re.IGNORECASE if ignorecase else 0)
+
+
+def _regex_match(value: Any, find: str = "", ignorecase: bool = False) -> bool:
+    return _regex(find, ignorecase).match(str(value)) is not None
+
+
+def _regex_search(value: Any, find: str = "", ignorecase: bool = False) -> bool:
+    return _regex(find, ignorecase).search(str(value)) is not None
+
+
+def _regex_replace(value: Any = "", find: str = "", replace: str = "", ignorecase: bool = False) -> str:
+    return _regex(find, ignorecase).sub(replace, str(value))
+
+
+def _regex_findall(value: Any, find: str = "", ignorecase: bool = False) -> list[Any]:
+    return _regex(find, ignorecase).findall(str(value))
+
+
+def _regex_findall_index(value: Any, find: str = "", index: int = 0, ignorecase: bool = False) -> Any:
+    return _regex_findall(value, find, ignorecase)[index]
+
+
+def _to_json(value: Any, ensure_ascii: bool = False, pretty_print: bool = False, sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=2 if pretty_print else None,
+                      sort_keys=sort_keys, default=str)
+
+
+def _from_json(value: Any, default: Any = _SENTINEL) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, TypeError):
+        if default is _SENTINEL:
+            raise
+        return default
+
+
+def _b64encode(value: Any) -> str:
+    return base64.b64encode(str(value).encode()).decode()
+
+
+def _b64decode(value: Any, encoding: str | None = "utf-8") -> Any:
+    raw = base64.b64decode(str(value))
+    return raw.decode(encoding) if encoding else raw
+
+
+def _contains(seq: Any, value: Any) -> bool:
+    try:
+        return value in seq
+    except TypeError:
+        return False
+
+
+def _average(*args: Any, default: Any = _SENTINEL) -> Any:
+    values = list(args[0]) if len(args) == 1 and isinstance(args[0], Iterable) else list(args)
+    try:
+        return sum(float(v) for v in values) / len(values)
+    except (ValueError, TypeError, ZeroDivisionError):
+        if default is _SENTINEL:
+            raise TemplateRuntimeError(f"average got invalid input {values!r} and no default was given") from None
+        return default
+
+
+def install_static(env: jinja2.Environment) -> None:
+    """Add the helpers that need no hub (syntax checks use these too)."""
+    funcs: dict[str, Callable[..., Any]] = {
+        "float": forgiving_float, "int": forgiving_int, "bool": _to_bool, "iif": _iif,
+        "is_number": _is_number, "slugify": _slugify, "average": _average,
+        "timedelta": timedelta, "min": min, "max": max, "zip": zip,
+        "regex_match": _regex_match, "regex_search": _regex_search,
+    }
+    filters: dict[str, Callable[..., Any]] = {
+        "float": forgiving_float, "int": forgiving_int, "bool": _to_bool, "iif": _iif,
+        "is_number": _is_number, "slugify": _slugify, "average": _average,
+        "to_json": _to_json, "from_json": _from_json,
+        "regex_match": _regex_match, "regex_search": _regex_search, "regex_replace": _regex_replace,
+        "regex_findall": _regex_findall, "regex_findall_index": _regex_findall_index,
+        "base64_encode": _b64encode, "base64_decode": _b64decode, "contains": _contains,
+    }
+    tests: dict[str, Callable[..., Any]] = {
+        "is_number": _is_number, "match": _regex_match, "search": _regex_search, "contains": _contains,
+    }
+    env.globals.update(funcs)
+    env.filters.update(filters)
+    env.tests.update(tests)
+
+
+class _TimeHelpers:
+    """now(), as_timestamp(), as_datetime()...: all on the hub's clock and timezone."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    @property
+    def tz(self) -> tzinfo:
+        return self._clock.tz
+
+    def now(self) -> datetime:
+        info = RENDER_INFO.get()
+        if info is not None:
+            info.uses_time = True
+        return self._clock.now()
+
+    def utcnow(self) -> datetime:
+        info = RENDER_INFO.get()
+        if info is not None:
+            info.uses_time = True
+        return datetime.fromtimestamp(self._clock.time(), UTC)
+
+    def today_at(self, value: str = "00:00") -> datetime:
+        parsed = _parse_time(value)
+        if parsed is None:
+            raise TemplateRuntimeError(f"could not convert {value!r} to a time")
+        return datetime.combine(self.now().date(), parsed, self.tz)
+
+    def as_datetime(self, value: Any, default: Any = _SENTINEL) -> Any:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=self.tz)
+        if isinstance(value, date):
+            return datetime.combine(value, time(), self.tz)
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return datetime.fromtimestamp(value, UTC)
+            text = str(value).strip()
+            if _is_number(text):
+                return datetime.fromtimestamp(float(text), UTC)
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.tz)
+        except (ValueError, TypeError, OverflowError, OSError):
+            if default is _SENTINEL:
+                raise _no_default("as_datetime", value) from None
+            return default
+
+    def as_timestamp(self, value: Any, default: Any = _SENTINEL) -> Any:
+        if isinstance(value, TemplateState):
+            value = value.state
+        try:
+            return self.as_datetime(value).timestamp()
+        except (TemplateRuntimeError, ValueError, TypeError, OverflowError, OSError):
+            if default is _SENTINEL:
+                raise _no_default("as_timestamp", value) from None
+            return default
+
+    def as_local(self, value: datetime) -> datetime:
+        return value.astimezone(self.tz)
+
+    def timestamp_local(self, value: Any, default: Any = _SENTINEL) -> Any:
+        try:
+            return datetime.fromtimestamp(float(value), self.tz).isoformat()
+        except (ValueError, TypeError, OverflowError, OSError):
+            if default is _SENTINEL:
+                raise _no_default("timestamp_local", value) from None
+            return default
+
+    def timestamp_utc(self, value: Any, default: Any = _SENTINEL) -> Any:
+        try:
+            return datetime.fromtimestamp(float(value), UTC).isoformat()
+        except (ValueError, TypeError, OverflowError, OSError):
+            if default is _SENTINEL:
+                raise _no_default("timestamp_utc", value) from None
+            return default
+
+    def timestamp_custom(self, value: Any, format_string: str = "%Y-%m-%d %H:%M:%S", local: bool = True,
+                         default: Any = _SENTINEL) -> Any:
+        try:
+            when = datetime.fromtimestamp(float(value), self.tz if local else UTC)
+            return when.strftime(format_string)
+        except (ValueError, TypeError, OverflowError, OSError):
+            if default is _SENTINEL:
+                raise _no_default("timestamp_custom", value) from None
+            return default
+
+    def strptime(self, value: str, fmt: str, default: Any = _SENTINEL) -> Any:
+        try:
+            return datetime.strptime(value, fmt)
+        except (ValueError, TypeError):
+            if default is _SENTINEL:
+                raise _no_default("strptime", value) from None
+            return default
+
+
+def _parse_time(value: str) -> time | None:
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+
+
+class _StateHelpers:
+    """is_state(), state_attr(), has_value(), expand()."""
+
+    def __init__(self, sm: StateMachine) -> None:
+        self._sm = sm
+
+    def is_state(self, entity_id: str, state: Any) -> bool:
+        entity_id = str(entity_id).lower()
+        note_entity(entity_id)
+        current = self._sm.get(entity_id)
+        if current is None:
+            return False
+        if isinstance(state, str):
+            return current.state == state
+        if isinstance(state, Iterable):
+            return current.state in [str(s) for s in state]
+        return current.state == str(state)
+
+    def state_attr(self, entity_id: str, name: str) -> Any:
+        entity_id = str(entity_id).lower()
+        note_entity(entity_id)
+        current = self._sm.get(entity_id)
+        return None if current is None else current.attributes.get(name)
+
+    def is_state_attr(self, entity_id: str, name: str, value: Any) -> bool:
+        entity_id = str(entity_id).lower()
+        note_entity(entity_id)
+        current = self._sm.get(entity_id)
+        return current is not None and name in current.attributes and current.attributes[name] == value
+
+    def has_value(self, entity_id: str) -> bool:
+        entity_id = str(entity_id).lower()
+        note_entity(entity_id)
+        current = self._sm.get(entity_id)
+        return current is not None and current.state not in ("unknown", "unavailable")
+
+    def expand(self, *args: Any) -> list[TemplateState]:
+        found: dict[str, TemplateState] = {}
+        queue: list[Any] = list(args)
+        while queue:
+            item = queue.pop(0)
+            if isinstance(item, TemplateState):
+                found[item.entity_id] = item
+                continue
+            if isinstance(item, str):
+                note_entity(item.lower())
+                state = self._sm.get(item.lower())
+                if state is not None:
+                    found[state.entity_id] = TemplateState(state)
+                continue
+            if isinstance(item, Iterable) and not isinstance(item, Mapping):
+                queue.extend(item)
+        return sorted(found.values(), key=lambda s: s.entity_id)
+
+
+def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
+    """Add the helpers bound to a hub's states and clock."""
+    install_static(env)
+    times = _TimeHelpers(clock)
+    st = _StateHelpers(sm)
+    states = AllStates(sm)
+    funcs: dict[str, Any] = {
+        "states": states, "is_state": st.is_state, "state_attr": st.state_attr,
+        "is_state_attr": st.is_state_attr, "has_value": st.has_value, "expand": st.expand,
+        "now": times.now, "utcnow": times.utcnow, "today_at": times.today_at,
+        "as_datetime": times.as_datetime, "as_timestamp": times.as_timestamp, "as_local": times.as_local,
+        "strptime": times.strptime,
+    }
+    filters: dict[str, Any] = {
+        "is_state": st.is_state, "state_attr": st.state_attr, "is_state_attr": st.is_state_attr,
+        "has_value": st.has_value, "expand": st.expand, "states": states,
+        "as_datetime": times.as_datetime, "as_timestamp": times.as_timestamp, "as_local": times.as_local,
+        "timestamp_local": times.timestamp_local, "timestamp_utc": times.timestamp_utc,
+        "timestamp_custom": times.timestamp_custom, "today_at": times.today_at,
+    }
+    env.globals.update(funcs)
+    env.filters.update(filters)
+    env.tests.update({"is_state": st.is_state, "has_value": st.has_value, "is_state_attr": st.is_state_attr})
