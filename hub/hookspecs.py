@@ -50,7 +50,7 @@ def config_schema() -> Any:
 
 
 @hookspec
-def storage_migrations() -> Iterable[str]:
+def storage_migrations() -> Iterable[str] | None:
     """Return this plugin's SQL migrations, oldest first.
 
     Each string is one migration script, applied once in order and recorded

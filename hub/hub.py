@@ -214,10 +214,10 @@ class Hub:
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
         await self.storage.open()
-        for domain, err in self.storage.migration_errors.items():
-            info = self.plugins.get(domain)
-            if info is not None:
-                info.fail("setup", f"database migration failed: {err}")
+        for domain, migration_err in self.storage.migration_errors.items():
+            failed = self.plugins.get(domain)
+            if failed is not None:
+                failed.fail("setup", f"database migration failed: {migration_err}")
         rec = self.core.recorder
         self.recorder = Recorder(
             self.storage, keep_days=rec.keep_days, exclude_event_types=rec.exclude_event_types,

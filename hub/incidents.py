@@ -89,7 +89,7 @@ class Incident:
 
     def as_dict(self, timeline: bool = True) -> dict[str, Any]:
         """Return a JSON-friendly form."""
-        out = {
+        out: dict[str, Any] = {
             "id": self.id, "kind": self.kind, "severity": self.severity, "status": self.status,
             "title": self.title, "place": self.place,
             "location": {"lat": self.lat, "lon": self.lon} if self.lat is not None else None,
@@ -249,10 +249,11 @@ class IncidentManager:
             ]
         return inc
 
-    async def list(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Incident]:
+    async def find(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Incident]:
         """Return incidents, newest first."""
-        sql, params = "SELECT * FROM incidents", []
-        where = []
+        sql = "SELECT * FROM incidents"
+        params: list[Any] = []
+        where: list[str] = []
         if status == "active":
             where.append("status != 'closed'")
         elif status:
@@ -329,7 +330,7 @@ class IncidentManager:
 
     async def restore_entities(self) -> None:
         """Mirror every non-closed incident as an entity after a restart."""
-        for inc in await self.list(status="active", limit=1000):
+        for inc in await self.find(status="active", limit=1000):
             self._mirror(inc, None)
 
 

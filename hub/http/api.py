@@ -144,7 +144,7 @@ async def list_incidents(request: web.Request) -> web.Response:
     kind = request.query.get("kind")
     if kind and kind not in KINDS:
         return json_error(400, f"kind must be one of {', '.join(KINDS)}")
-    incidents = await hub.data[INCIDENTS].list(request.query.get("status"), kind, limit)
+    incidents = await hub.data[INCIDENTS].find(request.query.get("status"), kind, limit)
     return web.json_response([i.as_dict(timeline=False) for i in incidents], dumps=_dumps)
 
 

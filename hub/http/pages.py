@@ -312,7 +312,7 @@ class _Pages:
             for domain in sorted(groups, key=_domain_key)
         ]
         manager = hub.data.get(INCIDENTS)
-        incidents = await manager.list(status="active") if manager is not None else []
+        incidents = await manager.find(status="active") if manager is not None else []
         plugins = _plugin_rows(hub)
         return render(
             request, "overview.html",
@@ -333,7 +333,7 @@ class _Pages:
         if status not in STATUS_FILTERS:
             return error_page(request, 400, _t(request, "incidents.bad_status", status=status))
         manager = hub.data.get(INCIDENTS)
-        items = await manager.list(status=status or None, limit=200) if manager is not None else []
+        items = await manager.find(status=status or None, limit=200) if manager is not None else []
         return render(request, "incidents.html", incidents=items, filter_status=status, filters=STATUS_FILTERS)
 
     async def incident(self, request: web.Request) -> web.Response:

@@ -11,8 +11,8 @@ from aiohttp import web
 __all__ = ("Route", "Handler", "json_error", "USER_KEY", "CSRF_KEY", "current_user")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-USER_KEY: web.RequestKey[Any] = web.RequestKey("safetyhub_user", object)
-CSRF_KEY: web.RequestKey[str | None] = web.RequestKey("safetyhub_csrf", object)
+USER_KEY: web.RequestKey[Any] = web.RequestKey("safetyhub_user")
+CSRF_KEY: web.RequestKey[str | None] = web.RequestKey("safetyhub_csrf")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ so a plugin cannot forget it: a route is private unless it says ``public``.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -62,7 +63,7 @@ def _unauthenticated(request: web.Request) -> web.StreamResponse:
     if request.path.startswith("/api/"):
         return json_error(401, "authentication required", hint="log in or send Authorization: Bearer <token>")
     # 401, not a bare redirect, so scripts see the refusal; a browser follows the refresh.
-    target = "/login?next=" + request.path_qs.replace('"', "")
+    target = "/login?" + urlencode({"next": request.path_qs})
     body = (
         f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={target}">'
         f'<title>401</title><a href="{target}">Log in / เข้าสู่ระบบ</a>'
@@ -87,7 +88,11 @@ async def auth_middleware(
     if user is None:
         return _unauthenticated(request)
     if not role_at_least(user.role, meta.role):
-        return json_error(403, f"requires role {meta.role}")
+        if request.path.startswith("/api/"):
+            return json_error(403, f"requires role {meta.role}")
+        return web.Response(status=403, content_type="text/html", text=(
+            '<!doctype html><meta charset="utf-8"><title>403</title>'
+            f"<p>ต้องมีสิทธิ์ {meta.role} / Requires role {meta.role}. <a href=\"/\">←</a></p>"))
     if via_cookie and meta.csrf and request.method in _UNSAFE:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

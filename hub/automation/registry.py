@@ -1,0 +1,63 @@
+"""The trigger, condition and action platforms available to automations.
+
+Built-in platforms first; plugins add theirs through the
+``register_*_platforms`` hooks (MQTT adds the ``mqtt`` trigger).  A plugin
+may not replace a built-in: a silently different ``state`` trigger on the SOS
+path would be a nasty surprise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hub.automation.conditions import BUILTIN_CONDITIONS
+from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
+from hub.automation.triggers import BUILTIN_TRIGGERS
+
+if TYPE_CHECKING:
+    from hub.plugins import PluginHost
+
+__all__ = ("Registry", "registry_for")
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Registry:
+    """Platforms by name, and which plugin brought each one."""
+
+    triggers: dict[str, TriggerPlatform] = field(default_factory=lambda: dict(BUILTIN_TRIGGERS))
+    conditions: dict[str, ConditionPlatform] = field(default_factory=lambda: dict(BUILTIN_CONDITIONS))
+    actions: dict[str, ActionPlatform] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+
+
+def _add(target: dict[str, Any], found: Mapping[str, Any] | None, kind: str, owner: str, owners: dict[str, str],
+         protocol: type) -> None:
+    for name, platform in (found or {}).items():
+        if name in target:
+            _LOGGER.error("Plugin %s: %s platform %r already exists; ignored", owner, kind, name)
+            continue
+        if not hasattr(platform, "schema") or not isinstance(platform, protocol):
+            _LOGGER.error("Plugin %s: %s platform %r does not implement %s; ignored", owner, kind, name,
+                          protocol.__name__)
+            continue
+        target[name] = platform
+        owners[f"{kind}:{name}"] = owner
+
+
+def registry_for(host: PluginHost | None) -> Registry:
+    """Return the built-in platforms plus every plugin's."""
+    registry = Registry()
+    if host is None:
+        return registry
+    for info, found in host.call_each("register_trigger_platforms"):
+        _add(registry.triggers, found, "trigger", info.domain, registry.owners, TriggerPlatform)
+    for info, found in host.call_each("register_condition_platforms"):
+        _add(registry.conditions, found, "condition", info.domain, registry.owners, ConditionPlatform)
+    for info, found in host.call_each("register_action_platforms"):
+        _add(registry.actions, found, "action", info.domain, registry.owners, ActionPlatform)
+    return registry
