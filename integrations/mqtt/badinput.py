@@ -35,7 +35,7 @@ class BadInputLog:
         self.suppressed: dict[str, int] = {}
         self.total = 0
 
-    def warn(self, key: str, message: str, *args: Any) -> bool:
+    def warn(self, key: str, message: str, *args: Any, exc_info: bool = False) -> bool:
         """Log ``message`` for ``key`` unless one was logged recently; return whether it was."""
         self.total += 1
         now = self._time()
@@ -52,7 +52,7 @@ class BadInputLog:
         self._last[key] = now
         skipped = self.suppressed.pop(key, 0)
         suffix = f" ({skipped} similar suppressed)" if skipped else ""
-        self._logger.warning(message + "%s", *args, suffix)
+        self._logger.warning(message + "%s", *args, suffix, exc_info=exc_info)
         return True
 
 

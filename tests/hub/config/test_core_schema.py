@@ -100,3 +100,59 @@ def test_error_lines_in_block_style(tmp_path: Path) -> None:
         "config.yaml:7: hub.timezone: unknown timezone 'Asia/Bankok'",
         "config.yaml:6: hub.web.port: expected integer",
     ]
+
+
+REFERENCE_CONFIG = """
+hub: {id: talat-sot-01, name: ตลาดสดเทศบาล, zone: angthong-mueang, timezone: Asia/Bangkok,
+      location: {lat: 14.5896, lon: 100.4550}, data_dir: ./data,
+      web: {host: 127.0.0.1, port: 8123, public_url: https://talat.example.org}}
+
+mqtt: {broker: mqtt://127.0.0.1:1883, username: hub, password: !secret mqtt_password}
+
+sos:
+  - {id: market_gate, name: ปุ่ม SOS ประตูตลาด, zigbee2mqtt: market_gate_sos}   # model learned from bridge/devices
+  - {id: fish_stall, mqtt: {topic: shop/fish/sos, payload: "PRESSED"}}
+  - {id: bank_panel, sia: {account: "1A2B", zone: 1}}
+sia: {port: 7777, accounts: [{account: "1A2B", key: !secret sia_key}]}
+
+light:
+  - {id: gate_lamp, zigbee2mqtt: gate_lamp}
+  - {id: soi_lamp, tasmota: soi_lamp}
+  - {id: stall_relay, shelly: shellyplus1-a8032ab12345}
+
+onvif:
+  - {id: market_gate, host: 127.0.0.1, port: 8080, username: admin, password: !secret cam_pw,
+     share: on_alarm, owner: {name: เทศบาลเมืองอ่างทอง, phone: "035-000000"}, location: {lat: 14.5897, lon: 100.4551}}
+
+line:
+  channel_access_token: !secret line_token
+  channel_secret: !secret line_secret
+  api_base: https://api.line.me           # tests point this at a local fake
+  groups: {big6: C0123456789abcdef0123456789abcdef, pineapple_eyes: C89abcdef0123456789abcdef01234567}
+
+federation: {station: angthong-mueang, broker: mqtts://ccoc.example.org:8883,
+             username: talat-sot-01, password: !secret federation_password, ca_file: ccoc-ca.pem}
+
+automation:
+  - id: sos_market_gate
+    alias: SOS ประตูตลาด
+    use_blueprint:
+      path: sos_alert.yaml
+      input: {sos_button: sos.market_gate, cameras: [camera.market_gate], lights: [light.gate_lamp],
+              line_targets: [big6, pineapple_eyes], flash_seconds: 60}
+"""
+
+
+def test_design_reference_config_loads(tmp_path: Path) -> None:
+    """DESIGN §4.1 is a contract: it must load as written."""
+    names = ["mqtt_password", "sia_key", "cam_pw", "line_token", "line_secret", "federation_password"]
+    (tmp_path / "secrets.yaml").write_text("".join(f"{n}: value-of-{n}\n" for n in names), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(REFERENCE_CONFIG.lstrip("\n"), encoding="utf-8")
+    root, errors = load_config_file(tmp_path / "config.yaml")
+    assert errors == []
+    assert root["onvif"][0]["owner"]["name"] == "เทศบาลเมืองอ่างทอง"
+    assert root["line"]["channel_secret"] == "value-of-line_secret"
+    assert root["automation"][0]["use_blueprint"]["input"]["flash_seconds"] == 60
+    hub, errors = validate_block(HubCoreConfig, root["hub"], root, ("hub",), "config.yaml")
+    assert errors == []
+    assert hub.id == "talat-sot-01"

@@ -404,3 +404,42 @@ def test_thai_text_round_trips(tmp_path: Path) -> None:
     assert data["hub"]["name"] == name
     assert data["extra"] == {"สวัสดี": "ครับ"}
     assert position_of(data, ("extra", "สวัสดี")) == ("ชื่อ.yaml", 1)
+
+
+def test_secrets_file_edge_cases(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "config.yaml", "a: !secret a\n")
+    write(tmp_path, "secrets.yaml", "")
+    _, errors = load(cfg)
+    assert errors == ["config.yaml:1: a: secret 'a' not found in secrets.yaml"]
+
+    write(tmp_path, "secrets.yaml", "a: !secret b\nb: x\n")
+    _, errors = load(cfg)
+    assert errors == ["secrets.yaml:1: a: !secret cannot be used inside secrets.yaml or files it includes"]
+
+
+def test_include_dir_merge_named_reports_clashing_keys(tmp_path: Path) -> None:
+    write(tmp_path, "config.yaml", "line_groups: !include_dir_merge_named groups\n")
+    write(tmp_path, "groups/a.yaml", "big6: C01\neyes: C02\n")
+    write(tmp_path, "groups/b.yaml", "patrol: C03\nbig6: C04\n")
+    data, errors = load(tmp_path / "config.yaml")
+    assert data["line_groups"] == {"big6": "C01", "eyes": "C02", "patrol": "C03"}
+    assert errors == ["groups/b.yaml:2: line_groups.big6: duplicate key 'big6'"]
+    assert position_of(data, ("line_groups", "patrol")) == ("groups/b.yaml", 1)
+
+
+def test_tag_arguments_must_be_plain_text(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "config.yaml", "a: !include [x.yaml]\nb: !secret\nc: !input {}\n")
+    data, errors = load(cfg)
+    assert data == {"a": None, "b": None, "c": None}
+    assert errors == [
+        "config.yaml:1: a: !include needs a file name",
+        "config.yaml:2: b: !secret needs a secret name",
+        "config.yaml:3: c: !input needs an input name",
+    ]
+
+
+def test_files_outside_the_config_dir_are_named_by_file_name(tmp_path: Path) -> None:
+    write(tmp_path, "shared/cams.yaml", "- id: x\n  pw: !secret nope\n")
+    cfg = write(tmp_path, "site/config.yaml", "onvif: !include ../shared/cams.yaml\n")
+    _, errors = load(cfg)
+    assert errors == ["cams.yaml:2: onvif[0].pw: secret 'nope' not found: secrets.yaml does not exist"]
