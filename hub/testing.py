@@ -135,3 +135,7 @@ def no_entrypoint_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Load only the tree's own plugins (not whatever else is pip-installed)."""
     monkeypatch.setenv("SAFETYHUB_ENTRYPOINTS", "0")
     yield
+
+
+# The Mosquitto fixtures (``mosquitto``, ``mosquitto_factory``) join the kit.
+from hub.testing_mqtt import *  # noqa: E402, F403

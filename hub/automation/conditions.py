@@ -347,5 +347,3 @@ class CompiledConditions:
                 return index
         return -1
 
-
-_ = truthy  # re-exported for action steps

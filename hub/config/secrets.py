@@ -63,6 +63,10 @@ class SecretRegistry:
                 self._pattern = re.compile("|".join(re.escape(value) for value in maskable))
             return self._pattern
 
+    def active(self) -> bool:
+        """Is there anything long enough to mask?"""
+        return self._compiled() is not None
+
     def redact(self, text: str) -> str:
         pattern = self._compiled()
         return text if pattern is None else pattern.sub(MASK, text)
@@ -99,6 +103,8 @@ class RedactSecretsFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not _REGISTRY.active():
+            return True  # leave the record (and its lazy formatting) untouched
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
@@ -111,6 +117,7 @@ class RedactSecretsFilter(logging.Filter):
             return True
         # Freeze the formatted, masked text: masking args one by one could miss
         # a secret split across several of them, or hidden in an object's repr.
+        # Handlers after this one therefore see args=None.
         record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:

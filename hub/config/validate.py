@@ -112,9 +112,11 @@ def _user_loc(loc: tuple[str | int, ...], data: Any, error_type: str) -> tuple[L
             kept.append(part)
             node = child
             continue
+        # Not in the user's data.  Keep it when we cannot tell (no data), when
+        # it is an index, or when it names the key a "missing" error is about;
+        # anything else is a union member's tag or a model name.
         is_last = index == len(loc) - 1
         if data is _MISSING or isinstance(part, int) or (is_last and error_type in _ABSENT_KEY_TYPES):
-            # Without the data we cannot tell tags from keys: keep what we have.
             kept.append(part)
             node = _MISSING
     return tuple(kept), key_error

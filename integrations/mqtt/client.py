@@ -80,12 +80,13 @@ ConnectCallback = Callable[[], Awaitable[None] | None]
 
 
 class _Subscription:
-    __slots__ = ("topic_filter", "callback", "qos")
+    __slots__ = ("topic_filter", "callback", "qos", "max_payload")
 
-    def __init__(self, topic_filter: str, callback: MessageCallback, qos: int) -> None:
+    def __init__(self, topic_filter: str, callback: MessageCallback, qos: int, max_payload: int) -> None:
         self.topic_filter = topic_filter
         self.callback = callback
         self.qos = qos
+        self.max_payload = max_payload
 
 
 class MqttClient:
@@ -122,17 +123,19 @@ class MqttClient:
         """Return whether the broker is connected and subscriptions are restored."""
         return self._connected.is_set()
 
-    def subscribe(self, topic_filter: str, callback: MessageCallback, qos: int = 0) -> Unsubscribe:
+    def subscribe(self, topic_filter: str, callback: MessageCallback, qos: int = 0,
+                  max_payload: int | None = None) -> Unsubscribe:
         """Call ``callback(message)`` for every message matching ``topic_filter``.
 
         The callback runs on the event loop and should be quick; it may return
         a coroutine, which is run as a task.  Subscriptions survive reconnects.
-        Raises ValueError for an invalid filter.
+        Payloads over ``max_payload`` (default: the ``mqtt:`` block's) are
+        dropped with a rate-limited log line.  Raises ValueError for an invalid filter.
         """
         validate_filter(topic_filter)
         if qos not in (0, 1, 2):
             raise ValueError("qos must be 0, 1 or 2")
-        sub = _Subscription(topic_filter, callback, qos)
+        sub = _Subscription(topic_filter, callback, qos, max_payload or self.max_payload)
         remove_route = self._router.add(topic_filter, sub)
         entry = self._filters.get(topic_filter)
         if entry is None:
@@ -378,13 +381,13 @@ class MqttClient:
         subs = self._router.match(topic)
         if not subs:
             return
-        if len(payload) > self.max_payload:
-            self.dropped += 1
-            self.bad_input.warn(topic, "MQTT %s: %d-byte payload over the %d-byte limit; ignored",
-                                topic, len(payload), self.max_payload)
-            return
         message = MqttMessage(topic, payload, qos, retain)
         for sub in subs:
+            if len(payload) > sub.max_payload:
+                self.dropped += 1
+                self.bad_input.warn(topic, "MQTT %s: %d-byte payload over the %d-byte limit; ignored",
+                                    topic, len(payload), sub.max_payload)
+                continue
             try:
                 result = sub.callback(message)
                 if result is not None and inspect.iscoroutine(result):

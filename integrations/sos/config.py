@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ("ButtonConfig", "MqttSource", "SiaSource", "WebhookSource", "Location", "SOURCE_KEYS")
+__all__ = ("ButtonConfig", "MqttSource", "SiaSource", "WebhookSource", "Location", "SOURCE_KEYS", "PressRule")
 
 SOURCE_KEYS = ("zigbee2mqtt", "mqtt", "webhook", "sia", "simulated")
 
@@ -20,10 +20,33 @@ class Location(_Model):
     lon: float = Field(ge=-180, le=180)
 
 
+#: One way a device says "panic": every key must match; a list value means "any of these".
+PressRule = dict[str, str | bool | int | list[str | bool | int]]
+
+
 class MqttSource(_Model):
     topic: str = Field(min_length=1)
+    #: The payload (or value_template result) that means a press; None: any non-empty payload.
     payload: str | None = None
     value_template: str | None = None
+    qos: int = Field(default=1, ge=0, le=2)
+
+    @field_validator("topic")
+    @classmethod
+    def _no_wildcards(cls, value: str) -> str:
+        if "+" in value or "#" in value:
+            raise ValueError("one button listens to one topic: no + or # wildcards")
+        return value
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _payload_text(cls, value: Any) -> Any:
+        # YAML reads `payload: ON` as True; the device sends the text.
+        if isinstance(value, bool):
+            return "ON" if value else "OFF"
+        if isinstance(value, int | float):
+            return str(value)
+        return value
 
 
 class WebhookSource(_Model):
@@ -47,12 +70,16 @@ class ButtonConfig(_Model):
     sia: SiaSource | None = None
     #: A button with no device, pressed from the UI or API (demo and drills).
     simulated: bool = False
+    #: Zigbee2MQTT only: press rules for this button, instead of its model's (``[{action: single}]``).
+    press: list[PressRule] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ButtonConfig:
         given = [k for k in SOURCE_KEYS if getattr(self, k) not in (None, False)]
         if len(given) != 1:
             raise ValueError(f"give exactly one source of {', '.join(SOURCE_KEYS)} (got {len(given)})")
+        if self.press is not None and self.zigbee2mqtt is None:
+            raise ValueError("press rules apply to zigbee2mqtt buttons only")
         return self
 
     @property

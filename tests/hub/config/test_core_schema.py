@@ -155,4 +155,4 @@ def test_design_reference_config_loads(tmp_path: Path) -> None:
     assert root["automation"][0]["use_blueprint"]["input"]["flash_seconds"] == 60
     hub, errors = validate_block(HubCoreConfig, root["hub"], root, ("hub",), "config.yaml")
     assert errors == []
-    assert hub.id == "talat-sot-01"
+    assert isinstance(hub, HubCoreConfig) and hub.id == "talat-sot-01"

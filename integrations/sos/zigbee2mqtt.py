@@ -1,0 +1,208 @@
+"""SOS buttons behind Zigbee2MQTT.
+
+Per button: ``<base>/<friendly_name>`` carries the state JSON (a press is an
+``action`` or, for Feibit, ``sos: true``; notes §1.2), ``…/availability`` is
+retained ``{"state": "online"|"offline"}``.  The plain ``…/action`` topic is
+deliberately *not* subscribed: Z2M sends it in addition to the JSON state, so
+listening to both would count every press twice.
+
+``action`` is an event, not state: Z2M never repeats it in later battery or
+link-quality reports, and ``""``/``null`` (legacy clears) are not presses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from hub.core.context import Context
+from integrations.mqtt import MqttClient, MqttMessage
+from integrations.mqtt.badinput import BadInputLog, as_number, json_object
+from integrations.mqtt.zigbee2mqtt import Z2mBridge
+from integrations.sos.const import EVENT_SOS_SUPERVISION
+from integrations.sos.entity import SosButton
+from integrations.sos.models import Rule, match_press, rules_for
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("Z2mButtonSource", "parse_last_seen", "telemetry_from")
+
+_LOGGER = logging.getLogger(__name__)
+_BAD = BadInputLog(_LOGGER)
+#: Battery must rise this far above the threshold before "battery_ok" (no flapping at the edge).
+_BATTERY_HYSTERESIS = 5
+
+
+def parse_last_seen(value: Any) -> float | None:
+    """Return ``last_seen`` (ISO 8601 or epoch milliseconds, per Z2M's setting) as UNIX seconds."""
+    number = as_number(value)
+    if number is not None:
+        return number / 1000.0 if number > 1e11 else number
+    if isinstance(value, str) and 10 <= len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return None
+
+
+def telemetry_from(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return ``(telemetry, problems)``: the device facts with the right types, and what was wrong."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, low, high in (("battery", 0, 100), ("linkquality", 0, 255), ("voltage", 0, 100_000)):
+        if key in data and data[key] is not None:
+            number = as_number(data[key])
+            if number is None or not low <= number <= high:
+                problems.append(f"{key}={data[key]!r}")
+            else:
+                out[key] = int(number) if number.is_integer() else number
+    for key in ("battery_low", "tamper"):
+        if key in data and data[key] is not None:
+            if isinstance(data[key], bool):
+                out[key] = data[key]
+            else:
+                problems.append(f"{key}={data[key]!r}")
+    if data.get("last_seen") is not None:
+        ts = parse_last_seen(data["last_seen"])
+        if ts is None:
+            problems.append(f"last_seen={data['last_seen']!r}")
+        else:
+            out["last_seen"] = datetime.fromtimestamp(ts, UTC).isoformat()
+    return out, problems
+
+
+class Z2mButtonSource:
+    """Connects one :class:`SosButton` to its Zigbee2MQTT device."""
+
+    def __init__(self, hub: Hub, button: SosButton, client: MqttClient, bridge: Z2mBridge, friendly_name: str,
+                 *, rules: Sequence[Rule] | None = None, models: Mapping[str, Sequence[Rule]] | None = None,
+                 low_battery: int = 20) -> None:
+        self.hub = hub
+        self.button = button
+        self.client = client
+        self.bridge = bridge
+        self.name = friendly_name
+        self.own_rules = list(rules) if rules else None
+        self.models = models or {}
+        self.low_battery = low_battery
+        self.battery_low = False
+        self.online: bool | None = None
+        topic = f"{bridge.base_topic}/{friendly_name}"
+        self._unsubs: list[Callable[[], None]] = [
+            client.subscribe(topic, self.on_state, qos=1),
+            client.subscribe(f"{topic}/availability", self.on_availability, qos=1),
+        ]
+        self._sensors()
+
+    def stop(self) -> None:
+        """Unsubscribe."""
+        for unsub in self._unsubs:
+            unsub()
+
+    @property
+    def model(self) -> str | None:
+        """Return the model Z2M reported for this device."""
+        return self.bridge.model(self.name)
+
+    def rules(self) -> tuple[Sequence[Rule], bool]:
+        """Return this button's press rules and whether its model is known."""
+        if self.own_rules is not None:
+            return self.own_rules, True
+        return rules_for(self.model, self.models)
+
+    def on_state(self, message: MqttMessage) -> None:
+        """Handle ``<base>/<name>``: a press first (latency), then telemetry."""
+        data = json_object(message.payload, self.client.max_payload)
+        if data is None:
+            _BAD.warn(self.name, "Zigbee2MQTT %s: payload is not a JSON object: %r; ignored",
+                      self.name, message.payload[:100])
+            return
+        rules, known = self.rules()
+        action = match_press(rules, data)
+        if action is not None:
+            self._set_online(True)
+            self.hub.create_task(
+                self.button.press(action, "zigbee2mqtt", context=Context(origin="zigbee2mqtt"),
+                                  data={"device": self.name, "model": self.model}),
+                f"sos press {self.button.entity_id}",
+            )
+        elif not known and isinstance(data.get("action"), str) and data["action"]:
+            _BAD.warn(f"model {self.name}", "Zigbee2MQTT %s: model %r is not in the SOS table; action %r is not "
+                      "a press (add it under mqtt.zigbee2mqtt.sos_models or the button's press:)",
+                      self.name, self.model, data["action"])
+        telemetry, problems = telemetry_from(data)
+        if problems:
+            _BAD.warn(f"types {self.name}", "Zigbee2MQTT %s: wrong types ignored: %s", self.name, ", ".join(problems))
+        if telemetry:
+            if self.model:
+                telemetry["model"] = self.model
+            self.button.update_telemetry(**telemetry)
+            self._sensors()
+            self._check_battery(telemetry)
+
+    def on_availability(self, message: MqttMessage) -> None:
+        """Handle the retained ``…/availability`` (JSON in Z2M 2.x, plain text in 1.x)."""
+        data = json_object(message.payload, 1024)
+        state = data.get("state") if data is not None else message.payload.decode("utf-8", "replace").strip()
+        if state not in ("online", "offline"):
+            _BAD.warn(f"avail {self.name}", "Zigbee2MQTT %s: availability %r not understood",
+                      self.name, message.payload[:60])
+            return
+        self._set_online(state == "online")
+
+    def _set_online(self, online: bool) -> None:
+        previous, self.online = self.online, online
+        if previous == online:
+            return
+        self.button.available = online
+        current = self.button.state
+        self.button.write_state(current.state if current is not None and current.state != "unavailable" else "idle")
+        self._sensors()
+        if not online:
+            self._supervision("offline")
+        elif previous is False:
+            self._supervision("online")
+
+    def _check_battery(self, telemetry: Mapping[str, Any]) -> None:
+        battery = telemetry.get("battery")
+        flag = telemetry.get("battery_low")
+        low = flag is True or (isinstance(battery, int | float) and battery <= self.low_battery)
+        recovered = flag is False if flag is not None else (
+            isinstance(battery, int | float) and battery > self.low_battery + _BATTERY_HYSTERESIS)
+        if low and not self.battery_low:
+            self.battery_low = True
+            self._supervision("low_battery")
+        elif self.battery_low and recovered and not low:
+            self.battery_low = False
+            self._supervision("battery_ok")
+
+    def _supervision(self, problem: str) -> None:
+        tele = self.button.telemetry
+        self.hub.bus.fire(EVENT_SOS_SUPERVISION, {
+            "entity_id": self.button.entity_id, "problem": problem, "source": "zigbee2mqtt", "device": self.name,
+            "battery": tele.get("battery"), "last_seen": tele.get("last_seen"), "place": self.button.place,
+        }, Context(origin="zigbee2mqtt"))
+
+    def _sensors(self) -> None:
+        """Mirror battery, link quality and last_seen as sensors (what automations and the UI read)."""
+        tele = self.button.telemetry
+        oid, name = self.button.object_id, self.button.name
+        states = self.hub.states
+        avail = self.online is not False
+        states.set(f"sensor.{oid}_battery", str(tele["battery"]) if avail and "battery" in tele else "unknown",
+                   {"friendly_name": f"{name} battery", "unit_of_measurement": "%", "device_class": "battery",
+                    "button": self.button.entity_id})
+        states.set(f"sensor.{oid}_linkquality",
+                   str(tele["linkquality"]) if avail and "linkquality" in tele else "unknown",
+                   {"friendly_name": f"{name} link quality", "unit_of_measurement": "lqi",
+                    "button": self.button.entity_id})
+        states.set(f"sensor.{oid}_last_seen", str(tele.get("last_seen") or "unknown"),
+                   {"friendly_name": f"{name} last seen", "device_class": "timestamp",
+                    "button": self.button.entity_id})
