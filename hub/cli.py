@@ -127,7 +127,8 @@ def check(config: Path | None, schema: bool) -> None:
         return
     path, cdir, demo = _resolve_config(config)
     loaded = load(path, config_dir=cdir)
-    for err in loaded.errors:
+    # Schema order is not reading order: show errors as the file reads.
+    for err in sorted(loaded.errors, key=lambda e: (e.file != path.name, e.file, e.line or 0)):
         click.echo(str(err))
     failed = [p for p in loaded.host.plugins.values() if p.status == "failed"] if loaded.host else []
     for info in failed:

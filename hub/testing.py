@@ -139,3 +139,6 @@ def no_entrypoint_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 # The Mosquitto fixtures (``mosquitto``, ``mosquitto_factory``) join the kit.
 from hub.testing_mqtt import *  # noqa: E402, F403
+
+# The fake LINE Messaging API (``fake_line_factory``, ``FakeLineApi``) joins the kit.
+from hub.testing_line import *  # noqa: E402, F403

@@ -15,18 +15,25 @@ the tests that use them are skipped, not failed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
-__all__ = ("Mosquitto", "MosquittoFactory", "mosquitto", "mosquitto_factory", "find_mosquitto", "free_port")
+__all__ = ("Mosquitto", "MosquittoFactory", "MessageLog", "MqttPeer", "mosquitto", "mosquitto_factory", "mqtt_peer",
+           "find_mosquitto", "free_port", "mqtt_block", "wait_until")
+
+_unique = itertools.count(1)
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
 
@@ -188,3 +195,82 @@ def mosquitto_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosq
     yield _make
     for broker in brokers:
         broker.stop()
+
+
+def mqtt_block(broker: Mosquitto | str, **options: Any) -> str:
+    """Return an ``mqtt:`` YAML block for ``broker`` with fast reconnects and a unique client id.
+
+    Extra options are added as YAML flow values (``mqtt_block(b, birth="false")``).
+    """
+    url = broker.url if isinstance(broker, Mosquitto) else broker
+    values = {"broker": url, "client_id": f"test-{os.getpid()}-{next(_unique)}", "reconnect_min": "0.05",
+              "reconnect_max": "0.5", **{k: str(v) for k, v in options.items()}}
+    return "mqtt: {" + ", ".join(f"{k}: {v}" for k, v in values.items()) + "}\n"
+
+
+async def wait_until(predicate: Callable[[], Any], within: float = 5.0, message: str = "") -> Any:
+    """Poll ``predicate`` (real time) until it returns something truthy; fail the test after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {within}s")
+        await asyncio.sleep(0.01)
+
+
+class MessageLog:
+    """Messages a test peer received, by topic."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+
+    def payloads(self, topic: str) -> list[bytes]:
+        """Return the payloads received on ``topic``, oldest first."""
+        return [p for t, p, _ in self.messages if t == topic]
+
+    async def wait(self, topic: str, count: int = 1, within: float = 5.0) -> list[bytes]:
+        """Wait until ``count`` messages arrived on ``topic``; return their payloads."""
+        await wait_until(lambda: len(self.payloads(topic)) >= count, within,
+                         f"expected {count} message(s) on {topic}, got {self.payloads(topic)!r}")
+        return self.payloads(topic)
+
+
+class MqttPeer:
+    """A device (or Zigbee2MQTT, or Frigate) played by the test: publishes and records."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.log = MessageLog()
+
+    async def publish(self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish exactly ``payload``."""
+        await self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    async def subscribe(self, topic_filter: str, qos: int = 1) -> MessageLog:
+        """Record messages matching ``topic_filter`` into :attr:`log`."""
+        await self.client.subscribe(topic_filter, qos=qos)
+        return self.log
+
+
+@pytest_asyncio.fixture
+async def mqtt_peer(mosquitto: Mosquitto) -> AsyncIterator[MqttPeer]:
+    """An MQTT client on the session broker, for playing devices and checking the hub's commands."""
+    import aiomqtt
+
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier=f"peer-{os.getpid()}-{next(_unique)}") as client:
+        peer = MqttPeer(client)
+
+        async def pump() -> None:
+            async for message in client.messages:
+                payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                peer.log.messages.append((str(message.topic), payload, bool(message.retain)))
+
+        task = asyncio.create_task(pump())
+        try:
+            yield peer
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

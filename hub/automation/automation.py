@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.automation.conditions import CompiledConditions
-from hub.automation.const import DOMAIN, DURABLE, EVENT_AUTOMATION_TRIGGERED
+from hub.automation.const import DOMAIN, DURABLE
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.script import ConditionStop, Pos, Script, StepFailed, StopRun, Wait
 from hub.automation.specs import AutomationSpec, TriggerSpec
@@ -34,8 +34,20 @@ if TYPE_CHECKING:
 __all__ = ("Automation", "Run", "attach_trigger", "entity_id_for")
 
 _LOGGER = logging.getLogger(__name__)
-_LEVELS = {"CRITICAL": 50, "FATAL": 50, "ERROR": 40, "WARNING": 30, "WARN": 30, "INFO": 20, "DEBUG": 10,
-           "NOTSET": 0}
+_LEVELS = {
+    "CRITICAL": 50,
+    "FATAL": 50,
+    "ERROR": 40,
+    "WARNING": 30,
+    "WARN": 30,
+    "INFO": 20,
+    "DEBUG": 10,
+    "NOTSET": 0,
+}
+
+
+async def _await(future: asyncio.Future[None]) -> None:
+    await future
 
 
 def entity_id_for(key: str) -> str:
@@ -43,8 +55,15 @@ def entity_id_for(key: str) -> str:
     return f"{DOMAIN}.{slugify(key) or 'unnamed'}"
 
 
-async def attach_trigger(hub: Hub, registry: Registry, spec: TriggerSpec, fire: TriggerFire, key: str, name: str,
-                         variables: Mapping[str, Any]) -> Unsubscribe:
+async def attach_trigger(
+    hub: Hub,
+    registry: Registry,
+    spec: TriggerSpec,
+    fire: TriggerFire,
+    key: str,
+    name: str,
+    variables: Mapping[str, Any],
+) -> Unsubscribe:
     """Arm one trigger; ``fire`` gets ``trigger.*`` with the engine's id, idx and alias added."""
     platform = registry.triggers[spec.platform]
     trigger_id, idx, alias = spec.id, str(spec.idx), spec.alias
@@ -69,8 +88,15 @@ async def attach_trigger(hub: Hub, registry: Registry, spec: TriggerSpec, fire: 
 class Run:
     """One run of an automation's actions."""
 
-    def __init__(self, automation: Automation, trigger: dict[str, Any], context: Context, scope: dict[str, Any],
-                 *, resumed_from: str | None = None) -> None:
+    def __init__(
+        self,
+        automation: Automation,
+        trigger: dict[str, Any],
+        context: Context,
+        scope: dict[str, Any],
+        *,
+        resumed_from: str | None = None,
+    ) -> None:
         self.automation = automation
         self.hub = automation.hub
         self.key = automation.key
@@ -79,12 +105,40 @@ class Run:
         self.context = context
         self.scope = scope
         self.trigger = trigger
-        self.trace = Trace(automation.key, self.run_id, self.hub.clock.time(), trigger, dict(scope), None,
-                           context.parent_id, resumed=resumed_from is not None)
+        # The context object itself: its id is made lazily (often by the recorder)
+        # and read when the trace is written, off the event loop.
+        self.trace = Trace(
+            automation.key,
+            self.run_id,
+            self.hub.clock.time(),
+            trigger,
+            dict(scope),
+            context,
+            context.parent_id,
+            resumed=resumed_from is not None,
+        )
         self.waits: dict[Pos, Wait] = {}
         self.loops: dict[str, Any] = {}
         self.task: asyncio.Task[None] | None = None
         self.resume: list[Wait] | None = None
+        self._busy: asyncio.Future[None] | None = None
+
+    def busy(self) -> None:
+        """Tell ``hub.block_till_done`` that this run is working (not waiting).
+
+        The run's own task is a background task, so that a run sitting in a
+        10-minute delay does not hold ``block_till_done`` (and every test on a
+        fake clock) hostage; a short-lived foreground task stands in for the
+        run while it does real work.
+        """
+        if self._busy is None or self._busy.done():
+            self._busy = self.hub.loop.create_future()
+            self.hub.create_task(_await(self._busy), f"automation {self.key} run {self.run_id} busy")
+
+    def idle(self) -> None:
+        """The run is waiting (or done): release ``block_till_done``."""
+        if self._busy is not None and not self._busy.done():
+            self._busy.set_result(None)
 
     def now(self) -> float:
         """Return the hub clock's time."""
@@ -97,14 +151,20 @@ class Run:
 
     def wait_started(self, pos: Pos, kind: str, deadline: float | None, scope: Mapping[str, Any]) -> None:
         """Save the run: a durable wait began at ``pos``."""
-        self.waits[pos] = {"pos": list(pos), "kind": kind, "deadline": deadline,
-                           "vars": jsonable({k: v for k, v in scope.items() if k != "this"})}
+        self.waits[pos] = {
+            "pos": list(pos),
+            "kind": kind,
+            "deadline": deadline,
+            "vars": jsonable({k: v for k, v in scope.items() if k != "this"}),
+        }
         self._save()
+        self.idle()
 
     def wait_ended(self, pos: Pos) -> None:
         """Save the run: the wait at ``pos`` is over."""
         self.waits.pop(pos, None)
         self._save()
+        self.busy()
 
     def _save(self) -> None:
         store = self.hub.data.get(DURABLE)
@@ -114,22 +174,39 @@ class Run:
             store.delete(self.row_key)
             return
         deadlines = [w["deadline"] for w in self.waits.values() if w["deadline"] is not None]
-        store.save(self.row_key, self.key, "run", min(deadlines) if deadlines else None, {
-            "fp": self.automation.spec.fingerprint if self.automation.spec else "",
-            "waits": list(self.waits.values()),
-            "loops": self.loops,
-            "trigger": jsonable(self.trigger),
-            "context": {"id": self.context.id, "user_id": self.context.user_id},
-            "started": self.trace.start,
-        })
+        store.save(
+            self.row_key,
+            self.key,
+            "run",
+            min(deadlines) if deadlines else None,
+            {
+                "fp": self.automation.spec.fingerprint if self.automation.spec else "",
+                "waits": list(self.waits.values()),
+                "loops": self.loops,
+                "trigger": jsonable(self.trigger),
+                "context": {"id": self.context.id, "user_id": self.context.user_id},
+                "started": self.trace.start,
+            },
+        )
 
 
 class Automation:
     """An automation (valid or failed) and its entity ``automation.<id>``."""
 
-    def __init__(self, hub: Hub, registry: Registry, key: str, spec: AutomationSpec | None, *,
-                 error: str | None = None, alias: str | None = None, file: str = "", line: int | None = None,
-                 raw: Any = None, blueprint: Any = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        registry: Registry,
+        key: str,
+        spec: AutomationSpec | None,
+        *,
+        error: str | None = None,
+        alias: str | None = None,
+        file: str = "",
+        line: int | None = None,
+        raw: Any = None,
+        blueprint: Any = None,
+    ) -> None:
         self.hub = hub
         self.registry = registry
         self.key = key
@@ -156,9 +233,11 @@ class Automation:
             try:
                 self.conditions = CompiledConditions(hub, spec.conditions, registry.conditions)
                 self.script = Script(hub, spec.actions, registry)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a plugin's trigger may raise anything; the automation fails, the hub goes on
                 self.error = f"could not be set up: {err}"
-                _LOGGER.error("Automation %s (%s:%s) could not be set up: %s", self.name, self.file, self.line, err)
+                _LOGGER.error(
+                    "Automation %s (%s:%s) could not be set up: %s", self.name, self.file, self.line, err
+                )
 
     # -- state -------------------------------------------------------------------
 
@@ -175,8 +254,9 @@ class Automation:
             attrs["source"] = f"{self.file}:{self.line}" if self.line else self.file
             return attrs
         assert self.spec is not None
-        attrs["last_triggered"] = (datetime.fromtimestamp(self.last_triggered, UTC)
-                                   if self.last_triggered is not None else None)
+        attrs["last_triggered"] = (
+            datetime.fromtimestamp(self.last_triggered, UTC) if self.last_triggered is not None else None
+        )
         attrs["mode"] = self.spec.mode
         attrs["current"] = len(self.runs)
         if self.spec.mode in ("queued", "parallel"):
@@ -199,17 +279,29 @@ class Automation:
         assert self.spec is not None
         engine = get_engine(self.hub)
         try:
-            self._trigger_variables = (render_complex(engine, self.spec.trigger_variables, {})
-                                       if self.spec.trigger_variables else {})
+            self._trigger_variables = (
+                render_complex(engine, self.spec.trigger_variables, {}) if self.spec.trigger_variables else {}
+            )
             for spec in self.spec.triggers:
                 if not spec.enabled:
                     continue
-                self._unsubs.append(await attach_trigger(self.hub, self.registry, spec, self._fired, self.key,
-                                                         self.name, self._trigger_variables))
-        except Exception as err:
+                self._unsubs.append(
+                    await attach_trigger(
+                        self.hub,
+                        self.registry,
+                        spec,
+                        self._fired,
+                        self.key,
+                        self.name,
+                        self._trigger_variables,
+                    )
+                )
+        except Exception as err:  # noqa: BLE001 - logged with its traceback; the run ends with the error
             self.disarm()
             self.error = f"failed to set up triggers: {err}"
-            _LOGGER.error("Automation %s (%s:%s) failed to set up triggers: %s", self.name, self.file, self.line, err)
+            _LOGGER.error(
+                "Automation %s (%s:%s) failed to set up triggers: %s", self.name, self.file, self.line, err
+            )
             self.write_state()
             return
         self.armed = True
@@ -243,18 +335,24 @@ class Automation:
         if level != "SILENT":
             _LOGGER.log(_LEVELS.get(level, 30), "Automation %s: %s", self.name, message)
 
-    def trigger(self, trigger: dict[str, Any], context: Context | None = None, *,
-                skip_condition: bool = False) -> Run | None:
+    def trigger(
+        self, trigger: dict[str, Any], context: Context | None = None, *, skip_condition: bool = False
+    ) -> Run | None:
         """Start a run for ``trigger`` (conditions and mode permitting); return it."""
         if self.failed or self.script is None:
             return None
         spec = self.spec
         assert spec is not None and self.conditions is not None
         hub = self.hub
-        child = Context(parent_id=context.id if context is not None else None,
-                        user_id=context.user_id if context is not None else None)
+        child = Context(
+            parent_id=context.id if context is not None else None,
+            user_id=context.user_id if context is not None else None,
+        )
         state = hub.states.get(self.entity_id)
-        scope: dict[str, Any] = {"this": TemplateState(state) if state is not None else None, "trigger": trigger}
+        scope: dict[str, Any] = {
+            "this": TemplateState(state) if state is not None else None,
+            "trigger": trigger,
+        }
         if self._trigger_variables:
             scope.update(self._trigger_variables)
         extra = trigger.get("variables")
@@ -305,9 +403,6 @@ class Automation:
         assert script is not None
         if script.is_sync and not self.runs and run.resume is None:
             self.write_state(run.context)
-            hub.bus.fire(EVENT_AUTOMATION_TRIGGERED,
-                         {"name": self.name, "entity_id": self.entity_id, "source": run.trigger.get("description")},
-                         run.context)
             try:
                 script.sequence.run_sync(run, run.scope, ())
             except ConditionStop:
@@ -321,17 +416,18 @@ class Automation:
             return
         self.runs.append(run)
         self.write_state(run.context)
-        hub.bus.fire(EVENT_AUTOMATION_TRIGGERED,
-                     {"name": self.name, "entity_id": self.entity_id, "source": run.trigger.get("description")},
-                     run.context)
-        run.task = hub.create_task(self._run_async(run), f"automation {self.key} run {run.run_id}")
+        run.busy()
+        run.task = hub.create_background_task(self._run_async(run), f"automation {self.key} run {run.run_id}")
 
     async def _run_async(self, run: Run) -> None:
         assert self.script is not None and self.spec is not None
         execution, error = "finished", None
         try:
             if self.spec.mode == "queued":
+                if self._queue_lock.locked():
+                    run.idle()  # waiting for the run ahead is not work
                 async with self._queue_lock:
+                    run.busy()
                     await self.script.sequence.run(run, run.scope, (), run.resume)
             else:
                 await self.script.sequence.run(run, run.scope, (), run.resume)
@@ -353,6 +449,7 @@ class Automation:
         finally:
             if run in self.runs:
                 self.runs.remove(run)
+            run.idle()
         if execution:
             self._end(run, execution, error)
         if self.hub.state == "running" and self.hub.states.get(self.entity_id) is not None:
@@ -367,8 +464,6 @@ class Automation:
         trace.finish = self.hub.clock.time()
         trace.execution = execution
         trace.error = error
-        if run.context._id is not None:
-            trace.context_id = run.context._id
         if execution not in ("failed_conditions", "failed_single", "failed_max_runs"):
             self.last_execution = execution
             self.last_error = error
@@ -403,7 +498,10 @@ class Automation:
         store = self.hub.data.get(DURABLE)
         if store is not None:
             store.delete_key(row.key)
-        _LOGGER.info("Automation %s: resuming a run interrupted by the restart (%d pending wait(s))",
-                     self.name, len(waits))
+        _LOGGER.info(
+            "Automation %s: resuming a run interrupted by the restart (%d pending wait(s))",
+            self.name,
+            len(waits),
+        )
         self._start(run)
         return run

@@ -29,8 +29,15 @@ if TYPE_CHECKING:
     from hub.plugins import PluginHost
 
 __all__ = (
-    "Blueprint", "BlueprintInput", "SHIPPED_DIR", "search_dirs", "find_blueprint", "load_blueprint",
-    "list_blueprints", "substitute", "MISSING",
+    "Blueprint",
+    "BlueprintInput",
+    "SHIPPED_DIR",
+    "search_dirs",
+    "find_blueprint",
+    "load_blueprint",
+    "list_blueprints",
+    "substitute",
+    "MISSING",
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,13 +82,25 @@ class Blueprint:
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly summary for the API and UI."""
         return {
-            "path": self.path, "file": self.display, "source": self.source, "name": self.name,
-            "description": self.description, "domain": self.domain, "author": self.author,
+            "path": self.path,
+            "file": self.display,
+            "source": self.source,
+            "name": self.name,
+            "description": self.description,
+            "domain": self.domain,
+            "author": self.author,
             "source_url": self.source_url,
-            "inputs": [{"name": i.name, "label": i.label, "description": i.description,
-                        "default": None if i.default is MISSING else i.default,
-                        "required": i.default is MISSING,
-                        "selector": _plain(i.selector)} for i in self.inputs.values()],
+            "inputs": [
+                {
+                    "name": i.name,
+                    "label": i.label,
+                    "description": i.description,
+                    "default": None if i.default is MISSING else i.default,
+                    "required": i.default is MISSING,
+                    "selector": _plain(i.selector),
+                }
+                for i in self.inputs.values()
+            ],
             "errors": [str(e) for e in self.errors],
         }
 
@@ -103,7 +122,7 @@ def search_dirs(config_dir: Path | None, host: PluginHost | None) -> list[tuple[
         dirs.append((config_dir / "blueprints" / "automation", "config"))
     if host is not None:
         for info, found in host.call_each("blueprint_dirs"):
-            for folder in ([found] if isinstance(found, str | Path) else list(found or [])):
+            for folder in [found] if isinstance(found, str | Path) else list(found or []):
                 dirs.append((Path(folder) / "automation", info.domain))
     dirs.append((SHIPPED_DIR, "shipped"))
     return dirs
@@ -139,7 +158,12 @@ def load_blueprint(file: Path, folder: Path, source: str, path: str) -> Blueprin
         stat = None
     if stat is not None:
         cached = _cache.get(file)
-        if cached is not None and cached[0] == stat.st_mtime_ns and cached[1] == stat.st_size and cached[2].path == path:
+        if (
+            cached is not None
+            and cached[0] == stat.st_mtime_ns
+            and cached[1] == stat.st_size
+            and cached[2].path == path
+        ):
             return cached[2]
     errors: list[ConfigError] = []
     # Errors name the file as "blueprints/automation/x.yaml" wherever it lives.
@@ -195,8 +219,12 @@ def _collect_inputs(bp: Blueprint, root: Any, inputs: Any, loc: Loc) -> None:
             _err(bp, root, iloc, f"input '{name}' is declared twice")
         pos = position_of(root, iloc)
         bp.inputs[str(name)] = BlueprintInput(
-            name=str(name), label=str(spec.get("name") or name), description=str(spec.get("description") or ""),
-            default=default, selector=spec.get("selector"), line=pos[1] if pos else None,
+            name=str(name),
+            label=str(spec.get("name") or name),
+            description=str(spec.get("description") or ""),
+            default=default,
+            selector=spec.get("selector"),
+            line=pos[1] if pos else None,
         )
 
 
@@ -230,8 +258,14 @@ def _check(bp: Blueprint, data: Any) -> None:
     bp.author = str(meta.get("author") or "")
     bp.source_url = str(meta.get("source_url") or "")
     if bp.domain != "automation":
-        _err(bp, data, ("blueprint", "domain"),
-             f"expected domain: automation, got {bp.domain!r}" if bp.domain else "required key missing: domain")
+        _err(
+            bp,
+            data,
+            ("blueprint", "domain"),
+            f"expected domain: automation, got {bp.domain!r}"
+            if bp.domain
+            else "required key missing: domain",
+        )
     _collect_inputs(bp, data, meta.get("input"), ("blueprint", "input"))
     body = NodeDict({k: v for k, v in data.items() if k != "blueprint"})
     if isinstance(data, NodeDict):
@@ -244,7 +278,12 @@ def _check(bp: Blueprint, data: Any) -> None:
     _used_inputs(body, (), used)
     for input_name, loc in used.items():
         if input_name not in bp.inputs:
-            _err(bp, data, loc, f"missing input definition for '{input_name}' (declare it under blueprint.input)")
+            _err(
+                bp,
+                data,
+                loc,
+                f"missing input definition for '{input_name}' (declare it under blueprint.input)",
+            )
     bp.body = body
 
 
@@ -304,8 +343,9 @@ class Substituted:
     inputs: dict[str, Any]
 
 
-def substitute(blueprint: Blueprint, instance: Mapping[str, Any], given: Any, where: Any,
-               loc: Loc) -> Substituted:
+def substitute(
+    blueprint: Blueprint, instance: Mapping[str, Any], given: Any, where: Any, loc: Loc
+) -> Substituted:
     """Fill the blueprint's ``!input`` with the instance's inputs and merge the instance's keys.
 
     ``where`` is the instance's Checker (to locate errors in the instance);

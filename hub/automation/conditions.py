@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from hub.automation.durations import parse_period, resolve_period
 from hub.automation.platforms import ConditionCheck, ConditionPlatform
@@ -21,7 +21,15 @@ from hub.automation.sun import sun_event
 from hub.automation.triggers.numeric_state import BoundField, in_range, numeric_value
 from hub.automation.triggers.template import truthy
 from hub.automation.triggers.timing import entity_deadline
-from hub.automation.types import EntityIds, PeriodField, PlatformModel, StateValues, TemplateText, TimeOfDay, as_list
+from hub.automation.types import (
+    EntityIds,
+    PeriodField,
+    PlatformModel,
+    StateValues,
+    TemplateText,
+    TimeOfDay,
+    as_list,
+)
 from hub.template import get_engine
 
 if TYPE_CHECKING:
@@ -58,7 +66,7 @@ class StateConditionConfig(PlatformModel):
 class StateCondition:
     """``condition: state``: every (or any) entity is in one of the states."""
 
-    schema = StateConditionConfig
+    schema: type[BaseModel] = StateConditionConfig
 
     def build(self, hub: Hub, config: StateConditionConfig) -> ConditionCheck:
         """Compile to a dict lookup per entity."""
@@ -120,7 +128,7 @@ class NumericConditionConfig(PlatformModel):
 class NumericStateCondition:
     """``condition: numeric_state``: every entity's value is in range."""
 
-    schema = NumericConditionConfig
+    schema: type[BaseModel] = NumericConditionConfig
 
     def build(self, hub: Hub, config: NumericConditionConfig) -> ConditionCheck:
         """Compile the range check."""
@@ -129,7 +137,9 @@ class NumericStateCondition:
 
         def check(variables: Mapping[str, Any]) -> bool:
             for entity_id in config.entity_id:
-                value = numeric_value(engine, sm.get(entity_id), config.attribute, config.value_template, variables)
+                value = numeric_value(
+                    engine, sm.get(entity_id), config.attribute, config.value_template, variables
+                )
                 try:
                     if not in_range(sm, value, config.above, config.below):
                         return False
@@ -150,7 +160,7 @@ class TemplateConditionConfig(PlatformModel):
 class TemplateCondition:
     """``condition: template`` and the shorthand ``"{{ ... }}"``."""
 
-    schema = TemplateConditionConfig
+    schema: type[BaseModel] = TemplateConditionConfig
 
     def build(self, hub: Hub, config: TemplateConditionConfig) -> ConditionCheck:
         """Compile the template once."""
@@ -181,7 +191,7 @@ class TimeConditionConfig(PlatformModel):
 class TimeCondition:
     """``condition: time``: between after and before (across midnight if after > before), on weekdays."""
 
-    schema = TimeConditionConfig
+    schema: type[BaseModel] = TimeConditionConfig
 
     def build(self, hub: Hub, config: TimeConditionConfig) -> ConditionCheck:
         """Compile against the hub's clock and timezone."""
@@ -248,7 +258,7 @@ class SunConditionConfig(PlatformModel):
 class SunCondition:
     """``condition: sun``: after/before today's sunrise or sunset (plus offsets)."""
 
-    schema = SunConditionConfig
+    schema: type[BaseModel] = SunConditionConfig
 
     def build(self, hub: Hub, config: SunConditionConfig) -> ConditionCheck:
         """Compile against the hub's location."""
@@ -293,7 +303,7 @@ class TriggerConditionConfig(PlatformModel):
 class TriggerCondition:
     """``condition: trigger``: the run was started by a trigger with one of these ids."""
 
-    schema = TriggerConditionConfig
+    schema: type[BaseModel] = TriggerConditionConfig
 
     def build(self, hub: Hub, config: TriggerConditionConfig) -> ConditionCheck:
         """Compare ``trigger.id``."""
@@ -316,7 +326,9 @@ BUILTIN_CONDITIONS: dict[str, ConditionPlatform] = {
 }
 
 
-def build_condition(hub: Hub, spec: ConditionSpec, platforms: Mapping[str, ConditionPlatform]) -> ConditionCheck:
+def build_condition(
+    hub: Hub, spec: ConditionSpec, platforms: Mapping[str, ConditionPlatform]
+) -> ConditionCheck:
     """Compile a validated condition (and its children) for ``hub``."""
     if not spec.enabled:
         return lambda _v: True
@@ -335,7 +347,9 @@ class CompiledConditions:
 
     __slots__ = ("checks", "paths")
 
-    def __init__(self, hub: Hub, specs: list[ConditionSpec], platforms: Mapping[str, ConditionPlatform]) -> None:
+    def __init__(
+        self, hub: Hub, specs: list[ConditionSpec], platforms: Mapping[str, ConditionPlatform]
+    ) -> None:
         enabled = [s for s in specs if s.enabled]
         self.checks = tuple(build_condition(hub, s, platforms) for s in enabled)
         self.paths = tuple(s.path for s in enabled)
@@ -346,4 +360,3 @@ class CompiledConditions:
             if not check(variables):
                 return index
         return -1
-

@@ -71,17 +71,25 @@ class DurableStore:
 
     async def load(self) -> None:
         """Read every row left by the previous run."""
-        rows = await self._storage.fetchall("SELECT key, automation, kind, deadline, data FROM automation_timers")
+        rows = await self._storage.fetchall(
+            "SELECT key, automation, kind, deadline, data FROM automation_timers"
+        )
         for row in rows:
             data = from_json(row["data"])
             self.pending[row["key"]] = DurableRow(
-                row["key"], row["automation"], row["kind"], row["deadline"], data if isinstance(data, dict) else {}
+                row["key"],
+                row["automation"],
+                row["kind"],
+                row["deadline"],
+                data if isinstance(data, dict) else {},
             )
         self._live.update({key: row.automation for key, row in self.pending.items()})
         if rows:
             _LOGGER.info("Found %d pending automation timer(s) from before the restart", len(rows))
 
-    def save(self, key: str, automation: str, kind: str, deadline: float | None, data: dict[str, Any]) -> None:
+    def save(
+        self, key: str, automation: str, kind: str, deadline: float | None, data: dict[str, Any]
+    ) -> None:
         """Persist (or replace) a pending timer."""
         if self.frozen or not self._storage.is_open:
             return
@@ -113,7 +121,9 @@ class DurableStore:
         for key, row in list(self.pending.items()):
             if keep is not None and row.automation in keep:
                 continue
-            _LOGGER.info("Dropping pending %s of automation %s: nothing to resume it", row.kind, row.automation)
+            _LOGGER.info(
+                "Dropping pending %s of automation %s: nothing to resume it", row.kind, row.automation
+            )
             del self.pending[key]
             self.delete_key(key)
             dropped += 1
@@ -136,4 +146,3 @@ class DurableStore:
         for key in [k for k, r in self.pending.items() if r.automation == automation]:
             del self.pending[key]
             self._storage.enqueue(_DELETE, (key,))
-

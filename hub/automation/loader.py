@@ -76,8 +76,9 @@ def _key_for(item: Any, index: int, used: set[str]) -> str:
     return key
 
 
-def collect(raw: Any, file_label: str, config_dir: Path | None, registry: Registry,
-            host: PluginHost | None) -> tuple[list[Entry], list[ConfigError]]:
+def collect(
+    raw: Any, file_label: str, config_dir: Path | None, registry: Registry, host: PluginHost | None
+) -> tuple[list[Entry], list[ConfigError]]:
     """Validate every automation in the config ``raw``; return entries and all errors."""
     block = raw.get("automation") if isinstance(raw, Mapping) else None
     if block is None:
@@ -90,8 +91,8 @@ def collect(raw: Any, file_label: str, config_dir: Path | None, registry: Regist
         items = list(block)
         locs = [("automation", i) for i in range(len(items))]
     else:
-        where = position_of(raw, ("automation",)) or (file_label, None)
-        return [], [ConfigError(where[0], where[1], "automation", "expected a list of automations")]
+        pos = position_of(raw, ("automation",)) or (file_label, None)
+        return [], [ConfigError(pos[0], pos[1], "automation", "expected a list of automations")]
     dirs = search_dirs(config_dir, host)
     used: set[str] = set()
     ids: dict[str, str] = {}
@@ -130,8 +131,13 @@ def collect(raw: Any, file_label: str, config_dir: Path | None, registry: Regist
         note = ""
         if blueprint_use is not None:
             note = f" (in automation from blueprint '{blueprint_use.name}' ({blueprint_use.path}), {file}:{line})"
-        spec, problems = validate_automation(config, Where(root=config, file=file, line=line, label=label, note=note),
-                                             registry, key, blueprint_use)
+        spec, problems = validate_automation(
+            config,
+            Where(root=config, file=file, line=line, label=label, note=note),
+            registry,
+            key,
+            blueprint_use,
+        )
         entry.spec = spec
         entry.errors = problems
         entry.blueprint = blueprint_use
@@ -139,8 +145,9 @@ def collect(raw: Any, file_label: str, config_dir: Path | None, registry: Regist
     return entries, errors
 
 
-def _instance(checker: Checker, item: Mapping[str, Any], dirs: list[tuple[Path, str]], entry: Entry,
-              reported: set[Path]) -> tuple[Any, BlueprintUse | None]:
+def _instance(
+    checker: Checker, item: Mapping[str, Any], dirs: list[tuple[Path, str]], entry: Entry, reported: set[Path]
+) -> tuple[Any, BlueprintUse | None]:
     use = item["use_blueprint"]
     if not isinstance(use, Mapping):
         checker.error(("use_blueprint",), "expected a mapping with path: and input:")
@@ -163,8 +170,11 @@ def _instance(checker: Checker, item: Mapping[str, Any], dirs: list[tuple[Path, 
         if file not in reported:
             reported.add(file)
             entry.blueprint_errors = list(blueprint.errors)
-        checker.error(("use_blueprint", "path"), f"blueprint '{blueprint.name}' ({path}) is invalid: "
-                      + "; ".join(str(e) for e in blueprint.errors[:3]))
+        checker.error(
+            ("use_blueprint", "path"),
+            f"blueprint '{blueprint.name}' ({path}) is invalid: "
+            + "; ".join(str(e) for e in blueprint.errors[:3]),
+        )
         return None, None
     result = substitute(blueprint, item, use.get("input"), checker, ("use_blueprint", "input"))
     if result.config is None:

@@ -99,8 +99,16 @@ class AutomationManager:
 
     def _make(self, entry: Entry) -> Automation:
         automation = Automation(
-            self.hub, self.registry, entry.key, entry.spec, error=entry.error, alias=entry.alias,
-            file=entry.file, line=entry.line, raw=entry.raw, blueprint=entry.blueprint,
+            self.hub,
+            self.registry,
+            entry.key,
+            entry.spec,
+            error=entry.error,
+            alias=entry.alias,
+            file=entry.file,
+            line=entry.line,
+            raw=entry.raw,
+            blueprint=entry.blueprint,
         )
         if automation.failed:
             _LOGGER.error("Automation %s is invalid and will not run: %s", automation.name, automation.error)
@@ -144,11 +152,18 @@ class AutomationManager:
         for row in rows:
             if row.automation != automation.key:
                 continue
-            if not automation.enabled or automation.spec is None or \
-                    row.data.get("fp") != automation.spec.fingerprint:
-                _LOGGER.warning("Automation %s: a run interrupted by the restart is dropped (%s)", automation.name,
-                                "the automation is disabled" if not automation.enabled
-                                else "its config changed while the hub was down")
+            if (
+                not automation.enabled
+                or automation.spec is None
+                or row.data.get("fp") != automation.spec.fingerprint
+            ):
+                _LOGGER.warning(
+                    "Automation %s: a run interrupted by the restart is dropped (%s)",
+                    automation.name,
+                    "the automation is disabled"
+                    if not automation.enabled
+                    else "its config changed while the hub was down",
+                )
                 self.store.delete_key(row.key)
                 continue
             automation.resume(row)
@@ -212,11 +227,22 @@ class AutomationManager:
             (automation.key, int(enabled), self.hub.clock.time()),
         )
 
-    def trigger(self, automation: Automation, *, skip_condition: bool = True, variables: dict[str, Any] | None = None,
-                context: Context | None = None) -> Any:
+    def trigger(
+        self,
+        automation: Automation,
+        *,
+        skip_condition: bool = True,
+        variables: dict[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> Any:
         """Run an automation by hand (``automation.trigger``)."""
-        trigger: dict[str, Any] = {"platform": None, "id": "manual", "idx": "manual", "alias": None,
-                                   "description": "triggered by hand"}
+        trigger: dict[str, Any] = {
+            "platform": None,
+            "id": "manual",
+            "idx": "manual",
+            "alias": None,
+            "description": "triggered by hand",
+        }
         if variables:
             trigger["variables"] = variables
         return automation.trigger(trigger, context, skip_condition=skip_condition)
@@ -255,15 +281,25 @@ class AutomationManager:
                 await self._remove(old)
                 result.removed.append(key)
         self.hub.bus.fire(EVENT_AUTOMATION_RELOADED, result.model_dump())
-        _LOGGER.info("Automations reloaded: %d unchanged, %d changed, %d added, %d removed, %d failed",
-                     len(result.unchanged), len(result.changed), len(result.added), len(result.removed),
-                     len(result.failed))
+        _LOGGER.info(
+            "Automations reloaded: %d unchanged, %d changed, %d added, %d removed, %d failed",
+            len(result.unchanged),
+            len(result.changed),
+            len(result.added),
+            len(result.removed),
+            len(result.failed),
+        )
         return result
 
     async def _apply(self, entry: Entry, result: ReloadResult) -> None:
         old = self.automations.get(entry.key)
-        if old is not None and not old.failed and entry.spec is not None \
-                and old.spec is not None and old.spec.fingerprint == entry.spec.fingerprint:
+        if (
+            old is not None
+            and not old.failed
+            and entry.spec is not None
+            and old.spec is not None
+            and old.spec.fingerprint == entry.spec.fingerprint
+        ):
             result.unchanged.append(entry.key)
             return
         if old is not None:
@@ -291,8 +327,12 @@ class AutomationManager:
         async def svc_trigger(call: Any) -> dict[str, Any]:
             runs = []
             for automation in self.resolve(call.data["entity_id"]):
-                run = self.trigger(automation, skip_condition=call.data["skip_condition"],
-                                   variables=call.data["variables"], context=call.context)
+                run = self.trigger(
+                    automation,
+                    skip_condition=call.data["skip_condition"],
+                    variables=call.data["variables"],
+                    context=call.context,
+                )
                 if run is not None:
                     runs.append(run.run_id)
             return {"run_ids": runs}
@@ -316,9 +356,24 @@ class AutomationManager:
             return (await self.reload(only)).model_dump()
 
         reg = hub.services.register
-        reg(DOMAIN, "trigger", svc_trigger, _TriggerCall, description="Run an automation's actions", role="admin")
+        reg(
+            DOMAIN,
+            "trigger",
+            svc_trigger,
+            _TriggerCall,
+            description="Run an automation's actions",
+            role="admin",
+        )
         reg(DOMAIN, "turn_on", svc_turn_on, _Entities, description="Enable automations", role="admin")
         reg(DOMAIN, "turn_off", svc_turn_off, _TurnOff, description="Disable automations", role="admin")
-        reg(DOMAIN, "toggle", svc_toggle, _Entities, description="Enable or disable automations", role="admin")
-        reg(DOMAIN, "reload", svc_reload, _Reload,
-            description="Reload automations from the config (unchanged ones keep running)", role="admin")
+        reg(
+            DOMAIN, "toggle", svc_toggle, _Entities, description="Enable or disable automations", role="admin"
+        )
+        reg(
+            DOMAIN,
+            "reload",
+            svc_reload,
+            _Reload,
+            description="Reload automations from the config (unchanged ones keep running)",
+            role="admin",
+        )

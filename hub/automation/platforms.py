@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
-    "TriggerPlatform", "ConditionPlatform", "ActionPlatform", "TriggerInfo", "TriggerFire", "ConditionCheck",
+    "TriggerPlatform",
+    "ConditionPlatform",
+    "ActionPlatform",
+    "TriggerInfo",
+    "TriggerFire",
+    "ConditionCheck",
 )
 
 #: Called by a trigger when it fires: ``fire(trigger_vars, context)``.
@@ -54,7 +59,9 @@ class TriggerPlatform(Protocol):
 
     schema: type[BaseModel]
 
-    def attach(self, hub: Hub, config: Any, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe | Awaitable[Unsubscribe]:
+    def attach(
+        self, hub: Hub, config: Any, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe | Awaitable[Unsubscribe]:
         """Arm the trigger; return a callable that disarms it."""
         ...
 

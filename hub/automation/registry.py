@@ -35,15 +35,26 @@ class Registry:
     owners: dict[str, str] = field(default_factory=dict)
 
 
-def _add(target: dict[str, Any], found: Mapping[str, Any] | None, kind: str, owner: str, owners: dict[str, str],
-         protocol: type) -> None:
+def _add(
+    target: dict[str, Any],
+    found: Mapping[str, Any] | None,
+    kind: str,
+    owner: str,
+    owners: dict[str, str],
+    protocol: type,
+) -> None:
     for name, platform in (found or {}).items():
         if name in target:
             _LOGGER.error("Plugin %s: %s platform %r already exists; ignored", owner, kind, name)
             continue
         if not hasattr(platform, "schema") or not isinstance(platform, protocol):
-            _LOGGER.error("Plugin %s: %s platform %r does not implement %s; ignored", owner, kind, name,
-                          protocol.__name__)
+            _LOGGER.error(
+                "Plugin %s: %s platform %r does not implement %s; ignored",
+                owner,
+                kind,
+                name,
+                protocol.__name__,
+            )
             continue
         target[name] = platform
         owners[f"{kind}:{name}"] = owner

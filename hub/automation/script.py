@@ -19,6 +19,7 @@ remaining time (or ends at once if its deadline passed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -111,7 +112,9 @@ class Sequence:
         start = 0
         depth = len(pos)
         if resume:
-            indices = [w["pos"][depth] for w in resume if len(w["pos"]) > depth and isinstance(w["pos"][depth], int)]
+            indices = [
+                w["pos"][depth] for w in resume if len(w["pos"]) > depth and isinstance(w["pos"][depth], int)
+            ]
             start = min(indices) if indices else 0
         for index in range(start, len(self.steps)):
             step = self.steps[index]
@@ -127,7 +130,7 @@ def _exec_sync(step: Step, run: Run, scope: Scope, pos: Pos) -> None:
         step.run_sync(run, scope, pos)
     except (StopRun, ConditionStop, StepFailed):
         raise
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - any step failure ends the run (or continues), never the hub
         _step_error(step, run, err)
 
 
@@ -142,7 +145,7 @@ async def _exec(step: Step, run: Run, scope: Scope, pos: Pos, resume: list[Wait]
             await step.run(run, scope, pos, resume)
     except (StopRun, ConditionStop, StepFailed, asyncio.CancelledError):
         raise
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - any step failure ends the run (or continues), never the hub
         _step_error(step, run, err)
 
 
@@ -150,7 +153,9 @@ def _step_error(step: Step, run: Run, err: Exception) -> None:
     message = str(err) if isinstance(err, TemplateError) else f"{type(err).__name__}: {err}"
     run.trace.step(step.path, run.now(), None, message)
     if step.continue_on_error:
-        _LOGGER.info("Automation %s: %s failed, continuing (continue_on_error): %s", run.name, step.path, message)
+        _LOGGER.info(
+            "Automation %s: %s failed, continuing (continue_on_error): %s", run.name, step.path, message
+        )
         return
     raise StepFailed(step.path, message) from err
 
@@ -191,7 +196,9 @@ class EventStep(Step):
         event = self.engine.render(self.event, scope) if self.event_is_template else self.event
         data = _render(self.engine, self.data, scope) if self.data else {}
         run.hub.bus.fire(event, data, run.context)
-        run.trace.step(self.path, run.now(), {"event": event, "event_data": data} if data else {"event": event})
+        run.trace.step(
+            self.path, run.now(), {"event": event, "event_data": data} if data else {"event": event}
+        )
 
 
 class VariablesStep(Step):
@@ -269,13 +276,17 @@ class ChooseStep(Step):
         super().__init__(spec)
         count = spec.conf.get("options", 0)
         self.options = [
-            (CompiledConditions(hub, spec.conditions.get(f"option{i}", []), registry.conditions),
-             build_sequence(hub, spec.sequences.get(f"option{i}", []), registry))
+            (
+                CompiledConditions(hub, spec.conditions.get(f"option{i}", []), registry.conditions),
+                build_sequence(hub, spec.sequences.get(f"option{i}", []), registry),
+            )
             for i in range(count)
         ]
         default = spec.sequences.get("default")
         self.default = build_sequence(hub, default, registry) if default is not None else None
-        self.is_sync = all(seq.is_sync for _, seq in self.options) and (self.default is None or self.default.is_sync)
+        self.is_sync = all(seq.is_sync for _, seq in self.options) and (
+            self.default is None or self.default.is_sync
+        )
 
     def _pick(self, scope: Scope) -> tuple[str, Sequence | None]:
         for index, (conditions, sequence) in enumerate(self.options):
@@ -371,7 +382,11 @@ class RepeatStep(Step):
                 raise ValueError(f"for_each: expected a list, got {type(rendered).__name__}")
             items = rendered
         if total is None and self.kind == "count":
-            value = self.engine.compile(self.count).render_native(scope) if isinstance(self.count, str) else self.count
+            value: Any = (
+                self.engine.compile(self.count).render_native(scope)
+                if isinstance(self.count, str)
+                else self.count
+            )
             total = int(value)
         if self.kind == "for_each":
             assert items is not None
@@ -387,18 +402,19 @@ class RepeatStep(Step):
                     iteration["last"] = index == total - 1
                 if items is not None:
                     iteration["item"] = items[index]
-                if resume and index == start:
-                    body_scope = dict(resume[0]["vars"])
-                else:
-                    body_scope = dict(scope)
+                body_scope = dict(resume[0]["vars"]) if resume and index == start else dict(scope)
                 body_scope["repeat"] = iteration
                 if self.kind == "while" and not (resume and index == start):
                     assert self.conditions is not None
                     if self.conditions.first_failure(body_scope) >= 0:
                         break
                 part = f"r{index}"
-                await self.body.run(run, body_scope, (*pos, part),
-                                    _sub_waits(resume, len(pos), part) if index == start else None)
+                await self.body.run(
+                    run,
+                    body_scope,
+                    (*pos, part),
+                    _sub_waits(resume, len(pos), part) if index == start else None,
+                )
                 if self.kind == "until":
                     assert self.conditions is not None
                     if self.conditions.first_failure(body_scope) < 0:
@@ -415,8 +431,10 @@ class ParallelStep(Step):
 
     def __init__(self, hub: Hub, spec: StepSpec, registry: Registry) -> None:
         super().__init__(spec)
-        self.branches = [build_sequence(hub, spec.sequences[k], registry)
-                         for k in sorted((k for k in spec.sequences if k.startswith("branch")), key=lambda k: int(k[6:]))]
+        self.branches = [
+            build_sequence(hub, spec.sequences[k], registry)
+            for k in sorted((k for k in spec.sequences if k.startswith("branch")), key=lambda k: int(k[6:]))
+        ]
 
     async def run(self, run: Run, scope: Scope, pos: Pos, resume: list[Wait] | None) -> None:
         if resume:
@@ -428,10 +446,8 @@ class ParallelStep(Step):
         async def branch(part: str) -> None:
             sub = _sub_waits(resume, len(pos), part)
             branch_scope = dict(sub[0]["vars"]) if sub else dict(scope)
-            try:
+            with contextlib.suppress(ConditionStop):
                 await self.branches[int(part[1:])].run(run, branch_scope, (*pos, part), sub)
-            except ConditionStop:
-                pass
 
         results = await asyncio.gather(*(branch(part) for part in chosen), return_exceptions=True)
         for result in results:
@@ -552,8 +568,9 @@ class _WaitBase(Step):
             return None
         return run.now() + resolve_period(self.timeout, self.engine, scope)
 
-    async def _finish(self, run: Run, scope: Scope, completed: bool, deadline: float | None,
-                      trigger: Any = None) -> None:
+    async def _finish(
+        self, run: Run, scope: Scope, completed: bool, deadline: float | None, trigger: Any = None
+    ) -> None:
         remaining = max(0.0, deadline - run.now()) if deadline is not None else None
         wait: dict[str, Any] = {"completed": completed, "remaining": remaining}
         if isinstance(self, WaitForTriggerStep):
@@ -579,8 +596,9 @@ class WaitTemplateStep(_WaitBase):
             if result and not done.done():
                 done.set_result(None)
 
-        watch = TemplateWatch(run.hub, self.template, lambda: scope, on_result,
-                              f"Automation {run.name} {self.path}")
+        watch = TemplateWatch(
+            run.hub, self.template, lambda: scope, on_result, f"Automation {run.name} {self.path}"
+        )
         if watch.evaluate():
             watch.close()
             await self._finish(run, scope, True, deadline)
@@ -615,8 +633,11 @@ class WaitForTriggerStep(_WaitBase):
         detach: list[Callable[[], None]] = []
         try:
             for spec in self.triggers:
-                detach.append(await attach_trigger(run.hub, self.registry, spec, fire, f"{run.key}:wait",
-                                                   run.name, scope))
+                detach.append(
+                    await attach_trigger(
+                        run.hub, self.registry, spec, fire, f"{run.key}:wait", run.name, scope
+                    )
+                )
             run.wait_started(pos, "wait_for_trigger", deadline, scope)
             completed = await _wait(run.hub, done, deadline)
         finally:
@@ -647,14 +668,22 @@ def _build(hub: Hub, spec: StepSpec, registry: Registry) -> Step:
     if kind.startswith("platform:"):
         return PlatformStep(hub, spec, registry)
     simple: dict[str, Callable[[Hub, StepSpec], Step]] = {
-        "event": EventStep, "variables": VariablesStep, "stop": StopStep, "service": ServiceStep,
-        "delay": DelayStep, "wait_template": WaitTemplateStep,
+        "event": EventStep,
+        "variables": VariablesStep,
+        "stop": StopStep,
+        "service": ServiceStep,
+        "delay": DelayStep,
+        "wait_template": WaitTemplateStep,
     }
     if kind in simple:
         return simple[kind](hub, spec)
     with_registry: dict[str, Callable[[Hub, StepSpec, Registry], Step]] = {
-        "condition": ConditionStep, "sequence": SequenceStep, "choose": ChooseStep, "if": IfStep,
-        "repeat": RepeatStep, "parallel": ParallelStep, "wait_for_trigger": WaitForTriggerStep,
+        "condition": ConditionStep,
+        "sequence": SequenceStep,
+        "choose": ChooseStep,
+        "if": IfStep,
+        "repeat": RepeatStep,
+        "parallel": ParallelStep,
+        "wait_for_trigger": WaitForTriggerStep,
     }
     return with_registry[kind](hub, spec, registry)
-

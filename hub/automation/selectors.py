@@ -18,12 +18,42 @@ from hub.core.state import valid_entity_id
 
 __all__ = ("CHECKED", "PASSED", "selector_problem", "value_problem", "entity_filters", "device_class_problem")
 
-CHECKED = frozenset({"entity", "target", "number", "select", "text", "boolean", "time", "duration", "action",
-                     "object"})
-PASSED = frozenset({"device", "area", "floor", "label", "template", "date", "datetime", "trigger", "condition",
-                    "state", "attribute", "icon", "color_rgb", "color_temp", "constant", "theme", "location",
-                    "media", "config_entry", "conversation_agent", "language", "qr_code", "ui_action",
-                    "ui_color", "addon", "backup_location", "statistic", "assist_pipeline", "navigation"})
+CHECKED = frozenset(
+    {"entity", "target", "number", "select", "text", "boolean", "time", "duration", "action", "object"}
+)
+PASSED = frozenset(
+    {
+        "device",
+        "area",
+        "floor",
+        "label",
+        "template",
+        "date",
+        "datetime",
+        "trigger",
+        "condition",
+        "state",
+        "attribute",
+        "icon",
+        "color_rgb",
+        "color_temp",
+        "constant",
+        "theme",
+        "location",
+        "media",
+        "config_entry",
+        "conversation_agent",
+        "language",
+        "qr_code",
+        "ui_action",
+        "ui_color",
+        "addon",
+        "backup_location",
+        "statistic",
+        "assist_pipeline",
+        "navigation",
+    }
+)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -50,8 +80,11 @@ def selector_problem(selector: Any) -> str | None:
     if kind == "number":
         for name in ("min", "max", "step"):
             value = (options or {}).get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)) \
-                    and not (name == "step" and value == "any"):
+            if (
+                value is not None
+                and (isinstance(value, bool) or not isinstance(value, int | float))
+                and not (name == "step" and value == "any")
+            ):
                 return f"selector number: {name} must be a number"
     return None
 
@@ -63,8 +96,10 @@ def entity_filters(options: Mapping[str, Any]) -> list[dict[str, list[str]]]:
         filters = [f for f in _as_list(options["filter"]) if isinstance(f, Mapping)]
     elif any(k in options for k in ("domain", "device_class", "integration")):
         filters = [options]
-    return [{k: [str(v) for v in _as_list(f.get(k))] for k in ("domain", "device_class", "integration")}
-            for f in filters]
+    return [
+        {k: [str(v) for v in _as_list(f.get(k))] for k in ("domain", "device_class", "integration")}
+        for f in filters
+    ]
 
 
 def _entity_problem(value: Any, options: Mapping[str, Any]) -> str | None:
@@ -146,7 +181,8 @@ def _target_problem(value: Any, options: Mapping[str, Any]) -> str | None:
     for key in value:
         if key not in ("entity_id", "device_id", "area_id", "floor_id", "label_id"):
             return f"unknown target key {key!r}"
-    entity_options = options.get("entity") if isinstance(options.get("entity"), Mapping) else {}
+    raw_entity = options.get("entity")
+    entity_options: Mapping[str, Any] = raw_entity if isinstance(raw_entity, Mapping) else {}
     if "entity_id" in value:
         return _entity_problem(value["entity_id"], {**entity_options, "multiple": True})
     return None
@@ -167,7 +203,11 @@ def value_problem(selector: Any, value: Any) -> str | None:
     if kind == "select":
         return _select_problem(value, options)
     if kind == "text":
-        return None if isinstance(value, str | int | float) and not isinstance(value, bool) else "expected text"
+        values = value if options.get("multiple") and isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                return "expected text" if not options.get("multiple") else "expected text or a list of texts"
+        return None
     if kind == "boolean":
         return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
     if kind == "time":
@@ -178,7 +218,7 @@ def value_problem(selector: Any, value: Any) -> str | None:
         return None
     if kind == "duration":
         try:
-            parse_period(value)
+            parse_period(value, allow_negative=bool(options.get("enable_negative")))
         except ValueError as err:
             return str(err)
         return None

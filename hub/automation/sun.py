@@ -30,7 +30,9 @@ def sun_event(event: str, lat: float, lon: float, day: datetime, tz: tzinfo) -> 
         return None
 
 
-def next_sun_event(event: str, lat: float, lon: float, after: float, tz: tzinfo, offset: float = 0.0) -> float:
+def next_sun_event(
+    event: str, lat: float, lon: float, after: float, tz: tzinfo, offset: float = 0.0
+) -> float:
     """Return the UNIX time of the first ``event`` + ``offset`` strictly after ``after``."""
     start = datetime.fromtimestamp(after, tz)
     for days in range(-1, 370):

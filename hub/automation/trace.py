@@ -59,11 +59,33 @@ def new_run_id() -> str:
 class Trace:
     """One run of one automation."""
 
-    __slots__ = ("automation", "run_id", "start", "finish", "trigger", "variables", "steps", "execution",
-                 "error", "context_id", "parent_id", "resumed", "last_step")
+    __slots__ = (
+        "automation",
+        "run_id",
+        "start",
+        "finish",
+        "trigger",
+        "variables",
+        "steps",
+        "execution",
+        "error",
+        "context_id",
+        "parent_id",
+        "resumed",
+        "last_step",
+    )
 
-    def __init__(self, automation: str, run_id: str, start: float, trigger: Any, variables: Any,
-                 context_id: str | None, parent_id: str | None, resumed: bool = False) -> None:
+    def __init__(
+        self,
+        automation: str,
+        run_id: str,
+        start: float,
+        trigger: Any,
+        variables: Any,
+        context_id: Any,
+        parent_id: str | None,
+        resumed: bool = False,
+    ) -> None:
         self.automation = automation
         self.run_id = run_id
         self.start = start
@@ -96,8 +118,12 @@ class Trace:
             "error": self.error,
             "trigger": jsonable(trigger),
             "trigger_description": trigger.get("description"),
-            "variables": jsonable(self.variables),
-            "context": {"id": self.context_id, "parent_id": self.parent_id},
+            "variables": jsonable(
+                {k: v for k, v in self.variables.items() if k != "trigger"}
+                if isinstance(self.variables, dict)
+                else self.variables
+            ),
+            "context": {"id": getattr(self.context_id, "_id", self.context_id), "parent_id": self.parent_id},
             "resumed": self.resumed,
             "last_step": self.last_step,
             "steps": [
@@ -111,9 +137,14 @@ class Trace:
         if protocol is sqlite3.PrepareProtocol:
             try:
                 return to_json(self.as_dict())
-            except Exception as err:  # a trace must never break the batch writer
-                return to_json({"automation": self.automation, "run_id": self.run_id,
-                                "error": f"trace could not be saved: {err!r}"})
+            except Exception as err:  # noqa: BLE001 - a trace must never break the batch writer
+                return to_json(
+                    {
+                        "automation": self.automation,
+                        "run_id": self.run_id,
+                        "error": f"trace could not be saved: {err!r}",
+                    }
+                )
         return None
 
     def __repr__(self) -> str:
@@ -133,7 +164,8 @@ async def load_traces(storage: Storage, automation: str, limit: int = 100) -> li
     except sqlite3.Error as err:
         _LOGGER.debug("Trace query without the queued rows: %s", err)
     rows = await storage.fetchall(
-        "SELECT data FROM automation_traces WHERE automation = ? ORDER BY id DESC LIMIT ?", (automation, limit)
+        "SELECT data FROM automation_traces WHERE automation = ? ORDER BY id DESC LIMIT ?",
+        (automation, limit),
     )
     out = []
     for row in rows:

@@ -33,7 +33,9 @@ __all__ = (
 class PlatformModel(BaseModel):
     """Base of every platform schema: unknown keys are errors, ``from``/``for`` by alias."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, arbitrary_types_allowed=True
+    )
 
 
 def state_text(value: Any) -> Any:

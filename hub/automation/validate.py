@@ -28,10 +28,26 @@ from hub.template import check_syntax, is_template
 
 __all__ = ("Where", "Checker", "validate_automation", "fingerprint", "slugify", "TOP_LEVEL_KEYS")
 
-TOP_LEVEL_KEYS = frozenset({
-    "id", "alias", "description", "mode", "max", "max_exceeded", "variables", "trigger_variables",
-    "initial_state", "trace", "trigger", "triggers", "condition", "conditions", "action", "actions",
-})
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "id",
+        "alias",
+        "description",
+        "mode",
+        "max",
+        "max_exceeded",
+        "variables",
+        "trigger_variables",
+        "initial_state",
+        "trace",
+        "trigger",
+        "triggers",
+        "condition",
+        "conditions",
+        "action",
+        "actions",
+    }
+)
 _TRIGGER_COMMON = frozenset({"platform", "trigger", "id", "alias", "enabled", "variables"})
 _CONDITION_COMMON = frozenset({"condition", "alias", "enabled"})
 _STEP_COMMON = frozenset({"alias", "enabled", "continue_on_error"})
@@ -48,13 +64,28 @@ _STEP_KEYS: dict[str, frozenset[str]] = {
     "wait_for_trigger": frozenset({"wait_for_trigger", "timeout", "continue_on_timeout"}),
     "variables": frozenset({"variables"}),
     "if": frozenset({"if", "then", "else"}),
-    "service": frozenset({"service", "service_template", "action", "data", "data_template", "target",
-                          "entity_id", "response_variable", "metadata"}),
+    "service": frozenset(
+        {
+            "service",
+            "service_template",
+            "action",
+            "data",
+            "data_template",
+            "target",
+            "entity_id",
+            "response_variable",
+            "metadata",
+        }
+    ),
     "stop": frozenset({"stop", "error", "response_variable"}),
     "parallel": frozenset({"parallel"}),
     "sequence": frozenset({"sequence"}),
 }
-_UNSUPPORTED_STEPS = {"device_id": "device actions", "scene": "scenes", "set_conversation_response": "conversations"}
+_UNSUPPORTED_STEPS = {
+    "device_id": "device actions",
+    "scene": "scenes",
+    "set_conversation_response": "conversations",
+}
 
 
 def slugify(text: str) -> str:
@@ -64,6 +95,7 @@ def slugify(text: str) -> str:
 
 def fingerprint(value: Any) -> str:
     """Return a stable short hash of a config value."""
+
     def default(obj: Any) -> Any:
         if isinstance(obj, Input):
             return f"!input {obj.name}"
@@ -120,8 +152,14 @@ class Checker:
             for err in errors_from_validation(exc, self.where.root, loc, self.where.file):
                 rel = err.path
                 path = self.where.label + (("." + rel) if rel and not rel.startswith("[") else rel)
-                self.errors.append(ConfigError(err.file, err.line if err.line is not None else self.where.line,
-                                               path, err.message + self.where.note))
+                self.errors.append(
+                    ConfigError(
+                        err.file,
+                        err.line if err.line is not None else self.where.line,
+                        path,
+                        err.message + self.where.note,
+                    )
+                )
             return None
         except (ValueError, TypeError) as exc:  # a plugin schema raising outside pydantic
             self.error(loc, str(exc))
@@ -155,7 +193,9 @@ class Checker:
             return None
 
 
-def _pick(checker: Checker, config: Mapping[str, Any], loc: Loc, old: str, new: str) -> tuple[Any, str | None]:
+def _pick(
+    checker: Checker, config: Mapping[str, Any], loc: Loc, old: str, new: str
+) -> tuple[Any, str | None]:
     """Return the value of ``old`` or ``new`` spelling (error if both) and the key used."""
     if old in config and new in config:
         checker.error((*loc, new), f"give {old} or {new}, not both")
@@ -216,8 +256,13 @@ def _validate_trigger(checker: Checker, item: Any, loc: Loc, idx: int, path: str
     trigger_id = item.get("id", idx)
     alias = item.get("alias")
     return TriggerSpec(
-        platform=str(name), model=model, idx=idx, id=str(trigger_id), path=path,
-        alias=str(alias) if alias is not None else None, enabled=enabled is not False,
+        platform=str(name),
+        model=model,
+        idx=idx,
+        id=str(trigger_id),
+        path=path,
+        alias=str(alias) if alias is not None else None,
+        enabled=enabled is not False,
         variables=dict(variables) if isinstance(variables, Mapping) else None,
         fingerprint=fingerprint({"platform": str(name), **rest}),
     )
@@ -278,7 +323,9 @@ def validate_condition(checker: Checker, item: Any, loc: Loc, path: str) -> Cond
         if "conditions" not in item:
             checker.error(loc, f"required key missing: conditions (for condition: {kind})")
             return None
-        children = validate_conditions(checker, item["conditions"], (*loc, "conditions"), f"{path}/conditions")
+        children = validate_conditions(
+            checker, item["conditions"], (*loc, "conditions"), f"{path}/conditions"
+        )
         return ConditionSpec(kind, path, None, children, enabled is not False, alias)
     if kind in _UNSUPPORTED_CONDITIONS:
         checker.error((*loc, "condition"), f"{_UNSUPPORTED_CONDITIONS[kind]} are not supported by SafetyHub")
@@ -292,7 +339,9 @@ def validate_condition(checker: Checker, item: Any, loc: Loc, path: str) -> Cond
     model = checker.model(platform.schema, rest, loc)
     if model is None:
         return None
-    return ConditionSpec(kind, path, model, [], enabled is not False, str(alias) if alias is not None else None)
+    return ConditionSpec(
+        kind, path, model, [], enabled is not False, str(alias) if alias is not None else None
+    )
 
 
 # -- actions -----------------------------------------------------------------------
@@ -343,9 +392,12 @@ def validate_step(checker: Checker, item: Any, loc: Loc, path: str) -> StepSpec 
         return None
     kind = _step_kind(checker, item)
     if kind is None:
-        checker.error(loc, "unable to determine the action: expected one of service/action, delay, "
-                           "wait_template, wait_for_trigger, event, condition, choose, if, repeat, parallel, "
-                           "sequence, variables or stop")
+        checker.error(
+            loc,
+            "unable to determine the action: expected one of service/action, delay, "
+            "wait_template, wait_for_trigger, event, condition, choose, if, repeat, parallel, "
+            "sequence, variables or stop",
+        )
         return None
     if kind in _UNSUPPORTED_STEPS:
         checker.error((*loc, kind), f"{_UNSUPPORTED_STEPS[kind]} are not supported by SafetyHub")
@@ -357,8 +409,13 @@ def validate_step(checker: Checker, item: Any, loc: Loc, path: str) -> StepSpec 
     if not isinstance(continue_on_error, bool):
         checker.error((*loc, "continue_on_error"), "expected boolean")
     alias = item.get("alias")
-    step = StepSpec(kind, path, alias=str(alias) if alias is not None else None, enabled=enabled is not False,
-                    continue_on_error=continue_on_error is True)
+    step = StepSpec(
+        kind,
+        path,
+        alias=str(alias) if alias is not None else None,
+        enabled=enabled is not False,
+        continue_on_error=continue_on_error is True,
+    )
     if kind == "condition":
         rest = {k: v for k, v in item.items() if k not in {"continue_on_error"}}
         cond = validate_condition(checker, rest, loc, path)
@@ -410,8 +467,9 @@ def _v_wait_template(checker: Checker, item: Mapping[str, Any], loc: Loc, step: 
 
 
 def _v_wait_for_trigger(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
-    step.triggers = validate_triggers(checker, item["wait_for_trigger"], (*loc, "wait_for_trigger"),
-                                      f"{step.path}/wait_for_trigger")
+    step.triggers = validate_triggers(
+        checker, item["wait_for_trigger"], (*loc, "wait_for_trigger"), f"{step.path}/wait_for_trigger"
+    )
     _timeout(checker, item, loc, step)
 
 
@@ -450,19 +508,24 @@ def _v_service(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSp
             checker.templates(value, (*loc, dkey))
             data.update(value)
     target = item.get("target")
-    if target is not None:
-        if isinstance(target, str) and is_template(target):
-            checker.templates(target, (*loc, "target"))
-        elif checker.mapping(target, (*loc, "target")):
-            checker.templates(target, (*loc, "target"))
+    if target is not None and (
+        (isinstance(target, str) and is_template(target)) or checker.mapping(target, (*loc, "target"))
+    ):
+        checker.templates(target, (*loc, "target"))
     if "entity_id" in item:
         checker.templates(item["entity_id"], (*loc, "entity_id"))
         data.setdefault("entity_id", item["entity_id"])
     response = item.get("response_variable")
     if response is not None and not isinstance(response, str):
         checker.error((*loc, "response_variable"), "expected a variable name")
-    step.conf.update({"service": name, "data": data, "target": target,
-                      "response_variable": str(response) if response is not None else None})
+    step.conf.update(
+        {
+            "service": name,
+            "data": data,
+            "target": target,
+            "response_variable": str(response) if response is not None else None,
+        }
+    )
 
 
 def _v_variables(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
@@ -481,12 +544,17 @@ def _v_stop(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec)
     if not isinstance(error, bool):
         checker.error((*loc, "error"), "expected boolean")
     checker.templates(reason, (*loc, "stop"))
-    step.conf = {"reason": str(reason), "error": error is True, "response_variable": item.get("response_variable")}
+    step.conf = {
+        "reason": str(reason),
+        "error": error is True,
+        "response_variable": item.get("response_variable"),
+    }
 
 
 def _v_sequence(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
-    step.sequences["sequence"] = validate_sequence(checker, item["sequence"], (*loc, "sequence"),
-                                                   f"{step.path}/sequence")
+    step.sequences["sequence"] = validate_sequence(
+        checker, item["sequence"], (*loc, "sequence"), f"{step.path}/sequence"
+    )
 
 
 def _v_parallel(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
@@ -495,7 +563,11 @@ def _v_parallel(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepS
     for idx, branch in enumerate(items):
         bloc = (*loc, "parallel", idx) if isinstance(branches, list) else (*loc, "parallel")
         bpath = f"{step.path}/parallel/{idx}"
-        if isinstance(branch, Mapping) and set(branch) <= {"sequence", "alias", "enabled"} and "sequence" in branch:
+        if (
+            isinstance(branch, Mapping)
+            and set(branch) <= {"sequence", "alias", "enabled"}
+            and "sequence" in branch
+        ):
             seq = validate_sequence(checker, branch["sequence"], (*bloc, "sequence"), f"{bpath}/sequence")
         else:
             one = validate_step(checker, branch, bloc, f"{bpath}/0")
@@ -518,13 +590,16 @@ def _v_choose(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpe
         if "sequence" not in option:
             checker.error(oloc, "required key missing: sequence")
         step.conditions[f"option{idx}"] = validate_conditions(
-            checker, option.get("conditions"), (*oloc, "conditions"), f"{opath}/conditions")
+            checker, option.get("conditions"), (*oloc, "conditions"), f"{opath}/conditions"
+        )
         step.sequences[f"option{idx}"] = validate_sequence(
-            checker, option.get("sequence"), (*oloc, "sequence"), f"{opath}/sequence")
+            checker, option.get("sequence"), (*oloc, "sequence"), f"{opath}/sequence"
+        )
     step.conf["options"] = len(_as_list(options))
     if item.get("default") is not None:
-        step.sequences["default"] = validate_sequence(checker, item["default"], (*loc, "default"),
-                                                      f"{step.path}/default")
+        step.sequences["default"] = validate_sequence(
+            checker, item["default"], (*loc, "default"), f"{step.path}/default"
+        )
 
 
 def _v_if(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
@@ -561,17 +636,29 @@ def _v_repeat(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpe
         checker.templates(value, (*rloc, "for_each"))
         step.conf["for_each"] = value
     else:
-        step.conditions[kind] = validate_conditions(checker, value, (*rloc, kind), f"{step.path}/repeat/{kind}")
+        step.conditions[kind] = validate_conditions(
+            checker, value, (*rloc, kind), f"{step.path}/repeat/{kind}"
+        )
     if "sequence" not in repeat:
         checker.error(rloc, "required key missing: sequence")
-    step.sequences["sequence"] = validate_sequence(checker, repeat.get("sequence"), (*rloc, "sequence"),
-                                                   f"{step.path}/repeat/sequence")
+    step.sequences["sequence"] = validate_sequence(
+        checker, repeat.get("sequence"), (*rloc, "sequence"), f"{step.path}/repeat/sequence"
+    )
 
 
 _STEP_VALIDATORS = {
-    "delay": _v_delay, "wait_template": _v_wait_template, "wait_for_trigger": _v_wait_for_trigger,
-    "event": _v_event, "service": _v_service, "variables": _v_variables, "stop": _v_stop,
-    "sequence": _v_sequence, "parallel": _v_parallel, "choose": _v_choose, "if": _v_if, "repeat": _v_repeat,
+    "delay": _v_delay,
+    "wait_template": _v_wait_template,
+    "wait_for_trigger": _v_wait_for_trigger,
+    "event": _v_event,
+    "service": _v_service,
+    "variables": _v_variables,
+    "stop": _v_stop,
+    "sequence": _v_sequence,
+    "parallel": _v_parallel,
+    "choose": _v_choose,
+    "if": _v_if,
+    "repeat": _v_repeat,
 }
 
 
@@ -629,8 +716,9 @@ def validate_automation(
                 variables = dict(value)
     trigger_variables = config.get("trigger_variables")
     triggers = validate_triggers(checker, triggers_value, (trigger_key,), "trigger") if trigger_key else []
-    conditions = (validate_conditions(checker, conditions_value, (condition_key,), "condition")
-                  if condition_key else [])
+    conditions = (
+        validate_conditions(checker, conditions_value, (condition_key,), "condition") if condition_key else []
+    )
     actions = validate_sequence(checker, actions_value, (action_key,), "action") if action_key else []
     if checker.errors:
         return None, checker.errors

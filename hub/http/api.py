@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -14,12 +14,32 @@ from hub.core.state import valid_entity_id
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
+from hub.keys import HubKey
 
-__all__ = ("routes",)
+__all__ = ("routes", "IncidentSource", "INCIDENT_SOURCES")
 
 #: Events only the hub itself may fire.
 RESERVED_EVENTS = frozenset({"state_changed", "service_registered", "hub_start", "hub_stop",
                              "incident_opened", "incident_updated"})
+
+
+class IncidentSource(Protocol):
+    """Incidents kept outside this hub's own table, listed beside them by ``/api/incidents``.
+
+    A station registers its federated incidents here; each item is an
+    incident dict as the API returns it, with the ``hub_id`` it came from.
+    """
+
+    async def incidents(self, *, status: str | None = None, kind: str | None = None,
+                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return incidents, newest first."""
+
+    async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
+        """Return one incident with its timeline, or None."""
+
+
+#: Extra incident sources (the station role adds its federated incidents).
+INCIDENT_SOURCES: HubKey[list[IncidentSource]] = HubKey("incident_sources")
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -144,8 +164,16 @@ async def list_incidents(request: web.Request) -> web.Response:
     kind = request.query.get("kind")
     if kind and kind not in KINDS:
         return json_error(400, f"kind must be one of {', '.join(KINDS)}")
-    incidents = await hub.data[INCIDENTS].find(request.query.get("status"), kind, limit)
-    return web.json_response([i.as_dict(timeline=False) for i in incidents], dumps=_dumps)
+    status, hub_id = request.query.get("status"), request.query.get("hub_id") or None
+    items: list[dict[str, Any]] = []
+    if hub_id is None or hub_id == hub.id:
+        incidents = await hub.data[INCIDENTS].find(status, kind, limit)
+        items = [{**i.as_dict(timeline=False), "hub_id": hub.id} for i in incidents]
+    if hub_id != hub.id:
+        for source in hub.data.get(INCIDENT_SOURCES) or ():
+            items += await source.incidents(status=status, kind=kind, hub_id=hub_id, limit=limit)
+        items.sort(key=lambda item: item.get("opened_at") or 0, reverse=True)
+    return web.json_response(items[:max(1, min(limit, 1000))], dumps=_dumps)
 
 
 async def create_incident(request: web.Request) -> web.Response:
@@ -158,11 +186,18 @@ async def create_incident(request: web.Request) -> web.Response:
 
 async def get_incident(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
+    incident_id, hub_id = request.match_info["incident_id"], request.query.get("hub_id") or None
     try:
-        inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
+        if hub_id not in (None, hub.id):
+            raise IncidentNotFound(f"incident {incident_id} not found")
+        inc = await hub.data[INCIDENTS].get(incident_id)
     except IncidentNotFound as err:
+        for source in hub.data.get(INCIDENT_SOURCES) or ():
+            found = await source.incident(incident_id, hub_id)
+            if found is not None:
+                return web.json_response(found, dumps=_dumps)
         return json_error(404, str(err))
-    return web.json_response(inc.as_dict(), dumps=_dumps)
+    return web.json_response({**inc.as_dict(), "hub_id": hub.id}, dumps=_dumps)
 
 
 async def incident_action(request: web.Request) -> web.Response:
@@ -240,7 +275,8 @@ def routes() -> list[Route]:
               request_schema={"type": "object"}),
         Route("POST", "/api/events/{event_type}", fire_event, role="operator", summary="Fire an event",
               tags=("events",), request_schema={"type": "object"}),
-        Route("GET", "/api/incidents", list_incidents, summary="Incidents, newest first", tags=inc),
+        Route("GET", "/api/incidents", list_incidents, tags=inc,
+              summary="Incidents, newest first, each with its hub_id (a station adds its hubs'; ?hub_id= filters)"),
         Route("POST", "/api/incidents", create_incident, role="operator", summary="Open an incident",
               tags=inc, request_schema={"type": "object"}),
         Route("GET", "/api/incidents/{incident_id}", get_incident, summary="One incident with timeline",

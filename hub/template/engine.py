@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from hub.template.helpers import install, install_static
 from hub.template.state import RENDER_INFO, RenderInfo
@@ -99,12 +100,20 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int) and len(seq) * count > _MAX_REPEAT:
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(count, int)
+                    and len(seq) * count > _MAX_REPEAT
+                ):
                     raise OverflowError("result of * is too large")
             return left * right
         if operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0 and \
-                    abs(left).bit_length() * right > _MAX_POW_BITS:
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and right > 0
+                and abs(left).bit_length() * right > _MAX_POW_BITS
+            ):
                 raise OverflowError("result of ** is too large")
             return left**right
         return super().call_binop(context, operator, left, right)
@@ -180,7 +189,7 @@ class Template:
             raise
         except jinja2.TemplateError as err:
             raise TemplateError(f"{type(err).__name__}: {err.message or err}") from None
-        except Exception as err:  # any failure inside user code must end the render only
+        except Exception as err:  # noqa: BLE001 - any failure inside user code must end the render only
             raise TemplateError(f"{type(err).__name__}: {err}") from None
         finally:
             env.budget = saved
@@ -190,7 +199,9 @@ class Template:
             raise TemplateError(f"rendered text longer than {MAX_OUTPUT} characters")
         return text
 
-    def render_native(self, variables: Mapping[str, Any] | None = None, *, info: RenderInfo | None = None) -> Any:
+    def render_native(
+        self, variables: Mapping[str, Any] | None = None, *, info: RenderInfo | None = None
+    ) -> Any:
         """Render and turn the text into a number, bool, list... when it looks like one."""
         if self._compiled is None:
             return self.source
@@ -246,7 +257,9 @@ def render_complex(engine: TemplateEngine, value: Any, variables: Mapping[str, A
         return engine.compile(value).render_native(variables)
     if isinstance(value, Mapping):
         return {
-            (render_complex(engine, k, variables) if isinstance(k, str) else k): render_complex(engine, v, variables)
+            (render_complex(engine, k, variables) if isinstance(k, str) else k): render_complex(
+                engine, v, variables
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

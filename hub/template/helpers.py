@@ -123,9 +123,12 @@ def _regex_findall_index(value: Any, find: str = "", index: int = 0, ignorecase:
     return _regex_findall(value, find, ignorecase)[index]
 
 
-def _to_json(value: Any, ensure_ascii: bool = False, pretty_print: bool = False, sort_keys: bool = False) -> str:
-    return json.dumps(value, ensure_ascii=ensure_ascii, indent=2 if pretty_print else None,
-                      sort_keys=sort_keys, default=str)
+def _to_json(
+    value: Any, ensure_ascii: bool = False, pretty_print: bool = False, sort_keys: bool = False
+) -> str:
+    return json.dumps(
+        value, ensure_ascii=ensure_ascii, indent=2 if pretty_print else None, sort_keys=sort_keys, default=str
+    )
 
 
 def _from_json(value: Any, default: Any = _SENTINEL) -> Any:
@@ -159,28 +162,53 @@ def _average(*args: Any, default: Any = _SENTINEL) -> Any:
         return sum(float(v) for v in values) / len(values)
     except (ValueError, TypeError, ZeroDivisionError):
         if default is _SENTINEL:
-            raise TemplateRuntimeError(f"average got invalid input {values!r} and no default was given") from None
+            raise TemplateRuntimeError(
+                f"average got invalid input {values!r} and no default was given"
+            ) from None
         return default
 
 
 def install_static(env: jinja2.Environment) -> None:
     """Add the helpers that need no hub (syntax checks use these too)."""
     funcs: dict[str, Callable[..., Any]] = {
-        "float": forgiving_float, "int": forgiving_int, "bool": _to_bool, "iif": _iif,
-        "is_number": _is_number, "slugify": _slugify, "average": _average,
-        "timedelta": timedelta, "min": min, "max": max, "zip": zip,
-        "regex_match": _regex_match, "regex_search": _regex_search,
+        "float": forgiving_float,
+        "int": forgiving_int,
+        "bool": _to_bool,
+        "iif": _iif,
+        "is_number": _is_number,
+        "slugify": _slugify,
+        "average": _average,
+        "timedelta": timedelta,
+        "min": min,
+        "max": max,
+        "zip": zip,
+        "regex_match": _regex_match,
+        "regex_search": _regex_search,
     }
     filters: dict[str, Callable[..., Any]] = {
-        "float": forgiving_float, "int": forgiving_int, "bool": _to_bool, "iif": _iif,
-        "is_number": _is_number, "slugify": _slugify, "average": _average,
-        "to_json": _to_json, "from_json": _from_json,
-        "regex_match": _regex_match, "regex_search": _regex_search, "regex_replace": _regex_replace,
-        "regex_findall": _regex_findall, "regex_findall_index": _regex_findall_index,
-        "base64_encode": _b64encode, "base64_decode": _b64decode, "contains": _contains,
+        "float": forgiving_float,
+        "int": forgiving_int,
+        "bool": _to_bool,
+        "iif": _iif,
+        "is_number": _is_number,
+        "slugify": _slugify,
+        "average": _average,
+        "to_json": _to_json,
+        "from_json": _from_json,
+        "regex_match": _regex_match,
+        "regex_search": _regex_search,
+        "regex_replace": _regex_replace,
+        "regex_findall": _regex_findall,
+        "regex_findall_index": _regex_findall_index,
+        "base64_encode": _b64encode,
+        "base64_decode": _b64decode,
+        "contains": _contains,
     }
     tests: dict[str, Callable[..., Any]] = {
-        "is_number": _is_number, "match": _regex_match, "search": _regex_search, "contains": _contains,
+        "is_number": _is_number,
+        "match": _regex_match,
+        "search": _regex_search,
+        "contains": _contains,
     }
     env.globals.update(funcs)
     env.filters.update(filters)
@@ -262,8 +290,13 @@ class _TimeHelpers:
                 raise _no_default("timestamp_utc", value) from None
             return default
 
-    def timestamp_custom(self, value: Any, format_string: str = "%Y-%m-%d %H:%M:%S", local: bool = True,
-                         default: Any = _SENTINEL) -> Any:
+    def timestamp_custom(
+        self,
+        value: Any,
+        format_string: str = "%Y-%m-%d %H:%M:%S",
+        local: bool = True,
+        default: Any = _SENTINEL,
+    ) -> Any:
         try:
             when = datetime.fromtimestamp(float(value), self.tz if local else UTC)
             return when.strftime(format_string)
@@ -350,18 +383,34 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
     st = _StateHelpers(sm)
     states = AllStates(sm)
     funcs: dict[str, Any] = {
-        "states": states, "is_state": st.is_state, "state_attr": st.state_attr,
-        "is_state_attr": st.is_state_attr, "has_value": st.has_value, "expand": st.expand,
-        "now": times.now, "utcnow": times.utcnow, "today_at": times.today_at,
-        "as_datetime": times.as_datetime, "as_timestamp": times.as_timestamp, "as_local": times.as_local,
+        "states": states,
+        "is_state": st.is_state,
+        "state_attr": st.state_attr,
+        "is_state_attr": st.is_state_attr,
+        "has_value": st.has_value,
+        "expand": st.expand,
+        "now": times.now,
+        "utcnow": times.utcnow,
+        "today_at": times.today_at,
+        "as_datetime": times.as_datetime,
+        "as_timestamp": times.as_timestamp,
+        "as_local": times.as_local,
         "strptime": times.strptime,
     }
     filters: dict[str, Any] = {
-        "is_state": st.is_state, "state_attr": st.state_attr, "is_state_attr": st.is_state_attr,
-        "has_value": st.has_value, "expand": st.expand, "states": states,
-        "as_datetime": times.as_datetime, "as_timestamp": times.as_timestamp, "as_local": times.as_local,
-        "timestamp_local": times.timestamp_local, "timestamp_utc": times.timestamp_utc,
-        "timestamp_custom": times.timestamp_custom, "today_at": times.today_at,
+        "is_state": st.is_state,
+        "state_attr": st.state_attr,
+        "is_state_attr": st.is_state_attr,
+        "has_value": st.has_value,
+        "expand": st.expand,
+        "states": states,
+        "as_datetime": times.as_datetime,
+        "as_timestamp": times.as_timestamp,
+        "as_local": times.as_local,
+        "timestamp_local": times.timestamp_local,
+        "timestamp_utc": times.timestamp_utc,
+        "timestamp_custom": times.timestamp_custom,
+        "today_at": times.today_at,
     }
     env.globals.update(funcs)
     env.filters.update(filters)

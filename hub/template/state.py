@@ -10,6 +10,7 @@ every state change.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -100,14 +101,25 @@ class TemplateState:
         """Return a JSON-friendly form (traces, durable timers); no context."""
         s = self._state
         return {
-            "entity_id": s.entity_id, "state": s.state, "attributes": dict(s.attributes),
-            "last_changed": s.last_changed, "last_updated": s.last_updated,
+            "entity_id": s.entity_id,
+            "state": s.state,
+            "attributes": dict(s.attributes),
+            "last_changed": s.last_changed,
+            "last_updated": s.last_updated,
         }
 
     def __getitem__(self, key: str) -> Any:
         # HA templates sometimes write trigger.to_state['state'].
-        if key in ("entity_id", "state", "attributes", "domain", "object_id", "name", "last_changed",
-                   "last_updated"):
+        if key in (
+            "entity_id",
+            "state",
+            "attributes",
+            "domain",
+            "object_id",
+            "name",
+            "last_changed",
+            "last_updated",
+        ):
             return getattr(self, key)
         raise KeyError(key)
 
@@ -135,7 +147,7 @@ class DomainStates:
         self._domain = domain
 
     def __getattr__(self, name: str) -> TemplateState | None:
-        if name.startswith("_"):
+        if name.startswith("_") or name in _JINJA_PROBES:
             raise AttributeError(name)
         entity_id = f"{self._domain}.{name}"
         note_entity(entity_id)
@@ -154,8 +166,26 @@ class DomainStates:
             info.domains.add(self._domain)
         return len(self._sm.all(self._domain))
 
+    def __bool__(self) -> bool:
+        return True
+
     def __repr__(self) -> str:
         return f"<template DomainStates({self._domain})>"
+
+
+#: Attribute names jinja itself probes on objects (sandbox checks, pass_context):
+#: never domains, and answering them with a DomainStates would mislead jinja.
+_JINJA_PROBES = frozenset(
+    {
+        "unsafe_callable",
+        "alters_data",
+        "jinja_pass_arg",
+        "jinja_async_variant",
+        "environmentfunction",
+        "contextfunction",
+        "evalcontextfunction",
+    }
+)
 
 
 class AllStates:
@@ -167,7 +197,7 @@ class AllStates:
         self._sm = sm
 
     def __getattr__(self, name: str) -> DomainStates:
-        if name.startswith("_"):
+        if name.startswith("_") or name in _JINJA_PROBES:
             raise AttributeError(name)
         return DomainStates(self._sm, name)
 
@@ -179,10 +209,8 @@ class AllStates:
             return "unknown"
         value = state.state
         if rounded:
-            try:
+            with contextlib.suppress(ValueError):
                 value = str(round(float(value), 2))
-            except ValueError:
-                pass
         if with_unit and (unit := state.attributes.get("unit_of_measurement")):
             value = f"{value} {unit}"
         return value

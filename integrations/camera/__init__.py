@@ -1,37 +1,44 @@
-"""Cameras: entities ``camera.<id>``, snapshots stored under the data dir, signed links.
+"""Cameras: entities ``camera.<id>``, snapshots, PTZ, the owner's sharing policy, and the camera pages.
 
 Camera integrations (onvif, demo) subclass :class:`CameraEntity`.  The hub,
-not the station, decides what leaves it: see ``docs/privacy.md``.
+not the station, decides what leaves it: :mod:`integrations.camera.policy`
+(``may_share``) is the single gate, and ``docs/cameras.md`` explains it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-from pydantic import BaseModel, ConfigDict
-
 from hub import hookimpl
-from hub.auth import role_at_least
-from hub.http.routes import Route, current_user, json_error
-from hub.http.server import HUB_KEY
-from hub.incidents import INCIDENTS
-from integrations.camera.const import DOMAIN, EVENT_SNAPSHOT, LINK_TTL
-from integrations.camera.entity import MIGRATIONS, CameraEntity, Owner, SnapshotError, store_snapshot
+from hub.core.bus import Event
+from hub.http.routes import Route
+from hub.keys import HubKey
+from integrations.camera.const import LINK_TTL, PREBUFFER_INCIDENT_KINDS
+from integrations.camera.entity import (
+    MIGRATIONS,
+    CameraEntity,
+    Owner,
+    PtzError,
+    PtzPreset,
+    SnapshotError,
+    store_snapshot,
+)
+from integrations.camera.policy import ALARM_WINDOW, AlarmWindow, Decision, Party, may_share
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("CameraEntity", "Owner", "SnapshotError", "add_camera", "snapshot_link", "store_snapshot")
+__all__ = (
+    "CameraEntity", "Decision", "Owner", "Party", "PtzError", "PtzPreset", "SnapshotError", "add_camera",
+    "may_share", "snapshot_link", "store_snapshot",
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class SnapshotSchema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    entity_id: str | list[str]
-    incident_id: str | None = None
+_HERE = Path(__file__).resolve().parent
+_UNSUBS: HubKey[list[Callable[[], None]]] = HubKey("camera_unsubs")
 
 
 def add_camera(hub: Hub, camera: CameraEntity) -> CameraEntity:
@@ -41,9 +48,20 @@ def add_camera(hub: Hub, camera: CameraEntity) -> CameraEntity:
     return camera
 
 
-def snapshot_link(hub: Hub, snapshot_id: str, ttl: float = LINK_TTL) -> str:
-    """Return a signed, expiring path to a snapshot for other parties."""
-    return hub.signer.sign(f"/api/snapshots/{snapshot_id}.jpg", ttl)
+def snapshot_link(hub: Hub, snapshot_id: str, ttl: float = LINK_TTL, *, party: str = "") -> str:
+    """Return a signed, expiring path to a snapshot for other parties.
+
+    ``party`` names who the link is for (``line:big6``, ``station:angthong-mueang``):
+    it is covered by the signature and written to the audit log when the link
+    is opened.  Opening the link still obeys the camera's share policy.
+    """
+    path = f"/api/snapshots/{snapshot_id}.jpg"
+    signed = hub.signer.sign(path, ttl, extra=party)
+    if not party:
+        return signed
+    from urllib.parse import quote
+
+    return f"{signed}&for={quote(party, safe='')}"
 
 
 @hookimpl
@@ -53,56 +71,85 @@ def storage_migrations() -> Any:
 
 
 @hookimpl
-def setup(hub: Hub) -> None:
-    """Register ``camera.snapshot``."""
+async def setup(hub: Hub) -> None:
+    """Register the services, follow incidents for ``on_alarm`` windows and pre-alarm buffers."""
+    from integrations.camera import services
+    from integrations.camera.prebuffer import attach_all
 
-    async def snapshot(call: Any) -> dict[str, Any]:
-        incident_id = call.data.get("incident_id")
-        taken: list[str] = []
-        errors: list[str] = []
-        for camera in hub.entities.resolve(call.data["entity_id"], CameraEntity):
-            try:
-                snap_id = await camera.snapshot(incident_id)
-            except (SnapshotError, OSError, TimeoutError) as err:
-                errors.append(str(err) or type(err).__name__)
-                camera.error = str(err)
-                continue
-            taken.append(snap_id)
-            hub.bus.fire(EVENT_SNAPSHOT, {"entity_id": camera.entity_id, "snapshot_id": snap_id,
-                                          "incident_id": incident_id}, call.context)
-            if incident_id:
-                await hub.data[INCIDENTS].note(incident_id, f"snapshot from {camera.name}", by=camera.entity_id,
-                                               attachments=[snap_id], kind="snapshot", context=call.context)
-        if errors and incident_id:
-            await hub.data[INCIDENTS].note(incident_id, "snapshot failed: " + "; ".join(errors), kind="error",
-                                           by="camera", context=call.context)
-        return {"snapshot_ids": taken, "errors": errors}
+    window = AlarmWindow()
+    await window.load(hub)
+    hub.data[ALARM_WINDOW] = window
+    unsubs = window.listen(hub)
 
-    hub.services.register(DOMAIN, "snapshot", snapshot, SnapshotSchema,
-                          description="Take a snapshot, optionally into an incident's timeline")
+    def on_incident(event: Event) -> None:
+        inc = event.data.get("incident") or {}
+        if inc.get("kind") in PREBUFFER_INCIDENT_KINDS:
+            hub.create_task(attach_all(hub, event.data["incident_id"]), "attach pre-alarm frames")
+
+    unsubs.append(hub.bus.listen("incident_opened", on_incident))
+    hub.data[_UNSUBS] = unsubs
+    services.register(hub)
 
 
-async def get_snapshot(request: web.Request) -> web.StreamResponse:
-    """Serve a stored snapshot to a hub user or to the holder of a signed link."""
-    hub = request.app[HUB_KEY]
-    snap_id = request.match_info["snapshot_id"]
-    user = current_user(request)
-    signed = hub.signer.verify(request.path, request.query.get("exp"), request.query.get("sig"))
-    if not signed and (user is None or not role_at_least(user.role, "viewer")):
-        return json_error(403 if "sig" in request.query else 401, "a valid signed link or a login is required")
-    row = await hub.storage.fetchone("SELECT * FROM snapshots WHERE id = ?", (snap_id,))
-    if row is None:
-        return json_error(404, "no such snapshot")
-    if signed and user is None:
-        await hub.audit.log("link", "snapshot.view", row["entity_id"], detail={"snapshot_id": snap_id,
-                            "incident_id": row["incident_id"]}, ip=request.remote or "", source="signed_link")
-    path = hub.data_dir / row["path"]
-    return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=300"})
+@hookimpl
+def shutdown(hub: Hub) -> None:
+    """Stop following incidents."""
+    for unsub in hub.data.get(_UNSUBS) or []:
+        unsub()
 
 
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
-    """Return the snapshot route."""
-    return [Route("GET", "/api/snapshots/{snapshot_id}.jpg", get_snapshot, public=True,
-                  summary="A stored snapshot: needs a login or a valid signed, expiring link (exp, sig)",
-                  tags=("cameras",))]
+    """Return the snapshot, live proxy, stream, camera API and page routes."""
+    from integrations.camera.views import routes
+
+    return routes()
+
+
+@hookimpl
+def template_dirs() -> list[Path]:
+    """Return the camera pages' templates."""
+    return [_HERE / "templates"]
+
+
+@hookimpl
+def static_dirs() -> Mapping[str, Path]:
+    """Serve the camera wall's script and styles at ``/static/camera/``."""
+    return {"camera": _HERE / "static"}
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str]]:
+    """Link the camera wall (and the audit for operators) when there are cameras."""
+    if user is None or not any(isinstance(e, CameraEntity) for e in hub.entities):
+        return []
+    return [{"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras", "role": "viewer"},
+            {"href": "/cameras/audit", "label_th": "บันทึกการดูภาพ", "label_en": "Camera audit",
+             "role": "operator"}]
+
+
+@hookimpl
+def registry_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Return the cameras the station may know about: never a ``never`` camera, never credentials."""
+    station = Party.station("registry")
+    cameras = []
+    for camera in hub.entities:
+        if not isinstance(camera, CameraEntity) or not may_share(hub, camera, station, "registry"):
+            continue
+        cameras.append({
+            "entity_id": camera.entity_id, "name": camera.name, "share": camera.share,
+            "owner": {"name": camera.owner.name, "phone": camera.owner.phone},
+            "location": {"lat": camera.location[0], "lon": camera.location[1]} if camera.location else None,
+            "on_alarm_minutes": camera.on_alarm_minutes if camera.share == "on_alarm" else None,
+        })
+    return {"cameras": cameras} if cameras else None
+
+
+@hookimpl
+def health_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Return how many cameras are online (the station's hub-health view)."""
+    cameras = [e for e in hub.entities if isinstance(e, CameraEntity)]
+    if not cameras:
+        return None
+    offline = sorted(c.entity_id for c in cameras if not c.available)
+    return {"total": len(cameras), "online": len(cameras) - len(offline), "offline": offline}

@@ -114,6 +114,8 @@ class MqttClient:
         self._connected = asyncio.Event()
         self._connect_callbacks: list[ConnectCallback] = []
         self._pending: set[asyncio.Task[Any]] = set()
+        self._to_subscribe: list[tuple[str, int]] = []
+        self._to_unsubscribe: list[str] = []
         self._fast_path = True
 
     # -- public API ------------------------------------------------------------------
@@ -165,14 +167,14 @@ class MqttClient:
         return unsubscribe
 
     async def publish(self, topic: str, payload: str | bytes | bytearray | int | float | None = None,
-                      qos: int = 0, retain: bool = False, timeout: float = 10.0) -> None:
+                      qos: int = 0, retain: bool = False, max_wait: float = 10.0) -> None:
         """Publish a message; raise MqttNotConnected while the broker is down."""
         validate_topic(topic)
         client = self._client
         if client is None or not self._connected.is_set():
             raise MqttNotConnected(f"MQTT broker {self.address} is not connected ({self.status})")
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain, timeout=timeout)
+            await client.publish(topic, payload, qos=qos, retain=retain, timeout=max_wait)
         except aiomqtt.MqttError as err:
             raise MqttNotConnected(f"publish to {topic} failed: {err}") from None
 
@@ -188,13 +190,22 @@ class MqttClient:
 
         return remove
 
-    async def wait_connected(self, timeout: float | None = None) -> bool:
-        """Wait until connected; return False on timeout."""
+    async def wait_connected(self, within: float | None = None) -> bool:
+        """Wait up to ``within`` seconds until connected; return False if it did not happen."""
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await asyncio.wait_for(self._connected.wait(), within)
         except TimeoutError:
             return False
         return True
+
+    async def settle(self) -> None:
+        """Wait until every SUBSCRIBE/UNSUBSCRIBE sent so far is acknowledged by the broker.
+
+        New subscriptions reach the broker asynchronously; a message published
+        before the broker has the subscription is not delivered (unless retained).
+        """
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     def inject(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> None:
         """Route a message as if it came from the broker (bench and tests of parsers)."""
@@ -303,12 +314,18 @@ class MqttClient:
             finally:
                 self._client = None
                 self._connected.clear()
-            if self._stopping:
+                self._to_subscribe.clear()  # all of them are restored on the next connect
+                self._to_unsubscribe.clear()
+            if self._stop_requested():
                 break
             self._set_status(STATUS_DISCONNECTED)
             # Decorrelated jitter: hubs that lost the same broker do not come back in step.
             delay = min(self.config.reconnect_max, random.uniform(self.config.reconnect_min, delay * 3))
             await asyncio.sleep(delay)
+
+    def _stop_requested(self) -> bool:
+        # A method, not the attribute: stop() sets it while _run is suspended.
+        return self._stopping
 
     async def _after_connect(self, client: aiomqtt.Client) -> None:
         """Restore subscriptions, announce the hub, then report connected."""
@@ -331,35 +348,46 @@ class MqttClient:
                 pass
         else:
             async for message in client.messages:
-                self._dispatch(str(message.topic), bytes(message.payload or b""),  # type: ignore[arg-type]
+                self._dispatch(str(message.topic), bytes(message.payload or b""),  # type: ignore[arg-type,unused-ignore]
                                message.qos, message.retain)
 
     def _broker_subscribe(self, filters: list[tuple[str, int]]) -> None:
         client = self._client
         if client is None or not self._connected.is_set():
             return  # restored by _after_connect
-        self._spawn(self._subscribe_now(client, filters))
+        # Coalesce: a plugin setting up 1,000 buttons makes one SUBSCRIBE per 200 filters, not 2,000.
+        if not self._to_subscribe:
+            self._spawn(self._subscribe_batch(client))
+        self._to_subscribe.extend(filters)
 
-    async def _subscribe_now(self, client: aiomqtt.Client, filters: list[tuple[str, int]]) -> None:
+    async def _subscribe_batch(self, client: aiomqtt.Client) -> None:
+        await asyncio.sleep(0)  # let the rest of this loop iteration's subscriptions join the batch
+        filters, self._to_subscribe = self._to_subscribe, []
         try:
-            await client.subscribe(filters)
+            for i in range(0, len(filters), _SUBSCRIBE_CHUNK):
+                await client.subscribe(filters[i:i + _SUBSCRIBE_CHUNK])
         except aiomqtt.MqttError as err:
-            # The reconnect that follows restores it.
-            _LOGGER.debug("Subscribe %s failed: %s", filters, err)
+            # The reconnect that follows restores them.
+            _LOGGER.debug("Subscribe of %d filters failed: %s", len(filters), err)
 
     def _broker_unsubscribe(self, topic_filter: str) -> None:
         client = self._client
-        if client is None or not self._connected.is_set():
-            return
-        self._spawn(self._unsubscribe_now(client, topic_filter))
+        if client is None or not self._connected.is_set() or self.hub.state == "stopping":
+            return  # nothing to do at the broker, or the disconnect is about to drop it anyway
+        if not self._to_unsubscribe:
+            self._spawn(self._unsubscribe_batch(client))
+        self._to_unsubscribe.append(topic_filter)
 
-    async def _unsubscribe_now(self, client: aiomqtt.Client, topic_filter: str) -> None:
-        if topic_filter in self._filters:
-            return  # subscribed again meanwhile
+    async def _unsubscribe_batch(self, client: aiomqtt.Client) -> None:
+        await asyncio.sleep(0)
+        # A filter subscribed again meanwhile stays.
+        filters = [f for f in dict.fromkeys(self._to_unsubscribe) if f not in self._filters]
+        self._to_unsubscribe = []
         try:
-            await client.unsubscribe(topic_filter)
+            for i in range(0, len(filters), _SUBSCRIBE_CHUNK):
+                await client.unsubscribe(filters[i:i + _SUBSCRIBE_CHUNK])
         except aiomqtt.MqttError as err:
-            _LOGGER.debug("Unsubscribe %s failed: %s", topic_filter, err)
+            _LOGGER.debug("Unsubscribe of %d filters failed: %s", len(filters), err)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -392,7 +420,7 @@ class MqttClient:
                 result = sub.callback(message)
                 if result is not None and inspect.iscoroutine(result):
                     self.hub.create_task(result, f"mqtt {topic}")
-            except Exception:
+            except Exception:  # noqa: BLE001 - logged (rate-limited, with traceback) below
                 # A parser bug on one device's payload must not stop the others.
                 self.bad_input.warn(f"callback {topic}", "MQTT handler for %s failed on %r",
                                     topic, payload[:200], exc_info=True)

@@ -156,9 +156,9 @@ def text(config: Mapping[str, Any], key: str, default: str | None = None) -> str
     value = config.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, str | int | float):
+        # As HA's cv.string: booleans become "True"/"False", matching what a template renders
+        # for a JSON boolean (Z2M's contact sensors use payload_on: false).
         return str(value)
     return default
 

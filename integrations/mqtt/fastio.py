@@ -3,7 +3,7 @@
 paho reads every packet with at least three ``recv`` calls (one byte of
 command, the length bytes one at a time, then the body).  At thousands of
 device messages a second those system calls are a large part of the cost.
-:class:`BufferedSocket` fills an 8 KiB buffer with one ``recv`` and serves
+:class:`BufferedSocket` fills a 4 KiB buffer with one ``recv`` and serves
 paho's small reads from memory.  It reports the buffered byte count through
 ``pending()``, the same hook paho and aiomqtt already use for TLS sockets,
 so the reader keeps draining the buffer even though the kernel socket is no
@@ -17,8 +17,8 @@ from typing import Any
 __all__ = ("BufferedSocket", "wrap_paho_client")
 
 #: Small enough that one refill is processed in a few milliseconds (SOS latency),
-#: large enough to turn ~3 system calls per message into one per ~100 messages.
-_CHUNK = 8 * 1024
+#: large enough to turn ~3 system calls per message into one per ~50 messages.
+_CHUNK = 4 * 1024
 
 
 class BufferedSocket:
@@ -36,7 +36,7 @@ class BufferedSocket:
         buf, pos = self._buf, self._pos
         if pos >= len(buf):
             # May raise BlockingIOError or ssl.SSLWantReadError: paho handles both.
-            buf = self._sock.recv(max(size, _CHUNK))
+            buf = bytes(self._sock.recv(max(size, _CHUNK)))
             if not buf:
                 self._buf, self._pos = b"", 0
                 return buf

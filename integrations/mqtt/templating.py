@@ -8,6 +8,7 @@ that reaches the loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -32,10 +33,8 @@ class ValueTemplate:
     def render(self, payload: str, extra: Mapping[str, Any] | None = None) -> str | None:
         """Return the rendered text, or None when the template fails on this payload."""
         variables: dict[str, Any] = {"value": payload}
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             variables["value_json"] = json.loads(payload)
-        except (ValueError, RecursionError):
-            pass
         if extra:
             variables.update(extra)
         try:

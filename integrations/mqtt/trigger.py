@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -89,10 +90,8 @@ class MqttTrigger:
                 "description": f"mqtt topic {message.topic}",
             }
             if text is not None:
-                try:
+                with contextlib.suppress(ValueError, RecursionError):
                     variables["payload_json"] = json.loads(text)
-                except (ValueError, RecursionError):
-                    pass
             fire(variables, Context(origin="mqtt"))
 
         return client.subscribe(cfg.topic, on_message, cfg.qos)

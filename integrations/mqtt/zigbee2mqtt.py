@@ -10,22 +10,65 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.keys import HubKey
-from integrations.mqtt.badinput import BadInputLog, json_object
+from integrations.mqtt.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.client import MqttClient, MqttMessage
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("Z2mBridge", "Z2mDevice", "get_bridge", "parse_devices")
+__all__ = ("Z2mBridge", "Z2mDevice", "get_bridge", "parse_devices", "parse_last_seen", "telemetry_from")
 
 _LOGGER = logging.getLogger(__name__)
 _BRIDGE: HubKey[Z2mBridge] = HubKey("zigbee2mqtt_bridge")
 #: bridge/devices lists every device with its full ``exposes``: big for big networks.
 MAX_DEVICES_PAYLOAD = 16 * 1024 * 1024
+
+
+def parse_last_seen(value: Any) -> float | None:
+    """Return ``last_seen`` (ISO 8601 or epoch milliseconds, per Z2M's setting) as UNIX seconds."""
+    number = as_number(value)
+    if number is not None:
+        return number / 1000.0 if number > 1e11 else number
+    if isinstance(value, str) and 10 <= len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return None
+
+
+def telemetry_from(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return ``(telemetry, problems)``: the device facts with the right types, and what was wrong."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, low, high in (("battery", 0, 100), ("linkquality", 0, 255), ("voltage", 0, 100_000)):
+        if key in data and data[key] is not None:
+            number = as_number(data[key])
+            if number is None or not low <= number <= high:
+                problems.append(f"{key}={data[key]!r}")
+            else:
+                out[key] = int(number) if number.is_integer() else number
+    for key in ("battery_low", "tamper"):
+        if key in data and data[key] is not None:
+            if isinstance(data[key], bool):
+                out[key] = data[key]
+            else:
+                problems.append(f"{key}={data[key]!r}")
+    if data.get("last_seen") is not None:
+        ts = parse_last_seen(data["last_seen"])
+        if ts is None:
+            problems.append(f"last_seen={data['last_seen']!r}")
+        else:
+            out["last_seen"] = datetime.fromtimestamp(ts, UTC).isoformat()
+    return out, problems
 
 
 class Z2mDevice:

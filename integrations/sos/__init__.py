@@ -1,16 +1,23 @@
 """SOS buttons: entities ``sos.<id>``, the ``sos_pressed`` event, and ``sos.reset``.
 
-Device sources (Zigbee2MQTT, MQTT topic, webhook, SIA DC-09) attach presses
-to the entities created here; ``simulated`` buttons are pressed from the UI.
+Device sources attach presses to the entities created here: Zigbee2MQTT
+(:mod:`.zigbee2mqtt`), a plain MQTT topic (:mod:`.mqtt_source`), a secret
+webhook URL (:mod:`.webhook`) and SIA DC-09 alarm panels (the ``sia``
+integration, through :data:`SIA_ZONES`); ``simulated`` buttons are pressed
+from the UI.  A source that cannot start (no ``mqtt:`` block, say) marks its
+button unavailable with the reason; the other buttons work regardless.
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
+from hub.core.errors import HubError
 from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
@@ -19,9 +26,14 @@ from integrations.sos.entity import SosButton
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("SosButton", "BUTTONS", "add_button")
+__all__ = ("SosButton", "BUTTONS", "SIA_ZONES", "add_button", "get_or_add_button")
+
+_LOGGER = logging.getLogger(__name__)
 
 BUTTONS: HubKey[dict[str, SosButton]] = HubKey("sos_buttons")
+#: (ACCOUNT upper-case, zone) → the configured button for that alarm-panel zone.
+SIA_ZONES: HubKey[dict[tuple[str, int], SosButton]] = HubKey("sos_sia_zones")
+_SOURCES: HubKey[list[Any]] = HubKey("sos_sources")
 
 
 class EntitySchema(BaseModel):
@@ -43,6 +55,45 @@ def add_button(hub: Hub, button: SosButton) -> SosButton:
     return button
 
 
+def get_or_add_button(hub: Hub, object_id: str, name: str | None = None, *, source: str,
+                      place: str | None = None) -> SosButton:
+    """Return ``sos.<object_id>``, creating it (a zone an alarm panel just reported, say)."""
+    existing = hub.data[BUTTONS].get(f"{DOMAIN}.{object_id}")
+    if existing is not None:
+        return existing
+    return add_button(hub, SosButton(hub, object_id, name, source=source, place=place))
+
+
+def _attach(hub: Hub, item: ButtonConfig, button: SosButton, sources: list[Any]) -> None:
+    """Connect the button to its device; raise with a message for the admin if it cannot be."""
+    source = item.source
+    if source == "webhook":
+        from integrations.sos.webhook import WEBHOOKS
+
+        assert item.webhook is not None
+        hub.data[WEBHOOKS].add(item.webhook.id, button)
+    elif source == "sia":
+        assert item.sia is not None
+        hub.data[SIA_ZONES][(item.sia.account.upper(), item.sia.zone)] = button
+    elif source == "zigbee2mqtt":
+        from integrations.mqtt import get_client
+        from integrations.mqtt.zigbee2mqtt import get_bridge
+        from integrations.sos.zigbee2mqtt import Z2mButtonSource
+
+        client = get_client(hub)
+        z2m = client.config.zigbee2mqtt
+        assert item.zigbee2mqtt is not None
+        sources.append(Z2mButtonSource(hub, button, client, get_bridge(hub, client, z2m.base_topic),
+                                       item.zigbee2mqtt, rules=item.press, models=z2m.sos_models,
+                                       low_battery=z2m.low_battery))
+    elif source == "mqtt":
+        from integrations.mqtt import get_client
+        from integrations.sos.mqtt_source import MqttButtonSource
+
+        assert item.mqtt is not None
+        sources.append(MqttButtonSource(hub, button, get_client(hub), item.mqtt))
+
+
 @hookimpl
 def config_schema() -> Any:
     """Return the ``sos:`` block type."""
@@ -51,12 +102,27 @@ def config_schema() -> Any:
 
 @hookimpl
 def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
-    """Create the configured buttons and the services."""
+    """Create the configured buttons, connect their sources, register the services."""
+    from integrations.sos.webhook import WEBHOOKS, WebhookRegistry
+
     hub.data[BUTTONS] = {}
+    hub.data[SIA_ZONES] = {}
+    hub.data[WEBHOOKS] = WebhookRegistry()
+    sources: list[Any] = []
+    hub.data[_SOURCES] = sources
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     for item in config or []:
         loc = (item.location.lat, item.location.lon) if item.location else None
-        add_button(hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc))
+        button = add_button(hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place,
+                                           location=loc))
+        try:
+            _attach(hub, item, button, sources)
+        except (HubError, ValueError, TypeError, OSError) as err:
+            # One button's broken source must not take the others (or the webhook route) down.
+            _LOGGER.error("SOS button %s: %s source not started: %s", button.entity_id, item.source, err)
+            button.available = False
+            button.telemetry["error"] = str(err)
+            button.write_state(STATE_IDLE)
 
     def reset(call: Any) -> None:
         for button in hub.entities.resolve(call.data["entity_id"], SosButton):
@@ -69,3 +135,48 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(DOMAIN, "press", press, PressSchema, role="operator",
                           description="Press an SOS button from the UI (drill or simulated button)")
+
+
+@hookimpl
+def shutdown(hub: Hub) -> None:
+    """Detach device sources."""
+    for source in hub.data.pop(_SOURCES, None) or []:
+        source.stop()
+
+
+@hookimpl
+def register_routes(hub: Hub) -> Any:
+    """Return the webhook route and the devices page."""
+    from integrations.sos import devices_page, webhook
+
+    return [webhook.route(), *devices_page.routes()]
+
+
+@hookimpl
+def template_dirs() -> Any:
+    """Return the devices page template folder."""
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Any) -> Any:
+    """Link the devices page."""
+    return [{"href": "/devices", "label_th": "อุปกรณ์", "label_en": "Devices", "role": "viewer"}]
+
+
+@hookimpl
+def health_info(hub: Hub) -> Any:
+    """Return buttons that are offline, low on battery or whose source failed."""
+    problems: dict[str, Any] = {}
+    buttons: dict[str, SosButton] = hub.data.get(BUTTONS) or {}
+    for entity_id, button in buttons.items():
+        tele = button.telemetry
+        issues = []
+        if not button.available:
+            issues.append("offline" if "error" not in tele else f"error: {tele['error']}")
+        if tele.get("battery_low") is True or (isinstance(tele.get("battery"), int | float)
+                                              and tele["battery"] <= 20):
+            issues.append(f"battery {tele.get('battery')}")
+        if issues:
+            problems[entity_id] = issues
+    return {"buttons": len(buttons), "problems": problems}

@@ -45,8 +45,10 @@ class MqttButtonSource:
     def on_message(self, message: MqttMessage) -> None:
         """Press when the payload matches."""
         if message.retain:
-            # A retained "PRESSED" would press again on every reconnect of the hub.
-            _BAD.warn(f"retained {message.topic}", "SOS topic %s: retained message ignored (publish presses "
+            # Brokers hand live publishes to existing subscribers with retain=0; a retained
+            # message is a replay on (re)subscribe, and pressing on it would raise a false
+            # alarm at every reconnect.
+            _BAD.warn(f"retained {message.topic}", "SOS topic %s: retained replay ignored (publish presses "
                       "without retain)", message.topic)
             return
         text = payload_text(message.payload, self.client.max_payload)

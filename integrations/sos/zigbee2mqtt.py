@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.core.context import Context
 from integrations.mqtt import MqttClient, MqttMessage
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object
-from integrations.mqtt.zigbee2mqtt import Z2mBridge
+from integrations.mqtt.badinput import BadInputLog, json_object
+from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 from integrations.sos.const import EVENT_SOS_SUPERVISION
 from integrations.sos.entity import SosButton
 from integrations.sos.models import Rule, match_press, rules_for
@@ -28,54 +27,17 @@ from integrations.sos.models import Rule, match_press, rules_for
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("Z2mButtonSource", "parse_last_seen", "telemetry_from")
+__all__ = ("Z2mButtonSource",)
 
 _LOGGER = logging.getLogger(__name__)
 _BAD = BadInputLog(_LOGGER)
+_SENSOR_NAMES = {"battery": "battery", "last_seen": "last seen"}
+_SENSOR_ATTRS: dict[str, dict[str, str]] = {
+    "battery": {"unit_of_measurement": "%", "device_class": "battery"},
+    "last_seen": {"device_class": "timestamp"},
+}
 #: Battery must rise this far above the threshold before "battery_ok" (no flapping at the edge).
 _BATTERY_HYSTERESIS = 5
-
-
-def parse_last_seen(value: Any) -> float | None:
-    """Return ``last_seen`` (ISO 8601 or epoch milliseconds, per Z2M's setting) as UNIX seconds."""
-    number = as_number(value)
-    if number is not None:
-        return number / 1000.0 if number > 1e11 else number
-    if isinstance(value, str) and 10 <= len(value) <= 40:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    return None
-
-
-def telemetry_from(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Return ``(telemetry, problems)``: the device facts with the right types, and what was wrong."""
-    out: dict[str, Any] = {}
-    problems: list[str] = []
-    for key, low, high in (("battery", 0, 100), ("linkquality", 0, 255), ("voltage", 0, 100_000)):
-        if key in data and data[key] is not None:
-            number = as_number(data[key])
-            if number is None or not low <= number <= high:
-                problems.append(f"{key}={data[key]!r}")
-            else:
-                out[key] = int(number) if number.is_integer() else number
-    for key in ("battery_low", "tamper"):
-        if key in data and data[key] is not None:
-            if isinstance(data[key], bool):
-                out[key] = data[key]
-            else:
-                problems.append(f"{key}={data[key]!r}")
-    if data.get("last_seen") is not None:
-        ts = parse_last_seen(data["last_seen"])
-        if ts is None:
-            problems.append(f"last_seen={data['last_seen']!r}")
-        else:
-            out["last_seen"] = datetime.fromtimestamp(ts, UTC).isoformat()
-    return out, problems
 
 
 class Z2mButtonSource:
@@ -94,6 +56,7 @@ class Z2mButtonSource:
         self.low_battery = low_battery
         self.battery_low = False
         self.online: bool | None = None
+        self._written: dict[str, str] = {}
         topic = f"{bridge.base_topic}/{friendly_name}"
         self._unsubs: list[Callable[[], None]] = [
             client.subscribe(topic, self.on_state, qos=1),
@@ -125,7 +88,9 @@ class Z2mButtonSource:
                       self.name, message.payload[:100])
             return
         rules, known = self.rules()
-        action = match_press(rules, data)
+        # A retained message is a replay of the past on (re)subscribe, never a live press:
+        # brokers deliver live publishes with retain=0 to existing subscribers.
+        action = match_press(rules, data) if not message.retain else None
         if action is not None:
             self._set_online(True)
             self.hub.create_task(
@@ -191,18 +156,23 @@ class Z2mButtonSource:
         }, Context(origin="zigbee2mqtt"))
 
     def _sensors(self) -> None:
-        """Mirror battery, link quality and last_seen as sensors (what automations and the UI read)."""
+        """Mirror battery and last_seen as sensors (what automations and the UI read).
+
+        Only values that changed are written: at thousands of reports a second
+        every skipped state write is a skipped event and recorder row.
+        """
         tele = self.button.telemetry
-        oid, name = self.button.object_id, self.button.name
-        states = self.hub.states
         avail = self.online is not False
-        states.set(f"sensor.{oid}_battery", str(tele["battery"]) if avail and "battery" in tele else "unknown",
-                   {"friendly_name": f"{name} battery", "unit_of_measurement": "%", "device_class": "battery",
-                    "button": self.button.entity_id})
-        states.set(f"sensor.{oid}_linkquality",
-                   str(tele["linkquality"]) if avail and "linkquality" in tele else "unknown",
-                   {"friendly_name": f"{name} link quality", "unit_of_measurement": "lqi",
-                    "button": self.button.entity_id})
-        states.set(f"sensor.{oid}_last_seen", str(tele.get("last_seen") or "unknown"),
-                   {"friendly_name": f"{name} last seen", "device_class": "timestamp",
-                    "button": self.button.entity_id})
+        # Link quality changes with nearly every report: it stays an attribute of the button,
+        # so a busy network does not double the state writes.
+        values = (
+            ("battery", str(tele["battery"]) if avail and "battery" in tele else "unknown"),
+            ("last_seen", str(tele.get("last_seen") or "unknown")),
+        )
+        for key, value in values:
+            if self._written.get(key) == value:
+                continue
+            self._written[key] = value
+            self.hub.states.set(f"sensor.{self.button.object_id}_{key}", value,
+                                {"friendly_name": f"{self.button.name} {_SENSOR_NAMES[key]}", **_SENSOR_ATTRS[key],
+                                 "button": self.button.entity_id})

@@ -40,14 +40,14 @@ async def test_onboarding_login_overview_and_sos(browser, demo_process) -> None:
     # The overview lists the demo's entities.
     entities = page.locator("#entities")
     for entity_id in ("sos.demo_market", "camera.demo_gate", "light.demo_lamp", "binary_sensor.demo_motion"):
-        await entities.locator(f"[data-entity-id='{entity_id}']").wait_for()
+        await entities.locator(f"tr.entity-row[data-entity-id='{entity_id}']").wait_for()
 
     # Pressing the demo SOS opens an incident, shown live without a reload.
     assert await page.locator("#open-incidents .incident-row").count() == 0
     await page.locator("button.sos-press[data-entity-id='sos.demo_market']").click()
     row = page.locator("#open-incidents .incident-row").first
     await row.wait_for(timeout=10_000)
-    state = page.locator("[data-entity-id='sos.demo_market'] [data-state]")
+    state = page.locator("tr.entity-row[data-entity-id='sos.demo_market'] [data-state]")
     assert (await state.text_content()).strip() == "triggered"
     await page.screenshot(path=str(demo_process.cwd / "overview.png"))
     assert errors == []

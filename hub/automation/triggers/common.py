@@ -33,11 +33,20 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, TemplateState):
         return value.as_dict()
     if isinstance(value, State):
-        return {"entity_id": value.entity_id, "state": value.state, "attributes": jsonable(dict(value.attributes)),
-                "last_changed": value.last_changed, "last_updated": value.last_updated}
+        return {
+            "entity_id": value.entity_id,
+            "state": value.state,
+            "attributes": jsonable(dict(value.attributes)),
+            "last_changed": value.last_changed,
+            "last_updated": value.last_updated,
+        }
     if isinstance(value, Event):
-        return {"event_type": value.event_type, "data": jsonable(dict(value.data), depth + 1),
-                "time_fired": value.time_fired, "origin": value.origin}
+        return {
+            "event_type": value.event_type,
+            "data": jsonable(dict(value.data), depth + 1),
+            "time_fired": value.time_fired,
+            "origin": value.origin,
+        }
     if isinstance(value, Context):
         return {"id": value.id, "parent_id": value.parent_id, "user_id": value.user_id}
     if isinstance(value, datetime | date | time):
@@ -50,7 +59,7 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if callable(as_dict):
         try:
             return jsonable(as_dict(), depth + 1)
-        except Exception:  # a plugin's odd object must not break a trace
+        except Exception:  # noqa: BLE001 - a plugin's odd object must not break a trace
             return repr(value)
     return repr(value)
 
@@ -97,18 +106,34 @@ class HoldTimers:
         pending = self._pending.get(slot)
         return pending[1] if pending is not None else None
 
-    def start(self, slot: str, seconds: float, trigger: dict[str, Any], context: Context | None,
-              hold: dict[str, Any], *, deadline: float | None = None) -> None:
+    def start(
+        self,
+        slot: str,
+        seconds: float,
+        trigger: dict[str, Any],
+        context: Context | None,
+        hold: dict[str, Any],
+        *,
+        deadline: float | None = None,
+    ) -> None:
         """Fire ``trigger`` after ``seconds`` unless cancelled first."""
         self.cancel(slot)
         when = deadline if deadline is not None else self.hub.clock.time() + seconds
         cancel = schedule_at(self.hub, when, lambda: self._due(slot, trigger, context))
         self._pending[slot] = (cancel, hold)
         if self.store is not None:
-            self.store.save(self._key(slot), self.info.automation_id, "for", when, {
-                "fp": self.info.fingerprint, "hold": hold, "trigger": jsonable(trigger),
-                "context": jsonable(context) if context is not None else None,
-            })
+            self.store.save(
+                self._key(slot),
+                self.info.automation_id,
+                "for",
+                when,
+                {
+                    "fp": self.info.fingerprint,
+                    "hold": hold,
+                    "trigger": jsonable(trigger),
+                    "context": jsonable(context) if context is not None else None,
+                },
+            )
 
     def _due(self, slot: str, trigger: dict[str, Any], context: Context | None) -> None:
         if self._pending.pop(slot, None) is None:
@@ -140,8 +165,11 @@ class HoldTimers:
         data = row.data
         hold = data.get("hold") or {}
         if data.get("fp") != self.info.fingerprint or row.deadline is None or not still_holds(hold):
-            _LOGGER.info("Automation %s: pending for: of %s no longer holds after the restart",
-                         self.info.automation_name or self.info.automation_id, slot)
+            _LOGGER.info(
+                "Automation %s: pending for: of %s no longer holds after the restart",
+                self.info.automation_name or self.info.automation_id,
+                slot,
+            )
             self.store.delete_key(self._key(slot))
             return
         trigger = dict(data.get("trigger") or {})

@@ -8,10 +8,11 @@ lookup per press, not 1,000 comparisons.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import model_validator
+from pydantic import BaseModel, model_validator
 
 from hub.automation.const import EVENT_INDEX
 from hub.automation.platforms import TriggerFire, TriggerInfo
@@ -58,12 +59,14 @@ class EventIndex:
         self._bus = bus
         self._types: dict[str, _TypeIndex] = {}
 
-    def subscribe(self, event_type: str, data: Mapping[str, Any] | None, callback: Callable[[Event], None]) -> Unsubscribe:
+    def subscribe(
+        self, event_type: str, data: Mapping[str, Any] | None, callback: Callable[[Event], None]
+    ) -> Unsubscribe:
         """Call ``callback(event)`` for events of ``event_type`` whose data matches ``data``."""
         index = self._types.get(event_type)
         if index is None:
             index = self._types[event_type] = _TypeIndex()
-            index.unsub = self._bus.listen(event_type, lambda event, idx=index: self._dispatch(idx, event))
+            index.unsub = self._bus.listen(event_type, functools.partial(self._dispatch, index))
         entry: Subscriber = (data, callback)
         entity = data.get("entity_id") if data else None
         if isinstance(entity, str):
@@ -133,9 +136,11 @@ class EventTriggerConfig(PlatformModel):
 class EventTrigger:
     """The built-in ``event`` trigger platform."""
 
-    schema = EventTriggerConfig
+    schema: type[BaseModel] = EventTriggerConfig
 
-    def attach(self, hub: Hub, config: EventTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: EventTriggerConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Subscribe through the shared index."""
         index = get_index(hub)
         users = as_list(config.context.get("user_id")) if config.context else None
@@ -144,8 +149,10 @@ class EventTrigger:
         def on_event(event: Event) -> None:
             if users is not None and (event._context is None or event._context.user_id not in users):
                 return
-            fire({"platform": "event", "event": event, "description": f"event '{event.event_type}'"},
-                 event._context)
+            fire(
+                {"platform": "event", "event": event, "description": f"event '{event.event_type}'"},
+                event._context,
+            )
 
         unsubs = [index.subscribe(str(et), data, on_event) for et in config.event_type]
 

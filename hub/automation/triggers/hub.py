@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from pydantic import BaseModel
+
 from hub.automation.const import HUB_TRIGGERS
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.types import PlatformModel
@@ -26,7 +28,7 @@ class HubTriggerConfig(PlatformModel):
 class HubTrigger:
     """The built-in ``hub`` trigger platform."""
 
-    schema = HubTriggerConfig
+    schema: type[BaseModel] = HubTriggerConfig
 
     def attach(self, hub: Hub, config: HubTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
         """Register for the hub's start or shutdown."""

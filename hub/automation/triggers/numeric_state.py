@@ -6,15 +6,14 @@ inside it: an entity is armed while its value is outside the range.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from typing import Annotated
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from pydantic import BeforeValidator, Field, model_validator
-
-from hub.automation.durations import resolve_period
+from hub.automation.durations import Period, resolve_period
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.triggers.common import HoldTimers
 from hub.automation.types import EntityIds, PeriodField, PlatformModel, TemplateText
@@ -77,8 +76,13 @@ def _bound(sm: StateMachine, bound: Bound) -> float | None:
         raise ValueError(f"{bound} is not a number ({state.state!r})") from None
 
 
-def numeric_value(engine: TemplateEngine, state: State | None, attribute: str | None, template: str | None,
-                  variables: Mapping[str, Any]) -> float | None:
+def numeric_value(
+    engine: TemplateEngine,
+    state: State | None,
+    attribute: str | None,
+    template: str | None,
+    variables: Mapping[str, Any],
+) -> float | None:
     """Return the number to compare for ``state`` (None if it is not a number)."""
     if state is None:
         return None
@@ -107,12 +111,18 @@ def in_range(sm: StateMachine, value: float | None, above: Bound, below: Bound) 
     return not (high is not None and not value < high)
 
 
+def _matches_now(matches: Any, sm: StateMachine, entity_id: str, _hold: dict[str, Any]) -> bool:
+    return bool(matches(sm.get(entity_id)))
+
+
 class NumericStateTrigger:
     """The built-in ``numeric_state`` trigger platform."""
 
-    schema = NumericStateConfig
+    schema: type[BaseModel] = NumericStateConfig
 
-    def attach(self, hub: Hub, config: NumericStateConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: NumericStateConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Track the entities and fire when one enters the range."""
         engine = get_engine(hub)
         sm = hub.states
@@ -143,18 +153,24 @@ class NumericStateTrigger:
                 return
             armed.discard(entity_id)
             trigger: dict[str, Any] = {
-                "platform": "numeric_state", "entity_id": entity_id,
-                "below": config.below, "above": config.above, "attribute": config.attribute,
+                "platform": "numeric_state",
+                "entity_id": entity_id,
+                "below": config.below,
+                "above": config.above,
+                "attribute": config.attribute,
                 "from_state": TemplateState(old) if old is not None else None,
                 "to_state": TemplateState(new) if new is not None else None,
-                "for": None, "description": f"numeric state of {entity_id}",
+                "for": None,
+                "description": f"numeric state of {entity_id}",
             }
             if holds is None:
                 fire(trigger, event._context)
                 return
             try:
-                seconds = resolve_period(config.for_, engine, {**info.variables, "trigger": trigger})
-            except Exception as err:
+                seconds = resolve_period(
+                    cast(Period, config.for_), engine, {**info.variables, "trigger": trigger}
+                )
+            except Exception as err:  # noqa: BLE001 - a bad for: template must not break the state listener
                 _LOGGER.error("Automation %s: cannot work out for: of numeric_state trigger: %s", name, err)
                 return
             trigger["for"] = seconds
@@ -163,7 +179,7 @@ class NumericStateTrigger:
         unsub = sm.track(config.entity_id, on_change)
         if holds is not None:
             for entity_id in config.entity_id:
-                holds.restore(entity_id, lambda _hold, eid=entity_id: matches(sm.get(eid)))
+                holds.restore(entity_id, functools.partial(_matches_now, matches, sm, entity_id))
 
         def detach() -> None:
             unsub()

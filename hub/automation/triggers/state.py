@@ -6,12 +6,13 @@ however many automations exist.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from hub.automation.durations import resolve_period
+from hub.automation.durations import Period, resolve_period
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.triggers.common import HoldTimers
 from hub.automation.types import EntityIds, PeriodField, PlatformModel, StateValues
@@ -67,12 +68,18 @@ def _matcher(values: list[str] | None, negate: bool) -> Any:
     return lambda v: v is not None and (v in allowed or str(v) in allowed)
 
 
+def _holds_now(still_holds: Any, hub: Hub, entity_id: str, hold: dict[str, Any]) -> bool:
+    return bool(still_holds(hold, hub.states.get(entity_id)))
+
+
 class StateTrigger:
     """The built-in ``state`` trigger platform."""
 
-    schema = StateTriggerConfig
+    schema: type[BaseModel] = StateTriggerConfig
 
-    def attach(self, hub: Hub, config: StateTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: StateTriggerConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Track the entities and fire on matching changes."""
         given = config.model_fields_set
         attribute = config.attribute
@@ -126,10 +133,15 @@ class StateTrigger:
                 fire(trigger, event._context)
                 return
             try:
-                seconds = resolve_period(period, get_engine(hub), {**info.variables, "trigger": trigger})
-            except Exception as err:
-                _LOGGER.error("Automation %s: cannot work out for: of state trigger: %s",
-                              info.automation_name or info.automation_id, err)
+                seconds = resolve_period(
+                    cast(Period, period), get_engine(hub), {**info.variables, "trigger": trigger}
+                )
+            except Exception as err:  # noqa: BLE001 - a bad for: template must not break the state listener
+                _LOGGER.error(
+                    "Automation %s: cannot work out for: of state trigger: %s",
+                    info.automation_name or info.automation_id,
+                    err,
+                )
                 return
             trigger["for"] = seconds
             hold = {"mode": "left", "value": old_value} if only_from else {"mode": "same", "value": new_value}
@@ -138,7 +150,7 @@ class StateTrigger:
         unsub = hub.states.track(config.entity_id, on_change)
         if holds is not None:
             for entity_id in config.entity_id:
-                holds.restore(entity_id, lambda hold, eid=entity_id: still_holds(hold, hub.states.get(eid)))
+                holds.restore(entity_id, functools.partial(_holds_now, still_holds, hub, entity_id))
 
         def detach() -> None:
             unsub()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from hub.automation.durations import resolve_period
+from hub.automation.durations import Period, resolve_period
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.triggers.common import HoldTimers
 from hub.automation.types import PeriodField, PlatformModel, TemplateText
@@ -45,8 +45,14 @@ def truthy(value: Any) -> bool:
 class TemplateWatch:
     """Re-render a template whenever what it read may have changed; report each result."""
 
-    def __init__(self, hub: Hub, template: Template, variables: Callable[[], dict[str, Any]],
-                 on_result: Callable[[bool, Context | None], None], label: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        template: Template,
+        variables: Callable[[], dict[str, Any]],
+        on_result: Callable[[bool, Context | None], None],
+        label: str,
+    ) -> None:
         self.hub = hub
         self.template = template
         self.variables = variables
@@ -118,9 +124,11 @@ class TemplateTriggerConfig(PlatformModel):
 class TemplateTrigger:
     """The built-in ``template`` trigger platform."""
 
-    schema = TemplateTriggerConfig
+    schema: type[BaseModel] = TemplateTriggerConfig
 
-    def attach(self, hub: Hub, config: TemplateTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: TemplateTriggerConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Watch the template; fire on each false → true change."""
         engine = get_engine(hub)
         template = engine.compile(config.value_template)
@@ -137,14 +145,21 @@ class TemplateTrigger:
                 return
             if was:
                 return
-            trigger: dict[str, Any] = {"platform": "template", "entity_id": None, "for": None,
-                                       "description": "template", "value_template": config.value_template}
+            trigger: dict[str, Any] = {
+                "platform": "template",
+                "entity_id": None,
+                "for": None,
+                "description": "template",
+                "value_template": config.value_template,
+            }
             if holds is None:
                 fire(trigger, context)
                 return
             try:
-                seconds = resolve_period(config.for_, engine, {**info.variables, "trigger": trigger})
-            except Exception as err:
+                seconds = resolve_period(
+                    cast(Period, config.for_), engine, {**info.variables, "trigger": trigger}
+                )
+            except Exception as err:  # noqa: BLE001 - a bad for: template must not break the watch
                 _LOGGER.error("%s: cannot work out for: %s", label, err)
                 return
             trigger["for"] = seconds

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from hub.automation.const import DURABLE
 from hub.automation.durations import parse_period
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.sun import SunUnavailable, next_sun_event
 from hub.automation.triggers.common import schedule_at
-from hub.automation.types import PlatformModel, TimeOfDay, as_list
+from hub.automation.types import PlatformModel, TimeOfDay
 from hub.core.bus import Event, Unsubscribe
 from hub.core.clock import Cancel
 from hub.core.state import State
@@ -29,8 +29,14 @@ if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
-    "TimeTrigger", "TimeTriggerConfig", "TimePatternTrigger", "TimePatternConfig", "SunTrigger", "SunTriggerConfig",
-    "next_time_of_day", "entity_deadline",
+    "TimeTrigger",
+    "TimeTriggerConfig",
+    "TimePatternTrigger",
+    "TimePatternConfig",
+    "SunTrigger",
+    "SunTriggerConfig",
+    "next_time_of_day",
+    "entity_deadline",
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +67,9 @@ def entity_deadline(hub: Hub, state: State | None, after: float) -> float | None
             return None
         ts = float(ts)
         if not has_time:
-            ts = datetime.combine(datetime.fromtimestamp(ts, hub.clock.tz).date(), time(), hub.clock.tz).timestamp()
+            ts = datetime.combine(
+                datetime.fromtimestamp(ts, hub.clock.tz).date(), time(), hub.clock.tz
+            ).timestamp()
         return ts if ts > after else None
     try:
         when = datetime.fromisoformat(state.state.replace("Z", "+00:00"))
@@ -127,9 +135,11 @@ class TimeTriggerConfig(PlatformModel):
 class TimeTrigger:
     """The built-in ``time`` trigger platform."""
 
-    schema = TimeTriggerConfig
+    schema: type[BaseModel] = TimeTriggerConfig
 
-    def attach(self, hub: Hub, config: TimeTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: TimeTriggerConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Schedule each ``at`` (re-scheduling entity-based ones when the entity changes)."""
         slots: list[_Slot] = []
         unsubs: list[Unsubscribe] = []
@@ -143,9 +153,12 @@ class TimeTrigger:
                 description = f"time set by {at}"
 
             def due(deadline: float, resumed: bool = False) -> None:
-                trigger: dict[str, Any] = {"platform": "time", "now": datetime.fromtimestamp(deadline, hub.clock.tz),
-                                           "description": description,
-                                           "entity_id": None if isinstance(at, time) else at}
+                trigger: dict[str, Any] = {
+                    "platform": "time",
+                    "now": datetime.fromtimestamp(deadline, hub.clock.tz),
+                    "description": description,
+                    "entity_id": None if isinstance(at, time) else at,
+                }
                 if resumed:
                     trigger["resumed"] = True
                 fire(trigger, None)
@@ -159,9 +172,9 @@ class TimeTrigger:
             missed = slot.resumed_deadline()
             arm(slot, at, hub.clock.time())
             if missed is not None:
-                when = missed
-                hub.loop.call_soon(lambda s=slot, a=at, w=when: _fire_resumed(hub, fire, a, w))
+                hub.loop.call_soon(_fire_resumed, hub, fire, at, missed)
             if not isinstance(at, time):
+
                 def on_change(_event: Event, slot: _Slot = slot, at: Any = at) -> None:
                     arm(slot, at, hub.clock.time())
 
@@ -178,8 +191,16 @@ class TimeTrigger:
 
 def _fire_resumed(hub: Hub, fire: TriggerFire, at: Any, when: float) -> None:
     description = f"time {at.isoformat()}" if isinstance(at, time) else f"time set by {at}"
-    fire({"platform": "time", "now": datetime.fromtimestamp(when, hub.clock.tz), "description": description,
-          "entity_id": None if isinstance(at, time) else at, "resumed": True}, None)
+    fire(
+        {
+            "platform": "time",
+            "now": datetime.fromtimestamp(when, hub.clock.tz),
+            "description": description,
+            "entity_id": None if isinstance(at, time) else at,
+            "resumed": True,
+        },
+        None,
+    )
 
 
 # -- time_pattern ------------------------------------------------------------------
@@ -212,8 +233,11 @@ class TimePatternConfig(PlatformModel):
             minutes = 0
         if seconds is None and minutes is not None:
             seconds = 0
-        return (_pattern_values(hours, 24, "hours"), _pattern_values(minutes, 60, "minutes"),
-                _pattern_values(seconds, 60, "seconds"))
+        return (
+            _pattern_values(hours, 24, "hours"),
+            _pattern_values(minutes, 60, "minutes"),
+            _pattern_values(seconds, 60, "seconds"),
+        )
 
     @model_validator(mode="after")
     def _check(self) -> TimePatternConfig:
@@ -248,9 +272,11 @@ def next_pattern(hub: Hub, pattern: tuple[list[int], list[int], list[int]], afte
 class TimePatternTrigger:
     """The built-in ``time_pattern`` trigger platform."""
 
-    schema = TimePatternConfig
+    schema: type[BaseModel] = TimePatternConfig
 
-    def attach(self, hub: Hub, config: TimePatternConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: TimePatternConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Fire at every matching second."""
         pattern = config.values()
         slot = _Slot(hub, info, "pattern", durable=False)
@@ -259,8 +285,14 @@ class TimePatternTrigger:
             slot.set(next_pattern(hub, pattern, after), due)
 
         def due(deadline: float) -> None:
-            fire({"platform": "time_pattern", "now": datetime.fromtimestamp(deadline, hub.clock.tz),
-                  "description": "time pattern"}, None)
+            fire(
+                {
+                    "platform": "time_pattern",
+                    "now": datetime.fromtimestamp(deadline, hub.clock.tz),
+                    "description": "time pattern",
+                },
+                None,
+            )
             arm(deadline)
 
         arm(hub.clock.time())
@@ -290,7 +322,7 @@ class SunTriggerConfig(PlatformModel):
 class SunTrigger:
     """The built-in ``sun`` trigger platform (needs ``hub.location``)."""
 
-    schema = SunTriggerConfig
+    schema: type[BaseModel] = SunTriggerConfig
 
     def attach(self, hub: Hub, config: SunTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
         """Schedule the next sunrise or sunset plus offset."""
@@ -300,16 +332,22 @@ class SunTrigger:
         slot = _Slot(hub, info, config.event, durable=True)
 
         def make(deadline: float, resumed: bool) -> dict[str, Any]:
-            trigger: dict[str, Any] = {"platform": "sun", "event": config.event, "offset": config.offset,
-                                       "now": datetime.fromtimestamp(deadline, hub.clock.tz),
-                                       "description": f"{config.event} with offset {config.offset:+g}s"}
+            trigger: dict[str, Any] = {
+                "platform": "sun",
+                "event": config.event,
+                "offset": config.offset,
+                "now": datetime.fromtimestamp(deadline, hub.clock.tz),
+                "description": f"{config.event} with offset {config.offset:+g}s",
+            }
             if resumed:
                 trigger["resumed"] = True
             return trigger
 
         def arm(after: float) -> None:
             try:
-                when = next_sun_event(config.event, location.lat, location.lon, after, hub.clock.tz, config.offset)
+                when = next_sun_event(
+                    config.event, location.lat, location.lon, after, hub.clock.tz, config.offset
+                )
             except SunUnavailable as err:
                 _LOGGER.error("Automation %s: %s", info.automation_name or info.automation_id, err)
                 return

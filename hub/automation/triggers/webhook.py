@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from hub.automation.const import WEBHOOKS
 from hub.automation.platforms import TriggerFire, TriggerInfo
@@ -44,18 +44,28 @@ def is_local_address(remote: str | None) -> bool:
     return address.is_loopback or address.is_private or address.is_link_local
 
 
+Method = Literal["POST", "PUT", "GET", "HEAD"]
+_DEFAULT_METHODS: tuple[Method, ...] = ("POST", "PUT")
+
+
+def _default_methods() -> list[Method]:
+    return list(_DEFAULT_METHODS)
+
+
 class WebhookTriggerConfig(PlatformModel):
     webhook_id: str = Field(min_length=MIN_ID_LENGTH)
-    allowed_methods: list[Literal["POST", "PUT", "GET", "HEAD"]] = Field(default_factory=lambda: ["POST", "PUT"])
+    allowed_methods: list[Method] = Field(default_factory=_default_methods)
     local_only: bool = True
 
 
 class WebhookTrigger:
     """The built-in ``webhook`` trigger platform."""
 
-    schema = WebhookTriggerConfig
+    schema: type[BaseModel] = WebhookTriggerConfig
 
-    def attach(self, hub: Hub, config: WebhookTriggerConfig, fire: TriggerFire, info: TriggerInfo) -> Unsubscribe:
+    def attach(
+        self, hub: Hub, config: WebhookTriggerConfig, fire: TriggerFire, info: TriggerInfo
+    ) -> Unsubscribe:
         """Register the id with the webhook route."""
         hooks = hub.data.get(WEBHOOKS)
         if hooks is None:
@@ -70,8 +80,10 @@ class WebhookTrigger:
                 return False
             if config.local_only and not is_local_address(remote):
                 return False
-            fire({"platform": "webhook", "webhook_id": webhook_id, "description": "webhook", **payload},
-                 Context(origin="webhook"))
+            fire(
+                {"platform": "webhook", "webhook_id": webhook_id, "description": "webhook", **payload},
+                Context(origin="webhook"),
+            )
             return True
 
         handle.owner = info.automation_id  # type: ignore[attr-defined]

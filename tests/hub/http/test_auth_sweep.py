@@ -16,7 +16,15 @@ PUBLIC = {
 
 
 def _fill(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x", path)
+    """Fill path parameters with values their patterns accept (``{fmt:png|pdf}`` → ``png``)."""
+
+    def value(m: re.Match[str]) -> str:
+        pattern = m.group(2)
+        if pattern and re.fullmatch(r"[\w|]+", pattern):
+            return pattern.split("|")[0]
+        return "x"
+
+    return re.sub(r"\{([^}:]+)(?::([^}]+))?\}", value, path)
 
 
 async def test_every_private_route_refuses_anonymous(hub, client_for, make_hub) -> None:

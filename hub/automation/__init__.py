@@ -1,0 +1,113 @@
+"""The automation engine: Home Assistant–compatible automations and blueprints.
+
+A core plugin (domain ``automation``): it validates the ``automation:`` block
+in ``config_check`` (so ``safetyhub check`` lists every error), builds the
+automations at setup, arms them once the hub has started, and serves the API,
+the webhook endpoint and the pages.  See ``docs/automations.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.automation.const import MANAGER
+from hub.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import click
+
+    from hub.bootstrap import LoadedConfig
+    from hub.config import ConfigError
+    from hub.http.routes import Route
+    from hub.hub import Hub
+
+__all__ = ("MANAGER",)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@hookimpl
+def config_schema() -> Any:
+    """Return ``Any``: the block is checked in ``config_check`` with positions and HA's rules."""
+    return Any
+
+
+@hookimpl
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
+    """Return every error of every automation and blueprint instance."""
+    from hub.automation.loader import collect
+    from hub.automation.registry import registry_for
+
+    _entries, errors = collect(
+        loaded.raw, loaded.file_label, loaded.config_dir, registry_for(loaded.host), loaded.host
+    )
+    return errors
+
+
+@hookimpl
+def storage_migrations() -> Iterable[str]:
+    """Return the tables for traces, durable timers and enabled flags."""
+    from hub.automation.durable import MIGRATION as TIMERS
+    from hub.automation.manager import ENABLED_MIGRATION
+    from hub.automation.trace import MIGRATION as TRACES
+
+    return (TRACES + TIMERS + ENABLED_MIGRATION,)
+
+
+@hookimpl
+async def setup(hub: Hub) -> None:
+    """Build the automations (armed later, in ``hub_started``)."""
+    from hub.automation.manager import AutomationManager
+
+    manager = AutomationManager(hub)
+    hub.data[MANAGER] = manager
+    await manager.setup()
+
+
+@hookimpl
+async def hub_started(hub: Hub) -> None:
+    """Arm every automation once every integration has set up its entities."""
+    manager = hub.data.get(MANAGER)
+    if manager is not None:
+        await manager.start()
+
+
+@hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Stop runs and triggers, keeping pending timers for the next start."""
+    manager = hub.data.get(MANAGER)
+    if manager is not None:
+        await manager.shutdown()
+
+
+@hookimpl
+def register_routes(hub: Hub) -> Iterable[Route]:
+    """Return the API, webhook and page routes."""
+    from hub.automation.http import routes
+
+    return routes()
+
+
+@hookimpl
+def template_dirs() -> Iterable[Path]:
+    """Return the folder of the automation pages."""
+    return [TEMPLATES]
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> Iterable[Mapping[str, str]]:
+    """Link the automation and blueprint pages."""
+    return [
+        {"href": "/automations", "label_th": "ระบบอัตโนมัติ", "label_en": "Automations", "role": "viewer"},
+        {"href": "/blueprints", "label_th": "พิมพ์เขียว", "label_en": "Blueprints", "role": "viewer"},
+    ]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """Add ``safetyhub blueprint list|import``."""
+    from hub.automation.cli import blueprint
+
+    cli.add_command(blueprint)

@@ -1,0 +1,150 @@
+"""Federation: this hub reports to its station over MQTT, through a SQLite outbox.
+
+Incidents, selected events, snapshots (where the camera's owner allows),
+the retained registry and the retained health report go up to
+``ssz/v1/<station>/<hub>/<kind>``; acks and commands come down.  See
+``docs/federation.md`` and DESIGN §8–§9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub import hookimpl
+from hub.config import ConfigError, position_of
+from integrations.federation.config import FederationConfig
+from integrations.federation.const import DOMAIN, PRIO_EVENT, PRIO_INCIDENT, PRIO_SOS
+from integrations.federation.outbox import MIGRATIONS
+from integrations.federation.protocol import ID_RE
+
+if TYPE_CHECKING:
+    from hub.bootstrap import LoadedConfig
+    from hub.http.routes import Route
+    from hub.hub import Hub
+
+__all__ = ("FederationConfig",)
+
+_PRIORITIES = {"sos": PRIO_SOS, "incident": PRIO_INCIDENT, "event": PRIO_EVENT}
+
+
+class SendSchema(BaseModel):
+    """``federation.send``: forward one custom event to the station."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_type: str = Field(pattern=r"^[a-z0-9_.]{1,64}$")
+    data: dict[str, Any] = {}
+    priority: Literal["sos", "incident", "event"] = "event"
+    #: Optional message id (a ULID the caller made): a retried call with the same id is
+    #: stored once at the station, so a caller unsure whether its call went through may repeat it.
+    id: str | None = Field(default=None, pattern=ID_RE.pattern)
+
+
+class BatchSchema(BaseModel):
+    """``federation.send_batch``: several events in one outbox transaction (importers, load tests)."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[SendSchema] = Field(min_length=1, max_length=1000)
+
+
+@hookimpl
+def config_schema() -> Any:
+    """Return the ``federation:`` block type."""
+    return FederationConfig
+
+
+@hookimpl
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
+    """The broker account must be the hub id: the station's ACL names each hub by it."""
+    cfg = loaded.blocks.get(DOMAIN)
+    if not isinstance(cfg, FederationConfig) or loaded.core is None:
+        return None
+    errors = []
+    if cfg.username is not None and cfg.username != loaded.core.id:
+        file, line = position_of(loaded.raw, (DOMAIN, "username")) or (loaded.file_label, None)
+        errors.append(ConfigError(file, line, "federation.username",
+                                  f"must be the hub id {loaded.core.id!r}: the station's broker lets "
+                                  f"each hub account publish only under its own id"))
+    if "station" in loaded.blocks:
+        file, line = position_of(loaded.raw, (DOMAIN,)) or (loaded.file_label, None)
+        errors.append(ConfigError(file, line, "federation",
+                                  "a station does not federate: use either federation: or station:"))
+    return errors
+
+
+@hookimpl
+def storage_migrations() -> Any:
+    """Return the outbox and command tables."""
+    return MIGRATIONS
+
+
+@hookimpl
+async def setup(hub: Hub, config: FederationConfig) -> None:
+    """Open the outbox and connect to the station's broker."""
+    from integrations.federation.uplink import FEDERATION, Federation
+
+    fed = Federation(hub, config)
+    hub.data[FEDERATION] = fed
+    await fed.start()
+
+    async def send(call: Any) -> dict[str, Any]:
+        m: SendSchema = call.model
+        msg_id = await fed.send_event(m.event_type, m.data, priority=_PRIORITIES[m.priority], msg_id=m.id)
+        return {"id": msg_id}
+
+    async def send_batch(call: Any) -> dict[str, Any]:
+        m: BatchSchema = call.model
+        ids = await asyncio.gather(*(
+            fed.send_event(e.event_type, e.data, priority=_PRIORITIES[e.priority], msg_id=e.id) for e in m.events
+        ))
+        return {"ids": list(ids)}
+
+    hub.services.register(DOMAIN, "send", send, SendSchema,
+                          description="Send an event to the station (stored in the outbox first)")
+    hub.services.register(DOMAIN, "send_batch", send_batch, BatchSchema,
+                          description="Send up to 1,000 events to the station in one outbox transaction")
+
+
+@hookimpl
+def hub_started(hub: Hub) -> None:
+    """Send the registry once every plugin has had its say."""
+    from integrations.federation.uplink import FEDERATION
+
+    fed = hub.data.get(FEDERATION)
+    if fed is not None:
+        fed.hub_started()
+
+
+@hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Say offline and disconnect; queued messages stay in the outbox."""
+    from integrations.federation.uplink import FEDERATION
+
+    fed = hub.data.pop(FEDERATION)
+    if fed is not None:
+        await fed.stop()
+
+
+async def _status(request: web.Request) -> web.Response:
+    from hub.http.server import HUB_KEY
+    from integrations.federation.uplink import FEDERATION
+
+    fed = request.app[HUB_KEY].data.get(FEDERATION)
+    if fed is None:
+        return web.json_response({"error": "federation is not running"}, status=503)
+    return web.json_response(fed.status())
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Route]:
+    """Return the status route."""
+    from hub.http.routes import Route
+
+    if hub.role != "hub":
+        return []
+    return [Route("GET", "/api/federation", _status, role="operator",
+                  summary="Station link and outbox status", tags=("federation",))]

@@ -1,0 +1,133 @@
+"""Schema of the ``federation:`` block (a hub reporting to its station)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time as dtime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hub.config import BlockModel
+from integrations.federation.const import ALLOWED_COMMANDS, DEFAULT_EVENTS
+from integrations.mqtt.config import BrokerAddress
+
+__all__ = ("FederationConfig", "ShareConfig", "CommandsConfig", "parse_window", "normalize_protocol")
+
+_WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_window(text: str) -> tuple[dtime, dtime]:
+    """Parse ``"22:00-06:00"`` (a window may cross midnight)."""
+    match = _WINDOW_RE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r}: expected HH:MM-HH:MM, e.g. 22:00-06:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    return dtime(h1, m1), dtime(h2, m2)
+
+
+def normalize_protocol(value: Any) -> Any:
+    """Accept ``protocol: 5`` (a YAML number) as well as ``"5"`` and ``"3.1.1"``."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class ShareConfig(BlockModel):
+    """What this hub sends to the station."""
+
+    #: Incidents with every timeline entry (open, ack, notes, close).
+    incidents: bool = True
+    #: Event types forwarded as they happen.
+    events: list[str] = Field(default_factory=lambda: list(DEFAULT_EVENTS))
+    #: ``camera_motion`` is forwarded only inside these local-time windows ...
+    armed_hours: list[str] = Field(default_factory=lambda: ["22:00-06:00"])
+    #: ... or while this entity is ``on`` or ``armed_*`` (an alarm panel, an input_boolean).
+    armed_entity: str | None = None
+    #: The retained registry: cameras (location, owner, policy; never credentials), devices, zone.
+    registry: bool = True
+    #: Snapshots attached to incidents, where each camera's share policy allows.
+    snapshots: bool = True
+    #: ``on_alarm`` cameras share pictures this long after their incident opened (while it is open).
+    on_alarm_window: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+
+    @field_validator("armed_hours")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_window(item)
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _event_types(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.match(r"^[a-z0-9_.]{1,64}$", item):
+                raise ValueError(f"{item!r} is not an event type")
+        return value
+
+
+class CommandsConfig(BlockModel):
+    """Which station commands this hub obeys (a subset of the protocol's allowlist)."""
+
+    allow: list[str] = Field(default_factory=lambda: list(ALLOWED_COMMANDS))
+    #: LINE aliases the station may message; default: every group in the ``line:`` block.
+    line_aliases: list[str] | None = None
+
+    @field_validator("allow")
+    @classmethod
+    def _subset(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in ALLOWED_COMMANDS]
+        if unknown:
+            raise ValueError(f"not allowed from a station: {', '.join(unknown)} "
+                             f"(the allowlist is {', '.join(ALLOWED_COMMANDS)})")
+        return value
+
+
+class FederationConfig(BlockModel):
+    """The ``federation:`` block: this hub's link to its station's broker."""
+
+    #: The station's id: the second level of every topic, ``ssz/v1/<station>/<hub>/...``.
+    station: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
+    #: The station broker, ``mqtts://host:8883`` in production.
+    broker: str
+    #: The hub's broker account; it must be the hub id (the station's ACL names hubs by id).
+    username: str | None = None
+    password: str | None = None
+    #: CA that signed the station broker's certificate (relative to the config folder).
+    ca_file: str | None = None
+    #: Client certificate and key, when the station requires mutual TLS.
+    cert_file: str | None = None
+    key_file: str | None = None
+    #: Skip the host-name check of the broker's certificate (test brokers only).
+    tls_insecure: bool = False
+    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    protocol: Literal["5", "3.1.1"] = "5"
+    keepalive: int = Field(default=30, ge=5, le=3600)
+    health_interval: float = Field(default=60.0, ge=5, le=3600)
+    #: How often the registry is rebuilt and re-sent if it changed.
+    registry_interval: float = Field(default=900.0, ge=10, le=24 * 3600)
+    #: Messages in flight (sent, not yet acknowledged).
+    window: int = Field(default=200, ge=1, le=10_000)
+    #: Seconds without an ack before a message is sent again (doubles while none come).
+    ack_timeout: float = Field(default=30.0, ge=1, le=3600)
+    reconnect_min: float = Field(default=1.0, gt=0, le=60)
+    reconnect_max: float = Field(default=60.0, gt=0, le=3600)
+    share: ShareConfig = Field(default_factory=ShareConfig)
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)
+
+    _protocol = field_validator("protocol", mode="before")(normalize_protocol)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        BrokerAddress(value)
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> FederationConfig:
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must be at least reconnect_min")
+        return self

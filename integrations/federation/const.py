@@ -1,0 +1,62 @@
+"""Constants of the federation protocol (DESIGN §8), shared by hub and station."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "federation"
+
+#: Version segment of every topic and the ``v`` field of every JSON payload.
+PROTOCOL_VERSION: Final = 1
+TOPIC_ROOT: Final = "ssz/v1"
+
+# Topic kinds: ssz/v1/<station>/<hub>/<kind>
+KIND_INCIDENT: Final = "incident"
+KIND_EVENT: Final = "event"
+KIND_REGISTRY: Final = "registry"
+KIND_HEALTH: Final = "health"
+KIND_SNAPSHOT: Final = "snapshot"
+KIND_ACK: Final = "ack"
+KIND_CMD: Final = "cmd"
+#: Kinds a hub publishes (the station stores them and acknowledges).
+UP_KINDS: Final = (KIND_INCIDENT, KIND_EVENT, KIND_REGISTRY, KIND_HEALTH, KIND_SNAPSHOT)
+#: Kinds the station publishes to a hub.
+DOWN_KINDS: Final = (KIND_ACK, KIND_CMD)
+#: Kinds kept by the broker as the hub's current state.
+RETAINED_KINDS: Final = (KIND_REGISTRY, KIND_HEALTH)
+
+# Outbox priorities: lower goes first.  SOS before any other incident, incidents
+# and command answers before pictures, pictures before telemetry.
+PRIO_SOS: Final = 0
+PRIO_INCIDENT: Final = 1
+PRIO_SNAPSHOT: Final = 2
+PRIO_EVENT: Final = 3
+PRIO_REGISTRY: Final = 4
+PRIO_HEALTH: Final = 5
+
+#: Event types forwarded by default (DESIGN §8, issue 7).
+EVENT_SOS_PRESSED: Final = "sos_pressed"
+EVENT_CAMERA_MOTION: Final = "camera_motion"
+EVENT_SOS_SUPERVISION: Final = "sos_supervision"
+DEFAULT_EVENTS: Final = (EVENT_SOS_PRESSED, EVENT_CAMERA_MOTION, EVENT_SOS_SUPERVISION)
+#: The event type of a hub's answer to a station command.
+EVENT_COMMAND_RESULT: Final = "command_result"
+
+#: Commands a station may send; the hub's config may narrow this, never widen it.
+ALLOWED_COMMANDS: Final = (
+    "light.turn_on", "light.turn_off", "light.flash",
+    "camera.ptz_preset", "camera.snapshot",
+    "line.send",
+    "incident.ack", "incident.note", "incident.close",
+)
+
+HEALTH_ONLINE: Final = "online"
+HEALTH_OFFLINE: Final = "offline"
+
+#: Largest JSON message either side sends or accepts (snapshots have their own limit).
+MAX_JSON_BYTES: Final = 256 * 1024
+#: Largest snapshot sent up (the camera integration's own limit is the same).
+MAX_SNAPSHOT_BYTES: Final = 8 * 1024 * 1024
+
+#: Events the hub fires about its link to the station.
+EVENT_FEDERATION_REFUSED: Final = "federation_command_refused"

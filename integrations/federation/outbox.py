@@ -1,0 +1,348 @@
+"""The hub's federation outbox: SQLite first, deleted only on the station's ack.
+
+Every message for the station is committed to ``federation_outbox`` before it
+is published, and its row is deleted only when the station's application-level
+``ack`` names its id.  A crash, a broker restart or a day-long outage therefore
+loses nothing: the rows are still there and are sent again, and the station
+stores by id, so a repeat is harmless.
+
+Order: rows go out by priority (SOS first, health last), then by id, which is
+a ULID and so sorts by creation time.  At most ``window`` rows are in flight
+(sent, not yet acknowledged); that bounds what a reconnect re-sends and what
+the station must absorb when a hub that was offline for a day comes back.
+
+Writes are group-committed: ``add`` callers that arrive within the same
+moment share one transaction, so a burst costs one commit rather than one per
+message, and each caller still returns only after *its* row is on disk.
+
+Retained kinds (registry, health) carry a *coalesce* key: a newer unsent one
+replaces an older unsent one, because the station only ever needs the latest
+state, and a hub offline for a day should not replay 1,440 health reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.storage import Storage
+
+__all__ = ("MIGRATIONS", "Outbox", "OutboxItem")
+
+_LOGGER = logging.getLogger(__name__)
+
+MIGRATIONS = (
+    """
+    CREATE TABLE federation_outbox (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        created REAL NOT NULL,
+        payload BLOB NOT NULL,
+        retain INTEGER NOT NULL DEFAULT 0,
+        props TEXT,
+        coalesce_key TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        error TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_federation_outbox_state ON federation_outbox (state, priority, id);
+
+    CREATE TABLE federation_commands (
+        id TEXT PRIMARY KEY,
+        received_at REAL NOT NULL,
+        command TEXT NOT NULL,
+        actor TEXT,
+        status TEXT NOT NULL,
+        result TEXT
+    ) WITHOUT ROWID;
+    """,
+)
+
+#: Rows per SELECT/DELETE ... IN (...) statement (SQLite's variable limit is far above).
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """One queued message."""
+
+    id: str
+    kind: str
+    priority: int
+    retain: bool
+    #: None when not cached in memory: read from the database before sending.
+    payload: bytes | None
+    #: MQTT v5 user properties (snapshots), as (name, value) pairs.
+    props: list[tuple[str, str]] | None = None
+    coalesce: str | None = None
+    sent_at: float = 0.0
+    attempts: int = 0
+    #: Whether ``payload`` counts against the in-memory cache budget.
+    cached: bool = False
+
+
+class Outbox:
+    """Durable queue with priority order, an in-flight window and group commit."""
+
+    def __init__(self, storage: Storage, *, time_fn: Callable[[], float], window: int = 200,
+                 urgent_reserve: int = 20, cache_bytes: int = 32 * 1024 * 1024) -> None:
+        self._storage = storage
+        self._time = time_fn
+        self.window = window
+        #: Extra in-flight slots only SOS/incident rows may use, so a window full of
+        #: telemetry never delays an alarm.
+        self.urgent_reserve = urgent_reserve
+        self._cache_limit = cache_bytes
+        self._cached = 0
+        self._live: dict[str, OutboxItem] = {}
+        self._heap: list[tuple[int, str]] = []
+        self.inflight: dict[str, OutboxItem] = {}
+        self._coalesce: dict[str, str] = {}
+        #: Superseded rows that were in flight when their successor arrived: deleted, not re-sent.
+        self._stale: list[str] = []
+        self._pending_rows: list[tuple[Any, ...]] = []
+        self._pending_items: list[OutboxItem] = []
+        self._pending_waiters: list[asyncio.Future[None]] = []
+        self._flush_task: asyncio.Task[None] | None = None
+        self.rejected = 0
+        self.acked = 0
+        self.sent = 0
+        #: Called whenever there is something new to send.
+        self.on_ready: Callable[[], None] = lambda: None
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Return rows not yet acknowledged (queued plus in flight)."""
+        return len(self._live)
+
+    def queued(self) -> int:
+        """Return rows waiting to be sent (not in flight)."""
+        return len(self._live) - len(self.inflight)
+
+    def stats(self) -> dict[str, Any]:
+        """Return counters for health and the status API."""
+        return {"pending": self.pending, "inflight": len(self.inflight), "acked": self.acked,
+                "sent": self.sent, "rejected": self.rejected, "window": self.window}
+
+    async def load(self) -> None:
+        """Read every pending row's order keys (payloads are read when sent)."""
+        rows = await self._storage.fetchall(
+            "SELECT id, kind, priority, retain, props, coalesce_key FROM federation_outbox "
+            "WHERE state = 'pending' ORDER BY priority, id"
+        )
+        for row in rows:
+            item = OutboxItem(row["id"], row["kind"], row["priority"], bool(row["retain"]), None,
+                              _load_props(row["props"]), row["coalesce_key"])
+            self._live[item.id] = item
+            self._heap.append((item.priority, item.id))
+            if item.coalesce:
+                self._coalesce[item.coalesce] = item.id
+        heapq.heapify(self._heap)
+        count = await self._storage.fetchone("SELECT COUNT(*) AS n FROM federation_outbox WHERE state = 'rejected'")
+        self.rejected = int(count["n"]) if count else 0
+        if rows:
+            _LOGGER.info("Federation outbox: %d messages waiting from before the restart", len(rows))
+
+    # -- adding -------------------------------------------------------------------------
+
+    async def add(self, item: OutboxItem) -> None:
+        """Commit ``item`` (``item.payload`` required) and queue it for sending."""
+        if item.payload is None:
+            raise ValueError("an outbox item needs its payload")
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._pending_rows.append((
+            item.id, item.kind, item.priority, self._time(), item.payload, int(item.retain),
+            json.dumps(item.props) if item.props else None, item.coalesce,
+        ))
+        self._pending_items.append(item)
+        self._pending_waiters.append(waiter)
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = loop.create_task(self._flush(), name="federation outbox commit")
+        await waiter
+
+    async def _flush(self) -> None:
+        # Let every add() of this loop iteration join the batch.
+        await asyncio.sleep(0)
+        while self._pending_rows:
+            rows, items, waiters = self._pending_rows, self._pending_items, self._pending_waiters
+            self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
+            try:
+                # OR IGNORE: a caller-chosen id given twice is one message (the station
+                # dedupes it too, once the first copy has been acknowledged and deleted).
+                await self._storage.executemany(
+                    "INSERT OR IGNORE INTO federation_outbox (id, kind, priority, created, payload, retain, props, "
+                    "coalesce_key) VALUES (?,?,?,?,?,?,?,?)", rows,
+                )
+            except (sqlite3.Error, OSError, RuntimeError) as err:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(err)
+                continue
+            superseded: list[str] = []
+            for item in items:
+                if item.id in self._live:
+                    continue  # the same id again, still queued: already there
+                self._queue(item)
+                if item.coalesce:
+                    old = self._coalesce.get(item.coalesce)
+                    self._coalesce[item.coalesce] = item.id
+                    if old is not None and old not in self.inflight and old in self._live:
+                        superseded.append(old)
+            if superseded:
+                await self._delete(superseded)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self.on_ready()
+
+    def _queue(self, item: OutboxItem) -> None:
+        if item.payload is not None:
+            if self._cached + len(item.payload) <= self._cache_limit:
+                self._cached += len(item.payload)
+                item.cached = True
+            else:
+                item.payload = None  # on disk; read back when it is its turn
+        self._live[item.id] = item
+        heapq.heappush(self._heap, (item.priority, item.id))
+
+    # -- sending ------------------------------------------------------------------------
+
+    def take(self, now: float) -> list[OutboxItem]:
+        """Pop the next rows that fit the window and mark them in flight."""
+        out: list[OutboxItem] = []
+        heap, live, inflight = self._heap, self._live, self.inflight
+        limit = self.window + self.urgent_reserve
+        while heap and len(inflight) < limit:
+            priority, msg_id = heap[0]
+            item = live.get(msg_id)
+            if item is None or msg_id in inflight:
+                heapq.heappop(heap)  # acked, superseded or already out
+                continue
+            if len(inflight) >= self.window and priority > 1:
+                break  # the reserve is for SOS and incidents only
+            heapq.heappop(heap)
+            item.sent_at = now
+            item.attempts += 1
+            inflight[msg_id] = item
+            out.append(item)
+        return out
+
+    async def fill(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Read missing payloads from the database; return the items still pending."""
+        if self._stale:
+            stale, self._stale = self._stale, []
+            await self._delete(stale)
+        missing = [i.id for i in items if i.payload is None]
+        found: dict[str, bytes] = {}
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start:start + _CHUNK]
+            rows = await self._storage.fetchall(
+                f"SELECT id, payload FROM federation_outbox WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update({row["id"]: bytes(row["payload"]) for row in rows})
+        ready: list[OutboxItem] = []
+        for item in items:
+            if item.payload is None:
+                payload = found.get(item.id)
+                if payload is None:
+                    # Acked or superseded while we read: nothing to send.
+                    self.inflight.pop(item.id, None)
+                    continue
+                item.payload = payload  # not counted in the cache: dropped after the ack
+            ready.append(item)
+        return ready
+
+    def requeue(self, items: Iterable[OutboxItem]) -> int:
+        """Put in-flight rows back in the queue (disconnect, ack timeout)."""
+        count = 0
+        for item in items:
+            if self.inflight.pop(item.id, None) is not None and item.id in self._live:
+                if item.coalesce and self._coalesce.get(item.coalesce) != item.id:
+                    self._stale.append(item.id)  # a newer one of its kind is queued
+                    continue
+                heapq.heappush(self._heap, (item.priority, item.id))
+                count += 1
+        if count:
+            self.on_ready()
+        return count
+
+    def requeue_all(self) -> int:
+        """Put every in-flight row back (the connection dropped)."""
+        return self.requeue(list(self.inflight.values()))
+
+    def overdue(self, now: float, timeout: float) -> list[OutboxItem]:
+        """Return in-flight rows sent more than ``timeout`` seconds ago."""
+        return [i for i in self.inflight.values() if now - i.sent_at >= timeout]
+
+    # -- acknowledgements -------------------------------------------------------------------
+
+    async def ack(self, ids: Iterable[str]) -> int:
+        """Delete acknowledged rows; return how many were ours."""
+        known = [i for i in dict.fromkeys(ids) if i in self._live]
+        if not known:
+            return 0
+        await self._delete(known)
+        self.acked += len(known)
+        self.on_ready()
+        return len(known)
+
+    async def reject(self, msg_id: str, reason: str) -> bool:
+        """Keep a row the station refused, but stop sending it; return whether it was ours."""
+        item = self._live.get(msg_id)
+        if item is None:
+            return False
+        await self._storage.execute(
+            "UPDATE federation_outbox SET state = 'rejected', error = ? WHERE id = ?", (reason[:2000], msg_id)
+        )
+        self._forget(item)
+        self.rejected += 1
+        _LOGGER.error("Federation: the station refused message %s (%s): %s", msg_id, item.kind, reason)
+        self.on_ready()
+        return True
+
+    async def _delete(self, ids: Sequence[str]) -> None:
+        await self._storage.executemany("DELETE FROM federation_outbox WHERE id = ?", [(i,) for i in ids])
+        for msg_id in ids:
+            item = self._live.get(msg_id)
+            if item is not None:
+                self._forget(item)
+
+    def _forget(self, item: OutboxItem) -> None:
+        self._live.pop(item.id, None)
+        self.inflight.pop(item.id, None)
+        if item.coalesce and self._coalesce.get(item.coalesce) == item.id:
+            del self._coalesce[item.coalesce]
+        if item.payload is not None and item.cached:
+            self._cached -= len(item.payload)
+        item.payload = None
+        item.cached = False
+
+    async def wait_empty(self, within: float) -> bool:
+        """Wait (real time) until nothing is pending; return False after ``within`` seconds."""
+        deadline = time.monotonic() + within
+        while self._live or self._pending_rows:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+
+def _load_props(text: str | None) -> list[tuple[str, str]] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return [(str(k), str(v)) for k, v in value] if isinstance(value, list) else None

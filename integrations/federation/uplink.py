@@ -1,0 +1,382 @@
+"""The hub side of federation: what goes up, when, and what comes back.
+
+Up (through the outbox, so nothing is lost): incidents with each timeline
+entry, the selected events, snapshots the camera's owner lets the station
+have, the retained registry and the retained health report.  Down: ``ack``
+(delete those outbox rows) and ``cmd`` (see :mod:`.commands`).
+
+Two clocks on purpose: what a person would call time (health every minute,
+armed hours, timestamps in messages) follows ``hub.clock``, which tests move
+by hand; what is about the network (ack timeouts, reconnect backoff) follows
+the event loop's monotonic clock, which a wrong wall clock cannot upset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hub.core.bus import Event
+from hub.core.ids import ulid
+from hub.keys import HubKey
+from integrations.federation.collect import build_health, build_registry, scrub
+from integrations.federation.commands import CommandRunner
+from integrations.federation.config import FederationConfig, parse_window
+from integrations.federation.const import (
+    EVENT_SOS_PRESSED,
+    HEALTH_OFFLINE,
+    KIND_ACK,
+    KIND_CMD,
+    KIND_EVENT,
+    KIND_HEALTH,
+    KIND_INCIDENT,
+    KIND_REGISTRY,
+    KIND_SNAPSHOT,
+    MAX_SNAPSHOT_BYTES,
+    PRIO_EVENT,
+    PRIO_HEALTH,
+    PRIO_INCIDENT,
+    PRIO_REGISTRY,
+    PRIO_SNAPSHOT,
+    PRIO_SOS,
+)
+from integrations.federation.link import LinkSettings, MqttLink, publish_properties
+from integrations.federation.outbox import Outbox, OutboxItem
+from integrations.federation.protocol import AckDoc, dumps, envelope, parse_topic, topic
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("FEDERATION", "Federation", "CONNECTED_ENTITY")
+
+_LOGGER = logging.getLogger(__name__)
+
+FEDERATION: HubKey[Federation] = HubKey("federation")
+#: Shows whether the hub is connected to its station's broker.
+CONNECTED_ENTITY = "binary_sensor.federation_connected"
+#: Longest wait between re-sends while the station does not answer (backoff cap).
+_MAX_ACK_TIMEOUT = 600.0
+_OVERDUE_CHECK = 1.0
+
+
+class Federation:
+    """One hub's link to its station."""
+
+    def __init__(self, hub: Hub, cfg: FederationConfig) -> None:
+        self.hub = hub
+        self.cfg = cfg
+        self.station = cfg.station
+        self.hub_id = hub.id
+        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window)
+        self.outbox.on_ready = self._wake_sender
+        settings = LinkSettings(
+            broker=cfg.broker, username=cfg.username or hub.id, password=cfg.password,
+            client_id=cfg.client_id or f"hub-{hub.id}", ca_file=cfg.ca_file, cert_file=cfg.cert_file,
+            key_file=cfg.key_file, tls_insecure=cfg.tls_insecure, protocol=cfg.protocol,
+            keepalive=cfg.keepalive, clean=False, reconnect_min=cfg.reconnect_min,
+            reconnect_max=cfg.reconnect_max, config_dir=hub.config_dir,
+            subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
+        )
+        self.link = MqttLink(settings, self._on_message, name="federation", will=self._will,
+                             on_connect=self._on_connect, on_disconnect=self._on_disconnect)
+        self.commands = CommandRunner(hub, cfg, self._send_command_result)
+        self._armed = [parse_window(w) for w in cfg.share.armed_hours]
+        self._wake = asyncio.Event()
+        self._ack_timeout = cfg.ack_timeout
+        self._acks: list[str] = []
+        self._ack_task: asyncio.Task[None] | None = None
+        self._registry_hash: str | None = None
+        self._unsubs: list[Any] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.bad_messages = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def topic(self, kind: str) -> str:
+        """Return this hub's topic of ``kind``."""
+        return topic(self.station, self.hub_id, kind)
+
+    async def start(self) -> None:
+        """Load the outbox, follow the bus, and connect."""
+        await self.outbox.load()
+        bus = self.hub.bus
+        if self.cfg.share.incidents:
+            self._unsubs += [bus.listen("incident_opened", self._incident_event),
+                             bus.listen("incident_updated", self._incident_event)]
+        for event_type in dict.fromkeys(self.cfg.share.events):
+            self._unsubs.append(bus.listen(event_type, self._forward_event))
+        self._write_state()
+        self.link.start(self.hub.create_background_task)
+        spawn = self.hub.create_background_task
+        self._tasks += [spawn(self._sender(), "federation sender"),
+                        spawn(self._overdue_loop(), "federation ack timeouts"),
+                        spawn(self._health_loop(), "federation health")]
+
+    def hub_started(self) -> None:
+        """Start the registry once every plugin is set up (they all contribute to it)."""
+        if self.cfg.share.registry:
+            self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
+
+    async def stop(self) -> None:
+        """Say ``offline`` (retained, like the will) and disconnect; the outbox keeps the rest."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
+        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _health_payload(self, status: str, reason: str) -> bytes:
+        return envelope(ulid(), self.station, self.hub_id, KIND_HEALTH, self.hub.clock.time(),
+                        {"status": status, "reason": reason, "version": self.hub.version})
+
+    def _will(self) -> tuple[str, bytes, int, bool]:
+        # Made at each connect: the broker publishes it if the hub vanishes.
+        return self.topic(KIND_HEALTH), self._health_payload(HEALTH_OFFLINE, "connection lost"), 1, True
+
+    def _on_connect(self) -> None:
+        self.outbox.requeue_all()
+        self._ack_timeout = self.cfg.ack_timeout
+        self._write_state()
+        # The will may have said "offline" while we were away: say "online" again.
+        self.hub.create_task(self._safe(self.send_health()), "federation health")
+        self._wake_sender()
+
+    def _on_disconnect(self) -> None:
+        self.outbox.requeue_all()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        with contextlib.suppress(Exception):
+            self.hub.states.set(CONNECTED_ENTITY, "on" if self.link.connected else "off", {
+                "friendly_name": "Station link", "device_class": "connectivity", "station": self.station,
+                "status": self.link.status, "pending": self.outbox.pending,
+            })
+
+    async def _safe(self, coro: Any) -> None:
+        try:
+            await coro
+        except Exception:
+            _LOGGER.exception("Federation: could not queue a message")
+
+    # -- queueing -------------------------------------------------------------------------
+
+    async def send(self, kind: str, body: dict[str, Any], priority: int, *, retain: bool = False,
+                   coalesce: str | None = None, msg_id: str | None = None) -> str:
+        """Write one message to the outbox (committed on return) and return its id."""
+        msg_id = msg_id or ulid()
+        payload = envelope(msg_id, self.station, self.hub_id, kind, self.hub.clock.time(), body)
+        await self.outbox.add(OutboxItem(msg_id, kind, priority, retain, payload, coalesce=coalesce))
+        return msg_id
+
+    async def send_event(self, event_type: str, data: dict[str, Any], *, priority: int = PRIO_EVENT,
+                         time_fired: float | None = None, msg_id: str | None = None) -> str:
+        """Queue an ``event`` message (``msg_id``: the caller's idempotency key)."""
+        body = {"type": event_type, "data": scrub(data),
+                "time": self.hub.clock.time() if time_fired is None else time_fired}
+        return await self.send(KIND_EVENT, body, priority, msg_id=msg_id)
+
+    async def _send_command_result(self, body: dict[str, Any]) -> str:
+        body = {**body, "time": self.hub.clock.time()}
+        return await self.send(KIND_EVENT, body, PRIO_INCIDENT)
+
+    async def send_health(self) -> str:
+        """Queue the health report (retained; a newer one replaces an unsent older one)."""
+        body = await build_health(self.hub, {
+            "outbox": self.outbox.stats(),
+            "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+        })
+        return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)
+
+    async def send_registry(self, *, force: bool = False) -> str | None:
+        """Queue the registry if it changed (or ``force``); return the message id."""
+        body = await build_registry(self.hub, self.station)
+        digest = hashlib.sha256(dumps(body)).hexdigest()
+        if digest == self._registry_hash and not force:
+            return None
+        msg_id = await self.send(KIND_REGISTRY, body, PRIO_REGISTRY, retain=True, coalesce=KIND_REGISTRY)
+        self._registry_hash = digest
+        return msg_id
+
+    async def send_snapshot(self, snapshot_id: str, incident_id: str | None) -> str | None:
+        """Queue a stored snapshot if the camera's owner lets the station have it; return the id."""
+        from integrations.camera.entity import CameraEntity
+        from integrations.camera.policy import Party, check_and_audit
+
+        if not self.cfg.share.snapshots:
+            return None
+        if not self.link.v5:
+            _LOGGER.warning("Federation: snapshots need MQTT v5 (protocol: 5); %s not sent", snapshot_id)
+            return None
+        row = await self.hub.storage.fetchone("SELECT * FROM snapshots WHERE id = ?", (snapshot_id,))
+        if row is None:
+            return None
+        try:
+            camera = self.hub.entities.get(row["entity_id"], CameraEntity)
+        except LookupError:
+            return None
+        decision = await check_and_audit(self.hub, camera, Party.station(self.station), "snapshot",
+                                         detail={"snapshot_id": snapshot_id, "incident_id": incident_id})
+        if not decision:
+            return None
+        path = self.hub.data_dir / row["path"]
+        data = await self.hub.loop.run_in_executor(None, path.read_bytes)
+        if len(data) > MAX_SNAPSHOT_BYTES:
+            _LOGGER.warning("Federation: snapshot %s is %d bytes, over the limit; not sent", snapshot_id, len(data))
+            return None
+        msg_id = ulid()
+        props = [("v", "1"), ("id", msg_id), ("station", self.station), ("hub", self.hub_id),
+                 ("ts", f"{float(row['ts']):.3f}"), ("incident", incident_id or ""),
+                 ("entity", camera.entity_id), ("snapshot", snapshot_id)]
+        await self.outbox.add(OutboxItem(msg_id, KIND_SNAPSHOT, PRIO_SNAPSHOT, False, data, props))
+        return msg_id
+
+    # -- bus listeners ----------------------------------------------------------------------
+
+    async def _incident_event(self, event: Event) -> None:
+        data = event.data
+        inc = dict(data.get("incident") or {})
+        timeline = inc.pop("timeline", None) or []
+        inc.pop("entity_id", None)
+        if event.event_type == "incident_opened":
+            action, entry = "opened", (timeline[0] if timeline else None)
+        else:
+            action = "closed" if data.get("change") == "closed" else "updated"
+            entry = data.get("entry")
+        if not inc or entry is None:
+            return
+        priority = PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT
+        try:
+            await self.send(KIND_INCIDENT, scrub({"action": action, "incident": inc, "entry": entry}), priority)
+            if entry.get("kind") == "snapshot":
+                for snapshot_id in entry.get("attachments") or ():
+                    await self.send_snapshot(str(snapshot_id), str(inc["id"]))
+        except Exception:
+            _LOGGER.exception("Federation: could not queue incident %s", inc.get("id"))
+
+    def armed(self) -> bool:
+        """Return whether motion is forwarded now (armed hours or the armed entity)."""
+        entity = self.cfg.share.armed_entity
+        if entity:
+            state = self.hub.states.get(entity)
+            if state is not None and (state.state == "on" or state.state.startswith("armed")):
+                return True
+        now = self.hub.clock.now().time()
+        for start, end in self._armed:
+            if (start <= now < end) if start <= end else (now >= start or now < end):
+                return True
+        return False
+
+    async def _forward_event(self, event: Event) -> None:
+        if event.event_type == "camera_motion" and not self.armed():
+            return
+        priority = PRIO_SOS if event.event_type == EVENT_SOS_PRESSED else PRIO_EVENT
+        try:
+            await self.send_event(event.event_type, dict(event.data), priority=priority,
+                                  time_fired=event.time_fired)
+        except Exception:
+            _LOGGER.exception("Federation: could not queue %s", event.event_type)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _wake_sender(self) -> None:
+        self._wake.set()
+
+    async def _sender(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self.link.connected:
+                continue
+            items = self.outbox.take(loop.time())
+            if not items:
+                continue
+            try:
+                items = await self.outbox.fill(items)
+            except Exception:
+                _LOGGER.exception("Federation: could not read queued messages")
+                self.outbox.requeue(items)
+                await asyncio.sleep(1)
+                continue
+            for index, item in enumerate(items):
+                props = publish_properties(content_type="image/jpeg", user=item.props) if item.props else None
+                assert item.payload is not None
+                if not self.link.publish_nowait(self.topic(item.kind), item.payload, qos=1, retain=item.retain,
+                                                properties=props):
+                    self.outbox.requeue(items[index:])
+                    break
+                self.outbox.sent += 1
+                if not item.cached:
+                    item.payload = None  # read again from disk if it must be re-sent
+            self._wake.set()  # more may fit in the window
+
+    async def _overdue_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_OVERDUE_CHECK)
+            if not self.link.connected:
+                continue
+            late = self.outbox.overdue(loop.time(), self._ack_timeout)
+            if late:
+                count = self.outbox.requeue(late)
+                _LOGGER.warning("Federation: no ack from station %s for %d messages in %.0fs; sending again",
+                                self.station, count, self._ack_timeout)
+                # Back off while the station is silent: don't flood a broker queue.
+                self._ack_timeout = min(_MAX_ACK_TIMEOUT, self._ack_timeout * 2)
+
+    async def _health_loop(self) -> None:
+        while True:
+            await self.hub.clock.sleep(self.cfg.health_interval)
+            await self._safe(self.send_health())
+            self._write_state()
+
+    async def _registry_loop(self) -> None:
+        while True:
+            await self._safe(self.send_registry())
+            await self.hub.clock.sleep(self.cfg.registry_interval)
+
+    # -- from the station -----------------------------------------------------------------------
+
+    def _on_message(self, name: str, payload: bytes, _props: Any) -> None:
+        parts = parse_topic(name)
+        if parts is None or parts.station != self.station or parts.hub != self.hub_id:
+            return
+        if parts.kind == KIND_ACK:
+            try:
+                doc = AckDoc.model_validate_json(payload)
+            except ValueError:
+                self.bad_messages += 1
+                _LOGGER.warning("Federation: ignored a malformed ack (%d bytes)", len(payload))
+                return
+            self._acks.extend(doc.ids)
+            for rejected in doc.rejected:
+                self.hub.create_task(self._safe(self.outbox.reject(rejected.id, rejected.reason)))
+            if self._ack_task is None or self._ack_task.done():
+                self._ack_task = self.hub.create_task(self._apply_acks(), "federation acks")
+        elif parts.kind == KIND_CMD:
+            self.hub.create_task(self.commands.handle(payload), "federation command")
+
+    async def _apply_acks(self) -> None:
+        # Acks that arrive while a delete runs are applied together in the next one.
+        while self._acks:
+            ids, self._acks = self._acks, []
+            try:
+                if await self.outbox.ack(ids):
+                    self._ack_timeout = self.cfg.ack_timeout
+            except Exception:
+                _LOGGER.exception("Federation: could not apply %d acks (they will be re-sent)", len(ids))
+
+    def status(self) -> dict[str, Any]:
+        """Return the link and outbox state for the API and health."""
+        return {"station": self.station, "hub": self.hub_id, "link": self.link.info(),
+                "outbox": self.outbox.stats(), "commands": {"handled": self.commands.handled,
+                                                            "refused": self.commands.refused},
+                "bad_messages": self.bad_messages, "armed": self.armed()}

@@ -1,0 +1,11 @@
+"""Constants for the Frigate integration."""
+
+from typing import Final
+
+DOMAIN: Final = "frigate"
+#: Fired on a new tracked object, and again when it enters a zone it had not entered before.
+EVENT_CAMERA_DETECTION: Final = "camera_detection"
+#: Fired when a review item is new or is raised to ``alert``.
+EVENT_CAMERA_REVIEW: Final = "camera_review"
+#: Event ids remembered for de-duplication (a busy camera makes hundreds a day).
+SEEN_IDS: Final = 10_000

@@ -1,0 +1,108 @@
+"""LINE for the Big 6 and ตาสับปะรด networks: alert cards with acknowledge, tips, escalation.
+
+Thin hook implementations; the work is in :mod:`integrations.line.runtime` and
+the modules it builds.  Nothing heavy is imported here: the hub imports every
+built-in integration at start, and line-bot-sdk is loaded only when the
+``line:`` block is configured (see :mod:`integrations.line.api`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub import hookimpl
+from integrations.line.config import LineConfig
+from integrations.line.const import DOMAIN
+from integrations.line.runtime import LINE, LineRuntime
+from integrations.line.sender import SendSchema
+from integrations.line.store import MIGRATIONS
+
+if TYPE_CHECKING:
+    from hub.http.routes import Route
+    from hub.hub import Hub
+
+__all__ = ("LINE", "LineConfig", "LineRuntime")
+
+_HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def config_schema() -> Any:
+    """Return the ``line:`` block type."""
+    return LineConfig
+
+
+@hookimpl
+def storage_migrations() -> Any:
+    """Return LINE's tables."""
+    return MIGRATIONS
+
+
+@hookimpl
+async def setup(hub: Hub, config: LineConfig | None) -> None:
+    """Connect to LINE (a refused token fails only this plugin) and register ``line.send``."""
+    if config is None:
+        return
+    rt = LineRuntime(hub, config)
+    await rt.start()
+    hub.data[LINE] = rt
+
+    async def send(call: Any) -> dict[str, Any]:
+        return await rt.sender.send_service(call.model, call.context)
+
+    hub.services.register(
+        DOMAIN,
+        "send",
+        send,
+        SendSchema,
+        role="operator",
+        description="Send a message or an incident's card (with acknowledge button) to LINE groups by alias",
+    )
+
+
+@hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Close the LINE client."""
+    rt = hub.data.pop(LINE)
+    if rt is not None:
+        await rt.stop()
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Route]:
+    """Return the webhook, the API and the pages (only when LINE is set up)."""
+    from integrations.line.views import routes
+
+    return routes(hub)
+
+
+@hookimpl
+def template_dirs() -> list[Path]:
+    """Return the LINE page templates."""
+    return [_HERE / "templates"]
+
+
+@hookimpl
+def static_dirs() -> Mapping[str, Path]:
+    """Return the LINE page's stylesheet and script."""
+    return {"line": _HERE / "static"}
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str]]:
+    """Link the LINE page for operators and admins."""
+    if LINE not in hub.data:
+        return []
+    return [{"href": "/line", "label_th": "LINE", "label_en": "LINE", "role": "operator"}]
+
+
+@hookimpl
+def health_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Report the quota level and the bot's reachability to the station."""
+    rt = hub.data.get(LINE)
+    if rt is None:
+        return None
+    quota = rt.quota.as_dict()
+    return {"quota_level": quota["level"], "quota_percent": quota["percent"], "reachable": rt.bot is not None}

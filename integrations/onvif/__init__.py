@@ -1,0 +1,142 @@
+"""ONVIF cameras: ``camera.<id>`` plus ``binary_sensor.<id>_motion`` (and tamper/analytics sensors).
+
+Thin hooks; the work is in :mod:`.device` (connection, snapshots, PTZ),
+:mod:`.events` (PullPoint and parsing), :mod:`.webhook` and :mod:`.client`
+(the SOAP edge).  onvif-zeep-async is imported only when a camera is
+configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from hub import hookimpl
+from hub.core.errors import PluginSetupError
+from hub.keys import HubKey
+from integrations.onvif.config import OnvifCameraConfig
+from integrations.onvif.const import DOMAIN, MIGRATIONS
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from hub.hub import Hub
+    from hub.http.routes import Route
+    from integrations.onvif.device import OnvifCamera
+
+__all__ = ("CAMERAS", "OnvifCameraConfig")
+
+_LOGGER = logging.getLogger(__name__)
+
+#: entity_id → camera
+CAMERAS: HubKey[dict[str, OnvifCamera]] = HubKey("onvif_cameras")
+_SESSION: HubKey[aiohttp.ClientSession] = HubKey("onvif_http")
+
+
+def _unique_ids(cameras: list[OnvifCameraConfig]) -> list[OnvifCameraConfig]:
+    seen: set[str] = set()
+    for cam in cameras:
+        if cam.id in seen:
+            raise ValueError(f"camera id {cam.id!r} is used twice")
+        seen.add(cam.id)
+    return cameras
+
+
+class EntitySchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity_id: str | list[str]
+
+
+@hookimpl
+def config_schema() -> Any:
+    """Return the ``onvif:`` block type: a list of cameras."""
+    return Annotated[list[OnvifCameraConfig], AfterValidator(_unique_ids)]
+
+
+@hookimpl
+def storage_migrations() -> Any:
+    """Return the table that remembers each camera's snapshot auth."""
+    return MIGRATIONS
+
+
+@hookimpl
+async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
+    """Create the cameras and start connecting them (in the background: offline cameras don't delay start)."""
+    import aiohttp
+
+    from integrations.camera import add_camera
+    from integrations.camera.prebuffer import start_prebuffer
+    from integrations.onvif.client import import_onvif
+    from integrations.onvif.device import OnvifCamera
+    from integrations.onvif.webhook import WEBHOOKS, consumer_url, new_token
+
+    cameras: dict[str, OnvifCamera] = {}
+    hub.data[CAMERAS] = cameras
+    hub.data[WEBHOOKS] = {}
+    if not config:
+        return
+    for cfg in config:
+        if cfg.events == "webhook":
+            try:
+                consumer_url(hub, cfg, "x")
+            except ValueError as err:
+                raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from None
+    await hub.loop.run_in_executor(None, import_onvif)
+    session = aiohttp.ClientSession()
+    hub.data[_SESSION] = session
+    rows = await hub.storage.fetchall("SELECT camera_id, snapshot_auth FROM onvif_state")
+    known = {row["camera_id"]: row["snapshot_auth"] for row in rows}
+
+    async def remember(camera: OnvifCamera, mode: str) -> None:
+        await hub.storage.execute(
+            "INSERT INTO onvif_state (camera_id, snapshot_auth, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(camera_id) DO UPDATE SET snapshot_auth = excluded.snapshot_auth, "
+            "updated_at = excluded.updated_at",
+            (camera.object_id, mode, hub.clock.time()),
+        )
+
+    for cfg in config:
+        mode = known.get(cfg.id)
+        camera = OnvifCamera(hub, cfg, session, mode if mode in ("digest", "basic", "none") else None)
+        camera.on_snapshot_auth = remember
+        if cfg.events == "webhook":
+            camera.webhook_token = new_token()
+            hub.data[WEBHOOKS][camera.webhook_token] = camera
+        add_camera(hub, camera)
+        cameras[camera.entity_id] = camera
+        camera.start()
+        if cfg.prebuffer:
+            start_prebuffer(hub, camera, cfg.prebuffer, cfg.prebuffer_interval)
+
+    async def reconnect(call: Any) -> None:
+        for entity_id in ([call.data["entity_id"]] if isinstance(call.data["entity_id"], str)
+                          else call.data["entity_id"]):
+            camera = cameras.get(entity_id)
+            if camera is None:
+                raise ValueError(f"no ONVIF camera {entity_id!r}")
+            await camera.reconnect()
+
+    hub.services.register(DOMAIN, "reconnect", reconnect, EntitySchema, role="admin",
+                          description="Reconnect ONVIF cameras now (after fixing a password or the network)")
+
+
+@hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Unsubscribe from every camera's events and close connections."""
+    import asyncio
+
+    cameras = hub.data.get(CAMERAS) or {}
+    await asyncio.gather(*(camera.stop() for camera in cameras.values()), return_exceptions=True)
+    session = hub.data.get(_SESSION)
+    if session is not None:
+        await session.close()
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Route]:
+    """Return the webhook route, only when a camera posts events to the hub."""
+    from integrations.onvif.webhook import WEBHOOKS, routes
+
+    return routes() if hub.data.get(WEBHOOKS) else []

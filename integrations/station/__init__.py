@@ -1,0 +1,93 @@
+"""Station role: the CCOC's intake of what its zone's hubs send, and the way back.
+
+Subscribes to ``ssz/v1/<station>/+/#``, checks and stores every message by
+id in the station database, acknowledges it, tracks each hub's link, and
+sends allowlisted commands.  ``safetyhub station add-hub`` and
+``broker-config`` administer the Mosquitto broker.  See
+``docs/federation.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub import hookimpl
+from integrations.station.config import StationConfig
+
+if TYPE_CHECKING:
+    import click
+
+    from hub.http.routes import Route
+    from hub.hub import Hub
+
+__all__ = ("StationConfig",)
+
+
+@hookimpl
+def config_schema() -> Any:
+    """Return the ``station:`` block type."""
+    return StationConfig
+
+
+@hookimpl
+async def setup(hub: Hub, config: StationConfig) -> None:
+    """Open the station database and start ingesting."""
+    from hub.http.api import INCIDENT_SOURCES
+    from integrations.station.runtime import STATION, Station
+
+    station = Station(hub, config)
+    await station.start()
+    hub.data[STATION] = station
+    sources = hub.data.get(INCIDENT_SOURCES)
+    if sources is None:
+        sources = []
+        hub.data[INCIDENT_SOURCES] = sources
+    sources.append(station.store)
+
+
+@hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Store what is queued and close the database."""
+    from hub.http.api import INCIDENT_SOURCES
+    from integrations.station.runtime import STATION
+
+    station = hub.data.pop(STATION)
+    if station is None:
+        return
+    sources = hub.data.get(INCIDENT_SOURCES) or []
+    if station.store in sources:
+        sources.remove(station.store)
+    await station.stop()
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Route]:
+    """Return the hubs API and page (station role only)."""
+    if hub.role != "station":
+        return []
+    from integrations.station.api import routes
+
+    return routes(hub)
+
+
+@hookimpl
+def template_dirs() -> Any:
+    """Return the hubs page template folder."""
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Any) -> Any:
+    """Link the hubs page on a station."""
+    if hub.role != "station":
+        return []
+    return [{"href": "/station/hubs", "label_th": "ฮับในพื้นที่", "label_en": "Hubs", "role": "viewer"}]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """Add ``safetyhub station ...``."""
+    from integrations.station.cli import station_group
+
+    cli.add_command(station_group)

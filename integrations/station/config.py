@@ -1,0 +1,120 @@
+"""Schema of the ``station:`` block (a CCOC that hubs report to)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hub.config import BlockModel
+from integrations.federation.config import normalize_protocol
+from integrations.mqtt.config import BrokerAddress
+
+__all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
+
+
+class ListenerConfig(BlockModel):
+    """The broker's TLS listener that hubs connect to (written by ``broker-config``)."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8883, ge=1, le=65535)
+    cert_file: str | None = None
+    key_file: str | None = None
+    #: CA for client certificates; with ``require_certificate`` hubs need one (mutual TLS).
+    ca_file: str | None = None
+    require_certificate: bool = False
+    #: Plain MQTT without TLS: only for a test bench on loopback, never in production.
+    plain: bool = False
+
+    @model_validator(mode="after")
+    def _tls(self) -> ListenerConfig:
+        if not self.plain and (self.cert_file is None or self.key_file is None):
+            raise ValueError("the hub listener needs cert_file and key_file (TLS), or plain: true on loopback")
+        if self.require_certificate and self.ca_file is None:
+            raise ValueError("require_certificate needs ca_file")
+        return self
+
+
+class LocalListenerConfig(BlockModel):
+    """A plain listener on loopback for the station's own process."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        if not (value.startswith("127.") or value in ("::1", "localhost")):
+            raise ValueError("the local listener has no TLS: bind it to loopback (127.0.0.1)")
+        return value
+
+
+class DatabaseConfig(BlockModel):
+    """Where the station keeps what hubs send (SQLite; PostgreSQL can be added behind the same interface)."""
+
+    backend: Literal["sqlite"] = "sqlite"
+    #: Relative to the hub's data_dir.
+    path: str = "station.db"
+
+
+class StationConfig(BlockModel):
+    """The ``station:`` block."""
+
+    #: Station id: the second level of every topic, ``ssz/v1/<id>/<hub>/...``.
+    id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
+    #: The station's own connection to its broker (usually the loopback listener).
+    broker: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_insecure: bool = False
+    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    protocol: Literal["5", "3.1.1"] = "5"
+    keepalive: int = Field(default=30, ge=5, le=3600)
+    reconnect_min: float = Field(default=1.0, gt=0, le=60)
+    reconnect_max: float = Field(default=30.0, gt=0, le=3600)
+    #: Several station workers share the load with ``$share/<group>/...`` (clean sessions then).
+    share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    #: A hub that sends nothing for this long is "silent" (three missed health reports).
+    silent_after: float = Field(default=180.0, ge=10)
+    check_interval: float = Field(default=15.0, ge=1, le=3600)
+    #: Largest JSON message accepted, and largest snapshot.
+    max_payload: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_snapshot: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    #: Messages stored per transaction at most.
+    batch_max: int = Field(default=5000, ge=1, le=100_000)
+    #: A command not delivered within this many seconds is dropped by the broker (MQTT v5 expiry).
+    command_expiry: int = Field(default=300, ge=5, le=24 * 3600)
+    #: What ``add-hub`` tells hubs to connect to.
+    public_broker: str = "mqtts://ccoc.example.org:8883"
+    #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.
+    broker_dir: str = "./broker"
+    listener: ListenerConfig = Field(default_factory=lambda: ListenerConfig(plain=True, host="127.0.0.1"))
+    local_listener: LocalListenerConfig | None = Field(default_factory=LocalListenerConfig)
+    #: Sizing for ``max_queued_messages``: hubs times each hub's outbox window, doubled.
+    expected_hubs: int = Field(default=200, ge=1, le=100_000)
+    hub_window: int = Field(default=200, ge=1, le=10_000)
+
+    _protocol = field_validator("protocol", mode="before")(normalize_protocol)
+
+    @field_validator("broker", "public_broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        BrokerAddress(value)
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> StationConfig:
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must be at least reconnect_min")
+        return self
+
+    @property
+    def max_queued_messages(self) -> int:
+        """Broker queue per client: a station restart must not drop an SOS queued behind telemetry."""
+        return max(10_000, 2 * self.expected_hubs * self.hub_window)

@@ -1,0 +1,445 @@
+"""The station's intake: check every message, store a batch, and only then acknowledge.
+
+A message is accepted only if its topic names this station, a registered hub
+and a known kind, it fits the size limit, it is our schema, and the hub id
+and kind inside agree with the topic.  Anything else is rejected: counted
+and logged per hub (rate-limited), and, when it at least carries a message
+id from a registered hub, named in the next ``ack`` as refused so the hub
+stops re-sending it and shows it in its status.  The station never crashes
+on input.
+
+Accepted messages are stored in batches, one transaction each, while the
+next batch fills: under load batches grow and the per-message cost falls;
+when idle a single SOS is written on its own straight away.  Acks go out
+after the commit, so an ack always means "on disk at the station".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from integrations.federation.const import (
+    EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
+)
+from integrations.federation.const import (
+    HEALTH_OFFLINE,
+    KIND_ACK,
+    KIND_CMD,
+    KIND_SNAPSHOT,
+    PROTOCOL_VERSION,
+    UP_KINDS,
+)
+from integrations.federation.link import LinkSettings, MqttLink
+from integrations.federation.protocol import (
+    EventEnvelope,
+    HealthEnvelope,
+    IncidentEnvelope,
+    SnapshotMeta,
+    dumps,
+    parse_envelope,
+    parse_topic,
+    topic,
+)
+from integrations.mqtt.badinput import BadInputLog
+from integrations.station.const import (
+    ACK_CHUNK,
+    EVENT_EVENT,
+    EVENT_HUB_OFFLINE,
+    EVENT_HUB_ONLINE,
+    EVENT_HUB_SILENT,
+    EVENT_INCIDENT,
+    EVENT_SNAPSHOT,
+    HUB_ENTITY_DOMAIN,
+    STATUS_OFFLINE,
+    STATUS_ONLINE,
+    STATUS_SILENT,
+    STATUS_UNKNOWN,
+)
+from integrations.station.store import HubStatus, Inbound
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+    from integrations.station.config import StationConfig
+    from integrations.station.store import StationStore
+
+__all__ = ("Ingest",)
+
+_LOGGER = logging.getLogger(__name__)
+_ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
+#: Most messages held in memory waiting for the database; beyond that new ones are
+#: dropped unacknowledged (the hubs keep them and send again).
+_MAX_BACKLOG = 200_000
+#: Seconds between re-reads of the registered hubs when an unknown one appears.
+_REFRESH_INTERVAL = 5.0
+
+
+class Ingest:
+    """Subscribes, validates, stores, acknowledges and tracks hubs."""
+
+    def __init__(self, hub: Hub, cfg: StationConfig, store: StationStore,
+                 on_command_result: Callable[[Inbound, dict[str, Any]], Any] | None = None) -> None:
+        self.hub = hub
+        self.cfg = cfg
+        self.station = cfg.id
+        self.store = store
+        self.snapshot_dir = hub.data_dir / "station_snapshots"
+        self._on_command_result = on_command_result
+        base = f"ssz/v1/{cfg.id}/+/#"
+        settings = LinkSettings(
+            broker=cfg.broker, username=cfg.username, password=cfg.password,
+            client_id=cfg.client_id or f"station-{cfg.id}" + (f"-{id(self):x}" if cfg.share_group else ""),
+            ca_file=cfg.ca_file, cert_file=cfg.cert_file, key_file=cfg.key_file, tls_insecure=cfg.tls_insecure,
+            protocol=cfg.protocol, keepalive=cfg.keepalive,
+            # Shared-subscription workers use clean sessions: a dead worker's persistent
+            # session would keep collecting its share of messages (see the docs).
+            clean=cfg.share_group is not None,
+            reconnect_min=cfg.reconnect_min, reconnect_max=cfg.reconnect_max, config_dir=hub.config_dir,
+            subscriptions=(f"$share/{cfg.share_group}/{base}" if cfg.share_group else base,),
+        )
+        self.link = MqttLink(settings, self._on_message, name="station")
+        self.registered: set[str] = set()
+        self.statuses: dict[str, HubStatus] = {}
+        self._batch: list[Inbound] = []
+        #: Snapshot bytes waiting for the writer, by message id.
+        self._jpegs: dict[str, bytes] = {}
+        self._nacks: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self._rejects: dict[str, tuple[int, str]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._log = BadInputLog(_LOGGER)
+        self._last_refresh = 0.0
+        self._refreshing = False
+        #: Counters since start (also per hub for rejects).
+        self.received = 0
+        self.stored = 0
+        self.duplicates = 0
+        self.rejected = 0
+        self.dropped = 0
+        self.rejected_by_hub: dict[str, int] = defaultdict(int)
+        self.last_reject: dict[str, str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load hubs, then subscribe and start the writer and the silence check."""
+        self.registered = await self.store.registered_hubs()
+        for status in await self.store.hub_statuses():
+            self.statuses[status.hub_id] = status
+            self._mirror(status)
+        self.link.start(self.hub.create_background_task)
+        spawn = self.hub.create_background_task
+        self._tasks += [spawn(self._writer(), "station writer"), spawn(self._silence_loop(), "station silence")]
+
+    async def stop(self) -> None:
+        """Store what is queued, then disconnect."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._drain(), timeout=10)
+        await self.link.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def stats(self) -> dict[str, Any]:
+        """Return counters for the API."""
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "rejected": self.rejected, "dropped": self.dropped, "backlog": len(self._batch),
+                "link": self.link.info()}
+
+    # -- receiving --------------------------------------------------------------------------------
+
+    def _on_message(self, name: str, payload: bytes, props: Any) -> None:
+        self.received += 1
+        parts = parse_topic(name)
+        if parts is None or parts.station != self.station:
+            self._reject("?", f"not a topic of station {self.station}: {name[:120]!r}")
+            return
+        kind, hub_id = parts.kind, parts.hub
+        if kind in (KIND_ACK, KIND_CMD):
+            return  # our own traffic (brokers without no_local echo it)
+        if hub_id not in self.registered:
+            self._reject(hub_id, "hub is not registered at this station", known=False)
+            self._refresh_registered()
+            return
+        if kind not in UP_KINDS:
+            self._reject(hub_id, f"unknown kind {kind!r}", _sniff_id(payload))
+            return
+        now = self.hub.clock.time()
+        if kind == KIND_SNAPSHOT:
+            item = self._snapshot(hub_id, payload, props, now)
+        else:
+            item = self._json(hub_id, kind, payload, now)
+        if item is None:
+            return
+        if len(self._batch) >= _MAX_BACKLOG:
+            self.dropped += 1
+            self._log.warn("backlog", "Station: %d messages waiting for the database; dropping new ones "
+                           "unacknowledged (hubs will send them again)", len(self._batch))
+            return
+        self._batch.append(item)
+        self._wake.set()
+
+    def _json(self, hub_id: str, kind: str, payload: bytes, now: float) -> Inbound | None:
+        if len(payload) > self.cfg.max_payload:
+            self._reject(hub_id, f"{kind}: {len(payload)} bytes is over the {self.cfg.max_payload}-byte limit",
+                         _sniff_id(payload))
+            return None
+        try:
+            env = parse_envelope(payload)
+        except (ValidationError, ValueError) as err:
+            self._reject(hub_id, f"{kind}: not our schema: {_first_error(err)}", _sniff_id(payload))
+            return None
+        if env.hub != hub_id or env.kind != kind or env.station != self.station:
+            self._reject(hub_id, f"payload says {env.station}/{env.hub}/{env.kind} but the topic is "
+                                 f"{self.station}/{hub_id}/{kind}", env.id)
+            return None
+        return Inbound(env.id, hub_id, kind, env.ts, now, payload.decode("utf-8"), env)
+
+    def _snapshot(self, hub_id: str, payload: bytes, props: Any, now: float) -> Inbound | None:
+        pairs = getattr(props, "UserProperty", None) if props is not None else None
+        if not pairs:
+            self._reject(hub_id, "snapshot without its properties (MQTT v5 is needed for snapshots)")
+            return None
+        meta_raw = {str(k): str(v) for k, v in pairs}
+        try:
+            meta = SnapshotMeta.model_validate(meta_raw)
+        except ValidationError as err:
+            self._reject(hub_id, f"snapshot: not our schema: {_first_error(err)}", meta_raw.get("id"))
+            return None
+        if meta.hub != hub_id or meta.station != self.station:
+            self._reject(hub_id, f"snapshot says {meta.station}/{meta.hub}, the topic {self.station}/{hub_id}",
+                         meta.id)
+            return None
+        if len(payload) > self.cfg.max_snapshot:
+            self._reject(hub_id, f"snapshot: {len(payload)} bytes is over the {self.cfg.max_snapshot}-byte limit",
+                         meta.id)
+            return None
+        if not (payload[:3] == b"\xff\xd8\xff" and payload.rstrip(b"\x00\r\n")[-2:] == b"\xff\xd9"):
+            self._reject(hub_id, "snapshot: not a complete JPEG", meta.id)
+            return None
+        item = Inbound(meta.id, hub_id, KIND_SNAPSHOT, float(meta.ts), now, "", None, meta)
+        item.snapshot_size = len(payload)
+        item.snapshot_sha256 = hashlib.sha256(payload).hexdigest()
+        item.snapshot_path = str(Path(hub_id) / f"{meta.id}.jpg")
+        # The bytes ride along until the writer puts them on disk.
+        item.raw = ""
+        self._jpegs[meta.id] = payload
+        return item
+
+    def _reject(self, hub_id: str, reason: str, msg_id: str | None = None, *, known: bool = True) -> None:
+        self.rejected += 1
+        if len(self.rejected_by_hub) < 10_000 or hub_id in self.rejected_by_hub:
+            self.rejected_by_hub[hub_id] += 1
+            self.last_reject[hub_id] = reason
+        self._log.warn(f"reject {hub_id}", "Station %s: rejected a message from hub %s: %s",
+                       self.station, hub_id, reason)
+        if known and hub_id in self.registered:
+            count, _ = self._rejects.get(hub_id, (0, ""))
+            self._rejects[hub_id] = (count + 1, reason[:500])
+            if msg_id is not None:
+                # Tell the hub, so it stops re-sending what will never be accepted.
+                self._nacks[hub_id].append({"id": msg_id, "reason": reason[:500]})
+            self._wake.set()
+
+    def _refresh_registered(self) -> None:
+        now = self.hub.loop.time()
+        if self._refreshing or now - self._last_refresh < _REFRESH_INTERVAL:
+            return
+        self._last_refresh = now
+        self._refreshing = True
+
+        async def refresh() -> None:
+            try:
+                fresh = await self.store.registered_hubs()
+                for hub_id in fresh - self.registered:
+                    status = HubStatus(hub_id, STATUS_UNKNOWN, None, None, None)
+                    self.statuses.setdefault(hub_id, status)
+                    self._mirror(self.statuses[hub_id])
+                self.registered = fresh
+            finally:
+                self._refreshing = False
+
+        self.hub.create_task(refresh(), "station hubs refresh")
+
+    async def reload_hubs(self) -> None:
+        """Re-read the registered hubs now (after ``add-hub``)."""
+        self._last_refresh = 0.0
+        self._refreshing = False
+        fresh = await self.store.registered_hubs()
+        for hub_id in fresh - self.registered:
+            self.statuses.setdefault(hub_id, HubStatus(hub_id, STATUS_UNKNOWN, None, None, None))
+            self._mirror(self.statuses[hub_id])
+        self.registered = fresh
+
+    # -- storing --------------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain()
+            except Exception:
+                # Not acknowledged, so the hubs send it all again: nothing is lost.
+                _LOGGER.exception("Station: could not store a batch; hubs will re-send it")
+                await asyncio.sleep(1)
+
+    async def _drain(self) -> None:
+        while self._batch or self._nacks or self._rejects:
+            batch = self._batch[:self.cfg.batch_max]
+            del self._batch[:len(batch)]
+            nacks, self._nacks = self._nacks, defaultdict(list)
+            rejects, self._rejects = self._rejects, {}
+            await self._store(batch, nacks, rejects)
+
+    async def _store(self, batch: list[Inbound], nacks: dict[str, list[dict[str, str]]],
+                     rejects: dict[str, tuple[int, str]]) -> None:
+        jpegs = {m.id: self._jpegs.pop(m.id, b"") for m in batch if m.snapshot is not None}
+        if jpegs:
+            await self.hub.loop.run_in_executor(None, self._write_jpegs, batch, jpegs)
+        counts: dict[str, tuple[int, float, float]] = {}
+        for m in batch:
+            n, _, sent = counts.get(m.hub_id, (0, 0.0, 0.0))
+            counts[m.hub_id] = (n + 1, m.received_at, max(sent, m.sent_at))
+        try:
+            result = await self.store.ingest(batch, counts, rejects)
+        except BaseException:
+            for m in batch:
+                self._jpegs.pop(m.id, None)
+            raise
+        self.stored += len(result.new_ids)
+        self.duplicates += len(batch) - len(result.new_ids)
+        self._acknowledge(batch, nacks)
+        for m in batch:
+            self._seen(m)
+            if m.id in result.new_ids:
+                self._announce(m)
+
+    def _write_jpegs(self, batch: list[Inbound], jpegs: dict[str, bytes]) -> None:
+        for m in batch:
+            data = jpegs.get(m.id)
+            if m.snapshot is None or not data:
+                continue
+            path = self.snapshot_dir / m.snapshot_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+
+    def _acknowledge(self, batch: list[Inbound], nacks: dict[str, list[dict[str, str]]]) -> None:
+        by_hub: dict[str, list[str]] = defaultdict(list)
+        for m in batch:
+            by_hub[m.hub_id].append(m.id)
+        now = self.hub.clock.time()
+        for hub_id in set(by_hub) | set(nacks):
+            ids, refused = by_hub.get(hub_id, []), nacks.get(hub_id, [])
+            for start in range(0, max(len(ids), len(refused), 1), ACK_CHUNK):
+                payload = dumps({"v": PROTOCOL_VERSION, "ids": ids[start:start + ACK_CHUNK],
+                                 "rejected": refused[start:start + ACK_CHUNK], "ts": now})
+                # Not awaited: a lost ack only makes the hub send again, which is harmless.
+                self.link.publish_nowait(topic(self.station, hub_id, KIND_ACK), payload, qos=1)
+
+    def _announce(self, m: Inbound) -> None:
+        env = m.env
+        fire = self.hub.bus.fire
+        if isinstance(env, IncidentEnvelope):
+            body = env.body
+            fire(EVENT_INCIDENT, {"hub_id": m.hub_id, "incident_id": body.incident.id, "action": body.action,
+                                  "kind": body.incident.kind, "status": body.incident.status,
+                                  "severity": body.incident.severity, "title": body.incident.title,
+                                  "entry": body.entry.model_dump(), "message_id": m.id})
+        elif isinstance(env, EventEnvelope):
+            data = {"hub_id": m.hub_id, "type": env.body.type, "data": env.body.data, "time": env.body.time,
+                    "message_id": m.id}
+            fire(EVENT_EVENT, data)
+            if env.body.type == HUB_COMMAND_RESULT and self._on_command_result is not None:
+                self.hub.create_task(_maybe_await(self._on_command_result(m, env.body.data)), "command result")
+        elif m.snapshot is not None:
+            fire(EVENT_SNAPSHOT, {"hub_id": m.hub_id, "incident_id": m.snapshot.incident or None,
+                                  "entity_id": m.snapshot.entity, "message_id": m.id})
+
+    # -- hub link states ----------------------------------------------------------------------------
+
+    def _seen(self, m: Inbound) -> None:
+        status = self.statuses.get(m.hub_id)
+        if status is None:
+            status = self.statuses[m.hub_id] = HubStatus(m.hub_id, STATUS_UNKNOWN, None, None, None)
+        status.last_seen = m.received_at
+        status.last_sent = max(status.last_sent or 0.0, m.sent_at)
+        offline = isinstance(m.env, HealthEnvelope) and m.env.body.status == HEALTH_OFFLINE
+        if offline:
+            self._set_status(status, STATUS_OFFLINE, {"reason": m.env.body.reason})  # type: ignore[union-attr]
+        elif status.status != STATUS_ONLINE:
+            self._set_status(status, STATUS_ONLINE, {})
+
+    def _set_status(self, status: HubStatus, new: str, extra: dict[str, Any]) -> None:
+        if status.status == new:
+            return
+        old, status.status = status.status, new
+        now = self.hub.clock.time()
+        status.status_since = now
+        self._mirror(status)
+        event = {STATUS_ONLINE: EVENT_HUB_ONLINE, STATUS_OFFLINE: EVENT_HUB_OFFLINE,
+                 STATUS_SILENT: EVENT_HUB_SILENT}[new]
+        self.hub.bus.fire(event, {"hub_id": status.hub_id, "previous": old, "last_seen": status.last_seen,
+                                  "reason": extra.get("reason")})
+        log = _LOGGER.warning if new != STATUS_ONLINE else _LOGGER.info
+        log("Station: hub %s is %s (was %s)", status.hub_id, new, old)
+        self.hub.create_task(self.store.set_status(status.hub_id, new, now), "station hub status")
+
+    def _mirror(self, status: HubStatus) -> None:
+        entity_id = f"{HUB_ENTITY_DOMAIN}.{status.hub_id.replace('-', '_')}"
+        with contextlib.suppress(Exception):
+            self.hub.states.set(entity_id, status.status, {
+                "friendly_name": status.hub_id, "hub_id": status.hub_id, "last_seen": status.last_seen,
+                "last_sent": status.last_sent, "status_since": status.status_since,
+            })
+
+    def check_silence(self) -> list[str]:
+        """Mark online hubs that have said nothing for ``silent_after`` seconds; return their ids."""
+        now = self.hub.clock.time()
+        silent = []
+        for status in list(self.statuses.values()):
+            if status.hub_id not in self.registered or status.status not in (STATUS_ONLINE, STATUS_UNKNOWN):
+                continue
+            if status.last_seen is not None and now - status.last_seen >= self.cfg.silent_after:
+                self._set_status(status, STATUS_SILENT, {"reason": f"nothing for {now - status.last_seen:.0f}s"})
+                silent.append(status.hub_id)
+        return silent
+
+    async def _silence_loop(self) -> None:
+        while True:
+            await self.hub.clock.sleep(self.cfg.check_interval)
+            try:
+                self.check_silence()
+            except Exception:
+                _LOGGER.exception("Station: silence check failed")
+
+
+async def _maybe_await(value: Any) -> None:
+    if asyncio.iscoroutine(value):
+        await value
+
+
+def _sniff_id(payload: bytes) -> str | None:
+    """Find a message id near the start of a payload we could not parse (to refuse it by id)."""
+    match = _ID_IN_JSON.search(payload[:400])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _first_error(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'message'}: {first['msg']}"
+    return str(err)[:200]

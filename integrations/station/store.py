@@ -1,0 +1,157 @@
+"""The station database behind a small interface.
+
+Ingest, the REST API and the CLI talk to :class:`StationStore` only, so a
+province-level station can swap SQLite for PostgreSQL by adding one class
+(asyncpg, ``INSERT ... ON CONFLICT`` reads the same) without touching the
+rest.  Every write is idempotent by message id: storing a batch twice changes
+nothing the second time, which is what makes the hub's re-sends harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from integrations.federation.protocol import Envelope, SnapshotMeta
+
+__all__ = ("Inbound", "IngestResult", "StationStore", "HubStatus", "CommandRecord")
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One validated message from a hub, ready to store."""
+
+    id: str
+    hub_id: str
+    kind: str
+    #: The hub's timestamp (its clock) and ours: both kept, so skew shows.
+    sent_at: float
+    received_at: float
+    #: The JSON exactly as sent ("" for snapshots).
+    raw: str
+    env: Envelope | None = None
+    snapshot: SnapshotMeta | None = None
+    #: Where the JPEG was written (relative to the station's data folder) and its digest.
+    snapshot_path: str = ""
+    snapshot_size: int = 0
+    snapshot_sha256: str = ""
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What a batch changed."""
+
+    #: Ids stored for the first time (the rest were repeats).
+    new_ids: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class HubStatus:
+    """A hub's link state as the station tracks it."""
+
+    hub_id: str
+    status: str
+    status_since: float | None
+    last_seen: float | None
+    last_sent: float | None
+
+
+@dataclass(slots=True)
+class CommandRecord:
+    """A command sent to a hub and what became of it."""
+
+    id: str
+    hub_id: str
+    command: str
+    data: dict[str, Any]
+    actor: str
+    actor_role: str
+    created_at: float
+    status: str
+    result: Any = None
+    error: str | None = None
+    result_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return {"id": self.id, "hub_id": self.hub_id, "command": self.command, "data": self.data,
+                "actor": self.actor, "actor_role": self.actor_role, "created_at": self.created_at,
+                "status": self.status, "result": self.result, "error": self.error, "result_at": self.result_at}
+
+
+class StationStore(Protocol):
+    """What the station needs from its database."""
+
+    async def open(self) -> None:
+        """Connect and create or migrate the schema."""
+
+    async def close(self) -> None:
+        """Finish writes and disconnect."""
+
+    # -- ingest
+    async def ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
+                     rejects: dict[str, tuple[int, str]]) -> IngestResult:
+        """Store a batch in one transaction, idempotently by message id.
+
+        ``hub_counts`` is per hub (messages, last received, last sent) and
+        ``rejects`` per hub (count, last reason): both are added to the hub rows.
+        """
+
+    # -- hubs
+    async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:
+        """Register a hub (True if it was new)."""
+
+    async def unregister_hub(self, hub_id: str) -> bool:
+        """Forget a hub's registration (its history stays)."""
+
+    async def registered_hubs(self) -> set[str]:
+        """Return the ids of registered hubs."""
+
+    async def set_status(self, hub_id: str, status: str, at: float) -> None:
+        """Record a hub's new link state."""
+
+    async def hub_statuses(self) -> list[HubStatus]:
+        """Return every registered hub's link state."""
+
+    async def hubs(self) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary."""
+
+    async def hub(self, hub_id: str) -> dict[str, Any] | None:
+        """Return one hub with its registry, health and counters."""
+
+    # -- data
+    async def incidents(self, *, status: str | None = None, kind: str | None = None,
+                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return federated incidents, newest first."""
+
+    async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
+        """Return one federated incident with its timeline and snapshots."""
+
+    async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Return a hub's latest events."""
+
+    async def messages(self, *, hub_id: str | None = None, kind: str | None = None,
+                       after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Return stored messages in arrival order (for audits, exports and tests)."""
+
+    async def count_messages(self, *, hub_id: str | None = None, kind: str | None = None,
+                             type_: str | None = None) -> int:
+        """Return how many messages are stored (per hub, kind and event type)."""
+
+    async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
+        """Return a stored snapshot's row."""
+
+    # -- commands
+    async def add_command(self, record: CommandRecord) -> None:
+        """Record a command about to be sent."""
+
+    async def command_result(self, command_id: str, hub_id: str, status: str, result: Any,
+                             error: str | None, at: float) -> bool:
+        """Record a hub's answer; False if the command is unknown or from another hub."""
+
+    async def command(self, command_id: str) -> CommandRecord | None:
+        """Return one command."""
+
+    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
+        """Return a hub's latest commands."""

@@ -1,0 +1,554 @@
+"""The SQLite station store: one file, one writer thread, one transaction per batch.
+
+A station ingests tens of thousands of messages a second.  aiosqlite would
+cost a thread hop per statement; here a whole batch (duplicate check, message
+rows, incident upserts, timeline, snapshots, hub counters) runs as *one*
+function on the store's own thread, in one transaction, so a batch costs one
+hop and one commit.  WAL with ``synchronous=NORMAL`` survives a killed
+process; the hub's outbox covers the rest (a row lost to a power cut was
+never acknowledged, so the hub sends it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
+from integrations.station.const import STATUS_UNKNOWN
+from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
+
+__all__ = ("SqliteStationStore", "SCHEMA_VERSION")
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Append a script to _MIGRATIONS to change the schema; never edit a released one.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE hubs (
+        hub_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        registered INTEGER NOT NULL DEFAULT 1,
+        registered_at REAL,
+        status TEXT NOT NULL DEFAULT 'unknown',
+        status_since REAL,
+        last_seen REAL,
+        last_sent REAL,
+        health TEXT,
+        health_at REAL,
+        registry TEXT,
+        registry_at REAL,
+        received INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        last_reject TEXT
+    );
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        hub_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        type TEXT,
+        incident_id TEXT,
+        sent_at REAL,
+        received_at REAL NOT NULL,
+        body TEXT
+    );
+    CREATE INDEX ix_messages_hub ON messages (hub_id, seq);
+    CREATE TABLE incidents (
+        hub_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        kind TEXT, severity TEXT, status TEXT, title TEXT, place TEXT, lat REAL, lon REAL,
+        entities TEXT, data TEXT,
+        opened_at REAL, updated_at REAL, closed_at REAL, acknowledged_at REAL, acknowledged_by TEXT,
+        sent_at REAL, received_at REAL, last_msg_id TEXT,
+        PRIMARY KEY (hub_id, incident_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_incidents_opened ON incidents (opened_at);
+    CREATE INDEX ix_incidents_id ON incidents (incident_id);
+    CREATE TABLE timeline (
+        msg_id TEXT PRIMARY KEY,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        ts REAL, actor TEXT, kind TEXT, text TEXT, attachments TEXT, data TEXT,
+        received_at REAL
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_timeline_incident ON timeline (hub_id, incident_id, ts);
+    CREATE TABLE snapshots (
+        msg_id TEXT PRIMARY KEY,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT,
+        entity_id TEXT,
+        snapshot_id TEXT,
+        ts REAL,
+        received_at REAL,
+        size INTEGER,
+        sha256 TEXT,
+        path TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_snapshots_incident ON snapshots (hub_id, incident_id);
+    CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        hub_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        data TEXT,
+        actor TEXT,
+        actor_role TEXT,
+        created_at REAL,
+        status TEXT,
+        result TEXT,
+        error TEXT,
+        result_at REAL
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_commands_hub ON commands (hub_id, created_at);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+_CHUNK = 500
+
+_INSERT_MESSAGE = (
+    "INSERT OR IGNORE INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
+    "VALUES (?,?,?,?,?,?,?,?)"
+)
+_UPSERT_INCIDENT = """
+    INSERT INTO incidents (hub_id, incident_id, kind, severity, status, title, place, lat, lon, entities, data,
+                           opened_at, updated_at, closed_at, acknowledged_at, acknowledged_by, sent_at,
+                           received_at, last_msg_id)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (hub_id, incident_id) DO UPDATE SET
+        kind = excluded.kind, severity = excluded.severity, status = excluded.status, title = excluded.title,
+        place = excluded.place, lat = excluded.lat, lon = excluded.lon, entities = excluded.entities,
+        data = excluded.data, updated_at = excluded.updated_at, closed_at = excluded.closed_at,
+        acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by,
+        sent_at = excluded.sent_at, received_at = excluded.received_at, last_msg_id = excluded.last_msg_id
+    WHERE excluded.updated_at >= incidents.updated_at
+"""
+_INSERT_TIMELINE = (
+    "INSERT OR IGNORE INTO timeline (msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data, "
+    "received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_SNAPSHOT = (
+    "INSERT OR IGNORE INTO snapshots (msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at, "
+    "size, sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class SqliteStationStore:
+    """:class:`~integrations.station.store.StationStore` on one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        # One thread owns the connection: every call is serialised through it.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-db")
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("station store is not open")
+        return self._conn
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the file, set WAL and apply migrations."""
+        await self._call(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for index, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; the version bump is in the same script.
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;\nPRAGMA user_version = {index};\nCOMMIT;")
+            _LOGGER.info("%s: station schema v%d applied", self.path, index)
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Close the connection and the thread."""
+        if self._conn is not None:
+            await self._call(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    # -- ingest --------------------------------------------------------------------------
+
+    async def ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
+                     rejects: dict[str, tuple[int, str]]) -> IngestResult:
+        """Store a batch in one transaction (see the protocol's docstring)."""
+        return await self._call(self._ingest, batch, hub_counts, rejects)
+
+    def _ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
+                rejects: dict[str, tuple[int, str]]) -> IngestResult:
+        db = self._db()
+        result = IngestResult()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seen: set[str] = set()
+            ids = [m.id for m in batch]
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                rows = db.execute(f"SELECT id FROM messages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                seen.update(r[0] for r in rows)
+            fresh: list[Inbound] = []
+            for m in batch:
+                if m.id not in seen:
+                    seen.add(m.id)  # a repeat inside the same batch
+                    fresh.append(m)
+            db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in fresh])
+            self._apply(db, fresh)
+            if hub_counts:
+                db.executemany(
+                    "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
+                    "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
+                    [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
+                )
+            if rejects:
+                db.executemany(
+                    "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
+                    [(n, reason, hub) for hub, (n, reason) in rejects.items()],
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        result.new_ids = {m.id for m in fresh}
+        return result
+
+    @staticmethod
+    def _message_row(m: Inbound) -> tuple[Any, ...]:
+        env = m.env
+        type_: str | None = None
+        incident_id: str | None = None
+        if isinstance(env, IncidentEnvelope):
+            type_, incident_id = env.body.action, env.body.incident.id
+        elif isinstance(env, EventEnvelope):
+            type_ = env.body.type
+        elif isinstance(env, HealthEnvelope):
+            type_ = env.body.status
+        elif m.snapshot is not None:
+            type_, incident_id = "jpeg", m.snapshot.incident or None
+        return (m.id, m.hub_id, m.kind, type_, incident_id, m.sent_at, m.received_at, m.raw or None)
+
+    def _apply(self, db: sqlite3.Connection, fresh: Sequence[Inbound]) -> None:
+        incidents: list[tuple[Any, ...]] = []
+        timeline: list[tuple[Any, ...]] = []
+        snapshots: list[tuple[Any, ...]] = []
+        for m in fresh:
+            env = m.env
+            if isinstance(env, IncidentEnvelope):
+                inc, entry = env.body.incident, env.body.entry
+                loc = inc.location
+                incidents.append((
+                    m.hub_id, inc.id, inc.kind, inc.severity, inc.status, inc.title, inc.place,
+                    loc.lat if loc else None, loc.lon if loc else None, _dumps(inc.entities), _dumps(inc.data),
+                    inc.opened_at, inc.updated_at, inc.closed_at, inc.acknowledged_at, inc.acknowledged_by,
+                    m.sent_at, m.received_at, m.id,
+                ))
+                timeline.append((m.id, m.hub_id, inc.id, entry.ts, entry.actor, entry.kind, entry.text,
+                                 _dumps(entry.attachments), _dumps(entry.data), m.received_at))
+            elif isinstance(env, HealthEnvelope):
+                # The offline will only changes the link state (tracked elsewhere); the
+                # last full report stays readable.
+                if env.body.status == "online":
+                    db.execute("UPDATE hubs SET health = ?, health_at = ? WHERE hub_id = ? "
+                               "AND (health_at IS NULL OR health_at <= ?)",
+                               (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at))
+            elif isinstance(env, RegistryEnvelope):
+                db.execute("UPDATE hubs SET registry = ?, registry_at = ? WHERE hub_id = ? "
+                           "AND (registry_at IS NULL OR registry_at <= ?)",
+                           (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at))
+            elif m.snapshot is not None:
+                s = m.snapshot
+                snapshots.append((m.id, m.hub_id, s.incident or None, s.entity, s.snapshot, float(s.ts),
+                                  m.received_at, m.snapshot_size, m.snapshot_sha256, m.snapshot_path))
+        if incidents:
+            db.executemany(_UPSERT_INCIDENT, incidents)
+            db.executemany(_INSERT_TIMELINE, timeline)
+        if snapshots:
+            db.executemany(_INSERT_SNAPSHOT, snapshots)
+
+    # -- hubs ------------------------------------------------------------------------------
+
+    async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:
+        """Register a hub (True if it was new)."""
+        return await self._call(self._register, hub_id, name, at)
+
+    def _register(self, hub_id: str, name: str, at: float) -> bool:
+        db = self._db()
+        row = db.execute("SELECT registered FROM hubs WHERE hub_id = ?", (hub_id,)).fetchone()
+        if row is not None:
+            db.execute("UPDATE hubs SET registered = 1, name = CASE WHEN ? != '' THEN ? ELSE name END "
+                       "WHERE hub_id = ?", (name, name, hub_id))
+            return not bool(row["registered"])
+        db.execute("INSERT INTO hubs (hub_id, name, registered_at) VALUES (?, ?, ?)", (hub_id, name, at))
+        return True
+
+    async def unregister_hub(self, hub_id: str) -> bool:
+        """Forget a hub's registration (its history stays)."""
+        return await self._call(
+            lambda: self._db().execute("UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1",
+                                       (hub_id,)).rowcount > 0
+        )
+
+    async def registered_hubs(self) -> set[str]:
+        """Return the ids of registered hubs."""
+        return await self._call(
+            lambda: {r[0] for r in self._db().execute("SELECT hub_id FROM hubs WHERE registered = 1")}
+        )
+
+    async def set_status(self, hub_id: str, status: str, at: float) -> None:
+        """Record a hub's new link state."""
+        await self._call(lambda: self._db().execute(
+            "UPDATE hubs SET status = ?, status_since = ? WHERE hub_id = ?", (status, at, hub_id)))
+
+    async def hub_statuses(self) -> list[HubStatus]:
+        """Return every registered hub's link state."""
+        def run() -> list[HubStatus]:
+            rows = self._db().execute(
+                "SELECT hub_id, status, status_since, last_seen, last_sent FROM hubs WHERE registered = 1")
+            return [HubStatus(r["hub_id"], r["status"] or STATUS_UNKNOWN, r["status_since"], r["last_seen"],
+                              r["last_sent"]) for r in rows]
+        return await self._call(run)
+
+    def _hub_dict(self, row: sqlite3.Row, *, full: bool) -> dict[str, Any]:
+        registry = _loads(row["registry"]) or {}
+        health = _loads(row["health"]) or {}
+        info = registry.get("hub") if isinstance(registry, dict) else None
+        out: dict[str, Any] = {
+            "id": row["hub_id"], "name": row["name"] or (info or {}).get("name") or row["hub_id"],
+            "zone": (info or {}).get("zone"), "location": (info or {}).get("location"),
+            "status": row["status"], "status_since": row["status_since"],
+            "last_seen": row["last_seen"], "last_sent": row["last_sent"],
+            "received": row["received"], "rejected": row["rejected"], "last_reject": row["last_reject"],
+            "version": health.get("version") if isinstance(health, dict) else None,
+            "battery_alarms": len(health.get("battery_alarms") or []) if isinstance(health, dict) else 0,
+            "cameras": len(registry.get("cameras") or []) if isinstance(registry, dict) else 0,
+            "registered_at": row["registered_at"],
+        }
+        if full:
+            out.update(registry=registry or None, registry_at=row["registry_at"], health=health or None,
+                       health_at=row["health_at"])
+        return out
+
+    async def hubs(self) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary."""
+        def run() -> list[dict[str, Any]]:
+            db = self._db()
+            open_counts = {r[0]: r[1] for r in db.execute(
+                "SELECT hub_id, COUNT(*) FROM incidents WHERE status != 'closed' GROUP BY hub_id")}
+            rows = db.execute("SELECT * FROM hubs WHERE registered = 1 ORDER BY hub_id").fetchall()
+            out = []
+            for row in rows:
+                item = self._hub_dict(row, full=False)
+                item["open_incidents"] = open_counts.get(row["hub_id"], 0)
+                out.append(item)
+            return out
+        return await self._call(run)
+
+    async def hub(self, hub_id: str) -> dict[str, Any] | None:
+        """Return one hub with its registry, health and counters."""
+        def run() -> dict[str, Any] | None:
+            db = self._db()
+            row = db.execute("SELECT * FROM hubs WHERE hub_id = ? AND registered = 1", (hub_id,)).fetchone()
+            if row is None:
+                return None
+            item = self._hub_dict(row, full=True)
+            item["open_incidents"] = db.execute(
+                "SELECT COUNT(*) FROM incidents WHERE hub_id = ? AND status != 'closed'", (hub_id,)).fetchone()[0]
+            return item
+        return await self._call(run)
+
+    # -- data ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _incident_dict(row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "id": row["incident_id"], "hub_id": row["hub_id"], "kind": row["kind"], "severity": row["severity"],
+            "status": row["status"], "title": row["title"], "place": row["place"],
+            "location": {"lat": row["lat"], "lon": row["lon"]} if row["lat"] is not None else None,
+            "entities": _loads(row["entities"]) or [], "data": _loads(row["data"]) or {},
+            "opened_at": row["opened_at"], "updated_at": row["updated_at"], "closed_at": row["closed_at"],
+            "acknowledged_at": row["acknowledged_at"], "acknowledged_by": row["acknowledged_by"],
+            "sent_at": row["sent_at"], "received_at": row["received_at"], "federated": True,
+        }
+
+    async def incidents(self, *, status: str | None = None, kind: str | None = None,
+                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return federated incidents, newest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status == "active":
+            where.append("status != 'closed'")
+        elif status:
+            where.append("status = ?")
+            params.append(status)
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if hub_id:
+            where.append("hub_id = ?")
+            params.append(hub_id)
+        sql = "SELECT * FROM incidents" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY opened_at DESC LIMIT ?"
+        params.append(max(1, min(limit, 1000)))
+        return await self._call(lambda: [self._incident_dict(r) for r in self._db().execute(sql, params)])
+
+    async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
+        """Return one federated incident with its timeline and snapshots."""
+        def run() -> dict[str, Any] | None:
+            db = self._db()
+            if hub_id is None:
+                row = db.execute("SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
+                                 (incident_id,)).fetchone()
+            else:
+                row = db.execute("SELECT * FROM incidents WHERE incident_id = ? AND hub_id = ?",
+                                 (incident_id, hub_id)).fetchone()
+            if row is None:
+                return None
+            item = self._incident_dict(row)
+            key = (row["hub_id"], incident_id)
+            item["timeline"] = [
+                {"ts": t["ts"], "actor": t["actor"], "kind": t["kind"], "text": t["text"],
+                 "attachments": _loads(t["attachments"]) or [], "data": _loads(t["data"]) or {},
+                 "received_at": t["received_at"]}
+                for t in db.execute("SELECT * FROM timeline WHERE hub_id = ? AND incident_id = ? ORDER BY ts, msg_id",
+                                    key)
+            ]
+            item["snapshots"] = [
+                {"id": s["msg_id"], "entity_id": s["entity_id"], "snapshot_id": s["snapshot_id"], "ts": s["ts"],
+                 "size": s["size"], "url": f"/api/hubs/{row['hub_id']}/snapshots/{s['msg_id']}.jpg"}
+                for s in db.execute("SELECT * FROM snapshots WHERE hub_id = ? AND incident_id = ? ORDER BY ts", key)
+            ]
+            return item
+        return await self._call(run)
+
+    async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Return a hub's latest events."""
+        def run() -> list[dict[str, Any]]:
+            rows = self._db().execute(
+                "SELECT * FROM messages WHERE hub_id = ? AND kind = 'event' ORDER BY seq DESC LIMIT ?",
+                (hub_id, max(1, min(limit, 1000))))
+            out = []
+            for r in rows:
+                body = (_loads(r["body"]) or {}).get("body") or {}
+                out.append({"id": r["id"], "type": r["type"], "data": body.get("data"), "time": body.get("time"),
+                            "sent_at": r["sent_at"], "received_at": r["received_at"]})
+            return out
+        return await self._call(run)
+
+    async def messages(self, *, hub_id: str | None = None, kind: str | None = None,
+                       after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Return stored messages in arrival order."""
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
+        if hub_id:
+            where.append("hub_id = ?")
+            params.append(hub_id)
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
+        params.append(max(1, min(limit, 100_000)))
+        return await self._call(lambda: [
+            {"seq": r["seq"], "id": r["id"], "hub_id": r["hub_id"], "kind": r["kind"], "type": r["type"],
+             "incident_id": r["incident_id"], "sent_at": r["sent_at"], "received_at": r["received_at"],
+             "body": r["body"]}
+            for r in self._db().execute(sql, params)
+        ])
+
+    async def count_messages(self, *, hub_id: str | None = None, kind: str | None = None,
+                             type_: str | None = None) -> int:
+        """Return how many messages are stored (per hub, kind and event type)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("hub_id", hub_id), ("kind", kind), ("type", type_)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT COUNT(*) FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
+        return await self._call(lambda: int(self._db().execute(sql, params).fetchone()[0]))
+
+    async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
+        """Return a stored snapshot's row."""
+        def run() -> dict[str, Any] | None:
+            row = self._db().execute("SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?",
+                                     (hub_id, msg_id)).fetchone()
+            return dict(row) if row is not None else None
+        return await self._call(run)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def add_command(self, record: CommandRecord) -> None:
+        """Record a command about to be sent."""
+        await self._call(lambda: self._db().execute(
+            "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (record.id, record.hub_id, record.command, _dumps(record.data), record.actor, record.actor_role,
+             record.created_at, record.status)))
+
+    async def command_result(self, command_id: str, hub_id: str, status: str, result: Any,
+                             error: str | None, at: float) -> bool:
+        """Record a hub's answer; False if unknown or from another hub."""
+        return await self._call(lambda: self._db().execute(
+            "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
+            (status, _dumps(result), error, at, command_id, hub_id)).rowcount > 0)
+
+    @staticmethod
+    def _command(row: sqlite3.Row) -> CommandRecord:
+        return CommandRecord(row["id"], row["hub_id"], row["command"], _loads(row["data"]) or {}, row["actor"],
+                             row["actor_role"], row["created_at"], row["status"], _loads(row["result"]),
+                             row["error"], row["result_at"])
+
+    async def command(self, command_id: str) -> CommandRecord | None:
+        """Return one command."""
+        def run() -> CommandRecord | None:
+            row = self._db().execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+            return self._command(row) if row is not None else None
+        return await self._call(run)
+
+    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
+        """Return a hub's latest commands."""
+        return await self._call(lambda: [
+            self._command(r) for r in self._db().execute(
+                "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
+                (hub_id, max(1, min(limit, 500))))
+        ])
+
+
+def _body_text(raw: str) -> str:
+    """Return the ``body`` of a stored envelope as JSON text."""
+    value = _loads(raw)
+    return _dumps(value.get("body") if isinstance(value, dict) else None)
+

@@ -1,0 +1,381 @@
+"""The running Big 6 plugin: the directory, meetings, resolutions and the daily overdue check."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hub.core.clock import Cancel
+from hub.core.ids import ulid
+from plugins.big6 import csvio
+from plugins.big6.config import Big6Config
+from plugins.big6.const import BIG6, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.line_link import LineCode, linker, member_ref
+from plugins.big6.store import Big6Store, Meeting, Member, Resolution
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from hub.core.bus import Event
+    from hub.hub import Hub
+
+__all__ = ("Big6Manager", "BIG6", "MonthRow")
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class MonthRow:
+    """One month on the meetings page: was there a meeting, and what came of it."""
+
+    month: str
+    meetings: list[Meeting]
+    resolutions: int
+    done: int
+    open: int
+    overdue: int
+
+    @property
+    def held(self) -> bool:
+        """Return whether the month had its meeting."""
+        return bool(self.meetings)
+
+
+class Big6Manager:
+    """Everything the Big 6 pages, services and hooks do."""
+
+    def __init__(self, hub: Hub, config: Big6Config) -> None:
+        self.hub = hub
+        self.config = config
+        self.store = Big6Store(hub.storage)
+        self._cancel_daily: Cancel | None = None
+
+    def today(self) -> date:
+        """Return today in the hub's timezone."""
+        return self.hub.clock.now().date()
+
+    # -- members ------------------------------------------------------------------
+
+    def _check_member(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "name" in values:
+            name = str(values["name"]).strip()
+            if not name or len(name) > 120:
+                raise ValueError("name must be 1–120 characters")
+            out["name"] = name
+        if "sector" in values:
+            sector = csvio.normalize_sector(str(values["sector"]))
+            if sector is None:
+                raise ValueError(f"unknown sector {values['sector']!r}; use one of {', '.join(SECTORS)}")
+            out["sector"] = sector
+        if "organisation" in values:
+            out["organisation"] = str(values["organisation"] or "").strip()[:200]
+        if "phone" in values:
+            phone = str(values["phone"] or "").strip()
+            if (msg := csvio.check_phone(phone)) is not None:
+                raise ValueError(f"phone: {msg}")
+            out["phone"] = phone
+        if "line_user_id" in values:
+            user = str(values["line_user_id"] or "").strip()
+            if (msg := csvio.check_line_user_id(user)) is not None:
+                raise ValueError(f"line_user_id: {msg}")
+            out["line_user_id"] = user or None
+        return out
+
+    async def add_member(self, values: Mapping[str, Any]) -> Member:
+        """Add one member; raise ValueError on bad input (nothing stored)."""
+        checked = self._check_member({"organisation": "", "phone": "", "line_user_id": "", **values})
+        if "name" not in checked or "sector" not in checked:
+            raise ValueError("name and sector are required")
+        now = self.hub.clock.time()
+        member = Member(
+            ulid(),
+            checked["name"],
+            checked["sector"],
+            checked["organisation"],
+            checked["phone"],
+            checked["line_user_id"],
+            now,
+            now,
+        )
+        await self.store.add_members([member])
+        return member
+
+    async def update_member(self, member_id: str, values: Mapping[str, Any]) -> Member:
+        """Change a member; raise ValueError on bad input or an unknown id."""
+        checked = self._check_member(values)
+        if not await self.store.update_member(member_id, checked, self.hub.clock.time()):
+            raise ValueError(f"no member {member_id!r}")
+        member = await self.store.member(member_id)
+        assert member is not None
+        return member
+
+    async def remove_member(self, member_id: str) -> None:
+        """Take a member off the directory."""
+        if not await self.store.remove_member(member_id, self.hub.clock.time()):
+            raise ValueError(f"no member {member_id!r}")
+
+    async def import_members(self, data: bytes) -> list[Member]:
+        """Import a CSV: every row is added, or none (raises :class:`csvio.ImportRefused`)."""
+        rows = csvio.parse_members(data, await self.store.members())
+        now = self.hub.clock.time()
+        members = [
+            Member(ulid(), r.name, r.sector, r.organisation, r.phone, r.line_user_id, now, now) for r in rows
+        ]
+        await self.store.add_members(members)
+        return members
+
+    # -- LINE -----------------------------------------------------------------------
+
+    async def line_code(self, member_id: str, created_by: str) -> LineCode:
+        """Ask the LINE integration for a registration code for a member."""
+        member = await self.store.member(member_id)
+        if member is None:
+            raise ValueError(f"no member {member_id!r}")
+        link = linker(self.hub)
+        if link is None:
+            raise ValueError("LINE linking is unavailable: the line integration is not set up on this hub")
+        return await link.issue_code(member_ref(member.id), member.name, member.sector, created_by)
+
+    async def on_line_linked(self, event: Event) -> None:
+        """Store the LINE user id as soon as a member redeems their code (``line_member_linked``)."""
+        ref = str(event.data.get("member_ref") or "")
+        user = str(event.data.get("user_id") or "")
+        prefix = member_ref("")
+        if not ref.startswith(prefix) or csvio.check_line_user_id(user) is not None:
+            return  # someone else's member, or not a user id we could message
+        await self.store.update_member(ref[len(prefix) :], {"line_user_id": user}, self.hub.clock.time())
+
+    async def sync_line(self) -> int:
+        """Copy LINE user ids linked through registration codes onto members; return how many changed."""
+        link = linker(self.hub)
+        if link is None:
+            return 0
+        changed = 0
+        for member in await self.store.members():
+            user = await link.linked_user(member_ref(member.id))
+            if user and user != member.line_user_id and csvio.check_line_user_id(user) is None:
+                await self.store.update_member(member.id, {"line_user_id": user}, self.hub.clock.time())
+                changed += 1
+        return changed
+
+    # -- meetings and resolutions -----------------------------------------------------
+
+    def _check_attendance(self, attendance: Mapping[str, Any]) -> dict[str, int]:
+        out = {s: 0 for s in SECTORS}
+        for key, value in attendance.items():
+            sector = csvio.normalize_sector(str(key))
+            if sector is None:
+                raise ValueError(f"attendance: unknown sector {key!r}; use one of {', '.join(SECTORS)}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+                raise ValueError(f"attendance.{key}: expected a number of people 0–1000")
+            out[sector] += value
+        return out
+
+    def _check_resolution(self, item: Mapping[str, Any], meeting_date: str, where: str) -> dict[str, Any]:
+        text = str(item.get("text") or "").strip()
+        owner = str(item.get("owner") or "").strip()
+        if not text or len(text) > 1000:
+            raise ValueError(f"{where}.text: 1–1000 characters")
+        if not owner or len(owner) > 120:
+            raise ValueError(f"{where}.owner: 1–120 characters")
+        due = _date(item.get("due_date"), f"{where}.due_date")
+        if due < meeting_date:
+            raise ValueError(f"{where}.due_date: before the meeting ({meeting_date})")
+        status = str(item.get("status") or "open")
+        if status not in RESOLUTION_STATUSES:
+            raise ValueError(f"{where}.status: one of {', '.join(RESOLUTION_STATUSES)}")
+        owner_id = item.get("owner_member_id") or None
+        return {"text": text, "owner": owner, "due_date": due, "status": status, "owner_member_id": owner_id}
+
+    async def record_meeting(self, data: Mapping[str, Any], created_by: str) -> Meeting:
+        """Record a meeting with its attendance and resolutions; all checked before anything is stored."""
+        day = _date(data.get("date"), "date")
+        if day > self.today().isoformat():
+            raise ValueError(f"date: {day} is in the future")
+        attendance = self._check_attendance(data.get("attendance") or {})
+        items = list(data.get("resolutions") or [])
+        checked = [self._check_resolution(item, day, f"resolutions[{i}]") for i, item in enumerate(items)]
+        members = {m.id for m in await self.store.members()}
+        for i, item in enumerate(checked):
+            if item["owner_member_id"] is not None and item["owner_member_id"] not in members:
+                raise ValueError(f"resolutions[{i}].owner_member_id: no such member")
+        now = self.hub.clock.time()
+        meeting = Meeting(
+            ulid(),
+            day,
+            str(data.get("title") or "").strip()[:200],
+            str(data.get("agenda") or "").strip()[:5000],
+            attendance,
+            str(data.get("notes") or "").strip()[:5000],
+            now,
+            created_by,
+        )
+        meeting.resolutions = [
+            Resolution(
+                ulid(),
+                meeting.id,
+                i,
+                r["text"],
+                r["owner"],
+                r["owner_member_id"],
+                r["due_date"],
+                r["status"],
+                "",
+                now,
+            )
+            for i, r in enumerate(checked)
+        ]
+        await self.store.add_meeting(meeting)
+        return meeting
+
+    async def add_resolution(self, meeting_id: str, item: Mapping[str, Any]) -> Resolution:
+        """Add a resolution to a recorded meeting."""
+        meeting = await self.store.meeting(meeting_id)
+        if meeting is None:
+            raise ValueError(f"no meeting {meeting_id!r}")
+        r = self._check_resolution(item, meeting.date, "resolution")
+        res = Resolution(
+            ulid(),
+            meeting_id,
+            await self.store.next_position(meeting_id),
+            r["text"],
+            r["owner"],
+            r["owner_member_id"],
+            r["due_date"],
+            r["status"],
+            "",
+            self.hub.clock.time(),
+        )
+        await self.store.add_resolutions([res])
+        return res
+
+    async def set_status(self, resolution_id: str, status: str, note: str | None = None) -> Resolution:
+        """Move a resolution to a new status (e.g. done), optionally with a note on what came of it."""
+        if status not in RESOLUTION_STATUSES:
+            raise ValueError(f"status: one of {', '.join(RESOLUTION_STATUSES)}")
+        if note is not None and len(note) > 1000:
+            raise ValueError("note: at most 1000 characters")
+        if not await self.store.set_status(resolution_id, status, note, self.hub.clock.time()):
+            raise ValueError(f"no resolution {resolution_id!r}")
+        res = await self.store.resolution(resolution_id)
+        assert res is not None
+        return res
+
+    async def months(self, count: int | None = None) -> list[MonthRow]:
+        """Return the last ``count`` months, newest first, with their meetings and outcomes."""
+        count = count or self.config.months_shown
+        today = self.today()
+        months: list[str] = []
+        y, m = today.year, today.month
+        for _ in range(count):
+            months.append(f"{y:04d}-{m:02d}")
+            y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        meetings = await self.store.meetings(f"{months[-1]}-01")
+        iso_today = today.isoformat()
+        rows = []
+        for month in months:
+            held = [mt for mt in meetings if mt.month == month]
+            res = [r for mt in held for r in mt.resolutions]
+            rows.append(
+                MonthRow(
+                    month,
+                    held,
+                    len(res),
+                    sum(1 for r in res if r.status == "done"),
+                    sum(1 for r in res if r.status in OPEN_STATUSES),
+                    sum(1 for r in res if r.status in OPEN_STATUSES and r.due_date < iso_today),
+                )
+            )
+        return rows
+
+    # -- the daily overdue check ----------------------------------------------------------
+
+    async def daily(self, day: date) -> None:
+        """The daily job: pick up LINE links made through registration codes, then the overdue check."""
+        await self.sync_line()
+        await self.check_overdue(day)
+
+    async def check_overdue(self, day: date | None = None) -> list[dict[str, Any]]:
+        """Fire ``big6_resolution_overdue`` for each resolution past due, once per reminder interval."""
+        today = day or self.today()
+        iso = today.isoformat()
+        members = {m.id: m for m in await self.store.members()}
+        fired = []
+        for res, meeting_date in await self.store.overdue(iso):
+            if res.last_reminded is not None:
+                since = (today - date.fromisoformat(res.last_reminded)).days
+                if since < self.config.remind_every_days:
+                    continue
+            owner = members.get(res.owner_member_id or "")
+            data = {
+                "resolution_id": res.id,
+                "meeting_id": res.meeting_id,
+                "meeting_date": meeting_date,
+                "text": res.text,
+                "owner": res.owner,
+                "owner_member_id": res.owner_member_id,
+                "owner_line_user_id": owner.line_user_id if owner else None,
+                "owner_sector": owner.sector if owner else None,
+                "due_date": res.due_date,
+                "days_overdue": (today - date.fromisoformat(res.due_date)).days,
+                "status": res.status,
+                "line_group": self.config.line_group,
+            }
+            # Marked before firing: a crash after the event must not repeat it on restart.
+            await self.store.mark_reminded(res.id, iso)
+            self.hub.bus.fire(EVENT_OVERDUE, data)
+            fired.append(data)
+        return fired
+
+    def start_daily(self) -> None:
+        """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock.
+
+        The next run is scheduled *before* the job starts, from the clock's
+        callback, so a slow job (or a test moving a FakeClock across many
+        days) never skips a day.
+        """
+        hours, minutes = (int(x) for x in self.config.check_at.split(":"))
+
+        def next_run() -> float:
+            now = self.hub.clock.now()
+            target = datetime.combine(now.date(), time(hours, minutes), now.tzinfo)
+            return (target if target > now else target + timedelta(days=1)).timestamp()
+
+        def due() -> None:
+            self._cancel_daily = self.hub.clock.call_at(next_run(), due)
+            self.hub.create_task(self._daily_job(self.hub.clock.now().date()), "big6-daily")
+
+        self._cancel_daily = self.hub.clock.call_at(next_run(), due)
+
+    def stop_daily(self) -> None:
+        """Stop the daily job (plugin shutdown)."""
+        if self._cancel_daily is not None:
+            self._cancel_daily()
+            self._cancel_daily = None
+
+    async def _daily_job(self, day: date) -> None:
+        try:
+            await self.daily(day)
+        except Exception:
+            _LOGGER.exception("big6: daily job failed")
+
+
+def _date(value: Any, where: str) -> str:
+    """Return an ISO date string or raise ValueError naming the field."""
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ValueError(f"{where}: expected a date like 2026-01-31, got {value!r}") from None
+
+
+def sector_counts(members: Sequence[Member]) -> dict[str, int]:
+    """Return members per sector, every sector present."""
+    counts = {s: 0 for s in SECTORS}
+    for m in members:
+        counts[m.sector] += 1
+    return counts

@@ -1,0 +1,34 @@
+"""Constants of the patrol_qr plugin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from plugins.patrol_qr.manager import PatrolManager
+
+DOMAIN: Final = "patrol_qr"
+
+#: Fired for every accepted check-in (automations, federation to the station).
+EVENT_CHECKIN: Final = "patrol_checkin"
+#: Fired by the daily check for each checkpoint × shift left unvisited too long.
+EVENT_GAP: Final = "patrol_gap"
+
+ROLE_POLICE: Final = "police"
+ROLE_VOLUNTEER: Final = "volunteer"
+ROLES: Final = (ROLE_POLICE, ROLE_VOLUNTEER)
+
+#: Cookie that carries a volunteer's personal token after they open their link.
+VOLUNTEER_COOKIE: Final = "patrol_volunteer"
+VOLUNTEER_COOKIE_SECONDS: Final = 400 * 24 * 3600
+#: A check-in form must be sent within this many seconds of being shown.
+FORM_TTL: Final = 15 * 60
+#: Longest note kept with a check-in.
+NOTE_MAX: Final = 500
+#: Largest report range a page or API call may ask for, in days.
+MAX_REPORT_DAYS: Final = 62
+
+#: Where the running plugin keeps its manager (``hub.data[PATROL]``); absent when not set up.
+PATROL: Final[HubKey[PatrolManager]] = HubKey(DOMAIN)

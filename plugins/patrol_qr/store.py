@@ -1,0 +1,319 @@
+"""The plugin's tables: checkpoints, volunteers (token hashes only) and check-ins."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from hub.storage import Storage
+
+__all__ = ("MIGRATIONS", "Checkpoint", "Volunteer", "Checkin", "PatrolStore")
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE patrol_checkpoints (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        risk TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,          -- config | ui
+        sheet TEXT NOT NULL,           -- current sheet id; a new sheet voids old prints
+        created_at REAL NOT NULL,
+        removed_at REAL
+    );
+    CREATE TABLE patrol_volunteers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        token_hash TEXT NOT NULL UNIQUE,   -- SHA-256 of the personal link's token
+        issued_at REAL NOT NULL,
+        issued_by TEXT NOT NULL,
+        revoked_at REAL,
+        last_seen_at REAL
+    );
+    CREATE TABLE patrol_checkins (
+        id TEXT PRIMARY KEY,
+        checkpoint_id TEXT NOT NULL,
+        sheet TEXT NOT NULL,
+        ts REAL NOT NULL,
+        person TEXT NOT NULL,              -- user:<id> | volunteer:<id>
+        person_name TEXT NOT NULL,
+        role TEXT NOT NULL,                -- police | volunteer
+        lat REAL,
+        lon REAL,
+        accuracy_m REAL,
+        distance_m REAL,
+        note TEXT NOT NULL DEFAULT '',
+        patrol_id TEXT NOT NULL
+    );
+    CREATE INDEX ix_patrol_checkins_cp_ts ON patrol_checkins (checkpoint_id, ts);
+    CREATE INDEX ix_patrol_checkins_ts ON patrol_checkins (ts);
+    CREATE INDEX ix_patrol_checkins_patrol ON patrol_checkins (patrol_id);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A red box with a QR sheet."""
+
+    id: str
+    name: str
+    lat: float | None
+    lon: float | None
+    risk: str
+    source: str
+    sheet: str
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Checkpoint:
+        """Build from a database row."""
+        return cls(
+            row["id"],
+            row["name"],
+            row["lat"],
+            row["lon"],
+            row["risk"],
+            row["source"],
+            row["sheet"],
+            row["created_at"],
+        )
+
+    def public(self) -> dict[str, Any]:
+        """Return what may leave the hub (never the sheet id, which is half a check-in link)."""
+        loc = {"lat": self.lat, "lon": self.lon} if self.lat is not None and self.lon is not None else None
+        return {"id": self.id, "name": self.name, "location": loc, "risk": self.risk}
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    """A volunteer (อาสาสมัคร) with a personal check-in link."""
+
+    id: str
+    name: str
+    phone: str
+    issued_at: float
+    issued_by: str
+    revoked_at: float | None
+    last_seen_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Volunteer:
+        """Build from a database row."""
+        return cls(
+            row["id"],
+            row["name"],
+            row["phone"],
+            row["issued_at"],
+            row["issued_by"],
+            row["revoked_at"],
+            row["last_seen_at"],
+        )
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """One scan of a sheet by one person."""
+
+    id: str
+    checkpoint_id: str
+    sheet: str
+    ts: float
+    person: str
+    person_name: str
+    role: str
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None
+    note: str
+    patrol_id: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Checkin:
+        """Build from a database row."""
+        return cls(*(row[k] for k in _CHECKIN_COLUMNS))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form (the sheet id stays on the hub)."""
+        out = {k: getattr(self, k) for k in _CHECKIN_COLUMNS}
+        out.pop("sheet")
+        return out
+
+
+_CHECKIN_COLUMNS = (
+    "id",
+    "checkpoint_id",
+    "sheet",
+    "ts",
+    "person",
+    "person_name",
+    "role",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "distance_m",
+    "note",
+    "patrol_id",
+)
+
+
+class PatrolStore:
+    """Queries on the plugin's tables."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._db = storage
+
+    # -- checkpoints ----------------------------------------------------------
+
+    async def checkpoints(self, *, include_removed: bool = False) -> list[Checkpoint]:
+        """Return checkpoints, by id."""
+        where = "" if include_removed else "WHERE removed_at IS NULL"
+        rows = await self._db.fetchall(f"SELECT * FROM patrol_checkpoints {where} ORDER BY id")
+        return [Checkpoint.from_row(r) for r in rows]
+
+    async def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
+        """Return one live checkpoint."""
+        row = await self._db.fetchone(
+            "SELECT * FROM patrol_checkpoints WHERE id = ? AND removed_at IS NULL", (checkpoint_id,)
+        )
+        return Checkpoint.from_row(row) if row else None
+
+    async def raw_checkpoint(self, checkpoint_id: str) -> sqlite3.Row | None:
+        """Return a checkpoint row even if removed (ids are never reused for another place)."""
+        return await self._db.fetchone("SELECT * FROM patrol_checkpoints WHERE id = ?", (checkpoint_id,))
+
+    async def upsert_checkpoint(self, cp: Checkpoint) -> None:
+        """Insert or update a checkpoint, keeping its sheet and creation time if it exists."""
+        await self._db.execute(
+            "INSERT INTO patrol_checkpoints (id, name, lat, lon, risk, source, sheet, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+            "lat = excluded.lat, lon = excluded.lon, risk = excluded.risk, source = excluded.source, "
+            "removed_at = NULL",
+            (cp.id, cp.name, cp.lat, cp.lon, cp.risk, cp.source, cp.sheet, cp.created_at),
+        )
+
+    async def remove_checkpoint(self, checkpoint_id: str, now: float) -> bool:
+        """Hide a checkpoint (its check-ins stay for the reports); return whether it was live."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_checkpoints SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+            (now, checkpoint_id),
+        )
+        return changed > 0
+
+    async def retire_config_checkpoints(self, keep: set[str], now: float) -> None:
+        """Hide config checkpoints no longer in config.yaml."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM patrol_checkpoints WHERE source = 'config' AND removed_at IS NULL"
+        )
+        for row in rows:
+            if row["id"] not in keep:
+                await self.remove_checkpoint(row["id"], now)
+
+    async def set_sheet(self, checkpoint_id: str, sheet: str) -> bool:
+        """Replace a checkpoint's sheet id; return whether the checkpoint exists."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_checkpoints SET sheet = ? WHERE id = ? AND removed_at IS NULL",
+            (sheet, checkpoint_id),
+        )
+        return changed > 0
+
+    # -- volunteers -----------------------------------------------------------
+
+    async def add_volunteer(self, vol: Volunteer, token_hash: str) -> None:
+        """Store a new volunteer with the hash of their token."""
+        await self._db.execute(
+            "INSERT INTO patrol_volunteers (id, name, phone, token_hash, issued_at, issued_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (vol.id, vol.name, vol.phone, token_hash, vol.issued_at, vol.issued_by),
+        )
+
+    async def volunteers(self) -> list[Volunteer]:
+        """Return every volunteer, newest first."""
+        rows = await self._db.fetchall("SELECT * FROM patrol_volunteers ORDER BY issued_at DESC")
+        return [Volunteer.from_row(r) for r in rows]
+
+    async def volunteer_by_hash(self, token_hash: str) -> Volunteer | None:
+        """Return the volunteer holding a token (revoked or not)."""
+        row = await self._db.fetchone("SELECT * FROM patrol_volunteers WHERE token_hash = ?", (token_hash,))
+        return Volunteer.from_row(row) if row else None
+
+    async def revoke_volunteer(self, volunteer_id: str, now: float) -> bool:
+        """Revoke a volunteer's link; return whether it was active."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_volunteers SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (now, volunteer_id),
+        )
+        return changed > 0
+
+    async def touch_volunteer(self, volunteer_id: str, now: float) -> None:
+        """Note when a volunteer last used their link."""
+        await self._db.execute(
+            "UPDATE patrol_volunteers SET last_seen_at = ? WHERE id = ?", (now, volunteer_id)
+        )
+
+    # -- check-ins ------------------------------------------------------------
+
+    async def add_checkin(self, c: Checkin) -> None:
+        """Store a check-in."""
+        await self._db.execute(
+            f"INSERT INTO patrol_checkins ({', '.join(_CHECKIN_COLUMNS)}) VALUES "
+            f"({', '.join('?' for _ in _CHECKIN_COLUMNS)})",
+            tuple(getattr(c, k) for k in _CHECKIN_COLUMNS),
+        )
+
+    async def checkins(
+        self,
+        since: float,
+        until: float | None = None,
+        checkpoint_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Checkin]:
+        """Return check-ins in a time range, oldest first (newest first with ``limit``)."""
+        sql = "SELECT * FROM patrol_checkins WHERE ts >= ?"
+        params: list[Any] = [since]
+        if until is not None:
+            sql += " AND ts < ?"
+            params.append(until)
+        if checkpoint_id is not None:
+            sql += " AND checkpoint_id = ?"
+            params.append(checkpoint_id)
+        if limit is not None:
+            sql += " ORDER BY ts DESC LIMIT ?"
+            params.append(limit)
+        else:
+            sql += " ORDER BY ts"
+        return [Checkin.from_row(r) for r in await self._db.fetchall(sql, params)]
+
+    async def patrol_starts(self, checkpoint_id: str, since: float) -> dict[str, float]:
+        """Return patrol id → first check-in for patrols at a checkpoint that started since ``since``."""
+        rows = await self._db.fetchall(
+            "SELECT patrol_id, MIN(ts) AS started FROM patrol_checkins WHERE checkpoint_id = ? "
+            "GROUP BY patrol_id HAVING MIN(ts) >= ?",
+            (checkpoint_id, since),
+        )
+        return {r["patrol_id"]: r["started"] for r in rows}
+
+    async def patrol(self, patrol_id: str) -> list[Checkin]:
+        """Return the check-ins of one patrol."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM patrol_checkins WHERE patrol_id = ? ORDER BY ts", (patrol_id,)
+        )
+        return [Checkin.from_row(r) for r in rows]
+
+    async def last_by(self, checkpoint_id: str, person: str, since: float) -> Checkin | None:
+        """Return this person's latest check-in at a checkpoint since ``since``."""
+        row = await self._db.fetchone(
+            "SELECT * FROM patrol_checkins WHERE checkpoint_id = ? AND person = ? AND ts >= ? "
+            "ORDER BY ts DESC LIMIT 1",
+            (checkpoint_id, person, since),
+        )
+        return Checkin.from_row(row) if row else None
+
+    async def last_checkin(self) -> float | None:
+        """Return the time of the latest check-in anywhere."""
+        row = await self._db.fetchone("SELECT MAX(ts) AS ts FROM patrol_checkins")
+        return row["ts"] if row and row["ts"] is not None else None

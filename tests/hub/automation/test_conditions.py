@@ -1,0 +1,129 @@
+"""Each condition, through an automation that fires ``ok`` when its conditions hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.core.clock import FakeClock
+from tests.hub.automation.conftest import AutoHub, collect
+
+
+def _automation(conditions: str) -> str:
+    body = "\n".join("      " + line for line in conditions.strip().splitlines())
+    return f"""
+automation:
+  - id: cond
+    trigger: {{platform: event, event_type: go}}
+    condition:
+{body}
+    action: {{event: ok}}
+"""
+
+
+async def _check(
+    auto_hub: AutoHub,
+    conditions: str,
+    setup: dict[str, str] | None = None,
+    data: dict[str, object] | None = None,
+) -> bool:
+    hub = await auto_hub(_automation(conditions))
+    for entity_id, state in (setup or {}).items():
+        hub.states.set(entity_id, state, {"battery": 15, "device_class": "motion"})
+    ok = collect(hub, "ok")
+    hub.bus.fire("go", data or {})
+    await hub.block_till_done()
+    return len(ok) == 1
+
+
+@pytest.mark.parametrize(
+    ("conditions", "setup", "expected"),
+    [
+        (
+            '- {condition: state, entity_id: input_boolean.armed, state: "on"}',
+            {"input_boolean.armed": "on"},
+            True,
+        ),
+        (
+            '- {condition: state, entity_id: input_boolean.armed, state: "on"}',
+            {"input_boolean.armed": "off"},
+            False,
+        ),
+        (
+            "- {condition: state, entity_id: [sensor.a, sensor.b], state: [x, y]}",
+            {"sensor.a": "x", "sensor.b": "y"},
+            True,
+        ),
+        (
+            "- {condition: state, entity_id: [sensor.a, sensor.b], state: x, match: any}",
+            {"sensor.a": "x", "sensor.b": "z"},
+            True,
+        ),
+        ("- {condition: state, entity_id: sos.a, attribute: battery, state: 15}", {"sos.a": "idle"}, True),
+        ("- {condition: numeric_state, entity_id: sensor.t, above: 10, below: 20}", {"sensor.t": "15"}, True),
+        ("- {condition: numeric_state, entity_id: sensor.t, above: 10}", {"sensor.t": "abc"}, False),
+        (
+            "- {condition: numeric_state, entity_id: sos.a, attribute: battery, below: 20}",
+            {"sos.a": "idle"},
+            True,
+        ),
+        ("- \"{{ is_state('sensor.a', 'x') }}\"", {"sensor.a": "x"}, True),
+        (
+            "- {condition: template, value_template: \"{{ states('sensor.a') == 'y' }}\"}",
+            {"sensor.a": "x"},
+            False,
+        ),
+        (
+            "- {condition: or, conditions: [{condition: state, entity_id: sensor.a, state: q}, "
+            "{condition: state, entity_id: sensor.a, state: x}]}",
+            {"sensor.a": "x"},
+            True,
+        ),
+        (
+            "- {condition: not, conditions: [{condition: state, entity_id: sensor.a, state: x}]}",
+            {"sensor.a": "x"},
+            False,
+        ),
+        ('- and: [{condition: state, entity_id: sensor.a, state: x}, "{{ true }}"]', {"sensor.a": "x"}, True),
+        ("- {condition: state, entity_id: sensor.a, state: q, enabled: false}", {"sensor.a": "x"}, True),
+        # FakeClock: Thursday 2026-01-01 07:00 in Bangkok.
+        ('- {condition: time, after: "06:00:00", before: "08:00:00", weekday: thu}', {}, True),
+        ('- {condition: time, after: "22:00:00", before: "06:00:00"}', {}, False),
+        ("- {condition: time, weekday: [sat, sun]}", {}, False),
+        ("- {condition: sun, after: sunrise, before: sunset}", {}, True),
+        ("- {condition: sun, after: sunset}", {}, False),
+    ],
+)
+async def test_condition(auto_hub: AutoHub, conditions: str, setup: dict[str, str], expected: bool) -> None:
+    assert await _check(auto_hub, conditions, setup) is expected
+
+
+async def test_state_condition_for(auto_hub: AutoHub, clock: FakeClock) -> None:
+    hub = await auto_hub(
+        _automation("- {condition: state, entity_id: sensor.a, state: x, for: {minutes: 5}}")
+    )
+    ok = collect(hub, "ok")
+    hub.states.set("sensor.a", "x")
+    hub.bus.fire("go", {})
+    await hub.block_till_done()
+    assert ok == []
+    await clock.advance(301)
+    hub.bus.fire("go", {})
+    await hub.block_till_done()
+    assert len(ok) == 1
+
+
+async def test_trigger_condition(auto_hub: AutoHub) -> None:
+    hub = await auto_hub("""
+        automation:
+          - id: cond
+            trigger:
+              - {platform: event, event_type: a, id: first}
+              - {platform: event, event_type: b, id: second}
+            condition: {condition: trigger, id: second}
+            action: {event: ok}
+    """)
+    ok = collect(hub, "ok")
+    hub.bus.fire("a", {})
+    hub.bus.fire("b", {})
+    await hub.block_till_done()
+    assert len(ok) == 1

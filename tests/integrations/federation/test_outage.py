@@ -1,0 +1,66 @@
+"""A long outage with the clock compressed: hours of queued messages drain SOS-first when the station returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hub.core.clock import FakeClock
+from hub.incidents import INCIDENTS
+from integrations.federation.const import PRIO_EVENT, PRIO_HEALTH, PRIO_INCIDENT, PRIO_REGISTRY, PRIO_SOS
+from integrations.federation.testing import FederationLab, start_pair, until
+from integrations.federation.uplink import FEDERATION
+from integrations.station.runtime import STATION
+
+
+def priority(kind: str, body: dict[str, Any]) -> int:
+    if kind == "incident":
+        return PRIO_SOS if body["incident"]["kind"] == "sos" else PRIO_INCIDENT
+    if kind == "event":
+        return PRIO_SOS if body["type"] == "sos_pressed" else PRIO_EVENT
+    return {"registry": PRIO_REGISTRY, "health": PRIO_HEALTH}[kind]
+
+
+async def test_six_hours_offline_drain_in_priority_then_time_order(
+        make_hub: Any, federation_lab: FederationLab, tmp_path: Path, clock: FakeClock) -> None:
+    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", window=4,
+                                    share={"armed_hours": ["00:00-23:59"]})
+    fed = hub.data[FEDERATION]
+    st = station.data[STATION]
+    assert await fed.outbox.wait_empty(10)
+    before = {m["id"] for m in await st.store.messages()}
+
+    federation_lab.broker.stop()  # the station's broker (and so the station) is gone
+    await until(lambda: not fed.link.connected)
+    mgr = hub.data[INCIDENTS]
+    incidents = []
+    for step in range(36):  # six hours in ten-minute steps
+        hub.bus.fire("camera_motion", {"entity_id": "camera.gate", "step": step})
+        if step % 3 == 0:
+            incidents.append(await mgr.open("sos" if step % 6 == 0 else "manual", title=f"step {step}"))
+        if step % 9 == 4:
+            hub.bus.fire("sos_pressed", {"entity_id": "sos.gate", "step": step})
+        await hub.block_till_done()
+        await clock.advance(600)
+    await mgr.close(incidents[0].id, by="แม่ค้า")
+    await hub.block_till_done()
+    queued = fed.outbox.pending
+    # 36 motions, 12 incidents, 4 presses, 1 close; 360 health reports coalesced into one.
+    assert queued == 36 + 12 + 4 + 1 + 1
+
+    federation_lab.broker.start()
+    assert await fed.outbox.wait_empty(30), fed.status()
+    # The broker's own copy of the hub's last will ("offline", retained) is not from the outbox.
+    arrived = [m for m in await st.store.messages() if m["id"] not in before and m["type"] != "offline"]
+    assert len(arrived) == queued
+    order = [(priority(m["kind"], json.loads(m["body"])["body"]), m["id"]) for m in arrived]
+    # Priority first (SOS, incidents, events, health), and within a priority the hub's order.
+    assert order == sorted(order)
+    assert [p for p, _ in order][:11] == [PRIO_SOS] * 11  # 6 SOS incidents, a close, 4 presses
+    kinds = [m["kind"] for m in arrived]
+    assert kinds[-1] == "health"
+    # The hub's timestamps span the six hours; the station's receive times are all "now".
+    sent = [m["sent_at"] for m in arrived]
+    assert max(sent) - min(sent) >= 5.5 * 3600
+    assert {round(m["received_at"]) for m in arrived} == {round(station.clock.time())}

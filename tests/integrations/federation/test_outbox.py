@@ -1,0 +1,116 @@
+"""The outbox on the hub's real database: order, window, coalescing, acks, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hub.core.ids import ulid
+from hub.hub import Hub
+from hub.storage import Storage
+from integrations.federation.const import (
+    PRIO_EVENT,
+    PRIO_HEALTH,
+    PRIO_INCIDENT,
+    PRIO_SNAPSHOT,
+    PRIO_SOS,
+)
+from integrations.federation.outbox import Outbox, OutboxItem
+
+
+def item(priority: int, kind: str = "event", coalesce: str | None = None, payload: bytes = b"{}") -> OutboxItem:
+    return OutboxItem(ulid(), kind, priority, coalesce is not None, payload, coalesce=coalesce)
+
+
+async def rows(storage: Storage) -> list[str]:
+    return [r["id"] for r in await storage.fetchall("SELECT id FROM federation_outbox ORDER BY id")]
+
+
+async def test_rows_go_out_by_priority_then_age_within_the_window(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time, window=3, urgent_reserve=1)
+    queued = [item(p) for p in (PRIO_HEALTH, PRIO_EVENT, PRIO_EVENT, PRIO_SNAPSHOT, PRIO_INCIDENT, PRIO_SOS)]
+    for it in queued:
+        await box.add(it)
+    assert len(await rows(hub.storage)) == 6  # on disk before anything is sent
+    first = box.take(now=0)
+    assert [i.priority for i in first] == [PRIO_SOS, PRIO_INCIDENT, PRIO_SNAPSHOT]
+    assert box.take(now=0) == []  # the window is full of work
+    late_sos = item(PRIO_SOS)
+    await box.add(late_sos)
+    # The reserve lets an alarm past a window full of other rows; telemetry waits.
+    assert box.take(now=0) == [late_sos]
+    assert box.take(now=0) == []
+    await box.ack([first[0].id, first[1].id])
+    # Two of four in flight acked: one slot of the window is free again.
+    assert [i.id for i in box.take(now=1)] == [queued[1].id]
+    assert box.pending == 5
+
+
+async def test_group_commit_and_ack_deletes(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time)
+    many = [item(PRIO_EVENT, payload=b'{"n": %d}' % n) for n in range(300)]
+    await asyncio.gather(*(box.add(it) for it in many))
+    assert len(await rows(hub.storage)) == 300
+    sent = box.take(now=0)
+    assert len(sent) == 200 + 0  # window 200; the reserve is for alarms only
+    assert await box.ack([i.id for i in sent] + ["01JUNKNOWNIDXXXXXXXXXXXXXX"]) == 200
+    assert len(await rows(hub.storage)) == 100
+    assert box.stats()["acked"] == 200
+
+
+async def test_newer_health_replaces_unsent_older_health(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time, window=10)
+    old = item(PRIO_HEALTH, "health", coalesce="health")
+    await box.add(old)
+    event = item(PRIO_EVENT)
+    await box.add(event)
+    new = item(PRIO_HEALTH, "health", coalesce="health")
+    await box.add(new)
+    assert await rows(hub.storage) == sorted([event.id, new.id])
+    # An in-flight one is not touched: its ack is on the way.
+    taken = box.take(now=0)
+    newest = item(PRIO_HEALTH, "health", coalesce="health")
+    await box.add(newest)
+    assert [i.id for i in taken] == [event.id, new.id]
+    assert set(await rows(hub.storage)) == {event.id, new.id, newest.id}
+
+
+async def test_requeue_after_disconnect_and_overdue(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time, window=5)
+    for p in (PRIO_EVENT, PRIO_SOS, PRIO_EVENT):
+        await box.add(item(p))
+    sent = box.take(now=100)
+    assert len(sent) == 3 and box.take(now=100) == []
+    assert box.overdue(now=110, timeout=30) == []
+    assert len(box.overdue(now=131, timeout=30)) == 3
+    assert box.requeue_all() == 3
+    again = box.take(now=140)
+    assert [i.id for i in again] == [i.id for i in sent]  # same order: priority, then age
+    assert all(i.attempts == 2 for i in again)
+
+
+async def test_rejected_rows_are_kept_but_not_sent_again(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time)
+    bad, good = item(PRIO_EVENT), item(PRIO_EVENT)
+    await box.add(bad)
+    await box.add(good)
+    box.take(now=0)
+    assert await box.reject(bad.id, "not our schema")
+    box.requeue_all()
+    assert [i.id for i in box.take(now=1)] == [good.id]
+    row = await hub.storage.fetchone("SELECT state, error FROM federation_outbox WHERE id = ?", (bad.id,))
+    assert (row["state"], row["error"]) == ("rejected", "not our schema")
+
+
+async def test_a_restart_reloads_pending_rows_in_order_and_reads_payloads_back(hub: Hub) -> None:
+    box = Outbox(hub.storage, time_fn=hub.clock.time, cache_bytes=10)  # tiny cache: payloads stay on disk
+    queued = [item(PRIO_EVENT, payload=b'{"big": "%s"}' % (b"x" * 50)), item(PRIO_SOS, payload=b'{"sos": 1}')]
+    for it in queued:
+        await box.add(it)
+    box.take(now=0)  # in flight when the "process dies"
+    fresh = Outbox(hub.storage, time_fn=hub.clock.time)
+    await fresh.load()
+    assert fresh.pending == 2
+    taken = fresh.take(now=0)
+    assert [i.id for i in taken] == [queued[1].id, queued[0].id]
+    filled = await fresh.fill(taken)
+    assert [i.payload for i in filled] == [b'{"sos": 1}', b'{"big": "%s"}' % (b"x" * 50)]

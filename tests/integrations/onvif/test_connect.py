@@ -1,0 +1,117 @@
+"""Connecting to cameras: a fake ONVIF camera on loopback speaking real SOAP."""
+
+from __future__ import annotations
+
+from integrations.onvif import CAMERAS
+from integrations.onvif.const import AUTH_RETRY_SECONDS, WATCHDOG_SECONDS
+from tests.integrations.onvif.conftest import camera_yaml, wait_for
+
+
+async def test_connects_and_publishes_entities(make_hub, fake_device) -> None:
+    hub = await make_hub("onvif:\n" + camera_yaml("gate", fake_device.port, extra="share: on_alarm, "
+                         "owner: {name: เทศบาล, phone: '035-000000'}, location: {lat: 14.5, lon: 100.4}"))
+    camera = hub.data[CAMERAS]["camera.gate"]
+    assert await camera.wait_connected(5)
+    state = hub.states.get("camera.gate")
+    assert state.state == "idle"
+    assert state.attributes["share"] == "on_alarm"
+    assert state.attributes["owner"] == "เทศบาล"
+    assert state.attributes["manufacturer"] == "FakeVendor"
+    assert "password" not in str(state.attributes) and "rtsp" not in str(state.attributes)
+    assert camera.profile_token == "main"  # the first H.264 profile, not the MJPEG one listed before it
+    assert camera.stream_uri() == "rtsp://127.0.0.1:554/main"
+    assert camera.snapshot_uri == f"{fake_device.base}/snapshot.jpg"
+    assert hub.states.get("binary_sensor.gate_motion").state == "off"
+    assert fake_device.calls["GetSystemDateAndTime"] >= 1  # adjust_time asked the clock first
+
+
+async def test_clock_skew_is_compensated(make_hub, make_device) -> None:
+    device = await make_device(clock_offset=-3600)  # the camera lives an hour in the past
+    hub = await make_hub("onvif:\n" + camera_yaml("gate", device.port))
+    camera = hub.data[CAMERAS]["camera.gate"]
+    assert await camera.wait_connected(5)
+    assert -3602 < camera.clock_skew < -3598
+    assert hub.states.get("camera.gate").attributes["clock_skew_s"] in (-3600, -3601, -3599)
+    assert device.auth_failures == 0
+
+
+async def test_wrong_password_no_retry_storm(make_hub, fake_device, clock) -> None:
+    hub = await make_hub("onvif:\n" + camera_yaml("gate", fake_device.port, password="wrong"))
+    camera = hub.data[CAMERAS]["camera.gate"]
+    await wait_for(lambda: camera.error == "authentication failed", what="auth failure")
+    state = hub.states.get("camera.gate")
+    assert state.state == "unavailable"
+    assert state.attributes["error"] == "authentication failed"
+    assert hub.states.get("binary_sensor.gate_motion").state == "unavailable"
+    failures = fake_device.auth_failures
+    assert 1 <= failures <= 3  # one connect attempt's worth
+    await clock.advance(AUTH_RETRY_SECONDS - 60)
+    assert fake_device.auth_failures == failures  # nothing for half an hour
+    await clock.advance(120)
+    await wait_for(lambda: fake_device.auth_failures > failures, what="the half-hourly retry")
+    assert camera.connect_attempts == 2
+
+
+async def test_offline_camera_goes_unavailable_and_comes_back(make_hub, fake_device, clock) -> None:
+    hub = await make_hub("onvif:\n" + camera_yaml("gate", fake_device.port))
+    camera = hub.data[CAMERAS]["camera.gate"]
+    assert await camera.wait_connected(5)
+    await fake_device.stop()
+    await clock.advance(WATCHDOG_SECONDS)
+    await clock.advance(WATCHDOG_SECONDS)
+    await wait_for(lambda: hub.states.get("camera.gate").state == "unavailable", what="unavailable")
+    assert hub.states.get("binary_sensor.gate_motion").state == "unavailable"
+    await fake_device.start()  # same port
+    await clock.advance(10)  # first backoff is 5 s ± 20 %
+    assert await camera.wait_connected(5)
+    assert hub.states.get("camera.gate").state == "idle"
+    assert camera.connects == 2
+
+
+async def test_never_reachable_backs_off(make_hub, clock) -> None:
+    from tests.integrations.onvif.conftest import free_port
+
+    hub = await make_hub("onvif:\n" + camera_yaml("gate", free_port()))
+    camera = hub.data[CAMERAS]["camera.gate"]
+    await wait_for(lambda: camera.connect_attempts == 1 and not camera.available and camera.error != "connecting",
+                   what="first failure")
+    assert hub.states.get("camera.gate").state == "unavailable"
+    for _ in range(5):
+        await clock.advance(400)  # longer than the longest backoff
+    await wait_for(lambda: camera.connect_attempts == 6, what="backoff retries")
+    await clock.advance(60)
+    assert camera.connect_attempts == 6  # capped at 5 minutes between attempts
+
+
+async def test_malformed_xml_marks_that_camera_only(make_hub, make_device) -> None:
+    good = await make_device()
+    bad = await make_device()
+    bad.broken["GetProfiles"] = "<s:Envelope><s:Body><trt:GetProfilesResponse>"  # truncated, undeclared prefixes
+    hub = await make_hub("onvif:\n" + camera_yaml("good", good.port) + camera_yaml("bad", bad.port))
+    cameras = hub.data[CAMERAS]
+    assert await cameras["camera.good"].wait_connected(5)
+    await wait_for(lambda: cameras["camera.bad"].error not in (None, "connecting"), what="bad camera marked")
+    assert "not valid ONVIF" in cameras["camera.bad"].error
+    assert hub.states.get("camera.bad").state == "unavailable"
+    assert hub.states.get("camera.good").state == "idle"
+
+
+async def test_unanswered_call_times_out(make_hub) -> None:
+    import asyncio
+
+    from tests.integrations.onvif.conftest import free_port
+
+    port = free_port()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)  # accepts, never answers: a hung camera
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", port)
+    try:
+        hub = await make_hub("onvif:\n" + camera_yaml("hung", port).replace("timeout: 3", "timeout: 1"))
+        camera = hub.data[CAMERAS]["camera.hung"]
+        await wait_for(lambda: camera.error not in (None, "connecting"), timeout=5, what="timeout")
+        assert "no answer" in camera.error
+    finally:
+        server.close()
