@@ -1,27 +1,29 @@
-"""Federation benchmark: many hubs → one Mosquitto → one station process.
+"""Federation benchmark: 1,000 hubs → one Mosquitto → one station process.
 
 What it measures (issue 7):
 
-* **station ingest**: simulated hubs publish federated events as fast as
-  they can; the rate is events *stored and acknowledged* per second, timed
-  from the first publish to the last ack back at the hubs (target ≥ 20,000/s);
-* **hub outbox throughput**: one real hub (the real ``federation``
-  integration, its SQLite outbox and its window) queues events; reported as
-  commit rate into the outbox and end-to-end rate until the station has
-  acknowledged them all;
+* **station ingest**: 1,000 simulated hubs publish federated events (valid
+  envelopes, QoS 1, each under its own broker account and ACL); the rate is
+  events *stored and acknowledged*, timed from the first publish to the last
+  ack back at the hubs (target ≥ 20,000/s), plus the station's CPU per event;
+* **hub outbox throughput**: one real hub (the ``federation`` integration,
+  its SQLite outbox and in-flight window) queues events: the commit rate into
+  the outbox, and the rate until the station has acknowledged them all;
 * **SOS latency**: SOS incidents opened on that real hub, from
-  ``IncidentManager.open`` to (a) the station receiving the message and
-  (b) the station's ack arriving back at the hub, which can only happen after
-  the row is committed in the station database (target p99 ≤ 25 ms).
+  ``IncidentManager.open`` to (a) the station receiving the message and (b)
+  the station's ack arriving back at the hub, which the station only sends
+  after the row is committed (target p99 ≤ 25 ms), with the station idle and
+  again with the 1,000 hubs keeping it at half its measured capacity.
 
-The station runs as its own ``safetyhub run`` process with a ``station:``
-block; the broker is a real Mosquitto with a password file (PBKDF2) and the
-per-hub ACL written by the station's admin code; the simulated hubs are
-lightweight: paho clients sharing this process's event loop, publishing
-pre-encoded envelopes with QoS 1 under their own accounts.
+Processes: Mosquitto (real password file and ACL from the station's admin
+code), the station (``safetyhub run`` with a ``station:`` block), the real
+hub (``safetyhub``'s own Hub in a child process), and this one, which runs
+the simulated hubs.  They are *lightweight*: one asyncio connection each,
+MQTT 3.1.1 written by hand from pre-encoded packets, because a thousand full
+clients in one Python process would measure the simulator, not the station.
 
-Run:  python -m bench.federation --quick      (CI-sized: 1,000 hubs, 20,000 events)
-      python -m bench.federation              (1,000 hubs, 100,000 events)
+Run:  python -m bench.federation --quick   (CI-sized: 1,000 hubs, 20,000 events)
+      python -m bench.federation           (1,000 hubs, 100,000 events)
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -42,10 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
-
 from hub.core.ids import ulid
-from hub.testing_mqtt import Mosquitto, find_mosquitto, free_port
+from hub.testing_mqtt import Mosquitto, find_mosquitto
 from integrations.federation.protocol import envelope
 from integrations.station.broker import acl_text, hash_password, write_passwd
 
@@ -61,55 +63,175 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-class SimHub:
-    """One lightweight hub: a paho client publishing pre-built envelopes and counting acks."""
+# -- a lightweight MQTT 3.1.1 client (simulator only) -------------------------------------
 
-    def __init__(self, hub_id: str, broker: Mosquitto) -> None:
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _str(s: str) -> bytes:
+    raw = s.encode()
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    return bytes([first]) + _varint(len(body)) + body
+
+
+class SimHub(asyncio.Protocol):
+    """One simulated hub: publishes pre-encoded QoS 1 envelopes, counts the station's acks."""
+
+    def __init__(self, hub_id: str) -> None:
         self.hub_id = hub_id
+        self.topic = f"ssz/v1/{STATION}/{hub_id}/event"
         self.acked: set[str] = set()
         self.waiting = 0
         self.done = asyncio.Event()
-        self.client = aiomqtt.Client(broker.host, broker.port, username=hub_id, password=PASSWORD,
-                                     identifier=f"sim-{hub_id}", protocol=aiomqtt.ProtocolVersion.V5,
-                                     max_inflight_messages=1000, timeout=30)
-        paho = self.client._client
+        self.ready = asyncio.get_running_loop().create_future()
+        self._buf = bytearray()
+        self._pid = 0
+        self.transport: asyncio.Transport | None = None
 
-        def on_message(_c: Any, _u: Any, msg: Any) -> None:
-            ids = json.loads(msg.payload)["ids"]
-            self.acked.update(ids)
-            if self.waiting and len(self.acked) >= self.waiting:
-                self.done.set()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = _str("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", 120)
+        body += _str(f"sim-{self.hub_id}") + _str(self.hub_id) + _str(PASSWORD)
+        transport.write(_packet(0x10, body))
+        ack_topic = f"ssz/v1/{STATION}/{self.hub_id}/ack"
+        transport.write(_packet(0x82, struct.pack("!H", 1) + _str(ack_topic) + b"\x00"))
 
-        paho.on_message = on_message
-        self.topic = f"ssz/v1/{STATION}/{hub_id}/event"
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos = 0
+        while len(buf) - pos >= 2:
+            mult, length, i = 1, 0, pos + 1
+            while True:
+                if i >= len(buf):
+                    del buf[:pos]
+                    return
+                byte = buf[i]
+                length += (byte & 0x7F) * mult
+                mult *= 128
+                i += 1
+                if not byte & 0x80:
+                    break
+            if len(buf) < i + length:
+                break
+            kind = buf[pos] >> 4
+            body = bytes(buf[i:i + length])
+            pos = i + length
+            if kind == 2:  # CONNACK
+                if body[1] != 0 and not self.ready.done():
+                    self.ready.set_exception(RuntimeError(f"{self.hub_id}: CONNACK {body[1]}"))
+            elif kind == 9 and not self.ready.done():  # SUBACK: subscribed, ready
+                self.ready.set_result(None)
+            elif kind == 3:  # PUBLISH: an ack from the station (QoS 0)
+                tlen = struct.unpack("!H", body[:2])[0]
+                self.acked.update(json.loads(body[2 + tlen:])["ids"])
+                if self.waiting and len(self.acked) >= self.waiting:
+                    self.done.set()
+        del buf[:pos]
 
-    def payloads(self, count: int) -> list[tuple[str, bytes]]:
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(RuntimeError(f"{self.hub_id}: connection lost: {exc}"))
+
+    def packets(self, count: int, batch: int = 1) -> list[tuple[list[str], bytes]]:
+        """Return pre-encoded PUBLISH packets carrying ``count`` envelopes, ``batch`` per packet.
+
+        ``batch`` > 1 is what the real hub's sender does with a backlog: envelopes of
+        one kind share a packet, one per line.
+        """
         out = []
-        for seq in range(count):
-            msg_id = ulid()
-            now = time.time()
-            out.append((msg_id, envelope(msg_id, STATION, self.hub_id, "event", now, {
-                "type": "camera_motion", "data": {"entity_id": "camera.gate", "seq": seq}, "time": now})))
+        topic = _str(self.topic)
+        for first in range(0, count, batch):
+            ids, lines = [], []
+            for seq in range(first, min(first + batch, count)):
+                msg_id = ulid()
+                now = time.time()
+                ids.append(msg_id)
+                lines.append(envelope(msg_id, STATION, self.hub_id, "event", now, {
+                    "type": "camera_motion", "data": {"entity_id": "camera.gate", "seq": seq}, "time": now}))
+            self._pid = self._pid % 65535 + 1
+            out.append((ids, _packet(0x32, topic + struct.pack("!H", self._pid) + b"\n".join(lines))))
         return out
 
-    def publish(self, payload: bytes) -> None:
-        self.client._client.publish(self.topic, payload, 1, False, None)
+    def send(self, packet: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(packet)
+
+
+async def connect_fleet(broker: Mosquitto, hubs: list[str]) -> list[SimHub]:
+    loop = asyncio.get_running_loop()
+    sims: list[SimHub] = []
+    limit = asyncio.Semaphore(100)
+
+    async def one(hub_id: str) -> None:
+        async with limit:
+            _, sim = await loop.create_connection(lambda: SimHub(hub_id), broker.host, broker.port)
+            await asyncio.wait_for(sim.ready, 30)
+            sims.append(sim)
+
+    await asyncio.gather(*(one(h) for h in hubs))
+    return sims
+
+
+async def ingest(sims: list[SimHub], per_hub: int, rate: float | None = None, batch: int = 1) -> dict[str, float]:
+    """Every sim publishes ``per_hub`` events (paced at ``rate``/s if given); return the acked rate."""
+    batches = [sim.packets(per_hub, batch) for sim in sims]
+    for sim in sims:
+        sim.done.clear()
+        sim.waiting = len(sim.acked) + per_hub
+    total = per_hub * len(sims)
+    loop = asyncio.get_running_loop()
+    t0 = start = loop.time()
+    for seq in range(len(batches[0])):
+        for sim, packets in zip(sims, batches, strict=True):
+            sim.send(packets[seq][1])
+        if rate:
+            await asyncio.sleep(max(0.0, start + (seq + 1) * batch * len(sims) / rate - loop.time()))
+        else:
+            await asyncio.sleep(0)
+    published = loop.time() - t0
+    await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in sims)), timeout=900)
+    elapsed = loop.time() - t0
+    missing = sum(1 for sim, packets in zip(sims, batches, strict=True) for ids, _ in packets for i in ids
+                  if i not in sim.acked)
+    return {"events": total, "seconds": elapsed, "rate": total / elapsed, "publish_s": published,
+            "missing": missing}
+
+
+# -- the other processes -------------------------------------------------------------------
 
 
 def write_broker_files(folder: Path, hubs: list[str]) -> tuple[Path, Path]:
     passwd, acl = folder / "passwd", folder / "acl"
-    # mosquitto checks each login on its one thread: these are the station's real PBKDF2 rounds.
-    hashed = hash_password(PASSWORD)
+    hashed = hash_password(PASSWORD)  # the station's real PBKDF2 rounds: mosquitto pays them per login
     write_passwd(passwd, {u: hashed for u in [STATION_USER, *hubs]})
     acl.write_text(acl_text(STATION, STATION_USER, hubs), encoding="utf-8")
     return passwd, acl
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0"}
+
+
 async def start_station(folder: Path, broker: Mosquitto, hubs: list[str]) -> subprocess.Popen[bytes]:
+    from integrations.station.store_sqlite import SqliteStationStore
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(textwrap.dedent(f"""\
         hub: {{id: bench-ccoc, name: Bench CCOC, timezone: Asia/Bangkok, data_dir: ./data,
-              web: {{host: 127.0.0.1, port: {free_port()}}}}}
+              web: {{host: 127.0.0.1, port: 0}}}}
         station:
           id: {STATION}
           broker: {broker.url}
@@ -119,18 +241,21 @@ async def start_station(folder: Path, broker: Mosquitto, hubs: list[str]) -> sub
           reconnect_max: 1
           expected_hubs: {len(hubs)}
         """), encoding="utf-8")
-    # Register the hubs the way `safetyhub station add-hub` does, before the station starts.
-    from integrations.station.store_sqlite import SqliteStationStore
-
+    # Registered as `safetyhub station add-hub` does, before the station starts.
     store = SqliteStationStore(folder / "data" / "station.db")
     await store.open()
     for hub_id in hubs:
         await store.register_hub(hub_id, hub_id, time.time())
     await store.close()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0"}
     log = (folder / "station.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"], cwd=folder, env=env,
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"], cwd=folder, env=_env(),
                             stdout=log, stderr=subprocess.STDOUT)
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system, all threads) a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stored(db: Path) -> int:
@@ -138,42 +263,39 @@ def stored(db: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
 
-async def wait_station(db: Path, sims: list[SimHub]) -> None:
-    """Wait until the station is subscribed: a probe message comes back acknowledged."""
+async def wait_station(station: subprocess.Popen[bytes], sims: list[SimHub]) -> None:
+    """Wait until the station is subscribed: a probe comes back acknowledged."""
     probe = sims[0]
     for _ in range(600):
-        (msg_id, payload), = probe.payloads(1)
-        probe.publish(payload)
+        if station.poll() is not None:
+            raise SystemExit("the station process exited; see its log")
+        (ids, packet), = probe.packets(1)
+        probe.send(packet)
         await asyncio.sleep(0.1)
-        if msg_id in probe.acked:
+        if ids[0] in probe.acked:
             return
-    raise SystemExit("the station never acknowledged a probe message; see its log")
+    raise SystemExit("the station never acknowledged a probe; see its log")
 
 
-async def ingest(sims: list[SimHub], per_hub: int) -> dict[str, float]:
-    """Every sim publishes ``per_hub`` events; return the rate stored-and-acknowledged."""
-    batches = [sim.payloads(per_hub) for sim in sims]
-    for sim, batch in zip(sims, batches, strict=True):
-        sim.done.clear()
-        sim.waiting = len(sim.acked) + per_hub
-    total = per_hub * len(sims)
-    t0 = time.monotonic()
-    for seq in range(per_hub):
-        for sim, batch in zip(sims, batches, strict=True):
-            sim.publish(batch[seq][1])
-        await asyncio.sleep(0)  # let paho's writers drain
-    published = time.monotonic() - t0
-    await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in sims)), timeout=600)
-    elapsed = time.monotonic() - t0
-    missing = sum(1 for sim, batch in zip(sims, batches, strict=True) for i, _ in batch if i not in sim.acked)
-    return {"events": total, "seconds": elapsed, "rate": total / elapsed, "publish_s": published,
-            "missing": missing}
+async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, phase: str) -> Any:
+    cmd = [sys.executable, "-m", "bench.federation", "--role", "hub", "--phase", phase, "--broker", broker.url,
+           "--workdir", str(work / "hub"), "--db", str(db), "--sos", str(args.sos),
+           "--outbox-events", str(args.outbox_events), "--window", str(args.window)]
+    proc = await asyncio.create_subprocess_exec(*cmd, cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"hub phase {phase} failed ({proc.returncode}); see {work / 'hub'}")
+    return json.loads(out.decode().strip().splitlines()[-1])
 
 
-async def real_hub(folder: Path, broker: Mosquitto, window: int) -> Any:
-    """Start one real hub (the federation integration with its outbox) in this process."""
+# -- the real hub (child process) -----------------------------------------------------------
+
+
+async def hub_role(args: argparse.Namespace) -> None:
     from hub.hub import Hub
+    from integrations.federation.uplink import FEDERATION
 
+    folder = Path(args.workdir)
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
     config.write_text(textwrap.dedent(f"""\
@@ -181,16 +303,26 @@ async def real_hub(folder: Path, broker: Mosquitto, window: int) -> Any:
               location: {{lat: 14.59, lon: 100.45}}}}
         federation:
           station: {STATION}
-          broker: {broker.url}
+          broker: {args.broker}
           username: bench-hub
           password: {PASSWORD}
-          window: {window}
+          window: {args.window}
           health_interval: 3600
           registry_interval: 86400
         """), encoding="utf-8")
     hub = Hub(config, web=False)
     await hub.start()
-    return hub
+    result: dict[str, Any] = {}
+    try:
+        fed = hub.data[FEDERATION]
+        if not await fed.link.wait_connected(30) or not await fed.outbox.wait_empty(30):
+            raise SystemExit("the hub could not reach the station")
+        if "outbox" in args.phase:
+            result["outbox"] = await outbox_throughput(hub, args.outbox_events)
+        result["sos"] = await sos_latency(hub, Path(args.db), args.sos, 0.02)
+    finally:
+        await hub.stop()
+    print(json.dumps(result))
 
 
 async def outbox_throughput(hub: Any, count: int) -> dict[str, float]:
@@ -224,7 +356,7 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
             acked_at.setdefault(msg_id, now)
         return int(await original_ack(ids))
 
-    fed.outbox.ack = timed_ack  # type: ignore[method-assign]
+    fed.outbox.ack = timed_ack
     opened: dict[str, float] = {}
     mgr = hub.data[INCIDENTS]
     for _ in range(count):
@@ -233,7 +365,7 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
         opened[inc.id] = t0
         await asyncio.sleep(gap)
     await fed.outbox.wait_empty(60)
-    fed.outbox.ack = original_ack  # type: ignore[method-assign]
+    fed.outbox.ack = original_ack
     with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
         rows = conn.execute("SELECT id, incident_id, received_at FROM messages WHERE kind = 'incident' "
                             "AND type = 'opened' AND hub_id = 'bench-hub'").fetchall()
@@ -241,6 +373,9 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
     to_ack = [(acked_at[msg] - opened[inc]) * 1000 for msg, inc, _ in rows if inc in opened and msg in acked_at]
     return {"n": len(to_ack), "recv_p50": statistics.median(to_station), "recv_p99": pct(to_station, 0.99),
             "ack_p50": statistics.median(to_ack), "ack_p99": pct(to_ack, 0.99), "ack_max": max(to_ack)}
+
+
+# -- orchestration ----------------------------------------------------------------------------
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -255,39 +390,31 @@ async def run(args: argparse.Namespace) -> None:
     broker.start()
     station = await start_station(work / "station", broker, [*hubs, "bench-hub"])
     db = work / "station" / "data" / "station.db"
-    sims = [SimHub(h, broker) for h in hubs]
     results: dict[str, Any] = {}
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            t0 = time.monotonic()
-            limit = asyncio.Semaphore(50)
-
-            async def connect(sim: SimHub) -> None:
-                async with limit:
-                    await stack.enter_async_context(sim.client)
-                    await sim.client.subscribe(f"ssz/v1/{STATION}/{sim.hub_id}/ack", qos=1)
-
-            await asyncio.gather(*(connect(s) for s in sims))
-            results["connect"] = time.monotonic() - t0
-            await wait_station(db, sims)
-            # Warm-up (station caches, SQLite pages), then the measured burst.
-            await ingest(sims, 2)
-            results["ingest"] = await ingest(sims, args.events_per_hub)
-            results["stored_rows"] = stored(db)
-            hub = await real_hub(work / "hub", broker, args.window)
-            try:
-                from integrations.federation.uplink import FEDERATION
-
-                await hub.data[FEDERATION].link.wait_connected(30)
-                results["outbox"] = await outbox_throughput(hub, args.outbox_events)
-                results["sos_idle"] = await sos_latency(hub, db, args.sos, 0.02)
-                # SOS again while the thousand hubs keep the station busy.
-                load = asyncio.create_task(ingest(sims, args.events_per_hub // 2))
-                await asyncio.sleep(0.2)
-                results["sos_loaded"] = await sos_latency(hub, db, args.sos, 0.02)
-                results["background"] = await load
-            finally:
-                await hub.stop()
+        t0 = time.monotonic()
+        sims = await connect_fleet(broker, hubs)
+        results["connect"] = time.monotonic() - t0
+        await wait_station(station, sims)
+        await ingest(sims, 2)  # warm-up: station caches, SQLite pages
+        assert broker._proc is not None
+        for mode, batch in (("single", 1), ("batched", args.batch)):
+            cpu0, broker0 = cpu_seconds(station.pid), cpu_seconds(broker._proc.pid)
+            results[mode] = ing = await ingest(sims, args.events_per_hub, batch=batch)
+            ing["station_cpu_us"] = (cpu_seconds(station.pid) - cpu0) / ing["events"] * 1e6
+            ing["broker_cpu_us"] = (cpu_seconds(broker._proc.pid) - broker0) / ing["events"] * 1e6
+        results["stored_rows"] = stored(db)
+        idle = await run_hub_phase(work, broker, db, args, "outbox+sos")
+        results["outbox"], results["sos_idle"] = idle["outbox"], idle["sos"]
+        # SOS again while the thousand hubs keep the station at half its measured capacity.
+        pace = ing["rate"] / 2
+        seconds = 6 + args.sos * 0.03
+        load = asyncio.create_task(ingest(sims, max(2, int(pace * seconds / len(sims))), rate=pace))
+        results["sos_loaded"] = (await run_hub_phase(work, broker, db, args, "sos"))["sos"]
+        results["background"] = await load
+        for sim in sims:
+            if sim.transport is not None:
+                sim.transport.close()
     finally:
         station.send_signal(signal.SIGTERM)
         try:
@@ -304,16 +431,19 @@ def report(args: argparse.Namespace, r: dict[str, Any], work: Path) -> None:
     print(f"  connect {args.hubs} hubs (PBKDF2 logins, ACL)   {r['connect']:.1f} s")
     print(f"  station ingest, stored + acknowledged     {ing['rate']:,.0f} events/s   "
           f"({ing['events']:,} events in {ing['seconds']:.2f} s; missing {ing['missing']}; target ≥ 20,000/s)")
+    print(f"  station CPU per event                     {r['station_cpu_us']:.0f} µs "
+          f"(= {1e6 / r['station_cpu_us']:,.0f} events/s per core); Mosquitto {r['broker_cpu_us']:.0f} µs")
     print(f"  station rows                              {r['stored_rows']:,}")
     print(f"  hub outbox: commit                        {box['commit_rate']:,.0f} events/s")
     print(f"  hub outbox: until all acknowledged        {box['e2e_rate']:,.0f} events/s   "
           f"({box['events']:,} events, window {args.window})")
-    for key, label in (("sos_idle", "idle station"), ("sos_loaded", "station under load")):
+    for key, label in (("sos_idle", "idle station"), ("sos_loaded", "station at half load")):
         s = r[key]
-        print(f"  SOS → station, {label:<19}  received p50 {s['recv_p50']:.1f} ms  p99 {s['recv_p99']:.1f} ms; "
-              f"DB row + ack back p50 {s['ack_p50']:.1f} ms  p99 {s['ack_p99']:.1f} ms  (n={s['n']}, target p99 ≤ 25)")
+        print(f"  SOS → station, {label:<20} received p50 {s['recv_p50']:.1f} ms p99 {s['recv_p99']:.1f} ms; "
+              f"DB row + ack back p50 {s['ack_p50']:.1f} ms p99 {s['ack_p99']:.1f} ms "
+              f"(n={s['n']}; target p99 ≤ 25)")
     bg = r["background"]
-    print(f"  background load during the second run     {bg['rate']:,.0f} events/s")
+    print(f"  background load during the loaded run     {bg['events'] / bg['seconds']:,.0f} events/s")
 
 
 def main() -> None:
@@ -324,11 +454,17 @@ def main() -> None:
     parser.add_argument("--outbox-events", type=int, default=None)
     parser.add_argument("--sos", type=int, default=None, help="SOS incidents per latency run")
     parser.add_argument("--window", type=int, default=200)
+    # Internal: the real hub's child process.
+    parser.add_argument("--role", choices=("bench", "hub"), default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", default="outbox+sos", help=argparse.SUPPRESS)
+    parser.add_argument("--broker", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.events_per_hub = args.events_per_hub or (20 if args.quick else 100)
     args.outbox_events = args.outbox_events or (10_000 if args.quick else 50_000)
     args.sos = args.sos or (100 if args.quick else 500)
-    asyncio.run(run(args))
+    asyncio.run(hub_role(args) if args.role == "hub" else run(args))
 
 
 if __name__ == "__main__":

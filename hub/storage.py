@@ -570,10 +570,18 @@ class Storage:
     async def _write_batch(self, rows: list[tuple[str, Params]]) -> None:
         conn = self._require_conn()
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            for sql, group in groupby(rows, key=lambda row: row[0]):
-                await conn.executemany(sql, [params for _, params in group])
-            await conn.execute("COMMIT")
+            run_in_thread = getattr(conn, "_execute", None)
+            if run_in_thread is not None:
+                # One hop to the database thread for the whole batch.  Rows of
+                # different statements interleave (state, event, trace...), and
+                # one await per group cost a thread round trip each: most of an
+                # automation run's price.  aiosqlite has no public API for this.
+                await run_in_thread(_write_rows_sync, conn, rows)
+            else:
+                await conn.execute("BEGIN IMMEDIATE")
+                for sql, group in groupby(rows, key=lambda row: row[0]):
+                    await conn.executemany(sql, [params for _, params in group])
+                await conn.execute("COMMIT")
         except Exception as exc:
             await self._rollback()
             if not _is_permanent(exc):
@@ -667,6 +675,20 @@ class Storage:
         if self._conn is None:
             raise RuntimeError("storage is not open")
         return self._conn
+
+
+def _write_rows_sync(conn: aiosqlite.Connection, rows: list[tuple[str, Params]]) -> None:
+    """Write a batch in one transaction; runs on the database thread."""
+    raw: sqlite3.Connection = conn._conn
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, group in groupby(rows, key=lambda row: row[0]):
+            raw.executemany(sql, [params for _, params in group])
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
 
 
 def _migration_script(component: str, version: int, script: str) -> str:

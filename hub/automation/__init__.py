@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ("MANAGER",)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Where config_check leaves its entries on the LoadedConfig for setup.
+ENTRIES_ATTR = "_automation_entries"
 
 
 @hookimpl
@@ -40,9 +42,11 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     from hub.automation.loader import collect
     from hub.automation.registry import registry_for
 
-    _entries, errors = collect(
+    entries, errors = collect(
         loaded.raw, loaded.file_label, loaded.config_dir, registry_for(loaded.host), loaded.host
     )
+    # Start-up builds from the same entries instead of validating everything twice.
+    setattr(loaded, ENTRIES_ATTR, entries)  # noqa: B010 - LoadedConfig has no slot for plugin data
     return errors
 
 

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.automation.conditions import CompiledConditions
-from hub.automation.const import DOMAIN, DURABLE
+from hub.automation.const import DOMAIN, DURABLE, TRACES
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.automation.script import ConditionStop, Pos, Script, StepFailed, StopRun, Wait
+from hub.automation.selectors import device_class_problem
 from hub.automation.specs import AutomationSpec, TriggerSpec
 from hub.automation.trace import Trace, new_run_id, store_trace
 from hub.automation.triggers.common import jsonable, restore_context
@@ -112,7 +113,7 @@ class Run:
             self.run_id,
             self.hub.clock.time(),
             trigger,
-            dict(scope),
+            None,
             context,
             context.parent_id,
             resumed=resumed_from is not None,
@@ -277,6 +278,12 @@ class Automation:
         if self.armed or self.failed or not self.enabled:
             return
         assert self.spec is not None
+        problem = self._device_class_problem()
+        if problem is not None:
+            self.error = problem
+            _LOGGER.error("Automation %s (%s:%s): %s", self.name, self.file, self.line, problem)
+            self.write_state()
+            return
         engine = get_engine(self.hub)
         try:
             self._trigger_variables = (
@@ -305,6 +312,29 @@ class Automation:
             self.write_state()
             return
         self.armed = True
+
+    def _device_class_problem(self) -> str | None:
+        """Check blueprint entity inputs' device_class against live states (only known at run time)."""
+        use = self.blueprint
+        if use is None:
+            return None
+
+        def device_class_of(entity_id: str) -> str | None:
+            state = self.hub.states.get(entity_id)
+            if state is None:
+                return None
+            return str(state.attributes.get("device_class") or "")
+
+        for name, selector in use.selectors.items():
+            options = selector.get("entity") if isinstance(selector, Mapping) else None
+            if not isinstance(options, Mapping) or name not in use.inputs:
+                continue
+            problem = device_class_problem(use.inputs[name], options, device_class_of)
+            if problem is not None:
+                return (
+                    f"blueprint '{use.name}' ({use.path}) input '{name}': {problem} ({self.file}:{self.line})"
+                )
+        return None
 
     def disarm(self) -> None:
         """Detach every trigger."""
@@ -366,8 +396,12 @@ class Automation:
                     scope[str(name)] = render_complex(engine, value, scope)
             if spec.variables:
                 engine = engine or get_engine(hub)
+                rendered: dict[str, Any] = {}
                 for name, value in spec.variables.items():
-                    scope[str(name)] = render_complex(engine, value, scope)
+                    scope[str(name)] = rendered[str(name)] = render_complex(engine, value, scope)
+                # The trace keeps what the automation's variables rendered to
+                # (trigger.* is stored on its own; ``this`` is the entity).
+                trace.variables = rendered
             if not skip_condition and self.conditions.checks:
                 failed = self.conditions.first_failure(scope)
                 if failed >= 0:
@@ -470,7 +504,11 @@ class Automation:
         storage = getattr(self.hub, "storage", None)
         if storage is not None:
             assert self.spec is not None
-            store_trace(storage, trace, self.spec.stored_traces)
+            buffer = self.hub.data.get(TRACES)
+            if buffer is not None:
+                buffer.add(trace, self.spec.stored_traces)
+            else:
+                store_trace(storage, trace, self.spec.stored_traces)
 
     # -- resuming after a restart ------------------------------------------------------
 

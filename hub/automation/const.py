@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from hub.automation.durable import DurableStore
     from hub.automation.manager import AutomationManager
+    from hub.automation.trace import TraceBuffer
     from hub.automation.triggers.event import EventIndex
 
 __all__ = (
@@ -46,5 +47,7 @@ EVENT_INDEX: HubKey[EventIndex] = HubKey("automation_event_index")
 WEBHOOKS: HubKey[dict[str, Any]] = HubKey("automation_webhooks")
 #: ``hub`` trigger callbacks: {"start": [...], "shutdown": [...]}.
 HUB_TRIGGERS: HubKey[dict[str, list[Any]]] = HubKey("automation_hub_triggers")
+#: Finished traces waiting to be written.
+TRACES: HubKey[TraceBuffer] = HubKey("automation_traces")
 #: Set once every automation is armed (the timer helper waits for it).
 ARMED: HubKey[asyncio.Event] = HubKey("automation_armed")

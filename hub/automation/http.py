@@ -24,7 +24,6 @@ from aiohttp import web
 from hub.automation.blueprints import list_blueprints, search_dirs
 from hub.automation.const import MANAGER, WEBHOOKS
 from hub.automation.strings import translator
-from hub.automation.trace import load_traces
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
@@ -179,7 +178,7 @@ async def reload_one(request: web.Request) -> web.Response:
 
 async def get_traces(request: web.Request) -> web.Response:
     automation = _automation(request)
-    traces = await load_traces(request.app[HUB_KEY].storage, automation.key)
+    traces = await _manager(request).traces_of(automation.key)
     return web.json_response(traces)
 
 
@@ -230,7 +229,7 @@ async def page_list(request: web.Request) -> web.Response:
 
 async def page_automation(request: web.Request) -> web.Response:
     automation = _automation(request)
-    traces = await load_traces(request.app[HUB_KEY].storage, automation.key)
+    traces = await _manager(request).traces_of(automation.key)
     chosen = request.query.get("run")
     trace = next((t for t in traces if t.get("run_id") == chosen), traces[0] if traces else None)
     config = json.dumps(_plain(automation.raw), ensure_ascii=False, indent=2)
@@ -312,22 +311,6 @@ def routes() -> list[Route]:
             public=True,
             tags=("automations",),
             summary="Fire a webhook trigger; public, protected by the secret webhook id",
-        ),
-        Route(
-            "PUT",
-            "/api/webhook/{webhook_id}",
-            webhook,
-            public=True,
-            tags=("automations",),
-            summary="Fire a webhook trigger; public, protected by the secret webhook id",
-        ),
-        Route(
-            "GET",
-            "/api/webhook/{webhook_id}",
-            webhook,
-            public=True,
-            tags=("automations",),
-            summary="Fire a webhook trigger that allows GET; public, protected by the secret webhook id",
         ),
         Route("GET", "/automations", page_list, api=False, summary="Automations page"),
         Route(

@@ -179,5 +179,11 @@ def _instance(
     result = substitute(blueprint, item, use.get("input"), checker, ("use_blueprint", "input"))
     if result.config is None:
         return None, None
-    use_info = BlueprintUse(path=path, name=blueprint.name, file=blueprint.display, inputs=result.inputs)
+    use_info = BlueprintUse(
+        path=path,
+        name=blueprint.name,
+        file=blueprint.display,
+        inputs=result.inputs,
+        selectors={name: spec.selector for name, spec in blueprint.inputs.items()},
+    )
     return result.config, use_info

@@ -23,10 +23,13 @@ from hub.automation.const import (
     DURABLE,
     EVENT_AUTOMATION_RELOADED,
     HUB_TRIGGERS,
+    TRACES,
 )
 from hub.automation.durable import DurableStore
 from hub.automation.loader import Entry, collect
 from hub.automation.registry import Registry, registry_for
+from hub.automation.sun import SunEntity
+from hub.automation.trace import TraceBuffer, load_traces, prune_traces
 from hub.config import ConfigError, load_config_file
 from hub.core.context import Context
 from hub.template import get_engine
@@ -87,7 +90,10 @@ class AutomationManager:
         self.store = DurableStore(hub.storage, hub.clock.time)
         hub.data[DURABLE] = self.store
         hub.data[ARMED] = asyncio.Event()
+        self.traces = TraceBuffer(hub.storage)
+        hub.data[TRACES] = self.traces
         self._saved_enabled: dict[str, bool] = {}
+        self.sun: SunEntity | None = None
         self.started = False
         self._reload_lock = asyncio.Lock()
         get_engine(hub)
@@ -126,7 +132,9 @@ class AutomationManager:
         self._saved_enabled = {row["automation"]: bool(row["enabled"]) for row in rows}
         loaded = self.hub.loaded
         assert loaded is not None
-        entries, _errors = self._collect(loaded.raw, loaded.file_label)
+        entries = getattr(loaded, "_automation_entries", None)
+        if entries is None:
+            entries, _errors = self._collect(loaded.raw, loaded.file_label)
         for entry in entries:
             automation = self._make(entry)
             self.automations[automation.key] = automation
@@ -135,6 +143,9 @@ class AutomationManager:
 
     async def start(self) -> None:
         """Arm every automation, resume interrupted runs, then fire ``hub`` start triggers."""
+        if self.hub.core.location is not None and self.hub.states.get(SunEntity.entity_id) is None:
+            self.sun = SunEntity(self.hub)
+            self.sun.start()
         for automation in list(self.automations.values()):
             await automation.arm()
             automation.write_state()
@@ -144,6 +155,8 @@ class AutomationManager:
         self.store.forget_unclaimed(keep)
         self.started = True
         self.hub.data[ARMED].set()
+        self.hub.create_background_task(self._prune_loop(), "automation traces: prune")
+        self.hub.create_background_task(self._write_loop(), "automation traces: write")
         for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("start", [])):
             callback()
 
@@ -168,6 +181,25 @@ class AutomationManager:
                 continue
             automation.resume(row)
 
+    async def _write_loop(self) -> None:
+        # Real time, not the hub clock: traces reach the disk within a second
+        # even in tests whose fake clock stands still.
+        while True:
+            await asyncio.sleep(1.0)
+            self.traces.write()
+
+    async def traces_of(self, key: str) -> list[dict[str, Any]]:
+        """Return an automation's stored traces, newest first."""
+        return await load_traces(self.hub.storage, key, buffer=self.traces)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await self.hub.clock.sleep(60)
+            try:
+                await prune_traces(self.hub.storage)
+            except Exception:
+                _LOGGER.exception("Pruning automation traces failed")
+
     async def shutdown(self) -> None:
         """Fire ``hub`` shutdown triggers, then stop everything, keeping durable rows."""
         for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("shutdown", [])):
@@ -177,9 +209,17 @@ class AutomationManager:
             # Give shutdown automations (and runs about to finish) a moment.
             await asyncio.wait(pending, timeout=2)
         self.store.frozen = True
+        if self.sun is not None:
+            self.sun.stop()
         for automation in self.automations.values():
             automation.disarm()
         await asyncio.gather(*(a.stop_runs() for a in self.automations.values()))
+        try:
+            self.traces.write()
+            await self.hub.storage.flush()
+            await prune_traces(self.hub.storage)
+        except Exception:
+            _LOGGER.exception("Pruning automation traces at stop failed")
 
     # -- queries -------------------------------------------------------------------
 

@@ -127,19 +127,29 @@ def _entity_problem(value: Any, options: Mapping[str, Any]) -> str | None:
 
 
 def device_class_problem(value: Any, options: Mapping[str, Any], device_class_of: Any) -> str | None:
-    """Check device_class filters against live states (``device_class_of(entity) -> str | None``)."""
+    """Check device_class filters against live states (``device_class_of(entity) -> str | None``).
+
+    An entity passes if one filter matches both its domain and its
+    device_class; entities that do not exist yet are not judged.
+    """
     filters = entity_filters(options)
-    classes = [c for f in filters for c in f["device_class"]]
-    if not classes:
+    if not any(f["device_class"] for f in filters):
         return None
     for item in _as_list(value):
         if not isinstance(item, str):
             continue
-        found = device_class_of(item.strip().lower())
+        entity = item.strip().lower()
+        found = device_class_of(entity)
         if found is None:
-            continue  # the entity does not exist yet; it may appear later
-        if found not in classes:
-            return f"{item} has device_class {found!r}, expected {' or '.join(dict.fromkeys(classes))}"
+            continue
+        domain = entity.partition(".")[0]
+        if not any(
+            (not f["domain"] or domain in f["domain"])
+            and (not f["device_class"] or found in f["device_class"])
+            for f in filters
+        ):
+            wanted = " or ".join(dict.fromkeys(c for f in filters for c in f["device_class"]))
+            return f"{entity} has device_class {found!r}, expected {wanted}"
     return None
 
 

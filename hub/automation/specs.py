@@ -54,6 +54,8 @@ class BlueprintUse:
     name: str
     file: str
     inputs: dict[str, Any]
+    #: Input name → selector, for checks that need live states (device_class).
+    selectors: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from yaml.reader import ReaderError
 
 from hub.config.errors import ConfigError, format_path
 from hub.config.nodes import Input, Loc, NodeDict, NodeList, NodeStr, position, position_of
-from hub.config.yaml_tags import SECRETS_FILE, HubLoader, absolute
+from hub.config.yaml_tags import EXAMPLE_SECRETS_FILE, SECRETS_FILE, HubLoader, absolute
 
 __all__ = (
     "INTERNAL_ERROR",
@@ -166,12 +166,14 @@ def load_yaml(
 
     Mappings, sequences and strings come back as `NodeDict`, `NodeList` and
     `NodeStr`.  `!secret` reads `secrets_path` (default: secrets.yaml next to
-    `path`).  File names in errors are relative to `config_dir` (default: the
+    `path`; for an example config ``*.example.yaml``, secrets.example.yaml, so
+    the shipped example checks clean without anyone's real secrets).  File names in errors are relative to `config_dir` (default: the
     directory of `path`), or bare names for files outside it.
     """
     path = absolute(Path(path))
     if secrets_path is None:
-        secrets_path = path.parent / SECRETS_FILE
+        name = EXAMPLE_SECRETS_FILE if path.name.endswith(".example.yaml") else SECRETS_FILE
+        secrets_path = path.parent / name
     session = LoadSession(
         errors=errors,
         config_dir=path.parent if config_dir is None else absolute(Path(config_dir)),

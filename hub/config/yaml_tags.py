@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ("SECRETS_FILE", "HubLoader", "absolute")
 
 SECRETS_FILE = "secrets.yaml"
+#: Read instead of secrets.yaml by configs named *.example.yaml.
+EXAMPLE_SECRETS_FILE = "secrets.example.yaml"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 

@@ -32,8 +32,17 @@ if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
-    "CameraEntity", "Decision", "Owner", "Party", "PtzError", "PtzPreset", "SnapshotError", "add_camera",
-    "may_share", "snapshot_link", "store_snapshot",
+    "CameraEntity",
+    "Decision",
+    "Owner",
+    "Party",
+    "PtzError",
+    "PtzPreset",
+    "SnapshotError",
+    "add_camera",
+    "may_share",
+    "snapshot_link",
+    "store_snapshot",
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -123,9 +132,10 @@ def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str
     """Link the camera wall (and the audit for operators) when there are cameras."""
     if user is None or not any(isinstance(e, CameraEntity) for e in hub.entities):
         return []
-    return [{"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras", "role": "viewer"},
-            {"href": "/cameras/audit", "label_th": "บันทึกการดูภาพ", "label_en": "Camera audit",
-             "role": "operator"}]
+    return [
+        {"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras", "role": "viewer"},
+        {"href": "/cameras/audit", "label_th": "บันทึกการดูภาพ", "label_en": "Camera audit", "role": "operator"},
+    ]
 
 
 @hookimpl
@@ -136,12 +146,18 @@ def registry_info(hub: Hub) -> Mapping[str, Any] | None:
     for camera in hub.entities:
         if not isinstance(camera, CameraEntity) or not may_share(hub, camera, station, "registry"):
             continue
-        cameras.append({
-            "entity_id": camera.entity_id, "name": camera.name, "share": camera.share,
-            "owner": {"name": camera.owner.name, "phone": camera.owner.phone},
-            "location": {"lat": camera.location[0], "lon": camera.location[1]} if camera.location else None,
-            "on_alarm_minutes": camera.on_alarm_minutes if camera.share == "on_alarm" else None,
-        })
+        cameras.append(
+            {
+                "entity_id": camera.entity_id,
+                "name": camera.name,
+                "share": camera.share,
+                "owner": {"name": camera.owner.name, "phone": camera.owner.phone},
+                "location": {"lat": camera.location[0], "lon": camera.location[1]}
+                if camera.location
+                else None,
+                "on_alarm_minutes": camera.on_alarm_minutes if camera.share == "on_alarm" else None,
+            }
+        )
     return {"cameras": cameras} if cameras else None
 
 

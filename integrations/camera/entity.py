@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
-    "CameraEntity", "Owner", "PtzError", "PtzPreset", "SnapshotError", "check_jpeg", "is_jpeg", "store_snapshot",
+    "CameraEntity",
+    "Owner",
+    "PtzError",
+    "PtzPreset",
+    "SnapshotError",
+    "check_jpeg",
+    "is_jpeg",
+    "store_snapshot",
     "MIGRATIONS",
 )
 
@@ -97,10 +104,18 @@ class CameraEntity(Entity):
 
     domain = DOMAIN
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None = None, *, share: str = "never",
-                 owner: Owner | None = None, location: tuple[float, float] | None = None,
-                 on_alarm_minutes: int = DEFAULT_ON_ALARM_MINUTES,
-                 on_alarm_max_hours: float = DEFAULT_ON_ALARM_MAX_HOURS) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        name: str | None = None,
+        *,
+        share: str = "never",
+        owner: Owner | None = None,
+        location: tuple[float, float] | None = None,
+        on_alarm_minutes: int = DEFAULT_ON_ALARM_MINUTES,
+        on_alarm_max_hours: float = DEFAULT_ON_ALARM_MAX_HOURS,
+    ) -> None:
         super().__init__(hub, object_id, name)
         if share not in SHARE_POLICIES:
             raise ValueError(f"share must be one of {', '.join(SHARE_POLICIES)}, not {share!r}")
@@ -161,8 +176,12 @@ class CameraEntity(Entity):
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return share policy, owner and the latest snapshot (never a stream URI: viewers read states)."""
-        attrs: dict[str, Any] = {"share": self.share, "owner": self.owner.name, "owner_phone": self.owner.phone,
-                                 "last_snapshot_id": self.last_snapshot_id}
+        attrs: dict[str, Any] = {
+            "share": self.share,
+            "owner": self.owner.name,
+            "owner_phone": self.owner.phone,
+            "last_snapshot_id": self.last_snapshot_id,
+        }
         if self.share == "on_alarm":
             attrs["on_alarm_minutes"] = self.on_alarm_minutes
         if self.error:
@@ -178,10 +197,13 @@ class CameraEntity(Entity):
         data = check_jpeg(self.entity_id, await self.fetch_snapshot())
         return await self.keep(data, incident_id=incident_id, phase=phase)
 
-    async def keep(self, data: bytes, *, incident_id: str | None = None, phase: str = "after",
-                   ts: float | None = None) -> str:
+    async def keep(
+        self, data: bytes, *, incident_id: str | None = None, phase: str = "after", ts: float | None = None
+    ) -> str:
         """Store an already-checked JPEG as this camera's latest snapshot; return its id."""
-        snap_id = await store_snapshot(self.hub, self.entity_id, data, incident_id=incident_id, phase=phase, ts=ts)
+        snap_id = await store_snapshot(
+            self.hub, self.entity_id, data, incident_id=incident_id, phase=phase, ts=ts
+        )
         taken = self.hub.clock.time() if ts is None else ts
         if self.last_snapshot_at is None or taken >= self.last_snapshot_at:
             self.last_snapshot_id, self.last_snapshot_at = snap_id, taken
@@ -199,8 +221,15 @@ class CameraEntity(Entity):
             return data
 
 
-async def store_snapshot(hub: Hub, entity_id: str, data: bytes, *, incident_id: str | None = None,
-                         phase: str = "after", ts: float | None = None) -> str:
+async def store_snapshot(
+    hub: Hub,
+    entity_id: str,
+    data: bytes,
+    *,
+    incident_id: str | None = None,
+    phase: str = "after",
+    ts: float | None = None,
+) -> str:
     """Write a JPEG under ``<data_dir>/snapshots/`` and index it; return the id."""
     snap_id = ulid()
     ts = hub.clock.time() if ts is None else ts

@@ -51,8 +51,16 @@ if TYPE_CHECKING:
     from integrations.camera.entity import CameraEntity
 
 __all__ = (
-    "ALARM_WINDOW", "AlarmWindow", "Decision", "Party", "What", "audit_handout", "check_and_audit",
-    "explain_policy", "may_share", "reason_text",
+    "ALARM_WINDOW",
+    "AlarmWindow",
+    "Decision",
+    "Party",
+    "What",
+    "audit_handout",
+    "check_and_audit",
+    "explain_policy",
+    "may_share",
+    "reason_text",
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,10 +75,14 @@ _REASONS: dict[str, tuple[str, str]] = {
     "alarm_window": ("มีเหตุที่ฮับนี้ จึงแชร์ได้ชั่วคราว", "an incident at this hub opened the sharing window"),
     "registry_shared": ("แชร์เฉพาะข้อมูลทะเบียนกล้อง", "only the registry entry is shared"),
     "policy_never": ("เจ้าของไม่อนุญาตให้แชร์ข้อมูลใด ๆ ของกล้องนี้", "the owner shares nothing from this camera"),
-    "registry_only": ("เจ้าของแชร์เพียงตำแหน่งและเบอร์ติดต่อ ไม่แชร์ภาพ",
-                      "the owner shares location and contact only, no images"),
-    "outside_alarm_window": ("ไม่มีเหตุที่ฮับนี้ในช่วงเวลาที่อนุญาต จึงไม่แชร์ภาพ",
-                             "no incident at this hub within the allowed window"),
+    "registry_only": (
+        "เจ้าของแชร์เพียงตำแหน่งและเบอร์ติดต่อ ไม่แชร์ภาพ",
+        "the owner shares location and contact only, no images",
+    ),
+    "outside_alarm_window": (
+        "ไม่มีเหตุที่ฮับนี้ในช่วงเวลาที่อนุญาต จึงไม่แชร์ภาพ",
+        "no incident at this hub within the allowed window",
+    ),
     "not_ready": ("ระบบกล้องยังไม่พร้อม", "the camera integration is not set up"),
     "unknown_policy": ("นโยบายไม่ถูกต้อง จึงไม่แชร์", "unknown policy: refused"),
     "link_invalid": ("ลิงก์ไม่ถูกต้องหรือหมดอายุแล้ว", "the link is invalid or has expired"),
@@ -151,8 +163,15 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form."""
-        return {"allowed": self.allowed, "reason": self.reason, "policy": self.policy, "until": self.until,
-                "incident_ids": list(self.incident_ids), "text_th": self.text("th"), "text_en": self.text("en")}
+        return {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "policy": self.policy,
+            "until": self.until,
+            "incident_ids": list(self.incident_ids),
+            "text_th": self.text("th"),
+            "text_en": self.text("en"),
+        }
 
 
 @dataclass
@@ -190,14 +209,17 @@ class AlarmWindow:
 
         def on_opened(event: Event) -> None:
             inc = event.data.get("incident") or {}
-            self._incidents[event.data["incident_id"]] = _Incident(float(inc.get("opened_at") or hub.clock.time()))
+            self._incidents[event.data["incident_id"]] = _Incident(
+                float(inc.get("opened_at") or hub.clock.time())
+            )
 
         def on_updated(event: Event) -> None:
             inc = event.data.get("incident") or {}
             if inc.get("status") != "closed":
                 return
-            known = self._incidents.setdefault(event.data["incident_id"],
-                                               _Incident(float(inc.get("opened_at") or hub.clock.time())))
+            known = self._incidents.setdefault(
+                event.data["incident_id"], _Incident(float(inc.get("opened_at") or hub.clock.time()))
+            )
             known.closed_at = float(inc.get("closed_at") or hub.clock.time())
             self._prune(hub.clock.time())
 
@@ -224,8 +246,9 @@ class AlarmWindow:
 ALARM_WINDOW: HubKey[AlarmWindow] = HubKey("camera_alarm_window")
 
 
-def may_share(hub: Hub, camera: CameraEntity, party: Party, what: What = "snapshot",
-              *, now: float | None = None) -> Decision:
+def may_share(
+    hub: Hub, camera: CameraEntity, party: Party, what: What = "snapshot", *, now: float | None = None
+) -> Decision:
     """Decide whether ``what`` of ``camera`` may be given to ``party`` now.
 
     Pure and synchronous: it reads the camera's policy and the hub's alarm
@@ -275,8 +298,16 @@ class _Coalescer:
 _COALESCE: HubKey[_Coalescer] = HubKey("camera_audit_coalesce")
 
 
-async def audit_handout(hub: Hub, camera: CameraEntity, party: Party, decision: Decision, what: What,
-                        *, detail: Mapping[str, Any] | None = None, coalesce: bool = False) -> bool:
+async def audit_handout(
+    hub: Hub,
+    camera: CameraEntity,
+    party: Party,
+    decision: Decision,
+    what: What,
+    *,
+    detail: Mapping[str, Any] | None = None,
+    coalesce: bool = False,
+) -> bool:
     """Write one audit entry for a hand-out or a refusal; return whether it was written.
 
     Every stored snapshot, stream URI and station hand-out is written.  With
@@ -303,13 +334,28 @@ async def audit_handout(hub: Hub, camera: CameraEntity, party: Party, decision: 
     if decision.until is not None:
         info["window_until"] = decision.until
     info.update(detail or {})
-    await hub.audit.log(party.name, action, camera.entity_id, role=party.audit_role, detail=info,
-                        source=party.audit_source, ip=party.ip, result=result)
+    await hub.audit.log(
+        party.name,
+        action,
+        camera.entity_id,
+        role=party.audit_role,
+        detail=info,
+        source=party.audit_source,
+        ip=party.ip,
+        result=result,
+    )
     return True
 
 
-async def check_and_audit(hub: Hub, camera: CameraEntity, party: Party, what: What,
-                          *, detail: Mapping[str, Any] | None = None, coalesce: bool = False) -> Decision:
+async def check_and_audit(
+    hub: Hub,
+    camera: CameraEntity,
+    party: Party,
+    what: What,
+    *,
+    detail: Mapping[str, Any] | None = None,
+    coalesce: bool = False,
+) -> Decision:
     """Decide with :func:`may_share`, audit the outcome, and return the decision."""
     decision = may_share(hub, camera, party, what)
     await audit_handout(hub, camera, party, decision, what, detail=detail, coalesce=coalesce)
@@ -338,8 +384,7 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
         "nothing leaves. Every view and every refusal is recorded for you to check.",
     ),
     "always": (
-        "ภาพจากกล้องตัวนี้แชร์ให้สถานีตำรวจและผู้ชมที่ได้รับอนุญาตได้ตลอดเวลา "
-        "ทุกครั้งที่มีผู้เปิดดูจะถูกบันทึกไว้ให้ท่านตรวจสอบได้",
+        "ภาพจากกล้องตัวนี้แชร์ให้สถานีตำรวจและผู้ชมที่ได้รับอนุญาตได้ตลอดเวลา ทุกครั้งที่มีผู้เปิดดูจะถูกบันทึกไว้ให้ท่านตรวจสอบได้",
         "Images are shared with the station and permitted viewers at all times. Every view is recorded for "
         "you to check.",
     ),

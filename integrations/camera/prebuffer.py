@@ -52,6 +52,7 @@ class PreBuffer:
         self.interval = interval
         self.frames: deque[tuple[float, bytes]] = deque(maxlen=size)
         self.failures = 0
+        self.captured = 0
         self._after: list[_After] = []
 
     async def run(self) -> None:
@@ -63,7 +64,7 @@ class PreBuffer:
     async def capture_once(self) -> None:
         """Grab one frame into the ring and hand it to incidents waiting for "after" frames."""
         if not self.camera.available:
-            return
+            return  # the camera shows unavailable already; try again next interval
         try:
             data = check_jpeg(self.camera.entity_id, await self.camera.fetch_snapshot())
         except (SnapshotError, OSError, TimeoutError) as err:
@@ -73,6 +74,7 @@ class PreBuffer:
             log("Pre-alarm buffer of %s: %s", self.camera.entity_id, err)
             return
         self.failures = 0
+        self.captured += 1
         ts = self.hub.clock.time()
         self.frames.append((ts, data))
         for after in list(self._after):
@@ -89,17 +91,24 @@ class PreBuffer:
         self._after.append(_After(incident_id, self.size))
         return stored
 
-    async def _store(self, incident_id: str, frames: list[tuple[float, bytes]], phase: str,
-                     stored: list[str]) -> None:
+    async def _store(
+        self, incident_id: str, frames: list[tuple[float, bytes]], phase: str, stored: list[str]
+    ) -> None:
         if not frames:
             return
-        ids = [await self.camera.keep(data, incident_id=incident_id, phase=phase, ts=ts) for ts, data in frames]
+        ids = [
+            await self.camera.keep(data, incident_id=incident_id, phase=phase, ts=ts) for ts, data in frames
+        ]
         stored.extend(ids)
         label = "ก่อนเหตุ / before" if phase == "before" else "หลังเหตุ / after"
         try:
             await self.hub.data[INCIDENTS].note(
-                incident_id, f"{len(ids)} snapshot(s) {label} from {self.camera.name}", by=self.camera.entity_id,
-                attachments=ids, kind="snapshot", data={"phase": phase, "taken_at": [ts for ts, _ in frames]},
+                incident_id,
+                f"{len(ids)} snapshot(s) {label} from {self.camera.name}",
+                by=self.camera.entity_id,
+                attachments=ids,
+                kind="snapshot",
+                data={"phase": phase, "taken_at": [ts for ts, _ in frames]},
             )
         except (HubError, ValueError) as err:
             # The incident may be gone (a test hub, a purge); the snapshots are kept anyway.
@@ -127,5 +136,6 @@ async def attach_all(hub: Hub, incident_id: str) -> None:
     results = await asyncio.gather(*(b.attach(incident_id) for b in buffers.values()), return_exceptions=True)
     for buffer, result in zip(buffers.values(), results, strict=True):
         if isinstance(result, BaseException):
-            _LOGGER.error("Pre-alarm frames of %s not attached to %s: %s", buffer.camera.entity_id, incident_id,
-                          result)
+            _LOGGER.error(
+                "Pre-alarm frames of %s not attached to %s: %s", buffer.camera.entity_id, incident_id, result
+            )

@@ -6,6 +6,7 @@ They dispatch to :class:`CameraEntity` methods, so any camera integration
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -62,14 +63,28 @@ def register(hub: Hub) -> None:
                 camera.error = str(err)
                 continue
             taken.append(snap_id)
-            hub.bus.fire(EVENT_SNAPSHOT, {"entity_id": camera.entity_id, "snapshot_id": snap_id,
-                                          "incident_id": incident_id}, call.context)
+            hub.bus.fire(
+                EVENT_SNAPSHOT,
+                {"entity_id": camera.entity_id, "snapshot_id": snap_id, "incident_id": incident_id},
+                call.context,
+            )
             if incident_id:
-                await hub.data[INCIDENTS].note(incident_id, f"snapshot from {camera.name}", by=camera.entity_id,
-                                               attachments=[snap_id], kind="snapshot", context=call.context)
+                await hub.data[INCIDENTS].note(
+                    incident_id,
+                    f"snapshot from {camera.name}",
+                    by=camera.entity_id,
+                    attachments=[snap_id],
+                    kind="snapshot",
+                    context=call.context,
+                )
         if errors and incident_id:
-            await hub.data[INCIDENTS].note(incident_id, "snapshot failed: " + "; ".join(errors), kind="error",
-                                           by="camera", context=call.context)
+            await hub.data[INCIDENTS].note(
+                incident_id,
+                "snapshot failed: " + "; ".join(errors),
+                kind="error",
+                by="camera",
+                context=call.context,
+            )
         return {"snapshot_ids": taken, "errors": errors}
 
     async def ptz_preset(call: Any) -> dict[str, Any]:
@@ -105,17 +120,36 @@ def register(hub: Hub) -> None:
             if m.mode == "continuous":
                 # Return at once; the hub stops the move on its own clock (a lost Stop is a camera
                 # spinning all night, so it is scheduled, not left to the caller).
-                hub.clock.call_later(m.duration, lambda c=camera: hub.create_task(_stop(c), "ptz stop"))
+                hub.clock.call_later(m.duration, functools.partial(_schedule_stop, hub, camera))
         if errors and not moved:
             raise PtzError("; ".join(errors))
         return {"moved": moved, "errors": errors}
 
-    hub.services.register(DOMAIN, "snapshot", snapshot, SnapshotSchema,
-                          description="Take a snapshot, optionally into an incident's timeline")
-    hub.services.register(DOMAIN, "ptz_preset", ptz_preset, PresetSchema,
-                          description="Move PTZ cameras to a preset (by name or token)")
-    hub.services.register(DOMAIN, "ptz_move", ptz_move, MoveSchema,
-                          description="Pan/tilt/zoom: continuous (stopped after duration), relative, absolute, stop")
+    hub.services.register(
+        DOMAIN,
+        "snapshot",
+        snapshot,
+        SnapshotSchema,
+        description="Take a snapshot, optionally into an incident's timeline",
+    )
+    hub.services.register(
+        DOMAIN,
+        "ptz_preset",
+        ptz_preset,
+        PresetSchema,
+        description="Move PTZ cameras to a preset (by name or token)",
+    )
+    hub.services.register(
+        DOMAIN,
+        "ptz_move",
+        ptz_move,
+        MoveSchema,
+        description="Pan/tilt/zoom: continuous (stopped after duration), relative, absolute, stop",
+    )
+
+
+def _schedule_stop(hub: Hub, camera: CameraEntity) -> None:
+    hub.create_task(_stop(camera), f"ptz stop {camera.entity_id}")
 
 
 async def _stop(camera: CameraEntity) -> None:

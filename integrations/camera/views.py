@@ -61,7 +61,9 @@ def _cameras(hub: Hub) -> list[CameraEntity]:
 
 
 def _refused(decision: Decision, lang: str = "en") -> web.Response:
-    return json_error(403, f"not shared: {decision.text(lang)}", reason=decision.reason, policy=decision.policy)
+    return json_error(
+        403, f"not shared: {decision.text(lang)}", reason=decision.reason, policy=decision.policy
+    )
 
 
 # -- stored snapshots -------------------------------------------------------------
@@ -74,8 +76,9 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     issued_for = request.query.get(_LINK_PARTY_PARAM, "")
     has_sig = "sig" in request.query
-    signed = has_sig and hub.signer.verify(request.path, request.query.get("exp"), request.query.get("sig"),
-                                           extra=issued_for)
+    signed = has_sig and hub.signer.verify(
+        request.path, request.query.get("exp"), request.query.get("sig"), extra=issued_for
+    )
     if user is None and not has_sig:
         return json_error(401, "a valid signed link or a login is required")
     row = await hub.storage.fetchone("SELECT * FROM snapshots WHERE id = ?", (snap_id,))
@@ -85,8 +88,15 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
         if camera is not None:
             # A wrong or expired link for a real snapshot is worth the owner's attention.
             refusal = Decision(False, "link_invalid", camera.share)
-            await audit_handout(hub, camera, Party.link(issued_for, ip), refusal, "snapshot",
-                                detail={"snapshot_id": snap_id}, coalesce=True)
+            await audit_handout(
+                hub,
+                camera,
+                Party.link(issued_for, ip),
+                refusal,
+                "snapshot",
+                detail={"snapshot_id": snap_id},
+                coalesce=True,
+            )
         return json_error(403, "the link is invalid or has expired")
     if row is None:
         return json_error(404, "no such snapshot")
@@ -98,12 +108,21 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
     if camera is None:
         if not party.is_hub_staff:
             # The camera left the config: nobody can say what its owner allows, so nothing leaves.
-            await hub.audit.log(party.name, AUDIT_VIEW, row["entity_id"], role=party.audit_role,
-                                detail={**detail, "reason": "camera_unknown"}, source=party.audit_source,
-                                ip=ip, result="refused")
+            await hub.audit.log(
+                party.name,
+                AUDIT_VIEW,
+                row["entity_id"],
+                role=party.audit_role,
+                detail={**detail, "reason": "camera_unknown"},
+                source=party.audit_source,
+                ip=ip,
+                result="refused",
+            )
             return json_error(403, "not shared: the camera is no longer configured")
         return _file(hub, row["path"])
-    decision = await check_and_audit(hub, camera, party, "snapshot", detail=detail, coalesce=party.is_hub_staff)
+    decision = await check_and_audit(
+        hub, camera, party, "snapshot", detail=detail, coalesce=party.is_hub_staff
+    )
     if not decision:
         return _refused(decision)
     return _file(hub, row["path"])
@@ -113,7 +132,9 @@ def _file(hub: Hub, rel: str) -> web.StreamResponse:
     path = hub.data_dir / rel
     if not path.is_file():
         return json_error(404, "the snapshot file is missing")
-    return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=300"})
+    return web.FileResponse(
+        path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=300"}
+    )
 
 
 # -- live image and stream ---------------------------------------------------------
@@ -136,7 +157,8 @@ async def camera_proxy(request: web.Request) -> web.StreamResponse:
         data = await camera.live_image()
     except (SnapshotError, OSError, TimeoutError, NotImplementedError) as err:
         row = await hub.storage.fetchone(
-            "SELECT path FROM snapshots WHERE entity_id = ? ORDER BY ts DESC LIMIT 1", (camera.entity_id,))
+            "SELECT path FROM snapshots WHERE entity_id = ? ORDER BY ts DESC LIMIT 1", (camera.entity_id,)
+        )
         if row is None or not (hub.data_dir / row["path"]).is_file():
             return json_error(503, f"no image from {camera.entity_id}: {err}")
         data = await hub.loop.run_in_executor(None, (hub.data_dir / row["path"]).read_bytes)
@@ -159,7 +181,9 @@ async def get_stream(request: web.Request) -> web.Response:
         return _refused(decision)
     if uri is None:
         return json_error(404, f"{camera.entity_id} has no stream")
-    return web.json_response({"entity_id": camera.entity_id, "stream_uri": uri, "decision": decision.as_dict()})
+    return web.json_response(
+        {"entity_id": camera.entity_id, "stream_uri": uri, "decision": decision.as_dict()}
+    )
 
 
 # -- JSON -----------------------------------------------------------------------
@@ -187,8 +211,9 @@ async def list_cameras(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     party = _party(request)
     assert party is not None  # the route needs a login
-    return web.json_response({"cameras": [_camera_summary(hub, c, party) for c in _cameras(hub)]},
-                             dumps=_dumps)
+    return web.json_response(
+        {"cameras": [_camera_summary(hub, c, party) for c in _cameras(hub)]}, dumps=_dumps
+    )
 
 
 async def get_camera(request: web.Request) -> web.Response:
@@ -245,8 +270,14 @@ async def wall_page(request: web.Request) -> web.Response:
     for camera in _cameras(hub):
         decision = may_share(hub, camera, party, "live")
         state = hub.states.get(camera.entity_id)
-        tiles.append({"camera": camera, "decision": decision, "reason": decision.text(lang),
-                      "state": state.state if state is not None else "unknown"})
+        tiles.append(
+            {
+                "camera": camera,
+                "decision": decision,
+                "reason": decision.text(lang),
+                "state": state.state if state is not None else "unknown",
+            }
+        )
     return render(request, "camera_wall.html", tiles=tiles, strings=_STRINGS, L=lang)
 
 
@@ -264,7 +295,9 @@ async def camera_page(request: web.Request) -> web.Response:
     stream_uri = None
     if role_at_least(user.role, "admin"):
         # Shown on the page, so the hand-out is audited like the API's.
-        await audit_handout(hub, camera, party, decision, "stream", detail={"via": "camera page"}, coalesce=True)
+        await audit_handout(
+            hub, camera, party, decision, "stream", detail={"via": "camera page"}, coalesce=True
+        )
         stream_uri = camera.stream_uri()
     try:
         presets = await camera.ptz_presets()
@@ -281,12 +314,24 @@ async def camera_page(request: web.Request) -> web.Response:
     recent = await _audit_entries(hub, camera.entity_id, 20) if role_at_least(user.role, "operator") else []
     public_decision = may_share(hub, camera, Party.station("—"), "live")
     return render(
-        request, "camera_page.html", camera=camera, decision=decision, reason=decision.text(lang),
-        explain=explain_policy(camera, lang), public_decision=public_decision,
-        public_reason=public_decision.text(lang), stream_uri=stream_uri, presets=presets,
-        presets_error=presets_error, can_ptz=role_at_least(user.role, "operator") and camera.supports_ptz,
-        sensors=sensors, state=state.state if state is not None else "unknown", device=dict(camera.device_info()),
-        recent=recent, strings=_STRINGS, L=lang,
+        request,
+        "camera_page.html",
+        camera=camera,
+        decision=decision,
+        reason=decision.text(lang),
+        explain=explain_policy(camera, lang),
+        public_decision=public_decision,
+        public_reason=public_decision.text(lang),
+        stream_uri=stream_uri,
+        presets=presets,
+        presets_error=presets_error,
+        can_ptz=role_at_least(user.role, "operator") and camera.supports_ptz,
+        sensors=sensors,
+        state=state.state if state is not None else "unknown",
+        device=dict(camera.device_info()),
+        recent=recent,
+        strings=_STRINGS,
+        L=lang,
     )
 
 
@@ -296,43 +341,117 @@ async def audit_page(request: web.Request) -> web.Response:
     entity_id = request.query.get("entity_id") or None
     entries = await _audit_entries(hub, entity_id, _AUDIT_PAGE_LIMIT)
     lang = request_lang(request)
-    rows = [{"entry": e, "reason": reason_text(str(e.detail.get("reason", "")), lang) if e.detail.get("reason")
-             else ""} for e in entries]
-    return render(request, "camera_audit.html", rows=rows, cameras=_cameras(hub), selected=entity_id or "",
-                  strings=_STRINGS, L=lang)
+    rows = [
+        {
+            "entry": e,
+            "reason": reason_text(str(e.detail.get("reason", "")), lang) if e.detail.get("reason") else "",
+        }
+        for e in entries
+    ]
+    return render(
+        request,
+        "camera_audit.html",
+        rows=rows,
+        cameras=_cameras(hub),
+        selected=entity_id or "",
+        strings=_STRINGS,
+        L=lang,
+    )
 
 
 #: Page strings, Thai and English (kept here so hub/i18n.py stays the core's).
 _STRINGS: dict[str, dict[str, str]] = {
     "th": {
-        "wall": "กล้อง", "wall_intro": "ภาพล่าสุดจากกล้องทุกตัวที่ท่านมีสิทธิ์ดู ภาพจะอัปเดตเองทุก 10 วินาที",
-        "no_cameras": "ยังไม่มีกล้อง", "not_shared": "ไม่แชร์", "open": "เปิดดู", "audit": "บันทึกการเข้าดู",
-        "stale": "ภาพเก่า (กล้องไม่ตอบ)", "info": "ข้อมูลกล้อง", "owner": "เจ้าของ", "phone": "โทร",
-        "location": "ตำแหน่ง", "policy": "การแชร์ภาพ", "now": "ขณะนี้", "shared_until": "แชร์ได้ถึง",
-        "stream": "ที่อยู่สตรีม (RTSP)", "stream_note": "แสดงเฉพาะผู้ดูแล และบันทึกไว้ทุกครั้ง",
-        "no_stream": "กล้องไม่มีสตรีม", "presets": "ตำแหน่งที่ตั้งไว้ (PTZ)", "no_presets": "ไม่มีตำแหน่งที่ตั้งไว้",
-        "goto": "หันไป", "sensors": "เซนเซอร์", "no_sensors": "กล้องไม่ส่งเหตุการณ์", "recent": "การเข้าดูล่าสุด",
-        "when": "เวลา", "who": "ผู้ดู", "what": "อะไร", "result": "ผล", "reason": "เหตุผล", "camera": "กล้อง",
-        "all": "ทั้งหมด", "ok": "ให้ดู", "refused": "ปฏิเสธ", "state": "สถานะ", "error": "ข้อผิดพลาด",
-        "for_others": "สำหรับสถานีและผู้อื่น", "device": "อุปกรณ์", "back": "กล้องทั้งหมด",
-        "policy_never": "ไม่แชร์", "policy_registry": "แชร์เฉพาะทะเบียน", "policy_on_alarm": "แชร์เมื่อมีเหตุ",
-        "policy_always": "แชร์ตลอด", "audit_intro": "ทุกครั้งที่มีการเปิดดูภาพหรือสตรีม หรือถูกปฏิเสธ จะถูกบันทึกไว้ที่นี่",
-        "filter": "กรอง", "no_entries": "ยังไม่มีบันทึก",
+        "wall": "กล้อง",
+        "wall_intro": "ภาพล่าสุดจากกล้องทุกตัวที่ท่านมีสิทธิ์ดู ภาพจะอัปเดตเองทุก 10 วินาที",
+        "no_cameras": "ยังไม่มีกล้อง",
+        "not_shared": "ไม่แชร์",
+        "open": "เปิดดู",
+        "audit": "บันทึกการเข้าดู",
+        "stale": "ภาพเก่า (กล้องไม่ตอบ)",
+        "info": "ข้อมูลกล้อง",
+        "owner": "เจ้าของ",
+        "phone": "โทร",
+        "location": "ตำแหน่ง",
+        "policy": "การแชร์ภาพ",
+        "now": "ขณะนี้",
+        "shared_until": "แชร์ได้ถึง",
+        "stream": "ที่อยู่สตรีม (RTSP)",
+        "stream_note": "แสดงเฉพาะผู้ดูแล และบันทึกไว้ทุกครั้ง",
+        "no_stream": "กล้องไม่มีสตรีม",
+        "presets": "ตำแหน่งที่ตั้งไว้ (PTZ)",
+        "no_presets": "ไม่มีตำแหน่งที่ตั้งไว้",
+        "goto": "หันไป",
+        "sensors": "เซนเซอร์",
+        "no_sensors": "กล้องไม่ส่งเหตุการณ์",
+        "recent": "การเข้าดูล่าสุด",
+        "when": "เวลา",
+        "who": "ผู้ดู",
+        "what": "อะไร",
+        "result": "ผล",
+        "reason": "เหตุผล",
+        "camera": "กล้อง",
+        "all": "ทั้งหมด",
+        "ok": "ให้ดู",
+        "refused": "ปฏิเสธ",
+        "state": "สถานะ",
+        "error": "ข้อผิดพลาด",
+        "for_others": "สำหรับสถานีและผู้อื่น",
+        "device": "อุปกรณ์",
+        "back": "กล้องทั้งหมด",
+        "policy_never": "ไม่แชร์",
+        "policy_registry": "แชร์เฉพาะทะเบียน",
+        "policy_on_alarm": "แชร์เมื่อมีเหตุ",
+        "policy_always": "แชร์ตลอด",
+        "audit_intro": "ทุกครั้งที่มีการเปิดดูภาพหรือสตรีม หรือถูกปฏิเสธ จะถูกบันทึกไว้ที่นี่",
+        "filter": "กรอง",
+        "no_entries": "ยังไม่มีบันทึก",
     },
     "en": {
-        "wall": "Cameras", "wall_intro": "The latest image of every camera you may see; refreshed every 10 seconds.",
-        "no_cameras": "No cameras yet", "not_shared": "Not shared", "open": "Open", "audit": "Who viewed what",
-        "stale": "Old image (camera not answering)", "info": "Camera", "owner": "Owner", "phone": "Phone",
-        "location": "Location", "policy": "Sharing", "now": "Now", "shared_until": "Shared until",
-        "stream": "Stream URI (RTSP)", "stream_note": "Shown to admins only; every display is audited",
-        "no_stream": "The camera has no stream", "presets": "PTZ presets", "no_presets": "No presets",
-        "goto": "Go to", "sensors": "Sensors", "no_sensors": "The camera sends no events", "recent": "Recent views",
-        "when": "When", "who": "Who", "what": "What", "result": "Result", "reason": "Reason", "camera": "Camera",
-        "all": "All", "ok": "Shown", "refused": "Refused", "state": "State", "error": "Error",
-        "for_others": "For the station and others", "device": "Device", "back": "All cameras",
-        "policy_never": "Never shared", "policy_registry": "Registry only", "policy_on_alarm": "Shared on alarm",
-        "policy_always": "Always shared", "audit_intro": "Every view of an image or stream, and every refusal, is listed here.",
-        "filter": "Filter", "no_entries": "Nothing recorded yet",
+        "wall": "Cameras",
+        "wall_intro": "The latest image of every camera you may see; refreshed every 10 seconds.",
+        "no_cameras": "No cameras yet",
+        "not_shared": "Not shared",
+        "open": "Open",
+        "audit": "Who viewed what",
+        "stale": "Old image (camera not answering)",
+        "info": "Camera",
+        "owner": "Owner",
+        "phone": "Phone",
+        "location": "Location",
+        "policy": "Sharing",
+        "now": "Now",
+        "shared_until": "Shared until",
+        "stream": "Stream URI (RTSP)",
+        "stream_note": "Shown to admins only; every display is audited",
+        "no_stream": "The camera has no stream",
+        "presets": "PTZ presets",
+        "no_presets": "No presets",
+        "goto": "Go to",
+        "sensors": "Sensors",
+        "no_sensors": "The camera sends no events",
+        "recent": "Recent views",
+        "when": "When",
+        "who": "Who",
+        "what": "What",
+        "result": "Result",
+        "reason": "Reason",
+        "camera": "Camera",
+        "all": "All",
+        "ok": "Shown",
+        "refused": "Refused",
+        "state": "State",
+        "error": "Error",
+        "for_others": "For the station and others",
+        "device": "Device",
+        "back": "All cameras",
+        "policy_never": "Never shared",
+        "policy_registry": "Registry only",
+        "policy_on_alarm": "Shared on alarm",
+        "policy_always": "Always shared",
+        "audit_intro": "Every view of an image or stream, and every refusal, is listed here.",
+        "filter": "Filter",
+        "no_entries": "Nothing recorded yet",
     },
 }
 
@@ -341,17 +460,41 @@ def routes() -> list[Route]:
     """Return the camera routes."""
     tags = ("cameras",)
     return [
-        Route("GET", "/api/snapshots/{snapshot_id}.jpg", get_snapshot, public=True, tags=tags,
-              summary="A stored snapshot: hub staff, or others with a valid signed, expiring link (exp, sig) "
-                      "when the camera's share policy allows; every hand-out is audited"),
-        Route("GET", "/api/camera_proxy/{entity_id}", camera_proxy, tags=tags,
-              summary="A fresh JPEG from the camera when the share policy allows (audited)"),
-        Route("GET", "/api/cameras", list_cameras, tags=tags, summary="Cameras, policies and what you may see"),
-        Route("GET", "/api/cameras/audit", camera_audit, role="operator", tags=tags,
-              summary="Camera views and refusals, newest first (entity_id, limit)"),
+        Route(
+            "GET",
+            "/api/snapshots/{snapshot_id}.jpg",
+            get_snapshot,
+            public=True,
+            tags=tags,
+            summary="A stored snapshot: hub staff, or others with a valid signed, expiring link (exp, sig) "
+            "when the camera's share policy allows; every hand-out is audited",
+        ),
+        Route(
+            "GET",
+            "/api/camera_proxy/{entity_id}",
+            camera_proxy,
+            tags=tags,
+            summary="A fresh JPEG from the camera when the share policy allows (audited)",
+        ),
+        Route(
+            "GET", "/api/cameras", list_cameras, tags=tags, summary="Cameras, policies and what you may see"
+        ),
+        Route(
+            "GET",
+            "/api/cameras/audit",
+            camera_audit,
+            role="operator",
+            tags=tags,
+            summary="Camera views and refusals, newest first (entity_id, limit)",
+        ),
         Route("GET", "/api/cameras/{entity_id}", get_camera, tags=tags, summary="One camera with presets"),
-        Route("GET", "/api/cameras/{entity_id}/stream", get_stream, tags=tags,
-              summary="The stream URI when the share policy allows (audited)"),
+        Route(
+            "GET",
+            "/api/cameras/{entity_id}/stream",
+            get_stream,
+            tags=tags,
+            summary="The stream URI when the share policy allows (audited)",
+        ),
         Route("GET", f"/{DOMAIN}s", wall_page, api=False, summary="Camera wall"),
         Route("GET", f"/{DOMAIN}s/audit", audit_page, role="operator", api=False, summary="Camera audit"),
         Route("GET", f"/{DOMAIN}s/{{entity_id}}", camera_page, api=False, summary="Camera page"),

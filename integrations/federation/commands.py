@@ -154,14 +154,12 @@ class CommandRunner:
             await self._finish(cmd, actor, "ok", result, None)
 
     async def _first_time(self, cmd: CommandDoc, actor: str) -> bool:
-        row = await self.hub.storage.fetchone("SELECT id FROM federation_commands WHERE id = ?", (cmd.id,))
-        if row is not None:
-            return False
-        await self.hub.storage.execute(
+        # One statement, so two copies handled at the same moment cannot both win.
+        inserted = await self.hub.storage.execute_rowcount(
             "INSERT OR IGNORE INTO federation_commands (id, received_at, command, actor, status) "
             "VALUES (?, ?, ?, ?, 'running')", (cmd.id, self.hub.clock.time(), cmd.command, actor),
         )
-        return True
+        return inserted == 1
 
     async def _run(self, cmd: CommandDoc) -> Any:
         name = cmd.command

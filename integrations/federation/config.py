@@ -107,6 +107,8 @@ class FederationConfig(BlockModel):
     registry_interval: float = Field(default=900.0, ge=10, le=24 * 3600)
     #: Messages in flight (sent, not yet acknowledged).
     window: int = Field(default=200, ge=1, le=10_000)
+    #: At most this many queued messages of one kind share an MQTT message (one per line); 1 turns it off.
+    batch: int = Field(default=100, ge=1, le=1000)
     #: Seconds without an ack before a message is sent again (doubles while none come).
     ack_timeout: float = Field(default=30.0, ge=1, le=3600)
     reconnect_min: float = Field(default=1.0, gt=0, le=60)

@@ -35,6 +35,7 @@ from integrations.federation.const import (
     KIND_INCIDENT,
     KIND_REGISTRY,
     KIND_SNAPSHOT,
+    MAX_JSON_BYTES,
     MAX_SNAPSHOT_BYTES,
     PRIO_EVENT,
     PRIO_HEALTH,
@@ -60,6 +61,30 @@ CONNECTED_ENTITY = "binary_sensor.federation_connected"
 #: Longest wait between re-sends while the station does not answer (backoff cap).
 _MAX_ACK_TIMEOUT = 600.0
 _OVERDUE_CHECK = 1.0
+
+
+def batches(items: list[OutboxItem], most: int) -> list[list[OutboxItem]]:
+    """Group consecutive rows of one JSON kind into one MQTT message (one envelope per line).
+
+    Per-packet cost dominates both MQTT clients and the broker, so a hub that
+    has a backlog (after an outage, or a burst) sends it in few packets; a row
+    that is alone goes alone and at once, so an SOS never waits for company.
+    Retained and binary (snapshot) rows always go alone.
+    """
+    groups: list[list[OutboxItem]] = []
+    size = 0
+    for item in items:
+        length = len(item.payload or b"") + 1
+        last = groups[-1] if groups else None
+        if (last is not None and len(last) < most and item.kind == last[0].kind and not item.retain
+                and not item.props and not last[0].retain and not last[0].props
+                and size + length <= MAX_JSON_BYTES):
+            last.append(item)
+            size += length
+        else:
+            groups.append([item])
+            size = length
+    return groups
 
 
 class Federation:
@@ -173,6 +198,9 @@ class Federation:
         """Write one message to the outbox (committed on return) and return its id."""
         msg_id = msg_id or ulid()
         payload = envelope(msg_id, self.station, self.hub_id, kind, self.hub.clock.time(), body)
+        if len(payload) > MAX_JSON_BYTES:
+            # Refused here, loudly, rather than queued to be refused by the station forever.
+            raise ValueError(f"{kind} message of {len(payload)} bytes is over the {MAX_JSON_BYTES}-byte limit")
         await self.outbox.add(OutboxItem(msg_id, kind, priority, retain, payload, coalesce=coalesce))
         return msg_id
 
@@ -306,16 +334,19 @@ class Federation:
                 self.outbox.requeue(items)
                 await asyncio.sleep(1)
                 continue
-            for index, item in enumerate(items):
-                props = publish_properties(content_type="image/jpeg", user=item.props) if item.props else None
-                assert item.payload is not None
-                if not self.link.publish_nowait(self.topic(item.kind), item.payload, qos=1, retain=item.retain,
+            groups = batches(items, self.cfg.batch)
+            for index, group in enumerate(groups):
+                first = group[0]
+                props = publish_properties(content_type="image/jpeg", user=first.props) if first.props else None
+                payload = b"\n".join(i.payload for i in group if i.payload is not None)
+                if not self.link.publish_nowait(self.topic(first.kind), payload, qos=1, retain=first.retain,
                                                 properties=props):
-                    self.outbox.requeue(items[index:])
+                    self.outbox.requeue([i for g in groups[index:] for i in g])
                     break
-                self.outbox.sent += 1
-                if not item.cached:
-                    item.payload = None  # read again from disk if it must be re-sent
+                self.outbox.sent += len(group)
+                for item in group:
+                    if not item.cached:
+                        item.payload = None  # read again from disk if it must be re-sent
             self._wake.set()  # more may fit in the window
 
     async def _overdue_loop(self) -> None:

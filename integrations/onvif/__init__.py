@@ -8,6 +8,7 @@ configured.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,8 +23,8 @@ from integrations.onvif.const import DOMAIN, MIGRATIONS
 if TYPE_CHECKING:
     import aiohttp
 
-    from hub.hub import Hub
     from hub.http.routes import Route
+    from hub.hub import Hub
     from integrations.onvif.device import OnvifCamera
 
 __all__ = ("CAMERAS", "OnvifCameraConfig")
@@ -33,6 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 #: entity_id → camera
 CAMERAS: HubKey[dict[str, OnvifCamera]] = HubKey("onvif_cameras")
 _SESSION: HubKey[aiohttp.ClientSession] = HubKey("onvif_http")
+_STARTER: HubKey[asyncio.Task[None]] = HubKey("onvif_starter")
 
 
 def _unique_ids(cameras: list[OnvifCameraConfig]) -> list[OnvifCameraConfig]:
@@ -68,7 +70,7 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
 
     from integrations.camera import add_camera
     from integrations.camera.prebuffer import start_prebuffer
-    from integrations.onvif.client import import_onvif
+    from integrations.onvif.client import prepare
     from integrations.onvif.device import OnvifCamera
     from integrations.onvif.webhook import WEBHOOKS, consumer_url, new_token
 
@@ -83,7 +85,6 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
                 consumer_url(hub, cfg, "x")
             except ValueError as err:
                 raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from None
-    await hub.loop.run_in_executor(None, import_onvif)
     session = aiohttp.ClientSession()
     hub.data[_SESSION] = session
     rows = await hub.storage.fetchall("SELECT camera_id, snapshot_auth FROM onvif_state")
@@ -106,27 +107,43 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
             hub.data[WEBHOOKS][camera.webhook_token] = camera
         add_camera(hub, camera)
         cameras[camera.entity_id] = camera
-        camera.start()
         if cfg.prebuffer:
             start_prebuffer(hub, camera, cfg.prebuffer, cfg.prebuffer_interval)
 
+    async def start_all() -> None:
+        # Off the start-up path: loading the library and its WSDLs takes about a second.
+        await prepare()
+        for camera in cameras.values():
+            camera.start()
+
+    hub.data[_STARTER] = hub.create_background_task(start_all(), "onvif start")
+
     async def reconnect(call: Any) -> None:
-        for entity_id in ([call.data["entity_id"]] if isinstance(call.data["entity_id"], str)
-                          else call.data["entity_id"]):
+        for entity_id in (
+            [call.data["entity_id"]] if isinstance(call.data["entity_id"], str) else call.data["entity_id"]
+        ):
             camera = cameras.get(entity_id)
             if camera is None:
                 raise ValueError(f"no ONVIF camera {entity_id!r}")
             await camera.reconnect()
 
-    hub.services.register(DOMAIN, "reconnect", reconnect, EntitySchema, role="admin",
-                          description="Reconnect ONVIF cameras now (after fixing a password or the network)")
+    hub.services.register(
+        DOMAIN,
+        "reconnect",
+        reconnect,
+        EntitySchema,
+        role="admin",
+        description="Reconnect ONVIF cameras now (after fixing a password or the network)",
+    )
 
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Unsubscribe from every camera's events and close connections."""
-    import asyncio
-
+    starter = hub.data.get(_STARTER)
+    if starter is not None:
+        starter.cancel()
+        await asyncio.gather(starter, return_exceptions=True)
     cameras = hub.data.get(CAMERAS) or {}
     await asyncio.gather(*(camera.stop() for camera in cameras.values()), return_exceptions=True)
     session = hub.data.get(_SESSION)

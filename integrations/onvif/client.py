@@ -27,17 +27,42 @@ from typing import Any, TypeVar
 import aiohttp
 
 __all__ = (
-    "OnvifError", "OnvifAuthError", "OnvifUnreachable", "OnvifMalformed", "OnvifUnsupported",
-    "import_onvif", "new_camera", "soap", "classify",
+    "OnvifError",
+    "OnvifAuthError",
+    "OnvifUnreachable",
+    "OnvifMalformed",
+    "OnvifUnsupported",
+    "import_onvif",
+    "new_camera",
+    "prepare",
+    "soap",
+    "classify",
 )
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_AUTH_WORDS = ("notauthorized", "not authorized", "unauthorized", "authority failure", "sender not auth",
-               "authentication", "password", "failedauthentication", "invalidsecurity")
-_UNSUPPORTED_WORDS = ("actionnotsupported", "action not supported", "not supported", "not implemented",
-                      "doesn`t support service", "doesn't support service", "unknown operation", "no such operation")
+_AUTH_WORDS = (
+    "notauthorized",
+    "not authorized",
+    "unauthorized",
+    "authority failure",
+    "sender not auth",
+    "authentication",
+    "password",
+    "failedauthentication",
+    "invalidsecurity",
+)
+_UNSUPPORTED_WORDS = (
+    "actionnotsupported",
+    "action not supported",
+    "not supported",
+    "not implemented",
+    "doesn`t support service",
+    "doesn't support service",
+    "unknown operation",
+    "no such operation",
+)
 
 
 class OnvifError(Exception):
@@ -70,7 +95,8 @@ def import_onvif() -> Any:
         root = logging.getLogger()
         handlers, level = list(root.handlers), root.level
         import onvif
-        import onvif.exceptions  # noqa: F401  (re-exported for classify)
+        import onvif.client  # noqa: F401  (prepare() reads its document cache)
+        import onvif.exceptions  # noqa: F401  (used by classify)
 
         # onvif calls logging.basicConfig() at import: undo it if it added a handler.
         for handler in list(root.handlers):
@@ -79,6 +105,30 @@ def import_onvif() -> Any:
         root.setLevel(level)
         _onvif = onvif
     return _onvif
+
+
+_WSDLS = ("devicemgmt.wsdl", "media.wsdl", "ptz.wsdl", "events.wsdl")
+
+
+async def prepare() -> None:
+    """Import the library and parse the WSDLs once, off the loop, before any camera connects.
+
+    The library parses a WSDL on first use in a thread, without a lock: 200
+    cameras connecting at once would parse the same file 200 times.  And a
+    connect cancelled during that first parse leaks the half-made service's
+    HTTP session (it is registered only after the parse).  Warming the
+    document cache first avoids both.
+    """
+    loop = asyncio.get_running_loop()
+    onvif = await loop.run_in_executor(None, import_onvif)
+    from pathlib import Path
+
+    cached_document = getattr(onvif.client, "_cached_document", None)
+    folder = getattr(onvif.client, "_WSDL_PATH", None)
+    if cached_document is None or folder is None:
+        return  # a library version without the cache: nothing to warm
+    for name in _WSDLS:
+        await cached_document(str(Path(folder) / name))
 
 
 def new_camera(host: str, port: int, username: str, password: str, *, nat: bool) -> Any:
@@ -92,8 +142,9 @@ def new_camera(host: str, port: int, username: str, password: str, *, nat: bool)
     saved = {k: os.environ[k] for k in ("http_proxy", "https_proxy") if k in os.environ}
     try:
         # no_cache: the WSDLs are bundled; zeep's cache would only write a file outside the data dir.
-        return onvif.ONVIFCamera(host, port, username or None, password or None, adjust_time=True,
-                                 no_cache=True, nat_override=nat)
+        return onvif.ONVIFCamera(
+            host, port, username or None, password or None, adjust_time=True, no_cache=True, nat_override=nat
+        )
     finally:
         os.environ.update(saved)
 
@@ -111,13 +162,16 @@ def _text(err: BaseException) -> str:
 def classify(err: BaseException, what: str) -> OnvifError:
     """Return the hub's error for a library/transport exception raised by ``what``."""
     import zeep.exceptions
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     onvif_exc = import_onvif().exceptions
     cause = err
     # safe_func wraps the real error in ONVIFError: judge the original when there is one.
-    while isinstance(cause, onvif_exc.ONVIFError) and not isinstance(
-            cause, onvif_exc.ONVIFAuthError | onvif_exc.ONVIFTimeoutError) and cause.__cause__ is not None:
+    while (
+        isinstance(cause, onvif_exc.ONVIFError)
+        and not isinstance(cause, onvif_exc.ONVIFAuthError | onvif_exc.ONVIFTimeoutError)
+        and cause.__cause__ is not None
+    ):
         cause = cause.__cause__
     text = _text(cause)
     if isinstance(cause, onvif_exc.ONVIFAuthError):
@@ -136,11 +190,22 @@ def classify(err: BaseException, what: str) -> OnvifError:
         if cause.status_code in (404, 405, 501):
             return OnvifUnsupported(f"{what}: not supported by the camera (HTTP {cause.status_code})")
         return OnvifError(f"{what}: HTTP {cause.status_code} from the camera")
-    if isinstance(cause, zeep.exceptions.XMLParseError | zeep.exceptions.XMLSyntaxError | etree.LxmlError
-                  | ValueError | AttributeError | TypeError | KeyError | IndexError):
+    if isinstance(
+        cause,
+        zeep.exceptions.XMLParseError
+        | zeep.exceptions.XMLSyntaxError
+        | etree.LxmlError
+        | ValueError
+        | AttributeError
+        | TypeError
+        | KeyError
+        | IndexError,
+    ):
         # Broken or incomplete XML from cheap firmware (undeclared prefixes, missing fields...).
-        return OnvifMalformed(f"{what}: the camera sent a reply that is not valid ONVIF ({type(cause).__name__}: "
-                              f"{str(cause)[:200]})")
+        return OnvifMalformed(
+            f"{what}: the camera sent a reply that is not valid ONVIF ({type(cause).__name__}: "
+            f"{str(cause)[:200]})"
+        )
     if isinstance(cause, aiohttp.ClientError | OSError):
         return OnvifUnreachable(f"{what}: {type(cause).__name__}: {cause}")
     if isinstance(cause, onvif_exc.ONVIFError):
@@ -150,15 +215,15 @@ def classify(err: BaseException, what: str) -> OnvifError:
     return OnvifError(f"{what}: {type(cause).__name__}: {cause}")
 
 
-async def soap(call: Callable[[], Awaitable[T]], what: str, timeout: float) -> T:
-    """Run one camera call with a timeout, raising only :class:`OnvifError` subclasses."""
+async def soap(call: Callable[[], Awaitable[T]], what: str, limit: float) -> T:
+    """Run one camera call within ``limit`` seconds, raising only :class:`OnvifError` subclasses."""
     try:
-        return await asyncio.wait_for(call(), timeout)
+        return await asyncio.wait_for(call(), limit)
     except asyncio.CancelledError:
         raise
     except OnvifError:
         raise
     except TimeoutError:
-        raise OnvifUnreachable(f"{what}: no answer in {timeout:g} s") from None
+        raise OnvifUnreachable(f"{what}: no answer in {limit:g} s") from None
     except Exception as err:  # noqa: BLE001 - the library raises anything; classify() sorts it
         raise classify(err, what) from err

@@ -72,8 +72,10 @@ class OnvifCameraConfig(BlockModel):
     @model_validator(mode="after")
     def _owner_when_shared(self) -> OnvifCameraConfig:
         if self.share != "never" and not self.owner.name:
-            raise ValueError("owner.name is required when share is registry, on_alarm or always "
-                             "(the station must know whose camera it is)")
+            raise ValueError(
+                "owner.name is required when share is registry, on_alarm or always "
+                "(the station must know whose camera it is)"
+            )
         if bool(self.username) != bool(self.password):
             raise ValueError("give both username and password, or neither")
         return self

@@ -73,12 +73,26 @@ def choose_profile(profiles: list[Any], wanted: str | None) -> Any:
 class OnvifCamera(CameraEntity):
     """A camera reached over ONVIF."""
 
-    def __init__(self, hub: Hub, cfg: OnvifCameraConfig, session: aiohttp.ClientSession,
-                 snapshot_auth: AuthMode | None = None, *, pull_timeout: float = PULL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        cfg: OnvifCameraConfig,
+        session: aiohttp.ClientSession,
+        snapshot_auth: AuthMode | None = None,
+        *,
+        pull_timeout: float = PULL_TIMEOUT,
+    ) -> None:
         location = (cfg.location.lat, cfg.location.lon) if cfg.location else None
-        super().__init__(hub, cfg.id, cfg.name, share=cfg.share, owner=Owner(cfg.owner.name, cfg.owner.phone),
-                         location=location, on_alarm_minutes=cfg.on_alarm_minutes,
-                         on_alarm_max_hours=cfg.on_alarm_max_hours)
+        super().__init__(
+            hub,
+            cfg.id,
+            cfg.name,
+            share=cfg.share,
+            owner=Owner(cfg.owner.name, cfg.owner.phone),
+            location=location,
+            on_alarm_minutes=cfg.on_alarm_minutes,
+            on_alarm_max_hours=cfg.on_alarm_max_hours,
+        )
         self.cfg = cfg
         self.session = session
         self.snapshot_auth: AuthMode | None = snapshot_auth
@@ -115,15 +129,14 @@ class OnvifCamera(CameraEntity):
     async def stop(self) -> None:
         """Stop everything and give the event subscription back to the camera."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await _cancel(self._task)
             self._task = None
         await self._disconnect()
 
-    async def wait_connected(self, timeout: float) -> bool:
-        """Wait (real time) until the camera is connected; for tests and benchmarks."""
+    async def wait_connected(self, within: float) -> bool:
+        """Wait (real time) up to ``within`` seconds for the camera to connect; for tests and benchmarks."""
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await asyncio.wait_for(self._connected.wait(), within)
         except TimeoutError:
             return False
         return True
@@ -186,10 +199,17 @@ class OnvifCamera(CameraEntity):
         self.write_state(self.status)
         self.router.set_available(True)
         if self.cfg.events != "off" and self.cam is not None:
-            self._events_task = self.hub.create_background_task(self._run_events(), f"onvif events {self.entity_id}")
+            self._events_task = self.hub.create_background_task(
+                self._run_events(), f"onvif events {self.entity_id}"
+            )
         if self.connects == 1:
-            _LOGGER.info("%s connected: %s %s, profile %s", self.entity_id, self.info.get("manufacturer", "?"),
-                         self.info.get("model", "?"), self.profile_token)
+            _LOGGER.info(
+                "%s connected: %s %s, profile %s",
+                self.entity_id,
+                self.info.get("manufacturer", "?"),
+                self.info.get("model", "?"),
+                self.profile_token,
+            )
 
     async def _offline(self, reason: str, err: Exception | None, *, first: bool = True) -> None:
         was_available = self.available
@@ -206,8 +226,7 @@ class OnvifCamera(CameraEntity):
 
     async def _disconnect(self) -> None:
         if self._events_task is not None:
-            self._events_task.cancel()
-            await asyncio.gather(self._events_task, return_exceptions=True)
+            await _cancel(self._events_task)
             self._events_task = None
         if self.pullpoint is not None:
             await self.pullpoint.unsubscribe()
@@ -238,13 +257,22 @@ class OnvifCamera(CameraEntity):
         skew = cam.dt_diff.total_seconds() if cam.dt_diff is not None else None
         self.clock_skew = skew
         if skew is not None and abs(skew) >= CLOCK_SKEW_WARN:
-            _LOGGER.warning("%s: the camera's clock is %+.0f s off; compensating (set NTP on the camera)",
-                            self.entity_id, skew)
+            _LOGGER.warning(
+                "%s: the camera's clock is %+.0f s off; compensating (set NTP on the camera)",
+                self.entity_id,
+                skew,
+            )
         devicemgmt = await soap(cam.create_devicemgmt_service, "device service", t)
         info = await soap(devicemgmt.GetDeviceInformation, "GetDeviceInformation", t)
-        self.info = {key: str(getattr(info, attr, "") or "") for key, attr in (
-            ("manufacturer", "Manufacturer"), ("model", "Model"), ("firmware", "FirmwareVersion"),
-            ("serial", "SerialNumber"))}
+        self.info = {
+            key: str(getattr(info, attr, "") or "")
+            for key, attr in (
+                ("manufacturer", "Manufacturer"),
+                ("model", "Model"),
+                ("firmware", "FirmwareVersion"),
+                ("serial", "SerialNumber"),
+            )
+        }
         media = await soap(cam.create_media_service, "media service", t)
         profiles = await soap(media.GetProfiles, "GetProfiles", t)
         profile = choose_profile(list(profiles or []), cfg.profile)
@@ -255,7 +283,10 @@ class OnvifCamera(CameraEntity):
         await self._connect_ptz(profile, token)
 
     async def _get_stream_uri(self, media: Any, token: str) -> str | None:
-        request = {"StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}, "ProfileToken": token}
+        request = {
+            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
+            "ProfileToken": token,
+        }
         try:
             reply = await soap(lambda: media.GetStreamUri(request), "GetStreamUri", self.cfg.timeout)
         except (OnvifUnsupported, OnvifMalformed) as err:
@@ -335,9 +366,13 @@ class OnvifCamera(CameraEntity):
             return False
         address = consumer_url(self.hub, self.cfg, self.webhook_token)
         try:
-            self.notifications = await soap(lambda: self.cam.create_notification_manager(
-                address, dt.timedelta(seconds=SUBSCRIPTION_SECONDS), self._notifications_lost),
-                "Subscribe", self.cfg.timeout)
+            self.notifications = await soap(
+                lambda: self.cam.create_notification_manager(
+                    address, dt.timedelta(seconds=SUBSCRIPTION_SECONDS), self._notifications_lost
+                ),
+                "Subscribe",
+                self.cfg.timeout,
+            )
         except OnvifError as err:
             _LOGGER.warning("%s: webhook subscription refused (%s); using PullPoint", self.entity_id, err)
             return False
@@ -346,7 +381,9 @@ class OnvifCamera(CameraEntity):
         return True
 
     def _notifications_lost(self) -> None:
-        _LOGGER.warning("%s: the camera's webhook subscription lapsed; the library re-subscribes", self.entity_id)
+        _LOGGER.warning(
+            "%s: the camera's webhook subscription lapsed; the library re-subscribes", self.entity_id
+        )
 
     # -- entity -------------------------------------------------------------------------
 
@@ -390,8 +427,9 @@ class OnvifCamera(CameraEntity):
             from yarl import URL
 
             plain = str(URL(url).with_user(None))
-            data, mode = await fetch_http(self.session, plain, cfg.username, cfg.password,
-                                          known=self.snapshot_auth, timeout=cfg.timeout)
+            data, mode = await fetch_http(
+                self.session, plain, cfg.username, cfg.password, known=self.snapshot_auth, limit=cfg.timeout
+            )
             if mode != self.snapshot_auth:
                 self.snapshot_auth = mode
                 if self.on_snapshot_auth is not None:
@@ -399,8 +437,9 @@ class OnvifCamera(CameraEntity):
             return data
         stream = self._stream_uri or cfg.stream_url
         if stream:
-            return await grab_rtsp_frame(with_credentials(stream, cfg.username, cfg.password),
-                                         timeout=max(cfg.timeout, 15.0))
+            return await grab_rtsp_frame(
+                with_credentials(stream, cfg.username, cfg.password), limit=max(cfg.timeout, 15.0)
+            )
         if not self.available:
             raise SnapshotError(f"{self.entity_id} is unavailable: {self.error}")
         raise SnapshotError(f"{self.entity_id} has neither a snapshot URL nor a stream")
@@ -435,8 +474,11 @@ class OnvifCamera(CameraEntity):
     async def _ptz_call(self, what: str, request: dict[str, Any]) -> None:
         ptz = self._ptz
         if ptz is None or not self.available:
-            raise PtzError(f"{self.entity_id}: no pan/tilt/zoom" if self.available else
-                           f"{self.entity_id} is unavailable: {self.error}")
+            raise PtzError(
+                f"{self.entity_id}: no pan/tilt/zoom"
+                if self.available
+                else f"{self.entity_id} is unavailable: {self.error}"
+            )
         body = {"ProfileToken": self.profile_token, **request}
         try:
             await soap(lambda: getattr(ptz, what)(body), what, self.cfg.timeout)
@@ -466,7 +508,23 @@ class OnvifCamera(CameraEntity):
         await self._ptz_call("Stop", {"PanTilt": True, "Zoom": True})
 
 
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait for it, cancelling again if a cancellation gets lost.
+
+    Python 3.11's ``asyncio.wait_for`` drops a cancellation that arrives just
+    as the call it guards finishes; a single ``cancel()`` can then leave a
+    camera loop running (and hub shutdown waiting on it).
+    """
+    for _ in range(20):
+        if task.done():
+            break
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if task.done() and not task.cancelled():
+        task.exception()  # retrieved: a failure here was already logged by the loop itself
+
+
 def _backoff(failures: int) -> float:
     """Return the wait before reconnect attempt ``failures + 1`` (jittered so cameras don't sync up)."""
-    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures - 1))
+    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
     return base * random.uniform(0.8, 1.2)

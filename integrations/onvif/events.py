@@ -41,7 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 _WS = re.compile(r"\s+")
 
 #: Parser names (onvif_parsers) that are plain motion: they all feed ``<camera>_motion``.
-_MOTION_NAMES = frozenset({"cell motion detection", "motion region detection", "motion alarm", "motion detection"})
+_MOTION_NAMES = frozenset(
+    {"cell motion detection", "motion region detection", "motion alarm", "motion detection"}
+)
 
 
 def normalize_topic(raw: str) -> str:
@@ -69,7 +71,9 @@ class CameraEventSensor(Entity):
 
     domain = "binary_sensor"
 
-    def __init__(self, hub: Hub, camera: OnvifCamera, kind: str, label: str, device_class: str | None) -> None:
+    def __init__(
+        self, hub: Hub, camera: OnvifCamera, kind: str, label: str, device_class: str | None
+    ) -> None:
         super().__init__(hub, f"{camera.object_id}_{kind}", f"{camera.name} {label}")
         self.camera = camera
         self.kind = kind
@@ -186,10 +190,16 @@ class EventRouter:
             return
         sensor.publish()
         if sensor.is_on:
-            self.hub.bus.fire(EVENT_CAMERA_MOTION, {
-                "entity_id": self.camera.entity_id, "sensor": sensor.entity_id, "kind": kind,
-                "rule": str(entity.name), "topic": topic,
-            })
+            self.hub.bus.fire(
+                EVENT_CAMERA_MOTION,
+                {
+                    "entity_id": self.camera.entity_id,
+                    "sensor": sensor.entity_id,
+                    "kind": kind,
+                    "rule": str(entity.name),
+                    "topic": topic,
+                },
+            )
 
 
 def _granted_seconds(result: Any, asked: float) -> float:
@@ -247,8 +257,12 @@ class PullPoint:
             except OnvifError as err:
                 self.status = "restarting"
                 self.restarts += 1
-                _LOGGER.warning("%s: event subscription lost (%s); re-subscribing in %d s", self.camera.entity_id,
-                                err, SUBSCRIPTION_RESTART_DELAY)
+                _LOGGER.warning(
+                    "%s: event subscription lost (%s); re-subscribing in %d s",
+                    self.camera.entity_id,
+                    err,
+                    SUBSCRIPTION_RESTART_DELAY,
+                )
                 await self.unsubscribe()
                 await clock.sleep(SUBSCRIPTION_RESTART_DELAY)
 
@@ -257,8 +271,13 @@ class PullPoint:
         timeout = self.camera.cfg.timeout
         term = dt.timedelta(seconds=SUBSCRIPTION_SECONDS)
         events = await soap(cam.create_events_service, "events service", timeout)
-        result = await soap(lambda: events.CreatePullPointSubscription(
-            {"InitialTerminationTime": cam.get_next_termination_time(term)}), "CreatePullPointSubscription", timeout)
+        result = await soap(
+            lambda: events.CreatePullPointSubscription(
+                {"InitialTerminationTime": cam.get_next_termination_time(term)}
+            ),
+            "CreatePullPointSubscription",
+            timeout,
+        )
         from onvif.util import normalize_url
 
         try:
@@ -269,15 +288,23 @@ class PullPoint:
             raise OnvifError("CreatePullPointSubscription: the camera gave no subscription address")
         self.address = cam.rewrite_url(address)
         cam.xaddrs[PULLPOINT_NAMESPACE] = self.address
-        self._manager = await soap(lambda: cam.create_subscription_service("PullPointSubscription"),
-                                   "subscription manager", timeout)
+        self._manager = await soap(
+            lambda: cam.create_subscription_service("PullPointSubscription"), "subscription manager", timeout
+        )
         self._pull = await soap(cam.create_pullpoint_service, "pullpoint service", timeout)
         self.created += 1
+        if cam.has_broken_relative_time(
+            term, getattr(result, "CurrentTime", None), getattr(result, "TerminationTime", None)
+        ):
+            # Far less than asked: firmware that misreads relative terms.  The library now
+            # writes absolute times; renew at once so the subscription gets its full term.
+            result = await soap(
+                lambda: self._manager.Renew({"TerminationTime": cam.get_next_termination_time(term)}),
+                "Renew",
+                timeout,
+            )
+            self.renewals += 1
         granted = _granted_seconds(result, SUBSCRIPTION_SECONDS)
-        if cam.has_broken_relative_time(term, getattr(result, "CurrentTime", None),
-                                        getattr(result, "TerminationTime", None)):
-            # Firmware that counts relative terms wrongly: the library switches to absolute times.
-            granted = SUBSCRIPTION_SECONDS
         self.renew_at = self.hub.clock.time() + self._renew_delay(granted)
         try:
             # Ask for the current state of every property (motion may already be on).
@@ -302,18 +329,26 @@ class PullPoint:
         term = dt.timedelta(seconds=SUBSCRIPTION_SECONDS)
         while True:
             await self.hub.clock.sleep_until(self.renew_at)
-            result = await soap(lambda: self._manager.Renew({"TerminationTime": cam.get_next_termination_time(term)}),
-                                "Renew", self.camera.cfg.timeout)
+            result = await soap(
+                lambda: self._manager.Renew({"TerminationTime": cam.get_next_termination_time(term)}),
+                "Renew",
+                self.camera.cfg.timeout,
+            )
             self.renewals += 1
-            self.renew_at = self.hub.clock.time() + self._renew_delay(_granted_seconds(result, SUBSCRIPTION_SECONDS))
+            self.renew_at = self.hub.clock.time() + self._renew_delay(
+                _granted_seconds(result, SUBSCRIPTION_SECONDS)
+            )
 
     async def _pull_loop(self) -> None:
         loop = asyncio.get_running_loop()
         request = {"Timeout": dt.timedelta(seconds=self.pull_timeout), "MessageLimit": PULL_MESSAGE_LIMIT}
         while True:
             started = loop.time()
-            reply = await soap(lambda: self._pull.PullMessages(request), "PullMessages",
-                               self.pull_timeout + self.camera.cfg.timeout)
+            reply = await soap(
+                lambda: self._pull.PullMessages(request),
+                "PullMessages",
+                self.pull_timeout + self.camera.cfg.timeout,
+            )
             messages = list(getattr(reply, "NotificationMessage", None) or [])
             self.messages += len(messages)
             await self.router.handle(messages)

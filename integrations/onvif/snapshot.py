@@ -34,11 +34,12 @@ class _AuthRefused(Exception):
     pass
 
 
-async def _get(session: aiohttp.ClientSession, url: str, mode: AuthMode, username: str, password: str,
-               timeout: float) -> bytes:
-    kwargs: dict[str, object] = {"timeout": aiohttp.ClientTimeout(total=timeout)}
+async def _get(
+    session: aiohttp.ClientSession, url: str, mode: AuthMode, username: str, password: str, limit: float
+) -> bytes:
+    kwargs: dict[str, object] = {"timeout": aiohttp.ClientTimeout(total=limit)}
     if username and mode == "basic":
-        kwargs["auth"] = aiohttp.BasicAuth(username, password)
+        kwargs["headers"] = {"Authorization": aiohttp.encode_basic_auth(username, password)}
     elif username and mode == "digest":
         kwargs["middlewares"] = (aiohttp.DigestAuthMiddleware(username, password),)
     async with session.get(url, allow_redirects=False, **kwargs) as resp:  # type: ignore[arg-type]
@@ -56,8 +57,15 @@ async def _get(session: aiohttp.ClientSession, url: str, mode: AuthMode, usernam
         return bytes(body)
 
 
-async def fetch_http(session: aiohttp.ClientSession, url: str, username: str, password: str, *,
-                     known: AuthMode | None, timeout: float) -> tuple[bytes, AuthMode]:
+async def fetch_http(
+    session: aiohttp.ClientSession,
+    url: str,
+    username: str,
+    password: str,
+    *,
+    known: AuthMode | None,
+    limit: float,
+) -> tuple[bytes, AuthMode]:
     """Fetch ``url``; return (body, auth mode that worked).
 
     ``known`` is the mode that worked last time (tried first).  Raises
@@ -71,11 +79,11 @@ async def fetch_http(session: aiohttp.ClientSession, url: str, username: str, pa
     try:
         for mode in order:
             try:
-                return await _get(session, url, mode, username, password, timeout), mode
+                return await _get(session, url, mode, username, password, limit), mode
             except _AuthRefused:
                 continue
     except TimeoutError:
-        raise SnapshotError(f"snapshot URL did not answer within {timeout:g} s") from None
+        raise SnapshotError(f"snapshot URL did not answer within {limit:g} s") from None
     except aiohttp.ClientError as err:
         raise SnapshotError(f"snapshot URL failed: {type(err).__name__}: {err}") from None
     raise SnapshotError("snapshot URL: authentication failed")
@@ -95,30 +103,50 @@ def with_credentials(url: str, username: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def grab_rtsp_frame(url: str, *, timeout: float, ffmpeg: str | None = None) -> bytes:
+async def grab_rtsp_frame(url: str, *, limit: float, ffmpeg: str | None = None) -> bytes:
     """Return one JPEG frame of the stream at ``url``, using ffmpeg over RTSP/TCP.
 
     TCP interleaving, because UDP RTP needs ports the camera can reach back to
     (and NAT and firewalls in shops rarely allow that).  ffmpeg is killed if it
-    runs past ``timeout``; its output is capped like an HTTP snapshot.
+    runs past ``limit`` seconds; its output is capped like an HTTP snapshot.
     """
     exe = ffmpeg or shutil.which("ffmpeg")
     if exe is None:
         raise SnapshotError("no snapshot URL and ffmpeg is not installed to grab a frame from the stream")
     args = [exe, "-nostdin", "-hide_banner", "-loglevel", "error"]
     if url.startswith(("rtsp://", "rtsps://")):
-        args += ["-rtsp_transport", "tcp", "-timeout", str(int(timeout * 1_000_000))]
+        args += ["-rtsp_transport", "tcp", "-timeout", str(int(limit * 1_000_000))]
     # A short probe: the first keyframe is all we need, and ffmpeg's default probes for 5 s.
-    args += ["-analyzeduration", "1000000", "-probesize", "500000", "-i", url,
-             "-frames:v", "1", "-an", "-f", "image2", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]
-    proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    args += [
+        "-analyzeduration",
+        "1000000",
+        "-probesize",
+        "500000",
+        "-i",
+        url,
+        "-frames:v",
+        "1",
+        "-an",
+        "-f",
+        "image2",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "4",
+        "pipe:1",
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(), limit)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise SnapshotError(f"no frame from the stream within {timeout:g} s") from None
+        raise SnapshotError(f"no frame from the stream within {limit:g} s") from None
     except asyncio.CancelledError:
         proc.kill()
         await proc.wait()

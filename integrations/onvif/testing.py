@@ -33,6 +33,7 @@ import json
 import random
 import re
 import secrets
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import ClientSession, ClientTimeout, web
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 __all__ = ("FakeOnvifDevice", "notification", "sample_jpeg")
 
@@ -61,8 +62,14 @@ _PRE_AUTH = frozenset({"GetSystemDateAndTime"})
 _MAX_WAIT = 60.0
 
 
-def notification(topic: str, source: dict[str, str], data: dict[str, str], *, operation: str = "Changed",
-                 when: dt.datetime | None = None) -> str:
+def notification(
+    topic: str,
+    source: dict[str, str],
+    data: dict[str, str],
+    *,
+    operation: str = "Changed",
+    when: dt.datetime | None = None,
+) -> str:
     """Return a ``wsnt:NotificationMessage`` element (namespaces declared on it) for :meth:`push`."""
     utc = (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -113,11 +120,24 @@ class _Subscription:
 class FakeOnvifDevice:
     """One fake camera on its own port.  Counters in :attr:`calls` name every SOAP action received."""
 
-    def __init__(self, *, username: str = "admin", password: str = "secret", host: str = "127.0.0.1",
-                 port: int = 0, manufacturer: str = "FakeVendor", model: str = "EventCam-2",
-                 snapshot_auth: str = "digest", clock_offset: float = 0.0, max_pull_wait: float = _MAX_WAIT,
-                 with_events: bool = True, with_snapshot_uri: bool = True, stream_uri: str | None = None,
-                 jpeg: bytes | None = None, term_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        username: str = "admin",
+        password: str = "secret",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        manufacturer: str = "FakeVendor",
+        model: str = "EventCam-2",
+        snapshot_auth: str = "digest",
+        clock_offset: float = 0.0,
+        max_pull_wait: float = _MAX_WAIT,
+        with_events: bool = True,
+        with_snapshot_uri: bool = True,
+        stream_uri: str | None = None,
+        jpeg: bytes | None = None,
+        term_seconds: float | None = None,
+    ) -> None:
         self.username = username
         self.password = password
         self.host = host
@@ -204,8 +224,9 @@ class FakeOnvifDevice:
             self._client = ClientSession(timeout=ClientTimeout(total=10))
         body = _ENVELOPE.format(body="<wsnt:Notify>" + "".join(messages) + "</wsnt:Notify>")
         with contextlib.suppress(OSError, asyncio.TimeoutError):
-            async with self._client.post(consumer, data=body.encode(),
-                                         headers={"Content-Type": "application/soap+xml"}) as resp:
+            async with self._client.post(
+                consumer, data=body.encode(), headers={"Content-Type": "application/soap+xml"}
+            ) as resp:
                 await resp.read()
 
     @property
@@ -267,16 +288,19 @@ class FakeOnvifDevice:
         if abs(when.timestamp() - self.now()) > 300:
             # What real cameras do: a request "from the past" is a replay.
             return False
-        digest = base64.b64encode(hashlib.sha1(base64.b64decode(nonce) + created.encode()
-                                               + self.password.encode()).digest()).decode()
+        digest = base64.b64encode(
+            hashlib.sha1(base64.b64decode(nonce) + created.encode() + self.password.encode()).digest()
+        ).decode()
         return secrets.compare_digest(digest, password.text or "")
 
     def _reply(self, body: str) -> web.Response:
         return web.Response(text=_ENVELOPE.format(body=body), content_type="application/soap+xml")
 
     def _fault(self, code: str, subcode: str, reason: str) -> web.Response:
-        body = (f"<s:Fault><s:Code><s:Value>{code}</s:Value><s:Subcode><s:Value>{subcode}</s:Value></s:Subcode>"
-                f'</s:Code><s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text></s:Reason></s:Fault>')
+        body = (
+            f"<s:Fault><s:Code><s:Value>{code}</s:Value><s:Subcode><s:Value>{subcode}</s:Value></s:Subcode>"
+            f'</s:Code><s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text></s:Reason></s:Fault>'
+        )
         return web.Response(text=_ENVELOPE.format(body=body), status=400, content_type="application/soap+xml")
 
     async def _op_GetSystemDateAndTime(self, request: web.Request, op: Any) -> web.Response:
@@ -287,17 +311,21 @@ class FakeOnvifDevice:
             "<tt:TimeZone><tt:TZ>UTC</tt:TZ></tt:TimeZone><tt:UTCDateTime>"
             f"<tt:Time><tt:Hour>{t.hour}</tt:Hour><tt:Minute>{t.minute}</tt:Minute><tt:Second>{t.second}</tt:Second>"
             f"</tt:Time><tt:Date><tt:Year>{t.year}</tt:Year><tt:Month>{t.month}</tt:Month><tt:Day>{t.day}</tt:Day>"
-            "</tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+            "</tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        )
 
     async def _op_GetServices(self, request: web.Request, op: Any) -> web.Response:
-        services = [("http://www.onvif.org/ver10/device/wsdl", "device_service"),
-                    ("http://www.onvif.org/ver10/media/wsdl", "media_service")]
+        services = [
+            ("http://www.onvif.org/ver10/device/wsdl", "device_service"),
+            ("http://www.onvif.org/ver10/media/wsdl", "media_service"),
+        ]
         if self.with_events:
             services.append(("http://www.onvif.org/ver10/events/wsdl", "event_service"))
         items = "".join(
             f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{self.base}/onvif/{path}</tds:XAddr>"
             "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
-            for ns, path in services)
+            for ns, path in services
+        )
         return self._reply(f"<tds:GetServicesResponse>{items}</tds:GetServicesResponse>")
 
     async def _op_GetDeviceInformation(self, request: web.Request, op: Any) -> web.Response:
@@ -305,23 +333,27 @@ class FakeOnvifDevice:
             f"<tds:GetDeviceInformationResponse><tds:Manufacturer>{escape(self.manufacturer)}</tds:Manufacturer>"
             f"<tds:Model>{escape(self.model)}</tds:Model><tds:FirmwareVersion>2.1.0</tds:FirmwareVersion>"
             f"<tds:SerialNumber>FK-{self.port}</tds:SerialNumber><tds:HardwareId>FK</tds:HardwareId>"
-            "</tds:GetDeviceInformationResponse>")
+            "</tds:GetDeviceInformationResponse>"
+        )
 
     async def _op_GetProfiles(self, request: web.Request, op: Any) -> web.Response:
         profile = (
             '<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name>'
             '<tt:VideoEncoderConfiguration token="vec_{token}"><tt:Name>enc</tt:Name><tt:UseCount>1</tt:UseCount>'
             "<tt:Encoding>{enc}</tt:Encoding><tt:Resolution><tt:Width>640</tt:Width><tt:Height>360</tt:Height>"
-            "</tt:Resolution><tt:Quality>5</tt:Quality></tt:VideoEncoderConfiguration></trt:Profiles>")
-        body = (profile.format(token="mjpeg_profile", name="mjpeg", enc="JPEG")
-                + profile.format(token="main", name="MainStream", enc="H264"))
+            "</tt:Resolution><tt:Quality>5</tt:Quality></tt:VideoEncoderConfiguration></trt:Profiles>"
+        )
+        body = profile.format(token="mjpeg_profile", name="mjpeg", enc="JPEG") + profile.format(
+            token="main", name="MainStream", enc="H264"
+        )
         return self._reply(f"<trt:GetProfilesResponse>{body}</trt:GetProfilesResponse>")
 
     def _media_uri(self, tag: str, uri: str) -> web.Response:
         return self._reply(
             f"<trt:{tag}Response><trt:MediaUri><tt:Uri>{escape(uri)}</tt:Uri>"
             "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
-            f"<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{tag}Response>")
+            f"<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{tag}Response>"
+        )
 
     async def _op_GetStreamUri(self, request: web.Request, op: Any) -> web.Response:
         return self._media_uri("GetStreamUri", self.stream_uri or f"rtsp://{self.host}:554/main")
@@ -332,7 +364,14 @@ class FakeOnvifDevice:
         return self._media_uri("GetSnapshotUri", f"{self.base}/snapshot.jpg")
 
     def _granted(self, op: Any, tag: str) -> float:
-        asked = _duration(op.findtext(f"{{*}}{tag}"), 600.0)
+        text = (op.findtext(f"{{*}}{tag}") or "").strip()
+        if text and not text.startswith("P"):
+            try:  # an absolute termination time
+                asked = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() - self.now()
+            except ValueError:
+                asked = 600.0
+        else:
+            asked = _duration(text, 600.0)
         return self.term_seconds if self.term_seconds is not None else asked
 
     def _new_subscription(self, seconds: float, consumer: str | None = None) -> _Subscription:
@@ -350,7 +389,8 @@ class FakeOnvifDevice:
             f"<wsa:Address>{self.base}/onvif/subscription/{sub.sid}</wsa:Address></tev:SubscriptionReference>"
             f"<wsnt:CurrentTime>{self._stamp(now)}</wsnt:CurrentTime>"
             f"<wsnt:TerminationTime>{self._stamp(sub.expires)}</wsnt:TerminationTime>"
-            "</tev:CreatePullPointSubscriptionResponse>")
+            "</tev:CreatePullPointSubscriptionResponse>"
+        )
 
     async def _op_Subscribe(self, request: web.Request, op: Any) -> web.Response:
         consumer = op.findtext("{*}ConsumerReference/{*}Address")
@@ -362,7 +402,8 @@ class FakeOnvifDevice:
             "<wsnt:SubscribeResponse><wsnt:SubscriptionReference>"
             f"<wsa:Address>{self.base}/onvif/subscription/{sub.sid}</wsa:Address></wsnt:SubscriptionReference>"
             f"<wsnt:CurrentTime>{self._stamp(now)}</wsnt:CurrentTime>"
-            f"<wsnt:TerminationTime>{self._stamp(sub.expires)}</wsnt:TerminationTime></wsnt:SubscribeResponse>")
+            f"<wsnt:TerminationTime>{self._stamp(sub.expires)}</wsnt:TerminationTime></wsnt:SubscribeResponse>"
+        )
 
     def _subscription(self, request: web.Request) -> _Subscription | None:
         sub = self.subscriptions.get(request.match_info.get("sid", ""))
@@ -390,7 +431,8 @@ class FakeOnvifDevice:
         return self._reply(
             f"<tev:PullMessagesResponse><tev:CurrentTime>{self._stamp(now)}</tev:CurrentTime>"
             f"<tev:TerminationTime>{self._stamp(sub.expires)}</tev:TerminationTime>{''.join(messages)}"
-            "</tev:PullMessagesResponse>")
+            "</tev:PullMessagesResponse>"
+        )
 
     async def _op_Renew(self, request: web.Request, op: Any) -> web.Response:
         sub = self._subscription(request)
@@ -400,7 +442,8 @@ class FakeOnvifDevice:
         sub.expires = now + self._granted(op, "TerminationTime")
         return self._reply(
             f"<wsnt:RenewResponse><wsnt:TerminationTime>{self._stamp(sub.expires)}</wsnt:TerminationTime>"
-            f"<wsnt:CurrentTime>{self._stamp(now)}</wsnt:CurrentTime></wsnt:RenewResponse>")
+            f"<wsnt:CurrentTime>{self._stamp(now)}</wsnt:CurrentTime></wsnt:RenewResponse>"
+        )
 
     async def _op_Unsubscribe(self, request: web.Request, op: Any) -> web.Response:
         sub = self._subscription(request)
@@ -431,8 +474,9 @@ class FakeOnvifDevice:
             return web.Response(text="<html><body>Please log in</body></html>", content_type="text/html")
         if self.snapshot_content == "huge":
             assert self.jpeg is not None
-            return web.Response(body=self.jpeg[:-2] + b"\0" * (9 * 1024 * 1024) + b"\xff\xd9",
-                                content_type="image/jpeg")
+            return web.Response(
+                body=self.jpeg[:-2] + b"\0" * (9 * 1024 * 1024) + b"\xff\xd9", content_type="image/jpeg"
+            )
         return web.Response(body=self.jpeg, content_type="image/jpeg")
 
     def _snapshot_authorized(self, request: web.Request) -> bool:
@@ -456,8 +500,9 @@ class FakeOnvifDevice:
             ha1 = md5(f"{self.username}:{params.get('realm', '')}:{self.password}")
             ha2 = md5(f"{request.method}:{params.get('uri', '')}")
             if params.get("qop"):
-                expected = md5(f"{ha1}:{params['nonce']}:{params.get('nc')}:{params.get('cnonce')}:"
-                               f"{params['qop']}:{ha2}")
+                expected = md5(
+                    f"{ha1}:{params['nonce']}:{params.get('nc')}:{params.get('cnonce')}:{params['qop']}:{ha2}"
+                )
             else:
                 expected = md5(f"{ha1}:{params['nonce']}:{ha2}")
             return secrets.compare_digest(expected, params.get("response", ""))
@@ -473,15 +518,24 @@ async def _serve_many(count: int, motion_every: float, max_pull_wait: float) -> 
     for device in devices:
         device.jpeg = jpeg
         await device.start()
-    print("READY " + json.dumps({"ports": [d.port for d in devices]}), flush=True)
+    sys.stdout.write("READY " + json.dumps({"ports": [d.port for d in devices]}) + "\n")
+    sys.stdout.flush()
 
     async def blink(device: FakeOnvifDevice) -> None:
         await asyncio.sleep(random.uniform(0, motion_every))
         on = True
         while True:
-            device.push(notification("tns1:RuleEngine/CellMotionDetector/Motion",
-                                     {"VideoSourceConfigurationToken": "vsc", "VideoAnalyticsConfigurationToken":
-                                      "vac", "Rule": "MyMotionDetectorRule"}, {"IsMotion": "true" if on else "false"}))
+            device.push(
+                notification(
+                    "tns1:RuleEngine/CellMotionDetector/Motion",
+                    {
+                        "VideoSourceConfigurationToken": "vsc",
+                        "VideoAnalyticsConfigurationToken": "vac",
+                        "Rule": "MyMotionDetectorRule",
+                    },
+                    {"IsMotion": "true" if on else "false"},
+                )
+            )
             on = not on
             await asyncio.sleep(motion_every / 2)
 
@@ -499,7 +553,9 @@ def main(argv: list[str] | None = None) -> None:
     """Serve ``--count`` fake cameras on 127.0.0.1 until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1)
-    parser.add_argument("--motion-every", type=float, default=10.0, help="seconds per on/off motion cycle (0: none)")
+    parser.add_argument(
+        "--motion-every", type=float, default=10.0, help="seconds per on/off motion cycle (0: none)"
+    )
     parser.add_argument("--max-pull-wait", type=float, default=_MAX_WAIT)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

@@ -69,5 +69,14 @@ async def notify(request: web.Request) -> web.Response:
 
 def routes() -> list[Route]:
     """Return the notification route."""
-    return [Route("POST", PATH, notify, public=True, csrf=False, tags=("cameras",),
-                  summary="ONVIF cameras post events here; protected by an unguessable per-camera token")]
+    return [
+        Route(
+            "POST",
+            PATH,
+            notify,
+            public=True,
+            csrf=False,
+            tags=("cameras",),
+            summary="ONVIF cameras post events here; protected by an unguessable per-camera token",
+        )
+    ]

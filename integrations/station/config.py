@@ -81,9 +81,13 @@ class StationConfig(BlockModel):
     #: A hub that sends nothing for this long is "silent" (three missed health reports).
     silent_after: float = Field(default=180.0, ge=10)
     check_interval: float = Field(default=15.0, ge=1, le=3600)
-    #: Largest JSON message accepted, and largest snapshot.
+    #: Largest JSON envelope accepted (an MQTT message carrying several, one per line, may be
+    #: four times this), and largest snapshot.
     max_payload: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_snapshot: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    #: Event types put on the station's bus as ``federated_event`` (automations, live UI);
+    #: the rest (camera_motion, custom telemetry) are stored and queryable but not announced.
+    announce_events: list[str] = Field(default_factory=lambda: ["sos_pressed", "sos_supervision"])
     #: Messages stored per transaction at most.
     batch_max: int = Field(default=5000, ge=1, le=100_000)
     #: A command not delivered within this many seconds is dropped by the broker (MQTT v5 expiry).

@@ -28,8 +28,8 @@ class Inbound:
     #: The hub's timestamp (its clock) and ours: both kept, so skew shows.
     sent_at: float
     received_at: float
-    #: The JSON exactly as sent ("" for snapshots).
-    raw: str
+    #: The JSON exactly as sent (empty for snapshots).
+    raw: bytes
     env: Envelope | None = None
     snapshot: SnapshotMeta | None = None
     #: Where the JPEG was written (relative to the station's data folder) and its digest.

@@ -58,7 +58,7 @@ _MIGRATIONS: tuple[str, ...] = (
         incident_id TEXT,
         sent_at REAL,
         received_at REAL NOT NULL,
-        body TEXT
+        body BLOB
     );
     CREATE INDEX ix_messages_hub ON messages (hub_id, seq);
     CREATE TABLE incidents (
@@ -110,7 +110,6 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
-_CHUNK = 500
 
 _INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
@@ -143,7 +142,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _loads(text: str | None) -> Any:
+def _loads(text: str | bytes | None) -> Any:
     if not text:
         return None
     try:
@@ -214,18 +213,21 @@ class SqliteStationStore:
         result = IngestResult()
         db.execute("BEGIN IMMEDIATE")
         try:
-            seen: set[str] = set()
-            ids = [m.id for m in batch]
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
-                rows = db.execute(f"SELECT id FROM messages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-                seen.update(r[0] for r in rows)
-            fresh: list[Inbound] = []
-            for m in batch:
-                if m.id not in seen:
-                    seen.add(m.id)  # a repeat inside the same batch
-                    fresh.append(m)
-            db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in fresh])
+            # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
+            # new rows get seq above the current maximum, so only when some were
+            # skipped is a second look needed, and then it is one range scan.
+            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+            before = db.total_changes
+            db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
+            if db.total_changes - before == len(batch):
+                fresh = list(batch)
+            else:
+                new_ids = {r[0] for r in db.execute("SELECT id FROM messages WHERE seq > ?", (top,))}
+                fresh = []
+                for m in batch:
+                    if m.id in new_ids:
+                        new_ids.discard(m.id)  # the first copy within the batch is the new one
+                        fresh.append(m)
             self._apply(db, fresh)
             if hub_counts:
                 db.executemany(
@@ -484,7 +486,7 @@ class SqliteStationStore:
         return await self._call(lambda: [
             {"seq": r["seq"], "id": r["id"], "hub_id": r["hub_id"], "kind": r["kind"], "type": r["type"],
              "incident_id": r["incident_id"], "sent_at": r["sent_at"], "received_at": r["received_at"],
-             "body": r["body"]}
+             "body": r["body"].decode("utf-8") if r["body"] is not None else None}
             for r in self._db().execute(sql, params)
         ])
 
@@ -547,7 +549,7 @@ class SqliteStationStore:
         ])
 
 
-def _body_text(raw: str) -> str:
+def _body_text(raw: bytes) -> str:
     """Return the ``body`` of a stored envelope as JSON text."""
     value = _loads(raw)
     return _dumps(value.get("body") if isinstance(value, dict) else None)

@@ -44,7 +44,7 @@ def config_schema() -> Any:
 @hookimpl
 def storage_migrations() -> Iterable[str]:
     """Return the Big 6 tables."""
-    from plugins.big6.store import MIGRATIONS
+    from plugins.big6.migrations import MIGRATIONS
 
     return MIGRATIONS
 

@@ -10,52 +10,9 @@ from typing import Any
 
 from hub.storage import Storage
 from plugins.big6.const import SECTORS
+from plugins.big6.migrations import MIGRATIONS
 
 __all__ = ("MIGRATIONS", "Member", "Meeting", "Resolution", "Big6Store")
-
-_SECTOR_CHECK = ", ".join(f"'{s}'" for s in SECTORS)
-
-MIGRATIONS: tuple[str, ...] = (
-    f"""
-    CREATE TABLE big6_members (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        sector TEXT NOT NULL CHECK (sector IN ({_SECTOR_CHECK})),
-        organisation TEXT NOT NULL DEFAULT '',
-        phone TEXT NOT NULL DEFAULT '',
-        line_user_id TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        removed_at REAL
-    );
-    CREATE TABLE big6_meetings (
-        id TEXT PRIMARY KEY,
-        date TEXT NOT NULL,              -- YYYY-MM-DD, local
-        title TEXT NOT NULL DEFAULT '',
-        agenda TEXT NOT NULL DEFAULT '',
-        attendance TEXT NOT NULL,        -- JSON {{sector: people present}}
-        notes TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        created_by TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX ix_big6_meetings_date ON big6_meetings (date);
-    CREATE TABLE big6_resolutions (
-        id TEXT PRIMARY KEY,
-        meeting_id TEXT NOT NULL REFERENCES big6_meetings (id),
-        position INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        owner_member_id TEXT,
-        due_date TEXT NOT NULL,          -- YYYY-MM-DD
-        status TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'done', 'dropped')),
-        status_note TEXT NOT NULL DEFAULT '',
-        updated_at REAL NOT NULL,
-        last_reminded TEXT               -- YYYY-MM-DD of the last overdue event
-    );
-    CREATE INDEX ix_big6_resolutions_meeting ON big6_resolutions (meeting_id);
-    CREATE INDEX ix_big6_resolutions_due ON big6_resolutions (status, due_date);
-    """,
-)
 
 
 @dataclass(frozen=True)

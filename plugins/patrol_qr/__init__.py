@@ -43,7 +43,7 @@ def config_schema() -> Any:
 @hookimpl
 def storage_migrations() -> Iterable[str]:
     """Return the plugin's tables."""
-    from plugins.patrol_qr.store import MIGRATIONS
+    from plugins.patrol_qr.migrations import MIGRATIONS
 
     return MIGRATIONS
 

@@ -43,7 +43,7 @@ def config_schema() -> Any:
 @hookimpl
 def storage_migrations() -> Iterable[str]:
     """Return the poll's tables."""
-    from plugins.people_poll.store import MIGRATIONS
+    from plugins.people_poll.migrations import MIGRATIONS
 
     return MIGRATIONS
 

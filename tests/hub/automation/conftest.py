@@ -42,6 +42,4 @@ def manager(hub: Hub) -> AutomationManager:
 
 async def traces(hub: Hub, key: str) -> list[dict[str, Any]]:
     """Return the stored traces of an automation, newest first."""
-    from hub.automation.trace import load_traces
-
-    return await load_traces(hub.storage, key)
+    return await manager(hub).traces_of(key)

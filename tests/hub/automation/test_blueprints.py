@@ -408,3 +408,33 @@ def test_cli_list_and_import(tmp_path: Path) -> None:
     result = runner.invoke(blueprint_cli, ["import", str(bad), "-c", str(config)])
     assert result.exit_code != 0 and "expected domain: automation" in result.output
     assert not (tmp_path / "blueprints" / "automation" / "bad.yaml").exists()
+
+
+async def test_device_class_is_checked_against_live_states(auto_hub: AutoHub) -> None:
+    hub = await auto_hub("""
+        input_boolean:
+          armed: {}
+        automation:
+          - id: wrong_sensor
+            use_blueprint:
+              path: motion_after_hours.yaml
+              input: {motion_entities: [binary_sensor.door, camera.gate], armed: input_boolean.armed}
+          - id: not_yet
+            use_blueprint:
+              path: motion_after_hours.yaml
+              input: {motion_entities: [binary_sensor.later], armed: input_boolean.armed}
+    """)
+    # binary_sensor.door is created by nobody here, so both arm; a reload after it appears re-checks.
+    assert hub.states.get("automation.wrong_sensor").state == "on"
+    hub.states.set("binary_sensor.door", "off", {"device_class": "door"})
+    hub.states.set("camera.gate", "idle", {})
+    automation = manager(hub).get("wrong_sensor")
+    automation.disarm()
+    await automation.arm()
+    state = hub.states.get("automation.wrong_sensor")
+    assert state.state == "unavailable"
+    assert (
+        "input 'motion_entities': binary_sensor.door has device_class 'door', expected motion"
+        in state.attributes["error"]
+    )
+    assert hub.states.get("automation.not_yet").state == "on"

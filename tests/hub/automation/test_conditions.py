@@ -127,3 +127,11 @@ async def test_trigger_condition(auto_hub: AutoHub) -> None:
     hub.bus.fire("b", {})
     await hub.block_till_done()
     assert len(ok) == 1
+
+
+async def test_sun_entity_follows_the_sun(auto_hub: AutoHub, clock: FakeClock) -> None:
+    hub = await auto_hub()
+    assert hub.states.get("sun.sun").state == "above_horizon"  # 07:00, after sunrise (~06:40)
+    await clock.advance(11.5 * 3600)  # 18:30, after sunset (~17:58)
+    assert hub.states.get("sun.sun").state == "below_horizon"
+    assert "next_rising" in hub.states.get("sun.sun").attributes

@@ -236,8 +236,8 @@ async def test_webhook_trigger_over_http(auto_hub: AutoHub) -> None:
         assert response.status == 200
         # Unknown ids get the same answer, and nothing fires.
         assert (await session.post("/api/webhook/unknown-id-0000000000", json={})).status == 200
-        # GET is not allowed for this webhook.
-        assert (await session.get("/api/webhook/gate-sensor-7f3a9c2b1d")).status == 200
+        # Only POST is served (the route is public: the id is its protection).
+        assert (await session.get("/api/webhook/gate-sensor-7f3a9c2b1d")).status == 405
     await hub.block_till_done()
     assert [(e.data["json"], e.data["query"]) for e in got] == [(42, 3)]
 

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from hub.testing import MqttPeer, Mosquitto, mqtt_block, wait_until
+from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 OBJECT = {
     "id": "1607123955.475377-mxklsc", "camera": "front_door", "frame_time": 1607123961.837752,

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from hub.testing import MqttPeer, Mosquitto, mqtt_block, wait_until
+from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 
 def _uid() -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from hub.automation.platforms import TriggerInfo
 from hub.core.errors import ServiceValidationError
-from hub.testing import MqttPeer, Mosquitto, MosquittoFactory, mqtt_block, wait_until
+from hub.testing import Mosquitto, MosquittoFactory, MqttPeer, mqtt_block, wait_until
 
 
 async def _hub(make_hub: Any, broker: Mosquitto, extra: str = "", **options: Any) -> tuple[Any, Any]:

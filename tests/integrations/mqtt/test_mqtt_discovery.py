@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from hub.testing import MqttPeer, Mosquitto, mqtt_block, wait_until
+from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 
 async def _hub(make_hub: Any, mosquitto: Mosquitto, prefix: str, extra: str = "", publish: bool = False) -> Any:

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -31,9 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+async def wait_for(condition: Callable[[], bool], within: float = 5.0, what: str = "condition") -> None:
     """Poll ``condition`` in real time (network peers answer in real time, whatever the hub's clock says)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -42,8 +43,10 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: st
 
 def camera_yaml(cam_id: str, port: int, *, password: str = "secret", extra: str = "") -> str:
     """One ``onvif:`` list item for a camera on 127.0.0.1."""
-    return (f"  - {{id: {cam_id}, host: 127.0.0.1, port: {port}, username: admin, password: {password}, "
-            f"timeout: 3{', ' + extra if extra else ''}}}\n")
+    return (
+        f"  - {{id: {cam_id}, host: 127.0.0.1, port: {port}, username: admin, password: {password}, "
+        f"timeout: 3{', ' + extra if extra else ''}}}\n"
+    )
 
 
 @pytest_asyncio.fixture
@@ -77,6 +80,7 @@ class IpyCam:
     onvif_port: int
     rtsp_port: int
     proc: subprocess.Popen[str]
+    workdir: str
 
     @property
     def rtsp_url(self) -> str:
@@ -94,7 +98,10 @@ def _start_ipycam(*flags: str, faketime: str | None = None) -> IpyCam:
             pytest.fail("faketime is required (apt-get install faketime) for the clock-skew test")
         cmd = [exe, "-f", faketime, *cmd]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    workdir = tempfile.mkdtemp(prefix="ipycam-")  # ipycam writes ptz_presets.json to its cwd
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workdir
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     lines = []
@@ -104,7 +111,7 @@ def _start_ipycam(*flags: str, faketime: str | None = None) -> IpyCam:
             break
         lines.append(line)
         if line.startswith("READY"):
-            return IpyCam(onvif_port, rtsp_port, proc)
+            return IpyCam(onvif_port, rtsp_port, proc, workdir)
     proc.kill()
     raise RuntimeError("ipycam did not start:\n" + "".join(lines[-20:]))
 
@@ -118,6 +125,7 @@ def _stop(cam: IpyCam) -> None:
         cam.proc.wait()
     if cam.proc.stdout is not None:
         cam.proc.stdout.close()
+    shutil.rmtree(cam.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

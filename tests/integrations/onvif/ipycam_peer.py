@@ -1,6 +1,7 @@
 """Run the PyPI ``ipycam`` package as a real ONVIF camera on 127.0.0.1 (a test peer).
 
-Started by the tests as a subprocess (optionally under Debian ``faketime``)::
+Started by the tests as a subprocess in a temp folder (ipycam writes ptz_presets.json
+to its working directory), optionally under Debian ``faketime``::
 
     python ipycam_peer.py ONVIF_PORT RTSP_PORT USER PASSWORD [--fix-ptz-ns] [--preauth-time]
 
@@ -29,9 +30,8 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
-
 import ipycam.camera as ipycam_camera
+import numpy as np
 from ipycam import CameraConfig, IPCamera
 
 PTZ_NS = 'xmlns:ptz="http://www.onvif.org/ver20/ptz/wsdl" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl"'
@@ -65,11 +65,24 @@ def main(argv: list[str]) -> None:
     ipycam_camera.is_webrtc_available = lambda: False
 
     config = CameraConfig(
-        name="LoopCam", manufacturer="TestVendor", model="LoopCam-1", serial_number="SN-0001",
-        local_ip="127.0.0.1", onvif_port=onvif_port, rtsp_port=rtsp_port,
-        username=user, password=password,
-        main_width=320, main_height=240, main_fps=5, main_bitrate="300K",
-        sub_width=160, sub_height=120, sub_fps=5, sub_bitrate="100K", hw_accel="cpu",
+        name="LoopCam",
+        manufacturer="TestVendor",
+        model="LoopCam-1",
+        serial_number="SN-0001",
+        local_ip="127.0.0.1",
+        onvif_port=onvif_port,
+        rtsp_port=rtsp_port,
+        username=user,
+        password=password,
+        main_width=320,
+        main_height=240,
+        main_fps=5,
+        main_bitrate="300K",
+        sub_width=160,
+        sub_height=120,
+        sub_fps=5,
+        sub_bitrate="100K",
+        hw_accel="cpu",
     )
     cam = IPCamera(config)
     if "--fix-ptz-ns" in flags:
@@ -82,9 +95,12 @@ def main(argv: list[str]) -> None:
             return "GetSystemDateAndTime" in body or verify(body)
 
         cam.onvif.verify_usernametoken = verify_or_time  # type: ignore[method-assign]
-    # SetPreset needs a running PTZ controller; seed two named presets like an installer would.
+    # Two named presets at distinct positions, as an installer would leave them.
+    cam.ptz.absolute_move(0.5, -0.2, 0.5)
     cam.ptz.set_preset("1", "Gate")
+    cam.ptz.absolute_move(-0.6, 0.1, 0.0)
     cam.ptz.set_preset("2", "Fish stalls")
+    cam.ptz.goto_home()
     if not cam.start():
         raise SystemExit("ipycam did not start")
     print("READY", flush=True)

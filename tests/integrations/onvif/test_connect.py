@@ -8,8 +8,15 @@ from tests.integrations.onvif.conftest import camera_yaml, wait_for
 
 
 async def test_connects_and_publishes_entities(make_hub, fake_device) -> None:
-    hub = await make_hub("onvif:\n" + camera_yaml("gate", fake_device.port, extra="share: on_alarm, "
-                         "owner: {name: เทศบาล, phone: '035-000000'}, location: {lat: 14.5, lon: 100.4}"))
+    hub = await make_hub(
+        "onvif:\n"
+        + camera_yaml(
+            "gate",
+            fake_device.port,
+            extra="share: on_alarm, "
+            "owner: {name: เทศบาล, phone: '035-000000'}, location: {lat: 14.5, lon: 100.4}",
+        )
+    )
     camera = hub.data[CAMERAS]["camera.gate"]
     assert await camera.wait_connected(5)
     state = hub.states.get("camera.gate")
@@ -73,8 +80,10 @@ async def test_never_reachable_backs_off(make_hub, clock) -> None:
 
     hub = await make_hub("onvif:\n" + camera_yaml("gate", free_port()))
     camera = hub.data[CAMERAS]["camera.gate"]
-    await wait_for(lambda: camera.connect_attempts == 1 and not camera.available and camera.error != "connecting",
-                   what="first failure")
+    await wait_for(
+        lambda: camera.connect_attempts == 1 and not camera.available and camera.error != "connecting",
+        what="first failure",
+    )
     assert hub.states.get("camera.gate").state == "unavailable"
     for _ in range(5):
         await clock.advance(400)  # longer than the longest backoff
@@ -86,7 +95,9 @@ async def test_never_reachable_backs_off(make_hub, clock) -> None:
 async def test_malformed_xml_marks_that_camera_only(make_hub, make_device) -> None:
     good = await make_device()
     bad = await make_device()
-    bad.broken["GetProfiles"] = "<s:Envelope><s:Body><trt:GetProfilesResponse>"  # truncated, undeclared prefixes
+    bad.broken["GetProfiles"] = (
+        "<s:Envelope><s:Body><trt:GetProfilesResponse>"  # truncated, undeclared prefixes
+    )
     hub = await make_hub("onvif:\n" + camera_yaml("good", good.port) + camera_yaml("bad", bad.port))
     cameras = hub.data[CAMERAS]
     assert await cameras["camera.good"].wait_connected(5)
@@ -102,16 +113,20 @@ async def test_unanswered_call_times_out(make_hub) -> None:
     from tests.integrations.onvif.conftest import free_port
 
     port = free_port()
+    writers: list[asyncio.StreamWriter] = []
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(30)  # accepts, never answers: a hung camera
-        writer.close()
+        writers.append(writer)  # accepts, never answers: a hung camera
 
     server = await asyncio.start_server(silent, "127.0.0.1", port)
     try:
         hub = await make_hub("onvif:\n" + camera_yaml("hung", port).replace("timeout: 3", "timeout: 1"))
         camera = hub.data[CAMERAS]["camera.hung"]
-        await wait_for(lambda: camera.error not in (None, "connecting"), timeout=5, what="timeout")
+        await wait_for(lambda: camera.error not in (None, "connecting"), within=5, what="timeout")
         assert "no answer" in camera.error
+        assert hub.states.get("camera.hung").state == "unavailable"
     finally:
+        for writer in writers:
+            writer.close()
         server.close()
+        await server.wait_closed()

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from hub.testing import MqttPeer, Mosquitto, MosquittoFactory, mqtt_block, wait_until
+from hub.testing import Mosquitto, MosquittoFactory, MqttPeer, mqtt_block, wait_until
 
 SECRET = "kXq3tLr8yWm2pZ5vB7nC9dF1"
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from hub.testing import MqttPeer, Mosquitto, mqtt_block, wait_until
+from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 DEVICES = [
     {"friendly_name": "Coordinator", "ieee_address": "0x00124b0000000000", "type": "Coordinator", "definition": None},

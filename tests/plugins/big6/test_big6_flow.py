@@ -300,3 +300,17 @@ async def test_real_line_registration_functions(make_hub: Any) -> None:
     outcome, _linked = await redeem_code(hub, "U" + "f" * 32, code.code.replace("-", ""))
     assert outcome == "linked"
     assert await adapter.linked_user(member_ref(member.id)) == "U" + "f" * 32
+
+
+async def test_database_refuses_an_unknown_sector_too(make_hub: Any) -> None:
+    """Defence in depth: even code that skips the checks cannot store a seventh sector."""
+    import sqlite3
+
+    import pytest
+
+    from plugins.big6.store import Member
+
+    hub = await make_hub("big6:\n")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint"):
+        await hub.data[BIG6].store.add_members([Member("x", "X", "army", "", "", None, 0.0, 0.0)])
+    assert await count(hub, "big6_members") == 0
