@@ -24,7 +24,8 @@ without a recorder; ``--no-recorder`` detaches ours for a like-for-like
 comparison).  HA 2024.3.3 on this machine: (A) 200 µs/run at K=100 and 420 µs
 at K=1,000; (B) 63 and 120 µs.
 
-Usage: ``python -m bench.automations [--quick] [--writes N] [--runs R] [--no-recorder]``
+Usage: ``python -m bench.automations [--quick] [--writes N] [--runs R] [--no-recorder]``;
+``collect(quick)`` gives the same figures to ``python -m bench``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from bench.runner import Result
 from hub.config import load_config_file
 from hub.hub import Hub
 from hub.testing import BASE_CONFIG
@@ -132,6 +135,51 @@ async def load_time(k: int) -> tuple[float, float]:
     return elapsed_with - elapsed_without, parse
 
 
+async def measure(ks: list[int], writes: int, runs: int, recorder: bool, load: int,
+                  only_a: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Run scenarios C, B and A for each K (only A for K in ``only_a``), ``runs`` times.
+
+    Return the (wall, CPU) samples per scenario and the load time of ``load`` automations.
+    """
+    table: dict[int, dict[str, list[tuple[float, float]]]] = {}
+    for k in ks:
+        results: dict[str, list[tuple[float, float]]] = {"A": [], "B": [], "C": []}
+        for _ in range(runs):
+            if k not in only_a:
+                results["C"].append(await scenario(k, writes, True, recorder, with_automations=False))
+                results["B"].append(await scenario(k, writes, False, recorder))
+            results["A"].append(await scenario(k, writes, True, recorder))
+        table[k] = {key: v for key, v in results.items() if v}
+    seconds, parse_s = await load_time(load)
+    return {"scenarios": table, "load_seconds": seconds, "load_parse_seconds": parse_s, "load": load}
+
+
+LABELS = {"C": "state write, no automations", "B": "trigger, condition false", "A": "full run"}
+
+
+def collect(quick: bool, recorder: bool = True) -> list[Result]:
+    """Return the figures for ``python -m bench``.
+
+    Quick: 2,000 writes, one run per scenario, only the full run (A) at
+    K = 10,000 and the load time of 1,000 automations (a hub with 10,000
+    takes about half a minute to start on the reference machine).
+    """
+    writes, runs = (2_000, 1) if quick else (20_000, 3)
+    logging.basicConfig(level=logging.WARNING)
+    only_a = frozenset({10_000}) if quick else frozenset()
+    m = asyncio.run(measure([10, 100, 1000, 10_000], writes, runs, recorder, 1_000 if quick else 10_000, only_a))
+    out: list[Result] = []
+    for k, results in m["scenarios"].items():
+        for key in (key for key in ("C", "B", "A") if key in results):
+            out.append(Result(f"K={k} ({key}) {LABELS[key]}", "µs wall", [v[0] for v in results[key]],
+                              ha=HA_US.get((key, k)), note="" if key != "A" else
+                              f"CPU µs/run {statistics.median(v[1] for v in results[key]):.1f}; "
+                              f"{max(1, writes // k) * k:,} writes per run"))
+    out.append(Result(f"load {m['load']:,} automations", "s", [m["load_seconds"]],
+                      note=f"of which {m['load_parse_seconds']:.2f} s reading the YAML"))
+    return out
+
+
 async def main(args: argparse.Namespace) -> None:
     print(
         f"automations bench: {args.writes} state writes per scenario, {args.runs} run(s) each, "
@@ -140,20 +188,19 @@ async def main(args: argparse.Namespace) -> None:
     print("µs per state write (C), per trigger with a false condition (B), per full run (A);")
     print("median of the runs, wall / CPU of this process (event loop + storage writer thread)")
     print(f"{'K':>6} | {'(C) write':>15} | {'(B) cond false':>15} | {'(A) full run':>15} | HA (A) wall")
-    for k in args.k:
-        results: dict[str, list[tuple[float, float]]] = {"A": [], "B": [], "C": []}
-        for _ in range(args.runs):
-            results["C"].append(await scenario(k, args.writes, True, args.recorder, with_automations=False))
-            results["B"].append(await scenario(k, args.writes, False, args.recorder))
-            results["A"].append(await scenario(k, args.writes, True, args.recorder))
+    m = await measure(args.k, args.writes, args.runs, args.recorder, args.load)
+    for k, results in m["scenarios"].items():
         cells = []
         for key in ("C", "B", "A"):
+            if key not in results:
+                cells.append(f"{'—':>15}")
+                continue
             wall = statistics.median(v[0] for v in results[key])
             cpu = statistics.median(v[1] for v in results[key])
             cells.append(f"{wall:6.1f} / {cpu:6.1f}")
         ha = HA_US.get(("A", k))
         print(f"{k:>6} | {' | '.join(cells)} | {f'{ha:.0f}' if ha else '—'}")
-    seconds, parse = await load_time(args.load)
+    seconds, parse = m["load_seconds"], m["load_parse_seconds"]
     print(
         f"load time of {args.load} automations: {seconds:.2f} s ({seconds / args.load * 1e6:.0f} µs each), "
         f"of which {parse:.2f} s is reading the YAML with line numbers (hub.config)"

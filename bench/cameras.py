@@ -50,7 +50,9 @@ def _pct(values: list[float], q: float) -> float:
 
 def _spawn(cmd: list[str], cwd: str) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=cwd)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=cwd
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -96,7 +98,9 @@ async def _events_phase(ports: list[int], seconds: float, workdir: Path) -> dict
     stop = asyncio.Event()
     sampler = loop.create_task(_lag_sampler(lag, stop))
     connected = await asyncio.gather(*(c.wait_connected(120) for c in cameras))
-    while sum(1 for c in cameras if c.pullpoint is not None and c.pullpoint.status == "running") < len(cameras):
+    while sum(1 for c in cameras if c.pullpoint is not None and c.pullpoint.status == "running") < len(
+        cameras
+    ):
         if time.perf_counter() - t0 > 180:
             break
         await asyncio.sleep(0.2)
@@ -135,7 +139,9 @@ async def _events_phase(ports: list[int], seconds: float, workdir: Path) -> dict
 
 async def _snapshot_phase(onvif_port: int, rtsp_port: int, count: int, workdir: Path) -> dict[str, Any]:
     base = BASE_CONFIG.replace("data_dir: ./data", f"data_dir: {workdir / 'data2'}")
-    cfg = f"onvif:\n  - {{id: loop, host: 127.0.0.1, port: {onvif_port}, username: admin, password: secret}}\n"
+    cfg = (
+        f"onvif:\n  - {{id: loop, host: 127.0.0.1, port: {onvif_port}, username: admin, password: secret}}\n"
+    )
     hub = Hub(write_config(workdir / "snap", cfg, base=base), web=False)
     await hub.start()
     camera = hub.data[CAMERAS]["camera.loop"]
@@ -175,8 +181,17 @@ async def run(cameras: int, seconds: float, motion_every: float, snapshots: int)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         responder, line = _spawn(
-            [sys.executable, "-m", "integrations.onvif.testing", "--count", str(cameras),
-             "--motion-every", str(motion_every)], tmp)
+            [
+                sys.executable,
+                "-m",
+                "integrations.onvif.testing",
+                "--count",
+                str(cameras),
+                "--motion-every",
+                str(motion_every),
+            ],
+            tmp,
+        )
         try:
             ports = json.loads(line.split(" ", 1)[1])["ports"]
             events = await _events_phase(ports, seconds, workdir)
@@ -185,8 +200,19 @@ async def run(cameras: int, seconds: float, motion_every: float, snapshots: int)
         from tests.integrations.onvif.conftest import free_port
 
         onvif_port, rtsp_port = free_port(), free_port()
-        ipycam, _ = _spawn([sys.executable, str(HARNESS), str(onvif_port), str(rtsp_port), "admin", "secret",
-                            "--fix-ptz-ns", "--preauth-time"], tmp)
+        ipycam, _ = _spawn(
+            [
+                sys.executable,
+                str(HARNESS),
+                str(onvif_port),
+                str(rtsp_port),
+                "admin",
+                "secret",
+                "--fix-ptz-ns",
+                "--preauth-time",
+            ],
+            tmp,
+        )
         try:
             snapshot = await _snapshot_phase(onvif_port, rtsp_port, snapshots, workdir)
         finally:
@@ -209,9 +235,11 @@ def main() -> None:
     events = result["events"]
     print(json.dumps(result, indent=2, ensure_ascii=False))
     verdict = "OK" if events["lag_p99_ms"] <= 10 else "OVER TARGET"
-    print(f"\n{events['cameras']} cameras, {events['subscribed']} subscribed: loop lag p99 {events['lag_p99_ms']} ms "
-          f"(target ≤ 10 ms: {verdict}), CPU {events['cpu_share_of_one_core'] * 100:.1f} % of one core, "
-          f"{events['events_per_s']} events/s; snapshot p50 {result['snapshots']['fetch_p50_ms']} ms")
+    print(
+        f"\n{events['cameras']} cameras, {events['subscribed']} subscribed: loop lag p99 {events['lag_p99_ms']} ms "
+        f"(target ≤ 10 ms: {verdict}), CPU {events['cpu_share_of_one_core'] * 100:.1f} % of one core, "
+        f"{events['events_per_s']} events/s; snapshot p50 {result['snapshots']['fetch_p50_ms']} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ polls ``/api/health`` on loopback, reads VmRSS from /proc once the hub has
 served a few requests, and stops it with SIGINT.  Targets: RSS ≤ 60 MB,
 start → health ≤ 1.5 s (medians over repeats).
 
-Usage: ``python -m bench.footprint [--repeats N]``
+Usage: ``python -m bench.footprint [--repeats N]``; ``collect(quick)`` gives the
+same figures to ``python -m bench``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.runner import Result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,6 +69,15 @@ def measure_once() -> tuple[float, float]:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
     return ready, rss
+
+
+def collect(quick: bool) -> list[Result]:
+    """Return the figures for ``python -m bench`` (5 runs; quick: 2)."""
+    runs = [measure_once() for _ in range(2 if quick else 5)]
+    return [
+        Result("start → /api/health", "s", [r[0] for r in runs], target="≤ 1.5"),
+        Result("RSS of the demo hub", "MB", [r[1] for r in runs], target="≤ 60"),
+    ]
 
 
 def main() -> None:

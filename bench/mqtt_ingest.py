@@ -36,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.runner import Result  # noqa: E402
 from hub.testing import BASE_CONFIG, write_config  # noqa: E402
 from hub.testing_mqtt import Mosquitto, find_mosquitto  # noqa: E402
 
@@ -152,7 +153,8 @@ def hub_config(broker: Mosquitto) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run both phases, print them, and return the figures."""
     from hub.core.state import EVENT_STATE_CHANGED
     from hub.hub import Hub
     from integrations.mqtt import get_client
@@ -208,6 +210,8 @@ async def run(args: argparse.Namespace) -> None:
     elapsed = max(updates["last"] - updates["first"], 1e-9)
     got = client.received - received_before
     rate = updates["n"] / elapsed
+    figures: dict[str, Any] = {"rate": rate, "messages_per_s": got / elapsed, "received": got, "published": total,
+                               "cpu_us_per_message": cpu / max(got, 1) * 1e6}
     print(f"phase 1: {total} messages published by {DEVICES} devices; hub received {got}, "
           f"state updates {updates['n']} in {elapsed:.2f}s → {rate:,.0f} state updates/s "
           f"({got / elapsed:,.0f} messages/s); hub CPU {cpu / max(got, 1) * 1e6:.0f} µs per message "
@@ -249,6 +253,7 @@ async def run(args: argparse.Namespace) -> None:
     got = client.received - received_before
     lat = sorted((r - s) * 1000 for s, r in zip(sent, presses_at, strict=False))
     lost = len(sent) - len(presses_at)
+    figures.update(latencies_ms=lat, lost=lost, load_rate=load_rate, achieved=achieved)
     if lat:
         p50 = statistics.median(lat)
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
@@ -259,6 +264,20 @@ async def run(args: argparse.Namespace) -> None:
         print("phase 2: no presses measured")
     await hub.stop()
     broker.stop()
+    return figures
+
+
+def collect(quick: bool) -> list[Result]:
+    """Return the figures for ``python -m bench`` (quick: 50,000 messages, 3 s of SOS under load)."""
+    args = argparse.Namespace(messages=50_000 if quick else 300_000, rate=None, seconds=3.0 if quick else 10.0)
+    f = asyncio.run(run(args))
+    return [
+        Result("state updates (phase 1, as fast as possible)", "updates/s", [f["rate"]], better="higher",
+               note=f"{f['received']:,} of {f['published']:,} messages received; "
+                    f"{f['cpu_us_per_message']:.0f} µs hub CPU per message"),
+        Result("SOS publish → sos_pressed under load", "ms", f["latencies_ms"],
+               note=f"load {f['load_rate']:,} msg/s offered; presses lost {f['lost']}"),
+    ]
 
 
 def main() -> None:

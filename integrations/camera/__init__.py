@@ -129,13 +129,10 @@ def static_dirs() -> Mapping[str, Path]:
 
 @hookimpl
 def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str]]:
-    """Link the camera wall (and the audit for operators) when there are cameras."""
+    """Link the camera wall when there are cameras (the audit list is one click from it)."""
     if user is None or not any(isinstance(e, CameraEntity) for e in hub.entities):
         return []
-    return [
-        {"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras", "role": "viewer"},
-        {"href": "/cameras/audit", "label_th": "บันทึกการดูภาพ", "label_en": "Camera audit", "role": "operator"},
-    ]
+    return [{"href": "/cameras", "label_th": "กล้อง", "label_en": "Cameras", "role": "viewer"}]
 
 
 @hookimpl

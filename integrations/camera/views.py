@@ -406,6 +406,10 @@ _STRINGS: dict[str, dict[str, str]] = {
         "audit_intro": "ทุกครั้งที่มีการเปิดดูภาพหรือสตรีม หรือถูกปฏิเสธ จะถูกบันทึกไว้ที่นี่",
         "filter": "กรอง",
         "no_entries": "ยังไม่มีบันทึก",
+        "what_live": "ภาพสด",
+        "what_snapshot": "ภาพที่บันทึกไว้",
+        "what_stream": "ที่อยู่สตรีม",
+        "what_registry": "ข้อมูลทะเบียน",
     },
     "en": {
         "wall": "Cameras",
@@ -452,6 +456,10 @@ _STRINGS: dict[str, dict[str, str]] = {
         "audit_intro": "Every view of an image or stream, and every refusal, is listed here.",
         "filter": "Filter",
         "no_entries": "Nothing recorded yet",
+        "what_live": "live image",
+        "what_snapshot": "stored snapshot",
+        "what_stream": "stream URI",
+        "what_registry": "registry entry",
     },
 }
 

@@ -137,6 +137,7 @@ async def start_pair(make_hub: Any, lab: FederationLab, station_folder: Path, hu
     await register_hubs(station)
     hub = await make_hub(lab.hub_block(**hub_opts) + textwrap.dedent(hub_extra))
     assert await station.data[STATION].ingest.link.wait_connected(10)
+    assert await station.data[STATION].ingest.urgent_link.wait_connected(10)
     assert await hub.data[FEDERATION].link.wait_connected(10)
     return hub, station
 

@@ -282,8 +282,13 @@ class LineStore:
         error: str | None,
         details: list[dict[str, Any]],
     ) -> None:
-        """Record how a logged send ended."""
-        await self.hub.storage.execute(
+        """Record how a logged send ended (through the batch writer: off the SOS path).
+
+        If the hub stops before the batch is written, the row stays ``pending``
+        and is re-sent at start with its retry key: LINE answers 409, which is
+        recorded as ``accepted_earlier``.  Nothing is lost or sent twice.
+        """
+        self.hub.storage.enqueue(
             "UPDATE line_messages SET finished_at = ?, status = ?, attempts = ?, request_id = ?, http_status = ?, "
             "error = ?, details = ? WHERE id = ?",
             (
@@ -300,6 +305,7 @@ class LineStore:
 
     async def messages(self, limit: int = 100, incident_id: str | None = None) -> list[MessageRow]:
         """Return the newest log entries."""
+        await self.hub.storage.flush()
         if incident_id:
             rows = await self.hub.storage.fetchall(
                 "SELECT * FROM line_messages WHERE incident_id = ? ORDER BY id DESC LIMIT ?",
@@ -313,6 +319,7 @@ class LineStore:
 
     async def pending(self) -> list[tuple[MessageRow, list[dict[str, Any]]]]:
         """Return pushes that never finished (the hub stopped mid-send), with their payloads."""
+        await self.hub.storage.flush()
         rows = await self.hub.storage.fetchall(
             "SELECT * FROM line_messages WHERE status = 'pending' AND kind = 'push' ORDER BY id"
         )
@@ -320,6 +327,7 @@ class LineStore:
 
     async def card_recipients(self, incident_id: str) -> list[tuple[str, str | None]]:
         """Return (to_id, alias) of everyone who was sent this incident's card."""
+        await self.hub.storage.flush()
         rows = await self.hub.storage.fetchall(
             "SELECT DISTINCT to_id, alias FROM line_messages WHERE incident_id = ? AND kind = 'push' "
             "AND purpose IN ('card', 'escalation') AND status IN ('sent', 'accepted_earlier', 'pending')",

@@ -79,14 +79,3 @@ class OnvifCameraConfig(BlockModel):
         if bool(self.username) != bool(self.password):
             raise ValueError("give both username and password, or neither")
         return self
-
-
-def check_unique(cameras: list[OnvifCameraConfig]) -> list[str]:
-    """Return problems a single item cannot see (duplicate ids)."""
-    seen: set[str] = set()
-    problems = []
-    for cam in cameras:
-        if cam.id in seen:
-            problems.append(f"camera id {cam.id!r} is used twice")
-        seen.add(cam.id)
-    return problems

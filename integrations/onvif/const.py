@@ -22,6 +22,8 @@ AUTH_RETRY_SECONDS: Final = 1800.0
 #: A connected camera is asked the time this often; two missed answers mark it offline.
 WATCHDOG_SECONDS: Final = 60.0
 WATCHDOG_MISSES: Final = 2
+#: Seconds between starting one camera's connection and the next (real time, start-up only).
+START_SPACING: Final = 0.05
 #: Warn when the camera's clock is this far off (WS-Security breaks at ~5 minutes).
 CLOCK_SKEW_WARN: Final = 5.0
 MIGRATIONS: Final = (

@@ -162,6 +162,14 @@ class OnvifCamera(CameraEntity):
                 await self._offline(str(err), err, first=failures == 1)
                 await clock.sleep(_backoff(failures))
                 continue
+            except Exception as err:  # noqa: BLE001 - a reply shape nobody foresaw must not end the loop
+                failures += 1
+                _LOGGER.exception("%s: unexpected error while connecting", self.entity_id)
+                await self._offline(
+                    f"unexpected error: {type(err).__name__}: {err}", err, first=failures == 1
+                )
+                await clock.sleep(_backoff(failures))
+                continue
             failures = 0
             self._online()
             try:
@@ -178,7 +186,8 @@ class OnvifCamera(CameraEntity):
         """Return when the camera has missed WATCHDOG_MISSES time checks in a row."""
         misses = 0
         while misses < WATCHDOG_MISSES:
-            await self.hub.clock.sleep(WATCHDOG_SECONDS)
+            # Jittered, so cameras that connected together don't all get asked at the same instant.
+            await self.hub.clock.sleep(WATCHDOG_SECONDS * random.uniform(0.9, 1.1))
             device = self.cam
             try:
                 devicemgmt = await soap(device.create_devicemgmt_service, "device service", self.cfg.timeout)
@@ -197,7 +206,8 @@ class OnvifCamera(CameraEntity):
         self.connects += 1
         self._connected.set()
         self.write_state(self.status)
-        self.router.set_available(True)
+        # Sensors of a camera that sends no events show "unavailable", not a reassuring "off".
+        self.router.set_available(self.cfg.events != "off")
         if self.cfg.events != "off" and self.cam is not None:
             self._events_task = self.hub.create_background_task(
                 self._run_events(), f"onvif events {self.entity_id}"
@@ -215,9 +225,10 @@ class OnvifCamera(CameraEntity):
         was_available = self.available
         self.available = False
         self._connected.clear()
+        await self._disconnect()
+        # Set after the last await: whoever sees the new error sees the retry timer already armed.
         changed = reason != self.error
         self.error = reason
-        await self._disconnect()
         self.write_state(self.status)
         self.router.set_available(False)
         if was_available or changed or first:
@@ -339,18 +350,19 @@ class OnvifCamera(CameraEntity):
         if self.cfg.events == "webhook" and await self._start_webhook():
             return
         if not self._has_events():
-            self.events_status = "unsupported"
-            self.write_state(self.status)
+            self._no_events()
             return
         self.pullpoint = PullPoint(self, self.router, pull_timeout=self.pull_timeout)
         self.events_status = "pullpoint"
         self.write_state(self.status)
-        try:
-            await self.pullpoint.run()
-        finally:
-            if self.pullpoint.status == "unsupported":
-                self.events_status = "unsupported"
-                self.write_state(self.status)
+        await self.pullpoint.run()
+        if self.pullpoint.status == "unsupported":
+            self._no_events()
+
+    def _no_events(self) -> None:
+        self.events_status = "unsupported"
+        self.write_state(self.status)
+        self.router.set_available(False)
 
     def _has_events(self) -> bool:
         return self.cam is not None and EVENTS_NAMESPACE in self.cam.xaddrs

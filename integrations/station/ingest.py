@@ -23,6 +23,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from integrations.federation.const import (
     HEALTH_OFFLINE,
     KIND_ACK,
     KIND_CMD,
+    KIND_INCIDENT,
     KIND_SNAPSHOT,
     PROTOCOL_VERSION,
     UP_KINDS,
@@ -98,6 +100,8 @@ class Ingest:
         #: An MQTT message may carry several envelopes (one per line), each within max_payload.
         self._max_message = 4 * cfg.max_payload
         base = f"ssz/v1/{cfg.id}/+/#"
+        urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
+        share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
         settings = LinkSettings(
             broker=cfg.broker, username=cfg.username, password=cfg.password,
             client_id=cfg.client_id or f"station-{cfg.id}" + (f"-{id(self):x}" if cfg.share_group else ""),
@@ -107,12 +111,19 @@ class Ingest:
             # session would keep collecting its share of messages (see the docs).
             clean=cfg.share_group is not None,
             reconnect_min=cfg.reconnect_min, reconnect_max=cfg.reconnect_max, config_dir=hub.config_dir,
-            subscriptions=(f"$share/{cfg.share_group}/{base}" if cfg.share_group else base,),
+            subscriptions=(share + base,),
         )
         self.link = MqttLink(settings, self._on_message, name="station")
+        # Incidents also come on a second connection of their own: the broker queues per
+        # connection, so an SOS never waits behind thousands of telemetry messages in the
+        # first one's stream.  The copy that arrives second is a repeat, stored once.
+        self.urgent_link = MqttLink(replace(settings, client_id=settings.client_id + "-urgent",
+                                            subscriptions=(share + urgent,)),
+                                    self._on_message, name="station urgent")
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
         self._batch: list[Inbound] = []
+        self._urgent: list[Inbound] = []
         #: Snapshot bytes waiting for the writer, by message id.
         self._jpegs: dict[str, bytes] = {}
         self._nacks: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -140,6 +151,7 @@ class Ingest:
             self.statuses[status.hub_id] = status
             self._mirror(status)
         self.link.start(self.hub.create_background_task)
+        self.urgent_link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
         self._tasks += [spawn(self._writer(), "station writer"), spawn(self._silence_loop(), "station silence")]
 
@@ -148,6 +160,7 @@ class Ingest:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._drain(), timeout=10)
         await self.link.stop()
+        await self.urgent_link.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -158,7 +171,7 @@ class Ingest:
         """Return counters for the API."""
         return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
                 "rejected": self.rejected, "dropped": self.dropped, "backlog": len(self._batch),
-                "link": self.link.info()}
+                "link": self.link.info(), "urgent_link": self.urgent_link.info()}
 
     # -- receiving --------------------------------------------------------------------------------
 
@@ -195,12 +208,15 @@ class Ingest:
             items = [item] if item is not None else []
         if not items:
             return
-        if len(self._batch) >= _MAX_BACKLOG:
+        if kind == KIND_INCIDENT:
+            self._urgent.extend(items)
+        elif len(self._batch) >= _MAX_BACKLOG:
             self.dropped += len(items)
             self._log.warn("backlog", "Station: %d messages waiting for the database; dropping new ones "
                            "unacknowledged (hubs will send them again)", len(self._batch))
             return
-        self._batch.extend(items)
+        else:
+            self._batch.extend(items)
         self._wake.set()
 
     def _json(self, hub_id: str, kind: str, payload: bytes, now: float) -> Inbound | None:
@@ -308,9 +324,11 @@ class Ingest:
                 await asyncio.sleep(1)
 
     async def _drain(self) -> None:
-        while self._batch or self._nacks or self._rejects:
-            batch = self._batch[:self.cfg.batch_max]
-            del self._batch[:len(batch)]
+        while self._urgent or self._batch or self._nacks or self._rejects:
+            # Incidents first, in the next transaction, however long the telemetry queue is.
+            urgent, self._urgent = self._urgent, []
+            batch = urgent + self._batch[:max(0, self.cfg.batch_max - len(urgent))]
+            del self._batch[:len(batch) - len(urgent)]
             nacks, self._nacks = self._nacks, defaultdict(list)
             rejects, self._rejects = self._rejects, {}
             await self._store(batch, nacks, rejects)
@@ -334,12 +352,14 @@ class Ingest:
         self.duplicates += len(batch) - len(result.new_ids)
         self._acknowledge(batch, nacks)
         latest: dict[str, Inbound] = {}
-        for m in batch:
+        for index, m in enumerate(batch):
             if m.kind == "health":
                 self._seen(m)  # an offline will must be seen in its place in the stream
             latest[m.hub_id] = m
             if m.id in result.new_ids:
                 self._announce(m)
+            if index % 500 == 499:
+                await asyncio.sleep(0)  # let an SOS that just arrived in, between two chunks
         for m in latest.values():
             if m.kind != "health":
                 self._seen(m)
@@ -360,7 +380,7 @@ class Ingest:
         for m in batch:
             by_hub[m.hub_id].append(m.id)
         now = self.hub.clock.time()
-        publish = self.link.publish_nowait
+        publish = self.link.publish_nowait if self.link.connected else self.urgent_link.publish_nowait
         for hub_id in set(by_hub) | set(nacks):
             ids, refused = by_hub.get(hub_id, []), nacks.get(hub_id, [])
             for start in range(0, max(len(ids), len(refused), 1), ACK_CHUNK):

@@ -29,8 +29,8 @@ from hub.http.routes import CSRF_KEY, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from plugins.patrol_qr import links
-from plugins.patrol_qr.const import VOLUNTEER_COOKIE, VOLUNTEER_COOKIE_SECONDS
-from plugins.patrol_qr.manager import PATROL, CheckinRefused, PatrolManager, Person, person_for_user
+from plugins.patrol_qr.const import PATROL, ROLE_VOLUNTEER, VOLUNTEER_COOKIE, VOLUNTEER_COOKIE_SECONDS
+from plugins.patrol_qr.manager import CheckinRefused, PatrolManager, Person, person_for_user
 from plugins.patrol_qr.patrols import composition_label
 from plugins.patrol_qr.store import Checkpoint
 from plugins.patrol_qr.strings import translator
@@ -108,7 +108,7 @@ async def _identify(request: web.Request, mgr: PatrolManager) -> Person | None:
     vol = await mgr.volunteer_for_token(token)
     if vol is None or vol.revoked_at is not None:
         raise CheckinRefused("revoked", 403)
-    return Person(f"volunteer:{vol.id}", vol.name, "volunteer")
+    return Person(f"volunteer:{vol.id}", vol.name, ROLE_VOLUNTEER)
 
 
 async def checkin_page(request: web.Request) -> web.StreamResponse:

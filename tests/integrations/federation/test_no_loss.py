@@ -139,7 +139,7 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
                             answer = await resp.json()
                             assert answer["service_response"]["ids"] == [ids[s] for s in seqs]
                             break
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass
                 retried += 1  # cut off by a kill: the same ids again, so at most one event each
                 await asyncio.sleep(0.2)

@@ -157,6 +157,8 @@ async def test_camera_without_events(make_hub, make_device) -> None:
     await wait_for(lambda: camera.events_status == "unsupported", what="no events noted")
     assert hub.states.get("camera.gate").attributes["events"] == "unsupported"
     assert hub.states.get("camera.gate").state == "idle"
+    # No events: the motion sensor says it cannot know, rather than a reassuring "off".
+    assert hub.states.get("binary_sensor.gate_motion").state == "unavailable"
 
 
 async def test_webhook_notifications(make_hub, fake_device) -> None:

@@ -39,7 +39,8 @@ async def test_device_profiles_stream_and_snapshot(make_hub, ipycam) -> None:
     }
     assert camera.profile_token == "Profile_Main"
     assert camera.stream_uri() == ipycam.rtsp_url
-    assert camera.events_status == "unsupported"  # ipycam has no event service
+    await wait_for(lambda: camera.events_status == "unsupported", what="events checked")  # ipycam has none...
+    assert hub.states.get("binary_sensor.loop_motion").state == "unavailable"  # ...so motion is unknown
     result = await hub.services.call("camera", "snapshot", {"entity_id": "camera.loop"})
     assert result["errors"] == []
     row = await hub.storage.fetchone("SELECT * FROM snapshots WHERE id = ?", (result["snapshot_ids"][0],))

@@ -37,6 +37,7 @@ async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) 
                          folder=tmp_path / "st")
     await register_hubs(hub)
     assert await hub.data[STATION].ingest.link.wait_connected(10)
+    assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
     return hub
 
 
