@@ -127,7 +127,7 @@ def load(
             loaded.blocks[key] = None
         else:
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
-    for info, errs in host.call_each("config_check", loaded=loaded):
+    for _info, errs in host.call_each("config_check", loaded=loaded):
         for err in errs or ():
             loaded.errors.append(err)
     return loaded
@@ -141,7 +141,7 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
     for key, schema in sorted(_schemas(host).items()):
         try:
             properties[key] = TypeAdapter(schema).json_schema()
-        except Exception as err:  # a plugin's exotic type must not break the rest
+        except Exception as err:  # noqa: BLE001 - a plugin's exotic type must not break the rest
             properties[key] = {"description": f"schema unavailable: {err}"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -64,32 +65,16 @@ def run(config: Path | None, host: str | None, port: int | None, verbose: bool) 
     path, cdir, demo = _resolve_config(config)
     if demo:
         click.echo(f"No config.yaml here: starting the embedded demo in ./{DEMO_DIR}/")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(path, cdir, host, port))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _run(path: Path, config_dir: Path | None, host: str | None, port: int | None) -> None:
     from hub.config import ConfigInvalid
     from hub.hub import Hub
 
-    overrides: dict[str, Any] | None = None
-    if host is not None or port is not None or config_dir is not None:
-        from hub.config import load_config_file
-
-        raw, _ = load_config_file(path)
-        core = dict(raw.get("hub") or {}) if isinstance(raw, dict) else {}
-        web = dict(core.get("web") or {})
-        if host is not None:
-            web["host"] = host
-        if port is not None:
-            web["port"] = port
-        core["web"] = web
-        if config_dir is not None:
-            core["data_dir"] = str(config_dir.resolve())
-        overrides = {"hub": core}
-    hub = Hub(path, config_dir=config_dir, overrides=overrides)
+    # The demo keeps its data in its own folder, whatever its config says.
+    hub = Hub(path, config_dir=config_dir, data_dir=config_dir, web_host=host, web_port=port)
     try:
         await hub.start()
     except ConfigInvalid as err:
@@ -259,8 +244,8 @@ def new_plugin(name: str, target: Path | None) -> None:
 
 
 def _add_plugin_commands() -> None:
-    from hub.plugins import PluginHost
     from hub.bootstrap import _register_core
+    from hub.plugins import PluginHost
 
     host = PluginHost(Path.cwd())
     _register_core(host)

@@ -20,9 +20,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
     from hub.bootstrap import LoadedConfig
     from hub.config import ConfigError
-    from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
     from hub.http.routes import Route
     from hub.hub import Hub
 

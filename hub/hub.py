@@ -66,12 +66,17 @@ class Hub:
         web: bool = True,
         overrides: dict[str, Any] | None = None,
         host: PluginHost | None = None,
+        web_host: str | None = None,
+        web_port: int | None = None,
     ) -> None:
         self.config_path = config_path
         self.config_dir = (config_dir or (config_path.parent if config_path else Path.cwd())).resolve()
         self._data_dir_override = data_dir
         self.clock: Clock = clock or RealClock()
         self.web_enabled = web
+        #: Command-line overrides of ``hub.web.host``/``port``.
+        self.web_host = web_host
+        self.web_port = web_port
         self._overrides = overrides
         self.plugins = host or PluginHost(self.config_dir)
         self.state = CoreState.not_running
@@ -233,7 +238,7 @@ class Hub:
             for decl in decls or ():
                 try:
                     self.services.register(**decl)
-                except Exception as err:
+                except Exception as err:  # noqa: BLE001 - isolate each plugin
                     self.plugins.record_hook_error(info, "register_services", err)
 
         if self.web_enabled:
@@ -342,7 +347,7 @@ class Hub:
                 info.fail("setup", str(err))
                 _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
                 continue
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
                 self.plugins.record_hook_error(info, "setup", err)
                 continue
             info.status = "set_up"
@@ -362,7 +367,7 @@ class Hub:
             try:
                 _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
                 await asyncio.wait_for(await_maybe(result), timeout=10)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - keep stopping the others
                 self.plugins.record_hook_error(info, "shutdown", err)
         for unsub in self._unsubs:
             unsub()

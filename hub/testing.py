@@ -11,7 +11,6 @@ from __future__ import annotations
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -138,7 +137,6 @@ def no_entrypoint_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 # The Mosquitto fixtures (``mosquitto``, ``mosquitto_factory``) join the kit.
-from hub.testing_mqtt import *  # noqa: E402, F403
-
 # The fake LINE Messaging API (``fake_line_factory``, ``FakeLineApi``) joins the kit.
 from hub.testing_line import *  # noqa: E402, F403
+from hub.testing_mqtt import *  # noqa: E402, F403

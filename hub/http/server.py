@@ -7,12 +7,12 @@ so a plugin cannot forget it: a route is private unless it says ``public``.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -159,6 +159,7 @@ class HttpServer:
         self.app = self.build_app()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self.host = hub.core.web.host
 
     def build_app(self) -> web.Application:
         """Create the application with every core and plugin route."""
@@ -184,7 +185,7 @@ class HttpServer:
             added = app.router.add_route(route.method, route.path, route.handler)
             app[ROUTES_KEY][id(added)] = route
         app.router.add_static("/static/core/", WEB_DIR / "static", append_version=True)
-        for info, dirs in hub.plugins.call_each("static_dirs"):
+        for _info, dirs in hub.plugins.call_each("static_dirs"):
             for name, folder in (dirs or {}).items():
                 if Path(folder).is_dir():
                     app.router.add_static(f"/static/{name}/", Path(folder))
@@ -195,15 +196,18 @@ class HttpServer:
     async def start(self) -> None:
         """Listen on the configured host and port (port 0 picks a free one)."""
         web_cfg = self.hub.core.web
+        host = self.hub.web_host or web_cfg.host
+        port = web_cfg.port if self.hub.web_port is None else self.hub.web_port
         # shutdown_timeout bounds how long open SSE streams can delay a stop.
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, web_cfg.host, web_cfg.port)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else web_cfg.port
-        _LOGGER.info("Web UI at http://%s:%s", web_cfg.host, self.port)
+        self.host = host
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        _LOGGER.info("Web UI at http://%s:%s", host, self.port)
 
     async def stop(self) -> None:
         """Close streams and the listening socket."""
@@ -217,4 +221,5 @@ class HttpServer:
     @property
     def url(self) -> str:
         """Return the base URL the server listens on."""
-        return f"http://{self.hub.core.web.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

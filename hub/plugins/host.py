@@ -168,7 +168,7 @@ class PluginHost:
                 spec.loader.exec_module(module)
             else:
                 module = importlib.import_module(module_name)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - any import-time error fails only this plugin
             sys.modules.pop(module_name or "", None)
             info.fail("import", _short_error(err))
             _LOGGER.error("Plugin %s failed to import: %s", domain, info.error, exc_info=err)
@@ -183,7 +183,7 @@ class PluginHost:
         self.plugins[domain] = info
         try:
             module = ep.load()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - any import-time error fails only this plugin
             info.fail("import", _short_error(err))
             _LOGGER.error("Plugin %s failed to import: %s", domain, info.error)
             return
@@ -249,7 +249,7 @@ class PluginHost:
                 continue
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - isolation is the point
                 self.record_hook_error(info, hook_name, err)
                 continue
             results.append((info, result))
@@ -263,7 +263,7 @@ class PluginHost:
         for info, result in self.call_each(hook_name, only, **kwargs):
             try:
                 out.append((info, await await_maybe(result)))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - isolation is the point
                 self.record_hook_error(info, hook_name, err)
         return out
 

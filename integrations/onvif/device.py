@@ -110,6 +110,8 @@ class OnvifCamera(CameraEntity):
         self.clock_skew: float | None = None
         self.connects = 0
         self.connect_attempts = 0
+        #: When the next connection attempt is due (hub clock), while waiting to retry.
+        self.retry_at: float | None = None
         self.router = EventRouter(hub, self)
         self.pullpoint: PullPoint | None = None
         self.notifications: Any = None
@@ -147,7 +149,6 @@ class OnvifCamera(CameraEntity):
         self.start()
 
     async def _supervise(self) -> None:
-        clock = self.hub.clock
         failures = 0
         while True:
             self.connect_attempts += 1
@@ -155,12 +156,12 @@ class OnvifCamera(CameraEntity):
                 await self._connect()
             except OnvifAuthError as err:
                 await self._offline(AUTH_FAILED, err)
-                await clock.sleep(AUTH_RETRY_SECONDS)
+                await self._retry_in(AUTH_RETRY_SECONDS)
                 continue
             except OnvifError as err:
                 failures += 1
                 await self._offline(str(err), err, first=failures == 1)
-                await clock.sleep(_backoff(failures))
+                await self._retry_in(_backoff(failures))
                 continue
             except Exception as err:  # noqa: BLE001 - a reply shape nobody foresaw must not end the loop
                 failures += 1
@@ -168,7 +169,7 @@ class OnvifCamera(CameraEntity):
                 await self._offline(
                     f"unexpected error: {type(err).__name__}: {err}", err, first=failures == 1
                 )
-                await clock.sleep(_backoff(failures))
+                await self._retry_in(_backoff(failures))
                 continue
             failures = 0
             self._online()
@@ -176,11 +177,20 @@ class OnvifCamera(CameraEntity):
                 await self._watch()
             except OnvifAuthError as err:
                 await self._offline(AUTH_FAILED, err)
-                await clock.sleep(AUTH_RETRY_SECONDS)
+                await self._retry_in(AUTH_RETRY_SECONDS)
                 continue
             failures = 1
             await self._offline("the camera stopped answering", None)
-            await clock.sleep(_backoff(failures))
+            await self._retry_in(_backoff(failures))
+
+    async def _retry_in(self, delay: float) -> None:
+        """Wait before the next connection attempt; ``retry_at`` tells the UI (and tests) when."""
+        self.retry_at = self.hub.clock.time() + delay
+        self.write_state(self.status)
+        try:
+            await self.hub.clock.sleep(delay)
+        finally:
+            self.retry_at = None
 
     async def _watch(self) -> None:
         """Return when the camera has missed WATCHDOG_MISSES time checks in a row."""
@@ -405,6 +415,8 @@ class OnvifCamera(CameraEntity):
         if self.info.get("model"):
             attrs["manufacturer"], attrs["model"] = self.info.get("manufacturer", ""), self.info["model"]
         attrs["events"] = self.events_status
+        if self.retry_at is not None:
+            attrs["retry_at"] = round(self.retry_at)
         if self.clock_skew is not None and abs(self.clock_skew) >= CLOCK_SKEW_WARN:
             attrs["clock_skew_s"] = round(self.clock_skew)
         return attrs

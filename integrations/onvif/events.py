@@ -255,7 +255,6 @@ class PullPoint:
             try:
                 await self._serve()
             except OnvifError as err:
-                self.status = "restarting"
                 self.restarts += 1
                 _LOGGER.warning(
                     "%s: event subscription lost (%s); re-subscribing in %d s",
@@ -264,6 +263,8 @@ class PullPoint:
                     SUBSCRIPTION_RESTART_DELAY,
                 )
                 await self.unsubscribe()
+                # Set after the last await, so "restarting" means the retry timer is armed.
+                self.status = "restarting"
                 await clock.sleep(SUBSCRIPTION_RESTART_DELAY)
 
     async def _subscribe(self) -> None:

@@ -45,17 +45,21 @@ async def test_clock_skew_is_compensated(make_hub, make_device) -> None:
 async def test_wrong_password_no_retry_storm(make_hub, fake_device, clock) -> None:
     hub = await make_hub("onvif:\n" + camera_yaml("gate", fake_device.port, password="wrong"))
     camera = hub.data[CAMERAS]["camera.gate"]
-    await wait_for(lambda: camera.error == "authentication failed", what="auth failure")
+    await wait_for(lambda: camera.retry_at is not None, what="auth failure")
     state = hub.states.get("camera.gate")
     assert state.state == "unavailable"
     assert state.attributes["error"] == "authentication failed"
+    assert camera.retry_at - clock.time() == AUTH_RETRY_SECONDS
     assert hub.states.get("binary_sensor.gate_motion").state == "unavailable"
     failures = fake_device.auth_failures
     assert 1 <= failures <= 3  # one connect attempt's worth
     await clock.advance(AUTH_RETRY_SECONDS - 60)
     assert fake_device.auth_failures == failures  # nothing for half an hour
-    await clock.advance(120)
-    await wait_for(lambda: fake_device.auth_failures > failures, what="the half-hourly retry")
+    await clock.advance(60)
+    await wait_for(
+        lambda: fake_device.auth_failures > failures and camera.retry_at is not None,
+        what="the half-hourly retry",
+    )
     assert camera.connect_attempts == 2
 
 
@@ -66,10 +70,13 @@ async def test_offline_camera_goes_unavailable_and_comes_back(make_hub, fake_dev
     await fake_device.stop()
     await clock.advance(WATCHDOG_SECONDS * 1.1)  # the watchdog's interval is jittered ±10 %
     await clock.advance(WATCHDOG_SECONDS * 1.1)
-    await wait_for(lambda: hub.states.get("camera.gate").state == "unavailable", what="unavailable")
+    await wait_for(lambda: camera.retry_at is not None, what="unavailable")
+    assert hub.states.get("camera.gate").state == "unavailable"
+    assert hub.states.get("camera.gate").attributes["error"] == "the camera stopped answering"
     assert hub.states.get("binary_sensor.gate_motion").state == "unavailable"
     await fake_device.start()  # same port
-    await clock.advance(10)  # first backoff is 5 s ± 20 %
+    assert 4 <= camera.retry_at - clock.time() <= 6  # the first backoff: 5 s ± 20 %
+    await clock.advance(camera.retry_at - clock.time())
     assert await camera.wait_connected(5)
     assert hub.states.get("camera.gate").state == "idle"
     assert camera.connects == 2
@@ -80,16 +87,19 @@ async def test_never_reachable_backs_off(make_hub, clock) -> None:
 
     hub = await make_hub("onvif:\n" + camera_yaml("gate", free_port()))
     camera = hub.data[CAMERAS]["camera.gate"]
-    await wait_for(
-        lambda: camera.connect_attempts == 1 and not camera.available and camera.error != "connecting",
-        what="first failure",
-    )
-    assert hub.states.get("camera.gate").state == "unavailable"
-    for _ in range(5):
-        await clock.advance(400)  # longer than the longest backoff
-    await wait_for(lambda: camera.connect_attempts == 6, what="backoff retries")
-    await clock.advance(60)
-    assert camera.connect_attempts == 6  # capped at 5 minutes between attempts
+    delays = []
+    for attempt in range(1, 9):
+        await wait_for(
+            lambda a=attempt: camera.connect_attempts == a and camera.retry_at is not None,
+            what=f"attempt {attempt} failed",
+        )
+        assert hub.states.get("camera.gate").state == "unavailable"
+        delays.append(camera.retry_at - clock.time())
+        await clock.advance(delays[-1])
+    # 5 s doubling, jittered ±20 %, capped at 5 minutes.
+    for n, delay in enumerate(delays):
+        nominal = min(300.0, 5.0 * 2**n)
+        assert 0.8 * nominal <= delay <= 1.2 * nominal, (n, delay)
 
 
 async def test_malformed_xml_marks_that_camera_only(make_hub, make_device) -> None:
