@@ -39,9 +39,12 @@ BATCH = 1000
 
 
 async def _hass(config_dir: str) -> Any:
-    from homeassistant import bootstrap, core
+    from homeassistant import bootstrap, config_entries, core, loader
 
     hass = core.HomeAssistant(config_dir)
+    # What bootstrap does before loading the registries (async_setup_hass, async_from_config_dict).
+    loader.async_setup(hass)
+    hass.config_entries = config_entries.ConfigEntries(hass, {})
     await bootstrap.async_load_base_functionality(hass)
     hass.set_state(core.CoreState.running)
     return hass

@@ -99,8 +99,10 @@ class _Fake:
         self.base_url, self.token, self.secret = self.conn.recv()
 
     def config_yaml(self) -> str:
-        return (f"line:\n  channel_access_token: {self.token}\n  channel_secret: {self.secret}\n"
-                f"  api_base: {self.base_url}\n  groups: {{big6: {GROUP}}}\n")
+        return (
+            f"line:\n  channel_access_token: {self.token}\n  channel_secret: {self.secret}\n"
+            f"  api_base: {self.base_url}\n  groups: {{big6: {GROUP}}}\n"
+        )
 
     def ask(self, command: str) -> Any:
         self.conn.send(command)
@@ -157,15 +159,23 @@ async def run(rate: float, seconds: float, validate: bool) -> dict[str, float]:
             received = await _wait_for_pushes(fake, total, 60)
             elapsed = time.perf_counter() - start
             await hub.stop()
-        latencies = [(arrived - pressed[incident_press[incident_id]]) * 1000 for arrived, incident_id in received]
+        latencies = [
+            (arrived - pressed[incident_press[incident_id]]) * 1000 for arrived, incident_id in received
+        ]
         _received, violations = fake.ask("stop")
     finally:
         fake.proc.join(10)
     if len(latencies) < total or violations:
-        raise SystemExit(f"only {len(latencies)} of {total} pushes arrived; spec violations: {violations[:3]}")
+        raise SystemExit(
+            f"only {len(latencies)} of {total} pushes arrived; spec violations: {violations[:3]}"
+        )
     return {
-        "presses": total, "achieved_rate": total / elapsed, "p50": statistics.median(latencies),
-        "p90": _percentile(latencies, 90), "p99": _percentile(latencies, 99), "max": max(latencies),
+        "presses": total,
+        "achieved_rate": total / elapsed,
+        "p50": statistics.median(latencies),
+        "p90": _percentile(latencies, 90),
+        "p99": _percentile(latencies, 99),
+        "max": max(latencies),
     }
 
 
@@ -180,10 +190,14 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     seconds = 5.0 if args.quick else args.seconds
     figures = asyncio.run(run(args.rate, seconds, args.validate))
-    print(f"SOS press → LINE push arriving at the fake API ({'spec-validating' if args.validate else 'plain'} fake)")
+    print(
+        f"SOS press → LINE push arriving at the fake API ({'spec-validating' if args.validate else 'plain'} fake)"
+    )
     print(f"  {figures['presses']} presses at {figures['achieved_rate']:.1f}/s, no camera")
-    print(f"  p50 {figures['p50']:.1f} ms   p90 {figures['p90']:.1f} ms   p99 {figures['p99']:.1f} ms   "
-          f"max {figures['max']:.1f} ms   (target p99 ≤ 20 ms)")
+    print(
+        f"  p50 {figures['p50']:.1f} ms   p90 {figures['p90']:.1f} ms   p99 {figures['p99']:.1f} ms   "
+        f"max {figures['max']:.1f} ms   (target p99 ≤ 20 ms)"
+    )
 
 
 if __name__ == "__main__":

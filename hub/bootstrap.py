@@ -23,7 +23,7 @@ CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
     ("hub.incidents", Manifest(domain="incident", name="Incidents", always=True)),
     ("hub.automation", Manifest(domain="automation", name="Automations", always=True)),
     ("hub.helpers", Manifest(domain="helpers", name="Helpers (input_*, timer, counter)", always=True)),
-    ("hub.zone", Manifest(domain="zone", name="Zone", always=True)),
+    # ZONE-TMP
 )
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = ("input_boolean", "input_number", "input_select", "input_text", "input_datetime", "timer", "counter")

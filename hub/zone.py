@@ -183,15 +183,17 @@ def map_svg(
     min_x, max_x = min(x for x, _ in xy_all), max(x for x, _ in xy_all)
     min_y, max_y = min(y for _, y in xy_all), max(y for _, y in xy_all)
     pad = 16
-    span = max(max_x - min_x, max_y - min_y, 1e-9)
-    scale = min((width - 2 * pad) / span, (height - 2 * pad) / span)
+    # One scale for both axes (no distortion), the drawing centred in the box.
+    scale = min((width - 2 * pad) / max(max_x - min_x, 1e-9), (height - 2 * pad) / max(max_y - min_y, 1e-9))
+    off_x = (width - (max_x - min_x) * scale) / 2
+    off_y = (height - (max_y - min_y) * scale) / 2
 
     def pt(x: float, y: float) -> tuple[float, float]:
         # North up: SVG's y grows downwards.
-        return pad + (x - min_x) * scale, height - pad - (y - min_y) * scale
+        return off_x + (x - min_x) * scale, height - off_y - (y - min_y) * scale
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'class="zone-map" aria-label="{escape(zone.name_th)}">'
     ]
     for name, ring in shapes:
@@ -336,7 +338,7 @@ _PAGE = """{% extends "base.html" %}
       <dd>≈ {{ "%.2f"|format(summary.polygon_area_km2) }} km²</dd></div>{% endif %}
     <div><dt>{{ "Communities" if en else "ชุมชน" }}</dt><dd>{{ zone.communities|length }}</dd></div>
   </dl>
-  {% if map_svg %}<figure class="zone-figure">{{ map_svg|safe }}
+  {% if map_svg %}<figure class="zone-figure" style="margin: 1rem 0; max-width: 40rem">{{ map_svg|safe }}
     <figcaption class="muted">{{ "Outline of the zone (red), communities (blue), this hub (dot)" if en
       else "แนวเขตพื้นที่ (แดง) ชุมชน (น้ำเงิน) ที่ตั้งฮับ (จุด)" }}</figcaption></figure>{% endif %}
   <h2>{{ "Communities" if en else "ชุมชนในพื้นที่" }}</h2>

@@ -61,6 +61,8 @@ CONNECTED_ENTITY = "binary_sensor.federation_connected"
 #: Longest wait between re-sends while the station does not answer (backoff cap).
 _MAX_ACK_TIMEOUT = 600.0
 _OVERDUE_CHECK = 1.0
+#: Pause after the MQTT client refused a publish (its connection is dropping).
+_RETRY_AFTER_REFUSAL = 0.5
 
 
 def batches(items: list[OutboxItem], most: int) -> list[list[OutboxItem]]:
@@ -335,6 +337,7 @@ class Federation:
                 await asyncio.sleep(1)
                 continue
             groups = batches(items, self.cfg.batch)
+            refused = False
             for index, group in enumerate(groups):
                 first = group[0]
                 props = publish_properties(content_type="image/jpeg", user=first.props) if first.props else None
@@ -342,12 +345,19 @@ class Federation:
                 if not self.link.publish_nowait(self.topic(first.kind), payload, qos=1, retain=first.retain,
                                                 properties=props):
                     self.outbox.requeue([i for g in groups[index:] for i in g])
+                    refused = True
                     break
                 self.outbox.sent += len(group)
                 for item in group:
                     if not item.cached:
                         item.payload = None  # read again from disk if it must be re-sent
+            if refused:
+                # The client is going down under us: wait for the reconnect (which wakes us)
+                # instead of spinning on a dead socket and starving the loop.
+                await asyncio.sleep(_RETRY_AFTER_REFUSAL)
+                continue
             self._wake.set()  # more may fit in the window
+            await asyncio.sleep(0)
 
     async def _overdue_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -87,6 +87,10 @@ class LineRuntime:
                 "LINE page, or escalation will skip them",
                 ", ".join(sorted(set(unknown))),
             )
+        # Names and member counts of the configured groups, for the LINE page.
+        for group_id in self.config.groups.values():
+            if self.bot is not None and group_id not in self._groups:
+                self.hub.create_task(self.refresh_group(group_id), "line group summary")
         self.hub.create_background_task(self.quota.loop(), "line quota")
         self.hub.create_background_task(self.webhook.prune_loop(), "line webhook prune")
         await self.sender.resume_pending()

@@ -435,6 +435,10 @@ class OnvifCamera(CameraEntity):
             out["Snapshot auth"] = self.snapshot_auth
         if self.clock_skew is not None:
             out["Clock offset"] = f"{self.clock_skew:+.0f} s"
+        if self.retry_at is not None:
+            import datetime as dt
+
+            out["Next try"] = dt.datetime.fromtimestamp(self.retry_at, self.hub.clock.tz).strftime("%H:%M:%S")
         return out
 
     def sensor_ids(self) -> list[str]:

@@ -43,8 +43,9 @@ def _base(public_url: str | None = PUBLIC_URL) -> str:
 
     if public_url is None:
         return BASE_CONFIG
-    return BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                               f"web: {{host: 127.0.0.1, port: 0, public_url: '{public_url}'}}")
+    return BASE_CONFIG.replace(
+        "web: {host: 127.0.0.1, port: 0}", f"web: {{host: 127.0.0.1, port: 0, public_url: '{public_url}'}}"
+    )
 
 
 async def _trace(hub, automation_id: str) -> dict:
@@ -104,8 +105,12 @@ async def test_sos_to_line_and_back(make_hub, fake_line) -> None:
 
     On the real clock with a 1 s flash: the demo lamp's flash runs on the hub's clock.
     """
-    hub = await make_hub(_automation("[big6, pineapple_eyes]", flash=1) + fake_line.config_yaml(
-        {"big6": BIG6, "pineapple_eyes": EYES}), base=_base(), real_clock=True)
+    hub = await make_hub(
+        _automation("[big6, pineapple_eyes]", flash=1)
+        + fake_line.config_yaml({"big6": BIG6, "pineapple_eyes": EYES}),
+        base=_base(),
+        real_clock=True,
+    )
     await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
     trace = await _trace(hub, "sos_demo")
     assert trace["error"] is None, trace
@@ -133,17 +138,16 @@ async def test_every_press_counts(make_hub, fake_line) -> None:
     await fake_line.wait_for(lambda f: len(f.pushes) >= 3)
     incidents = await hub.data[INCIDENTS].find(kind="sos")
     assert len(incidents) == 3
-    assert {parse_qs(d.messages[0]["contents"]["footer"]["contents"][0]["action"]["data"])["i"][0]
-            for d in fake_line.pushes} == {i.id for i in incidents}
+    assert {
+        parse_qs(d.messages[0]["contents"]["footer"]["contents"][0]["action"]["data"])["i"][0]
+        for d in fake_line.pushes
+    } == {i.id for i in incidents}
 
 
 @pytest.mark.parametrize("case", ["broken_token", "no_line_block"])
 async def test_line_not_set_up_is_skipped(make_hub, fake_line, case) -> None:
     line = fake_line.config_yaml({"big6": BIG6})
-    if case == "broken_token":
-        line = line.replace(fake_line.token, "revoked-token-0000")
-    else:
-        line = ""
+    line = line.replace(fake_line.token, "revoked-token-0000") if case == "broken_token" else ""
     hub = await make_hub(_automation("[big6]") + line, base=_base())
     await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
     trace = await _trace(hub, "sos_demo")

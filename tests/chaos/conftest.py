@@ -255,3 +255,7 @@ def hub_yaml(port: int, data_dir: str = "./data", hub_id: str = "test-hub") -> s
 def chaos_timeout() -> float:
     """How long (real seconds) a chaos test waits for the world to settle."""
     return 30.0
+
+
+# The station broker with real accounts and ACL, from the federation test kit.
+from integrations.federation.testing import federation_lab  # noqa: E402, F401

@@ -14,6 +14,11 @@ from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION
 
 
+async def _hub_has_reported(st: Any) -> bool:
+    item = await st.store.hub("test-hub")
+    return bool(item and item["registry"] and item["health"])
+
+
 def priority(kind: str, body: dict[str, Any]) -> int:
     if kind == "incident":
         return PRIO_SOS if body["incident"]["kind"] == "sos" else PRIO_INCIDENT
@@ -28,6 +33,8 @@ async def test_six_hours_offline_drain_in_priority_then_time_order(
                                     share={"armed_hours": ["00:00-23:59"]})
     fed = hub.data[FEDERATION]
     st = station.data[STATION]
+    # The first registry and health report are out before the outage starts.
+    await until(lambda: _hub_has_reported(st))
     assert await fed.outbox.wait_empty(10)
     before = {m["id"] for m in await st.store.messages()}
 

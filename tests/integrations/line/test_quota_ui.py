@@ -75,6 +75,7 @@ async def test_unconfigured_line_costs_nothing(hub) -> None:
 
 async def test_line_page_and_test_message(line_hub, fake_line, client_for) -> None:
     hub = await line_hub()
+    await hub.block_till_done()  # the configured groups' summaries are read at start
     await hub.data[LINE].quota.refresh()
     admin = await client_for("admin", target=hub)
     resp = await admin.post("/api/line/test", json={"to": "big6"})
@@ -84,9 +85,9 @@ async def test_line_page_and_test_message(line_hub, fake_line, client_for) -> No
     html = await page.text()
     assert page.status == 200
     assert "SafetyHub Test Bot" in html and "line-quota-meter" in html and "/api/line/webhook" in html
-    assert (
-        'data-level="ok"' in html and "big6" in html and "ภาคีเครือข่าย Big 6" not in html
-    )  # name not read yet
+    assert 'data-level="ok"' in html and "big6" in html
+    # The configured groups' names and member counts are read from LINE at start.
+    assert "ภาคีเครือข่าย Big 6" in html and '<td data-label="สมาชิก">2</td>' in html
     assert "line-message-sent" in html  # the test message in the log
     status = await (await admin.get("/api/line/status")).json()
     assert status["quota"]["limit"] == 1000 and {g["alias"] for g in status["groups"]} == {

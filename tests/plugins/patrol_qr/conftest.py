@@ -1,15 +1,67 @@
-"""Fixtures for the patrol_qr tests."""
+"""Fixtures for the patrol_qr tests: phones that scan a QR and check in.
+
+Plain helpers (the config, links, counts) are in ``patrol_helpers.py``.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from patrol_helpers import Phone
 
 from hub.hub import Hub
+
+
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match, f"no field {name} in page"
+    return html.unescape(match.group(1))
+
+
+@dataclass
+class Answer:
+    """A page the hub sent back."""
+
+    status: int
+    text: str
+
+    @property
+    def reason(self) -> str | None:
+        match = re.search(r'data-reason="([^"]+)"', self.text)
+        return match.group(1) if match else None
+
+
+class Phone:
+    """A phone's browser: keeps cookies, sends no token unless it is an officer's app."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def get(self, path: str) -> Answer:
+        async with self.session.get(path, allow_redirects=False) as resp:
+            return Answer(resp.status, await resp.text())
+
+    async def post(self, path: str, data: dict[str, Any]) -> Answer:
+        async with self.session.post(path, data=data, allow_redirects=False) as resp:
+            return Answer(resp.status, await resp.text())
+
+    async def check_in(self, link: str, **fields: Any) -> Answer:
+        """Scan the QR (GET), then send the form with ``fields``."""
+        page = await self.get(link)
+        if page.status != 200 or 'id="checkin-form"' not in page.text:
+            return page
+        data = {
+            "form_exp": _hidden(page.text, "form_exp"),
+            "form_sig": _hidden(page.text, "form_sig"),
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            **{k: str(v) for k, v in fields.items()},
+        }
+        return await self.post(link, data)
 
 
 @pytest_asyncio.fixture

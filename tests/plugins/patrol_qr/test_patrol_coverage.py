@@ -6,12 +6,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from patrol_helpers import PATROL_YAML, checkin_count, sheet_link, volunteer_link
-
 from hub.core.clock import FakeClock
 from plugins.patrol_qr.config import DEFAULT_SHIFTS, PatrolConfig
 from plugins.patrol_qr.manager import PATROL
 from plugins.patrol_qr.patrols import Patrol, Visit, choose_patrol, composition_label, coverage, shift_slot
+from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML, checkin_count, sheet_link, volunteer_link
 
 BKK = ZoneInfo("Asia/Bangkok")
 

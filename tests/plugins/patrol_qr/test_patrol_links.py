@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from patrol_helpers import PATROL_YAML, checkin_count, field, sheet_link, volunteer_link
-
 from hub.core.clock import FakeClock
 from plugins.patrol_qr import links
+from tests.plugins.patrol_qr.patrol_helpers import (
+    PATROL_YAML,
+    checkin_count,
+    field,
+    sheet_link,
+    volunteer_link,
+)
 
 
 async def test_volunteer_checks_in_with_a_signed_link(make_hub: Any, phones: Any) -> None:

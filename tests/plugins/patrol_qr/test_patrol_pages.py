@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import segno
-from patrol_helpers import PATROL_YAML, sheet_link, volunteer_link
 from PIL import Image
 
 from plugins.patrol_qr.sheet import A4, SheetText, render_sheet
+from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML, sheet_link, volunteer_link
 
 
 def qr_matrix_of(png: bytes) -> list[list[bool]]:
