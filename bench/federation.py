@@ -127,7 +127,7 @@ class SimHub(asyncio.Protocol):
             if len(buf) < i + length:
                 break
             kind = buf[pos] >> 4
-            body = bytes(buf[i:i + length])
+            body = bytes(buf[i : i + length])
             pos = i + length
             if kind == 2:  # CONNACK
                 if body[1] != 0 and not self.ready.done():
@@ -136,7 +136,7 @@ class SimHub(asyncio.Protocol):
                 self.ready.set_result(None)
             elif kind == 3:  # PUBLISH: an ack from the station (QoS 0)
                 tlen = struct.unpack("!H", body[:2])[0]
-                self.acked.update(json.loads(body[2 + tlen:])["ids"])
+                self.acked.update(json.loads(body[2 + tlen :])["ids"])
                 if self.waiting and len(self.acked) >= self.waiting:
                     self.done.set()
         del buf[:pos]
@@ -159,8 +159,20 @@ class SimHub(asyncio.Protocol):
                 msg_id = ulid()
                 now = time.time()
                 ids.append(msg_id)
-                lines.append(envelope(msg_id, STATION, self.hub_id, "event", now, {
-                    "type": "camera_motion", "data": {"entity_id": "camera.gate", "seq": seq}, "time": now}))
+                lines.append(
+                    envelope(
+                        msg_id,
+                        STATION,
+                        self.hub_id,
+                        "event",
+                        now,
+                        {
+                            "type": "camera_motion",
+                            "data": {"entity_id": "camera.gate", "seq": seq},
+                            "time": now,
+                        },
+                    )
+                )
             self._pid = self._pid % 65535 + 1
             out.append((ids, _packet(0x32, topic + struct.pack("!H", self._pid) + b"\n".join(lines))))
         return out
@@ -185,7 +197,9 @@ async def connect_fleet(broker: Mosquitto, hubs: list[str]) -> list[SimHub]:
     return sims
 
 
-async def ingest(sims: list[SimHub], per_hub: int, rate: float | None = None, batch: int = 1) -> dict[str, float]:
+async def ingest(
+    sims: list[SimHub], per_hub: int, rate: float | None = None, batch: int = 1
+) -> dict[str, float]:
     """Every sim publishes ``per_hub`` events (paced at ``rate``/s if given); return the acked rate."""
     batches = [sim.packets(per_hub, batch) for sim in sims]
     for sim in sims:
@@ -204,10 +218,20 @@ async def ingest(sims: list[SimHub], per_hub: int, rate: float | None = None, ba
     published = loop.time() - t0
     await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in sims)), timeout=900)
     elapsed = loop.time() - t0
-    missing = sum(1 for sim, packets in zip(sims, batches, strict=True) for ids, _ in packets for i in ids
-                  if i not in sim.acked)
-    return {"events": total, "seconds": elapsed, "rate": total / elapsed, "publish_s": published,
-            "missing": missing}
+    missing = sum(
+        1
+        for sim, packets in zip(sims, batches, strict=True)
+        for ids, _ in packets
+        for i in ids
+        if i not in sim.acked
+    )
+    return {
+        "events": total,
+        "seconds": elapsed,
+        "rate": total / elapsed,
+        "publish_s": published,
+        "missing": missing,
+    }
 
 
 # -- the other processes -------------------------------------------------------------------
@@ -225,11 +249,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0"}
 
 
-async def start_station(folder: Path, broker: Mosquitto, hubs: list[str]) -> subprocess.Popen[bytes]:
-    from integrations.station.store_sqlite import SqliteStationStore
-
+def write_station_config(folder: Path, broker: Mosquitto, hubs: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(textwrap.dedent(f"""\
+    (folder / "config.yaml").write_text(
+        textwrap.dedent(f"""\
         hub: {{id: bench-ccoc, name: Bench CCOC, timezone: Asia/Bangkok, data_dir: ./data,
               web: {{host: 127.0.0.1, port: 0}}}}
         station:
@@ -240,16 +263,33 @@ async def start_station(folder: Path, broker: Mosquitto, hubs: list[str]) -> sub
           reconnect_min: 0.1
           reconnect_max: 1
           expected_hubs: {len(hubs)}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
+
+
+def spawn_station(folder: Path) -> subprocess.Popen[bytes]:
+    log = (folder / "station.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
+        cwd=folder,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def start_station(folder: Path, broker: Mosquitto, hubs: list[str]) -> subprocess.Popen[bytes]:
+    from integrations.station.store_sqlite import SqliteStationStore
+
+    await asyncio.to_thread(write_station_config, folder, broker, hubs)
     # Registered as `safetyhub station add-hub` does, before the station starts.
     store = SqliteStationStore(folder / "data" / "station.db")
     await store.open()
     for hub_id in hubs:
         await store.register_hub(hub_id, hub_id, time.time())
     await store.close()
-    log = (folder / "station.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"], cwd=folder, env=_env(),
-                            stdout=log, stderr=subprocess.STDOUT)
+    return await asyncio.to_thread(spawn_station, folder)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -269,7 +309,7 @@ async def wait_station(station: subprocess.Popen[bytes], sims: list[SimHub]) -> 
     for _ in range(600):
         if station.poll() is not None:
             raise SystemExit("the station process exited; see its log")
-        (ids, packet), = probe.packets(1)
+        ((ids, packet),) = probe.packets(1)
         probe.send(packet)
         await asyncio.sleep(0.1)
         if ids[0] in probe.acked:
@@ -278,9 +318,27 @@ async def wait_station(station: subprocess.Popen[bytes], sims: list[SimHub]) -> 
 
 
 async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, phase: str) -> Any:
-    cmd = [sys.executable, "-m", "bench.federation", "--role", "hub", "--phase", phase, "--broker", broker.url,
-           "--workdir", str(work / "hub"), "--db", str(db), "--sos", str(args.sos),
-           "--outbox-events", str(args.outbox_events), "--window", str(args.window)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.federation",
+        "--role",
+        "hub",
+        "--phase",
+        phase,
+        "--broker",
+        broker.url,
+        "--workdir",
+        str(work / "hub"),
+        "--db",
+        str(db),
+        "--sos",
+        str(args.sos),
+        "--outbox-events",
+        str(args.outbox_events),
+        "--window",
+        str(args.window),
+    ]
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
@@ -291,14 +349,12 @@ async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.
 # -- the real hub (child process) -----------------------------------------------------------
 
 
-async def hub_role(args: argparse.Namespace) -> None:
-    from hub.hub import Hub
-    from integrations.federation.uplink import FEDERATION
-
+def write_hub_config(args: argparse.Namespace) -> Path:
     folder = Path(args.workdir)
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
-    config.write_text(textwrap.dedent(f"""\
+    config.write_text(
+        textwrap.dedent(f"""\
         hub: {{id: bench-hub, name: Bench hub, zone: bench, timezone: Asia/Bangkok, data_dir: ./data,
               location: {{lat: 14.59, lon: 100.45}}}}
         federation:
@@ -309,7 +365,17 @@ async def hub_role(args: argparse.Namespace) -> None:
           window: {args.window}
           health_interval: 3600
           registry_interval: 86400
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
+    return config
+
+
+async def hub_role(args: argparse.Namespace) -> None:
+    from hub.hub import Hub
+    from integrations.federation.uplink import FEDERATION
+
+    config = await asyncio.to_thread(write_hub_config, args)
     hub = Hub(config, web=False)
     await hub.start()
     result: dict[str, Any] = {}
@@ -332,13 +398,22 @@ async def outbox_throughput(hub: Any, count: int) -> dict[str, float]:
     t0 = time.monotonic()
     chunk = 500
     for start in range(0, count, chunk):
-        await asyncio.gather(*(fed.send_event("camera_motion", {"entity_id": "camera.gate", "n": n})
-                               for n in range(start, min(start + chunk, count))))
+        await asyncio.gather(
+            *(
+                fed.send_event("camera_motion", {"entity_id": "camera.gate", "n": n})
+                for n in range(start, min(start + chunk, count))
+            )
+        )
     committed = time.monotonic() - t0
     if not await fed.outbox.wait_empty(600):
         raise SystemExit(f"outbox did not drain: {fed.status()}")
     elapsed = time.monotonic() - t0
-    return {"events": count, "commit_rate": count / committed, "e2e_rate": count / elapsed, "seconds": elapsed}
+    return {
+        "events": count,
+        "commit_rate": count / committed,
+        "e2e_rate": count / elapsed,
+        "seconds": elapsed,
+    }
 
 
 async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, float]:
@@ -367,12 +442,22 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
     await fed.outbox.wait_empty(60)
     fed.outbox.ack = original_ack
     with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        rows = conn.execute("SELECT id, incident_id, received_at FROM messages WHERE kind = 'incident' "
-                            "AND type = 'opened' AND hub_id = 'bench-hub'").fetchall()
+        rows = conn.execute(
+            "SELECT id, incident_id, received_at FROM messages WHERE kind = 'incident' "
+            "AND type = 'opened' AND hub_id = 'bench-hub'"
+        ).fetchall()
     to_station = [(received - opened[inc]) * 1000 for _, inc, received in rows if inc in opened]
-    to_ack = [(acked_at[msg] - opened[inc]) * 1000 for msg, inc, _ in rows if inc in opened and msg in acked_at]
-    return {"n": len(to_ack), "recv_p50": statistics.median(to_station), "recv_p99": pct(to_station, 0.99),
-            "ack_p50": statistics.median(to_ack), "ack_p99": pct(to_ack, 0.99), "ack_max": max(to_ack)}
+    to_ack = [
+        (acked_at[msg] - opened[inc]) * 1000 for msg, inc, _ in rows if inc in opened and msg in acked_at
+    ]
+    return {
+        "n": len(to_ack),
+        "recv_p50": statistics.median(to_station),
+        "recv_p99": pct(to_station, 0.99),
+        "ack_p50": statistics.median(to_ack),
+        "ack_p99": pct(to_ack, 0.99),
+        "ack_max": max(to_ack),
+    }
 
 
 # -- orchestration ----------------------------------------------------------------------------
@@ -385,8 +470,14 @@ async def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="fedbench-"))
     hubs = [f"hub-{i:04d}" for i in range(args.hubs)]
     passwd, acl = write_broker_files(work, [*hubs, "bench-hub"])
-    broker = Mosquitto(work / "broker", binary=binary, password_file=passwd, acl_file=acl, persistence=False,
-                       extra_conf="max_inflight_messages 1000\nset_tcp_nodelay true")
+    broker = Mosquitto(
+        work / "broker",
+        binary=binary,
+        password_file=passwd,
+        acl_file=acl,
+        persistence=False,
+        extra_conf="max_inflight_messages 1000\nset_tcp_nodelay true",
+    )
     broker.start()
     station = await start_station(work / "station", broker, [*hubs, "bench-hub"])
     db = work / "station" / "data" / "station.db"
@@ -429,34 +520,49 @@ def report(args: argparse.Namespace, r: dict[str, Any], work: Path) -> None:
     box = r["outbox"]
     print(f"\nFederation bench: {args.hubs} hubs → 1 Mosquitto → 1 station process   ({work})")
     print(f"  connect {args.hubs} hubs (PBKDF2 logins, ACL)   {r['connect']:.1f} s")
-    for mode, label in (("single", "1 event per MQTT message"), ("batched", f"backlogs, {args.batch} per message")):
+    for mode, label in (
+        ("single", "1 event per MQTT message"),
+        ("batched", f"backlogs, {args.batch} per message"),
+    ):
         ing = r[mode]
-        print(f"  station ingest, {label:<28} {ing['rate']:>8,.0f} events/s stored + acknowledged "
-              f"({ing['events']:,} in {ing['seconds']:.2f} s, missing {ing['missing']}; target ≥ 20,000/s)")
-        print(f"      station CPU {ing['station_cpu_us']:.0f} µs/event (= {1e6 / ing['station_cpu_us']:,.0f}/s "
-              f"per core), Mosquitto {ing['broker_cpu_us']:.0f} µs/event")
+        print(
+            f"  station ingest, {label:<28} {ing['rate']:>8,.0f} events/s stored + acknowledged "
+            f"({ing['events']:,} in {ing['seconds']:.2f} s, missing {ing['missing']}; target ≥ 20,000/s)"
+        )
+        print(
+            f"      station CPU {ing['station_cpu_us']:.0f} µs/event (= {1e6 / ing['station_cpu_us']:,.0f}/s "
+            f"per core), Mosquitto {ing['broker_cpu_us']:.0f} µs/event"
+        )
     print(f"  station rows                              {r['stored_rows']:,}")
     print(f"  hub outbox: commit                        {box['commit_rate']:,.0f} events/s")
-    print(f"  hub outbox: until all acknowledged        {box['e2e_rate']:,.0f} events/s   "
-          f"({box['events']:,} events, window {args.window})")
+    print(
+        f"  hub outbox: until all acknowledged        {box['e2e_rate']:,.0f} events/s   "
+        f"({box['events']:,} events, window {args.window})"
+    )
     for key, label in (("sos_idle", "idle station"), ("sos_loaded", "station at half load")):
         s = r[key]
-        print(f"  SOS → station, {label:<20} received p50 {s['recv_p50']:.1f} ms p99 {s['recv_p99']:.1f} ms; "
-              f"DB row + ack back p50 {s['ack_p50']:.1f} ms p99 {s['ack_p99']:.1f} ms "
-              f"(n={s['n']}; target p99 ≤ 25)")
+        print(
+            f"  SOS → station, {label:<20} received p50 {s['recv_p50']:.1f} ms p99 {s['recv_p99']:.1f} ms; "
+            f"DB row + ack back p50 {s['ack_p50']:.1f} ms p99 {s['ack_p99']:.1f} ms "
+            f"(n={s['n']}; target p99 ≤ 25)"
+        )
     bg = r["background"]
     print(f"  background load during the loaded run     {bg['events'] / bg['seconds']:,.0f} events/s")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="CI-sized run")
     parser.add_argument("--hubs", type=int, default=1000)
     parser.add_argument("--events-per-hub", type=int, default=None)
     parser.add_argument("--outbox-events", type=int, default=None)
     parser.add_argument("--sos", type=int, default=None, help="SOS incidents per latency run")
     parser.add_argument("--window", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=100, help="envelopes per MQTT message in the batched run")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="envelopes per MQTT message in the batched run"
+    )
     # Internal: the real hub's child process.
     parser.add_argument("--role", choices=("bench", "hub"), default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--phase", default="outbox+sos", help=argparse.SUPPRESS)

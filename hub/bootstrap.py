@@ -23,7 +23,7 @@ CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
     ("hub.incidents", Manifest(domain="incident", name="Incidents", always=True)),
     ("hub.automation", Manifest(domain="automation", name="Automations", always=True)),
     ("hub.helpers", Manifest(domain="helpers", name="Helpers (input_*, timer, counter)", always=True)),
-    # ZONE-TMP
+    ("hub.zone", Manifest(domain="zone", name="Zone", always=True)),
 )
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = ("input_boolean", "input_number", "input_select", "input_text", "input_datetime", "timer", "counter")
@@ -75,8 +75,14 @@ def load(
     config_dir: Path | None = None,
     host: PluginHost | None = None,
     overrides: dict[str, Any] | None = None,
+    import_all: bool = False,
 ) -> LoadedConfig:
-    """Load ``path``, discover plugins and validate every block."""
+    """Load ``path``, discover plugins and validate every block.
+
+    Built-in plugins are imported only when the config uses them (or they
+    are ``always`` plugins, or dependencies of those); ``import_all`` imports
+    every one, for the JSON Schema and ``plugins list``.
+    """
     cdir = config_dir or (path.parent if path is not None else Path.cwd())
     if path is not None:
         raw, errors = load_config_file(path)
@@ -95,7 +101,14 @@ def load(
     host = host or PluginHost(cdir)
     loaded.host = host
     _register_core(host)
-    host.discover()
+    host.discover(import_builtins=import_all)
+    if not import_all:
+        role = "station" if "station" in raw else "hub"
+        host.ensure_loaded(
+            [str(k) for k in raw]
+            + [d for d, p in host.plugins.items() if p.manifest is not None and p.manifest.always
+               and role in p.manifest.roles]
+        )
     schemas = _schemas(host)
 
     if "hub" not in raw:

@@ -107,7 +107,7 @@ def check(config: Path | None, schema: bool) -> None:
 
     if schema:
         host = PluginHost(Path.cwd())
-        load(None, host=host)
+        load(None, host=host, import_all=True)
         click.echo(json.dumps(json_schema(host), indent=2, ensure_ascii=False))
         return
     path, cdir, demo = _resolve_config(config)
@@ -212,7 +212,7 @@ def plugins_list(config: Path | None, as_json: bool) -> None:
     from hub.bootstrap import load
 
     path, cdir, _ = _resolve_config(config)
-    loaded = load(path, config_dir=cdir)
+    loaded = load(path, config_dir=cdir, import_all=True)
     assert loaded.host is not None
     infos = sorted(loaded.host.plugins.values(), key=lambda p: p.domain)
     for info in infos:
@@ -243,6 +243,10 @@ def new_plugin(name: str, target: Path | None) -> None:
     click.echo(f"created {folder}/ — run its test with: pytest {folder}")
 
 
+#: Commands of the core itself: running them need not import every plugin.
+CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin"})
+
+
 def _add_plugin_commands() -> None:
     from hub.bootstrap import _register_core
     from hub.plugins import PluginHost
@@ -255,7 +259,8 @@ def _add_plugin_commands() -> None:
 
 def main() -> None:
     """Entry point of the ``safetyhub`` script."""
-    _add_plugin_commands()
+    if len(sys.argv) < 2 or sys.argv[1] not in CORE_COMMANDS:
+        _add_plugin_commands()
     cli()
 
 

@@ -59,6 +59,8 @@ class PluginInfo:
     status: str = "discovered"
     error: str | None = None
     stage: str | None = None  # import | validate | setup | hook
+    #: Module to import for a discovered (not yet imported) built-in.
+    module_name: str | None = None
     hook_errors: list[str] = field(default_factory=list)
 
     def fail(self, stage: str, message: str) -> None:
@@ -115,8 +117,15 @@ class PluginHost:
         self.plugins[manifest.domain] = info
         return info
 
-    def discover(self) -> None:
-        """Find and import every built-in, pip-installed and drop-in plugin."""
+    def discover(self, import_builtins: bool = True) -> None:
+        """Find every built-in, pip-installed and drop-in plugin.
+
+        Pip-installed and drop-in plugins are imported at once, so a broken
+        one shows up wherever plugins are listed.  Built-ins are imported
+        now only with ``import_builtins``; otherwise just their manifests are
+        read and :meth:`ensure_loaded` imports the ones a config needs, which
+        keeps a small hub's start-up and memory small.
+        """
         for package in BUILTIN_PACKAGES:
             spec = importlib.util.find_spec(package)
             if spec is None or not spec.submodule_search_locations:
@@ -124,7 +133,7 @@ class PluginHost:
             for root in spec.submodule_search_locations:
                 for folder in sorted(Path(root).iterdir()):
                     if (folder / "manifest.json").is_file():
-                        self._load_folder(folder, "builtin", f"{package}.{folder.name}")
+                        self._load_folder(folder, "builtin", f"{package}.{folder.name}", defer=not import_builtins)
         if os.environ.get(ENV_ENTRYPOINTS, "1") != "0":
             for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT):
                 self._load_entrypoint(ep)
@@ -135,7 +144,26 @@ class PluginHost:
                     if folder.is_dir() and not folder.name.startswith((".", "_")):
                         self._load_folder(folder, "dropin", None)
 
-    def _load_folder(self, folder: Path, source: str, module_name: str | None) -> None:
+    def ensure_loaded(self, domains: Iterable[str]) -> None:
+        """Import discovered built-ins among ``domains`` (and their dependencies)."""
+        pending = list(domains)
+        seen: set[str] = set()
+        while pending:
+            domain = pending.pop()
+            info = self.plugins.get(domain)
+            if info is None or domain in seen:
+                continue
+            seen.add(domain)
+            if info.manifest is not None:
+                pending.extend(info.manifest.dependencies)
+            if info.status == "discovered":
+                self._import(info, Path(info.path), info.module_name)
+
+    def load_all(self) -> None:
+        """Import every discovered built-in (``check --schema``, ``plugins list``)."""
+        self.ensure_loaded([d for d, p in self.plugins.items() if p.status == "discovered"])
+
+    def _load_folder(self, folder: Path, source: str, module_name: str | None, defer: bool = False) -> None:
         domain = folder.name
         if domain in self.plugins:
             # Drop-ins may shadow nothing: a silent override of a built-in
@@ -147,7 +175,7 @@ class PluginHost:
             return
         if not self._allowed(domain):
             return
-        info = PluginInfo(domain, source, str(folder))
+        info = PluginInfo(domain, source, str(folder), status="discovered")
         self.plugins[domain] = info
         try:
             info.manifest = read_manifest(folder)
@@ -155,6 +183,13 @@ class PluginHost:
             info.fail("import", str(err))
             _LOGGER.error("Plugin %s: %s", domain, err)
             return
+        info.module_name = module_name
+        if defer:
+            return
+        self._import(info, folder, module_name)
+
+    def _import(self, info: PluginInfo, folder: Path, module_name: str | None) -> None:
+        domain = info.domain
         try:
             if module_name is None:
                 module_name = f"safetyhub_dropin_{domain}"

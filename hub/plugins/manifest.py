@@ -24,6 +24,9 @@ class Manifest(BaseModel):
     version: str = "0.0.0"
     requirements: list[str] = []
     dependencies: list[str] = []
+    #: Set up after these when they are configured, without requiring them
+    #: (an SOS button may talk MQTT, or be a webhook button in a hub without MQTT).
+    after_dependencies: list[str] = []
     codeowners: list[str] = []
     documentation: str = ""
     #: Set up even when the config has no block for it (core domains).

@@ -226,7 +226,10 @@ async def get_camera(request: web.Request) -> web.Response:
         return json_error(404, "no such camera")
     out = _camera_summary(hub, camera, party)
     out["device"] = dict(camera.device_info())
-    out["presets"] = [{"token": p.token, "name": p.name} for p in await camera.ptz_presets()]
+    try:
+        out["presets"] = [{"token": p.token, "name": p.name} for p in await camera.ptz_presets()]
+    except PtzError as err:
+        out["presets"], out["presets_error"] = [], str(err)
     return web.json_response(out, dumps=_dumps)
 
 

@@ -18,9 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import hookimpl
 from hub.config import ConfigError, position_of
 from integrations.federation.config import FederationConfig
-from integrations.federation.const import DOMAIN, PRIO_EVENT, PRIO_INCIDENT, PRIO_SOS
-from integrations.federation.outbox import MIGRATIONS
-from integrations.federation.protocol import ID_RE
+from integrations.federation.const import DOMAIN, ID_PATTERN, PRIO_EVENT, PRIO_INCIDENT, PRIO_SOS
+from integrations.federation.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
     from hub.bootstrap import LoadedConfig
@@ -41,7 +40,7 @@ class SendSchema(BaseModel):
     priority: Literal["sos", "incident", "event"] = "event"
     #: Optional message id (a ULID the caller made): a retried call with the same id is
     #: stored once at the station, so a caller unsure whether its call went through may repeat it.
-    id: str | None = Field(default=None, pattern=ID_RE.pattern)
+    id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class BatchSchema(BaseModel):
@@ -66,13 +65,22 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
     errors = []
     if cfg.username is not None and cfg.username != loaded.core.id:
         file, line = position_of(loaded.raw, (DOMAIN, "username")) or (loaded.file_label, None)
-        errors.append(ConfigError(file, line, "federation.username",
-                                  f"must be the hub id {loaded.core.id!r}: the station's broker lets "
-                                  f"each hub account publish only under its own id"))
+        errors.append(
+            ConfigError(
+                file,
+                line,
+                "federation.username",
+                f"must be the hub id {loaded.core.id!r}: the station's broker lets "
+                f"each hub account publish only under its own id",
+            )
+        )
     if "station" in loaded.blocks:
         file, line = position_of(loaded.raw, (DOMAIN,)) or (loaded.file_label, None)
-        errors.append(ConfigError(file, line, "federation",
-                                  "a station does not federate: use either federation: or station:"))
+        errors.append(
+            ConfigError(
+                file, line, "federation", "a station does not federate: use either federation: or station:"
+            )
+        )
     return errors
 
 
@@ -98,15 +106,28 @@ async def setup(hub: Hub, config: FederationConfig) -> None:
 
     async def send_batch(call: Any) -> dict[str, Any]:
         m: BatchSchema = call.model
-        ids = await asyncio.gather(*(
-            fed.send_event(e.event_type, e.data, priority=_PRIORITIES[e.priority], msg_id=e.id) for e in m.events
-        ))
+        ids = await asyncio.gather(
+            *(
+                fed.send_event(e.event_type, e.data, priority=_PRIORITIES[e.priority], msg_id=e.id)
+                for e in m.events
+            )
+        )
         return {"ids": list(ids)}
 
-    hub.services.register(DOMAIN, "send", send, SendSchema,
-                          description="Send an event to the station (stored in the outbox first)")
-    hub.services.register(DOMAIN, "send_batch", send_batch, BatchSchema,
-                          description="Send up to 1,000 events to the station in one outbox transaction")
+    hub.services.register(
+        DOMAIN,
+        "send",
+        send,
+        SendSchema,
+        description="Send an event to the station (stored in the outbox first)",
+    )
+    hub.services.register(
+        DOMAIN,
+        "send_batch",
+        send_batch,
+        BatchSchema,
+        description="Send up to 1,000 events to the station in one outbox transaction",
+    )
 
 
 @hookimpl
@@ -146,5 +167,13 @@ def register_routes(hub: Hub) -> list[Route]:
 
     if hub.role != "hub":
         return []
-    return [Route("GET", "/api/federation", _status, role="operator",
-                  summary="Station link and outbox status", tags=("federation",))]
+    return [
+        Route(
+            "GET",
+            "/api/federation",
+            _status,
+            role="operator",
+            summary="Station link and outbox status",
+            tags=("federation",),
+        )
+    ]

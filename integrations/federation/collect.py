@@ -26,12 +26,36 @@ if TYPE_CHECKING:
 __all__ = ("scrub", "build_registry", "build_health", "set_up_domains", "battery_alarms")
 
 #: Key names (lower case, ``-`` read as ``_``) whose values are credentials: dropped whole.
-_SECRET_KEYS = frozenset({
-    "password", "passwd", "pass", "pwd", "secret", "token", "key", "api_key", "apikey", "access_token",
-    "refresh_token", "client_secret", "channel_secret", "channel_access_token", "authorization",
-    "auth", "credentials", "credential", "cookie", "username", "user_name", "login", "private_key",
-    "cert_key", "psk", "pin",
-})
+_SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "channel_secret",
+        "channel_access_token",
+        "authorization",
+        "auth",
+        "credentials",
+        "credential",
+        "cookie",
+        "username",
+        "user_name",
+        "login",
+        "private_key",
+        "cert_key",
+        "psk",
+        "pin",
+    }
+)
 _SECRET_SUFFIXES = ("_password", "_passwd", "_token", "_secret", "_key", "_credentials", "_username")
 # scheme://anything@host -> scheme://host: a camera's RTSP URL often carries both user and password.
 _URL_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/@\s]*@")
@@ -71,8 +95,11 @@ def _without(value: Any, hidden: frozenset[str]) -> Any:
     if isinstance(value, dict):
         return {k: _without(v, hidden) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without(v, hidden) for v in value
-                if not (isinstance(v, dict) and (v.get("entity_id") in hidden or v.get("camera") in hidden))]
+        return [
+            _without(v, hidden)
+            for v in value
+            if not (isinstance(v, dict) and (v.get("entity_id") in hidden or v.get("camera") in hidden))
+        ]
     return value
 
 
@@ -89,8 +116,11 @@ def _hidden_cameras(hub: Hub, station: str) -> frozenset[str]:
     from integrations.camera.policy import Party, may_share
 
     party = Party.station(station)
-    return frozenset(e.entity_id for e in hub.entities
-                     if isinstance(e, CameraEntity) and not may_share(hub, e, party, "registry"))
+    return frozenset(
+        e.entity_id
+        for e in hub.entities
+        if isinstance(e, CameraEntity) and not may_share(hub, e, party, "registry")
+    )
 
 
 def _cameras(hub: Hub, station: str) -> list[dict[str, Any]]:
@@ -104,10 +134,15 @@ def _cameras(hub: Hub, station: str) -> list[dict[str, Any]]:
         if not isinstance(entity, CameraEntity) or not may_share(hub, entity, party, "registry"):
             continue
         item: dict[str, Any] = {
-            "entity_id": entity.entity_id, "name": entity.name, "share": entity.share,
+            "entity_id": entity.entity_id,
+            "name": entity.name,
+            "share": entity.share,
             "owner": {"name": entity.owner.name, "phone": entity.owner.phone},
-            "location": ({"lat": entity.location[0], "lon": entity.location[1]}
-                         if entity.location is not None else None),
+            "location": (
+                {"lat": entity.location[0], "lon": entity.location[1]}
+                if entity.location is not None
+                else None
+            ),
         }
         if entity.share != "registry":
             # Policies that may share pictures also say whether the camera works.
@@ -123,8 +158,11 @@ def _devices(hub: Hub) -> list[dict[str, Any]]:
         if domain not in DEVICE_DOMAINS:
             continue
         attrs = state.attributes
-        item: dict[str, Any] = {"entity_id": state.entity_id, "domain": domain,
-                                "name": attrs.get("friendly_name") or state.entity_id}
+        item: dict[str, Any] = {
+            "entity_id": state.entity_id,
+            "domain": domain,
+            "name": attrs.get("friendly_name") or state.entity_id,
+        }
         for src, dst in (("device_class", "device_class"), ("place", "place"), ("source", "source")):
             if attrs.get(src) is not None:
                 item[dst] = attrs[src]
@@ -139,8 +177,13 @@ async def build_registry(hub: Hub, station: str) -> dict[str, Any]:
     core = hub.core
     body = {
         "hub": {
-            "id": hub.id, "name": hub.name, "zone": core.zone, "timezone": core.timezone,
-            "language": core.language, "version": hub.version, "public_url": core.web.public_url,
+            "id": hub.id,
+            "name": hub.name,
+            "zone": core.zone,
+            "timezone": core.timezone,
+            "language": core.language,
+            "version": hub.version,
+            "public_url": core.web.public_url,
             "location": {"lat": core.location.lat, "lon": core.location.lon} if core.location else None,
         },
         "cameras": _cameras(hub, station),
@@ -161,8 +204,13 @@ def battery_alarms(hub: Hub) -> list[dict[str, Any]]:
         if isinstance(battery, int | float) and not isinstance(battery, bool) and battery <= LOW_BATTERY:
             low = True
         if low:
-            alarms.append({"entity_id": state.entity_id, "battery": battery,
-                           "name": attrs.get("friendly_name") or state.entity_id})
+            alarms.append(
+                {
+                    "entity_id": state.entity_id,
+                    "battery": battery,
+                    "name": attrs.get("friendly_name") or state.entity_id,
+                }
+            )
     return alarms
 
 
@@ -170,7 +218,8 @@ async def build_health(hub: Hub, extra: Mapping[str, Any]) -> dict[str, Any]:
     """Return the health body: uptime, version, battery alarms and integration status."""
     integrations = {
         p.domain: {"status": p.status, **({"error": p.error} if p.error else {})}
-        for p in hub.plugin_infos() if p.status in ("set_up", "failed")
+        for p in hub.plugin_infos()
+        if p.status in ("set_up", "failed")
     }
     body = {
         "status": HEALTH_ONLINE,

@@ -91,9 +91,14 @@ class _Note(_Incident):
 
 
 _SCHEMAS: dict[str, type[_Data]] = {
-    "light.turn_on": _TurnOn, "light.turn_off": _TurnOff, "light.flash": _Flash,
-    "camera.ptz_preset": _Ptz, "camera.snapshot": _Snapshot,
-    "incident.ack": _Incident, "incident.note": _Note, "incident.close": _Incident,
+    "light.turn_on": _TurnOn,
+    "light.turn_off": _TurnOff,
+    "light.flash": _Flash,
+    "camera.ptz_preset": _Ptz,
+    "camera.snapshot": _Snapshot,
+    "incident.ack": _Incident,
+    "incident.note": _Note,
+    "incident.close": _Incident,
 }
 
 
@@ -138,8 +143,13 @@ class CommandRunner:
             return
         actor = f"station:{self.station}/{cmd.by.user}"
         if cmd.station != self.station or cmd.hub != self.hub.id:
-            await self._finish(cmd, actor, "refused", None,
-                               f"addressed to {cmd.station}/{cmd.hub}, this is {self.station}/{self.hub.id}")
+            await self._finish(
+                cmd,
+                actor,
+                "refused",
+                None,
+                f"addressed to {cmd.station}/{cmd.hub}, this is {self.station}/{self.hub.id}",
+            )
             return
         if not await self._first_time(cmd, actor):
             _LOGGER.debug("Federation: command %s delivered again; already handled", cmd.id)
@@ -157,7 +167,8 @@ class CommandRunner:
         # One statement, so two copies handled at the same moment cannot both win.
         inserted = await self.hub.storage.execute_rowcount(
             "INSERT OR IGNORE INTO federation_commands (id, received_at, command, actor, status) "
-            "VALUES (?, ?, ?, ?, 'running')", (cmd.id, self.hub.clock.time(), cmd.command, actor),
+            "VALUES (?, ?, ?, ?, 'running')",
+            (cmd.id, self.hub.clock.time(), cmd.command, actor),
         )
         return inserted == 1
 
@@ -172,7 +183,9 @@ class CommandRunner:
         try:
             data = schema.model_validate(cmd.data).model_dump(exclude_none=True)
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in err.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in err.errors()
+            )
             raise CommandRefused(f"{name}: {problems}") from None
         domain, service = name.split(".", 1)
         if domain == "camera":
@@ -234,24 +247,44 @@ class CommandRunner:
             _LOGGER.warning("Federation: refused %s from %s: %s", cmd.command, actor, error)
         clean_result = scrub(result) if result is not None else None
         await self.hub.audit.log(
-            actor, AUDIT_ACTION, cmd.command, role=cmd.by.role or "station",
+            actor,
+            AUDIT_ACTION,
+            cmd.command,
+            role=cmd.by.role or "station",
             detail={"command_id": cmd.id, "data": cmd.data, "officer": cmd.by.model_dump(), "error": error},
-            source="station", result=status,
+            source="station",
+            result=status,
         )
         await self.hub.storage.execute(
             "INSERT INTO federation_commands (id, received_at, command, actor, status, result) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
             "result = excluded.result",
-            (cmd.id, self.hub.clock.time(), cmd.command, actor, status,
-             json.dumps({"result": clean_result, "error": error}, ensure_ascii=False, default=str)),
+            (
+                cmd.id,
+                self.hub.clock.time(),
+                cmd.command,
+                actor,
+                status,
+                json.dumps({"result": clean_result, "error": error}, ensure_ascii=False, default=str),
+            ),
         )
-        self.hub.bus.fire(EVENT_FEDERATION_COMMAND, {"command_id": cmd.id, "command": cmd.command,
-                                                     "status": status, "actor": actor, "error": error})
-        await self._send_result({
-            "type": EVENT_COMMAND_RESULT,
-            "data": {"command_id": cmd.id, "command": cmd.command, "status": status, "result": clean_result,
-                     "error": error, "by": cmd.by.model_dump()},
-        })
+        self.hub.bus.fire(
+            EVENT_FEDERATION_COMMAND,
+            {"command_id": cmd.id, "command": cmd.command, "status": status, "actor": actor, "error": error},
+        )
+        await self._send_result(
+            {
+                "type": EVENT_COMMAND_RESULT,
+                "data": {
+                    "command_id": cmd.id,
+                    "command": cmd.command,
+                    "status": status,
+                    "result": clean_result,
+                    "error": error,
+                    "by": cmd.by.model_dump(),
+                },
+            }
+        )
 
     async def _refuse_unparsed(self, payload: bytes, err: Exception) -> None:
         """Audit a command that is not our schema; answer it if it at least has an id."""
@@ -266,15 +299,30 @@ class CommandRunner:
         reason = "no officer identity" if not by.get("user") else f"not a valid command: {_first_error(err)}"
         actor = f"station:{self.station}/{user}"
         _LOGGER.warning("Federation: refused a command from %s: %s", actor, reason)
-        await self.hub.audit.log(actor, AUDIT_ACTION, command, role="station", source="station", result="refused",
-                                 detail={"command_id": raw.get("id"), "error": reason})
+        await self.hub.audit.log(
+            actor,
+            AUDIT_ACTION,
+            command,
+            role="station",
+            source="station",
+            result="refused",
+            detail={"command_id": raw.get("id"), "error": reason},
+        )
         msg_id = raw.get("id")
         if isinstance(msg_id, str) and ID_RE.match(msg_id):
-            await self._send_result({
-                "type": EVENT_COMMAND_RESULT,
-                "data": {"command_id": msg_id, "command": command, "status": "refused", "result": None,
-                         "error": reason, "by": {"user": user}},
-            })
+            await self._send_result(
+                {
+                    "type": EVENT_COMMAND_RESULT,
+                    "data": {
+                        "command_id": msg_id,
+                        "command": command,
+                        "status": "refused",
+                        "result": None,
+                        "error": reason,
+                        "by": {"user": user},
+                    },
+                }
+            )
 
 
 def _first_error(err: Exception) -> str:

@@ -77,8 +77,10 @@ class CommandsConfig(BlockModel):
     def _subset(cls, value: list[str]) -> list[str]:
         unknown = [c for c in value if c not in ALLOWED_COMMANDS]
         if unknown:
-            raise ValueError(f"not allowed from a station: {', '.join(unknown)} "
-                             f"(the allowlist is {', '.join(ALLOWED_COMMANDS)})")
+            raise ValueError(
+                f"not allowed from a station: {', '.join(unknown)} "
+                f"(the allowlist is {', '.join(ALLOWED_COMMANDS)})"
+            )
         return value
 
 

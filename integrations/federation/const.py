@@ -6,6 +6,8 @@ from typing import Final
 
 DOMAIN: Final = "federation"
 
+#: A message id: a ULID as ``hub.core.ids`` makes it (Crockford base32, 26 characters).
+ID_PATTERN: Final = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 #: Version segment of every topic and the ``v`` field of every JSON payload.
 PROTOCOL_VERSION: Final = 1
 TOPIC_ROOT: Final = "ssz/v1"
@@ -44,10 +46,15 @@ EVENT_COMMAND_RESULT: Final = "command_result"
 
 #: Commands a station may send; the hub's config may narrow this, never widen it.
 ALLOWED_COMMANDS: Final = (
-    "light.turn_on", "light.turn_off", "light.flash",
-    "camera.ptz_preset", "camera.snapshot",
+    "light.turn_on",
+    "light.turn_off",
+    "light.flash",
+    "camera.ptz_preset",
+    "camera.snapshot",
     "line.send",
-    "incident.ack", "incident.note", "incident.close",
+    "incident.ack",
+    "incident.note",
+    "incident.close",
 )
 
 HEALTH_ONLINE: Final = "online"
@@ -57,6 +64,3 @@ HEALTH_OFFLINE: Final = "offline"
 MAX_JSON_BYTES: Final = 256 * 1024
 #: Largest snapshot sent up (the camera integration's own limit is the same).
 MAX_SNAPSHOT_BYTES: Final = 8 * 1024 * 1024
-
-#: Events the hub fires about its link to the station.
-EVENT_FEDERATION_REFUSED: Final = "federation_command_refused"

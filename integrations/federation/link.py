@@ -34,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from integrations.mqtt.badinput import BadInputLog
+from hub.badinput import BadInputLog
 from integrations.mqtt.config import BrokerAddress
 from integrations.mqtt.fastio import wrap_paho_client
 
@@ -82,8 +82,9 @@ class LinkSettings:
         return BrokerAddress(self.broker)
 
 
-def publish_properties(*, expiry: int | None = None, content_type: str | None = None,
-                       user: Sequence[tuple[str, str]] = ()) -> Properties:
+def publish_properties(
+    *, expiry: int | None = None, content_type: str | None = None, user: Sequence[tuple[str, str]] = ()
+) -> Properties:
     """Return MQTT v5 PUBLISH properties."""
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     if expiry is not None:
@@ -98,9 +99,16 @@ def publish_properties(*, expiry: int | None = None, content_type: str | None = 
 class MqttLink:
     """A self-healing MQTT client with a fast message path."""
 
-    def __init__(self, settings: LinkSettings, on_message: MessageHandler, *, name: str,
-                 will: WillFactory | None = None, on_connect: ConnectHook | None = None,
-                 on_disconnect: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: LinkSettings,
+        on_message: MessageHandler,
+        *,
+        name: str,
+        will: WillFactory | None = None,
+        on_connect: ConnectHook | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.address = settings.address
         self.name = name
@@ -160,20 +168,41 @@ class MqttLink:
         self._connected.clear()
         self.status = "stopped"
 
-    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                      properties: Properties | None = None, ack_within: float = 10.0) -> None:
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        properties: Properties | None = None,
+        ack_within: float = 10.0,
+    ) -> None:
         """Publish and wait for the broker's PUBACK; raise LinkNotConnected if down."""
         client = self._client
         if client is None or not self._connected.is_set():
             raise LinkNotConnected(f"{self.name}: broker {self.address} not connected ({self.status})")
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain,
-                                 properties=properties if self.v5 else None, timeout=ack_within)
+            await client.publish(
+                topic,
+                payload,
+                qos=qos,
+                retain=retain,
+                properties=properties if self.v5 else None,
+                timeout=ack_within,
+            )
         except aiomqtt.MqttError as err:
             raise LinkNotConnected(f"{self.name}: publish to {topic} failed: {err}") from None
 
-    def publish_nowait(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                       properties: Properties | None = None) -> bool:
+    def publish_nowait(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> bool:
         """Hand a message to the client without waiting for PUBACK; return False if down.
 
         For traffic whose delivery the application confirms itself (the
@@ -189,9 +218,14 @@ class MqttLink:
     def info(self) -> dict[str, Any]:
         """Return status facts for health and the UI (never credentials)."""
         return {
-            "status": self.status, "broker": str(self.address), "client_id": self.settings.client_id,
-            "protocol": "5" if self.v5 else "3.1.1", "connects": self.connects, "last_error": self.last_error,
-            "refused_publishes": self.refused_publishes, "refused_subscriptions": self.refused_subscriptions,
+            "status": self.status,
+            "broker": str(self.address),
+            "client_id": self.settings.client_id,
+            "protocol": "5" if self.v5 else "3.1.1",
+            "connects": self.connects,
+            "last_error": self.last_error,
+            "refused_publishes": self.refused_publishes,
+            "refused_subscriptions": self.refused_subscriptions,
         }
 
     # -- connection loop ---------------------------------------------------------------------
@@ -207,8 +241,10 @@ class MqttLink:
         tls_params = None
         if self.address.tls or s.ca_file:
             tls_params = aiomqtt.TLSParameters(
-                ca_certs=self._path(s.ca_file), certfile=self._path(s.cert_file),
-                keyfile=self._path(s.key_file), cert_reqs=ssl.CERT_REQUIRED,
+                ca_certs=self._path(s.ca_file),
+                certfile=self._path(s.cert_file),
+                keyfile=self._path(s.key_file),
+                cert_reqs=ssl.CERT_REQUIRED,
             )
         will = None
         if self._will is not None:
@@ -222,12 +258,20 @@ class MqttLink:
         else:
             kwargs.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=s.clean)
         client = aiomqtt.Client(
-            self.address.host, self.address.port, username=s.username, password=s.password,
-            identifier=s.client_id, keepalive=s.keepalive, will=will, tls_params=tls_params,
-            tls_insecure=s.tls_insecure if tls_params else None, timeout=10,
+            self.address.host,
+            self.address.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            keepalive=s.keepalive,
+            will=will,
+            tls_params=tls_params,
+            tls_insecure=s.tls_insecure if tls_params else None,
+            timeout=10,
             # Small packets (an SOS, an ack) must go out now: Nagle plus the peer's delayed
             # ACK otherwise adds up to 40 ms per round trip.
-            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),), **kwargs,
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            **kwargs,
         )
         self._install_hooks(client)
         return client
@@ -243,8 +287,13 @@ class MqttLink:
                 handler(message.topic, message.payload, getattr(message, "properties", None))
             except Exception:
                 # One poisoned message must not take the connection down.
-                log.warn(f"handler {message.topic}", "%s: handler failed on %s", self.name, message.topic,
-                         exc_info=True)
+                log.warn(
+                    f"handler {message.topic}",
+                    "%s: handler failed on %s",
+                    self.name,
+                    message.topic,
+                    exc_info=True,
+                )
 
         paho.on_message = on_message
         wrap_paho_client(paho)
@@ -253,8 +302,13 @@ class MqttLink:
         def on_publish(c: Any, u: Any, mid: int, reason: Any, props: Any) -> None:
             if getattr(reason, "is_failure", False):
                 self.refused_publishes += 1
-                log.warn("refused", "%s: broker %s refused a publish: %s (check the ACL)",
-                         self.name, self.address, reason)
+                log.warn(
+                    "refused",
+                    "%s: broker %s refused a publish: %s (check the ACL)",
+                    self.name,
+                    self.address,
+                    reason,
+                )
             original(c, u, mid, reason, props)
 
         paho.on_publish = on_publish
@@ -274,7 +328,9 @@ class MqttLink:
                         pass  # messages arrive through on_message; this waits for the drop
             except aiomqtt.MqttError as err:
                 self.last_error = str(err) or type(err).__name__
-                self._log.warn("connect", "%s: broker %s: %s; retrying", self.name, self.address, self.last_error)
+                self._log.warn(
+                    "connect", "%s: broker %s: %s; retrying", self.name, self.address, self.last_error
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -314,8 +370,13 @@ class MqttLink:
                 value = getattr(code, "value", code)
                 if isinstance(value, int) and value >= 0x80:
                     self.refused_subscriptions.append(name)
-                    _LOGGER.error("%s: broker %s refused the subscription %s (%s): check the ACL",
-                                  self.name, self.address, name, code)
+                    _LOGGER.error(
+                        "%s: broker %s refused the subscription %s (%s): check the ACL",
+                        self.name,
+                        self.address,
+                        name,
+                        code,
+                    )
         self._connected.set()
         self.last_error = None
         self._set_status("connected")

@@ -35,36 +35,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hub.storage import Storage
 
-__all__ = ("MIGRATIONS", "Outbox", "OutboxItem")
+__all__ = ("Outbox", "OutboxItem")
 
 _LOGGER = logging.getLogger(__name__)
-
-MIGRATIONS = (
-    """
-    CREATE TABLE federation_outbox (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        priority INTEGER NOT NULL,
-        created REAL NOT NULL,
-        payload BLOB NOT NULL,
-        retain INTEGER NOT NULL DEFAULT 0,
-        props TEXT,
-        coalesce_key TEXT,
-        state TEXT NOT NULL DEFAULT 'pending',
-        error TEXT
-    ) WITHOUT ROWID;
-    CREATE INDEX ix_federation_outbox_state ON federation_outbox (state, priority, id);
-
-    CREATE TABLE federation_commands (
-        id TEXT PRIMARY KEY,
-        received_at REAL NOT NULL,
-        command TEXT NOT NULL,
-        actor TEXT,
-        status TEXT NOT NULL,
-        result TEXT
-    ) WITHOUT ROWID;
-    """,
-)
 
 #: Rows per SELECT/DELETE ... IN (...) statement (SQLite's variable limit is far above).
 _CHUNK = 500
@@ -92,8 +65,15 @@ class OutboxItem:
 class Outbox:
     """Durable queue with priority order, an in-flight window and group commit."""
 
-    def __init__(self, storage: Storage, *, time_fn: Callable[[], float], window: int = 200,
-                 urgent_reserve: int = 20, cache_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        time_fn: Callable[[], float],
+        window: int = 200,
+        urgent_reserve: int = 20,
+        cache_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
         self._storage = storage
         self._time = time_fn
         self.window = window
@@ -131,8 +111,14 @@ class Outbox:
 
     def stats(self) -> dict[str, Any]:
         """Return counters for health and the status API."""
-        return {"pending": self.pending, "inflight": len(self.inflight), "acked": self.acked,
-                "sent": self.sent, "rejected": self.rejected, "window": self.window}
+        return {
+            "pending": self.pending,
+            "inflight": len(self.inflight),
+            "acked": self.acked,
+            "sent": self.sent,
+            "rejected": self.rejected,
+            "window": self.window,
+        }
 
     async def load(self) -> None:
         """Read every pending row's order keys (payloads are read when sent)."""
@@ -141,14 +127,23 @@ class Outbox:
             "WHERE state = 'pending' ORDER BY priority, id"
         )
         for row in rows:
-            item = OutboxItem(row["id"], row["kind"], row["priority"], bool(row["retain"]), None,
-                              _load_props(row["props"]), row["coalesce_key"])
+            item = OutboxItem(
+                row["id"],
+                row["kind"],
+                row["priority"],
+                bool(row["retain"]),
+                None,
+                _load_props(row["props"]),
+                row["coalesce_key"],
+            )
             self._live[item.id] = item
             self._heap.append((item.priority, item.id))
             if item.coalesce:
                 self._coalesce[item.coalesce] = item.id
         heapq.heapify(self._heap)
-        count = await self._storage.fetchone("SELECT COUNT(*) AS n FROM federation_outbox WHERE state = 'rejected'")
+        count = await self._storage.fetchone(
+            "SELECT COUNT(*) AS n FROM federation_outbox WHERE state = 'rejected'"
+        )
         self.rejected = int(count["n"]) if count else 0
         if rows:
             _LOGGER.info("Federation outbox: %d messages waiting from before the restart", len(rows))
@@ -161,10 +156,18 @@ class Outbox:
             raise ValueError("an outbox item needs its payload")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        self._pending_rows.append((
-            item.id, item.kind, item.priority, self._time(), item.payload, int(item.retain),
-            json.dumps(item.props) if item.props else None, item.coalesce,
-        ))
+        self._pending_rows.append(
+            (
+                item.id,
+                item.kind,
+                item.priority,
+                self._time(),
+                item.payload,
+                int(item.retain),
+                json.dumps(item.props) if item.props else None,
+                item.coalesce,
+            )
+        )
         self._pending_items.append(item)
         self._pending_waiters.append(waiter)
         if self._flush_task is None or self._flush_task.done():
@@ -182,7 +185,8 @@ class Outbox:
                 # dedupes it too, once the first copy has been acknowledged and deleted).
                 await self._storage.executemany(
                     "INSERT OR IGNORE INTO federation_outbox (id, kind, priority, created, payload, retain, props, "
-                    "coalesce_key) VALUES (?,?,?,?,?,?,?,?)", rows,
+                    "coalesce_key) VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
                 )
             except (sqlite3.Error, OSError, RuntimeError) as err:
                 for waiter in waiters:
@@ -246,7 +250,7 @@ class Outbox:
         missing = [i.id for i in items if i.payload is None]
         found: dict[str, bytes] = {}
         for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start:start + _CHUNK]
+            chunk = missing[start : start + _CHUNK]
             rows = await self._storage.fetchall(
                 f"SELECT id, payload FROM federation_outbox WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )

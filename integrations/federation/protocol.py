@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from integrations.federation.const import PROTOCOL_VERSION, TOPIC_ROOT
+from integrations.federation.const import ID_PATTERN, PROTOCOL_VERSION, TOPIC_ROOT
 
 __all__ = (
     "ID_RE",
@@ -51,7 +51,7 @@ __all__ = (
 )
 
 #: A ULID as the hub's ``hub.core.ids`` makes it (Crockford base32, 26 chars).
-ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+ID_RE = re.compile(ID_PATTERN)
 #: Hub and station ids (the same rule as ``hub.id``).
 NAME_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 _ID = Annotated[str, Field(pattern=ID_RE.pattern)]
@@ -91,8 +91,17 @@ def parse_topic(name: str) -> TopicParts | None:
 
 def envelope(msg_id: str, station: str, hub: str, kind: str, ts: float, body: dict[str, Any]) -> bytes:
     """Encode one hub → station message."""
-    return dumps({"v": PROTOCOL_VERSION, "id": msg_id, "station": station, "hub": hub, "kind": kind,
-                  "ts": ts, "body": body})
+    return dumps(
+        {
+            "v": PROTOCOL_VERSION,
+            "id": msg_id,
+            "station": station,
+            "hub": hub,
+            "kind": kind,
+            "ts": ts,
+            "body": body,
+        }
+    )
 
 
 # -- validation models (station side) ----------------------------------------------
@@ -203,9 +212,7 @@ class HealthEnvelope(_EnvelopeBase):
 
 
 Envelope = IncidentEnvelope | EventEnvelope | RegistryEnvelope | HealthEnvelope
-_ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(
-    Annotated[Envelope, Field(discriminator="kind")]
-)
+_ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(Annotated[Envelope, Field(discriminator="kind")])
 
 
 def parse_envelope(payload: bytes) -> Envelope:
@@ -260,4 +267,3 @@ class AckDoc(_Doc):
     ids: list[_ID] = []
     rejected: list[RejectedDoc] = []
     ts: Timestamp | None = None
-

@@ -23,8 +23,18 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from hub.testing_mqtt import Mosquitto, MosquittoFactory
 
-__all__ = ("FederationLab", "federation_lab", "STATION_ID", "HUB_PASSWORDS", "start_pair", "until", "register_hubs",
-           "station_config", "TINY_JPEG", "CAMERA_PASSWORD")
+__all__ = (
+    "FederationLab",
+    "federation_lab",
+    "STATION_ID",
+    "HUB_PASSWORDS",
+    "start_pair",
+    "until",
+    "register_hubs",
+    "station_config",
+    "TINY_JPEG",
+    "CAMERA_PASSWORD",
+)
 
 STATION_ID = "test-station"
 STATION_USER = "ccoc"
@@ -45,7 +55,9 @@ class FederationLab:
         # Few PBKDF2 rounds: tests log in often and the cost is only the broker's CPU.
         write_passwd(self.passwd, {u: hash_password(p, iterations=101) for u, p in self.passwords.items()})
         self.acl.write_text(acl_text(STATION_ID, STATION_USER, list(HUB_PASSWORDS)), encoding="utf-8")
-        self.broker: Mosquitto = factory(password_file=self.passwd, acl_file=self.acl, persistence=persistence)
+        self.broker: Mosquitto = factory(
+            password_file=self.passwd, acl_file=self.acl, persistence=persistence
+        )
 
     @property
     def url(self) -> str:
@@ -55,16 +67,26 @@ class FederationLab:
     def station_block(self, **extra: Any) -> str:
         """Return a ``station:`` block pointing at the lab broker."""
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "silent_after": 180, **extra}
-        lines = ["station:", f"  id: {STATION_ID}", f"  broker: {self.url}", f"  username: {STATION_USER}",
-                 f"  password: {STATION_PASSWORD}"]
+        lines = [
+            "station:",
+            f"  id: {STATION_ID}",
+            f"  broker: {self.url}",
+            f"  username: {STATION_USER}",
+            f"  password: {STATION_PASSWORD}",
+        ]
         lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
         return "\n".join(lines) + "\n"
 
     def hub_block(self, hub_id: str = "test-hub", *, password: str | None = None, **extra: Any) -> str:
         """Return a ``federation:`` block for ``hub_id``."""
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "ack_timeout": 2, **extra}
-        lines = ["federation:", f"  station: {STATION_ID}", f"  broker: {self.url}", f"  username: {hub_id}",
-                 f"  password: {password or self.passwords[hub_id]}"]
+        lines = [
+            "federation:",
+            f"  station: {STATION_ID}",
+            f"  broker: {self.url}",
+            f"  username: {hub_id}",
+            f"  password: {password or self.passwords[hub_id]}",
+        ]
         lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
         return "\n".join(lines) + "\n"
 
@@ -126,14 +148,21 @@ async def until(predicate: Any, within: float = 10.0, interval: float = 0.02) ->
         await asyncio.sleep(interval)
 
 
-async def start_pair(make_hub: Any, lab: FederationLab, station_folder: Path, hub_extra: str = "",
-                     station_extra: dict[str, Any] | None = None, **hub_opts: Any) -> tuple[Hub, Hub]:
+async def start_pair(
+    make_hub: Any,
+    lab: FederationLab,
+    station_folder: Path,
+    hub_extra: str = "",
+    station_extra: dict[str, Any] | None = None,
+    **hub_opts: Any,
+) -> tuple[Hub, Hub]:
     """Start a station and a hub federated to it; return (hub, station) once both are connected."""
     from integrations.federation.uplink import FEDERATION
     from integrations.station.runtime import STATION
 
-    station = await make_hub(lab.station_block(**(station_extra or {})), base=station_config(),
-                             folder=station_folder)
+    station = await make_hub(
+        lab.station_block(**(station_extra or {})), base=station_config(), folder=station_folder
+    )
     await register_hubs(station)
     hub = await make_hub(lab.hub_block(**hub_opts) + textwrap.dedent(hub_extra))
     assert await station.data[STATION].ingest.link.wait_connected(10)

@@ -78,9 +78,16 @@ def batches(items: list[OutboxItem], most: int) -> list[list[OutboxItem]]:
     for item in items:
         length = len(item.payload or b"") + 1
         last = groups[-1] if groups else None
-        if (last is not None and len(last) < most and item.kind == last[0].kind and not item.retain
-                and not item.props and not last[0].retain and not last[0].props
-                and size + length <= MAX_JSON_BYTES):
+        if (
+            last is not None
+            and len(last) < most
+            and item.kind == last[0].kind
+            and not item.retain
+            and not item.props
+            and not last[0].retain
+            and not last[0].props
+            and size + length <= MAX_JSON_BYTES
+        ):
             last.append(item)
             size += length
         else:
@@ -100,15 +107,30 @@ class Federation:
         self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window)
         self.outbox.on_ready = self._wake_sender
         settings = LinkSettings(
-            broker=cfg.broker, username=cfg.username or hub.id, password=cfg.password,
-            client_id=cfg.client_id or f"hub-{hub.id}", ca_file=cfg.ca_file, cert_file=cfg.cert_file,
-            key_file=cfg.key_file, tls_insecure=cfg.tls_insecure, protocol=cfg.protocol,
-            keepalive=cfg.keepalive, clean=False, reconnect_min=cfg.reconnect_min,
-            reconnect_max=cfg.reconnect_max, config_dir=hub.config_dir,
+            broker=cfg.broker,
+            username=cfg.username or hub.id,
+            password=cfg.password,
+            client_id=cfg.client_id or f"hub-{hub.id}",
+            ca_file=cfg.ca_file,
+            cert_file=cfg.cert_file,
+            key_file=cfg.key_file,
+            tls_insecure=cfg.tls_insecure,
+            protocol=cfg.protocol,
+            keepalive=cfg.keepalive,
+            clean=False,
+            reconnect_min=cfg.reconnect_min,
+            reconnect_max=cfg.reconnect_max,
+            config_dir=hub.config_dir,
             subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
         )
-        self.link = MqttLink(settings, self._on_message, name="federation", will=self._will,
-                             on_connect=self._on_connect, on_disconnect=self._on_disconnect)
+        self.link = MqttLink(
+            settings,
+            self._on_message,
+            name="federation",
+            will=self._will,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+        )
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
@@ -131,16 +153,20 @@ class Federation:
         await self.outbox.load()
         bus = self.hub.bus
         if self.cfg.share.incidents:
-            self._unsubs += [bus.listen("incident_opened", self._incident_event),
-                             bus.listen("incident_updated", self._incident_event)]
+            self._unsubs += [
+                bus.listen("incident_opened", self._incident_event),
+                bus.listen("incident_updated", self._incident_event),
+            ]
         for event_type in dict.fromkeys(self.cfg.share.events):
             self._unsubs.append(bus.listen(event_type, self._forward_event))
         self._write_state()
         self.link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
-        self._tasks += [spawn(self._sender(), "federation sender"),
-                        spawn(self._overdue_loop(), "federation ack timeouts"),
-                        spawn(self._health_loop(), "federation health")]
+        self._tasks += [
+            spawn(self._sender(), "federation sender"),
+            spawn(self._overdue_loop(), "federation ack timeouts"),
+            spawn(self._health_loop(), "federation health"),
+        ]
 
     def hub_started(self) -> None:
         """Start the registry once every plugin is set up (they all contribute to it)."""
@@ -161,8 +187,14 @@ class Federation:
                 await task
 
     def _health_payload(self, status: str, reason: str) -> bytes:
-        return envelope(ulid(), self.station, self.hub_id, KIND_HEALTH, self.hub.clock.time(),
-                        {"status": status, "reason": reason, "version": self.hub.version})
+        return envelope(
+            ulid(),
+            self.station,
+            self.hub_id,
+            KIND_HEALTH,
+            self.hub.clock.time(),
+            {"status": status, "reason": reason, "version": self.hub.version},
+        )
 
     def _will(self) -> tuple[str, bytes, int, bool]:
         # Made at each connect: the broker publishes it if the hub vanishes.
@@ -182,10 +214,17 @@ class Federation:
 
     def _write_state(self) -> None:
         with contextlib.suppress(Exception):
-            self.hub.states.set(CONNECTED_ENTITY, "on" if self.link.connected else "off", {
-                "friendly_name": "Station link", "device_class": "connectivity", "station": self.station,
-                "status": self.link.status, "pending": self.outbox.pending,
-            })
+            self.hub.states.set(
+                CONNECTED_ENTITY,
+                "on" if self.link.connected else "off",
+                {
+                    "friendly_name": "Station link",
+                    "device_class": "connectivity",
+                    "station": self.station,
+                    "status": self.link.status,
+                    "pending": self.outbox.pending,
+                },
+            )
 
     async def _safe(self, coro: Any) -> None:
         try:
@@ -195,22 +234,42 @@ class Federation:
 
     # -- queueing -------------------------------------------------------------------------
 
-    async def send(self, kind: str, body: dict[str, Any], priority: int, *, retain: bool = False,
-                   coalesce: str | None = None, msg_id: str | None = None) -> str:
+    async def send(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        priority: int,
+        *,
+        retain: bool = False,
+        coalesce: str | None = None,
+        msg_id: str | None = None,
+    ) -> str:
         """Write one message to the outbox (committed on return) and return its id."""
         msg_id = msg_id or ulid()
         payload = envelope(msg_id, self.station, self.hub_id, kind, self.hub.clock.time(), body)
         if len(payload) > MAX_JSON_BYTES:
             # Refused here, loudly, rather than queued to be refused by the station forever.
-            raise ValueError(f"{kind} message of {len(payload)} bytes is over the {MAX_JSON_BYTES}-byte limit")
+            raise ValueError(
+                f"{kind} message of {len(payload)} bytes is over the {MAX_JSON_BYTES}-byte limit"
+            )
         await self.outbox.add(OutboxItem(msg_id, kind, priority, retain, payload, coalesce=coalesce))
         return msg_id
 
-    async def send_event(self, event_type: str, data: dict[str, Any], *, priority: int = PRIO_EVENT,
-                         time_fired: float | None = None, msg_id: str | None = None) -> str:
+    async def send_event(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        priority: int = PRIO_EVENT,
+        time_fired: float | None = None,
+        msg_id: str | None = None,
+    ) -> str:
         """Queue an ``event`` message (``msg_id``: the caller's idempotency key)."""
-        body = {"type": event_type, "data": scrub(data),
-                "time": self.hub.clock.time() if time_fired is None else time_fired}
+        body = {
+            "type": event_type,
+            "data": scrub(data),
+            "time": self.hub.clock.time() if time_fired is None else time_fired,
+        }
         return await self.send(KIND_EVENT, body, priority, msg_id=msg_id)
 
     async def _send_command_result(self, body: dict[str, Any]) -> str:
@@ -219,10 +278,13 @@ class Federation:
 
     async def send_health(self) -> str:
         """Queue the health report (retained; a newer one replaces an unsent older one)."""
-        body = await build_health(self.hub, {
-            "outbox": self.outbox.stats(),
-            "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
-        })
+        body = await build_health(
+            self.hub,
+            {
+                "outbox": self.outbox.stats(),
+                "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+            },
+        )
         return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)
 
     async def send_registry(self, *, force: bool = False) -> str | None:
@@ -252,19 +314,33 @@ class Federation:
             camera = self.hub.entities.get(row["entity_id"], CameraEntity)
         except LookupError:
             return None
-        decision = await check_and_audit(self.hub, camera, Party.station(self.station), "snapshot",
-                                         detail={"snapshot_id": snapshot_id, "incident_id": incident_id})
+        decision = await check_and_audit(
+            self.hub,
+            camera,
+            Party.station(self.station),
+            "snapshot",
+            detail={"snapshot_id": snapshot_id, "incident_id": incident_id},
+        )
         if not decision:
             return None
         path = self.hub.data_dir / row["path"]
         data = await self.hub.loop.run_in_executor(None, path.read_bytes)
         if len(data) > MAX_SNAPSHOT_BYTES:
-            _LOGGER.warning("Federation: snapshot %s is %d bytes, over the limit; not sent", snapshot_id, len(data))
+            _LOGGER.warning(
+                "Federation: snapshot %s is %d bytes, over the limit; not sent", snapshot_id, len(data)
+            )
             return None
         msg_id = ulid()
-        props = [("v", "1"), ("id", msg_id), ("station", self.station), ("hub", self.hub_id),
-                 ("ts", f"{float(row['ts']):.3f}"), ("incident", incident_id or ""),
-                 ("entity", camera.entity_id), ("snapshot", snapshot_id)]
+        props = [
+            ("v", "1"),
+            ("id", msg_id),
+            ("station", self.station),
+            ("hub", self.hub_id),
+            ("ts", f"{float(row['ts']):.3f}"),
+            ("incident", incident_id or ""),
+            ("entity", camera.entity_id),
+            ("snapshot", snapshot_id),
+        ]
         await self.outbox.add(OutboxItem(msg_id, KIND_SNAPSHOT, PRIO_SNAPSHOT, False, data, props))
         return msg_id
 
@@ -284,7 +360,9 @@ class Federation:
             return
         priority = PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT
         try:
-            await self.send(KIND_INCIDENT, scrub({"action": action, "incident": inc, "entry": entry}), priority)
+            await self.send(
+                KIND_INCIDENT, scrub({"action": action, "incident": inc, "entry": entry}), priority
+            )
             if entry.get("kind") == "snapshot":
                 for snapshot_id in entry.get("attachments") or ():
                     await self.send_snapshot(str(snapshot_id), str(inc["id"]))
@@ -309,8 +387,9 @@ class Federation:
             return
         priority = PRIO_SOS if event.event_type == EVENT_SOS_PRESSED else PRIO_EVENT
         try:
-            await self.send_event(event.event_type, dict(event.data), priority=priority,
-                                  time_fired=event.time_fired)
+            await self.send_event(
+                event.event_type, dict(event.data), priority=priority, time_fired=event.time_fired
+            )
         except Exception:
             _LOGGER.exception("Federation: could not queue %s", event.event_type)
 
@@ -340,10 +419,13 @@ class Federation:
             refused = False
             for index, group in enumerate(groups):
                 first = group[0]
-                props = publish_properties(content_type="image/jpeg", user=first.props) if first.props else None
+                props = (
+                    publish_properties(content_type="image/jpeg", user=first.props) if first.props else None
+                )
                 payload = b"\n".join(i.payload for i in group if i.payload is not None)
-                if not self.link.publish_nowait(self.topic(first.kind), payload, qos=1, retain=first.retain,
-                                                properties=props):
+                if not self.link.publish_nowait(
+                    self.topic(first.kind), payload, qos=1, retain=first.retain, properties=props
+                ):
                     self.outbox.requeue([i for g in groups[index:] for i in g])
                     refused = True
                     break
@@ -368,8 +450,12 @@ class Federation:
             late = self.outbox.overdue(loop.time(), self._ack_timeout)
             if late:
                 count = self.outbox.requeue(late)
-                _LOGGER.warning("Federation: no ack from station %s for %d messages in %.0fs; sending again",
-                                self.station, count, self._ack_timeout)
+                _LOGGER.warning(
+                    "Federation: no ack from station %s for %d messages in %.0fs; sending again",
+                    self.station,
+                    count,
+                    self._ack_timeout,
+                )
                 # Back off while the station is silent: don't flood a broker queue.
                 self._ack_timeout = min(_MAX_ACK_TIMEOUT, self._ack_timeout * 2)
 
@@ -417,7 +503,12 @@ class Federation:
 
     def status(self) -> dict[str, Any]:
         """Return the link and outbox state for the API and health."""
-        return {"station": self.station, "hub": self.hub_id, "link": self.link.info(),
-                "outbox": self.outbox.stats(), "commands": {"handled": self.commands.handled,
-                                                            "refused": self.commands.refused},
-                "bad_messages": self.bad_messages, "armed": self.armed()}
+        return {
+            "station": self.station,
+            "hub": self.hub_id,
+            "link": self.link.info(),
+            "outbox": self.outbox.stats(),
+            "commands": {"handled": self.commands.handled, "refused": self.commands.refused},
+            "bad_messages": self.bad_messages,
+            "armed": self.armed(),
+        }

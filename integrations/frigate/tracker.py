@@ -20,7 +20,7 @@ from hub.core.context import Context
 from integrations.frigate.config import FrigateConfig
 from integrations.frigate.const import EVENT_CAMERA_DETECTION, EVENT_CAMERA_REVIEW, SEEN_IDS
 from integrations.mqtt import MqttClient, MqttMessage
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object
+from hub.badinput import BadInputLog, as_number, json_object
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hub.keys import HubKey
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from integrations.mqtt.badinput import BadInputLog, json_object, payload_text
+from hub.badinput import BadInputLog, json_object, payload_text
 
 if TYPE_CHECKING:
     from hub.hub import Hub

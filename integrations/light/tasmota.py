@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object, payload_text
+from hub.badinput import BadInputLog, as_number, json_object, payload_text
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hub.entity import Entity
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object
+from hub.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ import importlib
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -185,7 +185,14 @@ class LineApi:
             delay = max(delay, retry_after)
         return delay
 
-    async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
+    async def push(
+        self,
+        to: str,
+        messages: list[dict[str, Any]],
+        retry_key: str,
+        *,
+        before_retry: Awaitable[Any] | None = None,
+    ) -> SendResult:
         """Push ``messages`` (LINE JSON) to one recipient, retrying with one retry key.
 
         The body goes to the SDK's ``ApiClient.call_api`` as the JSON-ready dict
@@ -195,6 +202,10 @@ class LineApi:
         timeouts and the mapping of errors to ``ApiException`` stay the SDK's;
         the messages' shape is checked by :mod:`~integrations.line.cards`, and
         LINE answers anything else with a 400 and ``details``.
+
+        ``before_retry`` is awaited once before the first retry: the caller's
+        write of the retry key to the message log, which the first attempt
+        does not wait for (see :meth:`integrations.line.sender.Sender.push`).
         """
         if not 1 <= len(messages) <= 5:
             return SendResult(
@@ -223,6 +234,7 @@ class LineApi:
                 collection_formats={},
             ),
             self.config.retry.attempts,
+            before_retry,
         )
 
     async def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
@@ -239,7 +251,9 @@ class LineApi:
             lambda: self.messaging.reply_message_with_http_info(request, _request_timeout=self.timeout), 2
         )
 
-    async def _with_retries(self, call: Any, attempts: int) -> SendResult:
+    async def _with_retries(
+        self, call: Any, attempts: int, before_retry: Awaitable[Any] | None = None
+    ) -> SendResult:
         result = SendResult("failed")
         for attempt in range(1, attempts + 1):
             result.attempts = attempt
@@ -275,6 +289,9 @@ class LineApi:
                 result.error, result.details = None, []
                 return result
             if attempt < attempts:
+                if before_retry is not None:
+                    await asyncio.wait([asyncio.ensure_future(before_retry)])
+                    before_retry = None
                 delay = self._backoff(attempt, retry_after)
                 _LOGGER.warning(
                     "LINE request attempt %d failed (%s); retrying in %.1fs", attempt, result.error, delay

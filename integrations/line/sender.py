@@ -189,12 +189,16 @@ class Sender:
         if not targets:
             return {"results": results}
         snapshot = await self._snapshot_for(data.image, incident, context)
+        purpose = "card" if incident else "message"
+        # One timeline entry for the whole send, written after every recipient
+        # is done: each entry costs several database round trips.
         sends = [
-            self._send_one(t, data, incident, snapshot, context, purpose="card" if incident else "message")
-            for t in targets
+            self._send_one(t, data, incident, snapshot, context, purpose=purpose, note=False) for t in targets
         ]
-        results += await asyncio.gather(*sends)
+        sent = await asyncio.gather(*sends)
+        results += sent
         if incident is not None:
+            await self._note(incident.id, purpose, list(sent), context)
             delivered = [
                 t for t, r in zip(targets, results[len(problems) :], strict=True) if r["status"] != "failed"
             ]
@@ -228,6 +232,7 @@ class Sender:
         *,
         purpose: str,
         escalated: bool = False,
+        note: bool = True,
     ) -> dict[str, Any]:
         image_url = await self._image_url(snapshot, target, incident)
         if incident is not None:
@@ -262,6 +267,7 @@ class Sender:
             incident_id=incident.id if incident else None,
             summary=summary,
             context=context,
+            note=note,
         )
         return {"to": target.label, "to_id": target.to_id, **_result_dict(result)}
 
@@ -278,22 +284,41 @@ class Sender:
         context: Context | None = None,
         retry_key: str | None = None,
         row_id: int | None = None,
+        note: bool = True,
     ) -> SendResult:
-        """Push to one recipient with one retry key; log it and note it on the incident."""
+        """Push to one recipient with one retry key; log it and (with ``note``) note it on the incident.
+
+        The log row with the retry key is written *while* the first attempt is
+        in flight, and always before any retry: on the SOS path the database
+        thread is the busiest queue in the hub, and waiting for it before the
+        first attempt made up most of the press-to-LINE time under load.  A send
+        that needs a retry is therefore always durable (resumed after a restart
+        with its key); a first attempt that dies with the hub in the few
+        milliseconds before the row is written is lost exactly as it would be
+        if the hub had died just before writing the row first.
+        """
         key = retry_key or str(uuid.uuid4())
+        logged: asyncio.Task[int] | None = None
         if row_id is None:
-            row_id = await self.rt.store.log_start(
-                kind="push",
-                purpose=purpose,
-                to_id=target.to_id,
-                alias=target.alias,
-                incident_id=incident_id,
-                retry_key=key,
-                summary=summary,
-                payload=messages,
+            logged = asyncio.ensure_future(
+                self.rt.store.log_start(
+                    kind="push",
+                    purpose=purpose,
+                    to_id=target.to_id,
+                    alias=target.alias,
+                    incident_id=incident_id,
+                    retry_key=key,
+                    summary=summary,
+                    payload=messages,
+                )
             )
-        result = await self.rt.api.push(target.to_id, messages, key)
-        await self._finish(row_id, result, target, purpose, incident_id, context)
+        result = await self.rt.api.push(target.to_id, messages, key, before_retry=logged)
+        if logged is not None:
+            try:
+                row_id = await logged
+            except (sqlite3.Error, RuntimeError) as err:  # the database refused: the send still happened
+                _LOGGER.error("LINE: could not log the send to %s: %s", target.label, err)
+        await self._finish(row_id, result, target, purpose, incident_id if note else None, context)
         return result
 
     async def push_text(
@@ -346,44 +371,62 @@ class Sender:
 
     async def _finish(
         self,
-        row_id: int,
+        row_id: int | None,
         result: SendResult,
         target: Target,
         purpose: str,
         incident_id: str | None,
         context: Context | None,
     ) -> None:
-        await self.rt.store.log_finish(
-            row_id,
-            status=result.status,
-            attempts=result.attempts,
-            request_id=result.request_id,
-            http_status=result.http_status,
-            error=result.error,
-            details=result.details,
-        )
+        if row_id is not None:
+            await self.rt.store.log_finish(
+                row_id,
+                status=result.status,
+                attempts=result.attempts,
+                request_id=result.request_id,
+                http_status=result.http_status,
+                error=result.error,
+                details=result.details,
+            )
         self.rt.quota.after_send(result)
         if result.ok:
             _LOGGER.info("LINE %s → %s: %s", purpose, target.label, result.describe())
         else:
             _LOGGER.error("LINE %s → %s: %s", purpose, target.label, result.describe())
         if incident_id:
-            try:
-                await self.hub.data[INCIDENTS].note(
-                    incident_id,
-                    f"LINE {purpose} → {target.label}: {result.describe()}",
-                    by="line",
-                    kind="line",
-                    data={
+            await self._note(
+                incident_id,
+                purpose,
+                [
+                    {
                         "to": target.label,
                         "to_id": target.to_id,
-                        "purpose": purpose,
                         **_result_dict(result),
-                    },
-                    context=context,
-                )
-            except (IncidentNotFound, ValueError) as err:
-                _LOGGER.warning("LINE: could not note the send on incident %s: %s", incident_id, err)
+                        "text": result.describe(),
+                    }
+                ],
+                context,
+            )
+
+    async def _note(
+        self, incident_id: str, purpose: str, results: list[dict[str, Any]], context: Context | None
+    ) -> None:
+        """Write the outcome of a send (one or more recipients) on the incident's timeline."""
+        text = "; ".join(f"{r['to']}: {r.get('text') or _describe(r)}" for r in results)
+        data: dict[str, Any] = {"purpose": purpose, **{k: v for k, v in results[0].items() if k != "text"}}
+        if len(results) > 1:
+            data = {
+                "purpose": purpose,
+                "to": [r["to"] for r in results],
+                "status": "sent" if all(r["status"] != "failed" for r in results) else "failed",
+                "results": [{k: v for k, v in r.items() if k != "text"} for r in results],
+            }
+        try:
+            await self.hub.data[INCIDENTS].note(
+                incident_id, f"LINE {purpose} → {text}", by="line", kind="line", data=data, context=context
+            )
+        except (IncidentNotFound, ValueError) as err:
+            _LOGGER.warning("LINE: could not note the send on incident %s: %s", incident_id, err)
 
     async def resume_pending(self) -> None:
         """Re-send pushes the hub stopped in the middle of, with their original retry keys."""
@@ -555,6 +598,18 @@ def _incident_from(data: dict[str, Any]) -> Incident:
         acknowledged_at=data.get("acknowledged_at"),
         acknowledged_by=data.get("acknowledged_by"),
     )
+
+
+def _describe(result: dict[str, Any]) -> str:
+    """Describe a result dict the way :meth:`SendResult.describe` does."""
+    return SendResult(
+        result["status"],
+        result.get("attempts", 0),
+        result.get("request_id"),
+        result.get("http_status"),
+        result.get("error"),
+        list(result.get("details") or []),
+    ).describe()
 
 
 def _result_dict(result: SendResult) -> dict[str, Any]:

@@ -243,10 +243,12 @@ async def incident_page(request: web.Request) -> web.Response:
         )
     from integrations.camera import snapshot_link
 
+    # Camera snapshots only (their owner's policy is applied when the link is
+    # opened); photos citizens sent in tips are not handed on.
     photos = [
         snapshot_link(hub, a, party=party)
         for entry in incident.timeline
-        if entry.kind == "snapshot"
+        if entry.kind == "snapshot" and entry.actor.startswith("camera.")
         for a in entry.attachments
     ][:6]
     lang = request_lang(request)

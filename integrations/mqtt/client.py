@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from hub.core.errors import HubError
-from integrations.mqtt.badinput import BadInputLog
+from hub.badinput import BadInputLog
 from integrations.mqtt.config import MqttConfig
 from integrations.mqtt.const import (
     CONNECTED_ENTITY,

@@ -16,7 +16,6 @@ PAYLOAD_OFFLINE: Final = "offline"
 #: Largest payload handed to a parser; bigger ones are dropped and logged.
 DEFAULT_MAX_PAYLOAD: Final = 256 * 1024
 #: Seconds between two log lines about bad input from the same device.
-BAD_INPUT_LOG_INTERVAL: Final = 300.0
 #: Events fired by discovered HA ``event`` entities and device triggers.
 EVENT_MQTT_EVENT: Final = "mqtt_event"
 EVENT_DEVICE_TRIGGER: Final = "mqtt_device_trigger"

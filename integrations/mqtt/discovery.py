@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.context import Context
 from hub.entity import Entity
 from integrations.mqtt import discovery_schema as ds
-from integrations.mqtt.badinput import BadInputLog, json_object, payload_text
+from hub.badinput import BadInputLog, json_object, payload_text
 from integrations.mqtt.client import MqttClient, MqttMessage
 from integrations.mqtt.const import EVENT_DEVICE_TRIGGER, EVENT_MQTT_EVENT
 from integrations.mqtt.templating import TemplateError, ValueTemplate, compile_template

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.light.entity import LightEntity
 from integrations.mqtt import discovery_schema as ds
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object
+from hub.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.client import MqttClient, MqttMessage
 from integrations.mqtt.discovery import _Availability, _DiscoveredMixin, _name
 

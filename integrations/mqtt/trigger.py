@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.core.context import Context
-from integrations.mqtt.badinput import payload_text
+from hub.badinput import payload_text
 from integrations.mqtt.client import MqttMessage
 from integrations.mqtt.matcher import validate_filter
 from integrations.mqtt.templating import ValueTemplate, compile_template

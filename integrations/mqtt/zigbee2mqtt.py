@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.keys import HubKey
-from integrations.mqtt.badinput import BadInputLog, as_number, json_object
+from hub.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.client import MqttClient, MqttMessage
 
 if TYPE_CHECKING:

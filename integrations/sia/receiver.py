@@ -29,7 +29,7 @@ from pysiaalarm.account import SIAAccount
 from pysiaalarm.errors import EventFormatError, NoAccountError
 from pysiaalarm.event import NAKEvent, OHEvent, SIAEvent
 
-from integrations.mqtt.badinput import BadInputLog
+from hub.badinput import BadInputLog
 from integrations.sia.config import SiaAccountConfig
 from integrations.sia.const import MAX_FRAME
 

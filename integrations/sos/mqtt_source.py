@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hub.core.context import Context
 from integrations.mqtt import MqttClient, MqttMessage
-from integrations.mqtt.badinput import BadInputLog, payload_text
+from hub.badinput import BadInputLog, payload_text
 from integrations.mqtt.templating import ValueTemplate, compile_template
 from integrations.sos.config import MqttSource
 from integrations.sos.entity import SosButton

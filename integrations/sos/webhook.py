@@ -19,7 +19,7 @@ from hub.core.context import Context
 from hub.http.routes import Route, json_error
 from hub.http.server import HUB_KEY
 from hub.keys import HubKey
-from integrations.mqtt.badinput import BadInputLog
+from hub.badinput import BadInputLog
 from integrations.sos.entity import SosButton
 
 if TYPE_CHECKING:

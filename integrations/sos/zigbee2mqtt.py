@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.context import Context
 from integrations.mqtt import MqttClient, MqttMessage
-from integrations.mqtt.badinput import BadInputLog, json_object
+from hub.badinput import BadInputLog, json_object
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 from integrations.sos.const import EVENT_SOS_SUPERVISION
 from integrations.sos.entity import SosButton

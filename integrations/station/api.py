@@ -97,8 +97,14 @@ async def post_command(request: web.Request) -> web.Response:
     user = current_user(request)
     try:
         record = await station.send_command(
-            hub_id, command, data, user=user.username, role=user.role,
-            name=str(body.get("name") or ""), unit=str(body.get("unit") or ""), ip=request.remote or "",
+            hub_id,
+            command,
+            data,
+            user=user.username,
+            role=user.role,
+            name=str(body.get("name") or ""),
+            unit=str(body.get("unit") or ""),
+            ip=request.remote or "",
         )
     except CommandError as err:
         return json_error(err.status, str(err))
@@ -137,11 +143,24 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     hub = request.app[HUB_KEY]
     # Written before the picture is served: a view that cannot be recorded is not allowed.
-    await hub.audit.log(user.username, AUDIT_SNAPSHOT_VIEW, f"{hub_id}/{row['entity_id']}", role=user.role,
-                        detail={"hub_id": hub_id, "camera": row["entity_id"], "incident_id": row["incident_id"],
-                                "snapshot": msg_id}, source="api", ip=request.remote or "")
+    await hub.audit.log(
+        user.username,
+        AUDIT_SNAPSHOT_VIEW,
+        f"{hub_id}/{row['entity_id']}",
+        role=user.role,
+        detail={
+            "hub_id": hub_id,
+            "camera": row["entity_id"],
+            "incident_id": row["incident_id"],
+            "snapshot": msg_id,
+        },
+        source="api",
+        ip=request.remote or "",
+    )
     path = station.ingest.snapshot_dir / row["path"]
-    return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, no-store"})
+    return web.FileResponse(
+        path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, no-store"}
+    )
 
 
 async def station_status(request: web.Request) -> web.Response:
@@ -152,16 +171,40 @@ async def station_status(request: web.Request) -> web.Response:
 
 
 _LABELS = {
-    "en": {"title": "Hubs", "station": "Station", "hub": "Hub", "status": "Link", "last_seen": "Last seen",
-           "incidents": "Open incidents", "battery": "Battery alarms", "cameras": "Shared cameras",
-           "rejected": "Rejected messages", "version": "Version", "none": "No hub is registered yet: "
-           "add one with `safetyhub station add-hub HUB_ID`.",
-           "online": "online", "offline": "offline", "silent": "silent", "unknown": "not seen yet"},
-    "th": {"title": "ฮับในพื้นที่", "station": "สถานี", "hub": "ฮับ", "status": "การเชื่อมต่อ",
-           "last_seen": "ติดต่อล่าสุด", "incidents": "เหตุที่ยังเปิด", "battery": "แบตเตอรี่ต่ำ",
-           "cameras": "กล้องที่แชร์", "rejected": "ข้อความที่ถูกปฏิเสธ", "version": "รุ่น",
-           "none": "ยังไม่มีฮับที่ลงทะเบียน: เพิ่มด้วยคำสั่ง `safetyhub station add-hub HUB_ID`",
-           "online": "ออนไลน์", "offline": "ออฟไลน์", "silent": "เงียบหาย", "unknown": "ยังไม่เคยติดต่อ"},
+    "en": {
+        "title": "Hubs",
+        "station": "Station",
+        "hub": "Hub",
+        "status": "Link",
+        "last_seen": "Last seen",
+        "incidents": "Open incidents",
+        "battery": "Battery alarms",
+        "cameras": "Shared cameras",
+        "rejected": "Rejected messages",
+        "version": "Version",
+        "none": "No hub is registered yet: add one with `safetyhub station add-hub HUB_ID`.",
+        "online": "online",
+        "offline": "offline",
+        "silent": "silent",
+        "unknown": "not seen yet",
+    },
+    "th": {
+        "title": "ฮับในพื้นที่",
+        "station": "สถานี",
+        "hub": "ฮับ",
+        "status": "การเชื่อมต่อ",
+        "last_seen": "ติดต่อล่าสุด",
+        "incidents": "เหตุที่ยังเปิด",
+        "battery": "แบตเตอรี่ต่ำ",
+        "cameras": "กล้องที่แชร์",
+        "rejected": "ข้อความที่ถูกปฏิเสธ",
+        "version": "รุ่น",
+        "none": "ยังไม่มีฮับที่ลงทะเบียน: เพิ่มด้วยคำสั่ง `safetyhub station add-hub HUB_ID`",
+        "online": "ออนไลน์",
+        "offline": "ออฟไลน์",
+        "silent": "เงียบหาย",
+        "unknown": "ยังไม่เคยติดต่อ",
+    },
 }
 
 
@@ -179,20 +222,55 @@ def routes(hub: Hub) -> list[Route]:
     tags = ("station",)
     return [
         Route("GET", "/api/hubs", list_hubs, summary="The station's hubs with link state", tags=tags),
-        Route("GET", "/api/hubs/{hub_id}", get_hub, summary="One hub: registry, health, incidents, commands",
-              tags=tags),
+        Route(
+            "GET",
+            "/api/hubs/{hub_id}",
+            get_hub,
+            summary="One hub: registry, health, incidents, commands",
+            tags=tags,
+        ),
         Route("GET", "/api/hubs/{hub_id}/events", hub_events, summary="A hub's latest events", tags=tags),
-        Route("POST", "/api/hubs/{hub_id}/commands", post_command, role="operator", tags=tags,
-              summary="Send an allowlisted command to a hub (optionally wait for its answer)",
-              request_schema={"type": "object", "required": ["command"],
-                              "properties": {"command": {"type": "string"}, "data": {"type": "object"},
-                                             "wait": {"type": "number", "minimum": 0, "maximum": _MAX_WAIT}}}),
-        Route("GET", "/api/hubs/{hub_id}/commands", list_commands, summary="Commands sent to a hub", tags=tags),
-        Route("GET", "/api/hubs/{hub_id}/commands/{command_id}", get_command, summary="One command and its answer",
-              tags=tags),
-        Route("GET", "/api/hubs/{hub_id}/snapshots/{msg_id}.jpg", get_snapshot, tags=tags,
-              summary="A snapshot a hub shared (every view is audited)"),
-        Route("GET", "/api/station", station_status, role="operator", summary="Ingest counters and broker link",
-              tags=tags),
+        Route(
+            "POST",
+            "/api/hubs/{hub_id}/commands",
+            post_command,
+            role="operator",
+            tags=tags,
+            summary="Send an allowlisted command to a hub (optionally wait for its answer)",
+            request_schema={
+                "type": "object",
+                "required": ["command"],
+                "properties": {
+                    "command": {"type": "string"},
+                    "data": {"type": "object"},
+                    "wait": {"type": "number", "minimum": 0, "maximum": _MAX_WAIT},
+                },
+            },
+        ),
+        Route(
+            "GET", "/api/hubs/{hub_id}/commands", list_commands, summary="Commands sent to a hub", tags=tags
+        ),
+        Route(
+            "GET",
+            "/api/hubs/{hub_id}/commands/{command_id}",
+            get_command,
+            summary="One command and its answer",
+            tags=tags,
+        ),
+        Route(
+            "GET",
+            "/api/hubs/{hub_id}/snapshots/{msg_id}.jpg",
+            get_snapshot,
+            tags=tags,
+            summary="A snapshot a hub shared (every view is audited)",
+        ),
+        Route(
+            "GET",
+            "/api/station",
+            station_status,
+            role="operator",
+            summary="Ingest counters and broker link",
+            tags=tags,
+        ),
         Route("GET", "/station/hubs", hubs_page, summary="Hubs", api=False),
     ]

@@ -58,7 +58,9 @@ def verify_password(password: str, encoded: str) -> bool:
     if len(parts) != 5 or parts[1] != "7":
         return False
     iterations, salt, digest = int(parts[2]), base64.b64decode(parts[3]), base64.b64decode(parts[4])
-    return secrets.compare_digest(hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations), digest)
+    return secrets.compare_digest(
+        hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations), digest
+    )
 
 
 def new_password() -> str:
@@ -222,19 +224,27 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
     lines += ["log_type error", "log_type warning", "log_type notice", "connection_messages true", ""]
     if run_as:
         lines += [f"user {run_as}", ""]
-    lines += [f"# Hubs connect here{' (TLS)' if not ln.plain else ' (PLAIN: test benches on loopback only)'}.",
-              f"listener {ln.port} {ln.host}"]
+    lines += [
+        f"# Hubs connect here{' (TLS)' if not ln.plain else ' (PLAIN: test benches on loopback only)'}.",
+        f"listener {ln.port} {ln.host}",
+    ]
     if not ln.plain:
         assert ln.cert_file is not None and ln.key_file is not None
-        lines += [f"certfile {files._path(ln.cert_file)}", f"keyfile {files._path(ln.key_file)}",
-                  "tls_version tlsv1.2"]
+        lines += [
+            f"certfile {files._path(ln.cert_file)}",
+            f"keyfile {files._path(ln.key_file)}",
+            "tls_version tlsv1.2",
+        ]
         if ln.ca_file:
             lines += [f"cafile {files._path(ln.ca_file)}"]
         if ln.require_certificate:
             lines += ["require_certificate true"]
     if cfg.local_listener is not None:
-        lines += ["", "# The station's own process, on loopback only.",
-                  f"listener {cfg.local_listener.port} {cfg.local_listener.host}"]
+        lines += [
+            "",
+            "# The station's own process, on loopback only.",
+            f"listener {cfg.local_listener.port} {cfg.local_listener.host}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -54,8 +54,15 @@ async def _register(path: Path, hub_id: str, name: str, *, remove: bool = False)
         await store.close()
 
 
-config_option = click.option("-c", "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
-                             default=Path("config.yaml"), show_default=True, help="the station's config file")
+config_option = click.option(
+    "-c",
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("config.yaml"),
+    show_default=True,
+    help="the station's config file",
+)
 
 
 @click.group("station")
@@ -67,9 +74,15 @@ def station_group() -> None:
 @click.argument("hub_id")
 @config_option
 @click.option("--name", default="", help="the hub's display name at the station")
-@click.option("--password-stdin", is_flag=True, help="read the hub's password from stdin instead of generating one")
-@click.option("--ca-file", default="ccoc-ca.pem", show_default=True,
-              help="the CA file name to put in the printed federation block ('' for none)")
+@click.option(
+    "--password-stdin", is_flag=True, help="read the hub's password from stdin instead of generating one"
+)
+@click.option(
+    "--ca-file",
+    default="ccoc-ca.pem",
+    show_default=True,
+    help="the CA file name to put in the printed federation block ('' for none)",
+)
 @click.option("--reload/--no-reload", default=True, show_default=True, help="SIGHUP a running broker")
 def add_hub(hub_id: str, config: Path, name: str, password_stdin: bool, ca_file: str, reload: bool) -> None:
     """Create HUB_ID's broker account and ACL, and print its federation: block."""
@@ -121,13 +134,18 @@ def remove_hub(hub_id: str, config: Path, reload: bool) -> None:
     if not existed and not registered:
         raise click.ClickException(f"no hub {hub_id!r} at station {cfg.id}")
     pid = files.reload() if reload else None
-    click.echo(f"Hub {hub_id} removed from station {cfg.id}" + (f"; broker reloaded (pid {pid})." if pid else "."))
+    click.echo(
+        f"Hub {hub_id} removed from station {cfg.id}" + (f"; broker reloaded (pid {pid})." if pid else ".")
+    )
 
 
 @station_group.command("broker-config")
 @config_option
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="where to write mosquitto.conf (default: <broker_dir>/mosquitto.conf; '-' prints it)")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="where to write mosquitto.conf (default: <broker_dir>/mosquitto.conf; '-' prints it)",
+)
 @click.option("--run-as", default=None, help="the OS user mosquitto drops to (e.g. root inside a container)")
 @click.option("--log-file", is_flag=True, help="log to <broker_dir>/mosquitto.log instead of stderr")
 def broker_config(config: Path, out: Path | None, run_as: str | None, log_file: bool) -> None:
@@ -155,5 +173,6 @@ def broker_config(config: Path, out: Path | None, run_as: str | None, log_file: 
     click.echo(f"wrote {target}")
     click.echo(f"run the broker with: mosquitto -c {target}")
     if not cfg.password:
-        click.echo("note: station.password is not set, so the station's own account was not written",
-                   err=True)
+        click.echo(
+            "note: station.password is not set, so the station's own account was not written", err=True
+        )

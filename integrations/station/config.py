@@ -29,7 +29,9 @@ class ListenerConfig(BlockModel):
     @model_validator(mode="after")
     def _tls(self) -> ListenerConfig:
         if not self.plain and (self.cert_file is None or self.key_file is None):
-            raise ValueError("the hub listener needs cert_file and key_file (TLS), or plain: true on loopback")
+            raise ValueError(
+                "the hub listener needs cert_file and key_file (TLS), or plain: true on loopback"
+            )
         if self.require_certificate and self.ca_file is None:
             raise ValueError("require_certificate needs ca_file")
         return self

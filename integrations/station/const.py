@@ -28,6 +28,5 @@ HUB_ENTITY_DOMAIN: Final = "station_hub"
 #: Audit actions.
 AUDIT_COMMAND: Final = "station.command"
 AUDIT_SNAPSHOT_VIEW: Final = "station.snapshot.view"
-AUDIT_HUB_ADDED: Final = "station.hub.add"
 #: Ids per ack message (a few tens of kilobytes).
 ACK_CHUNK: Final = 1000

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from hub.badinput import BadInputLog
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
@@ -52,7 +53,6 @@ from integrations.federation.protocol import (
     parse_topic,
     topic,
 )
-from integrations.mqtt.badinput import BadInputLog
 from integrations.station.const import (
     ACK_CHUNK,
     EVENT_EVENT,
@@ -88,8 +88,13 @@ _REFRESH_INTERVAL = 5.0
 class Ingest:
     """Subscribes, validates, stores, acknowledges and tracks hubs."""
 
-    def __init__(self, hub: Hub, cfg: StationConfig, store: StationStore,
-                 on_command_result: Callable[[Inbound, dict[str, Any]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        cfg: StationConfig,
+        store: StationStore,
+        on_command_result: Callable[[Inbound, dict[str, Any]], Any] | None = None,
+    ) -> None:
         self.hub = hub
         self.cfg = cfg
         self.station = cfg.id
@@ -103,23 +108,33 @@ class Ingest:
         urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
         share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
         settings = LinkSettings(
-            broker=cfg.broker, username=cfg.username, password=cfg.password,
+            broker=cfg.broker,
+            username=cfg.username,
+            password=cfg.password,
             client_id=cfg.client_id or f"station-{cfg.id}" + (f"-{id(self):x}" if cfg.share_group else ""),
-            ca_file=cfg.ca_file, cert_file=cfg.cert_file, key_file=cfg.key_file, tls_insecure=cfg.tls_insecure,
-            protocol=cfg.protocol, keepalive=cfg.keepalive,
+            ca_file=cfg.ca_file,
+            cert_file=cfg.cert_file,
+            key_file=cfg.key_file,
+            tls_insecure=cfg.tls_insecure,
+            protocol=cfg.protocol,
+            keepalive=cfg.keepalive,
             # Shared-subscription workers use clean sessions: a dead worker's persistent
             # session would keep collecting its share of messages (see the docs).
             clean=cfg.share_group is not None,
-            reconnect_min=cfg.reconnect_min, reconnect_max=cfg.reconnect_max, config_dir=hub.config_dir,
+            reconnect_min=cfg.reconnect_min,
+            reconnect_max=cfg.reconnect_max,
+            config_dir=hub.config_dir,
             subscriptions=(share + base,),
         )
         self.link = MqttLink(settings, self._on_message, name="station")
         # Incidents also come on a second connection of their own: the broker queues per
         # connection, so an SOS never waits behind thousands of telemetry messages in the
         # first one's stream.  The copy that arrives second is a repeat, stored once.
-        self.urgent_link = MqttLink(replace(settings, client_id=settings.client_id + "-urgent",
-                                            subscriptions=(share + urgent,)),
-                                    self._on_message, name="station urgent")
+        self.urgent_link = MqttLink(
+            replace(settings, client_id=settings.client_id + "-urgent", subscriptions=(share + urgent,)),
+            self._on_message,
+            name="station urgent",
+        )
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
         self._batch: list[Inbound] = []
@@ -153,7 +168,10 @@ class Ingest:
         self.link.start(self.hub.create_background_task)
         self.urgent_link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
-        self._tasks += [spawn(self._writer(), "station writer"), spawn(self._silence_loop(), "station silence")]
+        self._tasks += [
+            spawn(self._writer(), "station writer"),
+            spawn(self._silence_loop(), "station silence"),
+        ]
 
     async def stop(self) -> None:
         """Store what is queued, then disconnect."""
@@ -169,9 +187,16 @@ class Ingest:
 
     def stats(self) -> dict[str, Any]:
         """Return counters for the API."""
-        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
-                "rejected": self.rejected, "dropped": self.dropped, "backlog": len(self._batch),
-                "link": self.link.info(), "urgent_link": self.urgent_link.info()}
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "dropped": self.dropped,
+            "backlog": len(self._batch),
+            "link": self.link.info(),
+            "urgent_link": self.urgent_link.info(),
+        }
 
     # -- receiving --------------------------------------------------------------------------------
 
@@ -197,12 +222,18 @@ class Ingest:
             items = [item] if item is not None else []
         elif len(payload) > self._max_message:
             for line in payload.split(b"\n"):
-                self._reject(hub_id, f"{kind}: an MQTT message of {len(payload)} bytes is over the "
-                                     f"{self._max_message}-byte limit", _sniff_id(line))
+                self._reject(
+                    hub_id,
+                    f"{kind}: an MQTT message of {len(payload)} bytes is over the "
+                    f"{self._max_message}-byte limit",
+                    _sniff_id(line),
+                )
             return
         elif b"\n" in payload:
             # A hub sending its backlog: one envelope per line, each checked on its own.
-            items = [i for line in payload.split(b"\n") if (i := self._json(hub_id, kind, line, now)) is not None]
+            items = [
+                i for line in payload.split(b"\n") if (i := self._json(hub_id, kind, line, now)) is not None
+            ]
         else:
             item = self._json(hub_id, kind, payload, now)
             items = [item] if item is not None else []
@@ -212,8 +243,12 @@ class Ingest:
             self._urgent.extend(items)
         elif len(self._batch) >= _MAX_BACKLOG:
             self.dropped += len(items)
-            self._log.warn("backlog", "Station: %d messages waiting for the database; dropping new ones "
-                           "unacknowledged (hubs will send them again)", len(self._batch))
+            self._log.warn(
+                "backlog",
+                "Station: %d messages waiting for the database; dropping new ones "
+                "unacknowledged (hubs will send them again)",
+                len(self._batch),
+            )
             return
         else:
             self._batch.extend(items)
@@ -221,8 +256,11 @@ class Ingest:
 
     def _json(self, hub_id: str, kind: str, payload: bytes, now: float) -> Inbound | None:
         if len(payload) > self.cfg.max_payload:
-            self._reject(hub_id, f"{kind}: {len(payload)} bytes is over the {self.cfg.max_payload}-byte limit",
-                         _sniff_id(payload))
+            self._reject(
+                hub_id,
+                f"{kind}: {len(payload)} bytes is over the {self.cfg.max_payload}-byte limit",
+                _sniff_id(payload),
+            )
             return None
         try:
             env = parse_envelope(payload)
@@ -230,8 +268,12 @@ class Ingest:
             self._reject(hub_id, f"{kind}: not our schema: {_first_error(err)}", _sniff_id(payload))
             return None
         if env.hub != hub_id or env.kind != kind or env.station != self.station:
-            self._reject(hub_id, f"payload says {env.station}/{env.hub}/{env.kind} but the topic is "
-                                 f"{self.station}/{hub_id}/{kind}", env.id)
+            self._reject(
+                hub_id,
+                f"payload says {env.station}/{env.hub}/{env.kind} but the topic is "
+                f"{self.station}/{hub_id}/{kind}",
+                env.id,
+            )
             return None
         return Inbound(env.id, hub_id, kind, env.ts, now, payload, env)
 
@@ -247,12 +289,16 @@ class Ingest:
             self._reject(hub_id, f"snapshot: not our schema: {_first_error(err)}", meta_raw.get("id"))
             return None
         if meta.hub != hub_id or meta.station != self.station:
-            self._reject(hub_id, f"snapshot says {meta.station}/{meta.hub}, the topic {self.station}/{hub_id}",
-                         meta.id)
+            self._reject(
+                hub_id, f"snapshot says {meta.station}/{meta.hub}, the topic {self.station}/{hub_id}", meta.id
+            )
             return None
         if len(payload) > self.cfg.max_snapshot:
-            self._reject(hub_id, f"snapshot: {len(payload)} bytes is over the {self.cfg.max_snapshot}-byte limit",
-                         meta.id)
+            self._reject(
+                hub_id,
+                f"snapshot: {len(payload)} bytes is over the {self.cfg.max_snapshot}-byte limit",
+                meta.id,
+            )
             return None
         if not (payload[:3] == b"\xff\xd8\xff" and payload.rstrip(b"\x00\r\n")[-2:] == b"\xff\xd9"):
             self._reject(hub_id, "snapshot: not a complete JPEG", meta.id)
@@ -270,8 +316,9 @@ class Ingest:
         if len(self.rejected_by_hub) < 10_000 or hub_id in self.rejected_by_hub:
             self.rejected_by_hub[hub_id] += 1
             self.last_reject[hub_id] = reason
-        self._log.warn(f"reject {hub_id}", "Station %s: rejected a message from hub %s: %s",
-                       self.station, hub_id, reason)
+        self._log.warn(
+            f"reject {hub_id}", "Station %s: rejected a message from hub %s: %s", self.station, hub_id, reason
+        )
         if known and hub_id in self.registered:
             count, _ = self._rejects.get(hub_id, (0, ""))
             self._rejects[hub_id] = (count + 1, reason[:500])
@@ -327,14 +374,18 @@ class Ingest:
         while self._urgent or self._batch or self._nacks or self._rejects:
             # Incidents first, in the next transaction, however long the telemetry queue is.
             urgent, self._urgent = self._urgent, []
-            batch = urgent + self._batch[:max(0, self.cfg.batch_max - len(urgent))]
-            del self._batch[:len(batch) - len(urgent)]
+            batch = urgent + self._batch[: max(0, self.cfg.batch_max - len(urgent))]
+            del self._batch[: len(batch) - len(urgent)]
             nacks, self._nacks = self._nacks, defaultdict(list)
             rejects, self._rejects = self._rejects, {}
             await self._store(batch, nacks, rejects)
 
-    async def _store(self, batch: list[Inbound], nacks: dict[str, list[dict[str, str]]],
-                     rejects: dict[str, tuple[int, str]]) -> None:
+    async def _store(
+        self,
+        batch: list[Inbound],
+        nacks: dict[str, list[dict[str, str]]],
+        rejects: dict[str, tuple[int, str]],
+    ) -> None:
         jpegs = {m.id: self._jpegs.pop(m.id, b"") for m in batch if m.snapshot is not None}
         if jpegs:
             await self.hub.loop.run_in_executor(None, self._write_jpegs, batch, jpegs)
@@ -384,14 +435,17 @@ class Ingest:
         for hub_id in set(by_hub) | set(nacks):
             ids, refused = by_hub.get(hub_id, []), nacks.get(hub_id, [])
             for start in range(0, max(len(ids), len(refused), 1), ACK_CHUNK):
-                chunk, rejected = ids[start:start + ACK_CHUNK], refused[start:start + ACK_CHUNK]
+                chunk, rejected = ids[start : start + ACK_CHUNK], refused[start : start + ACK_CHUNK]
                 if rejected:
                     payload = dumps({"v": PROTOCOL_VERSION, "ids": chunk, "rejected": rejected, "ts": now})
                 else:
                     # The common case, built by hand: ids are ULIDs (no escaping needed), and
                     # at a busy station json.dumps per ack is a noticeable share of the CPU.
                     payload = b'{"v":%d,"ids":["%s"],"rejected":[],"ts":%.3f}' % (
-                        PROTOCOL_VERSION, '","'.join(chunk).encode("ascii"), now)
+                        PROTOCOL_VERSION,
+                        '","'.join(chunk).encode("ascii"),
+                        now,
+                    )
                     if not chunk:
                         payload = payload.replace(b'[""]', b"[]")
                 # QoS 0 and not awaited: a lost ack only makes the hub send again (the
@@ -403,20 +457,47 @@ class Ingest:
         fire = self.hub.bus.fire
         if isinstance(env, IncidentEnvelope):
             body = env.body
-            fire(EVENT_INCIDENT, {"hub_id": m.hub_id, "incident_id": body.incident.id, "action": body.action,
-                                  "kind": body.incident.kind, "status": body.incident.status,
-                                  "severity": body.incident.severity, "title": body.incident.title,
-                                  "entry": body.entry.model_dump(), "message_id": m.id})
+            fire(
+                EVENT_INCIDENT,
+                {
+                    "hub_id": m.hub_id,
+                    "incident_id": body.incident.id,
+                    "action": body.action,
+                    "kind": body.incident.kind,
+                    "status": body.incident.status,
+                    "severity": body.incident.severity,
+                    "title": body.incident.title,
+                    "entry": body.entry.model_dump(),
+                    "message_id": m.id,
+                },
+            )
         elif isinstance(env, EventEnvelope):
             if env.body.type == HUB_COMMAND_RESULT and self._on_command_result is not None:
-                self.hub.create_task(_maybe_await(self._on_command_result(m, env.body.data)), "command result")
+                self.hub.create_task(
+                    _maybe_await(self._on_command_result(m, env.body.data)), "command result"
+                )
             elif env.body.type not in self._announced:
                 return  # stored and queryable; too frequent to put each on the bus
-            fire(EVENT_EVENT, {"hub_id": m.hub_id, "type": env.body.type, "data": env.body.data,
-                               "time": env.body.time, "message_id": m.id})
+            fire(
+                EVENT_EVENT,
+                {
+                    "hub_id": m.hub_id,
+                    "type": env.body.type,
+                    "data": env.body.data,
+                    "time": env.body.time,
+                    "message_id": m.id,
+                },
+            )
         elif m.snapshot is not None:
-            fire(EVENT_SNAPSHOT, {"hub_id": m.hub_id, "incident_id": m.snapshot.incident or None,
-                                  "entity_id": m.snapshot.entity, "message_id": m.id})
+            fire(
+                EVENT_SNAPSHOT,
+                {
+                    "hub_id": m.hub_id,
+                    "incident_id": m.snapshot.incident or None,
+                    "entity_id": m.snapshot.entity,
+                    "message_id": m.id,
+                },
+            )
 
     # -- hub link states ----------------------------------------------------------------------------
 
@@ -440,10 +521,20 @@ class Ingest:
         now = self.hub.clock.time()
         status.status_since = now
         self._mirror(status)
-        event = {STATUS_ONLINE: EVENT_HUB_ONLINE, STATUS_OFFLINE: EVENT_HUB_OFFLINE,
-                 STATUS_SILENT: EVENT_HUB_SILENT}[new]
-        self.hub.bus.fire(event, {"hub_id": status.hub_id, "previous": old, "last_seen": status.last_seen,
-                                  "reason": extra.get("reason")})
+        event = {
+            STATUS_ONLINE: EVENT_HUB_ONLINE,
+            STATUS_OFFLINE: EVENT_HUB_OFFLINE,
+            STATUS_SILENT: EVENT_HUB_SILENT,
+        }[new]
+        self.hub.bus.fire(
+            event,
+            {
+                "hub_id": status.hub_id,
+                "previous": old,
+                "last_seen": status.last_seen,
+                "reason": extra.get("reason"),
+            },
+        )
         log = _LOGGER.warning if new != STATUS_ONLINE else _LOGGER.info
         log("Station: hub %s is %s (was %s)", status.hub_id, new, old)
         self.hub.create_task(self.store.set_status(status.hub_id, new, now), "station hub status")
@@ -451,10 +542,17 @@ class Ingest:
     def _mirror(self, status: HubStatus) -> None:
         entity_id = f"{HUB_ENTITY_DOMAIN}.{status.hub_id.replace('-', '_')}"
         with contextlib.suppress(Exception):
-            self.hub.states.set(entity_id, status.status, {
-                "friendly_name": status.hub_id, "hub_id": status.hub_id, "last_seen": status.last_seen,
-                "last_sent": status.last_sent, "status_since": status.status_since,
-            })
+            self.hub.states.set(
+                entity_id,
+                status.status,
+                {
+                    "friendly_name": status.hub_id,
+                    "hub_id": status.hub_id,
+                    "last_seen": status.last_seen,
+                    "last_sent": status.last_sent,
+                    "status_since": status.status_since,
+                },
+            )
 
     def check_silence(self) -> list[str]:
         """Mark online hubs that have said nothing for ``silent_after`` seconds; return their ids."""
@@ -464,7 +562,9 @@ class Ingest:
             if status.hub_id not in self.registered or status.status not in (STATUS_ONLINE, STATUS_UNKNOWN):
                 continue
             if status.last_seen is not None and now - status.last_seen >= self.cfg.silent_after:
-                self._set_status(status, STATUS_SILENT, {"reason": f"nothing for {now - status.last_seen:.0f}s"})
+                self._set_status(
+                    status, STATUS_SILENT, {"reason": f"nothing for {now - status.last_seen:.0f}s"}
+                )
                 silent.append(status.hub_id)
         return silent
 

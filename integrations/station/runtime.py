@@ -67,8 +67,18 @@ class Station:
 
     # -- commands --------------------------------------------------------------------------------
 
-    async def send_command(self, hub_id: str, command: str, data: dict[str, Any], *, user: str, role: str,
-                           name: str = "", unit: str = "", ip: str = "") -> CommandRecord:
+    async def send_command(
+        self,
+        hub_id: str,
+        command: str,
+        data: dict[str, Any],
+        *,
+        user: str,
+        role: str,
+        name: str = "",
+        unit: str = "",
+        ip: str = "",
+    ) -> CommandRecord:
         """Record, audit and publish a command; raise CommandError if it cannot go."""
         target = f"{hub_id}/{command}"
         refusal: str | None = None
@@ -79,23 +89,52 @@ class Station:
             refusal = f"{command!r} is not on the allowlist ({', '.join(ALLOWED_COMMANDS)})"
             status = 400
         if refusal is not None:
-            await self.hub.audit.log(user, AUDIT_COMMAND, target, role=role, detail={"data": data, "error": refusal},
-                                     source="api", ip=ip, result="refused")
+            await self.hub.audit.log(
+                user,
+                AUDIT_COMMAND,
+                target,
+                role=role,
+                detail={"data": data, "error": refusal},
+                source="api",
+                ip=ip,
+                result="refused",
+            )
             raise CommandError(refusal, status)
         record = CommandRecord(ulid(), hub_id, command, data, user, role, self.hub.clock.time(), "sent")
         await self.store.add_command(record)
-        await self.hub.audit.log(user, AUDIT_COMMAND, target, role=role,
-                                 detail={"command_id": record.id, "data": data}, source="api", ip=ip)
-        payload = dumps({"v": PROTOCOL_VERSION, "id": record.id, "station": self.id, "hub": hub_id,
-                         "command": command, "data": data,
-                         "by": {"user": user, "name": name, "role": role, "unit": unit},
-                         "ts": record.created_at})
+        await self.hub.audit.log(
+            user,
+            AUDIT_COMMAND,
+            target,
+            role=role,
+            detail={"command_id": record.id, "data": data},
+            source="api",
+            ip=ip,
+        )
+        payload = dumps(
+            {
+                "v": PROTOCOL_VERSION,
+                "id": record.id,
+                "station": self.id,
+                "hub": hub_id,
+                "command": command,
+                "data": data,
+                "by": {"user": user, "name": name, "role": role, "unit": unit},
+                "ts": record.created_at,
+            }
+        )
         try:
             # The expiry keeps a light.flash from firing an hour late when the hub comes back.
-            await self.ingest.link.publish(topic(self.id, hub_id, KIND_CMD), payload, qos=1,
-                                           properties=publish_properties(expiry=self.cfg.command_expiry))
+            await self.ingest.link.publish(
+                topic(self.id, hub_id, KIND_CMD),
+                payload,
+                qos=1,
+                properties=publish_properties(expiry=self.cfg.command_expiry),
+            )
         except LinkNotConnected as err:
-            await self.store.command_result(record.id, hub_id, "failed", None, str(err), self.hub.clock.time())
+            await self.store.command_result(
+                record.id, hub_id, "failed", None, str(err), self.hub.clock.time()
+            )
             raise CommandError(f"the station broker is not connected: {err}", 503) from None
         return record
 
@@ -125,17 +164,35 @@ class Station:
         command_id = str(data.get("command_id") or "")
         status = str(data.get("status") or "error")
         error = data.get("error")
-        ok = await self.store.command_result(command_id, message.hub_id, status, data.get("result"),
-                                             str(error) if error is not None else None, self.hub.clock.time())
+        ok = await self.store.command_result(
+            command_id,
+            message.hub_id,
+            status,
+            data.get("result"),
+            str(error) if error is not None else None,
+            self.hub.clock.time(),
+        )
         if not ok:
             _LOGGER.warning("Station: hub %s answered unknown command %s", message.hub_id, command_id)
             return
-        await self.hub.audit.log(f"hub:{message.hub_id}", f"{AUDIT_COMMAND}.result",
-                                 f"{message.hub_id}/{data.get('command')}",
-                                 detail={"command_id": command_id, "error": error}, source="federation",
-                                 result=status)
-        self.hub.bus.fire(EVENT_COMMAND_RESULT, {"hub_id": message.hub_id, "command_id": command_id,
-                                                 "command": data.get("command"), "status": status, "error": error})
+        await self.hub.audit.log(
+            f"hub:{message.hub_id}",
+            f"{AUDIT_COMMAND}.result",
+            f"{message.hub_id}/{data.get('command')}",
+            detail={"command_id": command_id, "error": error},
+            source="federation",
+            result=status,
+        )
+        self.hub.bus.fire(
+            EVENT_COMMAND_RESULT,
+            {
+                "hub_id": message.hub_id,
+                "command_id": command_id,
+                "command": data.get("command"),
+                "status": status,
+                "error": error,
+            },
+        )
         record = await self.store.command(command_id)
         for fut in self._waiters.pop(command_id, []):
             if not fut.done() and record is not None:

@@ -75,9 +75,19 @@ class CommandRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form."""
-        return {"id": self.id, "hub_id": self.hub_id, "command": self.command, "data": self.data,
-                "actor": self.actor, "actor_role": self.actor_role, "created_at": self.created_at,
-                "status": self.status, "result": self.result, "error": self.error, "result_at": self.result_at}
+        return {
+            "id": self.id,
+            "hub_id": self.hub_id,
+            "command": self.command,
+            "data": self.data,
+            "actor": self.actor,
+            "actor_role": self.actor_role,
+            "created_at": self.created_at,
+            "status": self.status,
+            "result": self.result,
+            "error": self.error,
+            "result_at": self.result_at,
+        }
 
 
 class StationStore(Protocol):
@@ -90,8 +100,12 @@ class StationStore(Protocol):
         """Finish writes and disconnect."""
 
     # -- ingest
-    async def ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
-                     rejects: dict[str, tuple[int, str]]) -> IngestResult:
+    async def ingest(
+        self,
+        batch: Sequence[Inbound],
+        hub_counts: dict[str, tuple[int, float, float]],
+        rejects: dict[str, tuple[int, str]],
+    ) -> IngestResult:
         """Store a batch in one transaction, idempotently by message id.
 
         ``hub_counts`` is per hub (messages, last received, last sent) and
@@ -121,8 +135,14 @@ class StationStore(Protocol):
         """Return one hub with its registry, health and counters."""
 
     # -- data
-    async def incidents(self, *, status: str | None = None, kind: str | None = None,
-                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def incidents(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        hub_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
         """Return federated incidents, newest first."""
 
     async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
@@ -131,12 +151,14 @@ class StationStore(Protocol):
     async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Return a hub's latest events."""
 
-    async def messages(self, *, hub_id: str | None = None, kind: str | None = None,
-                       after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    async def messages(
+        self, *, hub_id: str | None = None, kind: str | None = None, after_seq: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         """Return stored messages in arrival order (for audits, exports and tests)."""
 
-    async def count_messages(self, *, hub_id: str | None = None, kind: str | None = None,
-                             type_: str | None = None) -> int:
+    async def count_messages(
+        self, *, hub_id: str | None = None, kind: str | None = None, type_: str | None = None
+    ) -> int:
         """Return how many messages are stored (per hub, kind and event type)."""
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
@@ -146,8 +168,9 @@ class StationStore(Protocol):
     async def add_command(self, record: CommandRecord) -> None:
         """Record a command about to be sent."""
 
-    async def command_result(self, command_id: str, hub_id: str, status: str, result: Any,
-                             error: str | None, at: float) -> bool:
+    async def command_result(
+        self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
+    ) -> bool:
         """Record a hub's answer; False if the command is unknown or from another hub."""
 
     async def command(self, command_id: str) -> CommandRecord | None:

@@ -12,6 +12,7 @@ never acknowledged, so the hub sends it again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -154,11 +155,16 @@ def _loads(text: str | bytes | None) -> Any:
 class SqliteStationStore:
     """:class:`~integrations.station.store.StationStore` on one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checkpoint_every: float = 1.0) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         # One thread owns the connection: every call is serialised through it.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-db")
+        # Checkpoints (the only step that fsyncs in WAL mode with synchronous=NORMAL) run
+        # on a connection and thread of their own, so a commit never waits for the disk:
+        # an SOS must not queue behind a checkpoint of the telemetry before it.
+        self._checkpoint_every = checkpoint_every
+        self._checkpointer: asyncio.Task[None] | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -174,6 +180,24 @@ class SqliteStationStore:
     async def open(self) -> None:
         """Open the file, set WAL and apply migrations."""
         await self._call(self._open)
+        self._checkpointer = asyncio.create_task(self._checkpoints(), name="station-db checkpoints")
+
+    async def _checkpoints(self) -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-db-checkpoint") as pool:
+            conn = await loop.run_in_executor(
+                pool, lambda: sqlite3.connect(self.path, check_same_thread=False)
+            )
+            try:
+                while True:
+                    await asyncio.sleep(self._checkpoint_every)
+                    try:
+                        # PASSIVE: copies what it can without blocking the writer or readers.
+                        await loop.run_in_executor(pool, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    except sqlite3.Error as err:
+                        _LOGGER.warning("%s: checkpoint failed: %s", self.path, err)
+            finally:
+                await loop.run_in_executor(pool, conn.close)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +206,7 @@ class SqliteStationStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoints
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         for index, script in enumerate(_MIGRATIONS[version:], start=version + 1):
             # executescript commits first; the version bump is in the same script.
@@ -191,6 +216,11 @@ class SqliteStationStore:
 
     async def close(self) -> None:
         """Close the connection and the thread."""
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._conn is not None:
             await self._call(self._close)
         self._executor.shutdown(wait=True)
@@ -198,17 +228,27 @@ class SqliteStationStore:
     def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.close()
 
     # -- ingest --------------------------------------------------------------------------
 
-    async def ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
-                     rejects: dict[str, tuple[int, str]]) -> IngestResult:
+    async def ingest(
+        self,
+        batch: Sequence[Inbound],
+        hub_counts: dict[str, tuple[int, float, float]],
+        rejects: dict[str, tuple[int, str]],
+    ) -> IngestResult:
         """Store a batch in one transaction (see the protocol's docstring)."""
         return await self._call(self._ingest, batch, hub_counts, rejects)
 
-    def _ingest(self, batch: Sequence[Inbound], hub_counts: dict[str, tuple[int, float, float]],
-                rejects: dict[str, tuple[int, str]]) -> IngestResult:
+    def _ingest(
+        self,
+        batch: Sequence[Inbound],
+        hub_counts: dict[str, tuple[int, float, float]],
+        rejects: dict[str, tuple[int, str]],
+    ) -> IngestResult:
         db = self._db()
         result = IngestResult()
         db.execute("BEGIN IMMEDIATE")
@@ -272,29 +312,74 @@ class SqliteStationStore:
             if isinstance(env, IncidentEnvelope):
                 inc, entry = env.body.incident, env.body.entry
                 loc = inc.location
-                incidents.append((
-                    m.hub_id, inc.id, inc.kind, inc.severity, inc.status, inc.title, inc.place,
-                    loc.lat if loc else None, loc.lon if loc else None, _dumps(inc.entities), _dumps(inc.data),
-                    inc.opened_at, inc.updated_at, inc.closed_at, inc.acknowledged_at, inc.acknowledged_by,
-                    m.sent_at, m.received_at, m.id,
-                ))
-                timeline.append((m.id, m.hub_id, inc.id, entry.ts, entry.actor, entry.kind, entry.text,
-                                 _dumps(entry.attachments), _dumps(entry.data), m.received_at))
+                incidents.append(
+                    (
+                        m.hub_id,
+                        inc.id,
+                        inc.kind,
+                        inc.severity,
+                        inc.status,
+                        inc.title,
+                        inc.place,
+                        loc.lat if loc else None,
+                        loc.lon if loc else None,
+                        _dumps(inc.entities),
+                        _dumps(inc.data),
+                        inc.opened_at,
+                        inc.updated_at,
+                        inc.closed_at,
+                        inc.acknowledged_at,
+                        inc.acknowledged_by,
+                        m.sent_at,
+                        m.received_at,
+                        m.id,
+                    )
+                )
+                timeline.append(
+                    (
+                        m.id,
+                        m.hub_id,
+                        inc.id,
+                        entry.ts,
+                        entry.actor,
+                        entry.kind,
+                        entry.text,
+                        _dumps(entry.attachments),
+                        _dumps(entry.data),
+                        m.received_at,
+                    )
+                )
             elif isinstance(env, HealthEnvelope):
                 # The offline will only changes the link state (tracked elsewhere); the
                 # last full report stays readable.
                 if env.body.status == "online":
-                    db.execute("UPDATE hubs SET health = ?, health_at = ? WHERE hub_id = ? "
-                               "AND (health_at IS NULL OR health_at <= ?)",
-                               (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at))
+                    db.execute(
+                        "UPDATE hubs SET health = ?, health_at = ? WHERE hub_id = ? "
+                        "AND (health_at IS NULL OR health_at <= ?)",
+                        (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at),
+                    )
             elif isinstance(env, RegistryEnvelope):
-                db.execute("UPDATE hubs SET registry = ?, registry_at = ? WHERE hub_id = ? "
-                           "AND (registry_at IS NULL OR registry_at <= ?)",
-                           (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at))
+                db.execute(
+                    "UPDATE hubs SET registry = ?, registry_at = ? WHERE hub_id = ? "
+                    "AND (registry_at IS NULL OR registry_at <= ?)",
+                    (_body_text(m.raw), m.sent_at, m.hub_id, m.sent_at),
+                )
             elif m.snapshot is not None:
                 s = m.snapshot
-                snapshots.append((m.id, m.hub_id, s.incident or None, s.entity, s.snapshot, float(s.ts),
-                                  m.received_at, m.snapshot_size, m.snapshot_sha256, m.snapshot_path))
+                snapshots.append(
+                    (
+                        m.id,
+                        m.hub_id,
+                        s.incident or None,
+                        s.entity,
+                        s.snapshot,
+                        float(s.ts),
+                        m.received_at,
+                        m.snapshot_size,
+                        m.snapshot_sha256,
+                        m.snapshot_path,
+                    )
+                )
         if incidents:
             db.executemany(_UPSERT_INCIDENT, incidents)
             db.executemany(_INSERT_TIMELINE, timeline)
@@ -311,8 +396,11 @@ class SqliteStationStore:
         db = self._db()
         row = db.execute("SELECT registered FROM hubs WHERE hub_id = ?", (hub_id,)).fetchone()
         if row is not None:
-            db.execute("UPDATE hubs SET registered = 1, name = CASE WHEN ? != '' THEN ? ELSE name END "
-                       "WHERE hub_id = ?", (name, name, hub_id))
+            db.execute(
+                "UPDATE hubs SET registered = 1, name = CASE WHEN ? != '' THEN ? ELSE name END "
+                "WHERE hub_id = ?",
+                (name, name, hub_id),
+            )
             return not bool(row["registered"])
         db.execute("INSERT INTO hubs (hub_id, name, registered_at) VALUES (?, ?, ?)", (hub_id, name, at))
         return True
@@ -320,8 +408,12 @@ class SqliteStationStore:
     async def unregister_hub(self, hub_id: str) -> bool:
         """Forget a hub's registration (its history stays)."""
         return await self._call(
-            lambda: self._db().execute("UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1",
-                                       (hub_id,)).rowcount > 0
+            lambda: (
+                self._db()
+                .execute("UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1", (hub_id,))
+                .rowcount
+                > 0
+            )
         )
 
     async def registered_hubs(self) -> set[str]:
@@ -332,16 +424,30 @@ class SqliteStationStore:
 
     async def set_status(self, hub_id: str, status: str, at: float) -> None:
         """Record a hub's new link state."""
-        await self._call(lambda: self._db().execute(
-            "UPDATE hubs SET status = ?, status_since = ? WHERE hub_id = ?", (status, at, hub_id)))
+        await self._call(
+            lambda: self._db().execute(
+                "UPDATE hubs SET status = ?, status_since = ? WHERE hub_id = ?", (status, at, hub_id)
+            )
+        )
 
     async def hub_statuses(self) -> list[HubStatus]:
         """Return every registered hub's link state."""
+
         def run() -> list[HubStatus]:
             rows = self._db().execute(
-                "SELECT hub_id, status, status_since, last_seen, last_sent FROM hubs WHERE registered = 1")
-            return [HubStatus(r["hub_id"], r["status"] or STATUS_UNKNOWN, r["status_since"], r["last_seen"],
-                              r["last_sent"]) for r in rows]
+                "SELECT hub_id, status, status_since, last_seen, last_sent FROM hubs WHERE registered = 1"
+            )
+            return [
+                HubStatus(
+                    r["hub_id"],
+                    r["status"] or STATUS_UNKNOWN,
+                    r["status_since"],
+                    r["last_seen"],
+                    r["last_sent"],
+                )
+                for r in rows
+            ]
+
         return await self._call(run)
 
     def _hub_dict(self, row: sqlite3.Row, *, full: bool) -> dict[str, Any]:
@@ -349,27 +455,42 @@ class SqliteStationStore:
         health = _loads(row["health"]) or {}
         info = registry.get("hub") if isinstance(registry, dict) else None
         out: dict[str, Any] = {
-            "id": row["hub_id"], "name": row["name"] or (info or {}).get("name") or row["hub_id"],
-            "zone": (info or {}).get("zone"), "location": (info or {}).get("location"),
-            "status": row["status"], "status_since": row["status_since"],
-            "last_seen": row["last_seen"], "last_sent": row["last_sent"],
-            "received": row["received"], "rejected": row["rejected"], "last_reject": row["last_reject"],
+            "id": row["hub_id"],
+            "name": row["name"] or (info or {}).get("name") or row["hub_id"],
+            "zone": (info or {}).get("zone"),
+            "location": (info or {}).get("location"),
+            "status": row["status"],
+            "status_since": row["status_since"],
+            "last_seen": row["last_seen"],
+            "last_sent": row["last_sent"],
+            "received": row["received"],
+            "rejected": row["rejected"],
+            "last_reject": row["last_reject"],
             "version": health.get("version") if isinstance(health, dict) else None,
             "battery_alarms": len(health.get("battery_alarms") or []) if isinstance(health, dict) else 0,
             "cameras": len(registry.get("cameras") or []) if isinstance(registry, dict) else 0,
             "registered_at": row["registered_at"],
         }
         if full:
-            out.update(registry=registry or None, registry_at=row["registry_at"], health=health or None,
-                       health_at=row["health_at"])
+            out.update(
+                registry=registry or None,
+                registry_at=row["registry_at"],
+                health=health or None,
+                health_at=row["health_at"],
+            )
         return out
 
     async def hubs(self) -> list[dict[str, Any]]:
         """Return every registered hub with a summary."""
+
         def run() -> list[dict[str, Any]]:
             db = self._db()
-            open_counts = {r[0]: r[1] for r in db.execute(
-                "SELECT hub_id, COUNT(*) FROM incidents WHERE status != 'closed' GROUP BY hub_id")}
+            open_counts = {
+                r[0]: r[1]
+                for r in db.execute(
+                    "SELECT hub_id, COUNT(*) FROM incidents WHERE status != 'closed' GROUP BY hub_id"
+                )
+            }
             rows = db.execute("SELECT * FROM hubs WHERE registered = 1 ORDER BY hub_id").fetchall()
             out = []
             for row in rows:
@@ -377,10 +498,12 @@ class SqliteStationStore:
                 item["open_incidents"] = open_counts.get(row["hub_id"], 0)
                 out.append(item)
             return out
+
         return await self._call(run)
 
     async def hub(self, hub_id: str) -> dict[str, Any] | None:
         """Return one hub with its registry, health and counters."""
+
         def run() -> dict[str, Any] | None:
             db = self._db()
             row = db.execute("SELECT * FROM hubs WHERE hub_id = ? AND registered = 1", (hub_id,)).fetchone()
@@ -388,8 +511,10 @@ class SqliteStationStore:
                 return None
             item = self._hub_dict(row, full=True)
             item["open_incidents"] = db.execute(
-                "SELECT COUNT(*) FROM incidents WHERE hub_id = ? AND status != 'closed'", (hub_id,)).fetchone()[0]
+                "SELECT COUNT(*) FROM incidents WHERE hub_id = ? AND status != 'closed'", (hub_id,)
+            ).fetchone()[0]
             return item
+
         return await self._call(run)
 
     # -- data ------------------------------------------------------------------------------
@@ -397,17 +522,34 @@ class SqliteStationStore:
     @staticmethod
     def _incident_dict(row: sqlite3.Row) -> dict[str, Any]:
         return {
-            "id": row["incident_id"], "hub_id": row["hub_id"], "kind": row["kind"], "severity": row["severity"],
-            "status": row["status"], "title": row["title"], "place": row["place"],
+            "id": row["incident_id"],
+            "hub_id": row["hub_id"],
+            "kind": row["kind"],
+            "severity": row["severity"],
+            "status": row["status"],
+            "title": row["title"],
+            "place": row["place"],
             "location": {"lat": row["lat"], "lon": row["lon"]} if row["lat"] is not None else None,
-            "entities": _loads(row["entities"]) or [], "data": _loads(row["data"]) or {},
-            "opened_at": row["opened_at"], "updated_at": row["updated_at"], "closed_at": row["closed_at"],
-            "acknowledged_at": row["acknowledged_at"], "acknowledged_by": row["acknowledged_by"],
-            "sent_at": row["sent_at"], "received_at": row["received_at"], "federated": True,
+            "entities": _loads(row["entities"]) or [],
+            "data": _loads(row["data"]) or {},
+            "opened_at": row["opened_at"],
+            "updated_at": row["updated_at"],
+            "closed_at": row["closed_at"],
+            "acknowledged_at": row["acknowledged_at"],
+            "acknowledged_by": row["acknowledged_by"],
+            "sent_at": row["sent_at"],
+            "received_at": row["received_at"],
+            "federated": True,
         }
 
-    async def incidents(self, *, status: str | None = None, kind: str | None = None,
-                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def incidents(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        hub_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
         """Return federated incidents, newest first."""
         where: list[str] = []
         params: list[Any] = []
@@ -429,49 +571,81 @@ class SqliteStationStore:
 
     async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
         """Return one federated incident with its timeline and snapshots."""
+
         def run() -> dict[str, Any] | None:
             db = self._db()
             if hub_id is None:
-                row = db.execute("SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
-                                 (incident_id,)).fetchone()
+                row = db.execute(
+                    "SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
+                    (incident_id,),
+                ).fetchone()
             else:
-                row = db.execute("SELECT * FROM incidents WHERE incident_id = ? AND hub_id = ?",
-                                 (incident_id, hub_id)).fetchone()
+                row = db.execute(
+                    "SELECT * FROM incidents WHERE incident_id = ? AND hub_id = ?", (incident_id, hub_id)
+                ).fetchone()
             if row is None:
                 return None
             item = self._incident_dict(row)
             key = (row["hub_id"], incident_id)
             item["timeline"] = [
-                {"ts": t["ts"], "actor": t["actor"], "kind": t["kind"], "text": t["text"],
-                 "attachments": _loads(t["attachments"]) or [], "data": _loads(t["data"]) or {},
-                 "received_at": t["received_at"]}
-                for t in db.execute("SELECT * FROM timeline WHERE hub_id = ? AND incident_id = ? ORDER BY ts, msg_id",
-                                    key)
+                {
+                    "ts": t["ts"],
+                    "actor": t["actor"],
+                    "kind": t["kind"],
+                    "text": t["text"],
+                    "attachments": _loads(t["attachments"]) or [],
+                    "data": _loads(t["data"]) or {},
+                    "received_at": t["received_at"],
+                }
+                for t in db.execute(
+                    "SELECT * FROM timeline WHERE hub_id = ? AND incident_id = ? ORDER BY ts, msg_id", key
+                )
             ]
             item["snapshots"] = [
-                {"id": s["msg_id"], "entity_id": s["entity_id"], "snapshot_id": s["snapshot_id"], "ts": s["ts"],
-                 "size": s["size"], "url": f"/api/hubs/{row['hub_id']}/snapshots/{s['msg_id']}.jpg"}
-                for s in db.execute("SELECT * FROM snapshots WHERE hub_id = ? AND incident_id = ? ORDER BY ts", key)
+                {
+                    "id": s["msg_id"],
+                    "entity_id": s["entity_id"],
+                    "snapshot_id": s["snapshot_id"],
+                    "ts": s["ts"],
+                    "size": s["size"],
+                    "url": f"/api/hubs/{row['hub_id']}/snapshots/{s['msg_id']}.jpg",
+                }
+                for s in db.execute(
+                    "SELECT * FROM snapshots WHERE hub_id = ? AND incident_id = ? ORDER BY ts", key
+                )
             ]
             return item
+
         return await self._call(run)
 
     async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Return a hub's latest events."""
+
         def run() -> list[dict[str, Any]]:
             rows = self._db().execute(
                 "SELECT * FROM messages WHERE hub_id = ? AND kind = 'event' ORDER BY seq DESC LIMIT ?",
-                (hub_id, max(1, min(limit, 1000))))
+                (hub_id, max(1, min(limit, 1000))),
+            )
             out = []
             for r in rows:
                 body = (_loads(r["body"]) or {}).get("body") or {}
-                out.append({"id": r["id"], "type": r["type"], "data": body.get("data"), "time": body.get("time"),
-                            "sent_at": r["sent_at"], "received_at": r["received_at"]})
+                out.append(
+                    {
+                        "id": r["id"],
+                        "type": r["type"],
+                        "data": body.get("data"),
+                        "time": body.get("time"),
+                        "sent_at": r["sent_at"],
+                        "received_at": r["received_at"],
+                    }
+                )
             return out
+
         return await self._call(run)
 
-    async def messages(self, *, hub_id: str | None = None, kind: str | None = None,
-                       after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    async def messages(
+        self, *, hub_id: str | None = None, kind: str | None = None, after_seq: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         """Return stored messages in arrival order."""
         where = ["seq > ?"]
         params: list[Any] = [after_seq]
@@ -483,15 +657,26 @@ class SqliteStationStore:
             params.append(kind)
         sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         params.append(max(1, min(limit, 100_000)))
-        return await self._call(lambda: [
-            {"seq": r["seq"], "id": r["id"], "hub_id": r["hub_id"], "kind": r["kind"], "type": r["type"],
-             "incident_id": r["incident_id"], "sent_at": r["sent_at"], "received_at": r["received_at"],
-             "body": r["body"].decode("utf-8") if r["body"] is not None else None}
-            for r in self._db().execute(sql, params)
-        ])
+        return await self._call(
+            lambda: [
+                {
+                    "seq": r["seq"],
+                    "id": r["id"],
+                    "hub_id": r["hub_id"],
+                    "kind": r["kind"],
+                    "type": r["type"],
+                    "incident_id": r["incident_id"],
+                    "sent_at": r["sent_at"],
+                    "received_at": r["received_at"],
+                    "body": r["body"].decode("utf-8") if r["body"] is not None else None,
+                }
+                for r in self._db().execute(sql, params)
+            ]
+        )
 
-    async def count_messages(self, *, hub_id: str | None = None, kind: str | None = None,
-                             type_: str | None = None) -> int:
+    async def count_messages(
+        self, *, hub_id: str | None = None, kind: str | None = None, type_: str | None = None
+    ) -> int:
         """Return how many messages are stored (per hub, kind and event type)."""
         where: list[str] = []
         params: list[Any] = []
@@ -504,53 +689,93 @@ class SqliteStationStore:
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""
+
         def run() -> dict[str, Any] | None:
-            row = self._db().execute("SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?",
-                                     (hub_id, msg_id)).fetchone()
+            row = (
+                self._db()
+                .execute("SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?", (hub_id, msg_id))
+                .fetchone()
+            )
             return dict(row) if row is not None else None
+
         return await self._call(run)
 
     # -- commands -----------------------------------------------------------------------------
 
     async def add_command(self, record: CommandRecord) -> None:
         """Record a command about to be sent."""
-        await self._call(lambda: self._db().execute(
-            "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (record.id, record.hub_id, record.command, _dumps(record.data), record.actor, record.actor_role,
-             record.created_at, record.status)))
+        await self._call(
+            lambda: self._db().execute(
+                "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    record.id,
+                    record.hub_id,
+                    record.command,
+                    _dumps(record.data),
+                    record.actor,
+                    record.actor_role,
+                    record.created_at,
+                    record.status,
+                ),
+            )
+        )
 
-    async def command_result(self, command_id: str, hub_id: str, status: str, result: Any,
-                             error: str | None, at: float) -> bool:
+    async def command_result(
+        self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
+    ) -> bool:
         """Record a hub's answer; False if unknown or from another hub."""
-        return await self._call(lambda: self._db().execute(
-            "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
-            (status, _dumps(result), error, at, command_id, hub_id)).rowcount > 0)
+        return await self._call(
+            lambda: (
+                self._db()
+                .execute(
+                    "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
+                    (status, _dumps(result), error, at, command_id, hub_id),
+                )
+                .rowcount
+                > 0
+            )
+        )
 
     @staticmethod
     def _command(row: sqlite3.Row) -> CommandRecord:
-        return CommandRecord(row["id"], row["hub_id"], row["command"], _loads(row["data"]) or {}, row["actor"],
-                             row["actor_role"], row["created_at"], row["status"], _loads(row["result"]),
-                             row["error"], row["result_at"])
+        return CommandRecord(
+            row["id"],
+            row["hub_id"],
+            row["command"],
+            _loads(row["data"]) or {},
+            row["actor"],
+            row["actor_role"],
+            row["created_at"],
+            row["status"],
+            _loads(row["result"]),
+            row["error"],
+            row["result_at"],
+        )
 
     async def command(self, command_id: str) -> CommandRecord | None:
         """Return one command."""
+
         def run() -> CommandRecord | None:
             row = self._db().execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
             return self._command(row) if row is not None else None
+
         return await self._call(run)
 
     async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
         """Return a hub's latest commands."""
-        return await self._call(lambda: [
-            self._command(r) for r in self._db().execute(
-                "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
-                (hub_id, max(1, min(limit, 500))))
-        ])
+        return await self._call(
+            lambda: [
+                self._command(r)
+                for r in self._db().execute(
+                    "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
+                    (hub_id, max(1, min(limit, 500))),
+                )
+            ]
+        )
 
 
 def _body_text(raw: bytes) -> str:
     """Return the ``body`` of a stored envelope as JSON text."""
     value = _loads(raw)
     return _dumps(value.get("body") if isinstance(value, dict) else None)
-

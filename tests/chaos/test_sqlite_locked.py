@@ -37,7 +37,7 @@ async def test_sos_presses_survive_a_database_locked_by_another_process(make_hub
     fake = await line_fake()
     hub = await make_hub(fake.config_yaml(GROUPS) + SOS_BLOCK, base=BASE, real_clock=True)
     await hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": "before"})
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(hub.storage.path), str(HOLD)],
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(hub.storage.path), str(HOLD)],  # noqa: ASYNC220
                               stdout=subprocess.PIPE, text=True)
     try:
         assert locker.stdout is not None

@@ -16,8 +16,15 @@ NOT_AUTHORIZED = 135
 
 
 def client(lab: FederationLab, user: str | None, password: str | None, **kw: Any) -> aiomqtt.Client:
-    return aiomqtt.Client(lab.broker.host, lab.broker.port, username=user, password=password,
-                          protocol=aiomqtt.ProtocolVersion.V5, timeout=5, **kw)
+    return aiomqtt.Client(
+        lab.broker.host,
+        lab.broker.port,
+        username=user,
+        password=password,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        timeout=5,
+        **kw,
+    )
 
 
 def puback_codes(c: aiomqtt.Client) -> list[int]:
@@ -71,11 +78,18 @@ async def test_hub_cannot_read_another_hubs_topics(federation_lab: FederationLab
     # so the proof is what arrives: only the hub's own ack and cmd.
     lab = federation_lab
     async with client(lab, "test-hub", HUB_PASSWORDS["test-hub"]) as hub_a:
-        for filt in (f"ssz/v1/{STATION_ID}/hub-b/cmd", f"ssz/v1/{STATION_ID}/hub-b/ack",
-                     f"ssz/v1/{STATION_ID}/#", "#", f"ssz/v1/{STATION_ID}/test-hub/cmd"):
+        for filt in (
+            f"ssz/v1/{STATION_ID}/hub-b/cmd",
+            f"ssz/v1/{STATION_ID}/hub-b/ack",
+            f"ssz/v1/{STATION_ID}/#",
+            "#",
+            f"ssz/v1/{STATION_ID}/test-hub/cmd",
+        ):
             await hub_a.subscribe(filt, qos=1)
-        async with client(lab, "ccoc", STATION_PASSWORD) as station, \
-                client(lab, "hub-b", HUB_PASSWORDS["hub-b"]) as hub_b:
+        async with (
+            client(lab, "ccoc", STATION_PASSWORD) as station,
+            client(lab, "hub-b", HUB_PASSWORDS["hub-b"]) as hub_b,
+        ):
             await station.publish(f"ssz/v1/{STATION_ID}/hub-b/cmd", b'{"for": "b"}', qos=1)
             await station.publish(f"ssz/v1/{STATION_ID}/hub-b/ack", b'{"ack": "b"}', qos=1)
             await hub_b.publish(f"ssz/v1/{STATION_ID}/hub-b/incident", b'{"from": "b"}', qos=1)
@@ -90,13 +104,17 @@ async def test_hub_cannot_read_another_hubs_topics(federation_lab: FederationLab
         assert got == [(f"ssz/v1/{STATION_ID}/test-hub/cmd", b'{"for": "a"}')]
 
 
-@pytest.mark.parametrize(("user", "password"), [
-    (None, None),
-    ("test-hub", "wrong password"),
-    ("hub-c", "whatever-password"),
-])
-async def test_anonymous_and_bad_credentials_are_refused(federation_lab: FederationLab, user: str | None,
-                                                         password: str | None) -> None:
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        (None, None),
+        ("test-hub", "wrong password"),
+        ("hub-c", "whatever-password"),
+    ],
+)
+async def test_anonymous_and_bad_credentials_are_refused(
+    federation_lab: FederationLab, user: str | None, password: str | None
+) -> None:
     with pytest.raises(aiomqtt.MqttCodeError) as err:
         async with client(federation_lab, user, password):
             pass
@@ -106,6 +124,7 @@ async def test_anonymous_and_bad_credentials_are_refused(federation_lab: Federat
 async def test_mqtt_311_clients_are_refused_too(federation_lab: FederationLab) -> None:
     lab = federation_lab
     with pytest.raises(aiomqtt.MqttError):
-        async with aiomqtt.Client(lab.broker.host, lab.broker.port, protocol=aiomqtt.ProtocolVersion.V311,
-                                  timeout=5):
+        async with aiomqtt.Client(
+            lab.broker.host, lab.broker.port, protocol=aiomqtt.ProtocolVersion.V311, timeout=5
+        ):
             pass

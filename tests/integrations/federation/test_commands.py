@@ -28,14 +28,28 @@ async def api(station: Hub, role: str = "operator", name: str = "somchai") -> ai
 async def raw_command(lab: FederationLab, payload: dict[str, Any] | bytes, hub_id: str = "test-hub") -> None:
     """Publish a command as the station's broker account, bypassing the station's own checks."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    async with aiomqtt.Client(lab.broker.host, lab.broker.port, username="ccoc", password=STATION_PASSWORD,
-                              protocol=aiomqtt.ProtocolVersion.V5) as client:
+    async with aiomqtt.Client(
+        lab.broker.host,
+        lab.broker.port,
+        username="ccoc",
+        password=STATION_PASSWORD,
+        protocol=aiomqtt.ProtocolVersion.V5,
+    ) as client:
         await client.publish(f"ssz/v1/{STATION_ID}/{hub_id}/cmd", body, qos=1)
 
 
 def command(name: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"v": 1, "id": ulid(), "station": STATION_ID, "hub": "test-hub", "command": name, "data": data,
-            "by": {"user": "somchai", "name": "ร.ต.อ. สมชาย", "role": "operator"}, "ts": 1.0, **extra}
+    return {
+        "v": 1,
+        "id": ulid(),
+        "station": STATION_ID,
+        "hub": "test-hub",
+        "command": name,
+        "data": data,
+        "by": {"user": "somchai", "name": "ร.ต.อ. สมชาย", "role": "operator"},
+        "ts": 1.0,
+        **extra,
+    }
 
 
 async def results_at_station(station: Hub) -> dict[str, dict[str, Any]]:
@@ -48,13 +62,20 @@ async def results_at_station(station: Hub) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def test_light_flash_round_trip_with_audit_on_both_sides(make_hub: Any, federation_lab: FederationLab,
-                                                               tmp_path: Path) -> None:
+async def test_light_flash_round_trip_with_audit_on_both_sides(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=LIGHTS)
     async with await api(station) as session:
-        resp = await session.post("/api/hubs/test-hub/commands", json={
-            "command": "light.flash", "data": {"entity_id": "light.gate_lamp", "seconds": 30},
-            "name": "ร.ต.อ. สมชาย", "wait": 10})
+        resp = await session.post(
+            "/api/hubs/test-hub/commands",
+            json={
+                "command": "light.flash",
+                "data": {"entity_id": "light.gate_lamp", "seconds": 30},
+                "name": "ร.ต.อ. สมชาย",
+                "wait": 10,
+            },
+        )
         body = await resp.json()
     assert resp.status == 200, body
     assert (body["status"], body["actor"], body["hub_id"]) == ("ok", "somchai", "test-hub")
@@ -62,14 +83,20 @@ async def test_light_flash_round_trip_with_audit_on_both_sides(make_hub: Any, fe
     # The hub's audit names the officer and the station.
     [entry] = await hub.audit.query(action="federation.command")
     assert (entry.actor, entry.target, entry.result, entry.source) == (
-        "station:test-station/somchai", "light.flash", "ok", "station")
+        "station:test-station/somchai",
+        "light.flash",
+        "ok",
+        "station",
+    )
     assert entry.detail["command_id"] == body["id"]
     assert entry.detail["officer"]["name"] == "ร.ต.อ. สมชาย"
     # The station's audit has the request and the hub's answer.
     sent = await station.audit.query(action="station.command")
     answered = await station.audit.query(action="station.command.result")
     assert [(a.actor, a.target, a.result) for a in sent] == [("somchai", "test-hub/light.flash", "ok")]
-    assert [(a.actor, a.result, a.detail["command_id"]) for a in answered] == [("hub:test-hub", "ok", body["id"])]
+    assert [(a.actor, a.result, a.detail["command_id"]) for a in answered] == [
+        ("hub:test-hub", "ok", body["id"])
+    ]
     async with await api(station, "viewer", "viewer1") as session:
         listed = await (await session.get("/api/hubs/test-hub/commands")).json()
         one = await (await session.get(f"/api/hubs/test-hub/commands/{body['id']}")).json()
@@ -77,13 +104,20 @@ async def test_light_flash_round_trip_with_audit_on_both_sides(make_hub: Any, fe
 
 
 async def test_an_officer_acknowledges_a_hub_incident_from_the_station(
-        make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> None:
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
     inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง")
     st = station.data[STATION]
     await until(lambda: st.store.incident(inc.id, "test-hub"))
-    record = await st.send_command("test-hub", "incident.ack", {"incident_id": inc.id, "text": "รับทราบ ส่งสายตรวจ"},
-                                   user="somchai", role="operator", name="ร.ต.อ. สมชาย")
+    record = await st.send_command(
+        "test-hub",
+        "incident.ack",
+        {"incident_id": inc.id, "text": "รับทราบ ส่งสายตรวจ"},
+        user="somchai",
+        role="operator",
+        name="ร.ต.อ. สมชาย",
+    )
     done = await st.wait_command(record.id, 10)
     assert done is not None and done.status == "ok", done
     local = await hub.data[INCIDENTS].get(inc.id)
@@ -99,9 +133,15 @@ async def _acked(st: Any, incident_id: str) -> Any:
 
 
 async def test_commands_outside_the_rules_are_refused_and_audited(
-        make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str) -> None:
-    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st",
-                                    hub_extra=LIGHTS + testcams, commands={"line_aliases": ["big6"]})
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str
+) -> None:
+    hub, station = await start_pair(
+        make_hub,
+        federation_lab,
+        tmp_path / "st",
+        hub_extra=LIGHTS + testcams,
+        commands={"line_aliases": ["big6"]},
+    )
     cases = {
         "not allowed": command("sos.reset", {"entity_id": "sos.gate"}),
         "never camera": command("camera.snapshot", {"entity_id": "camera.home_never"}),
@@ -121,9 +161,15 @@ async def test_commands_outside_the_rules_are_refused_and_audited(
     results = await until(lambda: _when_all(station, expected_ids), within=15)
     statuses = {name: (results[c["id"]]["status"], results[c["id"]]["error"]) for name, c in cases.items()}
     assert {k: v[0] for k, v in statuses.items()} == {
-        "not allowed": "refused", "never camera": "refused", "registry camera": "refused",
-        "raw LINE group": "refused", "not a light": "error", "bad data": "refused", "other hub": "refused",
-        "unknown incident": "refused"}
+        "not allowed": "refused",
+        "never camera": "refused",
+        "registry camera": "refused",
+        "raw LINE group": "refused",
+        "not a light": "error",
+        "bad data": "refused",
+        "other hub": "refused",
+        "unknown incident": "refused",
+    }
     assert "is not allowed" in statuses["not allowed"][1]
     assert statuses["never camera"][1] == "no camera camera.home_never"  # not even "it exists"
     assert "aliases" in statuses["raw LINE group"][1]
@@ -141,8 +187,9 @@ async def _when_all(station: Hub, ids: set[str]) -> dict[str, Any] | None:
     return got if ids <= set(got) else None
 
 
-async def test_a_command_delivered_twice_runs_once(make_hub: Any, federation_lab: FederationLab,
-                                                   tmp_path: Path) -> None:
+async def test_a_command_delivered_twice_runs_once(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=LIGHTS)
     once = command("light.turn_on", {"entity_id": "light.gate_lamp"})
     await raw_command(federation_lab, once)
@@ -153,11 +200,14 @@ async def test_a_command_delivered_twice_runs_once(make_hub: Any, federation_lab
     assert hub.states.get("light.gate_lamp").state == "on"
 
 
-async def test_the_station_api_checks_before_sending(make_hub: Any, federation_lab: FederationLab,
-                                                     tmp_path: Path) -> None:
+async def test_the_station_api_checks_before_sending(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=LIGHTS)
     async with await api(station) as operator, await api(station, "viewer", "viewer1") as viewer:
-        resp = await operator.post("/api/hubs/test-hub/commands", json={"command": "hub.shutdown", "data": {}})
+        resp = await operator.post(
+            "/api/hubs/test-hub/commands", json={"command": "hub.shutdown", "data": {}}
+        )
         assert resp.status == 400 and "allowlist" in (await resp.json())["error"]
         resp = await operator.post("/api/hubs/hub-zzz/commands", json={"command": "light.flash", "data": {}})
         assert resp.status == 404
@@ -166,8 +216,10 @@ async def test_the_station_api_checks_before_sending(make_hub: Any, federation_l
         resp = await viewer.post("/api/hubs/test-hub/commands", json={"command": "light.flash", "data": {}})
         assert resp.status == 403
         # Without waiting, the answer is "sent" and arrives later.
-        resp = await operator.post("/api/hubs/test-hub/commands",
-                                   json={"command": "light.turn_on", "data": {"entity_id": "light.gate_lamp"}})
+        resp = await operator.post(
+            "/api/hubs/test-hub/commands",
+            json={"command": "light.turn_on", "data": {"entity_id": "light.gate_lamp"}},
+        )
         assert resp.status == 202 and (await resp.json())["status"] == "sent"
     refused = [a for a in await station.audit.query(action="station.command") if a.result == "refused"]
     assert {a.target for a in refused} == {"test-hub/hub.shutdown", "hub-zzz/light.flash"}

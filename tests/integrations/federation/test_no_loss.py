@@ -56,9 +56,14 @@ class HubProcess:
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0"}
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
-                                         cwd=self.folder, env=env, stdout=log, stderr=log,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
+                cwd=self.folder,
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
         self.starts += 1
 
     def kill(self) -> None:
@@ -100,7 +105,8 @@ async def make_token(data_dir: Path) -> str:
 
 
 async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
-        make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> None:
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     lab = federation_lab
     station = await make_hub(lab.station_block(), base=station_config(), folder=tmp_path / "st")
     await register_hubs(station, "test-hub")
@@ -115,7 +121,8 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
         "hub:\n  id: test-hub\n  name: ตลาดทดสอบ\n  zone: test-zone\n  timezone: Asia/Bangkok\n"
         f"  data_dir: ./data\n  web: {{host: 127.0.0.1, port: {port}}}\n"
         + lab.hub_block(window=500, ack_timeout=3, health_interval=3600, registry_interval=86400),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     token = await make_token(folder / "data")
     proc = HubProcess(folder, port)
     ids = [ulid() for _ in range(EVENTS)]
@@ -134,7 +141,9 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
             body = {"events": [{"event_type": "load_test", "data": {"seq": s}, "id": ids[s]} for s in seqs]}
             while True:
                 try:
-                    async with session.post(f"{proc.url}/api/services/federation/send_batch", json=body) as resp:
+                    async with session.post(
+                        f"{proc.url}/api/services/federation/send_batch", json=body
+                    ) as resp:
                         if resp.status == 200:
                             answer = await resp.json()
                             assert answer["service_response"]["ids"] == [ids[s] for s in seqs]
@@ -158,7 +167,9 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
     proc.start()
     timeout = aiohttp.ClientTimeout(total=10)
     try:
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}, timeout=timeout) as session:
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        ) as session:
             await proc.ready(session)
             await asyncio.gather(chaos(session), *(worker(session) for _ in range(WORKERS)))
         sent_in = time.monotonic() - started
@@ -182,8 +193,10 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
     finally:
         await storage.close()
     assert left["n"] == 0
-    print(f"\n{EVENTS} events in {sent_in:.1f}s, {retried} calls repeated after kills, "
-          f"{st.ingest.duplicates} re-sent copies absorbed by the station")
+    print(
+        f"\n{EVENTS} events in {sent_in:.1f}s, {retried} calls repeated after kills, "
+        f"{st.ingest.duplicates} re-sent copies absorbed by the station"
+    )
 
 
 async def _count(st: Any) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from hub.core.ids import ulid
 from hub.hub import Hub
 from hub.storage import Storage
@@ -14,10 +16,19 @@ from integrations.federation.const import (
     PRIO_SNAPSHOT,
     PRIO_SOS,
 )
+from integrations.federation.migrations import MIGRATIONS
 from integrations.federation.outbox import Outbox, OutboxItem
 
 
-def item(priority: int, kind: str = "event", coalesce: str | None = None, payload: bytes = b"{}") -> OutboxItem:
+@pytest.fixture(autouse=True)
+async def outbox_tables(hub: Hub) -> None:
+    """The outbox on the hub's own database (federation itself is not configured here)."""
+    await hub.storage.apply_migrations("federation", MIGRATIONS)
+
+
+def item(
+    priority: int, kind: str = "event", coalesce: str | None = None, payload: bytes = b"{}"
+) -> OutboxItem:
     return OutboxItem(ulid(), kind, priority, coalesce is not None, payload, coalesce=coalesce)
 
 

@@ -22,8 +22,9 @@ async def station_messages(station: Hub, kind: str | None = None) -> list[dict[s
     return await station.data[STATION].store.messages(kind=kind)
 
 
-async def test_incident_lifecycle_arrives_with_every_timeline_entry(make_hub: Any, federation_lab: FederationLab,
-                                                                   tmp_path: Path) -> None:
+async def test_incident_lifecycle_arrives_with_every_timeline_entry(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
     mgr = hub.data[INCIDENTS]
     inc = await mgr.open("sos", title="SOS ประตูตลาด", place="ประตู 1", text="กดปุ่ม")
@@ -35,7 +36,12 @@ async def test_incident_lifecycle_arrives_with_every_timeline_entry(make_hub: An
     store = station.data[STATION].store
     got = await store.incident(inc.id, "test-hub")
     assert got is not None
-    assert (got["hub_id"], got["status"], got["kind"], got["title"]) == ("test-hub", "closed", "sos", "SOS ประตูตลาด")
+    assert (got["hub_id"], got["status"], got["kind"], got["title"]) == (
+        "test-hub",
+        "closed",
+        "sos",
+        "SOS ประตูตลาด",
+    )
     assert [e["kind"] for e in got["timeline"]] == ["opened", "acknowledged", "note", "closed"]
     assert got["timeline"][2]["text"] == "ตำรวจกำลังไป"
     assert got["acknowledged_by"] == "แม่ค้า"
@@ -45,10 +51,17 @@ async def test_incident_lifecycle_arrives_with_every_timeline_entry(make_hub: An
     assert all(m["sent_at"] == pytest.approx(hub.clock.time(), abs=1) for m in msgs)
 
 
-async def test_selected_events_go_up_and_motion_only_when_armed(make_hub: Any, federation_lab: FederationLab,
-                                                                tmp_path: Path, clock: FakeClock) -> None:
-    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", health_interval=3600,
-                                    registry_interval=86400, share={"armed_hours": ["22:00-06:00"]})
+async def test_selected_events_go_up_and_motion_only_when_armed(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, clock: FakeClock
+) -> None:
+    hub, station = await start_pair(
+        make_hub,
+        federation_lab,
+        tmp_path / "st",
+        health_interval=3600,
+        registry_interval=86400,
+        share={"armed_hours": ["22:00-06:00"]},
+    )
     fed = hub.data[FEDERATION]
     # The fake clock starts at 07:00 Bangkok: unarmed.
     hub.bus.fire("camera_motion", {"entity_id": "camera.gate"})
@@ -63,11 +76,15 @@ async def test_selected_events_go_up_and_motion_only_when_armed(make_hub: Any, f
     assert await fed.outbox.wait_empty(10)
     events = [json.loads(m["body"])["body"] for m in await station_messages(station, "event")]
     assert [(e["type"], e["data"].get("at")) for e in events] == [
-        ("sos_pressed", None), ("sos_supervision", None), ("camera_motion", "night")]
+        ("sos_pressed", None),
+        ("sos_supervision", None),
+        ("camera_motion", "night"),
+    ]
 
 
 async def test_registry_has_cameras_by_policy_and_never_a_credential(
-        make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str) -> None:
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=testcams)
     store = station.data[STATION].store
     registry = await until(lambda: _registry(store), within=10)
@@ -80,8 +97,12 @@ async def test_registry_has_cameras_by_policy_and_never_a_credential(
     assert set(cams) == {"camera.gate_always", "camera.stall_alarm", "camera.shop_registry"}
     assert "camera.home_never" not in raw
     assert cams["camera.shop_registry"] == {
-        "entity_id": "camera.shop_registry", "name": "shop registry", "share": "registry",
-        "owner": {"name": "ร้านทอง", "phone": "081-000-0000"}, "location": {"lat": 14.59, "lon": 100.45}}
+        "entity_id": "camera.shop_registry",
+        "name": "shop registry",
+        "share": "registry",
+        "owner": {"name": "ร้านทอง", "phone": "081-000-0000"},
+        "location": {"lat": 14.59, "lon": 100.45},
+    }
     assert registry["hub"]["zone"] == "test-zone"
     assert registry["plugins"]["testcams"]["cameras"][0]["stream"] == "rtsp://127.0.0.1:554/stream1"
     assert registry["plugins"]["testcams"]["cameras"][0]["note"] == "login admin / ***"
@@ -96,10 +117,12 @@ async def _registry(store: Any) -> dict[str, Any] | None:
     return item["registry"] if item else None
 
 
-async def test_health_reports_battery_alarms_and_integrations(make_hub: Any, federation_lab: FederationLab,
-                                                              tmp_path: Path, clock: FakeClock) -> None:
-    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st",
-                                    hub_extra="sos:\n  - {id: gate, simulated: true}\n")
+async def test_health_reports_battery_alarms_and_integrations(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, clock: FakeClock
+) -> None:
+    hub, station = await start_pair(
+        make_hub, federation_lab, tmp_path / "st", hub_extra="sos:\n  - {id: gate, simulated: true}\n"
+    )
     hub.states.set("sos.gate", "idle", {"battery": 7, "friendly_name": "ปุ่มประตู"})
     await clock.advance(61)
     store = station.data[STATION].store
@@ -118,8 +141,9 @@ async def test_health_reports_battery_alarms_and_integrations(make_hub: Any, fed
     assert (await store.hub("test-hub"))["status"] == "online"
 
 
-async def test_snapshots_leave_only_as_the_owner_allows(make_hub: Any, federation_lab: FederationLab,
-                                                        tmp_path: Path, testcams: str) -> None:
+async def test_snapshots_leave_only_as_the_owner_allows(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=testcams)
     inc = await hub.data[INCIDENTS].open("sos", title="SOS")
     for cam in ("gate_always", "stall_alarm", "shop_registry", "home_never"):
@@ -141,26 +165,36 @@ async def test_snapshots_leave_only_as_the_owner_allows(make_hub: Any, federatio
     user = await station.auth.add_user("duty-officer", "correct horse battery", "viewer")
     token = await station.auth.create_token(user, "t")
     snap = got["snapshots"][0]
-    async with aiohttp.ClientSession(base_url=station.http.url,
-                                     headers={"Authorization": f"Bearer {token}"}) as viewer:
+    async with aiohttp.ClientSession(
+        base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
+    ) as viewer:
         resp = await viewer.get(snap["url"])
         assert resp.status == 200 and resp.content_type == "image/jpeg"
         assert (await resp.read()).startswith(b"\xff\xd8")
         assert (await viewer.get("/api/hubs/test-hub/snapshots/01NOPE.jpg")).status == 404
     [view] = await station.audit.query(action="station.snapshot.view")
     assert (view.actor, view.detail["camera"], view.detail["incident_id"]) == (
-        "duty-officer", snap["entity_id"], inc.id)
+        "duty-officer",
+        snap["entity_id"],
+        inc.id,
+    )
     # Every hand-out and refusal is in the hub's audit log, for the owner to see.
     views = await hub.audit.query(action="camera.view")
     outcome = {(v.target, v.result) for v in views if v.actor == "station:test-station"}
-    assert outcome == {("camera.gate_always", "ok"), ("camera.stall_alarm", "ok"),
-                       ("camera.shop_registry", "refused"), ("camera.home_never", "refused")}
+    assert outcome == {
+        ("camera.gate_always", "ok"),
+        ("camera.stall_alarm", "ok"),
+        ("camera.shop_registry", "refused"),
+        ("camera.home_never", "refused"),
+    }
 
 
-async def test_the_station_refusing_a_message_stops_its_resends(make_hub: Any, federation_lab: FederationLab,
-                                                                tmp_path: Path) -> None:
-    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st",
-                                    station_extra={"max_payload": 2048})
+async def test_the_station_refusing_a_message_stops_its_resends(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    hub, station = await start_pair(
+        make_hub, federation_lab, tmp_path / "st", station_extra={"max_payload": 2048}
+    )
     fed = hub.data[FEDERATION]
     big = await fed.send_event("sos_pressed", {"note": "x" * 4000})
     ok = await fed.send_event("sos_pressed", {"note": "small"})

@@ -59,6 +59,10 @@ async def test_postback_acknowledges_and_replies_with_latency(line_hub, fake_lin
     mgr = hub.data[INCIDENTS]
     inc = await mgr.open("sos", place="ตลาดสด ประตู 1", title="SOS ประตูตลาด")
     await hub.services.call("line", "send", {"to": ["big6", "pineapple_eyes"], "incident_id": inc.id})
+    # One timeline entry for the two recipients of the card.
+    [sent] = [e for e in (await mgr.get(inc.id)).timeline if e.kind == "line"]
+    assert sent.data["to"] == ["big6", "pineapple_eyes"] and sent.data["status"] == "sent"
+    assert [r["status"] for r in sent.data["results"]] == ["sent", "sent"] and "request id" in sent.text
     await clock.advance(45)
     button = fake_line.pushes[0].messages[0]["contents"]["footer"]["contents"][0]["action"]
     await deliver(fake_line, hub, fake_line.event_postback(button["data"], user_id=SOMCHAI, group_id=BIG6))

@@ -20,7 +20,9 @@ async def session(station: Hub, role: str) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(base_url=station.http.url, headers={"Authorization": f"Bearer {token}"})
 
 
-async def test_hubs_and_federated_incidents(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> None:
+async def test_hubs_and_federated_incidents(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
     sos = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง", place="ร้านทอง")
     manual = await hub.data[INCIDENTS].open("manual", title="ของหาย")
@@ -33,7 +35,10 @@ async def test_hubs_and_federated_incidents(make_hub: Any, federation_lab: Feder
     async with await session(station, "viewer") as viewer:
         listed = await (await viewer.get("/api/incidents")).json()
         assert [(i["id"], i["hub_id"]) for i in listed] == [
-            (local.id, "ccoc"), (manual.id, "test-hub"), (sos.id, "test-hub")]
+            (local.id, "ccoc"),
+            (manual.id, "test-hub"),
+            (sos.id, "test-hub"),
+        ]
         assert listed[1]["federated"] and "federated" not in listed[0]
         only_hub = await (await viewer.get("/api/incidents?hub_id=test-hub&status=active")).json()
         assert [i["id"] for i in only_hub] == [sos.id]
@@ -41,7 +46,10 @@ async def test_hubs_and_federated_incidents(make_hub: Any, federation_lab: Feder
         assert [i["id"] for i in only_local] == [local.id]
         assert [i["id"] for i in await (await viewer.get("/api/incidents?kind=sos")).json()] == [sos.id]
         detail = await (await viewer.get(f"/api/incidents/{manual.id}")).json()
-        assert detail["hub_id"] == "test-hub" and [e["kind"] for e in detail["timeline"]] == ["opened", "closed"]
+        assert detail["hub_id"] == "test-hub" and [e["kind"] for e in detail["timeline"]] == [
+            "opened",
+            "closed",
+        ]
         assert (await viewer.get(f"/api/incidents/{manual.id}?hub_id=hub-b")).status == 404
         assert (await (await viewer.get(f"/api/incidents/{local.id}")).json())["hub_id"] == "ccoc"
 

@@ -33,8 +33,9 @@ from integrations.station.runtime import STATION
 
 @pytest.fixture
 async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> Hub:
-    hub = await make_hub(federation_lab.station_block(max_payload=4096), base=station_config(),
-                         folder=tmp_path / "st")
+    hub = await make_hub(
+        federation_lab.station_block(max_payload=4096), base=station_config(), folder=tmp_path / "st"
+    )
     await register_hubs(hub)
     assert await hub.data[STATION].ingest.link.wait_connected(10)
     assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
@@ -43,14 +44,26 @@ async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) 
 
 def mqtt(lab: FederationLab, user: str, **kw: Any) -> aiomqtt.Client:
     password = STATION_PASSWORD if user == "ccoc" else HUB_PASSWORDS[user]
-    return aiomqtt.Client(lab.broker.host, lab.broker.port, username=user, password=password,
-                          protocol=aiomqtt.ProtocolVersion.V5, **kw)
+    return aiomqtt.Client(
+        lab.broker.host,
+        lab.broker.port,
+        username=user,
+        password=password,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        **kw,
+    )
 
 
 def event(hub_id: str = "test-hub", ts: float = 1_767_225_600.0, **body: Any) -> tuple[str, bytes]:
     msg_id = ulid()
-    return msg_id, envelope(msg_id, STATION_ID, hub_id, "event", ts,
-                            {"type": "sos_pressed", "data": {"entity_id": "sos.gate"}, "time": ts, **body})
+    return msg_id, envelope(
+        msg_id,
+        STATION_ID,
+        hub_id,
+        "event",
+        ts,
+        {"type": "sos_pressed", "data": {"entity_id": "sos.gate"}, "time": ts, **body},
+    )
 
 
 def topic(kind: str, hub_id: str = "test-hub") -> str:
@@ -58,12 +71,22 @@ def topic(kind: str, hub_id: str = "test-hub") -> str:
 
 
 async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
-        station: Hub, federation_lab: FederationLab) -> None:
+    station: Hub, federation_lab: FederationLab
+) -> None:
     ingest = station.data[STATION].ingest
     good_id, good = event()
     mismatch_id, mismatch = event(hub_id="hub-b")
-    bad_schema = json.dumps({"v": 1, "id": ulid(), "station": STATION_ID, "hub": "test-hub", "kind": "event",
-                             "ts": 1.0, "body": {"type": "Not A Type!", "time": "yesterday"}}).encode()
+    bad_schema = json.dumps(
+        {
+            "v": 1,
+            "id": ulid(),
+            "station": STATION_ID,
+            "hub": "test-hub",
+            "kind": "event",
+            "ts": 1.0,
+            "body": {"type": "Not A Type!", "time": "yesterday"},
+        }
+    ).encode()
     oversized_id, oversized = event(note="x" * 5000)
     acks: list[dict[str, Any]] = []
     async with mqtt(federation_lab, "test-hub") as hub_a, mqtt(federation_lab, "ccoc") as ccoc:
@@ -71,8 +94,14 @@ async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
         for payload in (b"\x00\xff not json", b"[1, 2, 3]", bad_schema, oversized, TINY_JPEG):
             await hub_a.publish(topic("event"), payload, qos=1)
         await hub_a.publish(topic("snapshot"), TINY_JPEG, qos=1)  # no properties: no id, no incident
-        await hub_a.publish(topic("snapshot"), b"not a jpeg", qos=1, properties=publish_properties(user=[
-            ("v", "1"), ("id", ulid()), ("station", STATION_ID), ("hub", "test-hub"), ("ts", "1.5")]))
+        await hub_a.publish(
+            topic("snapshot"),
+            b"not a jpeg",
+            qos=1,
+            properties=publish_properties(
+                user=[("v", "1"), ("id", ulid()), ("station", STATION_ID), ("hub", "test-hub"), ("ts", "1.5")]
+            ),
+        )
         # The ACL stops a hub from lying about its topic, so the station account plays the
         # misconfigured broker: a payload naming another hub, an unknown kind, an unknown hub.
         await ccoc.publish(topic("event"), mismatch, qos=1)
@@ -87,18 +116,21 @@ async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
                     break
     stored = await station.data[STATION].store.messages()
     assert [m["id"] for m in stored] == [good_id]
-    assert ingest.rejected == 11
-    assert dict(ingest.rejected_by_hub) == {"test-hub": 9, "hub-zzz": 1, "?": 1}
+    # The JPEG sent as an event holds a newline byte: two "lines", each refused.
+    assert dict(ingest.rejected_by_hub) == {"test-hub": 10, "hub-zzz": 1, "?": 1}, ingest.last_reject
+    assert ingest.rejected == 12
     # What carried an id is refused by id, so the hub stops sending it again.
     refused = {r["id"]: r["reason"] for a in acks for r in a["rejected"]}
     assert mismatch_id in refused and "topic is test-station/test-hub/event" in refused[mismatch_id]
     assert oversized_id in refused and "over the 4096-byte limit" in refused[oversized_id]
     assert any("unknown kind" in r for r in refused.values())
     item = await station.data[STATION].store.hub("test-hub")
-    assert item["rejected"] == 9 and item["received"] == 1
+    assert item["rejected"] == 10 and item["received"] == 1
 
 
-async def test_repeats_are_stored_once_and_acknowledged_each_time(station: Hub, federation_lab: FederationLab) -> None:
+async def test_repeats_are_stored_once_and_acknowledged_each_time(
+    station: Hub, federation_lab: FederationLab
+) -> None:
     msg_id, payload = event()
     async with mqtt(federation_lab, "test-hub") as hub_a:
         await hub_a.subscribe(topic("ack"), qos=1)
@@ -115,7 +147,9 @@ async def test_repeats_are_stored_once_and_acknowledged_each_time(station: Hub, 
     assert (st.ingest.stored, st.ingest.duplicates) == (1, 2)
 
 
-async def test_clock_skew_is_kept_as_sent_and_as_received(station: Hub, federation_lab: FederationLab) -> None:
+async def test_clock_skew_is_kept_as_sent_and_as_received(
+    station: Hub, federation_lab: FederationLab
+) -> None:
     skewed = 946_684_800.0  # the hub thinks it is 2000-01-01
     msg_id, payload = event(ts=skewed)
     async with mqtt(federation_lab, "test-hub") as hub_a:
@@ -126,13 +160,20 @@ async def test_clock_skew_is_kept_as_sent_and_as_received(station: Hub, federati
     assert json.loads(row["body"])["body"]["time"] == skewed
 
 
-async def test_hub_link_states_and_the_silent_hub_event(station: Hub, federation_lab: FederationLab,
-                                                        clock: FakeClock) -> None:
+async def test_hub_link_states_and_the_silent_hub_event(
+    station: Hub, federation_lab: FederationLab, clock: FakeClock
+) -> None:
     seen: list[tuple[str, str]] = []
     for name in (EVENT_HUB_ONLINE, EVENT_HUB_OFFLINE, EVENT_HUB_SILENT):
         station.bus.listen(name, lambda e: seen.append((e.event_type, e.data["hub_id"])))
-    will = envelope(ulid(), STATION_ID, "test-hub", "health", clock.time(),
-                    {"status": "offline", "reason": "connection lost"})
+    will = envelope(
+        ulid(),
+        STATION_ID,
+        "test-hub",
+        "health",
+        clock.time(),
+        {"status": "offline", "reason": "connection lost"},
+    )
     client = mqtt(federation_lab, "test-hub", will=aiomqtt.Will(topic("health"), will, qos=1, retain=True))
     await client.__aenter__()
     await client.publish(topic("event"), event()[1], qos=1)
@@ -146,7 +187,11 @@ async def test_hub_link_states_and_the_silent_hub_event(station: Hub, federation
     client._client.socket().shutdown(socket.SHUT_RDWR)
     await until(lambda: ("station_hub_offline", "test-hub") in seen)
     assert station.states.get("station_hub.test_hub").state == "offline"
-    assert seen == [("station_hub_online", "test-hub"), ("station_hub_silent", "test-hub"),
-                    ("station_hub_offline", "test-hub")]
+    assert seen == [
+        ("station_hub_online", "test-hub"),
+        ("station_hub_silent", "test-hub"),
+        ("station_hub_offline", "test-hub"),
+    ]
     with contextlib.suppress(aiomqtt.MqttError):
         await client.__aexit__(None, None, None)
+    assert isinstance(client._disconnected.exception(), aiomqtt.MqttError)  # the drop, as seen by the client

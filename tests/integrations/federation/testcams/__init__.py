@@ -19,9 +19,14 @@ class TestCamera(CameraEntity):
     """A camera whose snapshots are a tiny valid JPEG plus a counter."""
 
     def __init__(self, hub: Any, item: dict[str, Any]) -> None:
-        super().__init__(hub, item["id"], item.get("name"), share=item["share"],
-                         owner=Owner(item.get("owner", "ร้านทอง"), "081-000-0000"),
-                         location=(14.59, 100.45))
+        super().__init__(
+            hub,
+            item["id"],
+            item.get("name"),
+            share=item["share"],
+            owner=Owner(item.get("owner", "ร้านทอง"), "081-000-0000"),
+            location=(14.59, 100.45),
+        )
         self.username = "admin"
         self.password = item["password"]
         self.shots = 0
@@ -49,8 +54,16 @@ def setup(hub: Any, config: list[dict[str, str]] | None) -> None:
 def registry_info(hub: Any) -> Any:
     cams = [e for e in hub.entities if isinstance(e, TestCamera)]
     return {
-        "cameras": [{"entity_id": c.entity_id, "username": c.username, "password": c.password,
-                     "stream": c.stream_uri(), "note": f"login admin / {c.password}",
-                     "onvif": {"host": "127.0.0.1", "camera_password": c.password}} for c in cams],
+        "cameras": [
+            {
+                "entity_id": c.entity_id,
+                "username": c.username,
+                "password": c.password,
+                "stream": c.stream_uri(),
+                "note": f"login admin / {c.password}",
+                "onvif": {"host": "127.0.0.1", "camera_password": c.password},
+            }
+            for c in cams
+        ],
         "api_key": "sk-test-should-never-leave",
     }
