@@ -157,7 +157,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="viewer", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "supervisor", "operator", "viewer"]), default="viewer", show_default=True)
 @config_option
 def user_add(name: str, role: str, config: Path | None) -> None:
     """Add a user; the password comes from a prompt, or from stdin when piped."""

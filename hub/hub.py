@@ -165,18 +165,29 @@ class Hub:
         if not task.cancelled() and (exc := task.exception()) is not None:
             _LOGGER.error("Task %s failed", task.get_name(), exc_info=exc)
 
-    async def block_till_done(self) -> None:
-        """Wait until queued events and the tasks they started are done."""
+    async def block_till_done(self, timeout: float = 30.0) -> None:
+        """Wait until queued events and the tasks they started are done or asleep.
+
+        A task sleeping on the hub clock (a delay, a flash, a retry backoff)
+        counts as settled: with a FakeClock it can only wake when the test
+        advances time, so waiting for it would hang.
+        """
         current = asyncio.current_task()
-        for _ in range(100):
+        sleepers = self.clock.sleepers
+        deadline = time.monotonic() + timeout
+        while True:
             await self.bus.drained()
             await asyncio.sleep(0)
-            pending = [t for t in self._tasks if t is not current and not t.done()
+            pending = [t for t in self._tasks if t is not current and not t.done() and t not in sleepers
                        and not getattr(t, "_hub_background", False)]
             if not pending and not self.bus.pending:
                 return
+            if time.monotonic() > deadline:
+                _LOGGER.warning("block_till_done: %d task(s) still busy after %.0fs", len(pending), timeout)
+                return
             if pending:
-                await asyncio.wait(pending, timeout=5)
+                # Short waits: a task may not finish but go to sleep on the clock.
+                await asyncio.wait(pending, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
 
     def create_background_task(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
         """Start a long-lived task (a connection loop) that block_till_done ignores."""

@@ -38,6 +38,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # -- roles ----------------------------------------------------------------
     "role.viewer": {"th": "ผู้ดู", "en": "viewer"},
     "role.operator": {"th": "เจ้าหน้าที่", "en": "operator"},
+    "role.supervisor": {"th": "หัวหน้าเวร", "en": "supervisor"},
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "admin"},
     "role.hub": {"th": "ฮับชุมชน", "en": "community hub"},
     "role.station": {"th": "สถานี (CCOC)", "en": "station (CCOC)"},

@@ -26,6 +26,10 @@ class Clock:
 
     tz: tzinfo = ZoneInfo("Asia/Bangkok")
 
+    def __init__(self) -> None:
+        #: Tasks waiting in :meth:`sleep_until`; ``Hub.block_till_done`` treats them as settled.
+        self.sleepers: set[asyncio.Task[object]] = set()
+
     def time(self) -> float:
         """Return the current UNIX time in seconds."""
         raise NotImplementedError
@@ -52,10 +56,15 @@ class Clock:
                 fut.set_result(None)
 
         cancel = self.call_at(when, wake)
+        task = asyncio.current_task()
+        if task is not None:
+            self.sleepers.add(task)
         try:
             await fut
         finally:
             cancel()
+            if task is not None:
+                self.sleepers.discard(task)
 
     async def sleep(self, delay: float) -> None:
         """Sleep for ``delay`` seconds."""
@@ -66,6 +75,7 @@ class RealClock(Clock):
     """Wall-clock time on the running loop."""
 
     def __init__(self, tz: tzinfo | None = None) -> None:
+        super().__init__()
         if tz is not None:
             self.tz = tz
 
@@ -84,6 +94,7 @@ class FakeClock(Clock):
     """A clock that only moves when a test calls :meth:`advance`."""
 
     def __init__(self, start: float = 1_767_225_600.0, tz: tzinfo | None = None) -> None:
+        super().__init__()
         # Default start: 2026-01-01 00:00 UTC (07:00 in Bangkok).
         self._now = start
         self._heap: list[tuple[float, int, Callable[[], object]]] = []

@@ -18,8 +18,9 @@ __all__ = ("Service", "ServiceCall", "ServiceHandler", "ServiceRegistry", "ROLES
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Roles in increasing order of power.
-ROLES = ("viewer", "operator", "admin")
+#: Roles in increasing order of power.  ``supervisor`` is the station (CCOC) shift lead:
+#: everything an operator does, plus the audit log of camera views.
+ROLES = ("viewer", "operator", "supervisor", "admin")
 
 ServiceHandler = Callable[["ServiceCall"], Awaitable[Any] | Any]
 

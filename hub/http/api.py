@@ -279,8 +279,10 @@ def routes() -> list[Route]:
               summary="Incidents, newest first, each with its hub_id (a station adds its hubs'; ?hub_id= filters)"),
         Route("POST", "/api/incidents", create_incident, role="operator", summary="Open an incident",
               tags=inc, request_schema={"type": "object"}),
-        Route("GET", "/api/incidents/{incident_id}", get_incident, summary="One incident with timeline",
-              tags=inc),
+        # Not ``<id>.cap``: that is the station console's CAP 1.2 export, registered by a plugin
+        # after these core routes (aiohttp tries routes in order).
+        Route("GET", r"/api/incidents/{incident_id:[^{}/]+(?<!\.cap)}", get_incident,
+              summary="One incident with timeline", tags=inc),
         Route("POST", "/api/incidents/{incident_id}/{action}", incident_action, role="operator",
               summary="ack | close | note | dispatch", tags=inc, request_schema={"type": "object"}),
         Route("GET", "/api/plugins", list_plugins, summary="Plugins with status and errors", tags=("core",)),

@@ -26,6 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 STREAMED_EVENTS = frozenset({
     "state_changed", "incident_opened", "incident_updated", "sos_pressed", "camera_motion",
     "automation_triggered", "plugin_status", "hub_health", "line_quota",
+    "ccoc_incident", "ccoc_hub", "ccoc_command",  # the station console (integrations/station/console)
 })
 _QUEUE_MAX = 1000
 _CLIENTS: web.AppKey[set[asyncio.Queue[str | None]]] = web.AppKey("sse_clients")

@@ -18,14 +18,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.core.context import Context
 from hub.core.errors import HubError
 from integrations.federation.collect import scrub
-from integrations.federation.const import ALLOWED_COMMANDS, EVENT_COMMAND_RESULT
+from integrations.federation.const import ALLOWED_COMMANDS, EVENT_COMMAND_RESULT, STATION_VIEW_COMMAND
 from integrations.federation.protocol import ID_RE, CommandDoc
 
 if TYPE_CHECKING:
@@ -90,6 +90,22 @@ class _Note(_Incident):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class _Dispatch(_Incident):
+    unit: str = Field(min_length=1, max_length=200)
+
+
+class _StationView(_Data):
+    """An officer's view of a camera image at the station, mirrored to the owner's audit log."""
+
+    entity_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+    incident_id: str | None = Field(default=None, max_length=64)
+    snapshot_id: str | None = Field(default=None, max_length=200)
+    what: Literal["snapshot", "live", "stream"] = "snapshot"
+    viewed_at: float = Field(ge=0)
+    view_id: str | None = Field(default=None, max_length=64)
+
+
 _SCHEMAS: dict[str, type[_Data]] = {
     "light.turn_on": _TurnOn,
     "light.turn_off": _TurnOff,
@@ -97,6 +113,7 @@ _SCHEMAS: dict[str, type[_Data]] = {
     "camera.ptz_preset": _Ptz,
     "camera.snapshot": _Snapshot,
     "incident.ack": _Incident,
+    "incident.dispatch": _Dispatch,
     "incident.note": _Note,
     "incident.close": _Incident,
 }
@@ -174,6 +191,8 @@ class CommandRunner:
 
     async def _run(self, cmd: CommandDoc) -> Any:
         name = cmd.command
+        if name == STATION_VIEW_COMMAND:
+            return await self._station_view(cmd)
         if name not in self.allowed:
             raise CommandRefused(f"{name} is not allowed from the station")
         context = Context(origin="federation")
@@ -220,6 +239,38 @@ class CommandRunner:
                 decision = may_share(self.hub, camera, party, "snapshot")
                 if not decision:
                     raise CommandRefused(f"{entity_id}: {decision.text('en')}")
+
+    async def _station_view(self, cmd: CommandDoc) -> dict[str, Any]:
+        """Write an officer's view of one of our cameras to this hub's audit log (the owner's copy)."""
+        from integrations.camera.const import AUDIT_STREAM, AUDIT_VIEW
+        from integrations.camera.entity import CameraEntity
+
+        try:
+            view = _StationView.model_validate(cmd.data)
+        except ValidationError as err:
+            raise CommandRefused(f"{STATION_VIEW_COMMAND}: {_first_error(err)}") from None
+        try:
+            camera = self.hub.entities.get(view.entity_id, CameraEntity)
+        except LookupError:
+            raise CommandRefused(f"no camera {view.entity_id}") from None
+        entry = await self.hub.audit.log(
+            f"station:{self.station}/{cmd.by.user}",
+            AUDIT_STREAM if view.what == "stream" else AUDIT_VIEW,
+            camera.entity_id,
+            role="station",
+            detail={
+                "what": view.what,
+                "reason": view.reason,
+                "incident_id": view.incident_id,
+                "snapshot_id": view.snapshot_id,
+                "viewed_at": view.viewed_at,
+                "view_id": view.view_id,
+                "officer": cmd.by.name or cmd.by.user,
+                "command_id": cmd.id,
+            },
+            source="station",
+        )
+        return {"audit_id": entry}
 
     async def _line_send(self, cmd: CommandDoc, context: Context) -> Any:
         data = dict(cmd.data)

@@ -53,9 +53,14 @@ ALLOWED_COMMANDS: Final = (
     "camera.snapshot",
     "line.send",
     "incident.ack",
+    "incident.dispatch",
     "incident.note",
     "incident.close",
 )
+#: The station telling a hub that an officer viewed one of its cameras' images (DESIGN §9:
+#: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always
+#: accepts it, whatever its ``commands.allow`` says.
+STATION_VIEW_COMMAND: Final = "audit.station_view"
 
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"

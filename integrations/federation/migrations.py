@@ -30,4 +30,20 @@ MIGRATIONS = (
         result TEXT
     ) WITHOUT ROWID;
     """,
+    # v2: which incident entries and snapshots ever reached the outbox.  Written by a
+    # trigger, so in the same transaction as the outbox row: after a crash between an
+    # incident's commit and its outbox row, start-up finds the entry missing here and
+    # queues it (see Federation.reconcile).
+    """
+    CREATE TABLE federation_sent (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_federation_sent_created ON federation_sent (created);
+    CREATE TRIGGER federation_outbox_sent AFTER INSERT ON federation_outbox
+    WHEN NEW.kind IN ('incident', 'snapshot')
+    BEGIN
+        INSERT OR IGNORE INTO federation_sent (id, created) VALUES (NEW.id, NEW.created);
+    END;
+    """,
 )

@@ -22,6 +22,7 @@ tens of thousands of messages a second.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -44,9 +45,11 @@ __all__ = (
     "SnapshotMeta",
     "TopicParts",
     "dumps",
+    "entry_id",
     "envelope",
     "parse_envelope",
     "parse_topic",
+    "stable_id",
     "topic",
 )
 
@@ -58,6 +61,30 @@ _ID = Annotated[str, Field(pattern=ID_RE.pattern)]
 _NAME = Annotated[str, Field(pattern=NAME_RE.pattern)]
 _SHORT = Annotated[str, Field(max_length=200)]
 _TEXT = Annotated[str, Field(max_length=10_000)]
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def stable_id(ts: float, seq: int, *parts: object) -> str:
+    """Return a ULID-shaped message id fixed by what it describes.
+
+    48 bits of time (``ts``, so ids sort by time), 40 bits of ``seq`` (a row id:
+    things made in the same millisecond keep their order) and 40 bits of a hash
+    of ``parts`` (the hub id among them: ids stay unique across a station's
+    hubs).  An incident's timeline entry always gets the same id, whether it is
+    queued as it happens or found again at start-up after a crash, so the
+    station, which stores by id, keeps it once.
+    """
+    ms = max(0, int(ts * 1000)) & ((1 << 48) - 1)
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    value = (ms << 80) | ((seq & ((1 << 40) - 1)) << 40) | int.from_bytes(digest[:5], "big")
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in range(25, -1, -1))
+
+
+def entry_id(hub_id: str, incident_id: str, row_id: int, ts: float) -> str:
+    """Return the message id of the incident timeline entry stored as row ``row_id``."""
+    return stable_id(ts, row_id, hub_id, "incident", incident_id, row_id)
 
 
 def dumps(value: Any) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ from integrations.federation.const import (
 )
 from integrations.federation.link import LinkSettings, MqttLink, publish_properties
 from integrations.federation.outbox import Outbox, OutboxItem
-from integrations.federation.protocol import AckDoc, dumps, envelope, parse_topic, topic
+from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -61,6 +62,8 @@ CONNECTED_ENTITY = "binary_sensor.federation_connected"
 #: Longest wait between re-sends while the station does not answer (backoff cap).
 _MAX_ACK_TIMEOUT = 600.0
 _OVERDUE_CHECK = 1.0
+#: How far back start-up looks for incident entries that never reached the outbox.
+RECONCILE_DAYS = 7
 #: Pause after the MQTT client refused a publish (its connection is dropping).
 _RETRY_AFTER_REFUSAL = 0.5
 
@@ -169,7 +172,8 @@ class Federation:
         ]
 
     def hub_started(self) -> None:
-        """Start the registry once every plugin is set up (they all contribute to it)."""
+        """Start the registry once every plugin is set up (they all contribute to it), and reconcile."""
+        self.hub.create_task(self._safe(self.reconcile()), "federation reconcile")
         if self.cfg.share.registry:
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
 
@@ -314,6 +318,9 @@ class Federation:
             camera = self.hub.entities.get(row["entity_id"], CameraEntity)
         except LookupError:
             return None
+        msg_id = stable_id(float(row["ts"]), 0, self.hub_id, "snapshot", snapshot_id)
+        if await self._sent_ids([msg_id]):
+            return None  # already queued once (found again by reconcile)
         decision = await check_and_audit(
             self.hub,
             camera,
@@ -330,7 +337,6 @@ class Federation:
                 "Federation: snapshot %s is %d bytes, over the limit; not sent", snapshot_id, len(data)
             )
             return None
-        msg_id = ulid()
         props = [
             ("v", "1"),
             ("id", msg_id),
@@ -358,16 +364,137 @@ class Federation:
             entry = data.get("entry")
         if not inc or entry is None:
             return
-        priority = PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT
         try:
-            await self.send(
-                KIND_INCIDENT, scrub({"action": action, "incident": inc, "entry": entry}), priority
-            )
-            if entry.get("kind") == "snapshot":
-                for snapshot_id in entry.get("attachments") or ():
-                    await self.send_snapshot(str(snapshot_id), str(inc["id"]))
+            await self._send_entry(action, inc, entry)
         except Exception:
             _LOGGER.exception("Federation: could not queue incident %s", inc.get("id"))
+
+    async def _entry_row(self, incident_id: str, entry: dict[str, Any]) -> int:
+        """Return the timeline row id of an entry the bus announced (it fixes the message id)."""
+        row = await self.hub.storage.fetchone(
+            "SELECT id FROM incident_timeline WHERE incident_id = ? AND ts = ? AND kind = ? AND actor = ? "
+            "AND text = ? AND attachments = ? ORDER BY id DESC LIMIT 1",
+            (
+                incident_id,
+                entry.get("ts"),
+                entry.get("kind"),
+                entry.get("actor"),
+                entry.get("text"),
+                json.dumps(list(entry.get("attachments") or [])),
+            ),
+        )
+        return int(row["id"]) if row is not None else 0
+
+    async def _send_entry(
+        self, action: str, inc: dict[str, Any], entry: dict[str, Any], row_id: int | None = None
+    ) -> None:
+        """Queue one timeline entry (and its snapshots) under their fixed ids."""
+        priority = PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT
+        if row_id is None:
+            row_id = await self._entry_row(str(inc["id"]), entry)
+        msg_id = entry_id(self.hub_id, str(inc["id"]), row_id, float(entry.get("ts") or 0.0))
+        body = scrub({"action": action, "incident": inc, "entry": entry})
+        await self.send(KIND_INCIDENT, body, priority, msg_id=msg_id)
+        if entry.get("kind") == "snapshot":
+            for snapshot_id in entry.get("attachments") or ():
+                await self.send_snapshot(str(snapshot_id), str(inc["id"]))
+
+    async def reconcile(self) -> int:
+        """Queue incident entries (and snapshots) committed on the hub but never queued; return how many.
+
+        An incident is written before the listener that queues it runs, so a hub
+        killed in between would never federate it.  ``federation_sent`` lists
+        every entry that reached the outbox (a trigger writes it in the same
+        transaction), and entries have fixed ids: whatever of the last days is
+        missing there is queued now, and nothing is ever stored twice.
+        """
+        if not self.cfg.share.incidents:
+            return 0
+        from hub.incidents import INCIDENTS, IncidentNotFound
+
+        since = self.hub.clock.time() - RECONCILE_DAYS * 86400
+        rows = await self.hub.storage.fetchall(
+            "SELECT id, incident_id, ts, actor, kind, text, attachments, data FROM incident_timeline "
+            "WHERE ts >= ? ORDER BY id",
+            (since,),
+        )
+        entries = []
+        for row in rows:
+            entry = {
+                "ts": row["ts"],
+                "actor": row["actor"] or "",
+                "kind": row["kind"] or "",
+                "text": row["text"] or "",
+                "attachments": json.loads(row["attachments"] or "[]"),
+                "data": json.loads(row["data"] or "{}"),
+            }
+            msg_id = entry_id(self.hub_id, row["incident_id"], int(row["id"]), float(row["ts"]))
+            entries.append((msg_id, row["incident_id"], int(row["id"]), entry))
+        # An incident whose first entry never got written (the core commits the two
+        # separately) is announced with an "opened" entry made from the incident itself.
+        bare = await self.hub.storage.fetchall(
+            "SELECT id, title, opened_at FROM incidents WHERE opened_at >= ? AND NOT EXISTS "
+            "(SELECT 1 FROM incident_timeline t WHERE t.incident_id = incidents.id)",
+            (since,),
+        )
+        for row in bare:
+            entry = {
+                "ts": row["opened_at"],
+                "actor": "hub",
+                "kind": "opened",
+                "text": row["title"] or "",
+                "attachments": [],
+                "data": {"recovered": True},
+            }
+            msg_id = stable_id(float(row["opened_at"]), 0, self.hub_id, "incident-opened", row["id"])
+            entries.append((msg_id, row["id"], -1, entry))
+        known = await self._sent_ids([e[0] for e in entries])
+        incidents: dict[str, dict[str, Any] | None] = {}
+        queued = 0
+        for msg_id, incident_id, row_id, entry in entries:
+            if msg_id in known:
+                continue
+            if incident_id not in incidents:
+                try:
+                    found = await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
+                except IncidentNotFound:
+                    incidents[incident_id] = None
+                else:
+                    incidents[incident_id] = {
+                        k: v for k, v in found.as_dict(timeline=False).items() if k != "entity_id"
+                    }
+            inc = incidents[incident_id]
+            if inc is None:
+                continue
+            action = {"opened": "opened", "closed": "closed"}.get(str(entry["kind"]), "updated")
+            if row_id < 0:
+                await self.send(
+                    KIND_INCIDENT,
+                    scrub({"action": action, "incident": inc, "entry": entry}),
+                    PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT,
+                    msg_id=msg_id,
+                )
+            else:
+                await self._send_entry(action, inc, entry, row_id)
+            queued += 1
+        await self.hub.storage.execute("DELETE FROM federation_sent WHERE created < ?", (since,))
+        if queued:
+            _LOGGER.warning(
+                "Federation: %d incident entries had not reached the outbox (the hub stopped "
+                "abruptly); queued them now",
+                queued,
+            )
+        return queued
+
+    async def _sent_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self.hub.storage.fetchall(
+                f"SELECT id FROM federation_sent WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(r["id"] for r in rows)
+        return found
 
     def armed(self) -> bool:
         """Return whether motion is forwarded now (armed hours or the armed entity)."""

@@ -39,6 +39,9 @@ async def setup(hub: Hub, config: StationConfig) -> None:
     station = Station(hub, config)
     await station.start()
     hub.data[STATION] = station
+    from integrations.station.console import start_console
+
+    await start_console(hub, station)
     sources = hub.data.get(INCIDENT_SOURCES)
     if sources is None:
         sources = []
@@ -52,6 +55,9 @@ async def shutdown(hub: Hub) -> None:
     from hub.http.api import INCIDENT_SOURCES
     from integrations.station.runtime import STATION
 
+    from integrations.station.console import stop_console
+
+    await stop_console(hub)
     station = hub.data.pop(STATION)
     if station is None:
         return
@@ -67,8 +73,9 @@ def register_routes(hub: Hub) -> list[Route]:
     if hub.role != "station":
         return []
     from integrations.station.api import routes
+    from integrations.station.console.web import routes as console_routes
 
-    return routes(hub)
+    return routes(hub) + console_routes(hub)
 
 
 @hookimpl
@@ -78,11 +85,28 @@ def template_dirs() -> Any:
 
 
 @hookimpl
+def static_dirs() -> Any:
+    """Serve the console's script and stylesheet at ``/static/station/``."""
+    return {"station": Path(__file__).parent / "static"}
+
+
+@hookimpl
+def storage_migrations() -> Any:
+    """Return the console's tables (commands, views, hub link history, CAP outbox)."""
+    from integrations.station.console.migrations import MIGRATIONS
+
+    return MIGRATIONS
+
+
+@hookimpl
 def nav_links(hub: Hub, user: Any) -> Any:
-    """Link the hubs page on a station."""
+    """Link the hubs page and the CCOC console on a station."""
     if hub.role != "station":
         return []
-    return [{"href": "/station/hubs", "label_th": "ฮับในพื้นที่", "label_en": "Hubs", "role": "viewer"}]
+    return [
+        {"href": "/ccoc", "label_th": "ศูนย์สั่งการ", "label_en": "CCOC", "role": "viewer"},
+        {"href": "/station/hubs", "label_th": "ฮับในพื้นที่", "label_en": "Hubs", "role": "viewer"},
+    ]
 
 
 @hookimpl

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
 from integrations.federation.config import normalize_protocol
+from integrations.station.console.config import ConsoleConfig
 from integrations.mqtt.config import BrokerAddress
 
 __all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
@@ -103,6 +104,8 @@ class StationConfig(BlockModel):
     #: Sizing for ``max_queued_messages``: hubs times each hub's outbox window, doubled.
     expected_hubs: int = Field(default=200, ge=1, le=100_000)
     hub_window: int = Field(default=200, ge=1, le=10_000)
+    #: The CCOC console (patrol units, CAP export and push, map tiles): docs/ccoc.md.
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
     _protocol = field_validator("protocol", mode="before")(normalize_protocol)
 

@@ -164,6 +164,12 @@ class StationStore(Protocol):
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""
 
+    async def incident_facts(self, since: float, until: float) -> list[dict[str, Any]]:
+        """Return every incident opened in [since, until): hub_id, id, kind, status, opened_at, acknowledged_at.
+
+        For the console's monthly figures (a month may hold more incidents than a page).
+        """
+
     # -- commands
     async def add_command(self, record: CommandRecord) -> None:
         """Record a command about to be sent."""

@@ -700,6 +700,19 @@ class SqliteStationStore:
 
         return await self._call(run)
 
+    async def incident_facts(self, since: float, until: float) -> list[dict[str, Any]]:
+        """Return every incident opened in [since, until) (the console's monthly figures)."""
+        return await self._call(
+            lambda: [
+                dict(r)
+                for r in self._db().execute(
+                    "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at FROM incidents "
+                    "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
+                    (since, until),
+                )
+            ]
+        )
+
     # -- commands -----------------------------------------------------------------------------
 
     async def add_command(self, record: CommandRecord) -> None:

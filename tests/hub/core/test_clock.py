@@ -45,3 +45,19 @@ def test_ulids_sort_in_time_order() -> None:
     ids = [ulid() for _ in range(1000)]
     assert ids == sorted(ids) and len(set(ids)) == 1000
     assert ulid_at(1.0) < ulid_at(2.0)
+
+
+async def test_block_till_done_does_not_wait_for_clock_sleepers(make_hub, clock) -> None:
+    """A task asleep on the fake clock is settled: advancing time must not hang."""
+    hub = await make_hub()
+    woke: list[float] = []
+
+    async def flash_like() -> None:
+        await hub.clock.sleep(60)
+        woke.append(hub.clock.time())
+
+    hub.create_task(flash_like())
+    await asyncio.wait_for(hub.block_till_done(), 2)
+    assert woke == []
+    await asyncio.wait_for(clock.advance(60), 2)
+    assert woke == [clock.time()]

@@ -205,3 +205,42 @@ async def test_the_station_refusing_a_message_stops_its_resends(
     assert ok in ids and big not in ids
     item = await station.data[STATION].store.hub("test-hub")
     assert item["rejected"] == 1 and "limit" in item["last_reject"]
+
+
+async def test_an_incident_committed_just_before_a_crash_is_federated_at_start(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
+    fed = hub.data[FEDERATION]
+    normal = await hub.data[INCIDENTS].open("sos", title="ปกติ")
+    assert await fed.outbox.wait_empty(10)
+    # What a SIGKILL leaves behind: the incident and its first entry are committed, the
+    # listener that would have queued them never ran.
+    now = hub.clock.time()
+    await hub.storage.execute(
+        "INSERT INTO incidents (id, kind, severity, status, title, place, entities, data, opened_at, updated_at) "
+        "VALUES ('01KDVCRASHED0000000000000A', 'sos', 'high', 'open', 'ก่อนดับ', 'ตลาด', '[]', '{}', ?, ?)",
+        (now, now),
+    )
+    await hub.storage.execute(
+        "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
+        "VALUES ('01KDVCRASHED0000000000000A', ?, 'hub', 'opened', 'ก่อนดับ', '[]', '{}')",
+        (now,),
+    )
+    # The core commits an incident and its first entry separately: a kill can fall between.
+    await hub.storage.execute(
+        "INSERT INTO incidents (id, kind, severity, status, title, place, entities, data, opened_at, updated_at) "
+        "VALUES ('01KDVBARE00000000000000000', 'sos', 'high', 'open', 'ไม่มีไทม์ไลน์', 'ตลาด', '[]', '{}', ?, ?)",
+        (now, now),
+    )
+    assert await fed.reconcile() == 2  # what start-up does
+    assert await fed.outbox.wait_empty(10)
+    st = station.data[STATION]
+    crashed = await until(lambda: st.store.incident("01KDVCRASHED0000000000000A", "test-hub"))
+    assert crashed["title"] == "ก่อนดับ" and [e["kind"] for e in crashed["timeline"]] == ["opened"]
+    # Everything already queued once is known: nothing more, and nothing twice at the station.
+    assert await fed.reconcile() == 0
+    bare = await until(lambda: st.store.incident("01KDVBARE00000000000000000", "test-hub"))
+    assert [(e["kind"], e["data"]) for e in bare["timeline"]] == [("opened", {"recovered": True})]
+    assert await st.store.count_messages(hub_id="test-hub", kind="incident") == 3
+    assert (await st.store.incident(normal.id, "test-hub"))["title"] == "ปกติ"
