@@ -166,6 +166,8 @@ class PluginHost:
     def _load_folder(self, folder: Path, source: str, module_name: str | None, defer: bool = False) -> None:
         domain = folder.name
         if domain in self.plugins:
+            if Path(self.plugins[domain].path).resolve() == folder.resolve():
+                return  # a config kept in the source tree: its plugins/ are the built-ins
             # Drop-ins may shadow nothing: a silent override of a built-in
             # SOS path would be a nasty surprise on the worst night.
             if source == "dropin":

@@ -173,7 +173,7 @@ class Federation:
 
     def hub_started(self) -> None:
         """Start the registry once every plugin is set up (they all contribute to it), and reconcile."""
-        self.hub.create_task(self._safe(self.reconcile()), "federation reconcile")
+        self.hub.create_task(self._safe(self.reconcile(until=self.hub.started_at)), "federation reconcile")
         if self.cfg.share.registry:
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
 
@@ -399,7 +399,7 @@ class Federation:
             for snapshot_id in entry.get("attachments") or ():
                 await self.send_snapshot(str(snapshot_id), str(inc["id"]))
 
-    async def reconcile(self) -> int:
+    async def reconcile(self, until: float | None = None) -> int:
         """Queue incident entries (and snapshots) committed on the hub but never queued; return how many.
 
         An incident is written before the listener that queues it runs, so a hub
@@ -413,10 +413,13 @@ class Federation:
         from hub.incidents import INCIDENTS, IncidentNotFound
 
         since = self.hub.clock.time() - RECONCILE_DAYS * 86400
+        # At start-up only what existed before this run: what happens from now on is queued
+        # by the listeners, and looking at it here too would race them.
+        until = self.hub.clock.time() + 1.0 if until is None else until
         rows = await self.hub.storage.fetchall(
             "SELECT id, incident_id, ts, actor, kind, text, attachments, data FROM incident_timeline "
-            "WHERE ts >= ? ORDER BY id",
-            (since,),
+            "WHERE ts >= ? AND ts < ? ORDER BY id",
+            (since, until),
         )
         entries = []
         for row in rows:
@@ -433,9 +436,9 @@ class Federation:
         # An incident whose first entry never got written (the core commits the two
         # separately) is announced with an "opened" entry made from the incident itself.
         bare = await self.hub.storage.fetchall(
-            "SELECT id, title, opened_at FROM incidents WHERE opened_at >= ? AND NOT EXISTS "
+            "SELECT id, title, opened_at FROM incidents WHERE opened_at >= ? AND opened_at < ? AND NOT EXISTS "
             "(SELECT 1 FROM incident_timeline t WHERE t.incident_id = incidents.id)",
-            (since,),
+            (since, until),
         )
         for row in bare:
             entry = {

@@ -53,9 +53,8 @@ async def setup(hub: Hub, config: StationConfig) -> None:
 async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
     from hub.http.api import INCIDENT_SOURCES
-    from integrations.station.runtime import STATION
-
     from integrations.station.console import stop_console
+    from integrations.station.runtime import STATION
 
     await stop_console(hub)
     station = hub.data.pop(STATION)

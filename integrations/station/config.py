@@ -8,8 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
 from integrations.federation.config import normalize_protocol
-from integrations.station.console.config import ConsoleConfig
 from integrations.mqtt.config import BrokerAddress
+from integrations.station.console.config import ConsoleConfig
 
 __all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
 

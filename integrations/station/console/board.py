@@ -150,7 +150,7 @@ async def merged_timeline(
                 "line": actor.startswith("line:") or entry.get("kind") in ("line", "push", "reply"),
             }
         )
-    for cmd in await delivery.list(hub_id=inc["hub_id"], incident_id=inc["id"], limit=500):
+    for cmd in await delivery.commands(hub_id=inc["hub_id"], incident_id=inc["id"], limit=500):
         data = cmd["data"]
         detail = data.get("unit") or data.get("text") or data.get("reason") or ""
         out.append(

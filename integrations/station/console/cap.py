@@ -15,6 +15,7 @@ the OASIS XSD.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -106,7 +107,7 @@ def build_alert(
     alert = ET.Element(f"{{{CAP_NS}}}alert")
     _sub(alert, "identifier", identifier(station_id, inc, first=first))
     _sub(alert, "sender", sender)
-    sent_ts = float(inc.get("opened_at") if first else inc.get("updated_at") or 0)
+    sent_ts = float((inc.get("opened_at") if first else inc.get("updated_at")) or 0)
     _sub(alert, "sent", cap_time(sent_ts, tz))
     _sub(alert, "status", cfg.status)
     _sub(alert, "msgType", "Alert" if first else "Update")
@@ -162,7 +163,8 @@ def build_alert(
     if isinstance(location, dict) and location.get("lat") is not None and location.get("lon") is not None:
         # A point as a small circle (radius in km): CAP has no bare point.
         _sub(area, "circle", f"{float(location['lat']):.6f},{float(location['lon']):.6f} 0.1")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(alert, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(alert, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 class CapPusher:
@@ -238,10 +240,8 @@ class CapPusher:
     async def run(self) -> None:
         """Push whenever something is queued, and retry on a timer."""
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.cfg.push_retry)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.push_due()

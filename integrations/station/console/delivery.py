@@ -103,11 +103,12 @@ class Delivery:
         row = await self.hub.storage.fetchone("SELECT * FROM ccoc_commands WHERE id = ?", (command_id,))
         return _row_dict(row) if row is not None else None
 
-    async def list(
+    async def commands(
         self, *, hub_id: str | None = None, incident_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """Return commands, newest first."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if hub_id:
             where.append("hub_id = ?")
             params.append(hub_id)

@@ -276,7 +276,7 @@ async def api_commands(request: web.Request) -> web.Response:
     """Console commands (newest first), optionally of one hub or incident."""
     console = _console(request)
     q = request.query
-    items = await console.delivery.list(hub_id=q.get("hub_id") or None, incident_id=q.get("incident_id") or None)
+    items = await console.delivery.commands(hub_id=q.get("hub_id") or None, incident_id=q.get("incident_id") or None)
     return web.json_response(items, dumps=_dumps)
 
 
@@ -321,7 +321,7 @@ async def hub_page(request: web.Request) -> web.Response:
         "console_hub.html",
         h=facts,
         incidents=incidents,
-        commands=await console.delivery.list(hub_id=hub_id, limit=30),
+        commands=await console.delivery.commands(hub_id=hub_id, limit=30),
         allowed=ALLOWED_COMMANDS,
         devices=(hub.get("registry") or {}).get("devices") or [],
         online=console.delivery.hub_online(hub_id),
