@@ -3,6 +3,7 @@
     python -m bench.fuzz                    # every target, 100,000 cases each
     python -m bench.fuzz --cases 1000000 --only sia federation
     python -m bench.fuzz --quick            # 2,000 cases each (a smoke run)
+    python -m bench.fuzz --workers 2        # the cases of each target split over 2 processes
 
 Targets: ``config`` (the YAML loader on every case, the whole ``check``,
 every plugin's schema, on one case in 20: it costs ~30 ms), ``mqtt`` (the
@@ -86,7 +87,11 @@ def run_hub_target(name: str, cases: int) -> int:
     hub, fake, _port = loop.run_until_complete(_hub(folder))
     rig = t.HubRig(hub)
     undo = rig.install()
-    session = aiohttp.ClientSession(base_url=hub.http.url)
+
+    async def open_session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(base_url=hub.http.url)
+
+    session = loop.run_until_complete(open_session())
     count = 0
 
     async def settle(what: str) -> None:
@@ -127,6 +132,22 @@ def run_hub_target(name: str, cases: int) -> int:
     return count
 
 
+def _worker(name: str, cases: int) -> int:
+    logging.basicConfig(level=logging.CRITICAL)
+    return run(name, cases)
+
+
+def run_parallel(name: str, cases: int, workers: int) -> int:
+    """Split ``cases`` over ``workers`` processes (each with its own random seed); return the total run."""
+    if workers <= 1:
+        return run(name, cases)
+    from concurrent.futures import ProcessPoolExecutor
+
+    share = -(-cases // workers)
+    with ProcessPoolExecutor(workers) as pool:
+        return sum(pool.map(_worker, [name] * workers, [share] * workers))
+
+
 def run(name: str, cases: int) -> int:
     """Run one target with ``cases`` cases; return how many ran."""
     if name == "config":
@@ -144,6 +165,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000, help="cases per target (default 100,000)")
     parser.add_argument("--quick", action="store_true", help="2,000 cases per target")
     parser.add_argument("--only", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--workers", type=int, default=1, help="processes per target (cases are split)")
     args = parser.parse_args()
     cases = 2_000 if args.quick else args.cases
     logging.basicConfig(level=logging.CRITICAL)  # the rig traps ERROR records itself
@@ -152,7 +174,7 @@ def main() -> None:
     for name in args.only:
         started = time.perf_counter()
         try:
-            done = run(name, cases)
+            done = run_parallel(name, cases, args.workers)
         except Exception as exc:  # noqa: BLE001 - hypothesis has shrunk it: report and go on
             failed.append(name)
             print(f"  {name:<13} FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: {exc}")

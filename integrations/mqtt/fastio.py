@@ -12,6 +12,8 @@ longer readable.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from typing import Any
 
 __all__ = ("BufferedSocket", "wrap_paho_client")
@@ -61,7 +63,13 @@ def wrap_paho_client(paho_client: Any) -> bool:
         return False
 
     def create_buffered() -> Any:
-        return BufferedSocket(create())
+        sock = create()
+        # aiomqtt sets socket_options only on a bare socket.socket, which this
+        # wrapper hides; without TCP_NODELAY, Nagle plus delayed ACKs can hold
+        # a small publish (an SOS) for up to 40 ms.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return BufferedSocket(sock)
 
     paho_client._create_socket = create_buffered
     return True

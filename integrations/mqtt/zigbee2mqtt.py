@@ -29,20 +29,29 @@ _BRIDGE: HubKey[Z2mBridge] = HubKey("zigbee2mqtt_bridge")
 MAX_DEVICES_PAYLOAD = 16 * 1024 * 1024
 
 
+#: Plausible ``last_seen`` bounds (2000-01-01 .. 2100-01-01, UNIX seconds).
+_EARLIEST = 946_684_800.0
+_LATEST = 4_102_444_800.0
+
+
 def parse_last_seen(value: Any) -> float | None:
     """Return ``last_seen`` (ISO 8601 or epoch milliseconds, per Z2M's setting) as UNIX seconds."""
+    seconds: float | None = None
     number = as_number(value)
     if number is not None:
-        return number / 1000.0 if number > 1e11 else number
-    if isinstance(value, str) and 10 <= len(value) <= 40:
+        seconds = number / 1000.0 if number > 1e11 else number
+    elif isinstance(value, str) and 10 <= len(value) <= 40:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    return None
+        seconds = parsed.timestamp()
+    # A device clock can say anything; only a plausible time is a time.
+    if seconds is None or not _EARLIEST <= seconds <= _LATEST:
+        return None
+    return seconds
 
 
 def telemetry_from(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -19,8 +19,22 @@ if TYPE_CHECKING:
 __all__ = ("AuditFilter", "query", "to_csv", "BOM")
 
 BOM = "\ufeff"
-_HEADER = ("id", "time", "actor", "role", "action", "target", "hub", "camera", "reason", "incident_id",
-           "result", "source", "ip", "detail")
+_HEADER = (
+    "id",
+    "time",
+    "actor",
+    "role",
+    "action",
+    "target",
+    "hub",
+    "camera",
+    "reason",
+    "incident_id",
+    "result",
+    "source",
+    "ip",
+    "detail",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,9 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def query(hub: Hub, flt: AuditFilter, *, limit: int = 500, oldest_first: bool = False) -> list[dict[str, Any]]:
+async def query(
+    hub: Hub, flt: AuditFilter, *, limit: int = 500, oldest_first: bool = False
+) -> list[dict[str, Any]]:
     """Return matching entries (newest first unless ``oldest_first``)."""
     where: list[str] = []
     params: list[Any] = []
@@ -114,8 +130,22 @@ def to_csv(entries: list[dict[str, Any]], tz: dt.tzinfo) -> str:
             [
                 e["id"],
                 when,
-                *(_cell(e[k]) for k in ("actor", "role", "action", "target", "hub_id", "camera", "reason",
-                                        "incident_id", "result", "source", "ip")),
+                *(
+                    _cell(e[k])
+                    for k in (
+                        "actor",
+                        "role",
+                        "action",
+                        "target",
+                        "hub_id",
+                        "camera",
+                        "reason",
+                        "incident_id",
+                        "result",
+                        "source",
+                        "ip",
+                    )
+                ),
                 _cell(json.dumps(e["detail"], ensure_ascii=False)),
             ]
         )

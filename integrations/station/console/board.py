@@ -41,8 +41,12 @@ class HubDirectory:
         if now - self._read_at > _DIRECTORY_TTL:
             hubs: dict[str, dict[str, Any]] = {}
             for item in await self.station.store.hubs():
-                full = await self.station.store.hub(item["id"])
-                hubs[item["id"]] = {**item, **(full or {})}
+                full = {**item, **(await self.station.store.hub(item["id"]) or {})}
+                # A hub registered without a name shows the one it reports itself.
+                own = ((full.get("registry") or {}).get("hub") or {}).get("name")
+                if own and full.get("name") in (None, "", full["id"]):
+                    full["name"] = own
+                hubs[item["id"]] = full
             self._hubs, self._read_at = hubs, now
         return self._hubs
 
@@ -117,7 +121,12 @@ def board_item(
         "closed_at": inc.get("closed_at"),
         "snapshots": snapshots,
         "pending": [
-            {"id": p["id"], "command": p["command"], "state": p["state"], "actor": p["actor_name"] or p["actor"]}
+            {
+                "id": p["id"],
+                "command": p["command"],
+                "state": p["state"],
+                "actor": p["actor_name"] or p["actor"],
+            }
             for p in pending or []
         ],
         "url": f"/ccoc/incidents/{inc['hub_id']}/{inc['id']}",

@@ -174,6 +174,8 @@ class CapPusher:
         self.hub = hub
         self.cfg = cfg
         self._wake = asyncio.Event()
+        # One push at a time: the timer and a caller must not send the same row twice.
+        self._lock = asyncio.Lock()
         self.pushed = 0
         self.failed = 0
 
@@ -196,6 +198,10 @@ class CapPusher:
 
     async def push_due(self) -> int:
         """Send every due message once; return how many the receiver accepted."""
+        async with self._lock:
+            return await self._push_due()
+
+    async def _push_due(self) -> int:
         import aiohttp
 
         assert self.cfg.push_url is not None
@@ -213,7 +219,9 @@ class CapPusher:
             for row in rows:
                 error: str | None = None
                 try:
-                    async with session.post(self.cfg.push_url, data=bytes(row["xml"]), headers=headers) as resp:
+                    async with session.post(
+                        self.cfg.push_url, data=bytes(row["xml"]), headers=headers
+                    ) as resp:
                         if resp.status >= 300:
                             error = f"HTTP {resp.status}: {(await resp.text())[:200]}"
                 except (aiohttp.ClientError, TimeoutError, OSError) as err:
@@ -229,7 +237,9 @@ class CapPusher:
                 else:
                     self.failed += 1
                     delay = min(3600.0, self.cfg.push_retry * 2 ** min(int(row["attempts"]), 10))
-                    _LOGGER.warning("CAP push of %s failed (%s); retry in %.0f s", row["identifier"], error, delay)
+                    _LOGGER.warning(
+                        "CAP push of %s failed (%s); retry in %.0f s", row["identifier"], error, delay
+                    )
                     await self.hub.storage.execute(
                         "UPDATE ccoc_cap_outbox SET attempts = attempts + 1, last_error = ?, next_at = ? "
                         "WHERE identifier = ?",

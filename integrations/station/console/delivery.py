@@ -321,9 +321,12 @@ class Delivery:
                     None,
                     f"no answer from the hub within {expiry:.0f} s; the broker has dropped the command",
                 )
-        for hub_id in {r["hub_id"] for r in await self.hub.storage.fetchall(
-            "SELECT DISTINCT hub_id FROM ccoc_commands WHERE state = 'queued'"
-        )}:
+        for hub_id in {
+            r["hub_id"]
+            for r in await self.hub.storage.fetchall(
+                "SELECT DISTINCT hub_id FROM ccoc_commands WHERE state = 'queued'"
+            )
+        }:
             if self.hub_online(hub_id):
                 await self.flush(hub_id)
 

@@ -75,8 +75,20 @@ async def record_status(hub: Hub, hub_id: str, status: str, at: float) -> None:
     )
     if last is None or last["status"] != status:
         await hub.storage.execute(
-            "INSERT OR REPLACE INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?)", (hub_id, at, status)
+            "INSERT OR REPLACE INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?)",
+            (hub_id, at, status),
         )
+
+
+async def sync_statuses(hub: Hub, directory: dict[str, dict[str, Any]]) -> None:
+    """Record hubs the history lacks (registered since start) from their registration, and any missed change."""
+    now = hub.clock.time()
+    for hub_id, item in directory.items():
+        known = await hub.storage.fetchone(
+            "SELECT 1 FROM ccoc_hub_status WHERE hub_id = ? LIMIT 1", (hub_id,)
+        )
+        since = now if known else float(item.get("registered_at") or now)
+        await record_status(hub, hub_id, str(item.get("status") or "unknown"), min(since, now))
 
 
 async def hubs_online_share(hub: Hub, hub_ids: list[str], start: float, end: float) -> float | None:
@@ -110,13 +122,23 @@ async def hubs_online_share(hub: Hub, hub_ids: list[str], start: float, end: flo
 async def _sample(hub: Hub, month: str, key: str, value: float | None, data: Any = None) -> None:
     await hub.storage.execute(
         "INSERT OR REPLACE INTO ccoc_kpi_samples (month, key, value, data, ts) VALUES (?, ?, ?, ?, ?)",
-        (month, key, value, json.dumps(data, ensure_ascii=False) if data is not None else None, hub.clock.time()),
+        (
+            month,
+            key,
+            value,
+            json.dumps(data, ensure_ascii=False) if data is not None else None,
+            hub.clock.time(),
+        ),
     )
 
 
 async def _samples(hub: Hub, month: str) -> dict[str, dict[str, Any]]:
-    rows = await hub.storage.fetchall("SELECT key, value, data FROM ccoc_kpi_samples WHERE month = ?", (month,))
-    return {r["key"]: {"value": r["value"], "data": json.loads(r["data"]) if r["data"] else None} for r in rows}
+    rows = await hub.storage.fetchall(
+        "SELECT key, value, data FROM ccoc_kpi_samples WHERE month = ?", (month,)
+    )
+    return {
+        r["key"]: {"value": r["value"], "data": json.loads(r["data"]) if r["data"] else None} for r in rows
+    }
 
 
 async def _plugin_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
@@ -128,7 +150,9 @@ async def _plugin_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     keys = {s["key"] for s in slots}
     for key, th, en, unit in EXPECTED_SLOTS:
         if key not in keys:
-            slots.append({"key": key, "label_th": th, "label_en": en, "value": None, "unit": unit, "source": None})
+            slots.append(
+                {"key": key, "label_th": th, "label_en": en, "value": None, "unit": unit, "source": None}
+            )
     return slots
 
 
@@ -153,6 +177,7 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
         by_zone[zone] = by_zone.get(zone, 0) + 1
 
     if current:
+        await sync_statuses(hub, directory)
         policies: dict[str, int] = {}
         for item in directory.values():
             for cam in (item.get("registry") or {}).get("cameras") or []:
@@ -178,7 +203,9 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
         "hubs": {
             "registered": int((samples.get("hubs_registered") or {}).get("value") or len(directory)),
             "online_share": online,
-            "online_now": sum(1 for h in directory.values() if h.get("status") == "online") if current else None,
+            "online_now": sum(1 for h in directory.values() if h.get("status") == "online")
+            if current
+            else None,
         },
         "cameras": {"by_policy": cameras, "linked": sum(v for k, v in cameras.items() if k != "never")},
         "slots": await _plugin_slots(hub, month),

@@ -84,16 +84,30 @@ def markers_and_shapes(
         if isinstance(loc, dict) and loc.get("lat") is not None:
             status = str(hub.get("status") or "unknown")
             markers.append(
-                Marker("hub", float(loc["lat"]), float(loc["lon"]), str(hub.get("name") or hub.get("id")),
-                       _HUB_COLOUR.get(status, "#64748b"), f"/ccoc/hubs/{hub.get('id')}", status)
+                Marker(
+                    "hub",
+                    float(loc["lat"]),
+                    float(loc["lon"]),
+                    str(hub.get("name") or hub.get("id")),
+                    _HUB_COLOUR.get(status, "#64748b"),
+                    f"/ccoc/hubs/{hub.get('id')}",
+                    status,
+                )
             )
         for cam in registry.get("cameras") or []:
             cloc = cam.get("location")
             if isinstance(cloc, dict) and cloc.get("lat") is not None:
                 share = str(cam.get("share") or "")
                 markers.append(
-                    Marker("camera", float(cloc["lat"]), float(cloc["lon"]), str(cam.get("name") or cam.get("entity_id")),
-                           _POLICY_COLOUR.get(share, "#64748b"), f"#cam-{hub.get('id')}-{cam.get('entity_id')}", share)
+                    Marker(
+                        "camera",
+                        float(cloc["lat"]),
+                        float(cloc["lon"]),
+                        str(cam.get("name") or cam.get("entity_id")),
+                        _POLICY_COLOUR.get(share, "#64748b"),
+                        f"#cam-{hub.get('id')}-{cam.get('entity_id')}",
+                        share,
+                    )
                 )
     return markers, shapes
 
@@ -150,8 +164,12 @@ def render_map(
         if kind == "zone":
             style = 'fill="#fee2e2" fill-opacity=".45" stroke="#b91c1c" stroke-width="2.5"'
         else:
-            style = 'fill="#dbeafe" fill-opacity=".6" stroke="#1d4ed8" stroke-width="1.5" stroke-dasharray="5 3"'
-        parts.append(f'<polygon class="map-{kind}" points="{points}" {style}><title>{escape(name)}</title></polygon>')
+            style = (
+                'fill="#dbeafe" fill-opacity=".6" stroke="#1d4ed8" stroke-width="1.5" stroke-dasharray="5 3"'
+            )
+        parts.append(
+            f'<polygon class="map-{kind}" points="{points}" {style}><title>{escape(name)}</title></polygon>'
+        )
         if kind == "community":
             mx = sum(x for x, _ in coords) / len(coords)
             my = sum(y for _, y in coords) / len(coords)
@@ -168,7 +186,9 @@ def render_map(
                 f'<text x="{x + 12:.1f}" y="{y + 5:.1f}" font-size="14" font-weight="bold" fill="#0b2545">{label}</text>'
             )
         else:
-            shape = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{m.colour}" stroke="#fff" stroke-width="2"/>'
+            shape = (
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{m.colour}" stroke="#fff" stroke-width="2"/>'
+            )
         parts.append(
             f'<a href="{escape(m.href)}" class="map-{m.kind}" data-state="{escape(m.data)}">'
             f"<title>{label} ({escape(m.data)})</title>{shape}</a>"

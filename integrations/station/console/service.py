@@ -154,7 +154,9 @@ class Console:
     async def _on_incident(self, event: Event) -> None:
         data = event.data
         try:
-            await self.announce(str(data["hub_id"]), str(data["incident_id"]), str(data.get("action") or "updated"))
+            await self.announce(
+                str(data["hub_id"]), str(data["incident_id"]), str(data.get("action") or "updated")
+            )
         except Exception:
             _LOGGER.exception("Console: could not announce incident %s", data.get("incident_id"))
 
@@ -174,8 +176,12 @@ class Console:
             await record_status(self.hub, hub_id, status, self.hub.clock.time())
             self.hub.bus.fire(
                 EVENT_CCOC_HUB,
-                {"hub_id": hub_id, "status": status, "last_seen": event.data.get("last_seen"),
-                 "reason": event.data.get("reason")},
+                {
+                    "hub_id": hub_id,
+                    "status": status,
+                    "last_seen": event.data.get("last_seen"),
+                    "reason": event.data.get("reason"),
+                },
             )
             if status == "online":
                 await self.delivery.flush(hub_id)

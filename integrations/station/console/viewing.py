@@ -103,8 +103,14 @@ class Viewing:
             reason = f"incident {incident_id}"
         if not reason:
             await self.hub.audit.log(
-                user, AUDIT_VIEW, f"{hub_id}/{entity_id}", role=role, source="console", ip=ip,
-                result="refused", detail={"error": "no reason given"},
+                user,
+                AUDIT_VIEW,
+                f"{hub_id}/{entity_id}",
+                role=role,
+                source="console",
+                ip=ip,
+                result="refused",
+                detail={"error": "no reason given"},
             )
             raise ConsoleError("a reason is required to view a camera: an incident id or a few words", 400)
         if len(reason) > _MAX_REASON:
@@ -117,13 +123,21 @@ class Viewing:
         refusal = None
         if share not in IMAGE_POLICIES:
             phone = (camera.get("owner") or {}).get("phone") or ""
-            refusal = f"the owner shares only this camera's location and contact; ask them for footage {phone}"
+            refusal = (
+                f"the owner shares only this camera's location and contact; ask them for footage {phone}"
+            )
         elif share == "on_alarm" and not active:
             refusal = "the owner shares this camera's pictures only while an incident at the hub is open"
         if refusal is not None:
             await self.hub.audit.log(
-                user, AUDIT_VIEW, f"{hub_id}/{entity_id}", role=role, source="console", ip=ip,
-                result="refused", detail={"reason": reason, "incident_id": incident_id, "error": refusal},
+                user,
+                AUDIT_VIEW,
+                f"{hub_id}/{entity_id}",
+                role=role,
+                source="console",
+                ip=ip,
+                result="refused",
+                detail={"reason": reason, "incident_id": incident_id, "error": refusal},
             )
             raise ConsoleError(refusal, 403)
         images = await self._images(hub_id, entity_id, incident_id, active)
@@ -148,14 +162,31 @@ class Viewing:
             ip=ip,
         )
         mirror = await self._mirror(
-            user, role, name, hub_id, entity_id, reason, incident_id, view_id, "live" if not images else "snapshot"
+            user,
+            role,
+            name,
+            hub_id,
+            entity_id,
+            reason,
+            incident_id,
+            view_id,
         )
         await self.hub.storage.execute(
             "INSERT INTO ccoc_views (id, ts, username, role, hub_id, entity_id, incident_id, reason, what, "
             "snapshots, expires, mirror_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                view_id, now, user, role, hub_id, entity_id, incident_id, reason, "snapshot",
-                json.dumps([i["id"] for i in images]), now + self.cfg.view_seconds, mirror["id"],
+                view_id,
+                now,
+                user,
+                role,
+                hub_id,
+                entity_id,
+                incident_id,
+                reason,
+                "snapshot",
+                json.dumps([i["id"] for i in images]),
+                now + self.cfg.view_seconds,
+                mirror["id"],
             ),
         )
         return {
@@ -171,8 +202,15 @@ class Viewing:
         }
 
     async def _mirror(
-        self, user: str, role: str, name: str, hub_id: str, entity_id: str, reason: str,
-        incident_id: str | None, view_id: str, what: str,
+        self,
+        user: str,
+        role: str,
+        name: str,
+        hub_id: str,
+        entity_id: str,
+        reason: str,
+        incident_id: str | None,
+        view_id: str,
     ) -> dict[str, Any]:
         return await self.delivery.submit(
             hub_id,
@@ -181,7 +219,7 @@ class Viewing:
                 "entity_id": entity_id,
                 "reason": reason,
                 "incident_id": incident_id,
-                "what": what,
+                "what": "snapshot",
                 "viewed_at": self.hub.clock.time(),
                 "view_id": view_id,
             },
@@ -235,7 +273,9 @@ class Viewing:
             raise ConsoleError("this picture is not covered by your view", 404)
         return str(self.station.ingest.snapshot_dir / row["path"])
 
-    async def thumbnail_path(self, hub_id: str, msg_id: str, *, user: str, role: str, name: str, ip: str) -> str:
+    async def thumbnail_path(
+        self, hub_id: str, msg_id: str, *, user: str, role: str, name: str, ip: str
+    ) -> str:
         """Audit (coalesced) and mirror an incident thumbnail view; return the file."""
         row = await self.station.store.snapshot(hub_id, msg_id)
         if row is None or not row["incident_id"]:
@@ -251,8 +291,14 @@ class Viewing:
                 AUDIT_VIEW,
                 f"{hub_id}/{entity_id}",
                 role=role,
-                detail={"hub_id": hub_id, "camera": entity_id, "reason": reason, "incident_id": incident_id,
-                        "snapshots": [msg_id], "thumbnail": True},
+                detail={
+                    "hub_id": hub_id,
+                    "camera": entity_id,
+                    "reason": reason,
+                    "incident_id": incident_id,
+                    "snapshots": [msg_id],
+                    "thumbnail": True,
+                },
                 source="console",
                 ip=ip,
             )
@@ -260,7 +306,7 @@ class Viewing:
             if len(self._thumb_seen) > 10_000:
                 for old in sorted(self._thumb_seen, key=self._thumb_seen.__getitem__)[:5_000]:
                     del self._thumb_seen[old]
-            await self._mirror(user, role, name, hub_id, entity_id, reason, incident_id, "", "snapshot")
+            await self._mirror(user, role, name, hub_id, entity_id, reason, incident_id, "")
         return str(self.station.ingest.snapshot_dir / row["path"])
 
     async def views(self, hub_id: str, incident_id: str) -> list[dict[str, Any]]:

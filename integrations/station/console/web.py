@@ -146,7 +146,8 @@ async def api_board(request: web.Request) -> web.Response:
     console = _console(request)
     q = request.query
     items = [
-        i for i in await console.board()
+        i
+        for i in await console.board()
         if matches(i, zone=q.get("zone", ""), hub_id=q.get("hub_id", ""), kind=q.get("kind", ""))
     ]
     return web.json_response(items, dumps=_dumps)
@@ -276,7 +277,9 @@ async def api_commands(request: web.Request) -> web.Response:
     """Console commands (newest first), optionally of one hub or incident."""
     console = _console(request)
     q = request.query
-    items = await console.delivery.commands(hub_id=q.get("hub_id") or None, incident_id=q.get("incident_id") or None)
+    items = await console.delivery.commands(
+        hub_id=q.get("hub_id") or None, incident_id=q.get("incident_id") or None
+    )
     return web.json_response(items, dumps=_dumps)
 
 
@@ -286,7 +289,11 @@ async def api_commands(request: web.Request) -> web.Response:
 def _hub_facts(h: dict[str, Any]) -> dict[str, Any]:
     health = h.get("health") or {}
     integrations = health.get("integrations") or {}
-    failures = {k: v.get("error") or "" for k, v in integrations.items() if isinstance(v, dict) and v.get("status") == "failed"}
+    failures = {
+        k: v.get("error") or ""
+        for k, v in integrations.items()
+        if isinstance(v, dict) and v.get("status") == "failed"
+    }
     return {
         **h,
         "zone": hub_zone(h),
@@ -341,11 +348,21 @@ async def hub_command(request: web.Request) -> web.Response:
             raise ConsoleError("'data' is not valid JSON") from None
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
+    if command not in ALLOWED_COMMANDS:
+        # audit.station_view included: only a real, reasoned view may write to an owner's audit log.
+        raise ConsoleError(f"{command!r} is not on the allowlist ({', '.join(ALLOWED_COMMANDS)})")
     user = current_user(request)
     incident_id = data.get("incident_id") if isinstance(data.get("incident_id"), str) else None
     record = await console.delivery.submit(
-        hub_id, command, data, user=user.username, role=user.role, name=_text(body, "name", 100) or user.username,
-        unit=_text(body, "unit", 200), incident_id=incident_id, ip=request.remote or "",
+        hub_id,
+        command,
+        data,
+        user=user.username,
+        role=user.role,
+        name=_text(body, "name", 100) or user.username,
+        unit=_text(body, "unit", 200),
+        incident_id=incident_id,
+        ip=request.remote or "",
     )
     return web.json_response(record, status=202, dumps=_dumps)
 
@@ -363,15 +380,26 @@ async def open_view(request: web.Request) -> web.Response:
     incident_id = _text(body, "incident_id", 64) or None
     user = current_user(request)
     result = await console.viewing.open(
-        user=user.username, role=user.role, name=_text(body, "name", 100) or user.username, hub_id=hub_id,
-        entity_id=entity_id, reason=_text(body, "reason", 1000), incident_id=incident_id, ip=request.remote or "",
+        user=user.username,
+        role=user.role,
+        name=_text(body, "name", 100) or user.username,
+        hub_id=hub_id,
+        entity_id=entity_id,
+        reason=_text(body, "reason", 1000),
+        incident_id=incident_id,
+        ip=request.remote or "",
     )
     if body.get("fresh") and incident_id:
         # A new picture into the incident: the hub checks the owner's policy again.
         try:
             result["fresh"] = await console.delivery.submit(
-                hub_id, "camera.snapshot", {"entity_id": entity_id, "incident_id": incident_id},
-                user=user.username, role=user.role, name=user.username, incident_id=incident_id,
+                hub_id,
+                "camera.snapshot",
+                {"entity_id": entity_id, "incident_id": incident_id},
+                user=user.username,
+                role=user.role,
+                name=user.username,
+                incident_id=incident_id,
                 ip=request.remote or "",
             )
         except ConsoleError as err:
@@ -417,25 +445,40 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
 
 async def map_page(request: web.Request) -> web.Response:
     """Hubs and cameras on an SVG of the zone (offline; tiles optional)."""
+    from hub.http.templating import request_lang
+
     console = _console(request)
     hubs = list((await console.hubs.all()).values())
     svg = render_map(
-        hubs, title=labels("th")["map"], zoom=console.cfg.map.tile_zoom, tiles_url=console.cfg.map.tiles_url
+        hubs,
+        title=labels(request_lang(request))["map"],
+        zoom=console.cfg.map.tile_zoom,
+        tiles_url=console.cfg.map.tiles_url,
     )
     open_hubs = {i["hub_id"] for i in await console.station.store.incidents(status="active", limit=1000)}
     cameras = []
     for h in sorted(hubs, key=lambda h: h["id"]):
         for cam in (h.get("registry") or {}).get("cameras") or []:
-            cameras.append({**cam, "hub_id": h["id"], "hub_name": h.get("name"),
-                            "actions": camera_actions(cam, h["id"] in open_hubs)})
+            cameras.append(
+                {
+                    **cam,
+                    "hub_id": h["id"],
+                    "hub_name": h.get("name"),
+                    "actions": camera_actions(cam, h["id"] in open_hubs),
+                }
+            )
     return _render(request, "console_map.html", svg=svg, cameras=cameras)
 
 
 async def map_svg(request: web.Request) -> web.Response:
     """The map alone, as an SVG file."""
     console = _console(request)
-    svg = render_map(list((await console.hubs.all()).values()), title="CCOC", zoom=console.cfg.map.tile_zoom,
-                     tiles_url=console.cfg.map.tiles_url)
+    svg = render_map(
+        list((await console.hubs.all()).values()),
+        title="CCOC",
+        zoom=console.cfg.map.tile_zoom,
+        tiles_url=console.cfg.map.tiles_url,
+    )
     return web.Response(text=str(svg), content_type="image/svg+xml")
 
 
@@ -454,8 +497,9 @@ def _month(request: web.Request) -> str:
 async def api_kpi(request: web.Request) -> web.Response:
     """The month's figures."""
     console = _console(request)
-    return web.json_response(await kpi.compute(console.hub, console.station, console.hubs, _month(request)),
-                             dumps=_dumps)
+    return web.json_response(
+        await kpi.compute(console.hub, console.station, console.hubs, _month(request)), dumps=_dumps
+    )
 
 
 async def kpi_page(request: web.Request) -> web.Response:
@@ -474,8 +518,12 @@ async def kpi_page(request: web.Request) -> web.Response:
 
     L = labels(request_lang(request))
     charts = {
-        "kind": bar_chart(sorted(figures["incidents"]["by_kind"].items(), key=lambda kv: -kv[1]), title=L["by_kind"]),
-        "zone": bar_chart(sorted(figures["incidents"]["by_zone"].items(), key=lambda kv: -kv[1]), title=L["by_zone"]),
+        "kind": bar_chart(
+            sorted(figures["incidents"]["by_kind"].items(), key=lambda kv: -kv[1]), title=L["by_kind"]
+        ),
+        "zone": bar_chart(
+            sorted(figures["incidents"]["by_zone"].items(), key=lambda kv: -kv[1]), title=L["by_zone"]
+        ),
         "cameras": bar_chart(
             [(L.get(f"policy.{k}", k), v) for k, v in sorted(figures["cameras"]["by_policy"].items())],
             title=L["cameras_linked"],
@@ -483,13 +531,21 @@ async def kpi_page(request: web.Request) -> web.Response:
         "online": column_chart(series, title=L["hubs_online"], unit="%", maximum=100),
         "ack": bar_chart(
             [(L["p50"], round(figures["sos"]["p50"], 1)), (L["p90"], round(figures["sos"]["p90"], 1))]
-            if figures["sos"]["p50"] is not None else [],
+            if figures["sos"]["p50"] is not None
+            else [],
             title=L["sos_to_ack"],
             unit=" s",
         ),
     }
-    return _render(request, "console_kpi.html", f=figures, charts=charts, month=month,
-                   prev=kpi.shift_month(month, -1), next=kpi.shift_month(month, 1))
+    return _render(
+        request,
+        "console_kpi.html",
+        f=figures,
+        charts=charts,
+        month=month,
+        prev=kpi.shift_month(month, -1),
+        next=kpi.shift_month(month, 1),
+    )
 
 
 # -- audit -------------------------------------------------------------------------------------------
@@ -509,15 +565,22 @@ def _audit_filter(request: web.Request) -> auditlog.AuditFilter:
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=tz)
         bounds.append(day.timestamp() + shift * 86400)
     return auditlog.AuditFilter(
-        since=bounds[0], until=bounds[1], actor=q.get("actor", "").strip(), action=q.get("action", "").strip(),
-        hub_id=q.get("hub_id", "").strip(), camera=q.get("camera", "").strip(), result=q.get("result", "").strip(),
+        since=bounds[0],
+        until=bounds[1],
+        actor=q.get("actor", "").strip(),
+        action=q.get("action", "").strip(),
+        hub_id=q.get("hub_id", "").strip(),
+        camera=q.get("camera", "").strip(),
+        result=q.get("result", "").strip(),
     )
 
 
 async def api_audit(request: web.Request) -> web.Response:
     """The station's audit log, filtered."""
     hub = request.app[HUB_KEY]
-    entries = await auditlog.query(hub, _audit_filter(request), limit=int(request.query.get("limit", "500") or 500))
+    entries = await auditlog.query(
+        hub, _audit_filter(request), limit=int(request.query.get("limit", "500") or 500)
+    )
     return web.json_response(entries, dumps=_dumps)
 
 
@@ -526,9 +589,15 @@ async def audit_csv(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     entries = await auditlog.query(hub, _audit_filter(request), limit=100_000, oldest_first=True)
     user = current_user(request)
-    await hub.audit.log(user.username, "station.audit.export", "audit_log", role=user.role,
-                        detail={"rows": len(entries), "query": dict(request.query)}, source="console",
-                        ip=request.remote or "")
+    await hub.audit.log(
+        user.username,
+        "station.audit.export",
+        "audit_log",
+        role=user.role,
+        detail={"rows": len(entries), "query": dict(request.query)},
+        source="console",
+        ip=request.remote or "",
+    )
     stamp = datetime.fromtimestamp(hub.clock.time(), hub.clock.tz).strftime("%Y%m%d-%H%M")
     return web.Response(
         body=auditlog.to_csv(entries, hub.clock.tz).encode("utf-8"),
@@ -544,8 +613,9 @@ async def audit_page(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     flt = _audit_filter(request)
     entries = await auditlog.query(hub, flt, limit=500)
-    return _render(request, "console_audit.html", entries=entries, q=dict(request.query),
-                   csv_query=request.query_string)
+    return _render(
+        request, "console_audit.html", entries=entries, q=dict(request.query), csv_query=request.query_string
+    )
 
 
 async def cap_pending(request: web.Request) -> web.Response:
@@ -553,8 +623,15 @@ async def cap_pending(request: web.Request) -> web.Response:
     console = _console(request)
     if console.cap is None:
         return web.json_response({"push": False, "pending": []})
-    return web.json_response({"push": True, "pending": await console.cap.pending(),
-                              "pushed": console.cap.pushed, "failed": console.cap.failed}, dumps=_dumps)
+    return web.json_response(
+        {
+            "push": True,
+            "pending": await console.cap.pending(),
+            "pushed": console.cap.pushed,
+            "failed": console.cap.failed,
+        },
+        dumps=_dumps,
+    )
 
 
 def routes(hub: Hub) -> list[Route]:
@@ -562,7 +639,9 @@ def routes(hub: Hub) -> list[Route]:
     tags = ("ccoc",)
 
     def api(method: str, path: str, handler: Any, role: str = "viewer", **kw: Any) -> Route:
-        return Route(method, path, _errors(handler), role=role, tags=tags, summary=handler.__doc__ or "", **kw)
+        return Route(
+            method, path, _errors(handler), role=role, tags=tags, summary=handler.__doc__ or "", **kw
+        )
 
     def page(path: str, handler: Any, role: str = "viewer") -> Route:
         return Route("GET", path, _errors(handler), role=role, api=False, summary=handler.__doc__ or "")
@@ -579,18 +658,45 @@ def routes(hub: Hub) -> list[Route]:
         page("/ccoc/views/{view_id}/{msg_id}.jpg", view_image, "operator"),
         api("GET", "/api/ccoc/board", api_board),
         api("GET", "/api/ccoc/incidents/{hub_id}/{incident_id}", api_incident),
-        api("POST", "/api/ccoc/incidents/{hub_id}/{incident_id}/{action}", incident_action, "operator",
-            request_schema={"type": "object", "properties": {"text": {"type": "string"},
-                                                             "unit": {"type": "string"}}}),
+        api(
+            "POST",
+            "/api/ccoc/incidents/{hub_id}/{incident_id}/{action}",
+            incident_action,
+            "operator",
+            request_schema={
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "unit": {"type": "string"}},
+            },
+        ),
         api("GET", "/api/ccoc/commands", api_commands),
-        api("POST", "/api/ccoc/hubs/{hub_id}/commands", hub_command, "operator",
-            request_schema={"type": "object", "required": ["command"],
-                            "properties": {"command": {"enum": list(ALLOWED_COMMANDS)}, "data": {"type": "object"}}}),
-        api("POST", "/api/ccoc/views", open_view, "operator",
-            request_schema={"type": "object", "required": ["hub_id", "entity_id", "reason"],
-                            "properties": {"hub_id": {"type": "string"}, "entity_id": {"type": "string"},
-                                           "reason": {"type": "string", "minLength": 1},
-                                           "incident_id": {"type": "string"}, "fresh": {"type": "boolean"}}}),
+        api(
+            "POST",
+            "/api/ccoc/hubs/{hub_id}/commands",
+            hub_command,
+            "operator",
+            request_schema={
+                "type": "object",
+                "required": ["command"],
+                "properties": {"command": {"enum": list(ALLOWED_COMMANDS)}, "data": {"type": "object"}},
+            },
+        ),
+        api(
+            "POST",
+            "/api/ccoc/views",
+            open_view,
+            "operator",
+            request_schema={
+                "type": "object",
+                "required": ["hub_id", "entity_id", "reason"],
+                "properties": {
+                    "hub_id": {"type": "string"},
+                    "entity_id": {"type": "string"},
+                    "reason": {"type": "string", "minLength": 1},
+                    "incident_id": {"type": "string"},
+                    "fresh": {"type": "boolean"},
+                },
+            },
+        ),
         api("GET", "/api/ccoc/views/{view_id}", view_images, "operator"),
         api("GET", "/api/ccoc/kpi", api_kpi),
         api("GET", "/api/ccoc/map.svg", map_svg),
