@@ -279,9 +279,9 @@ def routes() -> list[Route]:
               summary="Incidents, newest first, each with its hub_id (a station adds its hubs'; ?hub_id= filters)"),
         Route("POST", "/api/incidents", create_incident, role="operator", summary="Open an incident",
               tags=inc, request_schema={"type": "object"}),
-        # Not ``<id>.cap``: that is the station console's CAP 1.2 export, registered by a plugin
-        # after these core routes (aiohttp tries routes in order).
-        Route("GET", r"/api/incidents/{incident_id:[^{}/]+(?<!\.cap)}", get_incident,
+        # Incident ids are ULIDs: no dot, so ``<id>.cap`` (the station console's CAP 1.2
+        # export, registered by a plugin after these core routes) is not swallowed here.
+        Route("GET", "/api/incidents/{incident_id:[0-9A-Za-z_-]+}", get_incident,
               summary="One incident with timeline", tags=inc),
         Route("POST", "/api/incidents/{incident_id}/{action}", incident_action, role="operator",
               summary="ack | close | note | dispatch", tags=inc, request_schema={"type": "object"}),
