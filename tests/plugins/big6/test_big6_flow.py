@@ -286,12 +286,13 @@ async def test_line_linking_seam(make_hub: Any, client_for: Any, clock: FakeCloc
     assert (await mgr.store.member(somsri.id)).line_user_id == "U" + "e" * 32
 
 
-async def test_real_line_registration_functions(make_hub: Any) -> None:
-    """The adapter against integrations.line.registration itself (its tables exist once it is installed)."""
+async def test_real_line_registration_functions(make_hub: Any, fake_line_factory: Any) -> None:
+    """The adapter against integrations.line.registration itself, with LINE configured (a fake API)."""
     from integrations.line.registration import redeem_code
     from plugins.big6.line_link import _LineRegistration
 
-    hub = await make_hub("big6:\n")
+    fake = await fake_line_factory()  # no spec: this test is about the registration tables
+    hub = await make_hub("big6:\n" + fake.config_yaml())
     member = await hub.data[BIG6].add_member({"name": "สมชาย", "sector": "police"})
     adapter = _LineRegistration(hub)
     code = await adapter.issue_code(member_ref(member.id), member.name, member.sector, "admin")
