@@ -144,12 +144,14 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
         await camera.stop()
         await fake.close()
 
-    logging.getLogger("x").info("leak %s", canaries.values["sia_key"].upper())
     dump = "\n".join(sqlite3.connect(db).iterdump())
     files = {str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
     logs = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}" + (f"\n{r.exc_text}" if r.exc_text else "")
                      for r in caplog.records)
 
+    for r in caplog.records:
+        if r.levelno >= logging.ERROR:
+            print("ERR", r.name, r.getMessage(), r.exc_text)
     leaks: dict[str, list[str]] = {}
     for where, text in [("logs", logs), ("states", states), ("LINE messages", deliveries), ("database", dump),
                         *((f"GET {p}", b) for p, b in bodies.items()),
