@@ -142,6 +142,14 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
         return json_error(404, "no such snapshot")
     user = current_user(request)
     hub = request.app[HUB_KEY]
+    # DESIGN §9 / the CCOC rule: every view of a shared image says why (an incident id
+    # or free text), so the owner can see what their camera was used for.
+    reason = (request.query.get("reason") or "").strip()
+    if not reason:
+        await hub.audit.log(user.username, AUDIT_SNAPSHOT_VIEW, f"{hub_id}/{row['entity_id']}", role=user.role,
+                            detail={"hub_id": hub_id, "snapshot": msg_id}, source="api",
+                            ip=request.remote or "", result="refused: no reason")
+        return json_error(400, "a reason is required to view a shared image (?reason=incident id or text)")
     # Written before the picture is served: a view that cannot be recorded is not allowed.
     await hub.audit.log(
         user.username,
@@ -153,6 +161,7 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
             "camera": row["entity_id"],
             "incident_id": row["incident_id"],
             "snapshot": msg_id,
+            "reason": reason[:200],
         },
         source="api",
         ip=request.remote or "",
@@ -261,8 +270,9 @@ def routes(hub: Hub) -> list[Route]:
             "GET",
             "/api/hubs/{hub_id}/snapshots/{msg_id}.jpg",
             get_snapshot,
+            role="operator",
             tags=tags,
-            summary="A snapshot a hub shared (every view is audited)",
+            summary="A snapshot a hub shared: needs ?reason=; every view (and refusal) is audited",
         ),
         Route(
             "GET",

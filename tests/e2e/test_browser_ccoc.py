@@ -111,6 +111,13 @@ async def test_officer_takes_an_sos_and_views_a_camera(
 
     mirrored = (await until(on_hub, within=15))[0]
     assert mirrored.actor == "station:test-station/officer1" and mirrored.target == "camera.gate_always"
+    # The map and the KPIs render in the browser without a script error.
+    await page.goto(station.http.url + "/ccoc/map")
+    await page.locator("#ccoc-map .map-camera").first.wait_for()
+    await page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+    await page.goto(station.http.url + "/ccoc/kpi")
+    await page.locator("#kpi-sos svg").wait_for()
+    await page.screenshot(path=str(tmp_path / "kpi.png"), full_page=True)
     assert errors == []
     await context.close()
 

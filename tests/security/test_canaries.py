@@ -149,9 +149,6 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
     logs = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}" + (f"\n{r.exc_text}" if r.exc_text else "")
                      for r in caplog.records)
 
-    for r in caplog.records:
-        if r.levelno >= logging.ERROR:
-            print("ERR", r.name, r.getMessage(), r.exc_text)
     leaks: dict[str, list[str]] = {}
     for where, text in [("logs", logs), ("states", states), ("LINE messages", deliveries), ("database", dump),
                         *((f"GET {p}", b) for p, b in bodies.items()),

@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_CONTENT_TYPE = "application/cap+xml"
+_KEEP_SENT = 30 * 86400.0
 
 #: Incident kind → CAP category.
 _CATEGORY = {
@@ -255,5 +256,10 @@ class CapPusher:
             self._wake.clear()
             try:
                 await self.push_due()
+                # Accepted messages are kept a month (to answer "did they get it?"), then dropped.
+                await self.hub.storage.execute(
+                    "DELETE FROM ccoc_cap_outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+                    (self.hub.clock.time() - _KEEP_SENT,),
+                )
             except Exception:
                 _LOGGER.exception("CAP push failed")

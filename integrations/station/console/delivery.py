@@ -121,10 +121,10 @@ class Delivery:
         return [_row_dict(r) for r in await self.hub.storage.fetchall(sql, params)]
 
     async def pending_by_incident(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
-        """Return unfinished incident commands, keyed by (hub id, incident id)."""
+        """Return unfinished incident actions (ack, dispatch, note, close), keyed by (hub id, incident id)."""
         rows = await self.hub.storage.fetchall(
             "SELECT * FROM ccoc_commands WHERE state IN ('queued', 'sent') AND incident_id IS NOT NULL "
-            "ORDER BY created_at"
+            "AND command LIKE 'incident.%' ORDER BY created_at"
         )
         out: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in rows:

@@ -259,7 +259,8 @@
     });
     var k = data.hub_id + "/" + data.incident_id;
     var item = items[k];
-    if (item) {
+    // Only incident actions are shown on a card (audit copies and pictures are not the officer's queue).
+    if (item && String(data.command).indexOf("incident.") === 0) {
       var pending = (item.pending || []).filter(function (p) { return p.id !== data.id; });
       if (data.state === "queued" || data.state === "sent") {
         pending.push({ id: data.id, command: data.command, state: data.state, actor: data.actor });

@@ -162,17 +162,22 @@ async def test_snapshots_leave_only_as_the_owner_allows(
         assert (st.ingest.snapshot_dir / stored["path"]).read_bytes() == original
         assert stored["sha256"] == hashlib.sha256(original).hexdigest()
     # Viewing one at the station is audited there too: who, which camera, which incident.
-    user = await station.auth.add_user("duty-officer", "correct horse battery", "viewer")
+    user = await station.auth.add_user("duty-officer", "correct horse battery", "operator")
     token = await station.auth.create_token(user, "t")
     snap = got["snapshots"][0]
     async with aiohttp.ClientSession(
         base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
     ) as viewer:
-        resp = await viewer.get(snap["url"])
+        # A view without a reason is refused (and the refusal audited).
+        assert (await viewer.get(snap["url"])).status == 400
+        resp = await viewer.get(snap["url"], params={"reason": inc.id})
         assert resp.status == 200 and resp.content_type == "image/jpeg"
         assert (await resp.read()).startswith(b"\xff\xd8")
-        assert (await viewer.get("/api/hubs/test-hub/snapshots/01NOPE.jpg")).status == 404
-    [view] = await station.audit.query(action="station.snapshot.view")
+        assert (await viewer.get("/api/hubs/test-hub/snapshots/01NOPE.jpg", params={"reason": "x"})).status == 404
+    # Newest first: the refusal came before the view.
+    view, refused = await station.audit.query(action="station.snapshot.view")
+    assert refused.result.startswith("refused")
+    assert view.detail["reason"] == inc.id
     assert (view.actor, view.detail["camera"], view.detail["incident_id"]) == (
         "duty-officer",
         snap["entity_id"],

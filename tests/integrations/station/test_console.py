@@ -222,9 +222,11 @@ async def test_every_console_route_checks_the_role(make_hub: Any, federation_lab
 
     station = await make_hub(federation_lab.station_block(), base=station_config())
     needed: dict[str, str] = {}
+    from integrations.station.api import routes as federation_routes
     from integrations.station.console.web import routes
 
-    for route in routes(station):
+    # Every station route: the console's and the federation API's.
+    for route in [*routes(station), *federation_routes(station)]:
         needed[f"{route.method} {route.path}"] = route.role
     assert set(needed.values()) <= {"viewer", "operator", "supervisor"}
     order = ["viewer", "operator", "supervisor", "admin"]
@@ -239,6 +241,7 @@ async def test_every_console_route_checks_the_role(make_hub: Any, federation_lab
                 .replace("{msg_id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
                 .replace("{view_id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
                 .replace("{action}", "ack")
+                .replace("{command_id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
             )
             resp = await anonymous.request(method, url, json={} if method == "POST" else None)
             assert resp.status == 401, (key, resp.status)
@@ -291,6 +294,16 @@ async def test_hubs_map_and_audit_pages(
         assert view.status == 201
         board = await (await op.get("/api/ccoc/board")).json()
         assert (await op.get(board[0]["snapshots"][0]["thumb"])).status == 200
+        assert board[0]["pending"] == []  # audit copies are not shown as the officer's pending actions
+        # LINE deliveries and LINE acknowledgements are listed on the incident.
+        await hub.data[INCIDENTS].note(inc.id, "LINE push → big6", by="line", kind="line")
+        await hub.data[INCIDENTS].ack(inc.id, by="line:U1234567890")
+
+        async def line_listed() -> list[Any]:
+            detail = await (await op.get(f"/api/ccoc/incidents/test-hub/{inc.id}")).json()
+            return detail["line"] if len(detail["line"]) == 2 else []
+
+        assert [e["actor"] for e in await until(line_listed)] == ["line", "line:U1234567890"]
 
         hubs = await (await sup.get("/ccoc/hubs")).text()
         assert 'data-hub-status="test-hub">ออนไลน์<' in hubs and "แชร์ตลอดเวลา: 1" in hubs
