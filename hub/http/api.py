@@ -11,7 +11,7 @@ from hub.auth import role_at_least
 from hub.core.context import Context
 from hub.core.errors import ServiceNotFound
 from hub.core.state import valid_entity_id
-from hub.http.routes import Route, current_user, json_error
+from hub.http.routes import Route, current_user, json_dumps, json_error
 from hub.http.server import HUB_KEY
 from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
 from hub.keys import HubKey
@@ -71,7 +71,7 @@ async def api_root(request: web.Request) -> web.Response:
 
 async def get_states(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response([s.as_dict() for s in hub.states.all()])
+    return web.json_response([s.as_dict() for s in hub.states.all()], dumps=json_dumps)
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -79,7 +79,7 @@ async def get_state(request: web.Request) -> web.Response:
     state = hub.states.get(request.match_info["entity_id"])
     if state is None:
         return json_error(404, f"entity {request.match_info['entity_id']} not found")
-    return web.json_response(state.as_dict())
+    return web.json_response(state.as_dict(), dumps=json_dumps)
 
 
 async def post_state(request: web.Request) -> web.Response:
@@ -99,7 +99,7 @@ async def post_state(request: web.Request) -> web.Response:
     user = current_user(request)
     await hub.audit.log(user.username, "state.set", entity_id, role=user.role,
                         detail={"state": state.state}, ip=request.remote or "")
-    return web.json_response(state.as_dict(), status=200 if existed else 201)
+    return web.json_response(state.as_dict(), status=200 if existed else 201, dumps=json_dumps)
 
 
 async def get_services(request: web.Request) -> web.Response:
@@ -136,11 +136,7 @@ async def call_service(request: web.Request) -> web.Response:
         unsub()
     await hub.audit.log(user.username, "service.call", f"{domain}.{name}", role=user.role,
                         detail={"data": body}, ip=request.remote or "")
-    return web.json_response({"changed_states": changed, "service_response": result}, dumps=_dumps)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
+    return web.json_response({"changed_states": changed, "service_response": result}, dumps=json_dumps)
 
 
 async def fire_event(request: web.Request) -> web.Response:
@@ -173,7 +169,7 @@ async def list_incidents(request: web.Request) -> web.Response:
         for source in hub.data.get(INCIDENT_SOURCES) or ():
             items += await source.incidents(status=status, kind=kind, hub_id=hub_id, limit=limit)
         items.sort(key=lambda item: item.get("opened_at") or 0, reverse=True)
-    return web.json_response(items[:max(1, min(limit, 1000))], dumps=_dumps)
+    return web.json_response(items[:max(1, min(limit, 1000))], dumps=json_dumps)
 
 
 async def create_incident(request: web.Request) -> web.Response:
@@ -181,7 +177,7 @@ async def create_incident(request: web.Request) -> web.Response:
     body = await _json_body(request)
     result = await hub.services.call("incident", "open", body, _context(request))
     inc = await hub.data[INCIDENTS].get(result["incident_id"])
-    return web.json_response(inc.as_dict(), status=201, dumps=_dumps)
+    return web.json_response(inc.as_dict(), status=201, dumps=json_dumps)
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -195,9 +191,9 @@ async def get_incident(request: web.Request) -> web.Response:
         for source in hub.data.get(INCIDENT_SOURCES) or ():
             found = await source.incident(incident_id, hub_id)
             if found is not None:
-                return web.json_response(found, dumps=_dumps)
+                return web.json_response(found, dumps=json_dumps)
         return json_error(404, str(err))
-    return web.json_response({**inc.as_dict(), "hub_id": hub.id}, dumps=_dumps)
+    return web.json_response({**inc.as_dict(), "hub_id": hub.id}, dumps=json_dumps)
 
 
 async def incident_action(request: web.Request) -> web.Response:
@@ -216,7 +212,7 @@ async def incident_action(request: web.Request) -> web.Response:
             return json_error(404, str(err.__cause__))
         raise
     inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
-    return web.json_response(inc.as_dict(), dumps=_dumps)
+    return web.json_response(inc.as_dict(), dumps=json_dumps)
 
 
 async def list_plugins(request: web.Request) -> web.Response:
@@ -232,7 +228,7 @@ async def list_audit(request: web.Request) -> web.Response:
     entries = await hub.audit.query(actor=request.query.get("actor") or None,
                                     action=request.query.get("action") or None,
                                     target=request.query.get("target") or None)
-    return web.json_response([e.__dict__ for e in entries], dumps=_dumps)
+    return web.json_response([e.__dict__ for e in entries], dumps=json_dumps)
 
 
 async def list_users(request: web.Request) -> web.Response:

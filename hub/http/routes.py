@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from aiohttp import web
 
-__all__ = ("Route", "Handler", "json_error", "USER_KEY", "CSRF_KEY", "current_user")
+__all__ = ("Route", "Handler", "json_error", "json_dumps", "USER_KEY", "CSRF_KEY", "current_user")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY: web.RequestKey[Any] = web.RequestKey("safetyhub_user")
@@ -38,6 +40,22 @@ class Route:
     responses: dict[str, Any] = field(default_factory=dict)
     #: Pages are left out of /api/openapi.json.
     api: bool = True
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime | date | time):
+        return obj.isoformat()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    as_dict = getattr(obj, "as_dict", None)
+    if callable(as_dict):
+        return as_dict()
+    return str(obj)
+
+
+def json_dumps(obj: Any) -> str:
+    """Encode an API answer: Thai kept readable, datetimes as ISO 8601, never a 500 on an odd attribute."""
+    return json.dumps(obj, ensure_ascii=False, default=_default)
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:

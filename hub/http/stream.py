@@ -9,14 +9,13 @@ buffer without limit (the browser's EventSource reconnects by itself).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
 
 from hub.core.bus import Event
-from hub.http.routes import Route
+from hub.http.routes import Route, json_dumps
 from hub.http.server import HUB_KEY
 
 __all__ = ("routes", "setup", "close_all", "STREAMED_EVENTS")
@@ -40,8 +39,7 @@ def _encode(event: Event) -> str | None:
     else:
         data = dict(event.data)
     try:
-        payload = json.dumps({"event_type": event.event_type, "data": data, "time_fired": event.time_fired},
-                             ensure_ascii=False, default=str)
+        payload = json_dumps({"event_type": event.event_type, "data": data, "time_fired": event.time_fired})
     except (TypeError, ValueError):
         return None
     return f"event: {event.event_type}\ndata: {payload}\n\n"
