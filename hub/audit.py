@@ -29,10 +29,23 @@ __all__ = ("REDACTED", "AuditEntry", "AuditLog", "redact")
 REDACTED = "***"
 
 # Exact key names (compared lower-case, '-' read as '_') whose values are secrets.
-_SECRET_KEYS = frozenset({
-    "password", "passwd", "token", "secret", "key", "channel_secret", "channel_access_token",
-    "authorization", "cookie", "api_key", "access_token", "refresh_token", "client_secret",
-})
+_SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "token",
+        "secret",
+        "key",
+        "channel_secret",
+        "channel_access_token",
+        "authorization",
+        "cookie",
+        "api_key",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+    }
+)
 # ...and suffixes, so `mqtt_password`, `line_token` or `sia_key` (the names
 # secrets.yaml uses) are caught without listing every integration's spelling.
 _SECRET_SUFFIXES = ("_password", "_passwd", "_token", "_secret", "_key")
@@ -150,8 +163,14 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """Return matching entries, newest first; ``since`` inclusive, ``until`` exclusive."""
         return await self._select(
-            actor=actor, action=action, target=target, since=since, until=until,
-            limit=min(max(0, limit), _MAX_LIMIT), offset=max(0, offset), newest_first=True,
+            actor=actor,
+            action=action,
+            target=target,
+            since=since,
+            until=until,
+            limit=min(max(0, limit), _MAX_LIMIT),
+            offset=max(0, offset),
+            newest_first=True,
         )
 
     async def export_csv(
@@ -173,16 +192,26 @@ class AuditLog:
         # as new entries arrive (they only append at the end).
         while True:
             page = await self._select(
-                actor=actor, action=action, target=target, since=since, until=until,
-                limit=_EXPORT_PAGE, offset=offset, newest_first=False,
+                actor=actor,
+                action=action,
+                target=target,
+                since=since,
+                until=until,
+                limit=_EXPORT_PAGE,
+                offset=offset,
+                newest_first=False,
             )
             for entry in page:
-                writer.writerow([
-                    entry.id, _iso(entry.ts), entry.ts,
-                    *(_csv_cell(v) for v in (entry.actor, entry.role, entry.action, entry.target)),
-                    _csv_cell(to_json(entry.detail)),
-                    *(_csv_cell(v) for v in (entry.source, entry.ip, entry.result)),
-                ])
+                writer.writerow(
+                    [
+                        entry.id,
+                        _iso(entry.ts),
+                        entry.ts,
+                        *(_csv_cell(v) for v in (entry.actor, entry.role, entry.action, entry.target)),
+                        _csv_cell(to_json(entry.detail)),
+                        *(_csv_cell(v) for v in (entry.source, entry.ip, entry.result)),
+                    ]
+                )
             if len(page) < _EXPORT_PAGE:
                 break
             offset += len(page)

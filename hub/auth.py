@@ -106,7 +106,9 @@ class Auth:
 
     async def users(self) -> list[User]:
         """Return all enabled users."""
-        rows = await self._db.fetchall("SELECT id, username, role FROM users WHERE disabled = 0 ORDER BY username")
+        rows = await self._db.fetchall(
+            "SELECT id, username, role FROM users WHERE disabled = 0 ORDER BY username"
+        )
         return [User(r["id"], r["username"], r["role"]) for r in rows]
 
     async def get_user(self, user_id: str) -> User | None:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
 __all__ = ("BadInputLog", "json_object", "payload_text", "as_number")
 
 #: Seconds between two log lines about the same device.
@@ -26,8 +25,12 @@ _MAX_KEYS = 10_000
 class BadInputLog:
     """Log one warning per key (device) per interval; count the rest."""
 
-    def __init__(self, logger: logging.Logger, interval: float = BAD_INPUT_LOG_INTERVAL,
-                 time_fn: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = BAD_INPUT_LOG_INTERVAL,
+        time_fn: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._logger = logger
         self._interval = interval
         self._time = time_fn

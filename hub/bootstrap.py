@@ -26,7 +26,15 @@ CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
     ("hub.zone", Manifest(domain="zone", name="Zone", always=True)),
 )
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
-HELPER_KEYS = ("input_boolean", "input_number", "input_select", "input_text", "input_datetime", "timer", "counter")
+HELPER_KEYS = (
+    "input_boolean",
+    "input_number",
+    "input_select",
+    "input_text",
+    "input_datetime",
+    "timer",
+    "counter",
+)
 
 
 @dataclass
@@ -106,8 +114,11 @@ def load(
         role = "station" if "station" in raw else "hub"
         host.ensure_loaded(
             [str(k) for k in raw]
-            + [d for d, p in host.plugins.items() if p.manifest is not None and p.manifest.always
-               and role in p.manifest.roles]
+            + [
+                d
+                for d, p in host.plugins.items()
+                if p.manifest is not None and p.manifest.always and role in p.manifest.roles
+            ]
         )
     schemas = _schemas(host)
 
@@ -130,7 +141,9 @@ def load(
             if not errs:
                 loaded.blocks[key] = value
             elif info is not None:
-                info.fail("validate", "; ".join(e.message if not e.path else f"{e.path}: {e.message}" for e in errs))
+                info.fail(
+                    "validate", "; ".join(e.message if not e.path else f"{e.path}: {e.message}" for e in errs)
+                )
         elif info is not None and info.status == "failed":
             loaded.errors.append(ConfigError(file, line, str(key), f"plugin failed to load: {info.error}"))
         elif info is not None:

@@ -49,7 +49,10 @@ def cli() -> None:
 
 
 config_option = click.option(
-    "-c", "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+    "-c",
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
     help="config file (default ./config.yaml; without one, the embedded demo)",
 )
 
@@ -157,7 +160,12 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "supervisor", "operator", "viewer"]), default="viewer", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "supervisor", "operator", "viewer"]),
+    default="viewer",
+    show_default=True,
+)
 @config_option
 def user_add(name: str, role: str, config: Path | None) -> None:
     """Add a user; the password comes from a prompt, or from stdin when piped."""
@@ -230,8 +238,12 @@ def plugins_list(config: Path | None, as_json: bool) -> None:
 
 @cli.command("new-plugin")
 @click.argument("name")
-@click.option("--dir", "target", type=click.Path(path_type=Path, file_okay=False),
-              help="where to create it (default ./plugins/NAME, a drop-in next to config.yaml)")
+@click.option(
+    "--dir",
+    "target",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="where to create it (default ./plugins/NAME, a drop-in next to config.yaml)",
+)
 def new_plugin(name: str, target: Path | None) -> None:
     """Scaffold a working plugin: manifest, hooks, README and a passing test."""
     from hub.scaffold import ScaffoldError, scaffold

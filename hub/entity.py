@@ -49,8 +49,14 @@ class Entity:
         """Return attributes to publish with every state write."""
         return {}
 
-    def write_state(self, state: str, attributes: Mapping[str, Any] | None = None,
-                    *, context: Context | None = None, force_update: bool = False) -> State:
+    def write_state(
+        self,
+        state: str,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        context: Context | None = None,
+        force_update: bool = False,
+    ) -> State:
         """Publish ``state`` with the friendly name and extra attributes."""
         attrs = {"friendly_name": self.name, **self.extra_attributes(), **(attributes or {})}
         if not self.available:

@@ -9,6 +9,7 @@ queued writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import logging
@@ -165,7 +166,7 @@ class Hub:
         if not task.cancelled() and (exc := task.exception()) is not None:
             _LOGGER.error("Task %s failed", task.get_name(), exc_info=exc)
 
-    async def block_till_done(self, timeout: float = 30.0) -> None:
+    async def block_till_done(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a bound, not a cancel
         """Wait until queued events and the tasks they started are done or asleep.
 
         A task sleeping on the hub clock (a delay, a flash, a retry backoff)
@@ -178,8 +179,14 @@ class Hub:
         while True:
             await self.bus.drained()
             await asyncio.sleep(0)
-            pending = [t for t in self._tasks if t is not current and not t.done() and t not in sleepers
-                       and not getattr(t, "_hub_background", False)]
+            pending = [
+                t
+                for t in self._tasks
+                if t is not current
+                and not t.done()
+                and t not in sleepers
+                and not getattr(t, "_hub_background", False)
+            ]
             if not pending and not self.bus.pending:
                 return
             if time.monotonic() > deadline:
@@ -189,7 +196,9 @@ class Hub:
                 # Short waits: a task may not finish but go to sleep on the clock.
                 await asyncio.wait(pending, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
 
-    def create_background_task(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+    def create_background_task(
+        self, coro: Coroutine[Any, Any, T], name: str | None = None
+    ) -> asyncio.Task[T]:
         """Start a long-lived task (a connection loop) that block_till_done ignores."""
         task = self.create_task(coro, name)
         task._hub_background = True  # type: ignore[attr-defined]
@@ -198,7 +207,9 @@ class Hub:
     # -- lifecycle -----------------------------------------------------------
 
     def _load(self) -> LoadedConfig:
-        loaded = load(self.config_path, config_dir=self.config_dir, host=self.plugins, overrides=self._overrides)
+        loaded = load(
+            self.config_path, config_dir=self.config_dir, host=self.plugins, overrides=self._overrides
+        )
         self.loaded = loaded
         return loaded
 
@@ -239,7 +250,9 @@ class Hub:
                 failed.fail("setup", f"database migration failed: {migration_err}")
         rec = self.core.recorder
         self.recorder = Recorder(
-            self.storage, keep_days=rec.keep_days, exclude_event_types=rec.exclude_event_types,
+            self.storage,
+            keep_days=rec.keep_days,
+            exclude_event_types=rec.exclude_event_types,
             time_fn=self.clock.time,
         )
         self.audit = AuditLog(self.storage, time_fn=self.clock.time)
@@ -286,7 +299,11 @@ class Hub:
             new = event.data.get("new_state")
             if new is not None:
                 self.recorder.record_state(
-                    new.entity_id, new.state, new.attributes, new.last_changed, new.last_updated,
+                    new.entity_id,
+                    new.state,
+                    new.attributes,
+                    new.last_changed,
+                    new.last_updated,
                     new.context.id if new.context is not None else None,
                 )
             return
@@ -294,7 +311,9 @@ class Hub:
             return
         ctx = event._context
         self.recorder.record_event(
-            event.event_type, event.data, event.time_fired,
+            event.event_type,
+            event.data,
+            event.time_fired,
             ctx.id if ctx is not None else None,
             ctx.parent_id if ctx is not None else None,
             ctx.user_id if ctx is not None else None,
@@ -350,7 +369,8 @@ class Hub:
             if info.status == "failed":
                 continue
             failed_deps = [
-                d for d in (info.manifest.dependencies if info.manifest else [])
+                d
+                for d in (info.manifest.dependencies if info.manifest else [])
                 if (dep := self.plugins.get(d)) is None or dep.status != "set_up"
             ]
             if failed_deps:
@@ -359,7 +379,9 @@ class Hub:
                 continue
             info.status = "setting_up"
             try:
-                _, result = self.plugins.call_one(info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain))
+                _, result = self.plugins.call_one(
+                    info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
+                )
                 await await_maybe(result)
             except (PluginSetupError, PluginNotReady) as err:
                 info.fail("setup", str(err))
@@ -407,7 +429,9 @@ class Hub:
 
     # -- conveniences ----------------------------------------------------------
 
-    def fire(self, event_type: str, data: dict[str, Any] | None = None, context: Context | None = None) -> None:
+    def fire(
+        self, event_type: str, data: dict[str, Any] | None = None, context: Context | None = None
+    ) -> None:
         """Fire an event on the bus."""
         self.bus.fire(event_type, data, context)
 
@@ -427,10 +451,9 @@ def _release_startup_memory() -> None:
     """
     gc.collect()
     if sys.platform.startswith("linux"):
-        try:
+        # Not glibc (musl, say): nothing to trim.
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass  # not glibc (musl, say): nothing to trim
 
 
 def _install_redaction() -> None:

@@ -20,8 +20,10 @@ DEFAULT_LANG: Final = "th"
 STRINGS: dict[str, dict[str, str]] = {
     # -- navigation and page chrome -------------------------------------------
     "app.name": {"th": "SafetyHub", "en": "SafetyHub"},
-    "app.tagline": {"th": "ศูนย์ความปลอดภัยชุมชน Smart Safety Zone 4.0",
-                    "en": "Community safety hub · Smart Safety Zone 4.0"},
+    "app.tagline": {
+        "th": "ศูนย์ความปลอดภัยชุมชน Smart Safety Zone 4.0",
+        "en": "Community safety hub · Smart Safety Zone 4.0",
+    },
     "nav.overview": {"th": "ภาพรวม", "en": "Overview"},
     "nav.incidents": {"th": "เหตุการณ์", "en": "Incidents"},
     "nav.plugins": {"th": "ปลั๊กอิน", "en": "Plugins"},
@@ -48,8 +50,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "login.password": {"th": "รหัสผ่าน", "en": "Password"},
     "login.submit": {"th": "เข้าสู่ระบบ", "en": "Log in"},
     "login.failed": {"th": "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "en": "Wrong username or password"},
-    "login.throttled": {"th": "ลองผิดหลายครั้งเกินไป กรุณารอ {minutes} นาทีแล้วลองใหม่",
-                        "en": "Too many failed attempts. Try again in {minutes} minutes."},
+    "login.throttled": {
+        "th": "ลองผิดหลายครั้งเกินไป กรุณารอ {minutes} นาทีแล้วลองใหม่",
+        "en": "Too many failed attempts. Try again in {minutes} minutes.",
+    },
     "login.expired": {"th": "แบบฟอร์มหมดอายุ กรุณาลองอีกครั้ง", "en": "The form expired. Please try again."},
     "login.logged_out": {"th": "ออกจากระบบแล้ว", "en": "You have logged out."},
     # -- onboarding ---------------------------------------------------------------
@@ -57,15 +61,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "onboarding.intro": {
         "th": "ยังไม่มีผู้ใช้ในระบบ สร้างบัญชีผู้ดูแลระบบคนแรกด้วยรหัสใช้ครั้งเดียวที่แสดงบนหน้าจอคอนโซลตอนเริ่ม safetyhub run",
         "en": "There are no users yet. Create the first admin account with the one-time code "
-              "printed on the console by safetyhub run.",
+        "printed on the console by safetyhub run.",
     },
     "onboarding.code": {"th": "รหัสใช้ครั้งเดียว", "en": "One-time code"},
     "onboarding.password2": {"th": "ยืนยันรหัสผ่าน", "en": "Password again"},
     "onboarding.submit": {"th": "สร้างผู้ดูแลระบบ", "en": "Create admin"},
     "onboarding.wrong_code": {"th": "รหัสใช้ครั้งเดียวไม่ถูกต้อง", "en": "Wrong one-time code"},
     "onboarding.mismatch": {"th": "รหัสผ่านทั้งสองช่องไม่ตรงกัน", "en": "The two passwords differ"},
-    "onboarding.no_code": {"th": "ไม่มีรหัสใช้ครั้งเดียว กรุณาเริ่ม safetyhub ใหม่",
-                           "en": "No one-time code is active; restart safetyhub."},
+    "onboarding.no_code": {
+        "th": "ไม่มีรหัสใช้ครั้งเดียว กรุณาเริ่ม safetyhub ใหม่",
+        "en": "No one-time code is active; restart safetyhub.",
+    },
     "onboarding.password_hint": {"th": "อย่างน้อย 8 ตัวอักษร", "en": "At least 8 characters"},
     # -- overview -----------------------------------------------------------------
     "overview.title": {"th": "ภาพรวม", "en": "Overview"},
@@ -204,8 +210,20 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 #: Thai month abbreviations (the forms on Thai forms and receipts).
-_TH_MONTHS: Final = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-                     "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
+_TH_MONTHS: Final = (
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+)
 _EN_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Thai dates are written in the Buddhist Era (พ.ศ.), 543 years ahead of CE.
 _BE_OFFSET: Final = 543

@@ -56,8 +56,12 @@ class TimelineEntry:
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form."""
         return {
-            "ts": self.ts, "actor": self.actor, "kind": self.kind, "text": self.text,
-            "attachments": self.attachments, "data": self.data,
+            "ts": self.ts,
+            "actor": self.actor,
+            "kind": self.kind,
+            "text": self.text,
+            "attachments": self.attachments,
+            "data": self.data,
         }
 
 
@@ -90,12 +94,20 @@ class Incident:
     def as_dict(self, timeline: bool = True) -> dict[str, Any]:
         """Return a JSON-friendly form."""
         out: dict[str, Any] = {
-            "id": self.id, "kind": self.kind, "severity": self.severity, "status": self.status,
-            "title": self.title, "place": self.place,
+            "id": self.id,
+            "kind": self.kind,
+            "severity": self.severity,
+            "status": self.status,
+            "title": self.title,
+            "place": self.place,
             "location": {"lat": self.lat, "lon": self.lon} if self.lat is not None else None,
-            "entities": self.entities, "data": self.data,
-            "opened_at": self.opened_at, "updated_at": self.updated_at, "closed_at": self.closed_at,
-            "acknowledged_at": self.acknowledged_at, "acknowledged_by": self.acknowledged_by,
+            "entities": self.entities,
+            "data": self.data,
+            "opened_at": self.opened_at,
+            "updated_at": self.updated_at,
+            "closed_at": self.closed_at,
+            "acknowledged_at": self.acknowledged_at,
+            "acknowledged_by": self.acknowledged_by,
             "entity_id": self.entity_id,
         }
         if timeline:
@@ -148,11 +160,21 @@ INCIDENTS: HubKey[IncidentManager] = HubKey("incidents")
 
 def _row_to_incident(row: Any) -> Incident:
     return Incident(
-        id=row["id"], kind=row["kind"], severity=row["severity"], status=row["status"],
-        title=row["title"], place=row["place"], lat=row["lat"], lon=row["lon"],
-        entities=json.loads(row["entities"] or "[]"), data=json.loads(row["data"] or "{}"),
-        opened_at=row["opened_at"], updated_at=row["updated_at"], closed_at=row["closed_at"],
-        acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"],
+        id=row["id"],
+        kind=row["kind"],
+        severity=row["severity"],
+        status=row["status"],
+        title=row["title"],
+        place=row["place"],
+        lat=row["lat"],
+        lon=row["lon"],
+        entities=json.loads(row["entities"] or "[]"),
+        data=json.loads(row["data"] or "{}"),
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
+        closed_at=row["closed_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
     )
 
 
@@ -191,16 +213,36 @@ class IncidentManager:
         if lat is None and self.hub.core.location is not None:
             lat, lon = self.hub.core.location.lat, self.hub.core.location.lon
         inc = Incident(
-            id=ulid(), kind=kind, severity=severity, status="open",
-            title=title or f"{kind.upper()} {place}".strip(), place=place or self.hub.name,
-            lat=lat, lon=lon, entities=list(entities or []), data=dict(data or {}),
-            opened_at=now, updated_at=now,
+            id=ulid(),
+            kind=kind,
+            severity=severity,
+            status="open",
+            title=title or f"{kind.upper()} {place}".strip(),
+            place=place or self.hub.name,
+            lat=lat,
+            lon=lon,
+            entities=list(entities or []),
+            data=dict(data or {}),
+            opened_at=now,
+            updated_at=now,
         )
         await self.hub.storage.execute(
             "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
             "opened_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (inc.id, inc.kind, inc.severity, inc.status, inc.title, inc.place, inc.lat, inc.lon,
-             json.dumps(inc.entities), json.dumps(inc.data, ensure_ascii=False, default=str), now, now),
+            (
+                inc.id,
+                inc.kind,
+                inc.severity,
+                inc.status,
+                inc.title,
+                inc.place,
+                inc.lat,
+                inc.lon,
+                json.dumps(inc.entities),
+                json.dumps(inc.data, ensure_ascii=False, default=str),
+                now,
+                now,
+            ),
         )
         entry = await self._add_entry(inc.id, self._actor(context, actor), "opened", text or inc.title)
         inc.timeline.append(entry)
@@ -209,15 +251,29 @@ class IncidentManager:
         return inc
 
     async def _add_entry(
-        self, incident_id: str, actor: str, kind: str, text: str,
-        attachments: list[str] | None = None, data: dict[str, Any] | None = None,
+        self,
+        incident_id: str,
+        actor: str,
+        kind: str,
+        text: str,
+        attachments: list[str] | None = None,
+        data: dict[str, Any] | None = None,
     ) -> TimelineEntry:
-        entry = TimelineEntry(self.hub.clock.time(), actor, kind, text, list(attachments or []), dict(data or {}))
+        entry = TimelineEntry(
+            self.hub.clock.time(), actor, kind, text, list(attachments or []), dict(data or {})
+        )
         await self.hub.storage.execute(
             "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
             "VALUES (?,?,?,?,?,?,?)",
-            (incident_id, entry.ts, actor, kind, text, json.dumps(entry.attachments),
-             json.dumps(entry.data, ensure_ascii=False, default=str)),
+            (
+                incident_id,
+                entry.ts,
+                actor,
+                kind,
+                text,
+                json.dumps(entry.attachments),
+                json.dumps(entry.data, ensure_ascii=False, default=str),
+            ),
         )
         return entry
 
@@ -226,9 +282,17 @@ class IncidentManager:
             self.hub.states.remove(inc.entity_id, context)
             return
         self.hub.states.set(
-            inc.entity_id, inc.status,
-            {"friendly_name": inc.title, "incident_id": inc.id, "kind": inc.kind, "severity": inc.severity,
-             "place": inc.place, "opened_at": inc.opened_at, "acknowledged_by": inc.acknowledged_by},
+            inc.entity_id,
+            inc.status,
+            {
+                "friendly_name": inc.title,
+                "incident_id": inc.id,
+                "kind": inc.kind,
+                "severity": inc.severity,
+                "place": inc.place,
+                "opened_at": inc.opened_at,
+                "acknowledged_by": inc.acknowledged_by,
+            },
             context=context,
         )
 
@@ -243,13 +307,21 @@ class IncidentManager:
                 "SELECT * FROM incident_timeline WHERE incident_id = ? ORDER BY ts, id", (incident_id,)
             )
             inc.timeline = [
-                TimelineEntry(r["ts"], r["actor"], r["kind"], r["text"],
-                              json.loads(r["attachments"] or "[]"), json.loads(r["data"] or "{}"))
+                TimelineEntry(
+                    r["ts"],
+                    r["actor"],
+                    r["kind"],
+                    r["text"],
+                    json.loads(r["attachments"] or "[]"),
+                    json.loads(r["data"] or "{}"),
+                )
                 for r in rows
             ]
         return inc
 
-    async def find(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Incident]:
+    async def find(
+        self, status: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[Incident]:
         """Return incidents, newest first."""
         sql = "SELECT * FROM incidents"
         params: list[Any] = []
@@ -269,8 +341,16 @@ class IncidentManager:
         return [_row_to_incident(r) for r in await self.hub.storage.fetchall(sql, params)]
 
     async def _update(
-        self, incident_id: str, *, status: str | None, actor: str, kind: str, text: str,
-        context: Context | None, attachments: list[str] | None = None, data: dict[str, Any] | None = None,
+        self,
+        incident_id: str,
+        *,
+        status: str | None,
+        actor: str,
+        kind: str,
+        text: str,
+        context: Context | None,
+        attachments: list[str] | None = None,
+        data: dict[str, Any] | None = None,
     ) -> Incident:
         inc = await self.get(incident_id, timeline=False)
         now = self.hub.clock.time()
@@ -301,32 +381,78 @@ class IncidentManager:
         )
         return inc
 
-    async def ack(self, incident_id: str, *, by: str = "", text: str = "", context: Context | None = None,
-                  data: dict[str, Any] | None = None) -> Incident:
+    async def ack(
+        self,
+        incident_id: str,
+        *,
+        by: str = "",
+        text: str = "",
+        context: Context | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Incident:
         """Acknowledge an incident."""
         actor = self._actor(context, by)
-        return await self._update(incident_id, status="acknowledged", actor=actor, kind="acknowledged",
-                                  text=text or f"acknowledged by {actor}", context=context, data=data)
+        return await self._update(
+            incident_id,
+            status="acknowledged",
+            actor=actor,
+            kind="acknowledged",
+            text=text or f"acknowledged by {actor}",
+            context=context,
+            data=data,
+        )
 
-    async def dispatch(self, incident_id: str, unit: str, *, by: str = "", text: str = "",
-                       context: Context | None = None) -> Incident:
+    async def dispatch(
+        self, incident_id: str, unit: str, *, by: str = "", text: str = "", context: Context | None = None
+    ) -> Incident:
         """Record that a unit was sent."""
         actor = self._actor(context, by)
-        return await self._update(incident_id, status="dispatched", actor=actor, kind="dispatched",
-                                  text=text or f"dispatched {unit}", context=context, data={"unit": unit})
+        return await self._update(
+            incident_id,
+            status="dispatched",
+            actor=actor,
+            kind="dispatched",
+            text=text or f"dispatched {unit}",
+            context=context,
+            data={"unit": unit},
+        )
 
-    async def close(self, incident_id: str, *, by: str = "", text: str = "", context: Context | None = None) -> Incident:
+    async def close(
+        self, incident_id: str, *, by: str = "", text: str = "", context: Context | None = None
+    ) -> Incident:
         """Close an incident."""
         actor = self._actor(context, by)
-        return await self._update(incident_id, status="closed", actor=actor, kind="closed",
-                                  text=text or f"closed by {actor}", context=context)
+        return await self._update(
+            incident_id,
+            status="closed",
+            actor=actor,
+            kind="closed",
+            text=text or f"closed by {actor}",
+            context=context,
+        )
 
-    async def note(self, incident_id: str, text: str, *, by: str = "", attachments: list[str] | None = None,
-                   kind: str = "note", data: dict[str, Any] | None = None,
-                   context: Context | None = None) -> Incident:
+    async def note(
+        self,
+        incident_id: str,
+        text: str,
+        *,
+        by: str = "",
+        attachments: list[str] | None = None,
+        kind: str = "note",
+        data: dict[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> Incident:
         """Add a timeline entry (a note, a snapshot, a LINE delivery result...)."""
-        return await self._update(incident_id, status=None, actor=self._actor(context, by), kind=kind,
-                                  text=text, context=context, attachments=attachments, data=data)
+        return await self._update(
+            incident_id,
+            status=None,
+            actor=self._actor(context, by),
+            kind=kind,
+            text=text,
+            context=context,
+            attachments=attachments,
+            data=data,
+        )
 
     async def restore_entities(self) -> None:
         """Mirror every non-closed incident as an entity after a restart."""
@@ -349,16 +475,30 @@ async def setup(hub: Hub) -> None:
         entities = list(m.entities)
         if m.entity_id:
             entities += [m.entity_id] if isinstance(m.entity_id, str) else list(m.entity_id)
-        inc = await mgr.open(m.kind, severity=m.severity, title=m.title, place=m.place, lat=m.lat, lon=m.lon,
-                             entities=entities, text=m.text, data=m.data, context=call.context)
+        inc = await mgr.open(
+            m.kind,
+            severity=m.severity,
+            title=m.title,
+            place=m.place,
+            lat=m.lat,
+            lon=m.lon,
+            entities=entities,
+            text=m.text,
+            data=m.data,
+            context=call.context,
+        )
         return {"incident_id": inc.id}
 
     async def svc_ack(call: Any) -> dict[str, Any]:
-        inc = await mgr.ack(call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context)
+        inc = await mgr.ack(
+            call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context
+        )
         return {"incident_id": inc.id, "status": inc.status}
 
     async def svc_close(call: Any) -> dict[str, Any]:
-        inc = await mgr.close(call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context)
+        inc = await mgr.close(
+            call.model.incident_id, by=call.model.by, text=call.model.text, context=call.context
+        )
         return {"incident_id": inc.id, "status": inc.status}
 
     async def svc_note(call: Any) -> dict[str, Any]:

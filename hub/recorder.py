@@ -71,7 +71,8 @@ class Recorder:
         if event_type in self.exclude_event_types:
             return
         self._storage.enqueue(
-            _INSERT_EVENT, (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin)
+            _INSERT_EVENT,
+            (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin),
         )
 
     def record_state(
@@ -102,7 +103,8 @@ class Recorder:
         if event_type in self.exclude_event_types:
             return
         await self._storage.execute(
-            _INSERT_EVENT, (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin)
+            _INSERT_EVENT,
+            (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin),
         )
 
     # ------------------------------------------------------------------ retention
@@ -115,8 +117,7 @@ class Recorder:
             while True:
                 # Table/column names come from the literal tuple above, never from input.
                 count = await self._storage.execute_rowcount(
-                    f"DELETE FROM {table} WHERE id IN"
-                    f" (SELECT id FROM {table} WHERE {column} < ? LIMIT ?)",
+                    f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < ? LIMIT ?)",
                     (cutoff, _PURGE_CHUNK),
                 )
                 deleted += count
@@ -141,7 +142,9 @@ class Recorder:
         if since is not None:
             where.append("time_fired >= ?")
             params.append(since)
-        sql = "SELECT id, event_type, data, time_fired, context_id, context_parent, user_id, origin FROM events"
+        sql = (
+            "SELECT id, event_type, data, time_fired, context_id, context_parent, user_id, origin FROM events"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY time_fired DESC, id DESC LIMIT ?"

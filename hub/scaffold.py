@@ -23,8 +23,13 @@ class ScaffoldError(ValueError):
 def _files(name: str) -> dict[str, str]:
     title = name.replace("_", " ").title()
     manifest = {
-        "domain": name, "name": title, "version": "0.1.0", "requirements": [], "dependencies": [],
-        "codeowners": [], "documentation": "README.md",
+        "domain": name,
+        "name": title,
+        "version": "0.1.0",
+        "requirements": [],
+        "dependencies": [],
+        "codeowners": [],
+        "documentation": "README.md",
     }
     return {
         "manifest.json": json.dumps(manifest, indent=2) + "\n",

@@ -61,7 +61,9 @@ _SQLITE_TOOBIG = 18
 _SQLITE_CONSTRAINT = 19
 _SQLITE_MISMATCH = 20
 _SQLITE_RANGE = 25
-_PERMANENT_CODES = frozenset({_SQLITE_ERROR, _SQLITE_TOOBIG, _SQLITE_CONSTRAINT, _SQLITE_MISMATCH, _SQLITE_RANGE})
+_PERMANENT_CODES = frozenset(
+    {_SQLITE_ERROR, _SQLITE_TOOBIG, _SQLITE_CONSTRAINT, _SQLITE_MISMATCH, _SQLITE_RANGE}
+)
 
 # Upper bound of the retry backoff: long enough not to spin on a full disk,
 # short enough that a released lock is noticed quickly.
@@ -468,7 +470,10 @@ class Storage:
             if applied and max(applied) > len(migrations):
                 _LOGGER.warning(
                     "%s: database has %s migration %d but this code knows only %d (downgraded?)",
-                    self.path, component, max(applied), len(migrations),
+                    self.path,
+                    component,
+                    max(applied),
+                    len(migrations),
                 )
             for index, script in enumerate(migrations):
                 version = index + 1
@@ -537,7 +542,8 @@ class Storage:
             if self._dropped_overflow == 1:
                 _LOGGER.error(
                     "%s: write queue full (%d rows): dropping new rows until the database recovers",
-                    self.path, self.max_pending,
+                    self.path,
+                    self.max_pending,
                 )
             return
         # Copy: a caller reusing its list or dict must not change a queued row.
@@ -611,7 +617,10 @@ class Storage:
                 await conn.execute("ROLLBACK TO storage_row")
                 _LOGGER.error(
                     "%s: dropping a queued row that cannot be written (%s): %s %s",
-                    self.path, exc, sql, _short(params),
+                    self.path,
+                    exc,
+                    sql,
+                    _short(params),
                 )
             await conn.execute("RELEASE storage_row")
         await conn.execute("COMMIT")
@@ -623,7 +632,9 @@ class Storage:
             self._failing = True
             _LOGGER.warning(
                 "%s: batch write failed (%s); %d rows kept in the queue, retrying",
-                self.path, exc, len(self._queue),
+                self.path,
+                exc,
+                len(self._queue),
             )
 
     def _note_success(self) -> None:
@@ -631,7 +642,9 @@ class Storage:
             self._failing = False
             _LOGGER.info("%s: batch writes resumed", self.path)
         if self._dropped_overflow:
-            _LOGGER.error("%s: %d rows were dropped while the queue was full", self.path, self._dropped_overflow)
+            _LOGGER.error(
+                "%s: %d rows were dropped while the queue was full", self.path, self._dropped_overflow
+            )
             self._dropped_overflow = 0
 
     async def _run_writer(self) -> None:

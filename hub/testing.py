@@ -38,7 +38,9 @@ HubFactory = Callable[..., Awaitable[Hub]]
 ClientFactory = Callable[..., Awaitable[aiohttp.ClientSession]]
 
 
-def write_config(folder: Path, extra: str = "", *, base: str = BASE_CONFIG, name: str = "config.yaml") -> Path:
+def write_config(
+    folder: Path, extra: str = "", *, base: str = BASE_CONFIG, name: str = "config.yaml"
+) -> Path:
     """Write ``base`` plus ``extra`` (dedented) to ``folder/name`` and return the path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -80,8 +82,14 @@ async def make_hub(config_dir: Path, clock: FakeClock) -> AsyncIterator[HubFacto
     """
     hubs: list[Hub] = []
 
-    async def _make(extra: str = "", *, base: str = BASE_CONFIG, real_clock: bool = False,
-                    web: bool = True, folder: Path | None = None) -> Hub:
+    async def _make(
+        extra: str = "",
+        *,
+        base: str = BASE_CONFIG,
+        real_clock: bool = False,
+        web: bool = True,
+        folder: Path | None = None,
+    ) -> Hub:
         path = write_config(folder or config_dir, extra, base=base)
         hub = Hub(path, clock=None if real_clock else clock, web=web)
         await hub.start()
@@ -104,8 +112,9 @@ async def client_for(hub: Hub) -> AsyncIterator[ClientFactory]:
     """Make HTTP clients for ``hub`` authenticated with a token of a role."""
     sessions: list[aiohttp.ClientSession] = []
 
-    async def _client(role: str = "admin", *, target: Hub | None = None,
-                      anonymous: bool = False) -> aiohttp.ClientSession:
+    async def _client(
+        role: str = "admin", *, target: Hub | None = None, anonymous: bool = False
+    ) -> aiohttp.ClientSession:
         h = target or hub
         headers = {}
         if not anonymous:
@@ -113,8 +122,9 @@ async def client_for(hub: Hub) -> AsyncIterator[ClientFactory]:
             if user is None:
                 user = await h.auth.add_user(f"test-{role}", "correct horse battery", role)
             headers["Authorization"] = f"Bearer {await h.auth.create_token(user, 'test')}"
-        session = aiohttp.ClientSession(base_url=h.http.url, headers=headers,
-                                        cookie_jar=aiohttp.CookieJar(unsafe=True))
+        session = aiohttp.ClientSession(
+            base_url=h.http.url, headers=headers, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
         sessions.append(session)
         return session
 

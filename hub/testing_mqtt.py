@@ -30,8 +30,19 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-__all__ = ("Mosquitto", "MosquittoFactory", "MessageLog", "MqttPeer", "mosquitto", "mosquitto_factory", "mqtt_peer",
-           "find_mosquitto", "free_port", "mqtt_block", "wait_until")
+__all__ = (
+    "Mosquitto",
+    "MosquittoFactory",
+    "MessageLog",
+    "MqttPeer",
+    "mosquitto",
+    "mosquitto_factory",
+    "mqtt_peer",
+    "find_mosquitto",
+    "free_port",
+    "mqtt_block",
+    "wait_until",
+)
 
 _unique = itertools.count(1)
 
@@ -56,8 +67,16 @@ def free_port() -> int:
 class Mosquitto:
     """One broker process on 127.0.0.1 with a generated config in its own folder."""
 
-    def __init__(self, folder: Path, *, binary: str, password_file: Path | None = None,
-                 acl_file: Path | None = None, persistence: bool = False, extra_conf: str = "") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        binary: str,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        persistence: bool = False,
+        extra_conf: str = "",
+    ) -> None:
         self.folder = folder
         self.binary = binary
         self.host = "127.0.0.1"
@@ -98,7 +117,11 @@ class Mosquitto:
         if self.acl_file is not None:
             lines.append(f"acl_file {Path(self.acl_file).resolve()}")
         if self.persistence:
-            lines += ["persistence true", f"persistence_location {self.folder.resolve()}/", "autosave_interval 1"]
+            lines += [
+                "persistence true",
+                f"persistence_location {self.folder.resolve()}/",
+                "autosave_interval 1",
+            ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # As root, mosquitto 2 drops to user mosquitto and then cannot write our folder.
             lines.append("user root")
@@ -112,14 +135,17 @@ class Mosquitto:
             return
         log = self.log.open("ab")
         try:
-            self._proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log,
-                                          stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self._proc.returncode}: {self.log_text()[-2000:]}")
+                raise RuntimeError(
+                    f"mosquitto exited with {self._proc.returncode}: {self.log_text()[-2000:]}"
+                )
             with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
                 return
             time.sleep(0.02)
@@ -182,11 +208,22 @@ def mosquitto_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosq
     """
     brokers: list[Mosquitto] = []
 
-    def _make(*, password_file: Path | None = None, acl_file: Path | None = None,
-              persistence: bool = False, extra_conf: str = "", start: bool = True) -> Mosquitto:
-        broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"), binary=_require_binary(),
-                           password_file=password_file, acl_file=acl_file, persistence=persistence,
-                           extra_conf=extra_conf)
+    def _make(
+        *,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        persistence: bool = False,
+        extra_conf: str = "",
+        start: bool = True,
+    ) -> Mosquitto:
+        broker = Mosquitto(
+            tmp_path_factory.mktemp("mosquitto"),
+            binary=_require_binary(),
+            password_file=password_file,
+            acl_file=acl_file,
+            persistence=persistence,
+            extra_conf=extra_conf,
+        )
         brokers.append(broker)
         if start:
             broker.start()
@@ -203,8 +240,13 @@ def mqtt_block(broker: Mosquitto | str, **options: Any) -> str:
     Extra options are added as YAML flow values (``mqtt_block(b, birth="false")``).
     """
     url = broker.url if isinstance(broker, Mosquitto) else broker
-    values = {"broker": url, "client_id": f"test-{os.getpid()}-{next(_unique)}", "reconnect_min": "0.05",
-              "reconnect_max": "0.5", **{k: str(v) for k, v in options.items()}}
+    values = {
+        "broker": url,
+        "client_id": f"test-{os.getpid()}-{next(_unique)}",
+        "reconnect_min": "0.05",
+        "reconnect_max": "0.5",
+        **{k: str(v) for k, v in options.items()},
+    }
     return "mqtt: {" + ", ".join(f"{k}: {v}" for k, v in values.items()) + "}\n"
 
 
@@ -232,8 +274,11 @@ class MessageLog:
 
     async def wait(self, topic: str, count: int = 1, within: float = 5.0) -> list[bytes]:
         """Wait until ``count`` messages arrived on ``topic``; return their payloads."""
-        await wait_until(lambda: len(self.payloads(topic)) >= count, within,
-                         f"expected {count} message(s) on {topic}, got {self.payloads(topic)!r}")
+        await wait_until(
+            lambda: len(self.payloads(topic)) >= count,
+            within,
+            f"expected {count} message(s) on {topic}, got {self.payloads(topic)!r}",
+        )
         return self.payloads(topic)
 
 
@@ -259,12 +304,16 @@ async def mqtt_peer(mosquitto: Mosquitto) -> AsyncIterator[MqttPeer]:
     """An MQTT client on the session broker, for playing devices and checking the hub's commands."""
     import aiomqtt
 
-    async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier=f"peer-{os.getpid()}-{next(_unique)}") as client:
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, identifier=f"peer-{os.getpid()}-{next(_unique)}"
+    ) as client:
         peer = MqttPeer(client)
 
         async def pump() -> None:
             async for message in client.messages:
-                payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                payload = (
+                    message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                )
                 peer.log.messages.append((str(message.topic), payload, bool(message.retain)))
 
         task = asyncio.create_task(pump())

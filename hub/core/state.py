@@ -159,12 +159,7 @@ class StateMachine:
             raise ValueError(f"invalid entity id {entity_id!r}: expected domain.object_id in [a-z0-9_]")
         attrs: Mapping[str, Any] = MappingProxyType(dict(attributes)) if attributes else _EMPTY
         new_state = str(new_state)
-        if (
-            old is not None
-            and not force_update
-            and old.state == new_state
-            and old.attributes == attrs
-        ):
+        if old is not None and not force_update and old.state == new_state and old.attributes == attrs:
             return old
         now = self._time()
         last_changed = old.last_changed if old is not None and old.state == new_state else now
@@ -216,9 +211,7 @@ class StateMachine:
             try:
                 listener(event)
             except Exception:
-                _LOGGER.exception(
-                    "Error in state listener %r for %s", listener, event.data["entity_id"]
-                )
+                _LOGGER.exception("Error in state listener %r for %s", listener, event.data["entity_id"])
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})

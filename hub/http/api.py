@@ -19,8 +19,9 @@ from hub.keys import HubKey
 __all__ = ("routes", "IncidentSource", "INCIDENT_SOURCES")
 
 #: Events only the hub itself may fire.
-RESERVED_EVENTS = frozenset({"state_changed", "service_registered", "hub_start", "hub_stop",
-                             "incident_opened", "incident_updated"})
+RESERVED_EVENTS = frozenset(
+    {"state_changed", "service_registered", "hub_start", "hub_stop", "incident_opened", "incident_updated"}
+)
 
 
 class IncidentSource(Protocol):
@@ -30,8 +31,14 @@ class IncidentSource(Protocol):
     incident dict as the API returns it, with the ``hub_id`` it came from.
     """
 
-    async def incidents(self, *, status: str | None = None, kind: str | None = None,
-                        hub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def incidents(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        hub_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
         """Return incidents, newest first."""
 
     async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
@@ -61,8 +68,9 @@ def _context(request: web.Request) -> Context:
 
 async def health(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response({"status": "ok" if hub.state == "running" else str(hub.state),
-                              "version": hub.version})
+    return web.json_response(
+        {"status": "ok" if hub.state == "running" else str(hub.state), "version": hub.version}
+    )
 
 
 async def api_root(request: web.Request) -> web.Response:
@@ -94,20 +102,33 @@ async def post_state(request: web.Request) -> web.Response:
     if not isinstance(attrs, dict):
         return json_error(400, "'attributes' must be an object")
     existed = hub.states.get(entity_id) is not None
-    state = hub.states.set(entity_id, str(body["state"]), attrs, force_update=bool(body.get("force_update")),
-                           context=_context(request))
+    state = hub.states.set(
+        entity_id,
+        str(body["state"]),
+        attrs,
+        force_update=bool(body.get("force_update")),
+        context=_context(request),
+    )
     user = current_user(request)
-    await hub.audit.log(user.username, "state.set", entity_id, role=user.role,
-                        detail={"state": state.state}, ip=request.remote or "")
+    await hub.audit.log(
+        user.username,
+        "state.set",
+        entity_id,
+        role=user.role,
+        detail={"state": state.state},
+        ip=request.remote or "",
+    )
     return web.json_response(state.as_dict(), status=200 if existed else 201, dumps=json_dumps)
 
 
 async def get_services(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response([
-        {"domain": domain, "services": {name: svc.describe() for name, svc in svcs.items()}}
-        for domain, svcs in sorted(hub.services.services().items())
-    ])
+    return web.json_response(
+        [
+            {"domain": domain, "services": {name: svc.describe() for name, svc in svcs.items()}}
+            for domain, svcs in sorted(hub.services.services().items())
+        ]
+    )
 
 
 async def call_service(request: web.Request) -> web.Response:
@@ -134,8 +155,14 @@ async def call_service(request: web.Request) -> web.Response:
         await hub.bus.drained()
     finally:
         unsub()
-    await hub.audit.log(user.username, "service.call", f"{domain}.{name}", role=user.role,
-                        detail={"data": body}, ip=request.remote or "")
+    await hub.audit.log(
+        user.username,
+        "service.call",
+        f"{domain}.{name}",
+        role=user.role,
+        detail={"data": body},
+        ip=request.remote or "",
+    )
     return web.json_response({"changed_states": changed, "service_response": result}, dumps=json_dumps)
 
 
@@ -169,7 +196,7 @@ async def list_incidents(request: web.Request) -> web.Response:
         for source in hub.data.get(INCIDENT_SOURCES) or ():
             items += await source.incidents(status=status, kind=kind, hub_id=hub_id, limit=limit)
         items.sort(key=lambda item: item.get("opened_at") or 0, reverse=True)
-    return web.json_response(items[:max(1, min(limit, 1000))], dumps=json_dumps)
+    return web.json_response(items[: max(1, min(limit, 1000))], dumps=json_dumps)
 
 
 async def create_incident(request: web.Request) -> web.Response:
@@ -217,17 +244,21 @@ async def incident_action(request: web.Request) -> web.Response:
 
 async def list_plugins(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response({
-        "plugins": [p.as_dict() for p in sorted(hub.plugin_infos(), key=lambda p: p.domain)],
-        "config_errors": [str(e) for e in hub.config_errors],
-    })
+    return web.json_response(
+        {
+            "plugins": [p.as_dict() for p in sorted(hub.plugin_infos(), key=lambda p: p.domain)],
+            "config_errors": [str(e) for e in hub.config_errors],
+        }
+    )
 
 
 async def list_audit(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    entries = await hub.audit.query(actor=request.query.get("actor") or None,
-                                    action=request.query.get("action") or None,
-                                    target=request.query.get("target") or None)
+    entries = await hub.audit.query(
+        actor=request.query.get("actor") or None,
+        action=request.query.get("action") or None,
+        target=request.query.get("target") or None,
+    )
     return web.json_response([e.__dict__ for e in entries], dumps=json_dumps)
 
 
@@ -242,13 +273,20 @@ async def create_user(request: web.Request) -> web.Response:
     from hub.auth import AuthError
 
     try:
-        user = await hub.auth.add_user(str(body.get("username", "")), str(body.get("password", "")),
-                                       str(body.get("role", "viewer")))
+        user = await hub.auth.add_user(
+            str(body.get("username", "")), str(body.get("password", "")), str(body.get("role", "viewer"))
+        )
     except AuthError as err:
         return json_error(400, str(err))
     admin = current_user(request)
-    await hub.audit.log(admin.username, "user.add", user.username, role=admin.role,
-                        detail={"role": user.role}, ip=request.remote or "")
+    await hub.audit.log(
+        admin.username,
+        "user.add",
+        user.username,
+        role=admin.role,
+        detail={"role": user.role},
+        ip=request.remote or "",
+    )
     return web.json_response(user.as_dict(), status=201)
 
 
@@ -256,34 +294,93 @@ def routes() -> list[Route]:
     """Return the core API routes."""
     inc = ("incidents",)
     return [
-        Route("GET", "/api/health", health, public=True, summary="Liveness: status and version only",
-              tags=("core",)),
+        Route(
+            "GET",
+            "/api/health",
+            health,
+            public=True,
+            summary="Liveness: status and version only",
+            tags=("core",),
+        ),
         Route("GET", "/api/", api_root, summary="API root", tags=("core",)),
         Route("GET", "/api/states", get_states, summary="All entity states", tags=("states",)),
         Route("GET", "/api/states/{entity_id}", get_state, summary="One entity's state", tags=("states",)),
-        Route("POST", "/api/states/{entity_id}", post_state, role="admin",
-              summary="Set an entity's state (admin)", tags=("states",),
-              request_schema={"type": "object", "required": ["state"],
-                              "properties": {"state": {"type": "string"}, "attributes": {"type": "object"}}}),
+        Route(
+            "POST",
+            "/api/states/{entity_id}",
+            post_state,
+            role="admin",
+            summary="Set an entity's state (admin)",
+            tags=("states",),
+            request_schema={
+                "type": "object",
+                "required": ["state"],
+                "properties": {"state": {"type": "string"}, "attributes": {"type": "object"}},
+            },
+        ),
         Route("GET", "/api/services", get_services, summary="Services and their fields", tags=("services",)),
-        Route("POST", "/api/services/{domain}/{service}", call_service, role="operator",
-              summary="Call a service (its own role applies)", tags=("services",),
-              request_schema={"type": "object"}),
-        Route("POST", "/api/events/{event_type}", fire_event, role="operator", summary="Fire an event",
-              tags=("events",), request_schema={"type": "object"}),
-        Route("GET", "/api/incidents", list_incidents, tags=inc,
-              summary="Incidents, newest first, each with its hub_id (a station adds its hubs'; ?hub_id= filters)"),
-        Route("POST", "/api/incidents", create_incident, role="operator", summary="Open an incident",
-              tags=inc, request_schema={"type": "object"}),
+        Route(
+            "POST",
+            "/api/services/{domain}/{service}",
+            call_service,
+            role="operator",
+            summary="Call a service (its own role applies)",
+            tags=("services",),
+            request_schema={"type": "object"},
+        ),
+        Route(
+            "POST",
+            "/api/events/{event_type}",
+            fire_event,
+            role="operator",
+            summary="Fire an event",
+            tags=("events",),
+            request_schema={"type": "object"},
+        ),
+        Route(
+            "GET",
+            "/api/incidents",
+            list_incidents,
+            tags=inc,
+            summary="Incidents, newest first, each with its hub_id (a station adds its hubs'; ?hub_id= filters)",
+        ),
+        Route(
+            "POST",
+            "/api/incidents",
+            create_incident,
+            role="operator",
+            summary="Open an incident",
+            tags=inc,
+            request_schema={"type": "object"},
+        ),
         # Incident ids are ULIDs: no dot, so ``<id>.cap`` (the station console's CAP 1.2
         # export, registered by a plugin after these core routes) is not swallowed here.
-        Route("GET", "/api/incidents/{incident_id:[0-9A-Za-z_-]+}", get_incident,
-              summary="One incident with timeline", tags=inc),
-        Route("POST", "/api/incidents/{incident_id}/{action}", incident_action, role="operator",
-              summary="ack | close | note | dispatch", tags=inc, request_schema={"type": "object"}),
+        Route(
+            "GET",
+            "/api/incidents/{incident_id:[0-9A-Za-z_-]+}",
+            get_incident,
+            summary="One incident with timeline",
+            tags=inc,
+        ),
+        Route(
+            "POST",
+            "/api/incidents/{incident_id}/{action}",
+            incident_action,
+            role="operator",
+            summary="ack | close | note | dispatch",
+            tags=inc,
+            request_schema={"type": "object"},
+        ),
         Route("GET", "/api/plugins", list_plugins, summary="Plugins with status and errors", tags=("core",)),
         Route("GET", "/api/audit", list_audit, role="admin", summary="Audit log", tags=("core",)),
         Route("GET", "/api/users", list_users, role="admin", summary="Users", tags=("users",)),
-        Route("POST", "/api/users", create_user, role="admin", summary="Create a user", tags=("users",),
-              request_schema={"type": "object", "required": ["username", "password", "role"]}),
+        Route(
+            "POST",
+            "/api/users",
+            create_user,
+            role="admin",
+            summary="Create a user",
+            tags=("users",),
+            request_schema={"type": "object", "required": ["username", "password", "role"]},
+        ),
     ]

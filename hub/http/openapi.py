@@ -43,12 +43,17 @@ def build_spec(hub: Any, routes: list[Route]) -> dict[str, Any]:
         paths.setdefault(path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "SafetyHub API", "version": hub.version,
-                 "description": "Everything but routes marked `security: []` needs a session or a bearer token."},
-        "components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "session": {"type": "apiKey", "in": "cookie", "name": "shub_session"},
-        }},
+        "info": {
+            "title": "SafetyHub API",
+            "version": hub.version,
+            "description": "Everything but routes marked `security: []` needs a session or a bearer token.",
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "shub_session"},
+            }
+        },
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
     }

@@ -125,8 +125,9 @@ def _precsrf(request: web.Request) -> str:
 
 
 def _with_precsrf(request: web.Request, response: web.Response, token: str) -> web.Response:
-    response.set_cookie(PRECSRF_COOKIE, token, path="/", httponly=True, samesite="Strict",
-                        secure=request.secure)
+    response.set_cookie(
+        PRECSRF_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=request.secure
+    )
     return response
 
 
@@ -136,8 +137,15 @@ def _precsrf_ok(request: web.Request, form: Form) -> bool:
 
 def _logged_in(request: web.Request, sid: str, location: str) -> web.Response:
     response = _redirect(location)
-    response.set_cookie(SESSION_COOKIE, sid, max_age=SESSION_SECONDS, path="/", httponly=True,
-                        samesite="Lax", secure=request.secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+    )
     response.del_cookie(PRECSRF_COOKIE, path="/")
     return response
 
@@ -185,11 +193,24 @@ class _Pages:
 
     # -- login / logout ----------------------------------------------------------
 
-    def _login_page(self, request: web.Request, status: int = 200, error: str | None = None,
-                    next_path: str = "", username: str = "") -> web.Response:
+    def _login_page(
+        self,
+        request: web.Request,
+        status: int = 200,
+        error: str | None = None,
+        next_path: str = "",
+        username: str = "",
+    ) -> web.Response:
         token = _precsrf(request)
-        response = render(request, "login.html", status=status, precsrf=token, error=error,
-                          next_path=next_path, username=username)
+        response = render(
+            request,
+            "login.html",
+            status=status,
+            precsrf=token,
+            error=error,
+            next_path=next_path,
+            username=username,
+        )
         return _with_precsrf(request, response, token)
 
     async def login_form(self, request: web.Request) -> web.Response:
@@ -211,8 +232,9 @@ class _Pages:
         if wait is not None:
             # Not audited: the failures that led here were, and a scripted
             # flood of refusals must not flood the append-only log.
-            response = self._login_page(request, 429, _t(request, "login.throttled", minutes=_minutes(wait)),
-                                        next_path, username)
+            response = self._login_page(
+                request, 429, _t(request, "login.throttled", minutes=_minutes(wait)), next_path, username
+            )
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         if not _precsrf_ok(request, form):
@@ -220,8 +242,14 @@ class _Pages:
         user = await hub.auth.check_password(username, _field(form, "password"))
         if user is None:
             self.login_throttle.fail(ip, now)
-            await hub.audit.log(username or "?", "login", username, ip=ip, result="denied",
-                                detail={"reason": "wrong username or password"})
+            await hub.audit.log(
+                username or "?",
+                "login",
+                username,
+                ip=ip,
+                result="denied",
+                detail={"reason": "wrong username or password"},
+            )
             return self._login_page(request, 401, _t(request, "login.failed"), next_path, username)
         sid, _csrf = await hub.auth.create_session(user)
         await hub.audit.log(user.username, "login", user.username, role=user.role, ip=ip)
@@ -240,11 +268,13 @@ class _Pages:
 
     # -- onboarding ----------------------------------------------------------------
 
-    def _onboarding_page(self, request: web.Request, status: int = 200, error: str | None = None,
-                         username: str = "") -> web.Response:
+    def _onboarding_page(
+        self, request: web.Request, status: int = 200, error: str | None = None, username: str = ""
+    ) -> web.Response:
         token = _precsrf(request)
-        response = render(request, "onboarding.html", status=status, precsrf=token, error=error,
-                          username=username)
+        response = render(
+            request, "onboarding.html", status=status, precsrf=token, error=error, username=username
+        )
         return _with_precsrf(request, response, token)
 
     async def onboarding_form(self, request: web.Request) -> web.Response:
@@ -263,8 +293,9 @@ class _Pages:
         username = _field(form, "username").strip()[:64]
         wait = self.onboarding_throttle.retry_after(ip, now)
         if wait is not None:
-            response = self._onboarding_page(request, 429, _t(request, "login.throttled", minutes=_minutes(wait)),
-                                             username)
+            response = self._onboarding_page(
+                request, 429, _t(request, "login.throttled", minutes=_minutes(wait)), username
+            )
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         if not _precsrf_ok(request, form):
@@ -276,8 +307,14 @@ class _Pages:
         code = "".join(_field(form, "code").split())
         if not _same(code, expected):
             self.onboarding_throttle.fail(ip, now)
-            await hub.audit.log(username or "?", "onboarding", username, ip=ip, result="denied",
-                                detail={"reason": "wrong one-time code"})
+            await hub.audit.log(
+                username or "?",
+                "onboarding",
+                username,
+                ip=ip,
+                result="denied",
+                detail={"reason": "wrong one-time code"},
+            )
             return self._onboarding_page(request, 403, _t(request, "onboarding.wrong_code"), username)
         password = _field(form, "password")
         if password != _field(form, "password2"):
@@ -291,8 +328,14 @@ class _Pages:
                 return self._onboarding_page(request, 400, str(err), username)
             hub.onboarding_code = None
         sid, _csrf = await hub.auth.create_session(user)
-        await hub.audit.log(user.username, "onboarding", user.username, role=user.role, ip=ip,
-                            detail={"created_role": "admin"})
+        await hub.audit.log(
+            user.username,
+            "onboarding",
+            user.username,
+            role=user.role,
+            ip=ip,
+            detail={"created_role": "admin"},
+        )
         return _logged_in(request, sid, "/")
 
     # -- overview ------------------------------------------------------------------
@@ -315,7 +358,8 @@ class _Pages:
         incidents = await manager.find(status="active") if manager is not None else []
         plugins = _plugin_rows(hub)
         return render(
-            request, "overview.html",
+            request,
+            "overview.html",
             entity_groups=entity_groups,
             incidents=incidents,
             plugins=plugins,
@@ -334,7 +378,9 @@ class _Pages:
             return error_page(request, 400, _t(request, "incidents.bad_status", status=status))
         manager = hub.data.get(INCIDENTS)
         items = await manager.find(status=status or None, limit=200) if manager is not None else []
-        return render(request, "incidents.html", incidents=items, filter_status=status, filters=STATUS_FILTERS)
+        return render(
+            request, "incidents.html", incidents=items, filter_status=status, filters=STATUS_FILTERS
+        )
 
     async def incident(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
@@ -355,20 +401,31 @@ class _Pages:
                 "text": entry.text,
                 # Only local paths become links: an attachment string from a
                 # plugin or a remote station must not become a javascript: URL.
-                "attachments": [{"text": a, "href": a if is_local_path(a) else None} for a in entry.attachments],
+                "attachments": [
+                    {"text": a, "href": a if is_local_path(a) else None} for a in entry.attachments
+                ],
             }
             for entry in inc.timeline
         ]
         user = _user(request)
-        return render(request, "incident.html", incident=inc, timeline=timeline,
-                      can_act=role_at_least(user.role, "operator") and inc.status != "closed")
+        return render(
+            request,
+            "incident.html",
+            incident=inc,
+            timeline=timeline,
+            can_act=role_at_least(user.role, "operator") and inc.status != "closed",
+        )
 
     # -- plugins and users ---------------------------------------------------------
 
     async def plugins(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
-        return render(request, "plugins.html", plugins=_plugin_rows(hub),
-                      config_errors=[str(e) for e in hub.config_errors])
+        return render(
+            request,
+            "plugins.html",
+            plugins=_plugin_rows(hub),
+            config_errors=[str(e) for e in hub.config_errors],
+        )
 
     async def users(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
@@ -381,8 +438,15 @@ class _Pages:
         response = _redirect(_local_or_root(_field(form, "next")))
         lang = normalize_lang(_field(form, "lang"))
         if lang is not None:
-            response.set_cookie(LANG_COOKIE, lang, max_age=_LANG_MAX_AGE, path="/", httponly=True,
-                                samesite="Lax", secure=request.secure)
+            response.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=_LANG_MAX_AGE,
+                path="/",
+                httponly=True,
+                samesite="Lax",
+                secure=request.secure,
+            )
         return response
 
 
@@ -401,19 +465,44 @@ def routes() -> list[Route]:
         return Route(method, path, handler, api=False, tags=("pages",), **kw)
 
     return [
-        page("GET", "/login", p.login_form, public=True, summary="Login form; sets the pre-login CSRF cookie"),
-        page("POST", "/login", p.login_submit, public=True, csrf=False,
-             summary="Log in; own double-submit CSRF check, 5 failures per IP per 5 minutes"),
+        page(
+            "GET", "/login", p.login_form, public=True, summary="Login form; sets the pre-login CSRF cookie"
+        ),
+        page(
+            "POST",
+            "/login",
+            p.login_submit,
+            public=True,
+            csrf=False,
+            summary="Log in; own double-submit CSRF check, 5 failures per IP per 5 minutes",
+        ),
         page("POST", "/logout", p.logout, summary="End the session"),
-        page("GET", "/onboarding", p.onboarding_form, public=True,
-             summary="Create the first admin; only while there are no users"),
-        page("POST", "/onboarding", p.onboarding_submit, public=True, csrf=False,
-             summary="Needs the one-time console code; own double-submit CSRF check; throttled per IP"),
+        page(
+            "GET",
+            "/onboarding",
+            p.onboarding_form,
+            public=True,
+            summary="Create the first admin; only while there are no users",
+        ),
+        page(
+            "POST",
+            "/onboarding",
+            p.onboarding_submit,
+            public=True,
+            csrf=False,
+            summary="Needs the one-time console code; own double-submit CSRF check; throttled per IP",
+        ),
         page("GET", "/", p.overview, summary="Overview"),
         page("GET", "/incidents", p.incidents, summary="Incident list"),
         page("GET", "/incidents/{incident_id}", p.incident, summary="Incident detail and timeline"),
         page("GET", "/plugins", p.plugins, summary="Plugins and config errors"),
         page("GET", "/users", p.users, role="admin", summary="Users"),
-        page("POST", "/lang", p.set_lang, public=True, csrf=False,
-             summary="Set the UI language cookie; harmless, so no CSRF check"),
+        page(
+            "POST",
+            "/lang",
+            p.set_lang,
+            public=True,
+            csrf=False,
+            summary="Set the UI language cookie; harmless, so no CSRF check",
+        ),
     ]

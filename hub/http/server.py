@@ -37,7 +37,9 @@ MAX_BODY = 1024 * 1024
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
-Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]]
+Middleware = Callable[
+    [web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]
+]
 
 
 def _route_meta(request: web.Request) -> Route | None:
@@ -90,12 +92,20 @@ async def auth_middleware(
     if not role_at_least(user.role, meta.role):
         if request.path.startswith("/api/"):
             return json_error(403, f"requires role {meta.role}")
-        return web.Response(status=403, content_type="text/html", text=(
-            '<!doctype html><meta charset="utf-8"><title>403</title>'
-            f"<p>ต้องมีสิทธิ์ {meta.role} / Requires role {meta.role}. <a href=\"/\">←</a></p>"))
+        return web.Response(
+            status=403,
+            content_type="text/html",
+            text=(
+                '<!doctype html><meta charset="utf-8"><title>403</title>'
+                f'<p>ต้องมีสิทธิ์ {meta.role} / Requires role {meta.role}. <a href="/">←</a></p>'
+            ),
+        )
     if via_cookie and meta.csrf and request.method in _UNSAFE:
         sent = request.headers.get("X-CSRF-Token")
-        if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if sent is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             form = await request.post()
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
@@ -177,7 +187,9 @@ class HttpServer:
         for info, plugin_routes in hub.plugins.call_each("register_routes", hub=hub):
             for route in plugin_routes or ():
                 if not isinstance(route, Route):
-                    hub.plugins.record_hook_error(info, "register_routes", TypeError(f"not a Route: {route!r}"))
+                    hub.plugins.record_hook_error(
+                        info, "register_routes", TypeError(f"not a Route: {route!r}")
+                    )
                     continue
                 routes.append(route)
         self.routes = routes

@@ -22,11 +22,22 @@ __all__ = ("routes", "setup", "close_all", "STREAMED_EVENTS")
 
 _LOGGER = logging.getLogger(__name__)
 
-STREAMED_EVENTS = frozenset({
-    "state_changed", "incident_opened", "incident_updated", "sos_pressed", "camera_motion",
-    "automation_triggered", "plugin_status", "hub_health", "line_quota",
-    "ccoc_incident", "ccoc_hub", "ccoc_command",  # the station console (integrations/station/console)
-})
+STREAMED_EVENTS = frozenset(
+    {
+        "state_changed",
+        "incident_opened",
+        "incident_updated",
+        "sos_pressed",
+        "camera_motion",
+        "automation_triggered",
+        "plugin_status",
+        "hub_health",
+        "line_quota",
+        "ccoc_incident",
+        "ccoc_hub",
+        "ccoc_command",  # the station console (integrations/station/console)
+    }
+)
 _QUEUE_MAX = 1000
 _CLIENTS: web.AppKey[set[asyncio.Queue[str | None]]] = web.AppKey("sse_clients")
 
@@ -81,9 +92,13 @@ async def close_all(app: web.Application) -> None:
 async def stream(request: web.Request) -> web.StreamResponse:
     clients = request.app[_CLIENTS]
     queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE_MAX)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await response.prepare(request)
     await response.write(b": connected\n\nretry: 3000\n\n")
     clients.add(queue)
@@ -106,5 +121,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 def routes() -> list[Route]:
     """Return the stream route."""
-    return [Route("GET", "/api/stream", stream, summary="Server-Sent Events: state and incident changes",
-                  tags=("core",))]
+    return [
+        Route(
+            "GET",
+            "/api/stream",
+            stream,
+            summary="Server-Sent Events: state and incident changes",
+            tags=("core",),
+        )
+    ]

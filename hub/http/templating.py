@@ -34,8 +34,15 @@ from hub.i18n import DEFAULT_LANG, STRINGS, format_time, normalize_lang, transla
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("TEMPLATES_KEY", "LANG_COOKIE", "setup_templates", "render", "request_lang", "is_local_path",
-           "static_url")
+__all__ = (
+    "TEMPLATES_KEY",
+    "LANG_COOKIE",
+    "setup_templates",
+    "render",
+    "request_lang",
+    "is_local_path",
+    "static_url",
+)
 
 TEMPLATES_KEY: web.AppKey[jinja2.Environment] = web.AppKey("page_templates", jinja2.Environment)
 LANG_COOKIE = "lang"
@@ -147,7 +154,9 @@ def _nav(request: web.Request, hub: Hub, user: Any, lang: str) -> list[dict[str,
             # Rendering is synchronous; an async hookimpl would never finish.
             if inspect.iscoroutine(result):
                 result.close()
-            hub.plugins.record_hook_error(info, "nav_links", TypeError("nav_links must return a list, not an awaitable"))
+            hub.plugins.record_hook_error(
+                info, "nav_links", TypeError("nav_links must return a list, not an awaitable")
+            )
             continue
         for link in _as_links(result):
             href = str(link.get("href", ""))
@@ -211,4 +220,3 @@ def render(request: web.Request, template_name: str, status: int = 200, **contex
     # shared or back/forward cache on a shop's shared tablet.
     response.headers["Cache-Control"] = "no-store"
     return response
-

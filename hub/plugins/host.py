@@ -133,7 +133,9 @@ class PluginHost:
             for root in spec.submodule_search_locations:
                 for folder in sorted(Path(root).iterdir()):
                     if (folder / "manifest.json").is_file():
-                        self._load_folder(folder, "builtin", f"{package}.{folder.name}", defer=not import_builtins)
+                        self._load_folder(
+                            folder, "builtin", f"{package}.{folder.name}", defer=not import_builtins
+                        )
         if os.environ.get(ENV_ENTRYPOINTS, "1") != "0":
             for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT):
                 self._load_entrypoint(ep)
@@ -172,7 +174,9 @@ class PluginHost:
             # SOS path would be a nasty surprise on the worst night.
             if source == "dropin":
                 info = PluginInfo(domain + "@dropin", source, str(folder))
-                info.fail("import", f"a plugin named {domain!r} already exists ({self.plugins[domain].source})")
+                info.fail(
+                    "import", f"a plugin named {domain!r} already exists ({self.plugins[domain].source})"
+                )
                 self.plugins[info.domain] = info
             return
         if not self._allowed(domain):

@@ -41,7 +41,9 @@ def setup(hub: Hub, config: DemoConfig | None) -> None:
     """Create the simulated devices."""
     cfg = config or DemoConfig()
     loc = (hub.core.location.lat, hub.core.location.lon) if hub.core.location else None
-    add_button(hub, SosButton(hub, SOS_ID, "ปุ่ม SOS ตลาดสาธิต", source="simulated", place=cfg.place, location=loc))
+    add_button(
+        hub, SosButton(hub, SOS_ID, "ปุ่ม SOS ตลาดสาธิต", source="simulated", place=cfg.place, location=loc)
+    )
     add_light(hub, SimulatedLight(hub, LIGHT_ID, "โคมไฟหน้าตลาด")).report(False)
     add_camera(hub, DemoCamera(hub, CAMERA_ID, "กล้องประตูตลาด"))
     motion_id = f"binary_sensor.{MOTION_ID}"
@@ -49,16 +51,25 @@ def setup(hub: Hub, config: DemoConfig | None) -> None:
 
     def set_motion(call: Any) -> None:
         on = call.data["on"]
-        hub.states.set(motion_id, "on" if on else "off",
-                       {"friendly_name": "เซนเซอร์ตรวจจับความเคลื่อนไหว", "device_class": "motion"},
-                       context=call.context)
+        hub.states.set(
+            motion_id,
+            "on" if on else "off",
+            {"friendly_name": "เซนเซอร์ตรวจจับความเคลื่อนไหว", "device_class": "motion"},
+            context=call.context,
+        )
         if on:
-            hub.bus.fire(EVENT_CAMERA_MOTION, {"entity_id": f"camera.{CAMERA_ID}", "sensor": motion_id,
-                                               "kind": "motion"}, call.context)
+            hub.bus.fire(
+                EVENT_CAMERA_MOTION,
+                {"entity_id": f"camera.{CAMERA_ID}", "sensor": motion_id, "kind": "motion"},
+                call.context,
+            )
 
-    hub.services.register(DOMAIN, "motion", set_motion, MotionSchema, description="Simulate motion on the demo sensor")
+    hub.services.register(
+        DOMAIN, "motion", set_motion, MotionSchema, description="Simulate motion on the demo sensor"
+    )
 
     if cfg.motion_every:
+
         async def blips() -> None:
             while True:
                 await hub.clock.sleep(cfg.motion_every)

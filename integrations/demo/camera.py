@@ -34,8 +34,13 @@ class DemoCamera(CameraEntity):
     """Serves generated frames; shares ``on_alarm`` like a typical market camera."""
 
     def __init__(self, hub: Hub, object_id: str, name: str) -> None:
-        super().__init__(hub, object_id, name, share="on_alarm",
-                         owner=Owner("เทศบาลสาธิต (demo municipality)", "000-000000"))
+        super().__init__(
+            hub,
+            object_id,
+            name,
+            share="on_alarm",
+            owner=Owner("เทศบาลสาธิต (demo municipality)", "000-000000"),
+        )
         self.frames = 0
 
     async def fetch_snapshot(self) -> bytes:

@@ -63,8 +63,13 @@ def setup(hub: Hub, config: FrigateConfig | None) -> None:
             raise ServiceValidationError("frigate.link_snapshot: set frigate.url to Frigate's web address")
         await link_snapshot(hub, data.incident_id, data.event_id, url, data.camera, data.label, call.context)
 
-    hub.services.register(DOMAIN, "link_snapshot", link, LinkSchema,
-                          description="Add a Frigate event's snapshot link to an incident's timeline")
+    hub.services.register(
+        DOMAIN,
+        "link_snapshot",
+        link,
+        LinkSchema,
+        description="Add a Frigate event's snapshot link to an incident's timeline",
+    )
 
 
 @hookimpl

@@ -16,11 +16,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, as_number, json_object
 from hub.core.context import Context
 from integrations.frigate.config import FrigateConfig
 from integrations.frigate.const import EVENT_CAMERA_DETECTION, EVENT_CAMERA_REVIEW, SEEN_IDS
 from integrations.mqtt import MqttClient, MqttMessage
-from hub.badinput import BadInputLog, as_number, json_object
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -100,7 +100,9 @@ class FrigateTracker:
             self.bad.warn("events", "Frigate %s: not an event message; ignored", message.topic)
             return
         event_id, camera, label = after.get("id"), after.get("camera"), after.get("label")
-        if not (isinstance(event_id, str) and isinstance(camera, str) and isinstance(label, str)) or not slug(camera):
+        if not (isinstance(event_id, str) and isinstance(camera, str) and isinstance(label, str)) or not slug(
+            camera
+        ):
             self.bad.warn("events", "Frigate %s: event without id/camera/label; ignored", message.topic)
             return
         if label not in self.labels or (self.cameras and camera not in self.cameras):
@@ -144,22 +146,39 @@ class FrigateTracker:
     def _fire(self, event_id: str, tracked: _Tracked, after: Mapping[str, Any], zone: str | None) -> None:
         self.detections += 1
         sub_label = after.get("sub_label")
-        self.hub.bus.fire(EVENT_CAMERA_DETECTION, {
-            "camera": tracked.camera, "label": tracked.label, "zones": sorted(tracked.entered or tracked.zones),
-            "zone": zone, "score": tracked.score, "event_id": event_id,
-            "sub_label": sub_label[0] if isinstance(sub_label, list) and sub_label and isinstance(sub_label[0], str)
-            else None,
-            "snapshot_url": snapshot_url(self.config.url, event_id),
-            "entity_id": f"binary_sensor.{slug(tracked.camera)}_{slug(tracked.label)}",
-        }, Context(origin="frigate"))
+        self.hub.bus.fire(
+            EVENT_CAMERA_DETECTION,
+            {
+                "camera": tracked.camera,
+                "label": tracked.label,
+                "zones": sorted(tracked.entered or tracked.zones),
+                "zone": zone,
+                "score": tracked.score,
+                "event_id": event_id,
+                "sub_label": sub_label[0]
+                if isinstance(sub_label, list) and sub_label and isinstance(sub_label[0], str)
+                else None,
+                "snapshot_url": snapshot_url(self.config.url, event_id),
+                "entity_id": f"binary_sensor.{slug(tracked.camera)}_{slug(tracked.label)}",
+            },
+            Context(origin="frigate"),
+        )
 
     def _write_sensor(self, camera: str, label: str) -> None:
         objects = [(eid, t) for eid, t in self.active.items() if t.camera == camera and t.label == label]
         zones = sorted({z for _, t in objects for z in t.zones})
         self.hub.states.set(
-            f"binary_sensor.{slug(camera)}_{slug(label)}", "on" if objects else "off",
-            {"friendly_name": f"{camera} {label}", "device_class": "occupancy", "camera": camera, "label": label,
-             "zones": zones, "count": len(objects), "event_ids": [eid for eid, _ in objects][:20]},
+            f"binary_sensor.{slug(camera)}_{slug(label)}",
+            "on" if objects else "off",
+            {
+                "friendly_name": f"{camera} {label}",
+                "device_class": "occupancy",
+                "camera": camera,
+                "label": label,
+                "zones": zones,
+                "count": len(objects),
+                "event_ids": [eid for eid, _ in objects][:20],
+            },
         )
 
     async def _link_open_incidents(self, event_id: str, tracked: _Tracked) -> None:
@@ -170,7 +189,10 @@ class FrigateTracker:
         url = snapshot_url(self.config.url, event_id)
         if manager is None or url is None:
             return
-        names = {f"camera.{slug(tracked.camera)}", f"binary_sensor.{slug(tracked.camera)}_{slug(tracked.label)}"}
+        names = {
+            f"camera.{slug(tracked.camera)}",
+            f"binary_sensor.{slug(tracked.camera)}_{slug(tracked.label)}",
+        }
         for incident in await manager.find(status="active"):
             if names & set(incident.entities):
                 await link_snapshot(self.hub, incident.id, event_id, url, tracked.camera, tracked.label)
@@ -186,7 +208,9 @@ class FrigateTracker:
             self.bad.warn("reviews", "Frigate %s: not a review message; ignored", message.topic)
             return
         review_id, camera, severity = after.get("id"), after.get("camera"), after.get("severity")
-        if not (isinstance(review_id, str) and isinstance(camera, str) and severity in ("alert", "detection")):
+        if not (
+            isinstance(review_id, str) and isinstance(camera, str) and severity in ("alert", "detection")
+        ):
             self.bad.warn("reviews", "Frigate %s: review without id/camera/severity; ignored", message.topic)
             return
         if (self.cameras and camera not in self.cameras) or kind == "end":
@@ -199,25 +223,47 @@ class FrigateTracker:
             self.reviews.popitem(last=False)
         details = after.get("data") if isinstance(after.get("data"), Mapping) else {}
         assert isinstance(details, Mapping)
-        self.hub.bus.fire(EVENT_CAMERA_REVIEW, {
-            "camera": camera, "severity": severity, "review_id": review_id,
-            "objects": _strings(details.get("objects")), "zones": _strings(details.get("zones")),
-            "detections": _strings(details.get("detections")),
-        }, Context(origin="frigate"))
+        self.hub.bus.fire(
+            EVENT_CAMERA_REVIEW,
+            {
+                "camera": camera,
+                "severity": severity,
+                "review_id": review_id,
+                "objects": _strings(details.get("objects")),
+                "zones": _strings(details.get("zones")),
+                "detections": _strings(details.get("detections")),
+            },
+            Context(origin="frigate"),
+        )
 
     def on_available(self, message: MqttMessage) -> None:
         """Mirror ``frigate/available`` (online / stopped / offline)."""
         text = message.payload.decode("utf-8", "replace").strip()[:20]
-        self.hub.states.set("binary_sensor.frigate_available", "on" if text == "online" else "off",
-                            {"friendly_name": "Frigate", "device_class": "connectivity", "status": text})
+        self.hub.states.set(
+            "binary_sensor.frigate_available",
+            "on" if text == "online" else "off",
+            {"friendly_name": "Frigate", "device_class": "connectivity", "status": text},
+        )
 
 
-async def link_snapshot(hub: Hub, incident_id: str, event_id: str, url: str, camera: str | None = None,
-                        label: str | None = None, context: Context | None = None) -> None:
+async def link_snapshot(
+    hub: Hub,
+    incident_id: str,
+    event_id: str,
+    url: str,
+    camera: str | None = None,
+    label: str | None = None,
+    context: Context | None = None,
+) -> None:
     """Add a Frigate snapshot link to an incident's timeline."""
     from hub.incidents import INCIDENTS
 
     what = " ".join(p for p in (label, camera and f"on {camera}") if p) or "detection"
-    await hub.data[INCIDENTS].note(incident_id, f"Frigate snapshot: {what}", by="frigate", kind="snapshot_link",
-                                   data={"snapshot_url": url, "event_id": event_id, "camera": camera,
-                                         "label": label}, context=context)
+    await hub.data[INCIDENTS].note(
+        incident_id,
+        f"Frigate snapshot: {what}",
+        by="frigate",
+        kind="snapshot_link",
+        data={"snapshot_url": url, "event_id": event_id, "camera": camera, "label": label},
+        context=context,
+    )

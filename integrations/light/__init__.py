@@ -37,8 +37,14 @@ def _zigbee2mqtt(hub: Hub, cfg: LightConfig) -> LightEntity:
 
     client = get_client(hub)
     assert cfg.zigbee2mqtt is not None
-    return Z2mLight(hub, cfg.id, cfg.name, client, get_bridge(hub, client, client.config.zigbee2mqtt.base_topic),
-                    cfg.zigbee2mqtt)
+    return Z2mLight(
+        hub,
+        cfg.id,
+        cfg.name,
+        client,
+        get_bridge(hub, client, client.config.zigbee2mqtt.base_topic),
+        cfg.zigbee2mqtt,
+    )
 
 
 def _tasmota(hub: Hub, cfg: LightConfig) -> LightEntity:
@@ -64,8 +70,14 @@ def _z2m_siren(hub: Hub, cfg: LightConfig) -> Entity:
 
     client = get_client(hub)
     assert cfg.zigbee2mqtt is not None
-    return Z2mSiren(hub, cfg.id, cfg.name, client, get_bridge(hub, client, client.config.zigbee2mqtt.base_topic),
-                    cfg.zigbee2mqtt)
+    return Z2mSiren(
+        hub,
+        cfg.id,
+        cfg.name,
+        client,
+        get_bridge(hub, client, client.config.zigbee2mqtt.base_topic),
+        cfg.zigbee2mqtt,
+    )
 
 
 #: Source name → factory(hub, LightConfig) -> LightEntity; device integrations add theirs.
@@ -127,7 +139,9 @@ class FlashSchema(_Schema):
 class SirenOnSchema(_Schema):
     """Zigbee2MQTT's IAS WD ``warning`` fields (notes §1.3)."""
 
-    mode: Literal["burglar", "fire", "emergency", "police_panic", "fire_panic", "emergency_panic"] = "emergency"
+    mode: Literal["burglar", "fire", "emergency", "police_panic", "fire_panic", "emergency_panic"] = (
+        "emergency"
+    )
     level: Literal["low", "medium", "high", "very_high"] = "high"
     strobe: bool = True
     strobe_level: Literal["low", "medium", "high", "very_high"] = "high"
@@ -217,8 +231,11 @@ def setup(hub: Hub, config: list[LightConfig] | None) -> None:
 
 def _unavailable(hub: Hub, item: LightConfig, error: str) -> None:
     domain = "siren" if item.kind == "siren" else DOMAIN
-    hub.states.set(f"{domain}.{item.id}", "unavailable",
-                   {"friendly_name": item.name or item.id.replace("_", " "), "source": item.source, "error": error})
+    hub.states.set(
+        f"{domain}.{item.id}",
+        "unavailable",
+        {"friendly_name": item.name or item.id.replace("_", " "), "source": item.source, "error": error},
+    )
 
 
 @hookimpl

@@ -44,11 +44,21 @@ class LightEntity(Entity):
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return brightness and effect."""
-        return {"brightness": self.brightness, "effect": self.effect,
-                "flashing": self._flash_task is not None and not self._flash_task.done()}
+        return {
+            "brightness": self.brightness,
+            "effect": self.effect,
+            "flashing": self._flash_task is not None and not self._flash_task.done(),
+        }
 
-    def report(self, on: bool | None, *, brightness: int | None = None, effect: str | None = None,
-               context: Context | None = None, available: bool | None = None) -> None:
+    def report(
+        self,
+        on: bool | None,
+        *,
+        brightness: int | None = None,
+        effect: str | None = None,
+        context: Context | None = None,
+        available: bool | None = None,
+    ) -> None:
         """Record what the device reported and publish the state."""
         if available is not None:
             self.available = available
@@ -119,5 +129,8 @@ class SimulatedLight(LightEntity):
         """Record the command and report it as done."""
         self.commands.append((on, options))
         effect = options.get("effect")
-        self.report(on, brightness=options.get("brightness"),
-                    effect=None if effect in (None, "stop_effect") else effect)
+        self.report(
+            on,
+            brightness=options.get("brightness"),
+            effect=None if effect in (None, "stop_effect") else effect,
+        )

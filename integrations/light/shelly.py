@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, json_object, payload_text
 from hub.keys import HubKey
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from hub.badinput import BadInputLog, json_object, payload_text
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -47,8 +47,9 @@ class ShellyRpc:
         self._waiting: dict[int, tuple[float, str, ResponseHandler | None]] = {}
         self._unsub = client.subscribe(f"{src}/rpc", self._on_response, qos=1)
 
-    async def call(self, prefix: str, method: str, params: Mapping[str, Any],
-                   on_result: ResponseHandler | None = None) -> int:
+    async def call(
+        self, prefix: str, method: str, params: Mapping[str, Any], on_result: ResponseHandler | None = None
+    ) -> int:
         """Send a request; ``on_result(result)`` runs when the answer comes (errors are logged)."""
         now = self.hub.clock.time()
         for rid in [r for r, (t, _, _) in self._waiting.items() if now - t > _REQUEST_TTL]:
@@ -94,8 +95,9 @@ class ShellyLight(LightEntity):
 
     source = "shelly"
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None, client: MqttClient, prefix: str,
-                 channel: int = 0) -> None:
+    def __init__(
+        self, hub: Hub, object_id: str, name: str | None, client: MqttClient, prefix: str, channel: int = 0
+    ) -> None:
         super().__init__(hub, object_id, name)
         self.client = client
         self.prefix = prefix

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, as_number, json_object, payload_text
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from hub.badinput import BadInputLog, as_number, json_object, payload_text
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -43,8 +43,9 @@ class TasmotaLight(LightEntity):
 
     source = "tasmota"
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None, client: MqttClient, topic: str,
-                 channel: int = 0) -> None:
+    def __init__(
+        self, hub: Hub, object_id: str, name: str | None, client: MqttClient, topic: str, channel: int = 0
+    ) -> None:
         super().__init__(hub, object_id, name)
         self.client = client
         self.device_topic = topic
@@ -82,7 +83,9 @@ class TasmotaLight(LightEntity):
         text = payload_text(message.payload, 64)
         on = _on_off(text.strip() if text else None)
         if on is None:
-            _BAD.warn(message.topic, "Tasmota %s: power %r is not ON/OFF", message.topic, message.payload[:40])
+            _BAD.warn(
+                message.topic, "Tasmota %s: power %r is not ON/OFF", message.topic, message.payload[:40]
+            )
             return
         self.available = True
         self.report(on, brightness=self.brightness)
@@ -122,9 +125,13 @@ class TasmotaLight(LightEntity):
         """Publish POWER and Dimmer commands."""
         brightness = options.get("brightness")
         if brightness is not None:
-            await self.client.publish(f"cmnd/{self.device_topic}/Dimmer", str(round(brightness * 100 / 255)), qos=1)
+            await self.client.publish(
+                f"cmnd/{self.device_topic}/Dimmer", str(round(brightness * 100 / 255)), qos=1
+            )
         if on is not None:
-            await self.client.publish(f"cmnd/{self.device_topic}/{self.command}", "ON" if on else "OFF", qos=1)
+            await self.client.publish(
+                f"cmnd/{self.device_topic}/{self.command}", "ON" if on else "OFF", qos=1
+            )
 
     async def toggle(self) -> None:
         """Let the relay toggle itself."""

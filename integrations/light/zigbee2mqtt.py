@@ -18,10 +18,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, as_number, json_object
 from hub.entity import Entity
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
-from hub.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 
 if TYPE_CHECKING:
@@ -48,18 +48,26 @@ class _Z2mDevice:
         self.bridge = bridge
         self.device_name = name
         self.topic = f"{bridge.base_topic}/{name}"
-        return [client.subscribe(self.topic, self._on_message, qos=1),
-                client.subscribe(f"{self.topic}/availability", self._on_availability, qos=1)]
+        return [
+            client.subscribe(self.topic, self._on_message, qos=1),
+            client.subscribe(f"{self.topic}/availability", self._on_availability, qos=1),
+        ]
 
     def _on_message(self, message: MqttMessage) -> None:
         data = json_object(message.payload, self.client.max_payload)
         if data is None:
-            _BAD.warn(self.device_name, "Zigbee2MQTT %s: payload is not a JSON object; ignored", self.device_name)
+            _BAD.warn(
+                self.device_name, "Zigbee2MQTT %s: payload is not a JSON object; ignored", self.device_name
+            )
             return
         telemetry, problems = telemetry_from(data)
         if problems:
-            _BAD.warn(f"types {self.device_name}", "Zigbee2MQTT %s: wrong types ignored: %s",
-                      self.device_name, ", ".join(problems))
+            _BAD.warn(
+                f"types {self.device_name}",
+                "Zigbee2MQTT %s: wrong types ignored: %s",
+                self.device_name,
+                ", ".join(problems),
+            )
         self.telemetry.update(telemetry)
         self._on_data(data)
 
@@ -87,8 +95,15 @@ class Z2mLight(_Z2mDevice, LightEntity):
     source = "zigbee2mqtt"
     supports_blink = True
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None, client: MqttClient, bridge: Z2mBridge,
-                 friendly_name: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        name: str | None,
+        client: MqttClient,
+        bridge: Z2mBridge,
+        friendly_name: str,
+    ) -> None:
         LightEntity.__init__(self, hub, object_id, name)
         self.telemetry: dict[str, Any] = {}
         self._unsubs = self._connect(client, bridge, friendly_name)
@@ -121,7 +136,9 @@ class Z2mLight(_Z2mDevice, LightEntity):
         state = data.get("state")
         on = {"ON": True, "OFF": False}.get(state) if isinstance(state, str) else None
         if state is not None and on is None:
-            _BAD.warn(f"state {self.device_name}", "Zigbee2MQTT %s: state %r is not ON/OFF", self.device_name, state)
+            _BAD.warn(
+                f"state {self.device_name}", "Zigbee2MQTT %s: state %r is not ON/OFF", self.device_name, state
+            )
         bri = as_number(data.get("brightness"))
         brightness = max(0, min(255, round(bri * 255 / 254))) if bri is not None and 0 <= bri <= 254 else None
         effect = data.get("effect")
@@ -182,8 +199,15 @@ class Z2mSiren(_Z2mDevice, Entity):
     domain = "siren"
     source = "zigbee2mqtt"
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None, client: MqttClient, bridge: Z2mBridge,
-                 friendly_name: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        name: str | None,
+        client: MqttClient,
+        bridge: Z2mBridge,
+        friendly_name: str,
+    ) -> None:
         Entity.__init__(self, hub, object_id, name)
         self.telemetry: dict[str, Any] = {}
         self.is_on = False
@@ -208,11 +232,29 @@ class Z2mSiren(_Z2mDevice, Entity):
     def _republish(self) -> None:
         self.write_state("on" if self.is_on else "off")
 
-    async def turn_on(self, *, mode: str = "emergency", level: str = "high", strobe: bool = True,
-                      strobe_level: str = "high", strobe_duty_cycle: int = 5, duration: int = 60) -> None:
+    async def turn_on(
+        self,
+        *,
+        mode: str = "emergency",
+        level: str = "high",
+        strobe: bool = True,
+        strobe_level: str = "high",
+        strobe_duty_cycle: int = 5,
+        duration: int = 60,
+    ) -> None:
         """Sound the siren for ``duration`` seconds."""
-        await self._set({"warning": {"mode": mode, "level": level, "strobe": strobe, "strobe_level": strobe_level,
-                                     "strobe_duty_cycle": strobe_duty_cycle, "duration": duration}})
+        await self._set(
+            {
+                "warning": {
+                    "mode": mode,
+                    "level": level,
+                    "strobe": strobe,
+                    "strobe_level": strobe_level,
+                    "strobe_duty_cycle": strobe_duty_cycle,
+                    "duration": duration,
+                }
+            }
+        )
         self.is_on = True
         self.until = self.hub.clock.time() + duration
         if self._off_timer is not None:

@@ -30,8 +30,16 @@ from integrations.mqtt.trigger import MqttTrigger
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("MQTT", "MqttClient", "MqttMessage", "MessageCallback", "MqttNotConfigured", "MqttNotConnected",
-           "get_client", "find_client")
+__all__ = (
+    "MQTT",
+    "MqttClient",
+    "MqttMessage",
+    "MessageCallback",
+    "MqttNotConfigured",
+    "MqttNotConnected",
+    "get_client",
+    "find_client",
+)
 
 MQTT: HubKey[MqttClient] = HubKey("mqtt_client")
 _EXTRAS: HubKey[list[Any]] = HubKey("mqtt_extras")
@@ -50,7 +58,9 @@ def get_client(hub: Hub) -> MqttClient:
     """Return the hub's MQTT client; raise MqttNotConfigured with a fix for the admin."""
     client = hub.data.get(MQTT)
     if client is None:
-        raise MqttNotConfigured("this device talks MQTT: add an `mqtt:` block with the broker (see docs/devices.md)")
+        raise MqttNotConfigured(
+            "this device talks MQTT: add an `mqtt:` block with the broker (see docs/devices.md)"
+        )
     return client
 
 
@@ -113,8 +123,14 @@ def setup(hub: Hub, config: MqttConfig | None) -> None:
                 raise ServiceValidationError(f"mqtt.publish: payload_template: {err}") from None
         await client.publish(data.topic, payload, qos=data.qos, retain=data.retain)
 
-    hub.services.register(DOMAIN, "publish", publish, PublishSchema, role="admin",
-                          description="Publish an MQTT message (payload or payload_template, qos, retain)")
+    hub.services.register(
+        DOMAIN,
+        "publish",
+        publish,
+        PublishSchema,
+        role="admin",
+        description="Publish an MQTT message (payload or payload_template, qos, retain)",
+    )
 
 
 @hookimpl

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
-from hub.core.errors import HubError
 from hub.badinput import BadInputLog
+from hub.core.errors import HubError
 from integrations.mqtt.config import MqttConfig
 from integrations.mqtt.const import (
     CONNECTED_ENTITY,
@@ -125,8 +125,9 @@ class MqttClient:
         """Return whether the broker is connected and subscriptions are restored."""
         return self._connected.is_set()
 
-    def subscribe(self, topic_filter: str, callback: MessageCallback, qos: int = 0,
-                  max_payload: int | None = None) -> Unsubscribe:
+    def subscribe(
+        self, topic_filter: str, callback: MessageCallback, qos: int = 0, max_payload: int | None = None
+    ) -> Unsubscribe:
         """Call ``callback(message)`` for every message matching ``topic_filter``.
 
         The callback runs on the event loop and should be quick; it may return
@@ -166,8 +167,14 @@ class MqttClient:
 
         return unsubscribe
 
-    async def publish(self, topic: str, payload: str | bytes | bytearray | int | float | None = None,
-                      qos: int = 0, retain: bool = False, max_wait: float = 10.0) -> None:
+    async def publish(
+        self,
+        topic: str,
+        payload: str | bytes | bytearray | int | float | None = None,
+        qos: int = 0,
+        retain: bool = False,
+        max_wait: float = 10.0,
+    ) -> None:
         """Publish a message; raise MqttNotConnected while the broker is down."""
         validate_topic(topic)
         client = self._client
@@ -214,9 +221,15 @@ class MqttClient:
     def info(self) -> dict[str, Any]:
         """Return status facts for health_info and the UI (no credentials)."""
         return {
-            "status": self.status, "broker": str(self.address), "client_id": self.client_id,
-            "connects": self.connects, "last_error": self.last_error, "subscriptions": len(self._filters),
-            "received": self.received, "dropped": self.dropped, "bad_input": self.bad_input.total,
+            "status": self.status,
+            "broker": str(self.address),
+            "client_id": self.client_id,
+            "connects": self.connects,
+            "last_error": self.last_error,
+            "subscriptions": len(self._filters),
+            "received": self.received,
+            "dropped": self.dropped,
+            "bad_input": self.bad_input.total,
         }
 
     # -- lifecycle -------------------------------------------------------------------
@@ -257,10 +270,15 @@ class MqttClient:
             )
         will = aiomqtt.Will(self.status_topic, PAYLOAD_OFFLINE, qos=1, retain=True) if cfg.birth else None
         client = aiomqtt.Client(
-            self.address.host, self.address.port,
-            username=cfg.username, password=cfg.password,
-            identifier=self.client_id, clean_session=cfg.clean_session,
-            keepalive=cfg.keepalive, will=will, tls_params=tls_params,
+            self.address.host,
+            self.address.port,
+            username=cfg.username,
+            password=cfg.password,
+            identifier=self.client_id,
+            clean_session=cfg.clean_session,
+            keepalive=cfg.keepalive,
+            will=will,
+            tls_params=tls_params,
             tls_insecure=(cfg.tls.insecure if cfg.tls else None) if tls_params else None,
             timeout=10,
         )
@@ -331,7 +349,7 @@ class MqttClient:
         """Restore subscriptions, announce the hub, then report connected."""
         filters = [(f, entry[0]) for f, entry in self._filters.items()]
         for i in range(0, len(filters), _SUBSCRIBE_CHUNK):
-            await client.subscribe(filters[i:i + _SUBSCRIBE_CHUNK])
+            await client.subscribe(filters[i : i + _SUBSCRIBE_CHUNK])
         if self.config.birth:
             await client.publish(self.status_topic, PAYLOAD_ONLINE, qos=1, retain=True)
         self._connected.set()
@@ -348,8 +366,12 @@ class MqttClient:
                 pass
         else:
             async for message in client.messages:
-                self._dispatch(str(message.topic), bytes(message.payload or b""),  # type: ignore[arg-type,unused-ignore]
-                               message.qos, message.retain)
+                self._dispatch(
+                    str(message.topic),
+                    bytes(message.payload or b""),  # type: ignore[arg-type,unused-ignore]
+                    message.qos,
+                    message.retain,
+                )
 
     def _broker_subscribe(self, filters: list[tuple[str, int]]) -> None:
         client = self._client
@@ -365,7 +387,7 @@ class MqttClient:
         filters, self._to_subscribe = self._to_subscribe, []
         try:
             for i in range(0, len(filters), _SUBSCRIBE_CHUNK):
-                await client.subscribe(filters[i:i + _SUBSCRIBE_CHUNK])
+                await client.subscribe(filters[i : i + _SUBSCRIBE_CHUNK])
         except aiomqtt.MqttError as err:
             # The reconnect that follows restores them.
             _LOGGER.debug("Subscribe of %d filters failed: %s", len(filters), err)
@@ -385,7 +407,7 @@ class MqttClient:
         self._to_unsubscribe = []
         try:
             for i in range(0, len(filters), _SUBSCRIBE_CHUNK):
-                await client.unsubscribe(filters[i:i + _SUBSCRIBE_CHUNK])
+                await client.unsubscribe(filters[i : i + _SUBSCRIBE_CHUNK])
         except aiomqtt.MqttError as err:
             _LOGGER.debug("Unsubscribe of %d filters failed: %s", len(filters), err)
 
@@ -413,8 +435,13 @@ class MqttClient:
         for sub in subs:
             if len(payload) > sub.max_payload:
                 self.dropped += 1
-                self.bad_input.warn(topic, "MQTT %s: %d-byte payload over the %d-byte limit; ignored",
-                                    topic, len(payload), sub.max_payload)
+                self.bad_input.warn(
+                    topic,
+                    "MQTT %s: %d-byte payload over the %d-byte limit; ignored",
+                    topic,
+                    len(payload),
+                    sub.max_payload,
+                )
                 continue
             try:
                 result = sub.callback(message)
@@ -422,8 +449,13 @@ class MqttClient:
                     self.hub.create_task(result, f"mqtt {topic}")
             except Exception:  # noqa: BLE001 - logged (rate-limited, with traceback) below
                 # A parser bug on one device's payload must not stop the others.
-                self.bad_input.warn(f"callback {topic}", "MQTT handler for %s failed on %r",
-                                    topic, payload[:200], exc_info=True)
+                self.bad_input.warn(
+                    f"callback {topic}",
+                    "MQTT handler for %s failed on %r",
+                    topic,
+                    payload[:200],
+                    exc_info=True,
+                )
 
     # -- status ------------------------------------------------------------------------
 
@@ -435,9 +467,16 @@ class MqttClient:
     def _write_status(self) -> None:
         try:
             self.hub.states.set(
-                CONNECTED_ENTITY, "on" if self.status == STATUS_CONNECTED else "off",
-                {"friendly_name": "MQTT broker", "device_class": "connectivity", "status": self.status,
-                 "broker": str(self.address), "client_id": self.client_id, "last_error": self.last_error},
+                CONNECTED_ENTITY,
+                "on" if self.status == STATUS_CONNECTED else "off",
+                {
+                    "friendly_name": "MQTT broker",
+                    "device_class": "connectivity",
+                    "status": self.status,
+                    "broker": str(self.address),
+                    "client_id": self.client_id,
+                    "last_error": self.last_error,
+                },
             )
         except Exception:
             _LOGGER.exception("Could not write %s", CONNECTED_ENTITY)

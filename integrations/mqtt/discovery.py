@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, json_object, payload_text
 from hub.core.context import Context
 from hub.entity import Entity
 from integrations.mqtt import discovery_schema as ds
-from hub.badinput import BadInputLog, json_object, payload_text
 from integrations.mqtt.client import MqttClient, MqttMessage
 from integrations.mqtt.const import EVENT_DEVICE_TRIGGER, EVENT_MQTT_EVENT
 from integrations.mqtt.templating import TemplateError, ValueTemplate, compile_template
@@ -50,15 +50,24 @@ class _Availability:
         for item in config.get("availability") or []:
             topic = ds.topic(item, "topic")
             if topic:
-                self.items.append((topic, ds.text(item, "payload_available", "online") or "online",
-                                   ds.text(item, "payload_not_available", "offline") or "offline",
-                                   owner.template(ds.text(item, "value_template"))))
+                self.items.append(
+                    (
+                        topic,
+                        ds.text(item, "payload_available", "online") or "online",
+                        ds.text(item, "payload_not_available", "offline") or "offline",
+                        owner.template(ds.text(item, "value_template")),
+                    )
+                )
 
     def subscribe(self, client: MqttClient, qos: int) -> list[Callable[[], None]]:
-        return [client.subscribe(topic, self._make_handler(topic, on, off, tpl), qos)
-                for topic, on, off, tpl in self.items]
+        return [
+            client.subscribe(topic, self._make_handler(topic, on, off, tpl), qos)
+            for topic, on, off, tpl in self.items
+        ]
 
-    def _make_handler(self, topic: str, on: str, off: str, tpl: ValueTemplate | None) -> Callable[[MqttMessage], None]:
+    def _make_handler(
+        self, topic: str, on: str, off: str, tpl: ValueTemplate | None
+    ) -> Callable[[MqttMessage], None]:
         def handle(message: MqttMessage) -> None:
             value = self.owner.value(message, tpl)
             if value == on:
@@ -100,13 +109,17 @@ class _DiscoveredMixin:
     def value(self, message: MqttMessage, tpl: ValueTemplate | None) -> str | None:
         text = payload_text(message.payload, self.client.max_payload)
         if text is None:
-            self.bad.warn(self.entity_id, "%s: payload on %s is not UTF-8 text; ignored", self.entity_id, message.topic)
+            self.bad.warn(
+                self.entity_id, "%s: payload on %s is not UTF-8 text; ignored", self.entity_id, message.topic
+            )
             return None
         if tpl is None:
             return text
         rendered = tpl.render(text)
         if rendered is None:
-            self.bad.warn(self.entity_id, "%s: value_template failed on %r; ignored", self.entity_id, text[:100])
+            self.bad.warn(
+                self.entity_id, "%s: value_template failed on %r; ignored", self.entity_id, text[:100]
+            )
         return rendered
 
     def set_available(self, available: bool) -> None:
@@ -148,8 +161,15 @@ def _name(config: Mapping[str, Any], object_id: str) -> str:
 class _StateEntity(_DiscoveredMixin, Entity):
     """binary_sensor and sensor: a state topic, optionally through a template."""
 
-    def __init__(self, hub: Hub, object_id: str, config: dict[str, Any], client: MqttClient,
-                 bad: BadInputLog, discovery_id: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        config: dict[str, Any],
+        client: MqttClient,
+        bad: BadInputLog,
+        discovery_id: str,
+    ) -> None:
         Entity.__init__(self, hub, object_id, _name(config, object_id))
         self.config, self.client, self.bad, self.discovery_id = config, client, bad, discovery_id
         self.state_topic = ds.topic(config, "state_topic")
@@ -188,7 +208,9 @@ class DiscoveredBinarySensor(_StateEntity):
         elif value == ds.text(self.config, "payload_off", "OFF"):
             self.current = "off"
         else:
-            self.bad.warn(self.entity_id, "%s: %r is neither payload_on nor payload_off", self.entity_id, value[:100])
+            self.bad.warn(
+                self.entity_id, "%s: %r is neither payload_on nor payload_off", self.entity_id, value[:100]
+            )
             return
         self.refresh()
 
@@ -230,12 +252,16 @@ class DiscoveredEvent(_StateEntity):
         self.current = datetime.fromtimestamp(self.hub.clock.time(), UTC).isoformat()
         self.last = {k: v for k, v in data.items() if isinstance(k, str)}
         self.refresh()
-        self.hub.bus.fire(EVENT_MQTT_EVENT, {"entity_id": self.entity_id, "event_type": event_type,
-                                             "data": self.last}, Context(origin="mqtt"))
+        self.hub.bus.fire(
+            EVENT_MQTT_EVENT,
+            {"entity_id": self.entity_id, "event_type": event_type, "data": self.last},
+            Context(origin="mqtt"),
+        )
 
     def refresh(self) -> None:
-        self.write_state(self.current, {**self.base_attributes(), "event_types": sorted(self.event_types),
-                                        **self.last})
+        self.write_state(
+            self.current, {**self.base_attributes(), "event_types": sorted(self.event_types), **self.last}
+        )
 
 
 class DiscoveredButton(_DiscoveredMixin, Entity):
@@ -243,8 +269,15 @@ class DiscoveredButton(_DiscoveredMixin, Entity):
 
     domain = "button"
 
-    def __init__(self, hub: Hub, object_id: str, config: dict[str, Any], client: MqttClient,
-                 bad: BadInputLog, discovery_id: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        config: dict[str, Any],
+        client: MqttClient,
+        bad: BadInputLog,
+        discovery_id: str,
+    ) -> None:
         Entity.__init__(self, hub, object_id, _name(config, object_id))
         self.config, self.client, self.bad, self.discovery_id = config, client, bad, discovery_id
         self.command_topic = ds.topic(config, "command_topic")
@@ -259,8 +292,9 @@ class DiscoveredButton(_DiscoveredMixin, Entity):
     async def press(self) -> None:
         """Publish the press payload (never retained: a retained press would repeat on reconnect)."""
         assert self.command_topic is not None
-        await self.client.publish(self.command_topic, ds.text(self.config, "payload_press", "PRESS"),
-                                  qos=ds.qos(self.config))
+        await self.client.publish(
+            self.command_topic, ds.text(self.config, "payload_press", "PRESS"), qos=ds.qos(self.config)
+        )
         self.last_pressed = datetime.fromtimestamp(self.hub.clock.time(), UTC).isoformat()
         self.refresh()
 
@@ -271,9 +305,16 @@ class DiscoveredButton(_DiscoveredMixin, Entity):
 class DeviceTrigger:
     """``device_automation``: a topic and payload that fire ``mqtt_device_trigger``."""
 
-    def __init__(self, hub: Hub, config: dict[str, Any], client: MqttClient, bad: BadInputLog,
-                 discovery_id: str) -> None:
-        self.hub, self.config, self.client, self.bad, self.discovery_id = hub, config, client, bad, discovery_id
+    def __init__(
+        self, hub: Hub, config: dict[str, Any], client: MqttClient, bad: BadInputLog, discovery_id: str
+    ) -> None:
+        self.hub, self.config, self.client, self.bad, self.discovery_id = (
+            hub,
+            config,
+            client,
+            bad,
+            discovery_id,
+        )
         self.topic = ds.topic(config, "topic")
         self.type = ds.text(config, "type")
         self.subtype = ds.text(config, "subtype")
@@ -299,11 +340,19 @@ class DeviceTrigger:
         value = self.value_tpl.render(text) if self.value_tpl is not None else text
         if value is None or (self.payload is not None and value != self.payload):
             return
-        self.hub.bus.fire(EVENT_DEVICE_TRIGGER, {
-            "discovery_id": self.discovery_id, "type": self.type, "subtype": self.subtype, "payload": value,
-            "topic": message.topic, "device_name": self.device.get("name"),
-            "device_ids": self.device.get("identifiers"),
-        }, Context(origin="mqtt"))
+        self.hub.bus.fire(
+            EVENT_DEVICE_TRIGGER,
+            {
+                "discovery_id": self.discovery_id,
+                "type": self.type,
+                "subtype": self.subtype,
+                "payload": value,
+                "topic": message.topic,
+                "device_name": self.device.get("name"),
+                "device_ids": self.device.get("identifiers"),
+            },
+            Context(origin="mqtt"),
+        )
 
 
 class _Record:
@@ -376,7 +425,9 @@ class DiscoveryManager:
             except ValueError as err:
                 self.bad.warn(discovery_id, "Discovery %s (%s): %s; ignored", message.topic, kind, err)
 
-    def _add(self, discovery_id: str, kind: str, config: dict[str, Any], encoded: bytes, fallback: str) -> None:
+    def _add(
+        self, discovery_id: str, kind: str, config: dict[str, Any], encoded: bytes, fallback: str
+    ) -> None:
         if kind not in ds.SUPPORTED:
             raise ds.DiscoveryError(f"component {kind!r} is not supported")
         if len(self.records) >= MAX_DISCOVERED:
@@ -392,8 +443,12 @@ class DiscoveryManager:
 
             entity = DiscoveredLight(self.hub, object_id, config, self.client, self.bad, discovery_id)
         else:
-            cls = {"binary_sensor": DiscoveredBinarySensor, "sensor": DiscoveredSensor,
-                   "event": DiscoveredEvent, "button": DiscoveredButton}[kind]
+            cls = {
+                "binary_sensor": DiscoveredBinarySensor,
+                "sensor": DiscoveredSensor,
+                "event": DiscoveredEvent,
+                "button": DiscoveredButton,
+            }[kind]
             entity = cls(self.hub, object_id, config, self.client, self.bad, discovery_id)
         self.hub.entities.add(entity)
         entity.refresh()
@@ -403,7 +458,9 @@ class DiscoveryManager:
 
     def _free_object_id(self, domain: str, object_id: str) -> str:
         candidate, n = object_id, 1
-        while self.hub.states.get(f"{domain}.{candidate}") is not None or _known(self.hub, f"{domain}.{candidate}"):
+        while self.hub.states.get(f"{domain}.{candidate}") is not None or _known(
+            self.hub, f"{domain}.{candidate}"
+        ):
             n += 1
             candidate = f"{object_id}_{n}"
         return candidate
@@ -432,8 +489,9 @@ class DiscoveryManager:
             for button in self.hub.entities.resolve(call.data["entity_id"], DiscoveredButton):
                 await button.press()
 
-        self.hub.services.register("button", "press", press, PressSchema,
-                                   description="Press a button discovered over MQTT")
+        self.hub.services.register(
+            "button", "press", press, PressSchema, description="Press a button discovered over MQTT"
+        )
 
 
 def _known(hub: Hub, entity_id: str) -> bool:

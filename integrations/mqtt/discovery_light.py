@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, as_number, json_object
 from integrations.light.entity import LightEntity
 from integrations.mqtt import discovery_schema as ds
-from hub.badinput import BadInputLog, as_number, json_object
 from integrations.mqtt.client import MqttClient, MqttMessage
 from integrations.mqtt.discovery import _Availability, _DiscoveredMixin, _name
 
@@ -25,8 +25,15 @@ __all__ = ("DiscoveredLight",)
 class DiscoveredLight(_DiscoveredMixin, LightEntity):
     """Commands go to ``command_topic``; state comes back on ``state_topic``."""
 
-    def __init__(self, hub: Hub, object_id: str, config: dict[str, Any], client: MqttClient,
-                 bad: BadInputLog, discovery_id: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        config: dict[str, Any],
+        client: MqttClient,
+        bad: BadInputLog,
+        discovery_id: str,
+    ) -> None:
         LightEntity.__init__(self, hub, object_id, _name(config, object_id))
         self.config, self.client, self.bad, self.discovery_id = config, client, bad, discovery_id
         self.schema = ds.text(config, "schema", "default") or "default"
@@ -41,7 +48,9 @@ class DiscoveredLight(_DiscoveredMixin, LightEntity):
         effects = config.get("effect_list")
         self.effects = [e for e in effects if isinstance(e, str)] if isinstance(effects, list) else []
         self.supports_blink = "blink" in self.effects
-        self.state_tpl = self.template(ds.text(config, "state_value_template") or ds.text(config, "value_template"))
+        self.state_tpl = self.template(
+            ds.text(config, "state_value_template") or ds.text(config, "value_template")
+        )
         self.availability = _Availability(self, config)
         if self.availability.items:
             self.available = False
@@ -67,13 +76,18 @@ class DiscoveredLight(_DiscoveredMixin, LightEntity):
             data = json_object(message.payload, self.client.max_payload)
             state = data.get("state") if data else None
             if state not in ("ON", "OFF"):
-                self.bad.warn(self.entity_id, "%s: no ON/OFF state in %r", self.entity_id, message.payload[:100])
+                self.bad.warn(
+                    self.entity_id, "%s: no ON/OFF state in %r", self.entity_id, message.payload[:100]
+                )
                 return
             assert data is not None
             bri = as_number(data.get("brightness"))
             effect = data.get("effect")
-            self.report(state == "ON", brightness=self._to_hub(bri) if bri is not None else None,
-                        effect=effect if isinstance(effect, str) else None)
+            self.report(
+                state == "ON",
+                brightness=self._to_hub(bri) if bri is not None else None,
+                effect=effect if isinstance(effect, str) else None,
+            )
             return
         value = self.value(message, self.state_tpl)
         if value == ds.text(self.config, "payload_on", "ON"):

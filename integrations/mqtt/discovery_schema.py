@@ -23,31 +23,80 @@ _TOPIC = re.compile(
 )
 
 ABBREVIATIONS: dict[str, str] = {
-    "avty": "availability", "avty_mode": "availability_mode", "avty_t": "availability_topic",
-    "avty_tpl": "availability_template", "atype": "automation_type",
-    "bri_cmd_t": "brightness_command_topic", "bri_scl": "brightness_scale", "bri_stat_t": "brightness_state_topic",
-    "bri_val_tpl": "brightness_value_template", "cmd_t": "command_topic", "cmd_tpl": "command_template",
-    "cmps": "components", "def_ent_id": "default_entity_id", "dev": "device", "dev_cla": "device_class",
-    "e": "encoding", "ent_cat": "entity_category", "evt_typ": "event_types", "exp_aft": "expire_after",
-    "fx_cmd_t": "effect_command_topic", "fx_list": "effect_list", "fx_stat_t": "effect_state_topic",
-    "fx_val_tpl": "effect_value_template", "ic": "icon", "json_attr_t": "json_attributes_topic",
-    "json_attr_tpl": "json_attributes_template", "o": "origin", "obj_id": "object_id", "off_dly": "off_delay",
-    "p": "platform", "pl": "payload", "pl_avail": "payload_available", "pl_not_avail": "payload_not_available",
-    "pl_off": "payload_off", "pl_on": "payload_on", "pl_prs": "payload_press", "ret": "retain",
-    "stat_cla": "state_class", "stat_t": "state_topic", "stat_tpl": "state_template",
-    "stat_val_tpl": "state_value_template", "stype": "subtype", "sup_clrm": "supported_color_modes",
-    "t": "topic", "uniq_id": "unique_id", "unit_of_meas": "unit_of_measurement", "val_tpl": "value_template",
+    "avty": "availability",
+    "avty_mode": "availability_mode",
+    "avty_t": "availability_topic",
+    "avty_tpl": "availability_template",
+    "atype": "automation_type",
+    "bri_cmd_t": "brightness_command_topic",
+    "bri_scl": "brightness_scale",
+    "bri_stat_t": "brightness_state_topic",
+    "bri_val_tpl": "brightness_value_template",
+    "cmd_t": "command_topic",
+    "cmd_tpl": "command_template",
+    "cmps": "components",
+    "def_ent_id": "default_entity_id",
+    "dev": "device",
+    "dev_cla": "device_class",
+    "e": "encoding",
+    "ent_cat": "entity_category",
+    "evt_typ": "event_types",
+    "exp_aft": "expire_after",
+    "fx_cmd_t": "effect_command_topic",
+    "fx_list": "effect_list",
+    "fx_stat_t": "effect_state_topic",
+    "fx_val_tpl": "effect_value_template",
+    "ic": "icon",
+    "json_attr_t": "json_attributes_topic",
+    "json_attr_tpl": "json_attributes_template",
+    "o": "origin",
+    "obj_id": "object_id",
+    "off_dly": "off_delay",
+    "p": "platform",
+    "pl": "payload",
+    "pl_avail": "payload_available",
+    "pl_not_avail": "payload_not_available",
+    "pl_off": "payload_off",
+    "pl_on": "payload_on",
+    "pl_prs": "payload_press",
+    "ret": "retain",
+    "stat_cla": "state_class",
+    "stat_t": "state_topic",
+    "stat_tpl": "state_template",
+    "stat_val_tpl": "state_value_template",
+    "stype": "subtype",
+    "sup_clrm": "supported_color_modes",
+    "t": "topic",
+    "uniq_id": "unique_id",
+    "unit_of_meas": "unit_of_measurement",
+    "val_tpl": "value_template",
 }
 DEVICE_ABBREVIATIONS: dict[str, str] = {
-    "cns": "connections", "ids": "identifiers", "mf": "manufacturer", "mdl": "model", "mdl_id": "model_id",
-    "sa": "suggested_area", "sw": "sw_version", "hw": "hw_version", "via_device": "via_device",
+    "cns": "connections",
+    "ids": "identifiers",
+    "mf": "manufacturer",
+    "mdl": "model",
+    "mdl_id": "model_id",
+    "sa": "suggested_area",
+    "sw": "sw_version",
+    "hw": "hw_version",
+    "via_device": "via_device",
 }
 ORIGIN_ABBREVIATIONS: dict[str, str] = {"sw": "sw_version", "url": "support_url"}
 #: Keys whose values are topics and may use the ``~`` shorthand.
-_TOPIC_KEYS = frozenset({
-    "availability_topic", "brightness_command_topic", "brightness_state_topic", "command_topic",
-    "effect_command_topic", "effect_state_topic", "json_attributes_topic", "state_topic", "topic",
-})
+_TOPIC_KEYS = frozenset(
+    {
+        "availability_topic",
+        "brightness_command_topic",
+        "brightness_state_topic",
+        "command_topic",
+        "effect_command_topic",
+        "effect_state_topic",
+        "json_attributes_topic",
+        "state_topic",
+        "topic",
+    }
+)
 #: Options a device message shares with all its components (HA: everything except these).
 _DEVICE_ONLY = frozenset({"components", "device", "origin"})
 
@@ -60,7 +109,7 @@ def parse_topic(prefix: str, topic: str) -> tuple[str, str | None, str] | None:
     """Return ``(component, node_id, object_id)`` for a discovery topic, else None."""
     if not topic.startswith(prefix + "/"):
         return None
-    match = _TOPIC.match(topic[len(prefix) + 1:])
+    match = _TOPIC.match(topic[len(prefix) + 1 :])
     if match is None:
         return None
     return match["component"], match["node_id"], match["object_id"]
@@ -78,7 +127,9 @@ def expand(config: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("origin"), Mapping):
         out["origin"] = _expand_map(out["origin"], ORIGIN_ABBREVIATIONS)
     if isinstance(out.get("availability"), list):
-        out["availability"] = [_expand_map(a, ABBREVIATIONS) for a in out["availability"] if isinstance(a, Mapping)]
+        out["availability"] = [
+            _expand_map(a, ABBREVIATIONS) for a in out["availability"] if isinstance(a, Mapping)
+        ]
     base = out.pop("~", None)
     if isinstance(base, str):
         for key in _TOPIC_KEYS:
@@ -95,8 +146,9 @@ def expand(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def component_configs(component: str, node_id: str | None, object_id: str,
-                      payload: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+def component_configs(
+    component: str, node_id: str | None, object_id: str, payload: Mapping[str, Any]
+) -> dict[str, tuple[str, dict[str, Any]]]:
     """Return ``{discovery_id: (component, config)}`` for one discovery message.
 
     A per-entity message yields one item; a device message one per component,

@@ -77,21 +77,45 @@ class DiscoveryPublisher:
             domain, object_id = entity_id.split(".", 1)
             base = {"stat_t": f"{self.root}/state/{entity_id}", "name": state.name}
             if domain == "sos":
-                cmps[f"{object_id}_sos"] = {**base, "p": "binary_sensor", "dev_cla": "safety",
-                                            "pl_on": "triggered", "pl_off": "idle",
-                                            "uniq_id": f"{self.device_id}_{object_id}_sos"}
-                cmps[f"{object_id}_press"] = {"p": "event", "name": f"{state.name} press",
-                                              "stat_t": f"{self.root}/event/{entity_id}",
-                                              "evt_typ": ["press"], "uniq_id": f"{self.device_id}_{object_id}_press"}
+                cmps[f"{object_id}_sos"] = {
+                    **base,
+                    "p": "binary_sensor",
+                    "dev_cla": "safety",
+                    "pl_on": "triggered",
+                    "pl_off": "idle",
+                    "uniq_id": f"{self.device_id}_{object_id}_sos",
+                }
+                cmps[f"{object_id}_press"] = {
+                    "p": "event",
+                    "name": f"{state.name} press",
+                    "stat_t": f"{self.root}/event/{entity_id}",
+                    "evt_typ": ["press"],
+                    "uniq_id": f"{self.device_id}_{object_id}_press",
+                }
             else:
-                cmps[f"light_{object_id}"] = {**base, "p": "binary_sensor", "dev_cla": "light",
-                                              "pl_on": "on", "pl_off": "off",
-                                              "uniq_id": f"{self.device_id}_light_{object_id}"}
-        cmps["open_incidents"] = {"p": "sensor", "name": "Open incidents", "stat_t": f"{self.root}/incidents/open",
-                                  "uniq_id": f"{self.device_id}_open_incidents", "stat_cla": "measurement"}
+                cmps[f"light_{object_id}"] = {
+                    **base,
+                    "p": "binary_sensor",
+                    "dev_cla": "light",
+                    "pl_on": "on",
+                    "pl_off": "off",
+                    "uniq_id": f"{self.device_id}_light_{object_id}",
+                }
+        cmps["open_incidents"] = {
+            "p": "sensor",
+            "name": "Open incidents",
+            "stat_t": f"{self.root}/incidents/open",
+            "uniq_id": f"{self.device_id}_open_incidents",
+            "stat_cla": "measurement",
+        }
         return {
-            "dev": {"ids": [self.device_id], "name": self.hub.name, "mf": "SafetyHub",
-                    "mdl": "Smart Safety Zone hub", "sw": version},
+            "dev": {
+                "ids": [self.device_id],
+                "name": self.hub.name,
+                "mf": "SafetyHub",
+                "mdl": "Smart Safety Zone hub",
+                "sw": version,
+            },
             "o": {"name": "SafetyHub", "sw": version},
             "avty_t": self.client.status_topic,
             "cmps": cmps,
@@ -99,8 +123,12 @@ class DiscoveryPublisher:
 
     async def _announce_all(self) -> None:
         try:
-            await self.client.publish(self.config_topic, json.dumps(self.discovery_payload(), ensure_ascii=False),
-                                      qos=1, retain=True)
+            await self.client.publish(
+                self.config_topic,
+                json.dumps(self.discovery_payload(), ensure_ascii=False),
+                qos=1,
+                retain=True,
+            )
             for entity_id in self._entities():
                 state = self.hub.states.get(entity_id)
                 if state is not None:
@@ -142,8 +170,10 @@ class DiscoveryPublisher:
         if not isinstance(entity_id, str):
             return
         body = {"event_type": "press", "action": event.data.get("action"), "source": event.data.get("source")}
-        self.hub.create_task(self._safe(self.client.publish(f"{self.root}/event/{entity_id}",
-                                                            json.dumps(body), qos=1)), "mqtt export press")
+        self.hub.create_task(
+            self._safe(self.client.publish(f"{self.root}/event/{entity_id}", json.dumps(body), qos=1)),
+            "mqtt export press",
+        )
 
     @staticmethod
     async def _safe(coro: Any) -> None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.automation.platforms import TriggerFire, TriggerInfo
-from hub.core.context import Context
 from hub.badinput import payload_text
+from hub.core.context import Context
 from integrations.mqtt.client import MqttMessage
 from integrations.mqtt.matcher import validate_filter
 from integrations.mqtt.templating import ValueTemplate, compile_template
@@ -63,7 +63,9 @@ class MqttTrigger:
 
         cfg = config if isinstance(config, MqttTriggerConfig) else MqttTriggerConfig.model_validate(config)
         client = get_client(hub)
-        template: ValueTemplate | None = compile_template(hub, cfg.value_template) if cfg.value_template else None
+        template: ValueTemplate | None = (
+            compile_template(hub, cfg.value_template) if cfg.value_template else None
+        )
         limit = client.max_payload
 
         def on_message(message: MqttMessage) -> None:
@@ -86,7 +88,10 @@ class MqttTrigger:
             if cfg.payload is not None and compared != cfg.payload:
                 return
             variables: dict[str, Any] = {
-                "platform": "mqtt", "topic": message.topic, "payload": raw, "qos": message.qos,
+                "platform": "mqtt",
+                "topic": message.topic,
+                "payload": raw,
+                "qos": message.qos,
                 "description": f"mqtt topic {message.topic}",
             }
             if text is not None:

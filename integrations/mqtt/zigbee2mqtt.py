@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.keys import HubKey
 from hub.badinput import BadInputLog, as_number, json_object
+from hub.keys import HubKey
 from integrations.mqtt.client import MqttClient, MqttMessage
 
 if TYPE_CHECKING:
@@ -85,8 +85,15 @@ class Z2mDevice:
 
     __slots__ = ("friendly_name", "ieee_address", "model", "vendor", "power_source", "features")
 
-    def __init__(self, friendly_name: str, ieee_address: str | None, model: str | None, vendor: str | None,
-                 power_source: str | None, features: frozenset[str]) -> None:
+    def __init__(
+        self,
+        friendly_name: str,
+        ieee_address: str | None,
+        model: str | None,
+        vendor: str | None,
+        power_source: str | None,
+        features: frozenset[str],
+    ) -> None:
         self.friendly_name = friendly_name
         self.ieee_address = ieee_address
         self.model = model
@@ -132,8 +139,11 @@ def parse_devices(payload: bytes) -> dict[str, Z2mDevice] | None:
         definition = item.get("definition")
         definition = definition if isinstance(definition, dict) else {}
         devices[name] = Z2mDevice(
-            name, _opt_str(item.get("ieee_address")), _opt_str(definition.get("model")),
-            _opt_str(definition.get("vendor")), _opt_str(item.get("power_source")),
+            name,
+            _opt_str(item.get("ieee_address")),
+            _opt_str(definition.get("model")),
+            _opt_str(definition.get("vendor")),
+            _opt_str(item.get("power_source")),
             frozenset(_features(definition.get("exposes"))),
         )
     return devices
@@ -150,8 +160,9 @@ class Z2mBridge:
         self.bad = BadInputLog(_LOGGER)
         self._listeners: list[Callable[[], None]] = []
         self._unsubs = [
-            client.subscribe(f"{base_topic}/bridge/devices", self._on_devices, qos=1,
-                             max_payload=MAX_DEVICES_PAYLOAD),
+            client.subscribe(
+                f"{base_topic}/bridge/devices", self._on_devices, qos=1, max_payload=MAX_DEVICES_PAYLOAD
+            ),
             client.subscribe(f"{base_topic}/bridge/state", self._on_state, qos=1),
         ]
 
@@ -171,8 +182,11 @@ class Z2mBridge:
     def _on_devices(self, message: MqttMessage) -> None:
         devices = parse_devices(message.payload)
         if devices is None:
-            self.bad.warn("bridge/devices", "Zigbee2MQTT %s/bridge/devices is not a device list; ignored",
-                          self.base_topic)
+            self.bad.warn(
+                "bridge/devices",
+                "Zigbee2MQTT %s/bridge/devices is not a device list; ignored",
+                self.base_topic,
+            )
             return
         self.devices = devices
         for listener in list(self._listeners):

@@ -36,7 +36,10 @@ _HANDLER: HubKey[SiaHandler] = HubKey("sia_handler")
 
 def zone_of(event: SIAEvent) -> int:
     """Return the zone (point) number: CID's zone field, or the number after a SIA code."""
-    if event.message_type is not None and str(getattr(event.message_type, "value", event.message_type)) == "ADM-CID":
+    if (
+        event.message_type is not None
+        and str(getattr(event.message_type, "value", event.message_type)) == "ADM-CID"
+    ):
         candidates = [event.ri]
     else:
         # SIA DC-03 "Nri1/PA001": ri is the area; the digits after the code are the zone.
@@ -79,8 +82,9 @@ class SiaHandler:
             button = self.hub.data[SIA_ZONES].get((account, zone))
             if button is None:
                 place = self.names.get(account) or f"alarm panel {account}"
-                button = get_or_add_button(self.hub, f"{account.lower()}_{zone}", f"{place} zone {zone}",
-                                           source="sia", place=place)
+                button = get_or_add_button(
+                    self.hub, f"{account.lower()}_{zone}", f"{place} zone {zone}", source="sia", place=place
+                )
             await button.press(action, "sia", context=context, data=self._data(event, account, zone))
             return
         self.events += 1
@@ -91,12 +95,16 @@ class SiaHandler:
         code = event.sia_code
         ts = event.timestamp.isoformat() if isinstance(event.timestamp, datetime) else event.timestamp
         return {
-            "account": account, "zone": zone, "code": event.code,
+            "account": account,
+            "zone": zone,
+            "code": event.code,
             "description": code.description if code is not None else None,
             "code_type": code.type if code is not None else None,
             "area": event.ri if event.event_type is None else event.partition,
             "cid": f"{event.event_qualifier}{event.event_type}" if event.event_type else None,
-            "message": (event.message or "").strip() or None, "timestamp": ts, "sequence": event.sequence,
+            "message": (event.message or "").strip() or None,
+            "timestamp": ts,
+            "sequence": event.sequence,
         }
 
 
@@ -118,9 +126,12 @@ async def setup(hub: Hub, config: SiaConfig | None) -> None:
     for account in config.accounts:
         for zone in account.zones:
             place = account.name or f"alarm panel {account.account.upper()}"
-            get_or_add_button(hub, f"{account.account.lower()}_{zone}", f"{place} zone {zone}", source="sia",
-                              place=place)
-    receiver = SiaReceiver(config.accounts, handler, host=config.host, port=config.port, protocol=config.protocol)
+            get_or_add_button(
+                hub, f"{account.account.lower()}_{zone}", f"{place} zone {zone}", source="sia", place=place
+            )
+    receiver = SiaReceiver(
+        config.accounts, handler, host=config.host, port=config.port, protocol=config.protocol
+    )
     try:
         await receiver.start()
     except OSError as err:
@@ -144,5 +155,9 @@ def health_info(hub: Hub) -> Any:
     handler = hub.data.get(_HANDLER)
     if receiver is None or handler is None:
         return None
-    return {"port": receiver.port, "answers": dict(receiver.counts), "last_seen": dict(handler.last_seen),
-            "events": handler.events}
+    return {
+        "port": receiver.port,
+        "answers": dict(receiver.counts),
+        "last_seen": dict(handler.last_seen),
+        "events": handler.events,
+    }

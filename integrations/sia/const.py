@@ -8,7 +8,13 @@ EVENT_SIA: Final = "sia_event"
 #: SIA codes that are SOS presses, with the action name given to ``sos_pressed``.
 PANIC_CODES: Final = {"PA": "panic", "HA": "holdup"}
 #: Contact ID event codes (qualifier 1, "new event") that are SOS presses.
-CID_PANIC: Final = {"120": "panic", "121": "duress", "122": "holdup", "123": "holdup", "124": "duress",
-                    "125": "duress"}
+CID_PANIC: Final = {
+    "120": "panic",
+    "121": "duress",
+    "122": "holdup",
+    "123": "holdup",
+    "124": "duress",
+    "125": "duress",
+}
 #: Longest frame accepted on TCP before the connection is dropped (DC-09 frames are small).
 MAX_FRAME: Final = 2048

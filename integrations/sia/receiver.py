@@ -77,8 +77,15 @@ class Verdict:
 class SiaReceiver:
     """TCP and/or UDP listener for DC-09 frames."""
 
-    def __init__(self, accounts: list[SiaAccountConfig], on_event: EventHandler, *, host: str, port: int,
-                 protocol: str = "tcp") -> None:
+    def __init__(
+        self,
+        accounts: list[SiaAccountConfig],
+        on_event: EventHandler,
+        *,
+        host: str,
+        port: int,
+        protocol: str = "tcp",
+    ) -> None:
         self.accounts = {a.account.upper(): make_account(a) for a in accounts}
         self.on_event = on_event
         self.host = host
@@ -100,8 +107,14 @@ class SiaReceiver:
         verdict = self._judge(line)
         self.counts[verdict.kind] = self.counts.get(verdict.kind, 0) + 1
         if verdict.reason:
-            self.bad.warn(f"{peer} {verdict.reason}", "SIA from %s: %s → %s (frame %r)", peer, verdict.reason,
-                          verdict.kind, line[:120])
+            self.bad.warn(
+                f"{peer} {verdict.reason}",
+                "SIA from %s: %s → %s (frame %r)",
+                peer,
+                verdict.reason,
+                verdict.kind,
+                line[:120],
+            )
         return verdict
 
     def _judge(self, line: str) -> Verdict:
@@ -142,7 +155,9 @@ class SiaReceiver:
             self.port = self._server.sockets[0].getsockname()[1]
         if self.protocol in ("udp", "both"):
             loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host, self.port))
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, self.port)
+            )
             self._udp = transport
             if self.port == 0:
                 self.port = transport.get_extra_info("sockname")[1]
@@ -174,7 +189,9 @@ class SiaReceiver:
                     # A frame longer than any DC-09 frame: answer once and hang up.
                     writer.write(_nak())
                     self.counts["NAK"] += 1
-                    self.bad.warn(f"{peer} long", "SIA from %s: frame over %d bytes → NAK, closing", peer, MAX_FRAME)
+                    self.bad.warn(
+                        f"{peer} long", "SIA from %s: frame over %d bytes → NAK, closing", peer, MAX_FRAME
+                    )
                     break
                 self._answer(writer, data, peer)
                 await writer.drain()

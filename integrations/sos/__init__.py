@@ -55,8 +55,9 @@ def add_button(hub: Hub, button: SosButton) -> SosButton:
     return button
 
 
-def get_or_add_button(hub: Hub, object_id: str, name: str | None = None, *, source: str,
-                      place: str | None = None) -> SosButton:
+def get_or_add_button(
+    hub: Hub, object_id: str, name: str | None = None, *, source: str, place: str | None = None
+) -> SosButton:
     """Return ``sos.<object_id>``, creating it (a zone an alarm panel just reported, say)."""
     existing = hub.data[BUTTONS].get(f"{DOMAIN}.{object_id}")
     if existing is not None:
@@ -83,9 +84,18 @@ def _attach(hub: Hub, item: ButtonConfig, button: SosButton, sources: list[Any])
         client = get_client(hub)
         z2m = client.config.zigbee2mqtt
         assert item.zigbee2mqtt is not None
-        sources.append(Z2mButtonSource(hub, button, client, get_bridge(hub, client, z2m.base_topic),
-                                       item.zigbee2mqtt, rules=item.press, models=z2m.sos_models,
-                                       low_battery=z2m.low_battery))
+        sources.append(
+            Z2mButtonSource(
+                hub,
+                button,
+                client,
+                get_bridge(hub, client, z2m.base_topic),
+                item.zigbee2mqtt,
+                rules=item.press,
+                models=z2m.sos_models,
+                low_battery=z2m.low_battery,
+            )
+        )
     elif source == "mqtt":
         from integrations.mqtt import get_client
         from integrations.sos.mqtt_source import MqttButtonSource
@@ -113,8 +123,9 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     for item in config or []:
         loc = (item.location.lat, item.location.lon) if item.location else None
-        button = add_button(hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place,
-                                           location=loc))
+        button = add_button(
+            hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
+        )
         try:
             _attach(hub, item, button, sources)
         except (HubError, ValueError, TypeError, OSError) as err:
@@ -133,8 +144,14 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         await button.press(call.data["action"], "manual", context=call.context)
 
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
-    hub.services.register(DOMAIN, "press", press, PressSchema, role="operator",
-                          description="Press an SOS button from the UI (drill or simulated button)")
+    hub.services.register(
+        DOMAIN,
+        "press",
+        press,
+        PressSchema,
+        role="operator",
+        description="Press an SOS button from the UI (drill or simulated button)",
+    )
 
 
 @hookimpl
@@ -174,8 +191,9 @@ def health_info(hub: Hub) -> Any:
         issues = []
         if not button.available:
             issues.append("offline" if "error" not in tele else f"error: {tele['error']}")
-        if tele.get("battery_low") is True or (isinstance(tele.get("battery"), int | float)
-                                              and tele["battery"] <= 20):
+        if tele.get("battery_low") is True or (
+            isinstance(tele.get("battery"), int | float) and tele["battery"] <= 20
+        ):
             issues.append(f"battery {tele.get('battery')}")
         if issues:
             problems[entity_id] = issues

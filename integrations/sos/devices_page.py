@@ -17,16 +17,48 @@ if TYPE_CHECKING:
 __all__ = ("routes", "device_rows")
 
 _LABELS = {
-    "en": {"title": "Devices", "buttons": "SOS buttons", "lights": "Lights", "name": "Name", "state": "State",
-           "source": "Source", "battery": "Battery", "lqi": "Link quality", "last_seen": "Last seen",
-           "available": "Availability", "online": "online", "offline": "offline", "actions": "Test",
-           "press": "Test press", "flash": "Test flash (5 s)", "none": "No devices configured.",
-           "presses": "Presses", "brightness": "Brightness", "broker": "MQTT broker"},
-    "th": {"title": "อุปกรณ์", "buttons": "ปุ่ม SOS", "lights": "ไฟส่องสว่าง", "name": "ชื่อ", "state": "สถานะ",
-           "source": "แหล่งที่มา", "battery": "แบตเตอรี่", "lqi": "คุณภาพสัญญาณ", "last_seen": "เห็นล่าสุด",
-           "available": "การเชื่อมต่อ", "online": "ออนไลน์", "offline": "ออฟไลน์", "actions": "ทดสอบ",
-           "press": "ทดสอบกด", "flash": "ทดสอบกะพริบ (5 วิ)", "none": "ยังไม่มีอุปกรณ์",
-           "presses": "จำนวนครั้งที่กด", "brightness": "ความสว่าง", "broker": "โบรกเกอร์ MQTT"},
+    "en": {
+        "title": "Devices",
+        "buttons": "SOS buttons",
+        "lights": "Lights",
+        "name": "Name",
+        "state": "State",
+        "source": "Source",
+        "battery": "Battery",
+        "lqi": "Link quality",
+        "last_seen": "Last seen",
+        "available": "Availability",
+        "online": "online",
+        "offline": "offline",
+        "actions": "Test",
+        "press": "Test press",
+        "flash": "Test flash (5 s)",
+        "none": "No devices configured.",
+        "presses": "Presses",
+        "brightness": "Brightness",
+        "broker": "MQTT broker",
+    },
+    "th": {
+        "title": "อุปกรณ์",
+        "buttons": "ปุ่ม SOS",
+        "lights": "ไฟส่องสว่าง",
+        "name": "ชื่อ",
+        "state": "สถานะ",
+        "source": "แหล่งที่มา",
+        "battery": "แบตเตอรี่",
+        "lqi": "คุณภาพสัญญาณ",
+        "last_seen": "เห็นล่าสุด",
+        "available": "การเชื่อมต่อ",
+        "online": "ออนไลน์",
+        "offline": "ออฟไลน์",
+        "actions": "ทดสอบ",
+        "press": "ทดสอบกด",
+        "flash": "ทดสอบกะพริบ (5 วิ)",
+        "none": "ยังไม่มีอุปกรณ์",
+        "presses": "จำนวนครั้งที่กด",
+        "brightness": "ความสว่าง",
+        "broker": "โบรกเกอร์ MQTT",
+    },
 }
 
 
@@ -35,22 +67,36 @@ def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     buttons = []
     for state in sorted(hub.states.all("sos"), key=lambda s: s.entity_id):
         attrs = state.attributes
-        buttons.append({
-            "entity_id": state.entity_id, "name": state.name, "state": state.state,
-            "source": attrs.get("source"), "battery": attrs.get("battery"),
-            "linkquality": attrs.get("linkquality"), "last_seen": attrs.get("last_seen"),
-            "presses": attrs.get("presses", 0), "available": state.state != "unavailable",
-            "error": attrs.get("error"),
-        })
+        buttons.append(
+            {
+                "entity_id": state.entity_id,
+                "name": state.name,
+                "state": state.state,
+                "source": attrs.get("source"),
+                "battery": attrs.get("battery"),
+                "linkquality": attrs.get("linkquality"),
+                "last_seen": attrs.get("last_seen"),
+                "presses": attrs.get("presses", 0),
+                "available": state.state != "unavailable",
+                "error": attrs.get("error"),
+            }
+        )
     lights = []
     for state in sorted(hub.states.all("light"), key=lambda s: s.entity_id):
         attrs = state.attributes
-        lights.append({
-            "entity_id": state.entity_id, "name": state.name, "state": state.state,
-            "source": attrs.get("source"), "brightness": attrs.get("brightness"),
-            "linkquality": attrs.get("linkquality"), "last_seen": attrs.get("last_seen"),
-            "available": state.state != "unavailable", "error": attrs.get("error"),
-        })
+        lights.append(
+            {
+                "entity_id": state.entity_id,
+                "name": state.name,
+                "state": state.state,
+                "source": attrs.get("source"),
+                "brightness": attrs.get("brightness"),
+                "linkquality": attrs.get("linkquality"),
+                "last_seen": attrs.get("last_seen"),
+                "available": state.state != "unavailable",
+                "error": attrs.get("error"),
+            }
+        )
     return buttons, lights
 
 
@@ -61,12 +107,26 @@ async def devices(request: web.Request) -> web.StreamResponse:
     lang = request_lang(request)
     buttons, lights = device_rows(hub)
     broker = hub.states.get("binary_sensor.mqtt_connected")
-    return render(request, "devices.html", buttons=buttons, lights=lights, L=_LABELS.get(lang, _LABELS["en"]),
-                  can_test=user is not None and role_at_least(user.role, "admin"),
-                  broker=broker.attributes if broker is not None else None)
+    return render(
+        request,
+        "devices.html",
+        buttons=buttons,
+        lights=lights,
+        L=_LABELS.get(lang, _LABELS["en"]),
+        can_test=user is not None and role_at_least(user.role, "admin"),
+        broker=broker.attributes if broker is not None else None,
+    )
 
 
 def routes() -> list[Route]:
     """Return the page route."""
-    return [Route("GET", "/devices", devices, api=False, tags=("pages",),
-                  summary="SOS buttons and lights: state, battery, link quality, last seen, availability")]
+    return [
+        Route(
+            "GET",
+            "/devices",
+            devices,
+            api=False,
+            tags=("pages",),
+            summary="SOS buttons and lights: state, battery, link quality, last seen, availability",
+        )
+    ]

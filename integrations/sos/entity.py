@@ -20,8 +20,16 @@ class SosButton(Entity):
 
     domain = DOMAIN
 
-    def __init__(self, hub: Hub, object_id: str, name: str | None = None, *, source: str,
-                 place: str | None = None, location: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        object_id: str,
+        name: str | None = None,
+        *,
+        source: str,
+        place: str | None = None,
+        location: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__(hub, object_id, name)
         self.source = source
         self.place = place or self.name
@@ -32,14 +40,25 @@ class SosButton(Entity):
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return the SOS attributes of DESIGN §6."""
-        attrs: dict[str, Any] = {"source": self.source, "place": self.place, "last_press": self.last_press,
-                                 "presses": self.presses, **self.telemetry}
+        attrs: dict[str, Any] = {
+            "source": self.source,
+            "place": self.place,
+            "last_press": self.last_press,
+            "presses": self.presses,
+            **self.telemetry,
+        }
         if self.location is not None:
             attrs["latitude"], attrs["longitude"] = self.location
         return attrs
 
-    async def press(self, action: str, source: str | None = None, *, context: Context | None = None,
-                    data: Mapping[str, Any] | None = None) -> None:
+    async def press(
+        self,
+        action: str,
+        source: str | None = None,
+        *,
+        context: Context | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record a press: state ``triggered``, ``sos_pressed`` fired and written to disk at once.
 
         Every press is a new event, even while already triggered: a second
@@ -50,11 +69,17 @@ class SosButton(Entity):
         self.last_press = now
         self.presses += 1
         self.write_state(STATE_TRIGGERED, context=context, force_update=True)
-        payload = {"entity_id": self.entity_id, "action": action, "source": source or self.source,
-                   "place": self.place, **(data or {})}
+        payload = {
+            "entity_id": self.entity_id,
+            "action": action,
+            "source": source or self.source,
+            "place": self.place,
+            **(data or {}),
+        }
         self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
-        await self.hub.recorder.record_now(EVENT_SOS_PRESSED, payload, now, context.id, context.parent_id,
-                                           context.user_id, "local")
+        await self.hub.recorder.record_now(
+            EVENT_SOS_PRESSED, payload, now, context.id, context.parent_id, context.user_id, "local"
+        )
 
     def reset(self, context: Context | None = None) -> None:
         """Return the button to idle."""

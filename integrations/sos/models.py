@@ -66,7 +66,9 @@ def match_press(rules: Sequence[Rule], data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def rules_for(model: str | None, extra: Mapping[str, Sequence[Rule]] | None = None) -> tuple[list[Rule], bool]:
+def rules_for(
+    model: str | None, extra: Mapping[str, Sequence[Rule]] | None = None
+) -> tuple[list[Rule], bool]:
     """Return ``(rules, known)`` for a model; unknown models get the generic rules."""
     if model is not None:
         if extra and model in extra:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from hub.badinput import BadInputLog, payload_text
 from hub.core.context import Context
 from integrations.mqtt import MqttClient, MqttMessage
-from hub.badinput import BadInputLog, payload_text
 from integrations.mqtt.templating import ValueTemplate, compile_template
 from integrations.sos.config import MqttSource
 from integrations.sos.entity import SosButton
@@ -35,7 +35,8 @@ class MqttButtonSource:
         self.client = client
         self.config = config
         self.template: ValueTemplate | None = (
-            compile_template(hub, config.value_template) if config.value_template else None)
+            compile_template(hub, config.value_template) if config.value_template else None
+        )
         self._unsub = client.subscribe(config.topic, self.on_message, qos=config.qos)
 
     def stop(self) -> None:
@@ -48,8 +49,11 @@ class MqttButtonSource:
             # Brokers hand live publishes to existing subscribers with retain=0; a retained
             # message is a replay on (re)subscribe, and pressing on it would raise a false
             # alarm at every reconnect.
-            _BAD.warn(f"retained {message.topic}", "SOS topic %s: retained replay ignored (publish presses "
-                      "without retain)", message.topic)
+            _BAD.warn(
+                f"retained {message.topic}",
+                "SOS topic %s: retained replay ignored (publish presses without retain)",
+                message.topic,
+            )
             return
         text = payload_text(message.payload, self.client.max_payload)
         if text is None:
@@ -59,12 +63,17 @@ class MqttButtonSource:
         if self.template is not None:
             value = self.template.render(text)
             if value is None:
-                _BAD.warn(message.topic, "SOS topic %s: value_template failed on %r", message.topic, text[:100])
+                _BAD.warn(
+                    message.topic, "SOS topic %s: value_template failed on %r", message.topic, text[:100]
+                )
                 return
         if not value:
             return
         if self.config.payload is not None and value != self.config.payload:
             return
-        self.hub.create_task(self.button.press(value[:64], "mqtt", context=Context(origin="mqtt"),
-                                               data={"topic": message.topic}),
-                             f"sos press {self.button.entity_id}")
+        self.hub.create_task(
+            self.button.press(
+                value[:64], "mqtt", context=Context(origin="mqtt"), data={"topic": message.topic}
+            ),
+            f"sos press {self.button.entity_id}",
+        )

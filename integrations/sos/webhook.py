@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.badinput import BadInputLog
 from hub.core.context import Context
 from hub.http.routes import Route, json_error
 from hub.http.server import HUB_KEY
 from hub.keys import HubKey
-from hub.badinput import BadInputLog
 from integrations.sos.entity import SosButton
 
 if TYPE_CHECKING:
@@ -109,7 +109,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 def route() -> Route:
     """Return the public webhook route."""
-    return Route("POST", "/api/sos/webhook/{webhook_id}", handle, public=True, csrf=False,
-                 summary="Press an SOS button: protected by the button's secret id in the URL "
-                         "(constant-time lookup, failures throttled per IP)",
-                 tags=("sos",))
+    return Route(
+        "POST",
+        "/api/sos/webhook/{webhook_id}",
+        handle,
+        public=True,
+        csrf=False,
+        summary="Press an SOS button: protected by the button's secret id in the URL "
+        "(constant-time lookup, failures throttled per IP)",
+        tags=("sos",),
+    )

@@ -16,9 +16,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hub.badinput import BadInputLog, json_object
 from hub.core.context import Context
 from integrations.mqtt import MqttClient, MqttMessage
-from hub.badinput import BadInputLog, json_object
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 from integrations.sos.const import EVENT_SOS_SUPERVISION
 from integrations.sos.entity import SosButton
@@ -43,9 +43,18 @@ _BATTERY_HYSTERESIS = 5
 class Z2mButtonSource:
     """Connects one :class:`SosButton` to its Zigbee2MQTT device."""
 
-    def __init__(self, hub: Hub, button: SosButton, client: MqttClient, bridge: Z2mBridge, friendly_name: str,
-                 *, rules: Sequence[Rule] | None = None, models: Mapping[str, Sequence[Rule]] | None = None,
-                 low_battery: int = 20) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        button: SosButton,
+        client: MqttClient,
+        bridge: Z2mBridge,
+        friendly_name: str,
+        *,
+        rules: Sequence[Rule] | None = None,
+        models: Mapping[str, Sequence[Rule]] | None = None,
+        low_battery: int = 20,
+    ) -> None:
         self.hub = hub
         self.button = button
         self.client = client
@@ -84,8 +93,12 @@ class Z2mButtonSource:
         """Handle ``<base>/<name>``: a press first (latency), then telemetry."""
         data = json_object(message.payload, self.client.max_payload)
         if data is None:
-            _BAD.warn(self.name, "Zigbee2MQTT %s: payload is not a JSON object: %r; ignored",
-                      self.name, message.payload[:100])
+            _BAD.warn(
+                self.name,
+                "Zigbee2MQTT %s: payload is not a JSON object: %r; ignored",
+                self.name,
+                message.payload[:100],
+            )
             return
         rules, known = self.rules()
         # A retained message is a replay of the past on (re)subscribe, never a live press:
@@ -94,17 +107,31 @@ class Z2mButtonSource:
         if action is not None:
             self._set_online(True)
             self.hub.create_task(
-                self.button.press(action, "zigbee2mqtt", context=Context(origin="zigbee2mqtt"),
-                                  data={"device": self.name, "model": self.model}),
+                self.button.press(
+                    action,
+                    "zigbee2mqtt",
+                    context=Context(origin="zigbee2mqtt"),
+                    data={"device": self.name, "model": self.model},
+                ),
                 f"sos press {self.button.entity_id}",
             )
         elif not known and isinstance(data.get("action"), str) and data["action"]:
-            _BAD.warn(f"model {self.name}", "Zigbee2MQTT %s: model %r is not in the SOS table; action %r is not "
-                      "a press (add it under mqtt.zigbee2mqtt.sos_models or the button's press:)",
-                      self.name, self.model, data["action"])
+            _BAD.warn(
+                f"model {self.name}",
+                "Zigbee2MQTT %s: model %r is not in the SOS table; action %r is not "
+                "a press (add it under mqtt.zigbee2mqtt.sos_models or the button's press:)",
+                self.name,
+                self.model,
+                data["action"],
+            )
         telemetry, problems = telemetry_from(data)
         if problems:
-            _BAD.warn(f"types {self.name}", "Zigbee2MQTT %s: wrong types ignored: %s", self.name, ", ".join(problems))
+            _BAD.warn(
+                f"types {self.name}",
+                "Zigbee2MQTT %s: wrong types ignored: %s",
+                self.name,
+                ", ".join(problems),
+            )
         if telemetry:
             if self.model:
                 telemetry["model"] = self.model
@@ -117,8 +144,12 @@ class Z2mButtonSource:
         data = json_object(message.payload, 1024)
         state = data.get("state") if data is not None else message.payload.decode("utf-8", "replace").strip()
         if state not in ("online", "offline"):
-            _BAD.warn(f"avail {self.name}", "Zigbee2MQTT %s: availability %r not understood",
-                      self.name, message.payload[:60])
+            _BAD.warn(
+                f"avail {self.name}",
+                "Zigbee2MQTT %s: availability %r not understood",
+                self.name,
+                message.payload[:60],
+            )
             return
         self._set_online(state == "online")
 
@@ -128,7 +159,9 @@ class Z2mButtonSource:
             return
         self.button.available = online
         current = self.button.state
-        self.button.write_state(current.state if current is not None and current.state != "unavailable" else "idle")
+        self.button.write_state(
+            current.state if current is not None and current.state != "unavailable" else "idle"
+        )
         self._sensors()
         if not online:
             self._supervision("offline")
@@ -139,8 +172,11 @@ class Z2mButtonSource:
         battery = telemetry.get("battery")
         flag = telemetry.get("battery_low")
         low = flag is True or (isinstance(battery, int | float) and battery <= self.low_battery)
-        recovered = flag is False if flag is not None else (
-            isinstance(battery, int | float) and battery > self.low_battery + _BATTERY_HYSTERESIS)
+        recovered = (
+            flag is False
+            if flag is not None
+            else (isinstance(battery, int | float) and battery > self.low_battery + _BATTERY_HYSTERESIS)
+        )
         if low and not self.battery_low:
             self.battery_low = True
             self._supervision("low_battery")
@@ -150,10 +186,19 @@ class Z2mButtonSource:
 
     def _supervision(self, problem: str) -> None:
         tele = self.button.telemetry
-        self.hub.bus.fire(EVENT_SOS_SUPERVISION, {
-            "entity_id": self.button.entity_id, "problem": problem, "source": "zigbee2mqtt", "device": self.name,
-            "battery": tele.get("battery"), "last_seen": tele.get("last_seen"), "place": self.button.place,
-        }, Context(origin="zigbee2mqtt"))
+        self.hub.bus.fire(
+            EVENT_SOS_SUPERVISION,
+            {
+                "entity_id": self.button.entity_id,
+                "problem": problem,
+                "source": "zigbee2mqtt",
+                "device": self.name,
+                "battery": tele.get("battery"),
+                "last_seen": tele.get("last_seen"),
+                "place": self.button.place,
+            },
+            Context(origin="zigbee2mqtt"),
+        )
 
     def _sensors(self) -> None:
         """Mirror battery and last_seen as sensors (what automations and the UI read).
@@ -173,6 +218,12 @@ class Z2mButtonSource:
             if self._written.get(key) == value:
                 continue
             self._written[key] = value
-            self.hub.states.set(f"sensor.{self.button.object_id}_{key}", value,
-                                {"friendly_name": f"{self.button.name} {_SENSOR_NAMES[key]}", **_SENSOR_ATTRS[key],
-                                 "button": self.button.entity_id})
+            self.hub.states.set(
+                f"sensor.{self.button.object_id}_{key}",
+                value,
+                {
+                    "friendly_name": f"{self.button.name} {_SENSOR_NAMES[key]}",
+                    **_SENSOR_ATTRS[key],
+                    "button": self.button.entity_id,
+                },
+            )

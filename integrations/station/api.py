@@ -146,9 +146,16 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
     # or free text), so the owner can see what their camera was used for.
     reason = (request.query.get("reason") or "").strip()
     if not reason:
-        await hub.audit.log(user.username, AUDIT_SNAPSHOT_VIEW, f"{hub_id}/{row['entity_id']}", role=user.role,
-                            detail={"hub_id": hub_id, "snapshot": msg_id}, source="api",
-                            ip=request.remote or "", result="refused: no reason")
+        await hub.audit.log(
+            user.username,
+            AUDIT_SNAPSHOT_VIEW,
+            f"{hub_id}/{row['entity_id']}",
+            role=user.role,
+            detail={"hub_id": hub_id, "snapshot": msg_id},
+            source="api",
+            ip=request.remote or "",
+            result="refused: no reason",
+        )
         return json_error(400, "a reason is required to view a shared image (?reason=incident id or text)")
     # Written before the picture is served: a view that cannot be recorded is not allowed.
     await hub.audit.log(

@@ -45,20 +45,43 @@ def audit(storage: Storage, clock: Clock) -> AuditLog:
 
 async def test_log_is_written_immediately(tmp_path: Path, audit: AuditLog, storage: Storage) -> None:
     entry_id = await audit.log(
-        "officer.somchai", "camera.view", "camera.market_gate",
-        role="operator", detail={"incident": "01HX", "seconds": 30}, source="station", ip="10.0.0.7",
+        "officer.somchai",
+        "camera.view",
+        "camera.market_gate",
+        role="operator",
+        detail={"incident": "01HX", "seconds": 30},
+        source="station",
+        ip="10.0.0.7",
     )
     assert entry_id == 1
     assert storage.pending == 0
     with closing(sqlite3.connect(tmp_path / "hub.db")) as conn:
-        row = conn.execute("SELECT ts, actor, role, action, target, source, ip, result FROM audit_log").fetchone()
-    assert row == (T0, "officer.somchai", "operator", "camera.view", "camera.market_gate", "station", "10.0.0.7", "ok")
+        row = conn.execute(
+            "SELECT ts, actor, role, action, target, source, ip, result FROM audit_log"
+        ).fetchone()
+    assert row == (
+        T0,
+        "officer.somchai",
+        "operator",
+        "camera.view",
+        "camera.market_gate",
+        "station",
+        "10.0.0.7",
+        "ok",
+    )
 
     [entry] = await audit.query()
     assert entry == AuditEntry(
-        id=1, ts=T0, actor="officer.somchai", role="operator", action="camera.view",
-        target="camera.market_gate", detail={"incident": "01HX", "seconds": 30},
-        source="station", ip="10.0.0.7", result="ok",
+        id=1,
+        ts=T0,
+        actor="officer.somchai",
+        role="operator",
+        action="camera.view",
+        target="camera.market_gate",
+        detail={"incident": "01HX", "seconds": 30},
+        source="station",
+        ip="10.0.0.7",
+        result="ok",
     )
     assert entry.as_dict()["detail"] == {"incident": "01HX", "seconds": 30}
 
@@ -70,7 +93,9 @@ async def test_append_only(audit: AuditLog, storage: Storage) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         await storage.execute("DELETE FROM audit_log")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await storage.execute("INSERT OR REPLACE INTO audit_log (id, ts, actor, action) VALUES (1, 0, 'x', 'y')")
+        await storage.execute(
+            "INSERT OR REPLACE INTO audit_log (id, ts, actor, action) VALUES (1, 0, 'x', 'y')"
+        )
     [entry] = await audit.query()
     assert entry.actor == "admin"
 
@@ -123,7 +148,10 @@ async def test_secrets_redacted(audit: AuditLog, storage: Storage) -> None:
 
 def test_redact_leaves_ordinary_values() -> None:
     assert redact({"keyword": "x", "monkey": 1, "n": None, "t": "ตาสับปะรด"}) == {
-        "keyword": "x", "monkey": 1, "n": None, "t": "ตาสับปะรด",
+        "keyword": "x",
+        "monkey": 1,
+        "n": None,
+        "t": "ตาสับปะรด",
     }
 
 
@@ -154,7 +182,7 @@ async def test_query_filters(audit: AuditLog, clock: Clock) -> None:
 async def test_csv_export(audit: AuditLog, clock: Clock) -> None:
     await audit.log("officer.a", "camera.view", "camera.gate", detail={"incident": "01HX", "password": "x"})
     clock.now += 60
-    await audit.log("=HYPERLINK(\"http://evil\")", "login", source="web", ip="192.0.2.1", result="denied")
+    await audit.log('=HYPERLINK("http://evil")', "login", source="web", ip="192.0.2.1", result="denied")
     clock.now += 60
     await audit.log("เจ้าของร้าน", "camera.share", "camera.gate", detail={"policy": "on_alarm"})
 
@@ -167,7 +195,19 @@ async def test_csv_export(audit: AuditLog, clock: Clock) -> None:
     assert rows[1]["actor"].startswith("'=")  # not a live formula in a spreadsheet
     assert rows[1]["result"] == "denied" and rows[1]["ip"] == "192.0.2.1"
     assert rows[2]["actor"] == "เจ้าของร้าน"
-    assert list(rows[0]) == ["id", "time", "ts", "actor", "role", "action", "target", "detail", "source", "ip", "result"]
+    assert list(rows[0]) == [
+        "id",
+        "time",
+        "ts",
+        "actor",
+        "role",
+        "action",
+        "target",
+        "detail",
+        "source",
+        "ip",
+        "result",
+    ]
 
     only_gate = list(csv.DictReader(io.StringIO(await audit.export_csv(target="camera.gate"))))
     assert [r["action"] for r in only_gate] == ["camera.view", "camera.share"]

@@ -24,14 +24,17 @@ def test_check_ok(config_dir: Path) -> None:
 
 def test_check_lists_every_error_with_file_and_line(config_dir: Path) -> None:
     (config_dir / "lights.yaml").write_text("- {id: lamp, simulated: true, brightness: 3}\n")
-    path = write_config(config_dir, """\
+    path = write_config(
+        config_dir,
+        """\
         demo:
           motion_every: soon
         light: !include lights.yaml
         sos:
           - {id: a}
         unknown_thing: {}
-        """)
+        """,
+    )
     result = CliRunner().invoke(cli, ["check", "-c", str(path)])
     assert result.exit_code == 1
     out = result.output
@@ -59,8 +62,9 @@ def test_example_config_passes_check() -> None:
 def test_user_add_and_token_create(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_config(config_dir)
     runner = CliRunner()
-    result = runner.invoke(cli, ["user", "add", "somchai", "--role", "admin", "-c", str(path)],
-                           input="a long password\n")
+    result = runner.invoke(
+        cli, ["user", "add", "somchai", "--role", "admin", "-c", str(path)], input="a long password\n"
+    )
     assert result.exit_code == 0, result.output
     assert "somchai (admin) created" in result.output
     again = runner.invoke(cli, ["user", "add", "somchai", "-c", str(path)], input="a long password\n")
@@ -77,11 +81,24 @@ def test_new_plugin_scaffold_passes_its_own_test(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["new-plugin", "market_siren", "--dir", str(tmp_path / "market_siren")])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "market_siren"
-    for name in ("manifest.json", "__init__.py", "const.py", "config.py", "README.md", "tests/test_market_siren.py"):
+    for name in (
+        "manifest.json",
+        "__init__.py",
+        "const.py",
+        "config.py",
+        "README.md",
+        "tests/test_market_siren.py",
+    ):
         assert (folder / name).is_file(), name
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
     bad = CliRunner().invoke(cli, ["new-plugin", "Bad-Name", "--dir", str(tmp_path / "x")])

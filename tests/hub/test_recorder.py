@@ -53,16 +53,18 @@ async def test_record_event_is_batched_and_queryable(recorder: Recorder, storage
     assert storage.pending == 1  # nothing written yet: the caller paid for an append only
     events = await recorder.events()  # a query catches up with the queue
     assert storage.pending == 0
-    assert events == [{
-        "id": 1,
-        "event_type": "sos_pressed",
-        "data": {"entity_id": "sos.market_gate", "action": "emergency"},
-        "time_fired": NOW - 5,
-        "context_id": "ctx",
-        "context_parent": "parent",
-        "user_id": "user-1",
-        "origin": "local",
-    }]
+    assert events == [
+        {
+            "id": 1,
+            "event_type": "sos_pressed",
+            "data": {"entity_id": "sos.market_gate", "action": "emergency"},
+            "time_fired": NOW - 5,
+            "context_id": "ctx",
+            "context_parent": "parent",
+            "user_id": "user-1",
+            "origin": "local",
+        }
+    ]
 
 
 async def test_excluded_event_types_not_recorded(recorder: Recorder, storage: Storage) -> None:
@@ -97,10 +99,15 @@ async def test_events_filters_and_order(recorder: Recorder) -> None:
 
 async def test_history(recorder: Recorder) -> None:
     recorder.record_state("light.gate_lamp", "off", {"brightness": 0}, NOW, NOW, "c1")
-    recorder.record_state("light.gate_lamp", "on", MappingProxyType({"brightness": 255}), NOW + 1, NOW + 1, "c2")
+    recorder.record_state(
+        "light.gate_lamp", "on", MappingProxyType({"brightness": 255}), NOW + 1, NOW + 1, "c2"
+    )
     recorder.record_state("light.soi_lamp", "on", {}, NOW, NOW, None)
     hist = await recorder.history("light.gate_lamp")
-    assert [(h["state"], h["attributes"]) for h in hist] == [("on", {"brightness": 255}), ("off", {"brightness": 0})]
+    assert [(h["state"], h["attributes"]) for h in hist] == [
+        ("on", {"brightness": 255}),
+        ("off", {"brightness": 0}),
+    ]
     assert hist[0]["context_id"] == "c2"
     assert hist[0]["last_changed"] == NOW + 1
     assert [h["state"] for h in await recorder.history("light.gate_lamp", since=NOW + 0.5)] == ["on"]
@@ -168,9 +175,18 @@ class Opaque:
 async def test_json_encoding_of_awkward_values(recorder: Recorder) -> None:
     when = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
     _event(
-        recorder, "odd", NOW,
-        when=when, day=dt.date(2025, 3, 1), tags={"b", "a"}, frozen=frozenset({1}),
-        state=FakeState(), color=Color.RED, thing=Opaque(), tup=(1, 2), nested={"set": {3}},
+        recorder,
+        "odd",
+        NOW,
+        when=when,
+        day=dt.date(2025, 3, 1),
+        tags={"b", "a"},
+        frozen=frozenset({1}),
+        state=FakeState(),
+        color=Color.RED,
+        thing=Opaque(),
+        tup=(1, 2),
+        nested={"set": {3}},
     )
     data = (await recorder.events("odd"))[0]["data"]
     assert data == {

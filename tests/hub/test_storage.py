@@ -15,7 +15,15 @@ import pytest
 from hub.storage import CORE_MIGRATIONS, Storage, from_json, to_json
 
 CORE_TABLES = {
-    "events", "states", "audit_log", "incidents", "incident_timeline", "users", "tokens", "sessions", "kv",
+    "events",
+    "states",
+    "audit_log",
+    "incidents",
+    "incident_timeline",
+    "users",
+    "tokens",
+    "sessions",
+    "kv",
 }
 
 
@@ -70,13 +78,17 @@ async def test_migrations_are_idempotent(tmp_path: Path) -> None:
     db = Storage(path)
     db.add_migrations("patrol_qr", plugin)
     await db.open()
-    first = [tuple(r) for r in await db.fetchall("SELECT * FROM schema_migrations ORDER BY component, version")]
+    first = [
+        tuple(r) for r in await db.fetchall("SELECT * FROM schema_migrations ORDER BY component, version")
+    ]
     await db.close()
 
     db = Storage(path)
     db.add_migrations("patrol_qr", plugin)
     await db.open()
-    again = [tuple(r) for r in await db.fetchall("SELECT * FROM schema_migrations ORDER BY component, version")]
+    again = [
+        tuple(r) for r in await db.fetchall("SELECT * FROM schema_migrations ORDER BY component, version")
+    ]
     assert again == first  # same applied_at: nothing re-ran
     assert [r[:2] for r in again] == [("core", 1), ("patrol_qr", 1), ("patrol_qr", 2)]
     assert (await db.fetchone("SELECT COUNT(*) FROM patrol"))[0] == 1  # type: ignore[index]
@@ -88,7 +100,13 @@ async def test_plugin_migrations_applied_later_and_extended(storage: Storage) ->
     await storage.apply_migrations("people_poll", v1)
     await storage.execute("INSERT INTO poll (answer) VALUES (?)", ("ปลอดภัย",))
     # The plugin is upgraded: only the new script runs, the data survives.
-    await storage.apply_migrations("people_poll", [*v1, "ALTER TABLE poll ADD COLUMN month TEXT;\nCREATE INDEX ix_poll_month ON poll (month) -- no final ';'"])
+    await storage.apply_migrations(
+        "people_poll",
+        [
+            *v1,
+            "ALTER TABLE poll ADD COLUMN month TEXT;\nCREATE INDEX ix_poll_month ON poll (month) -- no final ';'",
+        ],
+    )
     rows = await storage.fetchall("SELECT version FROM schema_migrations WHERE component = 'people_poll'")
     assert [r[0] for r in rows] == [1, 2]
     row = await storage.fetchone("SELECT answer, month FROM poll")
@@ -127,19 +145,24 @@ async def test_failed_migration_rolls_back(storage: Storage) -> None:
 
 
 async def test_trigger_migration_with_semicolons(storage: Storage) -> None:
-    await storage.apply_migrations("trig", [
-        """
+    await storage.apply_migrations(
+        "trig",
+        [
+            """
         CREATE TABLE t (x INTEGER);
         CREATE TABLE t_log (x INTEGER);
         CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO t_log VALUES (NEW.x); END;
         """
-    ])
+        ],
+    )
     await storage.execute("INSERT INTO t VALUES (7)")
     assert [tuple(r) for r in await storage.fetchall("SELECT x FROM t_log")] == [(7,)]
 
 
 async def test_execute_fetch_and_executemany(storage: Storage) -> None:
-    rowid = await storage.execute("INSERT INTO kv (key, value) VALUES (:k, :v)", {"k": "zone", "v": "satun-langu"})
+    rowid = await storage.execute(
+        "INSERT INTO kv (key, value) VALUES (:k, :v)", {"k": "zone", "v": "satun-langu"}
+    )
     assert rowid == 1
     await storage.executemany("INSERT INTO kv (key, value) VALUES (?, ?)", [("a", "1"), ("b", "2")])
     rows = await storage.fetchall("SELECT key, value FROM kv ORDER BY key")
@@ -208,7 +231,9 @@ async def test_enqueue_copies_params_and_groups_mixed_sql(storage: Storage) -> N
     params = ["a", "1"]
     storage.enqueue("INSERT INTO kv (key, value) VALUES (?, ?)", params)
     params[1] = "changed"
-    storage.enqueue("INSERT INTO states (entity_id, state, last_updated) VALUES (?, ?, ?)", ("sos.x", "idle", 1.0))
+    storage.enqueue(
+        "INSERT INTO states (entity_id, state, last_updated) VALUES (?, ?, ?)", ("sos.x", "idle", 1.0)
+    )
     storage.enqueue("INSERT INTO kv (key, value) VALUES (:k, :v)", {"k": "b", "v": "2"})
     await storage.flush()
     assert storage.pending == 0
@@ -249,7 +274,9 @@ async def test_locked_database_waits_within_busy_timeout(tmp_path: Path) -> None
     await db.close()
 
 
-async def test_locked_database_keeps_rows_and_retries(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_locked_database_keeps_rows_and_retries(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "hub.db"
     # A tiny busy_timeout so the lock outlasts it: the batch fails and must be retried.
     db = Storage(path, flush_interval=0.02, busy_timeout=0.01)
@@ -304,7 +331,9 @@ async def test_close_retries_until_lock_released(tmp_path: Path) -> None:
 
 
 async def test_bad_row_is_dropped_and_others_kept(storage: Storage, caplog: pytest.LogCaptureFixture) -> None:
-    await storage.apply_migrations("tips", ["CREATE TABLE tips (id INTEGER PRIMARY KEY, ref TEXT UNIQUE NOT NULL)"])
+    await storage.apply_migrations(
+        "tips", ["CREATE TABLE tips (id INTEGER PRIMARY KEY, ref TEXT UNIQUE NOT NULL)"]
+    )
     sql = "INSERT INTO tips (ref) VALUES (?)"
     for ref in ("a", "b", "a", "c", None, "d"):  # a duplicate and a NOT NULL violation
         storage.enqueue(sql, (ref,))

@@ -15,7 +15,9 @@ async def test_health_is_public_and_minimal(hub, client_for) -> None:
 
 async def test_states_roundtrip(hub, client_for) -> None:
     admin = await client_for("admin")
-    resp = await admin.post("/api/states/sensor.gate_count", json={"state": "3", "attributes": {"unit": "คน"}})
+    resp = await admin.post(
+        "/api/states/sensor.gate_count", json={"state": "3", "attributes": {"unit": "คน"}}
+    )
     assert resp.status == 201
     body = await (await admin.get("/api/states/sensor.gate_count")).json()
     assert body["state"] == "3" and body["attributes"]["unit"] == "คน"
@@ -61,14 +63,19 @@ async def test_service_call_with_bad_data_is_400(client_for) -> None:
 
 async def test_invalid_json_is_400(client_for) -> None:
     admin = await client_for("admin")
-    resp = await admin.post("/api/events/test_event", data=b"{not json", headers={"Content-Type": "application/json"})
+    resp = await admin.post(
+        "/api/events/test_event", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 400
 
 
 async def test_oversized_body_is_refused(client_for) -> None:
     admin = await client_for("admin")
-    resp = await admin.post("/api/events/big", data=io.BytesIO(b"x" * (2 * 1024 * 1024)),
-                            headers={"Content-Type": "application/json"})
+    resp = await admin.post(
+        "/api/events/big",
+        data=io.BytesIO(b"x" * (2 * 1024 * 1024)),
+        headers={"Content-Type": "application/json"},
+    )
     assert resp.status == 413
 
 
@@ -91,13 +98,23 @@ async def test_incidents_api_flow(hub, client_for) -> None:
     inc = await resp.json()
     assert inc["status"] == "open" and inc["timeline"][0]["kind"] == "opened"
     assert hub.states.get(inc["entity_id"]).state == "open"
-    for action, body, status in [("ack", {}, "acknowledged"), ("dispatch", {"unit": "สายตรวจ 1"}, "dispatched"),
-                                 ("note", {"text": "ถึงที่เกิดเหตุ"}, "dispatched"), ("close", {}, "closed")]:
+    for action, body, status in [
+        ("ack", {}, "acknowledged"),
+        ("dispatch", {"unit": "สายตรวจ 1"}, "dispatched"),
+        ("note", {"text": "ถึงที่เกิดเหตุ"}, "dispatched"),
+        ("close", {}, "closed"),
+    ]:
         resp = await operator.post(f"/api/incidents/{inc['id']}/{action}", json=body)
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["status"] == status
     detail = await (await operator.get(f"/api/incidents/{inc['id']}")).json()
-    assert [t["kind"] for t in detail["timeline"]] == ["opened", "acknowledged", "dispatched", "note", "closed"]
+    assert [t["kind"] for t in detail["timeline"]] == [
+        "opened",
+        "acknowledged",
+        "dispatched",
+        "note",
+        "closed",
+    ]
     assert detail["acknowledged_by"] == "test-operator"
     assert hub.states.get(inc["entity_id"]) is None  # closed incidents leave the state machine
     listed = await (await operator.get("/api/incidents?status=closed")).json()
@@ -132,8 +149,9 @@ async def test_cookie_session_needs_csrf_for_posts(hub, client_for) -> None:
     cookies = {"shub_session": sid}
     resp = await anon.post("/api/incidents", json={"kind": "manual"}, cookies=cookies)
     assert resp.status == 403 and "CSRF" in (await resp.json())["error"]
-    resp = await anon.post("/api/incidents", json={"kind": "manual"}, cookies=cookies,
-                           headers={"X-CSRF-Token": csrf})
+    resp = await anon.post(
+        "/api/incidents", json={"kind": "manual"}, cookies=cookies, headers={"X-CSRF-Token": csrf}
+    )
     assert resp.status == 201
 
 

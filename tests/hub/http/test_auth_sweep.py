@@ -6,14 +6,18 @@ import pytest
 
 #: The deliberately public routes (DESIGN §10); each protects itself.
 PUBLIC = {
-    ("GET", "/people_poll/m/{month}"), ("POST", "/people_poll/m/{month}"),  # signed, expiring link
-    ("GET", "/patrol_qr/c/{checkpoint_id}/{sheet}"), ("POST", "/patrol_qr/c/{checkpoint_id}/{sheet}"),  # signed
+    ("GET", "/people_poll/m/{month}"),
+    ("POST", "/people_poll/m/{month}"),  # signed, expiring link
+    ("GET", "/patrol_qr/c/{checkpoint_id}/{sheet}"),
+    ("POST", "/patrol_qr/c/{checkpoint_id}/{sheet}"),  # signed
     ("GET", "/patrol_qr/v/{token}"),  # a volunteer's personal, revocable link
     ("POST", "/api/onvif/notify/{token}"),  # per-camera random token
     ("GET", "/line/incidents/{incident_id}"),  # the LINE card's signed, expiring Details link
     ("GET", "/api/health"),
-    ("GET", "/login"), ("POST", "/login"),
-    ("GET", "/onboarding"), ("POST", "/onboarding"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/onboarding"),
+    ("POST", "/onboarding"),
     ("POST", "/lang"),
     ("GET", "/api/snapshots/{snapshot_id}.jpg"),  # login or signed link
     ("POST", "/api/webhook/{webhook_id}"),  # secret id

@@ -64,7 +64,11 @@ async def get_text(session: aiohttp.ClientSession, path: str, status: int = 200)
 
 async def post_login(session: aiohttp.ClientSession, username: str, password: str) -> aiohttp.ClientResponse:
     page = await get_text(session, "/login")
-    form = {"csrf_token": hidden(page, "csrf_token", "login-form"), "username": username, "password": password}
+    form = {
+        "csrf_token": hidden(page, "csrf_token", "login-form"),
+        "username": username,
+        "password": password,
+    }
     async with session.post("/login", data=form, allow_redirects=False) as resp:
         await resp.read()
         return resp
@@ -80,11 +84,21 @@ async def logged_in(hub: Hub, session: aiohttp.ClientSession, role: str = "admin
     return await get_text(session, "/")
 
 
-async def onboarding_post(session: aiohttp.ClientSession, code: str, username: str = "admin",
-                          password: str = PASSWORD, password2: str | None = None) -> tuple[int, str, str]:
+async def onboarding_post(
+    session: aiohttp.ClientSession,
+    code: str,
+    username: str = "admin",
+    password: str = PASSWORD,
+    password2: str | None = None,
+) -> tuple[int, str, str]:
     page = await get_text(session, "/onboarding")
-    form = {"csrf_token": hidden(page, "csrf_token", "onboarding-form"), "code": code, "username": username,
-            "password": password, "password2": password if password2 is None else password2}
+    form = {
+        "csrf_token": hidden(page, "csrf_token", "onboarding-form"),
+        "code": code,
+        "username": username,
+        "password": password,
+        "password2": password if password2 is None else password2,
+    }
     async with session.post("/onboarding", data=form, allow_redirects=False) as resp:
         return resp.status, resp.headers.get("Location", ""), await resp.text()
 
@@ -148,9 +162,17 @@ async def test_onboarding_checks_csrf_and_passwords(hub: Hub, browser: Any) -> N
     assert code is not None
     await get_text(session, "/onboarding")
     # A token that does not match the cookie (a cross-site form post).
-    async with session.post("/onboarding", data={"csrf_token": "x" * 43, "code": code, "username": "a",
-                                                 "password": PASSWORD, "password2": PASSWORD},
-                            allow_redirects=False) as resp:
+    async with session.post(
+        "/onboarding",
+        data={
+            "csrf_token": "x" * 43,
+            "code": code,
+            "username": "a",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+        allow_redirects=False,
+    ) as resp:
         assert resp.status == 403
     status, _, text = await onboarding_post(session, code, password2="something else")
     assert status == 400
@@ -191,7 +213,11 @@ async def test_failed_login_rerenders_with_error(hub: Hub, browser: Any) -> None
     await hub.auth.add_user("somsri", PASSWORD, "viewer")
     session = browser(hub)
     page = await get_text(session, "/login")
-    form = {"csrf_token": hidden(page, "csrf_token", "login-form"), "username": "somsri", "password": "nope nope"}
+    form = {
+        "csrf_token": hidden(page, "csrf_token", "login-form"),
+        "username": "somsri",
+        "password": "nope nope",
+    }
     async with session.post("/login", data=form, allow_redirects=False) as resp:
         assert resp.status == 401
         text = await resp.text()
@@ -203,8 +229,11 @@ async def test_failed_login_rerenders_with_error(hub: Hub, browser: Any) -> None
 async def test_login_refuses_missing_precsrf(hub: Hub, browser: Any) -> None:
     await hub.auth.add_user("somsri", PASSWORD, "viewer")
     session = browser(hub)
-    async with session.post("/login", data={"csrf_token": "a" * 43, "username": "somsri", "password": PASSWORD},
-                            allow_redirects=False) as resp:
+    async with session.post(
+        "/login",
+        data={"csrf_token": "a" * 43, "username": "somsri", "password": PASSWORD},
+        allow_redirects=False,
+    ) as resp:
         assert resp.status == 403
         assert SESSION_COOKIE not in resp.cookies
 
@@ -218,13 +247,19 @@ async def test_login_refuses_missing_precsrf(hub: Hub, browser: Any) -> None:
         ("/\\evil.example", "/"),
     ],
 )
-async def test_login_success_and_open_redirect_guard(hub: Hub, browser: Any, next_path: str, expected: str) -> None:
+async def test_login_success_and_open_redirect_guard(
+    hub: Hub, browser: Any, next_path: str, expected: str
+) -> None:
     await hub.auth.add_user("somsri", PASSWORD, "viewer")
     session = browser(hub)
     # Post `next` directly too: the guard must hold even when the form is forged.
     page = await get_text(session, "/login")
-    form = {"csrf_token": hidden(page, "csrf_token", "login-form"), "username": "somsri", "password": PASSWORD,
-            "next": next_path}
+    form = {
+        "csrf_token": hidden(page, "csrf_token", "login-form"),
+        "username": "somsri",
+        "password": PASSWORD,
+        "next": next_path,
+    }
     async with session.post("/login", data=form, allow_redirects=False) as resp:
         assert resp.status == 303
         assert resp.headers["Location"] == expected
@@ -288,8 +323,9 @@ async def test_overview_shows_thai_hub_and_entities(make_hub: HubFactory, browse
     csrf = body_csrf(page)
     async with session.post("/api/services/sos/press", json={"entity_id": "sos.market_gate"}) as resp:
         assert resp.status == 403, "a cookie session without the CSRF header is refused"
-    async with session.post("/api/services/sos/press", json={"entity_id": "sos.market_gate"},
-                            headers={"X-CSRF-Token": csrf}) as resp:
+    async with session.post(
+        "/api/services/sos/press", json={"entity_id": "sos.market_gate"}, headers={"X-CSRF-Token": csrf}
+    ) as resp:
         assert resp.status == 200, await resp.text()
     await hub.block_till_done()
     page = await get_text(session, "/")
@@ -307,7 +343,9 @@ async def test_overview_hides_sos_button_from_viewers(make_hub: HubFactory, brow
 async def test_overview_reports_failed_plugins(make_hub: HubFactory, browser: Any, config_dir: Path) -> None:
     broken = config_dir / "plugins" / "broken_page_test"
     broken.mkdir(parents=True)
-    (broken / "manifest.json").write_text('{"domain": "broken_page_test", "name": "Broken"}', encoding="utf-8")
+    (broken / "manifest.json").write_text(
+        '{"domain": "broken_page_test", "name": "Broken"}', encoding="utf-8"
+    )
     (broken / "__init__.py").write_text("raise RuntimeError('kaboom at import')\n", encoding="utf-8")
     hub = await make_hub()
     session = browser(hub)
@@ -324,8 +362,9 @@ async def test_overview_reports_failed_plugins(make_hub: HubFactory, browser: An
 
 
 async def open_incident(hub: Hub, **data: Any) -> str:
-    result = await hub.services.call("incident", "open", {"kind": "sos", "title": "SOS ประตูตลาด",
-                                                          "place": "ตลาดสด", **data})
+    result = await hub.services.call(
+        "incident", "open", {"kind": "sos", "title": "SOS ประตูตลาด", "place": "ตลาดสด", **data}
+    )
     return str(result["incident_id"])
 
 
@@ -349,8 +388,9 @@ async def test_incident_list_and_detail(hub: Hub, browser: Any) -> None:
     assert f'data-api="/api/incidents/{incident_id}/ack"' in detail
     assert f'data-api="/api/incidents/{incident_id}/close"' in detail
 
-    async with session.post(f"/api/incidents/{incident_id}/ack", json={},
-                            headers={"X-CSRF-Token": body_csrf(detail)}) as resp:
+    async with session.post(
+        f"/api/incidents/{incident_id}/ack", json={}, headers={"X-CSRF-Token": body_csrf(detail)}
+    ) as resp:
         assert resp.status == 200, await resp.text()
     detail = await get_text(session, f"/incidents/{incident_id}")
     assert "รับทราบแล้ว" in detail
@@ -402,12 +442,16 @@ async def test_users_page_is_admin_only(hub: Hub, browser: Any) -> None:
 async def test_language_switch(hub: Hub, browser: Any) -> None:
     session = browser(hub)
     await logged_in(hub, session, "viewer")
-    async with session.post("/lang", data={"lang": "en", "next": "/incidents"}, allow_redirects=False) as resp:
+    async with session.post(
+        "/lang", data={"lang": "en", "next": "/incidents"}, allow_redirects=False
+    ) as resp:
         assert (resp.status, resp.headers["Location"]) == (303, "/incidents")
     page = await get_text(session, "/incidents")
     assert '<html lang="en">' in page
     assert ">Incidents<" in page and "Log out" in page
-    async with session.post("/lang", data={"lang": "th", "next": "//evil.example"}, allow_redirects=False) as resp:
+    async with session.post(
+        "/lang", data={"lang": "th", "next": "//evil.example"}, allow_redirects=False
+    ) as resp:
         assert resp.headers["Location"] == "/"
     assert '<html lang="th">' in await get_text(session, "/")
     async with session.post("/lang", data={"lang": "klingon"}, allow_redirects=False) as resp:
@@ -415,7 +459,9 @@ async def test_language_switch(hub: Hub, browser: Any) -> None:
     assert '<html lang="th">' in await get_text(session, "/")
 
 
-async def test_user_template_override_extends_default(make_hub: HubFactory, browser: Any, config_dir: Path) -> None:
+async def test_user_template_override_extends_default(
+    make_hub: HubFactory, browser: Any, config_dir: Path
+) -> None:
     (config_dir / "templates").mkdir()
     (config_dir / "templates" / "error.html").write_text(
         '{% extends "default:error.html" %}{% block title %}custom-marker{% endblock %}', encoding="utf-8"
@@ -428,7 +474,9 @@ async def test_user_template_override_extends_default(make_hub: HubFactory, brow
     assert "ไม่พบเหตุการณ์ NOPE" in page
 
 
-async def test_plugin_nav_links_are_filtered_by_role(make_hub: HubFactory, browser: Any, config_dir: Path) -> None:
+async def test_plugin_nav_links_are_filtered_by_role(
+    make_hub: HubFactory, browser: Any, config_dir: Path
+) -> None:
     plugin = config_dir / "plugins" / "navtest_pages"
     (plugin / "templates").mkdir(parents=True)
     (plugin / "manifest.json").write_text('{"domain": "navtest_pages", "name": "Nav test"}', encoding="utf-8")
@@ -490,8 +538,17 @@ def test_format_time_uses_buddhist_era_in_thai() -> None:
 
 @pytest.mark.parametrize(
     ("target", "ok"),
-    [("/", True), ("/incidents?status=open", True), ("//evil", False), ("/\\evil", False),
-     ("http://evil/", False), ("", False), (None, False), ("/a\r\nSet-Cookie: x", False), ("evil", False)],
+    [
+        ("/", True),
+        ("/incidents?status=open", True),
+        ("//evil", False),
+        ("/\\evil", False),
+        ("http://evil/", False),
+        ("", False),
+        (None, False),
+        ("/a\r\nSet-Cookie: x", False),
+        ("evil", False),
+    ],
 )
 def test_is_local_path(target: str | None, ok: bool) -> None:
     assert is_local_path(target) is ok

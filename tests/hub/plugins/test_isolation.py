@@ -12,8 +12,9 @@ from hub.cli import cli
 def make_dropin(config_dir: Path, name: str, code: str, deps: list[str] | None = None) -> None:
     folder = config_dir / "plugins" / name
     folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps(
-        {"domain": name, "name": name.title(), "version": "1.0.0", "dependencies": deps or []}))
+    (folder / "manifest.json").write_text(
+        json.dumps({"domain": name, "name": name.title(), "version": "1.0.0", "dependencies": deps or []})
+    )
     (folder / "__init__.py").write_text(textwrap.dedent(code))
 
 
@@ -38,13 +39,17 @@ async def test_plugin_raising_at_import(make_hub, config_dir: Path) -> None:
 
 
 async def test_plugin_raising_at_setup(make_hub, config_dir: Path, client_for) -> None:
-    make_dropin(config_dir, "broken_setup", """
+    make_dropin(
+        config_dir,
+        "broken_setup",
+        """
         from hub import hookimpl
 
         @hookimpl
         def setup(hub, config):
             raise RuntimeError("camera NVR unreachable")
-    """)
+    """,
+    )
     make_dropin(config_dir, "needs_broken", GOOD.replace("sensor.good", "sensor.dep"), deps=["broken_setup"])
     make_dropin(config_dir, "good", GOOD)
     hub = await make_hub("broken_setup:\nneeds_broken:\ngood:\n")
@@ -65,7 +70,10 @@ async def test_plugin_raising_at_setup(make_hub, config_dir: Path, client_for) -
 
 
 async def test_plugin_raising_inside_a_hook(make_hub, config_dir: Path, client_for) -> None:
-    make_dropin(config_dir, "broken_hook", """
+    make_dropin(
+        config_dir,
+        "broken_hook",
+        """
         from hub import hookimpl
 
         @hookimpl
@@ -79,7 +87,8 @@ async def test_plugin_raising_inside_a_hook(make_hub, config_dir: Path, client_f
         @hookimpl
         def nav_links(hub, user):
             raise ValueError("nav bug")
-    """)
+    """,
+    )
     hub = await make_hub("broken_hook:\n")
     info = hub.plugins.get("broken_hook")
     # Set up fine; the hook errors are recorded, not fatal.
@@ -92,13 +101,17 @@ async def test_plugin_raising_inside_a_hook(make_hub, config_dir: Path, client_f
 
 
 def test_misspelled_hook_is_rejected(config_dir: Path, load_config) -> None:
-    make_dropin(config_dir, "typo", """
+    make_dropin(
+        config_dir,
+        "typo",
+        """
         from hub import hookimpl
 
         @hookimpl
         def setpu(hub, config):
             pass
-    """)
+    """,
+    )
     loaded = load_config("typo:\n")
     info = loaded.host.get("typo")
     assert info.status == "failed" and "setpu" in info.error

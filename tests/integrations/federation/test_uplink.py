@@ -173,7 +173,9 @@ async def test_snapshots_leave_only_as_the_owner_allows(
         resp = await viewer.get(snap["url"], params={"reason": inc.id})
         assert resp.status == 200 and resp.content_type == "image/jpeg"
         assert (await resp.read()).startswith(b"\xff\xd8")
-        assert (await viewer.get("/api/hubs/test-hub/snapshots/01NOPE.jpg", params={"reason": "x"})).status == 404
+        assert (
+            await viewer.get("/api/hubs/test-hub/snapshots/01NOPE.jpg", params={"reason": "x"})
+        ).status == 404
     # Newest first: the refusal came before the view.
     view, refused = await station.audit.query(action="station.snapshot.view")
     assert refused.result.startswith("refused")

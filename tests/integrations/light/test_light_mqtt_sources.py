@@ -19,7 +19,9 @@ def _uid() -> str:
 
 
 async def _hub(make_hub: Any, mosquitto: Mosquitto, block: str, base: str = "zigbee2mqtt") -> Any:
-    hub = await make_hub(mqtt_block(mosquitto, zigbee2mqtt=f"{{base_topic: {base}}}") + block, real_clock=True)
+    hub = await make_hub(
+        mqtt_block(mosquitto, zigbee2mqtt=f"{{base_topic: {base}}}") + block, real_clock=True
+    )
     from integrations.mqtt import get_client
 
     assert await get_client(hub).wait_connected(5)
@@ -30,19 +32,27 @@ async def test_zigbee2mqtt_light_and_siren(make_hub: Any, mosquitto: Mosquitto, 
     base = f"z2m_{_uid()}"
     log = await mqtt_peer.subscribe(f"{base}/+/set")
     await mqtt_peer.subscribe(f"{base}/+/get")
-    hub = await _hub(make_hub, mosquitto, """\
+    hub = await _hub(
+        make_hub,
+        mosquitto,
+        """\
 light:
   - {id: gate_lamp, zigbee2mqtt: gate_lamp}
   - {id: gate_siren, zigbee2mqtt: gate_siren, kind: siren}
-""", base)
+""",
+        base,
+    )
     # The hub asks for the state after connecting.
     assert json.loads((await log.wait(f"{base}/gate_lamp/get"))[0]) == {"state": ""}
     assert hub.states.get("light.gate_lamp").state == "unknown"
     await mqtt_peer.publish(f"{base}/gate_lamp", '{"state":"OFF","brightness":254,"linkquality":120}', qos=0)
     await wait_until(lambda: hub.states.get("light.gate_lamp").state == "off")
 
-    await hub.services.call("light", "turn_on", {"entity_id": "light.gate_lamp", "brightness": 128,
-                                                 "transition": 2, "hex_color": "#FF0000"})
+    await hub.services.call(
+        "light",
+        "turn_on",
+        {"entity_id": "light.gate_lamp", "brightness": 128, "transition": 2, "hex_color": "#FF0000"},
+    )
     cmd = json.loads((await log.wait(f"{base}/gate_lamp/set"))[0])
     assert cmd == {"state": "ON", "brightness": 127, "transition": 2, "color": {"hex": "#FF0000"}}
     assert hub.states.get("light.gate_lamp").state == "off"  # not optimistic: the device has not said so
@@ -57,7 +67,9 @@ light:
     await wait_until(lambda: hub.states.get("light.gate_lamp").state == "on")
 
     # Flash: the bulb's own blink effect, repeated, then stop_effect and the state from before.
-    await hub.services.call("light", "flash", {"entity_id": "light.gate_lamp", "seconds": 1.0, "pattern": "fast"})
+    await hub.services.call(
+        "light", "flash", {"entity_id": "light.gate_lamp", "seconds": 1.0, "pattern": "fast"}
+    )
     await wait_until(lambda: b'{"state": "ON"}' in log.payloads(f"{base}/gate_lamp/set"), 5)
     cmds = [json.loads(p) for p in log.payloads(f"{base}/gate_lamp/set")[1:]]
     assert cmds[0] == {"effect": "blink"} and cmds.count({"effect": "blink"}) >= 2
@@ -65,8 +77,16 @@ light:
 
     await hub.services.call("siren", "turn_on", {"entity_id": "siren.gate_siren", "duration": 30})
     warning = json.loads((await log.wait(f"{base}/gate_siren/set"))[0])
-    assert warning == {"warning": {"mode": "emergency", "level": "high", "strobe": True, "strobe_level": "high",
-                                   "strobe_duty_cycle": 5, "duration": 30}}
+    assert warning == {
+        "warning": {
+            "mode": "emergency",
+            "level": "high",
+            "strobe": True,
+            "strobe_level": "high",
+            "strobe_duty_cycle": 5,
+            "duration": 30,
+        }
+    }
     assert hub.states.get("siren.gate_siren").state == "on"
     await hub.services.call("siren", "turn_off", {"entity_id": "siren.gate_siren"})
     assert json.loads((await log.wait(f"{base}/gate_siren/set", 2))[1])["warning"]["mode"] == "stop"
@@ -90,9 +110,19 @@ async def test_tasmota(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer)
     await wait_until(lambda: hub.states.get("light.soi_lamp").state == "on")
     await hub.services.call("light", "toggle", {"entity_id": "light.soi_lamp"})
     assert (await log.wait(f"cmnd/{t}/POWER", 3))[2] == b"TOGGLE"
-    await mqtt_peer.publish(f"tele/{t}/STATE", json.dumps({
-        "Time": "2026-11-21T20:00:00", "Uptime": "0T01:00:00", "POWER": "OFF", "Dimmer": 40,
-        "Wifi": {"AP": 1, "SSId": "shop", "RSSI": 70, "Signal": -65}}), qos=0)
+    await mqtt_peer.publish(
+        f"tele/{t}/STATE",
+        json.dumps(
+            {
+                "Time": "2026-11-21T20:00:00",
+                "Uptime": "0T01:00:00",
+                "POWER": "OFF",
+                "Dimmer": 40,
+                "Wifi": {"AP": 1, "SSId": "shop", "RSSI": 70, "Signal": -65},
+            }
+        ),
+        qos=0,
+    )
     await wait_until(lambda: hub.states.get("light.soi_lamp").state == "off")
     assert hub.states.get("light.soi_lamp").attributes["brightness"] == 102
     await mqtt_peer.publish(f"tele/{t}/LWT", "Offline", retain=True)
@@ -115,18 +145,35 @@ async def test_shelly_gen2_rpc(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: M
                 req = json.loads(raw)
                 result: dict[str, Any]
                 if req["method"] == "Switch.GetStatus":
-                    result = {"id": 0, "source": "init", "output": output["value"], "temperature": {"tC": 40.1}}
+                    result = {
+                        "id": 0,
+                        "source": "init",
+                        "output": output["value"],
+                        "temperature": {"tC": 40.1},
+                    }
                 elif req["method"] == "Switch.Set":
                     result = {"was_on": output["value"]}
                     output["value"] = req["params"]["on"]
-                    await mqtt_peer.publish(f"{dev}/events/rpc", json.dumps({
-                        "src": dev, "dst": f"{dev}/events", "method": "NotifyStatus",
-                        "params": {"ts": 1732200000.0, "switch:0": {"id": 0, "output": output["value"],
-                                                                     "source": "MQTT"}}}))
+                    await mqtt_peer.publish(
+                        f"{dev}/events/rpc",
+                        json.dumps(
+                            {
+                                "src": dev,
+                                "dst": f"{dev}/events",
+                                "method": "NotifyStatus",
+                                "params": {
+                                    "ts": 1732200000.0,
+                                    "switch:0": {"id": 0, "output": output["value"], "source": "MQTT"},
+                                },
+                            }
+                        ),
+                    )
                 else:
                     result = {}
-                await mqtt_peer.publish(f"{req['src']}/rpc", json.dumps({"id": req["id"], "src": dev,
-                                                                         "dst": req["src"], "result": result}))
+                await mqtt_peer.publish(
+                    f"{req['src']}/rpc",
+                    json.dumps({"id": req["id"], "src": dev, "dst": req["src"], "result": result}),
+                )
             answered = len(requests)
             await asyncio.sleep(0.01)
 

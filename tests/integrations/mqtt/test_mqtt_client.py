@@ -41,17 +41,18 @@ async def test_birth_and_last_will(make_hub: Any, mosquitto_factory: MosquittoFa
                 seen.append(bytes(message.payload))  # type: ignore[arg-type]
 
         task = asyncio.create_task(collect())
-        await wait_until(lambda: seen == [b"online"])           # retained birth
+        await wait_until(lambda: seen == [b"online"])  # retained birth
         # Drop the hub's connection without a DISCONNECT: the broker publishes the will.
         sock = client._client._client.socket()  # the TCP socket under aiomqtt/paho
         sock.shutdown(socket.SHUT_RDWR)
         await wait_until(lambda: b"offline" in seen, 10)
-        await wait_until(lambda: seen[-1] == b"online", 10)       # reconnected and re-announced
+        await wait_until(lambda: seen[-1] == b"online", 10)  # reconnected and re-announced
         task.cancel()
 
 
-async def test_routing_limits_and_bad_callbacks(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer,
-                                                caplog: Any) -> None:
+async def test_routing_limits_and_bad_callbacks(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer, caplog: Any
+) -> None:
     hub, client = await _hub(make_hub, mosquitto, max_payload=2048)
     root = f"t/{uuid.uuid4().hex[:6]}"
     got: list[tuple[str, str]] = []
@@ -67,7 +68,7 @@ async def test_routing_limits_and_bad_callbacks(make_hub: Any, mosquitto: Mosqui
     await wait_until(lambda: ("b", f"{root}/end") in got)
     assert ("a", f"{root}/lamp/state") in got and ("b", f"{root}/lamp/state") in got
     assert ("b", f"{root}/big") not in got and client.dropped == 1
-    assert len([r for r in caplog.records if "failed on" in r.getMessage()]) == 1   # rate-limited
+    assert len([r for r in caplog.records if "failed on" in r.getMessage()]) == 1  # rate-limited
     unsub_a()
     await mqtt_peer.publish(f"{root}/lamp/state", "2")
     await wait_until(lambda: got.count(("b", f"{root}/lamp/state")) == 2)
@@ -80,8 +81,15 @@ async def test_publish_service(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: M
     log = await mqtt_peer.subscribe(f"{topic}/#")
     hub.states.set("sensor.temp", "31.5")
     await hub.services.call("mqtt", "publish", {"topic": f"{topic}/plain", "payload": "hello", "qos": 1})
-    await hub.services.call("mqtt", "publish", {"topic": f"{topic}/tpl", "payload_template":
-                                                "{{ states('sensor.temp') | float + 1 }}", "retain": True})
+    await hub.services.call(
+        "mqtt",
+        "publish",
+        {
+            "topic": f"{topic}/tpl",
+            "payload_template": "{{ states('sensor.temp') | float + 1 }}",
+            "retain": True,
+        },
+    )
     assert await log.wait(f"{topic}/plain") == [b"hello"]
     assert await log.wait(f"{topic}/tpl") == [b"32.5"]
     with pytest.raises(ServiceValidationError):
@@ -99,9 +107,15 @@ async def test_mqtt_trigger(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: Mqtt
     info = TriggerInfo("a1", 0, "0", {})
     platform = MqttTrigger()
     unsub_plain = platform.attach(hub, {"topic": f"{topic}/+"}, lambda v, c: fired.append(v), info)
-    platform.attach(hub, {"topic": f"{topic}/json", "payload": "emergency",
-                          "value_template": "{{ value_json.action }}"}, lambda v, c: fired.append({"t": 1, **v}), info)
-    platform.attach(hub, {"topic": f"{topic}/on", "payload": True}, lambda v, c: fired.append({"on": 1}), info)
+    platform.attach(
+        hub,
+        {"topic": f"{topic}/json", "payload": "emergency", "value_template": "{{ value_json.action }}"},
+        lambda v, c: fired.append({"t": 1, **v}),
+        info,
+    )
+    platform.attach(
+        hub, {"topic": f"{topic}/on", "payload": True}, lambda v, c: fired.append({"on": 1}), info
+    )
     await asyncio.sleep(0.2)
     await mqtt_peer.publish(f"{topic}/json", '{"action":"single"}')
     await mqtt_peer.publish(f"{topic}/json", '{"action":"emergency"}')
@@ -124,7 +138,9 @@ def test_config_errors(load_config: Any) -> None:
     assert "mqtt" in messages and "broker" in messages
     loaded = load_config("mqtt: {broker: 'mqtt://user:pw@host'}\n")
     assert any("credentials" in str(e) for e in loaded.errors)
-    assert not load_config("mqtt: {broker: 'mqtts://broker.example:8883', username: hub, password: pw}\n").errors
+    assert not load_config(
+        "mqtt: {broker: 'mqtts://broker.example:8883', username: hub, password: pw}\n"
+    ).errors
 
 
 async def test_client_survives_broker_kill(make_hub: Any, mosquitto_factory: MosquittoFactory) -> None:

@@ -9,9 +9,13 @@ from typing import Any
 from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 
-async def _hub(make_hub: Any, mosquitto: Mosquitto, prefix: str, extra: str = "", publish: bool = False) -> Any:
-    hub = await make_hub(mqtt_block(mosquitto, discovery=f"{{prefix: {prefix}, publish: {str(publish).lower()}}}")
-                         + extra, real_clock=True)
+async def _hub(
+    make_hub: Any, mosquitto: Mosquitto, prefix: str, extra: str = "", publish: bool = False
+) -> Any:
+    hub = await make_hub(
+        mqtt_block(mosquitto, discovery=f"{{prefix: {prefix}, publish: {str(publish).lower()}}}") + extra,
+        real_clock=True,
+    )
     from integrations.mqtt import get_client
 
     assert await get_client(hub).wait_connected(5)
@@ -26,40 +30,71 @@ async def test_per_entity_discovery(make_hub: Any, mosquitto: Mosquitto, mqtt_pe
     events: list[Any] = []
     hub.bus.listen("mqtt_device_trigger", triggers.append)
     hub.bus.listen("mqtt_event", events.append)
-    device = {"identifiers": [f"zigbee2mqtt_{dev}"], "name": "Door", "model": "MCCGQ11LM", "manufacturer": "Aqara"}
+    device = {
+        "identifiers": [f"zigbee2mqtt_{dev}"],
+        "name": "Door",
+        "model": "MCCGQ11LM",
+        "manufacturer": "Aqara",
+    }
     configs = {
         f"{prefix}/binary_sensor/{dev}/contact/config": {
-            "name": "Contact", "state_topic": f"z/{dev}", "value_template": "{{ value_json.contact }}",
-            "payload_on": False, "payload_off": True, "device_class": "door", "unique_id": f"{dev}_contact_z2m",
+            "name": "Contact",
+            "state_topic": f"z/{dev}",
+            "value_template": "{{ value_json.contact }}",
+            "payload_on": False,
+            "payload_off": True,
+            "device_class": "door",
+            "unique_id": f"{dev}_contact_z2m",
             "device": device,
             "availability": [{"topic": f"z/{dev}/availability", "value_template": "{{ value_json.state }}"}],
         },
         f"{prefix}/sensor/{dev}/battery/config": {
-            "name": "Battery", "stat_t": f"z/{dev}", "val_tpl": "{{ value_json.battery }}", "unit_of_meas": "%",
-            "dev_cla": "battery", "uniq_id": f"{dev}_battery_z2m", "dev": device,
+            "name": "Battery",
+            "stat_t": f"z/{dev}",
+            "val_tpl": "{{ value_json.battery }}",
+            "unit_of_meas": "%",
+            "dev_cla": "battery",
+            "uniq_id": f"{dev}_battery_z2m",
+            "dev": device,
         },
         f"{prefix}/event/{dev}/action/config": {
-            "name": "Action", "state_topic": f"z/{dev}/evt", "event_types": ["press", "hold"],
+            "name": "Action",
+            "state_topic": f"z/{dev}/evt",
+            "event_types": ["press", "hold"],
             "unique_id": f"{dev}_action",
         },
         f"{prefix}/light/{dev}/light/config": {
-            "schema": "json", "name": "Lamp", "~": f"z/{dev}_lamp", "cmd_t": "~/set", "stat_t": "~",
-            "brightness": True, "brightness_scale": 254, "effect_list": ["blink", "breathe"],
+            "schema": "json",
+            "name": "Lamp",
+            "~": f"z/{dev}_lamp",
+            "cmd_t": "~/set",
+            "stat_t": "~",
+            "brightness": True,
+            "brightness_scale": 254,
+            "effect_list": ["blink", "breathe"],
             "unique_id": f"{dev}_lamp",
         },
         f"{prefix}/button/{dev}/identify/config": {
-            "name": "Identify", "command_topic": f"z/{dev}/set/identify", "payload_press": "identify",
+            "name": "Identify",
+            "command_topic": f"z/{dev}/set/identify",
+            "payload_press": "identify",
             "unique_id": f"{dev}_identify",
         },
         f"{prefix}/device_automation/{dev}/action_emergency/config": {
-            "automation_type": "trigger", "type": "action", "subtype": "emergency", "payload": "emergency",
-            "topic": f"z/{dev}/action", "device": device,
+            "automation_type": "trigger",
+            "type": "action",
+            "subtype": "emergency",
+            "payload": "emergency",
+            "topic": f"z/{dev}/action",
+            "device": device,
         },
-        f"{prefix}/camera/{dev}/cam/config": {"topic": "x"},          # unsupported: ignored, logged
+        f"{prefix}/camera/{dev}/cam/config": {"topic": "x"},  # unsupported: ignored, logged
         f"{prefix}/sensor/{dev}/broken/config": "not json",
     }
     for topic, payload in configs.items():
-        await mqtt_peer.publish(topic, payload if isinstance(payload, str) else json.dumps(payload), retain=True)
+        await mqtt_peer.publish(
+            topic, payload if isinstance(payload, str) else json.dumps(payload), retain=True
+        )
     contact = f"binary_sensor.{dev}_contact_z2m"
     await wait_until(lambda: hub.states.get(f"button.{dev}_identify") is not None)
     assert hub.states.get(contact).state == "unavailable"
@@ -99,19 +134,30 @@ async def test_per_entity_discovery(make_hub: Any, mosquitto: Mosquitto, mqtt_pe
         await mqtt_peer.publish(topic, "", retain=True)
 
 
-async def test_device_discovery_with_components(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_device_discovery_with_components(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     prefix = f"ha_{uuid.uuid4().hex[:6]}"
     hub = await _hub(make_hub, mosquitto, prefix)
     state_topic = f"esp/{prefix}/state"
     config = {
         "dev": {"ids": "esp_panic_01", "name": "ESP panic", "mf": "Espressif", "mdl": "ESP32"},
         "o": {"name": "ESPHome", "sw": "2026.11"},
-        "stat_t": state_topic, "qos": 1,
+        "stat_t": state_topic,
+        "qos": 1,
         "cmps": {
-            "alarm": {"p": "binary_sensor", "dev_cla": "safety", "uniq_id": "esp_panic_alarm",
-                      "val_tpl": "{{ value_json.alarm }}"},
-            "rssi": {"p": "sensor", "uniq_id": "esp_panic_rssi", "val_tpl": "{{ value_json.rssi }}",
-                     "unit_of_meas": "dBm"},
+            "alarm": {
+                "p": "binary_sensor",
+                "dev_cla": "safety",
+                "uniq_id": "esp_panic_alarm",
+                "val_tpl": "{{ value_json.alarm }}",
+            },
+            "rssi": {
+                "p": "sensor",
+                "uniq_id": "esp_panic_rssi",
+                "val_tpl": "{{ value_json.rssi }}",
+                "unit_of_meas": "dBm",
+            },
         },
     }
     topic = f"{prefix}/device/esp_panic_01/config"
@@ -130,12 +176,19 @@ async def test_device_discovery_with_components(make_hub: Any, mosquitto: Mosqui
     await mqtt_peer.publish(state_topic, "", retain=True)
 
 
-async def test_publishes_discovery_for_hub_entities(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_publishes_discovery_for_hub_entities(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     prefix = f"ha_{uuid.uuid4().hex[:6]}"
     log = await mqtt_peer.subscribe(f"{prefix}/#")
     base_log = await mqtt_peer.subscribe("safetyhub/test-hub/#")
-    hub = await _hub(make_hub, mosquitto, prefix, "sos:\n  - {id: gate, name: Gate, simulated: true}\n"
-                     "light:\n  - {id: lamp, simulated: true}\n", publish=True)
+    hub = await _hub(
+        make_hub,
+        mosquitto,
+        prefix,
+        "sos:\n  - {id: gate, name: Gate, simulated: true}\nlight:\n  - {id: lamp, simulated: true}\n",
+        publish=True,
+    )
     config = json.loads((await log.wait(f"{prefix}/device/safetyhub_test_hub/config"))[0])
     cmps = config["cmps"]
     assert cmps["gate_sos"]["p"] == "binary_sensor" and cmps["gate_sos"]["dev_cla"] == "safety"

@@ -11,8 +11,11 @@ from integrations.mqtt.matcher import TopicRouter, filter_matches, validate_filt
 
 LEVEL = st.sampled_from(["a", "b", "zigbee2mqtt", "", "$SYS", "x y"])
 TOPIC = st.lists(LEVEL, min_size=1, max_size=5).map("/".join).filter(bool)
-FILTER = st.lists(st.one_of(LEVEL, st.just("+")), min_size=1, max_size=5).flatmap(
-    lambda levels: st.sampled_from(["/".join(levels), "/".join([*levels, "#"]), "#"])).filter(bool)
+FILTER = (
+    st.lists(st.one_of(LEVEL, st.just("+")), min_size=1, max_size=5)
+    .flatmap(lambda levels: st.sampled_from(["/".join(levels), "/".join([*levels, "#"]), "#"]))
+    .filter(bool)
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -46,8 +49,8 @@ def test_basics() -> None:
     router.add("zigbee2mqtt/#", 3)
     router.add("#", 4)
     assert sorted(router.match("zigbee2mqtt/gate")) == [1, 2, 3, 4]
-    assert sorted(router.match("zigbee2mqtt")) == [3, 4]           # "a/#" matches "a"
-    assert router.match("$SYS/broker/uptime") == []                # wildcards never match $ topics first level
+    assert sorted(router.match("zigbee2mqtt")) == [3, 4]  # "a/#" matches "a"
+    assert router.match("$SYS/broker/uptime") == []  # wildcards never match $ topics first level
     for bad in ("a/#/b", "a+/b", "", "a/b#"):
         with pytest.raises(ValueError):
             validate_filter(bad)

@@ -9,32 +9,67 @@ from typing import Any
 from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 
 DEVICES = [
-    {"friendly_name": "Coordinator", "ieee_address": "0x00124b0000000000", "type": "Coordinator", "definition": None},
-    {"friendly_name": "market_gate_sos", "ieee_address": "0x847127fffe0542eb", "type": "EndDevice",
-     "power_source": "Battery", "definition": {"model": "HS1EB/HS1EB-E", "vendor": "HEIMAN",
-                                               "exposes": [{"type": "enum", "property": "action",
-                                                            "values": ["off", "single", "double", "hold"]},
-                                                           {"type": "numeric", "property": "battery"}]}},
-    {"friendly_name": "gold_shop_sos", "ieee_address": "0x00158d0001a2b3c4", "type": "EndDevice",
-     "definition": {"model": "SEB01ZB", "vendor": "Feibit", "exposes": [{"type": "binary", "property": "sos"}]}},
-    {"friendly_name": "tuya_sos", "ieee_address": "0xa4c1380000000001", "type": "EndDevice",
-     "definition": {"model": "TS0215A_sos", "vendor": "Tuya", "exposes": []}},
-    {"friendly_name": "mystery", "ieee_address": "0xa4c1380000000002", "type": "EndDevice",
-     "definition": {"model": "XYZ-UNKNOWN", "vendor": "Nobody", "exposes": []}},
+    {
+        "friendly_name": "Coordinator",
+        "ieee_address": "0x00124b0000000000",
+        "type": "Coordinator",
+        "definition": None,
+    },
+    {
+        "friendly_name": "market_gate_sos",
+        "ieee_address": "0x847127fffe0542eb",
+        "type": "EndDevice",
+        "power_source": "Battery",
+        "definition": {
+            "model": "HS1EB/HS1EB-E",
+            "vendor": "HEIMAN",
+            "exposes": [
+                {"type": "enum", "property": "action", "values": ["off", "single", "double", "hold"]},
+                {"type": "numeric", "property": "battery"},
+            ],
+        },
+    },
+    {
+        "friendly_name": "gold_shop_sos",
+        "ieee_address": "0x00158d0001a2b3c4",
+        "type": "EndDevice",
+        "definition": {
+            "model": "SEB01ZB",
+            "vendor": "Feibit",
+            "exposes": [{"type": "binary", "property": "sos"}],
+        },
+    },
+    {
+        "friendly_name": "tuya_sos",
+        "ieee_address": "0xa4c1380000000001",
+        "type": "EndDevice",
+        "definition": {"model": "TS0215A_sos", "vendor": "Tuya", "exposes": []},
+    },
+    {
+        "friendly_name": "mystery",
+        "ieee_address": "0xa4c1380000000002",
+        "type": "EndDevice",
+        "definition": {"model": "XYZ-UNKNOWN", "vendor": "Nobody", "exposes": []},
+    },
 ]
 
 
 def _config(broker: Mosquitto, base: str, extra_sos: str = "", z2m: str = "") -> str:
-    return mqtt_block(broker, zigbee2mqtt=f"{{base_topic: {base}{z2m}}}") + f"""\
+    return (
+        mqtt_block(broker, zigbee2mqtt=f"{{base_topic: {base}{z2m}}}")
+        + f"""\
 sos:
   - {{id: market_gate, name: Market gate, zigbee2mqtt: market_gate_sos}}
   - {{id: gold_shop, zigbee2mqtt: gold_shop_sos}}
   - {{id: tuya, zigbee2mqtt: tuya_sos}}
   - {{id: mystery, zigbee2mqtt: mystery}}
 {extra_sos}"""
+    )
 
 
-async def _start(make_hub: Any, mosquitto: Mosquitto, peer: MqttPeer, **kw: Any) -> tuple[Any, str, list[Any], list[Any]]:
+async def _start(
+    make_hub: Any, mosquitto: Mosquitto, peer: MqttPeer, **kw: Any
+) -> tuple[Any, str, list[Any], list[Any]]:
     base = f"z2m_{uuid.uuid4().hex[:8]}"
     await peer.publish(f"{base}/bridge/devices", json.dumps(DEVICES), retain=True)
     hub = await make_hub(_config(mosquitto, base, **kw), real_clock=True)
@@ -48,14 +83,19 @@ async def _start(make_hub: Any, mosquitto: Mosquitto, peer: MqttPeer, **kw: Any)
     client = get_client(hub)
     assert await client.wait_connected(5)
     bridge = get_bridge(hub, client, base)
-    await wait_until(lambda: bridge.model("market_gate_sos") == "HS1EB/HS1EB-E", message="bridge/devices not learned")
+    await wait_until(
+        lambda: bridge.model("market_gate_sos") == "HS1EB/HS1EB-E", message="bridge/devices not learned"
+    )
     return hub, base, presses, supervision
 
 
-async def test_heiman_single_is_a_press_feibit_sos_true_too(make_hub: Any, mosquitto: Mosquitto,
-                                                            mqtt_peer: MqttPeer) -> None:
+async def test_heiman_single_is_a_press_feibit_sos_true_too(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     hub, base, presses, _ = await _start(make_hub, mosquitto, mqtt_peer)
-    await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"single","battery":97,"linkquality":120}', qos=0)
+    await mqtt_peer.publish(
+        f"{base}/market_gate_sos", '{"action":"single","battery":97,"linkquality":120}', qos=0
+    )
     await wait_until(lambda: presses)
     assert presses[0].data["entity_id"] == "sos.market_gate"
     assert presses[0].data["action"] == "single"
@@ -73,16 +113,21 @@ async def test_heiman_single_is_a_press_feibit_sos_true_too(make_hub: Any, mosqu
     assert hub.states.get("sos.gold_shop").state == "triggered"
 
 
-async def test_not_presses_and_never_debounced(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_not_presses_and_never_debounced(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     hub, base, presses, _ = await _start(make_hub, mosquitto, mqtt_peer)
     not_presses = [
-        (f"{base}/market_gate_sos", '{"action":"","battery":97,"linkquality":90}'),    # legacy clear
-        (f"{base}/market_gate_sos", '{"action":null,"battery":96}'),                     # TS0601 null
-        (f"{base}/market_gate_sos", '{"battery":95,"linkquality":80,"last_seen":"2026-11-21T20:59:38+07:00"}'),
-        (f"{base}/market_gate_sos", '{"action":"off"}'),                                 # Heiman release
+        (f"{base}/market_gate_sos", '{"action":"","battery":97,"linkquality":90}'),  # legacy clear
+        (f"{base}/market_gate_sos", '{"action":null,"battery":96}'),  # TS0601 null
+        (
+            f"{base}/market_gate_sos",
+            '{"battery":95,"linkquality":80,"last_seen":"2026-11-21T20:59:38+07:00"}',
+        ),
+        (f"{base}/market_gate_sos", '{"action":"off"}'),  # Heiman release
         (f"{base}/gold_shop_sos", '{"sos":false,"tamper":false,"battery_low":false}'),
-        (f"{base}/tuya_sos", '{"action":"single"}'),                                     # not this model's word
-        (f"{base}/mystery", '{"action":"single"}'),                                      # unknown model: generic only
+        (f"{base}/tuya_sos", '{"action":"single"}'),  # not this model's word
+        (f"{base}/mystery", '{"action":"single"}'),  # unknown model: generic only
         (f"{base}/market_gate_sos", "not json at all"),
         (f"{base}/market_gate_sos", '["action","single"]'),
         (f"{base}/market_gate_sos", '{"battery":"lots","linkquality":true}'),
@@ -91,7 +136,9 @@ async def test_not_presses_and_never_debounced(make_hub: Any, mosquitto: Mosquit
         await mqtt_peer.publish(topic, payload, qos=0)
     # Then real presses: each one counts, back to back, while already triggered.
     for _ in range(3):
-        await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"emergency","battery":100,"voltage":3000}', qos=0)
+        await mqtt_peer.publish(
+            f"{base}/tuya_sos", '{"action":"emergency","battery":100,"voltage":3000}', qos=0
+        )
     await mqtt_peer.publish(f"{base}/mystery", '{"action":"emergency"}', qos=0)
     await wait_until(lambda: len(presses) == 4)
     assert [p.data["entity_id"] for p in presses] == ["sos.tuya"] * 3 + ["sos.mystery"]
@@ -104,7 +151,9 @@ async def test_not_presses_and_never_debounced(make_hub: Any, mosquitto: Mosquit
     assert len(rows) == 4
 
 
-async def test_availability_and_battery_supervision(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_availability_and_battery_supervision(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     hub, base, presses, supervision = await _start(make_hub, mosquitto, mqtt_peer)
     await mqtt_peer.publish(f"{base}/market_gate_sos/availability", '{"state":"offline"}', retain=True)
     await wait_until(lambda: hub.states.get("sos.market_gate").state == "unavailable")
@@ -126,7 +175,9 @@ async def test_availability_and_battery_supervision(make_hub: Any, mosquitto: Mo
     await mqtt_peer.publish(f"{base}/market_gate_sos/availability", "", retain=True)
 
 
-async def test_retained_replay_is_not_a_press(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_retained_replay_is_not_a_press(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     base = f"z2m_{uuid.uuid4().hex[:8]}"
     # Z2M with `retain: true` for the device: its last message is replayed on every subscribe.
     await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"single","battery":90}', retain=True)
@@ -141,17 +192,27 @@ async def test_retained_replay_is_not_a_press(make_hub: Any, mosquitto: Mosquitt
     await mqtt_peer.publish(f"{base}/market_gate_sos", "", retain=True)
 
 
-async def test_press_table_extended_in_config(make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer) -> None:
+async def test_press_table_extended_in_config(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
     extra = "  - {id: own_rule, zigbee2mqtt: mystery, press: [{action: [single, long]}]}\n"
     hub, base, presses, _ = await _start(
-        make_hub, mosquitto, mqtt_peer, extra_sos=extra,
-        z2m=', sos_models: {"XYZ-UNKNOWN": [{action: double}], "TS0215A_sos": [{alarm: true}]}')
+        make_hub,
+        mosquitto,
+        mqtt_peer,
+        extra_sos=extra,
+        z2m=', sos_models: {"XYZ-UNKNOWN": [{action: double}], "TS0215A_sos": [{alarm: true}]}',
+    )
     await mqtt_peer.publish(f"{base}/mystery", '{"action":"double"}', qos=0)
     await mqtt_peer.publish(f"{base}/mystery", '{"action":"long"}', qos=0)
     await mqtt_peer.publish(f"{base}/tuya_sos", '{"alarm":true}', qos=0)
-    await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"emergency"}', qos=0)  # replaced by the config rule
+    await mqtt_peer.publish(
+        f"{base}/tuya_sos", '{"action":"emergency"}', qos=0
+    )  # replaced by the config rule
     await wait_until(lambda: len(presses) >= 3)
-    await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"single"}', qos=0)  # a marker: all before it are in
+    await mqtt_peer.publish(
+        f"{base}/market_gate_sos", '{"action":"single"}', qos=0
+    )  # a marker: all before it are in
     await wait_until(lambda: presses[-1].data["entity_id"] == "sos.market_gate")
     got = sorted((p.data["entity_id"], p.data["action"]) for p in presses[:-1])
     # own_rule's press: replaces its model's rules; tuya: the config replaced the built-in emergency.
