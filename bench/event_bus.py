@@ -25,7 +25,8 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from bench.runner import Result
 from hub.core.bus import EventBus
@@ -107,7 +108,7 @@ async def state_write(n: int) -> float:
     return elapsed
 
 
-WORKLOADS: dict[str, Callable[[int], Awaitable[float]]] = {
+WORKLOADS: dict[str, Callable[[int], Coroutine[Any, Any, float]]] = {
     "fire_events": fire_events,
     "state_changed_event_helper": state_changed_event_helper,
     "state_write": state_write,

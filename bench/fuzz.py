@@ -42,8 +42,14 @@ TARGETS = ("config", "mqtt", "sia", "line_webhook", "federation")
 
 
 def _settings(cases: int) -> settings:
-    return settings(max_examples=cases, deadline=None, database=None, derandomize=False,
-                    phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def run_pure(name: str, strategy: Any, check: Callable[[Any], None], cases: int) -> int:
@@ -68,9 +74,13 @@ async def _hub(folder: Path) -> tuple[Any, Any, Any]:
 
     fake = await FakeLineApi().start()
     port = free_port()
-    path = write_config(folder, f"mqtt: {{broker: 'mqtt://127.0.0.1:{port}', reconnect_min: 30, reconnect_max: 60}}\n"
-                        + t.MQTT_CONFIG + fake.config_yaml({"big6": "C" + "1" * 32}),
-                        base=BASE_CONFIG.replace("data_dir: ./data", f"data_dir: {folder / 'data'}"))
+    path = write_config(
+        folder,
+        f"mqtt: {{broker: 'mqtt://127.0.0.1:{port}', reconnect_min: 30, reconnect_max: 60}}\n"
+        + t.MQTT_CONFIG
+        + fake.config_yaml({"big6": "C" + "1" * 32}),
+        base=BASE_CONFIG.replace("data_dir: ./data", f"data_dir: {folder / 'data'}"),
+    )
     hub = Hub(path)
     await hub.start()
     return hub, fake, port
@@ -177,11 +187,16 @@ def main() -> None:
             done = run_parallel(name, cases, args.workers)
         except Exception as exc:  # noqa: BLE001 - hypothesis has shrunk it: report and go on
             failed.append(name)
-            print(f"  {name:<13} FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: {exc}")
+            print(
+                f"  {name:<13} FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: {exc}"
+            )
             continue
         elapsed = time.perf_counter() - started
-        print(f"  {name:<13} {done:>9,} cases in {elapsed:7.1f} s ({done / elapsed:,.0f}/s): no crash, "
-              "every refusal with a clear error", flush=True)
+        print(
+            f"  {name:<13} {done:>9,} cases in {elapsed:7.1f} s ({done / elapsed:,.0f}/s): no crash, "
+            "every refusal with a clear error",
+            flush=True,
+        )
     sys.exit(1 if failed else 0)
 
 

@@ -22,6 +22,8 @@ It measures Home Assistant 2024.3.3's real code (``core.EventBus``,
 The last line printed is one JSON object; ``bench/runner.py`` reads it.
 """
 
+# Home Assistant is installed in its own virtualenv, never in SafetyHub's: there is nothing to check it against here.
+# mypy: disable-error-code="import-not-found, untyped-decorator"
 from __future__ import annotations
 
 import argparse
@@ -165,8 +167,9 @@ async def scenario(k: int, writes: int, armed: bool, with_automations: bool = Tr
             assert await async_setup_component(hass, "automation", {"automation": _automations(k)})
         await hass.async_block_till_done()
         if armed:
-            await hass.services.async_call("input_boolean", "turn_on", {"entity_id": "input_boolean.armed"},
-                                           blocking=True)
+            await hass.services.async_call(
+                "input_boolean", "turn_on", {"entity_id": "input_boolean.armed"}, blocking=True
+            )
         done = 0
 
         @callback
@@ -227,8 +230,11 @@ def main() -> None:
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     events, repeats = (200_000, 2) if args.quick else (1_000_000, 3)
-    for name, fn in (("fire_events", fire_events), ("state_changed_event_helper", state_changed_event_helper),
-                     ("state_write", state_write)):
+    for name, fn in (
+        ("fire_events", fire_events),
+        ("state_changed_event_helper", state_changed_event_helper),
+        ("state_write", state_write),
+    ):
         samples = [asyncio.run(fn(events)) / events * 1e6 for _ in range(repeats)]
         results.append(_result("event_bus", name, "µs/event", samples))
         print(f"{name}: {statistics.median(samples):.2f} µs/event", file=sys.stderr)
@@ -244,8 +250,17 @@ def main() -> None:
             print(f"K={k} ({key}): {statistics.median(samples):.1f} µs", file=sys.stderr)
     load = 1_000 if args.quick else 10_000
     results.append(_result("automations", f"load {load:,} automations", "s", [asyncio.run(load_time(load))]))
-    print(json.dumps({"status": "ok", "version": __version__, "seconds": time.perf_counter() - started,
-                      "results": results}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "status": "ok",
+                "version": __version__,
+                "seconds": time.perf_counter() - started,
+                "results": results,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

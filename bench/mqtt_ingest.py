@@ -176,7 +176,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("hub did not connect to the bench broker")
     await asyncio.sleep(0.5)
 
-    updates = {"n": 0, "first": 0.0, "last": 0.0}
+    updates: dict[str, float] = {"n": 0, "first": 0.0, "last": 0.0}
 
     def on_state(event: Any) -> None:
         if event.data["entity_id"].startswith("sos."):
@@ -198,7 +198,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     proc.start()
     await asyncio.to_thread(ready.wait)
     idle_since = time.monotonic()
-    last_seen = 0
+    last_seen = 0.0
     while True:
         await asyncio.sleep(0.2)
         if updates["n"] != last_seen:

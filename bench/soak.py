@@ -71,17 +71,26 @@ def hub_config(fed_block: str, data_dir: Path) -> str:
         "    use_blueprint: {path: sos_alert.yaml, input: {sos_button: sos.gate}}",
     ]
     for n in range(SENSORS):
-        lines += [f"  - id: a{n}", f"    alias: A{n}", f"    trigger: {{platform: state, entity_id: sensor.s{n}}}",
-                  '    condition: {condition: state, entity_id: input_boolean.armed, state: "on"}',
-                  "    action: [{event: bench_done}]"]
+        lines += [
+            f"  - id: a{n}",
+            f"    alias: A{n}",
+            f"    trigger: {{platform: state, entity_id: sensor.s{n}}}",
+            '    condition: {condition: state, entity_id: input_boolean.armed, state: "on"}',
+            "    action: [{event: bench_done}]",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _spawn_station(folder: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0"}
     with (folder / "station.log").open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
-                                cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 class Lab:
@@ -123,8 +132,11 @@ class Lab:
 
         db = self.folder / "station" / "data" / "station.db"
         with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-            return int(conn.execute("SELECT COUNT(DISTINCT incident_id) FROM messages WHERE kind = 'incident'")
-                       .fetchone()[0])
+            return int(
+                conn.execute(
+                    "SELECT COUNT(DISTINCT incident_id) FROM messages WHERE kind = 'incident'"
+                ).fetchone()[0]
+            )
 
     def stop(self) -> None:
         if self.station is not None:
@@ -198,13 +210,22 @@ async def soak(events: int, log: bool = True) -> dict[str, Any]:
         await clock.advance(DAY / STEPS)
         if step + 1 == (len(hours) + 1) * STEPS // 24:  # the end of a simulated hour
             gc.collect()
-            hours.append({"hour": len(hours) + 1, "rss_mb": _rss_mb(), "us_per_event": hour_time / hour_events * 1e6,
-                          "cpu_us_per_event": hour_cpu / hour_events * 1e6,
-                          "outbox": fed.outbox.stats().get("pending", 0)})
+            hours.append(
+                {
+                    "hour": len(hours) + 1,
+                    "rss_mb": _rss_mb(),
+                    "us_per_event": hour_time / hour_events * 1e6,
+                    "cpu_us_per_event": hour_cpu / hour_events * 1e6,
+                    "outbox": fed.outbox.stats().get("pending", 0),
+                }
+            )
             if log:
                 h = hours[-1]
-                print(f"  hour {h['hour']:>2}: RSS {h['rss_mb']:6.1f} MB, {h['us_per_event']:6.1f} µs/event "
-                      f"({h['cpu_us_per_event']:.1f} CPU), outbox {h['outbox']}", flush=True)
+                print(
+                    f"  hour {h['hour']:>2}: RSS {h['rss_mb']:6.1f} MB, {h['us_per_event']:6.1f} µs/event "
+                    f"({h['cpu_us_per_event']:.1f} CPU), outbox {h['outbox']}",
+                    flush=True,
+                )
             hour_time = hour_cpu = 0.0
             hour_events = 0
     wall = time.perf_counter() - started
@@ -215,8 +236,16 @@ async def soak(events: int, log: bool = True) -> dict[str, Any]:
     stored = lab.incidents_at_station()
     await hub.stop()
     lab.stop()
-    return {"events": per_step * STEPS, "runs": done, "hours": hours, "wall_s": wall, "opened": opened,
-            "outbox_left": fed_left, "at_station": stored, "db_mb": (folder / "hub" / "data" / "safetyhub.db").stat().st_size / 2**20}
+    return {
+        "events": per_step * STEPS,
+        "runs": done,
+        "hours": hours,
+        "wall_s": wall,
+        "opened": opened,
+        "outbox_left": fed_left,
+        "at_station": stored,
+        "db_mb": (folder / "hub" / "data" / "safetyhub.db").stat().st_size / 2**20,
+    }
 
 
 def summary(r: dict[str, Any]) -> dict[str, float]:
@@ -232,8 +261,11 @@ def summary(r: dict[str, Any]) -> dict[str, float]:
     first, last = hours[0], hours[-1]
     early = [h["cpu_us_per_event"] for h in hours[1:7]] or [first["cpu_us_per_event"]]
     late = [h["cpu_us_per_event"] for h in hours[-6:]]
-    return {"growth_pct": (last["rss_mb"] - first["rss_mb"]) / first["rss_mb"] * 100,
-            "us_hour2": statistics.median(early), "us_last": statistics.median(late)}
+    return {
+        "growth_pct": (last["rss_mb"] - first["rss_mb"]) / first["rss_mb"] * 100,
+        "us_hour2": statistics.median(early),
+        "us_last": statistics.median(late),
+    }
 
 
 def collect(quick: bool) -> list[Result]:
@@ -243,35 +275,61 @@ def collect(quick: bool) -> list[Result]:
     s = summary(r)
     slowdown = (s["us_last"] / s["us_hour2"] - 1) * 100
     return [
-        Result("RSS growth, end of hour 1 → hour 24", "%", [s["growth_pct"]], target="≤ 5",
-               note=f"{r['hours'][0]['rss_mb']:.1f} → {r['hours'][-1]['rss_mb']:.1f} MB; {r['events']:,} events, "
-                    f"{r['runs']:,} automation runs, DB {r['db_mb']:.0f} MB"),
-        Result("µs per event, hourly (24 samples)", "µs", [h["us_per_event"] for h in r["hours"]],
-               note=f"CPU µs/event, hours 2–7 {s['us_hour2']:.1f}, hours 19–24 {s['us_last']:.1f}: "
-                    f"slowdown {slowdown:+.1f} %"),
-        Result("slowdown, CPU µs/event h19–24 vs h2–7", "%", [slowdown], note="medians of six hourly samples"),
-        Result("incidents at the station / opened", "%", [r["at_station"] / max(r["opened"], 1) * 100],
-               better="higher", note=f"{r['at_station']} of {r['opened']} SOS incidents stored at the station"),
+        Result(
+            "RSS growth, end of hour 1 → hour 24",
+            "%",
+            [s["growth_pct"]],
+            target="≤ 5",
+            note=f"{r['hours'][0]['rss_mb']:.1f} → {r['hours'][-1]['rss_mb']:.1f} MB; {r['events']:,} events, "
+            f"{r['runs']:,} automation runs, DB {r['db_mb']:.0f} MB",
+        ),
+        Result(
+            "µs per event, hourly (24 samples)",
+            "µs",
+            [h["us_per_event"] for h in r["hours"]],
+            note=f"CPU µs/event, hours 2–7 {s['us_hour2']:.1f}, hours 19–24 {s['us_last']:.1f}: "
+            f"slowdown {slowdown:+.1f} %",
+        ),
+        Result(
+            "slowdown, CPU µs/event h19–24 vs h2–7", "%", [slowdown], note="medians of six hourly samples"
+        ),
+        Result(
+            "incidents at the station / opened",
+            "%",
+            [r["at_station"] / max(r["opened"], 1) * 100],
+            better="higher",
+            note=f"{r['at_station']} of {r['opened']} SOS incidents stored at the station",
+        ),
         Result("wall time of the compressed day", "s", [r["wall_s"]]),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="100,000 events")
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     events = 100_000 if args.quick else args.events
-    print(textwrap.shorten(f"soak: {events:,} events over a simulated 24 h ({STEPS} steps), {SENSORS} automations, "
-                           "SOS every ~14 min, federation to a station process", 200))
+    print(
+        textwrap.shorten(
+            f"soak: {events:,} events over a simulated 24 h ({STEPS} steps), {SENSORS} automations, "
+            "SOS every ~14 min, federation to a station process",
+            200,
+        )
+    )
     r = asyncio.run(soak(events))
     s = summary(r)
-    print(f"\n{r['events']:,} events, {r['runs']:,} automation runs in {r['wall_s']:.0f} s; DB {r['db_mb']:.0f} MB")
+    print(
+        f"\n{r['events']:,} events, {r['runs']:,} automation runs in {r['wall_s']:.0f} s; DB {r['db_mb']:.0f} MB"
+    )
     print(f"RSS growth hour 1 → 24: {s['growth_pct']:+.1f} % (target ≤ 5 %)")
-    print(f"CPU µs/event: hours 2–7 {s['us_hour2']:.1f}, hours 19–24 {s['us_last']:.1f} "
-          f"(slowdown {(s['us_last'] / s['us_hour2'] - 1) * 100:+.1f} %)")
+    print(
+        f"CPU µs/event: hours 2–7 {s['us_hour2']:.1f}, hours 19–24 {s['us_last']:.1f} "
+        f"(slowdown {(s['us_last'] / s['us_hour2'] - 1) * 100:+.1f} %)"
+    )
     print(f"SOS incidents: {r['opened']} opened, {r['at_station']} stored at the station")
 
 

@@ -112,8 +112,9 @@ def cards(fake: FakeLineApi, incident_ids: Iterable[str]) -> Counter[tuple[str, 
     return counts
 
 
-def check_promises(presses: Iterable[str], incidents: dict[str, list[str]], fake: FakeLineApi | None,
-                   health: tuple[int, Any]) -> None:
+def check_promises(
+    presses: Iterable[str], incidents: dict[str, list[str]], fake: FakeLineApi | None, health: tuple[int, Any]
+) -> None:
     """Assert the three chaos promises.
 
     ``incidents`` maps each press's action key to the ids of the incidents it
@@ -184,8 +185,14 @@ class HubProcess:
         """Start the hub (it answers on :attr:`url` once :meth:`ready` returns)."""
         env = {**os.environ, "PYTHONPATH": str(REPO), "SAFETYHUB_ENTRYPOINTS": "0", "PYTHONUNBUFFERED": "1"}
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([*self.wrap, sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
-                                         cwd=self.folder, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [*self.wrap, sys.executable, "-m", "hub.cli", "run", "-c", "config.yaml"],
+                cwd=self.folder,
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
         self.starts += 1
 
     @property
@@ -246,9 +253,11 @@ async def make_token(data_dir: Path, role: str = "operator") -> str:
 
 def hub_yaml(port: int, data_dir: str = "./data", hub_id: str = "test-hub") -> str:
     """Return a ``hub:`` block for a child-process hub listening on ``port``."""
-    return (f"hub:\n  id: {hub_id}\n  name: ตลาดทดสอบ\n  zone: test-zone\n  timezone: Asia/Bangkok\n"
-            f"  location: {{lat: 14.5896, lon: 100.4550}}\n  data_dir: {data_dir}\n"
-            f"  web: {{host: 127.0.0.1, port: {port}, public_url: 'https://talat.example.org'}}\n")
+    return (
+        f"hub:\n  id: {hub_id}\n  name: ตลาดทดสอบ\n  zone: test-zone\n  timezone: Asia/Bangkok\n"
+        f"  location: {{lat: 14.5896, lon: 100.4550}}\n  data_dir: {data_dir}\n"
+        f"  web: {{host: 127.0.0.1, port: {port}, public_url: 'https://talat.example.org'}}\n"
+    )
 
 
 @pytest.fixture

@@ -21,8 +21,10 @@ from integrations.onvif import CAMERAS
 from integrations.onvif.testing import FakeOnvifDevice
 from tests.chaos.conftest import GROUPS, cards, check_promises, get_health, incidents_by_press, until
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
 TIMEOUT = 2  # the camera's configured timeout, seconds
 
 
@@ -39,8 +41,9 @@ class FrozenCamera(FakeOnvifDevice):
             return await super()._snapshot(request)
         self.snapshot_requests += 1
         assert self.jpeg is not None
-        response = web.StreamResponse(headers={"Content-Type": "image/jpeg",
-                                               "Content-Length": str(len(self.jpeg))})
+        response = web.StreamResponse(
+            headers={"Content-Type": "image/jpeg", "Content-Length": str(len(self.jpeg))}
+        )
         await response.prepare(request)
         await response.write(self.jpeg[: len(self.jpeg) // 2])
         self.frozen += 1
@@ -65,7 +68,9 @@ async def test_a_hanging_camera_does_not_hold_up_the_alert(make_hub: Any, line_f
             + "sos:\n  - {id: gate, name: ปุ่ม SOS ประตูตลาด, simulated: true}\n"
             "automation:\n  - id: sos_gate\n    use_blueprint:\n      path: sos_alert.yaml\n"
             "      input: {sos_button: sos.gate, cameras: [camera.gate_cam], line_targets: [big6, pineapple_eyes]}\n",
-            base=BASE, real_clock=True)
+            base=BASE,
+            real_clock=True,
+        )
         assert await hub.data[CAMERAS]["camera.gate_cam"].wait_connected(15)
         presses = ["hang-0", "hang-1"]
         started = time.monotonic()
@@ -87,7 +92,8 @@ async def test_a_hanging_camera_does_not_hold_up_the_alert(make_hub: Any, line_f
         # The failure is on record in the incident's timeline, not only in a log.
         incident_id = (await incidents_by_press(hub.storage))["hang-0"][0]
         rows = await hub.storage.fetchall(
-            "SELECT kind, text FROM incident_timeline WHERE incident_id = ?", (incident_id,))
+            "SELECT kind, text FROM incident_timeline WHERE incident_id = ?", (incident_id,)
+        )
         errors = [r["text"] for r in rows if r["kind"] == "error"]
         assert any("snapshot" in text and f"{TIMEOUT} s" in text for text in errors), [dict(r) for r in rows]
     finally:

@@ -37,14 +37,25 @@ def _unshare_works() -> bool:
     unshare = shutil.which("unshare")
     if unshare is None:
         return False
-    probe = subprocess.run([unshare, "--user", "--map-root-user", "--mount", "sh", "-c",
-                            "mount -t tmpfs -o size=1m tmpfs /mnt && test -w /mnt"],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        [
+            unshare,
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1m tmpfs /mnt && test -w /mnt",
+        ],
+        capture_output=True,
+        check=False,
+    )
     return probe.returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not _unshare_works(),
-                                reason="needs unshare with user+mount namespaces to mount a private tmpfs")
+pytestmark = pytest.mark.skipif(
+    not _unshare_works(), reason="needs unshare with user+mount namespaces to mount a private tmpfs"
+)
 
 
 def _fill(folder: Path) -> int:
@@ -84,13 +95,17 @@ async def test_full_disk_refuses_writes_cleanly_and_recovers(line_fake: Any, tmp
     disk.mkdir(parents=True)
     port = free_port()
     (folder / "config.yaml").write_text(
-        hub_yaml(port, data_dir="./disk") + fake.config_yaml(GROUPS, "retry: {backoff: 0.05, max_backoff: 0.5}")
-        + SOS_BLOCK, encoding="utf-8")
+        hub_yaml(port, data_dir="./disk")
+        + fake.config_yaml(GROUPS, "retry: {backoff: 0.05, max_backoff: 0.5}")
+        + SOS_BLOCK,
+        encoding="utf-8",
+    )
     token = await make_token(seed)
     # In the namespace: a small tmpfs over ./disk, seeded with the database that holds the token.
-    mount = (f"mount -t tmpfs -o size={DISK_MB}m tmpfs {disk} && cp -a {seed}/. {disk}/ && exec \"$@\"")
-    proc = HubProcess(folder, port, wrap=["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount,
-                                          "sh"])
+    mount = f'mount -t tmpfs -o size={DISK_MB}m tmpfs {disk} && cp -a {seed}/. {disk}/ && exec "$@"'
+    proc = HubProcess(
+        folder, port, wrap=["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, "sh"]
+    )
     proc.start()
     headers = {"Authorization": f"Bearer {token}"}
     statuses: dict[str, int] = {}
@@ -111,8 +126,9 @@ async def test_full_disk_refuses_writes_cleanly_and_recovers(line_fake: Any, tmp
                 return sum(cards(fake, [v[0] for v in found.values()]).values()) >= 2 * len(found)
 
             async def press(action: str) -> None:
-                async with session.post(f"{proc.url}/api/services/sos/press",
-                                        json={"entity_id": "sos.gate", "action": action}) as resp:
+                async with session.post(
+                    f"{proc.url}/api/services/sos/press", json={"entity_id": "sos.gate", "action": action}
+                ) as resp:
                     statuses[action], texts[action] = resp.status, await resp.text()
 
             await press("before")
@@ -121,8 +137,10 @@ async def test_full_disk_refuses_writes_cleanly_and_recovers(line_fake: Any, tmp
             assert filled > 0 and os.statvfs(inside).f_bavail == 0
             for n in range(2):
                 await press(f"full-{n}")
-            async with session.post(f"{proc.url}/api/services/incident/open",
-                                    json={"kind": "manual", "title": "while the disk is full"}) as resp:
+            async with session.post(
+                f"{proc.url}/api/services/incident/open",
+                json={"kind": "manual", "title": "while the disk is full"},
+            ) as resp:
                 statuses["incident.open"], texts["incident.open"] = resp.status, await resp.text()
             # Still running, still answering.
             await asyncio.sleep(1.0)
@@ -143,7 +161,11 @@ async def test_full_disk_refuses_writes_cleanly_and_recovers(line_fake: Any, tmp
     # Refused cleanly: a JSON error naming the cause, never a crash page or a hang.
     for name, status in statuses.items():
         if status != 200:
-            assert status >= 500 and "disk is full" in json.loads(texts[name])["error"], (name, status, texts[name])
+            assert status >= 500 and "disk is full" in json.loads(texts[name])["error"], (
+                name,
+                status,
+                texts[name],
+            )
     # Nothing twice; before and after the outage, everything.
     ids = [v[0] for v in incidents.values()]
     assert all(len(v) == 1 for v in incidents.values()), incidents
@@ -158,5 +180,7 @@ async def test_full_disk_refuses_writes_cleanly_and_recovers(line_fake: Any, tmp
     # show the API's error to: that SOS is lost.
     lost = [a for a in ("full-0", "full-1") if not incidents.get(a)]
     if lost:
-        pytest.xfail(f"SOS presses while the disk was full opened no incident and sent no LINE card: {lost} "
-                     f"(API answers: {[statuses[a] for a in lost]})")
+        pytest.xfail(
+            f"SOS presses while the disk was full opened no incident and sent no LINE card: {lost} "
+            f"(API answers: {[statuses[a] for a in lost]})"
+        )

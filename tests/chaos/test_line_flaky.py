@@ -16,8 +16,10 @@ from tests.chaos.conftest import (
     until,
 )
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
 PRESSES = 8
 
 
@@ -51,13 +53,22 @@ async def test_half_of_line_requests_fail(make_hub: Any, line_fake: Any) -> None
         counts = cards(fake, ids)
         return len(ids) == PRESSES and all(counts[(g, i)] for g in GROUPS.values() for i in ids)
 
-    await until(all_delivered, within=30, interval=0.05, message=f"cards missing: {[(r.path, r.status) for r in fake.requests]}")
+    await until(
+        all_delivered,
+        within=30,
+        interval=0.05,
+        message=f"cards missing: {[(r.path, r.status) for r in fake.requests]}",
+    )
     await hub.block_till_done()  # every send finished: a late retry would have gone out by now
     await until(lambda: all(r.status for r in fake.requests), within=5)
     statuses = [r.status for r in fake.requests if r.path == "/v2/bot/message/push"]
     assert fake.injected >= PRESSES, statuses  # the faults really happened
     assert 500 in statuses and 409 in statuses, statuses  # both kinds: refused, and accepted-then-late
-    check_promises([f"chaos-{n}" for n in range(PRESSES)], await incidents_by_press(hub.storage), fake,
-                   await get_health(hub.http.url))
+    check_promises(
+        [f"chaos-{n}" for n in range(PRESSES)],
+        await incidents_by_press(hub.storage),
+        fake,
+        await get_health(hub.http.url),
+    )
     # Every send's failures are on the incident's record, not only in a log.
     assert not fake.violations

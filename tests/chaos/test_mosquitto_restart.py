@@ -20,8 +20,10 @@ from hub.testing_mqtt import mqtt_block
 from integrations.mqtt import get_client
 from tests.chaos.conftest import GROUPS, check_promises, get_health, until
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
 BUTTON = """\
 sos:
   - {id: gate, name: ปุ่ม SOS ประตูตลาด, zigbee2mqtt: gate_sos}
@@ -66,8 +68,12 @@ async def test_broker_restart_loses_no_press(make_hub: Any, mosquitto_factory: A
     await hub.block_till_done()
     ids = await sos_incidents(hub)
     assert len(ids) == 4, f"{len(ids)} incidents for 4 presses"  # none lost, none re-delivered twice
-    check_promises([f"press-{n}" for n in range(1, 5)], {f"press-{n + 1}": [i] for n, i in enumerate(ids)},
-                   fake, await get_health(hub.http.url))
+    check_promises(
+        [f"press-{n}" for n in range(1, 5)],
+        {f"press-{n + 1}": [i] for n, i in enumerate(ids)},
+        fake,
+        await get_health(hub.http.url),
+    )
     assert client.connected
 
 

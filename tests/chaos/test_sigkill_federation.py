@@ -63,7 +63,8 @@ def _read_incidents(data_dir: Path) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 async def test_repeated_sigkill_during_federation_loses_nothing(
-        make_hub: Any, federation_lab: FederationLab, line_fake: Any, tmp_path: Path) -> None:
+    make_hub: Any, federation_lab: FederationLab, line_fake: Any, tmp_path: Path
+) -> None:
     lab = federation_lab
     station = await make_hub(lab.station_block(), base=station_config(), folder=tmp_path / "station")
     await register_hubs(station, "test-hub")
@@ -72,8 +73,12 @@ async def test_repeated_sigkill_during_federation_loses_nothing(
     folder.mkdir()
     port = free_port()
     (folder / "config.yaml").write_text(
-        hub_yaml(port) + lab.hub_block(ack_timeout=2, health_interval=3600, registry_interval=86400)
-        + fake.config_yaml(GROUPS, "retry: {backoff: 0.05, max_backoff: 0.5}") + SOS_BLOCK, encoding="utf-8")
+        hub_yaml(port)
+        + lab.hub_block(ack_timeout=2, health_interval=3600, registry_interval=86400)
+        + fake.config_yaml(GROUPS, "retry: {backoff: 0.05, max_backoff: 0.5}")
+        + SOS_BLOCK,
+        encoding="utf-8",
+    )
     token = await make_token(folder / "data")
     proc = HubProcess(folder, port)
     accepted: list[str] = []
@@ -84,8 +89,9 @@ async def test_repeated_sigkill_during_federation_loses_nothing(
             for round_no in range(ROUNDS):
                 for n in range(PER_ROUND):
                     action = f"round{round_no}-{n}"
-                    async with session.post(f"{proc.url}/api/services/sos/press",
-                                            json={"entity_id": "sos.gate", "action": action}) as resp:
+                    async with session.post(
+                        f"{proc.url}/api/services/sos/press", json={"entity_id": "sos.gate", "action": action}
+                    ) as resp:
                         assert resp.status == 200, await resp.text()
                     accepted.append(action)
                 proc.kill()  # mid-flight: the automation, the LINE sends and the outbox are all busy
@@ -123,8 +129,10 @@ async def test_repeated_sigkill_during_federation_loses_nothing(
     unfederated = sorted(mine - set(at_station))
     unalerted = sorted(i for i in mine if any(counts[(g, i)] == 0 for g in GROUPS.values()))
     if lost or unfederated or unalerted:
-        pytest.xfail(f"after SIGKILLs: presses without incident {lost}; incidents never federated "
-                     f"{unfederated}; incidents never sent to LINE {unalerted}")
+        pytest.xfail(
+            f"after SIGKILLs: presses without incident {lost}; incidents never federated "
+            f"{unfederated}; incidents never sent to LINE {unalerted}"
+        )
     check_promises(accepted, incidents, fake, health)
 
 

@@ -17,8 +17,10 @@ from typing import Any
 from hub.testing import BASE_CONFIG
 from tests.chaos.conftest import GROUPS, SOS_BLOCK, check_promises, get_health, incidents_by_press, until
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
 HOLD = 6.5  # seconds: longer than the hub's 5 s busy_timeout
 
 LOCKER = """
@@ -33,19 +35,27 @@ print("released", flush=True)
 """
 
 
-async def test_sos_presses_survive_a_database_locked_by_another_process(make_hub: Any, line_fake: Any) -> None:
+async def test_sos_presses_survive_a_database_locked_by_another_process(
+    make_hub: Any, line_fake: Any
+) -> None:
     fake = await line_fake()
     hub = await make_hub(fake.config_yaml(GROUPS) + SOS_BLOCK, base=BASE, real_clock=True)
     await hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": "before"})
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(hub.storage.path), str(HOLD)],  # noqa: ASYNC220
-                              stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(  # noqa: ASYNC220 - a child that starts at once; the loop has nothing to wait for
+        [sys.executable, "-c", LOCKER, str(hub.storage.path), str(HOLD)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert locker.stdout is not None
         assert (await asyncio.to_thread(locker.stdout.readline)).strip() == "locked"
         started = time.monotonic()
-        presses = [asyncio.ensure_future(hub.services.call("sos", "press",
-                                                           {"entity_id": "sos.gate", "action": f"locked-{n}"}))
-                   for n in range(3)]
+        presses = [
+            asyncio.ensure_future(
+                hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": f"locked-{n}"})
+            )
+            for n in range(3)
+        ]
         # The web server does not wait for the database: health answers at once.
         await asyncio.sleep(0.5)
         status, body = await get_health(hub.http.url)

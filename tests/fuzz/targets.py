@@ -29,21 +29,33 @@ from typing import Any
 import pydantic
 from hypothesis import strategies as st
 
+from hub.config import ConfigError
+
 # -- shared strategies ---------------------------------------------------------------------
 
-JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-                        st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=24))
-JSON = st.recursive(JSON_SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                         st.dictionaries(st.text(max_size=10), inner, max_size=5)),
-                    max_leaves=12)
+JSON_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=24),
+)
+JSON = st.recursive(
+    JSON_SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=12,
+)
 
 
-def mutated_bytes(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
+def mutated_bytes(seeds: list[bytes] | st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
     """Real inputs with a few bytes flipped, cut, repeated or inserted; plus raw noise."""
+    seed_strategy = st.sampled_from(seeds) if isinstance(seeds, list) else seeds
 
     @st.composite
     def mutate(draw: st.DrawFn) -> bytes:
-        data = bytearray(draw(st.sampled_from(seeds)))
+        data = bytearray(draw(seed_strategy))
         for _ in range(draw(st.integers(0, 4))):
             op = draw(st.sampled_from(["flip", "cut", "insert", "dup", "trunc"]))
             if not data and op != "insert":
@@ -52,11 +64,11 @@ def mutated_bytes(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
             if op == "flip":
                 data[at] = draw(st.integers(0, 255))
             elif op == "cut":
-                del data[at:at + draw(st.integers(1, 8))]
+                del data[at : at + draw(st.integers(1, 8))]
             elif op == "insert":
                 data[at:at] = draw(st.binary(min_size=1, max_size=8))
             elif op == "dup":
-                data[at:at] = data[at:at + draw(st.integers(1, 16))]
+                data[at:at] = data[at : at + draw(st.integers(1, 16))]
             else:
                 del data[at:]
         return bytes(data)
@@ -94,12 +106,53 @@ automation:
     trigger: {platform: state, entity_id: sos.market_gate, to: triggered}
     action: [{service: light.flash, data: {entity_id: light.gate_lamp, seconds: 60}}]
 """
-SECRETS = ("mqtt_password: hunter22\nsia_key: 000102030405060708090a0b0c0d0e0f\ncam_pw: camera-pw\n"
-           "line_token: tok\nline_secret: 0123456789abcdef0123456789abcdef\n")
-_YAML_BITS = ["!secret", "!secret nope", "!include", "!include missing.yaml", "!include_dir_list .", "!env_var",
-              "!env_var NOPE_NOT_SET", "&a", "*a", "<<: *a", "{", "}", "[", "]", ":", "- ", "? ", "|", ">",
-              "'", '"', "#", "\t", "~", "null", "yes", "0x1F", "1e999", "-.inf", "2026-01-01", "!!python/object:os.system",
-              "!!binary AAAA", "%YAML 1.1", "---", "...", "\\u0000", "ตลาด", "\x00", "\ufeff", "id", "platform"]
+SECRETS = (
+    "mqtt_password: hunter22\nsia_key: 000102030405060708090a0b0c0d0e0f\ncam_pw: camera-pw\n"
+    "line_token: tok\nline_secret: 0123456789abcdef0123456789abcdef\n"
+)
+_YAML_BITS = [
+    "!secret",
+    "!secret nope",
+    "!include",
+    "!include missing.yaml",
+    "!include_dir_list .",
+    "!env_var",
+    "!env_var NOPE_NOT_SET",
+    "&a",
+    "*a",
+    "<<: *a",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    "- ",
+    "? ",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+    "\t",
+    "~",
+    "null",
+    "yes",
+    "0x1F",
+    "1e999",
+    "-.inf",
+    "2026-01-01",
+    "!!python/object:os.system",
+    "!!binary AAAA",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "\\u0000",
+    "ตลาด",
+    "\x00",
+    "\ufeff",
+    "id",
+    "platform",
+]
 
 
 @st.composite
@@ -120,8 +173,13 @@ def config_texts(draw: st.DrawFn) -> str:
             lines[at] = lines[at][:pos] + draw(st.sampled_from(_YAML_BITS)) + lines[at][pos:]
         elif op == "value" and ":" in lines[at]:
             key = lines[at].split(":", 1)[0]
-            value = draw(st.one_of(st.sampled_from(_YAML_BITS), st.text(max_size=12),
-                                   JSON.map(lambda v: json.dumps(v, ensure_ascii=False))))
+            value = draw(
+                st.one_of(
+                    st.sampled_from(_YAML_BITS),
+                    st.text(max_size=12),
+                    JSON.map(lambda v: json.dumps(v, ensure_ascii=False)),
+                )
+            )
             lines[at] = f"{key}: {value}"
         elif op == "random":
             lines.insert(at, draw(st.text(alphabet=string.printable + "ตลาด{}[]:-&*!|>'\"", max_size=40)))
@@ -148,7 +206,7 @@ class ConfigTarget:
 
     def __call__(self, text: str) -> None:
         from hub.bootstrap import load
-        from hub.config import ConfigError, load_config_file
+        from hub.config import load_config_file
 
         self.cases += 1
         self.path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -160,7 +218,7 @@ class ConfigTarget:
             _check_config_errors(loaded.errors, ConfigError)
 
 
-def _check_config_errors(errors: list[Any], error_type: type) -> None:
+def _check_config_errors(errors: list[Any], error_type: type[ConfigError]) -> None:
     for err in errors:
         assert isinstance(err, error_type), err
         assert err.file and err.message.strip(), f"an error without a place or a message: {err!r}"
@@ -172,19 +230,32 @@ def _check_config_errors(errors: list[Any], error_type: type) -> None:
 SIA_KEY = "000102030405060708090a0b0c0d0e0f"
 
 
-def sia_seeds() -> list[bytes]:
-    """Real frames (plain, encrypted, Contact ID, NULL poll) encoded by siadc09, as a panel sends them."""
-    from siadc09 import account, message, util, xdata
+def sia_frame(index: int) -> bytes:
+    """One of five real frames, encoded by siadc09 as a panel sends them, stamped *now*.
 
-    def frame(acct: str, idtoken: str, content: bytes, key: str | None = None, seq: int = 1) -> bytes:
-        acc = account.Account(acct=int(acct, 16), key=key)
-        msg = message.EventMessage(acc, config={"idtoken": idtoken, "seqno": seq, "data": xdata.Data(content=content),
-                                                "timestamp": util.now() + timedelta(seconds=0)})
-        return bytes(msg.encode())
+    Made at draw time: the receiver refuses frames whose timestamp is more than
+    a few seconds off, and a long run lasts minutes.
+    """
+    from siadc09 import account, message, util, xdata  # type: ignore[import-untyped]
 
-    return [frame("1A2B", "SIA-DCS", b"#1A2B|Nri1/PA001]"), frame("1A2B", "SIA-DCS", b"#1A2B|Nri1/BA002]", seq=7),
-            frame("BEEF", "SIA-DCS", b"#BEEF|Nri7/PA001]", key=SIA_KEY), frame("1A2B", "ADM-CID", b"#1A2B|1120 01 001]"),
-            frame("1A2B", "NULL", b"]")]
+    acct, idtoken, content, key, seq = [
+        ("1A2B", "SIA-DCS", b"#1A2B|Nri1/PA001]", None, 1),
+        ("1A2B", "SIA-DCS", b"#1A2B|Nri1/BA002]", None, 7),
+        ("BEEF", "SIA-DCS", b"#BEEF|Nri7/PA001]", SIA_KEY, 3),
+        ("1A2B", "ADM-CID", b"#1A2B|1120 01 001]", None, 4),
+        ("1A2B", "NULL", b"]", None, 5),
+    ][index]
+    acc = account.Account(acct=int(acct, 16), key=key)
+    msg = message.EventMessage(
+        acc,
+        config={
+            "idtoken": idtoken,
+            "seqno": seq,
+            "data": xdata.Data(content=content),
+            "timestamp": util.now() + timedelta(seconds=0),
+        },
+    )
+    return bytes(msg.encode())
 
 
 class SiaTarget:
@@ -197,12 +268,17 @@ class SiaTarget:
         async def nothing(_: Any) -> None:
             return None
 
-        self.receiver = SiaReceiver([SiaAccountConfig(account="1A2B"), SiaAccountConfig(account="BEEF", key=SIA_KEY)],
-                                    nothing, host="127.0.0.1", port=0)
-        self.seeds = sia_seeds()
+        self.receiver = SiaReceiver(
+            [SiaAccountConfig(account="1A2B"), SiaAccountConfig(account="BEEF", key=SIA_KEY)],
+            nothing,
+            host="127.0.0.1",
+            port=0,
+        )
 
     def strategy(self) -> st.SearchStrategy[bytes]:
-        return mutated_bytes(self.seeds)
+        """Fresh real frames, as they are or mutated, and noise."""
+        fresh = st.integers(0, 4).map(sia_frame)
+        return st.one_of(fresh, mutated_bytes(fresh))
 
     def __call__(self, data: bytes) -> None:
         verdict = self.receiver.judge(data)
@@ -226,17 +302,47 @@ def federation_seeds() -> list[bytes]:
     from integrations.federation.protocol import dumps, envelope
 
     now = 1_767_225_600.0
-    incident = {"id": "01J0000000000000000000000A", "kind": "sos", "severity": "critical", "status": "open",
-                "title": "SOS", "place": "ประตู 1", "location": {"lat": 14.59, "lon": 100.45},
-                "entities": ["sos.gate"], "data": {"action": "emergency"}, "opened_at": now, "updated_at": now}
+    incident = {
+        "id": "01J0000000000000000000000A",
+        "kind": "sos",
+        "severity": "critical",
+        "status": "open",
+        "title": "SOS",
+        "place": "ประตู 1",
+        "location": {"lat": 14.59, "lon": 100.45},
+        "entities": ["sos.gate"],
+        "data": {"action": "emergency"},
+        "opened_at": now,
+        "updated_at": now,
+    }
     return [
-        envelope(ulid(), "st", "hub-a", "incident", now, {"action": "opened", "incident": incident,
-                                                          "entry": {"ts": now, "kind": "opened", "text": "SOS"}}),
-        envelope(ulid(), "st", "hub-a", "event", now, {"type": "camera_motion", "data": {"x": 1}, "time": now}),
-        envelope(ulid(), "st", "hub-a", "health", now, {"status": "online", "uptime": 12.5, "version": "0.1.0"}),
+        envelope(
+            ulid(),
+            "st",
+            "hub-a",
+            "incident",
+            now,
+            {"action": "opened", "incident": incident, "entry": {"ts": now, "kind": "opened", "text": "SOS"}},
+        ),
+        envelope(
+            ulid(), "st", "hub-a", "event", now, {"type": "camera_motion", "data": {"x": 1}, "time": now}
+        ),
+        envelope(
+            ulid(), "st", "hub-a", "health", now, {"status": "online", "uptime": 12.5, "version": "0.1.0"}
+        ),
         envelope(ulid(), "st", "hub-a", "registry", now, {"hub": {"id": "hub-a"}, "cameras": [{"id": "c"}]}),
-        dumps({"v": 1, "id": ulid(), "station": "st", "hub": "hub-a", "command": "light.flash",
-               "data": {"entity_id": "light.gate", "seconds": 30}, "by": {"user": "officer"}, "ts": now}),
+        dumps(
+            {
+                "v": 1,
+                "id": ulid(),
+                "station": "st",
+                "hub": "hub-a",
+                "command": "light.flash",
+                "data": {"entity_id": "light.gate", "seconds": 30},
+                "by": {"user": "officer"},
+                "ts": now,
+            }
+        ),
         dumps({"v": 1, "ids": [ulid()], "rejected": [{"id": ulid(), "reason": "bad"}], "ts": now}),
     ]
 
@@ -303,22 +409,76 @@ light:
 frigate: {url: "http://127.0.0.1:5000"}
 """
 MQTT_TOPICS = [
-    "zigbee2mqtt/heiman", "zigbee2mqtt/heiman/availability", "zigbee2mqtt/bridge/devices", "zigbee2mqtt/bridge/state",
-    "zigbee2mqtt/bridge/info", "shop/sos", "shop/tpl", "zigbee2mqtt/lamp", "zigbee2mqtt/lamp/availability",
-    "stat/tlamp/RESULT", "stat/tlamp/POWER", "tele/tlamp/STATE", "tele/tlamp/LWT", "tele/tlamp/SENSOR",
-    "shellyplus1-x/events/rpc", "shellyplus1-x/status/switch:0", "shellyplus1-x/online", "frigate/events",
-    "frigate/reviews", "frigate/available", "homeassistant/sensor/n/o/config", "homeassistant/device/d/config",
-    "homeassistant/binary_sensor/x/config", "homeassistant/light/y/config", "homeassistant/status",
+    "zigbee2mqtt/heiman",
+    "zigbee2mqtt/heiman/availability",
+    "zigbee2mqtt/bridge/devices",
+    "zigbee2mqtt/bridge/state",
+    "zigbee2mqtt/bridge/info",
+    "shop/sos",
+    "shop/tpl",
+    "zigbee2mqtt/lamp",
+    "zigbee2mqtt/lamp/availability",
+    "stat/tlamp/RESULT",
+    "stat/tlamp/POWER",
+    "tele/tlamp/STATE",
+    "tele/tlamp/LWT",
+    "tele/tlamp/SENSOR",
+    "shellyplus1-x/events/rpc",
+    "shellyplus1-x/status/switch:0",
+    "shellyplus1-x/online",
+    "frigate/events",
+    "frigate/reviews",
+    "frigate/available",
+    "homeassistant/sensor/n/o/config",
+    "homeassistant/device/d/config",
+    "homeassistant/binary_sensor/x/config",
+    "homeassistant/light/y/config",
+    "homeassistant/status",
 ]
-_MQTT_SEEDS = [b'{"action":"emergency","battery":90,"linkquality":120}', b'{"state":"ON","brightness":254}',
-               b'{"POWER":"ON","Dimmer":40}', b'{"method":"NotifyStatus","params":{"switch:0":{"output":true}}}',
-               b'{"type":"new","after":{"id":"1","camera":"gate","label":"person","has_snapshot":true}}',
-               b'[{"ieee_address":"0x1","friendly_name":"heiman","definition":{"model":"HS1EB/HS1EB-E"}}]',
-               b'{"name":"x","stat_t":"~/s","~":"a/b","cmd_t":"~/c","uniq_id":"u1"}', b"online", b"PRESSED",
-               b'{"x":{"y":"go"}}', b'{"state":"online"}', b'{"dev":{"ids":["d"]},"o":{"name":"z"},"cmps":{}}']
-KEYS = st.sampled_from(["action", "sos", "battery", "linkquality", "last_seen", "state", "brightness", "POWER",
-                        "Dimmer", "after", "before", "type", "params", "method", "id", "camera", "label", "cmps",
-                        "p", "stat_t", "~", "voltage", "battery_low", "tamper", "definition", "friendly_name"])
+_MQTT_SEEDS = [
+    b'{"action":"emergency","battery":90,"linkquality":120}',
+    b'{"state":"ON","brightness":254}',
+    b'{"POWER":"ON","Dimmer":40}',
+    b'{"method":"NotifyStatus","params":{"switch:0":{"output":true}}}',
+    b'{"type":"new","after":{"id":"1","camera":"gate","label":"person","has_snapshot":true}}',
+    b'[{"ieee_address":"0x1","friendly_name":"heiman","definition":{"model":"HS1EB/HS1EB-E"}}]',
+    b'{"name":"x","stat_t":"~/s","~":"a/b","cmd_t":"~/c","uniq_id":"u1"}',
+    b"online",
+    b"PRESSED",
+    b'{"x":{"y":"go"}}',
+    b'{"state":"online"}',
+    b'{"dev":{"ids":["d"]},"o":{"name":"z"},"cmps":{}}',
+]
+KEYS = st.sampled_from(
+    [
+        "action",
+        "sos",
+        "battery",
+        "linkquality",
+        "last_seen",
+        "state",
+        "brightness",
+        "POWER",
+        "Dimmer",
+        "after",
+        "before",
+        "type",
+        "params",
+        "method",
+        "id",
+        "camera",
+        "label",
+        "cmps",
+        "p",
+        "stat_t",
+        "~",
+        "voltage",
+        "battery_low",
+        "tamper",
+        "definition",
+        "friendly_name",
+    ]
+)
 
 
 def mqtt_payloads() -> st.SearchStrategy[tuple[str, bytes, bool]]:
@@ -333,28 +493,70 @@ def mqtt_payloads() -> st.SearchStrategy[tuple[str, bytes, bool]]:
 
 #: The fake LINE API's channel secret (``hub.testing_line.FAKE_SECRET``): deliveries are signed with it.
 LINE_SECRET = "0123456789abcdef0123456789abcdef"
-_LINE_TYPES = ["message", "postback", "join", "leave", "follow", "unfollow", "memberJoined", "memberLeft",
-               "beacon", "accountLink", "things", "videoPlayComplete", "unsend", "nonsense", ""]
+_LINE_TYPES = [
+    "message",
+    "postback",
+    "join",
+    "leave",
+    "follow",
+    "unfollow",
+    "memberJoined",
+    "memberLeft",
+    "beacon",
+    "accountLink",
+    "things",
+    "videoPlayComplete",
+    "unsend",
+    "nonsense",
+    "",
+]
 
 
 @st.composite
 def line_bodies(draw: st.DrawFn) -> tuple[bytes, bool]:
     """(body, signed): LINE-shaped deliveries with odd events, and raw bodies; most carry a valid signature."""
-    source = draw(st.one_of(
-        st.fixed_dictionaries({"type": st.sampled_from(["user", "group", "room", "x"]),
-                               "userId": st.text(max_size=34), "groupId": st.text(max_size=34)}), JSON))
-    event = draw(st.fixed_dictionaries(
-        {"type": st.sampled_from(_LINE_TYPES), "mode": st.sampled_from(["active", "standby", 7]),
-         "timestamp": st.one_of(st.integers(-1, 2**53), st.text(max_size=5)), "source": st.just(source),
-         "webhookEventId": st.one_of(st.text(min_size=1, max_size=30), st.none(), st.integers()),
-         "deliveryContext": st.one_of(st.just({"isRedelivery": False}), JSON)},
-        optional={"replyToken": st.text(max_size=40),
-                  "message": st.one_of(JSON, st.fixed_dictionaries({
-                      "type": st.sampled_from(["text", "image", "location", "sticker", "file", "?"]),
-                      "id": st.text(max_size=20), "text": st.text(max_size=60),
-                      "latitude": JSON_SCALAR, "longitude": JSON_SCALAR})),
-                  "postback": st.one_of(JSON, st.fixed_dictionaries({"data": st.text(max_size=80)})),
-                  "joined": JSON, "left": JSON}))
+    source = draw(
+        st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["user", "group", "room", "x"]),
+                    "userId": st.text(max_size=34),
+                    "groupId": st.text(max_size=34),
+                }
+            ),
+            JSON,
+        )
+    )
+    event = draw(
+        st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(_LINE_TYPES),
+                "mode": st.sampled_from(["active", "standby", 7]),
+                "timestamp": st.one_of(st.integers(-1, 2**53), st.text(max_size=5)),
+                "source": st.just(source),
+                "webhookEventId": st.one_of(st.text(min_size=1, max_size=30), st.none(), st.integers()),
+                "deliveryContext": st.one_of(st.just({"isRedelivery": False}), JSON),
+            },
+            optional={
+                "replyToken": st.text(max_size=40),
+                "message": st.one_of(
+                    JSON,
+                    st.fixed_dictionaries(
+                        {
+                            "type": st.sampled_from(["text", "image", "location", "sticker", "file", "?"]),
+                            "id": st.text(max_size=20),
+                            "text": st.text(max_size=60),
+                            "latitude": JSON_SCALAR,
+                            "longitude": JSON_SCALAR,
+                        }
+                    ),
+                ),
+                "postback": st.one_of(JSON, st.fixed_dictionaries({"data": st.text(max_size=80)})),
+                "joined": JSON,
+                "left": JSON,
+            },
+        )
+    )
     shape = draw(st.integers(0, 3))
     if shape == 0:
         body: Any = {"destination": "U" + "0" * 32, "events": draw(st.lists(st.just(event), max_size=3))}
@@ -362,8 +564,11 @@ def line_bodies(draw: st.DrawFn) -> tuple[bytes, bool]:
         body = {"events": draw(JSON)}
     else:
         body = draw(JSON) if shape == 2 else None
-    raw = (json.dumps(body, ensure_ascii=False, allow_nan=True).encode() if body is not None
-           else draw(st.binary(max_size=200)))
+    raw = (
+        json.dumps(body, ensure_ascii=False, allow_nan=True).encode()
+        if body is not None
+        else draw(st.binary(max_size=200))
+    )
     return raw, draw(st.integers(0, 9)) > 0
 
 
@@ -444,8 +649,11 @@ async def line_check(rig: HubRig, session: Any, case: tuple[bytes, bool], settle
 
     body, signed = case
     signature = sign_line_body(body, LINE_SECRET) if signed else "bm90IGEgc2lnbmF0dXJl"
-    async with session.post("/api/line/webhook", data=body,
-                            headers={"Content-Type": "application/json", "X-Line-Signature": signature}) as resp:
+    async with session.post(
+        "/api/line/webhook",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Line-Signature": signature},
+    ) as resp:
         status = resp.status
         text = await resp.text()
     assert status == 200 or 400 <= status < 500, (status, text, body[:200])

@@ -31,8 +31,12 @@ from tests.fuzz.targets import (
     mqtt_payloads,
 )
 
-FAST = settings(max_examples=150, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 _config = ConfigTarget(full_every=10)
 _sia = SiaTarget()
@@ -68,8 +72,12 @@ async def rig(make_hub: Any, fake_line_factory: Any) -> AsyncIterator[HubRig]:
     assert FAKE_SECRET == LINE_SECRET
     fake = await fake_line_factory()
     port = free_port()
-    hub = await make_hub(f"mqtt: {{broker: 'mqtt://127.0.0.1:{port}', reconnect_min: 30, reconnect_max: 60}}\n"
-                         + MQTT_CONFIG + fake.config_yaml({"big6": "C" + "1" * 32}), base=BASE_CONFIG)
+    hub = await make_hub(
+        f"mqtt: {{broker: 'mqtt://127.0.0.1:{port}', reconnect_min: 30, reconnect_max: 60}}\n"
+        + MQTT_CONFIG
+        + fake.config_yaml({"big6": "C" + "1" * 32}),
+        base=BASE_CONFIG,
+    )
     rig = HubRig(hub)
     undo = rig.install()
     yield rig

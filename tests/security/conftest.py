@@ -25,15 +25,17 @@ def _canary(label: str) -> str:
 class Canaries:
     """One unique value per configured secret, and what each is."""
 
-    values: dict[str, str] = field(default_factory=lambda: {
-        "mqtt_password": _canary("mqtt"),
-        "line_token": _canary("linetoken"),
-        "line_secret": _canary("linesecret"),
-        "cam_pw": _canary("campw"),
-        "federation_password": _canary("fedpw"),
-        # The SIA key must be 32 hex digits: a random one is unique enough and matched case-insensitively.
-        "sia_key": secrets.token_hex(16),
-    })
+    values: dict[str, str] = field(
+        default_factory=lambda: {
+            "mqtt_password": _canary("mqtt"),
+            "line_token": _canary("linetoken"),
+            "line_secret": _canary("linesecret"),
+            "cam_pw": _canary("campw"),
+            "federation_password": _canary("fedpw"),
+            # The SIA key must be 32 hex digits: a random one is unique enough and matched case-insensitively.
+            "sia_key": secrets.token_hex(16),
+        }
+    )
 
     def secrets_yaml(self) -> str:
         """Return ``secrets.yaml`` with every canary."""
@@ -63,13 +65,18 @@ def write_broker_files(folder: Path, canaries: Canaries) -> tuple[Path, Path]:
     """A passwd/ACL pair: the station account, the hub's federation account and its device-MQTT account."""
     folder.mkdir(parents=True, exist_ok=True)
     passwd, acl = folder / "passwd", folder / "acl"
-    write_passwd(passwd, {
-        STATION_USER: hash_password(STATION_PASSWORD, iterations=101),
-        "test-hub": hash_password(canaries.values["federation_password"], iterations=101),
-        MQTT_USER: hash_password(canaries.values["mqtt_password"], iterations=101),
-    })
-    acl.write_text(acl_text(STATION, STATION_USER, ["test-hub"]) + f"\nuser {MQTT_USER}\ntopic readwrite #\n",
-                   encoding="utf-8")
+    write_passwd(
+        passwd,
+        {
+            STATION_USER: hash_password(STATION_PASSWORD, iterations=101),
+            "test-hub": hash_password(canaries.values["federation_password"], iterations=101),
+            MQTT_USER: hash_password(canaries.values["mqtt_password"], iterations=101),
+        },
+    )
+    acl.write_text(
+        acl_text(STATION, STATION_USER, ["test-hub"]) + f"\nuser {MQTT_USER}\ntopic readwrite #\n",
+        encoding="utf-8",
+    )
     return passwd, acl
 
 

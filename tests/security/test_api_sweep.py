@@ -31,12 +31,13 @@ from integrations.onvif.testing import FakeOnvifDevice
 
 schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis (the security sweep)")
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
-EXAMPLES = 4  # generated requests per operation and credential kind
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
+EXAMPLES = 8  # generated requests per operation and credential kind
 #: Known 500s, each reported to its owner; listed so that any *other* 500 fails at once.
-KNOWN_500: dict[tuple[str, str], str] = {
-}
+KNOWN_500: dict[tuple[str, str], str] = {}
 
 
 def config(line_base: str, camera_port: int, dead_port: int) -> str:
@@ -91,11 +92,16 @@ def _examples(operation: Any) -> list[Any]:
     return cases
 
 
-async def send(session: aiohttp.ClientSession, case: Any, base_url: str, token: str | None) -> tuple[int, str]:
+async def send(
+    session: aiohttp.ClientSession, case: Any, base_url: str, token: str | None
+) -> tuple[int, str]:
     """Send one generated request; return (status, body text)."""
     kwargs = case.as_transport_kwargs(base_url=base_url)
-    headers = {k: v for k, v in kwargs.get("headers", {}).items()
-               if k.lower() not in ("authorization", "connection", "accept-encoding")}
+    headers = {
+        k: v
+        for k, v in kwargs.get("headers", {}).items()
+        if k.lower() not in ("authorization", "connection", "accept-encoding")
+    }
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     body: Any = None
@@ -104,16 +110,30 @@ async def send(session: aiohttp.ClientSession, case: Any, base_url: str, token: 
         headers["Content-Type"] = "application/json"
     elif "data" in kwargs:
         body = kwargs["data"]
-    params = [(k, str(v)) for k, vs in (kwargs.get("params") or {}).items()
-              for v in (vs if isinstance(vs, list) else [vs])]
-    async with asyncio.timeout(15), session.request(kwargs["method"], kwargs["url"], headers=headers, params=params,
-                                                    data=body, allow_redirects=False, cookies=None) as resp:
+    params = [
+        (k, str(v))
+        for k, vs in (kwargs.get("params") or {}).items()
+        for v in (vs if isinstance(vs, list) else [vs])
+    ]
+    async with (
+        asyncio.timeout(15),
+        session.request(
+            kwargs["method"],
+            kwargs["url"],
+            headers=headers,
+            params=params,
+            data=body,
+            allow_redirects=False,
+            cookies=None,
+        ) as resp,
+    ):
         return resp.status, (await resp.content.read(4096)).decode("utf-8", errors="replace")
 
 
 @pytest.mark.slow
 async def test_generated_requests_are_refused_without_rights_and_never_500(
-        make_hub: Any, fake_line_factory: Any) -> None:
+    make_hub: Any, fake_line_factory: Any
+) -> None:
     from hub.testing import free_port
 
     fake = await fake_line_factory()
@@ -132,8 +152,9 @@ async def test_generated_requests_are_refused_without_rights_and_never_500(
         admin = await hub.auth.create_token(admin_user, "sweep")
         viewer = await hub.auth.create_token(viewer_user, "sweep")
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-            async with session.get(f"{hub.http.url}/api/openapi.json",
-                                   headers={"Authorization": f"Bearer {admin}"}) as resp:
+            async with session.get(
+                f"{hub.http.url}/api/openapi.json", headers={"Authorization": f"Bearer {admin}"}
+            ) as resp:
                 assert resp.status == 200
                 spec = await resp.json()
             cases = await asyncio.to_thread(lambda: list(generated_cases(spec)))
@@ -160,8 +181,13 @@ async def test_generated_requests_are_refused_without_rights_and_never_500(
                     router_miss = status == 404 and text.strip() == "404: Not Found"
                     if who == "anonymous" and not public and status not in (401, 403) and not router_miss:
                         problems.append(f"not refused: {label}")
-                    if who == "viewer" and not public and role in ("operator", "admin") and status != 403 \
-                            and not router_miss:
+                    if (
+                        who == "viewer"
+                        and not public
+                        and role in ("operator", "admin")
+                        and status != 403
+                        and not router_miss
+                    ):
                         problems.append(f"viewer not refused ({role} route): {label}")
         assert not problems, "\n".join(problems[:40])
         if known:

@@ -53,14 +53,21 @@ from tests.security.conftest import (
     write_broker_files,
 )
 
-BASE = BASE_CONFIG.replace("web: {host: 127.0.0.1, port: 0}",
-                           "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}")
+BASE = BASE_CONFIG.replace(
+    "web: {host: 127.0.0.1, port: 0}",
+    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
+)
 
 
 async def _record_broker(broker: Any, seen: list[tuple[str, bytes]], ready: asyncio.Event) -> None:
     """Subscribe as the station to everything the hub publishes under the federation root, and to ``#``."""
-    async with aiomqtt.Client(broker.host, broker.port, username=STATION_USER, password=STATION_PASSWORD,
-                              identifier=f"canary-station-{os.getpid()}") as client:
+    async with aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=STATION_USER,
+        password=STATION_PASSWORD,
+        identifier=f"canary-station-{os.getpid()}",
+    ) as client:
         await client.subscribe(f"ssz/v1/{STATION}/#", qos=1)
         ready.set()
         async for message in client.messages:
@@ -68,15 +75,21 @@ async def _record_broker(broker: Any, seen: list[tuple[str, bytes]], ready: asyn
             seen.append((str(message.topic), payload))
 
 
-async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, canaries: Canaries,
-                                        config_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_secret_leaks_anywhere(
+    make_hub: Any,
+    mosquitto_factory: Any,
+    canaries: Canaries,
+    config_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     passwd, acl = write_broker_files(config_dir.parent / "broker-files", canaries)
     broker = mosquitto_factory(password_file=passwd, acl_file=acl)
     camera = FakeOnvifDevice(max_pull_wait=0.5, password=canaries.values["cam_pw"], snapshot_auth="digest")
     await camera.start()
-    fake = FakeLineApi(token=canaries.values["line_token"], channel_secret=canaries.values["line_secret"],
-                       quota_limit=None)
+    fake = FakeLineApi(
+        token=canaries.values["line_token"], channel_secret=canaries.values["line_secret"], quota_limit=None
+    )
     await fake.start()
     fake.add_group("Big 6", {"U" + "a" * 32: "สมชาย"}, group_id="C" + "6" * 32)
     published: list[tuple[str, bytes]] = []
@@ -86,8 +99,9 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
     try:
         await asyncio.wait_for(ready.wait(), 10)
         (config_dir / "secrets.yaml").write_text(canaries.secrets_yaml(), encoding="utf-8")
-        hub = await make_hub(hub_blocks(canaries, broker.url, fake.base_url, camera.port), base=BASE,
-                             real_clock=True)
+        hub = await make_hub(
+            hub_blocks(canaries, broker.url, fake.base_url, camera.port), base=BASE, real_clock=True
+        )
         assert not hub.config_errors, hub.config_errors
         assert await hub.data[CAMERAS]["camera.gate_cam"].wait_connected(15)
         from integrations.federation.uplink import FEDERATION
@@ -107,18 +121,28 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
                 break
         await hub.block_till_done()
         assert fake.pushes, "the LINE card never went out: the test exercised less than it claims"
-        assert any(t.endswith("/registry") for t, _ in published) and any(t.endswith("/health") for t, _ in published)
+        assert any(t.endswith("/registry") for t, _ in published) and any(
+            t.endswith("/health") for t, _ in published
+        )
         incident = (await hub.storage.fetchall("SELECT id FROM incidents"))[0]["id"]
 
         # Every GET the web server has without path parameters, as admin; plus the ones the run created.
         user = await hub.auth.add_user("canary-admin", "correct horse battery", "admin")
-        admin = aiohttp.ClientSession(base_url=hub.http.url,
-                                      headers={"Authorization": f"Bearer {await hub.auth.create_token(user, 'c')}"})
+        admin = aiohttp.ClientSession(
+            base_url=hub.http.url,
+            headers={"Authorization": f"Bearer {await hub.auth.create_token(user, 'c')}"},
+        )
         sessions.append(admin)
         paths = sorted({r.path for r in hub.http.routes if r.method == "GET" and "{" not in r.path})
-        paths += [f"/api/incidents/{incident}", "/api/automations/sos_gate", "/api/automations/sos_gate/traces",
-                  "/automations/sos_gate", f"/incidents/{incident}", "/api/states/sos.gate",
-                  "/api/states/camera.gate_cam"]
+        paths += [
+            f"/api/incidents/{incident}",
+            "/api/automations/sos_gate",
+            "/api/automations/sos_gate/traces",
+            "/automations/sos_gate",
+            f"/incidents/{incident}",
+            "/api/states/sos.gate",
+            "/api/states/camera.gate_cam",
+        ]
         bodies: dict[str, bytes] = {}
         for path in paths:
             if path.endswith("/stream") or "events" in path.split("/")[-1:] and "stream" in path:
@@ -146,14 +170,21 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
 
     dump = "\n".join(sqlite3.connect(db).iterdump())
     files = {str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
-    logs = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}" + (f"\n{r.exc_text}" if r.exc_text else "")
-                     for r in caplog.records)
+    logs = "\n".join(
+        f"{r.name} {r.levelname} {r.getMessage()}" + (f"\n{r.exc_text}" if r.exc_text else "")
+        for r in caplog.records
+    )
 
     leaks: dict[str, list[str]] = {}
-    for where, text in [("logs", logs), ("states", states), ("LINE messages", deliveries), ("database", dump),
-                        *((f"GET {p}", b) for p, b in bodies.items()),
-                        *((f"MQTT {t}", p) for t, p in published),
-                        *((f"file {n}", b) for n, b in files.items())]:
+    for where, text in [
+        ("logs", logs),
+        ("states", states),
+        ("LINE messages", deliveries),
+        ("database", dump),
+        *((f"GET {p}", b) for p, b in bodies.items()),
+        *((f"MQTT {t}", p) for t, p in published),
+        *((f"file {n}", b) for n, b in files.items()),
+    ]:
         found = canaries.find(text)
         if found:
             leaks[where] = found
@@ -161,6 +192,7 @@ async def test_no_secret_leaks_anywhere(make_hub: Any, mosquitto_factory: Any, c
     # The checks looked at real material: the run logged, published and answered.
     assert len(caplog.records) > 20 and len(published) >= 3 and dump.count("INSERT INTO") > 20
     # The secrets did reach the peers that need them (the canaries are live values, not unused ones).
-    assert fake.requests and all(r.headers.get("Authorization") == f"Bearer {canaries.values['line_token']}"
-                                 for r in fake.requests)
+    assert fake.requests and all(
+        r.headers.get("Authorization") == f"Bearer {canaries.values['line_token']}" for r in fake.requests
+    )
     assert camera.snapshot_requests and camera.auth_failures < camera.snapshot_requests
