@@ -24,7 +24,7 @@ from aiohttp import web
 from hub.automation.blueprints import list_blueprints, search_dirs
 from hub.automation.const import MANAGER, WEBHOOKS
 from hub.automation.strings import translator
-from hub.http.routes import Route, current_user, json_error
+from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 
@@ -99,18 +99,6 @@ async def _audit(
     )
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("body must be a JSON object")
-    return data
-
-
 def _as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -135,7 +123,7 @@ async def get_automation(request: web.Request) -> web.Response:
 
 async def set_automation(request: web.Request) -> web.Response:
     automation = _automation(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     if "enabled" not in body:
         return json_error(400, "body needs 'enabled': true or false")
     enabled = _as_bool(body["enabled"])
@@ -148,7 +136,7 @@ async def trigger_automation(request: web.Request) -> web.Response:
     automation = _automation(request)
     if automation.failed:
         return json_error(409, f"automation is invalid: {automation.error}")
-    body = await _body(request)
+    body = await read_json_object(request)
     from hub.core.context import Context
 
     user = current_user(request)

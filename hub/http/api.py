@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -11,7 +10,7 @@ from hub.auth import role_at_least
 from hub.core.context import Context
 from hub.core.errors import ServiceNotFound
 from hub.core.state import valid_entity_id
-from hub.http.routes import Route, current_user, json_dumps, json_error
+from hub.http.routes import Route, current_user, json_dumps, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
 from hub.keys import HubKey
@@ -49,18 +48,6 @@ class IncidentSource(Protocol):
 INCIDENT_SOURCES: HubKey[list[IncidentSource]] = HubKey("incident_sources")
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("body must be a JSON object")
-    return data
-
-
 def _context(request: web.Request) -> Context:
     user = current_user(request)
     return Context(user_id=user.id if user else None, origin="api")
@@ -95,7 +82,7 @@ async def post_state(request: web.Request) -> web.Response:
     entity_id = request.match_info["entity_id"]
     if not valid_entity_id(entity_id):
         return json_error(400, f"invalid entity id {entity_id!r}")
-    body = await _json_body(request)
+    body = await read_json_object(request)
     if "state" not in body:
         return json_error(400, "body needs a 'state'")
     attrs = body.get("attributes") or {}
@@ -141,7 +128,7 @@ async def call_service(request: web.Request) -> web.Response:
     user = current_user(request)
     if not role_at_least(user.role, svc.role):
         return json_error(403, f"{domain}.{name} requires role {svc.role}")
-    body = await _json_body(request)
+    body = await read_json_object(request)
     ctx = _context(request)
     changed: list[dict[str, Any]] = []
 
@@ -171,7 +158,7 @@ async def fire_event(request: web.Request) -> web.Response:
     event_type = request.match_info["event_type"]
     if event_type in RESERVED_EVENTS:
         return json_error(400, f"event {event_type} is fired by the hub only")
-    body = await _json_body(request)
+    body = await read_json_object(request)
     hub.bus.fire(event_type, body, _context(request))
     user = current_user(request)
     await hub.audit.log(user.username, "event.fire", event_type, role=user.role, ip=request.remote or "")
@@ -201,7 +188,7 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 async def create_incident(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    body = await _json_body(request)
+    body = await read_json_object(request)
     result = await hub.services.call("incident", "open", body, _context(request))
     inc = await hub.data[INCIDENTS].get(result["incident_id"])
     return web.json_response(inc.as_dict(), status=201, dumps=json_dumps)
@@ -228,7 +215,7 @@ async def incident_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ("ack", "close", "note", "dispatch"):
         return json_error(404, f"unknown action {action}")
-    body = await _json_body(request)
+    body = await read_json_object(request)
     user = current_user(request)
     body["incident_id"] = request.match_info["incident_id"]
     body.setdefault("by", user.username)
@@ -269,7 +256,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 async def create_user(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    body = await _json_body(request)
+    body = await read_json_object(request)
     from hub.auth import AuthError
 
     try:

@@ -10,7 +10,16 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ("Route", "Handler", "json_error", "json_dumps", "USER_KEY", "CSRF_KEY", "current_user")
+__all__ = (
+    "Route",
+    "Handler",
+    "json_error",
+    "json_dumps",
+    "read_json_object",
+    "USER_KEY",
+    "CSRF_KEY",
+    "current_user",
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY: web.RequestKey[Any] = web.RequestKey("safetyhub_user")
@@ -56,6 +65,23 @@ def _default(obj: Any) -> Any:
 def json_dumps(obj: Any) -> str:
     """Encode an API answer: Thai kept readable, datetimes as ISO 8601, never a 500 on an odd attribute."""
     return json.dumps(obj, ensure_ascii=False, default=_default)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """Return the request's JSON object body ({} when empty); ValueError if it is not an object.
+
+    The body size limit has already been applied by the app (413), and a
+    ``json.JSONDecodeError`` becomes a 400 in the error middleware.
+    """
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
