@@ -9,16 +9,21 @@ deadline that survives a restart.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = ("Clock", "RealClock", "FakeClock", "Cancel")
 
 Cancel = Callable[[], None]
+
+# Set by :func:`labelled`; read when a task starts sleeping so tests can wait for *their* work.
+_LABEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("safetyhub_clock_label", default=None)
 
 
 class Clock:
@@ -27,8 +32,9 @@ class Clock:
     tz: tzinfo = ZoneInfo("Asia/Bangkok")
 
     def __init__(self) -> None:
-        #: Tasks waiting in :meth:`sleep_until`; ``Hub.block_till_done`` treats them as settled.
-        self.sleepers: set[asyncio.Task[object]] = set()
+        #: Tasks waiting in :meth:`sleep_until` and their :func:`labelled` name;
+        #: ``Hub.block_till_done`` treats them as settled.
+        self.sleepers: dict[asyncio.Task[object], str | None] = {}
 
     def time(self) -> float:
         """Return the current UNIX time in seconds."""
@@ -58,17 +64,35 @@ class Clock:
         cancel = self.call_at(when, wake)
         task = asyncio.current_task()
         if task is not None:
-            self.sleepers.add(task)
+            self.sleepers[task] = _LABEL.get()
+            self._fell_asleep()
         try:
             await fut
         finally:
             cancel()
             if task is not None:
-                self.sleepers.discard(task)
+                self.sleepers.pop(task, None)
+
+    def _fell_asleep(self) -> None:
+        """Called each time a task starts sleeping; :class:`FakeClock` wakes its waiters."""
 
     async def sleep(self, delay: float) -> None:
         """Sleep for ``delay`` seconds."""
         await self.sleep_until(self.time() + max(0.0, delay))
+
+
+@contextmanager
+def labelled(label: str) -> Iterator[None]:
+    """Label the tasks started inside this block, for :meth:`FakeClock.until_asleep`.
+
+    Tasks copy the context they are created in, so the label reaches every task the
+    work spawns or gathers.
+    """
+    token = _LABEL.set(label)
+    try:
+        yield
+    finally:
+        _LABEL.reset(token)
 
 
 class RealClock(Clock):
@@ -102,6 +126,7 @@ class FakeClock(Clock):
         self._seq = itertools.count()
         #: Awaited after each due callback so chained work can schedule more.
         self.settle: Callable[[], Awaitable[None]] | None = None
+        self._sleep_started = asyncio.Event()
         if tz is not None:
             self.tz = tz
 
@@ -144,6 +169,24 @@ class FakeClock(Clock):
             await self._settle()
         self._now = target
         await self._settle()
+
+    def _fell_asleep(self) -> None:
+        self._sleep_started.set()
+
+    async def until_asleep(self, label: str) -> None:
+        """Wait (in real time) until a task started under :func:`labelled` sleeps on this clock.
+
+        A test that saw a request land must not advance time before the code under test has
+        gone back to sleep, or the advance happens first and the sleep starts late. The label
+        follows the work into the tasks it gathers, which a task identity would not.
+        """
+        try:
+            async with asyncio.timeout(10):
+                while label not in self.sleepers.values():
+                    self._sleep_started.clear()
+                    await self._sleep_started.wait()
+        except TimeoutError:
+            raise TimeoutError(f"nothing labelled {label!r} asleep on the clock after 10 s") from None
 
     async def set_time(self, when: float) -> None:
         """Jump to UNIX time ``when`` (forward only), running due callbacks."""

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hub.core.clock import labelled
 from hub.core.errors import ServiceValidationError
 from hub.incidents import INCIDENTS
 from integrations.line.runtime import LINE
@@ -167,10 +168,11 @@ async def _send_in_background(hub, data):
 async def test_5xx_is_retried_with_the_same_key(line_hub, fake_line, clock) -> None:
     hub = await line_hub()
     fake_line.fail(500, times=2)
-    task = await _send_in_background(hub, {"to": "big6", "message": "retry me"})
+    with labelled("send"):
+        task = await _send_in_background(hub, {"to": "big6", "message": "retry me"})
     for attempt in (1, 2):
         await fake_line.wait_for(lambda f, n=attempt: len(_pushes(f)) >= n)
-        await asyncio.sleep(0.05)
+        await clock.until_asleep("send")  # back in its backoff before time moves
         if attempt == 1:
             # Waiting out the backoff: the retry key is on disk, so a restart would resume the send.
             [row] = await hub.data[LINE].store.pending()
@@ -187,9 +189,10 @@ async def test_5xx_is_retried_with_the_same_key(line_hub, fake_line, clock) -> N
 async def test_timeout_after_acceptance_is_not_a_duplicate(line_hub, fake_line, clock) -> None:
     hub = await line_hub("request_timeout: 0.3\n")
     fake_line.delay(2.0)  # LINE accepts, but answers after the client gave up
-    task = await _send_in_background(hub, {"to": "big6", "message": "once only"})
+    with labelled("send"):
+        task = await _send_in_background(hub, {"to": "big6", "message": "once only"})
     await fake_line.wait_for(lambda f: f.pushes)
-    await asyncio.sleep(0.5)  # the client's real 0.3 s timeout
+    await clock.until_asleep("send")  # the client's real 0.3 s timeout, then its backoff
     await clock.advance(120)
     result = await asyncio.wait_for(task, 5)
     [res] = result["results"]
@@ -203,8 +206,11 @@ async def test_timeout_after_acceptance_is_not_a_duplicate(line_hub, fake_line, 
 async def test_429_waits_for_retry_after(line_hub, fake_line, clock) -> None:
     hub = await line_hub()
     fake_line.fail(429, retry_after=30, message="Too many requests")
-    task = await _send_in_background(hub, {"to": "big6", "message": "slow down"})
+    with labelled("send"):
+        task = await _send_in_background(hub, {"to": "big6", "message": "slow down"})
     await fake_line.wait_for(lambda f: any(r.status == 429 for r in f.requests))
+    # The 429 reached the fake server before the client read it: wait until it sleeps on it.
+    await clock.until_asleep("send")
     await clock.advance(20)
     assert not task.done() and len(fake_line.pushes) == 0  # still honouring Retry-After: 30
     await clock.advance(15)
@@ -233,12 +239,10 @@ async def test_4xx_is_not_retried_and_details_reach_the_timeline(line_hub, fake_
 async def test_connection_refused_is_retried_then_failed(line_hub, fake_line, clock) -> None:
     hub = await line_hub("retry: {attempts: 2}\n")
     await fake_line.close()  # LINE unreachable
-    task = await _send_in_background(hub, {"to": "big6", "message": "nobody home"})
-    for _ in range(20):
-        await asyncio.sleep(0.05)
-        await clock.advance(120)
-        if task.done():
-            break
+    with labelled("send"):
+        task = await _send_in_background(hub, {"to": "big6", "message": "nobody home"})
+    await clock.until_asleep("send")  # the first connect failed; in backoff
+    await clock.advance(120)
     [res] = (await asyncio.wait_for(task, 5))["results"]
     assert res["status"] == "failed" and res["attempts"] == 2 and "Connect" in res["error"]
 
