@@ -16,13 +16,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Set
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hub.storage import Storage, from_json, to_json
+from hub.storage import Storage, from_json, is_passing, to_json
+
+_LOGGER = logging.getLogger(__name__)
 
 __all__ = ("REDACTED", "AuditEntry", "AuditLog", "redact")
 
@@ -149,6 +152,39 @@ class AuditLog:
             f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._time(), actor, role, action, target, to_json(clean), source, ip, result),
         )
+
+    async def log_done(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        *,
+        role: str = "",
+        detail: Mapping[str, Any] | None = None,
+        source: str = "local",
+        ip: str = "",
+        result: str = "ok",
+    ) -> None:
+        """Record an action that has already happened.
+
+        Unlike :meth:`log`, a database that cannot write *now* (a full disk, a lock)
+        does not raise: the entry goes to the batch writer, which keeps it and retries.
+        The action cannot be undone, and answering its caller with an error would
+        only say it failed when it did not (an SOS press that is already alerting).
+        """
+        try:
+            await self.log(
+                actor, action, target, role=role, detail=detail, source=source, ip=ip, result=result
+            )
+        except Exception as err:
+            if not is_passing(err):
+                raise
+            clean = redact(dict(detail)) if detail else {}
+            self._storage.enqueue(
+                f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self._time(), actor, role, action, target, to_json(clean), source, ip, result),
+            )
+            _LOGGER.warning("audit entry for %s %s queued: the database refused it (%s)", action, target, err)
 
     async def query(
         self,

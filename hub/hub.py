@@ -98,6 +98,10 @@ class Hub:
         self.onboarding_code: str | None = None
         #: Event types whose emitters write them with ``recorder.record_now``.
         self.recorded_directly: set[str] = set()
+        #: Event types the hub promises not to lose (an SOS press): committed with
+        #: ``recorder.record_now`` before the caller is answered, and an automation run
+        #: they start is re-run from the top if the hub dies before it finishes.
+        self.durable_events: set[str] = set()
         self.signer: Signer
         # Created in start(): they need the running loop.
         self.loop: asyncio.AbstractEventLoop

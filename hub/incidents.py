@@ -4,12 +4,24 @@ An incident is opened by an SOS press, a motion alarm, a LINE tip, an alarm
 panel or a person; it moves open → acknowledged → dispatched → closed, and
 every step (who, when, what, attachments) goes on its timeline.  Rows are
 written before events fire, so what listeners see is already on disk.
+
+Each change (the incident row and its timeline entry) is one transaction.  When
+the database cannot take it for a passing reason (a full disk, a lock held by a
+backup), the incident is *held*: kept in memory with the rows it still owes,
+readable through :meth:`IncidentManager.get` and :meth:`~IncidentManager.find`,
+and written by a retry loop once the database takes writes again.  An SOS must
+still light the area and reach LINE on a full disk; refusing the incident would
+stop the alert at its first step.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import dataclasses
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +32,7 @@ from hub.core.errors import HubError
 from hub.core.ids import ulid
 from hub.hookspecs import hookimpl
 from hub.keys import HubKey
+from hub.storage import Params, is_passing
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -157,6 +170,46 @@ class DispatchSchema(_Schema):
 
 INCIDENTS: HubKey[IncidentManager] = HubKey("incidents")
 
+_INSERT_INCIDENT = (
+    "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
+    "opened_at, updated_at, open_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_ENTRY = "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) VALUES (?,?,?,?,?,?,?)"
+_UPDATE_INCIDENT = "UPDATE incidents SET status=?, updated_at=?, closed_at=?, acknowledged_at=?, acknowledged_by=? WHERE id=?"
+# Retry backoff for held incidents: quick enough that a freed disk is noticed within
+# seconds, slow enough not to spin on a disk that stays full for an hour.
+_RETRY_FIRST = 0.5
+_RETRY_MAX = 10.0
+
+
+def _entry_row(incident_id: str, entry: TimelineEntry) -> tuple[str, Params]:
+    return (
+        _INSERT_ENTRY,
+        (
+            incident_id,
+            entry.ts,
+            entry.actor,
+            entry.kind,
+            entry.text,
+            json.dumps(entry.attachments),
+            json.dumps(entry.data, ensure_ascii=False, default=str),
+        ),
+    )
+
+
+def _without_timeline(inc: Incident) -> Incident:
+    return copy.deepcopy(dataclasses.replace(inc, timeline=[]))
+
+
+@dataclass
+class _Held:
+    """An incident the database has not taken yet, and the rows it still owes."""
+
+    incident: Incident
+    rows: list[tuple[str, Params]]
+    key: str | None
+    since: float
+
 
 def _row_to_incident(row: Any) -> Incident:
     return Incident(
@@ -183,6 +236,14 @@ class IncidentManager:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        #: Incidents waiting for the database, by id (see the module docstring).
+        self._held: dict[str, _Held] = {}
+        self._retry: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> int:
+        """Return how many incidents are only in memory, waiting for the database."""
+        return len(self._held)
 
     def _actor(self, context: Context | None, by: str = "") -> str:
         if by:
@@ -205,10 +266,23 @@ class IncidentManager:
         data: dict[str, Any] | None = None,
         context: Context | None = None,
         actor: str = "",
+        key: str | None = None,
     ) -> Incident:
-        """Open an incident, write it, mirror it as an entity, fire ``incident_opened``."""
+        """Open an incident, write it, mirror it as an entity, fire ``incident_opened``.
+
+        ``key`` makes the call idempotent: the same key again returns the incident it opened.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if key:
+            existing = await self._by_key(key)
+            if existing is not None:
+                # The same call again (a run re-run after a crash, a client retrying):
+                # the incident it opened the first time, and no second alert.
+                _LOGGER.info(
+                    "incident.open repeated with key %s: incident %s is already open", key, existing.id
+                )
+                return existing
         now = self.hub.clock.time()
         if lat is None and self.hub.core.location is not None:
             lat, lon = self.hub.core.location.lat, self.hub.core.location.lon
@@ -226,9 +300,10 @@ class IncidentManager:
             opened_at=now,
             updated_at=now,
         )
-        await self.hub.storage.execute(
-            "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
-            "opened_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        entry = TimelineEntry(now, self._actor(context, actor), "opened", text or inc.title)
+        inc.timeline.append(entry)
+        row = (
+            _INSERT_INCIDENT,
             (
                 inc.id,
                 inc.kind,
@@ -242,40 +317,115 @@ class IncidentManager:
                 json.dumps(inc.data, ensure_ascii=False, default=str),
                 now,
                 now,
+                key or None,
             ),
         )
-        entry = await self._add_entry(inc.id, self._actor(context, actor), "opened", text or inc.title)
-        inc.timeline.append(entry)
+
+        # The incident and its first entry in one transaction: never an incident without "opened".
+        async def current() -> Incident:
+            return copy.deepcopy(inc)
+
+        await self._write(inc.id, [row, _entry_row(inc.id, entry)], current, key=key)
         self._mirror(inc, context)
         self.hub.bus.fire(EVENT_OPENED, {"incident_id": inc.id, "incident": inc.as_dict()}, context)
         return inc
 
-    async def _add_entry(
+    async def _by_key(self, key: str) -> Incident | None:
+        for held in self._held.values():
+            if held.key == key:
+                return copy.deepcopy(held.incident)
+        row = await self.hub.storage.fetchone("SELECT id FROM incidents WHERE open_key = ?", (key,))
+        return await self.get(row["id"]) if row is not None else None
+
+    # -- writing, and holding what the database refuses ------------------------------
+
+    async def _write(
         self,
         incident_id: str,
-        actor: str,
-        kind: str,
-        text: str,
-        attachments: list[str] | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> TimelineEntry:
-        entry = TimelineEntry(
-            self.hub.clock.time(), actor, kind, text, list(attachments or []), dict(data or {})
-        )
-        await self.hub.storage.execute(
-            "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
+        rows: Sequence[tuple[str, Params]],
+        current: Callable[[], Awaitable[Incident]],
+        *,
+        key: str | None = None,
+        apply: Callable[[Incident], None] | None = None,
+    ) -> None:
+        """Commit ``rows`` for one incident, or hold them (and the incident) if the database refuses.
+
+        ``current`` returns the incident as it will be once ``rows`` are written (only awaited
+        when holding; reads still work when writes do not); ``apply`` makes the same change to an incident already held.
+        """
+        held = self._held.get(incident_id)
+        if held is not None:
+            # Behind rows that are not written yet: queue after them, in order.
+            held.rows.extend(rows)
+            if apply is not None:
+                apply(held.incident)
+            return
+        try:
+            await self.hub.storage.transaction(rows)
+        except Exception as err:
+            if not is_passing(err):
+                raise
+            incident = await current()
+            self._held[incident_id] = _Held(incident, list(rows), key, self.hub.clock.time())
+            _LOGGER.error(
+                "Incident %s (%s) is held in memory: the database refused it (%s). "
+                "It is written as soon as the database takes writes again.",
                 incident_id,
-                entry.ts,
-                actor,
-                kind,
-                text,
-                json.dumps(entry.attachments),
-                json.dumps(entry.data, ensure_ascii=False, default=str),
-            ),
-        )
-        return entry
+                incident.title,
+                err,
+            )
+            if self._retry is None or self._retry.done():
+                self._retry = self.hub.create_background_task(self._write_held(), "incident write retry")
+
+    async def _write_held(self) -> None:
+        delay = _RETRY_FIRST
+        while self._held:
+            await self.hub.clock.sleep(delay)
+            for incident_id, held in list(self._held.items()):
+                rows = list(held.rows)
+                try:
+                    await self.hub.storage.transaction(rows)
+                except Exception as err:  # noqa: BLE001 - sorted below: passing (retry) or not (give up, loudly)
+                    if is_passing(err):
+                        delay = min(delay * 2, _RETRY_MAX)
+                        break
+                    # Not the disk: a row the database will never take.  Say so loudly with
+                    # everything needed to re-enter it by hand, rather than retry forever.
+                    _LOGGER.error(
+                        "Incident %s cannot be written (%s); giving up on it: %s",
+                        incident_id,
+                        err,
+                        json.dumps(held.incident.as_dict(), ensure_ascii=False, default=str),
+                    )
+                    del self._held[incident_id]
+                    continue
+                # Rows added while the transaction ran stay for the next round.
+                del held.rows[: len(rows)]
+                if not held.rows:
+                    del self._held[incident_id]
+                    _LOGGER.warning(
+                        "Incident %s written to the database after %.0f s in memory",
+                        incident_id,
+                        self.hub.clock.time() - held.since,
+                    )
+            else:
+                delay = _RETRY_FIRST
+
+    async def write_held(self) -> int:
+        """Try once to write every held incident now (at shutdown); return how many are still held."""
+        for incident_id, held in list(self._held.items()):
+            try:
+                await self.hub.storage.transaction(list(held.rows))
+            except Exception as err:  # noqa: BLE001 - reported below, per incident
+                _LOGGER.error(
+                    "Incident %s was never written (%s) and is lost with this shutdown: %s",
+                    incident_id,
+                    err,
+                    json.dumps(held.incident.as_dict(), ensure_ascii=False, default=str),
+                )
+            else:
+                del self._held[incident_id]
+        return len(self._held)
 
     def _mirror(self, inc: Incident, context: Context | None) -> None:
         if inc.status == "closed":
@@ -298,6 +448,12 @@ class IncidentManager:
 
     async def get(self, incident_id: str, timeline: bool = True) -> Incident:
         """Return the incident or raise IncidentNotFound."""
+        held = self._held.get(incident_id)
+        if held is not None:
+            inc = copy.deepcopy(held.incident)
+            if not timeline:
+                inc.timeline = []
+            return inc
         row = await self.hub.storage.fetchone("SELECT * FROM incidents WHERE id = ?", (incident_id,))
         if row is None:
             raise IncidentNotFound(f"incident {incident_id} not found")
@@ -337,8 +493,22 @@ class IncidentManager:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY opened_at DESC LIMIT ?"
-        params.append(max(1, min(limit, 1000)))
-        return [_row_to_incident(r) for r in await self.hub.storage.fetchall(sql, params)]
+        limit = max(1, min(limit, 1000))
+        params.append(limit)
+        found = [_row_to_incident(r) for r in await self.hub.storage.fetchall(sql, params)]
+        if not self._held:
+            return found
+        # Held incidents are newer than what the database says about them.
+        by_id = {inc.id: inc for inc in found}
+        for held in self._held.values():
+            inc = held.incident
+            by_id.pop(inc.id, None)
+            wanted = (
+                status is None or (inc.status != "closed" if status == "active" else inc.status == status)
+            ) and (not kind or inc.kind == kind)
+            if wanted:
+                by_id[inc.id] = _without_timeline(inc)
+        return sorted(by_id.values(), key=lambda i: i.opened_at, reverse=True)[:limit]
 
     async def _update(
         self,
@@ -366,12 +536,27 @@ class IncidentManager:
                 inc.closed_at = now
             inc.status = status
         inc.updated_at = now
-        await self.hub.storage.execute(
-            "UPDATE incidents SET status=?, updated_at=?, closed_at=?, acknowledged_at=?, acknowledged_by=? "
-            "WHERE id=?",
-            (inc.status, now, inc.closed_at, inc.acknowledged_at, inc.acknowledged_by, incident_id),
-        )
-        entry = await self._add_entry(incident_id, actor, kind, text, attachments, data)
+        entry = TimelineEntry(now, actor, kind, text, list(attachments or []), dict(data or {}))
+        changed = inc
+
+        def apply(target: Incident) -> None:
+            target.status, target.updated_at, target.closed_at = changed.status, now, changed.closed_at
+            target.acknowledged_at, target.acknowledged_by = changed.acknowledged_at, changed.acknowledged_by
+            target.timeline.append(entry)
+
+        async def current() -> Incident:
+            before = await self.get(incident_id)
+            apply(before)
+            return before
+
+        rows = [
+            (
+                _UPDATE_INCIDENT,
+                (inc.status, now, inc.closed_at, inc.acknowledged_at, inc.acknowledged_by, incident_id),
+            ),
+            _entry_row(incident_id, entry),
+        ]
+        await self._write(incident_id, rows, current, apply=apply)
         self._mirror(inc, context)
         inc = await self.get(incident_id)
         self.hub.bus.fire(
@@ -464,6 +649,14 @@ class IncidentManager:
 
 
 @hookimpl
+async def shutdown(hub: Hub) -> None:
+    """Give incidents still held in memory a last chance to reach the database."""
+    mgr = hub.data.get(INCIDENTS)
+    if mgr is not None and mgr.held:
+        await mgr.write_held()
+
+
+@hookimpl
 async def setup(hub: Hub) -> None:
     """Create the incident manager and its services."""
     mgr = IncidentManager(hub)
@@ -486,6 +679,7 @@ async def setup(hub: Hub) -> None:
             text=m.text,
             data=m.data,
             context=call.context,
+            key=call.key,
         )
         return {"incident_id": inc.id}
 

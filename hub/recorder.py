@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from hub.storage import Storage, from_json, to_json
+from hub.storage import Storage, from_json, is_passing, to_json
 
 __all__ = ("Recorder",)
 
@@ -99,13 +99,33 @@ class Recorder:
         user_id: str | None,
         origin: str,
     ) -> None:
-        """Write an event and commit before returning (SOS presses)."""
+        """Write an event and commit before returning (SOS presses), with what it started.
+
+        The event was fired before this is awaited, so the automation runs it triggered
+        have started and queued their in-flight rows; flushing the queue commits them
+        too.  A caller told "recorded" can then count on those runs being re-run if the
+        hub dies before they finish.
+
+        A database that cannot write now (a full disk) does not fail the press: the row
+        goes to the batch writer, which keeps it and retries, and the alert goes on.
+        """
         if event_type in self.exclude_event_types:
             return
-        await self._storage.execute(
-            _INSERT_EVENT,
-            (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin),
-        )
+        row = (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin)
+        try:
+            await self._storage.execute(_INSERT_EVENT, row)
+        except Exception as err:
+            if not is_passing(err):
+                raise
+            self._storage.enqueue(_INSERT_EVENT, row)
+            _LOGGER.warning("%s queued for the database, which refused it (%s)", event_type, err)
+            return
+        try:
+            await self._storage.flush()
+        except Exception as err:
+            if not is_passing(err):
+                raise
+            _LOGGER.warning("%s written; the rows it started stay queued (%s)", event_type, err)
 
     # ------------------------------------------------------------------ retention
 

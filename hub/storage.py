@@ -42,7 +42,7 @@ from typing import Any, TypeAlias
 
 import aiosqlite
 
-__all__ = ("CORE_MIGRATIONS", "Params", "Storage", "from_json", "to_json")
+__all__ = ("CORE_MIGRATIONS", "Params", "Storage", "from_json", "is_passing", "to_json")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -196,6 +196,12 @@ CORE_MIGRATIONS: tuple[str, ...] = (
         value TEXT
     );
     """,
+    # 2: the idempotency key of the call that opened an incident, so a run re-run after a
+    # crash (or an API client retrying) gets the incident it already opened, not a second one.
+    """
+    ALTER TABLE incidents ADD COLUMN open_key TEXT;
+    CREATE UNIQUE INDEX ix_incidents_open_key ON incidents (open_key) WHERE open_key IS NOT NULL;
+    """,
 )
 
 
@@ -270,6 +276,15 @@ def _is_permanent(exc: BaseException) -> bool:
         return True
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and (code & 0xFF) in _PERMANENT_CODES
+
+
+def is_passing(exc: BaseException) -> bool:
+    """Tell a database that cannot write *now* (full disk, lock, I/O error) from a bad statement.
+
+    Callers that must not lose a write (an incident, an SOS press) hold it in memory and retry
+    on a passing failure; a permanent one is a bug or bad data and is raised.
+    """
+    return isinstance(exc, sqlite3.Error | OSError) and not _is_permanent(exc)
 
 
 def _short(value: object, limit: int = 200) -> str:
@@ -509,6 +524,25 @@ class Storage:
             try:
                 await conn.execute("BEGIN IMMEDIATE")
                 await conn.executemany(sql, seq)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def transaction(self, rows: Sequence[tuple[str, Params]]) -> None:
+        """Run several statements in one transaction, committed on return: all of them or none."""
+        conn = self._require_conn()
+        batch = list(rows)
+        async with self._lock:
+            run_in_thread = getattr(conn, "_execute", None)
+            if run_in_thread is not None:
+                # One hop to the database thread, as for the batch writer.
+                await run_in_thread(_write_rows_sync, conn, batch)
+                return
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                for sql, params in batch:
+                    await conn.execute(sql, params)
                 await conn.execute("COMMIT")
             except BaseException:
                 await self._rollback()

@@ -8,7 +8,9 @@ move by hand instead of sleeping.  See ``docs/plugins.md``.
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +22,17 @@ from hub.bootstrap import LoadedConfig, load
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 
-__all__ = ("BASE_CONFIG", "write_config", "HubFactory", "ClientFactory")
+__all__ = ("BASE_CONFIG", "write_config", "HubFactory", "ClientFactory", "wait_for")
+
+
+async def wait_for(condition: Callable[[], object], within: float = 5.0, what: str = "condition") -> None:
+    """Poll ``condition`` in real time (network peers answer in real time, whatever the hub's clock says)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
 
 #: The smallest valid config; tests append their own blocks.
 BASE_CONFIG = """\

@@ -97,12 +97,13 @@ class Run:
         scope: dict[str, Any],
         *,
         resumed_from: str | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.automation = automation
         self.hub = automation.hub
         self.key = automation.key
         self.name = automation.name
-        self.run_id = new_run_id()
+        self.run_id = run_id or new_run_id()
         self.context = context
         self.scope = scope
         self.trigger = trigger
@@ -123,6 +124,10 @@ class Run:
         self.task: asyncio.Task[None] | None = None
         self.resume: list[Wait] | None = None
         self._busy: asyncio.Future[None] | None = None
+        #: Saved from its start, so a hub that dies mid-run re-runs it (durable events only).
+        self.inflight = False
+        #: How many times each step position called a service (its idempotency keys).
+        self.calls: dict[Pos, int] = {}
 
     def busy(self) -> None:
         """Tell ``hub.block_till_done`` that this run is working (not waiting).
@@ -167,11 +172,28 @@ class Run:
         self._save()
         self.busy()
 
+    def call_key(self, pos: Pos) -> str:
+        """Return the idempotency key of the service call at ``pos`` (stable across a re-run)."""
+        count = self.calls.get(pos, 0) + 1
+        self.calls[pos] = count
+        return f"run:{self.context.id}:{'.'.join(map(str, pos))}#{count}"
+
+    def started(self) -> None:
+        """Save the run as in flight (runs started by a durable event only)."""
+        self.inflight = True
+        self._save()
+
+    def finished(self) -> None:
+        """Forget the run's row: it ended (while stopping, the store keeps it for a re-run)."""
+        self.inflight = False
+        self.waits.clear()
+        self._save()
+
     def _save(self) -> None:
         store = self.hub.data.get(DURABLE)
         if store is None:
             return
-        if not self.waits:
+        if not self.waits and not self.inflight:
             store.delete(self.row_key)
             return
         deadlines = [w["deadline"] for w in self.waits.values() if w["deadline"] is not None]
@@ -185,10 +207,26 @@ class Run:
                 "waits": list(self.waits.values()),
                 "loops": self.loops,
                 "trigger": jsonable(self.trigger),
-                "context": {"id": self.context.id, "user_id": self.context.user_id},
+                "context": {
+                    "id": self.context.id,
+                    "parent_id": self.context.parent_id,
+                    "user_id": self.context.user_id,
+                },
                 "started": self.trace.start,
+                "inflight": self.inflight,
             },
         )
+
+
+def _durable_trigger(hub: Hub, trigger: Mapping[str, Any]) -> bool:
+    """Tell whether a run was started by an event the hub promised not to lose."""
+    if not hub.durable_events or trigger.get("platform") != "event":
+        return False
+    event = trigger.get("event")
+    event_type = getattr(event, "event_type", None)
+    if event_type is None and isinstance(event, Mapping):
+        event_type = event.get("event_type")  # a re-run: the saved trigger is plain data
+    return event_type in hub.durable_events
 
 
 class Automation:
@@ -366,18 +404,30 @@ class Automation:
             _LOGGER.log(_LEVELS.get(level, 30), "Automation %s: %s", self.name, message)
 
     def trigger(
-        self, trigger: dict[str, Any], context: Context | None = None, *, skip_condition: bool = False
+        self,
+        trigger: dict[str, Any],
+        context: Context | None = None,
+        *,
+        skip_condition: bool = False,
+        rerun: tuple[Context, str] | None = None,
     ) -> Run | None:
-        """Start a run for ``trigger`` (conditions and mode permitting); return it."""
+        """Start a run for ``trigger`` (conditions and mode permitting); return it.
+
+        ``rerun`` is the context and run id of a run the hub died in the middle of: the
+        run starts again under both, so its service calls carry the same idempotency keys.
+        """
         if self.failed or self.script is None:
             return None
         spec = self.spec
         assert spec is not None and self.conditions is not None
         hub = self.hub
-        child = Context(
-            parent_id=context.id if context is not None else None,
-            user_id=context.user_id if context is not None else None,
-        )
+        if rerun is not None:
+            child = rerun[0]
+        else:
+            child = Context(
+                parent_id=context.id if context is not None else None,
+                user_id=context.user_id if context is not None else None,
+            )
         state = hub.states.get(self.entity_id)
         scope: dict[str, Any] = {
             "this": TemplateState(state) if state is not None else None,
@@ -386,7 +436,14 @@ class Automation:
         if self._trigger_variables:
             scope.update(self._trigger_variables)
         extra = trigger.get("variables")
-        run = Run(self, trigger, child, scope)
+        run = Run(
+            self,
+            trigger,
+            child,
+            scope,
+            resumed_from=None if rerun is None else rerun[1],
+            run_id=None if rerun is None else rerun[1],
+        )
         trace = run.trace
         try:
             engine = None
@@ -450,6 +507,8 @@ class Automation:
             return
         self.runs.append(run)
         self.write_state(run.context)
+        if run.resume is None and _durable_trigger(hub, run.trigger):
+            run.started()
         run.busy()
         run.task = hub.create_background_task(self._run_async(run), f"automation {self.key} run {run.run_id}")
 
@@ -477,6 +536,8 @@ class Automation:
             store = self.hub.data.get(DURABLE)
             if store is not None and store.frozen and run.waits:
                 error = "the hub stopped; this run resumes at the next start"
+            elif store is not None and store.frozen and run.inflight:
+                error = "the hub stopped; this run is re-run at the next start"
         except Exception as err:
             _LOGGER.exception("Automation %s: unexpected error", self.name)
             execution, error = "error", f"{type(err).__name__}: {err}"
@@ -484,6 +545,10 @@ class Automation:
             if run in self.runs:
                 self.runs.remove(run)
             run.idle()
+            if run.inflight:
+                # Deleted unless the hub is stopping (the store is frozen then): a run cut
+                # short by a stop is re-run at the next start, like one cut short by a crash.
+                run.finished()
         if execution:
             self._end(run, execution, error)
         if self.hub.state == "running" and self.hub.states.get(self.entity_id) is not None:
@@ -511,6 +576,32 @@ class Automation:
                 store_trace(storage, trace, self.spec.stored_traces)
 
     # -- resuming after a restart ------------------------------------------------------
+
+    def rerun(self, row: DurableRow) -> Run | None:
+        """Start again, from the top, a run the hub died in the middle of.
+
+        Only runs started by a durable event (an SOS press) are saved in flight.  The run
+        keeps its context and run id, so each service call repeats with the idempotency
+        key it had: the incident it opened is found again, a LINE card already delivered
+        is not delivered twice.  Conditions passed the first time and are not asked again.
+        """
+        if self.failed or self.script is None:
+            return None
+        data = row.data
+        saved = data.get("context") or {}
+        context = Context(id=saved.get("id"), parent_id=saved.get("parent_id"), user_id=saved.get("user_id"))
+        trigger = dict(data.get("trigger") or {})
+        trigger["resumed"] = True
+        store = self.hub.data.get(DURABLE)
+        if store is not None:
+            store.delete_key(row.key)
+        _LOGGER.warning(
+            "Automation %s: re-running a run the hub stopped in the middle of (started %.0f s ago)",
+            self.name,
+            self.hub.clock.time() - float(data.get("started") or 0.0),
+        )
+        run_id = row.key.rsplit(":", 1)[-1]
+        return self.trigger(trigger, None, skip_condition=True, rerun=(context, run_id))
 
     def resume(self, row: DurableRow) -> Run | None:
         """Continue a run saved before a restart from its pending waits."""

@@ -41,6 +41,9 @@ __all__ = ("AutomationManager", "ReloadResult")
 
 _LOGGER = logging.getLogger(__name__)
 
+#: How old a run cut short by a crash may be and still be re-run at start-up (seconds).
+RERUN_WINDOW = 600
+
 ENABLED_MIGRATION = """
 CREATE TABLE automation_enabled (
     automation TEXT PRIMARY KEY,
@@ -179,7 +182,22 @@ class AutomationManager:
                 )
                 self.store.delete_key(row.key)
                 continue
-            automation.resume(row)
+            if row.data.get("waits"):
+                automation.resume(row)
+            elif row.data.get("inflight"):
+                age = self.hub.clock.time() - float(row.data.get("started") or 0.0)
+                if age <= RERUN_WINDOW:
+                    automation.rerun(row)
+                else:
+                    # An alert an hour late helps nobody and would confuse everyone.
+                    _LOGGER.warning(
+                        "Automation %s: a run the hub stopped in the middle of %.0f s ago is not re-run "
+                        "(older than %d s)",
+                        automation.name,
+                        age,
+                        RERUN_WINDOW,
+                    )
+                    self.store.delete_key(row.key)
 
     async def _write_loop(self) -> None:
         # Real time, not the hub clock: traces reach the disk within a second

@@ -484,7 +484,9 @@ class ServiceStep(Step):
             if isinstance(target, Mapping):
                 data["target"] = dict(target)
         started = run.now()
-        response = await run.hub.services.call(domain, service, data, context=run.context)
+        response = await run.hub.services.call(
+            domain, service, data, context=run.context, key=run.call_key(pos)
+        )
         result: dict[str, Any] = {"action": f"{domain}.{service}", "data": data}
         if response is not None:
             result["response"] = response

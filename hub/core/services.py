@@ -35,6 +35,9 @@ class ServiceCall:
     context: Context
     #: The validated schema instance, when the service has a schema.
     model: Any = None
+    #: Idempotency key: the same key means the same call repeated (an automation run re-run
+    #: after a crash, an API client retrying).  Services that create things honour it.
+    key: str | None = None
 
 
 @dataclass(slots=True)
@@ -141,8 +144,11 @@ class ServiceRegistry:
         service: str,
         data: Mapping[str, Any] | None = None,
         context: Context | None = None,
+        key: str | None = None,
     ) -> Any:
         """Validate and run a service; return its response.
+
+        ``key`` is passed on as :attr:`ServiceCall.key` (idempotency).
 
         Raises ServiceNotFound, ServiceValidationError, or ServiceError wrapping
         whatever the handler raised (after logging it).
@@ -150,6 +156,7 @@ class ServiceRegistry:
         call = self.validate(domain, service, data)
         if context is not None:
             call.context = context
+        call.key = key
         svc = self._services[domain][service]
         try:
             result = svc.handler(call)

@@ -130,6 +130,12 @@ async def call_service(request: web.Request) -> web.Response:
         return json_error(403, f"{domain}.{name} requires role {svc.role}")
     body = await read_json_object(request)
     ctx = _context(request)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        if not 1 <= len(key) <= 200:
+            return json_error(400, "Idempotency-Key must be 1 to 200 characters")
+        # Per user: one client's key can never return another's result.
+        key = f"api:{user.id}:{key}"
     changed: list[dict[str, Any]] = []
 
     def collect(event: Any) -> None:
@@ -138,11 +144,11 @@ async def call_service(request: web.Request) -> web.Response:
 
     unsub = hub.bus.listen("state_changed", collect)
     try:
-        result = await hub.services.call(domain, name, body, ctx)
+        result = await hub.services.call(domain, name, body, ctx, key=key)
         await hub.bus.drained()
     finally:
         unsub()
-    await hub.audit.log(
+    await hub.audit.log_done(
         user.username,
         "service.call",
         f"{domain}.{name}",

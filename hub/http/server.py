@@ -19,6 +19,7 @@ from aiohttp import web
 from hub.auth import role_at_least
 from hub.core.errors import HubError, ServiceNotFound, ServiceValidationError, Unauthorized
 from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
+from hub.storage import is_passing
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -133,7 +134,14 @@ async def error_middleware(
         return json_error(500, str(err))
     except json.JSONDecodeError:
         return json_error(400, "body is not valid JSON")
-    except Exception:
+    except Exception as err:
+        if is_passing(err):
+            # Not a bug: the disk is full or another process holds the database.  Say so,
+            # so the operator frees space instead of reading a stack trace.
+            _LOGGER.error(
+                "%s %s refused: the database cannot write now (%s)", request.method, request.path, err
+            )
+            return json_error(503, f"the database cannot write now ({err}); try again later")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "internal error; see the hub log")
 

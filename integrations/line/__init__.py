@@ -50,7 +50,7 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
     hub.data[LINE] = rt
 
     async def send(call: Any) -> dict[str, Any]:
-        return await rt.sender.send_service(call.model, call.context)
+        return await rt.sender.send_service(call.model, call.context, key=call.key)
 
     hub.services.register(
         DOMAIN,

@@ -168,8 +168,15 @@ class Sender:
 
     # -- line.send -------------------------------------------------------------------------
 
-    async def send_service(self, data: SendSchema, context: Context | None) -> dict[str, Any]:
-        """Run ``line.send``: resolve, build, send to every target at once, report."""
+    async def send_service(
+        self, data: SendSchema, context: Context | None, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Run ``line.send``: resolve, build, send to every target at once, report.
+
+        With an idempotency ``key`` (an automation step, an API client's header) each
+        recipient's LINE retry key is derived from it, so the same call again, even after
+        a crash, is refused by LINE as already accepted instead of delivered twice.
+        """
         targets, problems = await self.resolve(data.targets())
         incident: Incident | None = None
         if data.incident_id:
@@ -193,7 +200,17 @@ class Sender:
         # One timeline entry for the whole send, written after every recipient
         # is done: each entry costs several database round trips.
         sends = [
-            self._send_one(t, data, incident, snapshot, context, purpose=purpose, note=False) for t in targets
+            self._send_one(
+                t,
+                data,
+                incident,
+                snapshot,
+                context,
+                purpose=purpose,
+                note=False,
+                retry_key=_retry_key(key, t),
+            )
+            for t in targets
         ]
         sent = await asyncio.gather(*sends)
         results += sent
@@ -233,6 +250,7 @@ class Sender:
         purpose: str,
         escalated: bool = False,
         note: bool = True,
+        retry_key: str | None = None,
     ) -> dict[str, Any]:
         image_url = await self._image_url(snapshot, target, incident)
         if incident is not None:
@@ -268,6 +286,7 @@ class Sender:
             summary=summary,
             context=context,
             note=note,
+            retry_key=retry_key,
         )
         return {"to": target.label, "to_id": target.to_id, **_result_dict(result)}
 
@@ -576,6 +595,15 @@ class Sender:
             )
             return None
         return url
+
+
+#: Namespace of retry keys derived from idempotency keys (any fixed UUID would do; this one is ours).
+_RETRY_KEY_NS = uuid.UUID("5b1c8f0e-6f3a-4d55-9a57-3f4e9d2c7a10")
+
+
+def _retry_key(key: str | None, target: Target) -> str | None:
+    """Return the LINE retry key (a UUID, as LINE requires) for one recipient of a keyed call."""
+    return str(uuid.uuid5(_RETRY_KEY_NS, f"{key}|{target.to_id}")) if key else None
 
 
 def _incident_from(data: dict[str, Any]) -> Incident:

@@ -7,6 +7,7 @@ their tables are created here so all of LINE's schema is in one migration list.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +255,34 @@ class LineStore:
         summary: str,
         payload: list[dict[str, Any]] | None,
     ) -> int:
-        """Write a pending log row before the first attempt; return its id."""
+        """Write a pending log row before the first attempt; return its id.
+
+        A retry key already logged (the same keyed call repeated after a crash) returns
+        that row: the repeat is the same send, finished into the same row.
+        """
+        try:
+            return await self._insert_log(
+                kind, purpose, to_id, alias, incident_id, retry_key, summary, payload
+            )
+        except sqlite3.IntegrityError:
+            row = await self.hub.storage.fetchone(
+                "SELECT id FROM line_messages WHERE retry_key = ?", (retry_key,)
+            )
+            if row is None:
+                raise
+            return int(row["id"])
+
+    async def _insert_log(
+        self,
+        kind: str,
+        purpose: str,
+        to_id: str | None,
+        alias: str | None,
+        incident_id: str | None,
+        retry_key: str | None,
+        summary: str,
+        payload: list[dict[str, Any]] | None,
+    ) -> int:
         return await self.hub.storage.execute(
             "INSERT INTO line_messages (created_at, kind, purpose, to_id, alias, incident_id, retry_key, summary, "
             "payload, status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')",

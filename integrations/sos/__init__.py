@@ -121,6 +121,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     sources: list[Any] = []
     hub.data[_SOURCES] = sources
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
+    hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
         loc = (item.location.lat, item.location.lon) if item.location else None
         button = add_button(

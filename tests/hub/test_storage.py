@@ -90,7 +90,7 @@ async def test_migrations_are_idempotent(tmp_path: Path) -> None:
         tuple(r) for r in await db.fetchall("SELECT * FROM schema_migrations ORDER BY component, version")
     ]
     assert again == first  # same applied_at: nothing re-ran
-    assert [r[:2] for r in again] == [("core", 1), ("patrol_qr", 1), ("patrol_qr", 2)]
+    assert [r[:2] for r in again] == [("core", 1), ("core", 2), ("patrol_qr", 1), ("patrol_qr", 2)]
     assert (await db.fetchone("SELECT COUNT(*) FROM patrol"))[0] == 1  # type: ignore[index]
     await db.close()
 

@@ -166,3 +166,20 @@ async def test_sse_stream_delivers_state_changes(hub, client_for) -> None:
         chunk += await resp.content.readany()
     assert b"event: state_changed" in chunk
     resp.close()
+
+
+async def test_idempotency_key_makes_a_retried_call_return_the_first_result(hub, client_for) -> None:
+    admin = await client_for("admin")
+    headers = {"Idempotency-Key": "tablet-7f3a"}
+    body = {"kind": "manual", "title": "fight at the market"}
+    first = await admin.post("/api/services/incident/open", json=body, headers=headers)
+    again = await admin.post("/api/services/incident/open", json=body, headers=headers)
+    assert first.status == again.status == 200
+    incident_id = (await first.json())["service_response"]["incident_id"]
+    assert (await again.json())["service_response"]["incident_id"] == incident_id
+    # Keys belong to their user: the same header from someone else is a new call.
+    operator = await client_for("operator")
+    other = await operator.post("/api/services/incident/open", json=body, headers=headers)
+    assert (await other.json())["service_response"]["incident_id"] != incident_id
+    bad = await admin.post("/api/services/incident/open", json=body, headers={"Idempotency-Key": "x" * 201})
+    assert bad.status == 400 and "Idempotency-Key" in (await bad.json())["error"]

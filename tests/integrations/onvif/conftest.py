@@ -6,7 +6,6 @@ by the harness (see ipycam_peer.py).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -30,15 +29,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def wait_for(condition: Callable[[], bool], within: float = 5.0, what: str = "condition") -> None:
-    """Poll ``condition`` in real time (network peers answer in real time, whatever the hub's clock says)."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def camera_yaml(cam_id: str, port: int, *, password: str = "secret", extra: str = "") -> str:
