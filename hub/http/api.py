@@ -320,6 +320,14 @@ def routes() -> list[Route]:
             summary="Call a service (its own role applies)",
             tags=("services",),
             request_schema={"type": "object"},
+            headers=(
+                {
+                    "name": "Idempotency-Key",
+                    "description": "The same key again (from the same user) repeats nothing: "
+                    "incident.open returns the incident it opened, line.send is not delivered twice.",
+                    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+                },
+            ),
         ),
         Route(
             "POST",

@@ -29,7 +29,8 @@ def build_spec(hub: Any, routes: list[Route]) -> dict[str, Any]:
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _PARAM.findall(route.path)
-            ],
+            ]
+            + [{"in": "header", "required": False, **header} for header in route.headers],
             "responses": {"200": {"description": "OK"}, **route.responses},
         }
         if route.public:

@@ -47,6 +47,8 @@ class Route:
     #: OpenAPI fragments: request body schema and extra responses.
     request_schema: dict[str, Any] | None = None
     responses: dict[str, Any] = field(default_factory=dict)
+    #: OpenAPI header parameters the route reads ({"name", "description", "schema"}).
+    headers: tuple[dict[str, Any], ...] = ()
     #: Pages are left out of /api/openapi.json.
     api: bool = True
 
