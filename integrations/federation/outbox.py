@@ -23,6 +23,7 @@ state, and a hub offline for a day should not replay 1,440 health reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import logging
@@ -31,6 +32,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hub.storage import is_passing
 
 if TYPE_CHECKING:
     from hub.storage import Storage
@@ -41,6 +44,9 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Rows per SELECT/DELETE ... IN (...) statement (SQLite's variable limit is far above).
 _CHUNK = 500
+#: Backoff while the database refuses a batch (a full disk): seconds, doubling.
+_RETRY_FIRST = 0.5
+_RETRY_MAX = 10.0
 
 
 @dataclass(slots=True)
@@ -177,6 +183,7 @@ class Outbox:
     async def _flush(self) -> None:
         # Let every add() of this loop iteration join the batch.
         await asyncio.sleep(0)
+        delay = _RETRY_FIRST
         while self._pending_rows:
             rows, items, waiters = self._pending_rows, self._pending_items, self._pending_waiters
             self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
@@ -189,10 +196,24 @@ class Outbox:
                     rows,
                 )
             except (sqlite3.Error, OSError, RuntimeError) as err:
+                if is_passing(err):
+                    # A full disk or a held lock: keep the batch (ahead of anything added
+                    # meanwhile) and try again, so the station gets the SOS once the disk
+                    # has room, not only after the next restart.
+                    if delay == _RETRY_FIRST:
+                        _LOGGER.error(
+                            "Federation: %d message(s) wait for the database (%s); retrying", len(rows), err
+                        )
+                    self._pending_rows[:0], self._pending_items[:0] = rows, items
+                    self._pending_waiters[:0] = waiters
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _RETRY_MAX)
+                    continue
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(err)
                 continue
+            delay = _RETRY_FIRST
             superseded: list[str] = []
             for item in items:
                 if item.id in self._live:
@@ -209,6 +230,24 @@ class Outbox:
                 if not waiter.done():
                     waiter.set_result(None)
             self.on_ready()
+
+    async def close(self) -> None:
+        """Stop retrying a batch the database refuses (at shutdown); its callers get an error."""
+        task = self._flush_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for waiter in self._pending_waiters:
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the hub stopped before the database took this message"))
+        if self._pending_rows:
+            _LOGGER.error(
+                "Federation: %d message(s) were never written to the outbox; the start-up catch-up "
+                "re-queues incident entries",
+                len(self._pending_rows),
+            )
+        self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
 
     def _queue(self, item: OutboxItem) -> None:
         if item.payload is not None:

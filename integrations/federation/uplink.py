@@ -189,6 +189,7 @@ class Federation:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.outbox.close()
 
     def _health_payload(self, status: str, reason: str) -> bytes:
         return envelope(

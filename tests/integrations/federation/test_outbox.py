@@ -125,3 +125,41 @@ async def test_a_restart_reloads_pending_rows_in_order_and_reads_payloads_back(h
     assert [i.id for i in taken] == [queued[1].id, queued[0].id]
     filled = await fresh.fill(taken)
     assert [i.payload for i in filled] == [b'{"sos": 1}', b'{"big": "%s"}' % (b"x" * 50)]
+
+
+async def test_a_batch_the_database_refuses_waits_and_is_written_later(hub: Hub) -> None:
+    import sqlite3
+
+    await hub.storage.execute("PRAGMA busy_timeout = 50")
+    box = Outbox(hub.storage, time_fn=hub.clock.time)
+    sos = item(PRIO_SOS, kind="incident")
+    locker = sqlite3.connect(hub.storage.path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # a backup holding the write lock
+    try:
+        adding = asyncio.ensure_future(box.add(sos))
+        await asyncio.sleep(0.3)
+        assert not adding.done() and box.take(now=0) == []  # never sent before it is on disk
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    await asyncio.wait_for(adding, 5)
+    assert await rows(hub.storage) == [sos.id]
+    assert [i.id for i in box.take(now=0)] == [sos.id]
+
+
+async def test_close_fails_a_batch_still_waiting_for_the_database(hub: Hub) -> None:
+    import sqlite3
+
+    await hub.storage.execute("PRAGMA busy_timeout = 50")
+    box = Outbox(hub.storage, time_fn=hub.clock.time)
+    locker = sqlite3.connect(hub.storage.path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        adding = asyncio.ensure_future(box.add(item(PRIO_EVENT)))
+        await asyncio.sleep(0.2)
+        await box.close()
+        with pytest.raises(RuntimeError, match="hub stopped"):
+            await adding
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
