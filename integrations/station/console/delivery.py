@@ -132,6 +132,15 @@ class Delivery:
             out.setdefault((item["hub_id"], item["incident_id"]), []).append(item)
         return out
 
+    async def pending_for(self, hub_id: str, incident_id: str) -> list[dict[str, Any]]:
+        """Return one incident's unfinished actions (the board item of one announce)."""
+        rows = await self.hub.storage.fetchall(
+            "SELECT * FROM ccoc_commands WHERE hub_id = ? AND incident_id = ? AND state IN ('queued', 'sent') "
+            "AND command LIKE 'incident.%' ORDER BY created_at",
+            (hub_id, incident_id),
+        )
+        return [_row_dict(row) for row in rows]
+
     # -- submitting ------------------------------------------------------------------------------
 
     async def submit(

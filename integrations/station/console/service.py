@@ -97,7 +97,8 @@ class Console:
         inc = await self.station.store.incident(incident_id, hub_id)
         if inc is None:
             return None
-        pending = (await self.delivery.pending_by_incident()).get((hub_id, incident_id), [])
+        # One incident's commands by index: every announce used to read every pending command.
+        pending = await self.delivery.pending_for(hub_id, incident_id)
         return board_item(inc, await self.hubs.get(hub_id), pending)
 
     async def board(self, limit: int = 300) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from hub.testing import wait_for
 from integrations.onvif import CAMERAS
 from integrations.onvif.const import AUTH_RETRY_SECONDS, WATCHDOG_SECONDS
-from tests.integrations.onvif.conftest import camera_yaml, wait_for
+from tests.integrations.onvif.conftest import camera_yaml
 
 
 async def test_connects_and_publishes_entities(make_hub, fake_device) -> None:

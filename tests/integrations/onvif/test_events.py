@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 
-from hub.testing import BASE_CONFIG
+from hub.testing import BASE_CONFIG, wait_for
 from integrations.onvif import CAMERAS
 from integrations.onvif.const import SUBSCRIPTION_RESTART_DELAY
 from integrations.onvif.events import kind_for, normalize_topic
 from tests.integrations.onvif import payloads
-from tests.integrations.onvif.conftest import camera_yaml, free_port, wait_for
+from tests.integrations.onvif.conftest import camera_yaml, free_port
 
 
 async def _subscribed(make_hub, device, extra: str = "", base: str = BASE_CONFIG):

@@ -8,9 +8,10 @@ import io
 import aiohttp
 from PIL import Image
 
+from hub.testing import wait_for
 from integrations.camera.entity import PtzPreset
 from integrations.onvif import CAMERAS
-from tests.integrations.onvif.conftest import IpyCam, camera_yaml, wait_for
+from tests.integrations.onvif.conftest import IpyCam, camera_yaml
 
 
 async def _ptz_status(cam: IpyCam) -> dict:

@@ -7,8 +7,9 @@ import io
 from PIL import Image
 
 from hub.incidents import INCIDENTS
+from hub.testing import wait_for
 from integrations.onvif import CAMERAS
-from tests.integrations.onvif.conftest import camera_yaml, free_port, wait_for
+from tests.integrations.onvif.conftest import camera_yaml, free_port
 
 
 async def _camera(make_hub, device, extra: str = ""):
