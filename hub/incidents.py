@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -275,14 +276,9 @@ class IncidentManager:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         if key:
-            existing = await self._by_key(key)
-            if existing is not None:
-                # The same call again (a run re-run after a crash, a client retrying):
-                # the incident it opened the first time, and no second alert.
-                _LOGGER.info(
-                    "incident.open repeated with key %s: incident %s is already open", key, existing.id
-                )
-                return existing
+            for held in self._held.values():
+                if held.key == key:
+                    return copy.deepcopy(held.incident)
         now = self.hub.clock.time()
         if lat is None and self.hub.core.location is not None:
             lat, lon = self.hub.core.location.lat, self.hub.core.location.lon
@@ -325,15 +321,22 @@ class IncidentManager:
         async def current() -> Incident:
             return copy.deepcopy(inc)
 
-        await self._write(inc.id, [row, _entry_row(inc.id, entry)], current, key=key)
+        try:
+            await self._write(inc.id, [row, _entry_row(inc.id, entry)], current, key=key)
+        except sqlite3.IntegrityError:
+            # The unique open_key: the same call again (a run re-run after a crash, a client
+            # retrying).  Found on conflict rather than looked up first, so the SOS path pays
+            # no extra read for a repeat that almost never happens.
+            existing = await self._by_key(key) if key else None
+            if existing is None:
+                raise
+            _LOGGER.info("incident.open repeated with key %s: incident %s is already open", key, existing.id)
+            return existing
         self._mirror(inc, context)
         self.hub.bus.fire(EVENT_OPENED, {"incident_id": inc.id, "incident": inc.as_dict()}, context)
         return inc
 
     async def _by_key(self, key: str) -> Incident | None:
-        for held in self._held.values():
-            if held.key == key:
-                return copy.deepcopy(held.incident)
         row = await self.hub.storage.fetchone("SELECT id FROM incidents WHERE open_key = ?", (key,))
         return await self.get(row["id"]) if row is not None else None
 
