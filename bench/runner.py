@@ -77,8 +77,12 @@ class Result:
         ordered = sorted(self.samples)
         return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the JSON form, with the summary figures next to the samples."""
+    def as_dict(self, trim: bool = True) -> dict[str, Any]:
+        """Return the JSON form, with the summary figures next to the samples.
+
+        ``trim=False`` keeps every sample: a child process hands its results to the runner
+        that way, and the runner trims only what it writes to ``results.json``.
+        """
         out = asdict(self)
         out.update(
             median=self.median,
@@ -87,7 +91,7 @@ class Result:
             max=max(self.samples) if self.samples else None,
             n=len(self.samples),
         )
-        if len(self.samples) > 200:
+        if trim and len(self.samples) > 200:
             # Thousands of latency samples bloat the file; the summary keeps what matters.
             out["samples"] = None
         return out
@@ -242,7 +246,7 @@ def child(module_name: str, quick: bool, out: Path) -> int:
             report["error"] = "no collect(quick): its own printout follows, no figures in results.json"
         else:
             raise RuntimeError(f"{module_name} has neither collect(quick) nor main()")
-        report["results"] = [r.as_dict() for r in results]
+        report["results"] = [r.as_dict(trim=False) for r in results]
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         report["status"] = "missing" if module_name.startswith(missing) else "failed"
@@ -477,6 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = [Result.from_dict(r) for r in report.get("results", [])]
         for r in results:
             r.bench = bench.name
+        report["results"] = [r.as_dict() for r in results]  # thousands of latencies: summary only
         if report["status"] == "ok":
             print(table(bench.name, results, ha_by_bench.get(bench.name)))
             print(f"({report['seconds']:.0f} s)")

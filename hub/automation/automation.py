@@ -624,6 +624,8 @@ class Automation:
         run = Run(self, trigger, restore_context(data.get("context")), scope, resumed_from=row.key)
         run.resume = waits
         run.loops = dict(data.get("loops") or {})
+        # Still an SOS run: if the hub dies again after the wait, it is re-run.
+        run.inflight = bool(data.get("inflight"))
         store = self.hub.data.get(DURABLE)
         if store is not None:
             store.delete_key(row.key)

@@ -198,6 +198,8 @@ class AutomationManager:
                         RERUN_WINDOW,
                     )
                     self.store.delete_key(row.key)
+            else:
+                self.store.delete_key(row.key)  # nothing left to resume
 
     async def _write_loop(self) -> None:
         # Real time, not the hub clock: traces reach the disk within a second
