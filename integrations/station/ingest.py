@@ -372,10 +372,13 @@ class Ingest:
 
     async def _drain(self) -> None:
         while self._urgent or self._batch or self._nacks or self._rejects:
-            # Incidents first, in the next transaction, however long the telemetry queue is.
-            urgent, self._urgent = self._urgent, []
-            batch = urgent + self._batch[: max(0, self.cfg.batch_max - len(urgent))]
-            del self._batch[: len(batch) - len(urgent)]
+            # Incidents first, in a transaction of their own: riding along with up to
+            # batch_max telemetry rows made an SOS wait for a 2,000-row commit before its ack.
+            if self._urgent:
+                batch, self._urgent = self._urgent, []
+            else:
+                batch = self._batch[: self.cfg.batch_max]
+                del self._batch[: len(batch)]
             nacks, self._nacks = self._nacks, defaultdict(list)
             rejects, self._rejects = self._rejects, {}
             await self._store(batch, nacks, rejects)
