@@ -58,6 +58,7 @@ _URL_PASSWORD_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]*):[^@/\s]*@
 _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]+")
 
 _COLUMNS = "id, ts, actor, role, action, target, detail, source, ip, result"
+_INSERT = f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _CSV_HEADER = ("id", "time", "ts", "actor", "role", "action", "target", "detail", "source", "ip", "result")
 _MAX_LIMIT = 10_000
 _EXPORT_PAGE = 1_000
@@ -145,13 +146,25 @@ class AuditLog:
         Raises if the database refuses: a caller about to show a shared image
         must not go on when its view cannot be recorded.
         """
+        return await self._storage.execute(
+            _INSERT, self._row(actor, action, target, role, detail, source, ip, result)
+        )
+
+    def _row(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        role: str,
+        detail: Mapping[str, Any] | None,
+        source: str,
+        ip: str,
+        result: str,
+    ) -> tuple[Any, ...]:
         if not action:
             raise ValueError("an audit entry needs an action")
         clean = redact(dict(detail)) if detail else {}
-        return await self._storage.execute(
-            f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self._time(), actor, role, action, target, to_json(clean), source, ip, result),
-        )
+        return (self._time(), actor, role, action, target, to_json(clean), source, ip, result)
 
     async def log_done(
         self,
@@ -172,18 +185,13 @@ class AuditLog:
         The action cannot be undone, and answering its caller with an error would
         only say it failed when it did not (an SOS press that is already alerting).
         """
+        row = self._row(actor, action, target, role, detail, source, ip, result)
         try:
-            await self.log(
-                actor, action, target, role=role, detail=detail, source=source, ip=ip, result=result
-            )
+            await self._storage.execute(_INSERT, row)
         except Exception as err:
             if not is_passing(err):
                 raise
-            clean = redact(dict(detail)) if detail else {}
-            self._storage.enqueue(
-                f"INSERT INTO audit_log ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self._time(), actor, role, action, target, to_json(clean), source, ip, result),
-            )
+            self._storage.enqueue(_INSERT, row)
             _LOGGER.warning("audit entry for %s %s queued: the database refused it (%s)", action, target, err)
 
     async def query(

@@ -384,51 +384,42 @@ class IncidentManager:
         delay = _RETRY_FIRST
         while self._held:
             await self.hub.clock.sleep(delay)
-            for incident_id, held in list(self._held.items()):
-                rows = list(held.rows)
-                try:
-                    await self.hub.storage.transaction(rows)
-                except Exception as err:  # noqa: BLE001 - sorted below: passing (retry) or not (give up, loudly)
-                    if is_passing(err):
-                        delay = min(delay * 2, _RETRY_MAX)
-                        break
-                    # Not the disk: a row the database will never take.  Say so loudly with
-                    # everything needed to re-enter it by hand, rather than retry forever.
-                    _LOGGER.error(
-                        "Incident %s cannot be written (%s); giving up on it: %s",
-                        incident_id,
-                        err,
-                        json.dumps(held.incident.as_dict(), ensure_ascii=False, default=str),
-                    )
-                    del self._held[incident_id]
-                    continue
-                # Rows added while the transaction ran stay for the next round.
-                del held.rows[: len(rows)]
-                if not held.rows:
-                    del self._held[incident_id]
-                    _LOGGER.warning(
-                        "Incident %s written to the database after %.0f s in memory",
-                        incident_id,
-                        self.hub.clock.time() - held.since,
-                    )
-            else:
-                delay = _RETRY_FIRST
+            delay = min(delay * 2, _RETRY_MAX) if await self.write_held() else _RETRY_FIRST
 
-    async def write_held(self) -> int:
-        """Try once to write every held incident now (at shutdown); return how many are still held."""
+    async def write_held(self, *, final: bool = False) -> bool:
+        """Try once to write each held incident, in order; return whether the database still refuses.
+
+        ``final`` (at shutdown): what cannot be written now is logged in full and dropped.
+        """
         for incident_id, held in list(self._held.items()):
+            rows = list(held.rows)
             try:
-                await self.hub.storage.transaction(list(held.rows))
-            except Exception as err:  # noqa: BLE001 - reported below, per incident
+                await self.hub.storage.transaction(rows)
+            except Exception as err:  # noqa: BLE001 - sorted below: passing (retry) or not (give up, loudly)
+                passing = is_passing(err)
+                if passing and not final:
+                    return True
+                # Logged with everything needed to re-enter it by hand: a row the database
+                # will never take, or the last chance before the process ends.
                 _LOGGER.error(
-                    "Incident %s was never written (%s) and is lost with this shutdown: %s",
+                    "Incident %s %s (%s): %s",
                     incident_id,
+                    "is lost with this shutdown" if passing else "cannot be written; giving up on it",
                     err,
                     json.dumps(held.incident.as_dict(), ensure_ascii=False, default=str),
                 )
-            else:
                 del self._held[incident_id]
-        return len(self._held)
+                continue
+            # Rows added while the transaction ran stay for the next round.
+            del held.rows[: len(rows)]
+            if not held.rows:
+                del self._held[incident_id]
+                _LOGGER.warning(
+                    "Incident %s written to the database after %.0f s in memory",
+                    incident_id,
+                    self.hub.clock.time() - held.since,
+                )
+        return False
 
     def _mirror(self, inc: Incident, context: Context | None) -> None:
         if inc.status == "closed":
@@ -540,7 +531,7 @@ class IncidentManager:
             inc.status = status
         inc.updated_at = now
         entry = TimelineEntry(now, actor, kind, text, list(attachments or []), dict(data or {}))
-        changed = inc
+        changed = inc  # `inc` is read again below; the closure keeps this version
 
         def apply(target: Incident) -> None:
             target.status, target.updated_at, target.closed_at = changed.status, now, changed.closed_at
@@ -656,7 +647,7 @@ async def shutdown(hub: Hub) -> None:
     """Give incidents still held in memory a last chance to reach the database."""
     mgr = hub.data.get(INCIDENTS)
     if mgr is not None and mgr.held:
-        await mgr.write_held()
+        await mgr.write_held(final=True)
 
 
 @hookimpl

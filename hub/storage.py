@@ -531,19 +531,9 @@ class Storage:
 
     async def transaction(self, rows: Sequence[tuple[str, Params]]) -> None:
         """Run several statements in one transaction, committed on return: all of them or none."""
-        conn = self._require_conn()
-        batch = list(rows)
         async with self._lock:
-            run_in_thread = getattr(conn, "_execute", None)
-            if run_in_thread is not None:
-                # One hop to the database thread, as for the batch writer.
-                await run_in_thread(_write_rows_sync, conn, batch)
-                return
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-                for sql, params in batch:
-                    await conn.execute(sql, params)
-                await conn.execute("COMMIT")
+                await self._commit_rows(list(rows))
             except BaseException:
                 await self._rollback()
                 raise
@@ -607,21 +597,25 @@ class Storage:
                     self._queue.popleft()
                 self._seq_done += count
 
-    async def _write_batch(self, rows: list[tuple[str, Params]]) -> None:
+    async def _commit_rows(self, rows: list[tuple[str, Params]]) -> None:
+        """Write ``rows`` in one transaction; the caller holds the lock and rolls back on failure."""
         conn = self._require_conn()
+        run_in_thread = getattr(conn, "_execute", None)
+        if run_in_thread is not None:
+            # One hop to the database thread for the whole batch.  Rows of
+            # different statements interleave (state, event, trace...), and
+            # one await per group cost a thread round trip each: most of an
+            # automation run's price.  aiosqlite has no public API for this.
+            await run_in_thread(_write_rows_sync, conn, rows)
+            return
+        await conn.execute("BEGIN IMMEDIATE")
+        for sql, group in groupby(rows, key=lambda row: row[0]):
+            await conn.executemany(sql, [params for _, params in group])
+        await conn.execute("COMMIT")
+
+    async def _write_batch(self, rows: list[tuple[str, Params]]) -> None:
         try:
-            run_in_thread = getattr(conn, "_execute", None)
-            if run_in_thread is not None:
-                # One hop to the database thread for the whole batch.  Rows of
-                # different statements interleave (state, event, trace...), and
-                # one await per group cost a thread round trip each: most of an
-                # automation run's price.  aiosqlite has no public API for this.
-                await run_in_thread(_write_rows_sync, conn, rows)
-            else:
-                await conn.execute("BEGIN IMMEDIATE")
-                for sql, group in groupby(rows, key=lambda row: row[0]):
-                    await conn.executemany(sql, [params for _, params in group])
-                await conn.execute("COMMIT")
+            await self._commit_rows(rows)
         except Exception as exc:
             await self._rollback()
             if not _is_permanent(exc):
