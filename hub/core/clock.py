@@ -15,7 +15,8 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
 __all__ = ("Clock", "RealClock", "FakeClock", "Cancel")
@@ -72,6 +73,29 @@ class Clock:
             cancel()
             if task is not None:
                 self.sleepers.pop(task, None)
+
+    def call_daily(self, at: str, callback: Callable[[date], object]) -> Cancel:
+        """Run ``callback(today)`` every day at ``at`` ("HH:MM" in the clock's timezone).
+
+        The next run is scheduled *before* the callback runs, so a slow job (or a test
+        moving a FakeClock across many days) never skips a day.  Returns a cancel.
+        """
+        hours, minutes = (int(x) for x in at.split(":"))
+
+        def next_run() -> float:
+            now = self.now()
+            target = datetime.combine(now.date(), dt_time(hours, minutes), now.tzinfo)
+            return (target if target > now else target + timedelta(days=1)).timestamp()
+
+        cancel_next: Cancel
+
+        def due() -> None:
+            nonlocal cancel_next
+            cancel_next = self.call_at(next_run(), due)
+            callback(self.now().date())
+
+        cancel_next = self.call_at(next_run(), due)
+        return lambda: cancel_next()
 
     def _fell_asleep(self) -> None:
         """Called each time a task starts sleeping; :class:`FakeClock` wakes its waiters."""

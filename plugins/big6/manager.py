@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from hub.core.clock import Cancel
@@ -331,24 +331,10 @@ class Big6Manager:
         return fired
 
     def start_daily(self) -> None:
-        """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock.
-
-        The next run is scheduled *before* the job starts, from the clock's
-        callback, so a slow job (or a test moving a FakeClock across many
-        days) never skips a day.
-        """
-        hours, minutes = (int(x) for x in self.config.check_at.split(":"))
-
-        def next_run() -> float:
-            now = self.hub.clock.now()
-            target = datetime.combine(now.date(), time(hours, minutes), now.tzinfo)
-            return (target if target > now else target + timedelta(days=1)).timestamp()
-
-        def due() -> None:
-            self._cancel_daily = self.hub.clock.call_at(next_run(), due)
-            self.hub.create_task(self._daily_job(self.hub.clock.now().date()), "big6-daily")
-
-        self._cancel_daily = self.hub.clock.call_at(next_run(), due)
+        """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock."""
+        self._cancel_daily = self.hub.clock.call_daily(
+            self.config.check_at, lambda day: self.hub.create_task(self._daily_job(day), "big6-daily")
+        )
 
     def stop_daily(self) -> None:
         """Stop the daily job (plugin shutdown)."""

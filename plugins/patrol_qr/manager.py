@@ -336,24 +336,10 @@ class PatrolManager:
         return fired
 
     def start_daily(self) -> None:
-        """Run :meth:`check_gaps` every day at ``daily_check`` local time, on the hub's clock.
-
-        The next run is scheduled *before* the job starts, from the clock's
-        callback, so a slow job (or a test moving a FakeClock across many
-        days) never skips a day.
-        """
-        hours, minutes = (int(x) for x in self.config.daily_check.split(":"))
-
-        def next_run() -> float:
-            now = self.hub.clock.now()
-            target = datetime.combine(now.date(), time(hours, minutes), now.tzinfo)
-            return (target if target > now else target + timedelta(days=1)).timestamp()
-
-        def due() -> None:
-            self._cancel_daily = self.hub.clock.call_at(next_run(), due)
-            self.hub.create_task(self._daily_job(self.hub.clock.now().date()), "patrol_qr-daily")
-
-        self._cancel_daily = self.hub.clock.call_at(next_run(), due)
+        """Run :meth:`check_gaps` every day at ``daily_check`` local time, on the hub's clock."""
+        self._cancel_daily = self.hub.clock.call_daily(
+            self.config.daily_check, lambda day: self.hub.create_task(self._daily_job(day), "patrol_qr-daily")
+        )
 
     def stop_daily(self) -> None:
         """Stop the daily job (plugin shutdown)."""

@@ -207,24 +207,11 @@ class PollManager:
             self.hub.bus.fire(EVENT_RESULTS, await self.public_results(closed))
 
     def start_daily(self) -> None:
-        """Run :meth:`on_day` every day at ``announce_at`` local time, on the hub's clock.
-
-        The next run is scheduled *before* the job starts, from the clock's
-        callback, so a slow job (or a test moving a FakeClock across many
-        days) never skips a day.
-        """
-        hours, minutes = (int(x) for x in self.config.announce_at.split(":"))
-
-        def next_run() -> float:
-            now = self.hub.clock.now()
-            target = datetime.combine(now.date(), time(hours, minutes), now.tzinfo)
-            return (target if target > now else target + timedelta(days=1)).timestamp()
-
-        def due() -> None:
-            self._cancel_daily = self.hub.clock.call_at(next_run(), due)
-            self.hub.create_task(self._daily_job(self.hub.clock.now().date()), "people_poll-daily")
-
-        self._cancel_daily = self.hub.clock.call_at(next_run(), due)
+        """Run :meth:`on_day` every day at ``announce_at`` local time, on the hub's clock."""
+        self._cancel_daily = self.hub.clock.call_daily(
+            self.config.announce_at,
+            lambda day: self.hub.create_task(self._daily_job(day), "people_poll-daily"),
+        )
 
     def stop_daily(self) -> None:
         """Stop the daily job (plugin shutdown)."""

@@ -61,3 +61,17 @@ async def test_block_till_done_does_not_wait_for_clock_sleepers(make_hub, clock)
     assert woke == []
     await asyncio.wait_for(clock.advance(60), 2)
     assert woke == [clock.time()]
+
+
+async def test_call_daily_runs_once_a_day_at_its_local_time() -> None:
+    from datetime import date, datetime
+
+    clock = FakeClock()  # 2026-01-01 07:00 in Bangkok
+    days: list[date] = []
+    cancel = clock.call_daily("06:30", days.append)
+    await clock.advance(3 * 86400)  # to 2026-01-04 07:00
+    assert days == [date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 4)]
+    assert datetime.fromtimestamp(clock.time(), clock.tz).hour == 7
+    cancel()
+    await clock.advance(86400)
+    assert len(days) == 3
