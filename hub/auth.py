@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.core.context import Context
 from hub.core.ids import ulid
 from hub.core.services import ROLES
 
@@ -110,6 +111,11 @@ class Auth:
             "SELECT id, username, role FROM users WHERE disabled = 0 ORDER BY username"
         )
         return [User(r["id"], r["username"], r["role"]) for r in rows]
+
+    async def actor(self, context: Context) -> str:
+        """Name who made a call: the user's name, else the context's origin, else ``automation``."""
+        user = await self.get_user(context.user_id) if context.user_id else None
+        return user.username if user is not None else (context.origin or "automation")
 
     async def get_user(self, user_id: str) -> User | None:
         """Return the user with this id."""

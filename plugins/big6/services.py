@@ -99,12 +99,6 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
     return wrapped
 
 
-async def _actor(hub: Hub, call: ServiceCall) -> str:
-    user_id = call.context.user_id
-    user = await hub.auth.get_user(user_id) if user_id else None
-    return user.username if user is not None else (call.context.origin or "automation")
-
-
 def register(hub: Hub) -> None:
     """Register the services on a hub where Big 6 is set up."""
     mgr = hub.data[BIG6]
@@ -124,7 +118,7 @@ def register(hub: Hub) -> None:
         return {"imported": len(members), "member_ids": [m.id for m in members]}
 
     async def record_meeting(call: ServiceCall) -> dict[str, Any]:
-        return (await mgr.record_meeting(call.data, await _actor(hub, call))).as_dict()
+        return (await mgr.record_meeting(call.data, await hub.auth.actor(call.context))).as_dict()
 
     async def add_resolution(call: ServiceCall) -> dict[str, Any]:
         data = dict(call.data)
@@ -135,7 +129,7 @@ def register(hub: Hub) -> None:
         return (await mgr.set_status(d["resolution_id"], d["status"], d["note"])).as_dict()
 
     async def line_code(call: ServiceCall) -> dict[str, Any]:
-        code = await mgr.line_code(call.data["member_id"], await _actor(hub, call))
+        code = await mgr.line_code(call.data["member_id"], await hub.auth.actor(call.context))
         return {"code": code.code, "expires_at": code.expires_at}
 
     async def check_overdue(call: ServiceCall) -> dict[str, Any]:

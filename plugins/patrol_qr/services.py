@@ -72,12 +72,6 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
     return wrapped
 
 
-async def _actor(hub: Hub, call: ServiceCall) -> str:
-    user_id = call.context.user_id
-    user = await hub.auth.get_user(user_id) if user_id else None
-    return user.username if user is not None else (call.context.origin or "automation")
-
-
 def register(hub: Hub) -> None:
     """Register the services on a hub whose patrol manager is set up."""
     mgr = hub.data[PATROL]
@@ -103,7 +97,7 @@ def register(hub: Hub) -> None:
 
     async def issue_volunteer_link(call: ServiceCall) -> dict[str, Any]:
         vol, path = await mgr.issue_volunteer(
-            call.data["name"].strip(), call.data["phone"].strip(), await _actor(hub, call)
+            call.data["name"].strip(), call.data["phone"].strip(), await hub.auth.actor(call.context)
         )
         return {"volunteer_id": vol.id, "name": vol.name, "path": path, "url": links.absolute_url(hub, path)}
 
