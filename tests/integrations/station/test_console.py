@@ -98,6 +98,8 @@ async def test_board_ack_dispatch_and_views_round_trip(
         got = await hub.data[INCIDENTS].get(inc.id)
         assert "somchai" in (got.acknowledged_by or "")
         await until(lambda: _board_status(console, inc.id, "acknowledged"))
+        # The command's result is its own message: the incident update (urgent) may be stored first.
+        await until(lambda: _command_state(console, inc.id, "ok"))
         cmd = (await console.delivery.commands(incident_id=inc.id))[0]
         assert (cmd["command"], cmd["state"]) == ("incident.ack", "ok")
 
