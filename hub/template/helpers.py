@@ -240,7 +240,7 @@ class _TimeHelpers:
     def today_at(self, value: str = "00:00") -> datetime:
         parsed = _parse_time(value)
         if parsed is None:
-            raise TemplateRuntimeError(f"could not convert {value!r} to a time")
+            raise TemplateRuntimeError(f"today_at: could not convert {value!r} to a time")
         return datetime.combine(self.now().date(), parsed, self.tz)
 
     def as_datetime(self, value: Any, default: Any = _SENTINEL) -> Any:
@@ -307,11 +307,79 @@ class _TimeHelpers:
 
     def strptime(self, value: str, fmt: str, default: Any = _SENTINEL) -> Any:
         try:
-            return datetime.strptime(value, fmt)
+            return datetime.strptime(str(value), str(fmt))
         except (ValueError, TypeError):
             if default is _SENTINEL:
                 raise _no_default("strptime", value) from None
             return default
+
+    def relative_time(self, value: Any) -> Any:
+        """HA's ``relative_time``: the age of a past datetime ("2 hours"); anything else unchanged."""
+        if not isinstance(value, datetime):
+            return value
+        now = self.now()
+        if (value if value.tzinfo else value.replace(tzinfo=self.tz)) > now:
+            return value
+        return describe_age(now - value if value.tzinfo else now - value.replace(tzinfo=self.tz), 1)
+
+    def time_since(self, value: Any, precision: int = 1) -> Any:
+        """HA's ``time_since``: "1 year 2 months" for a past datetime, to ``precision`` units (0: all)."""
+        if not isinstance(value, datetime):
+            return value
+        when = value if value.tzinfo else value.replace(tzinfo=self.tz)
+        now = self.now()
+        return value if when > now else describe_age(now - when, precision)
+
+    def time_until(self, value: Any, precision: int = 1) -> Any:
+        """HA's ``time_until``: the same for a future datetime."""
+        if not isinstance(value, datetime):
+            return value
+        when = value if value.tzinfo else value.replace(tzinfo=self.tz)
+        now = self.now()
+        return value if when < now else describe_age(when - now, precision)
+
+
+#: HA's units for ages: a month is 30 days and a year 365, as in HA (not calendar arithmetic).
+_AGE_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+
+def describe_age(delta: timedelta, precision: int = 1) -> str:
+    """``3 hours``, ``1 year 2 months``: the largest ``precision`` units (0: all), the last rounded.
+
+    The total is rounded to the smallest unit shown before it is split, so 59 min 40 s is
+    "1 hour", as a person would say it, not "60 minutes".
+    """
+    seconds = max(0, round(delta.total_seconds()))
+    first = next((i for i, (_, size) in enumerate(_AGE_UNITS) if seconds >= size), len(_AGE_UNITS) - 1)
+    last = len(_AGE_UNITS) - 1 if precision <= 0 else min(first + precision - 1, len(_AGE_UNITS) - 1)
+    units = _AGE_UNITS[: last + 1]
+    rest = seconds
+    counts = []
+    for _, size in units:
+        count, rest = divmod(rest, size)
+        counts.append(count)
+    if rest * 2 >= units[-1][1]:
+        # Round up, then split again so that 60 minutes reads "1 hour".
+        counts[-1] += 1
+        rest = sum(count * size for count, (_, size) in zip(counts, units, strict=True))
+        counts = []
+        for _, size in units:
+            count, rest = divmod(rest, size)
+            counts.append(count)
+    parts: list[str] = []
+    for count, (unit, _) in zip(counts, units, strict=True):
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+        if precision > 0 and len(parts) == precision:
+            break
+    return " ".join(parts) or f"0 {_AGE_UNITS[last][0]}s"
 
 
 def _parse_time(value: str) -> time | None:
@@ -396,6 +464,9 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
         "as_timestamp": times.as_timestamp,
         "as_local": times.as_local,
         "strptime": times.strptime,
+        "relative_time": times.relative_time,
+        "time_since": times.time_since,
+        "time_until": times.time_until,
     }
     filters: dict[str, Any] = {
         "is_state": st.is_state,
@@ -411,6 +482,10 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
         "timestamp_utc": times.timestamp_utc,
         "timestamp_custom": times.timestamp_custom,
         "today_at": times.today_at,
+        "strptime": times.strptime,
+        "relative_time": times.relative_time,
+        "time_since": times.time_since,
+        "time_until": times.time_until,
     }
     env.globals.update(funcs)
     env.filters.update(filters)
