@@ -120,6 +120,11 @@ class ShellyLight(LightEntity):
         """Return light attributes plus source."""
         return {**super().extra_attributes(), "source": self.source, "device_id": self.prefix}
 
+    async def refresh(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
+
     async def _query(self) -> None:
         try:
             await self.rpc.call(self.prefix, "Switch.GetStatus", {"id": self.channel}, self._apply)

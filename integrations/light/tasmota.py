@@ -72,6 +72,11 @@ class TasmotaLight(LightEntity):
             attrs["rssi"] = self.rssi
         return attrs
 
+    async def refresh(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
+
     async def _query(self) -> None:
         # An empty POWER is a query: Tasmota answers on stat/, so the state is current after a reconnect.
         try:

@@ -121,6 +121,11 @@ class Z2mLight(_Z2mDevice, LightEntity):
         if device is not None and device.features:
             self.supports_blink = "effect" in device.features
 
+    async def refresh(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
+
     async def _query(self) -> None:
         # Ask for the current state after every (re)connect: we may have missed a change.
         try:
