@@ -49,7 +49,7 @@ class Entity:
         """Return attributes to publish with every state write."""
         return {}
 
-    async def refresh(self) -> bool:
+    async def query_state(self) -> bool:
         """Ask the device for its state now (HA's ``homeassistant.update_entity``).
 
         Return False when there is nothing to ask: the device pushes its state.

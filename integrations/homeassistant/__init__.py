@@ -115,7 +115,7 @@ def setup(hub: Hub, config: HomeAssistantConfig | None) -> None:
                 # A plain state (helpers, sensors from MQTT): nothing to ask, if it exists at all.
                 (missing if hub.states.get(entity_id) is None else pushed).append(entity_id)
                 continue
-            (refreshed if await entity.refresh() else pushed).append(entity_id)
+            (refreshed if await entity.query_state() else pushed).append(entity_id)
         if missing:
             raise ValueError(f"no such entity: {', '.join(missing)}")
         return {"refreshed": refreshed, "pushed": pushed}

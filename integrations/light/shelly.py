@@ -120,7 +120,7 @@ class ShellyLight(LightEntity):
         """Return light attributes plus source."""
         return {**super().extra_attributes(), "source": self.source, "device_id": self.prefix}
 
-    async def refresh(self) -> bool:
+    async def query_state(self) -> bool:
         """Query the device's state now (``homeassistant.update_entity``)."""
         await self._query()
         return True

@@ -72,7 +72,7 @@ class TasmotaLight(LightEntity):
             attrs["rssi"] = self.rssi
         return attrs
 
-    async def refresh(self) -> bool:
+    async def query_state(self) -> bool:
         """Query the device's state now (``homeassistant.update_entity``)."""
         await self._query()
         return True

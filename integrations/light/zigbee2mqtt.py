@@ -121,7 +121,7 @@ class Z2mLight(_Z2mDevice, LightEntity):
         if device is not None and device.features:
             self.supports_blink = "effect" in device.features
 
-    async def refresh(self) -> bool:
+    async def query_state(self) -> bool:
         """Query the device's state now (``homeassistant.update_entity``)."""
         await self._query()
         return True

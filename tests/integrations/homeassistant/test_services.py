@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from hub.core.services import ServiceError, ServiceValidationError
+from hub.core.errors import ServiceError, ServiceValidationError
 from hub.testing import Mosquitto, MqttPeer, mqtt_block
 
 DEVICES = """\
