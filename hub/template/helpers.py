@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import re
+import statistics
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,155 @@ def _average(*args: Any, default: Any = _SENTINEL) -> Any:
         return default
 
 
+def _math(func: Callable[..., float], name: str) -> Callable[..., Any]:
+    """HA's math helpers: a function and a filter, with HA's ``default`` for bad input."""
+
+    def apply(value: Any, *args: Any, default: Any = _SENTINEL) -> Any:
+        try:
+            return func(float(value), *(float(a) for a in args))
+        except (ValueError, TypeError, OverflowError):
+            if default is _SENTINEL:
+                raise _no_default(name, value) from None
+            return default
+
+    return apply
+
+
+def _log(value: Any, base: Any = math.e, default: Any = _SENTINEL) -> Any:
+    try:
+        return math.log(float(value), float(base))
+    except (ValueError, TypeError, ZeroDivisionError):
+        if default is _SENTINEL:
+            raise _no_default("log", value) from None
+        return default
+
+
+def _numbers(values: tuple[Any, ...]) -> list[Any]:
+    items = (
+        values[0]
+        if len(values) == 1 and isinstance(values[0], Iterable) and not isinstance(values[0], str)
+        else values
+    )
+    return list(items)
+
+
+def _median(*args: Any, default: Any = _SENTINEL) -> Any:
+    try:
+        return statistics.median(float(v) for v in _numbers(args))
+    except (ValueError, TypeError, statistics.StatisticsError):
+        if default is _SENTINEL:
+            raise _no_default("median", args) from None
+        return default
+
+
+def _mode(*args: Any, default: Any = _SENTINEL) -> Any:
+    try:
+        return statistics.mode(_numbers(args))
+    except (TypeError, statistics.StatisticsError):
+        if default is _SENTINEL:
+            raise _no_default("statistical_mode", args) from None
+        return default
+
+
+def _as_timedelta(value: Any) -> timedelta | None:
+    """HA's ``as_timedelta``: ``"HH:MM:SS"``, ``"1 day, 02:00:00"``, ISO 8601 ``P…`` or seconds; None if not."""
+    text = str(value).strip()
+    if _is_number(text):
+        return timedelta(seconds=float(text))
+    match = _ISO_DURATION.fullmatch(text)
+    if match:
+        parts = {k: float(v) for k, v in match.groupdict().items() if v}
+        return timedelta(
+            days=parts.get("days", 0) + 7 * parts.get("weeks", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    match = _HMS.fullmatch(text)
+    if match:
+        days = int(match["days"] or 0)
+        return timedelta(
+            days=days, hours=int(match["h"]), minutes=int(match["m"]), seconds=float(match["s"] or 0)
+        )
+    return None
+
+
+_ISO_DURATION = re.compile(
+    r"-?P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
+)
+_HMS = re.compile(r"(?:(?P<days>\d+) days?, )?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?")
+
+
+def _ordinal(value: Any) -> str:
+    number = int(value)
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+#: Nested lists deeper than this are left as they are (a bound, like the sandbox's others).
+_FLATTEN_DEPTH = 32
+
+
+def _flatten(value: Any, levels: int | None = None) -> list[Any]:
+    out: list[Any] = []
+    depth = _FLATTEN_DEPTH if levels is None else min(int(levels), _FLATTEN_DEPTH)
+
+    def walk(items: Any, level: int) -> None:
+        for item in items:
+            if isinstance(item, list | tuple) and level < depth:
+                walk(item, level + 1)
+            else:
+                out.append(item)
+
+    walk(value, 0)
+    return out
+
+
+def _set_op(name: str) -> Callable[..., list[Any]]:
+    def apply(value: Any, *others: Any) -> list[Any]:
+        result = dict.fromkeys(value)
+        for other in others:
+            other_keys = dict.fromkeys(other)
+            if name == "union":
+                result.update(other_keys)
+            elif name == "intersect":
+                result = {k: None for k in result if k in other_keys}
+            elif name == "difference":
+                result = {k: None for k in result if k not in other_keys}
+            else:  # symmetric_difference
+                result = {
+                    **{k: None for k in result if k not in other_keys},
+                    **{k: None for k in other_keys if k not in result},
+                }
+        return list(result)
+
+    return apply
+
+
+def _typeof(value: Any) -> str:
+    return type(value).__name__
+
+
+_MATH: dict[str, Callable[..., Any]] = {
+    "sin": _math(math.sin, "sin"),
+    "cos": _math(math.cos, "cos"),
+    "tan": _math(math.tan, "tan"),
+    "asin": _math(math.asin, "asin"),
+    "acos": _math(math.acos, "acos"),
+    "atan": _math(math.atan, "atan"),
+    "atan2": _math(math.atan2, "atan2"),
+    "sqrt": _math(math.sqrt, "sqrt"),
+    "multiply": _math(lambda v, by: v * by, "multiply"),
+    "add": _math(lambda v, n: v + n, "add"),
+    "bitwise_and": lambda a, b: int(a) & int(b),
+    "bitwise_or": lambda a, b: int(a) | int(b),
+    "bitwise_xor": lambda a, b: int(a) ^ int(b),
+    "log": _log,
+}
+_SETS = {name: _set_op(name) for name in ("union", "intersect", "difference", "symmetric_difference")}
+
+
 def install_static(env: jinja2.Environment) -> None:
     """Add the helpers that need no hub (syntax checks use these too)."""
     funcs: dict[str, Callable[..., Any]] = {
@@ -210,8 +360,22 @@ def install_static(env: jinja2.Environment) -> None:
         "search": _regex_search,
         "contains": _contains,
     }
+    more = {
+        **_MATH,
+        **_SETS,
+        "median": _median,
+        "statistical_mode": _mode,
+        "as_timedelta": _as_timedelta,
+        "ordinal": _ordinal,
+        "ord": ord,
+        "flatten": _flatten,
+        "typeof": _typeof,
+    }
     env.globals.update(funcs)
+    env.globals.update({k: v for k, v in more.items() if k not in ("ordinal", "ord", "multiply", "add")})
+    env.globals.update({"e": math.e, "pi": math.pi, "tau": math.tau, "inf": math.inf})
     env.filters.update(filters)
+    env.filters.update(more)
     env.tests.update(tests)
 
 
@@ -460,6 +624,9 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
         "now": times.now,
         "utcnow": times.utcnow,
         "today_at": times.today_at,
+        "timestamp_local": times.timestamp_local,
+        "timestamp_utc": times.timestamp_utc,
+        "timestamp_custom": times.timestamp_custom,
         "as_datetime": times.as_datetime,
         "as_timestamp": times.as_timestamp,
         "as_local": times.as_local,
