@@ -78,7 +78,10 @@ async def test_supported_template_functions_exist(hub) -> None:
 @pytest.mark.parametrize(
     ("snippet", "message"),
     [
-        ("trigger: {platform: tag, tag_id: x}\n    action: {event: y}", "the tag trigger is Home Assistant's"),
+        (
+            "trigger: {platform: tag, tag_id: x}\n    action: {event: y}",
+            "the tag trigger is Home Assistant's",
+        ),
         (
             "trigger: {platform: event, event_type: x}\n    condition: {condition: zone, entity_id: person.a, zone: zone.home}",
             "zone conditions are not supported",
