@@ -265,7 +265,7 @@ def _check(bp: Blueprint, data: Any) -> None:
             ("blueprint", "domain"),
             (
                 f"{bp.domain} blueprints are Home Assistant's, and SafetyHub runs automation blueprints only "
-                f"(see {ha_support.DOCS})"
+                f"(expected domain: automation; see {ha_support.DOCS})"
                 if bp.domain in ("script", "template")
                 else f"expected domain: automation, got {bp.domain!r}"
             )
