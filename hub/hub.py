@@ -119,6 +119,7 @@ class Hub:
         self.auth: Auth
         self.http: Any = None
         self.templates: Any = None
+        self._runlock: Any = None
 
     # -- properties ----------------------------------------------------------
 
@@ -243,6 +244,10 @@ class Hub:
         from hub.storage import Storage
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        from hub.runlock import RunLock
+
+        # Two hubs on one database would each think they own its outbox and timers.
+        self._runlock = RunLock.acquire(self.data_dir)
         self.storage = Storage(self.data_dir / "safetyhub.db")
         for info, migrations in self.plugins.call_each("storage_migrations"):
             if migrations:
@@ -422,6 +427,9 @@ class Hub:
             await asyncio.wait(tasks, timeout=10)
         await self.bus.drained()
         await self.storage.close()
+        if self._runlock is not None:
+            self._runlock.release()
+            self._runlock = None
         self.state = CoreState.stopped
 
     async def __aenter__(self) -> Hub:
