@@ -148,6 +148,10 @@ async def _settle(hub: Hub, condition: Callable[[], bool]) -> None:
     await hub.block_till_done()
 
 
+def _at_least(items: list[dict[str, object]], n: int) -> Callable[[], bool]:
+    return lambda: len(items) >= n
+
+
 def _small_backup(tmp_path: Path) -> tuple[Path, Path]:
     folder = tmp_path / "src"
     folder.mkdir()
@@ -292,9 +296,9 @@ async def test_daily_backups_keep_the_newest(make_hub, clock: FakeClock, tmp_pat
     )
     done: list[dict[str, object]] = []
     hub.bus.listen("backup_done", lambda e: done.append(dict(e.data)))
-    for _ in range(3):
+    for day in range(1, 4):
         await clock.advance(24 * 3600)
-        await _settle(hub, lambda n=_: len(done) > n)
+        await _settle(hub, _at_least(done, day))
     assert all(d["ok"] for d in done)
     assert len(list((tmp_path / "backups").glob("safetyhub-test-hub-*.zip"))) == 2
 
