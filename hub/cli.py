@@ -260,7 +260,16 @@ def new_plugin(name: str, target: Path | None) -> None:
 
 
 #: Commands of the core itself: running them need not import every plugin.
-CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin"})
+CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin", "service"})
+
+
+def _add_core_groups() -> None:
+    from hub.service import service_group
+
+    cli.add_command(service_group)
+
+
+_add_core_groups()
 
 
 def _add_plugin_commands() -> None:
