@@ -8,6 +8,7 @@ what is not as failed).
 from __future__ import annotations
 
 import importlib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,67 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
     return schemas
 
 
+def _item_type(schema: Any) -> Any | None:
+    """Return ``X`` when a block's schema is ``list[X]`` (or an annotated one), else None."""
+    while typing.get_origin(schema) is typing.Annotated:
+        schema = typing.get_args(schema)[0]
+    if typing.get_origin(schema) is list:
+        args = typing.get_args(schema)
+        return args[0] if args else None
+    return None
+
+
+def _validate_entries(
+    schema: Any, block: Any, raw: Any, key: str, label: str
+) -> tuple[Any, list[ConfigError], bool]:
+    """Validate a block; for a list of entries, keep every good entry.
+
+    Returns ``(value, errors, partial)``.  A block that is a list of entries (SOS
+    buttons, lights, cameras) is validated entry by entry when it fails as a whole, and
+    entries whose ``id`` repeats an earlier one are refused: one bad entry fails only
+    itself (``partial``), never the buttons beside it.  Each entity id must be unique,
+    and ``setup`` would otherwise stop at the second ``sos.gate``.
+    """
+    value, errs = validate_block(schema, block, raw, (key,), label)
+    item_type = _item_type(schema)
+    if item_type is None or not isinstance(block, list):
+        return value, errs, False
+    kept: list[tuple[int, Any]]
+    if errs:
+        errs = []
+        kept = []
+        for index, item in enumerate(block):
+            item_value, item_errs = validate_block(item_type, item, raw, (key, index), label)
+            errs.extend(item_errs)
+            if not item_errs:
+                kept.append((index, item_value))
+    else:
+        kept = list(enumerate(value or []))
+    first: dict[str, int] = {}
+    good: list[Any] = []
+    for index, item in kept:
+        ident = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+        if isinstance(ident, str):
+            if ident in first:
+                errs.append(_duplicate(raw, key, index, first[ident], ident, label))
+                continue
+            first[ident] = index
+        good.append(item)
+    return good, errs, True
+
+
+def _duplicate(raw: Any, key: str, index: int, earlier: int, ident: str, label: str) -> ConfigError:
+    file, line = position_of(raw, (key, index, "id")) or position_of(raw, (key, index)) or (label, None)
+    where = position_of(raw, (key, earlier, "id")) or position_of(raw, (key, earlier))
+    at = f" (line {where[1]})" if where is not None and where[1] is not None else ""
+    return ConfigError(
+        file,
+        line,
+        f"{key}[{index}].id",
+        f"id '{ident}' is already used by {key}[{earlier}]{at}; ids must be unique",
+    )
+
+
 def load(
     path: Path | None,
     *,
@@ -136,9 +198,9 @@ def load(
         file, line = where if where else (label, None)
         info = host.get(str(key))
         if key in schemas:
-            value, errs = validate_block(schemas[key], block, raw, (key,), label)
+            value, errs, partial = _validate_entries(schemas[key], block, raw, str(key), label)
             loaded.errors.extend(errs)
-            if not errs:
+            if not errs or partial:
                 loaded.blocks[key] = value
             elif info is not None:
                 info.fail(

@@ -182,6 +182,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "plugins.hook_errors": {"th": "ข้อผิดพลาดของ hook", "en": "Hook errors"},
     "plugins.none": {"th": "ไม่มีปลั๊กอิน", "en": "No plugins"},
     "plugins.config_ok": {"th": "ไฟล์ตั้งค่าไม่มีข้อผิดพลาด", "en": "The configuration has no errors"},
+    "plugins.failed": {
+        "th": "ปลั๊กอินล้มเหลว {n} ตัว: อุปกรณ์ของปลั๊กอินนี้ไม่ทำงาน",
+        "en": "{n} plugin(s) failed: their devices do not work",
+    },
     "pstatus.set_up": {"th": "ทำงานอยู่", "en": "running"},
     "pstatus.failed": {"th": "ล้มเหลว", "en": "failed"},
     "pstatus.not_configured": {"th": "ไม่ได้ตั้งค่า", "en": "not configured"},

@@ -124,9 +124,15 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
         loc = (item.location.lat, item.location.lon) if item.location else None
-        button = add_button(
-            hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
-        )
+        try:
+            button = add_button(
+                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
+            )
+        except ValueError as err:
+            # `check` refuses a repeated id; should one still get here (another integration
+            # made the entity first), it fails alone and the other buttons keep working.
+            _LOGGER.error("SOS button %s not created: %s", item.id, err)
+            continue
         try:
             _attach(hub, item, button, sources)
         except (HubError, ValueError, TypeError, OSError) as err:
