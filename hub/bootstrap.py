@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError, load_config_file, position_of, validate_block
+from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
 from hub.plugins import Manifest, PluginHost
 
@@ -48,6 +48,8 @@ class LoadedConfig:
     core: HubCoreConfig | None
     blocks: dict[str, Any] = field(default_factory=dict)
     errors: list[ConfigError] = field(default_factory=list)
+    #: What works but is probably a mistake (an SOS button no automation handles).
+    warnings: list[ConfigError] = field(default_factory=list)
     host: PluginHost | None = None
 
     @property
@@ -217,7 +219,7 @@ def load(
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
     for _info, errs in host.call_each("config_check", loaded=loaded):
         for err in errs or ():
-            loaded.errors.append(err)
+            (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
     return loaded
 
 

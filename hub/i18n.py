@@ -93,6 +93,19 @@ STRINGS: dict[str, dict[str, str]] = {
     "sos.press_confirm": {"th": "ส่งสัญญาณ SOS ทดสอบจาก {name}?", "en": "Send a test SOS from {name}?"},
     "sos.sent": {"th": "ส่ง SOS แล้ว", "en": "SOS sent"},
     "sos.banner": {"th": "แจ้งเหตุ SOS!", "en": "SOS alert!"},
+    "sos.default_title": {"th": "SOS {name}", "en": "SOS {name}"},
+    "sos.default_text": {
+        "th": "มีผู้กดปุ่ม SOS (ยังไม่มีระบบอัตโนมัติสำหรับปุ่มนี้: เปิดเหตุให้โดยอัตโนมัติ)",
+        "en": "The SOS button was pressed (no automation handles this button: incident opened by default)",
+    },
+    "sos.unrecognised_title": {
+        "th": "ปุ่ม SOS {name}: สัญญาณที่ไม่รู้จัก",
+        "en": "SOS {name}: unrecognised press",
+    },
+    "sos.unrecognised_text": {
+        "th": "ปุ่ม SOS ส่งสัญญาณ '{action}' ที่ระบบไม่รู้จัก ({device}) อาจมีผู้กดขอความช่วยเหลือ กรุณาตรวจสอบ",
+        "en": "The SOS button sent '{action}', which is not a known press ({device}). Someone may need help: check.",
+    },
     "sos.banner_open": {"th": "เปิดดูเหตุการณ์", "en": "Open incident"},
     "sos.dismiss": {"th": "ปิดแถบแจ้งเตือน", "en": "Dismiss"},
     # -- entity domains -----------------------------------------------------------

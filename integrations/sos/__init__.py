@@ -24,6 +24,10 @@ from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
 from integrations.sos.entity import SosButton
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from hub.bootstrap import LoadedConfig
+    from hub.config import ConfigError
     from hub.hub import Hub
 
 __all__ = ("SosButton", "BUTTONS", "SIA_ZONES", "add_button", "get_or_add_button")
@@ -108,6 +112,52 @@ def _attach(hub: Hub, item: ButtonConfig, button: SosButton, sources: list[Any])
 def config_schema() -> Any:
     """Return the ``sos:`` block type."""
     return list[ButtonConfig]
+
+
+@hookimpl
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
+    """Warn about each button no automation triggers on: its presses open a default incident."""
+    from hub.automation import ENTRIES_ATTR
+    from hub.automation.loader import collect
+    from hub.automation.registry import registry_for
+    from hub.config import ConfigWarning, position_of
+    from integrations.sos.handled import listened_to
+
+    buttons: list[ButtonConfig] = loaded.blocks.get(DOMAIN) or []
+    if not buttons:
+        return []
+    entries = getattr(loaded, ENTRIES_ATTR, None)
+    if entries is None:
+        entries, _errors = collect(
+            loaded.raw, loaded.file_label, loaded.config_dir, registry_for(loaded.host), loaded.host
+        )
+    triggers = [
+        t
+        for e in entries
+        if e.spec is not None and e.spec.initial_state is not False
+        for t in e.spec.triggers
+    ]
+    raw = loaded.raw.get(DOMAIN) if isinstance(loaded.raw, dict) else None
+    warnings: list[ConfigError] = []
+    for button in buttons:
+        entity_id = f"{DOMAIN}.{button.id}"
+        if listened_to(triggers, entity_id):
+            continue
+        index = next(
+            (i for i, item in enumerate(raw or []) if isinstance(item, dict) and item.get("id") == button.id),
+            0,
+        )
+        file, line = position_of(loaded.raw, (DOMAIN, index)) or (loaded.file_label, None)
+        warnings.append(
+            ConfigWarning(
+                file,
+                line,
+                f"{DOMAIN}[{index}]",
+                f"no automation handles {entity_id}: a press opens an incident and nothing else "
+                "(no LINE alert, lights or snapshots); add the sos_alert blueprint for it",
+            )
+        )
+    return warnings
 
 
 @hookimpl

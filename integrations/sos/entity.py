@@ -37,6 +37,8 @@ class SosButton(Entity):
         self.last_press: float | None = None
         self.presses = 0
         self.telemetry: dict[str, Any] = {}
+        #: The open "unrecognised press" incident, if any (see :mod:`.incidents`).
+        self.unrecognised_incident: str | None = None
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return the SOS attributes of DESIGN §6."""
@@ -77,8 +79,29 @@ class SosButton(Entity):
             **(data or {}),
         }
         self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
+        if not self.handled():
+            # No automation listens: the press must still reach someone (issue 15 item 3).
+            from integrations.sos.incidents import open_unhandled
+
+            self.hub.create_task(
+                open_unhandled(self.hub, self, payload, context), f"sos default {self.entity_id}"
+            )
         await self.hub.recorder.record_now(
             EVENT_SOS_PRESSED, payload, now, context.id, context.parent_id, context.user_id, "local"
+        )
+
+    def handled(self) -> bool:
+        """Return whether an enabled, working automation triggers on this button's presses."""
+        from hub.automation.const import MANAGER
+        from integrations.sos.handled import listened_to
+
+        manager = self.hub.data.get(MANAGER)
+        if manager is None:
+            return False
+        return any(
+            listened_to(a.spec.triggers, self.entity_id)
+            for a in manager.automations.values()
+            if a.enabled and not a.failed and a.spec is not None
         )
 
     def reset(self, context: Context | None = None) -> None:
