@@ -90,7 +90,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "overview.config_errors": {"th": "ข้อผิดพลาดในไฟล์ตั้งค่า", "en": "Configuration errors"},
     "overview.all_incidents": {"th": "ดูเหตุการณ์ทั้งหมด", "en": "All incidents"},
     "sos.press": {"th": "กด SOS ทดสอบ", "en": "Press SOS"},
-    "sos.press_confirm": {"th": "ส่งสัญญาณ SOS ทดสอบจาก {name}?", "en": "Send a test SOS from {name}?"},
+    "sos.press_confirm": {
+        "th": "ส่งสัญญาณ SOS ทดสอบ (ฝึกซ้อม) จาก {name}? เหตุ การ์ด LINE และศูนย์ฯ จะแสดงว่าเป็นการฝึกซ้อม",
+        "en": "Send a test SOS (a drill) from {name}? The incident, LINE card and CCOC will show it as a drill.",
+    },
+    "incident.drill": {"th": "ฝึกซ้อม", "en": "DRILL"},
     "sos.sent": {"th": "ส่ง SOS แล้ว", "en": "SOS sent"},
     "sos.banner": {"th": "แจ้งเหตุ SOS!", "en": "SOS alert!"},
     "sos.default_title": {"th": "SOS {name}", "en": "SOS {name}"},

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
 from hub.core.errors import HubError
+from hub.entity import EntityNotFound
 from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
@@ -49,6 +50,15 @@ class PressSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity_id: str
     action: str = "test"
+    #: A press from the UI or the API is a test unless it says otherwise (DESIGN §13): a
+    #: software panic button that is meant to raise real alarms passes ``drill: false``.
+    drill: bool = True
+
+
+class DrillSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: The button to drill; none: the first configured button.
+    entity_id: str | None = None
 
 
 def add_button(hub: Hub, button: SosButton) -> SosButton:
@@ -198,7 +208,16 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
 
     async def press(call: Any) -> None:
         button = hub.entities.get(call.data["entity_id"], SosButton)
-        await button.press(call.data["action"], "manual", context=call.context)
+        await button.press(call.data["action"], "manual", context=call.context, drill=call.data["drill"])
+
+    async def drill(call: Any) -> dict[str, Any]:
+        buttons: dict[str, SosButton] = hub.data[BUTTONS]
+        entity_id = call.data.get("entity_id") or next(iter(buttons), None)
+        if entity_id is None:
+            raise EntityNotFound("no SOS button to drill")
+        button = hub.entities.get(entity_id, SosButton)
+        await button.press("drill", "drill", context=call.context, drill=True)
+        return {"entity_id": button.entity_id, "drill": True}
 
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(
@@ -207,7 +226,15 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         press,
         PressSchema,
         role="operator",
-        description="Press an SOS button from the UI (drill or simulated button)",
+        description="Press an SOS button from the UI or API (a drill unless drill: false)",
+    )
+    hub.services.register(
+        DOMAIN,
+        "drill",
+        drill,
+        DrillSchema,
+        role="operator",
+        description="Start an SOS drill: a test press marked as a drill everywhere (DESIGN §13)",
     )
 
 

@@ -36,6 +36,8 @@ class SosButton(Entity):
         self.location = location
         self.last_press: float | None = None
         self.presses = 0
+        #: Whether the last press was a drill.
+        self.last_drill = False
         self.telemetry: dict[str, Any] = {}
         #: The open "unrecognised press" incident, if any (see :mod:`.incidents`).
         self.unrecognised_incident: str | None = None
@@ -47,6 +49,7 @@ class SosButton(Entity):
             "place": self.place,
             "last_press": self.last_press,
             "presses": self.presses,
+            "drill": self.last_drill,
             **self.telemetry,
         }
         if self.location is not None:
@@ -60,16 +63,28 @@ class SosButton(Entity):
         *,
         context: Context | None = None,
         data: Mapping[str, Any] | None = None,
+        drill: bool = False,
     ) -> None:
         """Record a press: state ``triggered``, ``sos_pressed`` fired and written to disk at once.
 
         Every press is a new event, even while already triggered: a second
         press may be the only sign that the first alert was not seen.
+
+        A ``drill`` (a test press, DESIGN §13) goes the same way, so the drill tests the
+        real path, but its event says ``drill: true`` and every incident its automations
+        open under its context is a drill (:meth:`IncidentManager.mark_drill`).
         """
         context = context or Context(origin=source or self.source)
+        if drill:
+            from hub.incidents import INCIDENTS
+
+            incidents = self.hub.data.get(INCIDENTS)
+            if incidents is not None:
+                incidents.mark_drill(context)
         now = self.hub.clock.time()
         self.last_press = now
         self.presses += 1
+        self.last_drill = drill
         self.write_state(STATE_TRIGGERED, context=context, force_update=True)
         payload = {
             "entity_id": self.entity_id,
@@ -77,6 +92,7 @@ class SosButton(Entity):
             "source": source or self.source,
             "place": self.place,
             **(data or {}),
+            "drill": drill,
         }
         self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
         if not self.handled():

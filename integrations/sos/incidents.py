@@ -95,4 +95,5 @@ async def open_unhandled(hub: Hub, button: SosButton, press: Mapping[str, Any], 
         context=context.child(),
         actor="sos",
         key=f"sos-unhandled:{context.id}",
+        drill=bool(press.get("drill")),
     )

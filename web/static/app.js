@@ -98,6 +98,9 @@
 
   function onSosPress(button) {
     var entityId = button.getAttribute("data-entity-id");
+    // A test press is a drill (DESIGN §13), but it still runs the real path: never by a stray tap.
+    var name = button.getAttribute("data-name") || entityId;
+    if (!window.confirm(t("sos.press_confirm", { name: name }))) { return; }
     var result = document.getElementById("sos-result") || resultNodeFor(button);
     var original = button.textContent;
     button.disabled = true;
@@ -242,7 +245,9 @@
   function showSosBanner(inc) {
     var banner = document.getElementById("sos-banner");
     if (!banner) { return; }
-    banner.querySelector(".sos-banner-text").textContent = [inc.title, inc.place].filter(Boolean).join(" · ");
+    // A drill says so first: nobody may take a test for a real alarm (DESIGN §13).
+    banner.querySelector(".sos-banner-text").textContent =
+      [inc.drill ? t("incident.drill") : "", inc.title, inc.place].filter(Boolean).join(" · ");
     banner.querySelector(".sos-banner-link").setAttribute("href", "/incidents/" + encodeURIComponent(inc.id));
     banner.hidden = false;
     if (navigator.vibrate) {
@@ -315,6 +320,8 @@
       var form = event.target;
       if (form instanceof HTMLFormElement && form.hasAttribute("data-api")) {
         event.preventDefault();
+        var question = form.getAttribute("data-confirm");
+        if (question && !window.confirm(question)) { return; }
         onJsonForm(form);
       }
     });
