@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
+from hub.config.nodes import NodeDict
 from hub.plugins import Manifest, PluginHost
 
 __all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
@@ -196,7 +197,8 @@ def load(
     for key, block in raw.items():
         if key == "hub":
             continue
-        where = position_of(raw, (key,))
+        # The line of the key itself: the block's own position is the line of its first entry.
+        where = (raw.key_position(key) if isinstance(raw, NodeDict) else None) or position_of(raw, (key,))
         file, line = where if where else (label, None)
         info = host.get(str(key))
         if key in schemas:

@@ -747,3 +747,15 @@ async def setup(hub: Hub) -> None:
     reg("incident", "dispatch", svc_dispatch, DispatchSchema, description="Record a dispatched unit")
     reg("incident", "close", svc_close, IdSchema, description="Close an incident")
     reg("incident", "note", svc_note, NoteSchema, description="Add a note to an incident's timeline")
+
+
+@hookimpl
+def service_schemas() -> dict[str, Any]:
+    """Return the incident services' schemas (for ``check``)."""
+    return {
+        "incident.open": OpenSchema,
+        "incident.ack": IdSchema,
+        "incident.dispatch": DispatchSchema,
+        "incident.close": IdSchema,
+        "incident.note": NoteSchema,
+    }

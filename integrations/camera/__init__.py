@@ -166,3 +166,15 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
         return None
     offline = sorted(c.entity_id for c in cameras if not c.available)
     return {"total": len(cameras), "online": len(cameras) - len(offline), "offline": offline}
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return the camera services' schemas (for ``check``)."""
+    from integrations.camera.services import MoveSchema, PresetSchema, SnapshotSchema
+
+    return {
+        "camera.snapshot": SnapshotSchema,
+        "camera.ptz_preset": PresetSchema,
+        "camera.ptz_move": MoveSchema,
+    }

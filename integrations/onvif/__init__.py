@@ -152,3 +152,9 @@ def register_routes(hub: Hub) -> list[Route]:
     from integrations.onvif.webhook import WEBHOOKS, routes
 
     return routes() if hub.data.get(WEBHOOKS) else []
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Return ``camera.<id>`` per configured camera (for ``check``)."""
+    return [f"camera.{item.id}" for item in loaded.blocks.get("onvif") or []]

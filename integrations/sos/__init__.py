@@ -127,31 +127,28 @@ def config_schema() -> Any:
 @hookimpl
 def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     """Warn about each button no automation triggers on: its presses open a default incident."""
-    from hub.automation import ENTRIES_ATTR
-    from hub.automation.loader import collect
-    from hub.automation.registry import registry_for
+    from hub.automation import automation_entries
     from hub.config import ConfigWarning, position_of
-    from integrations.sos.handled import listened_to
+    from integrations.sos.handled import listened_to, names
 
     buttons: list[ButtonConfig] = loaded.blocks.get(DOMAIN) or []
     if not buttons:
         return []
-    entries = getattr(loaded, ENTRIES_ATTR, None)
-    if entries is None:
-        entries, _errors = collect(
-            loaded.raw, loaded.file_label, loaded.config_dir, registry_for(loaded.host), loaded.host
-        )
+    entries = automation_entries(loaded)
     triggers = [
         t
         for e in entries
         if e.spec is not None and e.spec.initial_state is not False
         for t in e.spec.triggers
     ]
+    # An automation with errors has no triggers to read: one that names the button
+    # is meant for it, and its errors are reported already.
+    broken = " ".join(repr(e.raw) for e in entries if e.spec is None)
     raw = loaded.raw.get(DOMAIN) if isinstance(loaded.raw, dict) else None
     warnings: list[ConfigError] = []
     for button in buttons:
         entity_id = f"{DOMAIN}.{button.id}"
-        if listened_to(triggers, entity_id):
+        if listened_to(triggers, entity_id) or names(broken, entity_id):
             continue
         index = next(
             (i for i, item in enumerate(raw or []) if isinstance(item, dict) and item.get("id") == button.id),
@@ -282,3 +279,18 @@ def health_info(hub: Hub) -> Any:
         if issues:
             problems[entity_id] = issues
     return {"buttons": len(buttons), "problems": problems}
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return the SOS services' schemas (for ``check``)."""
+    return {"sos.reset": EntitySchema, "sos.press": PressSchema, "sos.drill": DrillSchema}
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Return ``sos.<id>`` per button; an alarm panel adds the zones it reports (``sos.*``)."""
+    ids = [f"{DOMAIN}.{item.id}" for item in loaded.blocks.get(DOMAIN) or []]
+    if "sia" in loaded.blocks or "demo" in loaded.blocks:
+        ids.append(f"{DOMAIN}.*")
+    return ids

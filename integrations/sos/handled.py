@@ -19,15 +19,15 @@ from typing import Any
 from hub.automation.specs import TriggerSpec
 from integrations.sos.const import EVENT_SOS_PRESSED
 
-__all__ = ("handles", "listened_to")
+__all__ = ("handles", "listened_to", "names")
 
 
 def _dump(model: Any) -> Any:
     return model.model_dump() if hasattr(model, "model_dump") else model
 
 
-def _names(text: str, entity_id: str) -> bool:
-    # sos.gate must not count as naming sos.gate_2.
+def names(text: str, entity_id: str) -> bool:
+    """Return whether ``text`` names ``entity_id`` (``sos.gate`` is not named by ``sos.gate_2``)."""
     return re.search(re.escape(entity_id) + r"(?![a-z0-9_])", text) is not None
 
 
@@ -46,7 +46,7 @@ def handles(trigger: TriggerSpec, entity_id: str) -> bool:
                 return True  # every button's press
             wanted = [wanted] if isinstance(wanted, str) else list(wanted)
             return any(isinstance(w, str) and (w == entity_id or "{" in w) for w in wanted)
-    return _names(json.dumps(dump, default=str, ensure_ascii=False), entity_id)
+    return names(json.dumps(dump, default=str, ensure_ascii=False), entity_id)
 
 
 def listened_to(triggers: Iterable[TriggerSpec], entity_id: str) -> bool:

@@ -55,6 +55,6 @@ def test_check_warns_about_buttons_no_automation_handles(tmp_path: Path) -> None
     path = write_config(tmp_path, BUTTONS)
     result = CliRunner().invoke(cli, ["check", "-c", str(path)])
     assert result.exit_code == 0, result.output  # a warning, not an error
-    lines = [line for line in result.output.splitlines() if "warning" in line]
+    lines = [line for line in result.output.splitlines() if "warning" in line and "sos" in line]
     assert len(lines) == 1, result.output
     assert "config.yaml:10: sos[0]" in lines[0] and "sos.lonely" in lines[0]
