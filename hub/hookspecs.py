@@ -192,6 +192,22 @@ def static_dirs() -> Mapping[str, Path] | None:
 
 
 @hookspec
+def timeline_attachments(hub: Hub, user: Any, entry: Any) -> list[Mapping[str, Any]] | None:
+    """Return how an incident timeline entry's attachments show to ``user``, or None.
+
+    The incident page shows an attachment as a link only when a plugin says what it
+    is: the camera plugin turns a snapshot id into its picture, for the roles the
+    camera's share policy allows.  Each item is ``{"text": str, "href": str | None,
+    "withheld": bool}``; the first plugin to answer wins.
+
+    :param hub: the running hub.
+    :param user: the logged-in user (``username``, ``role``).
+    :param entry: the :class:`~hub.incidents.TimelineEntry`.
+    :return: one item per attachment, or None when the entry is not this plugin's.
+    """
+
+
+@hookspec
 def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> Iterable[Mapping[str, str]] | None:
     """Return links for the UI's navigation bar.
 

@@ -95,6 +95,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Send a test SOS (a drill) from {name}? The incident, LINE card and CCOC will show it as a drill.",
     },
     "incident.drill": {"th": "ฝึกซ้อม", "en": "DRILL"},
+    "incident.snapshot_withheld": {
+        "th": "ภาพจากกล้องนี้ไม่เปิดให้บทบาทของคุณตามนโยบายของเจ้าของกล้อง",
+        "en": "The camera owner's policy does not share this picture with your role",
+    },
     "sos.sent": {"th": "ส่ง SOS แล้ว", "en": "SOS sent"},
     "sos.banner": {"th": "แจ้งเหตุ SOS!", "en": "SOS alert!"},
     "sos.default_title": {"th": "SOS {name}", "en": "SOS {name}"},
