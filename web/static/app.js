@@ -183,6 +183,10 @@
     var when = el("td", { "data-label": labels[0] || "", "class": "nowrap" }, formatTime(inc.opened_at));
     var title = el("td", { "data-label": labels[1] || "", "class": "incident-title" });
     title.appendChild(el("a", { href: "/incidents/" + encodeURIComponent(inc.id) }, inc.title));
+    if (inc.drill) {
+      title.appendChild(document.createTextNode(" "));
+      title.appendChild(el("span", { "class": "badge badge-drill", "data-drill": "1" }, t("incident.drill")));
+    }
     if (inc.place) {
       title.appendChild(document.createTextNode(" "));
       title.appendChild(el("span", { "class": "muted incident-place" }, inc.place));
