@@ -28,6 +28,7 @@ from integrations.line.const import (
 __all__ = (
     "ack_postback",
     "clip",
+    "drill_prefix",
     "format_latency",
     "image_message",
     "incident_card",
@@ -82,6 +83,11 @@ def format_latency(seconds: float) -> str:
     if secs or not parts:
         parts.append(f"{secs} วินาที")
     return " ".join(parts)
+
+
+def drill_prefix(incident: Incident) -> str:
+    """Return the words that start every LINE text about a drill (empty for a real incident)."""
+    return f"[{DRILL_LABEL}] " if incident.drill else ""
 
 
 def ack_postback(incident_id: str) -> str:

@@ -90,13 +90,20 @@ async def test_station_starts_a_drill_marked_everywhere(
         cap = etree.fromstring(await (await op.get(f"/api/incidents/{inc.id}.cap")).read())
         assert cap.findtext("cap:status", namespaces=NS) == "Exercise"
 
+        # The officer acknowledges; the groups are told, and told it was a drill.
+        ack = await op.post(f"/api/ccoc/incidents/test-hub/{inc.id}/ack", json={})
+        assert ack.status == 202, await ack.text()
+        await until(lambda: len(fake_line.pushes) >= 2)
+        notice = fake_line.pushes[1].messages[0]
+        assert notice["type"] == "text" and notice["text"].startswith("[ฝึกซ้อม / DRILL] ✅")
+
     # A real press stays real: the drill marks only its own context.
     await hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": "emergency", "drill": False})
     await hub.block_till_done()
     real = [i for i in await mgr.find() if not i.drill]
     assert len(real) == 1
-    await until(lambda: len(fake_line.pushes) >= 2)
-    assert not fake_line.pushes[1].messages[0]["altText"].startswith("[ฝึกซ้อม")
+    await until(lambda: len(fake_line.pushes) >= 3)
+    assert not fake_line.pushes[2].messages[0]["altText"].startswith("[ฝึกซ้อม")
 
 
 async def test_hub_drill_shows_on_the_hub_page_and_api(make_hub: Any, client_for: Any) -> None:
