@@ -38,6 +38,8 @@ class SosButton(Entity):
         self.presses = 0
         #: Whether the last press was a drill.
         self.last_drill = False
+        #: id(automation spec) → (spec, whether it triggers on this button).
+        self._handled_by: dict[int, tuple[Any, bool]] = {}
         self.telemetry: dict[str, Any] = {}
         #: The open "unrecognised press" incident, if any (see :mod:`.incidents`).
         self.unrecognised_incident: str | None = None
@@ -114,11 +116,21 @@ class SosButton(Entity):
         manager = self.hub.data.get(MANAGER)
         if manager is None:
             return False
-        return any(
-            listened_to(a.spec.triggers, self.entity_id)
-            for a in manager.automations.values()
-            if a.enabled and not a.failed and a.spec is not None
-        )
+        # Per spec (a reload makes new ones), so a press costs a dict lookup per automation,
+        # not a walk through every trigger.
+        cache = self._handled_by
+        if len(cache) > 2 * len(manager.automations) + 16:
+            cache.clear()  # specs of automations reloaded since: let them go
+        for automation in manager.automations.values():
+            spec = automation.spec
+            if not automation.enabled or automation.failed or spec is None:
+                continue
+            known = cache.get(id(spec))
+            if known is None or known[0] is not spec:
+                known = cache[id(spec)] = (spec, listened_to(spec.triggers, self.entity_id))
+            if known[1]:
+                return True
+        return False
 
     def reset(self, context: Context | None = None) -> None:
         """Return the button to idle."""
