@@ -222,7 +222,30 @@ def load(
     for _info, errs in host.call_each("config_check", loaded=loaded):
         for err in errs or ():
             (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
+    loaded.errors.extend(_shared_entities(loaded, host))
     return loaded
+
+
+def _shared_entities(loaded: LoadedConfig, host: PluginHost) -> list[ConfigError]:
+    """Refuse an entity id that two blocks would both create: the second would fail at start."""
+    owners: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for info, ids in host.call_each("config_entities", loaded=loaded):
+        for entity_id in ids or ():
+            first = owners.setdefault(str(entity_id), info.domain)
+            if first != info.domain and not str(entity_id).endswith(".*"):
+                raw = loaded.raw
+                where = raw.key_position(info.domain) if isinstance(raw, NodeDict) else None
+                file, line = where or (loaded.file_label, None)
+                errors.append(
+                    ConfigError(
+                        file,
+                        line,
+                        info.domain,
+                        f"entity {entity_id} is also created by {first}: ids must be unique",
+                    )
+                )
+    return errors
 
 
 def json_schema(host: PluginHost) -> dict[str, Any]:

@@ -88,3 +88,11 @@ async def test_failed_plugin_never_under_a_no_errors_banner_and_its_entities_una
     assert 'class="alert alert-ok"' not in page
     assert "second device refused" in page
     assert 'id="plugins-failed"' in page
+
+
+def test_check_refuses_an_entity_two_blocks_would_create(load_config: Any) -> None:
+    loaded = load_config(
+        "demo: {}\nsos:\n  - {id: demo_market, simulated: true}\n  - {id: other, simulated: true}\n"
+    )
+    messages = [str(e) for e in loaded.errors]
+    assert any("sos.demo_market" in m and "also created by" in m for m in messages), messages
