@@ -51,6 +51,8 @@ class KnownConfig:
     open_domains: set[str] = field(default_factory=set)
     #: ``line.groups`` aliases, or None when there is no ``line:`` block.
     line_aliases: set[str] | None = None
+    #: (automation label, entity id) already reported, so each shows once per automation.
+    reported: set[tuple[str, str]] = field(default_factory=set)
 
     def missing(self, entity_id: str) -> bool:
         """Return whether ``entity_id`` is surely not going to exist."""

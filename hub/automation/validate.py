@@ -281,6 +281,8 @@ def _validate_trigger(checker: Checker, item: Any, loc: Loc, idx: int, path: str
     model = checker.model(platform.schema, rest, loc)
     if model is None:
         return None
+    if name in _ENTITY_PLATFORMS and "entity_id" in item:
+        check_entities(checker, item["entity_id"], (*loc, "entity_id"))
     trigger_id = item.get("id", idx)
     alias = item.get("alias")
     return TriggerSpec(
@@ -373,6 +375,8 @@ def validate_condition(checker: Checker, item: Any, loc: Loc, path: str) -> Cond
     model = checker.model(platform.schema, rest, loc)
     if model is None:
         return None
+    if kind in _ENTITY_PLATFORMS and "entity_id" in item:
+        check_entities(checker, item["entity_id"], (*loc, "entity_id"))
     return ConditionSpec(
         kind, path, model, [], enabled is not False, str(alias) if alias is not None else None
     )
@@ -597,7 +601,9 @@ def check_entities(checker: Checker, value: Any, loc: Loc) -> None:
     if known is None:
         return
     for entity_id in entity_ids_in(value):
-        if known.missing(entity_id):
+        # Once per automation: a blueprint input reaches its triggers and actions too.
+        if known.missing(entity_id) and (checker.where.label, entity_id) not in known.reported:
+            known.reported.add((checker.where.label, entity_id))
             checker.error(loc, f"entity {entity_id} does not exist (no entry in the config creates it)")
 
 
@@ -656,6 +662,8 @@ def _check_call(
     checker.model(schema, merged, data_loc)
 
 
+#: Triggers and conditions whose ``entity_id`` names entities that must exist.
+_ENTITY_PLATFORMS = frozenset({"state", "numeric_state"})
 _LINE_RAW_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
 
 

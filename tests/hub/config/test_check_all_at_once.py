@@ -36,6 +36,7 @@ light:
 automation:
   - id: by_hand
     trigger: {platform: state, entity_id: sos.gate, to: triggered}
+    condition: {condition: state, entity_id: light.lamp_2, state: "off"}
     action:
       - service: light.turn_onn
         target: {entity_id: light.lamp}
@@ -74,16 +75,21 @@ def test_one_run_reports_everything(tmp_path: Path) -> None:
     # A service that does not exist, with what the domain has.
     assert [
         x
-        for x in line_of("config.yaml:29: automation[0].action[0].service:")
+        for x in line_of("config.yaml:30: automation[0].action[0].service:")
         if "light.turn_onn" in x and "turn_on" in x
     ], out
     # An entity that does not exist, in target: and in a blueprint input.
-    assert [x for x in line_of("config.yaml:32:") if "light.lmap" in x and "does not exist" in x], out
-    assert [x for x in line_of("config.yaml:40:") if "sos.gat" in x and "does not exist" in x], out
+    assert [x for x in line_of("config.yaml:33:") if "light.lmap" in x and "does not exist" in x], out
+    assert [x for x in line_of("config.yaml:41:") if "sos.gat" in x and "does not exist" in x], out
+    assert [
+        x for x in line_of("config.yaml:28: automation[0].condition.entity_id:") if "light.lamp_2" in x
+    ], out
+    # Each missing entity once per automation, though the blueprint's input reaches its trigger too.
+    assert len([x for x in out.splitlines() if "sos.gat " in x]) == 1, out
     # Data the service refuses (and the templated call is left alone).
     assert [
-        x for x in line_of("config.yaml:34: automation[0].action[2].data.colour:") if "unknown key" in x
+        x for x in line_of("config.yaml:35: automation[0].action[2].data.colour:") if "unknown key" in x
     ], out
     assert not line_of("automation[0].action[3]"), out
     # A LINE alias that is not in line.groups.
-    assert [x for x in line_of("config.yaml:40:") if "'police'" in x and "line.groups" in x], out
+    assert [x for x in line_of("config.yaml:41:") if "'police'" in x and "line.groups" in x], out
