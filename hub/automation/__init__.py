@@ -65,6 +65,16 @@ def known_config(loaded: LoadedConfig) -> KnownConfig:
                     known.open_domains.add(domain)
                 else:
                     known.entities.add(str(entity_id))
+        # A third-party plugin that does not say what it creates may create anything: then
+        # no reference can be called missing (a false "does not exist" would fail a good
+        # automation at start-up).
+        if any(
+            info.source in ("dropin", "entrypoint")
+            and info.module is not None
+            and not hasattr(info.module, "config_entities")
+            for info in loaded.host.loaded()
+        ):
+            known.domains.clear()
     line = loaded.blocks.get("line")
     groups = getattr(line, "groups", None)
     if groups is None and isinstance(loaded.raw, Mapping) and isinstance(loaded.raw.get("line"), Mapping):

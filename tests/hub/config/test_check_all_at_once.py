@@ -93,3 +93,36 @@ def test_one_run_reports_everything(tmp_path: Path) -> None:
     assert not line_of("automation[0].action[3]"), out
     # A LINE alias that is not in line.groups.
     assert [x for x in line_of("config.yaml:41:") if "'police'" in x and "line.groups" in x], out
+
+
+def test_a_plugin_that_does_not_declare_its_entities_turns_the_entity_check_off(tmp_path: Path) -> None:
+    """A drop-in may create ``light.custom`` without saying so: no false 'does not exist'."""
+    from tests.hub.plugins.test_isolation import make_dropin
+
+    make_dropin(
+        tmp_path,
+        "custom_lights",
+        """
+        from hub import hookimpl
+
+        @hookimpl
+        def setup(hub, config):
+            hub.states.set("light.custom", "off")
+    """,
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        """\
+hub: {id: test-hub, name: ร้าน, timezone: Asia/Bangkok, data_dir: ./data, web: {host: 127.0.0.1, port: 0}}
+custom_lights:
+light:
+  - {id: lamp, simulated: true}
+automation:
+  - id: custom
+    trigger: {platform: state, entity_id: light.lamp, to: "on"}
+    action: {service: light.turn_on, target: {entity_id: light.custom}}
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["check", "-c", str(path)])
+    assert result.exit_code == 0, result.output
