@@ -8,12 +8,14 @@ what is not as failed).
 from __future__ import annotations
 
 import importlib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError, load_config_file, position_of, validate_block
+from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
+from hub.config.nodes import NodeDict
 from hub.plugins import Manifest, PluginHost
 
 __all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
@@ -47,6 +49,8 @@ class LoadedConfig:
     core: HubCoreConfig | None
     blocks: dict[str, Any] = field(default_factory=dict)
     errors: list[ConfigError] = field(default_factory=list)
+    #: What works but is probably a mistake (an SOS button no automation handles).
+    warnings: list[ConfigError] = field(default_factory=list)
     host: PluginHost | None = None
 
     @property
@@ -75,6 +79,67 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
         else:
             schemas[info.domain] = schema
     return schemas
+
+
+def _item_type(schema: Any) -> Any | None:
+    """Return ``X`` when a block's schema is ``list[X]`` (or an annotated one), else None."""
+    while typing.get_origin(schema) is typing.Annotated:
+        schema = typing.get_args(schema)[0]
+    if typing.get_origin(schema) is list:
+        args = typing.get_args(schema)
+        return args[0] if args else None
+    return None
+
+
+def _validate_entries(
+    schema: Any, block: Any, raw: Any, key: str, label: str
+) -> tuple[Any, list[ConfigError], bool]:
+    """Validate a block; for a list of entries, keep every good entry.
+
+    Returns ``(value, errors, partial)``.  A block that is a list of entries (SOS
+    buttons, lights, cameras) is validated entry by entry when it fails as a whole, and
+    entries whose ``id`` repeats an earlier one are refused: one bad entry fails only
+    itself (``partial``), never the buttons beside it.  Each entity id must be unique,
+    and ``setup`` would otherwise stop at the second ``sos.gate``.
+    """
+    value, errs = validate_block(schema, block, raw, (key,), label)
+    item_type = _item_type(schema)
+    if item_type is None or not isinstance(block, list):
+        return value, errs, False
+    kept: list[tuple[int, Any]]
+    if errs:
+        errs = []
+        kept = []
+        for index, item in enumerate(block):
+            item_value, item_errs = validate_block(item_type, item, raw, (key, index), label)
+            errs.extend(item_errs)
+            if not item_errs:
+                kept.append((index, item_value))
+    else:
+        kept = list(enumerate(value or []))
+    first: dict[str, int] = {}
+    good: list[Any] = []
+    for index, item in kept:
+        ident = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+        if isinstance(ident, str):
+            if ident in first:
+                errs.append(_duplicate(raw, key, index, first[ident], ident, label))
+                continue
+            first[ident] = index
+        good.append(item)
+    return good, errs, True
+
+
+def _duplicate(raw: Any, key: str, index: int, earlier: int, ident: str, label: str) -> ConfigError:
+    file, line = position_of(raw, (key, index, "id")) or position_of(raw, (key, index)) or (label, None)
+    where = position_of(raw, (key, earlier, "id")) or position_of(raw, (key, earlier))
+    at = f" (line {where[1]})" if where is not None and where[1] is not None else ""
+    return ConfigError(
+        file,
+        line,
+        f"{key}[{index}].id",
+        f"id '{ident}' is already used by {key}[{earlier}]{at}; ids must be unique",
+    )
 
 
 def load(
@@ -132,13 +197,14 @@ def load(
     for key, block in raw.items():
         if key == "hub":
             continue
-        where = position_of(raw, (key,))
+        # The line of the key itself: the block's own position is the line of its first entry.
+        where = (raw.key_position(key) if isinstance(raw, NodeDict) else None) or position_of(raw, (key,))
         file, line = where if where else (label, None)
         info = host.get(str(key))
         if key in schemas:
-            value, errs = validate_block(schemas[key], block, raw, (key,), label)
+            value, errs, partial = _validate_entries(schemas[key], block, raw, str(key), label)
             loaded.errors.extend(errs)
-            if not errs:
+            if not errs or partial:
                 loaded.blocks[key] = value
             elif info is not None:
                 info.fail(
@@ -155,8 +221,31 @@ def load(
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
     for _info, errs in host.call_each("config_check", loaded=loaded):
         for err in errs or ():
-            loaded.errors.append(err)
+            (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
+    loaded.errors.extend(_shared_entities(loaded, host))
     return loaded
+
+
+def _shared_entities(loaded: LoadedConfig, host: PluginHost) -> list[ConfigError]:
+    """Refuse an entity id that two blocks would both create: the second would fail at start."""
+    owners: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for info, ids in host.call_each("config_entities", loaded=loaded):
+        for entity_id in ids or ():
+            first = owners.setdefault(str(entity_id), info.domain)
+            if first != info.domain and not str(entity_id).endswith(".*"):
+                raw = loaded.raw
+                where = raw.key_position(info.domain) if isinstance(raw, NodeDict) else None
+                file, line = where or (loaded.file_label, None)
+                errors.append(
+                    ConfigError(
+                        file,
+                        line,
+                        info.domain,
+                        f"entity {entity_id} is also created by {first}: ids must be unique",
+                    )
+                )
+    return errors
 
 
 def json_schema(host: PluginHost) -> dict[str, Any]:

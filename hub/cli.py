@@ -122,6 +122,8 @@ def check(config: Path | None, schema: bool) -> None:
     # Schema order is not reading order: show errors as the file reads.
     for err in sorted(loaded.errors, key=lambda e: (e.file != path.name, e.file, e.line or 0)):
         click.echo(str(err))
+    for warning in sorted(loaded.warnings, key=lambda e: (e.file != path.name, e.file, e.line or 0)):
+        click.echo(str(warning))
     failed = [p for p in loaded.host.plugins.values() if p.status == "failed"] if loaded.host else []
     for info in failed:
         if info.stage == "import" and not any(info.domain in str(e) for e in loaded.errors):

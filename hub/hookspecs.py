@@ -74,6 +74,32 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
     """
 
 
+@hookspec
+def service_schemas() -> Mapping[str, Any] | None:
+    """Return ``{"domain.service": schema}`` for the services this plugin's setup registers.
+
+    ``safetyhub check`` uses it to refuse an automation that calls a service that
+    does not exist (``light.turn_onn``) or passes data the schema refuses, before
+    the automation fires.  A plugin that does not implement it is not checked.
+
+    :return: service name → pydantic model (or None for "takes any data").
+    """
+
+
+@hookspec
+def config_entities(loaded: LoadedConfig) -> Iterable[str] | None:
+    """Return the entity ids this plugin will create from the loaded config.
+
+    ``safetyhub check`` refuses a reference (a blueprint input, a ``target:``) to an
+    entity of these domains that no plugin declares.  ``"<domain>.*"`` says the
+    domain also gets entities at run time (MQTT discovery, alarm-panel zones):
+    references to it are then not checked.
+
+    :param loaded: the loaded configuration.
+    :return: entity ids, or None.
+    """
+
+
 # -- lifecycle -------------------------------------------------------------
 
 
@@ -162,6 +188,22 @@ def static_dirs() -> Mapping[str, Path] | None:
     Static files are public: never put data in them.
 
     :return: a mapping of name to folder.
+    """
+
+
+@hookspec
+def timeline_attachments(hub: Hub, user: Any, entry: Any) -> list[Mapping[str, Any]] | None:
+    """Return how an incident timeline entry's attachments show to ``user``, or None.
+
+    The incident page shows an attachment as a link only when a plugin says what it
+    is: the camera plugin turns a snapshot id into its picture, for the roles the
+    camera's share policy allows.  Each item is ``{"text": str, "href": str | None,
+    "withheld": bool}``; the first plugin to answer wins.
+
+    :param hub: the running hub.
+    :param user: the logged-in user (``username``, ``role``).
+    :param entry: the :class:`~hub.incidents.TimelineEntry`.
+    :return: one item per attachment, or None when the entry is not this plugin's.
     """
 
 

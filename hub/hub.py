@@ -32,6 +32,7 @@ from hub.core.context import Context
 from hub.core.errors import PluginNotReady, PluginSetupError
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
+from hub.entity import Entity, EntityNotFound
 from hub.keys import HubData
 from hub.plugins import PluginHost, PluginInfo
 from hub.plugins.host import await_maybe
@@ -405,6 +406,7 @@ class Hub:
                 _LOGGER.error("Plugin %s not set up: %s", info.domain, info.error)
                 continue
             info.status = "setting_up"
+            before = set(self.states.entity_ids())
             try:
                 _, result = self.plugins.call_one(
                     info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
@@ -413,12 +415,31 @@ class Hub:
             except (PluginSetupError, PluginNotReady) as err:
                 info.fail("setup", str(err))
                 _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
+                self._unavailable_since(before)
                 continue
             except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
                 self.plugins.record_hook_error(info, "setup", err)
+                self._unavailable_since(before)
                 continue
             info.status = "set_up"
             self._setup_order.append(info)
+
+    def _unavailable_since(self, before: set[str]) -> None:
+        """Mark what a failed setup created as ``unavailable``.
+
+        A plugin that fails half-way leaves entities nobody serves: an SOS button
+        shown ``idle`` on the dashboard while no press can reach it is worse than
+        one shown as not working.
+        """
+        for entity_id in self.states.entity_ids():
+            if entity_id in before:
+                continue
+            with contextlib.suppress(EntityNotFound):
+                entity: Entity = self.entities.get(entity_id)
+                entity.available = False
+            state = self.states.get(entity_id)
+            if state is not None and state.state != "unavailable":
+                self.states.set(entity_id, "unavailable", state.attributes)
 
     async def stop(self) -> None:
         """Stop everything in reverse order, flushing queued writes."""

@@ -90,9 +90,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "overview.config_errors": {"th": "ข้อผิดพลาดในไฟล์ตั้งค่า", "en": "Configuration errors"},
     "overview.all_incidents": {"th": "ดูเหตุการณ์ทั้งหมด", "en": "All incidents"},
     "sos.press": {"th": "กด SOS ทดสอบ", "en": "Press SOS"},
-    "sos.press_confirm": {"th": "ส่งสัญญาณ SOS ทดสอบจาก {name}?", "en": "Send a test SOS from {name}?"},
+    "sos.press_confirm": {
+        "th": "ส่งสัญญาณ SOS ทดสอบ (ฝึกซ้อม) จาก {name}? เหตุ การ์ด LINE และศูนย์ฯ จะแสดงว่าเป็นการฝึกซ้อม",
+        "en": "Send a test SOS (a drill) from {name}? The incident, LINE card and CCOC will show it as a drill.",
+    },
+    "incident.drill": {"th": "ฝึกซ้อม", "en": "DRILL"},
+    "incident.snapshot_withheld": {
+        "th": "ภาพจากกล้องนี้ไม่เปิดให้บทบาทของคุณตามนโยบายของเจ้าของกล้อง",
+        "en": "The camera owner's policy does not share this picture with your role",
+    },
     "sos.sent": {"th": "ส่ง SOS แล้ว", "en": "SOS sent"},
     "sos.banner": {"th": "แจ้งเหตุ SOS!", "en": "SOS alert!"},
+    "sos.default_title": {"th": "SOS {name}", "en": "SOS {name}"},
+    "sos.default_text": {
+        "th": "มีผู้กดปุ่ม SOS (ยังไม่มีระบบอัตโนมัติสำหรับปุ่มนี้: เปิดเหตุให้โดยอัตโนมัติ)",
+        "en": "The SOS button was pressed (no automation handles this button: incident opened by default)",
+    },
+    "sos.unrecognised_title": {
+        "th": "ปุ่ม SOS {name}: สัญญาณที่ไม่รู้จัก",
+        "en": "SOS {name}: unrecognised press",
+    },
+    "sos.unrecognised_text": {
+        "th": "ปุ่ม SOS ส่งสัญญาณ '{action}' ที่ระบบไม่รู้จัก ({device}) อาจมีผู้กดขอความช่วยเหลือ กรุณาตรวจสอบ",
+        "en": "The SOS button sent '{action}', which is not a known press ({device}). Someone may need help: check.",
+    },
     "sos.banner_open": {"th": "เปิดดูเหตุการณ์", "en": "Open incident"},
     "sos.dismiss": {"th": "ปิดแถบแจ้งเตือน", "en": "Dismiss"},
     # -- entity domains -----------------------------------------------------------
@@ -182,6 +203,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "plugins.hook_errors": {"th": "ข้อผิดพลาดของ hook", "en": "Hook errors"},
     "plugins.none": {"th": "ไม่มีปลั๊กอิน", "en": "No plugins"},
     "plugins.config_ok": {"th": "ไฟล์ตั้งค่าไม่มีข้อผิดพลาด", "en": "The configuration has no errors"},
+    "plugins.failed": {
+        "th": "ปลั๊กอินล้มเหลว {n} ตัว: อุปกรณ์ของปลั๊กอินนี้ไม่ทำงาน",
+        "en": "{n} plugin(s) failed: their devices do not work",
+    },
     "pstatus.set_up": {"th": "ทำงานอยู่", "en": "running"},
     "pstatus.failed": {"th": "ล้มเหลว", "en": "failed"},
     "pstatus.not_configured": {"th": "ไม่ได้ตั้งค่า", "en": "not configured"},

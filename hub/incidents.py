@@ -99,6 +99,8 @@ class Incident:
     acknowledged_at: float | None = None
     acknowledged_by: str | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    #: A test press or exercise (DESIGN §13): shown as a drill everywhere, counted apart.
+    drill: bool = False
 
     @property
     def entity_id(self) -> str:
@@ -123,6 +125,7 @@ class Incident:
             "acknowledged_at": self.acknowledged_at,
             "acknowledged_by": self.acknowledged_by,
             "entity_id": self.entity_id,
+            "drill": self.drill,
         }
         if timeline:
             out["timeline"] = [t.as_dict() for t in self.timeline]
@@ -147,6 +150,7 @@ class OpenSchema(_Schema):
     entity_id: str | list[str] | None = None
     text: str = ""
     data: dict[str, Any] = {}
+    drill: bool = False
 
 
 class IdSchema(_Schema):
@@ -173,8 +177,12 @@ INCIDENTS: HubKey[IncidentManager] = HubKey("incidents")
 
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
-    "opened_at, updated_at, open_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "opened_at, updated_at, open_key, drill) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+#: The incident plugin's own migrations (after the core's): the drill flag (DESIGN §13).
+MIGRATIONS: tuple[str, ...] = ("ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;",)
+#: How long a drill press's context marks the incidents its automations open.
+_DRILL_CONTEXT_TTL = 3600.0
 _INSERT_ENTRY = "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) VALUES (?,?,?,?,?,?,?)"
 _UPDATE_INCIDENT = "UPDATE incidents SET status=?, updated_at=?, closed_at=?, acknowledged_at=?, acknowledged_by=? WHERE id=?"
 # Retry backoff for held incidents: quick enough that a freed disk is noticed within
@@ -229,6 +237,7 @@ def _row_to_incident(row: Any) -> Incident:
         closed_at=row["closed_at"],
         acknowledged_at=row["acknowledged_at"],
         acknowledged_by=row["acknowledged_by"],
+        drill=bool(row["drill"]),
     )
 
 
@@ -240,11 +249,32 @@ class IncidentManager:
         #: Incidents waiting for the database, by id (see the module docstring).
         self._held: dict[str, _Held] = {}
         self._retry: asyncio.Task[None] | None = None
+        #: Context ids of drill presses → when marked (see :meth:`mark_drill`).
+        self._drill_contexts: dict[str, float] = {}
 
     @property
     def held(self) -> int:
         """Return how many incidents are only in memory, waiting for the database."""
         return len(self._held)
+
+    def mark_drill(self, context: Context) -> None:
+        """Say that ``context`` (a test press) is a drill.
+
+        An incident opened under it, or under a context it caused (the automation run
+        a press starts), is a drill, whatever the automation passes: a blueprint that
+        has never heard of drills must still not turn a test press into a real alarm.
+        """
+        now = self.hub.clock.time()
+        self._drill_contexts = {k: t for k, t in self._drill_contexts.items() if now - t < _DRILL_CONTEXT_TTL}
+        self._drill_contexts[context.id] = now
+
+    def is_drill(self, context: Context | None) -> bool:
+        """Return whether ``context`` or its parent was marked as a drill."""
+        if context is None or not self._drill_contexts:
+            return False
+        return context.id in self._drill_contexts or (
+            context.parent_id is not None and context.parent_id in self._drill_contexts
+        )
 
     def _actor(self, context: Context | None, by: str = "") -> str:
         if by:
@@ -268,10 +298,12 @@ class IncidentManager:
         context: Context | None = None,
         actor: str = "",
         key: str | None = None,
+        drill: bool = False,
     ) -> Incident:
         """Open an incident, write it, mirror it as an entity, fire ``incident_opened``.
 
         ``key`` makes the call idempotent: the same key again returns the incident it opened.
+        ``drill`` (or a context marked by :meth:`mark_drill`) opens it as a drill.
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -295,6 +327,7 @@ class IncidentManager:
             data=dict(data or {}),
             opened_at=now,
             updated_at=now,
+            drill=drill or self.is_drill(context),
         )
         entry = TimelineEntry(now, self._actor(context, actor), "opened", text or inc.title)
         inc.timeline.append(entry)
@@ -314,6 +347,7 @@ class IncidentManager:
                 now,
                 now,
                 key or None,
+                int(inc.drill),
             ),
         )
 
@@ -436,6 +470,7 @@ class IncidentManager:
                 "place": inc.place,
                 "opened_at": inc.opened_at,
                 "acknowledged_by": inc.acknowledged_by,
+                "drill": inc.drill,
             },
             context=context,
         )
@@ -643,6 +678,12 @@ class IncidentManager:
 
 
 @hookimpl
+def storage_migrations() -> Sequence[str]:
+    """Return the incident plugin's own migrations (the drill flag)."""
+    return MIGRATIONS
+
+
+@hookimpl
 async def shutdown(hub: Hub) -> None:
     """Give incidents still held in memory a last chance to reach the database."""
     mgr = hub.data.get(INCIDENTS)
@@ -674,6 +715,7 @@ async def setup(hub: Hub) -> None:
             data=m.data,
             context=call.context,
             key=call.key,
+            drill=m.drill,
         )
         return {"incident_id": inc.id}
 
@@ -705,3 +747,15 @@ async def setup(hub: Hub) -> None:
     reg("incident", "dispatch", svc_dispatch, DispatchSchema, description="Record a dispatched unit")
     reg("incident", "close", svc_close, IdSchema, description="Close an incident")
     reg("incident", "note", svc_note, NoteSchema, description="Add a note to an incident's timeline")
+
+
+@hookimpl
+def service_schemas() -> dict[str, Any]:
+    """Return the incident services' schemas (for ``check``)."""
+    return {
+        "incident.open": OpenSchema,
+        "incident.ack": IdSchema,
+        "incident.dispatch": DispatchSchema,
+        "incident.close": IdSchema,
+        "incident.note": NoteSchema,
+    }

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.config import BlockModel, ConfigError, position_of
+from hub.config import BlockModel, ConfigError, ConfigWarning, position_of
 from hub.hookspecs import hookimpl
 from hub.keys import HubKey
 
@@ -236,6 +236,18 @@ def config_schema() -> Any:
 def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     """Check that ``hub.zone`` names the zone the ``zone:`` block describes."""
     zone = loaded.blocks.get(DOMAIN)
+    if loaded.core is not None and loaded.core.zone and DOMAIN not in loaded.raw:
+        # Works (the map shows the id only), but it is usually a forgotten block.
+        file, line = position_of(loaded.raw, ("hub", "zone")) or (loaded.file_label, None)
+        return [
+            ConfigWarning(
+                file,
+                line,
+                "hub.zone",
+                f"names zone '{loaded.core.zone}' but there is no zone: block describing it "
+                "(its area and communities); the station's map shows no area for this hub",
+            )
+        ]
     if not isinstance(zone, ZoneConfig) or loaded.core is None:
         return []
     label = loaded.file_label

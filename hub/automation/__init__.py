@@ -18,6 +18,7 @@ from hub.hookspecs import hookimpl
 if TYPE_CHECKING:
     import click
 
+    from hub.automation.registry import KnownConfig
     from hub.bootstrap import LoadedConfig
     from hub.config import ConfigError
     from hub.http.routes import Route
@@ -42,12 +43,55 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     from hub.automation.loader import collect
     from hub.automation.registry import registry_for
 
-    entries, errors = collect(
-        loaded.raw, loaded.file_label, loaded.config_dir, registry_for(loaded.host), loaded.host
-    )
+    registry = registry_for(loaded.host)
+    registry.known = known_config(loaded)
+    entries, errors = collect(loaded.raw, loaded.file_label, loaded.config_dir, registry, loaded.host)
     # Start-up builds from the same entries instead of validating everything twice.
     setattr(loaded, ENTRIES_ATTR, entries)  # noqa: B010 - LoadedConfig has no slot for plugin data
     return errors
+
+
+def known_config(loaded: LoadedConfig) -> KnownConfig:
+    """Return the entities and LINE aliases the config declares (``config_entities`` hooks)."""
+    from hub.automation.registry import KnownConfig
+
+    known = KnownConfig()
+    if loaded.host is not None:
+        for _info, ids in loaded.host.call_each("config_entities", loaded=loaded):
+            for entity_id in ids or ():
+                domain, _, object_id = str(entity_id).partition(".")
+                known.domains.add(domain)
+                if object_id == "*":
+                    known.open_domains.add(domain)
+                else:
+                    known.entities.add(str(entity_id))
+        # A third-party plugin that does not say what it creates may create anything: then
+        # no reference can be called missing (a false "does not exist" would fail a good
+        # automation at start-up).
+        if any(
+            info.source in ("dropin", "entrypoint")
+            and info.module is not None
+            and not hasattr(info.module, "config_entities")
+            for info in loaded.host.loaded()
+        ):
+            known.domains.clear()
+    line = loaded.blocks.get("line")
+    groups = getattr(line, "groups", None)
+    if groups is None and isinstance(loaded.raw, Mapping) and isinstance(loaded.raw.get("line"), Mapping):
+        # The line: block has its own errors; its aliases are still what the admin meant.
+        groups = loaded.raw["line"].get("groups")
+    if isinstance(groups, Mapping):
+        known.line_aliases = {str(alias) for alias in groups}
+    return known
+
+
+def automation_entries(loaded: LoadedConfig) -> list[Any]:
+    """Return the automation entries ``config_check`` built (building them if it has not run yet)."""
+    entries = getattr(loaded, ENTRIES_ATTR, None)
+    if entries is None:
+        config_check(loaded)
+        entries = getattr(loaded, ENTRIES_ATTR, [])
+    return list(entries)
 
 
 @hookimpl

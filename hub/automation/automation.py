@@ -592,6 +592,18 @@ class Automation:
         context = Context(id=saved.get("id"), parent_id=saved.get("parent_id"), user_id=saved.get("user_id"))
         trigger = dict(data.get("trigger") or {})
         trigger["resumed"] = True
+        event = trigger.get("event")
+        if (
+            isinstance(event, dict)
+            and isinstance(event.get("data"), dict)
+            and event["data"].get("drill") is True
+        ):
+            # The drill's mark lived in memory; a drill must not come back as a real alarm.
+            from hub.incidents import INCIDENTS
+
+            incidents = self.hub.data.get(INCIDENTS)
+            if incidents is not None:
+                incidents.mark_drill(context)
         store = self.hub.data.get(DURABLE)
         if store is not None:
             store.delete_key(row.key)

@@ -383,6 +383,12 @@ def substitute(
         values[name] = value
     if len(where.errors) > before:
         return Substituted(None, where.errors[before:], values)
+    from hub.automation.validate import check_entities
+
+    for name, spec in blueprint.inputs.items():
+        if name in given and isinstance(spec.selector, Mapping) and "entity" in spec.selector:
+            # Reported, but the body is still checked: `check` lists everything in one run.
+            check_entities(where, given[name], (*loc, name))
     body = _replace(blueprint.body, values)
     merged = NodeDict(body)
     merged._file, merged._line = getattr(instance, "_file", ""), getattr(instance, "_line", 0)

@@ -16,7 +16,7 @@ from hub.automation.blueprints import find_blueprint, load_blueprint, search_dir
 from hub.automation.registry import Registry
 from hub.automation.specs import AutomationSpec, BlueprintUse
 from hub.automation.validate import Checker, Where, slugify, validate_automation
-from hub.config import ConfigError, Input, position_of
+from hub.config import ConfigError, ConfigWarning, Input, position_of
 from hub.config.nodes import Loc
 
 if TYPE_CHECKING:
@@ -123,11 +123,14 @@ def collect(
             _inputs_outside_blueprint(item, (), found)
             for input_loc in found:
                 checker.error(input_loc, "!input is only allowed inside a blueprint")
-        if checker.errors or config is None:
+        if config is None:
             entry.errors = checker.errors
             errors.extend(entry.blueprint_errors)
             errors.extend(entry.errors)
             continue
+        # Errors found so far (a repeated id, an input naming a missing entity) still let the
+        # body be checked: `check` lists every problem in one run.  The automation does not run.
+        before = list(checker.errors)
         note = ""
         if blueprint_use is not None:
             note = f" (in automation from blueprint '{blueprint_use.name}' ({blueprint_use.path}), {file}:{line})"
@@ -138,10 +141,14 @@ def collect(
             key,
             blueprint_use,
         )
-        entry.spec = spec
-        entry.errors = problems
+        # Warnings are printed by `check` but do not stop the automation.
+        warnings = [p for p in problems if isinstance(p, ConfigWarning)]
+        problems = [p for p in problems if not isinstance(p, ConfigWarning)]
+        entry.spec = spec if not before else None
+        entry.errors = before + problems
         entry.blueprint = blueprint_use
-        errors.extend(problems)
+        errors.extend(entry.errors)
+        errors.extend(warnings)
     return entries, errors
 
 

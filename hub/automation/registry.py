@@ -20,7 +20,7 @@ from hub.automation.triggers import BUILTIN_TRIGGERS
 if TYPE_CHECKING:
     from hub.plugins import PluginHost
 
-__all__ = ("Registry", "registry_for")
+__all__ = ("Registry", "KnownConfig", "registry_for")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +33,31 @@ class Registry:
     conditions: dict[str, ConditionPlatform] = field(default_factory=lambda: dict(BUILTIN_CONDITIONS))
     actions: dict[str, ActionPlatform] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
+    #: ``domain.service`` → schema (None: any data), from the ``service_schemas`` hook.
+    services: dict[str, Any] = field(default_factory=dict)
+    #: What ``check`` knows the config will create (set by the automation plugin's
+    #: config_check; empty at run time, where the live states answer instead).
+    known: KnownConfig | None = None
+
+
+@dataclass
+class KnownConfig:
+    """Entities and LINE aliases the loaded config declares, for ``check``."""
+
+    entities: set[str] = field(default_factory=set)
+    #: Domains some plugin declares entities for: a reference outside ``entities`` is an error.
+    domains: set[str] = field(default_factory=set)
+    #: Domains that also get entities at run time (discovery): never an error.
+    open_domains: set[str] = field(default_factory=set)
+    #: ``line.groups`` aliases, or None when there is no ``line:`` block.
+    line_aliases: set[str] | None = None
+    #: (automation label, entity id) already reported, so each shows once per automation.
+    reported: set[tuple[str, str]] = field(default_factory=set)
+
+    def missing(self, entity_id: str) -> bool:
+        """Return whether ``entity_id`` is surely not going to exist."""
+        domain = entity_id.split(".", 1)[0]
+        return domain in self.domains and domain not in self.open_domains and entity_id not in self.entities
 
 
 def _add(
@@ -71,4 +96,6 @@ def registry_for(host: PluginHost | None) -> Registry:
         _add(registry.conditions, found, "condition", info.domain, registry.owners, ConditionPlatform)
     for info, found in host.call_each("register_action_platforms"):
         _add(registry.actions, found, "action", info.domain, registry.owners, ActionPlatform)
+    for _info, found in host.call_each("service_schemas"):
+        registry.services.update(found or {})
     return registry

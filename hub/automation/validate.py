@@ -23,7 +23,7 @@ from hub.automation.durations import parse_period
 from hub.automation.registry import Registry
 from hub.automation.specs import AutomationSpec, BlueprintUse, StepSpec, TriggerSpec
 from hub.automation.triggers.common import jsonable
-from hub.config import ConfigError, Input, errors_from_validation, format_path, position_of
+from hub.config import ConfigError, ConfigWarning, Input, errors_from_validation, format_path, position_of
 from hub.config.nodes import Loc
 from hub.template import check_syntax, is_template
 
@@ -137,6 +137,8 @@ class Checker:
         self.where = where
         self.registry = registry
         self.errors: list[ConfigError] = []
+        #: Probably wrong, but not sure to fail (``check`` prints them; the automation runs).
+        self.warnings: list[ConfigError] = []
 
     def path(self, loc: Loc) -> str:
         rel = format_path(loc)
@@ -147,6 +149,10 @@ class Checker:
     def error(self, loc: Loc, message: str) -> None:
         file, line = position_of(self.where.root, loc) or (self.where.file, self.where.line)
         self.errors.append(ConfigError(file, line, self.path(loc), message + self.where.note))
+
+    def warn(self, loc: Loc, message: str) -> None:
+        file, line = position_of(self.where.root, loc) or (self.where.file, self.where.line)
+        self.warnings.append(ConfigWarning(file, line, self.path(loc), message + self.where.note))
 
     def model(self, cls: type[pydantic.BaseModel], data: Mapping[str, Any], loc: Loc) -> Any:
         try:
@@ -275,6 +281,8 @@ def _validate_trigger(checker: Checker, item: Any, loc: Loc, idx: int, path: str
     model = checker.model(platform.schema, rest, loc)
     if model is None:
         return None
+    if name in _ENTITY_PLATFORMS and "entity_id" in item:
+        check_entities(checker, item["entity_id"], (*loc, "entity_id"))
     trigger_id = item.get("id", idx)
     alias = item.get("alias")
     return TriggerSpec(
@@ -367,6 +375,8 @@ def validate_condition(checker: Checker, item: Any, loc: Loc, path: str) -> Cond
     model = checker.model(platform.schema, rest, loc)
     if model is None:
         return None
+    if kind in _ENTITY_PLATFORMS and "entity_id" in item:
+        check_entities(checker, item["entity_id"], (*loc, "entity_id"))
     return ConditionSpec(
         kind, path, model, [], enabled is not False, str(alias) if alias is not None else None
     )
@@ -549,6 +559,8 @@ def _v_service(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSp
     if "entity_id" in item:
         checker.templates(item["entity_id"], (*loc, "entity_id"))
         data.setdefault("entity_id", item["entity_id"])
+    if not is_template(name) and "data_template_text" not in step.conf:
+        _check_call(checker, name, data, target, item, loc, key)
     response = item.get("response_variable")
     if response is not None and not isinstance(response, str):
         checker.error((*loc, "response_variable"), "expected a variable name")
@@ -560,6 +572,99 @@ def _v_service(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSp
             "response_variable": str(response) if response is not None else None,
         }
     )
+
+
+def _has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, Input):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_template(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_template(v) for v in value)
+    return False
+
+
+def entity_ids_in(value: Any) -> list[str]:
+    """Return the literal entity ids in an ``entity_id`` value (a string, a list, or "a, b")."""
+    if isinstance(value, str) and not is_template(value):
+        return [v.strip() for v in value.split(",") if v.strip() and v.strip() != "all"]
+    if isinstance(value, list):
+        return [v for item in value for v in entity_ids_in(item)]
+    return []
+
+
+def check_entities(checker: Checker, value: Any, loc: Loc) -> None:
+    """Report entity ids in ``value`` that the config surely does not create."""
+    known = checker.registry.known
+    if known is None:
+        return
+    for entity_id in entity_ids_in(value):
+        # Once per automation: a blueprint input reaches its triggers and actions too.
+        if known.missing(entity_id) and (checker.where.label, entity_id) not in known.reported:
+            known.reported.add((checker.where.label, entity_id))
+            checker.error(loc, f"entity {entity_id} does not exist (no entry in the config creates it)")
+
+
+def _check_call(
+    checker: Checker,
+    name: str,
+    data: Mapping[str, Any],
+    target: Any,
+    item: Mapping[str, Any],
+    loc: Loc,
+    key: str,
+) -> None:
+    """Refuse, at ``check``, a service call that would fail when it fires (issue 15 item 4).
+
+    The service must exist, literal entity ids must exist, and data with no template in it
+    must pass the service's schema: ``check`` never passes a broken automation.
+    """
+    services = checker.registry.services
+    domain = name.split(".", 1)[0]
+    if services and name not in services and any(s.startswith(domain + ".") for s in services):
+        offered = sorted(s.split(".", 1)[1] for s in services if s.startswith(domain + "."))
+        checker.error((*loc, key), f"service {name} does not exist ({domain} has: {', '.join(offered)})")
+        return
+    data_loc = (*loc, "data") if "data" in item else loc
+    if isinstance(target, Mapping) and "entity_id" in target:
+        check_entities(checker, target["entity_id"], (*loc, "target", "entity_id"))
+    elif "entity_id" in item:
+        check_entities(checker, item["entity_id"], (*loc, "entity_id"))
+    elif "entity_id" in data:
+        check_entities(checker, data["entity_id"], (*data_loc, "entity_id"))
+    known = checker.registry.known
+    if name == "line.send" and known is not None and known.line_aliases is not None:
+        to = data.get("to")
+        targets = [to] if isinstance(to, str) else list(to) if isinstance(to, list) else []
+        for alias in targets:
+            if (
+                isinstance(alias, str)
+                and not _has_template(alias)
+                and not _LINE_RAW_ID.match(alias)
+                and alias not in known.line_aliases
+            ):
+                # A warning: an alias can also be named on the LINE page (in the database).
+                checker.warn(
+                    (*data_loc, "to"),
+                    f"LINE alias '{alias}' is not in line.groups "
+                    f"({', '.join(sorted(known.line_aliases)) or 'none'}); unless it is named on "
+                    "the LINE page, nobody gets this message",
+                )
+    schema = services.get(name)
+    if schema is None or _has_template(data) or _has_template(target):
+        return
+    merged = dict(data)
+    if isinstance(target, Mapping):
+        for tkey, tvalue in target.items():
+            merged.setdefault(str(tkey), tvalue)
+    checker.model(schema, merged, data_loc)
+
+
+#: Triggers and conditions whose ``entity_id`` names entities that must exist.
+_ENTITY_PLATFORMS = frozenset({"state", "numeric_state"})
+_LINE_RAW_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
 
 
 def _v_variables(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSpec) -> None:
@@ -706,7 +811,7 @@ def validate_automation(
     checker = Checker(where, registry)
     if not isinstance(config, Mapping):
         checker.error((), "expected an automation (a mapping with triggers and actions)")
-        return None, checker.errors
+        return None, checker.errors + checker.warnings
     ha_templates(checker, config, ())
     for name in config:
         if name not in TOP_LEVEL_KEYS:
@@ -756,7 +861,7 @@ def validate_automation(
     )
     actions = validate_sequence(checker, actions_value, (action_key,), "action") if action_key else []
     if checker.errors:
-        return None, checker.errors
+        return None, checker.errors + checker.warnings
     alias = config.get("alias")
     auto_id = config.get("id")
     spec = AutomationSpec(
@@ -780,4 +885,4 @@ def validate_automation(
         raw=config,
         blueprint=blueprint,
     )
-    return spec, []
+    return spec, list(checker.warnings)

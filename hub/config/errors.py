@@ -45,6 +45,18 @@ class ConfigError:
         return f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class ConfigWarning(ConfigError):
+    """Something that works but is probably not what the admin meant.
+
+    ``check`` prints it and still passes; a ``config_check`` hook returns it
+    alongside errors.
+    """
+
+    def __str__(self) -> str:
+        return f"warning: {super().__str__()}"
+
+
 class ConfigInvalid(Exception):
     """The configuration has errors; `errors` holds all of them, in order."""
 

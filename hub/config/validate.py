@@ -56,6 +56,10 @@ _KEY_MARKER = "[key]"  # pydantic marks an error in a dict *key* like this
 # Pydantic writes the allowed values as "'a', 'b' or 'c'"; split outside quotes.
 _CHOICE_SPLIT = re.compile(r"(?:, | or )(?=(?:[^']*'[^']*')*[^']*$)")
 
+# `^[a-z0-9_]+$`-style patterns, said in words: "may only contain a-z, 0-9, _".
+_CHAR_CLASS = re.compile(r"^\^\[((?:[a-zA-Z0-9]-[a-zA-Z0-9]|\\?[^\]\\])+)\][+*]\$$")
+_CLASS_PART = re.compile(r"[a-zA-Z0-9]-[a-zA-Z0-9]|\\?[^\]\\]")
+
 _ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
 _MISSING = object()
 
@@ -126,11 +130,58 @@ def _choices(expected: str) -> str:
     return ", ".join(choice.strip().strip("'") for choice in _CHOICE_SPLIT.split(expected))
 
 
-def _message(error: ErrorDetails) -> str:
+def _size(value: Any) -> tuple[int, str] | None:
+    """Return the length of what the user wrote and its unit (a secret's length is no secret)."""
+    if isinstance(value, str):
+        return len(value), "characters"
+    if isinstance(value, list | dict | tuple):
+        return len(value), "items"
+    return None
+
+
+def _bounds_message(error_type: str, ctx: dict[str, Any], value: Any) -> str | None:
+    """Say a length or range problem in plain words ("is too short (3 characters; at least 10)")."""
+    size = _size(value)
+    if error_type in ("string_too_short", "too_short"):
+        least = ctx.get("min_length")
+        if size is not None:
+            return f"is too short ({size[0]} {size[1]}; at least {least})"
+        return f"is too short (at least {least})"
+    if error_type in ("string_too_long", "too_long"):
+        most = ctx.get("max_length")
+        if size is not None:
+            return f"is too long ({size[0]} {size[1]}; at most {most})"
+        return f"is too long (at most {most})"
+    words = {
+        "greater_than_equal": ("must be at least", "ge"),
+        "greater_than": ("must be more than", "gt"),
+        "less_than_equal": ("must be at most", "le"),
+        "less_than": ("must be less than", "lt"),
+    }
+    if error_type in words:
+        text, key = words[error_type]
+        bound = ctx.get(key)
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)  # "at most 90", not "90.0"
+        return f"{text} {bound}"
+    if error_type == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern"))
+        simple = _CHAR_CLASS.match(pattern)
+        if simple is not None:
+            allowed = ", ".join(_CLASS_PART.findall(simple.group(1)))
+            return f"may only contain {allowed}"
+        return f"is not in the expected form ({pattern})"
+    return None
+
+
+def _message(error: ErrorDetails, value: Any = _MISSING) -> str:
     error_type = error["type"]
     if error_type in _FIXED_MESSAGES:
         return _FIXED_MESSAGES[error_type]
     ctx = error.get("ctx") or {}
+    plain = _bounds_message(error_type, dict(ctx), None if value is _MISSING else value)
+    if plain is not None:
+        return plain
     if error_type in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
         return f"expected one of: {_choices(ctx['expected'])}"
     message = error["msg"]
@@ -151,7 +202,7 @@ def _convert(
         loc, key_error = _user_loc(tuple(error["loc"]), data, error["type"])
         full = (*prefix, *loc)
         file, line = position_of(root, full) or (default_file, None)
-        message = _message(error)
+        message = _message(error, _descend(data, loc) if data is not _MISSING else _MISSING)
         if key_error:
             message = f"invalid key: {message}"
         config_error = ConfigError(file, line, format_path(full), message)

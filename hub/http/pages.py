@@ -393,21 +393,17 @@ class _Pages:
         except IncidentNotFound:
             return error_page(request, 404, _t(request, "incident.not_found", id=incident_id))
         names = {u.id: u.username for u in await hub.auth.users()}
+        user = _user(request)
         timeline = [
             {
                 "ts": entry.ts,
                 "actor": _actor_name(entry.actor, names),
                 "kind": entry.kind,
                 "text": entry.text,
-                # Only local paths become links: an attachment string from a
-                # plugin or a remote station must not become a javascript: URL.
-                "attachments": [
-                    {"text": a, "href": a if is_local_path(a) else None} for a in entry.attachments
-                ],
+                "attachments": _attachments(hub, user, entry),
             }
             for entry in inc.timeline
         ]
-        user = _user(request)
         return render(
             request,
             "incident.html",
@@ -448,6 +444,27 @@ class _Pages:
                 secure=request.secure,
             )
         return response
+
+
+def _attachments(hub: Hub, user: Any, entry: Any) -> list[dict[str, Any]]:
+    """Return an entry's attachments as the page shows them to ``user``.
+
+    A plugin that knows the entry (the camera plugin: snapshot ids) says what each is
+    and whether this user may see it.  Otherwise only local paths become links: an
+    attachment string from a plugin or a remote station must not become a javascript: URL.
+    """
+    if entry.attachments:
+        for _info, found in hub.plugins.call_each("timeline_attachments", hub=hub, user=user, entry=entry):
+            if found is not None:
+                return [
+                    {
+                        "text": str(a.get("text") or ""),
+                        "href": a["href"] if is_local_path(str(a.get("href") or "")) else None,
+                        "withheld": bool(a.get("withheld")),
+                    }
+                    for a in found
+                ]
+    return [{"text": a, "href": a if is_local_path(a) else None} for a in entry.attachments]
 
 
 def _actor_name(actor: str, names: dict[str, str]) -> str:

@@ -166,3 +166,39 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
         return None
     offline = sorted(c.entity_id for c in cameras if not c.available)
     return {"total": len(cameras), "online": len(cameras) - len(offline), "offline": offline}
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return the camera services' schemas (for ``check``)."""
+    from integrations.camera.services import MoveSchema, PresetSchema, SnapshotSchema
+
+    return {
+        "camera.snapshot": SnapshotSchema,
+        "camera.ptz_preset": PresetSchema,
+        "camera.ptz_move": MoveSchema,
+    }
+
+
+@hookimpl
+def timeline_attachments(hub: Hub, user: Any, entry: Any) -> Any:
+    """Show a snapshot entry's pictures to the roles the camera's policy allows (decided, not audited:
+    opening the picture is audited by the snapshot route)."""
+    if entry.kind != "snapshot" or user is None:
+        return None
+    from hub.entity import EntityNotFound
+    from integrations.camera.entity import CameraEntity
+    from integrations.camera.policy import Party, may_share
+
+    try:
+        camera = hub.entities.get(entry.actor, CameraEntity)
+    except EntityNotFound:
+        camera = None
+    party = Party.user(user.username, user.role, "")
+    allowed = camera is not None and bool(may_share(hub, camera, party, "snapshot"))
+    return [
+        {"text": f"{entry.actor} {a}", "href": f"/api/snapshots/{a}.jpg"}
+        if allowed or party.is_hub_staff
+        else {"text": "", "href": None, "withheld": True}
+        for a in entry.attachments
+    ]

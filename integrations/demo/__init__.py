@@ -78,3 +78,9 @@ def setup(hub: Hub, config: DemoConfig | None) -> None:
                 await hub.services.call(DOMAIN, "motion", {"on": False})
 
         hub.create_background_task(blips(), "demo motion")
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """The demo's simulated devices."""
+    return [f"sos.{SOS_ID}", f"light.{LIGHT_ID}", f"camera.{CAMERA_ID}"]

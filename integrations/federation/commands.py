@@ -1,7 +1,8 @@
 """Commands from the station: an allowlist, an officer's name on each, an audit entry for all.
 
 The CCOC may ask a hub to light an area, turn a camera, take a picture, post
-to the hub's LINE groups, or acknowledge, annotate and close an incident.
+to the hub's LINE groups, acknowledge, annotate and close an incident, or start
+an SOS drill (a test press that every screen and message marks as a drill).
 Nothing else: any other command, a command without an officer's identity,
 one addressed to another hub, or one naming a device the hub does not share
 is refused.  Every command, carried out or refused, gets an audit entry on
@@ -94,6 +95,11 @@ class _Dispatch(_Incident):
     unit: str = Field(min_length=1, max_length=200)
 
 
+class _Drill(_Data):
+    #: The hub's button to drill (``sos.<id>``); none: its first button.
+    entity_id: str | None = Field(default=None, pattern=r"^sos\.[a-z0-9_]+$")
+
+
 class _StationView(_Data):
     """An officer's view of a camera image at the station, mirrored to the owner's audit log."""
 
@@ -116,6 +122,7 @@ _SCHEMAS: dict[str, type[_Data]] = {
     "incident.dispatch": _Dispatch,
     "incident.note": _Note,
     "incident.close": _Incident,
+    "sos.drill": _Drill,
 }
 
 

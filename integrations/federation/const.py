@@ -56,6 +56,8 @@ ALLOWED_COMMANDS: Final = (
     "incident.dispatch",
     "incident.note",
     "incident.close",
+    # A drill at the hub (DESIGN §13): a test press, marked as a drill everywhere it shows.
+    "sos.drill",
 )
 #: The station telling a hub that an officer viewed one of its cameras' images (DESIGN §9:
 #: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always

@@ -234,7 +234,11 @@ class MqttLink:
         if not name:
             return None
         path = Path(name)
-        return str(path if path.is_absolute() else self.settings.config_dir / path)
+        full = path if path.is_absolute() else self.settings.config_dir / path
+        if not full.is_file():
+            # ssl says only "No such file or directory"; the admin needs to know which file.
+            raise FileNotFoundError(f"TLS file '{name}' does not exist ({full})")
+        return str(full)
 
     def _build(self) -> aiomqtt.Client:
         s = self.settings

@@ -169,6 +169,8 @@ class IncidentDoc(_Doc):
     closed_at: Timestamp | None = None
     acknowledged_at: Timestamp | None = None
     acknowledged_by: _SHORT | None = None
+    #: A drill (DESIGN §13): shown as one and kept out of the real figures.
+    drill: bool = False
 
 
 class TimelineDoc(_Doc):

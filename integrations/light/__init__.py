@@ -321,3 +321,25 @@ def shutdown(hub: Hub) -> None:
         stop = getattr(device, "stop", None)
         if stop is not None:
             stop()
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return the light and siren services' schemas (for ``check``)."""
+    return {
+        "light.turn_on": TurnOnSchema,
+        "light.turn_off": TurnOffSchema,
+        "light.toggle": _Schema,
+        "light.flash": FlashSchema,
+        "switch.turn_on": _Schema,
+        "switch.turn_off": _Schema,
+        "switch.toggle": _Schema,
+        "siren.turn_on": SirenOnSchema,
+        "siren.turn_off": _Schema,
+    }
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Return ``light.<id>`` / ``siren.<id>`` for each configured light."""
+    return [f"{item.kind}.{item.id}" for item in loaded.blocks.get(DOMAIN) or []]

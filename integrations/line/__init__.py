@@ -114,3 +114,9 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
         return None
     quota = rt.quota.as_dict()
     return {"quota_level": quota["level"], "quota_percent": quota["percent"], "reachable": rt.bot is not None}
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return ``line.send``'s schema (for ``check``)."""
+    return {"line.send": SendSchema}

@@ -28,6 +28,7 @@ from integrations.line.const import (
 __all__ = (
     "ack_postback",
     "clip",
+    "drill_prefix",
     "format_latency",
     "image_message",
     "incident_card",
@@ -45,6 +46,10 @@ _KIND_COLOURS = {
     "motion": "#F9A825",
     "manual": "#1565C0",
 }
+#: A drill is never red: at a glance it must not look like a real SOS (DESIGN §13).
+_DRILL_COLOUR = "#1565C0"
+DRILL_LABEL = "ฝึกซ้อม / DRILL"
+DRILL_NOTICE = "นี่คือการฝึกซ้อม ไม่ใช่เหตุจริง / This is a drill, not a real alarm"
 
 
 def clip(text: str, limit: int) -> str:
@@ -78,6 +83,11 @@ def format_latency(seconds: float) -> str:
     if secs or not parts:
         parts.append(f"{secs} วินาที")
     return " ".join(parts)
+
+
+def drill_prefix(incident: Incident) -> str:
+    """Return the words that start every LINE text about a drill (empty for a real incident)."""
+    return f"[{DRILL_LABEL}] " if incident.drill else ""
 
 
 def ack_postback(incident_id: str) -> str:
@@ -164,12 +174,28 @@ def incident_card(
 ) -> dict[str, Any]:
     """Return the Flex card of an incident: kind, place, time, image, status and the two buttons."""
     kind = _both("kind", incident.kind)
-    title = ("⚠️ " if escalated else "🚨 ") + kind
+    drill = incident.drill
+    title = ("🧪 " + DRILL_LABEL + " · " if drill else "⚠️ " if escalated else "🚨 ") + kind
     if escalated:
         title += " · ยังไม่มีผู้รับทราบ / Not yet acknowledged"
+    colour = _DRILL_COLOUR if drill else _KIND_COLOURS.get(incident.kind, "#C62828")
     when = format_time(incident.opened_at, "th", tz)
     headline = message.strip() or incident.title
     body: list[dict[str, Any]] = [
+        *(
+            [
+                {
+                    "type": "text",
+                    "text": DRILL_NOTICE,
+                    "weight": "bold",
+                    "size": "sm",
+                    "color": colour,
+                    "wrap": True,
+                }
+            ]
+            if drill
+            else []
+        ),
         {"type": "text", "text": clip(headline, 2000), "weight": "bold", "size": "md", "wrap": True},
         {"type": "separator", "margin": "md"},
         {
@@ -189,7 +215,7 @@ def incident_card(
         {
             "type": "button",
             "style": "primary",
-            "color": _KIND_COLOURS.get(incident.kind, "#C62828"),
+            "color": colour,
             "action": {
                 "type": "postback",
                 "label": clip("รับทราบ / Acknowledge", MAX_FLEX_LABEL),
@@ -216,7 +242,7 @@ def incident_card(
             "type": "box",
             "layout": "vertical",
             "paddingAll": "12px",
-            "backgroundColor": _KIND_COLOURS.get(incident.kind, "#C62828"),
+            "backgroundColor": colour,
             "contents": [
                 {
                     "type": "text",
@@ -240,6 +266,9 @@ def incident_card(
             "aspectMode": "cover",
         }
     alt = f"{title}: {headline} — {incident.place} {when} ({short_ref(incident.id)})"
+    if drill:
+        # The notification preview is often all people read: it starts with the word.
+        alt = f"[{DRILL_LABEL}] {alt}"
     card: dict[str, Any] = {"type": "flex", "altText": clip(alt, MAX_ALT_TEXT), "contents": bubble}
     replies = quick_reply(quick_replies or [])
     if replies:

@@ -17,7 +17,7 @@ from hub.core.context import Context
 from hub.incidents import INCIDENTS, Incident, IncidentNotFound
 from integrations.line import registration
 from integrations.line.api import LineApiError
-from integrations.line.cards import clip, format_latency, short_ref, text_message
+from integrations.line.cards import clip, drill_prefix, format_latency, short_ref, text_message
 from integrations.line.const import (
     EVENT_GROUP_JOINED,
     EVENT_GROUP_LEFT,
@@ -351,7 +351,8 @@ class EventHandlers:
         await self.reply(
             event,
             source,
-            f"✅ รับทราบโดย {name} ภายใน {format_latency(latency)}\n{incident.title} {short_ref(incident_id)}",
+            f"{drill_prefix(incident)}✅ รับทราบโดย {name} ภายใน {format_latency(latency)}\n"
+            f"{incident.title} {short_ref(incident_id)}",
             purpose="ack",
             incident_id=incident_id,
         )
@@ -359,7 +360,7 @@ class EventHandlers:
             where = f" (กลุ่ม {group_alias})" if group_alias else ""
             await self.notify_recipients(
                 incident,
-                f"✅ รับทราบโดย {name}{where} ภายใน {format_latency(latency)}\n"
+                f"{drill_prefix(incident)}✅ รับทราบโดย {name}{where} ภายใน {format_latency(latency)}\n"
                 f"{incident.title} {short_ref(incident_id)}",
                 skip=source.chat_id,
                 context=context,

@@ -239,7 +239,7 @@ class LineRuntime:
 
     async def _notify_ack(self, incident_id: str, actor: str) -> None:
         from hub.incidents import INCIDENTS
-        from integrations.line.cards import format_latency, short_ref
+        from integrations.line.cards import drill_prefix, format_latency, short_ref
 
         if not await self.store.card_recipients(incident_id):
             return
@@ -253,7 +253,8 @@ class LineRuntime:
         latency = (incident.acknowledged_at or self.hub.clock.time()) - incident.opened_at
         await self.handlers.notify_recipients(
             incident,
-            f"✅ รับทราบโดย {name} ภายใน {format_latency(latency)}\n{incident.title} {short_ref(incident_id)}",
+            f"{drill_prefix(incident)}✅ รับทราบโดย {name} ภายใน {format_latency(latency)}\n"
+            f"{incident.title} {short_ref(incident_id)}",
             skip=None,
             context=event_context(),
         )

@@ -625,6 +625,7 @@ def _incident_from(data: dict[str, Any]) -> Incident:
         closed_at=data.get("closed_at"),
         acknowledged_at=data.get("acknowledged_at"),
         acknowledged_by=data.get("acknowledged_by"),
+        drill=bool(data.get("drill")),
     )
 
 

@@ -154,3 +154,11 @@ def health_info(hub: Hub) -> Any:
     """Return the broker link state (``connecting`` until the first connect)."""
     client = find_client(hub)
     return client.info() if client is not None else None
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Lights found by Home Assistant discovery exist only at run time: not checked."""
+    cfg = loaded.blocks.get("mqtt")
+    discovery = getattr(cfg, "discovery", None)
+    return ["light.*"] if discovery is None or discovery.consume else []

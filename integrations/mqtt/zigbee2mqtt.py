@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.badinput import BadInputLog, as_number, json_object
 from hub.keys import HubKey
-from integrations.mqtt.client import MqttClient, MqttMessage
+from integrations.mqtt.client import MqttClient, MqttMessage, MqttNotConnected
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -164,7 +164,22 @@ class Z2mBridge:
                 f"{base_topic}/bridge/devices", self._on_devices, qos=1, max_payload=MAX_DEVICES_PAYLOAD
             ),
             client.subscribe(f"{base_topic}/bridge/state", self._on_state, qos=1),
+            client.on_connect(self._request_devices),
         ]
+
+    async def _request_devices(self) -> None:
+        """Ask Zigbee2MQTT for its device list at each connect until one has arrived.
+
+        The retained ``bridge/devices`` may be missing (a broker restarted without
+        persistence, Z2M configured without retain); until the list is known, SOS
+        buttons fall back to the universal press words, so ask rather than wait.
+        """
+        if self.devices:
+            return
+        try:
+            await self.client.publish(f"{self.base_topic}/bridge/request/devices", "{}", qos=1)
+        except MqttNotConnected as err:
+            _LOGGER.debug("Zigbee2MQTT device list not requested: %s", err)
 
     def device(self, friendly_name: str) -> Z2mDevice | None:
         """Return what bridge/devices said about ``friendly_name``."""

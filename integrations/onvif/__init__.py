@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
 from hub.core.errors import PluginSetupError
@@ -37,15 +37,6 @@ _SESSION: HubKey[aiohttp.ClientSession] = HubKey("onvif_http")
 _STARTER: HubKey[asyncio.Task[None]] = HubKey("onvif_starter")
 
 
-def _unique_ids(cameras: list[OnvifCameraConfig]) -> list[OnvifCameraConfig]:
-    seen: set[str] = set()
-    for cam in cameras:
-        if cam.id in seen:
-            raise ValueError(f"camera id {cam.id!r} is used twice")
-        seen.add(cam.id)
-    return cameras
-
-
 class EntitySchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity_id: str | list[str]
@@ -53,8 +44,8 @@ class EntitySchema(BaseModel):
 
 @hookimpl
 def config_schema() -> Any:
-    """Return the ``onvif:`` block type: a list of cameras."""
-    return Annotated[list[OnvifCameraConfig], AfterValidator(_unique_ids)]
+    """Return the ``onvif:`` block type: a list of cameras (the loader refuses a repeated id)."""
+    return list[OnvifCameraConfig]
 
 
 @hookimpl
@@ -161,3 +152,9 @@ def register_routes(hub: Hub) -> list[Route]:
     from integrations.onvif.webhook import WEBHOOKS, routes
 
     return routes() if hub.data.get(WEBHOOKS) else []
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Return ``camera.<id>`` per configured camera (for ``check``)."""
+    return [f"camera.{item.id}" for item in loaded.blocks.get("onvif") or []]

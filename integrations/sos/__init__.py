@@ -18,12 +18,17 @@ from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
 from hub.core.errors import HubError
+from hub.entity import EntityNotFound
 from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
 from integrations.sos.entity import SosButton
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from hub.bootstrap import LoadedConfig
+    from hub.config import ConfigError
     from hub.hub import Hub
 
 __all__ = ("SosButton", "BUTTONS", "SIA_ZONES", "add_button", "get_or_add_button")
@@ -45,6 +50,15 @@ class PressSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity_id: str
     action: str = "test"
+    #: A press from the UI or the API is a test unless it says otherwise (DESIGN §13): a
+    #: software panic button that is meant to raise real alarms passes ``drill: false``.
+    drill: bool = True
+
+
+class DrillSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: The button to drill; none: the first configured button.
+    entity_id: str | None = None
 
 
 def add_button(hub: Hub, button: SosButton) -> SosButton:
@@ -111,6 +125,49 @@ def config_schema() -> Any:
 
 
 @hookimpl
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
+    """Warn about each button no automation triggers on: its presses open a default incident."""
+    from hub.automation import automation_entries
+    from hub.config import ConfigWarning, position_of
+    from integrations.sos.handled import listened_to, names
+
+    buttons: list[ButtonConfig] = loaded.blocks.get(DOMAIN) or []
+    if not buttons:
+        return []
+    entries = automation_entries(loaded)
+    triggers = [
+        t
+        for e in entries
+        if e.spec is not None and e.spec.initial_state is not False
+        for t in e.spec.triggers
+    ]
+    # An automation with errors has no triggers to read: one that names the button
+    # is meant for it, and its errors are reported already.
+    broken = " ".join(repr(e.raw) for e in entries if e.spec is None)
+    raw = loaded.raw.get(DOMAIN) if isinstance(loaded.raw, dict) else None
+    warnings: list[ConfigError] = []
+    for button in buttons:
+        entity_id = f"{DOMAIN}.{button.id}"
+        if listened_to(triggers, entity_id) or names(broken, entity_id):
+            continue
+        index = next(
+            (i for i, item in enumerate(raw or []) if isinstance(item, dict) and item.get("id") == button.id),
+            0,
+        )
+        file, line = position_of(loaded.raw, (DOMAIN, index)) or (loaded.file_label, None)
+        warnings.append(
+            ConfigWarning(
+                file,
+                line,
+                f"{DOMAIN}[{index}]",
+                f"no automation handles {entity_id}: a press opens an incident and nothing else "
+                "(no LINE alert, lights or snapshots); add the sos_alert blueprint for it",
+            )
+        )
+    return warnings
+
+
+@hookimpl
 def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     """Create the configured buttons, connect their sources, register the services."""
     from integrations.sos.webhook import WEBHOOKS, WebhookRegistry
@@ -124,9 +181,15 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
         loc = (item.location.lat, item.location.lon) if item.location else None
-        button = add_button(
-            hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
-        )
+        try:
+            button = add_button(
+                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
+            )
+        except ValueError as err:
+            # `check` refuses a repeated id; should one still get here (another integration
+            # made the entity first), it fails alone and the other buttons keep working.
+            _LOGGER.error("SOS button %s not created: %s", item.id, err)
+            continue
         try:
             _attach(hub, item, button, sources)
         except (HubError, ValueError, TypeError, OSError) as err:
@@ -142,7 +205,16 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
 
     async def press(call: Any) -> None:
         button = hub.entities.get(call.data["entity_id"], SosButton)
-        await button.press(call.data["action"], "manual", context=call.context)
+        await button.press(call.data["action"], "manual", context=call.context, drill=call.data["drill"])
+
+    async def drill(call: Any) -> dict[str, Any]:
+        buttons: dict[str, SosButton] = hub.data[BUTTONS]
+        entity_id = call.data.get("entity_id") or next(iter(buttons), None)
+        if entity_id is None:
+            raise EntityNotFound("no SOS button to drill")
+        button = hub.entities.get(entity_id, SosButton)
+        await button.press("drill", "drill", context=call.context, drill=True)
+        return {"entity_id": button.entity_id, "drill": True}
 
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(
@@ -151,7 +223,15 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         press,
         PressSchema,
         role="operator",
-        description="Press an SOS button from the UI (drill or simulated button)",
+        description="Press an SOS button from the UI or API (a drill unless drill: false)",
+    )
+    hub.services.register(
+        DOMAIN,
+        "drill",
+        drill,
+        DrillSchema,
+        role="operator",
+        description="Start an SOS drill: a test press marked as a drill everywhere (DESIGN §13)",
     )
 
 
@@ -199,3 +279,18 @@ def health_info(hub: Hub) -> Any:
         if issues:
             problems[entity_id] = issues
     return {"buttons": len(buttons), "problems": problems}
+
+
+@hookimpl
+def service_schemas() -> Any:
+    """Return the SOS services' schemas (for ``check``)."""
+    return {"sos.reset": EntitySchema, "sos.press": PressSchema, "sos.drill": DrillSchema}
+
+
+@hookimpl
+def config_entities(loaded: Any) -> Any:
+    """Return ``sos.<id>`` per button; an alarm panel adds the zones it reports (``sos.*``)."""
+    ids = [f"{DOMAIN}.{item.id}" for item in loaded.blocks.get(DOMAIN) or []]
+    if "sia" in loaded.blocks or "demo" in loaded.blocks:
+        ids.append(f"{DOMAIN}.*")
+    return ids

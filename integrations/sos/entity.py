@@ -36,7 +36,13 @@ class SosButton(Entity):
         self.location = location
         self.last_press: float | None = None
         self.presses = 0
+        #: Whether the last press was a drill.
+        self.last_drill = False
+        #: id(automation spec) → (spec, whether it triggers on this button).
+        self._handled_by: dict[int, tuple[Any, bool]] = {}
         self.telemetry: dict[str, Any] = {}
+        #: The open "unrecognised press" incident, if any (see :mod:`.incidents`).
+        self.unrecognised_incident: str | None = None
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return the SOS attributes of DESIGN §6."""
@@ -45,6 +51,7 @@ class SosButton(Entity):
             "place": self.place,
             "last_press": self.last_press,
             "presses": self.presses,
+            "drill": self.last_drill,
             **self.telemetry,
         }
         if self.location is not None:
@@ -58,16 +65,28 @@ class SosButton(Entity):
         *,
         context: Context | None = None,
         data: Mapping[str, Any] | None = None,
+        drill: bool = False,
     ) -> None:
         """Record a press: state ``triggered``, ``sos_pressed`` fired and written to disk at once.
 
         Every press is a new event, even while already triggered: a second
         press may be the only sign that the first alert was not seen.
+
+        A ``drill`` (a test press, DESIGN §13) goes the same way, so the drill tests the
+        real path, but its event says ``drill: true`` and every incident its automations
+        open under its context is a drill (:meth:`IncidentManager.mark_drill`).
         """
         context = context or Context(origin=source or self.source)
+        if drill:
+            from hub.incidents import INCIDENTS
+
+            incidents = self.hub.data.get(INCIDENTS)
+            if incidents is not None:
+                incidents.mark_drill(context)
         now = self.hub.clock.time()
         self.last_press = now
         self.presses += 1
+        self.last_drill = drill
         self.write_state(STATE_TRIGGERED, context=context, force_update=True)
         payload = {
             "entity_id": self.entity_id,
@@ -75,11 +94,43 @@ class SosButton(Entity):
             "source": source or self.source,
             "place": self.place,
             **(data or {}),
+            "drill": drill,
         }
         self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
+        if not self.handled():
+            # No automation listens: the press must still reach someone (issue 15 item 3).
+            from integrations.sos.incidents import open_unhandled
+
+            self.hub.create_task(
+                open_unhandled(self.hub, self, payload, context), f"sos default {self.entity_id}"
+            )
         await self.hub.recorder.record_now(
             EVENT_SOS_PRESSED, payload, now, context.id, context.parent_id, context.user_id, "local"
         )
+
+    def handled(self) -> bool:
+        """Return whether an enabled, working automation triggers on this button's presses."""
+        from hub.automation.const import MANAGER
+        from integrations.sos.handled import listened_to
+
+        manager = self.hub.data.get(MANAGER)
+        if manager is None:
+            return False
+        # Per spec (a reload makes new ones), so a press costs a dict lookup per automation,
+        # not a walk through every trigger.
+        cache = self._handled_by
+        if len(cache) > 2 * len(manager.automations) + 16:
+            cache.clear()  # specs of automations reloaded since: let them go
+        for automation in manager.automations.values():
+            spec = automation.spec
+            if not automation.enabled or automation.failed or spec is None:
+                continue
+            known = cache.get(id(spec))
+            if known is None or known[0] is not spec:
+                known = cache[id(spec)] = (spec, listened_to(spec.triggers, self.entity_id))
+            if known[1]:
+                return True
+        return False
 
     def reset(self, context: Context | None = None) -> None:
         """Return the button to idle."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ("PRESS_TABLE", "GENERIC_RULES", "match_press", "rules_for")
+__all__ = ("PRESS_TABLE", "GENERIC_RULES", "UNIVERSAL_RULES", "NOT_PRESSES", "match_press", "rules_for")
 
 Rule = Mapping[str, Any]
 
@@ -38,9 +38,33 @@ PRESS_TABLE: dict[str, list[Rule]] = {
     "KEYZB-110": [{"action": ["emergency", "panic"]}],
 }
 
-#: For models not in the table (or not learned yet): only the unambiguous panic words.
-#: ``single`` is deliberately absent: on an unknown model it is as likely a light switch.
+#: For models learned from ``bridge/devices`` but not in the table: only the unambiguous
+#: panic words.  ``single`` is absent: on a known, unlisted model it may be a light switch
+#: (what it sends instead becomes an "unrecognised press" incident, never silence).
 GENERIC_RULES: list[Rule] = [{"action": ["emergency", "panic", "sos"]}, {"sos": True}]
+
+#: Until the model is learned (``bridge/devices`` not received yet): every word an SOS
+#: button in the table uses for a press.  The button is configured as an SOS button, so
+#: a press that comes before the device list is a press, not something to drop.
+UNIVERSAL_RULES: list[Rule] = [
+    {"action": ["emergency", "panic", "sos", "single", "double", "hold", "long", "press"]},
+    {"sos": True},
+]
+
+#: Actions that are known not to be presses on any model: a release after a press, the
+#: arm/disarm keys of a keypad.  They never become "unrecognised press" incidents.
+NOT_PRESSES = frozenset(
+    {
+        "off",
+        "release",
+        "hold_release",
+        "disarm",
+        "arm_day_zones",
+        "arm_night_zones",
+        "arm_all_zones",
+        "exit_delay",
+    }
+)
 
 
 def _value_matches(expected: Any, actual: Any) -> bool:
@@ -69,10 +93,15 @@ def match_press(rules: Sequence[Rule], data: Mapping[str, Any]) -> str | None:
 def rules_for(
     model: str | None, extra: Mapping[str, Sequence[Rule]] | None = None
 ) -> tuple[list[Rule], bool]:
-    """Return ``(rules, known)`` for a model; unknown models get the generic rules."""
-    if model is not None:
-        if extra and model in extra:
-            return list(extra[model]), True
-        if model in PRESS_TABLE:
-            return PRESS_TABLE[model], True
+    """Return ``(rules, known)`` for a model.
+
+    A model not learned yet (None) gets the universal press words; a learned model
+    that is in no table gets the generic panic words.
+    """
+    if model is None:
+        return UNIVERSAL_RULES, False
+    if extra and model in extra:
+        return list(extra[model]), True
+    if model in PRESS_TABLE:
+        return PRESS_TABLE[model], True
     return GENERIC_RULES, False

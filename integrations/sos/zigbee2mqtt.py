@@ -22,7 +22,8 @@ from integrations.mqtt import MqttClient, MqttMessage
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
 from integrations.sos.const import EVENT_SOS_SUPERVISION
 from integrations.sos.entity import SosButton
-from integrations.sos.models import Rule, match_press, rules_for
+from integrations.sos.incidents import report_unrecognised
+from integrations.sos.models import NOT_PRESSES, Rule, match_press, rules_for
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -115,14 +116,28 @@ class Z2mButtonSource:
                 ),
                 f"sos press {self.button.entity_id}",
             )
-        elif not known and isinstance(data.get("action"), str) and data["action"]:
+        elif (
+            not known
+            and not message.retain
+            and isinstance(data.get("action"), str)
+            and data["action"]
+            and data["action"] not in NOT_PRESSES
+        ):
+            # A configured SOS button said something no rule knows: maybe a press in a
+            # vocabulary we lack.  Never silence: an incident the operator sees.
             _BAD.warn(
                 f"model {self.name}",
-                "Zigbee2MQTT %s: model %r is not in the SOS table; action %r is not "
-                "a press (add it under mqtt.zigbee2mqtt.sos_models or the button's press:)",
+                "Zigbee2MQTT %s: model %r is not in the SOS table; action %r opened an "
+                "'unrecognised press' incident (add it under mqtt.zigbee2mqtt.sos_models or the button's press:)",
                 self.name,
                 self.model,
                 data["action"],
+            )
+            self.hub.create_task(
+                report_unrecognised(
+                    self.hub, self.button, data["action"], {"device": self.name, "model": self.model}
+                ),
+                f"sos unrecognised {self.button.entity_id}",
             )
         telemetry, problems = telemetry_from(data)
         if problems:

@@ -257,6 +257,8 @@ def federation_block(cfg: StationConfig, hub_id: str, *, ca_file: str | None) ->
         f"  username: {hub_id}",
         "  password: !secret federation_password",
     ]
-    if ca_file:
-        lines.append(f"  ca_file: {ca_file}")
+    # Only a TLS broker needs the CA: for mqtt:// the file would not exist at the hub, and
+    # the hub would retry forever on a certificate it never uses.
+    if ca_file and cfg.public_broker.startswith("mqtts://"):
+        lines.append(f"  ca_file: {ca_file}   # the station's CA certificate, copied beside this file")
     return "\n".join(lines) + "\n"

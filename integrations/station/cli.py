@@ -9,6 +9,7 @@ reload.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -146,13 +147,26 @@ def remove_hub(hub_id: str, config: Path, reload: bool) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="where to write mosquitto.conf (default: <broker_dir>/mosquitto.conf; '-' prints it)",
 )
-@click.option("--run-as", default=None, help="the OS user mosquitto drops to (e.g. root inside a container)")
+@click.option(
+    "--run-as",
+    default=None,
+    help="the OS user mosquitto drops to (default when run as root: root, so it can read its files)",
+)
 @click.option("--log-file", is_flag=True, help="log to <broker_dir>/mosquitto.log instead of stderr")
 def broker_config(config: Path, out: Path | None, run_as: str | None, log_file: bool) -> None:
     """Write the station broker's mosquitto.conf (TLS, persistence, passwords, ACL, no anonymous)."""
     from integrations.station.broker import BrokerFiles, mosquitto_conf
 
     cfg, _core, config_dir = _load(config)
+    if run_as is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Started as root, mosquitto 2 drops to the user "mosquitto", which cannot read the
+        # root-owned password file or write the persistence folder we create: it exits.
+        run_as = "root"
+        click.echo(
+            "note: running as root, so mosquitto.conf says `user root`; to drop privileges, "
+            "pass --run-as mosquitto and chown the broker folder to that user",
+            err=True,
+        )
     files = BrokerFiles(cfg, config_dir)
     files.dir.mkdir(parents=True, exist_ok=True)
     files.data.mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,9 @@ _ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 _MAX_BACKLOG = 200_000
 #: Seconds between re-reads of the registered hubs when an unknown one appears.
 _REFRESH_INTERVAL = 5.0
+#: Unregistered hubs (and messages each) held until the registrations are read again.
+_MAX_UNKNOWN_HUBS = 100
+_MAX_UNKNOWN_MESSAGES = 50
 
 
 class Ingest:
@@ -148,6 +151,9 @@ class Ingest:
         self._log = BadInputLog(_LOGGER)
         self._last_refresh = 0.0
         self._refreshing = False
+        #: Messages of hubs not (yet) registered, until the registrations are read again.
+        self._unknown: dict[str, list[tuple[str, bytes, Any]]] = {}
+        self._refresh_timer: asyncio.TimerHandle | None = None
         #: Counters since start (also per hub for rejects).
         self.received = 0
         self.stored = 0
@@ -175,6 +181,9 @@ class Ingest:
 
     async def stop(self) -> None:
         """Store what is queued, then disconnect."""
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._drain(), timeout=10)
         await self.link.stop()
@@ -210,8 +219,7 @@ class Ingest:
         if kind in (KIND_ACK, KIND_CMD):
             return  # our own traffic (brokers without no_local echo it)
         if hub_id not in self.registered:
-            self._reject(hub_id, "hub is not registered at this station", known=False)
-            self._refresh_registered()
+            self._hold_unknown(hub_id, name, payload, props)
             return
         if kind not in UP_KINDS:
             self._reject(hub_id, f"unknown kind {kind!r}", _sniff_id(payload))
@@ -327,9 +335,34 @@ class Ingest:
                 self._nacks[hub_id].append({"id": msg_id, "reason": reason[:500]})
             self._wake.set()
 
+    def _hold_unknown(self, hub_id: str, name: str, payload: bytes, props: Any) -> None:
+        """Keep a message of a hub we do not know until the registrations are read again.
+
+        ``station add-hub`` writes the hub into the database from another process; the
+        hub's first messages (its retained registry and health, sent once) must not be
+        thrown away because this process has not read that row yet.  Bounded: a stranger
+        flooding the broker is rejected, not buffered.
+        """
+        held = self._unknown.get(hub_id)
+        if held is None and len(self._unknown) >= _MAX_UNKNOWN_HUBS:
+            self._reject(hub_id, "hub is not registered at this station", known=False)
+            return
+        held = self._unknown.setdefault(hub_id, [])
+        if len(held) >= _MAX_UNKNOWN_MESSAGES:
+            self._reject(hub_id, "hub is not registered at this station", known=False)
+            return
+        held.append((name, payload, props))
+        self._refresh_registered()
+
     def _refresh_registered(self) -> None:
         now = self.hub.loop.time()
-        if self._refreshing or now - self._last_refresh < _REFRESH_INTERVAL:
+        if self._refreshing:
+            return
+        wait = self._last_refresh + _REFRESH_INTERVAL - now
+        if wait > 0:
+            # Read again as soon as allowed, so held messages never wait for another one.
+            if self._refresh_timer is None:
+                self._refresh_timer = self.hub.loop.call_later(wait, self._timer_refresh)
             return
         self._last_refresh = now
         self._refreshing = True
@@ -344,8 +377,23 @@ class Ingest:
                 self.registered = fresh
             finally:
                 self._refreshing = False
+            self._replay_unknown()
 
         self.hub.create_task(refresh(), "station hubs refresh")
+
+    def _timer_refresh(self) -> None:
+        self._refresh_timer = None
+        self._refresh_registered()
+
+    def _replay_unknown(self) -> None:
+        """Handle held messages of hubs now registered; reject the others'."""
+        held, self._unknown = self._unknown, {}
+        for hub_id, messages in held.items():
+            for name, payload, props in messages:
+                if hub_id in self.registered:
+                    self._on_message(name, payload, props)
+                else:
+                    self._reject(hub_id, "hub is not registered at this station", known=False)
 
     async def reload_hubs(self) -> None:
         """Re-read the registered hubs now (after ``add-hub``)."""

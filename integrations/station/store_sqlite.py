@@ -109,6 +109,10 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX ix_commands_hub ON commands (hub_id, created_at);
     """,
+    # 2: drills (DESIGN §13): marked on the board, kept apart in the KPIs, Exercise in CAP.
+    """
+    ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -119,14 +123,15 @@ _INSERT_MESSAGE = (
 _UPSERT_INCIDENT = """
     INSERT INTO incidents (hub_id, incident_id, kind, severity, status, title, place, lat, lon, entities, data,
                            opened_at, updated_at, closed_at, acknowledged_at, acknowledged_by, sent_at,
-                           received_at, last_msg_id)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                           received_at, last_msg_id, drill)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (hub_id, incident_id) DO UPDATE SET
         kind = excluded.kind, severity = excluded.severity, status = excluded.status, title = excluded.title,
         place = excluded.place, lat = excluded.lat, lon = excluded.lon, entities = excluded.entities,
         data = excluded.data, updated_at = excluded.updated_at, closed_at = excluded.closed_at,
         acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by,
-        sent_at = excluded.sent_at, received_at = excluded.received_at, last_msg_id = excluded.last_msg_id
+        sent_at = excluded.sent_at, received_at = excluded.received_at, last_msg_id = excluded.last_msg_id,
+        drill = excluded.drill
     WHERE excluded.updated_at >= incidents.updated_at
 """
 _INSERT_TIMELINE = (
@@ -333,6 +338,7 @@ class SqliteStationStore:
                         m.sent_at,
                         m.received_at,
                         m.id,
+                        int(inc.drill),
                     )
                 )
                 timeline.append(
@@ -540,6 +546,7 @@ class SqliteStationStore:
             "sent_at": row["sent_at"],
             "received_at": row["received_at"],
             "federated": True,
+            "drill": bool(row["drill"]),
         }
 
     async def incidents(
@@ -706,7 +713,7 @@ class SqliteStationStore:
             lambda: [
                 dict(r)
                 for r in self._db().execute(
-                    "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at FROM incidents "
+                    "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at, drill FROM incidents "
                     "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
                     (since, until),
                 )

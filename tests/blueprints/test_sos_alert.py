@@ -88,7 +88,7 @@ async def test_demo_press_without_line(tmp_path: Path) -> None:
     await hub.start()
     try:
         assert hub.config_errors == []
-        await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
+        await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
         trace = await _trace(hub, "demo_sos_alert")
         assert trace["error"] is None and trace["script_execution"] == "finished"
         [inc] = await hub.data[INCIDENTS].find()
@@ -112,7 +112,7 @@ async def test_sos_to_line_and_back(make_hub, fake_line) -> None:
         base=_base(),
         real_clock=True,
     )
-    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
+    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
     trace = await _trace(hub, "sos_demo")
     assert trace["error"] is None, trace
     assert {d.to for d in fake_line.pushes} == {BIG6, EYES}
@@ -135,7 +135,7 @@ async def test_sos_to_line_and_back(make_hub, fake_line) -> None:
 async def test_every_press_counts(make_hub, fake_line) -> None:
     hub = await make_hub(_automation("[big6]") + fake_line.config_yaml({"big6": BIG6}), base=_base())
     for _ in range(3):
-        await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
+        await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
     await fake_line.wait_for(lambda f: len(f.pushes) >= 3)
     incidents = await hub.data[INCIDENTS].find(kind="sos")
     assert len(incidents) == 3
@@ -150,7 +150,7 @@ async def test_line_not_set_up_is_skipped(make_hub, fake_line, case) -> None:
     line = fake_line.config_yaml({"big6": BIG6})
     line = line.replace(fake_line.token, "revoked-token-0000") if case == "broken_token" else ""
     hub = await make_hub(_automation("[big6]") + line, base=_base())
-    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
+    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
     trace = await _trace(hub, "sos_demo")
     assert trace["error"] is None and trace["script_execution"] == "finished"
     assert len(await hub.data[INCIDENTS].find(kind="sos")) == 1

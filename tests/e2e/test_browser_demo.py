@@ -42,11 +42,29 @@ async def test_onboarding_login_overview_and_sos(browser, demo_process) -> None:
     for entity_id in ("sos.demo_market", "camera.demo_gate", "light.demo_lamp", "binary_sensor.demo_motion"):
         await entities.locator(f"tr.entity-row[data-entity-id='{entity_id}']").wait_for()
 
-    # Pressing the demo SOS opens an incident, shown live without a reload.
+    # The test button asks first (a stray tap sends nothing), and its press is a drill.
     assert await page.locator("#open-incidents .incident-row").count() == 0
+    questions: list[str] = []
+
+    async def cancel(dialog) -> None:
+        questions.append(dialog.message)
+        await dialog.dismiss()
+
+    page.once("dialog", cancel)
+    await page.locator("button.sos-press[data-entity-id='sos.demo_market']").click()
+    await page.wait_for_timeout(500)
+    assert len(questions) == 1 and "ฝึกซ้อม" in questions[0]
+    assert await page.locator("#open-incidents .incident-row").count() == 0
+
+    async def accept(dialog) -> None:
+        await dialog.accept()
+
+    # Confirmed: an incident opens, shown live without a reload, marked as a drill.
+    page.once("dialog", accept)
     await page.locator("button.sos-press[data-entity-id='sos.demo_market']").click()
     row = page.locator("#open-incidents .incident-row").first
     await row.wait_for(timeout=10_000)
+    assert (await row.locator(".badge-drill").text_content()).strip() == "ฝึกซ้อม"
     state = page.locator("tr.entity-row[data-entity-id='sos.demo_market'] [data-state]")
     assert (await state.text_content()).strip() == "triggered"
     await page.screenshot(path=str(demo_process.cwd / "overview.png"))

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,8 +55,14 @@ def test_check_schema_is_json_schema() -> None:
         assert key in schema["properties"]
 
 
-def test_example_config_passes_check() -> None:
-    result = CliRunner().invoke(cli, ["check", "-c", str(REPO / "config.example.yaml")])
+def test_example_config_passes_check(tmp_path: Path) -> None:
+    # The station's CA certificate comes from the station's admin; check looks for it.
+    missing = CliRunner().invoke(cli, ["check", "-c", str(REPO / "config.example.yaml")])
+    assert "federation.ca_file: file 'ccoc-ca.pem' does not exist" in missing.output
+    for name in ("config.example.yaml", "secrets.example.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / "ccoc-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", "-c", str(tmp_path / "config.example.yaml")])
     assert result.exit_code == 0, result.output
 
 

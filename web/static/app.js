@@ -98,6 +98,9 @@
 
   function onSosPress(button) {
     var entityId = button.getAttribute("data-entity-id");
+    // A test press is a drill (DESIGN §13), but it still runs the real path: never by a stray tap.
+    var name = button.getAttribute("data-name") || entityId;
+    if (!window.confirm(t("sos.press_confirm", { name: name }))) { return; }
     var result = document.getElementById("sos-result") || resultNodeFor(button);
     var original = button.textContent;
     button.disabled = true;
@@ -180,6 +183,10 @@
     var when = el("td", { "data-label": labels[0] || "", "class": "nowrap" }, formatTime(inc.opened_at));
     var title = el("td", { "data-label": labels[1] || "", "class": "incident-title" });
     title.appendChild(el("a", { href: "/incidents/" + encodeURIComponent(inc.id) }, inc.title));
+    if (inc.drill) {
+      title.appendChild(document.createTextNode(" "));
+      title.appendChild(el("span", { "class": "badge badge-drill", "data-drill": "1" }, t("incident.drill")));
+    }
     if (inc.place) {
       title.appendChild(document.createTextNode(" "));
       title.appendChild(el("span", { "class": "muted incident-place" }, inc.place));
@@ -242,7 +249,9 @@
   function showSosBanner(inc) {
     var banner = document.getElementById("sos-banner");
     if (!banner) { return; }
-    banner.querySelector(".sos-banner-text").textContent = [inc.title, inc.place].filter(Boolean).join(" · ");
+    // A drill says so first: nobody may take a test for a real alarm (DESIGN §13).
+    banner.querySelector(".sos-banner-text").textContent =
+      [inc.drill ? t("incident.drill") : "", inc.title, inc.place].filter(Boolean).join(" · ");
     banner.querySelector(".sos-banner-link").setAttribute("href", "/incidents/" + encodeURIComponent(inc.id));
     banner.hidden = false;
     if (navigator.vibrate) {
@@ -315,6 +324,8 @@
       var form = event.target;
       if (form instanceof HTMLFormElement && form.hasAttribute("data-api")) {
         event.preventDefault();
+        var question = form.getAttribute("data-confirm");
+        if (question && !window.confirm(question)) { return; }
         onJsonForm(form);
       }
     });

@@ -119,6 +119,7 @@ def board_item(
         "acknowledged_at": inc.get("acknowledged_at"),
         "acknowledged_by": inc.get("acknowledged_by"),
         "closed_at": inc.get("closed_at"),
+        "drill": bool(inc.get("drill")),
         "snapshots": snapshots,
         "pending": [
             {

@@ -110,7 +110,8 @@ def build_alert(
     _sub(alert, "sender", sender)
     sent_ts = float((inc.get("opened_at") if first else inc.get("updated_at")) or 0)
     _sub(alert, "sent", cap_time(sent_ts, tz))
-    _sub(alert, "status", cfg.status)
+    # A drill is an Exercise, whatever the feed's usual status (CAP 1.2 §3.2.1; DESIGN §13).
+    _sub(alert, "status", "Exercise" if inc.get("drill") else cfg.status)
     _sub(alert, "msgType", "Alert" if first else "Update")
     _sub(alert, "source", f"SafetyHub hub {inc['hub_id']}")
     _sub(alert, "scope", cfg.scope)
@@ -138,6 +139,8 @@ def build_alert(
     headline = str(inc.get("title") or kind)
     _sub(info, "headline", headline[:160])
     lines = [f"{headline} — {inc.get('place') or hub_name}", f"สถานะ/status: {status}"]
+    if inc.get("drill"):
+        lines.insert(0, "ฝึกซ้อม ไม่ใช่เหตุจริง / DRILL, not a real alarm")
     if inc.get("acknowledged_by"):
         lines.append(f"รับทราบโดย/acknowledged by: {inc['acknowledged_by']}")
     _sub(info, "description", "\n".join(lines))

@@ -163,6 +163,14 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
     current = datetime.fromtimestamp(hub.clock.time(), tz).strftime("%Y-%m") == month
     directory = await hubs.all()
     facts = await station.store.incident_facts(start, end)
+    # Drills are counted on their own: a test press must not improve (or spoil) the real figures.
+    drills = [f for f in facts if f.get("drill")]
+    facts = [f for f in facts if not f.get("drill")]
+    drill_acks = [
+        float(f["acknowledged_at"]) - float(f["opened_at"])
+        for f in drills
+        if f["acknowledged_at"] is not None and f["acknowledged_at"] >= f["opened_at"]
+    ]
     ack_times = [
         float(f["acknowledged_at"]) - float(f["opened_at"])
         for f in facts
@@ -200,6 +208,11 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
             "times": sorted(ack_times),
         },
         "incidents": {"total": len(facts), "by_kind": by_kind, "by_zone": by_zone},
+        "drills": {
+            "count": len(drills),
+            "acknowledged": len(drill_acks),
+            "p50": percentile(drill_acks, 50),
+        },
         "hubs": {
             "registered": int((samples.get("hubs_registered") or {}).get("value") or len(directory)),
             "online_share": online,

@@ -105,6 +105,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "disconnected": ("ขาดการเชื่อมต่อสด กำลังเชื่อมใหม่…", "Live updates lost; reconnecting…"),
     "pending": ("กำลังดำเนินการ", "In progress"),
     "thumb_hidden": ("ภาพสำหรับเจ้าหน้าที่", "pictures for operators"),
+    "drill": ("ฝึกซ้อม", "DRILL"),
+    "drills": ("การฝึกซ้อม (ไม่นับรวมในตัวชี้วัด)", "Drills (not counted above)"),
     "st.open": ("เปิด รอรับทราบ", "open"),
     "st.acknowledged": ("รับทราบแล้ว", "acknowledged"),
     "st.dispatched": ("ส่งสายตรวจแล้ว", "dispatched"),
@@ -148,6 +150,7 @@ JS_KEYS = (
     "st.dispatched",
     "st.closed",
     "fresh_picture",
+    "drill",
 )
 
 

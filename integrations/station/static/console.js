@@ -100,7 +100,8 @@
     if (list) {
       list.textContent = "";
       open.forEach(function (i) {
-        var a = el("a", { href: i.url, "class": "ccoc-alert-item" }, (i.title || i.kind) + " · " + i.hub_name);
+        var a = el("a", { href: i.url, "class": "ccoc-alert-item" },
+          (i.drill ? "[" + L.drill + "] " : "") + (i.title || i.kind) + " · " + i.hub_name);
         list.appendChild(a);
       });
     }
@@ -159,11 +160,15 @@
   function buildCard(item) {
     var card = el("article", {
       "class": "ccoc-card ccoc-kind-" + item.kind + " ccoc-st-" + item.status +
-        (item.kind === "sos" && item.status === "open" ? " ccoc-card-alarm" : ""),
+        (item.kind === "sos" && item.status === "open" ? " ccoc-card-alarm" : "") +
+        (item.drill ? " ccoc-card-drill" : ""),
       "data-key": key(item), "data-hub-id": item.hub_id, "data-incident-id": item.id,
-      "data-status": item.status, "data-kind": item.kind, "data-zone": item.zone
+      "data-status": item.status, "data-kind": item.kind, "data-zone": item.zone,
+      "data-drill": item.drill ? "1" : "0"
     });
     var head = el("header", { "class": "ccoc-card-head" });
+    // A drill is trained on like a real SOS, but never mistaken for one (DESIGN §13).
+    if (item.drill) { head.appendChild(el("span", { "class": "badge badge-drill" }, L.drill)); }
     head.appendChild(el("span", { "class": "kind kind-" + item.kind }, item.kind));
     head.appendChild(el("span", { "class": "badge status-" + item.status, "data-field": "status" },
       L["st." + item.status] || item.status));

@@ -116,3 +116,43 @@ async def test_press_is_answered_only_after_its_run_is_on_disk(make_hub: Any, co
     # No flush, no waiting: read straight from the file, as the next process would after a crash.
     rows = await hub.storage.fetchall("SELECT kind FROM automation_timers")
     assert [r["kind"] for r in rows] == ["run"]
+
+
+BLOCK_FIRST = """
+sos:
+  - {id: gate, name: Gate, place: Gate 1, simulated: true}
+automation:
+  - id: alert
+    trigger: {platform: event, event_type: sos_pressed}
+    action:
+      - service: test.block
+        continue_on_error: true
+      - service: incident.open
+        data: {kind: sos, title: "SOS {{ trigger.event.data.action }}"}
+"""
+
+
+async def test_drill_cut_short_before_its_incident_is_rerun_as_a_drill(
+    make_hub: Any, config_dir: Path, clock: FakeClock
+) -> None:
+    """A drill press must not come back as a real alarm after a restart (DESIGN §13)."""
+    hub = await make_hub(BLOCK_FIRST, web=False)
+    entered = _blocking_service(hub)
+    await hub.services.call("sos", "drill", {"entity_id": "sos.gate"})
+    await asyncio.wait_for(entered.wait(), 5)
+    await hub.stop()
+
+    await clock.advance(30)
+    # test.block is not registered now: the re-run goes past it (continue_on_error).
+    hub2 = await make_hub(BLOCK_FIRST, web=False, folder=config_dir)
+
+    async def opened() -> list[Any]:
+        return await hub2.data[INCIDENTS].find(kind="sos")
+
+    found: list[Any] = []
+    for _ in range(200):
+        found = await opened()
+        if found:
+            break
+        await asyncio.sleep(0.02)
+    assert [i.drill for i in found] == [True]

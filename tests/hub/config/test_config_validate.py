@@ -190,5 +190,5 @@ def test_custom_validator_message(tmp_path: Path) -> None:
 
     root, cfg = load(tmp_path, "light:\n  flash_seconds: 0\n")
     assert messages(Ranged, root, "light") == [
-        f"config.yaml:{line_of(cfg, 'flash')}: light.flash_seconds: input should be greater than or equal to 1"
+        f"config.yaml:{line_of(cfg, 'flash')}: light.flash_seconds: must be at least 1"
     ]

@@ -20,6 +20,8 @@ def test_design_reference_blocks_load(load_config: Callable[..., LoadedConfig], 
     (config_dir / "secrets.yaml").write_text(
         "federation_password: pw-1234567890\nccoc_password: pw-0987654321\n", encoding="utf-8"
     )
+    # The CA certificate the station's admin hands out: check insists it is there.
+    (config_dir / "ccoc-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
     loaded = load_config("""\
 federation: {station: angthong-mueang, broker: mqtts://ccoc.example.org:8883,
              username: test-hub, password: !secret federation_password, ca_file: ccoc-ca.pem}

@@ -230,3 +230,73 @@ sos:
     await hub.services.call("sos", "press", {"entity_id": "sos.drill"})
     assert hub.states.get("sos.drill").state == "triggered"
     assert hub.plugins.get("sos").status == "set_up"
+
+
+async def test_press_before_the_device_list_is_known_is_not_dropped(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
+    """Issue 15 item 2: the hub asks for bridge/devices at connect and never drops an early press."""
+    base = f"z2m_{uuid.uuid4().hex[:8]}"
+    requests = await mqtt_peer.subscribe(f"{base}/bridge/request/devices")
+    hub = await make_hub(_config(mosquitto, base), real_clock=True)
+    presses: list[Any] = []
+    hub.bus.listen("sos_pressed", presses.append)
+    from integrations.mqtt import get_client
+
+    assert await get_client(hub).wait_connected(5)
+    # The device list is asked for at connect (Z2M answers on bridge/devices).
+    await requests.wait(f"{base}/bridge/request/devices")
+    # No device list yet: the universal press words count as presses.
+    await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"single","battery":97}', qos=0)
+    await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"emergency"}', qos=0)
+    await wait_until(lambda: len(presses) == 2)
+    assert [(p.data["entity_id"], p.data["action"]) for p in presses] == [
+        ("sos.market_gate", "single"),
+        ("sos.tuya", "emergency"),
+    ]
+    # The bridge answers; from now on each model's own rules apply.
+    await mqtt_peer.publish(f"{base}/bridge/devices", json.dumps(DEVICES))
+    from integrations.mqtt.zigbee2mqtt import get_bridge
+
+    bridge = get_bridge(hub, get_client(hub), base)
+    await wait_until(lambda: bridge.model("tuya_sos") == "TS0215A_sos")
+    await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"single"}', qos=0)  # not this model's word
+    await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"emergency"}', qos=0)
+    await wait_until(lambda: len(presses) == 3)
+    assert presses[-1].data["model"] == "TS0215A_sos"
+
+
+async def test_unrecognised_press_is_a_visible_incident(
+    make_hub: Any, mosquitto: Mosquitto, mqtt_peer: MqttPeer
+) -> None:
+    """An action nobody recognises from a configured SOS button is an incident, not a log line."""
+    hub, base, presses, _ = await _start(make_hub, mosquitto, mqtt_peer)
+    from hub.incidents import INCIDENTS
+
+    mgr = hub.data[INCIDENTS]
+    opened: list[Any] = []
+    hub.bus.listen("incident_opened", opened.append)
+    # The model is learned but not in the table; "long" is not a generic panic word.
+    await mqtt_peer.publish(f"{base}/mystery", '{"action":"long"}', qos=0)
+    await wait_until(lambda: opened, message="no unrecognised-press incident")
+    inc = await mgr.get(opened[0].data["incident_id"])
+    assert inc.kind == "sos" and inc.data["unrecognised"] is True
+    assert inc.data["action"] == "long" and inc.data["model"] == "XYZ-UNKNOWN"
+    assert "sos.mystery" in inc.entities
+    assert presses == []  # not a real alarm: automations do not fire as for a press
+    # A second one while it is open adds to it rather than opening another.
+    await mqtt_peer.publish(f"{base}/mystery", '{"action":"long"}', qos=0)
+    notes: list[Any] = []
+    hub.bus.listen("incident_updated", notes.append)
+    await wait_until(lambda: notes, message="the second unrecognised press was not added")
+    assert notes[0].data["change"] == "unrecognised_press"
+    # Known releases and known models' other words stay quiet.
+    await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"off"}', qos=0)
+    await mqtt_peer.publish(f"{base}/tuya_sos", '{"action":"arm_all_zones"}', qos=0)
+    await mqtt_peer.publish(f"{base}/market_gate_sos", '{"action":"single"}', qos=0)
+    await wait_until(lambda: presses)
+    await hub.block_till_done()
+    # The real press opened its own (default) incident; no second unrecognised one.
+    assert [e.data["incident"]["data"].get("unrecognised") for e in opened] == [True, None]
+    inc = await mgr.get(inc.id)
+    assert [t.kind for t in inc.timeline] == ["opened", "unrecognised_press"]
