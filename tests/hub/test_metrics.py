@@ -11,6 +11,7 @@ CONFIG = """\
 demo: {}
 automation:
   - id: sos
+    mode: queued
     triggers: [{trigger: event, event_type: sos_pressed}]
     actions:
       - action: incident.open
@@ -37,7 +38,8 @@ async def test_metrics_count_the_sos_path(make_hub, client_for, fake_line) -> No
     hub = await make_hub(
         CONFIG + fake_line.config_yaml({"big6": BIG6, "pineapple_eyes": EYES}), real_clock=True
     )
-    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})
+    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
+    await hub.services.call("sos", "press", {"entity_id": "sos.demo_market"})  # a test press: a drill
     await hub.block_till_done()
     await hub.data[METRICS].probe_db()
     viewer = await client_for("viewer", target=hub)
@@ -46,9 +48,11 @@ async def test_metrics_count_the_sos_path(make_hub, client_for, fake_line) -> No
     text = await resp.text()
     samples = _samples(text)
     assert samples[("safetyhub_sos_presses_total", (("drill", "false"),))] == 1
-    assert samples[("safetyhub_sos_incident_seconds_count", ())] == 1
-    assert samples[("safetyhub_line_messages_total", (("result", "sent"),))] == 2
+    assert samples[("safetyhub_sos_presses_total", (("drill", "true"),))] == 1
+    assert samples[("safetyhub_sos_incident_seconds_count", ())] == 2
+    assert samples[("safetyhub_line_messages_total", (("result", "sent"),))] == 4
     assert samples[("safetyhub_incidents", (("drill", "false"), ("state", "open")))] == 1
+    assert samples[("safetyhub_incidents", (("drill", "true"), ("state", "open")))] == 1
     assert samples[("safetyhub_camera_online", (("entity_id", "camera.demo_gate"),))] == 1
     assert samples[("safetyhub_db_write_seconds_count", ())] == 1
     assert ("safetyhub_outbox_messages", ()) in samples
