@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hub.config import ConfigError
     from hub.http.routes import Route
     from hub.hub import Hub
+    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("hookspec", "hookimpl", "PROJECT")
 
@@ -224,6 +225,40 @@ def register_commands(cli: click.Group) -> None:
     outside any hub, so open what they need themselves.
 
     :param cli: the top-level click group.
+    """
+
+
+# -- incidents ---------------------------------------------------------------
+
+
+@hookspec
+def incident_written(
+    hub: Hub, incident: Incident, entry: TimelineEntry
+) -> IncidentRows | Awaitable[IncidentRows | None] | None:
+    """Add rows to the transaction that writes an incident change.
+
+    Called for every change (opened, acknowledged, a note, closed...) just before
+    the incident row and its timeline entry are written.  The rows returned go into
+    the same transaction: they are on disk exactly when the change is, so what
+    must follow an incident (federation's outbox row, a camera's evidence lock)
+    is never lost to a crash between two commits, and needs no repair at start.
+    While the database refuses writes (a full disk) the rows are held with the
+    incident and written with it.
+
+    Build the rows from ``incident`` and ``entry`` alone and return at once: this
+    runs on the SOS path.  Returning an awaitable is allowed for the rare change
+    that needs more (reading a snapshot for the station), and delays that change's
+    commit until it resolves.  Do not change ``incident`` or ``entry``.  A hookimpl
+    that raises is recorded against its plugin and the change is written without its
+    rows.
+
+    :param hub: the running hub.
+    :param incident: the incident as it is after the change (status, times).
+    :param entry: the change's timeline entry; ``entry.id`` is its row id in
+        ``incident_timeline``, fixed before the write, and ``entry.kind`` says what
+        happened (``opened``, ``acknowledged``, ``closed``, ``note``, ``snapshot``...).
+    :return: an :class:`hub.incidents.IncidentRows` (rows, and a callback run once they
+        are committed), or None to add nothing.
     """
 
 

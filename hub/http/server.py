@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.auth import role_at_least
-from hub.core.errors import HubError, ServiceNotFound, ServiceValidationError, Unauthorized
+from hub.core.errors import HubError, Refused
 from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
 from hub.storage import is_passing
 
@@ -124,12 +124,10 @@ async def error_middleware(
         return await handler(request)
     except web.HTTPException:
         raise
-    except ServiceNotFound as err:
-        return json_error(404, str(err))
-    except (ServiceValidationError, ValueError) as err:
+    except Refused as err:
+        return json_error(err.status, str(err))
+    except ValueError as err:
         return json_error(400, str(err))
-    except Unauthorized as err:
-        return json_error(403, str(err))
     except HubError as err:
         return json_error(500, str(err))
     except json.JSONDecodeError:
