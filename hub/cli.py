@@ -74,6 +74,7 @@ def run(config: Path | None, host: str | None, port: int | None, verbose: bool) 
 
 async def _run(path: Path, config_dir: Path | None, host: str | None, port: int | None) -> None:
     from hub.config import ConfigInvalid
+    from hub.core.errors import StartupError
     from hub.hub import Hub
 
     # The demo keeps its data in its own folder, whatever its config says.
@@ -83,7 +84,11 @@ async def _run(path: Path, config_dir: Path | None, host: str | None, port: int 
     except ConfigInvalid as err:
         for e in err.errors:
             click.echo(str(e), err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(1) from err
+    except StartupError as err:
+        # One line the admin can act on; what had started is already stopped again.
+        click.echo(f"safetyhub: {err}", err=True)
+        raise SystemExit(1) from err
     if hub.onboarding_code is not None and hub.http is not None:
         click.echo("")
         click.echo(f"  No users yet. Open {hub.http.url}/onboarding")

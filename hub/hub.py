@@ -14,6 +14,7 @@ import ctypes
 import gc
 import logging
 import secrets
+import sqlite3
 import sys
 import time
 from collections.abc import Coroutine, Iterable
@@ -29,7 +30,7 @@ from hub.config.core_schema import HubCoreConfig
 from hub.core.bus import Event, EventBus
 from hub.core.clock import Clock, FakeClock, RealClock
 from hub.core.context import Context
-from hub.core.errors import PluginNotReady, PluginSetupError
+from hub.core.errors import PluginNotReady, PluginSetupError, StartupError
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
 from hub.keys import HubData
@@ -93,6 +94,8 @@ class Hub:
         self.version = __version__
         self.loaded: LoadedConfig | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: What start() started, undone in reverse by stop() or by a failed start().
+        self._stack = contextlib.AsyncExitStack()
         self._setup_order: list[PluginInfo] = []
         self._unsubs: list[Any] = []
         self.onboarding_code: str | None = None
@@ -218,7 +221,14 @@ class Hub:
         return loaded
 
     async def start(self) -> None:
-        """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable."""
+        """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable.
+
+        Each stage registers how to undo it as it starts (an ``AsyncExitStack``, like
+        aiohttp's cleanup contexts): if a later stage fails (the web port is taken, the
+        database cannot be opened), what had started is stopped again in reverse order,
+        queued writes are flushed, and :class:`StartupError` (or the error) is raised.
+        :meth:`stop` unwinds the same stack.
+        """
         self.state = CoreState.starting
         self.loop = asyncio.get_running_loop()
         self.bus = EventBus(self.loop, time_fn=self.clock.time, run_task=self._listener_task)
@@ -226,12 +236,22 @@ class Hub:
         self.services = ServiceRegistry(self.bus)
         if isinstance(self.clock, FakeClock):
             self.clock.settle = self.block_till_done
+        self._stack = contextlib.AsyncExitStack()
+        try:
+            await self._start(self._stack)
+        except BaseException:
+            self.state = CoreState.stopping
+            try:
+                await self._stack.aclose()
+            finally:
+                self.state = CoreState.stopped
+            raise
 
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         loaded = await self.loop.run_in_executor(None, self._load)
         for err in loaded.errors:
             _LOGGER.error("Config: %s", err)
         if loaded.core is None:
-            self.state = CoreState.stopped
             raise ConfigInvalid(loaded.errors)
         _install_redaction()
         self.clock.tz = ZoneInfo(self.core.timezone)
@@ -242,12 +262,17 @@ class Hub:
         from hub.recorder import Recorder
         from hub.storage import Storage
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(self.data_dir / "safetyhub.db")
         for info, migrations in self.plugins.call_each("storage_migrations"):
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
-        await self.storage.open()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            await self.storage.open()
+        except (OSError, sqlite3.Error) as err:
+            raise StartupError(f"cannot open the database {self.storage.path}: {err}") from err
+        # Last out: every write queued by what follows is flushed before the database closes.
+        stack.push_async_callback(self.storage.close)
         for domain, migration_err in self.storage.migration_errors.items():
             failed = self.plugins.get(domain)
             if failed is not None:
@@ -263,20 +288,17 @@ class Hub:
         self.auth = Auth(self.storage, time_fn=self.clock.time)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
+        stack.push_async_callback(self._stop_tasks)
 
+        stack.push_async_callback(self._shutdown_plugins)
         await self._setup_plugins(loaded)
-        for info, decls in self.plugins.call_each("register_services", hub=self):
-            for decl in decls or ():
-                try:
-                    self.services.register(**decl)
-                except Exception as err:  # noqa: BLE001 - isolate each plugin
-                    self.plugins.record_hook_error(info, "register_services", err)
 
         if self.web_enabled:
             from hub.http.server import HttpServer
 
             self.http = HttpServer(self)
             await self.http.start()
+            stack.push_async_callback(self.http.stop)
         if not await self.auth.has_users():
             self.onboarding_code = f"{secrets.randbelow(10**8):08d}"
         self.state = CoreState.running
@@ -405,14 +427,23 @@ class Hub:
         self.state = CoreState.stopping
         self.bus.fire(EVENT_HUB_STOP, {})
         await self.bus.drained()
-        if self.http is not None:
-            await self.http.stop()
+        try:
+            # Web server (SSE streams first) → plugins' shutdown → tasks → storage.
+            await self._stack.aclose()
+        finally:
+            self.state = CoreState.stopped
+
+    async def _shutdown_plugins(self) -> None:
+        """Call ``shutdown`` on every plugin set up so far, in reverse order, each bounded to 10 s."""
         for info in reversed(self._setup_order):
             try:
                 _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
                 await asyncio.wait_for(await_maybe(result), timeout=10)
             except Exception as err:  # noqa: BLE001 - keep stopping the others
                 self.plugins.record_hook_error(info, "shutdown", err)
+
+    async def _stop_tasks(self) -> None:
+        """Unsubscribe the hub's listeners, cancel its tasks, and let the bus run dry."""
         for unsub in self._unsubs:
             unsub()
         tasks = [t for t in self._tasks if not t.done()]
@@ -421,8 +452,6 @@ class Hub:
         if tasks:
             await asyncio.wait(tasks, timeout=10)
         await self.bus.drained()
-        await self.storage.close()
-        self.state = CoreState.stopped
 
     async def __aenter__(self) -> Hub:
         await self.start()

@@ -6,6 +6,7 @@ __all__ = (
     "HubError",
     "Refused",
     "PluginSetupError",
+    "StartupError",
     "PluginNotReady",
     "ServiceNotFound",
     "ServiceValidationError",
@@ -35,6 +36,15 @@ class Refused(HubError):
         super().__init__(message)
         if status is not None:
             self.status = status
+
+
+class StartupError(HubError):
+    """The hub cannot start (its port is taken, its database cannot be opened).
+
+    The message is one line for the person starting it (``port 8123 is already in
+    use``); the library's error is the cause.  By the time it is raised, everything
+    that had started is stopped again and queued writes are on disk.
+    """
 
 
 class PluginSetupError(HubError):

@@ -6,6 +6,7 @@ so a plugin cannot forget it: a route is private unless it says ``public``.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.auth import role_at_least
-from hub.core.errors import HubError, Refused
+from hub.core.errors import HubError, Refused, StartupError
 from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
 from hub.storage import is_passing
 
@@ -220,7 +221,13 @@ class HttpServer:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as err:
+            await self.stop()
+            if err.errno == errno.EADDRINUSE:
+                raise StartupError(f"port {port} is already in use") from err
+            raise StartupError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.host = host
