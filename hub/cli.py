@@ -186,7 +186,7 @@ def user_add(name: str, role: str, config: Path | None) -> None:
     try:
         created = asyncio.run(_with_auth(config, add))
     except AuthError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
     click.echo(f"user {created.username} ({created.role}) created")
 
 
@@ -256,7 +256,7 @@ def new_plugin(name: str, target: Path | None) -> None:
     try:
         folder = scaffold(name, target or Path("plugins") / name)
     except ScaffoldError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
     click.echo(f"created {folder}/ — run its test with: pytest {folder}")
 
 

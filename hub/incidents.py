@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.context import Context
 from hub.core.errors import Refused
@@ -179,6 +179,15 @@ class OpenSchema(_Schema):
     entity_id: str | list[str] | None = None
     text: str = ""
     data: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _says_something(self) -> OpenSchema:
+        # An SOS or an alarm says what happened by its kind; a manual incident with no
+        # title, text, place or entity is an empty row on everyone's board.
+        described = self.title.strip() or self.text.strip() or self.place.strip()
+        if self.kind == "manual" and not (described or self.entities or self.entity_id):
+            raise ValueError("a manual incident needs a title, a text, a place or an entity")
+        return self
 
 
 class IdSchema(_Schema):

@@ -123,7 +123,9 @@ async def error_middleware(
     """Turn hub errors into JSON answers; nothing a client sends crashes the hub."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except web.HTTPException as exc:
+        if exc.status == 404 and getattr(request.match_info, "http_exception", None) is not None:
+            return await _no_route(request)
         raise
     except Refused as err:
         return json_error(err.status, str(err))
@@ -143,6 +145,22 @@ async def error_middleware(
             return json_error(503, f"the database cannot write now ({err}); try again later")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "internal error; see the hub log")
+
+
+async def _no_route(request: web.Request) -> web.StreamResponse:
+    """Answer a path no route serves: JSON under /api/, else the site's own 404 page."""
+    if request.path.startswith("/api/"):
+        return json_error(404, f"no route {request.method} {request.path}")
+    if request.path.startswith("/static/"):
+        return web.Response(status=404, text="404: Not Found")
+    from hub.http.pages import error_page
+    from hub.http.templating import request_lang
+    from hub.i18n import translate
+
+    if USER_KEY not in request:
+        # The auth middleware skips unmatched paths; the page's navigation needs the user.
+        request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+    return error_page(request, 404, translate("error.not_found", request_lang(request)))
 
 
 @web.middleware
