@@ -2,7 +2,13 @@
 
 Plugins implement these with ``@hookimpl`` (``from hub import hookimpl``).
 Pluggy passes only the arguments a hookimpl names, so a spec may gain
-arguments without breaking plugins; it never loses or renames one.
+arguments without breaking plugins; it never loses or renames one.  Each spec
+is documented in docs/plugins.md with its signature, is tested, and has at
+least one implementer (``tests/hub/plugins/test_contract.py`` checks all three).
+
+There is one way to do each thing: services are registered with
+``hub.services.register`` in :func:`setup` (an automation's new kind of step is a
+service), and blueprints live in the config folder or ship with the hub.
 
 The hub calls each plugin's implementation separately, so one plugin raising
 does not stop the others; the failure is recorded against that plugin.  A hook
@@ -20,7 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
+    from hub.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.bootstrap import LoadedConfig
     from hub.config import ConfigError
     from hub.http.routes import Route
@@ -116,20 +122,6 @@ def hub_started(hub: Hub) -> Awaitable[None] | None:
 
 
 @hookspec
-def register_services(hub: Hub) -> Iterable[Mapping[str, Any]] | None:
-    """Return service declarations to register after :func:`setup`.
-
-    Each item is a mapping of the keyword arguments of
-    ``hub.services.register``: ``domain``, ``service``, ``handler`` and
-    optionally ``schema`` (a pydantic model), ``description`` and ``role``.
-    Plugins may equally register services directly in :func:`setup`.
-
-    :param hub: the running hub.
-    :return: an iterable of service declarations.
-    """
-
-
-@hookspec
 def register_routes(hub: Hub) -> Iterable[Route] | None:
     """Return web routes (:class:`hub.http.routes.Route`) to add to the app.
 
@@ -180,6 +172,20 @@ def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> Iterable[Mapping[str,
 
 
 @hookspec
+def streamed_events(hub: Hub) -> Iterable[str] | None:
+    """Return the event types this plugin's pages follow live on ``GET /api/stream``.
+
+    The stream (Server-Sent Events) sends only event types some plugin named here,
+    plus ``state_changed``: events are the hub's internal traffic, and anyone with a
+    login (a viewer) may open the stream.  Name only events whose data every viewer
+    may see, and that carry no credential.
+
+    :param hub: the running hub (its app is being built).
+    :return: event types.
+    """
+
+
+@hookspec
 def register_trigger_platforms() -> Mapping[str, TriggerPlatform] | None:
     """Return automation trigger platforms by name (``{"mqtt": MqttTrigger()}``).
 
@@ -192,28 +198,13 @@ def register_trigger_platforms() -> Mapping[str, TriggerPlatform] | None:
 
 @hookspec
 def register_condition_platforms() -> Mapping[str, ConditionPlatform] | None:
-    """Return automation condition platforms by name.
+    """Return automation condition platforms by name (``{"incident": IncidentCondition()}``).
+
+    The engine validates each ``condition:`` block with the platform's schema and
+    compiles it once with ``build``; the check it returns runs on every trigger, so
+    it must be fast and must not block.  A name may not replace a built-in one.
 
     :return: a mapping of condition name to platform.
-    """
-
-
-@hookspec
-def register_action_platforms() -> Mapping[str, ActionPlatform] | None:
-    """Return automation action platforms keyed by the action's YAML key.
-
-    The core handles service calls, ``delay``, ``wait_*``, ``choose`` and the
-    other HA actions; a plugin adds new step kinds here.
-
-    :return: a mapping of YAML key to platform.
-    """
-
-
-@hookspec
-def blueprint_dirs() -> Iterable[Path] | None:
-    """Return folders that hold blueprints (``<dir>/automation/*.yaml``).
-
-    :return: folder paths.
     """
 
 

@@ -45,6 +45,9 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENT_HUB_START = "hub_start"
+#: Backoff of a setup that raised PluginNotReady: first retry, and the longest wait.
+_RETRY_FIRST = 5.0
+_RETRY_MAX = 300.0
 EVENT_HUB_STOP = "hub_stop"
 
 
@@ -404,20 +407,49 @@ class Hub:
                 _LOGGER.error("Plugin %s not set up: %s", info.domain, info.error)
                 continue
             info.status = "setting_up"
-            try:
-                _, result = self.plugins.call_one(
-                    info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
-                )
-                await await_maybe(result)
-            except (PluginSetupError, PluginNotReady) as err:
-                info.fail("setup", str(err))
-                _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
+            if await self._setup_one(info, loaded):
                 continue
-            except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
-                self.plugins.record_hook_error(info, "setup", err)
-                continue
-            info.status = "set_up"
-            self._setup_order.append(info)
+            if info.status == "not_ready":
+                self.create_background_task(self._retry_setup(info, loaded), f"retry setup of {info.domain}")
+
+    async def _setup_one(self, info: PluginInfo, loaded: LoadedConfig) -> bool:
+        """Call the plugin's setup once; return whether it is set up (not_ready: retry later)."""
+        try:
+            _, result = self.plugins.call_one(
+                info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
+            )
+            await await_maybe(result)
+        except PluginNotReady as err:
+            info.status, info.stage, info.error = "not_ready", "setup", str(err)
+            _LOGGER.warning("Plugin %s is not ready (%s); retrying", info.domain, err)
+            return False
+        except PluginSetupError as err:
+            info.fail("setup", str(err))
+            _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
+            return False
+        except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
+            self.plugins.record_hook_error(info, "setup", err)
+            return False
+        info.status, info.stage, info.error = "set_up", None, None
+        self._setup_order.append(info)
+        return True
+
+    async def _retry_setup(self, info: PluginInfo, loaded: LoadedConfig) -> None:
+        """Retry a PluginNotReady setup on the hub clock, backing off up to 5 minutes.
+
+        A device that is still booting (an NVR after a power cut) comes up on its own;
+        the admin should not have to restart the hub.  Once set up late, the plugin gets
+        its ``hub_started`` too.
+        """
+        delay = _RETRY_FIRST
+        while info.status == "not_ready":
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+            if await self._setup_one(info, loaded):
+                _LOGGER.info("Plugin %s is set up (after retrying)", info.domain)
+                if self.state == CoreState.running:
+                    await self.plugins.async_call_each("hub_started", only=[info.domain], hub=self)
+                return
 
     async def stop(self) -> None:
         """Stop everything in reverse order, flushing queued writes."""

@@ -894,3 +894,17 @@ async def setup(hub: Hub) -> None:
     reg("incident", "dispatch", svc_dispatch, DispatchSchema, description="Record a dispatched unit")
     reg("incident", "close", svc_close, IdSchema, description="Close an incident")
     reg("incident", "note", svc_note, NoteSchema, description="Add a note to an incident's timeline")
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """Pages follow incidents live."""
+    return [EVENT_OPENED, EVENT_UPDATED]
+
+
+@hookimpl
+def register_condition_platforms() -> dict[str, Any]:
+    """Offer ``condition: incident`` (is an incident of some kind open here?)."""
+    from hub.incident_condition import IncidentCondition
+
+    return {"incident": IncidentCondition()}

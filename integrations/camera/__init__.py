@@ -166,3 +166,11 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
         return None
     offline = sorted(c.entity_id for c in cameras if not c.available)
     return {"total": len(cameras), "online": len(cameras) - len(offline), "offline": offline}
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """Camera pages show motion as it happens."""
+    from integrations.camera.const import EVENT_CAMERA_MOTION
+
+    return [EVENT_CAMERA_MOTION]

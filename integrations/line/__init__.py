@@ -106,3 +106,11 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
         return None
     quota = rt.quota.as_dict()
     return {"quota_level": quota["level"], "quota_percent": quota["percent"], "reachable": rt.bot is not None}
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """The LINE page shows the monthly quota as it changes."""
+    from integrations.line.const import EVENT_QUOTA
+
+    return [EVENT_QUOTA]

@@ -199,3 +199,9 @@ def health_info(hub: Hub) -> Any:
         if issues:
             problems[entity_id] = issues
     return {"buttons": len(buttons), "problems": problems}
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """The dashboard shows presses as they happen."""
+    return [EVENT_SOS_PRESSED]

@@ -48,10 +48,18 @@ async def test_a_busy_port_unwinds_everything_that_started(config_dir: Path, clo
     assert (config_dir / "shutdown-called").read_text() == "yes"  # the plugin set up is shut down
     assert not hub.storage.is_open
     assert not [t for t in hub._tasks if not t.done()]
+
     # The database thread is gone (it kept the old process alive), and queued rows are on disk.
-    await asyncio.sleep(0)
-    left = [t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("asyncio_")]
-    assert left == []
+    def left() -> list[threading.Thread]:
+        return [
+            t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("asyncio_")
+        ]
+
+    for _ in range(100):  # the thread ends just after its connection closes
+        if not left():
+            break
+        await asyncio.sleep(0.02)
+    assert left() == []
     reopened = Hub(write_config(config_dir, "", base=BASE_CONFIG), clock=clock, web=False)
     await reopened.start()
     try:
@@ -70,3 +78,45 @@ async def test_an_unopenable_database_is_one_clear_error(config_dir: Path, clock
         await hub.start()
     assert hub.state == CoreState.stopped
     await hub.stop()  # harmless after a failed start
+
+
+FLAKY = """
+    from hub import hookimpl
+    from hub.core.errors import PluginNotReady
+
+    attempts = []
+
+    @hookimpl
+    def setup(hub, config):
+        attempts.append(hub.clock.time())
+        if len(attempts) < 3:
+            raise PluginNotReady("the NVR is still booting")
+        hub.states.set("sensor.nvr", "up")
+
+    @hookimpl
+    def hub_started(hub):
+        hub.states.set("sensor.nvr_started", "yes")
+"""
+
+
+async def test_plugin_not_ready_is_retried_with_backoff_on_the_hub_clock(
+    make_hub, config_dir: Path, clock: FakeClock
+) -> None:
+    make_dropin(config_dir, "nvr", FLAKY)
+    hub = await make_hub("nvr:\n", web=False)
+    info, module = hub.plugins.get("nvr"), hub.plugins.get("nvr").module
+    assert info.status == "not_ready" and "booting" in info.error
+    start = module.attempts[0]
+    await clock.advance(4.9)
+    assert len(module.attempts) == 1
+    await clock.advance(0.1)  # 5 s: the first retry, still not ready
+    await hub.block_till_done()
+    assert len(module.attempts) == 2 and info.status == "not_ready"
+    await clock.advance(9.9)
+    assert len(module.attempts) == 2  # backing off: 10 s now
+    await clock.advance(0.1)
+    await hub.block_till_done()
+    assert [round(t - start, 1) for t in module.attempts] == [0.0, 5.0, 15.0]
+    assert info.status == "set_up" and info.error is None
+    assert hub.states.get("sensor.nvr").state == "up"
+    assert hub.states.get("sensor.nvr_started").state == "yes"  # its hub_started, late
