@@ -71,14 +71,6 @@ async def setup(hub: Hub) -> None:
 
 
 @hookimpl
-def streamed_events() -> list[str]:
-    """The automations page shows runs as they start."""
-    from hub.automation.const import EVENT_AUTOMATION_TRIGGERED
-
-    return [EVENT_AUTOMATION_TRIGGERED]
-
-
-@hookimpl
 async def hub_started(hub: Hub) -> None:
     """Arm every automation once every integration has set up its entities."""
     manager = hub.data.get(MANAGER)
