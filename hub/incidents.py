@@ -225,6 +225,8 @@ _UPDATE_INCIDENT = "UPDATE incidents SET status=?, updated_at=?, closed_at=?, ac
 # seconds, slow enough not to spin on a disk that stays full for an hour.
 _RETRY_FIRST = 0.5
 _RETRY_MAX = 10.0
+#: SQLite's message when a timeline row id is taken (see IncidentManager._renumber).
+_TIMELINE_PK = "incident_timeline.id"
 #: Incidents kept in memory after their last change, so the next step of an SOS
 #: (its LINE card, its snapshot note) reads them without a database round trip.
 _RECENT = 256
@@ -337,13 +339,16 @@ class IncidentManager:
         attachments: list[str] | None = None,
         data: dict[str, Any] | None = None,
     ) -> TimelineEntry:
+        return TimelineEntry(
+            ts, actor, kind, text, list(attachments or []), dict(data or {}), self._next_entry_id()
+        )
+
+    def _next_entry_id(self) -> int:
         # Row ids are handed out here, not by SQLite, so the entry is named before it is
         # written: plugins put the id in their rows of the same transaction.  One writer
-        # (this manager) makes MAX(id)+1 safe.
+        # (this manager) makes MAX(id)+1 safe; _renumber steps over anyone else's rows.
         self._last_entry += 1
-        return TimelineEntry(
-            ts, actor, kind, text, list(attachments or []), dict(data or {}), self._last_entry
-        )
+        return self._last_entry
 
     def _remember(self, inc: Incident) -> None:
         self._recent[inc.id] = _without_timeline(inc)
@@ -494,7 +499,18 @@ class IncidentManager:
             return
         try:
             try:
-                await self.hub.storage.transaction(rows)
+                try:
+                    await self.hub.storage.transaction(rows)
+                except sqlite3.IntegrityError as err:
+                    if _TIMELINE_PK not in str(err):
+                        raise
+                    # Someone else wrote timeline rows (a restored backup, a hand edit in the
+                    # sqlite3 shell): continue after theirs rather than lose the change.
+                    await self._renumber(entry, err)
+                    own = [_entry_row(inc.id, entry) if r[0] == _INSERT_ENTRY else r for r in own]
+                    follow = await self._followers(inc, entry)
+                    rows = [*own, *follow.rows]
+                    await self.hub.storage.transaction(rows)
             except Exception as err:
                 if is_passing(err) or not follow.rows:
                     raise
@@ -526,6 +542,18 @@ class IncidentManager:
             return
         if follow.committed is not None:
             follow.committed()
+
+    async def _renumber(self, entry: TimelineEntry, err: Exception) -> None:
+        row = await self.hub.storage.fetchone("SELECT MAX(id) AS last FROM incident_timeline")
+        taken = int(row["last"] or 0) if row is not None else 0
+        _LOGGER.warning(
+            "Timeline row %d was already taken (%s): another writer added rows up to %d; continuing after them",
+            entry.id,
+            err,
+            taken,
+        )
+        self._last_entry = max(self._last_entry, taken)
+        entry.id = self._next_entry_id()
 
     async def _write_held(self) -> None:
         delay = _RETRY_FIRST

@@ -239,3 +239,24 @@ async def test_open_or_closed_since(hub: Any, clock: FakeClock) -> None:
     still = await mgr.open("sos", title="still open")
     found = await mgr.open_or_closed_since(hub.clock.time() - 60)
     assert [i.id for i in found] == [recent.id, still.id]
+
+
+async def test_timeline_rows_written_by_someone_else_do_not_cost_a_change(hub: Any) -> None:
+    """Row ids are handed out in memory; a row added behind the hub's back is stepped over."""
+    mgr = hub.data[INCIDENTS]
+    inc = await mgr.open("sos", title="gate")
+    await hub.storage.execute(
+        "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
+        "VALUES (?, 0, 'operator', 'note', 'typed in the sqlite3 shell', '[]', '{}')",
+        (inc.id,),
+    )
+    updated = _events(hub, EVENT_UPDATED)
+    await mgr.ack(inc.id, by="officer")
+    other = await mgr.open("sos", title="next")
+    await hub.block_till_done()
+    assert (await _rows(hub, inc.id)) == ("acknowledged", ["opened", "note", "acknowledged"])
+    assert (await _rows(hub, other.id))[1] == ["opened"]
+    row = await hub.storage.fetchone(
+        "SELECT id FROM incident_timeline WHERE incident_id = ? AND kind = 'acknowledged'", (inc.id,)
+    )
+    assert updated[0].data["entry_id"] == row["id"]
