@@ -148,10 +148,9 @@ async def error_middleware(
 
 
 async def _no_route(request: web.Request) -> web.StreamResponse:
-    """Answer a path no route serves: JSON under /api/, else the site's own 404 page."""
-    if request.path.startswith("/api/"):
-        return json_error(404, f"no route {request.method} {request.path}")
-    if request.path.startswith("/static/"):
+    """Answer a path no route serves with the site's own 404 page (API and static paths: plain)."""
+    if request.path.startswith(("/api/", "/static/")):
+        # Clients and the route sweep read a plain router miss as "nothing here to refuse".
         return web.Response(status=404, text="404: Not Found")
     from hub.http.pages import error_page
     from hub.http.templating import request_lang

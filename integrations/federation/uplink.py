@@ -1,8 +1,10 @@
 """The hub side of federation: what goes up, when, and what comes back.
 
 Up (through the outbox, so nothing is lost): incidents with each timeline
-entry (written in the incident's own transaction, see :meth:`Federation.incident_rows`), the selected events, snapshots the camera's owner lets the station
-have, the retained registry and the retained health report.  Down: ``ack``
+entry and the snapshots the camera's owner lets the station have (both
+written in the incident change's own transaction, see
+:meth:`Federation.incident_rows`), the selected events, the retained registry
+and the retained health report.  Down: ``ack``
 (delete those outbox rows) and ``cmd`` (see :mod:`.commands`).
 
 Two clocks on purpose: what a person would call time (health every minute,
@@ -294,14 +296,6 @@ class Federation:
         msg_id = await self.send(KIND_REGISTRY, body, PRIO_REGISTRY, retain=True, coalesce=KIND_REGISTRY)
         self._registry_hash = digest
         return msg_id
-
-    async def send_snapshot(self, snapshot_id: str, incident_id: str | None) -> str | None:
-        """Queue a stored snapshot if the camera's owner lets the station have it; return the id."""
-        item = await self._snapshot_item(snapshot_id, incident_id)
-        if item is None:
-            return None
-        await self.outbox.add(item)
-        return item.id
 
     async def _snapshot_item(self, snapshot_id: str, incident_id: str | None) -> OutboxItem | None:
         """Return a stored snapshot's outbox item if the owner's policy lets it go (audited), else None."""
