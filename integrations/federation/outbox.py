@@ -33,7 +33,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +89,13 @@ class Outbox:
         window: int = 200,
         urgent_reserve: int = 20,
         cache_bytes: int = 32 * 1024 * 1024,
+        spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]] | None = None,
     ) -> None:
         self._storage = storage
         self._time = time_fn
+        #: Starts the group-commit task; the hub's ``create_task``, so ``block_till_done``
+        #: (and a stopping hub) see a commit in progress.
+        self._spawn = spawn
         self.window = window
         #: Extra in-flight slots only SOS/incident rows may use, so a window full of
         #: telemetry never delays an alarm.
@@ -176,7 +180,9 @@ class Outbox:
         self._pending_items.append(item)
         self._pending_waiters.append(waiter)
         if self._flush_task is None or self._flush_task.done():
-            self._flush_task = loop.create_task(self._flush(), name="federation outbox commit")
+            name = "federation outbox commit"
+            coro = self._flush()
+            self._flush_task = self._spawn(coro, name) if self._spawn else loop.create_task(coro, name=name)
         await waiter
 
     def _params(self, item: OutboxItem) -> tuple[Any, ...]:

@@ -108,7 +108,7 @@ class Federation:
         self.cfg = cfg
         self.station = cfg.station
         self.hub_id = hub.id
-        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window)
+        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
         self.outbox.on_ready = self._wake_sender
         settings = LinkSettings(
             broker=cfg.broker,
