@@ -204,8 +204,16 @@ class AuditLog:
         until: float | None = None,
         limit: int = 200,
         offset: int = 0,
+        result: str | None = None,
+        target_prefix: str | None = None,
+        target_suffix: str | None = None,
+        oldest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Return matching entries, newest first; ``since`` inclusive, ``until`` exclusive."""
+        """Return matching entries, newest first; ``since`` inclusive, ``until`` exclusive.
+
+        ``target_prefix``/``target_suffix`` match the start or end of the target (the
+        station's ``<hub>/<camera>`` targets by hub or by camera), taken literally.
+        """
         return await self._select(
             actor=actor,
             action=action,
@@ -214,7 +222,10 @@ class AuditLog:
             until=until,
             limit=min(max(0, limit), _MAX_LIMIT),
             offset=max(0, offset),
-            newest_first=True,
+            newest_first=not oldest_first,
+            result=result,
+            target_prefix=target_prefix,
+            target_suffix=target_suffix,
         )
 
     async def export_csv(
@@ -272,13 +283,22 @@ class AuditLog:
         limit: int,
         offset: int,
         newest_first: bool,
+        result: str | None = None,
+        target_prefix: str | None = None,
+        target_suffix: str | None = None,
     ) -> list[AuditEntry]:
         where: list[str] = []
         params: list[Any] = []
-        for column, value in (("actor", actor), ("action", action), ("target", target)):
+        for column, value in (("actor", actor), ("action", action), ("target", target), ("result", result)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if target_prefix:
+            where.append("target LIKE ? ESCAPE '\\'")
+            params.append(_like(target_prefix) + "%")
+        if target_suffix:
+            where.append("target LIKE ? ESCAPE '\\'")
+            params.append("%" + _like(target_suffix))
         if since is not None:
             where.append("ts >= ?")
             params.append(since)
@@ -307,6 +327,11 @@ class AuditLog:
             )
             for row in rows
         ]
+
+
+def _like(text: str) -> str:
+    """Escape LIKE's wildcards so a name is matched literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def run(config: Path | None, host: str | None, port: int | None, verbose: bool) 
 
 async def _run(path: Path, config_dir: Path | None, host: str | None, port: int | None) -> None:
     from hub.config import ConfigInvalid
+    from hub.core.errors import StartupError
     from hub.hub import Hub
     from hub.runlock import RunLockHeld
 
@@ -84,10 +85,14 @@ async def _run(path: Path, config_dir: Path | None, host: str | None, port: int 
     except ConfigInvalid as err:
         for e in err.errors:
             click.echo(str(e), err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(1) from err
     except RunLockHeld as err:
         click.echo(str(err), err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(1) from err
+    except StartupError as err:
+        # One line the admin can act on; what had started is already stopped again.
+        click.echo(f"safetyhub: {err}", err=True)
+        raise SystemExit(1) from err
     if hub.onboarding_code is not None and hub.http is not None:
         click.echo("")
         click.echo(f"  No users yet. Open {hub.http.url}/onboarding")
@@ -187,7 +192,7 @@ def user_add(name: str, role: str, config: Path | None) -> None:
     try:
         created = asyncio.run(_with_auth(config, add))
     except AuthError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
     click.echo(f"user {created.username} ({created.role}) created")
 
 
@@ -257,7 +262,7 @@ def new_plugin(name: str, target: Path | None) -> None:
     try:
         folder = scaffold(name, target or Path("plugins") / name)
     except ScaffoldError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
     click.echo(f"created {folder}/ — run its test with: pytest {folder}")
 
 

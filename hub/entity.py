@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hub.core.context import Context
+from hub.core.errors import Refused
 from hub.core.state import State, valid_entity_id
 from hub.keys import HubKey
 
@@ -22,8 +23,8 @@ __all__ = ("Entity", "EntityRegistry", "ENTITIES", "EntityNotFound")
 E = TypeVar("E", bound="Entity")
 
 
-class EntityNotFound(ValueError):
-    """No entity object is registered under that id (a 400 at the API)."""
+class EntityNotFound(Refused, ValueError):
+    """No entity object is registered under that id (a 400 at the API, not a crash)."""
 
 
 class Entity:

@@ -2,7 +2,13 @@
 
 Plugins implement these with ``@hookimpl`` (``from hub import hookimpl``).
 Pluggy passes only the arguments a hookimpl names, so a spec may gain
-arguments without breaking plugins; it never loses or renames one.
+arguments without breaking plugins; it never loses or renames one.  Each spec
+is documented in docs/plugins.md with its signature, is tested, and has at
+least one implementer (``tests/hub/plugins/test_contract.py`` checks all three).
+
+There is one way to do each thing: services are registered with
+``hub.services.register`` in :func:`setup` (an automation's new kind of step is a
+service), and blueprints live in the config folder or ship with the hub.
 
 The hub calls each plugin's implementation separately, so one plugin raising
 does not stop the others; the failure is recorded against that plugin.  A hook
@@ -20,11 +26,12 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
+    from hub.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.bootstrap import LoadedConfig
     from hub.config import ConfigError
     from hub.http.routes import Route
     from hub.hub import Hub
+    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("hookspec", "hookimpl", "PROJECT")
 
@@ -141,20 +148,6 @@ def hub_started(hub: Hub) -> Awaitable[None] | None:
 
 
 @hookspec
-def register_services(hub: Hub) -> Iterable[Mapping[str, Any]] | None:
-    """Return service declarations to register after :func:`setup`.
-
-    Each item is a mapping of the keyword arguments of
-    ``hub.services.register``: ``domain``, ``service``, ``handler`` and
-    optionally ``schema`` (a pydantic model), ``description`` and ``role``.
-    Plugins may equally register services directly in :func:`setup`.
-
-    :param hub: the running hub.
-    :return: an iterable of service declarations.
-    """
-
-
-@hookspec
 def register_routes(hub: Hub) -> Iterable[Route] | None:
     """Return web routes (:class:`hub.http.routes.Route`) to add to the app.
 
@@ -221,6 +214,20 @@ def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> Iterable[Mapping[str,
 
 
 @hookspec
+def streamed_events(hub: Hub) -> Iterable[str] | None:
+    """Return the event types this plugin's pages follow live on ``GET /api/stream``.
+
+    The stream (Server-Sent Events) sends only event types some plugin named here,
+    plus ``state_changed``: events are the hub's internal traffic, and anyone with a
+    login (a viewer) may open the stream.  Name only events whose data every viewer
+    may see, and that carry no credential.
+
+    :param hub: the running hub (its app is being built).
+    :return: event types.
+    """
+
+
+@hookspec
 def register_trigger_platforms() -> Mapping[str, TriggerPlatform] | None:
     """Return automation trigger platforms by name (``{"mqtt": MqttTrigger()}``).
 
@@ -233,28 +240,13 @@ def register_trigger_platforms() -> Mapping[str, TriggerPlatform] | None:
 
 @hookspec
 def register_condition_platforms() -> Mapping[str, ConditionPlatform] | None:
-    """Return automation condition platforms by name.
+    """Return automation condition platforms by name (``{"incident": IncidentCondition()}``).
+
+    The engine validates each ``condition:`` block with the platform's schema and
+    compiles it once with ``build``; the check it returns runs on every trigger, so
+    it must be fast and must not block.  A name may not replace a built-in one.
 
     :return: a mapping of condition name to platform.
-    """
-
-
-@hookspec
-def register_action_platforms() -> Mapping[str, ActionPlatform] | None:
-    """Return automation action platforms keyed by the action's YAML key.
-
-    The core handles service calls, ``delay``, ``wait_*``, ``choose`` and the
-    other HA actions; a plugin adds new step kinds here.
-
-    :return: a mapping of YAML key to platform.
-    """
-
-
-@hookspec
-def blueprint_dirs() -> Iterable[Path] | None:
-    """Return folders that hold blueprints (``<dir>/automation/*.yaml``).
-
-    :return: folder paths.
     """
 
 
@@ -266,6 +258,40 @@ def register_commands(cli: click.Group) -> None:
     outside any hub, so open what they need themselves.
 
     :param cli: the top-level click group.
+    """
+
+
+# -- incidents ---------------------------------------------------------------
+
+
+@hookspec
+def incident_written(
+    hub: Hub, incident: Incident, entry: TimelineEntry
+) -> IncidentRows | Awaitable[IncidentRows | None] | None:
+    """Add rows to the transaction that writes an incident change.
+
+    Called for every change (opened, acknowledged, a note, closed...) just before
+    the incident row and its timeline entry are written.  The rows returned go into
+    the same transaction: they are on disk exactly when the change is, so what
+    must follow an incident (federation's outbox row, a camera's evidence lock)
+    is never lost to a crash between two commits, and needs no repair at start.
+    While the database refuses writes (a full disk) the rows are held with the
+    incident and written with it.
+
+    Build the rows from ``incident`` and ``entry`` alone and return at once: this
+    runs on the SOS path.  Returning an awaitable is allowed for the rare change
+    that needs more (reading a snapshot for the station), and delays that change's
+    commit until it resolves.  Do not change ``incident`` or ``entry``.  A hookimpl
+    that raises is recorded against its plugin and the change is written without its
+    rows.
+
+    :param hub: the running hub.
+    :param incident: the incident as it is after the change (status, times).
+    :param entry: the change's timeline entry; ``entry.id`` is its row id in
+        ``incident_timeline``, fixed before the write, and ``entry.kind`` says what
+        happened (``opened``, ``acknowledged``, ``closed``, ``note``, ``snapshot``...).
+    :return: an :class:`hub.incidents.IncidentRows` (rows, and a callback run once they
+        are committed), or None to add nothing.
     """
 
 

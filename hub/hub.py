@@ -14,6 +14,7 @@ import ctypes
 import gc
 import logging
 import secrets
+import sqlite3
 import sys
 import time
 from collections.abc import Coroutine, Iterable
@@ -29,7 +30,7 @@ from hub.config.core_schema import HubCoreConfig
 from hub.core.bus import Event, EventBus
 from hub.core.clock import Clock, FakeClock, RealClock
 from hub.core.context import Context
-from hub.core.errors import PluginNotReady, PluginSetupError
+from hub.core.errors import PluginNotReady, PluginSetupError, StartupError
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
 from hub.entity import Entity, EntityNotFound
@@ -45,6 +46,9 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENT_HUB_START = "hub_start"
+#: Backoff of a setup that raised PluginNotReady: first retry, and the longest wait.
+_RETRY_FIRST = 5.0
+_RETRY_MAX = 300.0
 EVENT_HUB_STOP = "hub_stop"
 
 
@@ -98,6 +102,8 @@ class Hub:
         self.version = __version__
         self.loaded: LoadedConfig | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: What start() started, undone in reverse by stop() or by a failed start().
+        self._stack = contextlib.AsyncExitStack()
         self._setup_order: list[PluginInfo] = []
         self._unsubs: list[Any] = []
         self.onboarding_code: str | None = None
@@ -226,7 +232,14 @@ class Hub:
         return loaded
 
     async def start(self) -> None:
-        """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable."""
+        """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable.
+
+        Each stage registers how to undo it as it starts (an ``AsyncExitStack``, like
+        aiohttp's cleanup contexts): if a later stage fails (the web port is taken, the
+        database cannot be opened), what had started is stopped again in reverse order,
+        queued writes are flushed, and :class:`StartupError` (or the error) is raised.
+        :meth:`stop` unwinds the same stack.
+        """
         self.state = CoreState.starting
         self.loop = asyncio.get_running_loop()
         self.bus = EventBus(self.loop, time_fn=self.clock.time, run_task=self._listener_task)
@@ -234,12 +247,22 @@ class Hub:
         self.services = ServiceRegistry(self.bus)
         if isinstance(self.clock, FakeClock):
             self.clock.settle = self.block_till_done
+        self._stack = contextlib.AsyncExitStack()
+        try:
+            await self._start(self._stack)
+        except BaseException:
+            self.state = CoreState.stopping
+            try:
+                await self._stack.aclose()
+            finally:
+                self.state = CoreState.stopped
+            raise
 
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         loaded = await self.loop.run_in_executor(None, self._load)
         for err in loaded.errors:
             _LOGGER.error("Config: %s", err)
         if loaded.core is None:
-            self.state = CoreState.stopped
             raise ConfigInvalid(loaded.errors)
         _install_redaction()
         self.clock.tz = ZoneInfo(self.core.timezone)
@@ -250,18 +273,24 @@ class Hub:
         from hub.recorder import Recorder
         from hub.storage import Storage
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        from hub.runlock import RunLock
-
-        if self.exclusive:
-            # Two hubs on one database would each think they own its outbox and timers, and
-            # ``safetyhub restore`` must see that a hub is running here.
-            self._runlock = RunLock.acquire(self.data_dir)
         self.storage = Storage(self.data_dir / "safetyhub.db")
         for info, migrations in self.plugins.call_each("storage_migrations"):
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
-        await self.storage.open()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self.exclusive:
+                from hub.runlock import RunLock
+
+                # Two hubs on one database would each think they own its outbox and timers, and
+                # ``safetyhub restore`` must see that a hub is running here.  Released last.
+                self._runlock = RunLock.acquire(self.data_dir)
+                stack.callback(self._release_runlock)
+            await self.storage.open()
+        except (OSError, sqlite3.Error) as err:
+            raise StartupError(f"cannot open the database {self.storage.path}: {err}") from err
+        # Last out: every write queued by what follows is flushed before the database closes.
+        stack.push_async_callback(self.storage.close)
         # Read once: /api/health shows it and must never wait for the database.
         self.schema_versions = {
             str(r[0]): int(r[1])
@@ -287,20 +316,17 @@ class Hub:
         self.auth = Auth(self.storage, time_fn=self.clock.time)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
+        stack.push_async_callback(self._stop_tasks)
 
+        stack.push_async_callback(self._shutdown_plugins)
         await self._setup_plugins(loaded)
-        for info, decls in self.plugins.call_each("register_services", hub=self):
-            for decl in decls or ():
-                try:
-                    self.services.register(**decl)
-                except Exception as err:  # noqa: BLE001 - isolate each plugin
-                    self.plugins.record_hook_error(info, "register_services", err)
 
         if self.web_enabled:
             from hub.http.server import HttpServer
 
             self.http = HttpServer(self)
             await self.http.start()
+            stack.push_async_callback(self.http.stop)
         if not await self.auth.has_users():
             self.onboarding_code = f"{secrets.randbelow(10**8):08d}"
         self.state = CoreState.running
@@ -406,23 +432,53 @@ class Hub:
                 _LOGGER.error("Plugin %s not set up: %s", info.domain, info.error)
                 continue
             info.status = "setting_up"
-            before = set(self.states.entity_ids())
-            try:
-                _, result = self.plugins.call_one(
-                    info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
-                )
-                await await_maybe(result)
-            except (PluginSetupError, PluginNotReady) as err:
-                info.fail("setup", str(err))
-                _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
-                self._unavailable_since(before)
+            if await self._setup_one(info, loaded):
                 continue
-            except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
-                self.plugins.record_hook_error(info, "setup", err)
-                self._unavailable_since(before)
-                continue
-            info.status = "set_up"
-            self._setup_order.append(info)
+            if info.status == "not_ready":
+                self.create_background_task(self._retry_setup(info, loaded), f"retry setup of {info.domain}")
+
+    async def _setup_one(self, info: PluginInfo, loaded: LoadedConfig) -> bool:
+        """Call the plugin's setup once; return whether it is set up (not_ready: retry later)."""
+        before = set(self.states.entity_ids())
+        try:
+            _, result = self.plugins.call_one(
+                info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
+            )
+            await await_maybe(result)
+        except PluginNotReady as err:
+            info.status, info.stage, info.error = "not_ready", "setup", str(err)
+            _LOGGER.warning("Plugin %s is not ready (%s); retrying", info.domain, err)
+            self._unavailable_since(before)
+            return False
+        except PluginSetupError as err:
+            info.fail("setup", str(err))
+            _LOGGER.error("Plugin %s failed to set up: %s", info.domain, err)
+            self._unavailable_since(before)
+            return False
+        except Exception as err:  # noqa: BLE001 - a plugin's bug must not stop the hub
+            self.plugins.record_hook_error(info, "setup", err)
+            self._unavailable_since(before)
+            return False
+        info.status, info.stage, info.error = "set_up", None, None
+        self._setup_order.append(info)
+        return True
+
+    async def _retry_setup(self, info: PluginInfo, loaded: LoadedConfig) -> None:
+        """Retry a PluginNotReady setup on the hub clock, backing off up to 5 minutes.
+
+        A device that is still booting (an NVR after a power cut) comes up on its own;
+        the admin should not have to restart the hub.  Once set up late, the plugin gets
+        its ``hub_started`` too.
+        """
+        delay = _RETRY_FIRST
+        while info.status == "not_ready":
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+            if await self._setup_one(info, loaded):
+                _LOGGER.info("Plugin %s is set up (after retrying)", info.domain)
+                if self.state == CoreState.running:
+                    await self.plugins.async_call_each("hub_started", only=[info.domain], hub=self)
+                return
 
     def _unavailable_since(self, before: set[str]) -> None:
         """Mark what a failed setup created as ``unavailable``.
@@ -449,14 +505,28 @@ class Hub:
         self.state = CoreState.stopping
         self.bus.fire(EVENT_HUB_STOP, {})
         await self.bus.drained()
-        if self.http is not None:
-            await self.http.stop()
+        try:
+            # Web server (SSE streams first) → plugins' shutdown → tasks → storage.
+            await self._stack.aclose()
+        finally:
+            self.state = CoreState.stopped
+
+    async def _shutdown_plugins(self) -> None:
+        """Call ``shutdown`` on every plugin set up so far, in reverse order, each bounded to 10 s."""
         for info in reversed(self._setup_order):
             try:
                 _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
                 await asyncio.wait_for(await_maybe(result), timeout=10)
             except Exception as err:  # noqa: BLE001 - keep stopping the others
                 self.plugins.record_hook_error(info, "shutdown", err)
+
+    def _release_runlock(self) -> None:
+        if self._runlock is not None:
+            self._runlock.release()
+            self._runlock = None
+
+    async def _stop_tasks(self) -> None:
+        """Unsubscribe the hub's listeners, cancel its tasks, and let the bus run dry."""
         for unsub in self._unsubs:
             unsub()
         tasks = [t for t in self._tasks if not t.done()]
@@ -470,11 +540,6 @@ class Hub:
         if metrics is not None:
             metrics.stop()
         await self.bus.drained()
-        await self.storage.close()
-        if self._runlock is not None:
-            self._runlock.release()
-            self._runlock = None
-        self.state = CoreState.stopped
 
     async def __aenter__(self) -> Hub:
         await self.start()

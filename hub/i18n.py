@@ -212,6 +212,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "pstatus.not_configured": {"th": "ไม่ได้ตั้งค่า", "en": "not configured"},
     "pstatus.loaded": {"th": "โหลดแล้ว", "en": "loaded"},
     "pstatus.setting_up": {"th": "กำลังเริ่ม", "en": "starting"},
+    "pstatus.not_ready": {"th": "รออุปกรณ์ จะลองใหม่", "en": "waiting for its device; retrying"},
     "pstatus.discovered": {"th": "พบแล้ว", "en": "discovered"},
     # -- users --------------------------------------------------------------------
     "users.title": {"th": "ผู้ใช้", "en": "Users"},

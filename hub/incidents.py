@@ -5,9 +5,12 @@ panel or a person; it moves open → acknowledged → dispatched → closed, and
 every step (who, when, what, attachments) goes on its timeline.  Rows are
 written before events fire, so what listeners see is already on disk.
 
-Each change (the incident row and its timeline entry) is one transaction.  When
-the database cannot take it for a passing reason (a full disk, a lock held by a
-backup), the incident is *held*: kept in memory with the rows it still owes,
+Each change (the incident row, its timeline entry, and every row plugins add
+through the ``incident_written`` hook, such as federation's outbox row) is one
+transaction: what follows an incident is on disk exactly when the incident is.
+A timeline entry's row id is fixed before the write, so plugins can name it in
+their own rows and the event can carry it.  When the database cannot take it
+for a passing reason (a full disk, a lock held by a backup), the incident is *held*: kept in memory with the rows it still owes,
 readable through :meth:`IncidentManager.get` and :meth:`~IncidentManager.find`,
 and written by a retry loop once the database takes writes again.  An SOS must
 still light the area and reach LINE on a full disk; refusing the incident would
@@ -22,14 +25,15 @@ import dataclasses
 import json
 import logging
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.context import Context
-from hub.core.errors import HubError
+from hub.core.errors import Refused
 from hub.core.ids import ulid
 from hub.hookspecs import hookimpl
 from hub.keys import HubKey
@@ -38,7 +42,16 @@ from hub.storage import Params, is_passing
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("Incident", "IncidentManager", "INCIDENTS", "KINDS", "STATUSES", "IncidentNotFound")
+__all__ = (
+    "Incident",
+    "IncidentManager",
+    "IncidentRows",
+    "INCIDENTS",
+    "KINDS",
+    "STATUSES",
+    "IncidentNotFound",
+    "TimelineEntry",
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,8 +65,10 @@ Kind = Literal["sos", "motion", "tip", "manual", "alarm"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 
 
-class IncidentNotFound(HubError):
+class IncidentNotFound(Refused):
     """No incident has that id."""
+
+    status = 404
 
 
 @dataclass
@@ -66,9 +81,11 @@ class TimelineEntry:
     text: str
     attachments: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    #: Its row id in ``incident_timeline``, fixed before the row is written (0: not known).
+    id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly form."""
+        """Return a JSON-friendly form (the row id is not part of it: the event carries it apart)."""
         return {
             "ts": self.ts,
             "actor": self.actor,
@@ -132,6 +149,21 @@ class Incident:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentRows:
+    """What a plugin adds to an incident change's own transaction (``incident_written``).
+
+    ``rows`` are written with the incident row and its timeline entry, all or none.
+    ``committed`` runs in the event loop once they are on disk (at once, or later when the
+    incident was held while the database refused writes); never if they are not written.
+    It must not raise or block: it is where a plugin tells its in-memory state ("queue
+    this outbox row for sending") that the rows exist.
+    """
+
+    rows: Sequence[tuple[str, Params]] = ()
+    committed: Callable[[], None] | None = None
+
+
 # -- service schemas ---------------------------------------------------------
 
 
@@ -151,6 +183,15 @@ class OpenSchema(_Schema):
     text: str = ""
     data: dict[str, Any] = {}
     drill: bool = False
+
+    @model_validator(mode="after")
+    def _says_something(self) -> OpenSchema:
+        # An SOS or an alarm says what happened by its kind; a manual incident with no
+        # title, text, place or entity is an empty row on everyone's board.
+        described = self.title.strip() or self.text.strip() or self.place.strip()
+        if self.kind == "manual" and not (described or self.entities or self.entity_id):
+            raise ValueError("a manual incident needs a title, a text, a place or an entity")
+        return self
 
 
 class IdSchema(_Schema):
@@ -183,18 +224,27 @@ _INSERT_INCIDENT = (
 MIGRATIONS: tuple[str, ...] = ("ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;",)
 #: How long a drill press's context marks the incidents its automations open.
 _DRILL_CONTEXT_TTL = 3600.0
-_INSERT_ENTRY = "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) VALUES (?,?,?,?,?,?,?)"
+_INSERT_ENTRY = (
+    "INSERT INTO incident_timeline (id, incident_id, ts, actor, kind, text, attachments, data) "
+    "VALUES (?,?,?,?,?,?,?,?)"
+)
 _UPDATE_INCIDENT = "UPDATE incidents SET status=?, updated_at=?, closed_at=?, acknowledged_at=?, acknowledged_by=? WHERE id=?"
 # Retry backoff for held incidents: quick enough that a freed disk is noticed within
 # seconds, slow enough not to spin on a disk that stays full for an hour.
 _RETRY_FIRST = 0.5
 _RETRY_MAX = 10.0
+#: SQLite's message when a timeline row id is taken (see IncidentManager._renumber).
+_TIMELINE_PK = "incident_timeline.id"
+#: Incidents kept in memory after their last change, so the next step of an SOS
+#: (its LINE card, its snapshot note) reads them without a database round trip.
+_RECENT = 256
 
 
 def _entry_row(incident_id: str, entry: TimelineEntry) -> tuple[str, Params]:
     return (
         _INSERT_ENTRY,
         (
+            entry.id,
             incident_id,
             entry.ts,
             entry.actor,
@@ -218,6 +268,21 @@ class _Held:
     rows: list[tuple[str, Params]]
     key: str | None
     since: float
+    #: ``IncidentRows.committed`` callbacks owed once ``rows`` are written, in order.
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
+    """Return one callable running each of ``callbacks``; one that raises does not stop the rest."""
+
+    def run() -> None:
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                _LOGGER.exception("incident_written: a committed callback failed")
+
+    return run
 
 
 def _row_to_incident(row: Any) -> Incident:
@@ -251,6 +316,18 @@ class IncidentManager:
         self._retry: asyncio.Task[None] | None = None
         #: Context ids of drill presses → when marked (see :meth:`mark_drill`).
         self._drill_contexts: dict[str, float] = {}
+        #: The latest state (without timeline) of recently changed incidents.  Only this
+        #: manager writes incidents, so the copy is never stale.
+        self._recent: OrderedDict[str, Incident] = OrderedDict()
+        #: The last timeline row id handed out (see :meth:`load`).
+        self._last_entry = 0
+
+    async def load(self) -> None:
+        """Read where timeline row ids continue, and mirror open incidents as entities."""
+        row = await self.hub.storage.fetchone("SELECT MAX(id) AS last FROM incident_timeline")
+        self._last_entry = int(row["last"] or 0) if row is not None else 0
+        for inc in await self.find(status="active", limit=1000):
+            self._mirror(inc, None)
 
     @property
     def held(self) -> int:
@@ -283,6 +360,32 @@ class IncidentManager:
             return f"user:{context.user_id}"
         return "hub"
 
+    def _entry(
+        self,
+        ts: float,
+        actor: str,
+        kind: str,
+        text: str,
+        attachments: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> TimelineEntry:
+        return TimelineEntry(
+            ts, actor, kind, text, list(attachments or []), dict(data or {}), self._next_entry_id()
+        )
+
+    def _next_entry_id(self) -> int:
+        # Row ids are handed out here, not by SQLite, so the entry is named before it is
+        # written: plugins put the id in their rows of the same transaction.  One writer
+        # (this manager) makes MAX(id)+1 safe; _renumber steps over anyone else's rows.
+        self._last_entry += 1
+        return self._last_entry
+
+    def _remember(self, inc: Incident) -> None:
+        self._recent[inc.id] = _without_timeline(inc)
+        self._recent.move_to_end(inc.id)
+        while len(self._recent) > _RECENT:
+            self._recent.popitem(last=False)
+
     async def open(
         self,
         kind: str = "manual",
@@ -300,7 +403,7 @@ class IncidentManager:
         key: str | None = None,
         drill: bool = False,
     ) -> Incident:
-        """Open an incident, write it, mirror it as an entity, fire ``incident_opened``.
+        """Open an incident, write it, mirror it as an entity, fire ``incident_opened``; return it.
 
         ``key`` makes the call idempotent: the same key again returns the incident it opened.
         ``drill`` (or a context marked by :meth:`mark_drill`) opens it as a drill.
@@ -329,7 +432,7 @@ class IncidentManager:
             updated_at=now,
             drill=drill or self.is_drill(context),
         )
-        entry = TimelineEntry(now, self._actor(context, actor), "opened", text or inc.title)
+        entry = self._entry(now, self._actor(context, actor), "opened", text or inc.title)
         inc.timeline.append(entry)
         row = (
             _INSERT_INCIDENT,
@@ -356,7 +459,7 @@ class IncidentManager:
             return copy.deepcopy(inc)
 
         try:
-            await self._write(inc.id, [row, _entry_row(inc.id, entry)], current, key=key)
+            await self._write(inc, entry, [row, _entry_row(inc.id, entry)], current, key=key)
         except sqlite3.IntegrityError:
             # The unique open_key: the same call again (a run re-run after a crash, a client
             # retrying).  Found on conflict rather than looked up first, so the SOS path pays
@@ -366,8 +469,13 @@ class IncidentManager:
                 raise
             _LOGGER.info("incident.open repeated with key %s: incident %s is already open", key, existing.id)
             return existing
+        self._remember(inc)
         self._mirror(inc, context)
-        self.hub.bus.fire(EVENT_OPENED, {"incident_id": inc.id, "incident": inc.as_dict()}, context)
+        self.hub.bus.fire(
+            EVENT_OPENED,
+            {"incident_id": inc.id, "entry_id": entry.id, "incident": inc.as_dict()},
+            context,
+        )
         return inc
 
     async def _by_key(self, key: str) -> Incident | None:
@@ -376,43 +484,110 @@ class IncidentManager:
 
     # -- writing, and holding what the database refuses ------------------------------
 
+    async def _followers(self, inc: Incident, entry: TimelineEntry) -> IncidentRows:
+        """Collect the rows plugins add to this change (``incident_written``), isolated per plugin."""
+        rows: list[tuple[str, Params]] = []
+        after: list[Callable[[], None]] = []
+        plugins = self.hub.plugins
+        for info, result in await plugins.async_call_each(
+            "incident_written", hub=self.hub, incident=inc, entry=entry
+        ):
+            if result is None:
+                continue
+            if not isinstance(result, IncidentRows):
+                err = TypeError(f"incident_written returned {type(result).__name__}, not IncidentRows")
+                plugins.record_hook_error(info, "incident_written", err)
+                continue
+            rows.extend(result.rows)
+            if result.committed is not None:
+                after.append(result.committed)
+        return IncidentRows(rows, _run_all(after) if after else None)
+
     async def _write(
         self,
-        incident_id: str,
+        inc: Incident,
+        entry: TimelineEntry,
         rows: Sequence[tuple[str, Params]],
         current: Callable[[], Awaitable[Incident]],
         *,
         key: str | None = None,
         apply: Callable[[Incident], None] | None = None,
     ) -> None:
-        """Commit ``rows`` for one incident, or hold them (and the incident) if the database refuses.
+        """Commit ``rows`` and the plugins' rows for one change, or hold them if the database refuses.
 
-        ``current`` returns the incident as it will be once ``rows`` are written (only awaited
-        when holding; reads still work when writes do not); ``apply`` makes the same change to an incident already held.
+        ``inc`` is the incident as it is after the change (plugins see it); ``current``
+        returns it with its timeline (only awaited when holding; reads still work when
+        writes do not); ``apply`` makes the same change to an incident already held.
         """
-        held = self._held.get(incident_id)
+        follow = await self._followers(inc, entry)
+        own = rows
+        rows = [*rows, *follow.rows]
+        held = self._held.get(inc.id)
         if held is not None:
             # Behind rows that are not written yet: queue after them, in order.
             held.rows.extend(rows)
+            if follow.committed is not None:
+                held.after.append(follow.committed)
             if apply is not None:
                 apply(held.incident)
             return
         try:
-            await self.hub.storage.transaction(rows)
+            try:
+                try:
+                    await self.hub.storage.transaction(rows)
+                except sqlite3.IntegrityError as err:
+                    if _TIMELINE_PK not in str(err):
+                        raise
+                    # Someone else wrote timeline rows (a restored backup, a hand edit in the
+                    # sqlite3 shell): continue after theirs rather than lose the change.
+                    await self._renumber(entry, err)
+                    own = [_entry_row(inc.id, entry) if r[0] == _INSERT_ENTRY else r for r in own]
+                    follow = await self._followers(inc, entry)
+                    rows = [*own, *follow.rows]
+                    await self.hub.storage.transaction(rows)
+            except Exception as err:
+                if is_passing(err) or not follow.rows:
+                    raise
+                # A plugin's row the database will never take must not cost the incident:
+                # write the change without the plugins' rows (the same error again means the
+                # core's own rows are at fault, such as a repeated idempotency key).
+                follow, rows = IncidentRows(), list(own)
+                await self.hub.storage.transaction(rows)
+                _LOGGER.error(
+                    "Incident %s: the rows plugins added were refused (%s); written without them",
+                    inc.id,
+                    err,
+                )
         except Exception as err:
             if not is_passing(err):
                 raise
             incident = await current()
-            self._held[incident_id] = _Held(incident, list(rows), key, self.hub.clock.time())
+            after = [follow.committed] if follow.committed is not None else []
+            self._held[inc.id] = _Held(incident, rows, key, self.hub.clock.time(), after)
             _LOGGER.error(
                 "Incident %s (%s) is held in memory: the database refused it (%s). "
                 "It is written as soon as the database takes writes again.",
-                incident_id,
+                inc.id,
                 incident.title,
                 err,
             )
             if self._retry is None or self._retry.done():
                 self._retry = self.hub.create_background_task(self._write_held(), "incident write retry")
+            return
+        if follow.committed is not None:
+            follow.committed()
+
+    async def _renumber(self, entry: TimelineEntry, err: Exception) -> None:
+        row = await self.hub.storage.fetchone("SELECT MAX(id) AS last FROM incident_timeline")
+        taken = int(row["last"] or 0) if row is not None else 0
+        _LOGGER.warning(
+            "Timeline row %d was already taken (%s): another writer added rows up to %d; continuing after them",
+            entry.id,
+            err,
+            taken,
+        )
+        self._last_entry = max(self._last_entry, taken)
+        entry.id = self._next_entry_id()
 
     async def _write_held(self) -> None:
         delay = _RETRY_FIRST
@@ -426,7 +601,7 @@ class IncidentManager:
         ``final`` (at shutdown): what cannot be written now is logged in full and dropped.
         """
         for incident_id, held in list(self._held.items()):
-            rows = list(held.rows)
+            rows, after = list(held.rows), list(held.after)
             try:
                 await self.hub.storage.transaction(rows)
             except Exception as err:  # noqa: BLE001 - sorted below: passing (retry) or not (give up, loudly)
@@ -446,6 +621,9 @@ class IncidentManager:
                 continue
             # Rows added while the transaction ran stay for the next round.
             del held.rows[: len(rows)]
+            del held.after[: len(after)]
+            for callback in after:
+                callback()
             if not held.rows:
                 del self._held[incident_id]
                 _LOGGER.warning(
@@ -475,14 +653,25 @@ class IncidentManager:
             context=context,
         )
 
+    # -- reading ------------------------------------------------------------------------
+
     async def get(self, incident_id: str, timeline: bool = True) -> Incident:
-        """Return the incident or raise IncidentNotFound."""
+        """Return the incident or raise IncidentNotFound.
+
+        Without ``timeline``, an incident changed recently (the one an SOS just opened) is
+        answered from memory: the LINE card and the snapshot note that follow an
+        ``incident.open`` cost no database read.
+        """
         held = self._held.get(incident_id)
         if held is not None:
             inc = copy.deepcopy(held.incident)
             if not timeline:
                 inc.timeline = []
             return inc
+        if not timeline:
+            recent = self._recent.get(incident_id)
+            if recent is not None:
+                return copy.deepcopy(recent)
         row = await self.hub.storage.fetchone("SELECT * FROM incidents WHERE id = ?", (incident_id,))
         if row is None:
             raise IncidentNotFound(f"incident {incident_id} not found")
@@ -499,6 +688,7 @@ class IncidentManager:
                     r["text"],
                     json.loads(r["attachments"] or "[]"),
                     json.loads(r["data"] or "{}"),
+                    int(r["id"]),
                 )
                 for r in rows
             ]
@@ -525,6 +715,26 @@ class IncidentManager:
         limit = max(1, min(limit, 1000))
         params.append(limit)
         found = [_row_to_incident(r) for r in await self.hub.storage.fetchall(sql, params)]
+        return self._with_held(found, status, kind)[:limit]
+
+    async def open_or_closed_since(self, since: float) -> list[Incident]:
+        """Return every incident still open, and those closed at or after ``since`` (no timelines).
+
+        What a plugin that follows incidents reads at start (a camera's ``on_alarm``
+        window), instead of reading the core's tables itself.
+        """
+        rows = await self.hub.storage.fetchall(
+            "SELECT * FROM incidents WHERE status != 'closed' OR closed_at >= ? ORDER BY opened_at",
+            (since,),
+        )
+        found = [_row_to_incident(r) for r in rows]
+        held = self._with_held(found, None, None)
+        wanted = [
+            i for i in held if i.status != "closed" or (i.closed_at is not None and i.closed_at >= since)
+        ]
+        return sorted(wanted, key=lambda i: i.opened_at)
+
+    def _with_held(self, found: list[Incident], status: str | None, kind: str | None) -> list[Incident]:
         if not self._held:
             return found
         # Held incidents are newer than what the database says about them.
@@ -537,7 +747,9 @@ class IncidentManager:
             ) and (not kind or inc.kind == kind)
             if wanted:
                 by_id[inc.id] = _without_timeline(inc)
-        return sorted(by_id.values(), key=lambda i: i.opened_at, reverse=True)[:limit]
+        return sorted(by_id.values(), key=lambda i: i.opened_at, reverse=True)
+
+    # -- changing -----------------------------------------------------------------------
 
     async def _update(
         self,
@@ -565,8 +777,8 @@ class IncidentManager:
                 inc.closed_at = now
             inc.status = status
         inc.updated_at = now
-        entry = TimelineEntry(now, actor, kind, text, list(attachments or []), dict(data or {}))
-        changed = inc  # `inc` is read again below; the closure keeps this version
+        entry = self._entry(now, actor, kind, text, attachments, data)
+        changed = inc
 
         def apply(target: Incident) -> None:
             target.status, target.updated_at, target.closed_at = changed.status, now, changed.closed_at
@@ -585,12 +797,22 @@ class IncidentManager:
             ),
             _entry_row(incident_id, entry),
         ]
-        await self._write(incident_id, rows, current, apply=apply)
+        try:
+            await self._write(inc, entry, rows, current, apply=apply)
+        except BaseException:
+            self._recent.pop(incident_id, None)  # read it from the database next time
+            raise
+        self._remember(inc)
         self._mirror(inc, context)
-        inc = await self.get(incident_id)
         self.hub.bus.fire(
             EVENT_UPDATED,
-            {"incident_id": incident_id, "change": kind, "entry": entry.as_dict(), "incident": inc.as_dict()},
+            {
+                "incident_id": incident_id,
+                "change": kind,
+                "entry_id": entry.id,
+                "entry": entry.as_dict(),
+                "incident": inc.as_dict(timeline=False),
+            },
             context,
         )
         return inc
@@ -668,11 +890,6 @@ class IncidentManager:
             data=data,
         )
 
-    async def restore_entities(self) -> None:
-        """Mirror every non-closed incident as an entity after a restart."""
-        for inc in await self.find(status="active", limit=1000):
-            self._mirror(inc, None)
-
 
 # -- plugin hooks (incidents are a core plugin) ----------------------------------
 
@@ -696,7 +913,7 @@ async def setup(hub: Hub) -> None:
     """Create the incident manager and its services."""
     mgr = IncidentManager(hub)
     hub.data[INCIDENTS] = mgr
-    await mgr.restore_entities()
+    await mgr.load()
 
     async def svc_open(call: Any) -> dict[str, Any]:
         m: OpenSchema = call.model
@@ -759,3 +976,17 @@ def service_schemas() -> dict[str, Any]:
         "incident.close": IdSchema,
         "incident.note": NoteSchema,
     }
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """Pages follow incidents live."""
+    return [EVENT_OPENED, EVENT_UPDATED]
+
+
+@hookimpl
+def register_condition_platforms() -> dict[str, Any]:
+    """Offer ``condition: incident`` (is an incident of some kind open here?)."""
+    from hub.incident_condition import IncidentCondition
+
+    return {"incident": IncidentCondition()}

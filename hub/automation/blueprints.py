@@ -3,8 +3,7 @@
 Search order for ``use_blueprint: {path: x.yaml}`` (first match wins):
 
 1. ``<config dir>/blueprints/automation/`` (and below): the installer's own;
-2. each plugin's ``blueprint_dirs`` (``<dir>/automation/``);
-3. the blueprints shipped with SafetyHub (``blueprints/automation/``).
+2. the blueprints shipped with SafetyHub (``blueprints/automation/``).
 
 As in HA, the instance's own keys (``id``, ``alias``, ``mode``...) override the
 blueprint's, and each ``!input`` is replaced by the instance's value or the
@@ -19,15 +18,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.automation import ha_support
 from hub.automation.selectors import selector_problem, value_problem
 from hub.config import ConfigError, Input, NodeDict, NodeList, load_yaml, position_of
 from hub.config.nodes import Loc
-
-if TYPE_CHECKING:
-    from hub.plugins import PluginHost
 
 __all__ = (
     "Blueprint",
@@ -116,15 +112,11 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
-def search_dirs(config_dir: Path | None, host: PluginHost | None) -> list[tuple[Path, str]]:
+def search_dirs(config_dir: Path | None) -> list[tuple[Path, str]]:
     """Return ``(folder, source)`` pairs to search, in order."""
     dirs: list[tuple[Path, str]] = []
     if config_dir is not None:
         dirs.append((config_dir / "blueprints" / "automation", "config"))
-    if host is not None:
-        for info, found in host.call_each("blueprint_dirs"):
-            for folder in [found] if isinstance(found, str | Path) else list(found or []):
-                dirs.append((Path(folder) / "automation", info.domain))
     dirs.append((SHIPPED_DIR, "shipped"))
     return dirs
 

@@ -18,16 +18,6 @@ def _config_dir(config: Path | None) -> Path:
     return Path.cwd()
 
 
-def _host(config_dir: Path) -> object:
-    from hub.bootstrap import _register_core
-    from hub.plugins import PluginHost
-
-    host = PluginHost(config_dir)
-    _register_core(host)
-    host.discover()
-    return host
-
-
 @click.group()
 def blueprint() -> None:
     """List and import automation blueprints."""
@@ -44,8 +34,7 @@ def blueprint() -> None:
 def blueprint_list(config: Path | None) -> None:
     """List every blueprint with its inputs (and errors, if any); exit non-zero if one is invalid."""
     config_dir = _config_dir(config)
-    host = _host(config_dir)
-    found = list_blueprints(search_dirs(config_dir, host))  # type: ignore[arg-type]
+    found = list_blueprints(search_dirs(config_dir))
     bad = 0
     for bp in found:
         inputs = ", ".join(

@@ -171,7 +171,7 @@ async def get_traces(request: web.Request) -> web.Response:
 
 
 def _blueprints(hub: Hub) -> list[dict[str, Any]]:
-    return [b.as_dict() for b in list_blueprints(search_dirs(hub.config_dir, hub.plugins))]
+    return [b.as_dict() for b in list_blueprints(search_dirs(hub.config_dir))]
 
 
 async def get_blueprints(request: web.Request) -> web.Response:

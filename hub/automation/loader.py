@@ -93,7 +93,7 @@ def collect(
     else:
         pos = position_of(raw, ("automation",)) or (file_label, None)
         return [], [ConfigError(pos[0], pos[1], "automation", "expected a list of automations")]
-    dirs = search_dirs(config_dir, host)
+    dirs = search_dirs(config_dir)
     used: set[str] = set()
     ids: dict[str, str] = {}
     reported_blueprints: set[Path] = set()

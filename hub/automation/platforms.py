@@ -1,7 +1,7 @@
 """The interfaces of trigger, condition and action platforms.
 
-Plugins return instances from the ``register_trigger_platforms``,
-``register_condition_platforms`` and ``register_action_platforms`` hooks.
+Plugins return instances from the ``register_trigger_platforms`` and
+``register_condition_platforms`` hooks (a new kind of action step is a service).
 The engine validates each block with the platform's ``schema`` (a pydantic
 model; the ``platform``/``trigger``/``condition`` key is removed first, and
 the common keys ``id``, ``alias``, ``enabled``, ``variables`` are handled by
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = (
     "TriggerPlatform",
     "ConditionPlatform",
-    "ActionPlatform",
     "TriggerInfo",
     "TriggerFire",
     "ConditionCheck",
@@ -74,15 +73,4 @@ class ConditionPlatform(Protocol):
 
     def build(self, hub: Hub, config: Any) -> ConditionCheck:
         """Return the check for this condition block."""
-        ...
-
-
-@runtime_checkable
-class ActionPlatform(Protocol):
-    """Runs one kind of action step."""
-
-    schema: type[BaseModel]
-
-    async def run(self, hub: Hub, config: Any, variables: dict[str, Any], context: Context) -> Any:
-        """Run the step; the result is stored in the trace."""
         ...

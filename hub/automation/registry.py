@@ -1,7 +1,9 @@
 """The trigger, condition and action platforms available to automations.
 
 Built-in platforms first; plugins add theirs through the
-``register_*_platforms`` hooks (MQTT adds the ``mqtt`` trigger).  A plugin
+``register_trigger_platforms`` and ``register_condition_platforms`` hooks (MQTT
+adds the ``mqtt`` trigger, incidents the ``incident`` condition).  New kinds of
+action step are services.  A plugin
 may not replace a built-in: a silently different ``state`` trigger on the SOS
 path would be a nasty surprise.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.automation.conditions import BUILTIN_CONDITIONS
-from hub.automation.platforms import ActionPlatform, ConditionPlatform, TriggerPlatform
+from hub.automation.platforms import ConditionPlatform, TriggerPlatform
 from hub.automation.triggers import BUILTIN_TRIGGERS
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ class Registry:
 
     triggers: dict[str, TriggerPlatform] = field(default_factory=lambda: dict(BUILTIN_TRIGGERS))
     conditions: dict[str, ConditionPlatform] = field(default_factory=lambda: dict(BUILTIN_CONDITIONS))
-    actions: dict[str, ActionPlatform] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     #: ``domain.service`` → schema (None: any data), from the ``service_schemas`` hook.
     services: dict[str, Any] = field(default_factory=dict)
@@ -94,8 +95,6 @@ def registry_for(host: PluginHost | None) -> Registry:
         _add(registry.triggers, found, "trigger", info.domain, registry.owners, TriggerPlatform)
     for info, found in host.call_each("register_condition_platforms"):
         _add(registry.conditions, found, "condition", info.domain, registry.owners, ConditionPlatform)
-    for info, found in host.call_each("register_action_platforms"):
-        _add(registry.actions, found, "action", info.domain, registry.owners, ActionPlatform)
     for _info, found in host.call_each("service_schemas"):
         registry.services.update(found or {})
     return registry

@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hub.automation.conditions import CompiledConditions
 from hub.automation.durations import Period, resolve_period
 from hub.automation.specs import StepSpec, TriggerSpec
-from hub.automation.triggers.common import jsonable, schedule_at
+from hub.automation.triggers.common import schedule_at
 from hub.automation.triggers.template import TemplateWatch
 from hub.core.context import Context
 from hub.template import TemplateEngine, TemplateError, get_engine, is_template, render_complex
@@ -649,26 +649,8 @@ class WaitForTriggerStep(_WaitBase):
         await self._finish(run, scope, completed, deadline, done.result() if completed else None)
 
 
-class PlatformStep(Step):
-    """A step kind added by a plugin's action platform."""
-
-    def __init__(self, hub: Hub, spec: StepSpec, registry: Registry) -> None:
-        super().__init__(spec)
-        self.platform = registry.actions[spec.conf["platform"]]
-        self.model = spec.conf["model"]
-
-    async def run(self, run: Run, scope: Scope, pos: Pos, resume: list[Wait] | None) -> None:
-        started = run.now()
-        result = self.platform.run(run.hub, self.model, scope, run.context)
-        if isinstance(result, Awaitable):
-            result = await result
-        run.trace.step(self.path, started, jsonable(result))
-
-
 def _build(hub: Hub, spec: StepSpec, registry: Registry) -> Step:
     kind = spec.kind
-    if kind.startswith("platform:"):
-        return PlatformStep(hub, spec, registry)
     simple: dict[str, Callable[[Hub, StepSpec], Step]] = {
         "event": EventStep,
         "variables": VariablesStep,

@@ -418,9 +418,6 @@ def _step_kind(checker: Checker, item: Mapping[str, Any]) -> str | None:
     for kind in ("stop", "parallel", "sequence"):
         if kind in item:
             return kind
-    for key in item:
-        if key in checker.registry.actions:
-            return f"platform:{key}"
     return None
 
 
@@ -463,15 +460,6 @@ def validate_step(checker: Checker, item: Any, loc: Loc, path: str) -> StepSpec 
         if cond is None:
             return None
         step.conditions["conditions"] = [cond]
-        return step
-    if kind.startswith("platform:"):
-        name = kind.partition(":")[2]
-        platform = checker.registry.actions[name]
-        rest = {k: v for k, v in item.items() if k not in _STEP_COMMON}
-        model = checker.model(platform.schema, rest, loc)
-        if model is None:
-            return None
-        step.conf = {"platform": name, "model": model}
         return step
     allowed = _STEP_KEYS[kind] | _STEP_COMMON
     for key in item:

@@ -209,8 +209,8 @@ class FakeClock(Clock):
                 while label not in self.sleepers.values():
                     self._sleep_started.clear()
                     await self._sleep_started.wait()
-        except TimeoutError:
-            raise TimeoutError(f"nothing labelled {label!r} asleep on the clock after 10 s") from None
+        except TimeoutError as err:
+            raise TimeoutError(f"nothing labelled {label!r} asleep on the clock after 10 s") from err
 
     async def set_time(self, when: float) -> None:
         """Jump to UNIX time ``when`` (forward only), running due callbacks."""

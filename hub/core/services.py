@@ -12,7 +12,7 @@ import pydantic
 
 from hub.core.bus import EventBus
 from hub.core.context import Context
-from hub.core.errors import ServiceError, ServiceNotFound, ServiceValidationError
+from hub.core.errors import Refused, ServiceError, ServiceNotFound, ServiceValidationError
 
 __all__ = ("Service", "ServiceCall", "ServiceHandler", "ServiceRegistry", "ROLES")
 
@@ -117,8 +117,8 @@ class ServiceRegistry:
         """Return the service or raise ServiceNotFound."""
         try:
             return self._services[domain][service]
-        except KeyError:
-            raise ServiceNotFound(domain, service) from None
+        except KeyError as err:
+            raise ServiceNotFound(domain, service) from err
 
     def services(self) -> dict[str, dict[str, Service]]:
         """Return all services by domain."""
@@ -136,7 +136,7 @@ class ServiceRegistry:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in err.errors()
                 )
-                raise ServiceValidationError(f"{domain}.{service}: {problems}") from None
+                raise ServiceValidationError(f"{domain}.{service}: {problems}") from err
             merged = model.model_dump()
         return ServiceCall(domain, service, merged, Context(), model)
 
@@ -152,8 +152,9 @@ class ServiceRegistry:
 
         ``key`` is passed on as :attr:`ServiceCall.key` (idempotency).
 
-        Raises ServiceNotFound, ServiceValidationError, or ServiceError wrapping
-        whatever the handler raised (after logging it).
+        Raises :class:`Refused` (ServiceNotFound, ServiceValidationError, or what the
+        handler refused: the caller's mistake, not logged as a crash), or ServiceError
+        wrapping whatever else the handler raised (after logging it).
         """
         call = self.validate(domain, service, data)
         if context is not None:
@@ -164,7 +165,7 @@ class ServiceRegistry:
             result = svc.handler(call)
             if svc.is_coro or asyncio.iscoroutine(result):
                 result = await result
-        except (ServiceValidationError, ServiceNotFound):
+        except Refused:
             raise
         except asyncio.CancelledError:
             raise

@@ -6,6 +6,7 @@ so a plugin cannot forget it: a route is private unless it says ``public``.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.auth import role_at_least
-from hub.core.errors import HubError, ServiceNotFound, ServiceValidationError, Unauthorized
+from hub.core.errors import HubError, Refused, StartupError
 from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
 from hub.storage import is_passing
 
@@ -122,14 +123,14 @@ async def error_middleware(
     """Turn hub errors into JSON answers; nothing a client sends crashes the hub."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except web.HTTPException as exc:
+        if exc.status == 404 and getattr(request.match_info, "http_exception", None) is not None:
+            return await _no_route(request)
         raise
-    except ServiceNotFound as err:
-        return json_error(404, str(err))
-    except (ServiceValidationError, ValueError) as err:
+    except Refused as err:
+        return json_error(err.status, str(err))
+    except ValueError as err:
         return json_error(400, str(err))
-    except Unauthorized as err:
-        return json_error(403, str(err))
     except HubError as err:
         return json_error(500, str(err))
     except json.JSONDecodeError:
@@ -144,6 +145,21 @@ async def error_middleware(
             return json_error(503, f"the database cannot write now ({err}); try again later")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "internal error; see the hub log")
+
+
+async def _no_route(request: web.Request) -> web.StreamResponse:
+    """Answer a path no route serves with the site's own 404 page (API and static paths: plain)."""
+    if request.path.startswith(("/api/", "/static/")):
+        # Clients and the route sweep read a plain router miss as "nothing here to refuse".
+        return web.Response(status=404, text="404: Not Found")
+    from hub.http.pages import error_page
+    from hub.http.templating import request_lang
+    from hub.i18n import translate
+
+    if USER_KEY not in request:
+        # The auth middleware skips unmatched paths; the page's navigation needs the user.
+        request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+    return error_page(request, 404, translate("error.not_found", request_lang(request)))
 
 
 @web.middleware
@@ -222,7 +238,13 @@ class HttpServer:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as err:
+            await self.stop()
+            if err.errno == errno.EADDRINUSE:
+                raise StartupError(f"port {port} is already in use") from err
+            raise StartupError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.host = host

@@ -1,7 +1,10 @@
 """Live updates over Server-Sent Events at ``GET /api/stream``.
 
 Only an allowlist of event types is streamed: events are the hub's internal
-traffic and a plugin could put anything in one.  Each client has a bounded
+traffic and a plugin could put anything in one.  The list is ``state_changed``
+plus what each plugin names in its ``streamed_events`` hook (incidents, SOS
+presses, camera motion, the LINE quota, the CCOC board...), read when the app
+is built.  Each client has a bounded
 queue; a client too slow to keep up is disconnected rather than let the hub
 buffer without limit (the browser's EventSource reconnects by itself).
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -18,26 +21,17 @@ from hub.core.bus import Event
 from hub.http.routes import Route, json_dumps
 from hub.http.server import HUB_KEY
 
-__all__ = ("routes", "setup", "close_all", "STREAMED_EVENTS")
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("routes", "setup", "close_all", "streamed_events", "STREAMED")
 
 _LOGGER = logging.getLogger(__name__)
 
-STREAMED_EVENTS = frozenset(
-    {
-        "state_changed",
-        "incident_opened",
-        "incident_updated",
-        "sos_pressed",
-        "camera_motion",
-        "automation_triggered",
-        "plugin_status",
-        "hub_health",
-        "line_quota",
-        "ccoc_incident",
-        "ccoc_hub",
-        "ccoc_command",  # the station console (integrations/station/console)
-    }
-)
+#: What the core itself streams; plugins add theirs (``streamed_events``).
+CORE_EVENTS = frozenset({"state_changed"})
+#: The allowlist the app was built with.
+STREAMED: web.AppKey[frozenset[str]] = web.AppKey("sse_streamed")
 _QUEUE_MAX = 1000
 _CLIENTS: web.AppKey[set[asyncio.Queue[str | None]]] = web.AppKey("sse_clients")
 
@@ -56,14 +50,29 @@ def _encode(event: Event) -> str | None:
     return f"event: {event.event_type}\ndata: {payload}\n\n"
 
 
+def streamed_events(hub: Hub) -> frozenset[str]:
+    """Return the event types the stream sends: the core's and every plugin's."""
+    names = set(CORE_EVENTS)
+    for info, found in hub.plugins.call_each("streamed_events", hub=hub):
+        for name in found or ():
+            if isinstance(name, str) and name:
+                names.add(name)
+            else:
+                hub.plugins.record_hook_error(
+                    info, "streamed_events", TypeError(f"not an event type: {name!r}")
+                )
+    return frozenset(names)
+
+
 def setup(app: web.Application) -> None:
     """Attach the fan-out listener to the app's hub."""
     hub = app[HUB_KEY]
     clients: set[asyncio.Queue[str | None]] = set()
     app[_CLIENTS] = clients
+    allowed = app[STREAMED] = streamed_events(hub)
 
     def fan_out(event: Event) -> None:
-        if not clients or event.event_type not in STREAMED_EVENTS:
+        if not clients or event.event_type not in allowed:
             return
         message = _encode(event)
         if message is None:

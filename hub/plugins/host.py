@@ -55,7 +55,8 @@ class PluginInfo:
     path: str
     manifest: Manifest | None = None
     module: ModuleType | None = None
-    #: loaded → (not_configured | setting_up → set_up) or failed
+    #: loaded → (not_configured | setting_up → set_up) or failed; not_ready: setup raised
+    #: PluginNotReady and is retried with backoff (→ set_up or failed)
     status: str = "discovered"
     error: str | None = None
     stage: str | None = None  # import | validate | setup | hook

@@ -40,16 +40,16 @@ def read_manifest(folder: Path) -> Manifest:
     path = folder / "manifest.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{path.name} missing in {folder.name}/") from None
+    except FileNotFoundError as err:
+        raise ManifestError(f"{path.name} missing in {folder.name}/") from err
     except json.JSONDecodeError as err:
-        raise ManifestError(f"{path.name}:{err.lineno}: invalid JSON: {err.msg}") from None
+        raise ManifestError(f"{path.name}:{err.lineno}: invalid JSON: {err.msg}") from err
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"{path.name}: {where}: {first['msg']}") from None
+        raise ManifestError(f"{path.name}: {where}: {first['msg']}") from err
     if manifest.domain != folder.name:
         raise ManifestError(f"{path.name}: domain {manifest.domain!r} does not match folder {folder.name!r}")
     return manifest

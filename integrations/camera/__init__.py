@@ -202,3 +202,11 @@ def timeline_attachments(hub: Hub, user: Any, entry: Any) -> Any:
         else {"text": "", "href": None, "withheld": True}
         for a in entry.attachments
     ]
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """Camera pages show motion as it happens."""
+    from integrations.camera.const import EVENT_CAMERA_MOTION
+
+    return [EVENT_CAMERA_MOTION]

@@ -194,15 +194,13 @@ class AlarmWindow:
         self._incidents: dict[str, _Incident] = {}
 
     async def load(self, hub: Hub) -> None:
-        """Read open and recently closed incidents from the database."""
+        """Read open and recently closed incidents (through the incident manager)."""
+        from hub.incidents import INCIDENTS
+
         since = hub.clock.time() - self.KEEP_SECONDS
-        rows = await hub.storage.fetchall(
-            "SELECT id, opened_at, closed_at, status FROM incidents WHERE status != 'closed' OR closed_at >= ?",
-            (since,),
-        )
-        for row in rows:
-            closed = row["closed_at"] if row["status"] == "closed" else None
-            self._incidents[row["id"]] = _Incident(row["opened_at"], closed)
+        for inc in await hub.data[INCIDENTS].open_or_closed_since(since):
+            closed = inc.closed_at if inc.status == "closed" else None
+            self._incidents[inc.id] = _Incident(inc.opened_at, closed)
 
     def listen(self, hub: Hub) -> list[Any]:
         """Follow incidents on the bus; return the unsubscribe callables."""

@@ -9,7 +9,7 @@ the retained registry and the retained health report go up to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hub.bootstrap import LoadedConfig
     from hub.http.routes import Route
     from hub.hub import Hub
+    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("FederationConfig",)
 
@@ -154,6 +155,17 @@ def hub_started(hub: Hub) -> None:
     fed = hub.data.get(FEDERATION)
     if fed is not None:
         fed.hub_started()
+
+
+@hookimpl
+def incident_written(
+    hub: Hub, incident: Incident, entry: TimelineEntry
+) -> IncidentRows | Awaitable[IncidentRows | None] | None:
+    """Put the change's message for the station in the incident's own transaction."""
+    from integrations.federation.uplink import FEDERATION
+
+    fed = hub.data.get(FEDERATION)
+    return fed.incident_rows(incident, entry) if fed is not None else None
 
 
 @hookimpl

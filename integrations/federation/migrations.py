@@ -30,10 +30,8 @@ MIGRATIONS = (
         result TEXT
     ) WITHOUT ROWID;
     """,
-    # v2: which incident entries and snapshots ever reached the outbox.  Written by a
-    # trigger, so in the same transaction as the outbox row: after a crash between an
-    # incident's commit and its outbox row, start-up finds the entry missing here and
-    # queues it (see Federation.reconcile).
+    # v2 (dropped by v3): which incident entries and snapshots ever reached the outbox,
+    # for a start-up repair of the gap between an incident's commit and its outbox row.
     """
     CREATE TABLE federation_sent (
         id TEXT PRIMARY KEY,
@@ -45,5 +43,11 @@ MIGRATIONS = (
     BEGIN
         INSERT OR IGNORE INTO federation_sent (id, created) VALUES (NEW.id, NEW.created);
     END;
+    """,
+    # v3: an incident's outbox rows are written in the incident's own transaction (the
+    # incident_written hook), so there is no gap left to repair.
+    """
+    DROP TRIGGER federation_outbox_sent;
+    DROP TABLE federation_sent;
     """,
 )

@@ -15,6 +15,10 @@ Writes are group-committed: ``add`` callers that arrive within the same
 moment share one transaction, so a burst costs one commit rather than one per
 message, and each caller still returns only after *its* row is on disk.
 
+Incident entries do not go through ``add``: federation hands the outbox row
+to the incident's own transaction (the ``incident_written`` hook, see
+:meth:`Outbox.row`), and :meth:`Outbox.committed` queues it once it is on disk.
+
 Retained kinds (registry, health) carry a *coalesce* key: a newer unsent one
 replaces an older unsent one, because the station only ever needs the latest
 state, and a hub offline for a day should not replay 1,440 health reports.
@@ -29,7 +33,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +51,12 @@ _CHUNK = 500
 #: Backoff while the database refuses a batch (a full disk): seconds, doubling.
 _RETRY_FIRST = 0.5
 _RETRY_MAX = 10.0
+# OR IGNORE: a caller-chosen id given twice is one message (the station dedupes it too,
+# once the first copy has been acknowledged and deleted).
+_INSERT = (
+    "INSERT OR IGNORE INTO federation_outbox (id, kind, priority, created, payload, retain, props, "
+    "coalesce_key) VALUES (?,?,?,?,?,?,?,?)"
+)
 
 
 @dataclass(slots=True)
@@ -79,9 +89,13 @@ class Outbox:
         window: int = 200,
         urgent_reserve: int = 20,
         cache_bytes: int = 32 * 1024 * 1024,
+        spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]] | None = None,
     ) -> None:
         self._storage = storage
         self._time = time_fn
+        #: Starts the group-commit task; the hub's ``create_task``, so ``block_till_done``
+        #: (and a stopping hub) see a commit in progress.
+        self._spawn = spawn
         self.window = window
         #: Extra in-flight slots only SOS/incident rows may use, so a window full of
         #: telemetry never delays an alarm.
@@ -162,23 +176,43 @@ class Outbox:
             raise ValueError("an outbox item needs its payload")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        self._pending_rows.append(
-            (
-                item.id,
-                item.kind,
-                item.priority,
-                self._time(),
-                item.payload,
-                int(item.retain),
-                json.dumps(item.props) if item.props else None,
-                item.coalesce,
-            )
-        )
+        self._pending_rows.append(self._params(item))
         self._pending_items.append(item)
         self._pending_waiters.append(waiter)
         if self._flush_task is None or self._flush_task.done():
-            self._flush_task = loop.create_task(self._flush(), name="federation outbox commit")
+            name = "federation outbox commit"
+            coro = self._flush()
+            self._flush_task = self._spawn(coro, name) if self._spawn else loop.create_task(coro, name=name)
         await waiter
+
+    def _params(self, item: OutboxItem) -> tuple[Any, ...]:
+        return (
+            item.id,
+            item.kind,
+            item.priority,
+            self._time(),
+            item.payload,
+            int(item.retain),
+            json.dumps(item.props) if item.props else None,
+            item.coalesce,
+        )
+
+    def row(self, item: OutboxItem) -> tuple[str, tuple[Any, ...]]:
+        """Return the statement that stores ``item``, for a transaction someone else commits.
+
+        Pair it with :meth:`committed` once that transaction is on disk.  Not for
+        coalesced kinds (registry, health): those go through :meth:`add`.
+        """
+        if item.payload is None or item.coalesce:
+            raise ValueError("an outbox row needs its payload and no coalesce key")
+        return _INSERT, self._params(item)
+
+    def committed(self, items: Iterable[OutboxItem]) -> None:
+        """Queue items whose :meth:`row` another transaction has committed."""
+        for item in items:
+            if item.id not in self._live:
+                self._queue(item)
+        self.on_ready()
 
     async def _flush(self) -> None:
         # Let every add() of this loop iteration join the batch.
@@ -188,13 +222,7 @@ class Outbox:
             rows, items, waiters = self._pending_rows, self._pending_items, self._pending_waiters
             self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
             try:
-                # OR IGNORE: a caller-chosen id given twice is one message (the station
-                # dedupes it too, once the first copy has been acknowledged and deleted).
-                await self._storage.executemany(
-                    "INSERT OR IGNORE INTO federation_outbox (id, kind, priority, created, payload, retain, props, "
-                    "coalesce_key) VALUES (?,?,?,?,?,?,?,?)",
-                    rows,
-                )
+                await self._storage.executemany(_INSERT, rows)
             except (sqlite3.Error, OSError, RuntimeError) as err:
                 if is_passing(err):
                     # A full disk or a held lock: keep the batch (ahead of anything added
@@ -243,8 +271,7 @@ class Outbox:
                 waiter.set_exception(RuntimeError("the hub stopped before the database took this message"))
         if self._pending_rows:
             _LOGGER.error(
-                "Federation: %d message(s) were never written to the outbox; the start-up catch-up "
-                "re-queues incident entries",
+                "Federation: %d message(s) were never written to the outbox and are not sent",
                 len(self._pending_rows),
             )
         self._pending_rows, self._pending_items, self._pending_waiters = [], [], []

@@ -1,8 +1,10 @@
 """The hub side of federation: what goes up, when, and what comes back.
 
 Up (through the outbox, so nothing is lost): incidents with each timeline
-entry, the selected events, snapshots the camera's owner lets the station
-have, the retained registry and the retained health report.  Down: ``ack``
+entry and the snapshots the camera's owner lets the station have (both
+written in the incident change's own transaction, see
+:meth:`Federation.incident_rows`), the selected events, the retained registry
+and the retained health report.  Down: ``ack``
 (delete those outbox rows) and ``cmd`` (see :mod:`.commands`).
 
 Two clocks on purpose: what a person would call time (health every minute,
@@ -16,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
@@ -51,6 +53,7 @@ from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, 
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("FEDERATION", "Federation", "CONNECTED_ENTITY")
 
@@ -62,8 +65,6 @@ CONNECTED_ENTITY = "binary_sensor.federation_connected"
 #: Longest wait between re-sends while the station does not answer (backoff cap).
 _MAX_ACK_TIMEOUT = 600.0
 _OVERDUE_CHECK = 1.0
-#: How far back start-up looks for incident entries that never reached the outbox.
-RECONCILE_DAYS = 7
 #: Pause after the MQTT client refused a publish (its connection is dropping).
 _RETRY_AFTER_REFUSAL = 0.5
 
@@ -107,7 +108,7 @@ class Federation:
         self.cfg = cfg
         self.station = cfg.station
         self.hub_id = hub.id
-        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window)
+        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
         self.outbox.on_ready = self._wake_sender
         settings = LinkSettings(
             broker=cfg.broker,
@@ -155,11 +156,6 @@ class Federation:
         """Load the outbox, follow the bus, and connect."""
         await self.outbox.load()
         bus = self.hub.bus
-        if self.cfg.share.incidents:
-            self._unsubs += [
-                bus.listen("incident_opened", self._incident_event),
-                bus.listen("incident_updated", self._incident_event),
-            ]
         for event_type in dict.fromkeys(self.cfg.share.events):
             self._unsubs.append(bus.listen(event_type, self._forward_event))
         self._write_state()
@@ -172,8 +168,7 @@ class Federation:
         ]
 
     def hub_started(self) -> None:
-        """Start the registry once every plugin is set up (they all contribute to it), and reconcile."""
-        self.hub.create_task(self._safe(self.reconcile(until=self.hub.started_at)), "federation reconcile")
+        """Start the registry once every plugin is set up (they all contribute to it)."""
         if self.cfg.share.registry:
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
 
@@ -302,8 +297,8 @@ class Federation:
         self._registry_hash = digest
         return msg_id
 
-    async def send_snapshot(self, snapshot_id: str, incident_id: str | None) -> str | None:
-        """Queue a stored snapshot if the camera's owner lets the station have it; return the id."""
+    async def _snapshot_item(self, snapshot_id: str, incident_id: str | None) -> OutboxItem | None:
+        """Return a stored snapshot's outbox item if the owner's policy lets it go (audited), else None."""
         from integrations.camera.entity import CameraEntity
         from integrations.camera.policy import Party, check_and_audit
 
@@ -320,8 +315,6 @@ class Federation:
         except LookupError:
             return None
         msg_id = stable_id(float(row["ts"]), 0, self.hub_id, "snapshot", snapshot_id)
-        if await self._sent_ids([msg_id]):
-            return None  # already queued once (found again by reconcile)
         decision = await check_and_audit(
             self.hub,
             camera,
@@ -348,157 +341,61 @@ class Federation:
             ("entity", camera.entity_id),
             ("snapshot", snapshot_id),
         ]
-        await self.outbox.add(OutboxItem(msg_id, KIND_SNAPSHOT, PRIO_SNAPSHOT, False, data, props))
-        return msg_id
+        return OutboxItem(msg_id, KIND_SNAPSHOT, PRIO_SNAPSHOT, False, data, props)
 
     # -- bus listeners ----------------------------------------------------------------------
 
-    async def _incident_event(self, event: Event) -> None:
-        data = event.data
-        inc = dict(data.get("incident") or {})
-        timeline = inc.pop("timeline", None) or []
-        inc.pop("entity_id", None)
-        if event.event_type == "incident_opened":
-            action, entry = "opened", (timeline[0] if timeline else None)
-        else:
-            action = "closed" if data.get("change") == "closed" else "updated"
-            entry = data.get("entry")
-        if not inc or entry is None:
-            return
-        try:
-            await self._send_entry(action, inc, entry)
-        except Exception:
-            _LOGGER.exception("Federation: could not queue incident %s", inc.get("id"))
+    def incident_rows(
+        self, incident: Incident, entry: TimelineEntry
+    ) -> IncidentRows | Awaitable[IncidentRows] | None:
+        """Return the outbox rows of one incident change, for the change's own transaction.
 
-    async def _entry_row(self, incident_id: str, entry: dict[str, Any]) -> int:
-        """Return the timeline row id of an entry the bus announced (it fixes the message id)."""
-        row = await self.hub.storage.fetchone(
-            "SELECT id FROM incident_timeline WHERE incident_id = ? AND ts = ? AND kind = ? AND actor = ? "
-            "AND text = ? AND attachments = ? ORDER BY id DESC LIMIT 1",
-            (
-                incident_id,
-                entry.get("ts"),
-                entry.get("kind"),
-                entry.get("actor"),
-                entry.get("text"),
-                json.dumps(list(entry.get("attachments") or [])),
-            ),
-        )
-        return int(row["id"]) if row is not None else 0
-
-    async def _send_entry(
-        self, action: str, inc: dict[str, Any], entry: dict[str, Any], row_id: int | None = None
-    ) -> None:
-        """Queue one timeline entry (and its snapshots) under their fixed ids."""
-        priority = PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT
-        if row_id is None:
-            row_id = await self._entry_row(str(inc["id"]), entry)
-        msg_id = entry_id(self.hub_id, str(inc["id"]), row_id, float(entry.get("ts") or 0.0))
-        body = scrub({"action": action, "incident": inc, "entry": entry})
-        await self.send(KIND_INCIDENT, body, priority, msg_id=msg_id)
-        if entry.get("kind") == "snapshot":
-            for snapshot_id in entry.get("attachments") or ():
-                await self.send_snapshot(str(snapshot_id), str(inc["id"]))
-
-    async def reconcile(self, until: float | None = None) -> int:
-        """Queue incident entries (and snapshots) committed on the hub but never queued; return how many.
-
-        An incident is written before the listener that queues it runs, so a hub
-        killed in between would never federate it.  ``federation_sent`` lists
-        every entry that reached the outbox (a trigger writes it in the same
-        transaction), and entries have fixed ids: whatever of the last days is
-        missing there is queued now, and nothing is ever stored twice.
+        The ``incident_written`` hook: the entry's message (and, for a snapshot entry, the
+        pictures the owner lets the station have) is committed with the incident, so it
+        reaches the station exactly when the hub has it.  The message id is fixed by the
+        entry's row id, so the station, which stores by id, keeps it once.
         """
         if not self.cfg.share.incidents:
-            return 0
-        from hub.incidents import INCIDENTS, IncidentNotFound
+            return None
+        from hub.incidents import IncidentRows
 
-        since = self.hub.clock.time() - RECONCILE_DAYS * 86400
-        # At start-up only what existed before this run: what happens from now on is queued
-        # by the listeners, and looking at it here too would race them.
-        until = self.hub.clock.time() + 1.0 if until is None else until
-        rows = await self.hub.storage.fetchall(
-            "SELECT id, incident_id, ts, actor, kind, text, attachments, data FROM incident_timeline "
-            "WHERE ts >= ? AND ts < ? ORDER BY id",
-            (since, until),
-        )
-        entries = []
-        for row in rows:
-            entry = {
-                "ts": row["ts"],
-                "actor": row["actor"] or "",
-                "kind": row["kind"] or "",
-                "text": row["text"] or "",
-                "attachments": json.loads(row["attachments"] or "[]"),
-                "data": json.loads(row["data"] or "{}"),
-            }
-            msg_id = entry_id(self.hub_id, row["incident_id"], int(row["id"]), float(row["ts"]))
-            entries.append((msg_id, row["incident_id"], int(row["id"]), entry))
-        # An incident whose first entry never got written (the core commits the two
-        # separately) is announced with an "opened" entry made from the incident itself.
-        bare = await self.hub.storage.fetchall(
-            "SELECT id, title, opened_at FROM incidents WHERE opened_at >= ? AND opened_at < ? AND NOT EXISTS "
-            "(SELECT 1 FROM incident_timeline t WHERE t.incident_id = incidents.id)",
-            (since, until),
-        )
-        for row in bare:
-            entry = {
-                "ts": row["opened_at"],
-                "actor": "hub",
-                "kind": "opened",
-                "text": row["title"] or "",
-                "attachments": [],
-                "data": {"recovered": True},
-            }
-            msg_id = stable_id(float(row["opened_at"]), 0, self.hub_id, "incident-opened", row["id"])
-            entries.append((msg_id, row["id"], -1, entry))
-        known = await self._sent_ids([e[0] for e in entries])
-        incidents: dict[str, dict[str, Any] | None] = {}
-        queued = 0
-        for msg_id, incident_id, row_id, entry in entries:
-            if msg_id in known:
-                continue
-            if incident_id not in incidents:
-                try:
-                    found = await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
-                except IncidentNotFound:
-                    incidents[incident_id] = None
-                else:
-                    incidents[incident_id] = {
-                        k: v for k, v in found.as_dict(timeline=False).items() if k != "entity_id"
-                    }
-            inc = incidents[incident_id]
-            if inc is None:
-                continue
-            action = {"opened": "opened", "closed": "closed"}.get(str(entry["kind"]), "updated")
-            if row_id < 0:
-                await self.send(
-                    KIND_INCIDENT,
-                    scrub({"action": action, "incident": inc, "entry": entry}),
-                    PRIO_SOS if inc.get("kind") == "sos" else PRIO_INCIDENT,
-                    msg_id=msg_id,
-                )
-            else:
-                await self._send_entry(action, inc, entry, row_id)
-            queued += 1
-        await self.hub.storage.execute("DELETE FROM federation_sent WHERE created < ?", (since,))
-        if queued:
-            _LOGGER.warning(
-                "Federation: %d incident entries had not reached the outbox (the hub stopped "
-                "abruptly); queued them now",
-                queued,
-            )
-        return queued
+        item = self._entry_item(incident, entry)
+        if entry.kind == "snapshot" and entry.attachments and self.cfg.share.snapshots:
+            # Reading the pictures costs a file read and an audit entry: only for this kind.
+            return self._with_snapshots(incident.id, entry.attachments, item)
+        return IncidentRows([self.outbox.row(item)], lambda: self.outbox.committed([item]))
 
-    async def _sent_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = await self.hub.storage.fetchall(
-                f"SELECT id FROM federation_sent WHERE id IN ({','.join('?' * len(chunk))})", chunk
+    def _entry_item(self, incident: Incident, entry: TimelineEntry) -> OutboxItem:
+        inc = incident.as_dict(timeline=False)
+        inc.pop("entity_id", None)
+        action = {"opened": "opened", "closed": "closed"}.get(entry.kind, "updated")
+        priority = PRIO_SOS if incident.kind == "sos" else PRIO_INCIDENT
+        msg_id = entry_id(self.hub_id, incident.id, entry.id, entry.ts)
+        body = scrub({"action": action, "incident": inc, "entry": entry.as_dict()})
+        payload = envelope(msg_id, self.station, self.hub_id, KIND_INCIDENT, self.hub.clock.time(), body)
+        if len(payload) > MAX_JSON_BYTES:
+            # Refused here, loudly, rather than queued to be refused by the station forever.
+            raise ValueError(
+                f"incident {incident.id}: entry of {len(payload)} bytes is over the {MAX_JSON_BYTES}-byte limit"
             )
-            found.update(r["id"] for r in rows)
-        return found
+        return OutboxItem(msg_id, KIND_INCIDENT, priority, False, payload)
+
+    async def _with_snapshots(
+        self, incident_id: str, snapshot_ids: list[str], item: OutboxItem
+    ) -> IncidentRows:
+        from hub.incidents import IncidentRows
+
+        items = [item]
+        for snapshot_id in snapshot_ids:
+            try:
+                found = await self._snapshot_item(str(snapshot_id), incident_id)
+            except Exception:
+                # The entry still goes: a picture that cannot be read must not hold back the text.
+                _LOGGER.exception("Federation: could not prepare snapshot %s", snapshot_id)
+                continue
+            if found is not None:
+                items.append(found)
+        return IncidentRows([self.outbox.row(i) for i in items], lambda: self.outbox.committed(items))
 
     def armed(self) -> bool:
         """Return whether motion is forwarded now (armed hours or the armed entity)."""

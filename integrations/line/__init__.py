@@ -120,3 +120,11 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
 def service_schemas() -> Any:
     """Return ``line.send``'s schema (for ``check``)."""
     return {"line.send": SendSchema}
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """The LINE page shows the monthly quota as it changes."""
+    from integrations.line.const import EVENT_QUOTA
+
+    return [EVENT_QUOTA]

@@ -75,7 +75,6 @@ class LineRuntime:
         await self.load_groups()
         await self.escalation.load()
         self._unsubs.append(self.escalation.listen())
-        self._unsubs += self.sender.listen()
         self._unsubs.append(self.hub.bus.listen("incident_updated", self._on_incident_updated))
         self.publish_state()
         unknown = [

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import sqlite3
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,9 +18,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.core.bus import Event
 from hub.core.context import Context
-from hub.core.errors import HubError
+from hub.core.errors import HubError, Refused
 from hub.entity import EntityNotFound
 from hub.incidents import INCIDENTS, Incident, IncidentNotFound
 from integrations.line.api import SendResult
@@ -38,8 +36,6 @@ _LOGGER = logging.getLogger(__name__)
 
 #: How long the card's "Details" link stays valid.
 DETAILS_TTL = 3 * 24 * 3600
-#: Incidents remembered from the bus for sending cards without a database read.
-_RECENT_INCIDENTS = 256
 #: Where the card's "Details" link leads (a read-only page for link holders).
 DETAILS_PATH = "/line/incidents/{incident_id}"
 
@@ -102,45 +98,15 @@ class Sender:
     def __init__(self, rt: LineRuntime) -> None:
         self.rt = rt
         self.hub: Hub = rt.hub
-        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- incidents ------------------------------------------------------------------------
 
-    def listen(self) -> list[Any]:
-        """Keep the latest copy of recent incidents from the bus; return the unsubscribe callables.
-
-        The SOS path sends the card right after ``incident.open``: reading the
-        incident back from the database would add a round trip through the
-        one database thread that every press is also queueing for.
-        """
-
-        def remember(event: Event) -> None:
-            found = event.data.get("incident")
-            if isinstance(found, dict) and "id" in found:
-                self._recent[found["id"]] = found
-                self._recent.move_to_end(found["id"])
-                while len(self._recent) > _RECENT_INCIDENTS:
-                    self._recent.popitem(last=False)
-
-        return [
-            self.hub.bus.listen("incident_opened", remember),
-            self.hub.bus.listen("incident_updated", remember),
-        ]
-
     async def incident(self, incident_id: str) -> Incident:
-        """Return an incident (from the recent ones seen on the bus, else the database)."""
-        cached = self._recent.get(incident_id)
-        if cached is None and self.hub.bus.pending:
-            # An automation calls line.send straight after incident.open without
-            # yielding: let the queued incident_opened reach us first.
-            await asyncio.sleep(0)
-            cached = self._recent.get(incident_id)
-        if cached is not None:
-            return _incident_from(cached)
+        """Return an incident; the one ``incident.open`` just made is answered from memory."""
         try:
             return await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
-        except IncidentNotFound:
-            raise ValueError(f"line.send: incident {incident_id} not found") from None
+        except IncidentNotFound as err:
+            raise Refused(f"line.send: incident {incident_id} not found") from err
 
     # -- addressing ----------------------------------------------------------------------
 
@@ -536,7 +502,7 @@ class Sender:
             return None
         if row is None:
             if image:
-                raise ValueError(f"line.send: image {image!r} is neither a camera entity nor a snapshot id")
+                raise Refused(f"line.send: image {image!r} is neither a camera entity nor a snapshot id")
             return None
         return row["id"], self._camera(row["entity_id"], CameraEntity)
 
@@ -604,29 +570,6 @@ _RETRY_KEY_NS = uuid.UUID("5b1c8f0e-6f3a-4d55-9a57-3f4e9d2c7a10")
 def _retry_key(key: str | None, target: Target) -> str | None:
     """Return the LINE retry key (a UUID, as LINE requires) for one recipient of a keyed call."""
     return str(uuid.uuid5(_RETRY_KEY_NS, f"{key}|{target.to_id}")) if key else None
-
-
-def _incident_from(data: dict[str, Any]) -> Incident:
-    """Rebuild an :class:`Incident` (without timeline) from its ``as_dict`` form."""
-    location = data.get("location") or {}
-    return Incident(
-        id=data["id"],
-        kind=data["kind"],
-        severity=data["severity"],
-        status=data["status"],
-        title=data["title"],
-        place=data["place"],
-        lat=location.get("lat"),
-        lon=location.get("lon"),
-        entities=list(data["entities"]),
-        data=dict(data["data"]),
-        opened_at=data["opened_at"],
-        updated_at=data["updated_at"],
-        closed_at=data.get("closed_at"),
-        acknowledged_at=data.get("acknowledged_at"),
-        acknowledged_by=data.get("acknowledged_by"),
-        drill=bool(data.get("drill")),
-    )
 
 
 def _describe(result: dict[str, Any]) -> str:

@@ -294,3 +294,9 @@ def config_entities(loaded: Any) -> Any:
     if "sia" in loaded.blocks or "demo" in loaded.blocks:
         ids.append(f"{DOMAIN}.*")
     return ids
+
+
+@hookimpl
+def streamed_events() -> list[str]:
+    """The dashboard shows presses as they happen."""
+    return [EVENT_SOS_PRESSED]

@@ -114,3 +114,14 @@ def register_commands(cli: click.Group) -> None:
     from integrations.station.cli import station_group
 
     cli.add_command(station_group)
+
+
+@hookimpl
+def streamed_events(hub: Hub) -> list[str]:
+    """The CCOC board follows incidents, hubs and commands live (station role only)."""
+    if hub.role != "station":
+        return []
+    from integrations.station.console.delivery import EVENT_CCOC_COMMAND
+    from integrations.station.console.service import EVENT_CCOC_HUB, EVENT_CCOC_INCIDENT
+
+    return [EVENT_CCOC_INCIDENT, EVENT_CCOC_HUB, EVENT_CCOC_COMMAND]

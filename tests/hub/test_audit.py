@@ -179,6 +179,19 @@ async def test_query_filters(audit: AuditLog, clock: Clock) -> None:
     assert await audit.query(actor="nobody") == []
 
 
+async def test_query_by_target_start_end_and_result(audit: AuditLog) -> None:
+    """What the station's audit page asks (by hub, by camera, refusals), with no SQL of its own."""
+    await audit.log("officer", "camera.view", "hub_a/camera.gate", result="ok")
+    await audit.log("officer", "camera.view", "hubXa/camera.gate", result="ok")  # '_' is not a wildcard
+    await audit.log("officer", "camera.view", "hub_a/camera.back", result="refused")
+    by_hub = await audit.query(target_prefix="hub_a/")
+    assert sorted(e.target for e in by_hub) == ["hub_a/camera.back", "hub_a/camera.gate"]
+    by_camera = await audit.query(target_suffix="/camera.gate", oldest_first=True)
+    assert [e.target for e in by_camera] == ["hub_a/camera.gate", "hubXa/camera.gate"]
+    refused = await audit.query(result="refused")
+    assert [e.target for e in refused] == ["hub_a/camera.back"]
+
+
 async def test_csv_export(audit: AuditLog, clock: Clock) -> None:
     await audit.log("officer.a", "camera.view", "camera.gate", detail={"incident": "01HX", "password": "x"})
     clock.now += 60

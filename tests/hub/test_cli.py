@@ -110,3 +110,32 @@ def test_new_plugin_scaffold_passes_its_own_test(tmp_path: Path) -> None:
     assert "2 passed" in run.stdout
     bad = CliRunner().invoke(cli, ["new-plugin", "Bad-Name", "--dir", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "lowercase" in bad.output
+
+
+def test_run_on_a_busy_port_prints_one_line_and_exits(config_dir: Path) -> None:
+    """Issue 15.19: not a 45-line traceback and a process that never ends."""
+    import socket
+    import sqlite3
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        path = write_config(config_dir, "sos:\n  - {id: gate, name: Gate, simulated: true}\n")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        run = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "run", "-c", str(path), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=config_dir,
+        )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    errors = [line for line in run.stderr.splitlines() if " INFO " not in line]
+    assert errors == [f"safetyhub: port {port} is already in use"]
+    # What the plugins queued while starting was flushed as the start unwound.
+    with sqlite3.connect(config_dir / "data" / "safetyhub.db") as db:
+        rows = db.execute("SELECT state FROM states WHERE entity_id = 'sos.gate'").fetchall()
+    assert rows == [("idle",)]

@@ -1,7 +1,7 @@
 """The station audit page's query and its CSV export (UTF-8 with a BOM, so Excel shows Thai).
 
-Reads the core ``audit_log`` table (read-only) with the filters a supervisor
-needs: time range, officer, action, hub, camera and result.
+Reads the core's audit log through ``hub.audit.query`` with the filters a
+supervisor needs: time range, officer, action, hub, camera and result.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import io
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hub.audit import AuditEntry
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -50,65 +52,53 @@ class AuditFilter:
     result: str = ""
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+#: Rows per read while exporting (the core caps one query; the CSV may hold a year).
+_PAGE = 5_000
 
 
 async def query(
     hub: Hub, flt: AuditFilter, *, limit: int = 500, oldest_first: bool = False
 ) -> list[dict[str, Any]]:
     """Return matching entries (newest first unless ``oldest_first``)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if flt.since is not None:
-        where.append("ts >= ?")
-        params.append(flt.since)
-    if flt.until is not None:
-        where.append("ts < ?")
-        params.append(flt.until)
-    for column, value in (("actor", flt.actor), ("action", flt.action), ("result", flt.result)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if flt.hub_id:
-        where.append("target LIKE ? ESCAPE '\\'")
-        params.append(_like(flt.hub_id) + "/%")
-    if flt.camera:
-        where.append("target LIKE ? ESCAPE '\\'")
-        params.append("%/" + _like(flt.camera))
-    sql = "SELECT id, ts, actor, role, action, target, detail, source, ip, result FROM audit_log"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id" if oldest_first else " ORDER BY ts DESC, id DESC"
-    sql += " LIMIT ?"
-    params.append(max(1, min(limit, 100_000)))
-    out = []
-    for row in await hub.storage.fetchall(sql, params):
-        try:
-            detail = json.loads(row["detail"] or "{}")
-        except ValueError:
-            detail = {}
-        target = str(row["target"] or "")
-        hub_id, _, camera = target.partition("/")
-        out.append(
-            {
-                "id": row["id"],
-                "ts": row["ts"],
-                "actor": row["actor"] or "",
-                "role": row["role"] or "",
-                "action": row["action"] or "",
-                "target": target,
-                "hub_id": hub_id if camera else "",
-                "camera": camera,
-                "reason": str(detail.get("reason") or "") if isinstance(detail, dict) else "",
-                "incident_id": str(detail.get("incident_id") or "") if isinstance(detail, dict) else "",
-                "detail": detail if isinstance(detail, dict) else {},
-                "source": row["source"] or "",
-                "ip": row["ip"] or "",
-                "result": row["result"] or "",
-            }
+    wanted = max(1, min(limit, 100_000))
+    out: list[dict[str, Any]] = []
+    while len(out) < wanted:
+        page = await hub.audit.query(
+            actor=flt.actor or None,
+            action=flt.action or None,
+            result=flt.result or None,
+            since=flt.since,
+            until=flt.until,
+            target_prefix=flt.hub_id + "/" if flt.hub_id else None,
+            target_suffix="/" + flt.camera if flt.camera else None,
+            oldest_first=oldest_first,
+            limit=min(_PAGE, wanted - len(out)),
+            offset=len(out),
         )
+        out += [_entry(e) for e in page]
+        if len(page) < _PAGE:
+            break
     return out
+
+
+def _entry(e: AuditEntry) -> dict[str, Any]:
+    hub_id, _, camera = e.target.partition("/")
+    return {
+        "id": e.id,
+        "ts": e.ts,
+        "actor": e.actor,
+        "role": e.role,
+        "action": e.action,
+        "target": e.target,
+        "hub_id": hub_id if camera else "",
+        "camera": camera,
+        "reason": str(e.detail.get("reason") or ""),
+        "incident_id": str(e.detail.get("incident_id") or ""),
+        "detail": e.detail,
+        "source": e.source,
+        "ip": e.ip,
+        "result": e.result,
+    }
 
 
 def _cell(value: Any) -> Any:

@@ -57,6 +57,23 @@ async def test_unknown_entity_and_service(client_for) -> None:
     assert resp.status == 404
 
 
+async def test_client_mistakes_are_4xx_without_a_traceback(
+    make_hub, client_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15.20: an unknown entity or an empty incident is the caller's mistake, not a crash."""
+    hub = await make_hub("sos:\n  - {id: gate, simulated: true}\n")
+    admin = await client_for("admin", target=hub)
+    resp = await admin.post("/api/services/sos/press", json={"entity_id": "sos.nope"})
+    assert resp.status == 400 and "sos.nope" in (await resp.json())["error"]
+    resp = await admin.post("/api/incidents", json={})
+    assert resp.status == 400 and "title" in (await resp.json())["error"]
+    resp = await admin.post("/api/services/incident/ack", json={"incident_id": "NOPE"})
+    assert resp.status == 404
+    assert not [r for r in caplog.records if r.exc_info], "a client mistake was logged as a crash"
+    resp = await admin.post("/api/incidents", json={"title": "ประตูหลังพัง"})
+    assert resp.status == 201 and (await resp.json())["kind"] == "manual"
+
+
 async def test_service_call_with_bad_data_is_400(client_for) -> None:
     admin = await client_for("admin")
     resp = await admin.post("/api/services/incident/open", json={"kind": "earthquake"})
@@ -153,7 +170,10 @@ async def test_cookie_session_needs_csrf_for_posts(hub, client_for) -> None:
     resp = await anon.post("/api/incidents", json={"kind": "manual"}, cookies=cookies)
     assert resp.status == 403 and "CSRF" in (await resp.json())["error"]
     resp = await anon.post(
-        "/api/incidents", json={"kind": "manual"}, cookies=cookies, headers={"X-CSRF-Token": csrf}
+        "/api/incidents",
+        json={"kind": "manual", "title": "ประตูหลังพัง"},  # an empty manual incident is refused
+        cookies=cookies,
+        headers={"X-CSRF-Token": csrf},
     )
     assert resp.status == 201
 

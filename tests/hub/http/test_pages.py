@@ -413,6 +413,23 @@ async def test_unknown_incident_is_404_page(hub: Hub, browser: Any) -> None:
     assert "ไม่พบเหตุการณ์ NOPE" in page
 
 
+async def test_unknown_page_is_the_site_404_in_the_chosen_language(hub: Hub, browser: Any) -> None:
+    """Issue 15.20: not a bare ``404: Not Found``."""
+    anon = browser(hub)
+    page = await get_text(anon, "/no/such/page", status=404)
+    assert '<html lang="th">' in page and "ไม่พบหน้าที่ต้องการ" in page and 'href="/"' in page
+    session = browser(hub)
+    await logged_in(hub, session, "viewer")
+    page = await get_text(session, "/nothing-here", status=404)
+    assert "ไม่พบหน้าที่ต้องการ" in page and "Log out" not in page
+    async with session.post("/lang", data={"lang": "en", "next": "/"}, allow_redirects=False):
+        pass
+    page = await get_text(session, "/nothing-here", status=404)
+    assert '<html lang="en">' in page and "Page not found" in page and "Log out" in page
+    async with session.get("/api/no/such/route") as resp:
+        assert resp.status == 404 and (await resp.text()) == "404: Not Found"  # API clients: plain
+
+
 async def test_incident_text_is_escaped(hub: Hub, browser: Any) -> None:
     incident_id = await open_incident(hub, title="<script>alert(1)</script>", place="<b>x</b>")
     session = browser(hub)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -214,40 +215,57 @@ async def test_the_station_refusing_a_message_stops_its_resends(
     assert item["rejected"] == 1 and "limit" in item["last_reject"]
 
 
-async def test_an_incident_committed_just_before_a_crash_is_federated_at_start(
-    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+async def test_an_incident_and_its_outbox_row_are_one_transaction(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, clock: FakeClock
 ) -> None:
+    """What replaced the start-up repair: the outbox row is on disk exactly when the incident is."""
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
-    fed = hub.data[FEDERATION]
-    normal = await hub.data[INCIDENTS].open("sos", title="ปกติ")
+    fed, mgr = hub.data[FEDERATION], hub.data[INCIDENTS]
+    await hub.storage.execute("PRAGMA busy_timeout = 50")
+    opened: list[Any] = []
+    hub.bus.listen("incident_opened", opened.append)
+
+    async def on_disk(incident_id: str) -> tuple[int, int]:
+        inc = await hub.storage.fetchone("SELECT COUNT(*) AS n FROM incidents WHERE id = ?", (incident_id,))
+        out = await hub.storage.fetchone(
+            "SELECT COUNT(*) AS n FROM federation_outbox WHERE kind = 'incident' AND payload LIKE ?",
+            (f"%{incident_id}%",),
+        )
+        return int(inc["n"]), int(out["n"])
+
+    # Another process holds the write lock: the incident is held in memory, and so is its
+    # outbox row; neither is on disk, and nothing is queued for sending that is not.
     assert await fed.outbox.wait_empty(10)
-    # What a SIGKILL leaves behind: the incident and its first entry are committed, the
-    # listener that would have queued them never ran.
-    now = hub.clock.time()
-    await hub.storage.execute(
-        "INSERT INTO incidents (id, kind, severity, status, title, place, entities, data, opened_at, updated_at) "
-        "VALUES ('01KDVCRASHED0000000000000A', 'sos', 'high', 'open', 'ก่อนดับ', 'ตลาด', '[]', '{}', ?, ?)",
-        (now, now),
-    )
-    await hub.storage.execute(
-        "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
-        "VALUES ('01KDVCRASHED0000000000000A', ?, 'hub', 'opened', 'ก่อนดับ', '[]', '{}')",
-        (now,),
-    )
-    # The core commits an incident and its first entry separately: a kill can fall between.
-    await hub.storage.execute(
-        "INSERT INTO incidents (id, kind, severity, status, title, place, entities, data, opened_at, updated_at) "
-        "VALUES ('01KDVBARE00000000000000000', 'sos', 'high', 'open', 'ไม่มีไทม์ไลน์', 'ตลาด', '[]', '{}', ?, ?)",
-        (now, now),
-    )
-    assert await fed.reconcile() == 2  # what start-up does
-    assert await fed.outbox.wait_empty(10)
+    locker = sqlite3.connect(hub.storage.path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        held = await mgr.open("sos", title="ระหว่างล็อก")
+        assert mgr.held == 1 and await on_disk(held.id) == (0, 0)
+        assert fed.outbox.pending == 0
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    await clock.advance(1)
+    await until(lambda: mgr.held == 0)
+    assert (await on_disk(held.id))[0] == 1  # its outbox row may already be acknowledged
+    # The event names the entry's row, and the message id is fixed by it.
+    await hub.block_till_done()
+    row = await hub.storage.fetchone("SELECT id, ts FROM incident_timeline WHERE incident_id = ?", (held.id,))
+    assert opened[-1].data["entry_id"] == row["id"]
     st = station.data[STATION]
-    crashed = await until(lambda: st.store.incident("01KDVCRASHED0000000000000A", "test-hub"))
-    assert crashed["title"] == "ก่อนดับ" and [e["kind"] for e in crashed["timeline"]] == ["opened"]
-    # Everything already queued once is known: nothing more, and nothing twice at the station.
-    assert await fed.reconcile() == 0
-    bare = await until(lambda: st.store.incident("01KDVBARE00000000000000000", "test-hub"))
-    assert [(e["kind"], e["data"]) for e in bare["timeline"]] == [("opened", {"recovered": True})]
-    assert await st.store.count_messages(hub_id="test-hub", kind="incident") == 3
-    assert (await st.store.incident(normal.id, "test-hub"))["title"] == "ปกติ"
+    got = await until(lambda: st.store.incident(held.id, "test-hub"))
+    assert got["title"] == "ระหว่างล็อก"
+    # A change the database refuses for good (here the same idempotency key again) rolls
+    # back its outbox row with it: the station never hears of an incident the hub lacks.
+    first = await mgr.open("sos", title="ครั้งแรก", key="k-1")
+    assert await fed.outbox.wait_empty(10)
+    again = await mgr.open("sos", title="ครั้งแรก", key="k-1")
+    assert again.id == first.id
+    rows = await hub.storage.fetchone("SELECT COUNT(*) AS n FROM federation_outbox")
+    assert rows["n"] == 0 and fed.outbox.pending == 0
+    assert await st.store.count_messages(hub_id="test-hub", kind="incident") == 2
+    # The repair tables are gone.
+    gone = await hub.storage.fetchone(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'federation_sent'"
+    )
+    assert gone["n"] == 0
