@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from hub.core.bus import Event
+from hub.core.context import Context
 from hub.keys import HubKey
 
 if TYPE_CHECKING:
@@ -96,7 +97,6 @@ class HubMetrics:
         )
         self._presses: dict[str, float] = {}
         self._unsubs = [
-            hub.bus.listen("sos_pressed", self._on_press),
             hub.bus.listen("incident_opened", self._on_incident),
         ]
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,11 +115,11 @@ class HubMetrics:
 
     # -- counted as it happens ------------------------------------------------------------------
 
-    def _on_press(self, event: Event) -> None:
-        drill = bool(event.data.get("drill"))
+    def pressed(self, context: Context, drill: bool) -> None:
+        """An SOS press (the sos integration calls this as it fires ``sos_pressed``)."""
         self.sos_presses.labels(drill=str(drill).lower()).inc()
         now = time.monotonic()
-        self._presses[event.context.id] = now
+        self._presses[context.id] = now
         for key, at in list(self._presses.items()):
             if now - at > PRESS_WINDOW:
                 del self._presses[key]

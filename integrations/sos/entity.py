@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.context import Context
 from hub.entity import Entity
+from hub.metrics import METRICS
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE, STATE_TRIGGERED
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ class SosButton(Entity):
             **(data or {}),
             "drill": drill,
         }
+        metrics = self.hub.data.get(METRICS)
+        if metrics is not None:
+            # Counted here, not by a listener: the event's listeners are the automations' index.
+            metrics.pressed(context, drill)
         self.hub.bus.fire(EVENT_SOS_PRESSED, payload, context)
         if not self.handled():
             # No automation listens: the press must still reach someone (issue 15 item 3).
