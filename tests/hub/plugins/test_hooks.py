@@ -66,6 +66,7 @@ EVERY_HOOK = """
     def setup(hub, config):
         calls.append(("setup", config.greeting))
         hub.states.set("sensor.every_hook", config.greeting)
+        hub.services.register("every_hook", "ring", lambda call: calls.append(("ring", call.data["times"])), RingSchema)
 
 
     @hookimpl
@@ -176,6 +177,28 @@ EVERY_HOOK = """
     @hookimpl
     def kpi_slots(hub, month):
         return [{"key": "every_hook_drills", "label_th": "ซ้อม", "label_en": "Drills", "value": 3, "unit": ""}]
+
+
+    class RingSchema(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        times: int = 1
+
+
+    @hookimpl
+    def service_schemas():
+        return {"every_hook.ring": RingSchema}
+
+
+    @hookimpl
+    def config_entities(loaded):
+        return ["sensor.every_hook"] if loaded.blocks.get("every_hook") is not None else None
+
+
+    @hookimpl
+    def timeline_attachments(hub, user, entry):
+        if entry.kind != "every_hook":
+            return None
+        return [{"text": f"bell {a}", "href": f"/every_hook#{a}", "withheld": user.role == "viewer"} for a in entry.attachments]
 """
 
 
@@ -376,3 +399,44 @@ async def test_hook_kpi_slots(every: Any) -> None:
     slots = await _plugin_slots(every, "2026-11")
     mine = [s for s in slots if s["key"] == "every_hook_drills"]
     assert mine and mine[0]["value"] == 3 and mine[0]["source"] == "every_hook"
+
+
+def test_hook_service_schemas(load_config: Any, config_dir: Path) -> None:
+    _plugin(config_dir)
+    loaded = load_config(
+        "every_hook: {}\n"
+        "automation:\n"
+        "  - id: a\n"
+        "    trigger: {platform: event, event_type: x}\n"
+        "    action:\n"
+        "      - {action: every_hook.ring, data: {times: 2}}\n"
+        "      - {action: every_hook.ring, data: {loud: true}}\n"
+        "      - {action: every_hook.rang}\n"
+    )
+    errors = [str(e) for e in loaded.errors]
+    assert any("action[1]" in e and "loud" in e for e in errors), errors
+    assert any("action[2]" in e and "every_hook.rang" in e for e in errors), errors
+    assert not any("action[0]" in e for e in errors)
+
+
+def test_hook_config_entities(load_config: Any, config_dir: Path) -> None:
+    _plugin(config_dir)
+    automation = (
+        "automation:\n"
+        "  - id: a\n"
+        "    trigger: {platform: state, entity_id: sensor.every_hook}\n"
+        "    action: {event: y}\n"
+    )
+    assert not any("sensor.every_hook" in str(e) for e in load_config("every_hook: {}\n" + automation).errors)
+    # The domain is this plugin's: a sensor it does not declare is a mistake.
+    missing = load_config("every_hook: {}\n" + automation.replace("sensor.every_hook", "sensor.every_hooks"))
+    assert any("sensor.every_hooks" in str(e) for e in missing.errors)
+
+
+async def test_hook_timeline_attachments(every: Any, client_for: Any) -> None:
+    incidents = every.data[INCIDENTS]
+    res = await every.services.call("incident", "open", {"kind": "sos", "title": "ทดสอบ"})
+    await incidents.note(res["incident_id"], "rang", by="every_hook", kind="every_hook", attachments=["b1"])
+    operator = await client_for("operator", target=every)
+    page = await (await operator.get(f"/incidents/{res['incident_id']}")).text()
+    assert "bell b1" in page and "/every_hook#b1" in page
