@@ -257,7 +257,8 @@ async def list_audit(request: web.Request) -> web.Response:
 
 async def list_users(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response([u.as_dict() for u in await hub.auth.users()])
+    # disabled users too (flagged): an admin must see whom they can re-enable
+    return web.json_response(await hub.auth.all_users(), dumps=json_dumps)
 
 
 async def create_user(request: web.Request) -> web.Response:
@@ -285,8 +286,11 @@ async def create_user(request: web.Request) -> web.Response:
 
 def routes() -> list[Route]:
     """Return the core API routes."""
+    from hub.http import access
+
     inc = ("incidents",)
     return [
+        *access.routes(),
         Route(
             "GET",
             "/api/health",
