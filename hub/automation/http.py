@@ -137,7 +137,7 @@ async def set_automation(request: web.Request) -> web.Response:
     enabled = _as_bool(body["enabled"])
     await _manager(request).set_enabled(automation, enabled)
     await _audit(request, "automation.turn_on" if enabled else "automation.turn_off", automation.entity_id)
-    return web.json_response(automation_summary(automation))
+    return web.json_response(automation_summary(automation), dumps=_redacted_dumps)
 
 
 async def trigger_automation(request: web.Request) -> web.Response:
@@ -153,14 +153,15 @@ async def trigger_automation(request: web.Request) -> web.Response:
     run = _manager(request).trigger(automation, skip_condition=skip, context=context)
     await _audit(request, "automation.trigger", automation.entity_id)
     return web.json_response(
-        {"run_id": run.run_id if run is not None else None, **automation_summary(automation)}
+        {"run_id": run.run_id if run is not None else None, **automation_summary(automation)},
+        dumps=_redacted_dumps,
     )
 
 
 async def reload_all(request: web.Request) -> web.Response:
     result = await _manager(request).reload()
     await _audit(request, "automation.reload", "all", result.model_dump())
-    return web.json_response(result.model_dump())
+    return web.json_response(result.model_dump(), dumps=_redacted_dumps)
 
 
 async def reload_one(request: web.Request) -> web.Response:
@@ -169,7 +170,7 @@ async def reload_one(request: web.Request) -> web.Response:
     existing = manager.get(key)
     result = await manager.reload([existing.key if existing is not None else key])
     await _audit(request, "automation.reload", key, result.model_dump())
-    return web.json_response(result.model_dump())
+    return web.json_response(result.model_dump(), dumps=_redacted_dumps)
 
 
 async def get_traces(request: web.Request) -> web.Response:
