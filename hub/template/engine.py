@@ -38,6 +38,7 @@ from hub.template.limits import (
     RenderBudget,
     TemplateError,
     check_size,
+    default_guard,
     format_spec_size,
     join_size,
     percent_size,
@@ -150,8 +151,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(undefined=jinja2.Undefined, autoescape=False, keep_trailing_newline=False)
         self.budget = RenderBudget()
         self.globals["range"] = self._range
-        # lipsum(n) writes n paragraphs in one call; nothing in HA's helpers needs it
+        # lipsum(n) writes n paragraphs in one call, urlize copies its ``target`` into every
+        # link it makes; nothing in HA's helpers needs either
         self.globals.pop("lipsum", None)
+        self.filters.pop("urlize", None)
         self.finalize = _finalize
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -161,11 +164,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return metered  # type: ignore[no-any-return]
 
     def guard_filters(self) -> None:
-        """Wrap the filters that walk or build (call after every filter is installed)."""
-        for name, guard in FILTER_GUARDS.items():
-            func = self.filters.get(name)
-            if func is not None and not hasattr(func, "budget_guard"):
-                self.filters[name] = self._guarded(func, guard)
+        """Wrap every filter (call after every filter is installed): each call is a step,
+        and each input is walked or sized by its guard (:data:`FILTER_GUARDS`)."""
+        for name, func in list(self.filters.items()):
+            if not hasattr(func, "budget_guard"):
+                self.filters[name] = self._guarded(func, FILTER_GUARDS.get(name) or default_guard(name))
 
     def _guarded(self, func: Callable[..., Any], guard: Guard) -> Callable[..., Any]:
         passed = getattr(func, "jinja_pass_arg", None)

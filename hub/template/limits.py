@@ -26,6 +26,8 @@ __all__ = (
     "check_size",
     "text_size",
     "percent_size",
+    "default_guard",
+    "FILTER_GUARDS",
 )
 
 #: Steps (loop iterations, calls, items walked by a filter) one render may take.
@@ -286,6 +288,68 @@ def _join(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mappi
     return items
 
 
+def _tojson(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    indent = _arg(args, kwargs, 0, "indent", None)
+    # each item may be indented once per level: bounded, crudely, by size × (1 + indent)
+    unit = 1 + (
+        indent if isinstance(indent, int) and indent > 0 else len(indent) if isinstance(indent, str) else 0
+    )
+    check_size(text_size(value) * unit, "tojson")
+    return value
+
+
+def _wordwrap(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    width = _arg(args, kwargs, 0, "width", 79)
+    wrap = _arg(args, kwargs, 2, "wrapstring", None)
+    text = str(value) if not isinstance(value, list | tuple | Mapping | set | frozenset) else ""
+    check_size(text_size(value), "wordwrap")
+    if isinstance(width, int) and width > 0:
+        joins = len(text) // width + 1
+        check_size(len(text) + joins * len(str(wrap if wrap is not None else "\n")), "wordwrap")
+    return value
+
+
+#: Filters that never turn a container into text (they count, pick or convert one value).
+_NO_TEXT = frozenset(
+    {
+        "length",
+        "count",
+        "first",
+        "default",
+        "d",
+        "attr",
+        "int",
+        "float",
+        "bool",
+        "round",
+        "abs",
+        "contains",
+        "is_number",
+        "iif",
+        "is_state",
+        "state_attr",
+        "is_state_attr",
+        "has_value",
+        "expand",
+        "states",
+    }
+)
+
+
+def default_guard(name: str) -> Guard:
+    """Most filters turn their input into text (``upper``, ``trim``, ``escape``...): a
+    container nested to share items (``[a, a, a]`` ten deep) must be sized first."""
+    if name in _NO_TEXT:
+        return _as_is
+
+    def guard(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(value, list | tuple | Mapping | set | frozenset):
+            check_size(text_size(value), name)
+        return value
+
+    return guard
+
+
 def _text(name: str) -> Guard:
     def guard(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         check_size(text_size(value), name)
@@ -312,6 +376,10 @@ def _sum(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mappin
         # sum() of lists copies the total so far for each item: quadratic
         raise TemplateError("sum() takes numbers only")
     return _walk(budget, value)
+
+
+def _as_is(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    return value
 
 
 def _walking(budget: RenderBudget, value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
@@ -350,5 +418,7 @@ FILTER_GUARDS: dict[str, Guard] = {
     "indent": _indent,
     "format": _format,
     "replace": _replace,
-    **{name: _text(name) for name in ("string", "tojson", "to_json", "pprint", "urlencode", "xmlattr")},
+    "tojson": _tojson,
+    "wordwrap": _wordwrap,
+    **{name: _text(name) for name in ("string", "to_json", "pprint", "urlencode", "xmlattr")},
 }

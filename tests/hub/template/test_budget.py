@@ -116,3 +116,33 @@ def test_strings_are_sized_before_they_are_built(engine: TemplateEngine, source:
 )
 def test_ordinary_templates_still_work(engine: TemplateEngine, source: str, expected: str) -> None:
     assert engine.compile(source).render({}) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a container nested to share items, turned into text by an ordinary filter
+        "{% set a = 'x' * 1000 %}{% set b = [a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b] %}"
+        "{% set d = [c, c, c, c, c, c, c, c] %}{{ d | upper }}",
+        "{% set a = 'x' * 1000 %}{% set b = [a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b] %}"
+        "{% set d = [c, c, c, c, c, c, c, c] %}{{ d | e }}",
+        "{{ [[[[[1, 2, 3]]]]] * 100 | tojson(indent=100000) }}",
+        "{{ ('x ' * 50000) | wordwrap(1, wrapstring='y' * 100000) }}",
+    ],
+)
+def test_every_filter_sizes_what_it_turns_into_text(engine: TemplateEngine, source: str) -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(TemplateError, match="too large|too long|budget|no filter"):
+            engine.compile(source).render({})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024
+
+
+def test_urlize_and_lipsum_are_not_offered(engine: TemplateEngine) -> None:
+    with pytest.raises(TemplateError):
+        engine.compile("{{ 'http://a' | urlize(target='x' * 100000) }}").render({})
+    with pytest.raises(TemplateError):
+        engine.compile("{{ lipsum(100000) }}").render({})
