@@ -85,23 +85,27 @@ def is_template(value: object) -> bool:
 
 
 class _Metered(NodeTransformer):
-    """Rewrite a parsed template so its loops, joins and static text are metered."""
+    """Rewrite a parsed template so its loops, joins and static text are metered.
 
-    def _env_call(self, name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
-        return nodes.Call(
-            nodes.EnvironmentAttribute(name, lineno=lineno), args, [], None, None, lineno=lineno
-        )
+    The meters are filters (``environment.filters``), not calls: a filter is
+    called directly by the compiled code, a call goes through the sandbox's
+    checks (and would be charged as a call).  They take the context, which
+    also keeps jinja2 from running them at compile time.
+    """
+
+    def _meter(self, name: str, value: nodes.Expr, lineno: int) -> nodes.Filter:
+        return nodes.Filter(value, name, [], [], None, None, lineno=lineno)
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         iterable: nodes.Expr = node.iter  # type: ignore[assignment]  # jinja2 types it as Node
-        node.iter = self._env_call("budget_iter", [iterable], node.lineno)
+        node.iter = self._meter(_ITER, iterable, node.lineno)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         parts = nodes.List(list(node.nodes), lineno=node.lineno)
-        return self._env_call("budget_concat", [parts], node.lineno)
+        return self._meter(_CONCAT, parts, node.lineno)
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node | list[nodes.Node]:
         self.generic_visit(node)
@@ -112,8 +116,31 @@ class _Metered(NodeTransformer):
         )
         if not static:
             return node
-        charge = self._env_call("budget_produce", [nodes.Const(static, lineno=node.lineno)], node.lineno)
+        charge = self._meter(_PRODUCE, nodes.Const(static, lineno=node.lineno), node.lineno)
         return [nodes.ExprStmt(charge, lineno=node.lineno), node]
+
+
+#: The meters' filter names (a template may name them too: they only charge its budget).
+_ITER, _CONCAT, _PRODUCE = "budget_iter", "budget_concat", "budget_produce"
+
+
+@jinja2.pass_context
+def _meter_iter(context: jinja2.runtime.Context, iterable: Iterable[Any]) -> Iterator[Any]:
+    """One step per loop iteration (every ``{% for %}`` runs through this)."""
+    return context.environment.budget.iterate(iterable)  # type: ignore[attr-defined, no-any-return]
+
+
+@jinja2.pass_context
+def _meter_concat(context: jinja2.runtime.Context, parts: list[Any]) -> str:
+    """``a ~ b``: sized before the join."""
+    check_size(join_size("", parts), "~")
+    return "".join(str(part) for part in parts)
+
+
+@jinja2.pass_context
+def _meter_produce(context: jinja2.runtime.Context, chars: int) -> None:
+    """Static text about to be written (it may be inside a loop or a macro)."""
+    context.environment.budget.produce(chars)  # type: ignore[attr-defined]
 
 
 class _SizedFormatter(SandboxedFormatter):
@@ -155,6 +182,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         # link it makes; nothing in HA's helpers needs either
         self.globals.pop("lipsum", None)
         self.filters.pop("urlize", None)
+        for name, meter in ((_ITER, _meter_iter), (_CONCAT, _meter_concat), (_PRODUCE, _meter_produce)):
+            setattr(meter, "budget_guard", None)  # noqa: B010 - marks it: guard_filters skips it
+            self.filters[name] = meter
         self.finalize = _finalize
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -192,21 +222,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         """Refuse, loudly, what the sandbox considers unsafe (``__class__``, ``mro``...)."""
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
-    # -- called by the rewritten template ---------------------------------------------------------
-
-    def budget_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
-        """One step per loop iteration (every ``{% for %}`` runs through this)."""
-        return self.budget.iterate(iterable)
-
-    def budget_concat(self, parts: list[Any]) -> str:
-        """``a ~ b``: sized before the join."""
-        check_size(join_size("", parts), "~")
-        return "".join(str(part) for part in parts)
-
-    def budget_produce(self, chars: int) -> None:
-        """Static text about to be written (it may be inside a loop or a macro)."""
-        self.budget.produce(chars)
-
     # -- calls and operators ----------------------------------------------------------------------
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
@@ -228,9 +243,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """``'{:>9}'.format(x)``: formatted by :class:`_SizedFormatter`."""
         wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None  # not str.format (every attribute lookup asks)
         owner = getattr(value, "__self__", None)
-        if wrapped is None or type(owner) is not str:
-            return wrapped  # not str.format, or Markup's escaping formatter
+        if type(owner) is not str:
+            return wrapped  # Markup's escaping formatter
         is_map = value.__name__ == "format_map"
 
         def formatted(*args: Any, **kwargs: Any) -> str:

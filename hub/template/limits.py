@@ -63,18 +63,22 @@ class RenderBudget:
         self.seconds = seconds
         self.used = 0
         self.produced = 0
-        self._next_check = CLOCK_EVERY
+        # One comparison per step on the hot path; the rest happens in _check.
+        self._next_check = min(CLOCK_EVERY, steps + 1)
         self._deadline = time.perf_counter() + seconds if seconds is not None else None
 
     def charge(self, n: int = 1) -> None:
         """Spend ``n`` steps; raise TemplateError past the step or time budget."""
         self.used += n
+        if self.used >= self._next_check:
+            self._check()
+
+    def _check(self) -> None:
         if self.used > self.steps:
             raise BudgetError(f"template exceeded its step budget ({self.steps} steps)")
-        if self.used >= self._next_check:
-            self._next_check = self.used + CLOCK_EVERY
-            if self._deadline is not None and time.perf_counter() > self._deadline:
-                raise BudgetError(f"template exceeded its time budget ({self.seconds:g} s)")
+        self._next_check = min(self.used + CLOCK_EVERY, self.steps + 1)
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            raise BudgetError(f"template exceeded its time budget ({self.seconds:g} s)")
 
     def produce(self, chars: int) -> None:
         """Count text the render produced (it may be joined later in one C call)."""
@@ -85,7 +89,9 @@ class RenderBudget:
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """Yield from ``iterable``, one step per item."""
         for item in iterable:
-            self.charge()
+            self.used += 1
+            if self.used >= self._next_check:
+                self._check()
             yield item
 
 
