@@ -296,16 +296,25 @@ class Auth:
 
         ``expires_in``: seconds until it stops working; None for a long-lived one.
         """
+        value, _info = await self.issue_token(user, name, expires_in)
+        return value
+
+    async def issue_token(
+        self, user: User, name: str, expires_in: float | None = None
+    ) -> tuple[str, TokenInfo]:
+        """Like :meth:`create_token`, and return the token's listing (its id) too."""
         if expires_in is not None and expires_in <= 0:
             raise AuthError("a token's lifetime must be positive")
         await self._ready()
         token = "shub_" + secrets.token_urlsafe(32)
         now = self._time()
+        expires_at = None if expires_in is None else now + expires_in
+        token_id = ulid()
         await self._db.execute(
             "INSERT INTO tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (ulid(), user.id, name, _sha(token), now, None if expires_in is None else now + expires_in),
+            (token_id, user.id, name, _sha(token), now, expires_at),
         )
-        return token
+        return token, TokenInfo(token_id, name, user.id, user.username, now, expires_at, None)
 
     async def user_for_token(self, token: str) -> User | None:
         """Return the user a bearer token belongs to (None once revoked or expired)."""

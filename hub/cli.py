@@ -318,12 +318,11 @@ def token_create(username: str, label: str, expires: float | None, config: Path 
         found = await auth.user_by_name(username)
         if found is None:
             raise click.ClickException(f"no user {username!r}; add one with `safetyhub user add`")
-        value: str = await auth.create_token(found, label, expires_in=expires)
-        made = next(t for t in await auth.tokens(found.id) if t.name == label)
+        value, made = await auth.issue_token(found, label, expires_in=expires)
         await audit.log(
             _cli_actor(), "token.create", made.id, detail={"user": username, "name": label}, source="cli"
         )
-        return value
+        return str(value)
 
     click.echo(asyncio.run(_with_auth(config, create)))
 

@@ -61,8 +61,7 @@ async def create_token(request: web.Request) -> web.Response:
     user = await hub.auth.user_by_name(str(body.get("username", "")))
     if user is None:
         return json_error(404, f"no enabled user {body.get('username')!r}")
-    token = await hub.auth.create_token(user, name, expires_in=expires_in)
-    info = next(t for t in await hub.auth.tokens(user.id) if t.name == name)
+    token, info = await hub.auth.issue_token(user, name, expires_in=expires_in)
     await _audit(
         request, "token.create", info.id, {"user": user.username, "name": name, "expires_at": info.expires_at}
     )

@@ -148,3 +148,27 @@ def test_cli_lists_and_revokes_tokens_and_manages_users(config_dir: Path) -> Non
     assert run(cli, ["user", "enable", "lek", "-c", path]).exit_code == 0
     assert run(cli, ["user", "delete", "lek", "-c", path]).exit_code == 0
     assert "lek" not in run(cli, ["user", "list", "-c", path]).output
+
+
+async def test_an_admin_issues_an_expiring_token(
+    hub: Hub, hub_client: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    await hub.auth.add_user("phone-user", "correct horse battery", "viewer")
+    made = await hub_client.post(
+        "/api/tokens", json={"username": "phone-user", "name": "phone", "expires_in": 600}
+    )
+    assert made.status == 201, await made.text()
+    body = await made.json()
+    assert body["token"].startswith("shub_") and body["expires_at"] == pytest.approx(clock.time() + 600)
+    async with _session(hub, body["token"]) as phone:
+        assert (await phone.get("/api/states")).status == 200
+        await clock.advance(601)
+        assert (await phone.get("/api/states")).status == 401
+    for bad in (
+        {"username": "phone-user", "expires_in": 0},
+        {"username": "phone-user", "expires_in": "soon"},
+    ):
+        assert (await hub_client.post("/api/tokens", json=bad)).status == 400
+    assert (await hub_client.post("/api/tokens", json={"username": "nobody"})).status == 404
+    [entry] = await hub.audit.query(action="token.create")
+    assert entry.target == body["id"] and body["token"] not in str(entry.detail)
