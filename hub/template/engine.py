@@ -31,8 +31,10 @@ from jinja2.visitor import NodeTransformer
 
 from hub.template.helpers import install, install_static
 from hub.template.limits import (
+    CURRENT,
     FILTER_GUARDS,
     MAX_OUTPUT,
+    MAX_PRODUCED,
     MAX_STEPS,
     Guard,
     RenderBudget,
@@ -227,6 +229,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         """Every call is a step; str methods that grow a string are sized first."""
         __self.budget.charge(_CALL_STEPS)
+        for arg in (*args, *kwargs.values()):
+            # flatten(), union()... build from what they are given: lists nested to share
+            # items (``[a, a, a]`` ten deep) are sized first (the walk is charged)
+            if isinstance(arg, list | tuple | Mapping | set | frozenset):
+                check_size(text_size(arg, MAX_PRODUCED), "call", MAX_PRODUCED)
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str | bytes):
             name = getattr(__obj, "__name__", "")
@@ -365,6 +372,7 @@ class Template:
         env = self._engine.env
         saved = env.budget
         env.budget = budget if budget is not None else RenderBudget()
+        current = CURRENT.set(env.budget)
         token = RENDER_INFO.set(info) if info is not None else None
         try:
             text = self._compiled.render(variables or {})
@@ -376,6 +384,7 @@ class Template:
             raise TemplateError(f"{type(err).__name__}: {err}") from None
         finally:
             env.budget = saved
+            CURRENT.reset(current)
             if token is not None:
                 RENDER_INFO.reset(token)
         if len(text) > MAX_OUTPUT:
@@ -421,12 +430,14 @@ class TemplateEngine:
             saved = self.env.budget
             # constant folding runs filters at compile time: on a budget of its own
             self.env.budget = RenderBudget()
+            current = CURRENT.set(self.env.budget)
             try:
                 compiled = self.env.from_string(str(source))
             except jinja2.TemplateSyntaxError as err:
                 raise TemplateError(f"template syntax error: {err.message}") from None
             finally:
                 self.env.budget = saved
+                CURRENT.reset(current)
             template = Template(self, str(source), compiled)
         self._cache[source] = template
         if len(self._cache) > _CACHE_SIZE:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = (
@@ -20,6 +21,7 @@ __all__ = (
     "MAX_PRODUCED",
     "MAX_STEPS",
     "CLOCK_EVERY",
+    "CURRENT",
     "BudgetError",
     "RenderBudget",
     "TemplateError",
@@ -95,15 +97,24 @@ class RenderBudget:
             yield item
 
 
+#: The budget of the render running now: sizing a value walks it, and the walk is charged.
+CURRENT: ContextVar[RenderBudget | None] = ContextVar("template_budget", default=None)
+
+
 def text_size(value: Any, limit: int = MAX_OUTPUT) -> int:
     """An upper estimate of ``len(str(value))``, walking no further than past ``limit``.
 
     Containers may share items (``[a, a, a]`` nested ten deep), so the walk
     counts every visit and stops as soon as the estimate passes ``limit``.
+    Each visit is a step of the running render's budget: a loop that sizes
+    a big list on every pass runs out of steps, not of time.
     """
-    total = 0
+    if isinstance(value, str):
+        return len(value)
+    total = visits = 0
     stack = [value]
     while stack:
+        visits += 1
         item = stack.pop()
         if isinstance(item, str | bytes):
             total += len(item) + 3
@@ -127,6 +138,9 @@ def text_size(value: Any, limit: int = MAX_OUTPUT) -> int:
             total += 32
         if total > limit:
             break
+    budget = CURRENT.get()
+    if budget is not None:
+        budget.charge(visits)
     return total
 
 

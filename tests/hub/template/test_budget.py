@@ -146,3 +146,26 @@ def test_urlize_and_lipsum_are_not_offered(engine: TemplateEngine) -> None:
         engine.compile("{{ 'http://a' | urlize(target='x' * 100000) }}").render({})
     with pytest.raises(TemplateError):
         engine.compile("{{ lipsum(100000) }}").render({})
+
+
+_SHARED = (
+    "{% set a = [1, 2, 3, 4, 5, 6, 7, 8] %}{% set b = [a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b] %}"
+    "{% set d = [c, c, c, c, c, c, c, c] %}{% set e = [d, d, d, d, d, d, d, d] %}{% set f = [e, e, e, e, e, e, e, e] %}"
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        _SHARED + "{{ flatten(f) | length }}",
+        _SHARED + "{{ f | flatten | length }}",
+        _SHARED + "{{ union(f, f) | length }}",
+        # sizing a big list on every pass is charged: the loop runs out of steps, not of time
+        "{% set big = range(60000) | list %}{% for i in range(100000) %}{{ big | tojson | length }}{% endfor %}",
+    ],
+)
+def test_helpers_given_shared_or_big_lists_are_bounded(engine: TemplateEngine, source: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(TemplateError, match="too large|budget"):
+        engine.compile(source).render({})
+    assert time.perf_counter() - started < 5
