@@ -80,6 +80,7 @@ def test_small_templates_never_read_the_clock(engine: TemplateEngine) -> None:
         "{% set d = [c, c, c, c, c, c, c, c] %}{{ d | string }}",
         "{% set a = 'x' * 100000 %}{% set a = a ~ a %}{% set a = a ~ a %}{% set a = a ~ a %}",
         "{{ [1] | batch(10**9, 'x') | list }}",
+        "{{ ('x' * 100000) | regex_replace('x', 'y' * 100000) }}",
         "{{ [1] | slice(10**9, 'x') | list }}",
     ],
 )
@@ -110,6 +111,7 @@ def test_strings_are_sized_before_they_are_built(engine: TemplateEngine, source:
         ("{{ 3 + 4 }}", "7"),
         ("{{ [1, 2, 3, 4, 5] | batch(2, 0) | list }}", "[[1, 2], [3, 4], [5, 0]]"),
         ("{{ 'x\\ty'.expandtabs(4) }}", "x   y"),
+        ("{{ 'a1b22' | regex_replace('(\\\\d+)', '<\\\\1>') }}", "a<1>b<22>"),
         ("{{ range(3) | map('string') | join('') }}", "012"),
         ("{% for i in range(3) %}{{ loop.index }}{% endfor %}", "123"),
     ],
