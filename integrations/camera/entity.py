@@ -175,13 +175,7 @@ class CameraEntity(Entity):
     # -- images ------------------------------------------------------------------
 
     def extra_attributes(self) -> Mapping[str, Any]:
-        """Return share policy, owner and the latest snapshot (never a stream URI: viewers read states).
-
-        Every viewer reads states, and a ``never`` camera promises them nothing:
-        its state says only that it is not shared (staff use the camera API).
-        """
-        if self.share == "never":
-            return {"share": self.share}
+        """Return share policy, owner and the latest snapshot (never a stream URI: viewers read states)."""
         attrs: dict[str, Any] = {
             "share": self.share,
             "owner": self.owner.name,
