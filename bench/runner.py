@@ -126,6 +126,13 @@ BENCHES: tuple[Bench, ...] = (
     Bench("federation", "bench.federation", 420, 1500, "1,000 hubs → station: ingest and SOS latency"),
     Bench("sos_writes", "bench.sos_writes", 120, 300, "SQLite transactions and rows per SOS press"),
     Bench("soak", "bench.soak", 300, 1800, "compressed 24 h: memory growth and slowdown"),
+    Bench(
+        "templates",
+        "bench.templates",
+        120,
+        300,
+        "render budget: ordinary templates' cost, hostile ones stopped",
+    ),
 )
 
 

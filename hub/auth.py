@@ -19,11 +19,28 @@ from hub.core.context import Context
 from hub.core.ids import ulid
 from hub.core.services import ROLES
 
-__all__ = ("Auth", "User", "hash_password", "verify_password", "role_at_least")
+__all__ = (
+    "AUTH_MIGRATIONS",
+    "Auth",
+    "AuthError",
+    "LastAdmin",
+    "TokenInfo",
+    "UnknownAccess",
+    "User",
+    "hash_password",
+    "verify_password",
+    "role_at_least",
+)
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SESSION_SECONDS = 12 * 3600  # one CCOC shift
 MIN_PASSWORD = 8
+
+#: The auth component's own migrations (numbered apart from the core's).
+AUTH_MIGRATIONS: tuple[str, ...] = (
+    # 1: tokens may expire; NULL keeps the long-lived tokens made before.
+    "ALTER TABLE tokens ADD COLUMN expires_at REAL;",
+)
 
 
 def hash_password(password: str) -> str:
@@ -72,8 +89,37 @@ class User:
         return {"id": self.id, "username": self.username, "role": self.role}
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed (never its value or hash)."""
+
+    id: str
+    name: str
+    user_id: str
+    username: str
+    created_at: float
+    expires_at: float | None
+    last_used: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return dict(self.__dict__)
+
+
 class AuthError(ValueError):
     """A user or token request is invalid."""
+
+
+class UnknownAccess(AuthError):
+    """No such user or token."""
+
+
+class LastAdmin(AuthError):
+    """The change would leave the hub with no enabled admin."""
+
+
+#: Called after a token, session or user is revoked, disabled, deleted or changes role.
+AccessListener = Callable[[], None]
 
 
 class Auth:
@@ -82,6 +128,27 @@ class Auth:
     def __init__(self, storage: Any, time_fn: Callable[[], float] = time.time) -> None:
         self._db = storage
         self._time = time_fn
+        self._migrated = False
+        self._listeners: list[AccessListener] = []
+
+    async def _ready(self) -> None:
+        # Applied on first use, so every opener of the database (the hub, the
+        # CLI, a test) gets the columns without having to register them.
+        if not self._migrated:
+            await self._db.apply_migrations("auth", AUTH_MIGRATIONS)
+            self._migrated = True
+
+    def on_access_change(self, listener: AccessListener) -> Callable[[], None]:
+        """Call ``listener`` whenever access is taken back; return an unsubscribe callable.
+
+        Open streams use it to re-check their credential at once.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _access_changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     async def has_users(self) -> bool:
         """Return whether any user exists (onboarding is needed when not)."""
@@ -145,37 +212,152 @@ class Auth:
             return None
         return User(row["id"], row["username"], row["role"])
 
-    async def set_role(self, user_id: str, role: str) -> None:
-        """Change a user's role."""
+    async def all_users(self) -> list[dict[str, Any]]:
+        """Return every user, disabled ones too, for the admin's list."""
+        rows = await self._db.fetchall(
+            "SELECT id, username, role, disabled, created_at FROM users ORDER BY username"
+        )
+        return [
+            {
+                "id": r["id"],
+                "username": r["username"],
+                "role": r["role"],
+                "disabled": bool(r["disabled"]),
+                "created_at": r["created_at"],
+            }
+            for r in rows
+        ]
+
+    async def find_user(self, name_or_id: str) -> dict[str, Any] | None:
+        """Return a user (disabled or not) by name or id."""
+        for user in await self.all_users():
+            if name_or_id in (user["id"], user["username"]):
+                return user
+        return None
+
+    async def _require(self, user_id: str) -> dict[str, Any]:
+        found = await self.find_user(user_id)
+        if found is None:
+            raise UnknownAccess(f"no user {user_id!r}")
+        return found
+
+    async def _guard_last_admin(self, user: dict[str, Any], doing: str) -> None:
+        """Refuse to leave the hub with no enabled admin: nobody could manage it any more."""
+        if user["role"] != "admin" or user["disabled"]:
+            return
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
+            (user["id"],),
+        )
+        if row is None or not row["n"]:
+            raise LastAdmin(f"{user['username']} is the last admin and cannot be {doing}")
+
+    async def set_role(self, user_id: str, role: str) -> dict[str, Any]:
+        """Change a user's role (not the last admin's); return the user as it was."""
         if role not in ROLES:
             raise AuthError(f"role must be one of {', '.join(ROLES)}")
-        await self._db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+        user = await self._require(user_id)
+        if role != "admin":
+            await self._guard_last_admin(user, "demoted")
+        await self._db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user["id"]))
+        self._access_changed()
+        return user
 
-    async def disable_user(self, user_id: str) -> None:
-        """Disable a user and end their sessions and tokens."""
-        await self._db.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
-        await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-        await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+    async def disable_user(self, user_id: str) -> dict[str, Any]:
+        """Disable a user (not the last admin) and end their sessions and tokens."""
+        user = await self._require(user_id)
+        await self._guard_last_admin(user, "disabled")
+        await self._db.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user["id"],))
+        await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
+        await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user["id"],))
+        self._access_changed()
+        return user
+
+    async def enable_user(self, user_id: str) -> dict[str, Any]:
+        """Let a disabled user log in again (their old tokens stay revoked)."""
+        user = await self._require(user_id)
+        await self._db.execute("UPDATE users SET disabled = 0 WHERE id = ?", (user["id"],))
+        return user
+
+    async def delete_user(self, user_id: str) -> dict[str, Any]:
+        """Delete a user (not the last admin), their sessions and tokens."""
+        user = await self._require(user_id)
+        await self._guard_last_admin(user, "deleted")
+        await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
+        await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user["id"],))
+        await self._db.execute("DELETE FROM users WHERE id = ?", (user["id"],))
+        self._access_changed()
+        return user
 
     # -- tokens ----------------------------------------------------------------
 
-    async def create_token(self, user: User, name: str) -> str:
-        """Create a long-lived API token; the clear value is returned once."""
+    async def create_token(self, user: User, name: str, expires_in: float | None = None) -> str:
+        """Create an API token; the clear value is returned once.
+
+        ``expires_in``: seconds until it stops working; None for a long-lived one.
+        """
+        value, _info = await self.issue_token(user, name, expires_in)
+        return value
+
+    async def issue_token(
+        self, user: User, name: str, expires_in: float | None = None
+    ) -> tuple[str, TokenInfo]:
+        """Like :meth:`create_token`, and return the token's listing (its id) too."""
+        if expires_in is not None and expires_in <= 0:
+            raise AuthError("a token's lifetime must be positive")
+        await self._ready()
         token = "shub_" + secrets.token_urlsafe(32)
+        now = self._time()
+        expires_at = None if expires_in is None else now + expires_in
+        token_id = ulid()
         await self._db.execute(
-            "INSERT INTO tokens (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (ulid(), user.id, name, _sha(token), self._time()),
+            "INSERT INTO tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (token_id, user.id, name, _sha(token), now, expires_at),
         )
-        return token
+        return token, TokenInfo(token_id, name, user.id, user.username, now, expires_at, None)
 
     async def user_for_token(self, token: str) -> User | None:
-        """Return the user a bearer token belongs to."""
+        """Return the user a bearer token belongs to (None once revoked or expired)."""
+        await self._ready()
         row = await self._db.fetchone(
-            "SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id "
+            "SELECT u.id, u.username, u.role, t.expires_at FROM tokens t JOIN users u ON u.id = t.user_id "
             "WHERE t.token_hash = ? AND u.disabled = 0",
             (_sha(token),),
         )
-        return User(row["id"], row["username"], row["role"]) if row else None
+        if row is None or (row["expires_at"] is not None and row["expires_at"] <= self._time()):
+            return None
+        return User(row["id"], row["username"], row["role"])
+
+    async def tokens(self, user_id: str | None = None) -> list[TokenInfo]:
+        """List tokens (all, or one user's), newest first."""
+        await self._ready()
+        where, params = ("WHERE t.user_id = ?", (user_id,)) if user_id else ("", ())
+        rows = await self._db.fetchall(
+            "SELECT t.id, t.name, t.user_id, u.username, t.created_at, t.expires_at, t.last_used "
+            f"FROM tokens t JOIN users u ON u.id = t.user_id {where} ORDER BY t.created_at DESC",
+            params,
+        )
+        return [
+            TokenInfo(
+                r["id"],
+                r["name"] or "",
+                r["user_id"],
+                r["username"],
+                r["created_at"],
+                r["expires_at"],
+                r["last_used"],
+            )
+            for r in rows
+        ]
+
+    async def revoke_token(self, token_id: str) -> TokenInfo:
+        """Revoke a token by id: it fails at once, on open streams too."""
+        for info in await self.tokens():
+            if info.id == token_id:
+                await self._db.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
+                self._access_changed()
+                return info
+        raise UnknownAccess(f"no token {token_id!r}")
 
     # -- sessions ----------------------------------------------------------------
 

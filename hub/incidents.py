@@ -959,7 +959,7 @@ async def setup(hub: Hub) -> None:
         return {"incident_id": inc.id, "status": inc.status}
 
     reg = hub.services.register
-    reg("incident", "open", svc_open, OpenSchema, description="Open an incident")
+    reg("incident", "open", svc_open, OpenSchema, description="Open an incident", idempotent=True)
     reg("incident", "ack", svc_ack, IdSchema, description="Acknowledge an incident")
     reg("incident", "dispatch", svc_dispatch, DispatchSchema, description="Record a dispatched unit")
     reg("incident", "close", svc_close, IdSchema, description="Close an incident")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from hub.config.secrets import redact as redact_secrets
 from hub.storage import Storage, from_json, is_passing, to_json
 
 __all__ = ("Recorder",)
@@ -26,6 +27,13 @@ _SECONDS_PER_DAY = 86_400.0
 # Purge deletes in chunks so that a first purge over months of history does not
 # hold the write lock for seconds while SOS events wait behind it.
 _PURGE_CHUNK = 5_000
+
+
+def _json(value: Any) -> str:
+    # A `!secret` value that reached an event or a state (a service call's data, an
+    # automation's variables) is masked before it is stored: history outlives configs.
+    return redact_secrets(to_json(value))
+
 
 _INSERT_EVENT = (
     "INSERT INTO events (event_type, data, time_fired, context_id, context_parent, user_id, origin)"
@@ -72,7 +80,7 @@ class Recorder:
             return
         self._storage.enqueue(
             _INSERT_EVENT,
-            (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin),
+            (event_type, _json(data), time_fired, context_id, context_parent, user_id, origin),
         )
 
     def record_state(
@@ -86,7 +94,8 @@ class Recorder:
     ) -> None:
         """Queue a state row for the next batch."""
         self._storage.enqueue(
-            _INSERT_STATE, (entity_id, state, to_json(attributes), last_changed, last_updated, context_id)
+            _INSERT_STATE,
+            (entity_id, redact_secrets(state), _json(attributes), last_changed, last_updated, context_id),
         )
 
     async def record_now(
@@ -111,7 +120,7 @@ class Recorder:
         """
         if event_type in self.exclude_event_types:
             return
-        row = (event_type, to_json(data), time_fired, context_id, context_parent, user_id, origin)
+        row = (event_type, _json(data), time_fired, context_id, context_parent, user_id, origin)
         try:
             await self._storage.execute(_INSERT_EVENT, row)
         except Exception as err:

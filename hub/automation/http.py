@@ -24,6 +24,7 @@ from aiohttp import web
 from hub.automation.blueprints import list_blueprints, search_dirs
 from hub.automation.const import MANAGER, WEBHOOKS
 from hub.automation.strings import translator
+from hub.config.secrets import redact as redact_secrets
 from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
@@ -109,16 +110,23 @@ def _as_bool(value: Any) -> bool:
     raise ValueError("'enabled' must be true or false")
 
 
+def _redacted_dumps(value: Any) -> str:
+    """JSON with every `!secret` value masked: configs, errors and traces may hold one."""
+    return redact_secrets(json.dumps(value, ensure_ascii=False))
+
+
 async def list_automations(request: web.Request) -> web.Response:
     manager = _manager(request)
-    return web.json_response([automation_summary(a) for a in manager.automations.values()])
+    return web.json_response(
+        [automation_summary(a) for a in manager.automations.values()], dumps=_redacted_dumps
+    )
 
 
 async def get_automation(request: web.Request) -> web.Response:
     automation = _automation(request)
     out = automation_summary(automation)
     out["config"] = _plain(automation.raw)
-    return web.json_response(out)
+    return web.json_response(out, dumps=_redacted_dumps)
 
 
 async def set_automation(request: web.Request) -> web.Response:
@@ -129,7 +137,7 @@ async def set_automation(request: web.Request) -> web.Response:
     enabled = _as_bool(body["enabled"])
     await _manager(request).set_enabled(automation, enabled)
     await _audit(request, "automation.turn_on" if enabled else "automation.turn_off", automation.entity_id)
-    return web.json_response(automation_summary(automation))
+    return web.json_response(automation_summary(automation), dumps=_redacted_dumps)
 
 
 async def trigger_automation(request: web.Request) -> web.Response:
@@ -145,14 +153,15 @@ async def trigger_automation(request: web.Request) -> web.Response:
     run = _manager(request).trigger(automation, skip_condition=skip, context=context)
     await _audit(request, "automation.trigger", automation.entity_id)
     return web.json_response(
-        {"run_id": run.run_id if run is not None else None, **automation_summary(automation)}
+        {"run_id": run.run_id if run is not None else None, **automation_summary(automation)},
+        dumps=_redacted_dumps,
     )
 
 
 async def reload_all(request: web.Request) -> web.Response:
     result = await _manager(request).reload()
     await _audit(request, "automation.reload", "all", result.model_dump())
-    return web.json_response(result.model_dump())
+    return web.json_response(result.model_dump(), dumps=_redacted_dumps)
 
 
 async def reload_one(request: web.Request) -> web.Response:
@@ -161,13 +170,13 @@ async def reload_one(request: web.Request) -> web.Response:
     existing = manager.get(key)
     result = await manager.reload([existing.key if existing is not None else key])
     await _audit(request, "automation.reload", key, result.model_dump())
-    return web.json_response(result.model_dump())
+    return web.json_response(result.model_dump(), dumps=_redacted_dumps)
 
 
 async def get_traces(request: web.Request) -> web.Response:
     automation = _automation(request)
     traces = await _manager(request).traces_of(automation.key)
-    return web.json_response(traces)
+    return web.json_response(traces, dumps=_redacted_dumps)
 
 
 def _blueprints(hub: Hub) -> list[dict[str, Any]]:
@@ -220,11 +229,12 @@ async def page_automation(request: web.Request) -> web.Response:
     traces = await _manager(request).traces_of(automation.key)
     chosen = request.query.get("run")
     trace = next((t for t in traces if t.get("run_id") == chosen), traces[0] if traces else None)
-    config = json.dumps(_plain(automation.raw), ensure_ascii=False, indent=2)
+    config = redact_secrets(json.dumps(_plain(automation.raw), ensure_ascii=False, indent=2))
+    summary = json.loads(_redacted_dumps(automation_summary(automation)))
     return render(
         request,
         "automation.html",
-        automation=automation_summary(automation),
+        automation=summary,
         traces=traces,
         trace=trace,
         config=config,

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hub.automation.triggers.common import jsonable
+from hub.config.secrets import redact as redact_secrets
 from hub.storage import from_json, to_json
 from hub.template import TemplateState
 
@@ -154,7 +155,8 @@ class Trace:
         # Called by sqlite3 in the storage writer's thread, off the event loop.
         if protocol is sqlite3.PrepareProtocol:
             try:
-                return _encode(self.as_dict(plain=False))
+                # a `!secret` in the automation's data is masked before it is stored
+                return redact_secrets(_encode(self.as_dict(plain=False)))
             except Exception as err:  # noqa: BLE001 - a trace must never break the batch writer
                 return to_json(
                     {

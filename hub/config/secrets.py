@@ -2,11 +2,14 @@
 
 Every value the loader resolves through `!secret` is registered here, so a
 password that ends up in an exception text, a URL or a debug line is replaced
-by ``***`` before any handler writes it.
+by ``***`` before any handler writes it.  :func:`redact` also finds a secret
+as JSON writes it inside a string, so stored rows (the recorder, traces) and
+API bodies are masked with the same call.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -58,6 +61,14 @@ class SecretRegistry:
                 maskable = [value for value in self._values if len(value) >= MIN_SECRET_LENGTH]
                 if not maskable:
                     return None
+                # As written, and as JSON writes it inside a string (quotes, backslashes,
+                # control characters escaped; non-ASCII escaped or not): stored rows and API
+                # bodies are JSON, and a secret must be masked there too.
+                forms = set(maskable)
+                for value in maskable:
+                    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+                    forms.add(json.dumps(value)[1:-1])
+                maskable = list(forms)
                 # Longest first, so a secret that contains another is masked whole.
                 maskable.sort(key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(value) for value in maskable))

@@ -52,6 +52,10 @@ class Service:
     #: Least role allowed to call this service through the API.
     role: str = "operator"
     is_coro: bool = field(default=False)
+    #: The handler honours :attr:`ServiceCall.key` itself, writing its effect and the key
+    #: together (``incident.open``, ``line.send``); the API passes an ``Idempotency-Key``
+    #: on to it.  Other services' keys are kept by the API (``hub/http/idempotency.py``).
+    idempotent: bool = False
 
     def describe(self) -> dict[str, Any]:
         """Return a description for the API and UI."""
@@ -95,13 +99,17 @@ class ServiceRegistry:
         *,
         description: str = "",
         role: str = "operator",
+        idempotent: bool = False,
     ) -> None:
-        """Register ``domain.service``; a second registration replaces the first."""
+        """Register ``domain.service``; a second registration replaces the first.
+
+        ``idempotent``: the handler honours ``call.key`` itself (see :attr:`Service.idempotent`).
+        """
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         is_coro = asyncio.iscoroutinefunction(handler)
         self._services.setdefault(domain, {})[service] = Service(
-            domain, service, handler, schema, description, role, is_coro
+            domain, service, handler, schema, description, role, is_coro, idempotent
         )
         self._bus.fire("service_registered", {"domain": domain, "service": service})
 

@@ -10,6 +10,7 @@ from hub.auth import role_at_least
 from hub.core.context import Context
 from hub.core.errors import ServiceNotFound
 from hub.core.state import valid_entity_id
+from hub.http.idempotency import check_key, idempotent
 from hub.http.routes import Route, current_user, json_dumps, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
@@ -145,34 +146,40 @@ async def call_service(request: web.Request) -> web.Response:
     if not role_at_least(user.role, svc.role):
         return json_error(403, f"{domain}.{name} requires role {svc.role}")
     body = await read_json_object(request)
-    ctx = _context(request)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        if not 1 <= len(key) <= 200:
-            return json_error(400, "Idempotency-Key must be 1 to 200 characters")
-        # Per user: one client's key can never return another's result.
-        key = f"api:{user.id}:{key}"
-    changed: list[dict[str, Any]] = []
+    key = check_key(request)
+    if isinstance(key, web.Response):
+        return key
 
-    def collect(event: Any) -> None:
-        if event.context is ctx and event.data.get("new_state") is not None:
-            changed.append(event.data["new_state"].as_dict())
+    async def run(native_key: str | None = None) -> web.Response:
+        ctx = _context(request)
+        changed: list[dict[str, Any]] = []
 
-    unsub = hub.bus.listen("state_changed", collect)
-    try:
-        result = await hub.services.call(domain, name, body, ctx, key=key)
-        await hub.bus.drained()
-    finally:
-        unsub()
-    await hub.audit.log_done(
-        user.username,
-        "service.call",
-        f"{domain}.{name}",
-        role=user.role,
-        detail={"data": body},
-        ip=request.remote or "",
-    )
-    return web.json_response({"changed_states": changed, "service_response": result}, dumps=json_dumps)
+        def collect(event: Any) -> None:
+            if event.context is ctx and event.data.get("new_state") is not None:
+                changed.append(event.data["new_state"].as_dict())
+
+        unsub = hub.bus.listen("state_changed", collect)
+        try:
+            result = await hub.services.call(domain, name, body, ctx, key=native_key)
+            await hub.bus.drained()
+        finally:
+            unsub()
+        await hub.audit.log_done(
+            user.username,
+            "service.call",
+            f"{domain}.{name}",
+            role=user.role,
+            detail={"data": body},
+            ip=request.remote or "",
+        )
+        return web.json_response({"changed_states": changed, "service_response": result}, dumps=json_dumps)
+
+    if key is None:
+        return await run()
+    if svc.idempotent:
+        # the service writes its effect and the key together: no record needed here
+        return await run(key)
+    return await idempotent(request, key, body, run)
 
 
 async def fire_event(request: web.Request) -> web.Response:
@@ -211,7 +218,11 @@ async def list_incidents(request: web.Request) -> web.Response:
 async def create_incident(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     body = await read_json_object(request)
-    result = await hub.services.call("incident", "open", body, _context(request))
+    key = check_key(request)
+    if isinstance(key, web.Response):
+        return key
+    # incident.open honours the key itself: a repeat gets the incident it opened
+    result = await hub.services.call("incident", "open", body, _context(request), key=key)
     inc = await hub.data[INCIDENTS].get(result["incident_id"])
     return web.json_response(inc.as_dict(), status=201, dumps=json_dumps)
 
@@ -241,14 +252,21 @@ async def incident_action(request: web.Request) -> web.Response:
     user = current_user(request)
     body["incident_id"] = request.match_info["incident_id"]
     body.setdefault("by", user.username)
-    try:
-        await hub.services.call("incident", action, body, _context(request))
-    except Exception as err:
-        if isinstance(err.__cause__, IncidentNotFound):
-            return json_error(404, str(err.__cause__))
-        raise
-    inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
-    return web.json_response(inc.as_dict(), dumps=json_dumps)
+    key = check_key(request)
+    if isinstance(key, web.Response):
+        return key
+
+    async def run() -> web.Response:
+        try:
+            await hub.services.call("incident", action, body, _context(request))
+        except Exception as err:
+            if isinstance(err.__cause__, IncidentNotFound):
+                return json_error(404, str(err.__cause__))
+            raise
+        inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
+        return web.json_response(inc.as_dict(), dumps=json_dumps)
+
+    return await run() if key is None else await idempotent(request, key, body, run)
 
 
 async def list_plugins(request: web.Request) -> web.Response:
@@ -273,7 +291,8 @@ async def list_audit(request: web.Request) -> web.Response:
 
 async def list_users(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response([u.as_dict() for u in await hub.auth.users()])
+    # disabled users too (flagged): an admin must see whom they can re-enable
+    return web.json_response(await hub.auth.all_users(), dumps=json_dumps)
 
 
 async def create_user(request: web.Request) -> web.Response:
@@ -299,10 +318,22 @@ async def create_user(request: web.Request) -> web.Response:
     return web.json_response(user.as_dict(), status=201)
 
 
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "description": "The same key again (from the same user, within a day) repeats nothing: the first "
+    "call's answer comes back (Idempotent-Replayed: true). 422 if the key was used for another request; "
+    "409 while the first call runs, or if the hub restarted in its middle (check, then use a new key).",
+    "schema": {"type": "string", "pattern": "^[ -~]{1,200}$"},
+}
+
+
 def routes() -> list[Route]:
     """Return the core API routes."""
+    from hub.http import access
+
     inc = ("incidents",)
     return [
+        *access.routes(),
         Route(
             "GET",
             "/api/health",
@@ -344,14 +375,7 @@ def routes() -> list[Route]:
             summary="Call a service (its own role applies)",
             tags=("services",),
             request_schema={"type": "object"},
-            headers=(
-                {
-                    "name": "Idempotency-Key",
-                    "description": "The same key again (from the same user) repeats nothing: "
-                    "incident.open returns the incident it opened, line.send is not delivered twice.",
-                    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
-                },
-            ),
+            headers=(_IDEMPOTENCY_HEADER,),
         ),
         Route(
             "POST",
@@ -377,6 +401,7 @@ def routes() -> list[Route]:
             summary="Open an incident",
             tags=inc,
             request_schema={"type": "object"},
+            headers=(_IDEMPOTENCY_HEADER,),
         ),
         # Incident ids are ULIDs: no dot, so ``<id>.cap`` (the station console's CAP 1.2
         # export, registered by a plugin after these core routes) is not swallowed here.
@@ -395,6 +420,7 @@ def routes() -> list[Route]:
             summary="ack | close | note | dispatch",
             tags=inc,
             request_schema={"type": "object"},
+            headers=(_IDEMPOTENCY_HEADER,),
         ),
         Route("GET", "/api/plugins", list_plugins, summary="Plugins with status and errors", tags=("core",)),
         Route("GET", "/api/audit", list_audit, role="admin", summary="Audit log", tags=("core",)),

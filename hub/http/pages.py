@@ -5,7 +5,8 @@ buttons ``fetch`` ``/api/...`` with the session's CSRF token), so there is
 one code path with one set of checks and audit entries for every change.
 The exceptions are the forms that must work before anyone is logged in
 (login, onboarding), which protect themselves with a double-submit cookie and
-a per-IP throttle, and the harmless language switch.
+a throttle (login: per address and user name, plus a global bound; onboarding: per
+address), and the harmless language switch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from multidict import MultiDictProxy
 
 from hub.auth import SESSION_SECONDS, AuthError, User, role_at_least
 from hub.core.services import ROLES
+from hub.core.throttle import Throttle
 from hub.http.routes import Handler, Route, current_user
 from hub.http.server import HUB_KEY, PRECSRF_COOKIE, SESSION_COOKIE
 from hub.http.templating import LANG_COOKIE, is_local_path, render
@@ -30,11 +32,13 @@ from hub.incidents import INCIDENTS, STATUSES, IncidentNotFound
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("routes", "Throttle")
+__all__ = ("routes", "GLOBAL_LOGIN_FAILURES")
 
 #: Failed attempts allowed per client IP per window, for login and onboarding.
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300.0
+#: Wrong logins per window across all users and addresses before everyone waits.
+GLOBAL_LOGIN_FAILURES = 100
 #: Status filters the incident list accepts ("" = all).
 STATUS_FILTERS = ("", "active", *STATUSES)
 #: Domains shown first on the overview: the SOS path is what matters at 2 a.m.
@@ -43,49 +47,6 @@ _LANG_MAX_AGE = 365 * 24 * 3600
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 Form = MultiDictProxy[Any]
-
-
-class Throttle:
-    """Count failures per key (client IP) in a sliding window.
-
-    In memory on purpose: it only has to slow down guessing while the hub
-    runs, and a restart (which is visible to the admin) resetting it is fine.
-    The number of keys is bounded so that a flood of spoofed-looking clients
-    cannot grow it without limit.
-    """
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, limit: int = MAX_FAILURES, window: float = WINDOW_SECONDS) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(key, ()) if now - t < self.window]
-        if times:
-            self._failures[key] = times
-        else:
-            self._failures.pop(key, None)
-        return times
-
-    def retry_after(self, key: str, now: float) -> float | None:
-        """Return seconds until ``key`` may try again, or None if it may now."""
-        times = self._recent(key, now)
-        if len(times) < self.limit:
-            return None
-        # Refused until enough of the window's failures have aged out.
-        return times[-self.limit] + self.window - now
-
-    def fail(self, key: str, now: float) -> None:
-        """Record a failure for ``key``."""
-        if key not in self._failures and len(self._failures) >= self.MAX_KEYS:
-            for old in list(self._failures):
-                self._recent(old, now)
-            while len(self._failures) >= self.MAX_KEYS:
-                # Dicts keep insertion order: drop the longest-known client.
-                del self._failures[next(iter(self._failures))]
-        self._failures.setdefault(key, []).append(now)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -186,8 +147,11 @@ class _Pages:
     """Handlers plus the state they share (throttles), one instance per app."""
 
     def __init__(self) -> None:
-        self.login_throttle = Throttle()
-        self.onboarding_throttle = Throttle()
+        # Per (address, user name): behind a reverse proxy every visitor has the proxy's
+        # address, and guessing one name must not lock out the others.  The global
+        # bound caps guessing across all names (spraying).
+        self.login_throttle = Throttle(MAX_FAILURES, WINDOW_SECONDS, global_limit=GLOBAL_LOGIN_FAILURES)
+        self.onboarding_throttle = Throttle(MAX_FAILURES, WINDOW_SECONDS)
         # Two onboarding posts racing must not both see "no users yet".
         self.onboarding_lock = asyncio.Lock()
 
@@ -228,7 +192,8 @@ class _Pages:
         next_path = _field(form, "next")
         next_path = next_path if is_local_path(next_path) else ""
         username = _field(form, "username").strip()[:64]
-        wait = self.login_throttle.retry_after(ip, now)
+        throttle_key = f"{ip}\n{username.casefold()}"
+        wait = self.login_throttle.retry_after(throttle_key, now)
         if wait is not None:
             # Not audited: the failures that led here were, and a scripted
             # flood of refusals must not flood the append-only log.
@@ -241,7 +206,7 @@ class _Pages:
             return self._login_page(request, 403, _t(request, "login.expired"), next_path, username)
         user = await hub.auth.check_password(username, _field(form, "password"))
         if user is None:
-            self.login_throttle.fail(ip, now)
+            self.login_throttle.fail(throttle_key, now)
             await hub.audit.log(
                 username or "?",
                 "login",
@@ -251,6 +216,7 @@ class _Pages:
                 detail={"reason": "wrong username or password"},
             )
             return self._login_page(request, 401, _t(request, "login.failed"), next_path, username)
+        self.login_throttle.forget(throttle_key)
         sid, _csrf = await hub.auth.create_session(user)
         await hub.audit.log(user.username, "login", user.username, role=user.role, ip=ip)
         return _logged_in(request, sid, next_path or "/")

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from hub.core.bus import Event
-from hub.http.routes import Route, json_dumps
+from hub.http.routes import Route, current_user, json_dumps
 from hub.http.server import HUB_KEY
+from hub.http.server import _resolve_user as resolve_credential
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -34,6 +36,10 @@ CORE_EVENTS = frozenset({"state_changed"})
 STREAMED: web.AppKey[frozenset[str]] = web.AppKey("sse_streamed")
 _QUEUE_MAX = 1000
 _CLIENTS: web.AppKey[set[asyncio.Queue[str | None]]] = web.AppKey("sse_clients")
+#: For each open stream: does its credential still hold?
+_CHECKS: web.AppKey[dict[asyncio.Queue[str | None], Callable[[], Awaitable[bool]]]] = web.AppKey("sse_checks")
+#: Seconds between keepalives (and credential re-checks) on an idle stream.
+KEEPALIVE = 15.0
 
 
 def _encode(event: Event) -> str | None:
@@ -86,21 +92,52 @@ def setup(app: web.Application) -> None:
 
     hub._unsubs.append(hub.bus.listen("*", fan_out))
 
+    checks: dict[asyncio.Queue[str | None], Callable[[], Awaitable[bool]]] = {}
+    app[_CHECKS] = checks
+    rechecks: set[asyncio.Task[None]] = set()
+
+    async def recheck() -> None:
+        for queue, still_allowed in list(checks.items()):
+            if not await still_allowed():
+                _end(queue)
+
+    def access_changed() -> None:
+        task = asyncio.get_running_loop().create_task(recheck())
+        rechecks.add(task)
+        task.add_done_callback(rechecks.discard)
+
+    auth = getattr(hub, "auth", None)
+    if auth is not None:
+        hub._unsubs.append(auth.on_access_change(access_changed))
+
+
+def _end(queue: asyncio.Queue[str | None]) -> None:
+    """Ask one stream to end, even when its queue is full."""
+    try:
+        queue.put_nowait(None)
+    except asyncio.QueueFull:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None)
+
 
 async def close_all(app: web.Application) -> None:
     """Tell every stream to end (on shutdown)."""
     for queue in list(app.get(_CLIENTS, ())):
-        try:
-            queue.put_nowait(None)
-        except asyncio.QueueFull:
-            while not queue.empty():
-                queue.get_nowait()
-            queue.put_nowait(None)
+        _end(queue)
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
     clients = request.app[_CLIENTS]
+    checks = request.app[_CHECKS]
     queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE_MAX)
+    opened_by = current_user(request)
+
+    async def still_allowed() -> bool:
+        # the same credential (token or session cookie) must still name the same user
+        user, _, _ = await resolve_credential(request)
+        return user is not None and opened_by is not None and user == opened_by
+
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -111,11 +148,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b": connected\n\nretry: 3000\n\n")
     clients.add(queue)
+    checks[queue] = still_allowed
     try:
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), timeout=15)
+                message = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
             except TimeoutError:
+                if not await still_allowed():
+                    break
                 await response.write(b": keepalive\n\n")
                 continue
             if message is None:
@@ -125,6 +165,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         clients.discard(queue)
+        checks.pop(queue, None)
     return response
 
 

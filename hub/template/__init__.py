@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from hub.keys import HubKey
 from hub.template.engine import (
     MAX_OUTPUT,
-    MAX_RANGE_BUDGET,
+    MAX_STEPS,
+    RenderBudget,
     Template,
     TemplateEngine,
     TemplateError,
@@ -20,14 +21,18 @@ from hub.template.engine import (
     is_template,
     render_complex,
 )
+from hub.template.limits import CLOCK_EVERY, BudgetError
 from hub.template.state import RenderInfo, TemplateState
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
+    "BudgetError",
+    "CLOCK_EVERY",
     "MAX_OUTPUT",
-    "MAX_RANGE_BUDGET",
+    "MAX_STEPS",
+    "RenderBudget",
     "RenderInfo",
     "Template",
     "TemplateEngine",

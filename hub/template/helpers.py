@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from hub.template.limits import bounded_sub
 from hub.template.state import RENDER_INFO, AllStates, TemplateState, note_entity
 
 if TYPE_CHECKING:
@@ -113,7 +114,8 @@ def _regex_search(value: Any, find: str = "", ignorecase: bool = False) -> bool:
 
 
 def _regex_replace(value: Any = "", find: str = "", replace: str = "", ignorecase: bool = False) -> str:
-    return _regex(find, ignorecase).sub(replace, str(value))
+    # a long replacement for every match can build gigabytes in one C call: counted as it goes
+    return bounded_sub(_regex(find, ignorecase), str(replace), str(value))
 
 
 def _regex_findall(value: Any, find: str = "", ignorecase: bool = False) -> list[Any]:

@@ -189,21 +189,42 @@ async def get_stream(request: web.Request) -> web.Response:
 # -- JSON -----------------------------------------------------------------------
 
 
+def _sees(hub: Hub, camera: CameraEntity, party: Party) -> str:
+    """How much of a camera's entry ``party`` may see: ``full``, ``registry`` or ``none``.
+
+    ``full`` (device facts, the latest picture's id) needs what a picture
+    needs; ``never`` cameras show a viewer only that they exist and why
+    nothing more is shown.
+    """
+    if may_share(hub, camera, party, "snapshot"):
+        return "full"
+    return "registry" if may_share(hub, camera, party, "registry") else "none"
+
+
 def _camera_summary(hub: Hub, camera: CameraEntity, party: Party) -> dict[str, Any]:
     state = hub.states.get(camera.entity_id)
-    return {
+    sees = _sees(hub, camera, party)
+    out: dict[str, Any] = {
         "entity_id": camera.entity_id,
         "name": camera.name,
         "state": state.state if state is not None else "unknown",
         "share": camera.share,
-        "owner": {"name": camera.owner.name, "phone": camera.owner.phone},
-        "location": {"lat": camera.location[0], "lon": camera.location[1]} if camera.location else None,
-        "ptz": camera.supports_ptz,
-        "sensors": camera.sensor_ids(),
-        "last_snapshot_id": camera.last_snapshot_id,
-        "error": camera.error,
         "live": may_share(hub, camera, party, "live").as_dict(),
     }
+    if sees == "none":
+        return out
+    out.update(
+        {
+            "owner": {"name": camera.owner.name, "phone": camera.owner.phone},
+            "location": {"lat": camera.location[0], "lon": camera.location[1]} if camera.location else None,
+            "ptz": camera.supports_ptz,
+            "sensors": camera.sensor_ids(),
+        }
+    )
+    if sees == "full":
+        out["last_snapshot_id"] = camera.last_snapshot_id
+        out["error"] = camera.error
+    return out
 
 
 async def list_cameras(request: web.Request) -> web.Response:
@@ -225,7 +246,11 @@ async def get_camera(request: web.Request) -> web.Response:
     if camera is None:
         return json_error(404, "no such camera")
     out = _camera_summary(hub, camera, party)
-    out["device"] = dict(camera.device_info())
+    sees = _sees(hub, camera, party)
+    if sees == "none":
+        return web.json_response(out, dumps=_dumps)
+    if sees == "full":
+        out["device"] = dict(camera.device_info())
     try:
         out["presets"] = [{"token": p.token, "name": p.name} for p in await camera.ptz_presets()]
     except PtzError as err:
@@ -295,6 +320,7 @@ async def camera_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such camera")
     lang = request_lang(request)
     decision = may_share(hub, camera, party, "live")
+    sees = _sees(hub, camera, party)
     stream_uri = None
     if role_at_least(user.role, "admin"):
         # Shown on the page, so the hand-out is audited like the API's.
@@ -303,13 +329,13 @@ async def camera_page(request: web.Request) -> web.Response:
         )
         stream_uri = camera.stream_uri()
     try:
-        presets = await camera.ptz_presets()
+        presets = await camera.ptz_presets() if sees != "none" else []
     except PtzError as err:
         presets, presets_error = [], str(err)
     else:
         presets_error = ""
     sensors = []
-    for entity_id in camera.sensor_ids():
+    for entity_id in camera.sensor_ids() if sees != "none" else ():
         sensor = hub.states.get(entity_id)
         if sensor is not None:
             sensors.append(sensor)
@@ -331,7 +357,8 @@ async def camera_page(request: web.Request) -> web.Response:
         can_ptz=role_at_least(user.role, "operator") and camera.supports_ptz,
         sensors=sensors,
         state=state.state if state is not None else "unknown",
-        device=dict(camera.device_info()),
+        device=dict(camera.device_info()) if sees == "full" else {},
+        sees=sees,
         recent=recent,
         strings=_STRINGS,
         L=lang,

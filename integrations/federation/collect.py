@@ -147,6 +147,10 @@ def _cameras(hub: Hub, station: str) -> list[dict[str, Any]]:
         if entity.share != "registry":
             # Policies that may share pictures also say whether the camera works.
             item["status"] = "unavailable" if not entity.available else entity.status
+        if entity.share == "on_alarm":
+            # The station serves stored pictures only within the same window (issue 15 item 12).
+            item["on_alarm_minutes"] = entity.on_alarm_minutes
+            item["on_alarm_max_hours"] = entity.on_alarm_max_hours
         cameras.append(item)
     return cameras
 

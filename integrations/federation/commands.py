@@ -10,7 +10,10 @@ the hub and a ``command_result`` back to the station through the outbox, so
 the answer survives an outage like everything else.
 
 A command is executed at most once: its id is recorded before it runs, and a
-copy the broker delivers again (QoS 1 is at-least-once) is ignored.
+copy the broker delivers again (QoS 1 is at-least-once) is ignored.  And only
+while it is fresh: a command older than its expiry (its ``ts`` against the
+hub's clock; ``commands.max_age`` for device commands, ``durable_max_age`` for
+the officer records the station queues while a hub is offline) is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.core.context import Context
 from hub.core.errors import HubError
 from integrations.federation.collect import scrub
-from integrations.federation.const import ALLOWED_COMMANDS, EVENT_COMMAND_RESULT, STATION_VIEW_COMMAND
+from integrations.federation.const import (
+    ALLOWED_COMMANDS,
+    DURABLE_COMMANDS,
+    EVENT_COMMAND_RESULT,
+    STATION_VIEW_COMMAND,
+)
 from integrations.federation.protocol import ID_RE, CommandDoc
 
 if TYPE_CHECKING:
@@ -178,6 +186,10 @@ class CommandRunner:
         if not await self._first_time(cmd, actor):
             _LOGGER.debug("Federation: command %s delivered again; already handled", cmd.id)
             return
+        expired = self._expired(cmd)
+        if expired is not None:
+            await self._finish(cmd, actor, "refused", None, expired)
+            return
         try:
             result = await self._run(cmd)
         except CommandRefused as err:
@@ -186,6 +198,15 @@ class CommandRunner:
             await self._finish(cmd, actor, "error", None, str(err.__cause__ or err))
         else:
             await self._finish(cmd, actor, "ok", result, None)
+
+    def _expired(self, cmd: CommandDoc) -> str | None:
+        """Return why ``cmd`` is too old to run, or None."""
+        durable = cmd.command in DURABLE_COMMANDS
+        limit = self.cfg.commands.durable_max_age if durable else self.cfg.commands.max_age
+        age = self.hub.clock.time() - cmd.ts
+        if age <= limit:
+            return None
+        return f"expired: sent {age:.0f} s ago, {cmd.command} is valid for {limit:.0f} s"
 
     async def _first_time(self, cmd: CommandDoc, actor: str) -> bool:
         # One statement, so two copies handled at the same moment cannot both win.

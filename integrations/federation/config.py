@@ -71,6 +71,13 @@ class CommandsConfig(BlockModel):
     allow: list[str] = Field(default_factory=lambda: list(ALLOWED_COMMANDS))
     #: LINE aliases the station may message; default: every group in the ``line:`` block.
     line_aliases: list[str] | None = None
+    #: Seconds after its ``ts`` a device command (lights, cameras, LINE) is refused as
+    #: expired: a late delivery must not switch a light a day later.  Keep it at least the
+    #: station's ``command_expiry``.
+    max_age: float = Field(default=600, ge=10, le=24 * 3600)
+    #: The same for the station's queued records of what an officer did (acknowledge,
+    #: dispatch, note, close, camera views): they wait while the hub is offline.
+    durable_max_age: float = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
 
     @field_validator("allow")
     @classmethod

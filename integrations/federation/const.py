@@ -63,6 +63,11 @@ ALLOWED_COMMANDS: Final = (
 #: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always
 #: accepts it, whatever its ``commands.allow`` says.
 STATION_VIEW_COMMAND: Final = "audit.station_view"
+#: Commands the station queues while a hub is offline and sends when it returns: they
+#: record what an officer did, so they stay valid much longer than device commands.
+DURABLE_COMMANDS: Final = frozenset(
+    {"incident.ack", "incident.dispatch", "incident.note", "incident.close", STATION_VIEW_COMMAND}
+)
 
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"

@@ -66,6 +66,7 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
         SendSchema,
         role="operator",
         description="Send a message or an incident's card (with acknowledge button) to LINE groups by alias",
+        idempotent=True,
     )
     add_notify_targets(hub, config)
 

@@ -23,6 +23,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.core.throttle import Throttle
 from hub.keys import HubKey
 from integrations.line.const import CODE_ALPHABET, CODE_LENGTH, CODE_RE, MAX_CODE_FAILURES
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "LinkedMember",
+    "code_throttle",
     "create_code",
     "linked_members",
     "line_user_for_member",
@@ -103,27 +105,15 @@ async def create_code(
     return f"{code[:4]}-{code[4:]}"
 
 
-class _Failures:
-    """Wrong codes per LINE user in the last hour (guessing is slowed down, not just logged)."""
-
-    def __init__(self) -> None:
-        self.by_user: dict[str, list[float]] = {}
-
-    def blocked(self, user_id: str, now: float) -> bool:
-        recent = [t for t in self.by_user.get(user_id, []) if now - t < _FAILURE_WINDOW]
-        if recent:
-            self.by_user[user_id] = recent
-        else:
-            self.by_user.pop(user_id, None)
-        return len(recent) >= MAX_CODE_FAILURES
-
-    def add(self, user_id: str, now: float) -> None:
-        if len(self.by_user) > 10_000:
-            self.by_user.clear()
-        self.by_user.setdefault(user_id, []).append(now)
+_FAILURES: HubKey[Throttle] = HubKey("line_code_failures")
 
 
-_FAILURES: HubKey[_Failures] = HubKey("line_code_failures")
+def code_throttle(hub: Hub) -> Throttle:
+    """Wrong codes per LINE user in the last hour: guessing is slowed down, not just logged."""
+    throttle = hub.data.get(_FAILURES)
+    if throttle is None:
+        throttle = hub.data[_FAILURES] = Throttle(MAX_CODE_FAILURES, _FAILURE_WINDOW)
+    return throttle
 
 
 async def redeem_code(
@@ -133,9 +123,7 @@ async def redeem_code(
 
     Return ``("linked", member)``, or ``("invalid" | "throttled", None)``.
     """
-    failures = hub.data.get(_FAILURES)
-    if failures is None:
-        failures = hub.data[_FAILURES] = _Failures()
+    failures = code_throttle(hub)
     now = hub.clock.time()
     if failures.blocked(user_id, now):
         return "throttled", None
@@ -146,7 +134,7 @@ async def redeem_code(
         (now, user_id, digest, now),
     )
     if not claimed:
-        failures.add(user_id, now)
+        failures.fail(user_id, now)
         return "invalid", None
     row = await hub.storage.fetchone("SELECT * FROM line_codes WHERE code_hash = ?", (digest,))
     assert row is not None

@@ -7,7 +7,10 @@ missing header, a bad signature, or a body that is not UTF-8 JSON changes
 nothing.  Events are queued per chat (so one group's events keep their
 order), the answer is 200 straight away (LINE times out slow webhooks), and
 each event is de-duplicated on ``webhookEventId`` before it is handled,
-because LINE redelivers.
+because LINE redelivers.  Ids are remembered for ``DEDUPE_KEEP``; an event
+whose ``timestamp`` is older than that (less an hour for clock skew) is
+refused, or a captured signed delivery could be replayed once its id has been
+forgotten.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ __all__ = ("WebhookIntake", "chat_key", "parse_event")
 
 _LOGGER = logging.getLogger(__name__)
 _SIGNATURE = "X-Line-Signature"
+#: Oldest event accepted: inside the dedupe window, with an hour to spare for clock skew.
+MAX_EVENT_AGE = DEDUPE_KEEP - 3600
 
 
 def parse_event(raw: Any, event_cls: Any) -> Any | None:
@@ -73,6 +78,7 @@ class WebhookIntake:
         self.received = 0
         self.rejected = 0
         self.duplicates = 0
+        self.stale = 0
 
     async def start(self) -> None:
         """Import the SDK's webhook side (off the loop) and build the signature validator."""
@@ -104,7 +110,8 @@ class WebhookIntake:
             return self._reject(request, 401, "invalid signature")
         try:
             payload = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: signed, but nested deeper than any LINE body (100,000 levels)
             return self._reject(request, 400, "body is not JSON")
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
@@ -145,6 +152,17 @@ class WebhookIntake:
         event_id = raw.get("webhookEventId")
         if not isinstance(event_id, str) or not event_id:
             _LOGGER.info("LINE: webhook event without webhookEventId skipped")
+            return
+        stamp = raw.get("timestamp")
+        if (
+            isinstance(stamp, bool)
+            or not isinstance(stamp, int | float)
+            or stamp / 1000 < self.hub.clock.time() - MAX_EVENT_AGE
+        ):
+            self.stale += 1
+            _LOGGER.warning(
+                "LINE: webhook event %s is older than the dedupe window (or undated); refused", event_id
+            )
             return
         try:
             if not await self.rt.store.first_sighting(event_id):

@@ -102,7 +102,7 @@ class _DiscoveredMixin:
         if not source:
             return None
         try:
-            return compile_template(self.hub, source)
+            return compile_template(self.hub, source, device=True)
         except TemplateError as err:
             raise ds.DiscoveryError(f"bad template {source!r}: {err}") from None
 
@@ -323,7 +323,7 @@ class DeviceTrigger:
         self.payload = ds.text(config, "payload")
         source = ds.text(config, "value_template")
         try:
-            self.value_tpl = compile_template(hub, source) if source else None
+            self.value_tpl = compile_template(hub, source, device=True) if source else None
         except TemplateError as err:
             raise ds.DiscoveryError(f"bad template: {err}") from None
         device = config.get("device")

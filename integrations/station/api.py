@@ -157,21 +157,47 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
             result="refused: no reason",
         )
         return json_error(400, "a reason is required to view a shared image (?reason=incident id or text)")
+    from integrations.station.console.service import CONSOLE
+
+    # The owner's rule and record, as for a console view: the window of an on_alarm
+    # camera, and a copy of the view in the owner's hub audit.
+    console = hub.data.get(CONSOLE)
+    refusal = (
+        await console.viewing.picture_refusal(hub_id, row)
+        if console is not None
+        else "the console is not running"
+    )
+    detail = {
+        "hub_id": hub_id,
+        "camera": row["entity_id"],
+        "incident_id": row["incident_id"],
+        "snapshot": msg_id,
+        "reason": reason[:200],
+    }
+    if refusal is not None or console is None:
+        await hub.audit.log(
+            user.username,
+            AUDIT_SNAPSHOT_VIEW,
+            f"{hub_id}/{row['entity_id']}",
+            role=user.role,
+            detail={**detail, "error": refusal},
+            source="api",
+            ip=request.remote or "",
+            result="refused",
+        )
+        return json_error(403, refusal or "refused")
     # Written before the picture is served: a view that cannot be recorded is not allowed.
     await hub.audit.log(
         user.username,
         AUDIT_SNAPSHOT_VIEW,
         f"{hub_id}/{row['entity_id']}",
         role=user.role,
-        detail={
-            "hub_id": hub_id,
-            "camera": row["entity_id"],
-            "incident_id": row["incident_id"],
-            "snapshot": msg_id,
-            "reason": reason[:200],
-        },
+        detail=detail,
         source="api",
         ip=request.remote or "",
+    )
+    await console.viewing.mirror_picture(
+        hub_id, row, user=user.username, role=user.role, name=user.username, reason=reason[:200]
     )
     path = station.ingest.snapshot_dir / row["path"]
     return web.FileResponse(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
+from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.federation.const import STATION_VIEW_COMMAND
 from integrations.station.console.delivery import ConsoleError
 
@@ -273,6 +274,48 @@ class Viewing:
             raise ConsoleError("this picture is not covered by your view", 404)
         return str(self.station.ingest.snapshot_dir / row["path"])
 
+    async def picture_refusal(self, hub_id: str, row: dict[str, Any]) -> str | None:
+        """Why a stored picture may not be shown now, or None: the owner's rule, as the hub applies it.
+
+        The hub decided what left it, but an ``on_alarm`` picture was shared
+        for a window: while its incident is open, and ``on_alarm_minutes``
+        after it closes (never more than ``on_alarm_max_hours`` after it
+        opened).  Once that has passed, the station keeps the file (evidence)
+        but serves it no more.  A camera the hub no longer shares is refused.
+        """
+        try:
+            camera = await self.camera(hub_id, str(row["entity_id"]))
+        except ConsoleError:
+            return "the hub no longer shares this camera"
+        share = camera.get("share")
+        if share == "always":
+            return None
+        if share != "on_alarm":
+            return "the owner shares only this camera's location and contact"
+        incident = (
+            await self.station.store.incident(str(row["incident_id"]), hub_id) if row["incident_id"] else None
+        )
+        if incident is None:
+            return "the owner shares this camera's pictures only with an incident at the hub"
+        now = self.hub.clock.time()
+        max_hours = float(camera.get("on_alarm_max_hours") or DEFAULT_ON_ALARM_MAX_HOURS)
+        if incident.get("opened_at") and now > float(incident["opened_at"]) + max_hours * 3600:
+            return "the owner's sharing window for this camera has closed"
+        if incident.get("status") != "closed":
+            return None
+        minutes = float(camera.get("on_alarm_minutes") or DEFAULT_ON_ALARM_MINUTES)
+        closed = float(incident.get("closed_at") or incident.get("updated_at") or 0)
+        if now > closed + minutes * 60:
+            return "the owner's sharing window for this camera has closed"
+        return None
+
+    async def mirror_picture(
+        self, hub_id: str, row: dict[str, Any], *, user: str, role: str, name: str, reason: str
+    ) -> None:
+        """Send the owner's hub the record of a picture fetched outside the console (the REST route)."""
+        incident_id = str(row["incident_id"]) if row["incident_id"] else None
+        await self._mirror(user, role, name, hub_id, str(row["entity_id"]), reason, incident_id, "")
+
     async def thumbnail_path(
         self, hub_id: str, msg_id: str, *, user: str, role: str, name: str, ip: str
     ) -> str:
@@ -281,6 +324,24 @@ class Viewing:
         if row is None or not row["incident_id"]:
             raise ConsoleError("no such incident picture", 404)
         incident_id, entity_id = str(row["incident_id"]), str(row["entity_id"])
+        refusal = await self.picture_refusal(hub_id, row)
+        if refusal is not None:
+            await self.hub.audit.log(
+                user,
+                AUDIT_VIEW,
+                f"{hub_id}/{entity_id}",
+                role=role,
+                source="console",
+                ip=ip,
+                result="refused",
+                detail={
+                    "incident_id": incident_id,
+                    "snapshots": [msg_id],
+                    "thumbnail": True,
+                    "error": refusal,
+                },
+            )
+            raise ConsoleError(refusal, 403)
         key = (user, hub_id, entity_id, incident_id)
         now = self.hub.clock.time()
         seen = self._thumb_seen.get(key)

@@ -569,3 +569,28 @@ def test_format_time_uses_buddhist_era_in_thai() -> None:
 )
 def test_is_local_path(target: str | None, ok: bool) -> None:
     assert is_local_path(target) is ok
+
+
+async def test_login_throttle_is_per_user_behind_one_proxy(hub: Hub, browser: Any, clock: FakeClock) -> None:
+    """Every visitor behind the recommended reverse proxy has the same address (issue 15 item 16)."""
+    await hub.auth.add_user("somsri", PASSWORD, "operator")
+    attacker, colleague = browser(hub), browser(hub)
+    for _ in range(5):
+        assert (await post_login(attacker, "nobody-here", "guess")).status == 401
+    assert (await post_login(attacker, "nobody-here", "guess")).status == 429
+    # the same address, another user: not locked out
+    assert (await post_login(colleague, "somsri", PASSWORD)).status == 303
+
+    # spraying user names is bounded by the global limit (lowered here: each wrong try costs a real scrypt)
+    from hub.http.pages import GLOBAL_LOGIN_FAILURES
+
+    throttle = next(r.handler for r in hub.http.routes if r.path == "/login" and r.method == "POST").__self__
+    assert throttle.login_throttle.global_limit == GLOBAL_LOGIN_FAILURES
+    throttle.login_throttle.global_limit = 8
+    sprayer = browser(hub)
+    for i in range(8 - 5):
+        assert (await post_login(sprayer, f"spray-{i}", "guess")).status in (401, 429)
+    resp = await post_login(sprayer, "spray-new", "guess")
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    await clock.advance(301)
+    assert (await post_login(browser(hub), "somsri", PASSWORD)).status == 303

@@ -14,7 +14,7 @@ from hub.core.bus import EventBus
 from hub.core.clock import FakeClock
 from hub.core.state import StateMachine
 from hub.template import (
-    MAX_RANGE_BUDGET,
+    MAX_STEPS,
     RenderInfo,
     TemplateEngine,
     TemplateError,
@@ -135,9 +135,9 @@ def test_sandbox_escapes_and_dos_fail(engine: TemplateEngine, source: str) -> No
 
 
 def test_range_budget_is_per_render(engine: TemplateEngine) -> None:
-    template = engine.compile("{{ range(" + str(MAX_RANGE_BUDGET // 2) + ") | list | count }}")
+    template = engine.compile("{{ range(" + str(MAX_STEPS // 4) + ") | list | count }}")
     for _ in range(3):  # each render starts with a fresh budget
-        assert template.render_native({}) == MAX_RANGE_BUDGET // 2
+        assert template.render_native({}) == MAX_STEPS // 4
 
 
 def test_syntax_check() -> None:

@@ -210,3 +210,40 @@ async def test_incident_snapshot_service_still_works(cam_hub) -> None:
     timeline = (await cam_hub.data[INCIDENTS].get(inc.id)).timeline
     attached = [a for e in timeline for a in e.attachments]
     assert set(result["snapshot_ids"]) <= set(attached)
+
+
+async def test_viewers_learn_nothing_of_a_never_camera(cam_hub, client_for) -> None:
+    """docs/cameras.md: a ``never`` camera promises viewers nothing, not even its registry entry."""
+    secret_facts = {
+        "manufacturer": "Hikvision",
+        "model": "DS-2CD2043",
+        "serial": "SN-NEVER-42",
+        "firmware": "V5.7",
+    }
+    for object_id in ("never_cam", "registry_cam"):
+        camera = cam_hub.entities.get(f"camera.{object_id}", CameraEntity)
+        camera.device_info = lambda: secret_facts
+        await camera.snapshot()
+    never = cam_hub.entities.get("camera.never_cam", CameraEntity)
+    snap_id = never.last_snapshot_id
+    assert snap_id
+    viewer = await client_for("viewer")
+
+    listed = {c["entity_id"]: c for c in (await (await viewer.get("/api/cameras")).json())["cameras"]}
+    detail = await (await viewer.get("/api/cameras/camera.never_cam")).json()
+    page = await (await viewer.get("/cameras/camera.never_cam")).text()
+    wall = await (await viewer.get("/cameras")).text()
+    for shown in (str(listed["camera.never_cam"]), str(detail), page, wall):
+        for fact in (snap_id, "SN-NEVER-42", "DS-2CD2043", "V5.7", "02-000-0000"):
+            assert fact not in shown
+    assert listed["camera.never_cam"]["live"]["reason"] == "policy_never"  # it says why there is nothing
+
+    # registry: the registry entry, but no device facts and no picture id
+    registry = await (await viewer.get("/api/cameras/camera.registry_cam")).json()
+    assert registry["owner"]["phone"] == "02-000-0000"
+    assert "SN-NEVER-42" not in str(registry) and "last_snapshot_id" not in registry
+
+    # the owner's staff still see everything
+    admin = await client_for("admin")
+    full = await (await admin.get("/api/cameras/camera.never_cam")).json()
+    assert full["device"]["serial"] == "SN-NEVER-42" and full["last_snapshot_id"] == snap_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ def command(name: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "command": name,
         "data": data,
         "by": {"user": "somchai", "name": "ร.ต.อ. สมชาย", "role": "operator"},
-        "ts": 1.0,
+        # now (at the latest): the hub refuses commands older than their expiry
+        "ts": time.time(),
         **extra,
     }
 
@@ -223,3 +225,24 @@ async def test_the_station_api_checks_before_sending(
         assert resp.status == 202 and (await resp.json())["status"] == "sent"
     refused = [a for a in await station.audit.query(action="station.command") if a.result == "refused"]
     assert {a.target for a in refused} == {"test-hub/hub.shutdown", "hub-zzz/light.flash"}
+
+
+async def test_a_stale_command_expires_at_the_hub(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    """A day-old ``light.turn_on`` (a late broker delivery, a replay) must not run (issue 15 item 18)."""
+    hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=LIGHTS)
+    day_ago = hub.clock.time() - 86400
+    stale = command("light.turn_on", {"entity_id": "light.gate_lamp"}, ts=day_ago)
+    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง")
+    # an acknowledgement queued at the station while the hub was offline is still welcome
+    late_ack = command("incident.ack", {"incident_id": inc.id, "text": "รับทราบ"}, ts=day_ago)
+    await raw_command(federation_lab, stale)
+    await raw_command(federation_lab, late_ack)
+    results = await until(lambda: _when_all(station, {stale["id"], late_ack["id"]}), within=15)
+    assert results[stale["id"]]["status"] == "refused"
+    assert "expired" in results[stale["id"]]["error"]
+    assert hub.states.get("light.gate_lamp").state != "on"
+    assert results[late_ack["id"]]["status"] == "ok"
+    [entry] = [a for a in await hub.audit.query(action="federation.command") if a.result == "refused"]
+    assert "expired" in str(entry.detail)

@@ -208,3 +208,17 @@ async def test_expired_code(line_hub, fake_line, clock) -> None:
     user = fake_line.add_user("Late")
     await deliver(fake_line, hub, fake_line.event_text(code, user_id=user))
     assert await registration.member_for_line_user(hub, user) is None
+
+
+async def test_a_flood_of_other_users_does_not_lift_a_code_lockout(line_hub, fake_line) -> None:
+    """The old counter cleared every entry past 10,000 users: a flood reset everyone's lockout."""
+    hub = await line_hub()
+    code = await registration.create_code(hub, member_ref="m1", name="A")
+    user = fake_line.add_user("Guesser")
+    for _ in range(5):
+        assert (await registration.redeem_code(hub, user, "AAAA-AAAA"))[0] == "invalid"
+    now = hub.clock.time()
+    throttle = registration.code_throttle(hub)
+    for i in range(10_001):  # what each wrong code from another LINE account records
+        throttle.fail(f"U{i:032x}", now)
+    assert (await registration.redeem_code(hub, user, code))[0] == "throttled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -166,7 +167,7 @@ async def _send_in_background(hub, data):
     return asyncio.ensure_future(hub.services.call("line", "send", data))
 
 
-async def _asleep_or_done(clock, label: str, task: asyncio.Task) -> None:
+async def _asleep_or_done(clock, label: str, task: asyncio.Task[Any]) -> None:
     asleep = asyncio.ensure_future(clock.until_asleep(label))
     await asyncio.wait({asleep, task}, return_when=asyncio.FIRST_COMPLETED)
     if not asleep.done():

@@ -128,3 +128,26 @@ async def test_webhook_needs_no_login_but_other_line_routes_do(line_hub, client_
     assert (await viewer.get("/api/line/status")).status == 403
     operator = await client_for("operator", target=hub)
     assert (await operator.get("/api/line/status")).status == 200
+
+
+async def test_events_older_than_the_dedupe_window_are_refused(line_hub, fake_line) -> None:
+    """A captured signed delivery replayed after its id was forgotten must not act again (item 17)."""
+    from hub.incidents import INCIDENTS
+    from integrations.line.const import DEDUPE_KEEP
+
+    hub = await line_hub()
+    user = fake_line.add_user("ลุงเสริม")
+    old = fake_line.event_text("แจ้งเหตุ ขโมยรถ", user_id=user)
+    old["timestamp"] = int((hub.clock.time() - DEDUPE_KEEP - 60) * 1000)
+    fresh = fake_line.event_text("แจ้งเหตุ ขโมยรถ อีกคัน", user_id=user)
+    fresh["timestamp"] = int((hub.clock.time() - 60) * 1000)
+    assert await deliver(fake_line, hub, old, fresh) == 200
+    tips = await hub.data[INCIDENTS].find(kind="tip")
+    assert len(tips) == 1 and "อีกคัน" in tips[0].title
+    assert hub.data[LINE].webhook.stale == 1
+
+
+async def test_a_deeply_nested_signed_body_is_400(line_hub, fake_line) -> None:
+    hub = await line_hub(groups={})
+    body = b'{"events": [], "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert await _post(hub, body, {"X-Line-Signature": sign_line_body(body, fake_line.channel_secret)}) == 400
