@@ -200,12 +200,13 @@ class VideoRuntime:
 
     def _incident_opened(self, event: Event) -> None:
         inc = event.data.get("incident") or {}
-        if inc.get("kind") not in RECORD_INCIDENT_KINDS:
-            return
         incident_id = str(event.data["incident_id"])
         opened = float(inc.get("opened_at") or self.hub.clock.time())
         pre_roll = max((r.config.pre_roll for r in self.recorders.values()), default=0)
+        # Every incident locks the footage around it; only some kinds start event recording.
         self.hub.create_task(self.recordings.lock(incident_id, opened - pre_roll), f"lock {incident_id}")
+        if inc.get("kind") not in RECORD_INCIDENT_KINDS:
+            return
         for recorder in self.recorders.values():
             recorder.event_started(f"incident:{incident_id}")
 
