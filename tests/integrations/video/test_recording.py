@@ -10,6 +10,7 @@ from hub.core.errors import ServiceError
 from hub.incidents import INCIDENTS
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
+from integrations.notify.runtime import NOTIFY
 from integrations.video import VIDEO, NoFootage
 from integrations.video.mp4 import BoxReader, parse_fragment, parse_init
 from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264, probe
@@ -208,5 +209,12 @@ async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip
     assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
     assert runtime.recorders["camera.till"].written == 0
     assert "disk is full" in (runtime.recorders["camera.till"].last_error or "")
+    # The alarm is on the hub's notifications page, in Thai and English.
+    notes = hub.data[NOTIFY].notifications
+    await wait_for(lambda: "video_disk_alarm" in notes, 5, "the notification")
+    assert (
+        "ดิสก์ของฮับเต็ม" in (notes["video_disk_alarm"].title or "")
+        and "SOS" in notes["video_disk_alarm"].message
+    )
     health = {info.domain: value for info, value in hub.plugins.call_each("health_info", hub=hub)}
     assert health["video"]["disk_alarm"] == "disk"
