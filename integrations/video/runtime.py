@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.entity import EntityNotFound
-from hub.incidents import INCIDENTS
+from hub.incidents import INCIDENTS, IncidentNotFound
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity
 from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS
@@ -151,11 +151,28 @@ class VideoRuntime:
             self.hub.bus.listen("state_changed", self._state_changed),
         ]
         self.start_recorders()
-        # Incidents still open after a restart keep recording (and locking) as they did.
-        for lock in await self.recordings.open_locks():
-            for recorder in self.recorders.values():
-                recorder.event_started(f"incident:{lock.incident_id}")
+        await self._resume_locks()
         self._expire_task = self.hub.create_background_task(self._expire_loop(), "video retention")
+
+    async def _resume_locks(self) -> None:
+        """After a restart: close the locks of incidents closed meanwhile; keep recording for open ones."""
+        manager = self.hub.data.get(INCIDENTS)
+        post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
+        for lock in await self.recordings.open_locks():
+            try:
+                incident = await manager.get(lock.incident_id) if manager is not None else None
+            except IncidentNotFound:
+                incident = None
+            if incident is None or incident.status == "closed":
+                closed = (
+                    incident.closed_at
+                    if incident is not None and incident.closed_at
+                    else self.hub.clock.time()
+                )
+                await self.recordings.close_lock(lock.incident_id, closed, closed + post_roll)
+            elif incident.kind in RECORD_INCIDENT_KINDS:
+                for recorder in self.recorders.values():
+                    recorder.event_started(f"incident:{lock.incident_id}")
 
     def start_recorders(self) -> None:
         """Start a recorder for every camera with a ``record:`` block that has none yet."""

@@ -215,6 +215,7 @@ async def video_page(request: web.Request) -> web.Response:
         "video_page.html",
         camera=camera,
         can_live=role_at_least(user.role, "admin"),
+        can_recordings=role_at_least(user.role, "operator"),
         record_mode=recorder.config.mode if recorder is not None else None,
         strings=STRINGS,
         L=lang,

@@ -218,3 +218,22 @@ async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip
     )
     health = {info.domain: value for info, value in hub.plugins.call_each("health_info", hub=hub)}
     assert health["video"]["disk_alarm"] == "disk"
+
+
+async def test_after_a_restart_locks_of_incidents_closed_meanwhile_are_closed(make_hub, tmp_path) -> None:
+    folder = tmp_path / "site"
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
+    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    await hub.data[VIDEO].locks_settled()
+    await hub.data[INCIDENTS].close(inc.id, by="test")
+    await hub.data[VIDEO].locks_settled()
+    # As if the hub had stopped before it stored the close.
+    await hub.storage.execute(
+        "UPDATE video_locks SET end = NULL, closed_at = NULL WHERE incident_id = ?", (inc.id,)
+    )
+    await hub.stop()
+    again = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
+    lock = await again.data[VIDEO].recordings.lock_info(inc.id)
+    closed = (await again.data[INCIDENTS].get(inc.id)).closed_at
+    assert lock is not None and lock.closed_at == closed and lock.end is not None
+    assert lock.released_at is None  # closed, but the footage stays locked until released
