@@ -185,9 +185,11 @@ async def test_h265_camera_gets_a_clear_message(make_hub, tmp_path) -> None:
     assert restream.status.text("th") == "ไม่รองรับ H.265: กรุณาตั้งกล้องเป็น H.264"
     assert hub.states.get("camera.hevc").attributes["stream_reason"] == "h265"
     assert restream.status.retry_at is not None  # retried rarely, not in a tight loop
+    t0 = time.monotonic()
     with pytest.raises(StreamError) as err:
-        await restream.latest_jpeg(within=1)
+        await restream.latest_jpeg(within=10)
     assert err.value.reason == "h265"
+    assert time.monotonic() - t0 < 5  # no waiting for a keyframe that an H.265 stream never gives
 
 
 async def test_no_keyframe_for_too_long_restarts(make_hub, tmp_path) -> None:
