@@ -217,7 +217,7 @@ async def test_corrupt_stream_is_reported_and_retried(make_hub, tmp_path) -> Non
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     try:
         hub = await make_hub(VIDEO_BLOCK, real_clock=True)
         add_stream_camera(hub, "bad", f"http://127.0.0.1:{port}/stream.ts")
