@@ -56,11 +56,19 @@ ALLOWED_COMMANDS: Final = (
     "incident.dispatch",
     "incident.note",
     "incident.close",
+    "camera.live",
 )
 #: The station telling a hub that an officer viewed one of its cameras' images (DESIGN §9:
 #: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always
 #: accepts it, whatever its ``commands.allow`` says.
 STATION_VIEW_COMMAND: Final = "audit.station_view"
+
+#: Live video (DESIGN §12): the station asks the hub to dial out and push one camera's stream to
+#: the station's web endpoint; the hub checks the owner's policy first.  Opened only through a
+#: reasoned view (``POST /api/ccoc/views``), never as a bare console command.
+LIVE_COMMAND: Final = "camera.live"
+#: Path on the station's web server that a hub dials out to for a live stream (a WebSocket).
+LIVE_UPLINK_PATH: Final = "/api/ccoc/live/uplink"
 
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"

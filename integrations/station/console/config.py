@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
 
-__all__ = ("ConsoleConfig", "CapConfig", "MapConfig")
+__all__ = ("ConsoleConfig", "CapConfig", "MapConfig", "LiveConfig")
 
 
 class CapConfig(BlockModel):
@@ -51,6 +51,19 @@ class MapConfig(BlockModel):
     tile_zoom: int = Field(default=17, ge=10, le=19)
 
 
+class LiveConfig(BlockModel):
+    """Live video from hubs (docs/video.md, live section)."""
+
+    #: A hub asked for a stream must dial in within this many seconds.
+    connect_timeout: float = Field(default=10.0, ge=1, le=120)
+    #: No fragment for this long: the camera is shown as offline (the stream stays open).
+    stall_seconds: float = Field(default=4.0, ge=1, le=60)
+    #: Upstreams at once (each is one camera's stream from a hub's uplink).
+    max_streams: int = Field(default=64, ge=1, le=10_000)
+    #: How long a player waits for the first picture before it is told why there is none.
+    first_frame_timeout: float = Field(default=15.0, ge=1, le=120)
+
+
 class ConsoleConfig(BlockModel):
     """The ``console:`` part of the ``station:`` block."""
 
@@ -66,6 +79,7 @@ class ConsoleConfig(BlockModel):
     view_coalesce: float = Field(default=300.0, ge=0, le=3600)
     cap: CapConfig = Field(default_factory=CapConfig)
     map: MapConfig = Field(default_factory=MapConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
 
     @field_validator("units")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ("labels", "JS_KEYS")
 
 _TEXT: dict[str, tuple[str, str]] = {
+    "watch_live": ("▶ ดูภาพสด", "▶ Watch live"),
     "console": ("ศูนย์สั่งการ CCOC", "CCOC console"),
     "board": ("กระดานเหตุ", "Incident board"),
     "hubs": ("ฮับในพื้นที่", "Hubs"),
@@ -113,6 +114,7 @@ _TEXT: dict[str, tuple[str, str]] = {
 
 #: Keys console.js needs.
 JS_KEYS = (
+    "watch_live",
     "ack",
     "dispatch",
     "note",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.ids import ulid
 from integrations.federation.const import STATION_VIEW_COMMAND
 from integrations.station.console.delivery import ConsoleError
+from integrations.station.console.live_web import live_fields
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -199,6 +200,7 @@ class Viewing:
             "expires": now + self.cfg.view_seconds,
             "images": [{**i, "url": f"/ccoc/views/{view_id}/{i['id']}.jpg"} for i in images],
             "mirror": {"id": mirror["id"], "state": mirror["state"]},
+            **live_fields(view_id),
         }
 
     async def _mirror(

@@ -18,7 +18,7 @@ from aiohttp import web
 from hub.auth import role_at_least
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.federation.const import ALLOWED_COMMANDS
+from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.console import auditlog, kpi
 from integrations.station.console.board import (
@@ -32,6 +32,7 @@ from integrations.station.console.cap import CAP_CONTENT_TYPE
 from integrations.station.console.charts import bar_chart, column_chart
 from integrations.station.console.delivery import ConsoleError
 from integrations.station.console.labels import JS_KEYS, labels
+from integrations.station.console.live_web import live_fields
 from integrations.station.console.map_svg import render_map
 from integrations.station.console.service import CONSOLE, Console
 from integrations.station.console.viewing import camera_actions
@@ -348,6 +349,8 @@ async def hub_command(request: web.Request) -> web.Response:
             raise ConsoleError("'data' is not valid JSON") from None
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
+    if command == LIVE_COMMAND:
+        raise ConsoleError("live video is opened through a reasoned view: POST /api/ccoc/views")
     if command not in ALLOWED_COMMANDS:
         # audit.station_view included: only a real, reasoned view may write to an owner's audit log.
         raise ConsoleError(f"{command!r} is not on the allowlist ({', '.join(ALLOWED_COMMANDS)})")
@@ -411,8 +414,9 @@ async def view_images(request: web.Request) -> web.Response:
     """The pictures an open view covers now."""
     console = _console(request)
     user = current_user(request)
-    images = await console.viewing.view_images(request.match_info["view_id"], user.username)
-    return web.json_response({"images": images}, dumps=_dumps)
+    view_id = request.match_info["view_id"]
+    images = await console.viewing.view_images(view_id, user.username)
+    return web.json_response({"view_id": view_id, "images": images, **live_fields(view_id)}, dumps=_dumps)
 
 
 def _jpeg(path: str, max_age: int = 0) -> web.FileResponse:
