@@ -559,5 +559,18 @@ def _uplink_kbps(hub: Hub) -> float:
 
 
 def _restream(hub: Hub, camera: CameraEntity, profile: str) -> Any:
-    """Return the camera's restream for ``profile`` (the substream falls back to main), or None."""
-    raise NotImplementedError
+    """Return the camera's restream for ``profile``, or None when the hub has no video for it.
+
+    A camera without a substream is sent at its main profile: the uplink cap
+    still bounds what it costs the shop's line.
+    """
+    from integrations.video.runtime import VIDEO
+
+    runtime = hub.data.get(VIDEO)
+    if runtime is None:
+        return None
+    if profile == "sub" and camera.stream_source("sub") is None:
+        profile = "main"
+    if camera.stream_source(profile) is None:
+        return None
+    return runtime.restream(camera.entity_id, profile)

@@ -45,10 +45,22 @@ class CapConfig(BlockModel):
 class MapConfig(BlockModel):
     """The camera registry map: an SVG drawn by the station, no tile server needed."""
 
-    #: Optional background tiles, ``{z}/{x}/{y}`` in the template.  The page's CSP allows
-    #: images from this site only, so point it at a tile cache served on the station's origin.
-    tiles_url: str | None = Field(default=None, pattern=r"^/[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}")
+    #: Background tiles, ``{z}/{x}/{y}`` in the template: a path on the station (a tile cache) or
+    #: an ``https://`` tile server (the map page's CSP then allows images from that origin only).
+    tiles_url: str | None = Field(default=None, pattern=r"^(/|https://)[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}")
+    #: An offline tile folder (``<z>/<x>/<y>.png``, relative to the config folder), served at
+    #: ``/ccoc/tiles/{z}/{x}/{y}.png``: the map works with no internet at the station.
+    tiles_dir: str | None = None
+    #: Credit the tiles' source, as their licence requires (e.g. "© OpenStreetMap contributors").
+    attribution: str = Field(default="", max_length=300)
+    max_zoom: int = Field(default=19, ge=10, le=22)
     tile_zoom: int = Field(default=17, ge=10, le=19)
+
+    @model_validator(mode="after")
+    def _tiles(self) -> MapConfig:
+        if self.tiles_dir and self.tiles_url is None:
+            self.tiles_url = "/ccoc/tiles/{z}/{x}/{y}.png"
+        return self
 
 
 class LiveConfig(BlockModel):

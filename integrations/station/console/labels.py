@@ -5,6 +5,13 @@ from __future__ import annotations
 __all__ = ("labels", "JS_KEYS")
 
 _TEXT: dict[str, tuple[str, str]] = {
+    "cam_health": ("สถานะกล้อง", "Camera health"),
+    "cam_online": ("ออนไลน์", "online"),
+    "cam_offline": ("ออฟไลน์", "offline"),
+    "cam_unknown": ("ไม่ทราบ (ฮับไม่ได้รายงาน)", "unknown (no report from the hub)"),
+    "cam_stale": ("ข้อมูลเก่า ฮับขาดการติดต่อ", "old figures: the hub is not reporting"),
+    "cam_recording": ("กำลังบันทึก", "recording"),
+    "cam_last_frame": ("ภาพล่าสุด", "last frame"),
     "watch_live": ("▶ ดูภาพสด", "▶ Watch live"),
     "console": ("ศูนย์สั่งการ CCOC", "CCOC console"),
     "board": ("กระดานเหตุ", "Incident board"),
@@ -115,6 +122,9 @@ _TEXT: dict[str, tuple[str, str]] = {
 #: Keys console.js needs.
 JS_KEYS = (
     "watch_live",
+    "policy.always",
+    "policy.on_alarm",
+    "policy.registry",
     "ack",
     "dispatch",
     "note",

@@ -11,7 +11,9 @@ The hub then pushes fragmented MP4, one init segment or fragment per
 message (:mod:`integrations.video.fragments` checks each).
 
 Every viewer of the same camera and profile shares the one upstream: a
-viewer that joins late gets the init segment and starts at the next
+viewer that joins late gets the init segment and the fragments since the
+last keyframe (so the picture starts at once; the player then catches up to
+the live edge), or, when that GOP is too long to keep, starts at the next
 keyframe; one that cannot keep up skips to the next keyframe rather than
 slowing the others.  The upstream ends within a second of the last viewer
 leaving, and each viewer's stream ends within a second of its grant
@@ -64,6 +66,8 @@ PROFILES = ("sub", "main")
 #: Fragments queued for one viewer before it is skipped to the next keyframe.
 _VIEWER_QUEUE = 90
 _TICK = 0.25
+#: Largest GOP kept for viewers who join (bytes).
+_GOP_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -103,6 +107,10 @@ class Upstream:
     ws: web.WebSocketResponse | None = None
     init: bytes | None = None
     info: InitInfo | None = None
+    #: Fragments since the last keyframe: a viewer who joins starts there at once instead of
+    #: waiting up to a whole GOP (a cheap camera sends a keyframe every few seconds or worse).
+    gop: list[bytes] = field(default_factory=list)
+    gop_bytes: int = 0
     viewers: dict[str, Viewer] = field(default_factory=dict)
     connected_at: float | None = None
     last_fragment: float | None = None
@@ -228,6 +236,9 @@ class LiveRelay:
             viewer.up = up
             if up.init is not None:
                 viewer.queue.put_nowait(up.init)
+                for fragment in up.gop[: _VIEWER_QUEUE - 1]:
+                    viewer.queue.put_nowait(fragment)
+                viewer.need_key = not up.gop
         await self._audit_viewer(up, viewer, "start")
         return viewer
 
@@ -373,6 +384,7 @@ class LiveRelay:
                 if not info.h264:
                     return f"unsupported_codec: {info.codecs}"
                 up.init, up.info = data, info
+                up.gop, up.gop_bytes = [], 0
                 for viewer in up.viewers.values():
                     self._offer(viewer, data, init=True)
                 return None
@@ -387,6 +399,13 @@ class LiveRelay:
         if up.state != "live":
             up.state, up.reason = "live", ""
             up.changed.set()
+        if unit.keyframe:
+            up.gop, up.gop_bytes = [data], len(data)
+        elif up.gop:
+            up.gop.append(data)
+            up.gop_bytes += len(data)
+            if up.gop_bytes > _GOP_BYTES or len(up.gop) >= _VIEWER_QUEUE - 1:
+                up.gop, up.gop_bytes = [], 0  # too long a GOP to keep: joiners wait for the next keyframe
         for viewer in up.viewers.values():
             if viewer.need_key and not unit.keyframe:
                 continue

@@ -28,11 +28,13 @@ from integrations.station.console.board import (
     merged_timeline,
     snapshot_phases,
 )
+from integrations.station.console.camera_health import camera_health, with_health
 from integrations.station.console.cap import CAP_CONTENT_TYPE
 from integrations.station.console.charts import bar_chart, column_chart
 from integrations.station.console.delivery import ConsoleError
 from integrations.station.console.labels import JS_KEYS, labels
 from integrations.station.console.live_web import live_fields
+from integrations.station.console.map_leaflet import leaflet_data, map_csp
 from integrations.station.console.map_svg import render_map
 from integrations.station.console.service import CONSOLE, Console
 from integrations.station.console.viewing import camera_actions
@@ -186,10 +188,13 @@ async def _incident_context(console: Console, hub_id: str, incident_id: str) -> 
     views = await console.viewing.views(hub_id, incident_id)
     item = await console.item(hub_id, incident_id)
     open_incident = inc.get("status") != "closed"
-    cameras = [
-        {**cam, "actions": camera_actions(cam, open_incident)}
-        for cam in ((hub or {}).get("registry") or {}).get("cameras") or []
-    ]
+    cameras = with_health(
+        [
+            {**cam, "actions": camera_actions(cam, open_incident)}
+            for cam in ((hub or {}).get("registry") or {}).get("cameras") or []
+        ],
+        hub,
+    )
     return {
         "incident": item,
         "timeline": await merged_timeline(inc, console.delivery, views),
@@ -300,7 +305,7 @@ def _hub_facts(h: dict[str, Any]) -> dict[str, Any]:
         "zone": hub_zone(h),
         "failures": failures,
         "battery_list": health.get("battery_alarms") or [],
-        "camera_list": (h.get("registry") or {}).get("cameras") or [],
+        "camera_list": with_health((h.get("registry") or {}).get("cameras") or [], h),
     }
 
 
@@ -469,9 +474,20 @@ async def map_page(request: web.Request) -> web.Response:
                     "hub_id": h["id"],
                     "hub_name": h.get("name"),
                     "actions": camera_actions(cam, h["id"] in open_hubs),
+                    "health": camera_health(h).get(str(cam.get("entity_id"))),
                 }
             )
-    return _render(request, "console_map.html", svg=svg, cameras=cameras)
+    response = _render(
+        request,
+        "console_map.html",
+        svg=svg,
+        cameras=cameras,
+        leaflet=leaflet_data(hubs, cameras, console.cfg.map),
+    )
+    csp = map_csp(console.cfg.map)
+    if csp:
+        response.headers["Content-Security-Policy"] = csp
+    return response
 
 
 async def map_svg(request: web.Request) -> web.Response:
