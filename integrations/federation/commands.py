@@ -112,6 +112,8 @@ class _StationView(_Data):
     #: Live views: the officer started or stopped watching (the owner's page shows who watches now).
     phase: Literal["start", "stop"] | None = None
     seconds: float | None = Field(default=None, ge=0)
+    #: One officer's player (an officer may have two open): pairs a start with its stop.
+    viewer_id: str | None = Field(default=None, max_length=64)
 
 
 _SCHEMAS: dict[str, type[_Data]] = {
@@ -290,6 +292,7 @@ class CommandRunner:
                 officer=cmd.by.name or cmd.by.user,
                 reason=view.reason,
                 view_id=view.view_id or "",
+                viewer_id=view.viewer_id or view.view_id or "",
                 incident_id=view.incident_id,
                 phase=view.phase,
                 at=view.viewed_at,

@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.core.bus import Event
 from hub.keys import HubKey
 from integrations.federation.const import ID_PATTERN, LIVE_UPLINK_PATH
+from integrations.video.mp4 import Fragment
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -159,6 +160,7 @@ class LiveUplinks:
         self.cfg = cfg
         self.active: dict[str, _Uplink] = {}
         self.watchers: dict[str, dict[str, Watcher]] = {}
+        self._stopped: dict[str, float] = {}
         self.bucket = TokenBucket(_uplink_kbps(hub))
         self._unsubs = [
             hub.bus.listen("sos_pressed", self._on_sos),
@@ -234,10 +236,13 @@ class LiveUplinks:
 
     def watching(self, entity_id: str | None = None) -> list[dict[str, Any]]:
         """Return who is watching (one camera, or all), oldest first."""
+        # Only while video is leaving the hub for that camera: a mirror that arrives late cannot
+        # show someone watching a camera nobody streams.
+        streaming = {u.camera.entity_id for u in self.active.values() if u.connected}
         items = [
             {"entity_id": eid, **w.as_dict()}
             for eid, table in self.watchers.items()
-            if entity_id is None or eid == entity_id
+            if (entity_id is None or eid == entity_id) and eid in streaming
             for w in table.values()
         ]
         return sorted(items, key=lambda i: float(i["since"]))
@@ -249,20 +254,23 @@ class LiveUplinks:
         officer: str,
         reason: str,
         view_id: str,
+        viewer_id: str,
         incident_id: str | None,
         phase: str | None,
         at: float,
     ) -> None:
-        """Follow the station's mirror of one officer's live view (start or stop)."""
-        key = view_id or officer
+        """Follow the station's mirror of one officer's player starting or stopping."""
+        key = viewer_id or view_id or officer
         if phase == "start":
-            if not any(u.camera.entity_id == entity_id for u in self.active.values()):
-                # Nothing is leaving the hub for that camera: nobody can be watching it.
-                return
+            if key in self._stopped:
+                return  # its stop overtook it (commands are handled concurrently)
             self.watchers.setdefault(entity_id, {})[key] = Watcher(officer, reason, at, view_id, incident_id)
         elif phase == "stop":
             table = self.watchers.get(entity_id) or {}
-            table.pop(key, None)
+            if table.pop(key, None) is None:
+                self._stopped[key] = at
+                if len(self._stopped) > 1000:
+                    self._stopped.pop(next(iter(self._stopped)))
             if not table:
                 self.watchers.pop(entity_id, None)
         else:
@@ -298,6 +306,7 @@ class _Uplink:
         self.restream = restream
         self.task: asyncio.Task[Any] = None  # type: ignore[assignment]
         self.why: str | None = None
+        self.connected = False
         self.started = self.hub.clock.time()
         self.sent_bytes = 0
         self.sent_fragments = 0
@@ -364,17 +373,8 @@ class _Uplink:
                     compress=0,
                 ) as ws,
             ):
-                connected = True
+                connected = self.connected = True
                 await self._audit(party, "start")
-                self.owner.watchers.setdefault(self.camera.entity_id, {})[
-                    self.data.view_id or self.officer
-                ] = Watcher(
-                    self.officer,
-                    self.data.reason,
-                    self.started,
-                    self.data.view_id or "",
-                    self.data.incident_id,
-                )
                 self.owner._changed(self.camera.entity_id)
                 await self._notify_owner()
                 await self._serve(ws, party)
@@ -428,15 +428,15 @@ class _Uplink:
             while True:
                 item = await sub.next_item()
                 data: bytes = item.data
-                keyframe = getattr(item, "keyframe", None)
-                if keyframe is None:  # the init segment
+                if not isinstance(item, Fragment):  # an init segment (first, or the camera came back)
                     need_key = False
                     await ws.send_bytes(data)
                     continue
+                keyframe = item.keyframe
                 if need_key and not keyframe:
                     self.dropped += 1
                     continue
-                if not bucket.take(len(data), bool(keyframe)):
+                if not bucket.take(len(data), keyframe):
                     # Over the uplink budget: skip to the next keyframe rather than fall behind.
                     self.dropped += 1
                     need_key = True
@@ -553,9 +553,10 @@ class _Uplink:
 
 
 def _uplink_kbps(hub: Hub) -> float:
-    loaded = hub.loaded.blocks.get("video") if hub.loaded is not None else None
-    value = getattr(loaded, "uplink_kbps", None)
-    return float(value) if value else 2000.0
+    from integrations.video.runtime import VIDEO
+
+    runtime = hub.data.get(VIDEO)
+    return float(runtime.config.uplink_kbps) if runtime is not None else 2000.0
 
 
 def _restream(hub: Hub, camera: CameraEntity, profile: str) -> Any:
@@ -569,8 +570,9 @@ def _restream(hub: Hub, camera: CameraEntity, profile: str) -> Any:
     runtime = hub.data.get(VIDEO)
     if runtime is None:
         return None
-    if profile == "sub" and camera.stream_source("sub") is None:
-        profile = "main"
-    if camera.stream_source(profile) is None:
+    chosen: Literal["main", "sub"] = "sub" if profile == "sub" else "main"
+    if chosen == "sub" and camera.stream_source("sub") is None:
+        chosen = "main"
+    if camera.stream_source(chosen) is None:
         return None
-    return runtime.restream(camera.entity_id, profile)
+    return runtime.restream(camera.entity_id, chosen)

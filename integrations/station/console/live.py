@@ -48,7 +48,7 @@ from integrations.federation.const import LIVE_COMMAND, LIVE_UPLINK_PATH, STATIO
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.console.delivery import ConsoleError
 from integrations.station.const import EVENT_COMMAND_RESULT
-from integrations.video.fragments import MAX_BOX, InitInfo, MediaError, check_unit, parse_init
+from integrations.video.mp4 import MAX_BOX, BoxError, TrackInfo, iter_boxes, parse_fragment, parse_init
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -106,7 +106,7 @@ class Upstream:
     command_id: str | None = None
     ws: web.WebSocketResponse | None = None
     init: bytes | None = None
-    info: InitInfo | None = None
+    info: TrackInfo | None = None
     #: Fragments since the last keyframe: a viewer who joins starts there at once instead of
     #: waiting up to a whole GOP (a cheap camera sends a keyframe every few seconds or worse).
     gop: list[bytes] = field(default_factory=list)
@@ -284,7 +284,7 @@ class LiveRelay:
             "profile": up.profile,
             "stream_id": up.stream_id,
             "viewers": len(up.viewers),
-            "codecs": up.info.codecs if up.info else None,
+            "codecs": up.info.codec if up.info else None,
             "last_fragment": up.last_fragment,
             "kbps": up.kbps(),
             "fps": up.hub_status.get("fps"),
@@ -377,18 +377,29 @@ class LiveRelay:
         return ws
 
     def _media(self, up: Upstream, data: bytes) -> str | None:
+        """Check and relay one message from the hub; return why the stream must end, or None."""
         try:
-            unit = check_unit(data, up.info)
-            if unit.kind == "init":
+            boxes: dict[bytes, tuple[int, int]] = {}
+            pos = 0
+            for kind, _body, end in iter_boxes(data):
+                boxes.setdefault(kind, (pos, end))  # whole boxes: top-level boxes are contiguous
+                pos = end
+            if b"moov" in boxes:
                 info = parse_init(data)
-                if not info.h264:
-                    return f"unsupported_codec: {info.codecs}"
+                if not info.is_h264:
+                    return f"unsupported_codec: {info.codec}"
                 up.init, up.info = data, info
                 up.gop, up.gop_bytes = [], 0
                 for viewer in up.viewers.values():
                     self._offer(viewer, data, init=True)
                 return None
-        except MediaError as err:
+            if b"moof" not in boxes or b"mdat" not in boxes:
+                return "bad_media: neither an init segment nor a fragment"
+            if up.info is None:
+                return "bad_media: a fragment before the init segment"
+            moof, mdat = boxes[b"moof"], boxes[b"mdat"]
+            keyframe = parse_fragment(data[moof[0] : moof[1]], data[mdat[0] : mdat[1]], up.info).keyframe
+        except BoxError as err:
             return f"bad_media: {err}"
         now = self.hub.clock.time()
         up.fragments += 1
@@ -399,7 +410,7 @@ class LiveRelay:
         if up.state != "live":
             up.state, up.reason = "live", ""
             up.changed.set()
-        if unit.keyframe:
+        if keyframe:
             up.gop, up.gop_bytes = [data], len(data)
         elif up.gop:
             up.gop.append(data)
@@ -407,7 +418,7 @@ class LiveRelay:
             if up.gop_bytes > _GOP_BYTES or len(up.gop) >= _VIEWER_QUEUE - 1:
                 up.gop, up.gop_bytes = [], 0  # too long a GOP to keep: joiners wait for the next keyframe
         for viewer in up.viewers.values():
-            if viewer.need_key and not unit.keyframe:
+            if viewer.need_key and not keyframe:
                 continue
             self._offer(viewer, data)
         return None
@@ -566,6 +577,7 @@ class LiveRelay:
                     "phase": phase,
                     "viewed_at": now,
                     "view_id": viewer.view_id,
+                    "viewer_id": viewer.id,
                     **({"seconds": detail["seconds"]} if phase == "stop" else {}),
                 },
                 user=viewer.username,

@@ -90,7 +90,7 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
     try:
         first = await relay.first_unit(viewer, relay.cfg.first_frame_timeout)
         up = viewer.up
-        codecs = up.info.codecs if up is not None and up.info is not None else ""
+        codecs = up.info.codec if up is not None and up.info is not None else ""
         response = web.StreamResponse(
             headers={
                 "Content-Type": "video/mp4",
@@ -113,11 +113,11 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
             if item is None:
                 why = viewer.ended or "ended"
                 break
-            await response.write(item)
+            try:
+                await response.write(item)
+            except ConnectionResetError:  # the player went away (aiohttp's error is one too)
+                break
         return response
-    except (ConnectionResetError, asyncio.CancelledError):
-        why = "left"
-        raise
     finally:
         await relay.detach(viewer, why)
 

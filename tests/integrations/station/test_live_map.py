@@ -40,7 +40,13 @@ CAMERAS = [
         "location": {"lat": 14.5902, "lon": 100.4552},
         "actions": ["call"],
     },
-    {"hub_id": "talat", "entity_id": "camera.nowhere", "share": "always", "location": None, "actions": ["view"]},
+    {
+        "hub_id": "talat",
+        "entity_id": "camera.nowhere",
+        "share": "always",
+        "location": None,
+        "actions": ["view"],
+    },
 ]
 
 

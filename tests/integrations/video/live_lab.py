@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
 
 from hub.hub import Hub
 from integrations.federation.testing import FederationLab, register_hubs, station_config, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION
+from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
 
 __all__ = ("live_pair", "officer", "open_view", "read_stream", "LIVE_TIMING")
 
