@@ -295,7 +295,7 @@ class CommandRunner:
                 viewer_id=view.viewer_id or view.view_id or "",
                 incident_id=view.incident_id,
                 phase=view.phase,
-                at=view.viewed_at,
+                at=self.hub.clock.time(),  # the owner reads "since" on their own clock
             )
         return {"audit_id": entry}
 

@@ -32,7 +32,7 @@ def camera() -> Iterator[IpyCam]:
 #: Draws the video's current frame to a canvas; returns its size and the spread of its pixel values.
 FRAME_SPREAD = """
 () => {
-  const v = document.getElementById("live-video");
+  const v = document.getElementById("ccoc-live-video");
   const c = document.createElement("canvas");
   c.width = v.videoWidth; c.height = v.videoHeight;
   const ctx = c.getContext("2d");
@@ -72,17 +72,21 @@ async def test_officer_watches_a_camera_live_and_the_owner_sees_it(
     await page.locator('button.ccoc-view[data-entity-id="camera.gate"]').click()
     await page.locator("#ccoc-view-reason").fill("ติดตามคนร้ายหน้าตลาด")
     await page.locator("#ccoc-dialog-ok").click()
+    await page.locator("a.ccoc-watch-live, #ccoc-dialog-result.text-error").first.wait_for(timeout=15_000)
+    assert not await page.locator("#ccoc-dialog-result.text-error").count(), await page.locator(
+        "#ccoc-dialog-result"
+    ).inner_text()
     await page.locator("a.ccoc-watch-live").click()
-    await page.locator("#live-player[data-state=playing]").wait_for(timeout=20_000)
+    await page.locator("#ccoc-live-player[data-state=playing]").wait_for(timeout=20_000)
 
-    first = await page.evaluate("document.getElementById('live-video').currentTime")
+    first = await page.evaluate("document.getElementById('ccoc-live-video').currentTime")
     await page.wait_for_timeout(1500)
-    later = await page.evaluate("document.getElementById('live-video').currentTime")
+    later = await page.evaluate("document.getElementById('ccoc-live-video').currentTime")
     assert later > first, (first, later)
     frame = await page.evaluate(FRAME_SPREAD)
     assert frame["w"] > 0 and frame["h"] > 0
     assert frame["spread"] > 40, frame  # a picture, not a blank frame
-    assert "ภาพสด" in await page.locator("#live-status").inner_text()
+    assert "ภาพสด" in await page.locator("#ccoc-live-state").inner_text()
     await page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
 
     # The owner's camera page on the hub: who is watching, and why.

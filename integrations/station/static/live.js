@@ -11,10 +11,10 @@
 (function () {
   "use strict";
 
-  var root = document.getElementById("live-player");
+  var root = document.getElementById("ccoc-live-player");
   if (!root) { return; }
-  var video = document.getElementById("live-video");
-  var statusLine = document.getElementById("live-status");
+  var video = document.getElementById("ccoc-live-video");
+  var statusLine = document.getElementById("ccoc-live-state");
   var L = {};
   try { L = JSON.parse(document.getElementById("ccoc-labels").textContent); } catch (err) { L = {}; }
   var profile = root.getAttribute("data-profile") || "sub";
@@ -128,8 +128,8 @@
       .then(function (status) {
         if (!status) { return; }
         serverState = status.state;
-        document.getElementById("live-viewers").textContent = status.viewers === undefined ? "–" : String(status.viewers);
-        document.getElementById("live-kbps").textContent = status.kbps ? status.kbps + " kbit/s" : "–";
+        document.getElementById("ccoc-live-viewers").textContent = status.viewers === undefined ? "–" : String(status.viewers);
+        document.getElementById("ccoc-live-kbps").textContent = status.kbps ? status.kbps + " kbit/s" : "–";
         if (TERMINAL[status.state] && status.state !== "ended") {
           finished = true;
           if (reader) { reader.cancel(); }

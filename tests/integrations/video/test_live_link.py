@@ -253,3 +253,58 @@ async def _hub_token(hub: Any) -> str:
     if user is None:
         user = await hub.auth.add_user("owner", "correct horse battery", "admin")
     return str(await hub.auth.create_token(user, "test"))
+
+
+async def test_camera_that_drops_mid_stream_shows_offline_and_resumes_by_itself(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    from tests.integrations.onvif.conftest import _start_ipycam, _stop
+
+    first = await asyncio.to_thread(_start_ipycam, "--fix-ptz-ns", "--preauth-time")
+    second = None
+    try:
+        hub, station = await live_pair(
+            make_hub, federation_lab, tmp_path, cameras={"gate": (first.rtsp_url, "always")}
+        )
+        op, _token = await officer(station)
+        async with op:
+            view = await open_view(op, "camera.gate")
+            resp = await op.get(view["live_url"])
+            await read_stream(resp, 10_000)
+            received = bytearray()
+
+            async def keep_reading() -> None:
+                async for chunk in resp.content.iter_any():
+                    received.extend(chunk)
+
+            reader = asyncio.ensure_future(keep_reading())
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(_stop, first)  # the camera loses power
+            dropped = loop.time()
+
+            async def state() -> str:
+                return str((await (await op.get(view["live_status_url"])).json())["state"])
+
+            await until(lambda: _is(state(), "offline"), 5)
+            assert loop.time() - dropped <= 5  # viewers are told within 5 s
+            assert not reader.done()  # the player's stream stays open: nothing hangs, nothing ends
+
+            # The camera comes back (here on a new port): the restream picks it up by itself.
+            second = await asyncio.to_thread(_start_ipycam, "--fix-ptz-ns", "--preauth-time")
+            hub.entities.get("camera.gate").main = second.rtsp_url
+            before = len(received)
+            await until(lambda: _is(state(), "live"), 30)
+            await until(lambda: len(received) > before + 5_000, 10)
+            kinds = [k for k, _ in BoxReader().feed(bytes(received[before:]))]
+            assert b"moov" in kinds  # a new init segment, then fragments again
+            reader.cancel()
+            resp.close()
+    finally:
+        if first.proc.poll() is None:
+            await asyncio.to_thread(_stop, first)
+        if second is not None:
+            await asyncio.to_thread(_stop, second)
+
+
+async def _is(value: Any, expected: str) -> bool:
+    return bool(await value == expected)
