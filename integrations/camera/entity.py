@@ -137,6 +137,8 @@ class CameraEntity(Entity):
         self.record: RecordConfig | None = None
         #: Stream and recording facts the video integration adds to the state (online, reason, fps...).
         self.video_attributes: dict[str, Any] = {}
+        #: LINE target (alias or id) told when the station starts watching live (``notify_owner:``).
+        self.notify_owner: str | None = None
 
     async def fetch_snapshot(self) -> bytes:
         """Return one JPEG frame from the camera."""

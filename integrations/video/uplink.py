@@ -71,6 +71,8 @@ _LOGGER = logging.getLogger(__name__)
 LIVE_UPLINKS: HubKey[LiveUplinks] = HubKey("video_live_uplinks")
 #: After an SOS the video budget is cut to a quarter for this long.
 SOS_YIELD_SECONDS = 30.0
+#: An owner is told once per officer and camera within this many seconds.
+NOTIFY_COALESCE_SECONDS = 600.0
 #: Fired on the hub's bus when who is watching a camera changes (the camera page follows it).
 EVENT_WATCHERS = "camera_live_watchers"
 _GUARD_TICK = 0.5
@@ -161,6 +163,7 @@ class LiveUplinks:
         self.active: dict[str, _Uplink] = {}
         self.watchers: dict[str, dict[str, Watcher]] = {}
         self._stopped: dict[str, float] = {}
+        self._notified: dict[tuple[str, str], float] = {}
         self.bucket = TokenBucket(_uplink_kbps(hub))
         self._unsubs = [
             hub.bus.listen("sos_pressed", self._on_sos),
@@ -238,11 +241,10 @@ class LiveUplinks:
         """Return who is watching (one camera, or all), oldest first."""
         # Only while video is leaving the hub for that camera: a mirror that arrives late cannot
         # show someone watching a camera nobody streams.
-        streaming = {u.camera.entity_id for u in self.active.values() if u.connected}
         items = [
             {"entity_id": eid, **w.as_dict()}
             for eid, table in self.watchers.items()
-            if (entity_id is None or eid == entity_id) and eid in streaming
+            if (entity_id is None or eid == entity_id) and self.streaming(eid)
             for w in table.values()
         ]
         return sorted(items, key=lambda i: float(i["since"]))
@@ -265,6 +267,9 @@ class LiveUplinks:
             if key in self._stopped:
                 return  # its stop overtook it (commands are handled concurrently)
             self.watchers.setdefault(entity_id, {})[key] = Watcher(officer, reason, at, view_id, incident_id)
+            if self.streaming(entity_id):
+                # Only once video really leaves the hub (a refused request tells the owner nothing).
+                self._notify_owner(entity_id, officer, reason, at)
         elif phase == "stop":
             table = self.watchers.get(entity_id) or {}
             if table.pop(key, None) is None:
@@ -276,6 +281,49 @@ class LiveUplinks:
         else:
             return
         self._changed(entity_id)
+
+    def streaming(self, entity_id: str) -> bool:
+        """Return whether video of this camera is leaving the hub now."""
+        return any(u.connected and u.camera.entity_id == entity_id for u in self.active.values())
+
+    def _connected(self, entity_id: str) -> None:
+        """An uplink is up: the officers already recorded as watching are told to the owner now."""
+        for watcher in list((self.watchers.get(entity_id) or {}).values()):
+            self._notify_owner(entity_id, watcher.officer, watcher.reason, self.hub.clock.time())
+        self._changed(entity_id)
+
+    def _notify_owner(self, entity_id: str, officer: str, reason: str, at: float) -> None:
+        """Tell the owner on LINE (``notify_owner``), once per officer and camera per 10 minutes."""
+        from integrations.camera.entity import CameraEntity
+
+        try:
+            camera = self.hub.entities.get(entity_id, CameraEntity)
+        except LookupError:
+            return
+        target = camera.notify_owner
+        if not target or not self.hub.services.has("line", "send"):
+            return
+        last = self._notified.get((entity_id, officer))
+        if last is not None and at - last < NOTIFY_COALESCE_SECONDS:
+            return
+        self._notified[(entity_id, officer)] = at
+        station = self.cfg.station
+        text = (
+            f"📹 เจ้าหน้าที่ {officer} จากสถานี {station} กำลังดูภาพสดจากกล้อง {camera.name} "
+            f"เหตุผล: {reason or '-'}\n"
+            f"Officer {officer} ({station}) is watching your camera {camera.name} live. Reason: {reason or '-'}"
+        )
+        self.hub.create_task(self._send_line(entity_id, target, text), "tell the camera owner on LINE")
+
+    async def _send_line(self, entity_id: str, target: str, text: str) -> None:
+        from hub.core.context import Context
+
+        try:
+            await self.hub.services.call(
+                "line", "send", {"to": target, "message": text}, Context(origin="federation")
+            )
+        except Exception as err:  # noqa: BLE001 - a LINE outage must not touch the stream or the audit
+            _LOGGER.warning("Live: could not tell the owner of %s on LINE: %s", entity_id, err)
 
     def _changed(self, entity_id: str) -> None:
         self.hub.bus.fire(EVENT_WATCHERS, {"entity_id": entity_id, "watchers": self.watching(entity_id)})
@@ -375,8 +423,7 @@ class _Uplink:
             ):
                 connected = self.connected = True
                 await self._audit(party, "start")
-                self.owner._changed(self.camera.entity_id)
-                await self._notify_owner()
+                self.owner._connected(self.camera.entity_id)
                 await self._serve(ws, party)
                 if not ws.closed:
                     await ws.send_str(json.dumps({"type": "end", "reason": self.why or "ended"}))
@@ -530,26 +577,6 @@ class _Uplink:
             source=party.audit_source,
             result="ok" if phase != "failed" else "error",
         )
-
-    async def _notify_owner(self) -> None:
-        """Send the owner a LINE message if the camera asks for it (never blocks the stream)."""
-        target = getattr(self.camera, "notify_owner", None)
-        if not target or not self.hub.services.has("line", "send"):
-            return
-        from hub.core.context import Context
-
-        text = (
-            f"📹 เจ้าหน้าที่ {self.officer} จากสถานี {self.owner.cfg.station} กำลังดูภาพสดจากกล้อง "
-            f"{self.camera.name} เหตุผล: {self.data.reason or '-'}\n"
-            f"Officer {self.officer} ({self.owner.cfg.station}) is watching camera {self.camera.name} live. "
-            f"Reason: {self.data.reason or '-'}"
-        )
-        try:
-            await self.hub.services.call(
-                "line", "send", {"to": target, "message": text}, Context(origin="federation")
-            )
-        except Exception as err:  # noqa: BLE001 - a LINE outage must not stop the stream or the audit
-            _LOGGER.warning("Live: could not tell the owner of %s on LINE: %s", self.camera.entity_id, err)
 
 
 def _uplink_kbps(hub: Hub) -> float:
