@@ -38,6 +38,7 @@ import json
 import logging
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -117,16 +118,19 @@ class Watcher:
 class TokenBucket:
     """The hub's video upload budget, shared by every live uplink (monotonic time)."""
 
-    def __init__(self, kbps: float, burst_seconds: float = 2.0) -> None:
+    def __init__(
+        self, kbps: float, burst_seconds: float = 2.0, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = kbps * 1000 / 8
         self.burst = self.rate * burst_seconds
         self.tokens = self.burst
-        self._last = time.monotonic()
+        self._now = now
+        self._last = now()
         self.slow_until = 0.0
         self.dropped = 0
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         rate = self.rate / 4 if now < self.slow_until else self.rate
         self.tokens = min(self.burst, self.tokens + (now - self._last) * rate)
         self._last = now
@@ -142,7 +146,7 @@ class TokenBucket:
 
     def yield_to_sos(self, seconds: float = SOS_YIELD_SECONDS) -> None:
         """Cut the budget to a quarter for a while (an SOS is being sent)."""
-        self.slow_until = time.monotonic() + seconds
+        self.slow_until = self._now() + seconds
 
 
 def live_uplinks(hub: Hub, cfg: FederationConfig) -> LiveUplinks:

@@ -34,6 +34,7 @@ async def live_pair(
     cameras: dict[str, tuple[Any, ...]] | None = None,
     hub_clock_real: bool = True,
     hub_extra: str = "",
+    video_extra: str = "",
     hub_opts: dict[str, Any] | None = None,
     console: dict[str, Any] | None = None,
 ) -> tuple[Hub, Hub]:
@@ -46,7 +47,7 @@ async def live_pair(
     await register_hubs(station)
     hub = await make_hub(
         lab.hub_block(station_url=station.http.url, registry_interval=3600, **(hub_opts or {}))
-        + VIDEO_BLOCK
+        + (VIDEO_BLOCK.replace("}", f", {video_extra}}}") if video_extra else VIDEO_BLOCK)
         + hub_extra,
         real_clock=hub_clock_real,
     )
