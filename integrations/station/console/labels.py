@@ -8,6 +8,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "cam_health": ("สถานะกล้อง", "Camera health"),
     "cam_online": ("ออนไลน์", "online"),
     "cam_offline": ("ออฟไลน์", "offline"),
+    "cam_idle": ("พัก (ไม่มีผู้ชมและไม่ได้บันทึก)", "idle (nobody watching, not recording)"),
     "cam_unknown": ("ไม่ทราบ (ฮับไม่ได้รายงาน)", "unknown (no report from the hub)"),
     "cam_stale": ("ข้อมูลเก่า ฮับขาดการติดต่อ", "old figures: the hub is not reporting"),
     "cam_recording": ("กำลังบันทึก", "recording"),
