@@ -79,6 +79,13 @@ class BenchCamera(CameraEntity):
         return self.url if profile == "main" else None
 
 
+async def idle_cpu(station: subprocess.Popen[bytes], seconds: float) -> dict[str, float]:
+    """The station's CPU with nothing streamed (its own housekeeping), for comparison."""
+    cpu0, t0 = _cpu_seconds(station.pid), time.monotonic()
+    await asyncio.sleep(seconds)
+    return {"cpu_pct": (_cpu_seconds(station.pid) - cpu0) / (time.monotonic() - t0) * 100, "mbit_out": 0.0}
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -160,16 +167,20 @@ async def start_station(
     await store.register_hub(HUB_ID, HUB_ID, time.time())
     await store.close()
     cli = [sys.executable, "-m", "hub.cli"]
-    subprocess.run([*cli, "user", "add", "bench-officer", "--role", "operator", "-c", "config.yaml"],
-                   input=b"bench-officer-pass\nbench-officer-pass\n", cwd=folder, env=_env(), check=True,
-                   capture_output=True)  # fmt: skip
-    made = subprocess.run([*cli, "token", "create", "bench-officer", "-c", "config.yaml"], cwd=folder,
-                          env=_env(), check=True, capture_output=True, text=True)  # fmt: skip
-    token = made.stdout.strip().splitlines()[-1].strip()
-    log = (folder / "station.log").open("wb")
-    proc = subprocess.Popen(
-        [*cli, "run", "-c", "config.yaml"], cwd=folder, env=_env(), stdout=log, stderr=subprocess.STDOUT
-    )
+
+    def setup_and_spawn() -> tuple[subprocess.Popen[bytes], str]:
+        subprocess.run([*cli, "user", "add", "bench-officer", "--role", "operator", "-c", "config.yaml"],
+                       input=b"bench-officer-pass\nbench-officer-pass\n", cwd=folder, env=_env(), check=True,
+                       capture_output=True)  # fmt: skip
+        made = subprocess.run([*cli, "token", "create", "bench-officer", "-c", "config.yaml"], cwd=folder,
+                              env=_env(), check=True, capture_output=True, text=True)  # fmt: skip
+        log = (folder / "station.log").open("wb")
+        proc = subprocess.Popen(
+            [*cli, "run", "-c", "config.yaml"], cwd=folder, env=_env(), stdout=log, stderr=subprocess.STDOUT
+        )
+        return proc, made.stdout.strip().splitlines()[-1].strip()
+
+    proc, token = await asyncio.to_thread(setup_and_spawn)
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
@@ -219,7 +230,7 @@ class Decoder:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            "ffmpeg", "-nostdin", "-loglevel", "error", "-probesize", "32", "-analyzeduration", "0",
+            "ffmpeg", "-nostdin", "-loglevel", "error", "-probesize", "4096", "-analyzeduration", "0",
             "-fflags", "nobuffer", "-flags", "low_delay", "-f", "mp4", "-i", "pipe:0",
             "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -347,18 +358,22 @@ async def first_frames(hub: Hub, session: aiohttp.ClientSession, runs: int) -> d
 async def relay_cpu(
     hub: Hub, station: subprocess.Popen[bytes], url: str, token: str, viewers: int, seconds: float
 ) -> dict[str, float]:
+    """Station CPU while ``viewers`` read one camera's upstream, over a window in the middle."""
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(base_url=url, headers=headers) as session:
-        warm = asyncio.ensure_future(watch(session, "camera.busy", seconds + 4))
+        first = asyncio.ensure_future(watch(session, "camera.busy", seconds + 6))
         await asyncio.sleep(3)  # the upstream is up
-        others = [asyncio.ensure_future(watch(session, "camera.busy", seconds)) for _ in range(viewers - 1)]
-        await asyncio.sleep(0.5)
+        others = [
+            asyncio.ensure_future(watch(session, "camera.busy", seconds + 2)) for _ in range(viewers - 1)
+        ]
+        await asyncio.sleep(1)
         cpu0, t0 = _cpu_seconds(station.pid), time.monotonic()
-        results = await asyncio.gather(*others) if others else []
+        await asyncio.sleep(seconds)
         cpu1, t1 = _cpu_seconds(station.pid), time.monotonic()
-        first = await warm
-    mbytes = sum(r["bytes"] for r in results) + first["bytes"]
-    return {"cpu_pct": (cpu1 - cpu0) / (t1 - t0) * 100, "mbit_out": mbytes * 8 / 1e6 / (t1 - t0 + 3.5)}
+        results = [*(await asyncio.gather(*others)), await first]
+    mbit = sum(r["bytes"] for r in results) * 8 / 1e6
+    span = seconds + 2 + 3  # roughly how long each viewer read
+    return {"cpu_pct": (cpu1 - cpu0) / (t1 - t0) * 100, "mbit_out": mbit / span}
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -387,6 +402,8 @@ async def run(quick: bool) -> dict[str, Any]:
         seconds = 8 if quick else 20
         results["relay_1"] = await relay_cpu(hub, station, url, token, 1, seconds)
         await wait_idle(hub)
+        results["relay_0"] = await idle_cpu(station, seconds)
+        await wait_idle(hub)
         results["relay_20"] = await relay_cpu(hub, station, url, token, 20, seconds)
     finally:
         await hub.stop()
@@ -413,6 +430,7 @@ def collect(quick: bool) -> list[Any]:
                note="cold: command → hub → dial-out → RTSP pull → relay → decoded"),
         Result("time to first byte after the click", "s", r["ttfb"]),
         Result("added latency, camera wallclock → decoded at the viewer", "s", r["latency"], target="≤ 1 p50"),
+        Result("station CPU, nothing streamed", "% of a core", [r["relay_0"]["cpu_pct"]]),
         Result("station CPU, 1 viewer of a 2 Mbit/s stream", "% of a core", [r["relay_1"]["cpu_pct"]]),
         Result("station CPU, 20 viewers of one upstream", "% of a core", [r["relay_20"]["cpu_pct"]],
                note=f"{r['relay_20']['mbit_out']:.0f} Mbit/s relayed out"),
@@ -436,7 +454,7 @@ def main() -> None:
                 f"  {name:<46} median {statistics.median(values):6.2f} s   p90 {_pct(values, 0.9):6.2f} s"
                 f"   n={len(values)}   {target}"
             )
-    for viewers in (1, 20):
+    for viewers in (0, 1, 20):
         fig = r[f"relay_{viewers}"]
         print(
             f"  station CPU, {viewers:>2} viewer(s) of one upstream        {fig['cpu_pct']:6.1f} % of a core"

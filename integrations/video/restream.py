@@ -67,7 +67,10 @@ Profile = Literal["main", "sub"]
 State = Literal["idle", "starting", "online", "offline"]
 _READ = 256 * 1024
 #: ffmpeg's probe of the input (µs); also the start-up allowance added to ``stall_seconds``.
-_PROBE_US = 2_000_000
+#: The probe is most of a cold start (ipycam, first fragment out: 5.8 s with ffmpeg's default,
+#: 3.3 s at 2 s, 1.7 s at 0.5 s, 1.3 s at 0); the SDP names the codec, and half a second still
+#: covers a camera whose SDP lacks the parameter sets (the first keyframe carries them).
+_PROBE_US = 500_000
 
 
 class StreamError(Exception):
@@ -420,6 +423,10 @@ class Restream:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._kill()
+        # What was cached is now the past: a subscriber arriving before the next pull must not be
+        # handed it as live (it waits for the new session's init and keyframe instead).
+        self._init = None
+        self._gop, self._gop_bytes = [], 0
         self._set_status(state="idle", reason="idle", fps=None, bitrate_kbps=None, retry_at=None)
         if self._task is task:
             self._task = None

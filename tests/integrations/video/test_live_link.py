@@ -308,3 +308,20 @@ async def test_camera_that_drops_mid_stream_shows_offline_and_resumes_by_itself(
 
 async def _is(value: Any, expected: str) -> bool:
     return bool(await value == expected)
+
+
+async def test_a_viewer_after_the_pull_stopped_gets_no_stale_pictures(make_hub: Any, ipycam: Any) -> None:
+    # The station's next officer must see the camera now, not the GOP cached before the pull stopped.
+    from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
+
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "gate", ipycam.rtsp_url)
+    restream = hub.data[VIDEO].restream("camera.gate")
+    async with restream.subscribe() as sub:
+        first = await asyncio.wait_for(sub.next_item(), 20)
+        while not hasattr(await asyncio.wait_for(sub.next_item(), 20), "keyframe"):
+            pass
+    await until(lambda: not restream.running, 5)
+    async with restream.subscribe() as sub:
+        again = await asyncio.wait_for(sub.next_item(), 20)
+    assert again.session != first.session  # a fresh init from the new pull, not the old one
