@@ -228,7 +228,9 @@ class LiveRelay:
             except ConsoleError as err:
                 up.viewers.clear()
                 viewer.stopped = True  # never started: nothing to audit as a stop
-                await self._end(up, "failed", str(err))
+                code = "hub_offline" if err.status == 409 else "not_sent"
+                await self._end(up, "failed", f"{code}: {err}")
+                err.extra.setdefault("code", code)
                 raise
             up.command_id = str(record["id"])
         else:

@@ -46,6 +46,22 @@ _TEXT: dict[str, tuple[str, str]] = {
     "why.no_camera": ("ฮับไม่มีกล้องนี้", "the hub has no such camera"),
     "why.no_video_source": ("ฮับยังไม่ได้ตั้งค่าวิดีโอของกล้องนี้", "the hub has no video set up for this camera"),
     "why.no_station_url": ("ฮับยังไม่ได้ตั้งที่อยู่เว็บของสถานี", "the hub does not know the station's web address"),
+    "why.hub_offline": (
+        "ฮับออฟไลน์อยู่ จึงขอภาพสดไม่ได้ ลองใหม่เมื่อฮับกลับมา หรือโทรหาเจ้าของ",
+        "the hub is offline: try again when it is back, or call the owner",
+    ),
+    "why.not_sent": ("ส่งคำขอไปยังฮับไม่ได้", "the request could not be sent to the hub"),
+    "why.left": ("ผู้ชมออกแล้ว", "the viewer left"),
+    "why.station_closed": ("สถานีปิดการเชื่อมต่อ", "the station closed the stream"),
+    "why.policy_never": ("เจ้าของไม่อนุญาตให้แชร์ข้อมูลใด ๆ ของกล้องนี้", "the owner shares nothing from this camera"),
+    "why.registry_only": (
+        "เจ้าของแชร์เพียงตำแหน่งและเบอร์ติดต่อ ไม่แชร์ภาพ",
+        "the owner shares location and contact only, no images",
+    ),
+    "why.outside_alarm_window": (
+        "ไม่มีเหตุที่ฮับนี้ในช่วงเวลาที่อนุญาต จึงไม่แชร์ภาพ",
+        "no incident at this hub within the allowed window",
+    ),
     "why.station_stopping": ("สถานีกำลังปิดระบบ", "the station is shutting down"),
 }
 

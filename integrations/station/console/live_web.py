@@ -158,12 +158,18 @@ async def live_page(request: web.Request) -> web.Response:
     relay = _relay(request)
     user = current_user(request)
     view_id = request.match_info["view_id"]
-    grant = await relay.console.viewing.grant(view_id, user.username)
+    lang = request_lang(request)
+    try:
+        grant = await relay.console.viewing.grant(view_id, user.username)
+    except ConsoleError as err:
+        # In the officer's language: the grant ended (403) or is not theirs (404).
+        words = live_labels(lang)
+        text = words["live.expired"] if err.status == 403 else words["live.failed"]
+        return web.Response(status=err.status, text=text, content_type="text/plain")
     row = await relay.hub.storage.fetchone(
         "SELECT reason, incident_id FROM ccoc_views WHERE id = ?", (view_id,)
     )
     camera = await relay.console.viewing.camera(grant.hub_id, grant.entity_id)
-    lang = request_lang(request)
     names = live_labels(lang)
     response = render(
         request,

@@ -55,12 +55,14 @@
       }
       return attach(resp, mime);
     }).catch(function (err) {
-      if (err && (err.status === 403 || err.status === 404)) {
+      // The station names why (a code); the page says it in the officer's language.
+      var why = (err && err.code && L["why." + err.code]) || (err && err.message) || String(err);
+      if (err && (err.status === 403 || err.status === 404 || err.status === 409)) {
         finished = true;
-        setState(err.status === 403 ? "refused" : "failed", (L["live.failed"] || "") + ": " + err.message);
+        setState(err.status === 403 ? "refused" : "failed", (L["live." + (err.status === 403 ? "refused" : "failed")] || "") + ": " + why);
         return;
       }
-      setState("waiting", (L["live.failed"] || "") + ": " + ((err && err.message) || err));
+      setState("waiting", (L["live.failed"] || "") + ": " + why);
       retry();
     });
   }

@@ -325,3 +325,29 @@ async def test_a_viewer_after_the_pull_stopped_gets_no_stale_pictures(make_hub: 
     async with restream.subscribe() as sub:
         again = await asyncio.wait_for(sub.next_item(), 20)
     assert again.session != first.session  # a fresh init from the new pull, not the old one
+
+
+async def test_hub_offline_is_said_plainly_in_thai(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any
+) -> None:
+    from integrations.station.runtime import STATION
+
+    hub, station = await live_pair(
+        make_hub, federation_lab, tmp_path, cameras={"gate": (ipycam.rtsp_url, "always")}
+    )
+    op, _token = await officer(station)
+    async with op:
+        view = await open_view(op, "camera.gate", "ตรวจสอบ")
+        await hub.stop()  # the shop's line is down
+        ingest = station.data[STATION].ingest
+        await until(lambda: ingest.statuses["test-hub"].status != "online", 10)
+        resp = await op.get(view["live_url"])
+        body = await resp.json()
+        assert resp.status == 409 and body["code"] == "hub_offline"
+        status = await (await op.get(view["live_status_url"], headers={"Accept-Language": "th"})).json()
+        assert status["state"] == "failed" and "ฮับออฟไลน์" in status["reason_text"]
+        # Someone else's view: refused in the officer's language, with no detail about it.
+        other, _t = await officer(station, "other")
+        async with other:
+            page = await other.get(view["live_page"], headers={"Accept-Language": "th"})
+            assert page.status == 404 and "ไม่สำเร็จ" in await page.text()
