@@ -109,3 +109,45 @@ async def test_officer_watches_a_camera_live_and_the_owner_sees_it(
     assert errors == []
     await owner_ctx.close()
     await context.close()
+
+
+#: The smallest valid PNG (1×1, grey): enough for Leaflet to lay tiles.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a4944415478da63680000008200815a1d1bb60000000049454e44ae426082"
+)
+
+
+async def test_click_a_camera_on_the_tile_map_and_watch_it_live(
+    browser: Any, make_hub: Any, federation_lab: FederationLab, tmp_path: Path, camera: IpyCam
+) -> None:
+    tiles = tmp_path / "tiles"
+    for z, x, y in ((17, 102353, 61345), (16, 51176, 30672)):
+        (tiles / str(z) / str(x)).mkdir(parents=True, exist_ok=True)
+        (tiles / str(z) / str(x) / f"{y}.png").write_bytes(PNG_1PX)
+    hub, station = await live_pair(
+        make_hub,
+        federation_lab,
+        tmp_path,
+        cameras={"gate": (camera.rtsp_url, "always")},
+        console={"map": {"tiles_dir": str(tiles), "attribution": "test tiles"}},
+    )
+    await station.auth.add_user("officer2", "ccoc-shift-pass", "operator")
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="th-TH")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(station.http.url + "/login?next=/ccoc/map")
+    await page.locator("#login-form [name=username]").fill("officer2")
+    await page.locator("#login-form [name=password]").fill("ccoc-shift-pass")
+    await page.locator("#login-form [type=submit]").click()
+    await page.locator("#ccoc-leaflet[data-ready=yes]").wait_for(timeout=15_000)
+    assert await page.locator("#ccoc-map-svg").is_hidden()  # the SVG stays only as the fallback
+    await page.locator("path.map-camera-always").first.click()
+    form = page.locator(".ccoc-map-live")
+    await form.locator("input[name=reason]").fill("ตรวจตลาดจากแผนที่")
+    await form.locator("button[type=submit]").click()
+    await page.locator("#ccoc-live-player[data-state=playing]").wait_for(timeout=20_000)
+    await page.screenshot(path=str(tmp_path / "map-live.png"), full_page=True)
+    assert errors == []
+    await context.close()

@@ -55,7 +55,8 @@ async def live_pair(
     assert await station.data[STATION].ingest.link.wait_connected(10)
     assert await fed.link.wait_connected(10)
     for object_id, (url, share, *sub) in (cameras or {}).items():
-        add_stream_camera(hub, object_id, url, sub[0] if sub else None, share=share)
+        camera = add_stream_camera(hub, object_id, url, sub[0] if sub else None, share=share)
+        camera.location = (14.5897, 100.4551)  # beside the test hub, for the map
     await fed.send_registry(force=True)
 
     async def registry() -> bool:
