@@ -34,6 +34,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -509,7 +510,12 @@ class LiveRelay:
         for up in list(self.streams.values()):
             if up.command_id == command_id and data.get("status") != "ok":
                 status = "refused" if data.get("status") == "refused" else "failed"
-                await self._end(up, status, str(data.get("error") or status))
+                error = str(data.get("error") or status)
+                if not _CODED.match(error):
+                    # Not the live path's own answer (e.g. the owner turned camera.live off in
+                    # commands.allow): still a reason the console can say in Thai.
+                    error = f"{'hub_refused' if status == 'refused' else 'hub_error'}: {error}"
+                await self._end(up, status, error)
 
     async def _watchdog(self) -> None:
         while True:
@@ -593,8 +599,10 @@ class LiveRelay:
 
 #: End reasons that come from the owner's policy: the player says so plainly.
 _POLICY_CODES = frozenset(
-    {"policy_never", "registry_only", "outside_alarm_window", "unknown_policy", "no_camera", "live_off"}
+    {"policy_never", "registry_only", "outside_alarm_window", "unknown_policy", "no_camera", "hub_refused"}
 )
+#: A reason that starts with its code (``outside_alarm_window: ...``).
+_CODED = re.compile(r"^[a-z_]{2,40}: ")
 
 
 def _code(reason: str) -> str:

@@ -50,6 +50,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "ฮับออฟไลน์อยู่ จึงขอภาพสดไม่ได้ ลองใหม่เมื่อฮับกลับมา หรือโทรหาเจ้าของ",
         "the hub is offline: try again when it is back, or call the owner",
     ),
+    "why.hub_refused": (
+        "ฮับไม่อนุญาตภาพสด (เจ้าของปิดไว้)",
+        "the hub does not allow live video (its owner turned it off)",
+    ),
+    "why.hub_error": ("ฮับเปิดภาพสดไม่สำเร็จ", "the hub could not start the live video"),
     "why.not_sent": ("ส่งคำขอไปยังฮับไม่ได้", "the request could not be sent to the hub"),
     "why.left": ("ผู้ชมออกแล้ว", "the viewer left"),
     "why.station_closed": ("สถานีปิดการเชื่อมต่อ", "the station closed the stream"),

@@ -351,3 +351,24 @@ async def test_hub_offline_is_said_plainly_in_thai(
         async with other:
             page = await other.get(view["live_page"], headers={"Accept-Language": "th"})
             assert page.status == 404 and "ไม่สำเร็จ" in await page.text()
+
+
+async def test_a_hub_that_turned_live_off_refuses_and_the_officer_is_told(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any
+) -> None:
+    hub, station = await live_pair(
+        make_hub,
+        federation_lab,
+        tmp_path,
+        cameras={"gate": (ipycam.rtsp_url, "always")},
+        hub_opts={"commands": {"allow": ["light.flash", "camera.snapshot"]}},
+    )
+    op, _token = await officer(station)
+    async with op:
+        view = await open_view(op, "camera.gate")
+        resp = await op.get(view["live_url"])
+        body = await resp.json()
+        assert resp.status == 403 and body["code"] == "hub_refused", body
+        status = await (await op.get(view["live_status_url"])).json()
+        assert status["state"] == "refused" and "ฮับไม่อนุญาตภาพสด" in status["reason_text"]
+    assert not hub.data.get(LIVE_UPLINKS) or not hub.data[LIVE_UPLINKS].active
