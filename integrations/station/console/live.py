@@ -67,6 +67,8 @@ PROFILES = ("sub", "main")
 #: Fragments queued for one viewer before it is skipped to the next keyframe.
 _VIEWER_QUEUE = 90
 _TICK = 0.25
+#: A refused uplink from the same address for the same reason is audited once per this many seconds.
+_REFUSAL_COALESCE = 60.0
 #: Largest GOP kept for viewers who join (bytes).
 _GOP_BYTES = 8 * 1024 * 1024
 
@@ -154,6 +156,7 @@ class LiveRelay:
         self._unsub: Any = None
         self._task: asyncio.Task[Any] | None = None
         self.refused_uplinks = 0
+        self._refusals: dict[tuple[str, str], float] = {}
 
     async def start(self) -> None:
         """Follow command answers and start the watchdog."""
@@ -307,11 +310,11 @@ class LiveRelay:
             raise ConsoleError("hub credentials are malformed", 401) from None
         if not NAME_RE.match(user) or user not in self.station.ingest.registered:
             raise ConsoleError("unknown hub", 401)
-        if not self._password_ok(user, password):
-            raise ConsoleError("wrong hub credentials", 401)
         stream_id = request.query.get("stream", "")
         camera = request.query.get("camera", "")
         up = self.by_id.get(stream_id) if ID_RE.match(stream_id) else None
+        # The stream is checked before the password: only a hub the station just asked for a
+        # stream can make it run PBKDF2, so the public route is no lever for burning CPU.
         if up is None or up.hub_id != user:
             # Not a stream this station asked this hub for (or another hub's): refused, never relayed.
             raise ConsoleError("no such stream was asked of this hub", 403)
@@ -319,6 +322,8 @@ class LiveRelay:
             raise ConsoleError("this stream was asked for another camera", 403)
         if up.ws is not None or up.state != "starting":
             raise ConsoleError("this stream token was already used", 403)
+        if not self._password_ok(user, password):
+            raise ConsoleError("wrong hub credentials", 401)
         return user, up
 
     def _password_ok(self, hub_id: str, password: str) -> bool:
@@ -332,6 +337,14 @@ class LiveRelay:
     async def refuse_uplink(self, request: web.Request, err: ConsoleError) -> None:
         """Audit a refused uplink (wrong credential, foreign or reused stream token)."""
         self.refused_uplinks += 1
+        key = (request.remote or "", str(err))
+        now = time.monotonic()
+        last = self._refusals.get(key)
+        if last is not None and now - last < _REFUSAL_COALESCE:
+            return  # the same caller knocking again: logged once a minute, not once a try
+        self._refusals[key] = now
+        if len(self._refusals) > 1000:
+            self._refusals.clear()
         _LOGGER.warning("Live: refused an uplink from %s: %s", request.remote, err)
         await self.hub.audit.log(
             "hub:?",
@@ -437,12 +450,13 @@ class LiveRelay:
             viewer.queue.put_nowait(data)
             viewer.need_key = False
         except asyncio.QueueFull:
-            # A slow player: keep the others going; this one skips to the next keyframe.
+            # A slow player: keep the others going; this one skips to the next keyframe.  An init
+            # segment it has not read yet stays (it gets no second one it would have to parse).
             viewer.skipped += 1
-            _drain(viewer.queue)
             up = viewer.up
-            if up is not None and up.init is not None:
-                viewer.queue.put_nowait(up.init)
+            kept = [item for item in _drain(viewer.queue) if up is not None and item is up.init]
+            for item in kept:
+                viewer.queue.put_nowait(item)
             viewer.need_key = True
 
     def _hub_message(self, up: Upstream, text: str) -> None:
@@ -609,9 +623,11 @@ def _code(reason: str) -> str:
     return reason.split(":", 1)[0].strip() or "ended"
 
 
-def _drain(queue: asyncio.Queue[bytes | None]) -> None:
+def _drain(queue: asyncio.Queue[bytes | None]) -> list[bytes | None]:
+    items = []
     while not queue.empty():
-        queue.get_nowait()
+        items.append(queue.get_nowait())
+    return items
 
 
 def uplink_path() -> str:
