@@ -379,7 +379,8 @@ class _Uplink:
         kbps = round(sum(n for _t, n in recent) * 8 / 5 / 1000, 1) if recent else 0.0
         return {
             "entity_id": self.camera.entity_id,
-            "profile": self.data.profile,
+            # What is really sent: a camera without a substream is sent at its main profile.
+            "profile": getattr(self.restream, "profile", self.data.profile),
             "stream_id": self.data.stream_id,
             "since": self.started,
             "kbps": kbps,

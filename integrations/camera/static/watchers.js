@@ -9,6 +9,14 @@
   var template = box.getAttribute("data-label-watching");
   var since = box.getAttribute("data-label-since");
 
+  function renderUplinks(uplinks) {
+    var line = box.querySelector(".camera-uplink");
+    line.textContent = uplinks.map(function (u) {
+      return box.getAttribute("data-label-uplink").replace("{kbps}", String(u.kbps))
+        .replace("{profile}", box.getAttribute("data-label-" + u.profile) || u.profile);
+    }).join(" · ");
+  }
+
   function render(items) {
     list.textContent = "";
     items.forEach(function (w) {
@@ -25,7 +33,9 @@
   function poll() {
     fetch(box.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
       .then(function (resp) { return resp.ok ? resp.json() : null; })
-      .then(function (body) { if (body) { render(body.watching || []); } })
+      .then(function (body) {
+        if (body) { render(body.watching || []); renderUplinks(body.watching && body.watching.length ? body.uplinks || [] : []); }
+      })
       .catch(function () { /* the next poll tries again */ })
       .then(function () { window.setTimeout(poll, 2000); });
   }
