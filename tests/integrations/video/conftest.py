@@ -24,6 +24,7 @@ from hub.hub import Hub
 from integrations.camera import CameraEntity, Owner, add_camera
 from integrations.camera.config import RecordConfig
 from tests.integrations.onvif.conftest import HARNESS, IpyCam, _start_ipycam, _stop, free_port
+from tests.integrations.onvif.conftest import make_device as make_device  # the fake ONVIF device fixture
 
 __all__ = ("StreamCamera", "make_h264", "VIDEO_BLOCK")
 

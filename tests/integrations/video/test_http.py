@@ -40,6 +40,7 @@ async def test_viewers_get_no_live_view(make_hub, client_of) -> None:
     assert (await viewer.get("/api/video/camera.nope/status")).status == 404
     page = await (await viewer.get("/video/camera.gate")).text()
     assert "video-player" not in page  # the live player is for admins
+    assert "video-timeline" not in page  # recordings are for operators and up
 
 
 async def test_recordings_are_listed_and_played_by_staff_audited(make_hub, client_of, tmp_path) -> None:

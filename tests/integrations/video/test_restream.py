@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import signal
 import time
@@ -15,7 +16,7 @@ from PIL import Image
 from hub.testing import wait_for
 from integrations.video import VIDEO, StreamError, Subscription
 from integrations.video.mp4 import BoxReader, Fragment, parse_fragment, parse_init
-from tests.integrations.onvif.conftest import _stop
+from tests.integrations.onvif.conftest import _stop, free_port
 from tests.integrations.video.conftest import (
     VIDEO_BLOCK,
     add_stream_camera,
@@ -229,3 +230,17 @@ async def test_corrupt_stream_is_reported_and_retried(make_hub, tmp_path) -> Non
         assert "cannot be read" in restream.status.text("en")
     finally:
         await runner.cleanup()
+
+
+async def test_a_failing_camera_never_leaks_its_password(make_hub, caplog) -> None:
+    dead = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/stream"
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "gate", dead)
+    restream = hub.data[VIDEO].restream("camera.gate")
+    with caplog.at_level(logging.DEBUG):
+        async with restream.subscribe():
+            await wait_for(lambda: restream.status.restarts >= 1, 10, "a failed pull")
+    assert restream.status.reason == "offline"
+    assert "hunter2" not in caplog.text
+    assert "hunter2" not in str(hub.states.get("camera.gate").attributes)
+    assert "hunter2" not in str(restream.status.as_dict())
