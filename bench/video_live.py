@@ -26,8 +26,8 @@ Measured:
   looped 720p file at ~2 Mbit/s, so the relay moves real bytes), and with one
   viewer, as % of one core.
 
-Usage: ``python -m bench.video_live [--quick]``.  The hub's part of the video
-benchmarks (restream, recording CPU, loop lag) is ``bench/video.py``.
+Usage: ``python -m bench.video_live [--quick]``; ``python -m bench.video`` runs it after the
+hub's part of the video benchmarks (restream, recording CPU, loop lag).
 """
 
 from __future__ import annotations
@@ -458,7 +458,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    r = asyncio.run(run(args.quick))
+    report(asyncio.run(run(args.quick)))
+
+
+def report(r: dict[str, Any]) -> None:
+    """Print the station part's figures (also from ``python -m bench.video``)."""
     print("\nLive video at the station (loopback)")
     for name, key, target in (
         ("time to first frame after the click", "ttff", "≤ 2 s"),
