@@ -188,8 +188,9 @@ class LiveUplinks:
         for uplink in list(self.active.values()):
             uplink.stop("hub_stopping")
         for uplink in list(self.active.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(uplink.task, 3)
+            if uplink.task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(uplink.task, 3)
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class _Uplink:
         self.data = data
         self.officer = officer
         self.restream = restream
-        self.task: asyncio.Task[Any] = None  # type: ignore[assignment]
+        self.task: asyncio.Task[Any] | None = None
         self.why: str | None = None
         self.connected = False
         self.started = self.hub.clock.time()

@@ -45,7 +45,7 @@ from aiohttp import WSMsgType, web
 from hub.core.bus import Event
 from hub.core.ids import ulid
 from hub.keys import HubKey
-from integrations.federation.const import LIVE_COMMAND, LIVE_UPLINK_PATH, STATION_VIEW_COMMAND
+from integrations.federation.const import LIVE_COMMAND, STATION_VIEW_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.console.delivery import ConsoleError
 from integrations.station.const import EVENT_COMMAND_RESULT
@@ -628,8 +628,3 @@ def _drain(queue: asyncio.Queue[bytes | None]) -> list[bytes | None]:
     while not queue.empty():
         items.append(queue.get_nowait())
     return items
-
-
-def uplink_path() -> str:
-    """Return where hubs dial out to (for the docs and the hub's URL)."""
-    return LIVE_UPLINK_PATH
