@@ -123,6 +123,8 @@ class Upstream:
     fragments: int = 0
     bytes_in: int = 0
     hub_status: dict[str, Any] = field(default_factory=dict)
+    #: Why the hub ended the stream, when it said so before closing.
+    end_reason: str = ""
     #: (monotonic time, bytes) of recent fragments, for the bitrate shown on the console.
     recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=400))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -386,6 +388,8 @@ class LiveRelay:
                     break
             if up.state in ("ended", "refused", "failed"):
                 why = up.reason
+            elif up.end_reason:
+                why = up.end_reason  # the hub said why it ended (the owner's window closed...)
         finally:
             if up.state not in ("ended", "refused", "failed"):
                 final = "failed" if why.startswith("bad_media") or why.startswith("unsupported") else "ended"
@@ -476,7 +480,7 @@ class LiveRelay:
                 up.state, up.reason = "offline", str(msg.get("reason") or "camera_offline")[:200]
                 up.changed.set()
         elif msg.get("type") == "end":
-            up.reason = str(msg.get("reason") or "hub_ended")[:200]
+            up.end_reason = str(msg.get("reason") or "hub_ended")[:200]
 
     # -- ending ----------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "why.no_video": ("ไม่มีภาพจากกล้องเกิน 4 วินาที", "no video from the camera for several seconds"),
     "why.camera_offline": ("กล้องออฟไลน์", "camera offline"),
     "why.window_closed": ("ช่วงเวลาที่เจ้าของอนุญาตสิ้นสุดแล้ว", "the owner's sharing window closed"),
+    "why.stream_closed": ("ฮับหยุดสตรีมของกล้อง", "the hub closed the camera's stream"),
+    "why.hub_stopping": ("ฮับกำลังปิดระบบ", "the hub is shutting down"),
     "why.unsupported_codec": (
         "กล้องส่งภาพ H.265 ซึ่งเบราว์เซอร์ไม่รองรับ ตั้งกล้องให้ส่ง H.264",
         "the camera sends H.265, which browsers cannot play: set it to H.264",

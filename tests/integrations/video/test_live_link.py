@@ -374,3 +374,44 @@ async def test_a_hub_that_turned_live_off_refuses_and_the_officer_is_told(
         status = await (await op.get(view["live_status_url"])).json()
         assert status["state"] == "refused" and "ฮับไม่อนุญาตภาพสด" in status["reason_text"]
     assert not hub.data.get(LIVE_UPLINKS) or not hub.data[LIVE_UPLINKS].active
+
+
+async def test_the_owners_window_closing_mid_stream_ends_it(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any, clock: Any
+) -> None:
+    from hub.incidents import INCIDENTS
+    from integrations.camera.entity import CameraEntity
+    from integrations.station.runtime import STATION
+
+    hub, station = await live_pair(
+        make_hub,
+        federation_lab,
+        tmp_path,
+        cameras={"stall": (ipycam.rtsp_url, "on_alarm")},
+        hub_clock_real=False,
+    )
+    hub.entities.get("camera.stall", CameraEntity).on_alarm_max_hours = 0.01  # a 36 s window
+    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    await until(lambda: station.data[STATION].store.incident(inc.id, "test-hub"), 10)
+    op, _token = await officer(station)
+    async with op:
+        view = await open_view(op, "camera.stall", "เหตุ SOS")
+        resp = await op.get(view["live_url"])
+        await read_stream(resp, 5_000)
+        await clock.advance(40)  # the window closes; the station's grant (600 s) has not ended
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def drain() -> None:
+            async for _chunk in resp.content.iter_any():
+                pass
+
+        await asyncio.wait_for(drain(), 5)
+        assert loop.time() - started < 1.5  # within a second (the hub checks twice a second)
+        status = await (await op.get(view["live_status_url"])).json()
+        assert status["state"] == "ended" and status["reason"].startswith("window_closed"), status
+        assert "เจ้าของอนุญาตสิ้นสุด" in status["reason_text"]
+    stops = audit_details(
+        [e for e in await hub.audit.query(action="camera.stream") if e.source == "station"], "stop"
+    )
+    assert stops and stops[0]["why"].startswith("window_closed")
