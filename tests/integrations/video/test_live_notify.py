@@ -53,3 +53,17 @@ async def test_owner_is_told_on_line_when_an_officer_starts_watching(
     text = push.messages[0]["text"]
     assert "somchai" in text and "ตามหาคนร้ายชิงทอง" in text and "gate" in text
     assert fake.violations == []
+
+
+def test_notify_owner_is_a_line_alias_or_id() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from integrations.onvif.config import OnvifCameraConfig
+
+    base = {"id": "gate", "host": "127.0.0.1", "share": "always", "owner": {"name": "ร้าน"}}
+    assert OnvifCameraConfig(**base, notify_owner="shop_owner").notify_owner == "shop_owner"
+    assert OnvifCameraConfig(**base, notify_owner="U" + "a" * 32).notify_owner == "U" + "a" * 32
+    for bad in ("Shop Owner", "https://example.org", "U123"):
+        with pytest.raises(ValidationError):
+            OnvifCameraConfig(**base, notify_owner=bad)
