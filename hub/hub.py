@@ -124,6 +124,8 @@ class Hub:
         self.http: Any = None
         self.templates: Any = None
         self._runlock: Any = None
+        #: Each component's database schema version, as migrated at start.
+        self.schema_versions: dict[str, int] = {}
 
     # -- properties ----------------------------------------------------------
 
@@ -259,6 +261,13 @@ class Hub:
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
         await self.storage.open()
+        # Read once: /api/health shows it and must never wait for the database.
+        self.schema_versions = {
+            str(r[0]): int(r[1])
+            for r in await self.storage.fetchall(
+                "SELECT component, MAX(version) FROM schema_migrations GROUP BY component"
+            )
+        }
         for domain, migration_err in self.storage.migration_errors.items():
             failed = self.plugins.get(domain)
             if failed is not None:

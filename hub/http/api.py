@@ -53,20 +53,6 @@ def _context(request: web.Request) -> Context:
     return Context(user_id=user.id if user else None, origin="api")
 
 
-async def _schema_versions(hub: Any) -> dict[str, int]:
-    cached: dict[str, int] | None = getattr(hub, "_schema_versions", None)
-    if cached is None and hub.storage is not None:
-        try:
-            rows = await hub.storage.fetchall(
-                "SELECT component, MAX(version) FROM schema_migrations GROUP BY component"
-            )
-        except Exception:  # noqa: BLE001 - health must answer even when the database does not
-            return {}
-        cached = {str(r[0]): int(r[1]) for r in rows}
-        hub._schema_versions = cached
-    return cached or {}
-
-
 async def health(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     return web.json_response(
@@ -74,7 +60,7 @@ async def health(request: web.Request) -> web.Response:
             "status": "ok" if hub.state == "running" else str(hub.state),
             "version": hub.version,
             # The database schema each component is at, so an upgrade can be checked from outside.
-            "schema": await _schema_versions(hub),
+            "schema": hub.schema_versions,
         }
     )
 
