@@ -467,7 +467,8 @@ class Restream:
             if not url:
                 failures += 1
                 self._offline("no_sub" if self.profile == "sub" else "no_stream")
-                await self._retry_in(_backoff(failures))
+                # A camera still connecting (ONVIF) names its stream soon: ask again within 10 s.
+                await self._retry_in(min(10.0, _backoff(failures)))
                 continue
             if self.status.state != "offline":
                 self._set_status(state="starting", reason="starting", detail={})

@@ -13,7 +13,13 @@ from integrations.camera.config import RecordConfig
 from integrations.notify.runtime import NOTIFY
 from integrations.video import VIDEO, NoFootage
 from integrations.video.mp4 import BoxReader, parse_fragment, parse_init
-from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264, probe
+from tests.integrations.video.conftest import (
+    VIDEO_BLOCK,
+    add_stream_camera,
+    ffmpeg_children,
+    make_h264,
+    probe,
+)
 
 pytestmark = pytest.mark.usefixtures("ffprobe")
 
@@ -237,3 +243,16 @@ async def test_after_a_restart_locks_of_incidents_closed_meanwhile_are_closed(ma
     closed = (await again.data[INCIDENTS].get(inc.id)).closed_at
     assert lock is not None and lock.closed_at == closed and lock.end is not None
     assert lock.released_at is None  # closed, but the footage stays locked until released
+
+
+async def test_hub_stop_ends_every_ffmpeg_and_keeps_the_last_segment(make_hub, clip_file) -> None:
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
+    runtime = hub.data[VIDEO]
+    runtime.start_recorders()
+    recorder = runtime.recorders["camera.till"]
+    await wait_for(lambda: recorder.written >= 2, 20, "segments")
+    assert ffmpeg_children(str(clip_file))
+    await hub.stop()
+    assert ffmpeg_children(str(clip_file)) == []
+    assert recorder.written >= 3  # the open segment was written at shutdown
