@@ -246,6 +246,14 @@ async def test_uplink_with_a_wrong_or_foreign_credential_is_refused(
     assert await dial("test-hub", HUB_PASSWORDS["test-hub"], up.stream_id, "camera.other") == 403
     assert await dial("nobody", "x", up.stream_id) == 401
     assert up.ws is None and up.state == "starting"  # nothing was accepted
+    # Nor can an operator start a stream from the command panel: only through a reasoned view.
+    op, _token = await officer(station)
+    async with op:
+        bare = await op.post(
+            "/api/ccoc/hubs/test-hub/commands",
+            json={"command": "camera.live", "data": {"entity_id": "camera.gate"}},
+        )
+        assert bare.status == 400 and "reasoned view" in (await bare.json())["error"]
     refused = [e for e in await station.audit.query(action="station.camera.live") if e.result == "refused"]
     # Five refusals, four reasons: the same caller knocking for the same reason is audited once a minute.
     assert len(refused) == 4
