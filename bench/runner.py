@@ -136,6 +136,13 @@ BENCHES: tuple[Bench, ...] = (
         300,
         "render budget: ordinary templates' cost, hostile ones stopped",
     ),
+    Bench(
+        "video_live",
+        "bench.video_live",
+        240,
+        600,
+        "live video at the station: first frame, latency, relay CPU",
+    ),
 )
 
 

@@ -295,6 +295,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="15 s windows instead of 60 s")
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--hub-only", action="store_true", help="skip the station part (bench/video_live.py)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     seconds = args.seconds or (15.0 if args.quick else 60.0)
@@ -322,6 +323,11 @@ def main() -> None:
         f"remux engine: ffmpeg subprocess {engine['ffmpeg_subprocess_pct']:.2f} %, "
         f"PyAV {'not installed' if pyav is None else f'{pyav:.2f} %'}{ratio}"
     )  # fmt: skip
+    if not args.hub_only:
+        # The station's part (bench/video_live.py): first frame after the click, latency, relay CPU.
+        from bench import video_live
+
+        video_live.report(asyncio.run(video_live.run(args.quick)))
 
 
 if __name__ == "__main__":

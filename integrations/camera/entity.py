@@ -137,6 +137,8 @@ class CameraEntity(Entity):
         self.record: RecordConfig | None = None
         #: Stream and recording facts the video integration adds to the state (online, reason, fps...).
         self.video_attributes: dict[str, Any] = {}
+        #: LINE target (alias or id) told when the station starts watching live (``notify_owner:``).
+        self.notify_owner: str | None = None
         #: Set by the video integration: a JPEG from the stream it already pulls, or None when it
         #: pulls nothing now (cameras without a snapshot URL use it before opening an RTSP session).
         self.frame_grabber: Callable[[], Awaitable[bytes | None]] | None = None

@@ -441,6 +441,12 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_stream": "ที่อยู่สตรีม",
         "what_registry": "ข้อมูลทะเบียน",
         "what_recording": "ภาพที่บันทึกไว้ (วิดีโอ)",
+        "watch_title": "สถานีกำลังดูภาพสด",
+        "watching": "เจ้าหน้าที่ {officer} จากสถานีตำรวจกำลังดูภาพสดจากกล้องนี้ เหตุผล: {reason}",
+        "watching_since": "ตั้งแต่",
+        "uplink": "กำลังส่งภาพไปสถานี {kbps} kbit/s ({profile})",
+        "res_sub": "ความละเอียดต่ำ",
+        "res_main": "ความละเอียดสูง",
     },
     "en": {
         "wall": "Cameras",
@@ -492,6 +498,12 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_stream": "stream URI",
         "what_registry": "registry entry",
         "what_recording": "recorded video",
+        "watch_title": "Live at the station",
+        "watching": "Officer {officer} is watching this camera live from the station. Reason: {reason}",
+        "watching_since": "since",
+        "uplink": "Sending to the station: {kbps} kbit/s ({profile})",
+        "res_sub": "low resolution",
+        "res_main": "full resolution",
     },
 }
 

@@ -172,7 +172,11 @@ def incident_written(
 async def shutdown(hub: Hub) -> None:
     """Say offline and disconnect; queued messages stay in the outbox."""
     from integrations.federation.uplink import FEDERATION
+    from integrations.video.uplink import LIVE_UPLINKS
 
+    uplinks = hub.data.pop(LIVE_UPLINKS)
+    if uplinks is not None:
+        await uplinks.close()
     fed = hub.data.pop(FEDERATION)
     if fed is not None:
         await fed.stop()
@@ -188,9 +192,21 @@ async def _status(request: web.Request) -> web.Response:
     return web.json_response(fed.status())
 
 
+async def _live(request: web.Request) -> web.Response:
+    from hub.http.server import HUB_KEY
+    from integrations.video.uplink import LIVE_UPLINKS
+
+    uplinks = request.app[HUB_KEY].data.get(LIVE_UPLINKS)
+    entity_id = request.query.get("entity_id") or None
+    if uplinks is None:
+        return web.json_response({"watching": [], "uplinks": []})
+    streams = [u for u in uplinks.stats() if entity_id is None or u["entity_id"] == entity_id]
+    return web.json_response({"watching": uplinks.watching(entity_id), "uplinks": streams})
+
+
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
-    """Return the status route."""
+    """Return the status route and who at the station is watching which camera live."""
     from hub.http.routes import Route
 
     if hub.role != "hub":
@@ -203,5 +219,14 @@ def register_routes(hub: Hub) -> list[Route]:
             role="operator",
             summary="Station link and outbox status",
             tags=("federation",),
-        )
+        ),
+        Route(
+            "GET",
+            "/api/federation/live",
+            _live,
+            role="operator",
+            summary="Cameras the station is watching live now: officer, reason, since; uplink bitrate per "
+            "stream (entity_id filters)",
+            tags=("federation",),
+        ),
     ]

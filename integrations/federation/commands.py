@@ -33,6 +33,7 @@ from integrations.federation.const import (
     ALLOWED_COMMANDS,
     DURABLE_COMMANDS,
     EVENT_COMMAND_RESULT,
+    LIVE_COMMAND,
     STATION_VIEW_COMMAND,
 )
 from integrations.federation.protocol import ID_RE, CommandDoc
@@ -118,6 +119,11 @@ class _StationView(_Data):
     what: Literal["snapshot", "live", "stream"] = "snapshot"
     viewed_at: float = Field(ge=0)
     view_id: str | None = Field(default=None, max_length=64)
+    #: Live views: the officer started or stopped watching (the owner's page shows who watches now).
+    phase: Literal["start", "stop"] | None = None
+    seconds: float | None = Field(default=None, ge=0)
+    #: One officer's player (an officer may have two open): pairs a start with its stop.
+    viewer_id: str | None = Field(default=None, max_length=64)
 
 
 _SCHEMAS: dict[str, type[_Data]] = {
@@ -223,6 +229,8 @@ class CommandRunner:
             return await self._station_view(cmd)
         if name not in self.allowed:
             raise CommandRefused(f"{name} is not allowed from the station")
+        if name == LIVE_COMMAND:
+            return await self._live(cmd)
         context = Context(origin="federation")
         if name == "line.send":
             return await self._line_send(cmd, context)
@@ -295,10 +303,34 @@ class CommandRunner:
                 "view_id": view.view_id,
                 "officer": cmd.by.name or cmd.by.user,
                 "command_id": cmd.id,
+                **({"phase": view.phase} if view.phase else {}),
+                **({"seconds": view.seconds} if view.seconds is not None else {}),
             },
             source="station",
         )
+        if view.what == "live":
+            from integrations.video.uplink import live_uplinks
+
+            live_uplinks(self.hub, self.cfg).station_view(
+                camera.entity_id,
+                officer=cmd.by.name or cmd.by.user,
+                reason=view.reason,
+                view_id=view.view_id or "",
+                viewer_id=view.viewer_id or view.view_id or "",
+                incident_id=view.incident_id,
+                phase=view.phase,
+                at=self.hub.clock.time(),  # the owner reads "since" on their own clock
+            )
         return {"audit_id": entry}
+
+    async def _live(self, cmd: CommandDoc) -> dict[str, Any]:
+        """Stream a camera to the station if the owner's policy allows (the hub dials out)."""
+        from integrations.video.uplink import LiveRefused, live_uplinks
+
+        try:
+            return await live_uplinks(self.hub, self.cfg).start(cmd)
+        except LiveRefused as err:
+            raise CommandRefused(str(err)) from None
 
     async def _line_send(self, cmd: CommandDoc, context: Context) -> Any:
         data = dict(cmd.data)

@@ -122,6 +122,9 @@ class FederationConfig(BlockModel):
     ack_timeout: float = Field(default=30.0, ge=1, le=3600)
     reconnect_min: float = Field(default=1.0, gt=0, le=60)
     reconnect_max: float = Field(default=60.0, gt=0, le=3600)
+    #: The station's web address (``https://ccoc.example.org``): for live video the hub dials out to
+    #: it (the hub opens no port).  Unset: the station cannot watch this hub's cameras live.
+    station_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     share: ShareConfig = Field(default_factory=ShareConfig)
     commands: CommandsConfig = Field(default_factory=CommandsConfig)
 

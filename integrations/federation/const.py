@@ -58,6 +58,7 @@ ALLOWED_COMMANDS: Final = (
     "incident.close",
     # A drill at the hub (DESIGN §13): a test press, marked as a drill everywhere it shows.
     "sos.drill",
+    "camera.live",
 )
 #: The station telling a hub that an officer viewed one of its cameras' images (DESIGN §9:
 #: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always
@@ -68,6 +69,13 @@ STATION_VIEW_COMMAND: Final = "audit.station_view"
 DURABLE_COMMANDS: Final = frozenset(
     {"incident.ack", "incident.dispatch", "incident.note", "incident.close", STATION_VIEW_COMMAND}
 )
+
+#: Live video (DESIGN §12): the station asks the hub to dial out and push one camera's stream to
+#: the station's web endpoint; the hub checks the owner's policy first.  Opened only through a
+#: reasoned view (``POST /api/ccoc/views``), never as a bare console command.
+LIVE_COMMAND: Final = "camera.live"
+#: Path on the station's web server that a hub dials out to for a live stream (a WebSocket).
+LIVE_UPLINK_PATH: Final = "/api/ccoc/live/uplink"
 
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"

@@ -43,6 +43,9 @@ class OnvifCameraConfig(BlockModel):
     sub_stream_url: str | None = None
     #: Record this camera on the hub (the ``video`` integration): ``{mode: continuous|events, ...}``.
     record: RecordConfig | None = None
+    #: Tell the owner on LINE when an officer at the station starts watching this camera live:
+    #: one of the ``line:`` block's group aliases, or a LINE user or group id (U…/C…).
+    notify_owner: str | None = Field(default=None, pattern=r"^([a-z0-9_]{1,64}|[UCR][0-9a-f]{32})$")
     #: Seconds allowed for each SOAP call and snapshot.
     timeout: float = Field(default=10.0, ge=1, le=120)
     #: pullpoint (the hub asks; works through NAT), webhook (the camera posts to the hub), off.

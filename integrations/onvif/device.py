@@ -117,6 +117,7 @@ class OnvifCamera(CameraEntity):
         )
         self.cfg = cfg
         self.record = cfg.record
+        self.notify_owner = cfg.notify_owner
         self.session = session
         self.snapshot_auth: AuthMode | None = snapshot_auth
         self.pull_timeout = pull_timeout

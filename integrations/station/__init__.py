@@ -72,9 +72,11 @@ def register_routes(hub: Hub) -> list[Route]:
     if hub.role != "station":
         return []
     from integrations.station.api import routes
+    from integrations.station.console.live_web import routes as live_routes
+    from integrations.station.console.map_leaflet import routes as map_routes
     from integrations.station.console.web import routes as console_routes
 
-    return routes(hub) + console_routes(hub)
+    return routes(hub) + console_routes(hub) + live_routes(hub) + map_routes(hub)
 
 
 @hookimpl

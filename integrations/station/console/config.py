@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
 
-__all__ = ("ConsoleConfig", "CapConfig", "MapConfig")
+__all__ = ("ConsoleConfig", "CapConfig", "MapConfig", "LiveConfig")
 
 
 class CapConfig(BlockModel):
@@ -45,10 +45,35 @@ class CapConfig(BlockModel):
 class MapConfig(BlockModel):
     """The camera registry map: an SVG drawn by the station, no tile server needed."""
 
-    #: Optional background tiles, ``{z}/{x}/{y}`` in the template.  The page's CSP allows
-    #: images from this site only, so point it at a tile cache served on the station's origin.
-    tiles_url: str | None = Field(default=None, pattern=r"^/[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}")
+    #: Background tiles, ``{z}/{x}/{y}`` in the template: a path on the station (a tile cache) or
+    #: an ``https://`` tile server (the map page's CSP then allows images from that origin only).
+    tiles_url: str | None = Field(default=None, pattern=r"^(/|https://)[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}")
+    #: An offline tile folder (``<z>/<x>/<y>.png``, relative to the config folder), served at
+    #: ``/ccoc/tiles/{z}/{x}/{y}.png``: the map works with no internet at the station.
+    tiles_dir: str | None = None
+    #: Credit the tiles' source, as their licence requires (e.g. "© OpenStreetMap contributors").
+    attribution: str = Field(default="", max_length=300)
+    max_zoom: int = Field(default=19, ge=10, le=22)
     tile_zoom: int = Field(default=17, ge=10, le=19)
+
+    @model_validator(mode="after")
+    def _tiles(self) -> MapConfig:
+        if self.tiles_dir and self.tiles_url is None:
+            self.tiles_url = "/ccoc/tiles/{z}/{x}/{y}.png"
+        return self
+
+
+class LiveConfig(BlockModel):
+    """Live video from hubs (docs/video.md, live section)."""
+
+    #: A hub asked for a stream must dial in within this many seconds.
+    connect_timeout: float = Field(default=10.0, ge=1, le=120)
+    #: No fragment for this long: the camera is shown as offline (the stream stays open).
+    stall_seconds: float = Field(default=4.0, ge=1, le=60)
+    #: Upstreams at once (each is one camera's stream from a hub's uplink).
+    max_streams: int = Field(default=64, ge=1, le=10_000)
+    #: How long a player waits for the first picture before it is told why there is none.
+    first_frame_timeout: float = Field(default=15.0, ge=1, le=120)
 
 
 class ConsoleConfig(BlockModel):
@@ -66,6 +91,7 @@ class ConsoleConfig(BlockModel):
     view_coalesce: float = Field(default=300.0, ge=0, le=3600)
     cap: CapConfig = Field(default_factory=CapConfig)
     map: MapConfig = Field(default_factory=MapConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
 
     @field_validator("units")
     @classmethod

@@ -21,6 +21,7 @@ from integrations.station.console.board import HubDirectory, board_item
 from integrations.station.console.cap import CapPusher, build_alert, identifier
 from integrations.station.console.delivery import Delivery
 from integrations.station.console.kpi import record_status
+from integrations.station.console.live import LIVE, LiveRelay
 from integrations.station.console.viewing import Viewing
 from integrations.station.const import (
     EVENT_COMMAND_RESULT,
@@ -57,6 +58,7 @@ class Console:
         self.delivery = Delivery(hub, station, cfg)
         self.viewing = Viewing(hub, station, cfg, self.delivery, self.hubs)
         self.cap = CapPusher(hub, cfg.cap) if cfg.cap.push_url else None
+        self.live = LiveRelay(hub, self)
         self._unsubs: list[Any] = []
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -78,9 +80,13 @@ class Console:
         self._tasks.append(spawn(self.delivery.run(), "console delivery"))
         if self.cap is not None:
             self._tasks.append(spawn(self.cap.run(), "console CAP push"))
+        await self.live.start()
+        self.hub.data[LIVE] = self.live
 
     async def stop(self) -> None:
         """Stop following the bus and the loops."""
+        self.hub.data.pop(LIVE)
+        await self.live.stop()
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()

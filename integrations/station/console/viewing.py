@@ -28,6 +28,7 @@ from hub.core.ids import ulid
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.federation.const import STATION_VIEW_COMMAND
 from integrations.station.console.delivery import ConsoleError
+from integrations.station.console.live_web import live_fields
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -200,6 +201,7 @@ class Viewing:
             "expires": now + self.cfg.view_seconds,
             "images": [{**i, "url": f"/ccoc/views/{view_id}/{i['id']}.jpg"} for i in images],
             "mirror": {"id": mirror["id"], "state": mirror["state"]},
+            **live_fields(view_id),
         }
 
     async def _mirror(

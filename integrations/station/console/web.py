@@ -18,7 +18,7 @@ from aiohttp import web
 from hub.auth import role_at_least
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.federation.const import ALLOWED_COMMANDS
+from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.console import auditlog, kpi
 from integrations.station.console.board import (
@@ -28,10 +28,13 @@ from integrations.station.console.board import (
     merged_timeline,
     snapshot_phases,
 )
+from integrations.station.console.camera_health import camera_health, with_health
 from integrations.station.console.cap import CAP_CONTENT_TYPE
 from integrations.station.console.charts import bar_chart, column_chart
 from integrations.station.console.delivery import ConsoleError
 from integrations.station.console.labels import JS_KEYS, labels
+from integrations.station.console.live_web import live_fields
+from integrations.station.console.map_leaflet import leaflet_data, map_csp
 from integrations.station.console.map_svg import render_map
 from integrations.station.console.service import CONSOLE, Console
 from integrations.station.console.viewing import camera_actions
@@ -185,10 +188,13 @@ async def _incident_context(console: Console, hub_id: str, incident_id: str) -> 
     views = await console.viewing.views(hub_id, incident_id)
     item = await console.item(hub_id, incident_id)
     open_incident = inc.get("status") != "closed"
-    cameras = [
-        {**cam, "actions": camera_actions(cam, open_incident)}
-        for cam in ((hub or {}).get("registry") or {}).get("cameras") or []
-    ]
+    cameras = with_health(
+        [
+            {**cam, "actions": camera_actions(cam, open_incident)}
+            for cam in ((hub or {}).get("registry") or {}).get("cameras") or []
+        ],
+        hub,
+    )
     return {
         "incident": item,
         "timeline": await merged_timeline(inc, console.delivery, views),
@@ -299,7 +305,7 @@ def _hub_facts(h: dict[str, Any]) -> dict[str, Any]:
         "zone": hub_zone(h),
         "failures": failures,
         "battery_list": health.get("battery_alarms") or [],
-        "camera_list": (h.get("registry") or {}).get("cameras") or [],
+        "camera_list": with_health((h.get("registry") or {}).get("cameras") or [], h),
     }
 
 
@@ -348,6 +354,8 @@ async def hub_command(request: web.Request) -> web.Response:
             raise ConsoleError("'data' is not valid JSON") from None
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
+    if command == LIVE_COMMAND:
+        raise ConsoleError("live video is opened through a reasoned view: POST /api/ccoc/views")
     if command not in ALLOWED_COMMANDS:
         # audit.station_view included: only a real, reasoned view may write to an owner's audit log.
         raise ConsoleError(f"{command!r} is not on the allowlist ({', '.join(ALLOWED_COMMANDS)})")
@@ -411,8 +419,9 @@ async def view_images(request: web.Request) -> web.Response:
     """The pictures an open view covers now."""
     console = _console(request)
     user = current_user(request)
-    images = await console.viewing.view_images(request.match_info["view_id"], user.username)
-    return web.json_response({"images": images}, dumps=_dumps)
+    view_id = request.match_info["view_id"]
+    images = await console.viewing.view_images(view_id, user.username)
+    return web.json_response({"view_id": view_id, "images": images, **live_fields(view_id)}, dumps=_dumps)
 
 
 def _jpeg(path: str, max_age: int = 0) -> web.FileResponse:
@@ -465,9 +474,20 @@ async def map_page(request: web.Request) -> web.Response:
                     "hub_id": h["id"],
                     "hub_name": h.get("name"),
                     "actions": camera_actions(cam, h["id"] in open_hubs),
+                    "health": camera_health(h).get(str(cam.get("entity_id"))),
                 }
             )
-    return _render(request, "console_map.html", svg=svg, cameras=cameras)
+    response = _render(
+        request,
+        "console_map.html",
+        svg=svg,
+        cameras=cameras,
+        leaflet=leaflet_data(hubs, cameras, console.cfg.map),
+    )
+    csp = map_csp(console.cfg.map)
+    if csp:
+        response.headers["Content-Security-Policy"] = csp
+    return response
 
 
 async def map_svg(request: web.Request) -> web.Response:

@@ -399,6 +399,9 @@
     });
     box.appendChild(el("p", { "class": "muted ccoc-view-meta" },
       L.view_expires + " " + fmtTime(view.expires) + " · " + L.mirror + ": " + (L[view.mirror.state] || view.mirror.state)));
+    if (view.live_page) {
+      box.appendChild(el("a", { "class": "btn btn-primary ccoc-watch-live", href: view.live_page }, L.watch_live || "▶"));
+    }
     body.appendChild(box);
   }
 

@@ -23,6 +23,7 @@ PUBLIC = {
     ("POST", "/api/webhook/{webhook_id}"),  # secret id
     ("POST", "/api/sos/webhook/{webhook_id}"),  # secret id
     ("POST", "/api/line/webhook"),  # X-Line-Signature
+    ("GET", "/api/ccoc/live/uplink"),  # a hub's broker credential + the stream id the station issued
 }
 
 

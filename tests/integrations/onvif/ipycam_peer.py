@@ -3,7 +3,7 @@
 Started by the tests as a subprocess in a temp folder (ipycam writes ptz_presets.json
 to its working directory), optionally under Debian ``faketime``::
 
-    python ipycam_peer.py ONVIF_PORT RTSP_PORT USER PASSWORD [--fix-ptz-ns] [--preauth-time]
+    python ipycam_peer.py ONVIF_PORT RTSP_PORT USER PASSWORD [--fix-ptz-ns] [--preauth-time] [--stamp]
 
 It prints ``READY`` once the ONVIF service answers, then streams synthetic
 frames (a moving box) until killed.  What is changed from stock ipycam, and why
@@ -53,6 +53,18 @@ class _NoDiscovery:
 class _LoopbackHTTPServer(ipycam_camera.ReusableThreadingTCPServer):  # type: ignore[misc]  # ipycam is untyped
     def __init__(self, address: tuple[str, int], handler: Any) -> None:
         super().__init__(("127.0.0.1", address[1]), handler)
+
+
+#: ``--stamp``: the wall-clock time of each frame, drawn as 40 black/white blocks of 8×16 px across
+#: the top rows (milliseconds modulo 2**40), for bench/video_live.py's latency figure.
+STAMP_BITS, STAMP_W, STAMP_H = 40, 8, 16
+
+
+def draw_stamp(frame: Any, now: float) -> None:
+    ms = int(now * 1000) % (1 << STAMP_BITS)
+    for bit in range(STAMP_BITS):
+        on = (ms >> (STAMP_BITS - 1 - bit)) & 1
+        frame[0:STAMP_H, bit * STAMP_W : (bit + 1) * STAMP_W] = 255 if on else 0
 
 
 def main(argv: list[str]) -> None:
@@ -106,11 +118,14 @@ def main(argv: list[str]) -> None:
     print("READY", flush=True)
     frame = np.zeros((240, 320, 3), dtype=np.uint8)
     x = 0
+    stamp = "--stamp" in flags
     try:
         while True:
             frame[:] = (40, 32, 24)
             frame[100:160, x : x + 40] = (60, 60, 220)
             x = (x + 8) % 280
+            if stamp:
+                draw_stamp(frame, time.time())
             cam.stream(frame)
     except KeyboardInterrupt:
         pass
