@@ -13,7 +13,7 @@ from integrations.station.console.map_leaflet import leaflet_data, map_csp
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-HUBS = [
+HUBS: list[dict[str, Any]] = [
     {
         "id": "talat",
         "name": "ตลาดสด",
@@ -23,7 +23,7 @@ HUBS = [
     },
     {"id": "far", "name": "ร้านไกล", "status": "silent", "location": {"lat": 14.6, "lon": 100.46}},
 ]
-CAMERAS = [
+CAMERAS: list[dict[str, Any]] = [
     {
         "hub_id": "talat",
         "entity_id": "camera.gate",

@@ -12,7 +12,7 @@ import base64
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
@@ -304,7 +304,7 @@ async def test_camera_that_drops_mid_stream_shows_offline_and_resumes_by_itself(
 
             # The camera comes back (here on a new port): the restream picks it up by itself.
             second = await asyncio.to_thread(_start_ipycam, "--fix-ptz-ns", "--preauth-time")
-            hub.entities.get("camera.gate").main = second.rtsp_url
+            cast(Any, hub.entities.get("camera.gate")).main = second.rtsp_url
             before = len(received)
             await until(lambda: _is(state(), "live"), 30)
             await until(lambda: len(received) > before + 5_000, 10)

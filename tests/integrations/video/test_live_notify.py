@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from integrations.federation.testing import FederationLab, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
@@ -31,7 +31,7 @@ async def test_owner_is_told_on_line_when_an_officer_starts_watching(
         cameras={"gate": (ipycam.rtsp_url, "always"), "till": (ipycam.rtsp_url, "always")},
         hub_extra=fake.config_yaml(groups={"shop_owner": OWNER_GROUP}),
     )
-    hub.entities.get("camera.gate").notify_owner = "shop_owner"
+    cast(Any, hub.entities.get("camera.gate")).notify_owner = "shop_owner"
     op, _token = await officer(station, "somchai")
     async with op:
         # A camera without notify_owner: no message.
@@ -61,7 +61,7 @@ def test_notify_owner_is_a_line_alias_or_id() -> None:
 
     from integrations.onvif.config import OnvifCameraConfig
 
-    base = {"id": "gate", "host": "127.0.0.1", "share": "always", "owner": {"name": "ร้าน"}}
+    base: dict[str, Any] = {"id": "gate", "host": "127.0.0.1", "share": "always", "owner": {"name": "ร้าน"}}
     assert OnvifCameraConfig(**base, notify_owner="shop_owner").notify_owner == "shop_owner"
     assert OnvifCameraConfig(**base, notify_owner="U" + "a" * 32).notify_owner == "U" + "a" * 32
     for bad in ("Shop Owner", "https://example.org", "U123"):
