@@ -61,6 +61,11 @@ ALLOWED_COMMANDS: Final = (
 #: the owner sees every view).  It changes nothing but the hub's audit log, so a hub always
 #: accepts it, whatever its ``commands.allow`` says.
 STATION_VIEW_COMMAND: Final = "audit.station_view"
+#: The station asking a hub for recorded footage (issue 13).  Like the view copy it is outside
+#: the device allowlist: the camera owner's policy on the hub decides, and may ask the owner.
+FOOTAGE_REQUEST_COMMAND: Final = "footage.request"
+#: The hub telling the station what became of a footage request (approved, denied, failed...).
+EVENT_FOOTAGE_STATUS: Final = "footage_status"
 
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"

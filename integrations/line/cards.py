@@ -28,6 +28,7 @@ from integrations.line.const import (
 __all__ = (
     "ack_postback",
     "clip",
+    "detail_row",
     "format_latency",
     "image_message",
     "incident_card",
@@ -143,6 +144,10 @@ def _row(label: str, value: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+#: A "label: value" line of a Flex card's body (other integrations' cards use it too).
+detail_row = _row
 
 
 def _both(key: str, value: str) -> str:

@@ -42,6 +42,11 @@ async def setup(hub: Hub, config: StationConfig) -> None:
     from integrations.station.console import start_console
 
     await start_console(hub, station)
+    from integrations.station.footage import FOOTAGE, FootageDesk
+
+    footage = FootageDesk(hub, station, config.footage)
+    await footage.start()
+    hub.data[FOOTAGE] = footage
     sources = hub.data.get(INCIDENT_SOURCES)
     if sources is None:
         sources = []
@@ -54,8 +59,12 @@ async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
     from hub.http.api import INCIDENT_SOURCES
     from integrations.station.console import stop_console
+    from integrations.station.footage import FOOTAGE
     from integrations.station.runtime import STATION
 
+    footage = hub.data.pop(FOOTAGE)
+    if footage is not None:
+        await footage.stop()
     await stop_console(hub)
     station = hub.data.pop(STATION)
     if station is None:
@@ -73,8 +82,9 @@ def register_routes(hub: Hub) -> list[Route]:
         return []
     from integrations.station.api import routes
     from integrations.station.console.web import routes as console_routes
+    from integrations.station.footage_api import routes as footage_routes
 
-    return routes(hub) + console_routes(hub)
+    return routes(hub) + console_routes(hub) + footage_routes(hub)
 
 
 @hookimpl
@@ -110,7 +120,9 @@ def nav_links(hub: Hub, user: Any) -> Any:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """Add ``safetyhub station ...``."""
+    """Add ``safetyhub station ...`` and ``safetyhub evidence verify`` (the station makes the packs)."""
     from integrations.station.cli import station_group
+    from integrations.video.evidence_cli import evidence_group
 
     cli.add_command(station_group)
+    cli.add_command(evidence_group)
