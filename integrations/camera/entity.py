@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
 from hub.entity import Entity
+from integrations.camera.config import RecordConfig
 from integrations.camera.const import (
     DEFAULT_ON_ALARM_MAX_HOURS,
     DEFAULT_ON_ALARM_MINUTES,
@@ -132,6 +133,10 @@ class CameraEntity(Entity):
         # many screens show the camera wall: a shop camera is a small CPU.
         self._live: tuple[float, bytes] | None = None
         self._live_lock = asyncio.Lock()
+        #: The ``record:`` block (the video integration records only cameras that have one).
+        self.record: RecordConfig | None = None
+        #: Stream and recording facts the video integration adds to the state (online, reason, fps...).
+        self.video_attributes: dict[str, Any] = {}
 
     async def fetch_snapshot(self) -> bytes:
         """Return one JPEG frame from the camera."""
@@ -140,6 +145,15 @@ class CameraEntity(Entity):
     def stream_uri(self) -> str | None:
         """Return the stream URI (hand it out only through the share policy)."""
         return None
+
+    def stream_source(self, profile: str = "main") -> str | None:
+        """Return the address the hub's restream pulls for ``profile`` ("main" or "sub").
+
+        Credentials are included: it goes to the hub's own ffmpeg only, never
+        to a page, a log or the station.  The default is :meth:`stream_uri`
+        for the main profile and no substream.
+        """
+        return self.stream_uri() if profile == "main" else None
 
     def device_info(self) -> Mapping[str, str]:
         """Return what the camera says about itself (make, model, firmware...) for the camera page."""
@@ -190,6 +204,7 @@ class CameraEntity(Entity):
             attrs["latitude"], attrs["longitude"] = self.location
         if self.supports_ptz:
             attrs["ptz"] = True
+        attrs.update(self.video_attributes)
         return attrs
 
     async def snapshot(self, incident_id: str | None = None, phase: str = "after") -> str:

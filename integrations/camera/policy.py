@@ -66,7 +66,7 @@ __all__ = (
 _LOGGER = logging.getLogger(__name__)
 
 #: What is being handed out: a stored snapshot, a live frame, the stream URI, or the registry entry.
-What = Literal["snapshot", "live", "stream", "registry"]
+What = Literal["snapshot", "live", "stream", "registry", "recording"]
 
 #: Why a decision was taken: machine code → (Thai, English) for people.
 _REASONS: dict[str, tuple[str, str]] = {

@@ -413,6 +413,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_snapshot": "ภาพที่บันทึกไว้",
         "what_stream": "ที่อยู่สตรีม",
         "what_registry": "ข้อมูลทะเบียน",
+        "what_recording": "ภาพที่บันทึกไว้ (วิดีโอ)",
     },
     "en": {
         "wall": "Cameras",
@@ -463,6 +464,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_snapshot": "stored snapshot",
         "what_stream": "stream URI",
         "what_registry": "registry entry",
+        "what_recording": "recorded video",
     },
 }
 

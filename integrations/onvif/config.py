@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from hub.config.validate import BlockModel
-from integrations.camera.config import LocationConfig, OwnerConfig, SharePolicy
+from integrations.camera.config import LocationConfig, OwnerConfig, RecordConfig, SharePolicy
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 
 __all__ = ("OnvifCameraConfig", "EventsMode")
@@ -36,6 +36,13 @@ class OnvifCameraConfig(BlockModel):
     snapshot_url: str | None = None
     #: Use this instead of the camera's GetStreamUri answer (also what ffmpeg grabs from).
     stream_url: str | None = None
+    #: Media profile token or name of the low-resolution substream (live views at the station);
+    #: default: the smallest other H.264 profile the camera has.
+    sub_profile: str | None = None
+    #: Use this instead of asking the camera for the substream's URI.
+    sub_stream_url: str | None = None
+    #: Record this camera on the hub (the ``video`` integration): ``{mode: continuous|events, ...}``.
+    record: RecordConfig | None = None
     #: Seconds allowed for each SOAP call and snapshot.
     timeout: float = Field(default=10.0, ge=1, le=120)
     #: pullpoint (the hub asks; works through NAT), webhook (the camera posts to the hub), off.
@@ -62,7 +69,7 @@ class OnvifCameraConfig(BlockModel):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
-    @field_validator("stream_url")
+    @field_validator("stream_url", "sub_stream_url")
     @classmethod
     def _stream_url(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("rtsp", "rtsps", "http", "https"):

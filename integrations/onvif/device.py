@@ -70,6 +70,28 @@ def choose_profile(profiles: list[Any], wanted: str | None) -> Any:
     return profiles[0]
 
 
+def choose_sub_profile(profiles: list[Any], main_token: str, wanted: str | None) -> Any:
+    """Return the substream profile: ``wanted`` (token or name), else the smallest other H.264 profile."""
+    if wanted:
+        for profile in profiles:
+            if wanted in (getattr(profile, "token", None), getattr(profile, "Name", None)):
+                return profile
+        names = ", ".join(str(getattr(p, "token", "?")) for p in profiles)
+        raise OnvifError(f"no media profile {wanted!r} for the substream (the camera has: {names})")
+
+    def pixels(profile: Any) -> int:
+        resolution = getattr(getattr(profile, "VideoEncoderConfiguration", None), "Resolution", None)
+        return int(getattr(resolution, "Width", 0) or 0) * int(getattr(resolution, "Height", 0) or 0)
+
+    others = [
+        p
+        for p in profiles
+        if str(getattr(p, "token", "")) != main_token
+        and str(getattr(getattr(p, "VideoEncoderConfiguration", None), "Encoding", "")).upper() == "H264"
+    ]
+    return min(others, key=pixels) if others else None
+
+
 class OnvifCamera(CameraEntity):
     """A camera reached over ONVIF."""
 
@@ -94,6 +116,7 @@ class OnvifCamera(CameraEntity):
             on_alarm_max_hours=cfg.on_alarm_max_hours,
         )
         self.cfg = cfg
+        self.record = cfg.record
         self.session = session
         self.snapshot_auth: AuthMode | None = snapshot_auth
         self.pull_timeout = pull_timeout
@@ -103,6 +126,7 @@ class OnvifCamera(CameraEntity):
         self.profile_token: str | None = None
         self.snapshot_uri: str | None = None
         self._stream_uri: str | None = None
+        self._sub_stream_uri: str | None = None
         self._ptz: Any = None
         self._presets: list[PtzPreset] = []
         self.presets_error: str | None = None
@@ -300,6 +324,10 @@ class OnvifCamera(CameraEntity):
         token = str(profile.token)
         self.profile_token = token
         self._stream_uri = cfg.stream_url or await self._get_stream_uri(media, token)
+        sub = None if cfg.sub_stream_url else choose_sub_profile(list(profiles or []), token, cfg.sub_profile)
+        self._sub_stream_uri = cfg.sub_stream_url or (
+            await self._get_stream_uri(media, str(sub.token)) if sub is not None else None
+        )
         self.snapshot_uri = cfg.snapshot_url or await self._get_snapshot_uri(token)
         await self._connect_ptz(profile, token)
 
@@ -424,6 +452,13 @@ class OnvifCamera(CameraEntity):
     def stream_uri(self) -> str | None:
         """Return the RTSP URI without credentials (hand it out only through the share policy)."""
         return self._stream_uri
+
+    def stream_source(self, profile: str = "main") -> str | None:
+        """Return the main or sub stream's address with the camera's credentials (for the hub's ffmpeg only)."""
+        uri = (self._stream_uri or self.cfg.stream_url) if profile == "main" else self._sub_stream_uri
+        if not uri:
+            return None
+        return with_credentials(uri, self.cfg.username, self.cfg.password)
 
     def device_info(self) -> Mapping[str, str]:
         """Return make, model, firmware and connection facts for the camera page."""

@@ -1,0 +1,320 @@
+"""The hub's video runtime: one restream per camera and profile, recorders, locks and retention.
+
+Other integrations reach it with ``hub.data[VIDEO]``::
+
+    from integrations.video import VIDEO
+
+    runtime = hub.data[VIDEO]
+    async with runtime.restream("camera.gate", "sub").subscribe() as sub:
+        async for chunk in sub:          # init segment first, then moof+mdat from a keyframe
+            ...
+    segments = await runtime.recordings.segments("camera.gate", start, end)
+    await runtime.recordings.clip("camera.gate", start, end, dest)
+
+See docs/video.md ("For integrations").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.core.bus import Event
+from hub.entity import EntityNotFound
+from hub.keys import HubKey
+from integrations.camera.entity import CameraEntity
+from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS
+from integrations.video.index import RecordingIndex
+from integrations.video.recorder import Recorder, Retention
+from integrations.video.restream import Profile, Restream, StreamOptions
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+    from integrations.video.config import VideoConfig
+
+__all__ = ("VIDEO", "VideoRuntime")
+
+_LOGGER = logging.getLogger(__name__)
+_GB = 1024**3
+#: How often retention by age runs (hub clock).
+_EXPIRE_EVERY = 3600.0
+#: Recordings of cameras no longer configured are kept this long.
+_DEFAULT_RETAIN_DAYS = 7.0
+
+
+class VideoRuntime:
+    """Everything video on one hub; one instance, at ``hub.data[VIDEO]``."""
+
+    def __init__(self, hub: Hub, config: VideoConfig) -> None:
+        self.hub = hub
+        self.config = config
+        self.options = StreamOptions(
+            stall_seconds=config.stall_seconds,
+            offline_after=config.offline_after,
+            idle_stop=config.idle_stop_seconds,
+        )
+        root = Path(config.path)
+        self.root = root if root.is_absolute() else hub.data_dir / root
+        self.recordings = RecordingIndex(hub, self.root, max_clip_seconds=config.max_clip_seconds)
+        self.retention = Retention(
+            hub,
+            self.recordings,
+            int(config.disk_budget_gb * _GB),
+            int(config.min_free_gb * _GB),
+            on_alarm=self._disk_alarm,
+        )
+        self.recorders: dict[str, Recorder] = {}
+        self._restreams: dict[tuple[str, str], Restream] = {}
+        self._unsubs: list[Callable[[], None]] = []
+        self._expire_task: asyncio.Task[None] | None = None
+        #: Motion sensor entity id → camera entity id (for "motion ended").
+        self._motion_sensors: dict[str, str] = {}
+
+    # -- public API ------------------------------------------------------------------
+
+    def camera(self, camera_entity_id: str) -> CameraEntity:
+        """Return the camera entity; KeyError if there is none."""
+        try:
+            return self.hub.entities.get(camera_entity_id, CameraEntity)
+        except EntityNotFound:
+            raise KeyError(f"no camera {camera_entity_id!r}") from None
+
+    def restream(self, camera_entity_id: str, profile: Profile = "main") -> Restream:
+        """Return the one restream of a camera's ``main`` or ``sub`` profile (created on first use).
+
+        Nothing is pulled until someone subscribes.  KeyError for an unknown
+        camera, ValueError for an unknown profile.
+        """
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+        key = (camera_entity_id, profile)
+        restream = self._restreams.get(key)
+        if restream is None:
+            camera = self.camera(camera_entity_id)
+            restream = Restream(
+                self.hub,
+                camera_entity_id,
+                profile,
+                lambda: camera.stream_source(profile),
+                self.options,
+                on_status=self._status_changed,
+            )
+            self._restreams[key] = restream
+        return restream
+
+    def restreams(self) -> list[Restream]:
+        """Return every restream created so far."""
+        return list(self._restreams.values())
+
+    def status(self, camera_entity_id: str) -> dict[str, Any]:
+        """Return the camera's streams and recording, JSON-friendly (camera page, health)."""
+        out: dict[str, Any] = {"entity_id": camera_entity_id, "streams": {}}
+        for profile in PROFILES:
+            restream = self._restreams.get((camera_entity_id, profile))
+            if restream is not None:
+                out["streams"][profile] = restream.status.as_dict()
+        recorder = self.recorders.get(camera_entity_id)
+        out["recording"] = (
+            {
+                "mode": recorder.config.mode,
+                "active": recorder.recording,
+                "segments_written": recorder.written,
+                "error": recorder.last_error,
+            }
+            if recorder is not None
+            else None
+        )
+        out["disk_alarm"] = self.retention.alarm
+        return out
+
+    async def latest_jpeg(self, camera_entity_id: str, *, within: float = 10.0) -> bytes:
+        """Return a JPEG of the camera's latest keyframe from its main restream."""
+        return await self.restream(camera_entity_id).latest_jpeg(within=within)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the index, follow incidents and motion, start recorders and retention."""
+        await self.recordings.load()
+        self._unsubs += [
+            self.hub.bus.listen("incident_opened", self._incident_opened),
+            self.hub.bus.listen("incident_updated", self._incident_updated),
+            self.hub.bus.listen("camera_motion", self._motion),
+            self.hub.bus.listen("state_changed", self._state_changed),
+        ]
+        self.start_recorders()
+        # Incidents still open after a restart keep recording (and locking) as they did.
+        for lock in await self.recordings.open_locks():
+            for recorder in self.recorders.values():
+                recorder.event_started(f"incident:{lock.incident_id}")
+        self._expire_task = self.hub.create_background_task(self._expire_loop(), "video retention")
+
+    def start_recorders(self) -> None:
+        """Start a recorder for every camera with a ``record:`` block that has none yet."""
+        for entity in list(self.hub.entities):
+            if isinstance(entity, CameraEntity):
+                if entity.record is not None:
+                    self.record(entity)
+                else:
+                    self._publish(entity.entity_id)
+
+    def record(self, camera: CameraEntity) -> Recorder:
+        """Start recording ``camera`` per its ``record:`` block (idempotent)."""
+        recorder = self.recorders.get(camera.entity_id)
+        if recorder is not None:
+            return recorder
+        if camera.record is None:
+            raise ValueError(f"{camera.entity_id} has no record: block")
+        recorder = Recorder(
+            self.hub,
+            camera.entity_id,
+            self.restream(camera.entity_id, "main"),
+            camera.record,
+            self.recordings,
+            self.retention,
+            self.config.segment_seconds,
+            on_change=lambda r: self._publish(r.camera_entity_id),
+        )
+        self.recorders[camera.entity_id] = recorder
+        for sensor in camera.sensor_ids():
+            if "motion" in sensor:
+                self._motion_sensors[sensor] = camera.entity_id
+        recorder.start()
+        self._publish(camera.entity_id)
+        return recorder
+
+    async def stop(self) -> None:
+        """Stop recorders and pulls (hub shutdown)."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._expire_task is not None:
+            self._expire_task.cancel()
+        await asyncio.gather(*(r.stop() for r in self.recorders.values()), return_exceptions=True)
+        await asyncio.gather(*(r.close() for r in self._restreams.values()), return_exceptions=True)
+
+    # -- events -----------------------------------------------------------------------
+
+    def _incident_opened(self, event: Event) -> None:
+        inc = event.data.get("incident") or {}
+        if inc.get("kind") not in RECORD_INCIDENT_KINDS:
+            return
+        incident_id = str(event.data["incident_id"])
+        opened = float(inc.get("opened_at") or self.hub.clock.time())
+        pre_roll = max((r.config.pre_roll for r in self.recorders.values()), default=0)
+        self.hub.create_task(self.recordings.lock(incident_id, opened - pre_roll), f"lock {incident_id}")
+        for recorder in self.recorders.values():
+            recorder.event_started(f"incident:{incident_id}")
+
+    def _incident_updated(self, event: Event) -> None:
+        inc = event.data.get("incident") or {}
+        if inc.get("status") != "closed":
+            return
+        incident_id = str(event.data["incident_id"])
+        closed = float(inc.get("closed_at") or self.hub.clock.time())
+        post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
+        self.hub.create_task(
+            self.recordings.close_lock(incident_id, closed, closed + post_roll), f"unlock {incident_id}"
+        )
+        for recorder in self.recorders.values():
+            recorder.event_ended(f"incident:{incident_id}")
+
+    def _motion(self, event: Event) -> None:
+        camera_id = str(event.data.get("entity_id", ""))
+        recorder = self.recorders.get(camera_id)
+        if recorder is None or not recorder.config.motion or event.data.get("kind", "motion") != "motion":
+            return
+        sensor = str(event.data.get("sensor") or f"motion:{camera_id}")
+        self._motion_sensors[sensor] = camera_id
+        recorder.event_started(f"motion:{sensor}")
+
+    def _state_changed(self, event: Event) -> None:
+        entity_id = event.data.get("entity_id")
+        camera_id = self._motion_sensors.get(str(entity_id))
+        if camera_id is None:
+            return
+        new = event.data.get("new_state")
+        if new is None or getattr(new, "state", None) != "on":
+            recorder = self.recorders.get(camera_id)
+            if recorder is not None:
+                recorder.event_ended(f"motion:{entity_id}")
+
+    # -- status on the camera entity ----------------------------------------------------
+
+    def _status_changed(self, restream: Restream) -> None:
+        self.hub.bus.fire(
+            EVENT_STREAM,
+            {
+                "entity_id": restream.camera_entity_id,
+                "profile": restream.profile,
+                "state": restream.status.state,
+                "reason": restream.status.reason,
+            },
+        )
+        self._publish(restream.camera_entity_id)
+
+    def _publish(self, camera_entity_id: str) -> None:
+        """Mirror stream and recording facts into the camera entity's attributes."""
+        try:
+            camera = self.camera(camera_entity_id)
+        except KeyError:
+            return
+        attrs: dict[str, Any] = {"stream": "idle"}
+        main = self._restreams.get((camera_entity_id, "main"))
+        if main is not None:
+            attrs["stream"] = main.status.state
+            if main.status.state != "online" and main.status.reason:
+                attrs["stream_reason"] = main.status.reason
+                attrs["stream_error"] = main.status.text("en")
+        recorder = self.recorders.get(camera_entity_id)
+        if recorder is not None:
+            attrs["recording"] = recorder.recording
+            attrs["record_mode"] = recorder.config.mode
+            if recorder.last_error:
+                attrs["recording_error"] = recorder.last_error
+        if self.retention.alarm and recorder is not None:
+            attrs["recording_alarm"] = self.retention.alarm
+        if attrs != camera.video_attributes:
+            camera.video_attributes = attrs
+            camera.write_state(camera.status)
+
+    def _disk_alarm(self, reason: str | None) -> None:
+        if reason:
+            _LOGGER.error(
+                "Recording storage full (%s): every recording left is evidence-locked or the disk is full",
+                reason,
+            )
+        else:
+            _LOGGER.warning("Recording storage has room again")
+        self.hub.bus.fire(EVENT_DISK_ALARM, {"alarm": reason is not None, "reason": reason})
+        for camera_id in self.recorders:
+            self._publish(camera_id)
+
+    # -- retention by age ------------------------------------------------------------------
+
+    def _retain_days(self, camera_entity_id: str) -> float:
+        recorder = self.recorders.get(camera_entity_id)
+        return recorder.config.retain_days if recorder is not None else _DEFAULT_RETAIN_DAYS
+
+    async def expire(self) -> int:
+        """Delete recordings past their camera's ``retain_days`` (unless locked); return how many."""
+        count = await self.retention.expire(self._retain_days)
+        if count:
+            _LOGGER.info("Deleted %d recording segment(s) past their retention", count)
+        if self.retention.alarm and await self.retention.make_room(0):
+            self.retention.set_alarm(None)
+        return count
+
+    async def _expire_loop(self) -> None:
+        while True:
+            try:
+                await self.expire()
+            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
+                _LOGGER.exception("Recording retention sweep failed")
+            await self.hub.clock.sleep(_EXPIRE_EVERY)
+
+
+VIDEO: HubKey[VideoRuntime] = HubKey("video")

@@ -1,0 +1,39 @@
+"""HTTP: the hub's live view (fMP4 for admins, audited), status, and the video page."""
+
+from __future__ import annotations
+
+import asyncio
+
+from integrations.video.mp4 import BoxReader
+from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
+
+
+async def test_admin_live_view_streams_mp4_and_is_audited(make_hub, ipycam, client_of) -> None:
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "gate", ipycam.rtsp_url)
+    admin = await client_of(hub, "admin")
+    async with admin.get("/api/video/camera.gate/live.mp4") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "video/mp4"
+        data = b""
+        while data.count(b"moof") < 2:
+            data += await asyncio.wait_for(resp.content.read(65536), 15)
+    kinds = [k for k, _ in BoxReader().feed(data)]
+    assert kinds[:3] == [b"ftyp", b"moov", b"moof"]
+    entries = await hub.audit.query(action="camera.view", target="camera.gate")
+    assert entries and entries[0].detail["what"] == "live" and entries[0].actor == "test-admin"
+    status = await (await admin.get("/api/video/camera.gate/status?lang=th")).json()
+    assert status["streams"]["main"]["codec"].startswith("avc1.")
+    page = await admin.get("/video/camera.gate")
+    assert page.status == 200 and "video-player" in await page.text()
+    camera_page = await (await admin.get("/cameras/camera.gate")).text()
+    assert "/video/camera.gate" in camera_page
+
+
+async def test_viewers_get_no_live_view(make_hub, client_of) -> None:
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "gate", "rtsp://127.0.0.1:9/none")
+    viewer = await client_of(hub, "viewer")
+    assert (await viewer.get("/api/video/camera.gate/live.mp4")).status == 403
+    assert (await viewer.get("/api/video/camera.nope/status")).status == 404
+    page = await (await viewer.get("/video/camera.gate")).text()
+    assert "video-player" not in page  # the live player is for admins
