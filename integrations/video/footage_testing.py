@@ -29,7 +29,7 @@ async def make_segments(
     bitrate: str | None = None,
 ) -> list[Path]:
     """Encode ``count`` × ``seconds`` of a test pattern to H.264 fMP4 segments (keyframe first); return them."""
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     rate_opts = ["-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate] if bitrate else ["-crf", "30"]
     args = [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
@@ -45,12 +45,15 @@ async def make_segments(
         str(folder / "seg%04d.mp4"),
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg could not make test segments: {err.decode(errors='replace')[-300:]}")
-    return sorted(folder.glob("seg*.mp4"))
+    return await asyncio.to_thread(lambda: sorted(folder.glob("seg*.mp4")))
 
 
 async def register_segments(
@@ -63,23 +66,26 @@ async def register_segments(
     """
     ids = []
     t = start
-    folder = Path(index.root) / "test" / camera
-    folder.mkdir(parents=True, exist_ok=True)
     n = 0
     for _ in range(repeat):
         for src in files:
             rel = Path("test") / camera / f"{n:05d}.mp4"
-            dest = Path(index.root) / rel
-            shutil.copyfile(src, dest)
-            ids.append(await index.add(camera, t, t + seconds, str(rel), dest.stat().st_size, "continuous"))
+            size = await asyncio.to_thread(_copy, src, Path(index.root) / rel)
+            ids.append(await index.add(camera, t, t + seconds, str(rel), size, "continuous"))
             t += seconds
             n += 1
     return ids
 
 
+def _copy(src: Path, dest: Path) -> int:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest.stat().st_size
+
+
 #: A drop-in plugin (``plugins/testfootage/__init__.py``, ``dependencies: [video]``) for hubs run as
 #: subprocesses: at setup it indexes the segment files listed in its config block through the real index API.
-SEGMENT_PLUGIN = '''
+SEGMENT_PLUGIN = """
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +106,7 @@ async def setup(hub: Any, config: dict[str, Any]) -> None:
     index = hub.data[VIDEO].recordings
     if await index.segments(cfg["camera"], cfg["start"], cfg["start"] + 1):
         return  # indexed at an earlier start
-    files = sorted(Path(cfg["folder"]).glob("seg*.mp4"))
+    files = sorted(Path(cfg["folder"]).glob("seg*.mp4"))  # noqa: ASYNC240 - a test plugin, once at start
     await register_segments(index, cfg["camera"], files, start=cfg["start"], seconds=cfg["seconds"],
                             repeat=cfg.get("repeat", 1))
-'''
+"""

@@ -17,6 +17,7 @@ import pytest_asyncio
 from hub.hub import Hub
 from integrations.camera import CameraEntity, Owner, add_camera
 from integrations.camera.config import RecordConfig
+from integrations.federation.testing import federation_lab  # noqa: F401  (footage tests: station + hub)
 from tests.integrations.onvif.conftest import IpyCam, _start_ipycam, _stop
 
 __all__ = ("StreamCamera", "make_h264", "VIDEO_BLOCK")

@@ -25,10 +25,9 @@ import pytest_asyncio
 from hub.hub import Hub
 from hub.incidents import INCIDENTS
 from hub.testing_line import FakeLineApi
-from integrations.federation.testing import (  # noqa: F401
+from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,
-    federation_lab,
     start_pair,
     until,
 )
@@ -80,14 +79,15 @@ def cams(config_dir: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def segment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def segment_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Ten 2-second H.264 segments, encoded once for the module."""
     folder = tmp_path_factory.mktemp("segments")
-    asyncio.run(make_segments(folder, count=10, seconds=SECONDS))
-    return folder
+    return asyncio.run(make_segments(folder, count=10, seconds=SECONDS))
 
 
-async def _pair(make_hub: Any, lab: FederationLab, tmp_path: Path, cams: str, fake: FakeLineApi) -> tuple[Hub, Hub]:
+async def _pair(
+    make_hub: Any, lab: FederationLab, tmp_path: Path, cams: str, fake: FakeLineApi
+) -> tuple[Hub, Hub]:
     hub_extra = cams + fake.config_yaml({"owner": OWNER})
     hub, station = await start_pair(make_hub, lab, tmp_path / "st", hub_extra=hub_extra)
     desk = station.data[FOOTAGE]
@@ -95,10 +95,9 @@ async def _pair(make_hub: Any, lab: FederationLab, tmp_path: Path, cams: str, fa
     return hub, station
 
 
-async def _record(hub: Hub, camera: str, segment_dir: Path, start: float) -> None:
+async def _record(hub: Hub, camera: str, files: list[Path], start: float) -> None:
     from integrations.video.runtime import VIDEO
 
-    files = sorted(segment_dir.glob("seg*.mp4"))
     await register_segments(hub.data[VIDEO].recordings, camera, files, start=start, seconds=SECONDS)
 
 
@@ -108,10 +107,19 @@ async def session(station: Hub, role: str, name: str) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(base_url=station.http.url, headers={"Authorization": f"Bearer {token}"})
 
 
-async def _ask(op: aiohttp.ClientSession, cameras: list[str], start: float, end: float, case: str = "123/2569") -> str:
+async def _ask(
+    op: aiohttp.ClientSession, cameras: list[str], start: float, end: float, case: str = "123/2569"
+) -> str:
     resp = await op.post(
         "/api/ccoc/footage_requests",
-        json={"hub_id": "test-hub", "cameras": cameras, "start": start, "end": end, "reason": "ชิงทรัพย์", "case_number": case},
+        json={
+            "hub_id": "test-hub",
+            "cameras": cameras,
+            "start": start,
+            "end": end,
+            "reason": "ชิงทรัพย์",
+            "case_number": case,
+        },
     )
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["id"])
@@ -139,7 +147,9 @@ def _card_buttons(fake: FakeLineApi, request_id: str) -> dict[str, str]:
 
 
 async def _press(fake: FakeLineApi, hub: Hub, data: str, user: str = OWNER) -> None:
-    status = await fake.post_webhook(hub.http.url + "/api/line/webhook", [fake.event_postback(data, user_id=user)])
+    status = await fake.post_webhook(
+        hub.http.url + "/api/line/webhook", [fake.event_postback(data, user_id=user)]
+    )
     assert status == 200
     await hub.block_till_done()
 
@@ -150,13 +160,13 @@ async def test_owner_approves_on_line_and_the_pack_verifies(
     tmp_path: Path,
     cams: str,
     fake_line: FakeLineApi,
-    segment_dir: Path,
+    segment_files: list[Path],
     clock: Any,
 ) -> None:
     """Registry camera → LINE card → owner approves → clips delivered → pack verifies; one byte changed fails."""
     hub, station = await _pair(make_hub, federation_lab, tmp_path, cams, fake_line)
     t0 = clock.time() - 600
-    await _record(hub, "camera.shop_registry", segment_dir, t0)
+    await _record(hub, "camera.shop_registry", segment_files, t0)
     async with await session(station, "operator", "somchai") as op:
         request_id = await _ask(op, ["camera.shop_registry"], t0 + 3, t0 + 13)
         await fake_line.wait_for(lambda f: any(m.get("type") == "flex" for p in f.pushes for m in p.messages))
@@ -178,7 +188,9 @@ async def test_owner_approves_on_line_and_the_pack_verifies(
         assert receipt.detail["case_number"] == "123/2569"
         assert receipt.detail["items"][0]["sha256"] == item["sha256"]
         assert receipt.detail["officer"]["user"] == "somchai"
-        await fake_line.wait_for(lambda f: any(item["sha256"] in m.get("text", "") for p in f.pushes for m in p.messages))
+        await fake_line.wait_for(
+            lambda f: any(item["sha256"] in m.get("text", "") for p in f.pushes for m in p.messages)
+        )
         views = await hub.audit.query(action="camera.view", target="camera.shop_registry")
         assert any(v.detail.get("what") == "footage" for v in views)
         # The pack.
@@ -202,32 +214,48 @@ async def test_owner_approves_on_line_and_the_pack_verifies(
     # ffprobe reads the clip: H.264, not re-encoded, about 12 s long.
     extracted = tmp_path / "clip.mp4"
     extracted.write_bytes(zipfile.ZipFile(pack).read(clip))
-    probe = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "json", str(extracted)],
-            capture_output=True, text=True, check=True, timeout=30,
-        ).stdout
-    )  # fmt: skip
+    probe_args = [
+        "ffprobe",
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_name:format=duration",
+        "-of",
+        "json",
+    ]
+    done = await asyncio.to_thread(
+        subprocess.run, [*probe_args, str(extracted)], capture_output=True, text=True, check=True, timeout=30
+    )
+    probe = json.loads(done.stdout)
     assert probe["streams"][0]["codec_name"] == "h264"
     assert 11.0 <= float(probe["format"]["duration"]) <= 13.0
     # verify, as a court would: the real command line, offline, with the published key.
     keyfile = tmp_path / "station.pem"
     keyfile.write_text(keys["station"]["pem"], encoding="utf-8")
     cmd = [sys.executable, "-m", "hub.cli", "evidence", "verify", str(pack), "--key", str(keyfile)]
-    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    ok = await asyncio.to_thread(
+        subprocess.run, cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert ok.returncode == 0, ok.stderr
     raw = bytearray(pack.read_bytes())
     info = zipfile.ZipFile(pack).getinfo(clip)
     raw[info.header_offset + 30 + len(info.filename) + 1000] ^= 0x01  # a byte inside the clip's data
     pack.write_bytes(bytes(raw))
-    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    bad = await asyncio.to_thread(
+        subprocess.run, cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert bad.returncode == 1
     assert clip in bad.stderr
     assert verify_pack(pack).names() == [clip]
 
 
 async def test_approvals_forged_replayed_expired_and_denied(
-    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, cams: str, fake_line: FakeLineApi, clock: Any
+    make_hub: Any,
+    federation_lab: FederationLab,
+    tmp_path: Path,
+    cams: str,
+    fake_line: FakeLineApi,
+    clock: Any,
 ) -> None:
     """A forged or foreign press changes nothing; a replay after the decision changes nothing; an old card expires."""
     # Cards valid for 72 s here, so the test can outlive one without moving the clock for days.
@@ -242,7 +270,9 @@ async def test_approvals_forged_replayed_expired_and_denied(
         buttons = _card_buttons(fake_line, first)
         # Forged: the signature changed.
         q = {k: v[0] for k, v in parse_qs(buttons["approve"]).items()}
-        await _press(fake_line, hub, urlencode({**q, "sig": q["sig"][:-2] + ("AA" if q["sig"][-2:] != "AA" else "BB")}))
+        await _press(
+            fake_line, hub, urlencode({**q, "sig": q["sig"][:-2] + ("AA" if q["sig"][-2:] != "AA" else "BB")})
+        )
         # Foreign: the real button, pressed by someone the card was not sent to.
         await _press(fake_line, hub, buttons["approve"], user=STRANGER)
         # Tampered: a deny button turned into an approval.
@@ -277,13 +307,13 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
     tmp_path: Path,
     cams: str,
     fake_line: FakeLineApi,
-    segment_dir: Path,
+    segment_files: list[Path],
     clock: Any,
 ) -> None:
     """always: served; on_alarm: served only over an incident; never: "no camera"; no recordings: no footage."""
     hub, station = await _pair(make_hub, federation_lab, tmp_path, cams, fake_line)
     t0 = clock.time() - 3000
-    await _record(hub, "camera.stall_alarm", segment_dir, t0)
+    await _record(hub, "camera.stall_alarm", segment_files, t0)
     async with await session(station, "operator", "somchai") as op:
         # always, but nothing recorded: delivered as "no footage", not an error.
         empty = await _ask(op, ["camera.gate_always"], t0, t0 + 20)
@@ -295,9 +325,9 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
         quiet = await _ask(op, ["camera.stall_alarm"], t0, t0 + 10)
         assert (await _state(op, quiet, "pending"))["state"] == "pending"
         await until(lambda: hub.data[FOOTAGE_DESK].get(quiet))
-        assert (await hub.data[FOOTAGE_DESK].get(quiet))["decision"]["cameras"]["camera.stall_alarm"]["served"] == (
-            "owner_approval"
-        )
+        assert (await hub.data[FOOTAGE_DESK].get(quiet))["decision"]["cameras"]["camera.stall_alarm"][
+            "served"
+        ] == ("owner_approval")
         # on_alarm over an incident at the hub: served at once.
         inc = await hub.data[INCIDENTS].open("sos", title="SOS", place="แผง 3")
         await clock.advance(1)
@@ -326,6 +356,8 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
 
     with pytest.raises(CommandRefused, match="no camera camera.home_never"):
         await hub.data[FOOTAGE_DESK].on_command(cmd)
-    too_long = cmd.model_copy(update={"data": {**cmd.data, "cameras": ["camera.gate_always"], "end": t0 + 3 * 3600}})
+    too_long = cmd.model_copy(
+        update={"data": {**cmd.data, "cameras": ["camera.gate_always"], "end": t0 + 3 * 3600}}
+    )
     with pytest.raises(CommandRefused, match="at most 120 minutes"):
         await hub.data[FOOTAGE_DESK].on_command(too_long)

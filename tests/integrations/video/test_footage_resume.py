@@ -27,15 +27,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from hub.hub import Hub
 from hub.testing_mqtt import free_port
-from integrations.federation.testing import (  # noqa: F401
+from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,
-    federation_lab,
     register_hubs,
     station_config,
     until,
@@ -56,11 +54,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def segment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def segment_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Six 2-second segments at 2 Mbit/s: a clip of a few MB, many 64 KiB chunks."""
     folder = tmp_path_factory.mktemp("segments")
-    asyncio.run(make_segments(folder, count=6, seconds=2, size="640x360", bitrate="2M"))
-    return folder
+    return asyncio.run(make_segments(folder, count=6, seconds=2, size="640x360", bitrate="2M"))
 
 
 def _pause_after_first_chunk(station: Hub) -> tuple[asyncio.Event, asyncio.Event, list[int]]:
@@ -124,7 +121,12 @@ def _clip_files(station: Hub) -> list[Path]:
 
 
 async def test_station_restart_mid_upload(
-    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, config_dir: Path, segment_dir: Path, clock: Any
+    make_hub: Any,
+    federation_lab: FederationLab,
+    tmp_path: Path,
+    config_dir: Path,
+    segment_files: list[Path],
+    clock: Any,
 ) -> None:
     """The station stops after storing one chunk and comes back on the same address: one whole clip, resumed."""
     port = free_port()
@@ -140,8 +142,9 @@ async def test_station_restart_mid_upload(
     from integrations.video.runtime import VIDEO as VIDEO_KEY
 
     t0 = clock.time() - 600
-    files = sorted(segment_dir.glob("seg*.mp4"))
-    await register_segments(hub.data[VIDEO_KEY].recordings, "camera.gate_always", files, start=t0, seconds=2)
+    await register_segments(
+        hub.data[VIDEO_KEY].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
+    )
     stored, release, _ = _pause_after_first_chunk(station)
     request_id = await _ask(station, t0, t0 + 12)
     await asyncio.wait_for(stored.wait(), 30)
@@ -199,7 +202,7 @@ class HubProcess:
 
 
 async def test_hub_sigkill_mid_upload(
-    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, segment_dir: Path
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, segment_files: list[Path]
 ) -> None:
     """The hub process dies (SIGKILL) with a clip half sent; restarted, it finishes it: same hash, once."""
     import time
@@ -232,7 +235,7 @@ async def test_hub_sigkill_mid_upload(
         + federation_lab.hub_block()
         + CAMS
         + VIDEO
-        + f"testfootage: {{camera: camera.gate_always, folder: '{segment_dir}', start: {t0}, seconds: 2}}\n",
+        + f"testfootage: {{camera: camera.gate_always, folder: '{segment_files[0].parent}', start: {t0}, seconds: 2}}\n",
         encoding="utf-8",
     )
     proc = HubProcess(folder)
@@ -240,7 +243,9 @@ async def test_hub_sigkill_mid_upload(
     try:
         st = station.data[STATION]
         await until(lambda: station.data[FOOTAGE].hub_key("test-hub"), within=60)
-        await until(lambda: "test-hub" in st.ingest.statuses and st.ingest.statuses["test-hub"].status == "online")
+        await until(
+            lambda: "test-hub" in st.ingest.statuses and st.ingest.statuses["test-hub"].status == "online"
+        )
         stored, release, _ = _pause_after_first_chunk(station)
         request_id = await _ask(station, t0, t0 + 12)
         await asyncio.wait_for(stored.wait(), 60)
@@ -266,4 +271,7 @@ async def test_hub_sigkill_mid_upload(
     assert offsets and offsets[0] == 65536  # the restarted hub sent only what the station lacked
     [clip] = _clip_files(station)
     assert file_sha256(clip) == item["sha256"]
-    assert len(await station.storage.fetchall("SELECT 1 FROM footage_items WHERE request_id = ?", (request_id,))) == 1
+    assert (
+        len(await station.storage.fetchall("SELECT 1 FROM footage_items WHERE request_id = ?", (request_id,)))
+        == 1
+    )
