@@ -125,6 +125,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("sos_line", "bench.sos_line", 180, 600, "SOS press → LINE message on the fake LINE API"),
     Bench("federation", "bench.federation", 420, 1500, "1,000 hubs → station: ingest and SOS latency"),
     Bench("soak", "bench.soak", 300, 1800, "compressed 24 h: memory growth and slowdown"),
+    Bench("footage", "bench.footage", 180, 420, "5-minute footage request: station → hub → delivered"),
 )
 
 
