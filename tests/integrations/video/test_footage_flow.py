@@ -331,10 +331,26 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
         # on_alarm over an incident at the hub: served at once.
         inc = await hub.data[INCIDENTS].open("sos", title="SOS", place="แผง 3")
         await clock.advance(1)
+        await hub.services.call(
+            "camera", "snapshot", {"entity_id": "camera.stall_alarm", "incident_id": inc.id}
+        )
+
+        async def snapshot_at_station() -> bool:
+            found = await station.data[FOOTAGE].station.store.incident(inc.id, "test-hub")
+            return bool(found and found["snapshots"])
+
+        await until(snapshot_at_station)
         alarm = await _ask(op, ["camera.stall_alarm"], clock.time() - 5, clock.time())
         hub_req = await until(lambda: hub.data[FOOTAGE_DESK].get(alarm))
         assert hub_req["decision"]["cameras"]["camera.stall_alarm"]["incidents"] == [inc.id]
-        assert (await _state(op, alarm, "delivered", "approved"))["state"] in ("approved", "delivered")
+        assert (await _state(op, alarm, "delivered"))["no_footage"] == ["camera.stall_alarm"]
+        # The pack carries the camera's snapshots the station holds for the window.
+        resp = await op.get(f"/api/ccoc/footage_requests/{alarm}/pack.zip")
+        pack = tmp_path / "alarm.zip"
+        pack.write_bytes(await resp.read())
+        names = zipfile.ZipFile(pack).namelist()
+        assert [n for n in names if n.startswith("snapshots/camera.stall_alarm/")], names
+        assert verify_pack(pack).ok
         # never: the station's registry does not list it, and the hub would not admit it exists.
         resp = await op.post(
             "/api/ccoc/footage_requests",
@@ -361,3 +377,47 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
     )
     with pytest.raises(CommandRefused, match="at most 120 minutes"):
         await hub.data[FOOTAGE_DESK].on_command(too_long)
+
+
+async def test_owner_answers_on_the_hub_page(
+    make_hub: Any,
+    federation_lab: FederationLab,
+    tmp_path: Path,
+    cams: str,
+    fake_line: FakeLineApi,
+    segment_files: list[Path],
+    clock: Any,
+) -> None:
+    """The page lists the request (Thai); only admins may answer; the answer travels to the station."""
+    hub, station = await _pair(make_hub, federation_lab, tmp_path, cams, fake_line)
+    t0 = clock.time() - 600
+    await _record(hub, "camera.shop_registry", segment_files, t0)
+    desk = hub.data[FOOTAGE_DESK]
+    async with (
+        await session(station, "operator", "somchai") as op,
+        await session(hub, "admin", "owner") as admin,
+        await session(hub, "viewer", "staff") as viewer,
+    ):
+        approve = await _ask(op, ["camera.shop_registry"], t0, t0 + 6, "P/1")
+        deny = await _ask(op, ["camera.shop_registry"], t0, t0 + 6, "P/2")
+        await until(lambda: desk.get(deny))
+        page = await admin.get("/video/footage")
+        html = await page.text()
+        assert page.status == 200
+        assert "คำขอวิดีโอจากสถานีตำรวจ" in html and "P/1" in html and "รอท่านอนุญาต" in html
+        assert f'action="/video/footage/{approve}/approve"' in html
+        assert (await viewer.get("/video/footage")).status == 403
+        assert (await viewer.post(f"/api/video/footage/{approve}/approve")).status == 403
+        resp = await admin.post(f"/api/video/footage/{approve}/approve")
+        assert resp.status == 200 and (await resp.json())["state"] == "approved"
+        again = await admin.post(f"/api/video/footage/{approve}/deny")
+        assert again.status == 409 and "already approved" in (await again.json())["error"]
+        form = await admin.post(f"/video/footage/{deny}/deny", allow_redirects=False)
+        assert form.status == 303 and form.headers["Location"] == "/video/footage?done=denied"
+        assert (await admin.post("/api/video/footage/01JD0000000000000000000009/approve")).status == 404
+        delivered = await _state(op, approve, "delivered")
+        denied = await _state(op, deny, "denied")
+    assert delivered["items"][0]["complete"]
+    assert [(h["state"], h["actor"]) for h in denied["history"]][-1] == ("denied", "hub:test-hub/owner")
+    hub_req = await desk.get(approve)
+    assert hub_req is not None and (hub_req["decided_by"], hub_req["decided_via"]) == ("owner", "ui")
