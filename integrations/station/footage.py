@@ -12,20 +12,17 @@ only when its hash matches.  The hub's signed manifest then makes the request
 nothing twice: the partial file on disk *is* the offset.
 
 Clips are kept under ``<data_dir>/station_footage/<hub>/<request>/``.  The
-tables are this module's own (component ``station_footage``).
+tables are this module's own (component ``station_footage``).  Receiving the
+clips is :mod:`.footage_uploads`, the evidence pack :mod:`.footage_pack`, the
+HTTP routes :mod:`.footage_api`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
@@ -35,15 +32,7 @@ from integrations.federation.const import EVENT_FOOTAGE_STATUS, FOOTAGE_REQUEST_
 from integrations.federation.protocol import NAME_RE
 from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_EVENT
 from integrations.video.evidence import EvidenceKey, PublicKey, load_evidence_key, parse_public_key
-from integrations.video.evidence_pack import (
-    HUB_MANIFEST,
-    HUB_MANIFEST_SIG,
-    PackFile,
-    clip_path,
-    file_sha256,
-    write_pack,
-)
-from integrations.video.footage_protocol import STATES, ItemDeclaration
+from integrations.video.footage_protocol import STATES
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -155,7 +144,8 @@ def _parse_time(value: Any, name: str, tz: Any) -> float:
     raise FootageError(f"{name}: expected an ISO 8601 time or UNIX seconds")
 
 
-def _iso(ts: float, tz: Any) -> str:
+def iso_time(ts: float, tz: Any) -> str:
+    """Return a UNIX time as ISO 8601 in ``tz`` (to the second)."""
     return datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
 
 
@@ -168,8 +158,10 @@ class FootageDesk:
         self.cfg = cfg
         self.folder = hub.data_dir / cfg.folder
         self.key: EvidenceKey | None = None
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._unsubs: list[Any] = []
+        from integrations.station.footage_uploads import FootageUploads
+
+        self.uploads = FootageUploads(self)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -228,6 +220,13 @@ class FootageDesk:
                 result="refused",
             )
             raise
+        from integrations.station.console.delivery import ConsoleError
+        from integrations.station.console.service import CONSOLE
+
+        console = self.hub.data.get(CONSOLE)
+        if console is None:
+            raise FootageError("the CCOC console is not running", 503)
+        upload_url = self.upload_url()
         now = self.hub.clock.time()
         request_id = ulid()
         await self.hub.storage.execute(
@@ -269,29 +268,31 @@ class FootageDesk:
             source="api",
             ip=ip,
         )
-        from integrations.station.console.service import CONSOLE
-
-        console = self.hub.data.get(CONSOLE)
-        if console is None:
-            raise FootageError("the CCOC console is not running", 503)
-        command = await console.delivery.submit(
-            request["hub_id"],
-            FOOTAGE_REQUEST_COMMAND,
-            {
-                "request_id": request_id,
-                "cameras": request["cameras"],
-                "start": request["start"],
-                "end": request["end"],
-                "reason": request["reason"],
-                "case_number": request["case_number"],
-                "upload_url": self.upload_url(),
-                "requested_at": now,
-            },
-            user=user,
-            role=role,
-            name=name,
-            ip=ip,
-        )
+        try:
+            command = await console.delivery.submit(
+                request["hub_id"],
+                FOOTAGE_REQUEST_COMMAND,
+                {
+                    "request_id": request_id,
+                    "cameras": request["cameras"],
+                    "start": request["start"],
+                    "end": request["end"],
+                    "reason": request["reason"],
+                    "case_number": request["case_number"],
+                    "upload_url": upload_url,
+                    "requested_at": now,
+                },
+                user=user,
+                role=role,
+                name=name,
+                ip=ip,
+            )
+        except ConsoleError as err:
+            # Recorded and audited already: it ends here, saying why.
+            await self.set_state(
+                request_id, request["hub_id"], "failed", str(err), f"station:{self.station.id}", {}
+            )
+            raise FootageError(str(err), err.status) from err
         await self.hub.storage.execute(
             "UPDATE footage_requests SET command_id = ? WHERE id = ?", (command["id"], request_id)
         )
@@ -325,7 +326,7 @@ class FootageDesk:
         start = _parse_time(body.get("start"), "start", tz)
         end = _parse_time(body.get("end"), "end", tz)
         if end <= start:
-            raise FootageError(f"end ({_iso(end, tz)}) must be after start ({_iso(start, tz)})")
+            raise FootageError(f"end ({iso_time(end, tz)}) must be after start ({iso_time(start, tz)})")
         longest = self.cfg.max_window_minutes * 60
         if end - start > longest:
             raise FootageError(
@@ -334,7 +335,9 @@ class FootageDesk:
                 max_window_minutes=self.cfg.max_window_minutes,
             )
         if end > self.hub.clock.time() + self.cfg.future_slack:
-            raise FootageError(f"the window ends in the future ({_iso(end, tz)}): footage cannot exist yet")
+            raise FootageError(
+                f"the window ends in the future ({iso_time(end, tz)}): footage cannot exist yet"
+            )
         reason = " ".join(str(body.get("reason") or "").split())
         if not reason:
             raise FootageError("reason is required: why this footage is needed")
@@ -375,8 +378,8 @@ class FootageDesk:
             "cameras": json.loads(row["cameras"]),
             "start": row["start_ts"],
             "end": row["end_ts"],
-            "start_iso": _iso(row["start_ts"], tz),
-            "end_iso": _iso(row["end_ts"], tz),
+            "start_iso": iso_time(row["start_ts"], tz),
+            "end_iso": iso_time(row["end_ts"], tz),
             "reason": row["reason"],
             "case_number": row["case_number"],
             "requested_by": row["username"],
@@ -526,7 +529,7 @@ class FootageDesk:
         except Exception:
             _LOGGER.exception("Footage: could not record a status from hub %s", hub_id)
 
-    # -- uploads (the hub dials out) ------------------------------------------------------------
+    # -- the hub's key -----------------------------------------------------------------------------
 
     async def hub_key(self, hub_id: str) -> PublicKey | None:
         """Return the hub's evidence key as its federation registry announces it."""
@@ -538,323 +541,6 @@ class FootageDesk:
                 with contextlib.suppress(ValueError):
                     return parse_public_key(evidence["ed25519_public"])
         return None
-
-    async def upload_request(self, request_id: str, hub_id: str) -> dict[str, Any]:
-        """Return the request row an upload belongs to, or raise (404 unknown, 409 denied)."""
-        row = await self.hub.storage.fetchone(
-            "SELECT * FROM footage_requests WHERE id = ? AND hub_id = ?", (request_id, hub_id)
-        )
-        if row is None:
-            raise FootageError("no such footage request from this hub", 404)
-        if row["state"] == "denied":
-            raise FootageError("this request was denied; nothing may be uploaded for it", 409)
-        return dict(row)
-
-    def _lock(self, request_id: str, item_id: str) -> asyncio.Lock:
-        return self._locks.setdefault((request_id, item_id), asyncio.Lock())
-
-    def _part(self, rel: str) -> Path:
-        return self.folder / (rel + ".part")
-
-    async def declare(
-        self, request_id: str, hub_id: str, item_id: str, decl: ItemDeclaration
-    ) -> dict[str, Any]:
-        """Register a clip (idempotent); return how much of it the station holds."""
-        await self.upload_request(request_id, hub_id)
-        async with self._lock(request_id, item_id):
-            row = await self.hub.storage.fetchone(
-                "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
-            )
-            rel = f"{hub_id}/{request_id}/{item_id}.mp4"
-            if row is not None and (row["sha256"] != decl.sha256 or row["size"] != decl.size):
-                if row["complete"]:
-                    raise FootageError("this clip was delivered already with another hash", 409)
-                # The hub cut the clip again (it died before it kept the first cut): start over.
-                await self.hub.loop.run_in_executor(None, _remove, self._part(rel))
-                await self.hub.storage.execute(
-                    "DELETE FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
-                )
-                row = None
-            if row is None:
-                await self.hub.storage.execute(
-                    "INSERT INTO footage_items (request_id, item_id, camera, start_ts, end_ts, size, sha256, "
-                    "received, complete, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
-                    (
-                        request_id,
-                        item_id,
-                        decl.camera,
-                        decl.start,
-                        decl.end,
-                        decl.size,
-                        decl.sha256,
-                        rel,
-                        self.hub.clock.time(),
-                    ),
-                )
-            return await self._status(request_id, item_id)
-
-    async def _status(self, request_id: str, item_id: str) -> dict[str, Any]:
-        row = await self.hub.storage.fetchone(
-            "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
-        )
-        if row is None:
-            raise FootageError("declare the clip (PUT) before sending its bytes", 404)
-        if row["complete"]:
-            return {"offset": row["size"], "size": row["size"], "complete": True}
-        # The partial file is the truth: after a crash it may hold more (or less) than the row says.
-        held = await self.hub.loop.run_in_executor(None, _size, self._part(row["path"]))
-        if held != row["received"]:
-            await self.hub.storage.execute(
-                "UPDATE footage_items SET received = ? WHERE request_id = ? AND item_id = ?",
-                (held, request_id, item_id),
-            )
-        if held == row["size"]:
-            return await self._finish(row)  # died between the last write and the check
-        return {"offset": held, "size": row["size"], "complete": False}
-
-    async def chunk(
-        self, request_id: str, hub_id: str, item_id: str, offset: int, data: bytes
-    ) -> dict[str, Any]:
-        """Write bytes at ``offset`` if that is where the clip stands; finish it when whole."""
-        await self.upload_request(request_id, hub_id)
-        async with self._lock(request_id, item_id):
-            status = await self._status(request_id, item_id)
-            if status["complete"]:
-                return status
-            if offset != status["offset"]:
-                raise FootageError(
-                    f"the station holds {status['offset']} bytes of this clip, not {offset}",
-                    409,
-                    offset=status["offset"],
-                )
-            if offset + len(data) > status["size"]:
-                raise FootageError(
-                    f"the clip was declared as {status['size']} bytes; this chunk goes past it"
-                )
-            row = await self.hub.storage.fetchone(
-                "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
-            )
-            assert row is not None
-            await self.hub.loop.run_in_executor(None, _append, self._part(row["path"]), offset, data)
-            received = offset + len(data)
-            await self.hub.storage.execute(
-                "UPDATE footage_items SET received = ? WHERE request_id = ? AND item_id = ?",
-                (received, request_id, item_id),
-            )
-            if received == row["size"]:
-                return await self._finish(dict(row, received=received))
-            return {"offset": received, "size": row["size"], "complete": False}
-
-    async def _finish(self, row: Any) -> dict[str, Any]:
-        """Check a whole clip's hash; keep it, or throw the bytes away and ask for them again."""
-        part = self._part(row["path"])
-        digest = await self.hub.loop.run_in_executor(None, file_sha256, part)
-        if digest != row["sha256"]:
-            await self.hub.loop.run_in_executor(None, _remove, part)
-            await self.hub.storage.execute(
-                "UPDATE footage_items SET received = 0 WHERE request_id = ? AND item_id = ?",
-                (row["request_id"], row["item_id"]),
-            )
-            _LOGGER.warning(
-                "Footage: clip %s of request %s arrived with SHA-256 %s, not the declared %s; asked again",
-                row["item_id"],
-                row["request_id"],
-                digest,
-                row["sha256"],
-            )
-            raise FootageError(
-                "the clip's SHA-256 does not match its declaration; send it again from 0", 422, offset=0
-            )
-        await self.hub.loop.run_in_executor(None, part.replace, self.folder / row["path"])
-        await self.hub.storage.execute(
-            "UPDATE footage_items SET complete = 1, received = size, completed_at = ? WHERE request_id = ? "
-            "AND item_id = ?",
-            (self.hub.clock.time(), row["request_id"], row["item_id"]),
-        )
-        return {"offset": row["size"], "size": row["size"], "complete": True}
-
-    async def deliver(
-        self, request_id: str, hub_id: str, manifest: bytes, signature: str, key: PublicKey
-    ) -> dict[str, Any]:
-        """Accept the hub's signed manifest once every clip it lists is here; the request is delivered."""
-        await self.upload_request(request_id, hub_id)
-        if not key.verify_b64(signature, manifest):
-            raise FootageError("the hub's signature of its manifest does not verify", 403)
-        try:
-            doc = json.loads(manifest)
-        except ValueError:
-            raise FootageError("the manifest is not JSON") from None
-        if (doc.get("request") or {}).get("id") != request_id or doc.get("hub") != hub_id:
-            raise FootageError("this manifest is for another request or hub")
-        missing = []
-        for item in doc.get("items") or []:
-            row = await self.hub.storage.fetchone(
-                "SELECT complete, sha256 FROM footage_items WHERE request_id = ? AND item_id = ?",
-                (request_id, str(item.get("id"))),
-            )
-            if row is None or not row["complete"] or row["sha256"] != item.get("sha256"):
-                missing.append(str(item.get("id")))
-        if missing:
-            raise FootageError(
-                f"clips not (completely) received yet: {', '.join(missing)}", 409, missing=missing
-            )
-        row = await self.hub.storage.fetchone(
-            "SELECT state FROM footage_requests WHERE id = ?", (request_id,)
-        )
-        if row is not None and row["state"] == "delivered":
-            return {"state": "delivered"}
-        no_footage = list(doc.get("no_footage") or [])
-        await self.hub.storage.execute(
-            "UPDATE footage_requests SET hub_manifest = ?, hub_signature = ?, hub_key = ?, delivered_at = ?, "
-            "no_footage = ? WHERE id = ?",
-            (manifest, signature, key.b64, self.hub.clock.time(), json.dumps(no_footage), request_id),
-        )
-        items = [
-            {"id": i.get("id"), "camera": i.get("camera"), "sha256": i.get("sha256")}
-            for i in doc.get("items") or []
-        ]
-        await self.hub.audit.log(
-            f"hub:{hub_id}",
-            AUDIT_DELIVERED,
-            f"footage/{request_id}",
-            role="hub",
-            detail={"items": items, "no_footage": no_footage, "hub_key": key.fingerprint},
-            source="federation",
-        )
-        reason = "no footage in this window" if not items else None
-        await self.set_state(request_id, hub_id, "delivered", reason, f"hub:{hub_id}", {"items": items})
-        return {"state": "delivered"}
-
-    # -- the evidence pack ------------------------------------------------------------------------
-
-    async def _snapshots(self, req: dict[str, Any]) -> list[PackFile]:
-        """Return the station's stored snapshots of the request's cameras within its window."""
-        out: list[PackFile] = []
-        hub_id = req["hub_id"]
-        seen: set[str] = set()
-        for summary in await self.station.store.incidents(hub_id=hub_id, limit=500):
-            inc = await self.station.store.incident(summary["id"], hub_id)
-            for snap in (inc or {}).get("snapshots") or []:
-                ts = float(snap.get("ts") or 0)
-                if snap.get("entity_id") not in req["cameras"] or not req["start"] <= ts <= req["end"]:
-                    continue
-                if snap["id"] in seen:
-                    continue
-                row = await self.station.store.snapshot(hub_id, snap["id"])
-                if row is None:
-                    continue
-                path = self.station.ingest.snapshot_dir / row["path"]
-                if not path.is_file():
-                    continue
-                seen.add(snap["id"])
-                out.append(
-                    PackFile(
-                        f"snapshots/{snap['entity_id']}/{snap['id']}.jpg",
-                        "snapshot",
-                        source=path,
-                        meta={"camera": snap["entity_id"], "ts": ts, "incident_id": summary["id"]},
-                    )
-                )
-        return out
-
-    async def export(self, request_id: str, *, user: str, role: str, ip: str = "") -> Path:
-        """Audit the export, then write the signed pack to a temporary file and return it."""
-        req = await self.get(request_id)
-        if req is None:
-            raise FootageError("no such footage request", 404)
-        if req["state"] != "delivered":
-            raise FootageError(
-                f"the request is {req['state']}: a pack exists once it is delivered", 409, state=req["state"]
-            )
-        row = await self.hub.storage.fetchone("SELECT * FROM footage_requests WHERE id = ?", (request_id,))
-        assert row is not None and self.key is not None
-        hub_manifest = bytes(row["hub_manifest"])
-        hub_key = parse_public_key(row["hub_key"])
-        # The export is audited first, so the pack's own audit trail includes it.
-        await self.hub.audit.log(
-            user,
-            AUDIT_EXPORT,
-            f"footage/{request_id}",
-            role=role,
-            source="api",
-            ip=ip,
-            detail={"request_id": request_id, "hub_id": req["hub_id"], "case_number": req["case_number"]},
-        )
-        files = [
-            PackFile(HUB_MANIFEST, "hub_manifest", data=hub_manifest),
-            PackFile(HUB_MANIFEST_SIG, "hub_signature", data=(row["hub_signature"] + "\n").encode()),
-            PackFile("keys/station.pem", "key", data=self.key.public.pem.encode()),
-            PackFile("keys/hub.pem", "key", data=hub_key.pem.encode()),
-        ]
-        for item in req["items"]:
-            rel = f"{req['hub_id']}/{request_id}/{item['id']}.mp4"
-            files.append(
-                PackFile(
-                    clip_path(item["camera"], item["id"]),
-                    "clip",
-                    source=self.folder / rel,
-                    meta={"camera": item["camera"], "start": item["start"], "end": item["end"]},
-                )
-            )
-        files += await self._snapshots(req)
-        entries = await self.hub.audit.query(target=f"footage/{request_id}", limit=1000)
-        hub_info = await self.station.store.hub(req["hub_id"]) or {}
-        tz = self.hub.clock.tz
-        manifest = {
-            "station": {"id": self.station.id, "name": self.hub.name, "key": self.key.public.as_dict()},
-            "hub": {
-                "id": req["hub_id"],
-                "name": hub_info.get("name") or req["hub_id"],
-                "key": hub_key.as_dict(),
-            },
-            "request": {
-                k: req[k]
-                for k in (
-                    "id",
-                    "hub_id",
-                    "cameras",
-                    "start",
-                    "end",
-                    "start_iso",
-                    "end_iso",
-                    "reason",
-                    "case_number",
-                    "requested_by",
-                    "requested_by_name",
-                    "created_at",
-                    "state",
-                    "state_reason",
-                    "delivered_at",
-                    "no_footage",
-                )
-            },
-            "windows": [
-                {
-                    "camera": c,
-                    "start": req["start"],
-                    "end": req["end"],
-                    "start_iso": req["start_iso"],
-                    "end_iso": req["end_iso"],
-                }
-                for c in req["cameras"]
-            ],
-            "approvals": [h for h in req["history"] if h["state"] in ("approved", "denied")],
-            "history": req["history"],
-            "audit": [e.as_dict() for e in sorted(entries, key=lambda e: e.id)],
-            "exported": {"at": self.hub.clock.time(), "at_iso": _iso(self.hub.clock.time(), tz), "by": user},
-        }
-        fd, name = tempfile.mkstemp(prefix="pack-", suffix=".zip", dir=self.folder)
-        os.close(fd)
-        dest = Path(name)
-        key = self.key
-        try:
-            await self.hub.loop.run_in_executor(
-                None, lambda: write_pack(dest, manifest=manifest, files=files, station_key=key)
-            )
-        except BaseException:
-            await self.hub.loop.run_in_executor(None, _remove, dest)
-            raise
-        return dest
 
     def _announce(self, req: dict[str, Any]) -> None:
         self.hub.bus.fire(
@@ -872,30 +558,3 @@ def _safe_body(body: dict[str, Any]) -> dict[str, Any]:
     return {
         k: body.get(k) for k in ("hub_id", "cameras", "start", "end", "reason", "case_number") if k in body
     }
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
-def _append(path: Path, offset: int, data: bytes) -> None:
-    """Write ``data`` at ``offset`` and make it durable before the station says it holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("r+b" if path.exists() else "wb") as out:
-        out.truncate(offset)
-        out.seek(offset)
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Return the SHA-256 hex of bytes (the upload signature covers the body's hash)."""
-    return hashlib.sha256(data).hexdigest()

@@ -32,6 +32,7 @@ from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.footage import AUDIT_UPLOAD_REFUSED, FOOTAGE, FootageDesk, FootageError
+from integrations.station.footage_pack import export
 from integrations.video.footage_protocol import (
     HEADER_HUB,
     HEADER_OFFSET,
@@ -109,7 +110,7 @@ async def get_pack(request: web.Request) -> web.StreamResponse:
     try:
         desk = _desk(request)
         request_id = _request_id(request)
-        path = await desk.export(request_id, user=user.username, role=user.role, ip=request.remote or "")
+        path = await export(desk, request_id, user=user.username, role=user.role, ip=request.remote or "")
     except FootageError as err:
         return _error(err)
     try:
@@ -210,7 +211,7 @@ async def put_item(request: web.Request) -> web.Response:
             raise FootageError(
                 f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}"
             ) from None
-        status = await desk.declare(request_id, hub_id, item_id, decl)
+        status = await desk.uploads.declare(request_id, hub_id, item_id, decl)
     except FootageError as err:
         return _error(err)
     return web.json_response(status)
@@ -228,7 +229,7 @@ async def patch_item(request: web.Request) -> web.Response:
             raise FootageError(f"{HEADER_OFFSET} must not be negative")
         body = await _read_body(request, MAX_CHUNK)
         hub_id, _key = await _signed(request, desk, body)
-        status = await desk.chunk(request_id, hub_id, item_id, offset, body)
+        status = await desk.uploads.chunk(request_id, hub_id, item_id, offset, body)
     except FootageError as err:
         return _error(err)
     return web.json_response(status)
@@ -249,7 +250,7 @@ async def post_manifest(request: web.Request) -> web.Response:
             raise FootageError(
                 'expected {"manifest": "<the signed JSON text>", "signature": "<base64>"}'
             ) from None
-        result = await desk.deliver(request_id, hub_id, manifest.encode(), signature, key)
+        result = await desk.uploads.deliver(request_id, hub_id, manifest.encode(), signature, key)
     except FootageError as err:
         return _error(err)
     return web.json_response(result)

@@ -62,8 +62,8 @@ def segment_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def _pause_after_first_chunk(station: Hub) -> tuple[asyncio.Event, asyncio.Event, list[int]]:
     """Hold the station's answer after the first chunk it stores; record every offset it is sent."""
-    desk = station.data[FOOTAGE]
-    real: Callable[..., Awaitable[dict[str, Any]]] = desk.chunk
+    uploads = station.data[FOOTAGE].uploads
+    real: Callable[..., Awaitable[dict[str, Any]]] = uploads.chunk
     stored, release = asyncio.Event(), asyncio.Event()
     offsets: list[int] = []
 
@@ -75,20 +75,20 @@ def _pause_after_first_chunk(station: Hub) -> tuple[asyncio.Event, asyncio.Event
             await release.wait()
         return result
 
-    desk.chunk = chunk  # type: ignore[method-assign]
+    uploads.chunk = chunk  # type: ignore[method-assign]
     return stored, release, offsets
 
 
 def _record_offsets(station: Hub) -> list[int]:
-    desk = station.data[FOOTAGE]
-    real = desk.chunk
+    uploads = station.data[FOOTAGE].uploads
+    real = uploads.chunk
     offsets: list[int] = []
 
     async def chunk(request_id: str, hub_id: str, item_id: str, offset: int, data: bytes) -> dict[str, Any]:
         offsets.append(offset)
         return await real(request_id, hub_id, item_id, offset, data)
 
-    desk.chunk = chunk  # type: ignore[method-assign]
+    uploads.chunk = chunk  # type: ignore[method-assign]
     return offsets
 
 
