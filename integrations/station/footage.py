@@ -497,6 +497,8 @@ class FootageDesk:
         actor = f"hub:{hub_id}"
         if status == "ok":
             state = str(result.get("state") or "pending")
+            if state == "delivered":
+                return  # only the hub's signed manifest, over HTTP, makes a request delivered
             await self.set_state(
                 row["id"],
                 hub_id,
@@ -517,6 +519,8 @@ class FootageDesk:
             return
         hub_id = str(event.data.get("hub_id"))
         body = event.data.get("data") or {}
+        if body.get("state") == "delivered":
+            return  # only the hub's signed manifest, over HTTP, makes a request delivered
         try:
             await self.set_state(
                 str(body.get("request_id")),

@@ -130,6 +130,15 @@ class Recordings(Protocol):
     async def clip(self, camera_entity_id: str, start: float, end: float, dest: Path) -> Path:
         """Cut the window to ``dest`` without re-encoding; raise LookupError when nothing overlaps."""
 
+    async def lock(self, incident_id: str, start: float) -> None:
+        """Keep recordings from ``start`` on out of retention."""
+
+    async def close_lock(self, incident_id: str, closed_at: float, end: float) -> None:
+        """End the lock at ``end`` (it holds until released)."""
+
+    async def release(self, incident_id: str, by: str) -> Any:
+        """Let retention have the recordings again."""
+
 
 class _GiveUp(Exception):
     """The station refuses the upload for good (unknown or denied request)."""
@@ -249,6 +258,7 @@ class FootageDesk:
                 "state": state,
             },
         )
+        await self._hold(data.request_id, data.start, data.end, now)
         if state == APPROVED:
             self._spawn(data.request_id)
         else:
@@ -309,6 +319,22 @@ class FootageDesk:
                 found.append(str(row["id"]))
         return found
 
+    # -- evidence locks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _lock_id(request_id: str) -> str:
+        return f"footage:{request_id}"
+
+    async def _hold(self, request_id: str, start: float, end: float, now: float) -> None:
+        """Keep the window's recordings out of retention until they are cut (the owner may take days)."""
+        await self.recordings.lock(self._lock_id(request_id), start)
+        await self.recordings.close_lock(self._lock_id(request_id), now, end)
+
+    async def _let_go(self, request_id: str) -> None:
+        """The clips are cut (or will never be): retention may have the recordings again."""
+        with contextlib.suppress(KeyError, ValueError):
+            await self.recordings.release(self._lock_id(request_id), "footage")
+
     # -- the owner's answer ---------------------------------------------------------------------
 
     async def decide(
@@ -357,6 +383,8 @@ class FootageDesk:
                     "end": req["end"],
                 },
             )
+        if not approve:
+            await self._let_go(request_id)
         await self._report(request_id, state, None if approve else "the owner declined", by=by, via=via)
         self.hub.bus.fire("video_footage_request", {"request_id": request_id, "state": state})
         if approve:
@@ -449,6 +477,7 @@ class FootageDesk:
                     return
                 try:
                     await self._cut(req)
+                    await self._let_go(request_id)
                     manifest, signature = await self._manifest(request_id)
                     async with Uploader(self.hub, self.key, self.cfg, req["upload_url"]) as up:
                         for item in (await self.get(request_id) or {}).get("items", []):
@@ -623,6 +652,7 @@ class FootageDesk:
         await send_receipt(self, req, hashes, no_footage)
 
     async def _fail(self, request_id: str, error: str) -> None:
+        await self._let_go(request_id)
         now = self.hub.clock.time()
         await self.hub.storage.execute(
             "UPDATE video_footage_requests SET state = ?, error = ?, updated_at = ? WHERE id = ?",

@@ -278,12 +278,19 @@ async def test_approvals_forged_replayed_expired_and_denied(
         # Tampered: a deny button turned into an approval.
         await _press(fake_line, hub, buttons["deny"].replace("%2Fn", "%2Fy"))
         assert (await desk.get(first))["state"] == "pending"
+        # While the owner thinks, retention may not delete the window's recordings.
+        from integrations.video.runtime import VIDEO
+
+        held = await hub.data[VIDEO].recordings.lock_info(f"footage:{first}")
+        assert held is not None and (held.start, held.end, held.released_at) == (t0, t0 + 60, None)
         refused = await hub.audit.query(action="video.footage.approval")
         assert [e.detail["error"] for e in refused] == ["forged", "forged", "forged"]
         # The owner denies; the station is told; a replayed approve changes nothing.
         await _press(fake_line, hub, buttons["deny"])
         found = await _state(op, first, "denied")
         assert found["state_reason"] == "the owner declined"
+        released = await hub.data[VIDEO].recordings.lock_info(f"footage:{first}")
+        assert released is not None and released.released_by == "footage"
         await _press(fake_line, hub, buttons["approve"])
         assert (await desk.get(first))["state"] == "denied"
         replay = (await hub.audit.query(action="video.footage.approval"))[0]
