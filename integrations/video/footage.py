@@ -603,7 +603,11 @@ class FootageDesk:
         )
         req = await self.get(request_id)
         assert req is not None
-        await self._receipt(req)
+        try:
+            await self._receipt(req)
+        except Exception:
+            # Delivered is delivered: a receipt that could not be written is logged, never a failure.
+            _LOGGER.exception("Footage: request %s delivered, but the owner's receipt failed", request_id)
         self.hub.bus.fire("video_footage_request", {"request_id": request_id, "state": DELIVERED})
         # The station holds the clips now (hash-checked); the recordings themselves follow retention.
         await self.hub.loop.run_in_executor(None, _remove_tree, self.folder / request_id)

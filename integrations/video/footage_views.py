@@ -186,6 +186,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "done_approved": "อนุญาตแล้ว ระบบกำลังตัดวิดีโอและส่งให้สถานี",
         "done_denied": "ไม่อนุญาตแล้ว สถานีได้รับแจ้ง",
         "late": "คำขอนี้ได้รับการตอบไปแล้ว",
+        "failed_text": "ส่งวิดีโอให้สถานีไม่สำเร็จ",
+        "technical": "รายละเอียดทางเทคนิค (ภาษาอังกฤษ)",
+        "bytes": "ไบต์",
     },
     "en": {
         "title": "Footage requests from the station",
@@ -217,5 +220,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "done_approved": "Approved: the footage is being cut and sent to the station.",
         "done_denied": "Denied: the station has been told.",
         "late": "This request was already answered.",
+        "failed_text": "The footage could not be sent to the station",
+        "technical": "Technical details",
+        "bytes": "bytes",
     },
 }

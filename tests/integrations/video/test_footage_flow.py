@@ -428,3 +428,6 @@ async def test_owner_answers_on_the_hub_page(
     assert [(h["state"], h["actor"]) for h in denied["history"]][-1] == ("denied", "hub:test-hub/owner")
     hub_req = await desk.get(approve)
     assert hub_req is not None and (hub_req["decided_by"], hub_req["decided_via"]) == ("owner", "ui")
+    from integrations.video.footage_views import STRINGS
+
+    assert set(STRINGS["th"]) == set(STRINGS["en"])  # every word in both languages
