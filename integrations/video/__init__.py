@@ -77,7 +77,7 @@ async def setup(hub: Hub, config: VideoConfig | None) -> None:
     async def release(call: ServiceCall) -> dict[str, Any]:
         incident_id = call.data["incident_id"]
         by = await hub.auth.actor(call.context)
-        info = await runtime.recordings.release(incident_id, by)
+        info = await runtime.release(incident_id, by)
         await hub.audit.log(by, AUDIT_RELEASE, incident_id, detail={"released_at": info.released_at})
         return {"incident_id": incident_id, "released_at": info.released_at}
 

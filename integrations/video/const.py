@@ -27,8 +27,9 @@ AUDIT_RELEASE: Final = "video.release"
 #: Events fired on the bus.
 EVENT_STREAM: Final = "video_stream"
 EVENT_DISK_ALARM: Final = "video_disk_alarm"
-#: Incident kinds that start event recording on every ``record: {mode: events}`` camera.
-RECORD_INCIDENT_KINDS: Final = ("sos", "alarm", "intrusion", "fire")
+#: Incident kinds that start event recording on every ``record: {mode: events}`` camera
+#: (every incident, of any kind, evidence-locks the footage that overlaps it).
+RECORD_INCIDENT_KINDS: Final = ("sos", "alarm", "motion")
 MIGRATIONS: Final = (
     """
     CREATE TABLE video_segments (

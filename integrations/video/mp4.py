@@ -23,6 +23,7 @@ __all__ = (
     "iter_boxes",
     "parse_init",
     "parse_fragment",
+    "rebase_fragment",
 )
 
 #: Containers whose children are boxes (the ones walked here).
@@ -218,6 +219,27 @@ def parse_fragment(moof: bytes, mdat: bytes, track: TrackInfo) -> Fragment:
             samples += count
     keyframe = first_flags is not None and not first_flags & _NON_SYNC
     return Fragment(moof + mdat, keyframe, decode_time, duration, samples)
+
+
+def rebase_fragment(data: bytes, base: int) -> bytes:
+    """Return ``data`` (moof+mdat) with its decode time lowered by ``base``.
+
+    Recording segments start their timeline at zero, so each file plays on
+    its own and ffmpeg's concat demuxer can join any run of them.
+    """
+    out = bytearray(data)
+    traf = _find(data, [b"moof", b"traf"])
+    if traf is None:
+        raise BoxError("moof without traf")
+    for kind, body, _end in iter_boxes(data, *traf):
+        if kind == b"tfdt":
+            if data[body] == 1:
+                value = struct.unpack_from(">Q", data, body + 4)[0]
+                struct.pack_into(">Q", out, body + 4, max(0, value - base))
+            else:
+                value = struct.unpack_from(">I", data, body + 4)[0]
+                struct.pack_into(">I", out, body + 4, max(0, value - base))
+    return bytes(out)
 
 
 class BoxReader:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from integrations.video.index import RecordingIndex, Segment
-from integrations.video.mp4 import Fragment
+from integrations.video.mp4 import Fragment, rebase_fragment
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -65,6 +65,7 @@ class Segmenter:
     _end: float = 0.0
     _anchor: float | None = None
     _timescale: int = 90000
+    _base: int = 0
 
     def new_init(self, data: bytes, timescale: int) -> ClosedSegment | None:
         """A new ffmpeg session: close what is open and start over with ``data``."""
@@ -90,7 +91,8 @@ class Segmenter:
             if not frag.keyframe:
                 return closed  # a segment must start on a keyframe
             self._start = start
-        self._parts.append(frag.data)
+            self._base = frag.decode_time
+        self._parts.append(rebase_fragment(frag.data, self._base))
         self._end = end
         return closed
 
@@ -141,6 +143,7 @@ class Retention:
                 over_budget = self.index.total_bytes + size - self.budget_bytes
                 short_disk = self.min_free_bytes + size - self.index.free_bytes()
                 if over_budget <= 0 and short_disk <= 0:
+                    self.set_alarm(None)
                     return True
                 victims = await self.index.oldest_unlocked(limit=20)
                 if not victims:

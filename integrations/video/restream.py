@@ -295,7 +295,7 @@ def _backoff(failures: int) -> float:
 def _classify(stderr: list[str], returncode: int | None) -> str:
     """Map ffmpeg's last words to a reason code."""
     text = " ".join(stderr).lower()
-    if "401" in text or "unauthorized" in text:
+    if "401 unauthorized" in text or "server returned 401" in text or "403 forbidden" in text:
         return "auth"
     if "matches no streams" in text or "does not contain any stream" in text:
         return "no_video"

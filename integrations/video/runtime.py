@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.entity import EntityNotFound
+from hub.incidents import INCIDENTS
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity
 from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS
-from integrations.video.index import RecordingIndex
+from integrations.video.index import LockInfo, RecordingIndex
 from integrations.video.recorder import Recorder, Retention
 from integrations.video.restream import Profile, Restream, StreamOptions
 
@@ -72,6 +73,7 @@ class VideoRuntime:
         self._expire_task: asyncio.Task[None] | None = None
         #: Motion sensor entity id → camera entity id (for "motion ended").
         self._motion_sensors: dict[str, str] = {}
+        self._lock_writes: asyncio.Task[None] | None = None
 
     # -- public API ------------------------------------------------------------------
 
@@ -200,12 +202,13 @@ class VideoRuntime:
 
     def _incident_opened(self, event: Event) -> None:
         inc = event.data.get("incident") or {}
-        if inc.get("kind") not in RECORD_INCIDENT_KINDS:
-            return
         incident_id = str(event.data["incident_id"])
         opened = float(inc.get("opened_at") or self.hub.clock.time())
         pre_roll = max((r.config.pre_roll for r in self.recorders.values()), default=0)
-        self.hub.create_task(self.recordings.lock(incident_id, opened - pre_roll), f"lock {incident_id}")
+        # Every incident locks the footage around it; only some kinds start event recording.
+        self._in_order(self.recordings.lock(incident_id, opened - pre_roll), f"lock {incident_id}")
+        if inc.get("kind") not in RECORD_INCIDENT_KINDS:
+            return
         for recorder in self.recorders.values():
             recorder.event_started(f"incident:{incident_id}")
 
@@ -216,11 +219,46 @@ class VideoRuntime:
         incident_id = str(event.data["incident_id"])
         closed = float(inc.get("closed_at") or self.hub.clock.time())
         post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
-        self.hub.create_task(
+        self._in_order(
             self.recordings.close_lock(incident_id, closed, closed + post_roll), f"unlock {incident_id}"
         )
         for recorder in self.recorders.values():
             recorder.event_ended(f"incident:{incident_id}")
+
+    def _in_order(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run lock writes one after another, in event order (an incident can close before its lock is stored)."""
+        previous = self._lock_writes
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await work
+
+        self._lock_writes = self.hub.create_task(run(), name)
+
+    async def locks_settled(self) -> None:
+        """Wait until every lock write queued so far is stored."""
+        while (task := self._lock_writes) is not None and not task.done():
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def release(self, incident_id: str, by: str) -> LockInfo:
+        """Release a closed incident's evidence lock, so retention may delete its footage again.
+
+        The incident manager is the truth: an open incident is refused (ValueError),
+        an unknown one raises IncidentNotFound.
+        """
+        incident = await self.hub.data[INCIDENTS].get(incident_id)
+        if incident.status != "closed" or incident.closed_at is None:
+            raise ValueError(f"incident {incident_id} is still open: close it before releasing its footage")
+        await self.locks_settled()
+        if await self.recordings.lock_info(incident_id) is None:
+            # The bus had not delivered the incident's events yet: store its lock as it would have been.
+            pre = max((r.config.pre_roll for r in self.recorders.values()), default=0)
+            await self.recordings.lock(incident_id, incident.opened_at - pre)
+        closed = incident.closed_at
+        post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
+        await self.recordings.close_lock(incident_id, closed, closed + post_roll)
+        return await self.recordings.release(incident_id, by)
 
     def _motion(self, event: Event) -> None:
         camera_id = str(event.data.get("entity_id", ""))
@@ -304,8 +342,8 @@ class VideoRuntime:
         count = await self.retention.expire(self._retain_days)
         if count:
             _LOGGER.info("Deleted %d recording segment(s) past their retention", count)
-        if self.retention.alarm and await self.retention.make_room(0):
-            self.retention.set_alarm(None)
+        if self.retention.alarm:
+            await self.retention.make_room(0)  # clears the alarm when there is room again
         return count
 
     async def _expire_loop(self) -> None:

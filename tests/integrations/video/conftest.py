@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,7 @@ from hub.hub import Hub
 from integrations.camera import CameraEntity, Owner, add_camera
 from integrations.camera.config import RecordConfig
 from integrations.federation.testing import federation_lab  # noqa: F401  (footage tests: station + hub)
-from tests.integrations.onvif.conftest import IpyCam, _start_ipycam, _stop
+from tests.integrations.onvif.conftest import HARNESS, IpyCam, _start_ipycam, _stop, free_port
 
 __all__ = ("StreamCamera", "make_h264", "VIDEO_BLOCK")
 
@@ -147,3 +153,64 @@ async def client_of() -> AsyncIterator[Callable[..., Awaitable[aiohttp.ClientSes
     yield _client
     for session in sessions:
         await session.close()
+
+
+def start_private_ipycam(onvif_port: int | None = None, rtsp_port: int | None = None) -> IpyCam:
+    """Start an ipycam this test may stop, pause or restart (on the same ports)."""
+    onvif_port, rtsp_port = onvif_port or free_port(), rtsp_port or free_port()
+    cmd = [sys.executable, str(HARNESS), str(onvif_port), str(rtsp_port), "admin", "secret"]
+    workdir = tempfile.mkdtemp(prefix="ipycam-")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=workdir,
+        start_new_session=True,  # its ffmpeg children can be paused together with it
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("READY"):
+            return IpyCam(onvif_port, rtsp_port, proc, workdir)
+    proc.kill()
+    raise RuntimeError("ipycam did not start")
+
+
+@pytest.fixture
+def private_ipycam() -> Iterator[list[IpyCam]]:
+    """A list the test appends its own ipycams to; all are stopped at the end."""
+    cams: list[IpyCam] = []
+    yield cams
+    for cam in cams:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cam.proc.pid, signal.SIGCONT)
+        if cam.proc.poll() is None:
+            _stop(cam)
+
+
+def ffmpeg_children(marker: str) -> list[int]:
+    """Return the pids of this process's ffmpeg children whose command line contains ``marker``."""
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if (
+            ppid == me
+            and cmdline
+            and cmdline[0].endswith(b"ffmpeg")
+            and any(marker.encode() in a for a in cmdline)
+        ):
+            found.append(int(entry.name))
+    return found
