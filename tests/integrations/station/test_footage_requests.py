@@ -64,7 +64,7 @@ async def test_bad_requests_are_refused_clearly_and_audited(
         "reason": "ชิงทรัพย์หน้าร้าน",
         "case_number": "123/2569",
     }
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"end": now - 900}, 400, "must be after start"),
         ({"start": now - 3 * 3600, "end": now - 60}, 400, "at most 120 minutes"),
         ({"cameras": ["camera.nope"]}, 400, "has no camera camera.nope"),

@@ -65,8 +65,9 @@ def _rewrite(
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
         for info in zin.infolist():
             if info.filename in change:
-                if change[info.filename] is not None:
-                    zout.writestr(info, change[info.filename])
+                replacement = change[info.filename]
+                if replacement is not None:
+                    zout.writestr(info, replacement)
                 continue
             zout.writestr(info, zin.read(info))
         for name, data in (add or {}).items():

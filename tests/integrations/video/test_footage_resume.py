@@ -157,7 +157,9 @@ async def test_station_restart_mid_upload(
     offsets = _record_offsets(station)
     found = await _delivered(station, request_id)
     [item] = found["items"]
-    hub_item = (await hub.data[FOOTAGE_DESK].get(request_id))["items"][0]  # type: ignore[index]
+    hub_req = await hub.data[FOOTAGE_DESK].get(request_id)
+    assert hub_req is not None
+    hub_item = hub_req["items"][0]
     assert item["sha256"] == hub_item["sha256"] and item["size"] == hub_item["size"]
     assert offsets and offsets[0] == 65536  # resumed where the station's file stopped, not from 0
     [clip] = _clip_files(station)
