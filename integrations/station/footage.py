@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+#: 2100-01-01: later "times" are typos or attacks, and would overflow datetime.
+_LATEST = 4_102_444_800
+
+
 class FootageError(Exception):
     """A request the station refuses, with the HTTP status to answer and extra JSON fields."""
 
@@ -130,6 +135,8 @@ def _parse_time(value: Any, name: str, tz: Any) -> float:
             f"{name} is required: an ISO 8601 time (2026-12-05T14:30:00+07:00) or UNIX seconds"
         )
     if isinstance(value, int | float):
+        if not math.isfinite(value) or not 0 <= value <= _LATEST:
+            raise FootageError(f"{name}: {value!r} is not a time between 1970 and 2100")
         return float(value)
     if isinstance(value, str):
         try:
@@ -140,7 +147,7 @@ def _parse_time(value: Any, name: str, tz: Any) -> float:
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
-        return parsed.timestamp()
+        return _parse_time(parsed.timestamp(), name, tz)
     raise FootageError(f"{name}: expected an ISO 8601 time or UNIX seconds")
 
 

@@ -53,6 +53,8 @@ MAX_CHUNK: Final = 16 * 1024 * 1024
 ITEM_ID_RE: Final = re.compile(r"^[a-f0-9]{24}$")
 _ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 _ENTITY = r"^camera\.[a-z0-9_]{1,64}$"
+#: 2100-01-01: no window reaches past it (and datetime cannot show much later ones).
+_LATEST = 4_102_444_800
 
 
 class FootageRequestData(BaseModel):
@@ -61,13 +63,13 @@ class FootageRequestData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     request_id: str = Field(pattern=_ULID)
     cameras: list[str] = Field(min_length=1, max_length=16)
-    start: float = Field(ge=0)
-    end: float = Field(ge=0)
+    start: float = Field(ge=0, le=_LATEST)
+    end: float = Field(ge=0, le=_LATEST)
     reason: str = Field(min_length=1, max_length=500)
     case_number: str = Field(min_length=1, max_length=100)
     #: Where the hub uploads: the station's web endpoint (its ``public_url``).
     upload_url: str = Field(min_length=8, max_length=500)
-    requested_at: float = Field(ge=0)
+    requested_at: float = Field(ge=0, le=_LATEST)
 
     @field_validator("cameras")
     @classmethod
@@ -96,8 +98,8 @@ class ItemDeclaration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     camera: str = Field(pattern=_ENTITY)
-    start: float
-    end: float
+    start: float = Field(ge=0, le=_LATEST)
+    end: float = Field(ge=0, le=_LATEST)
     size: int = Field(ge=0, le=64 * 1024**3)
     sha256: str = Field(pattern=r"^[a-f0-9]{64}$")
 

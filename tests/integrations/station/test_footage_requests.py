@@ -70,6 +70,7 @@ async def test_bad_requests_are_refused_clearly_and_audited(
         ({"cameras": ["camera.nope"]}, 400, "has no camera camera.nope"),
         ({"cameras": ["camera.home_never"]}, 400, "has no camera camera.home_never"),
         ({"start": "yesterday"}, 400, "not an ISO 8601 time"),
+        ({"start": 1e20}, 400, "not a time between 1970 and 2100"),
         ({"start": now + 600, "end": now + 1200}, 400, "ends in the future"),
         ({"reason": "  "}, 400, "reason is required"),
         ({"case_number": ""}, 400, "case_number is required"),
@@ -180,3 +181,54 @@ async def test_station_keys_are_published_and_stable(
     assert (
         row is not None and EvidenceKey(bytes.fromhex(row["value"])).public.b64 == keys["station"]["public"]
     )
+
+
+async def test_nonsense_never_makes_a_500(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, cams: str
+) -> None:
+    """Odd bodies, headers and ids on every footage route: a 4xx each time, never a crash."""
+    _hub, station = await _pair(make_hub, federation_lab, tmp_path, cams)
+    bodies: list[Any] = [
+        [],
+        "x",
+        None,
+        {"hub_id": ["test-hub"]},
+        {"hub_id": "test-hub", "cameras": [1, 2]},
+        {"hub_id": "test-hub", "cameras": ["camera.gate_always"] * 40},
+        {"hub_id": "test-hub", "cameras": "camera.gate_always", "start": True, "end": {}},
+        {"hub_id": "test-hub", "cameras": ["camera.gate_always"], "start": -5, "end": 10},
+        {"hub_id": "test-hub", "cameras": ["camera.gate_always"], "start": 0, "end": 60, "reason": "x" * 600},
+        {"hub_id": "test-hub", "cameras": ["camera.gate_always"], "start": "2026-13-45T99:00", "end": "now"},
+    ]
+    rid = "01JD0000000000000000000000"
+    async with await session(station, "operator", "somchai") as op:
+        for body in bodies:
+            resp = await op.post("/api/ccoc/footage_requests", data=json_bytes(body))
+            assert 400 <= resp.status < 500, (body, resp.status, await resp.text())
+        resp = await op.post("/api/ccoc/footage_requests", data=b"{not json")
+        assert resp.status == 400
+        for path in ("/api/ccoc/footage_requests/..%2F..", "/api/ccoc/footage_requests/x/pack.zip"):
+            assert (await op.get(path)).status == 404
+        assert (await op.get("/api/ccoc/footage_requests?hub_id=../x")).status == 400
+    url = station.http.url + f"/api/station/footage/{rid}/items/{'a' * 24}"
+    async with aiohttp.ClientSession() as anon:
+        headers = {HEADER_HUB: "test-hub", HEADER_SIGNATURE: "!!notbase64!!"}
+        for method, extra in (
+            ("PUT", {}),
+            ("PATCH", {HEADER_OFFSET: "-1"}),
+            ("PATCH", {HEADER_OFFSET: "zz"}),
+        ):
+            resp = await anon.request(method, url, data=b"\x00" * 10, headers={**headers, **extra})
+            assert 400 <= resp.status < 500, (method, extra, resp.status)
+        resp = await anon.put(url.replace("a" * 24, "NOT-AN-ID"), data=b"{}", headers=headers)
+        assert resp.status == 404
+        resp = await anon.post(
+            station.http.url + f"/api/station/footage/{rid}/manifest", data=b"[]", headers=headers
+        )
+        assert resp.status == 403
+
+
+def json_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value).encode()
