@@ -83,8 +83,9 @@ def register_routes(hub: Hub) -> list[Route]:
     from integrations.station.api import routes
     from integrations.station.console.web import routes as console_routes
     from integrations.station.footage_api import routes as footage_routes
+    from integrations.station.footage_page import routes as footage_page
 
-    return routes(hub) + console_routes(hub) + footage_routes(hub)
+    return routes(hub) + console_routes(hub) + footage_routes(hub) + footage_page(hub)
 
 
 @hookimpl

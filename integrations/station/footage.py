@@ -120,35 +120,46 @@ _LATEST = 4_102_444_800
 
 
 class FootageError(Exception):
-    """A request the station refuses, with the HTTP status to answer and extra JSON fields."""
+    """A request the station refuses, with the HTTP status to answer and extra JSON fields.
 
-    def __init__(self, message: str, status: int = 400, **extra: Any) -> None:
+    ``code`` (also in the JSON) names the problem for clients and for the
+    console, which shows it in Thai or English.
+    """
+
+    def __init__(self, message: str, status: int = 400, *, code: str = "", **extra: Any) -> None:
         super().__init__(message)
         self.status = status
-        self.extra = extra
+        self.code = code
+        self.extra = {"code": code, **extra} if code else extra
 
 
 def _parse_time(value: Any, name: str, tz: Any) -> float:
     """Return UNIX seconds from a number or an ISO 8601 string (local to the station without an offset)."""
     if isinstance(value, bool) or value is None:
         raise FootageError(
-            f"{name} is required: an ISO 8601 time (2026-12-05T14:30:00+07:00) or UNIX seconds"
+            f"{name} is required: an ISO 8601 time (2026-12-05T14:30:00+07:00) or UNIX seconds",
+            code="time_invalid",
+            field=name,
         )
     if isinstance(value, int | float):
         if not math.isfinite(value) or not 0 <= value <= _LATEST:
-            raise FootageError(f"{name}: {value!r} is not a time between 1970 and 2100")
+            raise FootageError(
+                f"{name}: {value!r} is not a time between 1970 and 2100", code="time_invalid", field=name
+            )
         return float(value)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise FootageError(
-                f"{name}: {value!r} is not an ISO 8601 time such as 2026-12-05T14:30:00+07:00"
+                f"{name}: {value!r} is not an ISO 8601 time such as 2026-12-05T14:30:00+07:00",
+                code="time_invalid",
+                field=name,
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
         return _parse_time(parsed.timestamp(), name, tz)
-    raise FootageError(f"{name}: expected an ISO 8601 time or UNIX seconds")
+    raise FootageError(f"{name}: expected an ISO 8601 time or UNIX seconds", code="time_invalid", field=name)
 
 
 def iso_time(ts: float, tz: Any) -> str:
@@ -311,50 +322,62 @@ class FootageDesk:
     async def _checked(self, body: dict[str, Any]) -> dict[str, Any]:
         hub_id = body.get("hub_id")
         if not isinstance(hub_id, str) or not NAME_RE.match(hub_id):
-            raise FootageError("hub_id is required: the id of a hub registered at this station")
+            raise FootageError(
+                "hub_id is required: the id of a hub registered at this station", code="hub_required"
+            )
         if hub_id not in self.station.ingest.registered:
-            raise FootageError(f"no hub {hub_id!r} is registered at this station", 404)
+            raise FootageError(f"no hub {hub_id!r} is registered at this station", 404, code="hub_unknown")
         cameras = body.get("cameras")
         if isinstance(cameras, str):
             cameras = [cameras]
         if not isinstance(cameras, list) or not cameras or not all(isinstance(c, str) for c in cameras):
-            raise FootageError("cameras is required: a list of the hub's camera entity ids")
+            raise FootageError(
+                "cameras is required: a list of the hub's camera entity ids", code="cameras_required"
+            )
         if len(cameras) > 16:
-            raise FootageError("at most 16 cameras per request")
+            raise FootageError("at most 16 cameras per request", code="too_many_cameras")
         cameras = list(dict.fromkeys(cameras))
         known = await self._registry_cameras(hub_id)
         missing = [c for c in cameras if c not in known]
         if missing:
             raise FootageError(
                 f"hub {hub_id} has no camera {', '.join(missing)} (its cameras: {', '.join(sorted(known)) or 'none'})",
+                code="camera_unknown",
                 missing=missing,
             )
         tz = self.hub.clock.tz
         start = _parse_time(body.get("start"), "start", tz)
         end = _parse_time(body.get("end"), "end", tz)
         if end <= start:
-            raise FootageError(f"end ({iso_time(end, tz)}) must be after start ({iso_time(start, tz)})")
+            raise FootageError(
+                f"end ({iso_time(end, tz)}) must be after start ({iso_time(start, tz)})",
+                code="end_before_start",
+            )
         longest = self.cfg.max_window_minutes * 60
         if end - start > longest:
             raise FootageError(
                 f"the window is {(end - start) / 60:.0f} minutes; at most {self.cfg.max_window_minutes} minutes "
                 "per request (ask for several windows)",
+                code="window_too_long",
                 max_window_minutes=self.cfg.max_window_minutes,
             )
         if end > self.hub.clock.time() + self.cfg.future_slack:
             raise FootageError(
-                f"the window ends in the future ({iso_time(end, tz)}): footage cannot exist yet"
+                f"the window ends in the future ({iso_time(end, tz)}): footage cannot exist yet",
+                code="window_future",
             )
         reason = " ".join(str(body.get("reason") or "").split())
         if not reason:
-            raise FootageError("reason is required: why this footage is needed")
+            raise FootageError("reason is required: why this footage is needed", code="reason_required")
         if len(reason) > 500:
-            raise FootageError("reason is too long (at most 500 characters)")
+            raise FootageError("reason is too long (at most 500 characters)", code="reason_too_long")
         case_number = " ".join(str(body.get("case_number") or "").split())
         if not case_number:
-            raise FootageError("case_number is required: the case this footage is evidence for")
+            raise FootageError(
+                "case_number is required: the case this footage is evidence for", code="case_required"
+            )
         if len(case_number) > 100:
-            raise FootageError("case_number is too long (at most 100 characters)")
+            raise FootageError("case_number is too long (at most 100 characters)", code="case_too_long")
         return {
             "hub_id": hub_id,
             "cameras": cameras,

@@ -232,3 +232,45 @@ def json_bytes(value: Any) -> bytes:
     import json
 
     return json.dumps(value).encode()
+
+
+async def test_console_page_asks_and_explains_in_thai(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, cams: str
+) -> None:
+    """The console's form makes the same request as the API; refusals are explained in Thai."""
+    from datetime import datetime
+
+    _hub, station = await _pair(make_hub, federation_lab, tmp_path, cams)
+    tz = station.clock.tz
+    start = datetime.fromtimestamp(station.clock.time() - 1800, tz).strftime("%Y-%m-%dT%H:%M:%S")
+    end = datetime.fromtimestamp(station.clock.time() - 1200, tz).strftime("%Y-%m-%dT%H:%M:%S")
+    form = {
+        "camera": "test-hub|camera.gate_always",
+        "start": start,
+        "end": end,
+        "reason": "ลักทรัพย์",
+        "case_number": "9/2569",
+    }
+    async with (
+        await session(station, "operator", "somchai") as op,
+        await session(station, "viewer", "v") as viewer,
+    ):
+        page = await op.get("/ccoc/footage")
+        html = await page.text()
+        assert page.status == 200 and "คำขอวิดีโอย้อนหลัง" in html
+        assert 'value="test-hub|camera.gate_always"' in html and "camera.home_never" not in html
+        assert (await viewer.get("/ccoc/footage")).status == 403
+        bad = await op.post("/ccoc/footage", data={**form, "end": start})
+        assert bad.status == 400 and "เวลาสิ้นสุดต้องอยู่หลังเวลาเริ่ม" in await bad.text()
+        bad = await op.post("/ccoc/footage", data={**form, "camera": "test-hub|camera.gone"})
+        assert bad.status == 400 and "ฮับนี้ไม่มีกล้อง camera.gone" in await bad.text()
+        bad = await op.post("/ccoc/footage", data={**form, "reason": ""})
+        assert bad.status == 400 and "กรุณาระบุเหตุผล" in await bad.text()
+        ok = await op.post("/ccoc/footage", data=form, allow_redirects=False)
+        assert ok.status == 303 and ok.headers["Location"].startswith("/ccoc/footage?created=")
+        request_id = ok.headers["Location"].rsplit("=", 1)[1]
+        found = await (await op.get(f"/api/ccoc/footage_requests/{request_id}")).json()
+        assert found["cameras"] == ["camera.gate_always"] and found["case_number"] == "9/2569"
+        assert found["start"] == station.clock.time() - 1800
+        english = await op.post("/ccoc/footage", data={**form, "end": start}, cookies={"lang": "en"})
+        assert "The end must be after the start" in await english.text()
