@@ -105,6 +105,10 @@ class FootageUploads:
             return {"offset": row["size"], "size": row["size"], "complete": True}
         # The partial file is the truth: after a crash it may hold more (or less) than the row says.
         held = await self.hub.loop.run_in_executor(None, _size, self._part(row["path"]))
+        if held > row["size"]:
+            # More than the clip can hold: nothing in it can be trusted; start again.
+            await self.hub.loop.run_in_executor(None, remove_file, self._part(row["path"]))
+            held = 0
         if held != row["received"]:
             await self.hub.storage.execute(
                 "UPDATE footage_items SET received = ? WHERE request_id = ? AND item_id = ?",

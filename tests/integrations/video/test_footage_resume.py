@@ -277,3 +277,38 @@ async def test_hub_sigkill_mid_upload(
         len(await station.storage.fetchall("SELECT 1 FROM footage_items WHERE request_id = ?", (request_id,)))
         == 1
     )
+
+
+async def test_a_damaged_partial_clip_is_sent_again(
+    make_hub: Any,
+    federation_lab: FederationLab,
+    tmp_path: Path,
+    config_dir: Path,
+    segment_files: list[Path],
+    clock: Any,
+) -> None:
+    """Bytes spoiled on the station's disk mid-upload fail the final hash: the clip is sent again from 0."""
+    station = await make_hub(federation_lab.station_block(), base=station_config(), folder=tmp_path / "st")
+    await register_hubs(station)
+    shutil.copytree(TESTCAMS, config_dir / "plugins" / "testcams")
+    (config_dir / "secrets.yaml").write_text(f"cam_pw: {CAMERA_PASSWORD}\n", encoding="utf-8")
+    hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO)
+    assert await hub.data[FEDERATION].link.wait_connected(10)
+    await until(lambda: station.data[FOOTAGE].hub_key("test-hub"))
+    from integrations.video.runtime import VIDEO as VIDEO_KEY
+
+    t0 = clock.time() - 600
+    await register_segments(
+        hub.data[VIDEO_KEY].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
+    )
+    stored, release, offsets = _pause_after_first_chunk(station)
+    request_id = await _ask(station, t0, t0 + 12)
+    await asyncio.wait_for(stored.wait(), 30)
+    [part] = _clip_files(station)
+    part.write_bytes(b"\x00" * part.stat().st_size)  # same length, wrong bytes
+    release.set()
+    found = await _delivered(station, request_id)
+    [item] = found["items"]
+    assert offsets.count(0) == 2  # the first chunk twice: once at the start, once after the failed hash
+    [clip] = _clip_files(station)
+    assert file_sha256(clip) == item["sha256"]
