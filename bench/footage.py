@@ -149,8 +149,12 @@ async def run(runs: int, minutes: float, work: Path) -> dict[str, Any]:
                 if found["state"] != "delivered":
                     raise RuntimeError(f"request ended {found['state']}: {found.get('state_reason')}")
                 sizes.append(sum(i["size"] for i in found["items"]))
-                hub_req = await hub.data[FOOTAGE_DESK].get(request_id)
-                assert hub_req is not None
+
+                async def hub_done(rid: str = request_id) -> Any:
+                    found = await hub.data[FOOTAGE_DESK].get(rid)
+                    return found if found is not None and found["state"] == "delivered" else None
+
+                hub_req = await until(hub_done, within=30, interval=0.01)
                 audit = await hub.audit.query(action="video.footage.receipt", target=f"footage/{request_id}")
                 cuts.append(audit[0].ts - hub_req["received_at"] if audit else float("nan"))
         return {

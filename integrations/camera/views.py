@@ -414,6 +414,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_stream": "ที่อยู่สตรีม",
         "what_registry": "ข้อมูลทะเบียน",
         "what_recording": "ภาพที่บันทึกไว้ (วิดีโอ)",
+        "what_footage": "วิดีโอย้อนหลังที่ส่งให้สถานี (คำขอ)",
     },
     "en": {
         "wall": "Cameras",
@@ -465,6 +466,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_stream": "stream URI",
         "what_registry": "registry entry",
         "what_recording": "recorded video",
+        "what_footage": "footage sent to the station (request)",
     },
 }
 

@@ -176,18 +176,21 @@ class FootageServer:
         return await self._manifest(request_id)
 
     async def _delivered(self, request_id: str) -> None:
-        now = self.hub.clock.time()
-        await self.hub.storage.execute(
-            "UPDATE video_footage_requests SET state = ?, delivered_at = ?, updated_at = ? WHERE id = ?",
-            (DELIVERED, now, now, request_id),
-        )
         req = await self.desk.get(request_id)
         assert req is not None
+        # The receipt first: a request shown as delivered on this hub has its receipt.  (A hub
+        # killed in between delivers again at start; the station answers "delivered" and the
+        # owner may get the receipt twice, never not at all.)
         try:
             await self._receipt(req)
         except Exception:
             # Delivered is delivered: a receipt that could not be written is logged, never a failure.
             _LOGGER.exception("Footage: request %s delivered, but the owner's receipt failed", request_id)
+        now = self.hub.clock.time()
+        await self.hub.storage.execute(
+            "UPDATE video_footage_requests SET state = ?, delivered_at = ?, updated_at = ? WHERE id = ?",
+            (DELIVERED, now, now, request_id),
+        )
         self.hub.bus.fire("video_footage_request", {"request_id": request_id, "state": DELIVERED})
         # The station holds the clips now (hash-checked); the recordings themselves follow retention.
         await self.hub.loop.run_in_executor(None, _remove_tree, self.folder / request_id)

@@ -133,6 +133,14 @@ async def _state(op: aiohttp.ClientSession, request_id: str, *states: str) -> di
     return dict(await until(reached, within=30))
 
 
+async def _hub_state(hub: Hub, request_id: str, state: str) -> dict[str, Any]:
+    async def reached() -> Any:
+        found = await hub.data[FOOTAGE_DESK].get(request_id)
+        return found if found is not None and found["state"] == state else None
+
+    return dict(await until(reached, within=30))
+
+
 def _card_buttons(fake: FakeLineApi, request_id: str) -> dict[str, str]:
     """Return the approval card's postback data by label (approve / deny) for ``request_id``."""
     for push in fake.pushes:
@@ -177,8 +185,8 @@ async def test_owner_approves_on_line_and_the_pack_verifies(
         await _press(fake_line, hub, buttons["approve"])
         found = await _state(op, request_id, "delivered")
         assert [h["state"] for h in found["history"]][:2] == ["pending", "approved"]
-        hub_req = await hub.data[FOOTAGE_DESK].get(request_id)
-        assert hub_req is not None and hub_req["state"] == "delivered"
+        # The station knows first; the hub writes its receipt once the station has said so.
+        await _hub_state(hub, request_id, "delivered")
         [item] = found["items"]
         assert item["camera"] == "camera.shop_registry" and item["complete"]
         # Keyframe-aligned: the clip starts at the segment holding the window's start.
@@ -424,6 +432,10 @@ async def test_owner_answers_on_the_hub_page(
         assert (await admin.post("/api/video/footage/01JD0000000000000000000009/approve")).status == 404
         delivered = await _state(op, approve, "delivered")
         denied = await _state(op, deny, "denied")
+        await _hub_state(hub, approve, "delivered")
+        # The owner sees it on the camera's audit page, in Thai.
+        audit_page = await (await admin.get("/cameras/audit?entity_id=camera.shop_registry")).text()
+        assert "วิดีโอย้อนหลังที่ส่งให้สถานี" in audit_page and "station:test-station/somchai" in audit_page
     assert delivered["items"][0]["complete"]
     assert [(h["state"], h["actor"]) for h in denied["history"]][-1] == ("denied", "hub:test-hub/owner")
     hub_req = await desk.get(approve)

@@ -256,20 +256,28 @@ async def test_hub_sigkill_mid_upload(
         offsets = _record_offsets(station)
         proc.start()
         found = await _delivered(station, request_id, within=90)
+
+        def hub_row() -> Any:
+            db = sqlite3.connect(folder / "data" / "safetyhub.db", timeout=10)
+            try:
+                return db.execute(
+                    "SELECT i.sha256, i.size, r.state FROM video_footage_items i JOIN video_footage_requests r "
+                    "ON r.id = i.request_id WHERE r.id = ?",
+                    (request_id,),
+                ).fetchone()
+            finally:
+                db.close()
+
+        # The station knows first; the hub records "delivered" once the station has said so.
+        async def hub_delivered() -> Any:
+            row = await asyncio.to_thread(hub_row)
+            return row if row is not None and row[2] == "delivered" else None
+
+        hub_sha, hub_size, _state = await until(hub_delivered, within=30)
     finally:
         proc.stop()
     [item] = found["items"]
-    db = sqlite3.connect(folder / "data" / "safetyhub.db")
-    try:
-        [(hub_sha, hub_size, state)] = db.execute(
-            "SELECT i.sha256, i.size, r.state FROM video_footage_items i JOIN video_footage_requests r "
-            "ON r.id = i.request_id WHERE r.id = ?",
-            (request_id,),
-        ).fetchall()
-    finally:
-        db.close()
     assert (item["sha256"], item["size"]) == (hub_sha, hub_size)
-    assert state == "delivered"
     assert offsets and offsets[0] == 65536  # the restarted hub sent only what the station lacked
     [clip] = _clip_files(station)
     assert file_sha256(clip) == item["sha256"]
