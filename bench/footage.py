@@ -60,7 +60,7 @@ hub:
   web: {host: 127.0.0.1, port: 0}
 testcams:
   - {id: gate_always, share: always, password: !secret cam_pw}
-video: {}
+video: {footage: {upload_kbps: 0}}   # loopback: no uplink to protect
 """
 SEGMENT_SECONDS = 4.0
 

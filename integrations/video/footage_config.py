@@ -23,6 +23,9 @@ class FootageConfig(BlockModel):
     approval_hours: float = Field(default=72.0, gt=0, le=24 * 30)
     #: The longest window the hub serves in one request (the station has its own limit too).
     max_window_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    #: Upload rate cap in kbit/s, so a clip never takes the whole shop uplink from SOS and
+    #: federation messages; 0 = no cap (a station on the same LAN).
+    upload_kbps: int = Field(default=1500, ge=0, le=1_000_000)
     #: Bytes per upload request to the station (each is signed and confirmed).
     chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024)
     #: Upload here instead of the address the station gives (a reverse proxy in front of the station).

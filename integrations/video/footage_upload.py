@@ -14,7 +14,9 @@ sent twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from integrations.video.footage_config import FootageConfig
 
 __all__ = ("Uploader", "UploadRefused")
+
+_PIECE = 16 * 1024
 
 
 class UploadRefused(Exception):
@@ -61,6 +65,9 @@ class Uploader:
         self.cfg = cfg
         self.base = base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        #: Bytes per second at most (None: as fast as the link goes).
+        self.rate = cfg.upload_kbps * 1000 / 8 if cfg.upload_kbps else None
+        self._next_at = 0.0
         #: Bytes sent in this session (for the benchmark and the log).
         self.sent = 0
 
@@ -87,8 +94,9 @@ class Uploader:
         }
         if offset:
             headers[HEADER_OFFSET] = offset
+        data: Any = body if method != "PATCH" or self.rate is None else self._paced(body)
         try:
-            async with self._session.request(method, self.base + path, data=body, headers=headers) as resp:
+            async with self._session.request(method, self.base + path, data=data, headers=headers) as resp:
                 text = await resp.text()
                 status = resp.status
         except aiohttp.ClientError as err:
@@ -100,6 +108,22 @@ class Uploader:
         if status >= 500:
             raise OSError(f"station answered {status}: {doc.get('error') or text[:200]}")
         return status, doc if isinstance(doc, dict) else {}
+
+    async def _paced(self, body: bytes) -> AsyncIterator[bytes]:
+        """Yield the body in small pieces, no faster than ``upload_kbps``.
+
+        A shop's uplink is 1–5 Mbit/s and SOS messages share it: a clip must
+        never take all of it.  Pieces of 16 KiB keep the bursts short.
+        """
+        assert self.rate is not None
+        loop = asyncio.get_running_loop()
+        for start in range(0, len(body), _PIECE):
+            now = loop.time()
+            if self._next_at > now:
+                await asyncio.sleep(self._next_at - now)
+            piece = body[start : start + _PIECE]
+            self._next_at = max(self._next_at, now) + len(piece) / self.rate
+            yield piece
 
     async def upload_item(self, request_id: str, item: dict[str, Any], path: Path) -> None:
         """Send one clip from wherever the station's copy stops; return once the station holds it whole."""

@@ -47,7 +47,7 @@ from integrations.video.footage_testing import SEGMENT_PLUGIN, make_segments, re
 
 REPO = Path(__file__).resolve().parents[3]
 TESTCAMS = REPO / "tests" / "integrations" / "federation" / "testcams"
-VIDEO = "video:\n  footage: {retry_seconds: 0.1, chunk_bytes: 65536}\n"
+VIDEO = "video:\n  footage: {retry_seconds: 0.1, chunk_bytes: 65536, upload_kbps: 0}\n"
 CAMS = "testcams:\n  - {id: gate_always, share: always, password: !secret cam_pw}\n"
 
 pytestmark = pytest.mark.slow
