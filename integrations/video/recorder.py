@@ -286,7 +286,10 @@ class Recorder:
     async def _write(self, seg: ClosedSegment, trigger: str) -> None:
         size = len(seg.data)
         if not await self.retention.make_room(size):
-            self._fail(f"no room for a {size}-byte segment: every recording left is evidence-locked")
+            if self.retention.alarm == "disk":
+                self._fail("the disk is full: segments are dropped until there is room (min_free_gb)")
+            else:
+                self._fail("the disk budget is full and every recording left is evidence-locked")
             return
         when = datetime.fromtimestamp(seg.start, self.hub.clock.tz)
         object_id = self.camera_entity_id.split(".", 1)[-1]

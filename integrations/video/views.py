@@ -35,6 +35,10 @@ _LOGGER = logging.getLogger(__name__)
 #: A live view waits this long for the first keyframe before answering 503 with the reason.
 _FIRST_FRAME_WAIT = 12.0
 _DAY = 86400.0
+_PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "media-src 'self' data: blob:; frame-ancestors 'none'"
+)
 
 
 def _party(request: web.Request) -> Party:
@@ -206,7 +210,7 @@ async def video_page(request: web.Request) -> web.Response:
     assert user is not None
     lang = request_lang(request)
     recorder = runtime.recorders.get(camera.entity_id)
-    return render(
+    response = render(
         request,
         "video_page.html",
         camera=camera,
@@ -216,6 +220,10 @@ async def video_page(request: web.Request) -> web.Response:
         L=lang,
         reasons={code: reason_text(code, lang) for code in ("offline", "stalled", "starting")},
     )
+    # The hub's policy plus ``blob:`` media: Media Source Extensions play through a blob: URL.
+    # Set here, the server's middleware keeps it (it only sets the header when absent).
+    response.headers["Content-Security-Policy"] = _PAGE_CSP
+    return response
 
 
 def routes() -> list[Route]:

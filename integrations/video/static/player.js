@@ -68,7 +68,7 @@
     var sb = null;
     var state = { controller: controller, video: video };
     playing = state;
-    video.src = URL.createObjectURL(ms);
+    video.src = URL.createObjectURL(ms);  // the video page's CSP allows blob: media for this
     $("video-play").hidden = true;
     $("video-stop").hidden = false;
 

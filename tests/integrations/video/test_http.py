@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from hub.testing import wait_for
+from integrations.camera.config import RecordConfig
+from integrations.video import VIDEO
 from integrations.video.mp4 import BoxReader
-from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
+from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264
 
 
 async def test_admin_live_view_streams_mp4_and_is_audited(make_hub, ipycam, client_of) -> None:
@@ -37,3 +40,30 @@ async def test_viewers_get_no_live_view(make_hub, client_of) -> None:
     assert (await viewer.get("/api/video/camera.nope/status")).status == 404
     page = await (await viewer.get("/video/camera.gate")).text()
     assert "video-player" not in page  # the live player is for admins
+
+
+async def test_recordings_are_listed_and_played_by_staff_audited(make_hub, client_of, tmp_path) -> None:
+    clip = make_h264(tmp_path / "cam.mp4", 6, gop=10)
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "till", f"file:{clip}", record=RecordConfig(mode="continuous"))
+    runtime = hub.data[VIDEO]
+    runtime.start_recorders()
+    await wait_for(lambda: runtime.recorders["camera.till"].written >= 2, 20, "segments")
+    operator = await client_of(hub, "operator")
+    listing = await (await operator.get("/api/video/camera.till/recordings")).json()
+    assert len(listing["segments"]) >= 2 and "path" not in listing["segments"][0]
+    seg = listing["segments"][0]
+    resp = await operator.get(f"/api/video/segments/{seg['id']}.mp4")
+    assert resp.status == 200 and resp.headers["Content-Type"] == "video/mp4"
+    body = await resp.read()
+    assert body[4:8] == b"ftyp" and len(body) == seg["size"]
+    entries = await hub.audit.query(action="camera.view", target="camera.till")
+    assert entries[0].detail["what"] == "recording" and entries[0].detail["segment"] == seg["id"]
+    viewer = await client_of(hub, "viewer")
+    assert (await viewer.get("/api/video/camera.till/recordings")).status == 403
+    assert (await viewer.get(f"/api/video/segments/{seg['id']}.mp4")).status == 403
+    assert (await operator.get("/api/video/segments/999999.mp4")).status == 404
+    bad = await operator.get("/api/video/camera.till/recordings?start=10&end=5")
+    assert bad.status == 400
+    page = await (await operator.get("/video/camera.till")).text()
+    assert "video-timeline" in page and "บันทึกต่อเนื่อง" in page  # Thai by default

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hub.core.errors import ServiceError
@@ -169,3 +171,42 @@ async def test_retention_by_days_spares_locked_segments(make_hub, clip_file) -> 
     assert deleted == 1 and not old[0].path.exists() and old[1].path.exists()
     left = {s.id for s in await runtime.recordings.segments("camera.till", 0, hub.clock.time() + 60)}
     assert old[0].id not in left and old[1].id in left
+
+
+async def test_motion_records_until_it_ends_plus_post_roll(make_hub, clip_file) -> None:
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    camera = add_stream_camera(
+        hub, "gate", f"file:{clip_file}", record=RecordConfig(mode="events", pre_roll=1, post_roll=1)
+    )
+    recorder = hub.data[VIDEO].record(camera)
+    await wait_for(lambda: len(recorder.pre_roll) >= 1, 20, "the pre-roll buffer")
+    hub.states.set("binary_sensor.gate_motion", "on")
+    hub.bus.fire(
+        "camera_motion", {"entity_id": "camera.gate", "sensor": "binary_sensor.gate_motion", "kind": "motion"}
+    )
+    await wait_for(lambda: recorder.written >= 2, 20, "motion segments")
+    assert recorder.recording
+    hub.states.set("binary_sensor.gate_motion", "off")
+    await wait_for(lambda: not recorder.recording, 10, "post-roll to end")
+    written = recorder.written
+    segments = await hub.data[VIDEO].recordings.segments("camera.gate", 0, hub.clock.time() + 60)
+    assert segments and all(s.trigger == "event" and not s.locked for s in segments)
+    await asyncio.sleep(3)
+    assert recorder.written <= written + 1  # at most the segment that was open when post-roll ended
+
+
+async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip_file) -> None:
+    # min_free_gb larger than any disk: there is never room, whatever is deleted.
+    hub = await make_hub(
+        VIDEO_BLOCK.replace("segment_seconds: 1", "segment_seconds: 1, min_free_gb: 1000"), real_clock=True
+    )
+    add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
+    runtime = hub.data[VIDEO]
+    runtime.start_recorders()
+    await wait_for(lambda: runtime.retention.alarm == "disk", 20, "the disk alarm")
+    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
+    assert runtime.recorders["camera.till"].written == 0
+    assert "disk is full" in (runtime.recorders["camera.till"].last_error or "")
+    health = {info.domain: value for info, value in hub.plugins.call_each("health_info", hub=hub)}
+    assert health["video"]["disk_alarm"] == "disk"
