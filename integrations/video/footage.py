@@ -212,7 +212,7 @@ class FootageDesk:
         state = APPROVED if decision["auto"] else PENDING
         now = self.hub.clock.time()
         officer = cmd.by.model_dump()
-        upload_url = self.cfg.station_url.rstrip("/") if self.cfg.station_url else data.upload_url
+        upload_url = self._station_url() or data.upload_url
         await self.hub.storage.execute(
             "INSERT OR IGNORE INTO video_footage_requests (id, station, command_id, officer, cameras, start_ts, end_ts, "
             "reason, case_number, upload_url, requested_at, received_at, state, decision, decided_by, decided_via, "
@@ -265,6 +265,16 @@ class FootageDesk:
             self.hub.create_task(send_cards(self, data.request_id), "footage approval cards")
         self.hub.bus.fire("video_footage_request", {"request_id": data.request_id, "state": state})
         return {"request_id": data.request_id, "state": state, "decision": decision}
+
+    def _station_url(self) -> str | None:
+        """Return ``federation.station_url`` (the station's web address as this hub knows it), if set.
+
+        The hub's own setting wins over the address in the request: a site behind a proxy
+        reaches the station by another name than the station calls itself.
+        """
+        fed = self.hub.loaded.blocks.get("federation") if self.hub.loaded is not None else None
+        url = getattr(fed, "station_url", None)
+        return str(url).rstrip("/") if url else None
 
     async def _policy(self, data: FootageRequestData) -> dict[str, Any]:
         """Return the decision: each camera's policy, whether the request is served without asking, and why."""

@@ -28,8 +28,6 @@ class FootageConfig(BlockModel):
     upload_kbps: int = Field(default=1500, ge=0, le=1_000_000)
     #: Bytes per upload request to the station (each is signed and confirmed).
     chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024)
-    #: Upload here instead of the address the station gives (a reverse proxy in front of the station).
-    station_url: str | None = Field(default=None, pattern=r"^https?://")
     #: Seconds between upload attempts while the station cannot be reached (doubles up to 10 min).
     retry_seconds: float = Field(default=2.0, gt=0, le=600)
     #: Give up (state failed) after this many hours without a successful upload.
