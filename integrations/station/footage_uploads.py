@@ -229,6 +229,15 @@ class FootageUploads:
             source="federation",
         )
         reason = "no footage in this window" if not items else None
+        if row is not None and row["state"] == "pending":
+            # The clips outran the hub's "approved" message (HTTP is quicker than the outbox):
+            # the signed manifest says who approved, so the history stays whole and in order.
+            for approval in doc.get("approvals") or []:
+                by = approval.get("by") or ""
+                actor = f"hub:{hub_id}/{by}" if approval.get("via") != "policy" else f"hub:{hub_id}"
+                await self.desk.set_state(
+                    request_id, hub_id, "approved", None, actor, {"via": approval.get("via")}
+                )
         await self.desk.set_state(request_id, hub_id, "delivered", reason, f"hub:{hub_id}", {"items": items})
         return {"state": "delivered"}
 

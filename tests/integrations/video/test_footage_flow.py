@@ -443,3 +443,52 @@ async def test_owner_answers_on_the_hub_page(
     from integrations.video.footage_views import STRINGS
 
     assert set(STRINGS["th"]) == set(STRINGS["en"])  # every word in both languages
+
+
+async def test_clips_that_outrun_the_approval_keep_the_history_whole(
+    make_hub: Any,
+    federation_lab: FederationLab,
+    tmp_path: Path,
+    cams: str,
+    fake_line: FakeLineApi,
+    clock: Any,
+) -> None:
+    """HTTP may beat the outbox: a delivery while the station still says pending records the approval first."""
+    from integrations.video.evidence_pack import hub_manifest_bytes, sha256_hex
+    from integrations.video.footage_config import FootageConfig
+    from integrations.video.footage_protocol import item_id_for
+    from integrations.video.footage_upload import Uploader
+
+    hub, station = await _pair(make_hub, federation_lab, tmp_path, cams, fake_line)
+    t0 = clock.time() - 600
+    async with await session(station, "operator", "somchai") as op:
+        request_id = await _ask(op, ["camera.shop_registry"], t0, t0 + 6, "R/1")
+        await until(lambda: hub.data[FOOTAGE_DESK].get(request_id))
+        clip = tmp_path / "clip.mp4"
+        clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"x" * 5000)
+        item = {
+            "id": item_id_for(request_id, "camera.shop_registry", t0, t0 + 6),
+            "camera": "camera.shop_registry",
+            "start": t0,
+            "end": t0 + 6,
+            "size": clip.stat().st_size,
+            "sha256": sha256_hex(clip.read_bytes()),
+        }
+        manifest = hub_manifest_bytes(
+            {
+                "hub": "test-hub",
+                "request": {"id": request_id},
+                "approvals": [{"by": "owner", "via": "ui", "at": t0, "state": "approved"}],
+                "items": [item],
+            }
+        )
+        key = hub.data[FOOTAGE_DESK].key  # the hub's own key, as its registry announced it
+        async with Uploader(hub, key, FootageConfig(upload_kbps=0), station.http.url) as up:
+            await up.upload_item(request_id, item, clip)
+            await up.deliver(request_id, manifest, key.sign_b64(manifest))
+        found = await (await op.get(f"/api/ccoc/footage_requests/{request_id}")).json()
+    assert [(h["state"], h["actor"]) for h in found["history"]] == [
+        ("pending", "station:test-station/somchai"),
+        ("approved", "hub:test-hub/owner"),
+        ("delivered", "hub:test-hub"),
+    ]
