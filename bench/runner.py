@@ -122,6 +122,9 @@ BENCHES: tuple[Bench, ...] = (
     Bench("automations", "bench.automations", 300, 1500, "HA's automation workload, K = 10…10,000"),
     Bench("mqtt_ingest", "bench.mqtt_ingest", 180, 600, "Zigbee2MQTT SOS buttons through Mosquitto"),
     Bench("cameras", "bench.cameras", 300, 900, "200 ONVIF cameras: loop lag, CPU, snapshots"),
+    Bench(
+        "video", "bench.video", 300, 900, "restream and recording: CPU per stream, loop lag, ffmpeg vs PyAV"
+    ),
     Bench("sos_line", "bench.sos_line", 180, 600, "SOS press → LINE message on the fake LINE API"),
     Bench("federation", "bench.federation", 420, 1500, "1,000 hubs → station: ingest and SOS latency"),
     Bench("soak", "bench.soak", 300, 1800, "compressed 24 h: memory growth and slowdown"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,6 +137,9 @@ class CameraEntity(Entity):
         self.record: RecordConfig | None = None
         #: Stream and recording facts the video integration adds to the state (online, reason, fps...).
         self.video_attributes: dict[str, Any] = {}
+        #: Set by the video integration: a JPEG from the stream it already pulls, or None when it
+        #: pulls nothing now (cameras without a snapshot URL use it before opening an RTSP session).
+        self.frame_grabber: Callable[[], Awaitable[bytes | None]] | None = None
 
     async def fetch_snapshot(self) -> bytes:
         """Return one JPEG frame from the camera."""

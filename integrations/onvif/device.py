@@ -499,6 +499,10 @@ class OnvifCamera(CameraEntity):
                     await self.on_snapshot_auth(self, mode)
             return data
         stream = self._stream_uri or cfg.stream_url
+        if stream and self.frame_grabber is not None:
+            frame = await self.frame_grabber()  # the hub's running restream: no second RTSP session
+            if frame is not None:
+                return frame
         if stream:
             return await grab_rtsp_frame(
                 with_credentials(stream, cfg.username, cfg.password), limit=max(cfg.timeout, 15.0)

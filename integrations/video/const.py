@@ -18,8 +18,6 @@ BACKOFF_MAX: Final = 60.0
 UNSUPPORTED_RETRY: Final = 300.0
 #: Lines of ffmpeg's stderr kept to explain a failure.
 STDERR_LINES: Final = 20
-#: Frame grabs (JPEG from the latest keyframe) are decoded at most this often per stream.
-JPEG_CACHE_SECONDS: Final = 1.0
 #: Audit actions.
 AUDIT_LIVE: Final = "video.live"
 AUDIT_PLAY: Final = "video.recording"

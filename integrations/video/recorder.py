@@ -61,6 +61,7 @@ class Segmenter:
     clock: Callable[[], float]
     _init: bytes | None = None
     _parts: list[bytes] = field(default_factory=list)
+    #: Media times (seconds) of the open segment's first frame and of the end of its last.
     _start: float | None = None
     _end: float = 0.0
     _anchor: float | None = None
@@ -79,28 +80,30 @@ class Segmenter:
             return None
         media_start = frag.decode_time / self._timescale
         media_end = media_start + frag.duration / self._timescale
-        now = self.clock()
-        # Hub-clock time of the fragment's start: fragments arrive just after they end.
-        if self._anchor is None or abs((self._anchor + media_end) - now) > _MAX_DRIFT:
-            self._anchor = now - media_end
-        start, end = self._anchor + media_start, self._anchor + media_end
+        # Media time → hub clock.  A fragment arrives at or after its end, so the smallest
+        # (arrival - media end) seen is the best offset: a new subscriber's first fragments
+        # come from the GOP cache, late.  A jump of more than _MAX_DRIFT (a gap, a reset) re-anchors.
+        candidate = self.clock() - media_end
+        if self._anchor is None or candidate < self._anchor or candidate - self._anchor > _MAX_DRIFT:
+            self._anchor = candidate
         closed = None
         if frag.keyframe and self._start is not None and self._end - self._start >= self.seconds:
             closed = self._close()
         if self._start is None:
             if not frag.keyframe:
                 return closed  # a segment must start on a keyframe
-            self._start = start
+            self._start = media_start
             self._base = frag.decode_time
         self._parts.append(rebase_fragment(frag.data, self._base))
-        self._end = end
+        self._end = media_end
         return closed
 
     def _close(self) -> ClosedSegment | None:
-        if self._start is None or not self._parts or self._init is None:
+        if self._start is None or not self._parts or self._init is None or self._anchor is None:
             self._parts, self._start = [], None
             return None
-        seg = ClosedSegment(self._start, self._end, self._init + b"".join(self._parts))
+        anchor = self._anchor
+        seg = ClosedSegment(anchor + self._start, anchor + self._end, self._init + b"".join(self._parts))
         self._parts, self._start = [], None
         return seg
 

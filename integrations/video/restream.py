@@ -39,7 +39,6 @@ from integrations.video.const import (
     BACKOFF_MAX,
     FRAGMENT_US,
     GOP_CACHE_BYTES,
-    JPEG_CACHE_SECONDS,
     QUEUE_BYTES,
     QUEUE_FRAGMENTS,
     STDERR_LINES,
@@ -66,8 +65,13 @@ _LOGGER = logging.getLogger(__name__)
 Profile = Literal["main", "sub"]
 State = Literal["idle", "starting", "online", "offline"]
 _READ = 256 * 1024
+#: Reasons that waiting will not fix (a frame grab gives up at once).
+_UNPLAYABLE = frozenset({"h265", "codec", "ffmpeg_missing", "no_stream", "no_sub"})
 #: ffmpeg's probe of the input (µs); also the start-up allowance added to ``stall_seconds``.
-_PROBE_US = 2_000_000
+#: The probe is most of a cold start (ipycam, first fragment out: 5.8 s with ffmpeg's default,
+#: 3.3 s at 2 s, 1.7 s at 0.5 s, 1.3 s at 0); the SDP names the codec, and half a second still
+#: covers a camera whose SDP lacks the parameter sets (the first keyframe carries them).
+_PROBE_US = 500_000
 
 
 class StreamError(Exception):
@@ -344,7 +348,7 @@ class Restream:
         self._last_data = 0.0
         self._last_keyframe = 0.0
         self._keyframe_seen = asyncio.Event()
-        self._jpeg: tuple[float, int, bytes] | None = None
+        self._jpeg: tuple[tuple[int, int], bytes] | None = None
         self._jpeg_lock = asyncio.Lock()
         self._keyframes = 0
         self._closing = False
@@ -420,6 +424,10 @@ class Restream:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._kill()
+        # What was cached is now the past: a subscriber arriving before the next pull must not be
+        # handed it as live (it waits for the new session's init and keyframe instead).
+        self._init = None
+        self._gop, self._gop_bytes = [], 0
         self._set_status(state="idle", reason="idle", fps=None, bitrate_kbps=None, retry_at=None)
         if self._task is task:
             self._task = None
@@ -460,7 +468,8 @@ class Restream:
             if not url:
                 failures += 1
                 self._offline("no_sub" if self.profile == "sub" else "no_stream")
-                await self._retry_in(_backoff(failures))
+                # A camera still connecting (ONVIF) names its stream soon: ask again within 10 s.
+                await self._retry_in(min(10.0, _backoff(failures)))
                 continue
             if self.status.state != "offline":
                 self._set_status(state="starting", reason="starting", detail={})
@@ -691,29 +700,24 @@ class Restream:
         (real time) for a keyframe; raises :class:`StreamError` with a reason.
         """
         async with self._jpeg_lock, self.hold():
-            if self._keyframes == 0:
-                try:
-                    await asyncio.wait_for(self._keyframe_seen.wait(), within)
-                except TimeoutError:
-                    reason = self.status.reason if self.status.state == "offline" else "stalled"
-                    raise StreamError(
-                        reason or "offline", f"{self.camera_entity_id}: {reason_text(reason, 'en')}"
-                    ) from None
+            deadline = self.hub.loop.time() + within
+            while self._keyframes == 0:
+                if self.status.state == "offline" and self.status.reason in _UNPLAYABLE:
+                    break  # H.265 and friends will not produce a keyframe by waiting
+                remaining = deadline - self.hub.loop.time()
+                if remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._keyframe_seen.wait(), min(remaining, 0.25))
             mp4 = self.keyframe_mp4()
-            if mp4 is None:
-                raise StreamError("offline", f"{self.camera_entity_id}: no keyframe yet")
-            key = self._keyframes
-            now = self.hub.loop.time()
-            if (
-                self._jpeg is not None
-                and self._jpeg[1] == key
-                and now - self._jpeg[0] < JPEG_CACHE_SECONDS * 30
-            ):
-                return self._jpeg[2]
-            if self._jpeg is not None and now - self._jpeg[0] < JPEG_CACHE_SECONDS:
-                return self._jpeg[2]
+            if self._keyframes == 0 or mp4 is None:
+                reason = (self.status.reason if self.status.state == "offline" else None) or "stalled"
+                raise StreamError(reason, f"{self.camera_entity_id}: {reason_text(reason, 'en')}")
+            key = (self._session, self._keyframes)
+            if self._jpeg is not None and self._jpeg[0] == key:
+                return self._jpeg[1]  # the same keyframe: the same picture
             data = await decode_jpeg(mp4, self.options.ffmpeg, within)
-            self._jpeg = (now, key, data)
+            self._jpeg = (key, data)
             return data
 
 

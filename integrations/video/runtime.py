@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.entity import EntityNotFound
-from hub.incidents import INCIDENTS
+from hub.incidents import INCIDENTS, IncidentNotFound
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity
 from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS
 from integrations.video.index import LockInfo, RecordingIndex
 from integrations.video.recorder import Recorder, Retention
-from integrations.video.restream import Profile, Restream, StreamOptions
+from integrations.video.restream import Profile, Restream, StreamError, StreamOptions
+from integrations.video.strings import disk_help, disk_text
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -42,6 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 _GB = 1024**3
 #: How often retention by age runs (hub clock).
 _EXPIRE_EVERY = 3600.0
+#: The notification that carries the disk alarm (replaced, then dismissed when there is room).
+DISK_NOTIFICATION = "video_disk_alarm"
 #: Recordings of cameras no longer configured are kept this long.
 _DEFAULT_RETAIN_DAYS = 7.0
 
@@ -148,20 +151,57 @@ class VideoRuntime:
             self.hub.bus.listen("state_changed", self._state_changed),
         ]
         self.start_recorders()
-        # Incidents still open after a restart keep recording (and locking) as they did.
-        for lock in await self.recordings.open_locks():
-            for recorder in self.recorders.values():
-                recorder.event_started(f"incident:{lock.incident_id}")
+        await self._resume_locks()
         self._expire_task = self.hub.create_background_task(self._expire_loop(), "video retention")
+
+    async def _resume_locks(self) -> None:
+        """After a restart: close the locks of incidents closed meanwhile; keep recording for open ones."""
+        manager = self.hub.data.get(INCIDENTS)
+        post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
+        for lock in await self.recordings.open_locks():
+            try:
+                incident = await manager.get(lock.incident_id) if manager is not None else None
+            except IncidentNotFound:
+                incident = None
+            if incident is None or incident.status == "closed":
+                closed = (
+                    incident.closed_at
+                    if incident is not None and incident.closed_at
+                    else self.hub.clock.time()
+                )
+                await self.recordings.close_lock(lock.incident_id, closed, closed + post_roll)
+            elif incident.kind in RECORD_INCIDENT_KINDS:
+                for recorder in self.recorders.values():
+                    recorder.event_started(f"incident:{lock.incident_id}")
 
     def start_recorders(self) -> None:
         """Start a recorder for every camera with a ``record:`` block that has none yet."""
         for entity in list(self.hub.entities):
             if isinstance(entity, CameraEntity):
+                if entity.frame_grabber is None:
+                    entity.frame_grabber = self._grabber(entity.entity_id)
                 if entity.record is not None:
                     self.record(entity)
                 else:
                     self._publish(entity.entity_id)
+
+    def _grabber(self, camera_entity_id: str) -> Callable[[], Awaitable[bytes | None]]:
+        """Return the camera's frame grab from its running restream (None when nothing is pulled).
+
+        A camera without a snapshot URL then takes its snapshots (and pre-alarm frames)
+        from the stream the hub already pulls, instead of opening another RTSP session.
+        """
+
+        async def grab() -> bytes | None:
+            restream = self._restreams.get((camera_entity_id, "main"))
+            if restream is None or not restream.status.online:
+                return None
+            try:
+                return await restream.latest_jpeg(within=5.0)
+            except (StreamError, OSError, TimeoutError):
+                return None
+
+        return grab
 
     def record(self, camera: CameraEntity) -> Recorder:
         """Start recording ``camera`` per its ``record:`` block (idempotent)."""
@@ -330,6 +370,28 @@ class VideoRuntime:
         self.hub.bus.fire(EVENT_DISK_ALARM, {"alarm": reason is not None, "reason": reason})
         for camera_id in self.recorders:
             self._publish(camera_id)
+        if self.hub.services.has("persistent_notification", "create"):
+            self.hub.create_task(self._notify(reason), "video disk notification")
+
+    async def _notify(self, reason: str | None) -> None:
+        """Show (or take down) the disk alarm on the hub's notifications page, in Thai and English."""
+        try:
+            if reason is None:
+                await self.hub.services.call(
+                    "persistent_notification", "dismiss", {"notification_id": DISK_NOTIFICATION}
+                )
+                return
+            await self.hub.services.call(
+                "persistent_notification",
+                "create",
+                {
+                    "notification_id": DISK_NOTIFICATION,
+                    "title": f"{disk_text(reason, 'th')} / {disk_text(reason, 'en')}",
+                    "message": f"{disk_help('th')}\n\n{disk_help('en')}",
+                },
+            )
+        except Exception:  # noqa: BLE001 - the alarm is also on the cameras and in the log
+            _LOGGER.exception("Could not show the recording storage notification")
 
     # -- retention by age ------------------------------------------------------------------
 

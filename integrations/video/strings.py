@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ("REASONS", "STRINGS", "reason_text")
+__all__ = ("REASONS", "STRINGS", "disk_help", "disk_text", "reason_text")
 
 #: Why a stream is not playing, by code (``Restream.status.reason``).
 REASONS: Final[dict[str, tuple[str, str]]] = {
@@ -44,6 +44,32 @@ def reason_text(code: str | None, lang: str = "th", **fmt: object) -> str:
         return text.format(**fmt) if fmt else text.replace("{seconds}", "10").replace("{codec}", "?")
     except (KeyError, IndexError):
         return text
+
+
+_DISK: Final[dict[str, tuple[str, str]]] = {
+    "budget": (
+        "พื้นที่บันทึกวิดีโอเต็ม: ภาพที่เหลือถูกล็อกเป็นหลักฐานทั้งหมด",
+        "Recording storage full: everything left is evidence-locked",
+    ),
+    "disk": ("ดิสก์ของฮับเต็ม: หยุดบันทึกวิดีโอชั่วคราว", "The hub's disk is full: recording is paused"),
+}
+_DISK_HELP: Final = (
+    "ปิดเหตุที่จบแล้วและปลดล็อกภาพหลักฐาน (video.release) หรือเพิ่ม disk_budget_gb / พื้นที่ดิสก์ "
+    "การแจ้งเหตุ SOS ยังทำงานตามปกติ",
+    "Close finished incidents and release their footage (video.release), or raise disk_budget_gb / "
+    "add disk space. SOS alerts keep working.",
+)
+
+
+def disk_text(reason: str, lang: str = "th") -> str:
+    """Return the disk alarm's headline (``budget`` or ``disk``)."""
+    th, en = _DISK.get(reason, _DISK["disk"])
+    return th if lang == "th" else en
+
+
+def disk_help(lang: str = "th") -> str:
+    """Return what an admin can do about the disk alarm."""
+    return _DISK_HELP[0] if lang == "th" else _DISK_HELP[1]
 
 
 STRINGS: Final[dict[str, dict[str, str]]] = {

@@ -21,6 +21,7 @@ from hub.auth import role_at_least
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import normalize_lang
 from integrations.camera.policy import Party, check_and_audit
 from integrations.video.const import AUDIT_LIVE, PROFILES
 from integrations.video.runtime import VIDEO, VideoRuntime
@@ -124,11 +125,12 @@ async def status(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     runtime, camera = found
-    lang = request.query.get("lang") or request_lang(request)
+    lang = normalize_lang(request.query.get("lang")) or request_lang(request)
     out = runtime.status(camera.entity_id)
     main = runtime.restream(camera.entity_id, "main")
     out["text"] = main.status.text(lang) if main.status.state != "idle" else ""
     out["state"] = main.status.state
+    out["state_text"] = STRINGS[lang].get(main.status.state, main.status.state)
     return web.json_response(out)
 
 
@@ -215,6 +217,7 @@ async def video_page(request: web.Request) -> web.Response:
         "video_page.html",
         camera=camera,
         can_live=role_at_least(user.role, "admin"),
+        can_recordings=role_at_least(user.role, "operator"),
         record_mode=recorder.config.mode if recorder is not None else None,
         strings=STRINGS,
         L=lang,

@@ -22,27 +22,32 @@
   // -- status ------------------------------------------------------------------
   var live = $("video-live");
   function pollStatus() {
-    if (!live) { return; }
-    fetch(live.getAttribute("data-status-url"), { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (st) {
-        if (!st) { return; }
-        var main = (st.streams || {}).main || {};
-        var state = st.state || main.state || "idle";
-        var badge = live.querySelector(".video-state");
-        badge.setAttribute("data-state", state);
-        badge.textContent = strings[state] || state;
-        live.querySelector(".video-reason").textContent = st.text || "";
-        var rate = "";
-        if (state === "online" && main.fps) { rate = main.fps + " " + (strings.fps || "fps") + " · " + Math.round(main.bitrate_kbps || 0) + " kbit/s"; }
-        if (st.disk_alarm) { rate += (rate ? " · " : "") + (strings.disk_alarm || "disk"); }
-        live.querySelector(".video-rate").textContent = rate;
-        var overlay = live.querySelector(".video-overlay");
-        if (overlay && playing) {
-          overlay.hidden = state === "online";
-          overlay.textContent = st.text || "";
-        }
-      }).catch(function () { /* the next poll tries again */ });
+    var boxes = document.querySelectorAll("[data-status-url]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      fetch(box.getAttribute("data-status-url"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (st) { if (st) { showStatus(box, st); } })
+        .catch(function () { /* the next poll tries again */ });
+    });
+  }
+
+  function showStatus(box, st) {
+    var main = (st.streams || {}).main || {};
+    var state = st.state || main.state || "idle";
+    var badge = box.querySelector(".video-state");
+    badge.setAttribute("data-state", state);
+    badge.textContent = st.state_text || state;
+    box.querySelector(".video-reason").textContent = st.text || "";
+    var rate = "";
+    if (state === "online" && main.fps) { rate = main.fps + " " + (strings.fps || "fps") + " · " + Math.round(main.bitrate_kbps || 0) + " kbit/s"; }
+    if (st.disk_alarm) { rate += (rate ? " · " : "") + (strings.disk_alarm || "disk"); }
+    var rateBox = box.querySelector(".video-rate");
+    if (rateBox) { rateBox.textContent = rate; }
+    var overlay = box.querySelector(".video-overlay");
+    if (overlay && playing) {
+      overlay.hidden = state === "online";
+      overlay.textContent = st.text || "";
+    }
   }
 
   // -- live (MSE) ----------------------------------------------------------------
@@ -185,9 +190,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (live) {
+    if (document.querySelector("[data-status-url]")) {
       pollStatus();
       setInterval(pollStatus, STATUS_MS);
+    }
+    if (live) {
       if ($("video-play")) {
         $("video-play").addEventListener("click", startLive);
         $("video-stop").addEventListener("click", stopLive);

@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
+from hub.testing import wait_for
+from integrations.camera.config import RecordConfig
+from integrations.video import VIDEO
 from tests.e2e.conftest import browser  # noqa: F401 - the Chromium fixture
 from tests.integrations.onvif.conftest import _stop
-from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, start_private_ipycam
+from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264, start_private_ipycam
 
 pytestmark = pytest.mark.browser
 
@@ -58,5 +61,31 @@ async def test_admin_watches_the_live_view_in_chromium(browser: Any, make_hub, p
     _stop(cam)
     await page.locator(".video-state[data-state=offline]").wait_for(timeout=5_000)
     assert "กล้องออฟไลน์" in await page.locator(".video-reason").text_content()
+    assert errors == []
+    await context.close()
+
+
+async def test_a_recording_plays_from_the_timeline(browser: Any, make_hub, tmp_path) -> None:  # noqa: F811
+    clip = make_h264(tmp_path / "cam.mp4", 6, gop=10)
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "till", f"file:{clip}", record=RecordConfig(mode="continuous"))
+    runtime = hub.data[VIDEO]
+    runtime.start_recorders()
+    await wait_for(lambda: runtime.recorders["camera.till"].written >= 3, 20, "segments")
+    await hub.auth.add_user("staff", "market-staff-2026", "operator")
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="th-TH")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(hub.http.url + "/login?next=/video/camera.till")
+    await page.locator("#login-form [name=username]").fill("staff")
+    await page.locator("#login-form [name=password]").fill("market-staff-2026")
+    await page.locator("#login-form [type=submit]").click()
+    await page.locator("#video-list li a").first.click()
+    await page.wait_for_function(
+        "() => document.getElementById('video-playback').currentTime > 0.5", timeout=10_000
+    )
+    assert await page.locator("#video-player").count() == 0  # the live view is for admins
+    assert await page.locator("#video-timeline button").count() >= 3
     assert errors == []
     await context.close()

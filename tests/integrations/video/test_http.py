@@ -26,10 +26,12 @@ async def test_admin_live_view_streams_mp4_and_is_audited(make_hub, ipycam, clie
     assert entries and entries[0].detail["what"] == "live" and entries[0].actor == "test-admin"
     status = await (await admin.get("/api/video/camera.gate/status?lang=th")).json()
     assert status["streams"]["main"]["codec"].startswith("avc1.")
+    assert status["state_text"] in ("ออนไลน์", "พัก")  # Thai, never the state code
     page = await admin.get("/video/camera.gate")
     assert page.status == 200 and "video-player" in await page.text()
     camera_page = await (await admin.get("/cameras/camera.gate")).text()
     assert "/video/camera.gate" in camera_page
+    assert 'data-status-url="/api/video/camera.gate/status?lang=th"' in camera_page
 
 
 async def test_viewers_get_no_live_view(make_hub, client_of) -> None:
@@ -40,6 +42,7 @@ async def test_viewers_get_no_live_view(make_hub, client_of) -> None:
     assert (await viewer.get("/api/video/camera.nope/status")).status == 404
     page = await (await viewer.get("/video/camera.gate")).text()
     assert "video-player" not in page  # the live player is for admins
+    assert "video-timeline" not in page  # recordings are for operators and up
 
 
 async def test_recordings_are_listed_and_played_by_staff_audited(make_hub, client_of, tmp_path) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hub.testing import BASE_CONFIG, wait_for
 from integrations.onvif import CAMERAS
 from integrations.video import VIDEO
 from tests.integrations.onvif.conftest import camera_yaml
 from tests.integrations.video.conftest import VIDEO_BLOCK
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_onvif_camera_streams_and_records_from_config(make_hub, ipycam) -> None:
@@ -42,3 +46,13 @@ def test_record_and_video_blocks_are_checked(load_config) -> None:
     first = BASE_CONFIG.count("\n") + 1  # the snippet's first line
     assert f"config.yaml:{first}: video.segment_seconds" in text
     assert f"config.yaml:{first + 2}: onvif[0].record.mode: expected one of: continuous, events" in text
+
+
+def test_the_cameras_example_config_loads(load_config, config_dir) -> None:
+    example = (REPO / "docs" / "config-cameras.example.yaml").read_text(encoding="utf-8")
+    (config_dir / "secrets.yaml").write_text("market_gate_cam_pw: a\ngold_shop_cam_pw: b\n", encoding="utf-8")
+    loaded = load_config(example)
+    assert [str(e) for e in loaded.errors] == []
+    assert loaded.blocks["video"].segment_seconds == 4
+    assert loaded.blocks["onvif"][0].record.mode == "events"
+    assert loaded.blocks["onvif"][1].record.mode == "continuous"

@@ -10,9 +10,16 @@ from hub.core.errors import ServiceError
 from hub.incidents import INCIDENTS
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
+from integrations.notify.runtime import NOTIFY
 from integrations.video import VIDEO, NoFootage
 from integrations.video.mp4 import BoxReader, parse_fragment, parse_init
-from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264, probe
+from tests.integrations.video.conftest import (
+    VIDEO_BLOCK,
+    add_stream_camera,
+    ffmpeg_children,
+    make_h264,
+    probe,
+)
 
 pytestmark = pytest.mark.usefixtures("ffprobe")
 
@@ -208,5 +215,44 @@ async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip
     assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
     assert runtime.recorders["camera.till"].written == 0
     assert "disk is full" in (runtime.recorders["camera.till"].last_error or "")
+    # The alarm is on the hub's notifications page, in Thai and English.
+    notes = hub.data[NOTIFY].notifications
+    await wait_for(lambda: "video_disk_alarm" in notes, 5, "the notification")
+    assert (
+        "ดิสก์ของฮับเต็ม" in (notes["video_disk_alarm"].title or "")
+        and "SOS" in notes["video_disk_alarm"].message
+    )
     health = {info.domain: value for info, value in hub.plugins.call_each("health_info", hub=hub)}
     assert health["video"]["disk_alarm"] == "disk"
+
+
+async def test_after_a_restart_locks_of_incidents_closed_meanwhile_are_closed(make_hub, tmp_path) -> None:
+    folder = tmp_path / "site"
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
+    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    await hub.data[VIDEO].locks_settled()
+    await hub.data[INCIDENTS].close(inc.id, by="test")
+    await hub.data[VIDEO].locks_settled()
+    # As if the hub had stopped before it stored the close.
+    await hub.storage.execute(
+        "UPDATE video_locks SET end = NULL, closed_at = NULL WHERE incident_id = ?", (inc.id,)
+    )
+    await hub.stop()
+    again = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
+    lock = await again.data[VIDEO].recordings.lock_info(inc.id)
+    closed = (await again.data[INCIDENTS].get(inc.id)).closed_at
+    assert lock is not None and lock.closed_at == closed and lock.end is not None
+    assert lock.released_at is None  # closed, but the footage stays locked until released
+
+
+async def test_hub_stop_ends_every_ffmpeg_and_keeps_the_last_segment(make_hub, clip_file) -> None:
+    hub = await make_hub(VIDEO_BLOCK, real_clock=True)
+    add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
+    runtime = hub.data[VIDEO]
+    runtime.start_recorders()
+    recorder = runtime.recorders["camera.till"]
+    await wait_for(lambda: recorder.written >= 2, 20, "segments")
+    assert ffmpeg_children(str(clip_file))
+    await hub.stop()
+    assert ffmpeg_children(str(clip_file)) == []
+    assert recorder.written >= 3  # the open segment was written at shutdown
