@@ -143,6 +143,7 @@ BENCHES: tuple[Bench, ...] = (
         600,
         "live video at the station: first frame, latency, relay CPU",
     ),
+    Bench("footage", "bench.footage", 180, 420, "5-minute footage request: station → hub → delivered"),
 )
 
 

@@ -447,6 +447,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "uplink": "กำลังส่งภาพไปสถานี {kbps} kbit/s ({profile})",
         "res_sub": "ความละเอียดต่ำ",
         "res_main": "ความละเอียดสูง",
+        "what_footage": "วิดีโอย้อนหลังที่ส่งให้สถานี (คำขอ)",
     },
     "en": {
         "wall": "Cameras",
@@ -504,6 +505,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "uplink": "Sending to the station: {kbps} kbit/s ({profile})",
         "res_sub": "low resolution",
         "res_main": "full resolution",
+        "what_footage": "footage sent to the station (request)",
     },
 }
 

@@ -28,11 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.core.context import Context
 from hub.core.errors import HubError
+from hub.keys import HubKey
 from integrations.federation.collect import scrub
 from integrations.federation.const import (
     ALLOWED_COMMANDS,
     DURABLE_COMMANDS,
     EVENT_COMMAND_RESULT,
+    FOOTAGE_REQUEST_COMMAND,
     LIVE_COMMAND,
     STATION_VIEW_COMMAND,
 )
@@ -42,7 +44,13 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.federation.config import FederationConfig
 
-__all__ = ("CommandRunner", "CommandRefused", "EVENT_FEDERATION_COMMAND")
+__all__ = (
+    "CommandRunner",
+    "CommandRefused",
+    "EVENT_FEDERATION_COMMAND",
+    "STATION_HANDLERS",
+    "register_station_command",
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +60,32 @@ EVENT_FEDERATION_COMMAND = "federation_command"
 AUDIT_ACTION = "federation.command"
 
 ResultSender = Callable[[dict[str, Any]], Awaitable[str]]
+#: A command an integration answers itself: it checks the owner's policy and raises
+#: CommandRefused to refuse; what it returns is the command's result.
+StationHandler = Callable[[CommandDoc], Awaitable[Any]]
+#: Station commands outside the device allowlist that an integration may take on (the owner's
+#: policy on this hub decides them, not ``commands.allow``).
+HANDLED_COMMANDS = frozenset({FOOTAGE_REQUEST_COMMAND})
+STATION_HANDLERS: HubKey[dict[str, StationHandler]] = HubKey("federation_station_handlers")
+
+
+def register_station_command(hub: Hub, name: str, handler: StationHandler) -> Callable[[], None]:
+    """Let an integration answer one of :data:`HANDLED_COMMANDS`; return the unregister callable."""
+    if name not in HANDLED_COMMANDS:
+        raise ValueError(
+            f"{name} is not a command integrations may handle ({', '.join(sorted(HANDLED_COMMANDS))})"
+        )
+    handlers = hub.data.get(STATION_HANDLERS)
+    if handlers is None:
+        handlers = {}
+        hub.data[STATION_HANDLERS] = handlers
+    handlers[name] = handler
+
+    def unregister() -> None:
+        if handlers.get(name) is handler:
+            del handlers[name]
+
+    return unregister
 
 
 class CommandRefused(Exception):
@@ -227,6 +261,11 @@ class CommandRunner:
         name = cmd.command
         if name == STATION_VIEW_COMMAND:
             return await self._station_view(cmd)
+        if name in HANDLED_COMMANDS:
+            handler = (self.hub.data.get(STATION_HANDLERS) or {}).get(name)
+            if handler is None:
+                raise CommandRefused(f"{name}: this hub does not offer it (no recordings set up)")
+            return await handler(cmd)
         if name not in self.allowed:
             raise CommandRefused(f"{name} is not allowed from the station")
         if name == LIVE_COMMAND:

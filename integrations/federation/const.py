@@ -77,6 +77,12 @@ LIVE_COMMAND: Final = "camera.live"
 #: Path on the station's web server that a hub dials out to for a live stream (a WebSocket).
 LIVE_UPLINK_PATH: Final = "/api/ccoc/live/uplink"
 
+#: The station asking a hub for recorded footage (issue 13).  Like the view copy it is outside
+#: the device allowlist: the camera owner's policy on the hub decides, and may ask the owner.
+FOOTAGE_REQUEST_COMMAND: Final = "footage.request"
+#: The hub telling the station what became of a footage request (approved, denied, failed...).
+EVENT_FOOTAGE_STATUS: Final = "footage_status"
+
 HEALTH_ONLINE: Final = "online"
 HEALTH_OFFLINE: Final = "offline"
 

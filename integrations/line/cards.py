@@ -28,6 +28,7 @@ from integrations.line.const import (
 __all__ = (
     "ack_postback",
     "clip",
+    "detail_row",
     "drill_prefix",
     "format_latency",
     "image_message",
@@ -153,6 +154,10 @@ def _row(label: str, value: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+#: A "label: value" line of a Flex card's body (other integrations' cards use it too).
+detail_row = _row
 
 
 def _both(key: str, value: str) -> str:

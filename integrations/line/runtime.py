@@ -199,6 +199,9 @@ class LineRuntime:
 
     async def refresh_group(self, group_id: str) -> None:
         """Fetch a group's name and member count from LINE."""
+        if not group_id.startswith("C"):
+            # An alias may name a person's 1:1 chat (U…) or a room (R…): LINE has no group summary for them.
+            return
         try:
             name = await self.api.group_summary(group_id)
             count = await self.api.member_count(group_id)

@@ -42,6 +42,11 @@ async def setup(hub: Hub, config: StationConfig) -> None:
     from integrations.station.console import start_console
 
     await start_console(hub, station)
+    from integrations.station.footage import FOOTAGE, FootageDesk
+
+    footage = FootageDesk(hub, station, config.footage)
+    await footage.start()
+    hub.data[FOOTAGE] = footage
     sources = hub.data.get(INCIDENT_SOURCES)
     if sources is None:
         sources = []
@@ -54,8 +59,12 @@ async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
     from hub.http.api import INCIDENT_SOURCES
     from integrations.station.console import stop_console
+    from integrations.station.footage import FOOTAGE
     from integrations.station.runtime import STATION
 
+    footage = hub.data.pop(FOOTAGE)
+    if footage is not None:
+        await footage.stop()
     await stop_console(hub)
     station = hub.data.pop(STATION)
     if station is None:
@@ -75,8 +84,17 @@ def register_routes(hub: Hub) -> list[Route]:
     from integrations.station.console.live_web import routes as live_routes
     from integrations.station.console.map_leaflet import routes as map_routes
     from integrations.station.console.web import routes as console_routes
+    from integrations.station.footage_api import routes as footage_routes
+    from integrations.station.footage_page import routes as footage_page
 
-    return routes(hub) + console_routes(hub) + live_routes(hub) + map_routes(hub)
+    return (
+        routes(hub)
+        + console_routes(hub)
+        + live_routes(hub)
+        + map_routes(hub)
+        + footage_routes(hub)
+        + footage_page(hub)
+    )
 
 
 @hookimpl
@@ -112,10 +130,12 @@ def nav_links(hub: Hub, user: Any) -> Any:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """Add ``safetyhub station ...``."""
+    """Add ``safetyhub station ...`` and ``safetyhub evidence verify`` (the station makes the packs)."""
     from integrations.station.cli import station_group
+    from integrations.video.evidence_cli import evidence_group
 
     cli.add_command(station_group)
+    cli.add_command(evidence_group)
 
 
 @hookimpl
@@ -126,4 +146,6 @@ def streamed_events(hub: Hub) -> list[str]:
     from integrations.station.console.delivery import EVENT_CCOC_COMMAND
     from integrations.station.console.service import EVENT_CCOC_HUB, EVENT_CCOC_INCIDENT
 
-    return [EVENT_CCOC_INCIDENT, EVENT_CCOC_HUB, EVENT_CCOC_COMMAND]
+    from integrations.station.footage import EVENT_CCOC_FOOTAGE
+
+    return [EVENT_CCOC_INCIDENT, EVENT_CCOC_HUB, EVENT_CCOC_COMMAND, EVENT_CCOC_FOOTAGE]

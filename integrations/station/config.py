@@ -10,6 +10,7 @@ from hub.config import BlockModel
 from integrations.federation.config import normalize_protocol
 from integrations.mqtt.config import BrokerAddress
 from integrations.station.console.config import ConsoleConfig
+from integrations.station.footage_config import StationFootageConfig
 
 __all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
 
@@ -106,6 +107,8 @@ class StationConfig(BlockModel):
     hub_window: int = Field(default=200, ge=1, le=10_000)
     #: The CCOC console (patrol units, CAP export and push, map tiles): docs/ccoc.md.
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    #: Footage requests to hubs and their evidence packs: docs/video.md.
+    footage: StationFootageConfig = Field(default_factory=StationFootageConfig)
 
     _protocol = field_validator("protocol", mode="before")(normalize_protocol)
 

@@ -34,6 +34,7 @@ from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
 from integrations.federation.const import (
+    EVENT_FOOTAGE_STATUS,
     HEALTH_OFFLINE,
     KIND_ACK,
     KIND_CMD,
@@ -104,7 +105,8 @@ class Ingest:
         self.store = store
         self.snapshot_dir = hub.data_dir / "station_snapshots"
         self._on_command_result = on_command_result
-        self._announced = frozenset(cfg.announce_events)
+        # A hub's answer about footage always reaches the station's footage desk.
+        self._announced = frozenset(cfg.announce_events) | {EVENT_FOOTAGE_STATUS}
         #: An MQTT message may carry several envelopes (one per line), each within max_payload.
         self._max_message = 4 * cfg.max_payload
         base = f"ssz/v1/{cfg.id}/+/#"

@@ -65,9 +65,14 @@ def storage_migrations() -> Any:
 @hookimpl
 async def setup(hub: Hub, config: VideoConfig | None) -> None:
     """Create the runtime; register the release service."""
-    runtime = VideoRuntime(hub, config or VideoConfig())
+    config = config or VideoConfig()
+    runtime = VideoRuntime(hub, config)
     hub.data[VIDEO] = runtime
     await runtime.start()
+    from integrations.video.footage import start_footage
+
+    # Footage requests from the station (docs/video.md): cut from these recordings.
+    await start_footage(hub, config.footage, runtime.recordings)
 
     async def release(call: ServiceCall) -> dict[str, Any]:
         incident_id = call.data["incident_id"]
@@ -96,7 +101,10 @@ async def hub_started(hub: Hub) -> None:
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
-    """Stop recorders and every ffmpeg."""
+    """Stop footage uploads (they resume at the next start), recorders and every ffmpeg."""
+    from integrations.video.footage import stop_footage
+
+    await stop_footage(hub)
     runtime = hub.data.get(VIDEO)
     if runtime is not None:
         await runtime.stop()
@@ -105,9 +113,28 @@ async def shutdown(hub: Hub) -> None:
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
     """Return the live stream, status, recordings and segment routes."""
+    from integrations.video.footage_views import routes as footage_routes
     from integrations.video.views import routes
 
-    return routes()
+    return routes() + footage_routes(hub)
+
+
+@hookimpl
+def registry_info(hub: Hub) -> Mapping[str, Any] | None:
+    """Tell the station this hub's evidence key (it checks the hub's footage uploads with it)."""
+    from integrations.video.footage import registry_part
+
+    return registry_part(hub)
+
+
+@hookimpl
+def nav_links(hub: Hub, user: Any) -> Any:
+    """Link the footage requests page for the hub's admins."""
+    if hub.role != "hub":
+        return []
+    return [
+        {"href": "/video/footage", "label_th": "คำขอวิดีโอ", "label_en": "Footage requests", "role": "admin"}
+    ]
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from hub.config.validate import BlockModel
+from integrations.video.footage_config import FootageConfig
 
 __all__ = ("VideoConfig",)
 
@@ -30,3 +31,5 @@ class VideoConfig(BlockModel):
     idle_stop_seconds: float = Field(default=2.0, ge=0, le=600)
     #: Longest clip ``clip()`` cuts in one call (footage requests), in seconds.
     max_clip_seconds: float = Field(default=2 * 3600, gt=0, le=24 * 3600)
+    #: Footage requests from the station: approvers on LINE, limits, uploads (docs/video.md).
+    footage: FootageConfig = Field(default_factory=FootageConfig)

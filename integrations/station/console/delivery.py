@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.ids import ulid
 from integrations.federation.const import (
     ALLOWED_COMMANDS,
+    FOOTAGE_REQUEST_COMMAND,
     KIND_CMD,
     PROTOCOL_VERSION,
     STATION_VIEW_COMMAND,
@@ -49,7 +50,14 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Still meaningful when delivered late: queued for an offline hub, re-sent until answered.
 DURABLE_COMMANDS = frozenset(
-    {"incident.ack", "incident.dispatch", "incident.note", "incident.close", STATION_VIEW_COMMAND}
+    {
+        "incident.ack",
+        "incident.dispatch",
+        "incident.note",
+        "incident.close",
+        STATION_VIEW_COMMAND,
+        FOOTAGE_REQUEST_COMMAND,
+    }
 )
 #: States after which nothing more happens to a command.
 FINAL_STATES = frozenset({"ok", "refused", "error", "expired", "failed"})
@@ -162,7 +170,10 @@ class Delivery:
         refusal: ConsoleError | None = None
         if hub_id not in self.station.ingest.registered:
             refusal = ConsoleError(f"no hub {hub_id!r} is registered at this station", 404)
-        elif command not in ALLOWED_COMMANDS and command != STATION_VIEW_COMMAND:
+        elif command not in ALLOWED_COMMANDS and command not in (
+            STATION_VIEW_COMMAND,
+            FOOTAGE_REQUEST_COMMAND,
+        ):
             refusal = ConsoleError(f"{command!r} is not on the allowlist ({', '.join(ALLOWED_COMMANDS)})")
         elif not durable and not self.hub_online(hub_id):
             state, last_seen = self.hub_state(hub_id)

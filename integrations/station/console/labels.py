@@ -19,6 +19,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "hubs": ("ฮับในพื้นที่", "Hubs"),
     "map": ("แผนที่กล้อง", "Camera map"),
     "kpi": ("ตัวชี้วัดรายเดือน", "Monthly KPIs"),
+    "footage": ("วิดีโอย้อนหลัง", "Footage"),
     "audit": ("บันทึกการเข้าดูกล้อง", "Camera audit"),
     "open_incidents": ("เหตุที่ยังเปิดอยู่", "Open incidents"),
     "no_incidents": ("ไม่มีเหตุที่เปิดอยู่", "No open incidents"),

@@ -24,6 +24,10 @@ PUBLIC = {
     ("POST", "/api/sos/webhook/{webhook_id}"),  # secret id
     ("POST", "/api/line/webhook"),  # X-Line-Signature
     ("GET", "/api/ccoc/live/uplink"),  # a hub's broker credential + the stream id the station issued
+    # A hub's footage upload: each request signed with the hub's Ed25519 key from its registry.
+    ("PUT", "/api/station/footage/{request_id}/items/{item_id}"),
+    ("PATCH", "/api/station/footage/{request_id}/items/{item_id}"),
+    ("POST", "/api/station/footage/{request_id}/manifest"),
 }
 
 

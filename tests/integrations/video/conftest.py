@@ -23,6 +23,7 @@ import pytest_asyncio
 from hub.hub import Hub
 from integrations.camera import CameraEntity, Owner, add_camera
 from integrations.camera.config import RecordConfig
+from integrations.federation.testing import federation_lab  # noqa: F401  (footage tests: station + hub)
 from tests.integrations.onvif.conftest import HARNESS, IpyCam, _start_ipycam, _stop, free_port
 from tests.integrations.onvif.conftest import make_device as make_device  # the fake ONVIF device fixture
 
