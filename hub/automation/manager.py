@@ -152,6 +152,8 @@ class AutomationManager:
         for automation in list(self.automations.values()):
             await automation.arm()
             automation.write_state()
+        if self.sun is not None:
+            self.sun.refresh()  # every minute if an automation now follows the sun
         for automation in list(self.automations.values()):
             self._resume(automation)
         keep = {a.key for a in self.automations.values() if a.failed}

@@ -36,8 +36,12 @@ _EVENTS: dict[str, Callable[..., datetime]] = {
     "noon": noon,
     "midnight": midnight,
 }
-#: How often elevation and azimuth are refreshed: an elevation trigger fires within a minute.
+#: How often elevation and azimuth are refreshed while an automation follows ``sun.sun``: an
+#: elevation trigger fires within a minute of the crossing.
 POSITION_EVERY = 60.0
+#: ...and while nothing follows it: each minute's state write would be a recorder row and, on a
+#: test's FakeClock, a day of 1,440 timers.
+IDLE_EVERY = 900.0
 
 
 def sun_event(event: str, lat: float, lon: float, day: datetime, tz: tzinfo) -> datetime | None:
@@ -73,7 +77,8 @@ class SunEntity:
     ``next_dusk``, ``next_midnight``, ``next_noon``, ``next_rising``, ``next_setting`` (ISO 8601,
     UTC), ``elevation`` and ``azimuth`` (degrees, two decimals) and ``rising`` (before solar
     noon).  Elevation moves about a quarter of a degree a minute, so the entity is refreshed
-    every :data:`POSITION_EVERY` seconds, and exactly at each sunrise and sunset.
+    every :data:`POSITION_EVERY` seconds while an automation follows it (every
+    :data:`IDLE_EVERY` otherwise), and exactly at each sunrise and sunset.
     """
 
     entity_id = "sun.sun"
@@ -84,6 +89,11 @@ class SunEntity:
 
     def start(self) -> None:
         """Publish the state now and keep it up to date."""
+        self._update()
+
+    def refresh(self) -> None:
+        """Publish now and reschedule (after automations arm: their triggers set the pace)."""
+        self.stop()
         self._update()
 
     def stop(self) -> None:
@@ -117,9 +127,8 @@ class SunEntity:
                 "rising": upcoming["noon"] < upcoming["midnight"],
             },
         )
-        self._cancel = self.hub.clock.call_at(
-            min(now + POSITION_EVERY, min(rising, setting) + 1), self._update
-        )
+        every = POSITION_EVERY if self.hub.states.is_tracked(self.entity_id) else IDLE_EVERY
+        self._cancel = self.hub.clock.call_at(min(now + every, min(rising, setting) + 1), self._update)
 
 
 #: HA's attribute names for the events (``next_rising`` is the sunrise).

@@ -182,6 +182,10 @@ class StateMachine:
         )
         return True
 
+    def is_tracked(self, entity_id: str) -> bool:
+        """Return whether anything follows ``entity_id`` through :meth:`track` (an automation)."""
+        return entity_id in self._trackers
+
     def track(self, entity_ids: Iterable[str], listener: StateListener) -> Unsubscribe:
         """Call ``listener(event)`` on ``state_changed`` for any of ``entity_ids``."""
         ids = tuple(dict.fromkeys(e.lower() for e in entity_ids))
