@@ -189,6 +189,8 @@ class CommandRunner:
         self._send_result = send_result
         self.handled = 0
         self.refused = 0
+        #: Station clock minus hub clock, in seconds (0 until the first ack says otherwise).
+        self.station_offset = 0.0
 
     def line_aliases(self) -> set[str]:
         """Return the LINE aliases the station may address."""
@@ -239,11 +241,17 @@ class CommandRunner:
         else:
             await self._finish(cmd, actor, "ok", result, None)
 
+    def station_clock(self, station_ts: float) -> None:
+        """Learn how far the station's clock is from the hub's (``ts`` of a fresh ack)."""
+        self.station_offset = station_ts - self.hub.clock.time()
+
     def _expired(self, cmd: CommandDoc) -> str | None:
         """Return why ``cmd`` is too old to run, or None."""
         durable = cmd.command in DURABLE_COMMANDS
         limit = self.cfg.commands.durable_max_age if durable else self.cfg.commands.max_age
-        age = self.hub.clock.time() - cmd.ts
+        # In the station's time: a shop box whose clock is off (no RTC, no NTP yet) must still
+        # run a fresh command.  The offset comes from the station's acks, which are sent at once.
+        age = self.hub.clock.time() + self.station_offset - cmd.ts
         if age <= limit:
             return None
         return f"expired: sent {age:.0f} s ago, {cmd.command} is valid for {limit:.0f} s"

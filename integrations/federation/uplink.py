@@ -511,6 +511,8 @@ class Federation:
                 self.bad_messages += 1
                 _LOGGER.warning("Federation: ignored a malformed ack (%d bytes)", len(payload))
                 return
+            if doc.ts is not None:
+                self.commands.station_clock(doc.ts)
             self._acks.extend(doc.ids)
             for rejected in doc.rejected:
                 self.hub.create_task(self._safe(self.outbox.reject(rejected.id, rejected.reason)))

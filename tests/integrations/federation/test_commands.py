@@ -246,3 +246,29 @@ async def test_a_stale_command_expires_at_the_hub(
     assert results[late_ack["id"]]["status"] == "ok"
     [entry] = [a for a in await hub.audit.query(action="federation.command") if a.result == "refused"]
     assert "expired" in str(entry.detail)
+
+
+async def test_expiry_is_judged_in_the_stations_time(make_hub) -> None:
+    """A hub whose clock is an hour slow still runs a fresh command once an ack showed the offset."""
+    from types import SimpleNamespace
+
+    from integrations.federation.commands import CommandRunner
+    from integrations.federation.config import FederationConfig
+
+    async def result(answer: dict[str, Any]) -> str:
+        return "sent"
+
+    hub = await make_hub()
+    cfg = FederationConfig.model_validate(
+        {"station": "s1", "broker": "mqtt://127.0.0.1:1883", "username": "test-hub", "password": "x" * 12}
+    )
+    runner = CommandRunner(hub, cfg, result)
+    station_now = hub.clock.time() + 3600  # the station's clock; the hub's is an hour behind
+
+    def doc(age: float) -> Any:
+        return SimpleNamespace(command="light.turn_on", ts=station_now - age)
+
+    runner.station_clock(station_now)  # an ack's ts
+    assert runner._expired(doc(5)) is None
+    assert (runner._expired(doc(86400)) or "").startswith("expired: sent 86400 s ago")
+    assert (runner._expired(doc(700)) or "").startswith("expired: sent 700 s ago")  # max_age 600 s
