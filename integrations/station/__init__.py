@@ -145,7 +145,6 @@ def streamed_events(hub: Hub) -> list[str]:
         return []
     from integrations.station.console.delivery import EVENT_CCOC_COMMAND
     from integrations.station.console.service import EVENT_CCOC_HUB, EVENT_CCOC_INCIDENT
-
     from integrations.station.footage import EVENT_CCOC_FOOTAGE
 
     return [EVENT_CCOC_INCIDENT, EVENT_CCOC_HUB, EVENT_CCOC_COMMAND, EVENT_CCOC_FOOTAGE]
