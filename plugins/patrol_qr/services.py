@@ -55,6 +55,10 @@ class VolunteerId(_Schema):
     volunteer_id: str = Field(min_length=1, max_length=40)
 
 
+class CheckinId(_Schema):
+    checkin_id: str = Field(min_length=1, max_length=40)
+
+
 class Empty(_Schema):
     pass
 
@@ -103,6 +107,13 @@ def register(hub: Hub) -> None:
 
     async def revoke_volunteer(call: ServiceCall) -> None:
         await mgr.revoke_volunteer(call.data["volunteer_id"])
+
+    async def move_volunteer(call: ServiceCall) -> dict[str, Any]:
+        path = await mgr.move_volunteer(call.data["volunteer_id"])
+        return {"volunteer_id": call.data["volunteer_id"], "path": path, "url": links.absolute_url(hub, path)}
+
+    async def accept_checkin(call: ServiceCall) -> dict[str, Any]:
+        return await mgr.accept_checkin(call.data["checkin_id"], await hub.auth.actor(call.context))
 
     async def check_gaps(call: ServiceCall) -> dict[str, Any]:
         return {"gaps": await mgr.check_gaps()}
@@ -158,6 +169,21 @@ def register(hub: Hub) -> None:
         VolunteerId,
         role="admin",
         description="Revoke a volunteer's personal link",
+    )
+    reg(
+        "move_volunteer",
+        move_volunteer,
+        VolunteerId,
+        role="admin",
+        description="Move a volunteer's link to a new phone: a new link (shown once); the old link and "
+        "phone stop working",
+    )
+    reg(
+        "accept_checkin",
+        accept_checkin,
+        CheckinId,
+        role="admin",
+        description="Accept a flagged check-in (far, too fast, no position) as a proven visit",
     )
     reg(
         "check_gaps",
