@@ -15,6 +15,9 @@ DOMAIN: Final = "patrol_qr"
 EVENT_CHECKIN: Final = "patrol_checkin"
 #: Fired when an admin accepts a flagged check-in as a proven visit.
 EVENT_ACCEPTED: Final = "patrol_checkin_accepted"
+#: Tells federation the checkpoints changed, so the station's map gets them within seconds
+#: (federation's ``registry_changed``; named here so the plugin does not import federation).
+EVENT_REGISTRY_CHANGED: Final = "registry_changed"
 #: Fired by the daily check for each checkpoint × shift left unvisited too long.
 EVENT_GAP: Final = "patrol_gap"
 

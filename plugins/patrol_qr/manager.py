@@ -15,9 +15,11 @@ from hub.core.ids import ulid
 from plugins.patrol_qr import links
 from plugins.patrol_qr.config import PatrolConfig
 from plugins.patrol_qr.const import (
+    DOMAIN,
     EVENT_ACCEPTED,
     EVENT_CHECKIN,
     EVENT_GAP,
+    EVENT_REGISTRY_CHANGED,
     FLAG_FAR,
     FLAG_NO_POSITION,
     FLAG_SPEED,
@@ -137,6 +139,7 @@ class PatrolManager:
         cp = Checkpoint(cp_id, name, lat, lon, risk, "ui", links.new_sheet_id(), self.hub.clock.time())
         await self.store.upsert_checkpoint(cp)
         await self.refresh()
+        self.hub.bus.fire(EVENT_REGISTRY_CHANGED, {"domain": DOMAIN})
         return cp
 
     async def remove_checkpoint(self, cp_id: str) -> None:
@@ -148,6 +151,7 @@ class PatrolManager:
             raise ValueError(f"checkpoint {cp_id!r} is defined in config.yaml; remove it there")
         await self.store.remove_checkpoint(cp_id, self.hub.clock.time())
         await self.refresh()
+        self.hub.bus.fire(EVENT_REGISTRY_CHANGED, {"domain": DOMAIN})
 
     async def new_sheet(self, cp_id: str) -> str:
         """Replace a checkpoint's sheet: every earlier print stops working."""
