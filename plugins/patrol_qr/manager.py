@@ -239,6 +239,11 @@ class PatrolManager:
                 dist = round(distance_m(lat, lon, cp.lat, cp.lon), 1)
             speed = await self._speed_from_previous(person, cp, lat, lon, now)
             flags = self._flags(lat, dist, speed)
+            if flags:
+                flagged = await self.store.last_by(cp.id, person.key, now - self.window, proven_only=False)
+                if flagged is not None:
+                    # One flagged try per person and window: a retry must bring what was missing.
+                    raise CheckinRefused("replay", 409, at=flagged.ts)
             checkin = Checkin(
                 ulid(),
                 cp.id,

@@ -344,11 +344,18 @@ class PatrolStore:
         )
         return [Checkin.from_row(r) for r in rows]
 
-    async def last_by(self, checkpoint_id: str, person: str, since: float) -> Checkin | None:
-        """Return this person's latest check-in at a checkpoint since ``since``."""
+    async def last_by(
+        self, checkpoint_id: str, person: str, since: float, *, proven_only: bool = True
+    ) -> Checkin | None:
+        """Return this person's latest (proven) check-in at a checkpoint since ``since``.
+
+        A flagged one does not count by default: told it proves nothing (no
+        position, say), the officer may allow the position and scan again.
+        """
+        proven = "AND (flags = '' OR accepted_at IS NOT NULL) " if proven_only else ""
         row = await self._db.fetchone(
             "SELECT * FROM patrol_checkins WHERE checkpoint_id = ? AND person = ? AND ts >= ? "
-            "ORDER BY ts DESC LIMIT 1",
+            f"{proven}ORDER BY ts DESC LIMIT 1",
             (checkpoint_id, person, since),
         )
         return Checkin.from_row(row) if row else None

@@ -218,3 +218,21 @@ async def test_new_sheet_and_revoke_ask_first(make_hub: Any, phones: Any) -> Non
     assert row["revoked_at"] is None
     assert (await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", {"confirm": "yes"})).status == 303
     assert (await hub.storage.fetchone("SELECT revoked_at FROM patrol_volunteers"))["revoked_at"] is not None
+
+
+async def test_a_flagged_checkin_may_be_redone_with_a_position(make_hub: Any, phones: Any) -> None:
+    """Location refused, told it does not count, allowed and scanned again: not a replay."""
+    hub = await make_hub(FLAG_YAML)
+    officer = await phones(hub, "officer1")
+    link = await sheet_link(hub, "soi3")
+    first = await officer.check_in(link)
+    assert first.status == 200 and 'data-flags="no_position"' in first.text
+    # Another try still without a position is a replay: one flagged try per window.
+    assert (await officer.check_in(link)).reason == "replay"
+    again = await officer.check_in(link, **AT_BOX)
+    assert again.status == 200 and 'id="checkin-flagged"' not in again.text and "ตำรวจ 1" in again.text
+    # Once proven, the same person again inside the window is a replay as before.
+    third = await officer.check_in(link, **AT_BOX)
+    assert (third.status, third.reason) == (409, "replay")
+    fig = await hub.data[PATROL].month_figures(hub.clock.now().strftime("%Y-%m"))
+    assert (fig["patrols"], fig["checkins"], fig["flagged"]) == (1, 1, 1)
