@@ -39,6 +39,7 @@ from plugins.patrol_qr.patrols import (
     group_patrols,
     speed_kmh,
 )
+from plugins.patrol_qr.problems import PatrolError
 from plugins.patrol_qr.store import Checkin, Checkpoint, PatrolStore, Volunteer
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class PatrolManager:
     ) -> Checkpoint:
         """Add a checkpoint from the UI; ids are never reused for another place."""
         if await self.store.raw_checkpoint(cp_id) is not None:
-            raise ValueError(f"checkpoint id {cp_id!r} is already used")
+            raise PatrolError("id_used", id=cp_id)
         cp = Checkpoint(cp_id, name, lat, lon, risk, "ui", links.new_sheet_id(), self.hub.clock.time())
         await self.store.upsert_checkpoint(cp)
         await self.refresh()
@@ -146,9 +147,9 @@ class PatrolManager:
         """Remove a checkpoint added in the UI (its history stays)."""
         cp = await self.store.checkpoint(cp_id)
         if cp is None:
-            raise ValueError(f"no checkpoint {cp_id!r}")
+            raise PatrolError("no_checkpoint", id=cp_id)
         if cp.source == "config":
-            raise ValueError(f"checkpoint {cp_id!r} is defined in config.yaml; remove it there")
+            raise PatrolError("in_config", id=cp_id)
         await self.store.remove_checkpoint(cp_id, self.hub.clock.time())
         await self.refresh()
         self.hub.bus.fire(EVENT_REGISTRY_CHANGED, {"domain": DOMAIN})
@@ -157,7 +158,7 @@ class PatrolManager:
         """Replace a checkpoint's sheet: every earlier print stops working."""
         sheet = links.new_sheet_id()
         if not await self.store.set_sheet(cp_id, sheet):
-            raise ValueError(f"no checkpoint {cp_id!r}")
+            raise PatrolError("no_checkpoint", id=cp_id)
         await self.refresh()
         return sheet
 
@@ -184,7 +185,7 @@ class PatrolManager:
         """Move a volunteer to a new phone: a new personal path (shown once); the old link and phone stop."""
         token = links.new_token()
         if not await self.store.move_volunteer(volunteer_id, links.token_hash(token)):
-            raise ValueError(f"no active volunteer {volunteer_id!r}")
+            raise PatrolError("no_volunteer", id=volunteer_id)
         return f"/patrol_qr/v/{token}"
 
     async def bind_device(self, vol: Volunteer, device: str) -> bool:
@@ -194,7 +195,7 @@ class PatrolManager:
     async def revoke_volunteer(self, volunteer_id: str) -> None:
         """Revoke a volunteer's personal link at once."""
         if not await self.store.revoke_volunteer(volunteer_id, self.hub.clock.time()):
-            raise ValueError(f"no active volunteer {volunteer_id!r}")
+            raise PatrolError("no_volunteer", id=volunteer_id)
 
     # -- check-ins ------------------------------------------------------------
 
@@ -308,11 +309,11 @@ class PatrolManager:
         """Accept a flagged check-in as a proven visit (an admin vouches for it); fire the event."""
         checkin = await self.store.checkin(checkin_id)
         if checkin is None:
-            raise ValueError(f"no check-in {checkin_id!r}")
+            raise PatrolError("no_checkin", id=checkin_id)
         if not checkin.flags or checkin.accepted_at is not None:
-            raise ValueError(f"check-in {checkin_id!r} is not waiting for acceptance")
+            raise PatrolError("not_flagged", id=checkin_id)
         if not await self.store.accept_checkin(checkin_id, by, self.hub.clock.time()):
-            raise ValueError(f"check-in {checkin_id!r} is not waiting for acceptance")
+            raise PatrolError("not_flagged", id=checkin_id)
         patrol = group_patrols(_visits(await self.store.patrol(checkin.patrol_id)))[0]
         data = {
             "checkin_id": checkin.id,

@@ -16,6 +16,7 @@ from hub.core.errors import ServiceValidationError
 from plugins.patrol_qr import links
 from plugins.patrol_qr.const import DOMAIN
 from plugins.patrol_qr.manager import PATROL
+from plugins.patrol_qr.problems import PatrolError, Refused
 
 if TYPE_CHECKING:
     from hub.core.services import ServiceCall
@@ -70,6 +71,8 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
     async def wrapped(call: ServiceCall) -> Any:
         try:
             return await handler(call)
+        except PatrolError as err:
+            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from None
         except ValueError as err:
             raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from None
 
@@ -95,7 +98,7 @@ def register(hub: Hub) -> None:
     async def sheet_link(call: ServiceCall) -> dict[str, Any]:
         cp = await mgr.store.checkpoint(call.data["id"])
         if cp is None:
-            raise ValueError(f"no checkpoint {call.data['id']!r}")
+            raise PatrolError("no_checkpoint", id=call.data["id"])
         path = mgr.signed_link(cp)
         return {"url": links.absolute_url(hub, path), "path": path, "expires": links.link_expiry(path)}
 

@@ -130,6 +130,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "arrived from the previous check-in at the same moment",
     },
     "patrol.cell.flagged_count": {"th": "รอตรวจสอบ {n}", "en": "{n} to review"},
+    # -- refusals of the admin pages (problems.PatrolError) ------------------------------------
+    "error.required": {"th": "ต้องกรอก", "en": "required"},
+    "error.too_long": {"th": "ยาวเกิน {max} ตัวอักษร", "en": "longer than {max} characters"},
+    "error.id_pattern": {"th": "ใช้ได้เฉพาะ a-z 0-9 และ _", "en": "only a-z, 0-9 and _"},
+    "error.lat_range": {"th": "ต้องเป็นตัวเลข -90 ถึง 90", "en": "a number from -90 to 90"},
+    "error.lon_range": {"th": "ต้องเป็นตัวเลข -180 ถึง 180", "en": "a number from -180 to 180"},
+    "error.lat_and_lon": {
+        "th": "กรอกทั้งละติจูดและลองจิจูด หรือเว้นว่างทั้งคู่",
+        "en": "give both lat and lon, or neither",
+    },
+    "error.invalid": {"th": "ค่าไม่ถูกต้อง", "en": "not valid"},
+    "error.id_used": {
+        "th": "รหัส {id} ถูกใช้แล้ว (รหัสของจุดที่ลบไปแล้วก็ใช้ซ้ำไม่ได้)",
+        "en": "checkpoint id {id!r} is already used",
+    },
+    "error.no_checkpoint": {"th": "ไม่พบจุดตรวจ {id}", "en": "no checkpoint {id!r}"},
+    "error.in_config": {
+        "th": "จุดตรวจ {id} กำหนดไว้ใน config.yaml ให้ลบที่นั่น",
+        "en": "checkpoint {id!r} is defined in config.yaml; remove it there",
+    },
+    "error.no_volunteer": {
+        "th": "ไม่พบอาสาสมัครนี้ หรือลิงก์ถูกยกเลิกไปแล้ว",
+        "en": "no active volunteer {id!r}",
+    },
+    "error.no_checkin": {"th": "ไม่พบการลงชื่อนี้", "en": "no check-in {id!r}"},
+    "error.not_flagged": {
+        "th": "การลงชื่อนี้ไม่ได้รอการรับรอง (ไม่ถูกตั้งข้อสังเกต หรือรับรองไปแล้ว)",
+        "en": "check-in {id!r} is not waiting for acceptance",
+    },
     "patrol.role.police": {"th": "ตำรวจ", "en": "Police"},
     "patrol.role.volunteer": {"th": "อาสาสมัคร", "en": "Volunteer"},
     # -- the mobile check-in page ----------------------------------------------------

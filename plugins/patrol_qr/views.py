@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 from aiohttp import web
 
 from hub.auth import role_at_least
@@ -24,6 +25,7 @@ from plugins.patrol_qr import checkin, links
 from plugins.patrol_qr.const import DOMAIN, MAX_REPORT_DAYS
 from plugins.patrol_qr.manager import PATROL, PatrolManager
 from plugins.patrol_qr.patrols import Coverage, composition_label
+from plugins.patrol_qr.problems import Refused, error_text, from_validation
 from plugins.patrol_qr.strings import flag_text, translator
 
 if TYPE_CHECKING:
@@ -188,6 +190,14 @@ async def api_checkins(request: web.Request) -> web.StreamResponse:
 async def _call(request: web.Request, service: str, data: dict[str, Any], audit_target: str) -> Any:
     hub = request.app[HUB_KEY]
     user = current_user(request)
+    schema = hub.services.get(DOMAIN, service).schema
+    if schema is not None:
+        # Checked here first so the page can name the field in its language; the service checks again.
+        try:
+            schema.model_validate(data)
+        except pydantic.ValidationError as err:
+            errors = from_validation(err)
+            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(e) for e in errors), errors) from None
     result = await hub.services.call(DOMAIN, service, data, Context(user_id=user.id, origin="ui"))
     await hub.audit.log(
         user.username,
@@ -224,7 +234,7 @@ async def add_checkpoint(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "add_checkpoint", data, data["id"])
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return _back()
 
 
@@ -261,7 +271,7 @@ async def checkpoint_action(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, service, {"id": cp_id}, cp_id)
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return _back()
 
 
@@ -272,7 +282,7 @@ async def accept_checkin(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "accept_checkin", {"checkin_id": checkin_id}, checkin_id)
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return _back()
 
 
@@ -331,7 +341,7 @@ async def issue_volunteer(request: web.Request) -> web.StreamResponse:
     try:
         result = await _call(request, "issue_volunteer_link", data, data["name"])
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return await _show_link(request, mgr, result["name"], result["path"])
 
 
@@ -357,7 +367,7 @@ async def revoke_volunteer(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "revoke_volunteer", {"volunteer_id": vol_id}, vol_id)
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return web.Response(status=303, headers={"Location": f"/{DOMAIN}/volunteers"})
 
 
@@ -377,7 +387,7 @@ async def move_volunteer(request: web.Request) -> web.StreamResponse:
     try:
         result = await _call(request, "move_volunteer", {"volunteer_id": vol_id}, vol_id)
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return await _show_link(request, mgr, vol.name, result["path"])
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from hub.core.clock import FakeClock
+from hub.core.errors import ServiceValidationError
 from plugins.patrol_qr.config import DEFAULT_SHIFTS
 from plugins.patrol_qr.manager import PATROL
 from plugins.patrol_qr.patrols import Patrol, Visit, coverage, speed_kmh
@@ -236,3 +239,28 @@ async def test_a_flagged_checkin_may_be_redone_with_a_position(make_hub: Any, ph
     assert (third.status, third.reason) == (409, "replay")
     fig = await hub.data[PATROL].month_figures(hub.clock.now().strftime("%Y-%m"))
     assert (fig["patrols"], fig["checkins"], fig["flagged"]) == (1, 1, 1)
+
+
+async def test_admin_errors_are_in_thai(make_hub: Any, phones: Any) -> None:
+    hub = await make_hub(FLAG_YAML)
+    admin = await phones(hub, "admin1", role="admin")
+    for data, thai in (
+        ({"id": "soi3", "name": "ซ้ำ"}, "รหัส soi3 ถูกใช้แล้ว"),
+        ({"id": "x1", "name": "X", "lat": "14"}, "กรอกทั้งละติจูดและลองจิจูด หรือเว้นว่างทั้งคู่"),
+        ({"id": "Bad Id", "name": "X"}, "รหัส (a-z 0-9 _): ใช้ได้เฉพาะ a-z 0-9 และ _"),
+        ({"id": "x2", "name": ""}, "ชื่อ: ต้องกรอก"),
+        ({"id": "x3", "name": "X", "lat": "95", "lon": "100"}, "ละติจูด: ต้องเป็นตัวเลข -90 ถึง 90"),
+    ):
+        page = await admin.post("/patrol_qr/checkpoints", data)
+        error = page.text.split('id="patrol-error">', 1)[1].split("</p>", 1)[0]
+        assert page.status == 400 and thai in error, (data, error)
+        assert "patrol_qr." not in error and "String should" not in error and "Input should" not in error
+    removed = await admin.post("/patrol_qr/checkpoints/soi3/remove", {"confirm": "yes"})
+    assert removed.status == 400 and "กำหนดไว้ใน config.yaml" in removed.text
+    vid, _ = await volunteer_link(hub, "ป้าแดง")
+    await hub.services.call("patrol_qr", "revoke_volunteer", {"volunteer_id": vid})
+    again = await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", {"confirm": "yes"})
+    assert again.status == 400 and "ไม่พบอาสาสมัครนี้" in again.text
+    # The API keeps its English.
+    with pytest.raises(ServiceValidationError, match="already used"):
+        await hub.services.call("patrol_qr", "add_checkpoint", {"id": "soi3", "name": "X"})
