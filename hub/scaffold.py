@@ -1,6 +1,6 @@
 """``safetyhub new-plugin NAME``: a small device plugin a hobbyist can grow from.
 
-It is a siren on a relay switched over MQTT: an entity (``switch.NAME``),
+It is a siren on a relay switched over MQTT: an entity (``NAME.siren``),
 two services (``NAME.sound``, ``NAME.silence``), a listener (it sounds on
 ``sos_pressed``) and a timer on the hub's clock.  The files, in
 ``hub/new_plugin_template/``, follow the shape every built-in plugin has
