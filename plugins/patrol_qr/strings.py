@@ -143,21 +143,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.invalid": {"th": "ค่าไม่ถูกต้อง", "en": "not valid"},
     "error.id_used": {
         "th": "รหัส {id} ถูกใช้แล้ว (รหัสของจุดที่ลบไปแล้วก็ใช้ซ้ำไม่ได้)",
-        "en": "checkpoint id {id!r} is already used",
+        "en": "checkpoint id '{id}' is already used",
     },
-    "error.no_checkpoint": {"th": "ไม่พบจุดตรวจ {id}", "en": "no checkpoint {id!r}"},
+    "error.no_checkpoint": {"th": "ไม่พบจุดตรวจ {id}", "en": "no checkpoint '{id}'"},
     "error.in_config": {
         "th": "จุดตรวจ {id} กำหนดไว้ใน config.yaml ให้ลบที่นั่น",
-        "en": "checkpoint {id!r} is defined in config.yaml; remove it there",
+        "en": "checkpoint '{id}' is defined in config.yaml; remove it there",
     },
     "error.no_volunteer": {
         "th": "ไม่พบอาสาสมัครนี้ หรือลิงก์ถูกยกเลิกไปแล้ว",
-        "en": "no active volunteer {id!r}",
+        "en": "no such active volunteer",
     },
-    "error.no_checkin": {"th": "ไม่พบการลงชื่อนี้", "en": "no check-in {id!r}"},
+    "error.no_checkin": {"th": "ไม่พบการลงชื่อนี้", "en": "no such check-in"},
     "error.not_flagged": {
         "th": "การลงชื่อนี้ไม่ได้รอการรับรอง (ไม่ถูกตั้งข้อสังเกต หรือรับรองไปแล้ว)",
-        "en": "check-in {id!r} is not waiting for acceptance",
+        "en": "this check-in is not waiting for acceptance",
     },
     "patrol.role.police": {"th": "ตำรวจ", "en": "Police"},
     "patrol.role.volunteer": {"th": "อาสาสมัคร", "en": "Volunteer"},
