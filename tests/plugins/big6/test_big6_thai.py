@@ -116,6 +116,10 @@ async def test_months_before_the_hub_existed_are_not_failures(
     viewer = await client_for("viewer", target=again)
     async with viewer.get("/big6/meetings") as resp:
         page = await resp.text()
-    assert 'data-month="2026-01" data-held="no"' in page and 'data-month="2026-02" data-held="pending"' in page
-    assert 'data-month="2025-11" data-held="yes"' in page and 'data-month="2025-12" data-held="before"' in page
+    assert (
+        'data-month="2026-01" data-held="no"' in page and 'data-month="2026-02" data-held="pending"' in page
+    )
+    assert (
+        'data-month="2025-11" data-held="yes"' in page and 'data-month="2025-12" data-held="before"' in page
+    )
     assert [r.status for r in await again.data[BIG6].months(4)] == ["pending", "missed", "before", "held"]
