@@ -75,14 +75,18 @@ def run(config: Path | None, host: str | None, port: int | None, verbose: bool) 
 async def _run(path: Path, config_dir: Path | None, host: str | None, port: int | None) -> None:
     from hub.config import ConfigInvalid
     from hub.hub import Hub
+    from hub.runlock import RunLockHeld
 
     # The demo keeps its data in its own folder, whatever its config says.
-    hub = Hub(path, config_dir=config_dir, data_dir=config_dir, web_host=host, web_port=port)
+    hub = Hub(path, config_dir=config_dir, data_dir=config_dir, web_host=host, web_port=port, exclusive=True)
     try:
         await hub.start()
     except ConfigInvalid as err:
         for e in err.errors:
             click.echo(str(e), err=True)
+        raise SystemExit(1) from None
+    except RunLockHeld as err:
+        click.echo(str(err), err=True)
         raise SystemExit(1) from None
     if hub.onboarding_code is not None and hub.http is not None:
         click.echo("")
@@ -256,7 +260,16 @@ def new_plugin(name: str, target: Path | None) -> None:
 
 
 #: Commands of the core itself: running them need not import every plugin.
-CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin"})
+CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin", "service"})
+
+
+def _add_core_groups() -> None:
+    from hub.service import service_group
+
+    cli.add_command(service_group)
+
+
+_add_core_groups()
 
 
 def _add_plugin_commands() -> None:

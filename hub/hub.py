@@ -72,8 +72,12 @@ class Hub:
         host: PluginHost | None = None,
         web_host: str | None = None,
         web_port: int | None = None,
+        exclusive: bool = False,
     ) -> None:
         self.config_path = config_path
+        #: Hold ``<data_dir>/safetyhub.lock`` while running (``safetyhub run`` does; tests that
+        #: start hubs in one process need not).
+        self.exclusive = exclusive
         self.config_dir = (config_dir or (config_path.parent if config_path else Path.cwd())).resolve()
         self._data_dir_override = data_dir
         self.clock: Clock = clock or RealClock()
@@ -119,6 +123,9 @@ class Hub:
         self.auth: Auth
         self.http: Any = None
         self.templates: Any = None
+        self._runlock: Any = None
+        #: Each component's database schema version, as migrated at start.
+        self.schema_versions: dict[str, int] = {}
 
     # -- properties ----------------------------------------------------------
 
@@ -243,11 +250,24 @@ class Hub:
         from hub.storage import Storage
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        from hub.runlock import RunLock
+
+        if self.exclusive:
+            # Two hubs on one database would each think they own its outbox and timers, and
+            # ``safetyhub restore`` must see that a hub is running here.
+            self._runlock = RunLock.acquire(self.data_dir)
         self.storage = Storage(self.data_dir / "safetyhub.db")
         for info, migrations in self.plugins.call_each("storage_migrations"):
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
         await self.storage.open()
+        # Read once: /api/health shows it and must never wait for the database.
+        self.schema_versions = {
+            str(r[0]): int(r[1])
+            for r in await self.storage.fetchall(
+                "SELECT component, MAX(version) FROM schema_migrations GROUP BY component"
+            )
+        }
         for domain, migration_err in self.storage.migration_errors.items():
             failed = self.plugins.get(domain)
             if failed is not None:
@@ -260,6 +280,9 @@ class Hub:
             time_fn=self.clock.time,
         )
         self.audit = AuditLog(self.storage, time_fn=self.clock.time)
+        from hub.metrics import install as install_metrics
+
+        install_metrics(self)
         self.auth = Auth(self.storage, time_fn=self.clock.time)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
@@ -420,8 +443,16 @@ class Hub:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
+        from hub.metrics import METRICS
+
+        metrics = self.data.pop(METRICS, None)
+        if metrics is not None:
+            metrics.stop()
         await self.bus.drained()
         await self.storage.close()
+        if self._runlock is not None:
+            self._runlock.release()
+            self._runlock = None
         self.state = CoreState.stopped
 
     async def __aenter__(self) -> Hub:

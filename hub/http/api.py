@@ -56,8 +56,24 @@ def _context(request: web.Request) -> Context:
 async def health(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     return web.json_response(
-        {"status": "ok" if hub.state == "running" else str(hub.state), "version": hub.version}
+        {
+            "status": "ok" if hub.state == "running" else str(hub.state),
+            "version": hub.version,
+            # The database schema each component is at, so an upgrade can be checked from outside.
+            "schema": hub.schema_versions,
+        }
     )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    from hub.metrics import CONTENT_TYPE_LATEST, METRICS
+
+    found = request.app[HUB_KEY].data.get(METRICS)
+    if found is None:
+        return json_error(503, "metrics are not running")
+    body = await found.render()
+    # prometheus_client's content type carries a charset, which aiohttp wants apart.
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def api_root(request: web.Request) -> web.Response:
@@ -296,6 +312,14 @@ def routes() -> list[Route]:
             tags=("core",),
         ),
         Route("GET", "/api/", api_root, summary="API root", tags=("core",)),
+        Route(
+            "GET",
+            "/api/metrics",
+            metrics,
+            summary="Prometheus metrics: SOS presses and latency, outbox, link, LINE, cameras, loop lag, "
+            "database writes, incidents by state (no personal data in labels)",
+            tags=("core",),
+        ),
         Route("GET", "/api/states", get_states, summary="All entity states", tags=("states",)),
         Route("GET", "/api/states/{entity_id}", get_state, summary="One entity's state", tags=("states",)),
         Route(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub import hookimpl
+from hub.metrics import METRICS
 from integrations.line.config import LineConfig
 from integrations.line.const import DOMAIN
 from integrations.line.notify import add_notify_targets
@@ -51,7 +52,12 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
     hub.data[LINE] = rt
 
     async def send(call: Any) -> dict[str, Any]:
-        return await rt.sender.send_service(call.model, call.context, key=call.key)
+        answer = await rt.sender.send_service(call.model, call.context, key=call.key)
+        metrics = hub.data.get(METRICS)
+        if metrics is not None:
+            for result in answer.get("results") or []:
+                metrics.record_line("failed" if result.get("status") == "failed" else "sent")
+        return answer
 
     hub.services.register(
         DOMAIN,

@@ -10,7 +10,10 @@ async def test_health_is_public_and_minimal(hub, client_for) -> None:
     anon = await client_for(anonymous=True)
     resp = await anon.get("/api/health")
     assert resp.status == 200
-    assert await resp.json() == {"status": "ok", "version": hub.version}
+    body = await resp.json()
+    # Minimal: the state, the version and each component's schema version (for upgrades), nothing else.
+    assert body == {"status": "ok", "version": hub.version, "schema": body["schema"]}
+    assert body["schema"]["core"] >= 1 and all(isinstance(v, int) for v in body["schema"].values())
 
 
 async def test_states_roundtrip(hub, client_for) -> None:
