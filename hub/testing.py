@@ -4,6 +4,12 @@ Registered through the ``pytest11`` entry point, so any project that installs
 ``safetyhub`` gets these fixtures.  They build a *real* hub: real storage in
 a temp dir, a real web server on 127.0.0.1 with a free port, and a clock you
 move by hand instead of sleeping.  See ``docs/plugins.md``.
+
+Because *every* pytest run in an environment with safetyhub installed loads
+this module, it must load without the test extras: without pytest-asyncio
+the async fixtures say what to install when a test asks for them, and the
+fake LINE API and Mosquitto fixtures (which need it too) are left out.
+Nothing else here may import a test-only package at module level.
 """
 
 from __future__ import annotations
@@ -13,16 +19,42 @@ import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from hub.bootstrap import LoadedConfig, load
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 
 __all__ = ("BASE_CONFIG", "write_config", "HubFactory", "ClientFactory", "wait_for")
+
+try:
+    import pytest_asyncio
+
+    HAVE_PYTEST_ASYNCIO = True
+except ImportError:  # a plain `pip install safetyhub`: the kit's async parts need `safetyhub[test]`
+    HAVE_PYTEST_ASYNCIO = False
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _async_fixture(func: _F) -> _F:
+    """Return an async pytest-asyncio fixture, or one that says what to install when used."""
+    if HAVE_PYTEST_ASYNCIO:
+        return pytest_asyncio.fixture(func)  # type: ignore[return-value]
+    name = func.__name__
+
+    def missing(request: pytest.FixtureRequest) -> None:
+        pytest.fail(
+            f"safetyhub's {name!r} fixture needs pytest-asyncio: pip install 'safetyhub[test]'",
+            pytrace=False,
+        )
+
+    missing.__name__ = name
+    missing.__doc__ = func.__doc__
+    return pytest.fixture(name=name)(missing)  # type: ignore[return-value]
 
 
 async def wait_for(condition: Callable[[], object], within: float = 5.0, what: str = "condition") -> None:
@@ -84,7 +116,7 @@ def load_config(config_dir: Path) -> Callable[[str], LoadedConfig]:
     return _load
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def make_hub(config_dir: Path, clock: FakeClock) -> AsyncIterator[HubFactory]:
     """Start hubs from config snippets; all are stopped when the test ends.
 
@@ -113,13 +145,13 @@ async def make_hub(config_dir: Path, clock: FakeClock) -> AsyncIterator[HubFacto
         await hub.stop()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def hub(make_hub: HubFactory) -> Hub:
     """A running hub with the base config."""
     return await make_hub()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def client_for(hub: Hub) -> AsyncIterator[ClientFactory]:
     """Make HTTP clients for ``hub`` authenticated with a token of a role."""
     sessions: list[aiohttp.ClientSession] = []
@@ -145,7 +177,7 @@ async def client_for(hub: Hub) -> AsyncIterator[ClientFactory]:
         await session.close()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def hub_client(client_for: ClientFactory) -> aiohttp.ClientSession:
     """An HTTP client for ``hub`` with an admin bearer token."""
     return await client_for("admin")
@@ -160,5 +192,7 @@ def no_entrypoint_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 # The Mosquitto fixtures (``mosquitto``, ``mosquitto_factory``) join the kit.
 # The fake LINE Messaging API (``fake_line_factory``, ``FakeLineApi``) joins the kit.
-from hub.testing_line import *  # noqa: E402, F403
-from hub.testing_mqtt import *  # noqa: E402, F403
+# Both define async fixtures, so they come only with pytest-asyncio.
+if HAVE_PYTEST_ASYNCIO:
+    from hub.testing_line import *  # noqa: E402, F403
+    from hub.testing_mqtt import *  # noqa: E402, F403

@@ -114,6 +114,8 @@ class FederationConfig(BlockModel):
     health_interval: float = Field(default=60.0, ge=5, le=3600)
     #: How often the registry is rebuilt and re-sent if it changed.
     registry_interval: float = Field(default=900.0, ge=10, le=24 * 3600)
+    #: After a ``registry_changed`` event, wait this long (collecting a burst of changes) and re-send.
+    registry_debounce: float = Field(default=2.0, ge=0, le=300)
     #: Messages in flight (sent, not yet acknowledged).
     window: int = Field(default=200, ge=1, le=10_000)
     #: At most this many queued messages of one kind share an MQTT message (one per line); 1 turns it off.

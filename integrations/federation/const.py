@@ -41,6 +41,10 @@ EVENT_SOS_PRESSED: Final = "sos_pressed"
 EVENT_CAMERA_MOTION: Final = "camera_motion"
 EVENT_SOS_SUPERVISION: Final = "sos_supervision"
 DEFAULT_EVENTS: Final = (EVENT_SOS_PRESSED, EVENT_CAMERA_MOTION, EVENT_SOS_SUPERVISION)
+#: Fired on the hub's bus by whatever changes what ``registry_info`` returns (a checkpoint added
+#: in the UI): the registry is rebuilt and re-sent after ``registry_debounce`` seconds, not with
+#: the next ``registry_interval`` round.  Plugins fire it by name; they need not import this.
+EVENT_REGISTRY_CHANGED: Final = "registry_changed"
 #: The event type of a hub's answer to a station command.
 EVENT_COMMAND_RESULT: Final = "command_result"
 

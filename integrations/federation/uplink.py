@@ -23,12 +23,14 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
+from hub.core.clock import Cancel
 from hub.core.ids import ulid
 from hub.keys import HubKey
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
 from integrations.federation.config import FederationConfig, parse_window
 from integrations.federation.const import (
+    EVENT_REGISTRY_CHANGED,
     EVENT_SOS_PRESSED,
     HEALTH_OFFLINE,
     KIND_ACK,
@@ -142,6 +144,8 @@ class Federation:
         self._acks: list[str] = []
         self._ack_task: asyncio.Task[None] | None = None
         self._registry_hash: str | None = None
+        self._registry_started = False
+        self._registry_due: Cancel | None = None
         self._unsubs: list[Any] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.bad_messages = 0
@@ -158,6 +162,8 @@ class Federation:
         bus = self.hub.bus
         for event_type in dict.fromkeys(self.cfg.share.events):
             self._unsubs.append(bus.listen(event_type, self._forward_event))
+        if self.cfg.share.registry:
+            self._unsubs.append(bus.listen(EVENT_REGISTRY_CHANGED, self._registry_changed))
         self._write_state()
         self.link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
@@ -170,13 +176,29 @@ class Federation:
     def hub_started(self) -> None:
         """Start the registry once every plugin is set up (they all contribute to it)."""
         if self.cfg.share.registry:
+            self._registry_started = True
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
+
+    def _registry_changed(self, _event: Event) -> None:
+        """Re-send the registry soon: one rebuild for a burst of changes (an admin adding boxes)."""
+        if not self._registry_started or self._registry_due is not None:
+            return  # before start the first send covers it; a send is already due
+        self._registry_due = self.hub.clock.call_later(
+            self.cfg.registry_debounce, self._send_changed_registry
+        )
+
+    def _send_changed_registry(self) -> None:
+        self._registry_due = None
+        self.hub.create_task(self._safe(self.send_registry()), "federation registry change")
 
     async def stop(self) -> None:
         """Say ``offline`` (retained, like the will) and disconnect; the outbox keeps the rest."""
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        if self._registry_due is not None:
+            self._registry_due()
+            self._registry_due = None
         offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
         await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
         for task in self._tasks:

@@ -50,13 +50,14 @@ def storage_migrations() -> Iterable[str]:
 
 
 @hookimpl
-def setup(hub: Hub, config: Big6Config | None) -> None:
+async def setup(hub: Hub, config: Big6Config | None) -> None:
     """Register services and start the daily overdue check."""
     from plugins.big6 import services
     from plugins.big6.config import Big6Config
     from plugins.big6.manager import Big6Manager
 
     mgr = Big6Manager(hub, config or Big6Config())
+    await mgr.load()
     hub.data[BIG6] = mgr
     services.register(hub)
     mgr.start_daily()
@@ -121,7 +122,8 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
     months = await mgr.months(2)
     return {
         "meeting_this_month": months[0].held,
-        "meeting_last_month": months[1].held,
+        # None, not False, for a month before Big 6 ran on this hub: nothing was missed.
+        "meeting_last_month": None if months[1].status == "before" else months[1].held,
         "overdue_resolutions": len(await mgr.store.overdue(mgr.today().isoformat())),
     }
 
@@ -136,12 +138,13 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     resolutions = [r for m in meetings for r in m.resolutions]
     sectors = max((m.sectors_present for m in meetings), default=0)
     done = sum(1 for r in resolutions if r.status == "done")
+    before = mgr.month_status(month, bool(meetings)) == "before"
     return [
         {
             "key": "big6_meeting_held",
             "label_th": "มีการประชุม Big 6",
             "label_en": "Big 6 meeting held",
-            "value": 1 if meetings else 0,
+            "value": None if before else (1 if meetings else 0),
             "unit": "",
         },
         {

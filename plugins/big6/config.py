@@ -39,6 +39,9 @@ class Big6Config(BlockModel):
     #: The ``line.groups`` alias of the network's LINE group, passed in the
     #: event so a reminder automation can send there without hard-coding it.
     line_group: str | None = Field(default="big6", max_length=64)
+    #: Also push the overdue reminder to the owner's own LINE chat, when the owner is a member
+    #: linked to LINE and the line integration is set up.
+    remind_owner: bool = True
     #: Months shown on the meetings page.
     months_shown: int = Field(default=12, ge=1, le=60)
 

@@ -13,7 +13,8 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from plugins.big6.const import (
     MAX_IMPORT_BYTES,
@@ -23,6 +24,7 @@ from plugins.big6.const import (
     SECTOR_ALIASES,
     SECTORS,
 )
+from plugins.big6.problems import describe, field_label
 from plugins.big6.store import Member, Resolution
 
 __all__ = (
@@ -63,15 +65,32 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in an import, where the spreadsheet shows it (row 1 is the header)."""
+    """One problem in an import, where the spreadsheet shows it (row 1 is the header).
+
+    ``key`` and ``params`` say what is wrong (:mod:`.problems`), so the page
+    can say it in Thai; ``str()`` is the English the API returns.
+    """
 
     row: int
     column: str
-    message: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """Return the problem in English, without the row."""
+        return describe(self.key, "", self.params, "en")
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", {self.column}" if self.column else "")
         return f"{where}: {self.message}"
+
+    def text(self, lang: str) -> str:
+        """Return the problem with its row and column, for a page in ``lang``."""
+        if lang != "th":
+            return str(self)
+        where = f"แถว {self.row}" + (f", {field_label(self.column, lang)}" if self.column else "")
+        return f"{where}: {describe(self.key, '', self.params, lang)}"
 
 
 class ImportRefused(ValueError):
@@ -121,7 +140,7 @@ def check_line_user_id(value: str) -> str | None:
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data:
-        raise ImportRefused([RowError(0, "", "not a text CSV file (it contains NUL bytes)")])
+        raise ImportRefused([RowError(0, "", "csv_nul")])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -129,9 +148,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("cp874")
     except UnicodeDecodeError:
-        raise ImportRefused(
-            [RowError(0, "", "the file is neither UTF-8 nor Thai Windows (cp874) text")]
-        ) from None
+        raise ImportRefused([RowError(0, "", "csv_encoding")]) from None
 
 
 def _unescape(cell: str) -> str:
@@ -144,32 +161,35 @@ def _unescape(cell: str) -> str:
 def parse_members(data: bytes, existing: Iterable[Member] = ()) -> list[MemberRow]:
     """Return the checked rows of a member CSV, or raise :class:`ImportRefused` listing every problem."""
     if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRefused([RowError(0, "", f"file larger than {MAX_IMPORT_BYTES // 1024} KB")])
+        raise ImportRefused([RowError(0, "", "csv_too_big", {"kb": MAX_IMPORT_BYTES // 1024})])
     text = _decode(data)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as err:
-        raise ImportRefused([RowError(0, "", f"malformed CSV: {err}")]) from None
+        raise ImportRefused([RowError(0, "", "csv_malformed", {"detail": str(err)})]) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise ImportRefused([RowError(1, "", "the file is empty; the first row must name the columns")])
+        raise ImportRefused([RowError(1, "", "csv_empty")])
     header = [_HEADER_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in rows[0]]
     errors: list[RowError] = []
     unknown = [h for h in header if h not in MEMBER_CSV_COLUMNS]
     if unknown:
         errors.append(
             RowError(
-                1, "", f"unknown column(s) {', '.join(unknown)}; expected {', '.join(MEMBER_CSV_COLUMNS)}"
+                1,
+                "",
+                "csv_unknown_columns",
+                {"columns": ", ".join(unknown), "expected": ", ".join(MEMBER_CSV_COLUMNS)},
             )
         )
     for required in ("name", "sector"):
         if required not in header:
-            errors.append(RowError(1, "", f"column {required!r} is missing"))
+            errors.append(RowError(1, "", "csv_missing_column", {"column": required}))
     if len(set(header)) != len(header):
-        errors.append(RowError(1, "", "a column is named twice"))
+        errors.append(RowError(1, "", "csv_column_twice"))
     if errors:
         raise ImportRefused(errors)
     if len(rows) - 1 > MAX_IMPORT_ROWS:
-        raise ImportRefused([RowError(0, "", f"more than {MAX_IMPORT_ROWS} rows")])
+        raise ImportRefused([RowError(0, "", "csv_too_many_rows", {"max": MAX_IMPORT_ROWS})])
 
     seen = {(m.name.casefold(), m.organisation.casefold()) for m in existing}
     out: list[MemberRow] = []
@@ -177,7 +197,7 @@ def parse_members(data: bytes, existing: Iterable[Member] = ()) -> list[MemberRo
         if not any(c.strip() for c in cells):
             continue  # blank lines at the end of a sheet
         if len(cells) != len(header):
-            errors.append(RowError(index, "", f"{len(cells)} cells, expected {len(header)}"))
+            errors.append(RowError(index, "", "csv_cells", {"n": len(cells), "expected": len(header)}))
             continue
         values = {h: _unescape(c.strip()) for h, c in zip(header, cells, strict=True)}
         name = values.get("name", "")
@@ -185,32 +205,23 @@ def parse_members(data: bytes, existing: Iterable[Member] = ()) -> list[MemberRo
         phone = values.get("phone", "")
         line_user = values.get("line_user_id", "")
         if not name:
-            errors.append(RowError(index, "name", "empty"))
+            errors.append(RowError(index, "name", "required"))
         elif len(name) > 120:
-            errors.append(RowError(index, "name", "longer than 120 characters"))
+            errors.append(RowError(index, "name", "too_long", {"max": 120}))
         sector = normalize_sector(values.get("sector", ""))
         if sector is None:
-            errors.append(
-                RowError(
-                    index,
-                    "sector",
-                    f"unknown sector {values.get('sector', '')!r}; use one of {', '.join(SECTORS)}",
-                )
-            )
+            errors.append(RowError(index, "sector", "unknown_sector", {"value": values.get("sector", "")}))
         if len(organisation) > 200:
-            errors.append(RowError(index, "organisation", "longer than 200 characters"))
-        if (msg := check_phone(phone)) is not None:
-            errors.append(RowError(index, "phone", msg))
-        if (msg := check_line_user_id(line_user)) is not None:
-            errors.append(RowError(index, "line_user_id", msg))
+            errors.append(RowError(index, "organisation", "too_long", {"max": 200}))
+        if check_phone(phone) is not None:
+            errors.append(RowError(index, "phone", "bad_phone"))
+        if check_line_user_id(line_user) is not None:
+            errors.append(RowError(index, "line_user_id", "bad_line_user"))
         key = (name.casefold(), organisation.casefold())
         if name and key in seen:
             errors.append(
                 RowError(
-                    index,
-                    "name",
-                    f"{name!r} of {organisation or '(no organisation)'!r} "
-                    "is already in the directory or earlier in this file",
+                    index, "name", "csv_duplicate", {"name": name, "org": organisation or "(no organisation)"}
                 )
             )
         seen.add(key)
@@ -219,7 +230,7 @@ def parse_members(data: bytes, existing: Iterable[Member] = ()) -> list[MemberRo
     if errors:
         raise ImportRefused(errors)
     if not out:
-        raise ImportRefused([RowError(2, "", "no members in the file")])
+        raise ImportRefused([RowError(2, "", "csv_no_members")])
     return out
 
 

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from hub.core.clock import Cancel
+from hub.core.context import Context
 from hub.core.ids import ulid
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
-from plugins.big6.const import BIG6, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.const import BIG6, DOMAIN, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
 from plugins.big6.line_link import LineCode, linker, member_ref
+from plugins.big6.problems import Problem
 from plugins.big6.store import Big6Store, Meeting, Member, Resolution
+from plugins.big6.strings import translator
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
     from hub.core.bus import Event
     from hub.hub import Hub
 
 __all__ = ("Big6Manager", "BIG6", "MonthRow")
 
 _LOGGER = logging.getLogger(__name__)
+#: The kv row holding the day Big 6 started on this hub.
+_SINCE_KEY = "big6.since"
 
 
 @dataclass
@@ -36,6 +40,8 @@ class MonthRow:
     done: int
     open: int
     overdue: int
+    #: held | missed | pending (this month, no meeting yet) | before (the hub did not exist yet)
+    status: str = "missed"
 
     @property
     def held(self) -> bool:
@@ -51,6 +57,27 @@ class Big6Manager:
         self.config = config
         self.store = Big6Store(hub.storage)
         self._cancel_daily: Cancel | None = None
+        #: The day Big 6 started on this hub: months before it are not "no meeting" failures.
+        self.since: date = self.today()
+
+    async def load(self) -> None:
+        """Remember (once, kept across restarts) the day Big 6 started keeping meetings here."""
+        await self.hub.storage.execute(
+            "INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (_SINCE_KEY, self.today().isoformat())
+        )
+        row = await self.hub.storage.fetchone("SELECT value FROM kv WHERE key = ?", (_SINCE_KEY,))
+        if row is not None:
+            self.since = date.fromisoformat(row["value"])
+
+    def month_status(self, month: str, held: bool) -> str:
+        """Return held, pending (this month, not over), before (the hub did not exist) or missed."""
+        if held:
+            return "held"
+        if month >= self.today().isoformat()[:7]:
+            return "pending"
+        if month < self.since.isoformat()[:7]:
+            return "before"
+        return "missed"
 
     def today(self) -> date:
         """Return today in the hub's timezone."""
@@ -61,26 +88,28 @@ class Big6Manager:
     def _check_member(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if "name" in values:
-            name = str(values["name"]).strip()
-            if not name or len(name) > 120:
-                raise ValueError("name must be 1–120 characters")
+            name = " ".join(str(values["name"]).split())
+            if not name:
+                raise Problem("required", "name")
+            if len(name) > 120:
+                raise Problem("too_long", "name", max=120)
             out["name"] = name
         if "sector" in values:
             sector = csvio.normalize_sector(str(values["sector"]))
             if sector is None:
-                raise ValueError(f"unknown sector {values['sector']!r}; use one of {', '.join(SECTORS)}")
+                raise Problem("unknown_sector", "sector", value=str(values["sector"]))
             out["sector"] = sector
         if "organisation" in values:
             out["organisation"] = str(values["organisation"] or "").strip()[:200]
         if "phone" in values:
             phone = str(values["phone"] or "").strip()
-            if (msg := csvio.check_phone(phone)) is not None:
-                raise ValueError(f"phone: {msg}")
+            if csvio.check_phone(phone) is not None:
+                raise Problem("bad_phone", "phone")
             out["phone"] = phone
         if "line_user_id" in values:
             user = str(values["line_user_id"] or "").strip()
-            if (msg := csvio.check_line_user_id(user)) is not None:
-                raise ValueError(f"line_user_id: {msg}")
+            if csvio.check_line_user_id(user) is not None:
+                raise Problem("bad_line_user", "line_user_id")
             out["line_user_id"] = user or None
         return out
 
@@ -88,7 +117,7 @@ class Big6Manager:
         """Add one member; raise ValueError on bad input (nothing stored)."""
         checked = self._check_member({"organisation": "", "phone": "", "line_user_id": "", **values})
         if "name" not in checked or "sector" not in checked:
-            raise ValueError("name and sector are required")
+            raise Problem("name_and_sector")
         now = self.hub.clock.time()
         member = Member(
             ulid(),
@@ -107,7 +136,7 @@ class Big6Manager:
         """Change a member; raise ValueError on bad input or an unknown id."""
         checked = self._check_member(values)
         if not await self.store.update_member(member_id, checked, self.hub.clock.time()):
-            raise ValueError(f"no member {member_id!r}")
+            raise Problem("no_such_member", "member_id", value=member_id)
         member = await self.store.member(member_id)
         assert member is not None
         return member
@@ -115,7 +144,7 @@ class Big6Manager:
     async def remove_member(self, member_id: str) -> None:
         """Take a member off the directory."""
         if not await self.store.remove_member(member_id, self.hub.clock.time()):
-            raise ValueError(f"no member {member_id!r}")
+            raise Problem("no_such_member", "member_id", value=member_id)
 
     async def import_members(self, data: bytes) -> list[Member]:
         """Import a CSV: every row is added, or none (raises :class:`csvio.ImportRefused`)."""
@@ -133,10 +162,10 @@ class Big6Manager:
         """Ask the LINE integration for a registration code for a member."""
         member = await self.store.member(member_id)
         if member is None:
-            raise ValueError(f"no member {member_id!r}")
+            raise Problem("no_such_member", "member_id", value=member_id)
         link = linker(self.hub)
         if link is None:
-            raise ValueError("LINE linking is unavailable: the line integration is not set up on this hub")
+            raise Problem("line_off")
         return await link.issue_code(member_ref(member.id), member.name, member.sector, created_by)
 
     async def on_line_linked(self, event: Event) -> None:
@@ -168,40 +197,59 @@ class Big6Manager:
         for key, value in attendance.items():
             sector = csvio.normalize_sector(str(key))
             if sector is None:
-                raise ValueError(f"attendance: unknown sector {key!r}; use one of {', '.join(SECTORS)}")
+                raise Problem("unknown_sector", "attendance", value=str(key))
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
-                raise ValueError(f"attendance.{key}: expected a number of people 0–1000")
+                raise Problem("bad_count", f"attendance.{sector}")
             out[sector] += value
         return out
 
-    def _check_resolution(self, item: Mapping[str, Any], meeting_date: str, where: str) -> dict[str, Any]:
+    def _check_resolution(
+        self, item: Mapping[str, Any], meeting_date: str, where: str, members: Sequence[Member]
+    ) -> dict[str, Any]:
         text = str(item.get("text") or "").strip()
-        owner = str(item.get("owner") or "").strip()
-        if not text or len(text) > 1000:
-            raise ValueError(f"{where}.text: 1–1000 characters")
-        if not owner or len(owner) > 120:
-            raise ValueError(f"{where}.owner: 1–120 characters")
+        owner = " ".join(str(item.get("owner") or "").split())
+        if not text:
+            raise Problem("required", f"{where}.text")
+        if len(text) > 1000:
+            raise Problem("too_long", f"{where}.text", max=1000)
+        owner_id = item.get("owner_member_id") or None
+        member = next((m for m in members if m.id == owner_id), None) if owner_id else None
+        if owner_id is not None and member is None:
+            raise Problem("no_member", f"{where}.owner_member_id")
+        if not owner and member is not None:
+            owner = member.name  # owner given by id alone
+        if not owner:
+            raise Problem("required", f"{where}.owner")
+        if len(owner) > 120:
+            raise Problem("too_long", f"{where}.owner", max=120)
+        if member is None:
+            # Typed as a name: the member of that name, so a LINE reminder can reach them.
+            member = owner_member(owner, members)
         due = _date(item.get("due_date"), f"{where}.due_date")
         if due < meeting_date:
-            raise ValueError(f"{where}.due_date: before the meeting ({meeting_date})")
+            raise Problem("due_before_meeting", f"{where}.due_date", meeting=meeting_date)
         status = str(item.get("status") or "open")
         if status not in RESOLUTION_STATUSES:
-            raise ValueError(f"{where}.status: one of {', '.join(RESOLUTION_STATUSES)}")
-        owner_id = item.get("owner_member_id") or None
-        return {"text": text, "owner": owner, "due_date": due, "status": status, "owner_member_id": owner_id}
+            raise Problem("bad_status", f"{where}.status")
+        return {
+            "text": text,
+            "owner": owner,
+            "due_date": due,
+            "status": status,
+            "owner_member_id": member.id if member else None,
+        }
 
     async def record_meeting(self, data: Mapping[str, Any], created_by: str) -> Meeting:
         """Record a meeting with its attendance and resolutions; all checked before anything is stored."""
         day = _date(data.get("date"), "date")
         if day > self.today().isoformat():
-            raise ValueError(f"date: {day} is in the future")
+            raise Problem("future_date", "date", value=day)
         attendance = self._check_attendance(data.get("attendance") or {})
         items = list(data.get("resolutions") or [])
-        checked = [self._check_resolution(item, day, f"resolutions[{i}]") for i, item in enumerate(items)]
-        members = {m.id for m in await self.store.members()}
-        for i, item in enumerate(checked):
-            if item["owner_member_id"] is not None and item["owner_member_id"] not in members:
-                raise ValueError(f"resolutions[{i}].owner_member_id: no such member")
+        members = await self.store.members()
+        checked = [
+            self._check_resolution(item, day, f"resolutions[{i}]", members) for i, item in enumerate(items)
+        ]
         now = self.hub.clock.time()
         meeting = Meeting(
             ulid(),
@@ -235,8 +283,8 @@ class Big6Manager:
         """Add a resolution to a recorded meeting."""
         meeting = await self.store.meeting(meeting_id)
         if meeting is None:
-            raise ValueError(f"no meeting {meeting_id!r}")
-        r = self._check_resolution(item, meeting.date, "resolution")
+            raise Problem("no_such_meeting", "meeting_id", value=meeting_id)
+        r = self._check_resolution(item, meeting.date, "resolution", await self.store.members())
         res = Resolution(
             ulid(),
             meeting_id,
@@ -255,11 +303,11 @@ class Big6Manager:
     async def set_status(self, resolution_id: str, status: str, note: str | None = None) -> Resolution:
         """Move a resolution to a new status (e.g. done), optionally with a note on what came of it."""
         if status not in RESOLUTION_STATUSES:
-            raise ValueError(f"status: one of {', '.join(RESOLUTION_STATUSES)}")
+            raise Problem("bad_status", "status")
         if note is not None and len(note) > 1000:
-            raise ValueError("note: at most 1000 characters")
+            raise Problem("too_long", "note", max=1000)
         if not await self.store.set_status(resolution_id, status, note, self.hub.clock.time()):
-            raise ValueError(f"no resolution {resolution_id!r}")
+            raise Problem("no_such_resolution", "resolution_id", value=resolution_id)
         res = await self.store.resolution(resolution_id)
         assert res is not None
         return res
@@ -287,6 +335,7 @@ class Big6Manager:
                     sum(1 for r in res if r.status == "done"),
                     sum(1 for r in res if r.status in OPEN_STATUSES),
                     sum(1 for r in res if r.status in OPEN_STATUSES and r.due_date < iso_today),
+                    self.month_status(month, bool(held)),
                 )
             )
         return rows
@@ -302,7 +351,8 @@ class Big6Manager:
         """Fire ``big6_resolution_overdue`` for each resolution past due, once per reminder interval."""
         today = day or self.today()
         iso = today.isoformat()
-        members = {m.id: m for m in await self.store.members()}
+        directory = await self.store.members()
+        members = {m.id: m for m in directory}
         fired = []
         for res, meeting_date in await self.store.overdue(iso):
             if res.last_reminded is not None:
@@ -310,6 +360,12 @@ class Big6Manager:
                 if since < self.config.remind_every_days:
                     continue
             owner = members.get(res.owner_member_id or "")
+            if owner is None and res.owner_member_id is None:
+                # The owner joined the directory after the meeting: link them now.
+                owner = owner_member(res.owner, directory)
+                if owner is not None:
+                    await self.store.link_owner(res.id, owner.id)
+                    res.owner_member_id = owner.id
             data = {
                 "resolution_id": res.id,
                 "meeting_id": res.meeting_id,
@@ -328,7 +384,33 @@ class Big6Manager:
             await self.store.mark_reminded(res.id, iso)
             self.hub.bus.fire(EVENT_OVERDUE, data)
             fired.append(data)
+            if owner is not None and owner.line_user_id and self.config.remind_owner:
+                await self._remind_owner(owner, data, iso)
         return fired
+
+    async def _remind_owner(self, owner: Member, data: Mapping[str, Any], day: str) -> None:
+        """Push the overdue reminder to the owner's own LINE chat (the group gets the event)."""
+        if not self.hub.services.has("line", "send"):
+            return  # LINE is not set up: the event is all there is
+        lang = self.hub.core.language
+        message = translator(lang)(
+            "big6.reminder",
+            text=data["text"],
+            days=data["days_overdue"],
+            meeting=data["meeting_date"],
+            due=data["due_date"],
+        )
+        try:
+            await self.hub.services.call(
+                "line",
+                "send",
+                {"to": owner.line_user_id, "message": message},
+                Context(origin=DOMAIN),
+                # One reminder per resolution per day, even if a crash makes us send it again.
+                key=f"big6-reminder-{data['resolution_id']}-{day}",
+            )
+        except Exception:
+            _LOGGER.exception("big6: could not send the overdue reminder to %s in LINE", owner.name)
 
     def start_daily(self) -> None:
         """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock."""
@@ -350,13 +432,26 @@ class Big6Manager:
 
 
 def _date(value: Any, where: str) -> str:
-    """Return an ISO date string or raise ValueError naming the field."""
+    """Return an ISO date string or raise a :class:`Problem` naming the field."""
     if isinstance(value, date):
         return value.isoformat()
+    if value is None or value == "":
+        raise Problem("required", where)
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ValueError(f"{where}: expected a date like 2026-01-31, got {value!r}") from None
+        raise Problem("bad_date", where, value=str(value)) from None
+
+
+def owner_member(owner: str, members: Sequence[Member]) -> Member | None:
+    """Return the one member whose name is ``owner`` (spaces and case aside), else None.
+
+    Two members of the same name link neither: a reminder to the wrong
+    person is worse than none (the event still goes to the group).
+    """
+    wanted = " ".join(owner.split()).casefold()
+    found = [m for m in members if " ".join(m.name.split()).casefold() == wanted]
+    return found[0] if len(found) == 1 else None
 
 
 def sector_counts(members: Sequence[Member]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from hub.core.errors import ServiceValidationError
 from plugins.big6.const import DOMAIN, RESOLUTION_STATUSES
 from plugins.big6.csvio import ImportRefused
 from plugins.big6.manager import BIG6
+from plugins.big6.problems import Problem, Refused
 
 if TYPE_CHECKING:
     from hub.core.services import ServiceCall
@@ -54,7 +55,9 @@ class ImportCsv(_Schema):
 
 class ResolutionFields(_Schema):
     text: str = Field(min_length=1, max_length=1000)
-    owner: str = Field(min_length=1, max_length=120)
+    #: Who carries it out; a member's exact name links it to them (LINE reminders).
+    owner: str = Field(default="", max_length=120)
+    #: Or the member by id (then ``owner`` may be left out: the member's name is used).
     owner_member_id: str | None = None
     due_date: dt.date
     status: str = "open"
@@ -92,7 +95,9 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
         try:
             return await handler(call)
         except ImportRefused as err:
-            raise ServiceValidationError(f"{DOMAIN}.{call.service}: nothing imported: {err}") from None
+            raise Refused(f"{DOMAIN}.{call.service}: nothing imported: {err}", err.errors) from None
+        except Problem as err:
+            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from None
         except ValueError as err:
             raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from None
 

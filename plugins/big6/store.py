@@ -306,6 +306,13 @@ class Big6Store:
         )
         return [(Resolution.from_row(r), r["meeting_date"]) for r in rows]
 
+    async def link_owner(self, resolution_id: str, member_id: str) -> None:
+        """Link a resolution's owner to a member (found by name after the meeting)."""
+        await self._db.execute(
+            "UPDATE big6_resolutions SET owner_member_id = ? WHERE id = ? AND owner_member_id IS NULL",
+            (member_id, resolution_id),
+        )
+
     async def mark_reminded(self, resolution_id: str, day: str) -> None:
         """Remember the day an overdue event was fired for a resolution."""
         await self._db.execute(

@@ -49,6 +49,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "big6.month": {"th": "เดือน", "en": "Month"},
     "big6.held": {"th": "ประชุมแล้ว", "en": "Held"},
     "big6.not_held": {"th": "ไม่มีการประชุม", "en": "No meeting"},
+    "big6.pending": {"th": "ยังไม่ได้ประชุมเดือนนี้", "en": "No meeting yet this month"},
+    "big6.before": {"th": "ก่อนเริ่มใช้ระบบ", "en": "Before this hub"},
+    "big6.reminder": {
+        "th": "⏰ มติ Big 6 ที่คุณรับผิดชอบเลยกำหนด {days} วัน: “{text}” (ประชุมวันที่ {meeting} "
+        "กำหนดเสร็จ {due}) กรุณาแจ้งความคืบหน้าให้ผู้ประสานงาน",
+        "en": "⏰ A Big 6 resolution you own is {days} day(s) overdue: “{text}” (meeting {meeting}, "
+        "due {due}). Please tell the coordinator how it stands.",
+    },
+    "big6.owner_hint": {
+        "th": "พิมพ์ชื่อสมาชิกให้ตรงกับทำเนียบ ระบบจะส่งเตือนทาง LINE ถึงผู้รับผิดชอบเมื่อเลยกำหนด",
+        "en": "Type a member's name as in the directory: overdue reminders then reach them in LINE.",
+    },
     "big6.sectors_present": {"th": "มา {n}/6 ภาคส่วน", "en": "{n}/6 sectors present"},
     "big6.attendees": {"th": "ผู้เข้าร่วม {n} คน", "en": "{n} attended"},
     "big6.outcome": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 from aiohttp import web
 
 from hub.auth import role_at_least
@@ -21,6 +22,7 @@ from plugins.big6 import csvio
 from plugins.big6.const import DOMAIN, MAX_IMPORT_BYTES, RESOLUTION_STATUSES, SECTORS
 from plugins.big6.line_link import linker
 from plugins.big6.manager import BIG6, Big6Manager, sector_counts
+from plugins.big6.problems import Refused, from_validation
 from plugins.big6.strings import month_label, translator
 
 if TYPE_CHECKING:
@@ -47,6 +49,14 @@ def _page(request: web.Request, name: str, status: int = 200, **ctx: Any) -> web
 async def _call(request: web.Request, service: str, data: dict[str, Any], target: str) -> Any:
     hub = request.app[HUB_KEY]
     user = current_user(request)
+    schema = hub.services.get(DOMAIN, service).schema
+    if schema is not None:
+        # Checked here first so a page can name the field in Thai; the service checks again.
+        try:
+            schema.model_validate(data)
+        except pydantic.ValidationError as err:
+            problems = from_validation(err)
+            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(p) for p in problems), problems) from None
     result = await hub.services.call(DOMAIN, service, data, Context(user_id=user.id, origin="ui"))
     # Phone numbers and CSV contents stay out of the append-only log.
     detail = {k: v for k, v in data.items() if k not in ("phone", "csv")}
@@ -54,6 +64,14 @@ async def _call(request: web.Request, service: str, data: dict[str, Any], target
         user.username, f"{DOMAIN}.{service}", target, role=user.role, detail=detail, ip=request.remote or ""
     )
     return result
+
+
+def _error(request: web.Request, err: ServiceValidationError) -> str:
+    """Return a refusal as the page's language says it (never pydantic's English)."""
+    lang = request_lang(request)
+    if isinstance(err, Refused):
+        return "; ".join(p.text(lang) for p in err.problems)
+    return str(err)
 
 
 def _text(form: Any, name: str) -> str:
@@ -99,7 +117,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "add_member", data, data["name"])
     except ServiceValidationError as err:
-        return await directory(request, status=400, error=str(err))
+        return await directory(request, status=400, error=_error(request, err))
     return _see_other("/big6")
 
 
@@ -110,7 +128,7 @@ async def remove_member(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "remove_member", {"member_id": member_id}, member_id)
     except ServiceValidationError as err:
-        return await directory(request, status=400, error=str(err))
+        return await directory(request, status=400, error=_error(request, err))
     return _see_other("/big6")
 
 
@@ -122,7 +140,7 @@ async def line_code(request: web.Request) -> web.StreamResponse:
     try:
         result = await _call(request, "line_code", {"member_id": member_id}, member_id)
     except ServiceValidationError as err:
-        return await directory(request, status=400, error=str(err))
+        return await directory(request, status=400, error=_error(request, err))
     return await directory(request, code={"name": member.name if member else member_id, **result})
 
 
@@ -151,7 +169,8 @@ async def import_members(request: web.Request) -> web.StreamResponse:
             detail={"problems": len(err.errors)},
             ip=request.remote or "",
         )
-        return await directory(request, status=400, import_errors=[str(e) for e in err.errors])
+        lang = request_lang(request)
+        return await directory(request, status=400, import_errors=[e.text(lang) for e in err.errors])
     await hub.audit.log(
         user.username,
         f"{DOMAIN}.import_members",
@@ -212,6 +231,7 @@ async def meetings(request: web.Request, status: int = 200, **extra: Any) -> web
         statuses=RESOLUTION_STATUSES,
         can_edit=role_at_least(user.role, "operator"),
         blank_rows=range(_FORM_RESOLUTIONS),
+        owners=[m.name for m in await mgr.store.members()] if role_at_least(user.role, "operator") else [],
         **extra,
     )
 
@@ -246,7 +266,7 @@ async def record_meeting(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "record_meeting", data, data["date"])
     except ServiceValidationError as err:
-        return await meetings(request, 400, error=str(err))
+        return await meetings(request, 400, error=_error(request, err))
     return _see_other("/big6/meetings")
 
 
@@ -259,7 +279,7 @@ async def update_resolution(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "update_resolution", data, res_id)
     except ServiceValidationError as err:
-        return await meetings(request, 400, error=str(err))
+        return await meetings(request, 400, error=_error(request, err))
     return _see_other("/big6/meetings")
 
 

@@ -122,6 +122,8 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
         "coverage_days": mgr.config.report_days,
         "gaps": [{"checkpoint_id": g.checkpoint_id, "shift": g.shift_id, "days": g.days} for g in grid.gaps],
         "last_checkin": await mgr.store.last_checkin(),
+        # Check-ins kept but not counted (far, too fast, no position) that no admin has accepted yet.
+        "flagged": await mgr.store.flagged_open(hub.clock.time() - mgr.config.report_days * 86400),
     }
 
 
@@ -160,6 +162,13 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_th": "จำนวนการลงชื่อ",
             "label_en": "Check-ins",
             "value": fig["checkins"],
+            "unit": "",
+        },
+        {
+            "key": "patrol_flagged",
+            "label_th": "การลงชื่อที่ถูกตั้งข้อสังเกต (ไม่นับ)",
+            "label_en": "Flagged check-ins (not counted)",
+            "value": fig["flagged"],
             "unit": "",
         },
     ]

@@ -29,11 +29,17 @@ from hub.http.routes import CSRF_KEY, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from plugins.patrol_qr import links
-from plugins.patrol_qr.const import PATROL, ROLE_VOLUNTEER, VOLUNTEER_COOKIE, VOLUNTEER_COOKIE_SECONDS
+from plugins.patrol_qr.const import (
+    DEVICE_COOKIE,
+    PATROL,
+    ROLE_VOLUNTEER,
+    VOLUNTEER_COOKIE,
+    VOLUNTEER_COOKIE_SECONDS,
+)
 from plugins.patrol_qr.manager import CheckinRefused, PatrolManager, Person, person_for_user
 from plugins.patrol_qr.patrols import composition_label
-from plugins.patrol_qr.store import Checkpoint
-from plugins.patrol_qr.strings import translator
+from plugins.patrol_qr.store import Checkpoint, Volunteer
+from plugins.patrol_qr.strings import flag_text, translator
 
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
@@ -42,12 +48,14 @@ __all__ = ("checkin_page", "checkin_submit", "volunteer_link")
 
 _LOGGER = logging.getLogger(__name__)
 _TEMPLATE = "patrol_qr/checkin.html"
+#: A device cookie to set on this response (the request bound a volunteer's link to this phone).
+_BOUND_KEY: web.RequestKey[str] = web.RequestKey("patrol_qr_bound_device")
 
 
 def _page(request: web.Request, status: int = 200, **ctx: Any) -> web.Response:
     lang = request_lang(request)
     t = translator(lang)
-    return render(
+    response = render(
         request,
         _TEMPLATE,
         status=status,
@@ -56,6 +64,40 @@ def _page(request: web.Request, status: int = 200, **ctx: Any) -> web.Response:
         composition=lambda comp: composition_label(comp, lang),
         **ctx,
     )
+    bound = request.get(_BOUND_KEY)
+    if bound is not None:
+        _set_device_cookie(request, response, bound)
+    return response
+
+
+def _set_device_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    # Path-scoped and HttpOnly like the token: only the patrol pages ever see it.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=VOLUNTEER_COOKIE_SECONDS,
+        path="/patrol_qr/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+    )
+
+
+async def _device_ok(request: web.Request, mgr: PatrolManager, vol: Volunteer) -> bool:
+    """Return whether this phone may use the volunteer's link, binding it if it is the first.
+
+    The first phone that presents a working link owns it; any other phone is
+    refused until an admin moves the link (a new link, the old phone unbound).
+    """
+    hub = request.app[HUB_KEY]
+    device = links.device_from_cookie(hub, vol.id, request.cookies.get(DEVICE_COOKIE, ""))
+    if vol.device_hash is not None:
+        return device is not None and secrets.compare_digest(links.token_hash(device), vol.device_hash)
+    device, cookie = links.device_cookie(hub, vol.id)
+    if not await mgr.bind_device(vol, device):
+        return False  # another phone bound it a moment ago
+    request[_BOUND_KEY] = cookie
+    return True
 
 
 def _refuse(request: web.Request, err: CheckinRefused, cp: Checkpoint | None = None) -> web.Response:
@@ -108,6 +150,8 @@ async def _identify(request: web.Request, mgr: PatrolManager) -> Person | None:
     vol = await mgr.volunteer_for_token(token)
     if vol is None or vol.revoked_at is not None:
         raise CheckinRefused("revoked", 403)
+    if not await _device_ok(request, mgr, vol):
+        raise CheckinRefused("device", 403)
     return Person(f"volunteer:{vol.id}", vol.name, ROLE_VOLUNTEER)
 
 
@@ -193,6 +237,7 @@ async def checkin_submit(request: web.Request) -> web.StreamResponse:
         checkpoint=result.checkpoint,
         person=person,
         result=result,
+        flag_text=flag_text(result.checkin, request_lang(request)),
         time=hub.clock.now().strftime("%H:%M"),
     )
 
@@ -220,10 +265,23 @@ async def volunteer_link(request: web.Request) -> web.StreamResponse:
         )
         response.del_cookie(VOLUNTEER_COOKIE, path="/patrol_qr/")
         return response
+    if not await _device_ok(request, mgr, vol):
+        _LOGGER.warning("patrol_qr: volunteer %s's link opened on a second phone; refused", vol.id)
+        return render(
+            request,
+            "patrol_qr/volunteer.html",
+            status=403,
+            t=t,
+            ok=False,
+            message=t("volunteer.other_device"),
+        )
     await mgr.store.touch_volunteer(vol.id, hub.clock.time())
     response = render(
         request, "patrol_qr/volunteer.html", t=t, ok=True, message=t("volunteer.ok", name=vol.name)
     )
+    bound = request.get(_BOUND_KEY)
+    if bound is not None:
+        _set_device_cookie(request, response, bound)
     # Path-scoped: the token is sent only to the patrol pages, never to the rest of the hub.
     response.set_cookie(
         VOLUNTEER_COOKIE,

@@ -111,9 +111,12 @@ class PatrolConfig(BlockModel):
     report_days: int = Field(default=7, ge=1, le=62)
     #: Least hub role that checks in as police (others use volunteer links).
     officer_min_role: Literal["viewer", "operator", "admin"] = "operator"
-    #: A check-in with a browser position farther than this from the
-    #: checkpoint is flagged in the report (the phone may be elsewhere).
+    #: A check-in with a phone position farther than this from the
+    #: checkpoint is flagged: kept, but not a proven visit until an admin accepts it.
     far_meters: int = Field(default=200, ge=10, le=100_000)
+    #: Two check-ins of one person faster apart than this (straight line
+    #: between the boxes) flag the later one: nobody rides across town in seconds.
+    max_speed_kmh: float = Field(default=80.0, gt=0, le=1000)
     #: Local time of the daily gap check that fires ``patrol_gap``.
     daily_check: str = "07:00"
     shifts: list[ShiftConfig] = Field(default_factory=lambda: list(DEFAULT_SHIFTS), min_length=1)

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from plugins.patrol_qr.const import FORM_TTL
+from plugins.patrol_qr.const import FORM_TTL, VOLUNTEER_COOKIE_SECONDS
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -32,6 +32,8 @@ __all__ = (
     "new_token",
     "token_hash",
     "absolute_url",
+    "device_cookie",
+    "device_from_cookie",
 )
 
 
@@ -111,3 +113,30 @@ def absolute_url(hub: Hub, path: str, request: web.Request | None = None) -> str
     if request is not None:
         return f"{request.scheme}://{request.host}{path}"
     return path
+
+
+def _device_path(volunteer_id: str, device: str) -> str:
+    return f"/patrol_qr/device/{volunteer_id}/{device}"
+
+
+def device_cookie(hub: Hub, volunteer_id: str) -> tuple[str, str]:
+    """Return (device id, cookie value) for a phone a volunteer's link is being bound to.
+
+    The cookie is ``<device>.<exp>.<sig>``, signed for this volunteer: a value
+    made up or moved from another volunteer's phone fails the signature
+    before the database is asked.
+    """
+    device = secrets.token_urlsafe(18)
+    query = parse_qs(
+        urlsplit(hub.signer.sign(_device_path(volunteer_id, device), VOLUNTEER_COOKIE_SECONDS)).query
+    )
+    return device, f"{device}.{query['exp'][0]}.{query['sig'][0]}"
+
+
+def device_from_cookie(hub: Hub, volunteer_id: str, value: str) -> str | None:
+    """Return the device id in a genuine, unexpired device cookie of this volunteer, else None."""
+    parts = value.split(".")
+    if len(parts) != 3 or len(value) > 200:
+        return None
+    device, exp, sig = parts
+    return device if hub.signer.verify(_device_path(volunteer_id, device), exp, sig) else None

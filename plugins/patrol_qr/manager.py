@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,21 @@ from hub.core.context import Context
 from hub.core.ids import ulid
 from plugins.patrol_qr import links
 from plugins.patrol_qr.config import PatrolConfig
-from plugins.patrol_qr.const import EVENT_CHECKIN, EVENT_GAP, NOTE_MAX, PATROL, ROLE_POLICE, ROLES
+from plugins.patrol_qr.const import (
+    DOMAIN,
+    EVENT_ACCEPTED,
+    EVENT_CHECKIN,
+    EVENT_GAP,
+    EVENT_REGISTRY_CHANGED,
+    FLAG_FAR,
+    FLAG_NO_POSITION,
+    FLAG_SPEED,
+    MAX_REPORT_DAYS,
+    NOTE_MAX,
+    PATROL,
+    ROLE_POLICE,
+    ROLES,
+)
 from plugins.patrol_qr.patrols import (
     Coverage,
     Patrol,
@@ -22,7 +37,9 @@ from plugins.patrol_qr.patrols import (
     coverage,
     distance_m,
     group_patrols,
+    speed_kmh,
 )
+from plugins.patrol_qr.problems import PatrolError
 from plugins.patrol_qr.store import Checkin, Checkpoint, PatrolStore, Volunteer
 
 if TYPE_CHECKING:
@@ -63,7 +80,7 @@ class CheckinResult:
     @property
     def far(self) -> bool:
         """Return whether the phone reported a position far from the checkpoint."""
-        return bool(self.checkin.distance_m is not None and self.checkin.distance_m > self.far_limit)
+        return FLAG_FAR in self.checkin.flags
 
     far_limit: float = 0.0
 
@@ -119,27 +136,29 @@ class PatrolManager:
     ) -> Checkpoint:
         """Add a checkpoint from the UI; ids are never reused for another place."""
         if await self.store.raw_checkpoint(cp_id) is not None:
-            raise ValueError(f"checkpoint id {cp_id!r} is already used")
+            raise PatrolError("id_used", id=cp_id)
         cp = Checkpoint(cp_id, name, lat, lon, risk, "ui", links.new_sheet_id(), self.hub.clock.time())
         await self.store.upsert_checkpoint(cp)
         await self.refresh()
+        self.hub.bus.fire(EVENT_REGISTRY_CHANGED, {"domain": DOMAIN})
         return cp
 
     async def remove_checkpoint(self, cp_id: str) -> None:
         """Remove a checkpoint added in the UI (its history stays)."""
         cp = await self.store.checkpoint(cp_id)
         if cp is None:
-            raise ValueError(f"no checkpoint {cp_id!r}")
+            raise PatrolError("no_checkpoint", id=cp_id)
         if cp.source == "config":
-            raise ValueError(f"checkpoint {cp_id!r} is defined in config.yaml; remove it there")
+            raise PatrolError("in_config", id=cp_id)
         await self.store.remove_checkpoint(cp_id, self.hub.clock.time())
         await self.refresh()
+        self.hub.bus.fire(EVENT_REGISTRY_CHANGED, {"domain": DOMAIN})
 
     async def new_sheet(self, cp_id: str) -> str:
         """Replace a checkpoint's sheet: every earlier print stops working."""
         sheet = links.new_sheet_id()
         if not await self.store.set_sheet(cp_id, sheet):
-            raise ValueError(f"no checkpoint {cp_id!r}")
+            raise PatrolError("no_checkpoint", id=cp_id)
         await self.refresh()
         return sheet
 
@@ -162,10 +181,21 @@ class PatrolManager:
             return None
         return await self.store.volunteer_by_hash(links.token_hash(token))
 
+    async def move_volunteer(self, volunteer_id: str) -> str:
+        """Move a volunteer to a new phone: a new personal path (shown once); the old link and phone stop."""
+        token = links.new_token()
+        if not await self.store.move_volunteer(volunteer_id, links.token_hash(token)):
+            raise PatrolError("no_volunteer", id=volunteer_id)
+        return f"/patrol_qr/v/{token}"
+
+    async def bind_device(self, vol: Volunteer, device: str) -> bool:
+        """Bind an unbound volunteer link to this device; False if another phone got there first."""
+        return await self.store.bind_device(vol.id, links.token_hash(device), self.hub.clock.time())
+
     async def revoke_volunteer(self, volunteer_id: str) -> None:
         """Revoke a volunteer's personal link at once."""
         if not await self.store.revoke_volunteer(volunteer_id, self.hub.clock.time()):
-            raise ValueError(f"no active volunteer {volunteer_id!r}")
+            raise PatrolError("no_volunteer", id=volunteer_id)
 
     # -- check-ins ------------------------------------------------------------
 
@@ -208,6 +238,13 @@ class PatrolManager:
             dist = None
             if lat is not None and lon is not None and cp.lat is not None and cp.lon is not None:
                 dist = round(distance_m(lat, lon, cp.lat, cp.lon), 1)
+            speed = await self._speed_from_previous(person, cp, lat, lon, now)
+            flags = self._flags(lat, dist, speed)
+            if flags:
+                flagged = await self.store.last_by(cp.id, person.key, now - self.window, proven_only=False)
+                if flagged is not None:
+                    # One flagged try per person and window: a retry must bring what was missing.
+                    raise CheckinRefused("replay", 409, at=flagged.ts)
             checkin = Checkin(
                 ulid(),
                 cp.id,
@@ -222,12 +259,78 @@ class PatrolManager:
                 dist,
                 note,
                 patrol_id,
+                flags,
+                None if speed is None or math.isinf(speed) else round(speed, 1),
             )
             await self.store.add_checkin(checkin)
+        if flags:
+            _LOGGER.warning(
+                "patrol_qr: check-in %s at %s by %s flagged (%s); not counted until an admin accepts it",
+                checkin.id,
+                cp.id,
+                person.key,
+                ", ".join(flags),
+            )
         patrol = group_patrols(_visits(await self.store.patrol(patrol_id)))[0]
         result = CheckinResult(checkin, cp, patrol, float(self.config.far_meters))
         self.hub.bus.fire(EVENT_CHECKIN, self.event_data(result), context)
         return result
+
+    def _flags(self, lat: float | None, dist: float | None, speed: float | None) -> tuple[str, ...]:
+        """Return why a check-in does not prove a visit on its own (empty: it does)."""
+        flags: list[str] = []
+        if lat is None:
+            flags.append(FLAG_NO_POSITION)  # refused or unavailable: nothing says where the phone was
+        if dist is not None and dist > self.config.far_meters:
+            flags.append(FLAG_FAR)
+        if speed is not None and speed > self.config.max_speed_kmh:
+            flags.append(FLAG_SPEED)
+        return tuple(flags)
+
+    async def _speed_from_previous(
+        self, person: Person, cp: Checkpoint, lat: float | None, lon: float | None, now: float
+    ) -> float | None:
+        """Return the speed from this person's previous check-in to this one, None if unknown.
+
+        A box's own position is trusted over the phone's (which the phone
+        reports), and a phone position is used only where a box has none.
+        """
+        here = _place(cp.lat, cp.lon) or _place(lat, lon)
+        previous = await self.store.previous_of(person.key, now)
+        if here is None or previous is None:
+            return None
+        row = await self.store.raw_checkpoint(previous.checkpoint_id)
+        there = (_place(row["lat"], row["lon"]) if row else None) or _place(previous.lat, previous.lon)
+        if there is None:
+            return None
+        return speed_kmh(distance_m(*there, *here), now - previous.ts)
+
+    async def accept_checkin(self, checkin_id: str, by: str) -> dict[str, Any]:
+        """Accept a flagged check-in as a proven visit (an admin vouches for it); fire the event."""
+        checkin = await self.store.checkin(checkin_id)
+        if checkin is None:
+            raise PatrolError("no_checkin", id=checkin_id)
+        if not checkin.flags or checkin.accepted_at is not None:
+            raise PatrolError("not_flagged", id=checkin_id)
+        if not await self.store.accept_checkin(checkin_id, by, self.hub.clock.time()):
+            raise PatrolError("not_flagged", id=checkin_id)
+        patrol = group_patrols(_visits(await self.store.patrol(checkin.patrol_id)))[0]
+        data = {
+            "checkin_id": checkin.id,
+            "checkpoint_id": checkin.checkpoint_id,
+            "ts": checkin.ts,
+            "role": checkin.role,
+            "person_name": checkin.person_name,
+            "flags": list(checkin.flags),
+            "accepted_by": by,
+            "patrol_id": patrol.id,
+            "people": len(patrol.people),
+            "composition": patrol.composition,
+            "joint": patrol.joint,
+            "mixed": patrol.mixed,
+        }
+        self.hub.bus.fire(EVENT_ACCEPTED, data)
+        return data
 
     def event_data(self, result: CheckinResult) -> dict[str, Any]:
         """Return the ``patrol_checkin`` payload (what the station receives)."""
@@ -249,6 +352,9 @@ class PatrolManager:
             "lon": c.lon,
             "distance_m": c.distance_m,
             "far": result.far,
+            "speed_kmh": c.speed_kmh,
+            "flags": list(c.flags),
+            "proven": c.proven,
             "note": c.note,
         }
 
@@ -261,6 +367,10 @@ class PatrolManager:
         since = self.hub.clock.time() - days * 86400
         patrols = group_patrols(_visits(await self.store.checkins(since)))
         return list(reversed(patrols))[:limit]
+
+    async def flagged_checkins(self, days: int = MAX_REPORT_DAYS) -> list[Checkin]:
+        """Return flagged check-ins of the last ``days`` days still waiting for an admin, newest first."""
+        return await self.store.flagged(self.hub.clock.time() - days * 86400)
 
     # -- coverage -------------------------------------------------------------
 
@@ -296,19 +406,21 @@ class PatrolManager:
         nxt = (first + timedelta(days=32)).replace(day=1)
         last = min(nxt - timedelta(days=1), self.today())
         if last < first:
-            return {"coverage": None, "patrols": 0, "joint": 0, "mixed": 0, "checkins": 0}
+            return {"coverage": None, "patrols": 0, "joint": 0, "mixed": 0, "checkins": 0, "flagged": 0}
         grid = await self.coverage((last - first).days + 1, last)
         tz = self.hub.clock.tz
         since = datetime.combine(first, time(0), tz).timestamp()
         until = datetime.combine(nxt, time(0), tz).timestamp()
         checkins = await self.store.checkins(since, until)
-        patrols = group_patrols(_visits(checkins))
+        # Only proven visits count; flagged ones are reported apart, for the admin to review.
+        patrols = [p for p in group_patrols(_visits(checkins)) if p.proven_visits]
         return {
             "coverage": grid.ratio(),
             "patrols": len(patrols),
             "joint": sum(p.joint for p in patrols),
             "mixed": sum(p.mixed for p in patrols),
-            "checkins": len(checkins),
+            "checkins": sum(1 for c in checkins if c.proven),
+            "flagged": sum(1 for c in checkins if not c.proven),
         }
 
     # -- the daily gap check -------------------------------------------------------
@@ -355,7 +467,14 @@ class PatrolManager:
 
 
 def _visits(checkins: list[Checkin]) -> list[Visit]:
-    return [Visit(c.checkpoint_id, c.ts, c.person, c.role, c.patrol_id, c.person_name) for c in checkins]
+    return [
+        Visit(c.checkpoint_id, c.ts, c.person, c.role, c.patrol_id, c.person_name, c.proven, c.flags, c.id)
+        for c in checkins
+    ]
+
+
+def _place(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    return (lat, lon) if lat is not None and lon is not None else None
 
 
 def person_for_user(user: Any) -> Person:

@@ -47,4 +47,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ix_patrol_checkins_ts ON patrol_checkins (ts);
     CREATE INDEX ix_patrol_checkins_patrol ON patrol_checkins (patrol_id);
     """,
+    # Flags: a check-in far from its box, after an impossible journey, or without a position is
+    # kept but not a proven visit until an admin accepts it.  A volunteer's link binds to the
+    # first phone that opens it (a hash of that phone's device id).
+    """
+    ALTER TABLE patrol_checkins ADD COLUMN flags TEXT NOT NULL DEFAULT '';
+    ALTER TABLE patrol_checkins ADD COLUMN speed_kmh REAL;
+    ALTER TABLE patrol_checkins ADD COLUMN accepted_at REAL;
+    ALTER TABLE patrol_checkins ADD COLUMN accepted_by TEXT;
+    CREATE INDEX ix_patrol_checkins_person_ts ON patrol_checkins (person, ts);
+    ALTER TABLE patrol_volunteers ADD COLUMN device_hash TEXT;
+    ALTER TABLE patrol_volunteers ADD COLUMN device_bound_at REAL;
+    """,
 )

@@ -28,6 +28,7 @@ __all__ = (
     "coverage",
     "composition_label",
     "distance_m",
+    "speed_kmh",
 )
 
 
@@ -41,6 +42,10 @@ class Visit:
     role: str
     patrol_id: str
     person_name: str = ""
+    #: False for a flagged check-in no admin has accepted: kept and shown, never counted.
+    proven: bool = True
+    flags: tuple[str, ...] = ()
+    checkin_id: str = ""
 
 
 @dataclass
@@ -53,9 +58,29 @@ class Patrol:
     visits: list[Visit] = field(default_factory=list)
 
     @property
+    def proven_visits(self) -> list[Visit]:
+        """Return the visits that count: a flagged check-in proves nobody was there."""
+        return [v for v in self.visits if v.proven]
+
+    @property
+    def flagged(self) -> list[Visit]:
+        """Return the flagged visits still waiting for an admin."""
+        return [v for v in self.visits if not v.proven]
+
+    @property
+    def proven_started(self) -> float | None:
+        """Return the first proven visit's time (the patrol's slot in coverage), or None."""
+        proven = self.proven_visits
+        return proven[0].ts if proven else None
+
+    @property
     def people(self) -> dict[str, str]:
-        """Return person → role, each person once."""
-        return {v.person: v.role for v in self.visits}
+        """Return person → role of the proven visits, each person once.
+
+        A flagged check-in (a phone in Paris, a jump across town in seconds)
+        must not turn an officer's round into "police + volunteer".
+        """
+        return {v.person: v.role for v in self.proven_visits}
 
     @property
     def composition(self) -> dict[str, int]:
@@ -151,10 +176,12 @@ def shift_slot(ts: float, shifts: Sequence[ShiftConfig], tz: tzinfo) -> tuple[da
 class Cell:
     """One checkpoint × day × shift."""
 
-    status: str  # visited | missed | pending | before (checkpoint did not exist yet)
+    status: str  # visited | flagged | missed | pending | before (checkpoint did not exist yet)
     patrols: int = 0
     joint: int = 0
     mixed: int = 0
+    #: Flagged check-ins in this slot that no admin has accepted (not visits).
+    flagged: int = 0
 
 
 @dataclass(frozen=True)
@@ -183,7 +210,7 @@ class Coverage:
         done = [
             c
             for (cp, _d, _s), c in self.cells.items()
-            if c.status in ("visited", "missed") and (checkpoint_id is None or cp == checkpoint_id)
+            if c.status in ("visited", "missed", "flagged") and (checkpoint_id is None or cp == checkpoint_id)
         ]
         if not done:
             return None
@@ -217,16 +244,22 @@ def coverage(
     """
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     visited: dict[tuple[str, date, str], list[Patrol]] = {}
+    flagged: dict[tuple[str, date, str], int] = {}
     last_visit: dict[tuple[str, str], float] = {}
     for patrol in patrols:
-        slot = shift_slot(patrol.started, shifts, tz)
+        for visit in patrol.flagged:
+            fslot = shift_slot(visit.ts, shifts, tz)
+            if fslot is not None:
+                flagged[(patrol.checkpoint_id, *fslot)] = flagged.get((patrol.checkpoint_id, *fslot), 0) + 1
+        started = patrol.proven_started
+        if started is None:
+            continue  # only flagged check-ins: nobody is proven to have been there
+        slot = shift_slot(started, shifts, tz)
         if slot is None:
             continue
         visited.setdefault((patrol.checkpoint_id, *slot), []).append(patrol)
         key = (patrol.checkpoint_id, slot[1])
-        last_visit[key] = max(
-            last_visit.get(key, 0.0), patrol.visits[-1].ts if patrol.visits else patrol.started
-        )
+        last_visit[key] = max(last_visit.get(key, 0.0), patrol.proven_visits[-1].ts)
 
     cells: dict[tuple[str, date, str], Cell] = {}
     gaps: list[Gap] = []
@@ -245,12 +278,15 @@ def coverage(
                     cell = Cell("before")
                 elif end > now:
                     cell = Cell("pending")  # not over yet: a visit may still come
+                elif flagged.get((cp_id, day, shift.id)):
+                    cell = Cell("flagged")  # only unproven check-ins: counted as missed
                 else:
                     cell = Cell("missed")
+                cell.flagged = flagged.get((cp_id, day, shift.id), 0)
                 cells[(cp_id, day, shift.id)] = cell
                 if broken or cell.status == "pending":
                     continue
-                if cell.status == "missed":
+                if cell.status in ("missed", "flagged"):
                     streak += 1
                 else:
                     broken, reached_start = True, False
@@ -277,3 +313,12 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * r * math.asin(math.sqrt(min(1.0, a)))
+
+
+def speed_kmh(distance: float, seconds: float) -> float:
+    """Return the speed needed to cover ``distance`` metres in ``seconds`` (infinite for no time)."""
+    if distance <= 0:
+        return 0.0
+    if seconds <= 0:
+        return math.inf
+    return distance / seconds * 3.6

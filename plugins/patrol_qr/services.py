@@ -16,6 +16,7 @@ from hub.core.errors import ServiceValidationError
 from plugins.patrol_qr import links
 from plugins.patrol_qr.const import DOMAIN
 from plugins.patrol_qr.manager import PATROL
+from plugins.patrol_qr.problems import PatrolError, Refused
 
 if TYPE_CHECKING:
     from hub.core.services import ServiceCall
@@ -55,6 +56,10 @@ class VolunteerId(_Schema):
     volunteer_id: str = Field(min_length=1, max_length=40)
 
 
+class CheckinId(_Schema):
+    checkin_id: str = Field(min_length=1, max_length=40)
+
+
 class Empty(_Schema):
     pass
 
@@ -66,6 +71,8 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
     async def wrapped(call: ServiceCall) -> Any:
         try:
             return await handler(call)
+        except PatrolError as err:
+            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from None
         except ValueError as err:
             raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from None
 
@@ -91,7 +98,7 @@ def register(hub: Hub) -> None:
     async def sheet_link(call: ServiceCall) -> dict[str, Any]:
         cp = await mgr.store.checkpoint(call.data["id"])
         if cp is None:
-            raise ValueError(f"no checkpoint {call.data['id']!r}")
+            raise PatrolError("no_checkpoint", id=call.data["id"])
         path = mgr.signed_link(cp)
         return {"url": links.absolute_url(hub, path), "path": path, "expires": links.link_expiry(path)}
 
@@ -103,6 +110,13 @@ def register(hub: Hub) -> None:
 
     async def revoke_volunteer(call: ServiceCall) -> None:
         await mgr.revoke_volunteer(call.data["volunteer_id"])
+
+    async def move_volunteer(call: ServiceCall) -> dict[str, Any]:
+        path = await mgr.move_volunteer(call.data["volunteer_id"])
+        return {"volunteer_id": call.data["volunteer_id"], "path": path, "url": links.absolute_url(hub, path)}
+
+    async def accept_checkin(call: ServiceCall) -> dict[str, Any]:
+        return await mgr.accept_checkin(call.data["checkin_id"], await hub.auth.actor(call.context))
 
     async def check_gaps(call: ServiceCall) -> dict[str, Any]:
         return {"gaps": await mgr.check_gaps()}
@@ -158,6 +172,21 @@ def register(hub: Hub) -> None:
         VolunteerId,
         role="admin",
         description="Revoke a volunteer's personal link",
+    )
+    reg(
+        "move_volunteer",
+        move_volunteer,
+        VolunteerId,
+        role="admin",
+        description="Move a volunteer's link to a new phone: a new link (shown once); the old link and "
+        "phone stop working",
+    )
+    reg(
+        "accept_checkin",
+        accept_checkin,
+        CheckinId,
+        role="admin",
+        description="Accept a flagged check-in (far, too fast, no position) as a proven visit",
     )
     reg(
         "check_gaps",

@@ -56,6 +56,9 @@ class Volunteer:
     issued_by: str
     revoked_at: float | None
     last_seen_at: float | None
+    #: SHA-256 of the device id of the phone the link is bound to (None: not bound yet).
+    device_hash: str | None = None
+    device_bound_at: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Volunteer:
@@ -68,6 +71,8 @@ class Volunteer:
             row["issued_by"],
             row["revoked_at"],
             row["last_seen_at"],
+            row["device_hash"],
+            row["device_bound_at"],
         )
 
 
@@ -88,16 +93,31 @@ class Checkin:
     distance_m: float | None
     note: str
     patrol_id: str
+    #: Why this check-in does not prove a visit on its own (``far``, ``speed``, ``no_position``).
+    flags: tuple[str, ...] = ()
+    #: The speed needed to come from this person's previous check-in (km/h), when it was computed.
+    speed_kmh: float | None = None
+    accepted_at: float | None = None
+    accepted_by: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Checkin:
         """Build from a database row."""
-        return cls(*(row[k] for k in _CHECKIN_COLUMNS))
+        values = {k: row[k] for k in _CHECKIN_COLUMNS}
+        values["flags"] = tuple(f for f in (row["flags"] or "").split(",") if f)
+        return cls(**values)
+
+    @property
+    def proven(self) -> bool:
+        """Return whether this check-in counts as a visit: unflagged, or accepted by an admin."""
+        return not self.flags or self.accepted_at is not None
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form (the sheet id stays on the hub)."""
         out = {k: getattr(self, k) for k in _CHECKIN_COLUMNS}
         out.pop("sheet")
+        out["flags"] = list(self.flags)
+        out["proven"] = self.proven
         return out
 
 
@@ -115,6 +135,10 @@ _CHECKIN_COLUMNS = (
     "distance_m",
     "note",
     "patrol_id",
+    "flags",
+    "speed_kmh",
+    "accepted_at",
+    "accepted_by",
 )
 
 
@@ -206,6 +230,24 @@ class PatrolStore:
         )
         return changed > 0
 
+    async def bind_device(self, volunteer_id: str, device_hash: str, now: float) -> bool:
+        """Bind an unbound volunteer link to a device; return whether this call bound it."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_volunteers SET device_hash = ?, device_bound_at = ? "
+            "WHERE id = ? AND device_hash IS NULL AND revoked_at IS NULL",
+            (device_hash, now, volunteer_id),
+        )
+        return changed > 0
+
+    async def move_volunteer(self, volunteer_id: str, token_hash: str) -> bool:
+        """Give an active volunteer a new token and unbind their device; return whether it was active."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_volunteers SET token_hash = ?, device_hash = NULL, device_bound_at = NULL "
+            "WHERE id = ? AND revoked_at IS NULL",
+            (token_hash, volunteer_id),
+        )
+        return changed > 0
+
     async def touch_volunteer(self, volunteer_id: str, now: float) -> None:
         """Note when a volunteer last used their link."""
         await self._db.execute(
@@ -216,11 +258,52 @@ class PatrolStore:
 
     async def add_checkin(self, c: Checkin) -> None:
         """Store a check-in."""
+        values = {k: getattr(c, k) for k in _CHECKIN_COLUMNS}
+        values["flags"] = ",".join(c.flags)
         await self._db.execute(
             f"INSERT INTO patrol_checkins ({', '.join(_CHECKIN_COLUMNS)}) VALUES "
             f"({', '.join('?' for _ in _CHECKIN_COLUMNS)})",
-            tuple(getattr(c, k) for k in _CHECKIN_COLUMNS),
+            tuple(values.values()),
         )
+
+    async def checkin(self, checkin_id: str) -> Checkin | None:
+        """Return one check-in."""
+        row = await self._db.fetchone("SELECT * FROM patrol_checkins WHERE id = ?", (checkin_id,))
+        return Checkin.from_row(row) if row else None
+
+    async def accept_checkin(self, checkin_id: str, by: str, now: float) -> bool:
+        """Accept a flagged check-in as a proven visit; return whether it was flagged and open."""
+        changed = await self._db.execute_rowcount(
+            "UPDATE patrol_checkins SET accepted_at = ?, accepted_by = ? "
+            "WHERE id = ? AND flags != '' AND accepted_at IS NULL",
+            (now, by, checkin_id),
+        )
+        return changed > 0
+
+    async def previous_of(self, person: str, before: float) -> Checkin | None:
+        """Return this person's latest check-in at or before ``before``, anywhere."""
+        row = await self._db.fetchone(
+            "SELECT * FROM patrol_checkins WHERE person = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
+            (person, before),
+        )
+        return Checkin.from_row(row) if row else None
+
+    async def flagged(self, since: float, limit: int = 200) -> list[Checkin]:
+        """Return flagged check-ins since ``since`` that wait for an admin, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM patrol_checkins WHERE ts >= ? AND flags != '' AND accepted_at IS NULL "
+            "ORDER BY ts DESC LIMIT ?",
+            (since, limit),
+        )
+        return [Checkin.from_row(r) for r in rows]
+
+    async def flagged_open(self, since: float) -> int:
+        """Return how many flagged check-ins since ``since`` still wait for an admin."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM patrol_checkins WHERE ts >= ? AND flags != '' AND accepted_at IS NULL",
+            (since,),
+        )
+        return int(row["n"]) if row else 0
 
     async def checkins(
         self,
@@ -261,11 +344,18 @@ class PatrolStore:
         )
         return [Checkin.from_row(r) for r in rows]
 
-    async def last_by(self, checkpoint_id: str, person: str, since: float) -> Checkin | None:
-        """Return this person's latest check-in at a checkpoint since ``since``."""
+    async def last_by(
+        self, checkpoint_id: str, person: str, since: float, *, proven_only: bool = True
+    ) -> Checkin | None:
+        """Return this person's latest (proven) check-in at a checkpoint since ``since``.
+
+        A flagged one does not count by default: told it proves nothing (no
+        position, say), the officer may allow the position and scan again.
+        """
+        proven = "AND (flags = '' OR accepted_at IS NOT NULL) " if proven_only else ""
         row = await self._db.fetchone(
             "SELECT * FROM patrol_checkins WHERE checkpoint_id = ? AND person = ? AND ts >= ? "
-            "ORDER BY ts DESC LIMIT 1",
+            f"{proven}ORDER BY ts DESC LIMIT 1",
             (checkpoint_id, person, since),
         )
         return Checkin.from_row(row) if row else None

@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 from aiohttp import web
 
 from hub.auth import role_at_least
@@ -24,7 +25,8 @@ from plugins.patrol_qr import checkin, links
 from plugins.patrol_qr.const import DOMAIN, MAX_REPORT_DAYS
 from plugins.patrol_qr.manager import PATROL, PatrolManager
 from plugins.patrol_qr.patrols import Coverage, composition_label
-from plugins.patrol_qr.strings import translator
+from plugins.patrol_qr.problems import Refused, error_text, from_validation
+from plugins.patrol_qr.strings import flag_text, translator
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -91,11 +93,14 @@ async def index(request: web.Request) -> web.StreamResponse:
     grid = await mgr.coverage()
     ratio = grid.ratio()
     user = current_user(request)
+    patrols = await mgr.recent_patrols()
     return _page(
         request,
         "index.html",
         checkpoints=mgr.checkpoints,
-        patrols=await mgr.recent_patrols(),
+        patrols=patrols,
+        flagged=await mgr.flagged_checkins(),
+        flag_text=lambda c: flag_text(c, lang),
         rows=_grid_rows(mgr, grid, lang),
         ratio=None if ratio is None else round(ratio * 100),
         names={cp.id: cp.name for cp in mgr.checkpoints},
@@ -141,6 +146,7 @@ def _coverage_json(mgr: PatrolManager, grid: Coverage) -> dict[str, Any]:
                 "patrols": c.patrols,
                 "joint": c.joint,
                 "mixed": c.mixed,
+                "flagged": c.flagged,
             }
             for (cp, day, shift), c in sorted(grid.cells.items())
         ],
@@ -184,6 +190,14 @@ async def api_checkins(request: web.Request) -> web.StreamResponse:
 async def _call(request: web.Request, service: str, data: dict[str, Any], audit_target: str) -> Any:
     hub = request.app[HUB_KEY]
     user = current_user(request)
+    schema = hub.services.get(DOMAIN, service).schema
+    if schema is not None:
+        # Checked here first so the page can name the field in its language; the service checks again.
+        try:
+            schema.model_validate(data)
+        except pydantic.ValidationError as err:
+            errors = from_validation(err)
+            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(e) for e in errors), errors) from None
     result = await hub.services.call(DOMAIN, service, data, Context(user_id=user.id, origin="ui"))
     await hub.audit.log(
         user.username,
@@ -220,22 +234,55 @@ async def add_checkpoint(request: web.Request) -> web.StreamResponse:
     try:
         await _call(request, "add_checkpoint", data, data["id"])
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return _back()
 
 
+def _confirmed(form: Any) -> bool:
+    return _form_text(form, "confirm") == "yes"
+
+
+def _confirm(request: web.Request, question: str, button: str, cancel: str) -> web.Response:
+    """Ask before an action that cannot be undone; the page posts back here with ``confirm=yes``."""
+    return _page(
+        request, "confirm.html", question=question, button=button, action=request.path, cancel=cancel
+    )
+
+
 async def checkpoint_action(request: web.Request) -> web.StreamResponse:
-    """Remove a checkpoint or make a new sheet for it."""
-    _mgr(request)
+    """Remove a checkpoint or make a new sheet for it, once the admin has confirmed."""
+    mgr = _mgr(request)
     action = request.match_info["action"]
     cp_id = request.match_info["checkpoint_id"]
     service = {"remove": "remove_checkpoint", "new_sheet": "new_sheet"}.get(action)
     if service is None:
         raise web.HTTPNotFound()
+    form = await request.post()
+    if not _confirmed(form):
+        cp = await mgr.store.checkpoint(cp_id)
+        if cp is None:
+            return _page(
+                request, "error.html", 404, message=translator(request_lang(request))("patrol.no_such")
+            )
+        t = translator(request_lang(request))
+        return _confirm(
+            request, t(f"patrol.confirm.{action}", cp=cp.name), t(f"patrol.{action}"), f"/{DOMAIN}"
+        )
     try:
         await _call(request, service, {"id": cp_id}, cp_id)
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
+    return _back()
+
+
+async def accept_checkin(request: web.Request) -> web.StreamResponse:
+    """Accept a flagged check-in as a proven visit (audited)."""
+    _mgr(request)
+    checkin_id = request.match_info["checkin_id"]
+    try:
+        await _call(request, "accept_checkin", {"checkin_id": checkin_id}, checkin_id)
+    except ServiceValidationError as err:
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
     return _back()
 
 
@@ -294,28 +341,68 @@ async def issue_volunteer(request: web.Request) -> web.StreamResponse:
     try:
         result = await _call(request, "issue_volunteer_link", data, data["name"])
     except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
+    return await _show_link(request, mgr, result["name"], result["path"])
+
+
+async def _active_volunteer(request: web.Request, mgr: PatrolManager) -> Any:
+    vol_id = request.match_info["volunteer_id"]
+    vol = next((v for v in await mgr.store.volunteers() if v.id == vol_id and v.revoked_at is None), None)
+    return vol
+
+
+async def revoke_volunteer(request: web.Request) -> web.StreamResponse:
+    """Revoke a volunteer's link, once the admin has confirmed."""
+    mgr = _mgr(request)
+    vol_id = request.match_info["volunteer_id"]
+    form = await request.post()
+    t = translator(request_lang(request))
+    if not _confirmed(form):
+        vol = await _active_volunteer(request, mgr)
+        if vol is None:
+            return _page(request, "error.html", 400, message=t("patrol.no_such_volunteer"))
+        return _confirm(
+            request, t("patrol.confirm.revoke", name=vol.name), t("patrol.revoke"), f"/{DOMAIN}/volunteers"
+        )
+    try:
+        await _call(request, "revoke_volunteer", {"volunteer_id": vol_id}, vol_id)
+    except ServiceValidationError as err:
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
+    return web.Response(status=303, headers={"Location": f"/{DOMAIN}/volunteers"})
+
+
+async def move_volunteer(request: web.Request) -> web.StreamResponse:
+    """Move a volunteer's link to a new phone: confirm, then show the new link once."""
+    mgr = _mgr(request)
+    vol_id = request.match_info["volunteer_id"]
+    form = await request.post()
+    t = translator(request_lang(request))
+    vol = await _active_volunteer(request, mgr)
+    if vol is None:
+        return _page(request, "error.html", 400, message=t("patrol.no_such_volunteer"))
+    if not _confirmed(form):
+        return _confirm(
+            request, t("patrol.confirm.move", name=vol.name), t("patrol.move"), f"/{DOMAIN}/volunteers"
+        )
+    try:
+        result = await _call(request, "move_volunteer", {"volunteer_id": vol_id}, vol_id)
+    except ServiceValidationError as err:
+        return _page(request, "error.html", 400, message=error_text(err, request_lang(request)))
+    return await _show_link(request, mgr, vol.name, result["path"])
+
+
+async def _show_link(request: web.Request, mgr: PatrolManager, name: str, path: str) -> web.Response:
+    """Show a volunteer's new personal link once, with a QR to scan from this screen."""
     import segno
 
-    url = links.absolute_url(request.app[HUB_KEY], result["path"], request)
+    url = links.absolute_url(request.app[HUB_KEY], path, request)
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=4)
     return _page(
         request,
         "volunteers.html",
         volunteers=await mgr.store.volunteers(),
-        issued={"name": result["name"], "url": url, "qr": qr},
+        issued={"name": name, "url": url, "qr": qr},
     )
-
-
-async def revoke_volunteer(request: web.Request) -> web.StreamResponse:
-    """Revoke a volunteer's link."""
-    _mgr(request)
-    vol_id = request.match_info["volunteer_id"]
-    try:
-        await _call(request, "revoke_volunteer", {"volunteer_id": vol_id}, vol_id)
-    except ServiceValidationError as err:
-        return _page(request, "error.html", 400, message=str(err))
-    return web.Response(status=303, headers={"Location": f"/{DOMAIN}/volunteers"})
 
 
 def routes(hub: Hub) -> list[Route]:
@@ -358,7 +445,7 @@ def routes(hub: Hub) -> list[Route]:
             "/patrol_qr/checkpoints/{checkpoint_id}/{action}",
             checkpoint_action,
             role="admin",
-            summary="Remove a checkpoint or make a new sheet",
+            summary="Remove a checkpoint or make a new sheet (asks first)",
         ),
         page(
             "GET",
@@ -376,7 +463,21 @@ def routes(hub: Hub) -> list[Route]:
             "/patrol_qr/volunteers/{volunteer_id}/revoke",
             revoke_volunteer,
             role="admin",
-            summary="Revoke a volunteer link",
+            summary="Revoke a volunteer link (asks first)",
+        ),
+        page(
+            "POST",
+            "/patrol_qr/volunteers/{volunteer_id}/move",
+            move_volunteer,
+            role="admin",
+            summary="Move a volunteer's link to a new phone (asks first; shows the new link once)",
+        ),
+        page(
+            "POST",
+            "/patrol_qr/checkins/{checkin_id}/accept",
+            accept_checkin,
+            role="admin",
+            summary="Accept a flagged check-in as a proven visit",
         ),
         Route("GET", "/api/patrol_qr/checkpoints", api_checkpoints, summary="Live checkpoints", tags=api),
         Route("GET", "/api/patrol_qr/checkins", api_checkins, summary="Recent check-ins (?days=7)", tags=api),

@@ -13,14 +13,27 @@ __all__ = ("AnswerError", "read_answers", "scrub", "QuestionResult", "aggregate"
 
 SCALE = (1, 2, 3, 4, 5)
 
-# What would make a free comment identify someone: e-mail addresses, Thai
-# phone numbers (0x-xxx-xxxx, +66…), 13-digit national ID numbers, LINE ids.
-_PERSONAL = (
-    re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
-    re.compile(r"(?:\+?66|0)[\s-]?\d(?:[\s-]?\d){7,8}"),
-    re.compile(r"\b\d(?:[\s-]?\d){12}\b"),
-    re.compile(r"(?i)\bline\s*(?:id)?\s*[:：]\s*\S+"),
+# What would make a free comment identify someone, matched on a copy of the
+# text with Thai digits (๐–๙) read as 0–9, so "๐๘๑-๒๓๔-๕๖๗๘" goes the way of
+# "081-234-5678".  Order matters: e-mail first (its "@" is not a LINE id), then
+# LINE ids, then any long number.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# "@somchai99" (an @ not preceded by an e-mail's local part) ...
+_LINE_AT = re.compile(r"(?<![A-Za-z0-9._%+-])@[A-Za-z0-9._-]{2,}")
+# ... "ไลน์ somchai99", "ไอดีไลน์: x", and in English only with "id" or a colon
+# ("line at the bank" is not a LINE id).
+_LINE_TH = re.compile(
+    r"(?<!ออน)(?:ไลน์|ไลน|ไอดี)\s*(?:ไอดี|id)?\s*[:：=]?\s*@?[A-Za-z0-9._-]{3,}", re.IGNORECASE
 )
+_LINE_EN = re.compile(
+    r"\bline\s*(?:id\s*[:：=]?|[:：=])\s*@?[A-Za-z0-9._-]+|\bline\s*[:：=]\s*\S+", re.IGNORECASE
+)
+# Phone numbers (9–10 digits, +66 …) and 13-digit ID numbers, however they are
+# grouped: any run of 9 or more digits with single spaces, dots, dashes or
+# brackets between them.  Dates (12/05/2567), times (22.30) and years are shorter.
+_LONG_NUMBER = re.compile(r"\(?\+?(?<!\d)\d(?:[\s.\-–()]{0,2}\d){8,}(?!\d)")
+_PERSONAL = (_EMAIL, _LINE_AT, _LINE_TH, _LINE_EN, _LONG_NUMBER)
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -37,7 +50,11 @@ def scrub(text: str) -> str:
     """Remove control characters and anything that looks like contact or ID details."""
     text = _CONTROL.sub("", text).strip()
     for pattern in _PERSONAL:
-        text = pattern.sub("[…]", text)
+        # Matched on a copy with ASCII digits (one character for one, so the
+        # spans are the same), replaced in the text as written.
+        probe = text.translate(_THAI_DIGITS)
+        for match in reversed(list(pattern.finditer(probe))):
+            text = text[: match.start()] + "[…]" + text[match.end() :]
     return text
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from hub.i18n import translate
 
-__all__ = ("STRINGS", "translator", "month_label")
+__all__ = ("date_label", "STRINGS", "translator", "month_label")
 
 STRINGS: dict[str, dict[str, str]] = {
     "poll.nav": {"th": "แบบสำรวจ", "en": "People Poll"},
@@ -63,6 +64,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "th": "มีการส่งคำตอบจากเครือข่ายนี้มากเกินไป กรุณาลองใหม่ภายหลัง",
         "en": "Too many answers from this network; please try again later.",
     },
+    "refused.throttled_until": {
+        "th": "มีการส่งคำตอบจากเครือข่ายนี้ (เช่น Wi-Fi เดียวกัน) มากเกินไป กรุณากลับมาตอบหลัง {when} "
+        "ไม่ต้องกรอกแบบสำรวจตอนนี้",
+        "en": "Too many answers have come from this network (a shared Wi-Fi, say). Please come back "
+        "after {when}; there is no need to fill in the poll now.",
+    },
     "refused.invalid": {"th": "กรุณาตอบคำถาม: {q}", "en": "Please answer: {q}"},
     "refused.form": {
         "th": "แบบฟอร์มหมดอายุ กรุณาเปิดลิงก์ใหม่อีกครั้ง",
@@ -79,6 +86,11 @@ STRINGS: dict[str, dict[str, str]] = {
 
 _TH_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_label(day: date, lang: str) -> str:
+    """Return ``"3 ก.พ. 2569"`` or ``"3 Feb 2026"``: the day with its own month and year."""
+    return f"{day.day} {month_label(f'{day.year:04d}-{day.month:02d}', lang)}"
 
 
 def month_label(month: str, lang: str, short: bool = False) -> str:

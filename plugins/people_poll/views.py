@@ -27,7 +27,7 @@ from hub.http.templating import render, request_lang
 from plugins.people_poll.charts import Series, bar_chart, trend_chart
 from plugins.people_poll.const import COOKIE_PATH, DOMAIN, DONE_COOKIE_PREFIX, FORM_COOKIE
 from plugins.people_poll.manager import POLL, PollManager, PollRefused, valid_month
-from plugins.people_poll.strings import month_label, translator
+from plugins.people_poll.strings import date_label, month_label, translator
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -64,12 +64,23 @@ def _invalid_message(request: web.Request, err: PollRefused) -> str:
 def _refused(request: web.Request, err: PollRefused, month: str | None = None) -> web.Response:
     t = _t(request)
     message = _invalid_message(request, err) if err.reason == "invalid" else t(f"refused.{err.reason}")
+    if err.reason == "throttled" and err.retry_after is not None:
+        message = t("refused.throttled_until", when=_when(request, err.retry_after))
     response = _form_page(
         request, err.status, state="refused", reason=err.reason, message=message, month=month
     )
     if err.retry_after is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after)))
     return response
+
+
+def _when(request: web.Request, seconds: float) -> str:
+    """Return when a throttled resident may come back: a time today, else a date."""
+    hub = request.app[HUB_KEY]
+    then = datetime.fromtimestamp(hub.clock.time() + seconds, hub.clock.tz)
+    if then.date() == hub.clock.now().date():
+        return then.strftime("%H:%M")
+    return date_label(then.date(), request_lang(request))
 
 
 def _check_link(request: web.Request) -> tuple[PollManager, str]:
@@ -91,7 +102,11 @@ def _check_link(request: web.Request) -> tuple[PollManager, str]:
 async def poll_form(request: web.Request) -> web.StreamResponse:
     """Show the month's questions."""
     try:
-        _mgr, month = _check_link(request)
+        mgr, month = _check_link(request)
+        if not request.cookies.get(DONE_COOKIE_PREFIX + month):
+            # Told now, not after answering every question: opening the page is not an
+            # attempt (nothing is counted), but a send from here would be refused.
+            await mgr.check_throttle(month, request.remote or "unknown")
     except PollRefused as err:
         return _refused(request, err)
     if request.cookies.get(DONE_COOKIE_PREFIX + month):
@@ -248,7 +263,8 @@ async def results_page(request: web.Request) -> web.StreamResponse:
         share = {
             "url": url,
             "qr": segno.make(url, error="m").svg_data_uri(scale=6, border=4),
-            "until": f"{until.day} {month_label(mgr.current_month(), lang)}",
+            # The link's own last day, with its own month: January's link runs into February.
+            "until": date_label(until.date(), lang),
             "line": t("poll.line_message", url=url),
         }
     months = [p.month for p in reversed(trend)]

@@ -107,7 +107,7 @@ def test_new_plugin_scaffold_passes_its_own_test(tmp_path: Path) -> None:
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
+    assert "3 passed" in run.stdout
     bad = CliRunner().invoke(cli, ["new-plugin", "Bad-Name", "--dir", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "lowercase" in bad.output
 

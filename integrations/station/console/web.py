@@ -20,7 +20,7 @@ from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.console import auditlog, kpi
+from integrations.station.console import auditlog, command_forms, kpi
 from integrations.station.console.board import (
     hub_zone,
     line_entries,
@@ -338,6 +338,8 @@ async def hub_page(request: web.Request) -> web.Response:
         allowed=ALLOWED_COMMANDS,
         devices=(hub.get("registry") or {}).get("devices") or [],
         online=console.delivery.hub_online(hub_id),
+        command_forms=command_forms.forms_for(ALLOWED_COMMANDS),
+        command_choices=command_forms.choices_for(hub.get("registry"), incidents),
     )
 
 
@@ -347,6 +349,9 @@ async def hub_command(request: web.Request) -> web.Response:
     hub_id = _hub_id(request)
     body = await _body(request)
     command, data = body.get("command"), body.get("data", {})
+    if isinstance(command, str) and command in command_forms.FORMS and isinstance(body.get("fields"), dict):
+        # The panel's form: checked here against what the hub lists, the error in the page's language.
+        data = await _form_data(request, console, hub_id, command, body["fields"])
     if isinstance(data, str):
         try:
             data = json.loads(data) if data.strip() else {}
@@ -373,6 +378,20 @@ async def hub_command(request: web.Request) -> web.Response:
         ip=request.remote or "",
     )
     return web.json_response(record, status=202, dumps=_dumps)
+
+
+async def _form_data(
+    request: web.Request, console: Console, hub_id: str, command: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    from hub.http.templating import request_lang
+
+    hub = await console.hubs.get(hub_id)
+    incidents = await console.station.store.incidents(hub_id=hub_id, status="active", limit=200)
+    choices = command_forms.choices_for((hub or {}).get("registry"), incidents)
+    try:
+        return command_forms.parse(command, fields, choices)
+    except command_forms.FormError as err:
+        raise ConsoleError(err.text(request_lang(request))) from None
 
 
 # -- cameras -----------------------------------------------------------------------------------------

@@ -438,16 +438,44 @@
 
   // -- the hub command panel ------------------------------------------------------------------
 
+  function commandFieldset(form) {
+    var command = form.querySelector("[name=command]").value;
+    return form.querySelector('.command-fields[data-command="' + command + '"]');
+  }
+
+  function showCommandFields(form) {
+    // Only the chosen command's fields are shown, sent and checked by the browser.
+    var chosen = commandFieldset(form);
+    form.querySelectorAll(".command-fields").forEach(function (set) {
+      set.hidden = set !== chosen;
+      set.disabled = set !== chosen;
+    });
+  }
+
   function onCommandForm(form) {
     var result = form.querySelector(".action-result");
-    var data = form.querySelector("[name=data]").value.trim();
-    var parsed = {};
-    try { parsed = data ? JSON.parse(data) : {}; } catch (err) {
-      result.textContent = "JSON: " + err.message; result.className = "action-result text-error"; return;
+    var command = form.querySelector("[name=command]").value;
+    var set = commandFieldset(form);
+    var body = { command: command };
+    if (set && set.getAttribute("data-json") === "yes") {
+      var data = set.querySelector("[name=data]").value.trim();
+      try { body.data = data ? JSON.parse(data) : {}; } catch (err) {
+        result.textContent = "JSON: " + err.message; result.className = "action-result text-error"; return;
+      }
+    } else {
+      var fields = {};
+      (set ? set.querySelectorAll("[name]") : []).forEach(function (input) {
+        if (input.multiple) {
+          fields[input.name] = Array.prototype.filter.call(input.options, function (o) { return o.selected; })
+            .map(function (o) { return o.value; });
+        } else {
+          fields[input.name] = input.value;
+        }
+      });
+      body.fields = fields;
     }
-    api("POST", "/api/ccoc/hubs/" + encodeURIComponent(form.getAttribute("data-hub-id")) + "/commands", {
-      command: form.querySelector("[name=command]").value, data: parsed
-    }).then(function (record) {
+    api("POST", "/api/ccoc/hubs/" + encodeURIComponent(form.getAttribute("data-hub-id")) + "/commands", body
+    ).then(function (record) {
       result.textContent = record.command + ": " + (L[record.state] || record.state);
       result.className = "action-result text-ok";
       var tbody = document.querySelector("#ccoc-commands tbody");
@@ -543,6 +571,8 @@
     var commandForm = document.getElementById("ccoc-command-form");
     if (commandForm) {
       commandForm.addEventListener("submit", function (event) { event.preventDefault(); onCommandForm(commandForm); });
+      commandForm.querySelector("[name=command]").addEventListener("change", function () { showCommandFields(commandForm); });
+      showCommandFields(commandForm);
     }
     // Browsers allow sound only after a gesture: any click on the page arms it.
     document.addEventListener("pointerdown", function arm() {

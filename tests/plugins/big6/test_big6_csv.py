@@ -85,7 +85,7 @@ def test_unknown_sector_refuses_the_whole_file() -> None:
 def test_every_problem_is_listed_by_row_and_column() -> None:
     data = b"name,sector,phone,line_user_id\n,police,,\nA,media,call me,\nB,media,,U123\nC,media\nA,media,,\n"
     assert refused(data) == [
-        "row 2, name: empty",
+        "row 2, name: required",
         "row 3, phone: not a phone number (digits, spaces, - and a leading + only)",
         "row 4, line_user_id: not a LINE user id (U followed by 32 hex digits)",
         "row 5: 2 cells, expected 4",

@@ -15,6 +15,7 @@ import aiohttp
 import pytest_asyncio
 
 from hub.hub import Hub
+from integrations.federation.testing import federation_lab  # noqa: F401  (test_patrol_station)
 
 
 def _hidden(page: str, name: str) -> str:

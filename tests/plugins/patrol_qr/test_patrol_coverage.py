@@ -10,7 +10,13 @@ from hub.core.clock import FakeClock
 from plugins.patrol_qr.config import DEFAULT_SHIFTS, PatrolConfig
 from plugins.patrol_qr.manager import PATROL
 from plugins.patrol_qr.patrols import Patrol, Visit, choose_patrol, composition_label, coverage, shift_slot
-from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML, checkin_count, sheet_link, volunteer_link
+from tests.plugins.patrol_qr.patrol_helpers import (
+    AT_SOI3,
+    PATROL_YAML,
+    checkin_count,
+    sheet_link,
+    volunteer_link,
+)
 
 BKK = ZoneInfo("Asia/Bangkok")
 
@@ -29,28 +35,28 @@ async def test_joint_patrol_grouping_and_replay(make_hub: Any, phones: Any, cloc
     await somchai.get((await volunteer_link(hub, "สมชาย"))[1])
     await somsri.get((await volunteer_link(hub, "สมศรี"))[1])
 
-    first = await somchai.check_in(link)
+    first = await somchai.check_in(link, **AT_SOI3)
     assert first.status == 200 and "อาสา 1" in first.text
     await clock.advance(5 * 60)
-    second = await officer.check_in(link)
+    second = await officer.check_in(link, **AT_SOI3)
     # "1 officer + 1 volunteer": one joint patrol, as the programme counts it.
     assert second.status == 200 and "ตำรวจ 1 + อาสา 1" in second.text and 'data-people="2"' in second.text
 
     # The same person with the same sheet inside the window is a replay, not a second patrol.
     await clock.advance(5 * 60)
-    replay = await somchai.check_in(link)
+    replay = await somchai.check_in(link, **AT_SOI3)
     assert (replay.status, replay.reason) == (409, "replay")
     assert await checkin_count(hub) == 2
 
     # 25 minutes after the first check-in the window (20 min, from the first) is over: a new patrol.
     await clock.advance(15 * 60)
-    third = await somsri.check_in(link)
+    third = await somsri.check_in(link, **AT_SOI3)
     assert third.status == 200 and 'data-people="1"' in third.text
-    again = await somchai.check_in(link)
+    again = await somchai.check_in(link, **AT_SOI3)
     assert again.status == 200 and 'data-people="2"' in again.text
 
     # Another checkpoint at the same moment is another patrol.
-    assert (await officer.check_in(await sheet_link(hub, "atm_gate"))).status == 200
+    assert (await officer.check_in(await sheet_link(hub, "atm_gate"), **AT_SOI3)).status == 200
     await hub.block_till_done()
     assert [
         (e.data["checkpoint_id"], e.data["people"], e.data["joint"], e.data["mixed"]) for e in events
@@ -165,7 +171,7 @@ async def test_daily_check_fires_patrol_gap(make_hub: Any, phones: Any, clock: F
     hub.bus.listen("patrol_gap", gaps.append)
     officer = await phones(hub, "officer1")
     await clock.set_time(at(1, 23))
-    assert (await officer.check_in(await sheet_link(hub, "soi3"))).status == 200
+    assert (await officer.check_in(await sheet_link(hub, "soi3"), **AT_SOI3)).status == 200
     await clock.set_time(at(4, 7, 31))
     await hub.block_till_done()
     assert not [g for g in gaps if g.data["checkpoint_id"] == "soi3" and g.data["shift"] == "night"]
@@ -201,10 +207,10 @@ async def test_month_figures_and_kpi(make_hub: Any, phones: Any, clock: FakeCloc
     link = await sheet_link(hub, "soi3")
     volunteer, officer = await phones(hub), await phones(hub, "officer1")
     await volunteer.get((await volunteer_link(hub, "อาสา"))[1])
-    await volunteer.check_in(link)
-    await officer.check_in(link)
+    await volunteer.check_in(link, **AT_SOI3)
+    await officer.check_in(link, **AT_SOI3)
     await clock.set_time(at(2, 9))
-    await officer.check_in(link)
+    await officer.check_in(link, **AT_SOI3)
     [(_, slots)] = [
         r
         for r in await hub.plugins.async_call_each("kpi_slots", hub=hub, month="2026-01")

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from hub.core.clock import FakeClock
 from plugins.patrol_qr import links
 from tests.plugins.patrol_qr.patrol_helpers import (
+    AT_SOI3,
     PATROL_YAML,
     checkin_count,
     field,
@@ -155,7 +156,7 @@ async def test_officer_session_needs_its_csrf_token(make_hub: Any, phones: Any) 
     # Without the session's CSRF token (what a cross-site form would send) it is refused.
     assert (await phone.post(link, data)).reason == "form"
     assert await checkin_count(hub) == 0
-    done = await phone.post(link, {**data, "csrf_token": field(page.text, "csrf_token")})
+    done = await phone.post(link, {**data, **AT_SOI3, "csrf_token": field(page.text, "csrf_token")})
     assert done.status == 200 and "ตำรวจ 1" in done.text
 
 

@@ -11,7 +11,7 @@ import segno
 from PIL import Image
 
 from plugins.patrol_qr.sheet import A4, SheetText, render_sheet
-from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML, sheet_link, volunteer_link
+from tests.plugins.patrol_qr.patrol_helpers import AT_SOI3, PATROL_YAML, sheet_link, volunteer_link
 
 
 def qr_matrix_of(png: bytes) -> list[list[bool]]:
@@ -111,8 +111,9 @@ async def test_checkpoints_and_volunteers_from_the_ui(make_hub: Any, phones: Any
     async with admin.session.get("/api/patrol_qr/checkpoints") as resp:
         assert [c["id"] for c in await resp.json()] == ["atm_gate", "soi3", "temple"]
     # Config checkpoints are edited in config.yaml, not here.
-    assert (await admin.post("/patrol_qr/checkpoints/soi3/remove", {})).status == 400
-    assert (await admin.post("/patrol_qr/checkpoints/temple/remove", {})).status == 303
+    yes = {"confirm": "yes"}
+    assert (await admin.post("/patrol_qr/checkpoints/soi3/remove", yes)).status == 400
+    assert (await admin.post("/patrol_qr/checkpoints/temple/remove", yes)).status == 303
     assert "ตู้แดงหน้าวัด" not in (await admin.get("/patrol_qr")).text
 
     issued = await admin.post("/patrol_qr/volunteers", {"name": "ป้าแดง", "phone": "081-111-2222"})
@@ -121,8 +122,8 @@ async def test_checkpoints_and_volunteers_from_the_ui(make_hub: Any, phones: Any
     phone = await phones(hub)
     assert (await phone.get(url.replace(hub.http.url, ""))).status == 200
     vid = (await hub.storage.fetchone("SELECT id FROM patrol_volunteers"))["id"]
-    assert (await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", {})).status == 303
-    assert (await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", {})).status == 400
+    assert (await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", yes)).status == 303
+    assert (await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", yes)).status == 400
     listing = await admin.get("/patrol_qr/volunteers")
     assert "ป้าแดง" in listing.text and "ยกเลิกแล้ว" in listing.text
     audit = await hub.storage.fetchall("SELECT action, detail FROM audit_log WHERE action LIKE 'patrol_qr.%'")
@@ -140,11 +141,12 @@ async def test_pages_in_english_and_recent_patrols(make_hub: Any, phones: Any) -
     volunteer = await phones(hub)
     await volunteer.get((await volunteer_link(hub, "Daeng"))[1])
     done = await volunteer.check_in(await sheet_link(hub, "soi3"), lat="14.5930", lon="100.4550")
-    assert "ไกลจากจุด" in done.text  # ~380 m from the box: flagged
+    assert "ห่างจากตู้ 378 ม." in done.text  # ~380 m from the box: flagged, not counted
     viewer = await phones(hub, "viewer1", role="viewer")
     viewer.session.cookie_jar.update_cookies({"lang": "en"})
     page = await viewer.get("/patrol_qr")
-    assert page.status == 200 and "Recent patrols" in page.text and "1 volunteer" in page.text
+    assert page.status == 200 and "Recent patrols" in page.text and "Flagged: Daeng" in page.text
+    assert "378 m from the box" in page.text and "/accept" not in page.text  # viewers cannot accept
     assert "Daeng" in page.text and 'id="add-checkpoint"' not in page.text and "sheet.png" not in page.text
     assert 'href="/patrol_qr"' in page.text  # the nav link
     async with viewer.session.get("/api/patrol_qr/checkins") as resp:
@@ -158,7 +160,7 @@ async def test_station_facts(make_hub: Any, phones: Any) -> None:
 
     hub = await make_hub(PATROL_YAML)
     officer = await phones(hub, "officer1")
-    await officer.check_in(await sheet_link(hub, "soi3"))
+    await officer.check_in(await sheet_link(hub, "soi3"), **AT_SOI3)
     registry = await build_registry(hub, "test-station")
     assert registry["plugins"]["patrol_qr"] == {
         "checkpoints": [

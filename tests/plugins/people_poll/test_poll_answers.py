@@ -116,3 +116,55 @@ def test_configurable_questions() -> None:
         )
     with pytest.raises(pydantic.ValidationError, match="unique"):
         PollConfig.model_validate({"questions": [QUESTIONS[0].model_dump(), QUESTIONS[0].model_dump()]})
+
+
+@pytest.mark.parametrize(
+    ("comment", "personal"),
+    [
+        ("ติดต่อ @somchai99 ได้", "somchai99"),
+        ("แอดไลน์มาที่ @som.chai_99 นะ", "som.chai_99"),
+        ("ไลน์ somchai99", "somchai99"),
+        ("ไลน์: somchai99", "somchai99"),
+        ("ไอดีไลน์ somchai99 ครับ", "somchai99"),
+        ("LINE ID somchai99", "somchai99"),
+        ("line id: @somchai99", "somchai99"),
+        ("Line: somchai99", "somchai99"),
+        ("โทร ๐๘๑-๒๓๔-๕๖๗๘", "๕๖๗๘"),
+        ("โทร ๐๘๑๒๓๔๕๖๗๘", "๐๘๑๒๓๔๕๖๗๘"),
+        ("โทร 081 234 5678", "5678"),
+        ("โทร 081.234.5678", "5678"),
+        ("โทร 0812345678", "0812345678"),
+        ("เบอร์บ้าน 02-123-4567", "4567"),
+        ("เบอร์บ้าน (02) 123 4567", "4567"),
+        ("โทร +66 81 234 5678", "5678"),
+        ("โทร +66812345678", "812345678"),
+        ("บัตร 1-1037-00123-45-6", "00123"),
+        ("บัตร 1 1037 00123 45 6", "00123"),
+        ("บัตร 1103700123456", "1103700123456"),
+        ("บัตร ๑-๑๐๓๗-๐๐๑๒๓-๔๕-๖", "๐๐๑๒๓"),
+        ("บัตร ๑๑๐๓๗๐๐๑๒๓๔๕๖", "๑๑๐๓๗"),
+        ("เลขบัตร 1-1037-00123-45-6 โทร 081-234-5678", "45-6"),
+        ("mail somchai@example.co.th", "somchai@example.co.th"),
+    ],
+)
+def test_scrub_removes_every_form_of_contact_and_id(comment: str, personal: str) -> None:
+    cleaned = scrub(comment)
+    assert personal not in cleaned and "[…]" in cleaned, cleaned
+    # No digit of the number is left behind ("most of a Thai ID number" was kept before).
+    tail = cleaned.split("[…]", 1)[1]
+    assert not any(ch.isdigit() for ch in tail), cleaned
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "ซอย 5 มีไฟดับ 3 ดวง ตั้งแต่ปี 2567",
+        "ไฟดับ ๓ ดวง ตั้งแต่ ๒๒.๓๐ น.",
+        "คิวที่ธนาคารยาว line at the bank is long",
+        "เกิดเหตุวันที่ 12/05/2567 เวลา 22.30 น.",
+        "ส่งอีเมล @ ที่ว่าการอำเภอ",
+        "ซื้อของออนไลน์ Shopee แล้วโดนโกง",
+    ],
+)
+def test_scrub_keeps_ordinary_comments(comment: str) -> None:
+    assert scrub(comment) == comment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ import pytest_asyncio
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 from plugins.people_poll.manager import POLL
+from plugins.people_poll.strings import date_label
 
 BKK = ZoneInfo("Asia/Bangkok")
 GOOD = {
@@ -140,16 +141,20 @@ async def test_cross_site_posts_are_refused(make_hub: Any, browsers: Any) -> Non
 async def test_flood_from_one_client_is_throttled(make_hub: Any, browsers: Any, clock: FakeClock) -> None:
     hub = await make_hub("people_poll: {max_per_client_per_hour: 3, max_per_client_per_month: 4}\n")
     link = hub.data[POLL].link()
+    # A script takes a form while it still can ...
+    script = browsers(hub)
+    async with script.get(link) as resp:
+        match = re.search(r'name="form_token" value="([^"]+)"', await resp.text())
+        assert match is not None
+        token = match.group(1)
     results = [(await answer(browsers(hub), link))[0] for _ in range(3)]
     assert results == [200, 200, 200]
-    # Cookies cleared each time (new browsers), same address: the fourth is refused, and so is a flood.
+    # ... cookies cleared each time (new browsers), same address: the fourth is refused when the
+    # page opens, and a flood posted straight at the form is refused too.
+    async with browsers(hub).get(link) as resp:
+        assert resp.status == 429 and reason(await resp.text()) == "throttled"
     for _ in range(20):
-        phone = browsers(hub)
-        async with phone.get(link) as resp:
-            match = re.search(r'name="form_token" value="([^"]+)"', await resp.text())
-            assert match is not None
-            token = match.group(1)
-        async with phone.post(link, data={"form_token": token, **GOOD}) as resp:
+        async with script.post(link, data={"form_token": token, **GOOD}) as resp:
             assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
             assert reason(await resp.text()) == "throttled"
     assert await count(hub) == 3
@@ -262,3 +267,39 @@ async def test_not_configured(make_hub: Any, browsers: Any, client_for: Any) -> 
     admin = await client_for("admin", target=hub)
     async with admin.get("/people_poll") as resp:
         assert resp.status == 404
+
+
+async def test_share_box_shows_the_real_expiry(make_hub: Any, client_for: Any, clock: FakeClock) -> None:
+    """January's link works until February 3rd (3 days' grace): the box must say so, not "3 January"."""
+    # The clock is set before the hub starts: a running hub would run every minute's timers.
+    await clock.set_time(at(1, 15))
+    hub = await make_hub("people_poll:\n")
+    admin = await client_for("admin", target=hub)
+    async with admin.get("/people_poll") as resp:
+        page = await resp.text()
+    assert "ใช้ได้ถึง 3 ก.พ. 2569" in page and "ใช้ได้ถึง 3 ม.ค." not in page
+    admin.cookie_jar.update_cookies({"lang": "en"})
+    async with admin.get("/people_poll") as resp:
+        assert "Valid until 3 Feb 2026" in await resp.text()
+    # December's link runs into January of the next year: the day's own month and year.
+    assert date_label(date(2027, 1, 3), "th") == "3 ม.ค. 2570"
+    assert date_label(date(2027, 1, 3), "en") == "3 Jan 2027"
+
+
+async def test_a_throttled_resident_is_told_before_filling_in_the_form(
+    make_hub: Any, browsers: Any, clock: FakeClock
+) -> None:
+    hub = await make_hub("people_poll: {max_per_client_per_hour: 2, max_per_client_per_month: 30}\n")
+    link = hub.data[POLL].link()
+    assert [(await answer(browsers(hub), link))[0] for _ in range(2)] == [200, 200]
+    # The next resident from the same address (a shared phone, a shop's Wi-Fi) opens the link:
+    # told at once, with when to come back, instead of after answering every question.
+    async with browsers(hub).get(link) as resp:
+        page = await resp.text()
+        assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    assert reason(page) == "throttled" and 'name="form_token"' not in page
+    # Opening the page is not an attempt: an hour later the form is offered again.
+    assert await count(hub, "poll_throttle") == 2
+    await clock.advance(3601)
+    async with browsers(hub).get(link) as resp:
+        assert resp.status == 200 and 'name="form_token"' in await resp.text()
