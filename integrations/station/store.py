@@ -3,7 +3,7 @@
 Ingest, the REST API and the CLI talk to :class:`StationStore` only, so a
 province-level station can swap SQLite for PostgreSQL by adding one class
 (asyncpg, ``INSERT ... ON CONFLICT`` reads the same) without touching the
-rest.  Every write is idempotent by message id: storing a batch twice changes
+rest.  Every write is idempotent by (hub, message id): storing a batch twice changes
 nothing the second time, which is what makes the hub's re-sends harmless.
 """
 
@@ -42,8 +42,10 @@ class Inbound:
 class IngestResult:
     """What a batch changed."""
 
-    #: Ids stored for the first time (the rest were repeats).
-    new_ids: set[str] = field(default_factory=set)
+    #: (hub, id) pairs stored for the first time (the rest were repeats).
+    new_keys: set[tuple[str, str]] = field(default_factory=set)
+    #: Repeats of a stored (hub, id) with a different body: refused, never acknowledged.
+    conflicts: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -105,9 +107,13 @@ class StationStore(Protocol):
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
+        *,
+        urgent: bool = False,
     ) -> IngestResult:
-        """Store a batch in one transaction, idempotently by message id.
+        """Store a batch, idempotently by (hub, message id).
 
+        ``urgent`` (incidents) is written before any queued ordinary batch, in
+        one transaction; an ordinary batch may be split into several.
         ``hub_counts`` is per hub (messages, last received, last sent) and
         ``rejects`` per hub (count, last reason): both are added to the hub rows.
         """

@@ -1,12 +1,21 @@
-"""The SQLite station store: one file, one writer thread, one transaction per batch.
+"""The SQLite station store: one file on the shared engine, incidents in their own lane.
 
-A station ingests tens of thousands of messages a second.  aiosqlite would
-cost a thread hop per statement; here a whole batch (duplicate check, message
-rows, incident upserts, timeline, snapshots, hub counters) runs as *one*
-function on the store's own thread, in one transaction, so a batch costs one
-hop and one commit.  WAL with ``synchronous=NORMAL`` survives a killed
-process; the hub's outbox covers the rest (a row lost to a power cut was
-never acknowledged, so the hub sends it again).
+A station ingests tens of thousands of messages a second.  A whole batch
+(duplicate check, message rows, incident upserts, timeline, snapshots, hub
+counters) runs as *one* function on the engine's writer thread, in one
+transaction, so a batch costs one hop and one commit.  Telemetry batches are
+cut into short transactions and incidents are written as *urgent* jobs, which
+the engine runs before any queued telemetry: an SOS waits at most for one
+short telemetry transaction, never for the backlog behind it.  Reads (the
+console, the API) use the engine's reader connection and never wait for a
+write.  WAL with ``synchronous=NORMAL`` survives a killed process; the hub's
+outbox covers the rest (a row lost to a power cut was never acknowledged, so
+the hub sends it again).
+
+Message ids are unique *per hub*: one hub cannot claim another's ids.  A
+repeat of a stored (hub, id) with the same body is a harmless re-send; with a
+different body it is a conflict, reported to the ingest so it is refused,
+never acknowledged as stored.
 """
 
 from __future__ import annotations
@@ -16,22 +25,28 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from hub.database import Database, applied_versions, mark_applied
+from integrations.federation.const import KIND_SNAPSHOT
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
 from integrations.station.const import STATUS_UNKNOWN
 from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
 
-__all__ = ("SqliteStationStore", "SCHEMA_VERSION")
+__all__ = ("SqliteStationStore", "SCHEMA_VERSION", "MIGRATIONS", "COMPONENT")
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
 
-#: Append a script to _MIGRATIONS to change the schema; never edit a released one.
-_MIGRATIONS: tuple[str, ...] = (
+#: The station's schema in the engine's ``schema_migrations`` table.
+COMPONENT = "station"
+#: Most telemetry rows per transaction: what an urgent (incident) write may have to wait for.
+TELEMETRY_CHUNK = 200
+
+#: Append a script to MIGRATIONS to change the schema; never edit a released one.
+MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE hubs (
         hub_id TEXT PRIMARY KEY,
@@ -109,8 +124,59 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX ix_commands_hub ON commands (hub_id, created_at);
     """,
+    # 2: message ids are unique per hub (issue 15.10: a hub could squat another's ids).
+    """
+    CREATE TABLE messages_new (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        type TEXT,
+        incident_id TEXT,
+        sent_at REAL,
+        received_at REAL NOT NULL,
+        body BLOB,
+        UNIQUE (hub_id, id)
+    );
+    INSERT INTO messages_new SELECT seq, id, hub_id, kind, type, incident_id, sent_at, received_at, body
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_new RENAME TO messages;
+    CREATE INDEX ix_messages_hub ON messages (hub_id, seq);
+    CREATE TABLE timeline_new (
+        msg_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        ts REAL, actor TEXT, kind TEXT, text TEXT, attachments TEXT, data TEXT,
+        received_at REAL,
+        PRIMARY KEY (hub_id, msg_id)
+    ) WITHOUT ROWID;
+    INSERT INTO timeline_new SELECT msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data,
+        received_at FROM timeline;
+    DROP TABLE timeline;
+    ALTER TABLE timeline_new RENAME TO timeline;
+    CREATE INDEX ix_timeline_incident ON timeline (hub_id, incident_id, ts);
+    CREATE TABLE snapshots_new (
+        msg_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT,
+        entity_id TEXT,
+        snapshot_id TEXT,
+        ts REAL,
+        received_at REAL,
+        size INTEGER,
+        sha256 TEXT,
+        path TEXT,
+        PRIMARY KEY (hub_id, msg_id)
+    ) WITHOUT ROWID;
+    INSERT INTO snapshots_new SELECT msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at,
+        size, sha256, path FROM snapshots;
+    DROP TABLE snapshots;
+    ALTER TABLE snapshots_new RENAME TO snapshots;
+    CREATE INDEX ix_snapshots_incident ON snapshots (hub_id, incident_id);
+    """,
 )
-SCHEMA_VERSION = len(_MIGRATIONS)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
@@ -157,29 +223,30 @@ class SqliteStationStore:
 
     def __init__(self, path: Path, *, checkpoint_every: float = 1.0) -> None:
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        # One thread owns the connection: every call is serialised through it.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-db")
+        # wal_autocheckpoint=0: see _checkpoints.
+        self._db = Database(self.path, name="station-db", pragmas=("PRAGMA wal_autocheckpoint=0",))
         # Checkpoints (the only step that fsyncs in WAL mode with synchronous=NORMAL) run
         # on a connection and thread of their own, so a commit never waits for the disk:
         # an SOS must not queue behind a checkpoint of the telemetry before it.
         self._checkpoint_every = checkpoint_every
         self._checkpointer: asyncio.Task[None] | None = None
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("station store is not open")
-        return self._conn
+    @property
+    def database(self) -> Database:
+        """Return the engine (for tests and tools that need a transaction of their own)."""
+        return self._db
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
         """Open the file, set WAL and apply migrations."""
-        await self._call(self._open)
+        await self._db.open()
+        try:
+            await self._db.run(_adopt_user_version)
+            await self._db.migrate(COMPONENT, MIGRATIONS)
+        except BaseException:
+            await self._db.close()
+            raise
         self._checkpointer = asyncio.create_task(self._checkpoints(), name="station-db checkpoints")
 
     async def _checkpoints(self) -> None:
@@ -199,38 +266,17 @@ class SqliteStationStore:
             finally:
                 await loop.run_in_executor(pool, conn.close)
 
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoints
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for index, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-            # executescript commits first; the version bump is in the same script.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;\nPRAGMA user_version = {index};\nCOMMIT;")
-            _LOGGER.info("%s: station schema v%d applied", self.path, index)
-        self._conn = conn
-
     async def close(self) -> None:
-        """Close the connection and the thread."""
+        """Finish queued writes, checkpoint and close."""
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
-        if self._conn is not None:
-            await self._call(self._close)
-        self._executor.shutdown(wait=True)
-
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        if self._db.is_open:
             with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
+                await self._db.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+            await self._db.close()
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -239,53 +285,70 @@ class SqliteStationStore:
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
+        *,
+        urgent: bool = False,
     ) -> IngestResult:
-        """Store a batch in one transaction (see the protocol's docstring)."""
-        return await self._call(self._ingest, batch, hub_counts, rejects)
+        """Store a batch (see the protocol's docstring).
+
+        ``urgent`` (incidents): one transaction that jumps the writer's queue.
+        Otherwise the batch is written in transactions of at most
+        TELEMETRY_CHUNK rows, each queued on its own, so an urgent write that
+        arrives meanwhile goes between two of them.
+        """
+        if urgent or len(batch) <= TELEMETRY_CHUNK:
+            return await self._db.write(self._ingest, batch, hub_counts, rejects, urgent=urgent)
+        result = IngestResult()
+        chunks = [batch[i : i + TELEMETRY_CHUNK] for i in range(0, len(batch), TELEMETRY_CHUNK)]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            part = await self._db.write(
+                self._ingest, chunk, hub_counts if last else {}, rejects if last else {}
+            )
+            result.new_keys |= part.new_keys
+            result.conflicts.update(part.conflicts)
+        return result
 
     def _ingest(
         self,
+        db: sqlite3.Connection,
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
     ) -> IngestResult:
-        db = self._db()
         result = IngestResult()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
-            # new rows get seq above the current maximum, so only when some were
-            # skipped is a second look needed, and then it is one range scan.
-            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
-            before = db.total_changes
-            db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
-            if db.total_changes - before == len(batch):
-                fresh = list(batch)
-            else:
-                new_ids = {r[0] for r in db.execute("SELECT id FROM messages WHERE seq > ?", (top,))}
-                fresh = []
-                for m in batch:
-                    if m.id in new_ids:
-                        new_ids.discard(m.id)  # the first copy within the batch is the new one
-                        fresh.append(m)
-            self._apply(db, fresh)
-            if hub_counts:
-                db.executemany(
-                    "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
-                    "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
-                    [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
-                )
-            if rejects:
-                db.executemany(
-                    "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
-                    [(n, reason, hub) for hub, (n, reason) in rejects.items()],
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        result.new_ids = {m.id for m in fresh}
+        # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
+        # new rows get seq above the current maximum, so only when some were
+        # skipped is a second look needed, and then it is one range scan.
+        top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        before = db.total_changes
+        db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
+        if db.total_changes - before == len(batch):
+            fresh = list(batch)
+        else:
+            new_keys = {
+                (r[0], r[1]) for r in db.execute("SELECT hub_id, id FROM messages WHERE seq > ?", (top,))
+            }
+            fresh, repeats = [], []
+            for m in batch:
+                if (m.hub_id, m.id) in new_keys:
+                    new_keys.discard((m.hub_id, m.id))  # the first copy within the batch is the new one
+                    fresh.append(m)
+                else:
+                    repeats.append(m)
+            result.conflicts = _conflicts(db, repeats, fresh)
+        self._apply(db, fresh)
+        if hub_counts:
+            db.executemany(
+                "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
+                "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
+                [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
+            )
+        if rejects:
+            db.executemany(
+                "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
+                [(n, reason, hub) for hub, (n, reason) in rejects.items()],
+            )
+        result.new_keys = {(m.hub_id, m.id) for m in fresh}
         return result
 
     @staticmethod
@@ -390,10 +453,10 @@ class SqliteStationStore:
 
     async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:
         """Register a hub (True if it was new)."""
-        return await self._call(self._register, hub_id, name, at)
+        return await self._db.write(self._register, hub_id, name, at)
 
-    def _register(self, hub_id: str, name: str, at: float) -> bool:
-        db = self._db()
+    @staticmethod
+    def _register(db: sqlite3.Connection, hub_id: str, name: str, at: float) -> bool:
         row = db.execute("SELECT registered FROM hubs WHERE hub_id = ?", (hub_id,)).fetchone()
         if row is not None:
             db.execute(
@@ -407,25 +470,25 @@ class SqliteStationStore:
 
     async def unregister_hub(self, hub_id: str) -> bool:
         """Forget a hub's registration (its history stays)."""
-        return await self._call(
-            lambda: (
-                self._db()
-                .execute("UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1", (hub_id,))
-                .rowcount
+        return await self._db.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1", (hub_id,)
+                ).rowcount
                 > 0
             )
         )
 
     async def registered_hubs(self) -> set[str]:
         """Return the ids of registered hubs."""
-        return await self._call(
-            lambda: {r[0] for r in self._db().execute("SELECT hub_id FROM hubs WHERE registered = 1")}
+        return await self._db.read(
+            lambda db: {r[0] for r in db.execute("SELECT hub_id FROM hubs WHERE registered = 1")}
         )
 
     async def set_status(self, hub_id: str, status: str, at: float) -> None:
         """Record a hub's new link state."""
-        await self._call(
-            lambda: self._db().execute(
+        await self._db.write(
+            lambda db: db.execute(
                 "UPDATE hubs SET status = ?, status_since = ? WHERE hub_id = ?", (status, at, hub_id)
             )
         )
@@ -433,8 +496,8 @@ class SqliteStationStore:
     async def hub_statuses(self) -> list[HubStatus]:
         """Return every registered hub's link state."""
 
-        def run() -> list[HubStatus]:
-            rows = self._db().execute(
+        def run(db: sqlite3.Connection) -> list[HubStatus]:
+            rows = db.execute(
                 "SELECT hub_id, status, status_since, last_seen, last_sent FROM hubs WHERE registered = 1"
             )
             return [
@@ -448,7 +511,7 @@ class SqliteStationStore:
                 for r in rows
             ]
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     def _hub_dict(self, row: sqlite3.Row, *, full: bool) -> dict[str, Any]:
         registry = _loads(row["registry"]) or {}
@@ -483,8 +546,7 @@ class SqliteStationStore:
     async def hubs(self) -> list[dict[str, Any]]:
         """Return every registered hub with a summary."""
 
-        def run() -> list[dict[str, Any]]:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
             open_counts = {
                 r[0]: r[1]
                 for r in db.execute(
@@ -499,13 +561,12 @@ class SqliteStationStore:
                 out.append(item)
             return out
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def hub(self, hub_id: str) -> dict[str, Any] | None:
         """Return one hub with its registry, health and counters."""
 
-        def run() -> dict[str, Any] | None:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
             row = db.execute("SELECT * FROM hubs WHERE hub_id = ? AND registered = 1", (hub_id,)).fetchone()
             if row is None:
                 return None
@@ -515,7 +576,7 @@ class SqliteStationStore:
             ).fetchone()[0]
             return item
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     # -- data ------------------------------------------------------------------------------
 
@@ -567,13 +628,12 @@ class SqliteStationStore:
         sql = "SELECT * FROM incidents" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY opened_at DESC LIMIT ?"
         params.append(max(1, min(limit, 1000)))
-        return await self._call(lambda: [self._incident_dict(r) for r in self._db().execute(sql, params)])
+        return await self._db.read(lambda db: [self._incident_dict(r) for r in db.execute(sql, params)])
 
     async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
         """Return one federated incident with its timeline and snapshots."""
 
-        def run() -> dict[str, Any] | None:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
             if hub_id is None:
                 row = db.execute(
                     "SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
@@ -616,13 +676,13 @@ class SqliteStationStore:
             ]
             return item
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Return a hub's latest events."""
 
-        def run() -> list[dict[str, Any]]:
-            rows = self._db().execute(
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
                 "SELECT * FROM messages WHERE hub_id = ? AND kind = 'event' ORDER BY seq DESC LIMIT ?",
                 (hub_id, max(1, min(limit, 1000))),
             )
@@ -641,7 +701,7 @@ class SqliteStationStore:
                 )
             return out
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def messages(
         self, *, hub_id: str | None = None, kind: str | None = None, after_seq: int = 0, limit: int = 1000
@@ -657,8 +717,8 @@ class SqliteStationStore:
             params.append(kind)
         sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         params.append(max(1, min(limit, 100_000)))
-        return await self._call(
-            lambda: [
+        return await self._db.read(
+            lambda db: [
                 {
                     "seq": r["seq"],
                     "id": r["id"],
@@ -670,7 +730,7 @@ class SqliteStationStore:
                     "received_at": r["received_at"],
                     "body": r["body"].decode("utf-8") if r["body"] is not None else None,
                 }
-                for r in self._db().execute(sql, params)
+                for r in db.execute(sql, params)
             ]
         )
 
@@ -685,27 +745,25 @@ class SqliteStationStore:
                 where.append(f"{column} = ?")
                 params.append(value)
         sql = "SELECT COUNT(*) FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
-        return await self._call(lambda: int(self._db().execute(sql, params).fetchone()[0]))
+        return await self._db.read(lambda db: int(db.execute(sql, params).fetchone()[0]))
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""
 
-        def run() -> dict[str, Any] | None:
-            row = (
-                self._db()
-                .execute("SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?", (hub_id, msg_id))
-                .fetchone()
-            )
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute(
+                "SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?", (hub_id, msg_id)
+            ).fetchone()
             return dict(row) if row is not None else None
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def incident_facts(self, since: float, until: float) -> list[dict[str, Any]]:
         """Return every incident opened in [since, until) (the console's monthly figures)."""
-        return await self._call(
-            lambda: [
+        return await self._db.read(
+            lambda db: [
                 dict(r)
-                for r in self._db().execute(
+                for r in db.execute(
                     "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at FROM incidents "
                     "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
                     (since, until),
@@ -717,8 +775,8 @@ class SqliteStationStore:
 
     async def add_command(self, record: CommandRecord) -> None:
         """Record a command about to be sent."""
-        await self._call(
-            lambda: self._db().execute(
+        await self._db.write(
+            lambda db: db.execute(
                 "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
                 "VALUES (?,?,?,?,?,?,?,?)",
                 (
@@ -738,14 +796,12 @@ class SqliteStationStore:
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
         """Record a hub's answer; False if unknown or from another hub."""
-        return await self._call(
-            lambda: (
-                self._db()
-                .execute(
+        return await self._db.write(
+            lambda db: (
+                db.execute(
                     "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
                     (status, _dumps(result), error, at, command_id, hub_id),
-                )
-                .rowcount
+                ).rowcount
                 > 0
             )
         )
@@ -769,18 +825,18 @@ class SqliteStationStore:
     async def command(self, command_id: str) -> CommandRecord | None:
         """Return one command."""
 
-        def run() -> CommandRecord | None:
-            row = self._db().execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        def run(db: sqlite3.Connection) -> CommandRecord | None:
+            row = db.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
             return self._command(row) if row is not None else None
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
         """Return a hub's latest commands."""
-        return await self._call(
-            lambda: [
+        return await self._db.read(
+            lambda db: [
                 self._command(r)
-                for r in self._db().execute(
+                for r in db.execute(
                     "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
                     (hub_id, max(1, min(limit, 500))),
                 )
@@ -792,3 +848,69 @@ def _body_text(raw: bytes) -> str:
     """Return the ``body`` of a stored envelope as JSON text."""
     value = _loads(raw)
     return _dumps(value.get("body") if isinstance(value, dict) else None)
+
+
+def _adopt_user_version(db: sqlite3.Connection) -> None:
+    """Adopt a station database from before the shared engine (schema version in ``user_version``)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version and not applied_versions(db, COMPONENT):
+        mark_applied(db, COMPONENT, range(1, version + 1))
+
+
+def _conflicts(
+    db: sqlite3.Connection, repeats: Sequence[Inbound], fresh: Sequence[Inbound]
+) -> dict[tuple[str, str], str]:
+    """Return the repeats whose content differs from the copy already stored (or first in the batch)."""
+    firsts = {(m.hub_id, m.id): m for m in fresh}
+    out: dict[tuple[str, str], str] = {}
+    for m in repeats:
+        key = (m.hub_id, m.id)
+        first = firsts.get(key)
+        if first is not None:
+            same = _same_content(m, first.kind, first.raw, first.snapshot_sha256)
+        else:
+            row = db.execute("SELECT kind, body FROM messages WHERE hub_id = ? AND id = ?", key).fetchone()
+            if row is None:
+                continue
+            digest = None
+            if row["kind"] == KIND_SNAPSHOT:
+                found = db.execute(
+                    "SELECT sha256 FROM snapshots WHERE hub_id = ? AND msg_id = ?", key
+                ).fetchone()
+                digest = found[0] if found is not None else None
+            same = _same_content(m, row["kind"], row["body"], digest)
+        if not same:
+            out[key] = f"message id {m.id} was already used by this hub for a different {m.kind} message"
+    return out
+
+
+def _same_content(m: Inbound, kind: str, raw: bytes | None, sha256: str | None) -> bool:
+    """Whether ``m`` repeats what was stored: the same kind and content (see _identity)."""
+    if m.kind != kind:
+        return False
+    if m.snapshot is not None:
+        return sha256 == m.snapshot_sha256
+    if raw == m.raw:
+        return True
+    old, new = _loads(raw), _loads(m.raw)
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return False
+    return _identity(kind, old.get("body")) == _identity(kind, new.get("body"))
+
+
+def _identity(kind: str, body: Any) -> Any:
+    """Return what makes a message *the same message* when a hub builds it again.
+
+    A call repeated with its idempotency key after a crash gets a new ``time``
+    (events); an incident entry re-queued after a restart carries the incident
+    as it is now.  What it says must match: the event's type and data, the
+    incident and the entry.
+    """
+    if not isinstance(body, dict):
+        return body
+    if kind == "event":
+        return (body.get("type"), body.get("data"))
+    if kind == "incident":
+        incident = body.get("incident")
+        return (incident.get("id") if isinstance(incident, dict) else incident, body.get("entry"))
+    return body
