@@ -895,7 +895,7 @@ def _same_content(m: Inbound, kind: str, raw: bytes | None, sha256: str | None) 
     old, new = _loads(raw), _loads(m.raw)
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return False
-    return _identity(kind, old.get("body")) == _identity(kind, new.get("body"))
+    return bool(_identity(kind, old.get("body")) == _identity(kind, new.get("body")))
 
 
 def _identity(kind: str, body: Any) -> Any:
