@@ -81,6 +81,8 @@ _ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 #: Most messages held in memory waiting for the database; beyond that new ones are
 #: dropped unacknowledged (the hubs keep them and send again).
 _MAX_BACKLOG = 200_000
+#: An incident acknowledged later than this after it arrived is logged (seconds).
+_SLOW_INCIDENT = 0.025
 #: Seconds between re-reads of the registered hubs when an unknown one appears.
 _REFRESH_INTERVAL = 5.0
 
@@ -163,6 +165,8 @@ class Ingest:
         self.duplicates = 0
         self.rejected = 0
         self.dropped = 0
+        #: The longest an incident message took from arrival to its ack (seconds).
+        self.urgent_slowest = 0.0
         self.rejected_by_hub: dict[str, int] = defaultdict(int)
         self.last_reject: dict[str, str] = {}
 
@@ -205,6 +209,7 @@ class Ingest:
             "dropped": self.dropped,
             "backlog": len(self._batch),
             "urgent_backlog": len(self._urgent),
+            "urgent_slowest_ms": round(self.urgent_slowest * 1000, 1),
             "unsent_acks": len(self._unsent_acks),
             "link": self.link.info(),
             "urgent_link": self.urgent_link.info(),
@@ -252,6 +257,9 @@ class Ingest:
         if not items:
             return
         if kind == KIND_INCIDENT:
+            arrived = self.hub.loop.time()
+            for item in items:
+                item.arrived = arrived
             self._urgent.extend(items)
             self._urgent_wake.set()
             return
@@ -400,11 +408,26 @@ class Ingest:
             # Incidents in a transaction of their own, ahead of any queued telemetry: riding
             # along with a telemetry batch made an SOS wait seconds for its ack.
             batch, self._urgent = self._urgent, []
+            started = self.hub.loop.time()
             try:
                 await self._store(batch, {}, {}, urgent=True)
             except BaseException:
                 self._urgent[:0] = batch  # kept, in order, for the retry
                 raise
+            done = self.hub.loop.time()
+            waited = done - min(m.arrived for m in batch)
+            self.urgent_slowest = max(self.urgent_slowest, waited)
+            if waited > _SLOW_INCIDENT:
+                # Where an SOS's time goes, in the log: the wait for the writer, or the write.
+                self._log.warn(
+                    "slow incident",
+                    "Station: %d incident message(s) acknowledged %.0f ms after arrival "
+                    "(%.0f ms waiting, %.0f ms storing)",
+                    len(batch),
+                    waited * 1000,
+                    (started - min(m.arrived for m in batch)) * 1000,
+                    (done - started) * 1000,
+                )
 
     async def _drain(self) -> None:
         await self._drain_urgent()

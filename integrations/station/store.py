@@ -36,6 +36,8 @@ class Inbound:
     snapshot_path: str = ""
     snapshot_size: int = 0
     snapshot_sha256: str = ""
+    #: When it was taken off the socket (event-loop clock): how long an incident waited.
+    arrived: float = 0.0
 
 
 @dataclass(slots=True)
