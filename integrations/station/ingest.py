@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
@@ -47,12 +48,14 @@ from integrations.federation.protocol import (
     EventEnvelope,
     HealthEnvelope,
     IncidentEnvelope,
+    RegistryEnvelope,
     SnapshotMeta,
     dumps,
     parse_envelope,
     parse_topic,
     topic,
 )
+from integrations.station.bodies import check_health, check_registry, first_error
 from integrations.station.const import (
     ACK_CHUNK,
     EVENT_EVENT,
@@ -297,6 +300,15 @@ class Ingest:
                 env.id,
             )
             return None
+        if isinstance(env, RegistryEnvelope | HealthEnvelope):
+            # What the console renders is checked in full here: one hub's malformed
+            # registry must never break a page for every officer.
+            check = check_registry if isinstance(env, RegistryEnvelope) else check_health
+            try:
+                check(json.loads(payload).get("body"))
+            except (ValidationError, ValueError) as err:
+                self._reject(hub_id, f"{kind}: {first_error(err)}", env.id)
+                return None
         return Inbound(env.id, hub_id, kind, env.ts, now, payload, env)
 
     def _snapshot(self, hub_id: str, payload: bytes, props: Any, now: float) -> Inbound | None:

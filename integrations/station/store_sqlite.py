@@ -29,10 +29,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from hub.database import Database, applied_versions, mark_applied
 from integrations.federation.const import KIND_SNAPSHOT
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
+from integrations.station.bodies import read_health, read_registry
 from integrations.station.const import STATUS_UNKNOWN
 from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
 
@@ -514,9 +516,13 @@ class SqliteStationStore:
         return await self._db.read(run)
 
     def _hub_dict(self, row: sqlite3.Row, *, full: bool) -> dict[str, Any]:
-        registry = _loads(row["registry"]) or {}
-        health = _loads(row["health"]) or {}
-        info = registry.get("hub") if isinstance(registry, dict) else None
+        # Read through the same checks as ingest: a report stored before them that
+        # fails is left out (and named), never handed to a page.
+        registry_doc, registry_error = read_registry(_loads(row["registry"]))
+        health_doc, health_error = read_health(_loads(row["health"]))
+        registry: dict[str, Any] = registry_doc or {}
+        health: dict[str, Any] = health_doc or {}
+        info = registry.get("hub")
         out: dict[str, Any] = {
             "id": row["hub_id"],
             "name": row["name"] or (info or {}).get("name") or row["hub_id"],
@@ -529,10 +535,11 @@ class SqliteStationStore:
             "received": row["received"],
             "rejected": row["rejected"],
             "last_reject": row["last_reject"],
-            "version": health.get("version") if isinstance(health, dict) else None,
-            "battery_alarms": len(health.get("battery_alarms") or []) if isinstance(health, dict) else 0,
-            "cameras": len(registry.get("cameras") or []) if isinstance(registry, dict) else 0,
+            "version": health.get("version"),
+            "battery_alarms": len(health.get("battery_alarms") or []),
+            "cameras": len(registry.get("cameras") or []),
             "registered_at": row["registered_at"],
+            "bad_data": registry_error or health_error,
         }
         if full:
             out.update(
@@ -601,6 +608,8 @@ class SqliteStationStore:
             "sent_at": row["sent_at"],
             "received_at": row["received_at"],
             "federated": True,
+            # Its page at the station (the home and Incidents pages link there).
+            "url": f"/ccoc/incidents/{quote(row['hub_id'], safe='')}/{quote(row['incident_id'], safe='')}",
         }
 
     async def incidents(
