@@ -113,6 +113,9 @@ class Database:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        # The same settings on both connections: what a reader reports is what the writer uses.
+        for pragma in ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", *self._pragmas):
+            conn.execute(pragma)
         if reader:
             conn.execute("PRAGMA query_only=ON")
         return conn
@@ -128,8 +131,6 @@ class Database:
         try:
             mode_row = await asyncio.to_thread(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             mode = str(mode_row[0]).lower() if mode_row is not None else ""
-            for pragma in ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", *self._pragmas):
-                await asyncio.to_thread(conn.execute, pragma)
         except BaseException:
             conn.close()
             raise
@@ -165,6 +166,7 @@ class Database:
         while True:
             job = self._jobs.get()
             if job.priority == _LAST:
+                self._refuse_late_jobs()
                 return
             try:
                 value, ok = job.fn(), True
@@ -173,6 +175,18 @@ class Database:
             if job.loop is not None and job.future is not None:
                 with contextlib.suppress(RuntimeError):  # the loop closed under a late job
                     job.loop.call_soon_threadsafe(_resolve, job.future, ok, value)
+
+    def _refuse_late_jobs(self) -> None:
+        # Whatever was queued after close() began gets an error instead of waiting forever.
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job.loop is not None and job.future is not None:
+                err = RuntimeError(f"{self.name} is closed")
+                with contextlib.suppress(RuntimeError):
+                    job.loop.call_soon_threadsafe(_resolve, job.future, False, err)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -184,6 +198,8 @@ class Database:
     async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
         """Run ``fn(conn, *args)`` on the writer thread (no transaction of ours) and return its result."""
         conn = self._db()
+        if self._writer is None or not self._writer.is_alive():
+            raise RuntimeError(f"{self.name} is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         priority = _URGENT if urgent else _NORMAL
