@@ -63,7 +63,11 @@ class HubStatus:
 
 @dataclass(slots=True)
 class CommandRecord:
-    """A command sent to a hub and what became of it."""
+    """A command sent to a hub and what became of it: one table for the REST API and the console.
+
+    ``status``: queued (the hub is offline; the console sends it when it is
+    back), sent, then the hub's answer (ok, refused, error), or expired/failed.
+    """
 
     id: str
     hub_id: str
@@ -76,6 +80,14 @@ class CommandRecord:
     result: Any = None
     error: str | None = None
     result_at: float | None = None
+    #: The console's facts: the incident it acts on, who (by name and unit), whether it
+    #: keeps its meaning when delivered late, and its sending history.
+    incident_id: str | None = None
+    actor_name: str = ""
+    unit: str = ""
+    durable: bool = False
+    sent_at: float | None = None
+    attempts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form."""
@@ -91,6 +103,12 @@ class CommandRecord:
             "result": self.result,
             "error": self.error,
             "result_at": self.result_at,
+            "incident_id": self.incident_id,
+            "actor_name": self.actor_name,
+            "unit": self.unit,
+            "durable": self.durable,
+            "sent_at": self.sent_at,
+            "attempts": self.attempts,
         }
 
 
@@ -185,10 +203,25 @@ class StationStore(Protocol):
     async def command_result(
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
-        """Record a hub's answer; False if the command is unknown or from another hub."""
+        """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
 
     async def command(self, command_id: str) -> CommandRecord | None:
         """Return one command."""
 
-    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
-        """Return a hub's latest commands."""
+    async def commands(
+        self,
+        hub_id: str | None = None,
+        *,
+        incident_id: str | None = None,
+        statuses: Sequence[str] = (),
+        incident_actions: bool = False,
+        limit: int = 50,
+        oldest_first: bool = False,
+    ) -> list[CommandRecord]:
+        """Return commands, newest first: per hub, incident and status; ``incident_actions``: incident.* only."""
+
+    async def mark_sent(self, command_id: str, at: float) -> bool:
+        """Record that a queued or sent command went out (again); False if it is already finished."""
+
+    async def import_commands(self, records: Sequence[CommandRecord]) -> int:
+        """Adopt commands kept elsewhere before the tables were merged (console ones); return how many."""

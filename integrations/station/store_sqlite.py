@@ -177,6 +177,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE snapshots_new RENAME TO snapshots;
     CREATE INDEX ix_snapshots_incident ON snapshots (hub_id, incident_id);
     """,
+    # 3: one command table for the REST API and the console (the console kept its own
+    # copy of each command in the hub database: two tables in two databases).
+    """
+    ALTER TABLE commands ADD COLUMN incident_id TEXT;
+    ALTER TABLE commands ADD COLUMN actor_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE commands ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+    ALTER TABLE commands ADD COLUMN durable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE commands ADD COLUMN sent_at REAL;
+    ALTER TABLE commands ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX ix_commands_incident ON commands (hub_id, incident_id, created_at);
+    CREATE INDEX ix_commands_status ON commands (status, hub_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -783,11 +795,11 @@ class SqliteStationStore:
     # -- commands -----------------------------------------------------------------------------
 
     async def add_command(self, record: CommandRecord) -> None:
-        """Record a command about to be sent."""
+        """Record a command about to be sent (or queued for an offline hub)."""
         await self._db.write(
             lambda db: db.execute(
-                "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status, "
+                "incident_id, actor_name, unit, durable, sent_at, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.id,
                     record.hub_id,
@@ -797,6 +809,12 @@ class SqliteStationStore:
                     record.actor_role,
                     record.created_at,
                     record.status,
+                    record.incident_id,
+                    record.actor_name,
+                    record.unit,
+                    int(record.durable),
+                    record.sent_at,
+                    record.attempts,
                 ),
             )
         )
@@ -804,12 +822,25 @@ class SqliteStationStore:
     async def command_result(
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
-        """Record a hub's answer; False if unknown or from another hub."""
+        """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
         return await self._db.write(
             lambda db: (
                 db.execute(
                     "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
-                    (status, _dumps(result), error, at, command_id, hub_id),
+                    (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
+                ).rowcount
+                > 0
+            )
+        )
+
+    async def mark_sent(self, command_id: str, at: float) -> bool:
+        """Record that a queued or sent command went out (again); False if it is already finished."""
+        return await self._db.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE commands SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? "
+                    "AND status IN ('queued', 'sent')",
+                    (at, command_id),
                 ).rowcount
                 > 0
             )
@@ -829,6 +860,12 @@ class SqliteStationStore:
             _loads(row["result"]),
             row["error"],
             row["result_at"],
+            row["incident_id"],
+            row["actor_name"] or "",
+            row["unit"] or "",
+            bool(row["durable"]),
+            row["sent_at"],
+            int(row["attempts"] or 0),
         )
 
     async def command(self, command_id: str) -> CommandRecord | None:
@@ -840,17 +877,72 @@ class SqliteStationStore:
 
         return await self._db.read(run)
 
-    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
-        """Return a hub's latest commands."""
-        return await self._db.read(
-            lambda db: [
-                self._command(r)
-                for r in db.execute(
-                    "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
-                    (hub_id, max(1, min(limit, 500))),
+    async def commands(
+        self,
+        hub_id: str | None = None,
+        *,
+        incident_id: str | None = None,
+        statuses: Sequence[str] = (),
+        incident_actions: bool = False,
+        limit: int = 50,
+        oldest_first: bool = False,
+    ) -> list[CommandRecord]:
+        """Return commands, newest first: per hub, incident and status; ``incident_actions``: incident.* only."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("hub_id", hub_id), ("incident_id", incident_id)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params += list(statuses)
+        if incident_actions:
+            where.append("incident_id IS NOT NULL AND command LIKE 'incident.%'")
+        order = "ASC" if oldest_first else "DESC"
+        sql = "SELECT * FROM commands" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY created_at {order}, id {order} LIMIT ?"
+        params.append(max(1, min(limit, 10_000)))
+        return await self._db.read(lambda db: [self._command(r) for r in db.execute(sql, params)])
+
+    async def import_commands(self, records: Sequence[CommandRecord]) -> int:
+        """Adopt commands kept elsewhere before the tables were merged (console ones); return how many."""
+
+        def run(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            for r in records:
+                db.execute(
+                    "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status, result, "
+                    "error, result_at, incident_id, actor_name, unit, durable, sent_at, attempts) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+                    "incident_id = excluded.incident_id, actor_name = excluded.actor_name, unit = excluded.unit, "
+                    "durable = excluded.durable, sent_at = excluded.sent_at, attempts = excluded.attempts, "
+                    "status = excluded.status, result = COALESCE(commands.result, excluded.result), "
+                    "error = COALESCE(commands.error, excluded.error), "
+                    "result_at = COALESCE(commands.result_at, excluded.result_at)",
+                    (
+                        r.id,
+                        r.hub_id,
+                        r.command,
+                        _dumps(r.data),
+                        r.actor,
+                        r.actor_role,
+                        r.created_at,
+                        r.status,
+                        _dumps(r.result) if r.result is not None else None,
+                        r.error,
+                        r.result_at,
+                        r.incident_id,
+                        r.actor_name,
+                        r.unit,
+                        int(r.durable),
+                        r.sent_at,
+                        r.attempts,
+                    ),
                 )
-            ]
-        )
+            return db.total_changes - before
+
+        return await self._db.write(run)
 
 
 def _body_text(raw: bytes) -> str:

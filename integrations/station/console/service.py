@@ -62,6 +62,7 @@ class Console:
 
     async def start(self) -> None:
         """Follow the bus and start the delivery (and CAP push) loops."""
+        await self.delivery.adopt_old_commands()
         bus = self.hub.bus
         self._unsubs += [
             bus.listen(EVENT_INCIDENT, self._on_incident),
