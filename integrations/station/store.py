@@ -154,8 +154,8 @@ class StationStore(Protocol):
     async def hub_statuses(self) -> list[HubStatus]:
         """Return every registered hub's link state."""
 
-    async def hubs(self) -> list[dict[str, Any]]:
-        """Return every registered hub with a summary."""
+    async def hubs(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary (``full``: with registry and health, in one read)."""
 
     async def hub(self, hub_id: str) -> dict[str, Any] | None:
         """Return one hub with its registry, health and counters."""

@@ -562,8 +562,8 @@ class SqliteStationStore:
             )
         return out
 
-    async def hubs(self) -> list[dict[str, Any]]:
-        """Return every registered hub with a summary."""
+    async def hubs(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary (``full``: with registry and health, in one read)."""
 
         def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
             open_counts = {
@@ -575,7 +575,7 @@ class SqliteStationStore:
             rows = db.execute("SELECT * FROM hubs WHERE registered = 1 ORDER BY hub_id").fetchall()
             out = []
             for row in rows:
-                item = self._hub_dict(row, full=False)
+                item = self._hub_dict(row, full=full)
                 item["open_incidents"] = open_counts.get(row["hub_id"], 0)
                 out.append(item)
             return out
