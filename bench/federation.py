@@ -710,8 +710,8 @@ def main() -> None:
     args.events_per_hub = args.events_per_hub or (20 if args.quick else 100)
     args.outbox_events = args.outbox_events or (10_000 if args.quick else 50_000)
     args.sos = args.sos or (100 if args.quick else 500)
-    args.trials = args.trials or (10 if args.quick else 30)
-    args.outbox_trials = args.outbox_trials or (2 if args.quick else 5)
+    args.trials = args.trials or (10 if args.quick else 20)
+    args.outbox_trials = args.outbox_trials or (2 if args.quick else 3)
     asyncio.run(hub_role(args) if args.role == "hub" else run(args))
 
 
