@@ -16,7 +16,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ("RegistryDoc", "HealthDoc", "check_registry", "check_health", "read_registry", "read_health")
+__all__ = (
+    "RegistryDoc",
+    "HealthDoc",
+    "check_registry",
+    "check_health",
+    "check_incident",
+    "read_registry",
+    "read_health",
+)
+
+#: Deepest nesting accepted in free-form ``data`` (a page or a JSON encoder must never recurse far).
+MAX_DEPTH = 12
 
 Short = Annotated[str, Field(max_length=200)]
 Tiny = Annotated[str, Field(max_length=64)]
@@ -134,6 +145,39 @@ class HealthDoc(BaseModel):
     reason: Short | None = None
     battery_alarms: Annotated[list[BatteryDoc], Field(max_length=5000)] = []
     integrations: Annotated[dict[Tiny, IntegrationDoc], Field(max_length=1000)] = {}
+
+
+class _IncidentBounds(_Doc):
+    """What the envelope model leaves open in an incident: list lengths and nesting."""
+
+    class _Incident(_Doc):
+        entities: Annotated[list[Any], Field(max_length=200)] = []
+        data: dict[str, Any] = {}
+
+    class _Entry(_Doc):
+        attachments: Annotated[list[Any], Field(max_length=100)] = []
+        data: dict[str, Any] = {}
+
+    incident: _Incident
+    entry: _Entry
+
+
+def check_incident(body: Any) -> None:
+    """Raise ValueError (or ValidationError) if an incident body is out of bounds."""
+    doc = _IncidentBounds.model_validate(body)
+    for where, value in (("incident.data", doc.incident.data), ("entry.data", doc.entry.data)):
+        if _depth(value) > MAX_DEPTH:
+            raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def check_registry(body: Any) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from integrations.federation.protocol import (
     parse_topic,
     topic,
 )
-from integrations.station.bodies import check_health, check_registry, first_error
+from integrations.station.bodies import check_health, check_incident, check_registry, first_error
 from integrations.station.const import (
     ACK_CHUNK,
     EVENT_EVENT,
@@ -300,10 +300,16 @@ class Ingest:
                 env.id,
             )
             return None
-        if isinstance(env, RegistryEnvelope | HealthEnvelope):
+        if isinstance(env, RegistryEnvelope | HealthEnvelope | IncidentEnvelope):
             # What the console renders is checked in full here: one hub's malformed
             # registry must never break a page for every officer.
-            check = check_registry if isinstance(env, RegistryEnvelope) else check_health
+            check = (
+                check_registry
+                if isinstance(env, RegistryEnvelope)
+                else check_health
+                if isinstance(env, HealthEnvelope)
+                else check_incident
+            )
             try:
                 check(json.loads(payload).get("body"))
             except (ValidationError, ValueError) as err:
