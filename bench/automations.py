@@ -135,8 +135,9 @@ async def load_time(k: int) -> tuple[float, float]:
     return elapsed_with - elapsed_without, parse
 
 
-async def measure(ks: list[int], writes: int, runs: int, recorder: bool, load: int,
-                  only_a: frozenset[int] = frozenset()) -> dict[str, Any]:
+async def measure(
+    ks: list[int], writes: int, runs: int, recorder: bool, load: int, only_a: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     """Run scenarios C, B and A for each K (only A for K in ``only_a``), ``runs`` times.
 
     Return the (wall, CPU) samples per scenario and the load time of ``load`` automations.
@@ -167,16 +168,32 @@ def collect(quick: bool, recorder: bool = True) -> list[Result]:
     writes, runs = (2_000, 1) if quick else (20_000, 3)
     logging.basicConfig(level=logging.WARNING)
     only_a = frozenset({10_000}) if quick else frozenset()
-    m = asyncio.run(measure([10, 100, 1000, 10_000], writes, runs, recorder, 1_000 if quick else 10_000, only_a))
+    m = asyncio.run(
+        measure([10, 100, 1000, 10_000], writes, runs, recorder, 1_000 if quick else 10_000, only_a)
+    )
     out: list[Result] = []
     for k, results in m["scenarios"].items():
         for key in (key for key in ("C", "B", "A") if key in results):
-            out.append(Result(f"K={k} ({key}) {LABELS[key]}", "µs wall", [v[0] for v in results[key]],
-                              ha=HA_US.get((key, k)), note="" if key != "A" else
-                              f"CPU µs/run {statistics.median(v[1] for v in results[key]):.1f}; "
-                              f"{max(1, writes // k) * k:,} writes per run"))
-    out.append(Result(f"load {m['load']:,} automations", "s", [m["load_seconds"]],
-                      note=f"of which {m['load_parse_seconds']:.2f} s reading the YAML"))
+            out.append(
+                Result(
+                    f"K={k} ({key}) {LABELS[key]}",
+                    "µs wall",
+                    [v[0] for v in results[key]],
+                    ha=HA_US.get((key, k)),
+                    note=""
+                    if key != "A"
+                    else f"CPU µs/run {statistics.median(v[1] for v in results[key]):.1f}; "
+                    f"{max(1, writes // k) * k:,} writes per run",
+                )
+            )
+    out.append(
+        Result(
+            f"load {m['load']:,} automations",
+            "s",
+            [m["load_seconds"]],
+            note=f"of which {m['load_parse_seconds']:.2f} s reading the YAML",
+        )
+    )
     return out
 
 

@@ -117,21 +117,27 @@ WORKLOADS: dict[str, Callable[[int], Coroutine[Any, Any, float]]] = {
 
 def measure(events: int, repeats: int) -> dict[str, list[float]]:
     """Run every workload ``repeats`` times, each in a fresh loop; return µs/event per run."""
-    return {name: [asyncio.run(fn(events)) / events * 1e6 for _ in range(repeats)]
-            for name, fn in WORKLOADS.items()}
+    return {
+        name: [asyncio.run(fn(events)) / events * 1e6 for _ in range(repeats)]
+        for name, fn in WORKLOADS.items()
+    }
 
 
 def run(events: int, repeats: int) -> dict[str, dict[str, float]]:
     """Run every workload ``repeats`` times; return µs/event statistics."""
-    return {name: {"median_us": statistics.median(samples), "min_us": min(samples), "max_us": max(samples)}
-            for name, samples in measure(events, repeats).items()}
+    return {
+        name: {"median_us": statistics.median(samples), "min_us": min(samples), "max_us": max(samples)}
+        for name, samples in measure(events, repeats).items()
+    }
 
 
 def collect(quick: bool) -> list[Result]:
     """Return the figures for ``python -m bench``: 1M events × 3 runs (quick: 200k × 2)."""
     events, repeats = (200_000, 2) if quick else (1_000_000, 3)
-    return [Result(name, "µs/event", samples, ha=HA_US.get(name), note=f"{events:,} events per run, fire + drain")
-            for name, samples in measure(events, repeats).items()]
+    return [
+        Result(name, "µs/event", samples, ha=HA_US.get(name), note=f"{events:,} events per run, fire + drain")
+        for name, samples in measure(events, repeats).items()
+    ]
 
 
 def main() -> None:
@@ -148,8 +154,10 @@ def main() -> None:
     for name, r in results.items():
         ha = HA_US.get(name)
         ratio = f"{ha / r['median_us']:.1f}×" if ha else "-"
-        print(f"{name:<30}{r['median_us']:>9.2f}{r['min_us']:>9.2f}{r['max_us']:>9.2f}"
-              f"{ha if ha else '-':>7}{ratio:>9}")
+        print(
+            f"{name:<30}{r['median_us']:>9.2f}{r['min_us']:>9.2f}{r['max_us']:>9.2f}"
+            f"{ha if ha else '-':>7}{ratio:>9}"
+        )
 
 
 if __name__ == "__main__":

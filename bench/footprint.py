@@ -47,8 +47,13 @@ def measure_once() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as cwd:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "--port", str(port)], cwd=cwd, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "run", "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}/api/health"
             while True:
@@ -90,7 +95,9 @@ def main() -> None:
     rss = [r[1] for r in runs]
     print(f"demo hub footprint, {len(runs)} runs")
     print(f"{'metric':<26}{'median':>9}{'min':>9}{'max':>9}{'target':>9}")
-    print(f"{'start → /api/health (s)':<26}{statistics.median(starts):>9.2f}{min(starts):>9.2f}{max(starts):>9.2f}{'1.5':>9}")
+    print(
+        f"{'start → /api/health (s)':<26}{statistics.median(starts):>9.2f}{min(starts):>9.2f}{max(starts):>9.2f}{'1.5':>9}"
+    )
     print(f"{'RSS (MB)':<26}{statistics.median(rss):>9.1f}{min(rss):>9.1f}{max(rss):>9.1f}{'60':>9}")
 
 

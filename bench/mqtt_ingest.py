@@ -78,9 +78,14 @@ def _publish(topic: str, payload: bytes) -> bytes:
 def _telemetry_batch(round_no: int) -> bytes:
     # Every report changes linkquality, so every message is a state update.
     return b"".join(
-        _publish(f"{BASE}/dev{i:04d}", json.dumps({"battery": 90 + (i % 10), "linkquality": (round_no + i) % 256,
-                                                   "voltage": 3000}).encode())
-        for i in range(DEVICES))
+        _publish(
+            f"{BASE}/dev{i:04d}",
+            json.dumps(
+                {"battery": 90 + (i % 10), "linkquality": (round_no + i) % 256, "voltage": 3000}
+            ).encode(),
+        )
+        for i in range(DEVICES)
+    )
 
 
 def load_process(port: int, total: int, rate: float | None, ready: Any) -> None:
@@ -116,7 +121,7 @@ def load_process(port: int, total: int, rate: float | None, ready: Any) -> None:
         for k in range(0, DEVICES, chunk):
             if sent >= total:
                 break
-            sock.sendall(batch[offsets[k]:offsets[min(k + chunk, DEVICES)]])
+            sock.sendall(batch[offsets[k] : offsets[min(k + chunk, DEVICES)]])
             sent += min(chunk, DEVICES - k)
             delay = start + sent / rate - time.monotonic()
             if delay > 0:
@@ -129,8 +134,10 @@ def load_process(port: int, total: int, rate: float | None, ready: Any) -> None:
 def press_process(port: int, presses: int, interval: float, ready: Any, out: Any) -> None:
     """Press SOS buttons ``presses`` times, every ``interval`` s; report the send times."""
     sock = _connect(port, f"bench-press-{time.monotonic_ns()}")
-    packets = [_publish(f"{BASE}/press{i % PRESS_BUTTONS}", b'{"action":"emergency","linkquality":99}')
-               for i in range(presses)]
+    packets = [
+        _publish(f"{BASE}/press{i % PRESS_BUTTONS}", b'{"action":"emergency","linkquality":99}')
+        for i in range(presses)
+    ]
     ready.set()
     sent: list[float] = []
     for packet in packets:
@@ -146,8 +153,10 @@ def press_process(port: int, presses: int, interval: float, ready: Any, out: Any
 
 
 def hub_config(broker: Mosquitto) -> str:
-    lines = [f"mqtt: {{broker: {broker.url}, client_id: bench-hub, birth: false, discovery: {{consume: false}}}}",
-             "sos:"]
+    lines = [
+        f"mqtt: {{broker: {broker.url}, client_id: bench-hub, birth: false, discovery: {{consume: false}}}}",
+        "sos:",
+    ]
     lines += [f"  - {{id: dev{i:04d}, zigbee2mqtt: dev{i:04d}}}" for i in range(DEVICES)]
     lines += [f"  - {{id: press{i}, zigbee2mqtt: press{i}}}" for i in range(PRESS_BUTTONS)]
     return "\n".join(lines) + "\n"
@@ -160,8 +169,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from integrations.mqtt import get_client
 
     load1, load5, _ = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load average {load1:.1f} / {load5:.1f} at start "
-          "(other work on the machine lowers the wall-clock figures)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load1:.1f} / {load5:.1f} at start "
+        "(other work on the machine lowers the wall-clock figures)"
+    )
     binary = find_mosquitto()
     if binary is None:
         raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
@@ -210,12 +221,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     elapsed = max(updates["last"] - updates["first"], 1e-9)
     got = client.received - received_before
     rate = updates["n"] / elapsed
-    figures: dict[str, Any] = {"rate": rate, "messages_per_s": got / elapsed, "received": got, "published": total,
-                               "cpu_us_per_message": cpu / max(got, 1) * 1e6}
-    print(f"phase 1: {total} messages published by {DEVICES} devices; hub received {got}, "
-          f"state updates {updates['n']} in {elapsed:.2f}s → {rate:,.0f} state updates/s "
-          f"({got / elapsed:,.0f} messages/s); hub CPU {cpu / max(got, 1) * 1e6:.0f} µs per message "
-          f"(≈ {max(got, 1) / max(cpu, 1e-9):,.0f} msg/s per fully free core)")
+    figures: dict[str, Any] = {
+        "rate": rate,
+        "messages_per_s": got / elapsed,
+        "received": got,
+        "published": total,
+        "cpu_us_per_message": cpu / max(got, 1) * 1e6,
+    }
+    print(
+        f"phase 1: {total} messages published by {DEVICES} devices; hub received {got}, "
+        f"state updates {updates['n']} in {elapsed:.2f}s → {rate:,.0f} state updates/s "
+        f"({got / elapsed:,.0f} messages/s); hub CPU {cpu / max(got, 1) * 1e6:.0f} µs per message "
+        f"(≈ {max(got, 1) / max(cpu, 1e-9):,.0f} msg/s per fully free core)"
+    )
 
     # Phase 2: SOS latency under load.
     # Half the measured capacity: "under load", not overload (overloaded, every queue grows).
@@ -226,8 +244,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ready_load, ready_press = ctx.Event(), ctx.Event()
     out = ctx.Queue()
     n_press = max(10, int(duration / 0.02))
-    load = ctx.Process(target=load_process, args=(broker.port, int(load_rate * duration), load_rate, ready_load))
-    press = ctx.Process(target=press_process, args=(broker.port, n_press, duration / n_press, ready_press, out))
+    load = ctx.Process(
+        target=load_process, args=(broker.port, int(load_rate * duration), load_rate, ready_load)
+    )
+    press = ctx.Process(
+        target=press_process, args=(broker.port, n_press, duration / n_press, ready_press, out)
+    )
     updates.update(n=0, first=0.0, last=0.0)
     received_before = client.received
     load.start()
@@ -245,7 +267,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.to_thread(load.join)
     await asyncio.to_thread(press.join)
     idle_since, last_seen = time.monotonic(), updates["n"]
-    while time.monotonic() - idle_since < 1.0:   # let the hub finish what the broker still holds
+    while time.monotonic() - idle_since < 1.0:  # let the hub finish what the broker still holds
         await asyncio.sleep(0.1)
         if updates["n"] != last_seen:
             idle_since, last_seen = time.monotonic(), updates["n"]
@@ -257,9 +279,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if lat:
         p50 = statistics.median(lat)
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        print(f"phase 2: load {load_rate:,} msg/s offered for {duration:.0f}s (hub received {got}, {achieved:,.0f} updates/s); "
-              f"{len(sent)} SOS presses → sos_pressed p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {lat[-1]:.2f} ms, "
-              f"lost {lost}")
+        print(
+            f"phase 2: load {load_rate:,} msg/s offered for {duration:.0f}s (hub received {got}, {achieved:,.0f} updates/s); "
+            f"{len(sent)} SOS presses → sos_pressed p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {lat[-1]:.2f} ms, "
+            f"lost {lost}"
+        )
     else:
         print("phase 2: no presses measured")
     await hub.stop()
@@ -269,14 +293,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def collect(quick: bool) -> list[Result]:
     """Return the figures for ``python -m bench`` (quick: 50,000 messages, 3 s of SOS under load)."""
-    args = argparse.Namespace(messages=50_000 if quick else 300_000, rate=None, seconds=3.0 if quick else 10.0)
+    args = argparse.Namespace(
+        messages=50_000 if quick else 300_000, rate=None, seconds=3.0 if quick else 10.0
+    )
     f = asyncio.run(run(args))
     return [
-        Result("state updates (phase 1, as fast as possible)", "updates/s", [f["rate"]], better="higher",
-               note=f"{f['received']:,} of {f['published']:,} messages received; "
-                    f"{f['cpu_us_per_message']:.0f} µs hub CPU per message"),
-        Result("SOS publish → sos_pressed under load", "ms", f["latencies_ms"],
-               note=f"load {f['load_rate']:,} msg/s offered; presses lost {f['lost']}"),
+        Result(
+            "state updates (phase 1, as fast as possible)",
+            "updates/s",
+            [f["rate"]],
+            better="higher",
+            note=f"{f['received']:,} of {f['published']:,} messages received; "
+            f"{f['cpu_us_per_message']:.0f} µs hub CPU per message",
+        ),
+        Result(
+            "SOS publish → sos_pressed under load",
+            "ms",
+            f["latencies_ms"],
+            note=f"load {f['load_rate']:,} msg/s offered; presses lost {f['lost']}",
+        ),
     ]
 
 
@@ -284,7 +319,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (smoke check)")
     parser.add_argument("--messages", type=int, default=None, help="phase 1 messages (default 300,000)")
-    parser.add_argument("--rate", type=int, default=None, help="phase 2 load in msg/s (default 50%% of phase 1)")
+    parser.add_argument(
+        "--rate", type=int, default=None, help="phase 2 load in msg/s (default 50%% of phase 1)"
+    )
     parser.add_argument("--seconds", type=float, default=None, help="phase 2 duration (default 10 s)")
     args = parser.parse_args()
     if args.messages is None:

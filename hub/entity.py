@@ -49,6 +49,13 @@ class Entity:
         """Return attributes to publish with every state write."""
         return {}
 
+    async def query_state(self) -> bool:
+        """Ask the device for its state now (HA's ``homeassistant.update_entity``).
+
+        Return False when there is nothing to ask: the device pushes its state.
+        """
+        return False
+
     def write_state(
         self,
         state: str,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from hub.automation import ha_support
 from hub.automation.selectors import selector_problem, value_problem
 from hub.config import ConfigError, Input, NodeDict, NodeList, load_yaml, position_of
 from hub.config.nodes import Loc
@@ -262,7 +263,12 @@ def _check(bp: Blueprint, data: Any) -> None:
             bp,
             data,
             ("blueprint", "domain"),
-            f"expected domain: automation, got {bp.domain!r}"
+            (
+                f"{bp.domain} blueprints are Home Assistant's, and SafetyHub runs automation blueprints only "
+                f"(expected domain: automation; see {ha_support.DOCS})"
+                if bp.domain in ("script", "template")
+                else f"expected domain: automation, got {bp.domain!r}"
+            )
             if bp.domain
             else "required key missing: domain",
         )

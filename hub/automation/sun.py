@@ -6,11 +6,12 @@ and timezone: Bangkok's sunset is not Satun's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from astral import Observer
-from astral.sun import sunrise, sunset
+from astral.sun import azimuth, dawn, dusk, elevation, midnight, noon, sunrise, sunset
 
 from hub.core.clock import Cancel
 
@@ -26,14 +27,27 @@ class SunUnavailable(ValueError):
     """No location configured, or the sun does not rise/set that day."""
 
 
+#: What ``sun.sun`` reports, as HA does: dawn and dusk are civil twilight (the sun 6° down).
+_EVENTS: dict[str, Callable[..., datetime]] = {
+    "sunrise": sunrise,
+    "sunset": sunset,
+    "dawn": dawn,
+    "dusk": dusk,
+    "noon": noon,
+    "midnight": midnight,
+}
+#: How often elevation and azimuth are refreshed: an elevation trigger fires within a minute.
+POSITION_EVERY = 60.0
+
+
 def sun_event(event: str, lat: float, lon: float, day: datetime, tz: tzinfo) -> datetime | None:
-    """Return the sunrise or sunset of ``day`` (local date), or None near the poles."""
+    """Return ``event`` (sunrise, sunset, dawn, dusk, noon, midnight) of ``day`` (local date), or None near the poles."""
     observer = Observer(latitude=lat, longitude=lon)
     try:
-        func = sunrise if event == "sunrise" else sunset
-        return func(observer, day.date(), tzinfo=tz)
+        when: datetime = _EVENTS[event](observer, day.date(), tzinfo=tz)
     except ValueError:
         return None
+    return when
 
 
 def next_sun_event(
@@ -52,10 +66,14 @@ def next_sun_event(
 
 
 class SunEntity:
-    """``sun.sun`` as in HA: ``above_horizon``/``below_horizon`` with the next rising and setting.
+    """``sun.sun`` as in HA: ``above_horizon``/``below_horizon`` with HA's attributes.
 
-    HA blueprints often check ``is_state('sun.sun', 'below_horizon')``; the
-    state changes at each sunrise and sunset of the hub's location.
+    HA blueprints often check ``is_state('sun.sun', 'below_horizon')``; the state changes at
+    each sunrise and sunset of the hub's location.  The attributes are HA's: ``next_dawn``,
+    ``next_dusk``, ``next_midnight``, ``next_noon``, ``next_rising``, ``next_setting`` (ISO 8601,
+    UTC), ``elevation`` and ``azimuth`` (degrees, two decimals) and ``rising`` (before solar
+    noon).  Elevation moves about a quarter of a degree a minute, so the entity is refreshed
+    every :data:`POSITION_EVERY` seconds, and exactly at each sunrise and sunset.
     """
 
     entity_id = "sun.sun"
@@ -80,16 +98,36 @@ class SunEntity:
             return
         now = self.hub.clock.time()
         tz = self.hub.clock.tz
-        rising = next_sun_event("sunrise", location.lat, location.lon, now, tz)
-        setting = next_sun_event("sunset", location.lat, location.lon, now, tz)
+        upcoming = {event: next_sun_event(event, location.lat, location.lon, now, tz) for event in _EVENTS}
+        rising, setting = upcoming["sunrise"], upcoming["sunset"]
         state = "below_horizon" if rising < setting else "above_horizon"
+        observer = Observer(latitude=location.lat, longitude=location.lon)
+        when = datetime.fromtimestamp(now, UTC)
         self.hub.states.set(
             self.entity_id,
             state,
             {
                 "friendly_name": "Sun",
-                "next_rising": datetime.fromtimestamp(rising, UTC).isoformat(),
-                "next_setting": datetime.fromtimestamp(setting, UTC).isoformat(),
+                **{
+                    f"next_{name}": datetime.fromtimestamp(upcoming[event], UTC).isoformat()
+                    for name, event in _ATTRS
+                },
+                "elevation": round(elevation(observer, when), 2),
+                "azimuth": round(azimuth(observer, when), 2),
+                "rising": upcoming["noon"] < upcoming["midnight"],
             },
         )
-        self._cancel = self.hub.clock.call_at(min(rising, setting) + 1, self._update)
+        self._cancel = self.hub.clock.call_at(
+            min(now + POSITION_EVERY, min(rising, setting) + 1), self._update
+        )
+
+
+#: HA's attribute names for the events (``next_rising`` is the sunrise).
+_ATTRS = (
+    ("dawn", "dawn"),
+    ("dusk", "dusk"),
+    ("midnight", "midnight"),
+    ("noon", "noon"),
+    ("rising", "sunrise"),
+    ("setting", "sunset"),
+)

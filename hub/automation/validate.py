@@ -16,6 +16,7 @@ from typing import Any
 
 import pydantic
 
+from hub.automation import ha_support
 from hub.automation.conditions import ConditionSpec
 from hub.automation.const import DEFAULT_MAX_RUNS, DEFAULT_STORED_TRACES, LOG_LEVELS, MODES
 from hub.automation.durations import parse_period
@@ -51,7 +52,9 @@ TOP_LEVEL_KEYS = frozenset(
 _TRIGGER_COMMON = frozenset({"platform", "trigger", "id", "alias", "enabled", "variables"})
 _CONDITION_COMMON = frozenset({"condition", "alias", "enabled"})
 _STEP_COMMON = frozenset({"alias", "enabled", "continue_on_error"})
-_UNSUPPORTED_CONDITIONS = {"device": "device conditions", "zone": "zone conditions"}
+_UNSUPPORTED_CONDITIONS = {
+    kind: f"{kind} conditions" for kind, why in ha_support.CONDITIONS.items() if why is not None
+}
 _SLUG = re.compile(r"[^a-z0-9_]+")
 
 #: Step kinds in HA's order of detection, with the keys each may have.
@@ -170,7 +173,11 @@ class Checker:
         if isinstance(value, Input):
             self.error(loc, f"!input {value.name} is only allowed inside a blueprint")
         elif isinstance(value, str):
-            if is_template(value) and (problem := check_syntax(value)) is not None:
+            if (
+                is_template(value)
+                and not ha_support.unsupported_in_template(value)  # named once, by ha_templates()
+                and (problem := check_syntax(value)) is not None
+            ):
                 self.error(loc, problem)
         elif isinstance(value, Mapping):
             for key, item in value.items():
@@ -191,6 +198,20 @@ class Checker:
         except ValueError as err:
             self.error(loc, str(err))
             return None
+
+
+def ha_templates(checker: Checker, value: Any, loc: Loc) -> None:
+    """Name every HA template function SafetyHub lacks, wherever a template is in the automation."""
+    if isinstance(value, str):
+        if is_template(value):
+            for message in ha_support.unsupported_in_template(value):
+                checker.error(loc, message)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            ha_templates(checker, item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            ha_templates(checker, item, (*loc, index))
 
 
 def _pick(
@@ -241,7 +262,8 @@ def _validate_trigger(checker: Checker, item: Any, loc: Loc, idx: int, path: str
     platform = checker.registry.triggers.get(str(name))
     if platform is None:
         known = ", ".join(sorted(checker.registry.triggers))
-        checker.error((*loc, key), f"unknown trigger platform '{name}' (available: {known})")
+        why = ha_support.unsupported_trigger(str(name))
+        checker.error((*loc, key), why or f"unknown trigger platform '{name}' (available: {known})")
         return None
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
@@ -283,6 +305,8 @@ def validate_conditions(checker: Checker, value: Any, loc: Loc, path: str) -> li
 
 
 def _template_condition(checker: Checker, text: str, loc: Loc, path: str) -> ConditionSpec | None:
+    if ha_support.unsupported_in_template(text):
+        return None  # named by ha_templates()
     platform = checker.registry.conditions["template"]
     model = checker.model(platform.schema, {"value_template": text}, loc)
     return None if model is None else ConditionSpec("template", path, model)
@@ -328,7 +352,11 @@ def validate_condition(checker: Checker, item: Any, loc: Loc, path: str) -> Cond
         )
         return ConditionSpec(kind, path, None, children, enabled is not False, alias)
     if kind in _UNSUPPORTED_CONDITIONS:
-        checker.error((*loc, "condition"), f"{_UNSUPPORTED_CONDITIONS[kind]} are not supported by SafetyHub")
+        checker.error(
+            (*loc, "condition"),
+            f"{_UNSUPPORTED_CONDITIONS[kind]} are not supported by SafetyHub "
+            f"({ha_support.CONDITIONS[kind]}; see {ha_support.DOCS})",
+        )
         return None
     platform = checker.registry.conditions.get(kind)
     if platform is None:
@@ -400,7 +428,10 @@ def validate_step(checker: Checker, item: Any, loc: Loc, path: str) -> StepSpec 
         )
         return None
     if kind in _UNSUPPORTED_STEPS:
-        checker.error((*loc, kind), f"{_UNSUPPORTED_STEPS[kind]} are not supported by SafetyHub")
+        checker.error(
+            (*loc, kind),
+            f"{_UNSUPPORTED_STEPS[kind]} are not supported by SafetyHub ({ha_support.ACTIONS[kind]}; see {ha_support.DOCS})",
+        )
         return None
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
@@ -494,6 +525,9 @@ def _v_service(checker: Checker, item: Mapping[str, Any], loc: Loc, step: StepSp
         checker.templates(name, (*loc, key))
     elif name.count(".") != 1 or not all(name.split(".")):
         checker.error((*loc, key), f"expected domain.service, got {name!r}")
+        return
+    elif (why := ha_support.unsupported_service(name)) is not None:
+        checker.error((*loc, key), why)
         return
     data: dict[str, Any] = {}
     for dkey in ("data", "data_template"):
@@ -673,6 +707,7 @@ def validate_automation(
     if not isinstance(config, Mapping):
         checker.error((), "expected an automation (a mapping with triggers and actions)")
         return None, checker.errors
+    ha_templates(checker, config, ())
     for name in config:
         if name not in TOP_LEVEL_KEYS:
             hint = " (use_blueprint needs a path)" if name == "use_blueprint" else ""

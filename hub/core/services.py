@@ -67,8 +67,10 @@ class Service:
 def _merge_target(data: Mapping[str, Any]) -> dict[str, Any]:
     """Fold HA's ``target:`` into the data, as HA does for entity services."""
     out = dict(data)
-    target = out.pop("target", None)
+    target = out.get("target")
+    # notify.* services take HA's ``target`` as a list of recipients: only a mapping is folded.
     if isinstance(target, Mapping):
+        del out["target"]
         for key, value in target.items():
             if key in out and isinstance(out[key], list) and isinstance(value, list):
                 out[key] = [*out[key], *value]

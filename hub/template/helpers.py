@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import re
+import statistics
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,155 @@ def _average(*args: Any, default: Any = _SENTINEL) -> Any:
         return default
 
 
+def _math(func: Callable[..., float], name: str) -> Callable[..., Any]:
+    """HA's math helpers: a function and a filter, with HA's ``default`` for bad input."""
+
+    def apply(value: Any, *args: Any, default: Any = _SENTINEL) -> Any:
+        try:
+            return func(float(value), *(float(a) for a in args))
+        except (ValueError, TypeError, OverflowError):
+            if default is _SENTINEL:
+                raise _no_default(name, value) from None
+            return default
+
+    return apply
+
+
+def _log(value: Any, base: Any = math.e, default: Any = _SENTINEL) -> Any:
+    try:
+        return math.log(float(value), float(base))
+    except (ValueError, TypeError, ZeroDivisionError):
+        if default is _SENTINEL:
+            raise _no_default("log", value) from None
+        return default
+
+
+def _numbers(values: tuple[Any, ...]) -> list[Any]:
+    items = (
+        values[0]
+        if len(values) == 1 and isinstance(values[0], Iterable) and not isinstance(values[0], str)
+        else values
+    )
+    return list(items)
+
+
+def _median(*args: Any, default: Any = _SENTINEL) -> Any:
+    try:
+        return statistics.median(float(v) for v in _numbers(args))
+    except (ValueError, TypeError, statistics.StatisticsError):
+        if default is _SENTINEL:
+            raise _no_default("median", args) from None
+        return default
+
+
+def _mode(*args: Any, default: Any = _SENTINEL) -> Any:
+    try:
+        return statistics.mode(_numbers(args))
+    except (TypeError, statistics.StatisticsError):
+        if default is _SENTINEL:
+            raise _no_default("statistical_mode", args) from None
+        return default
+
+
+def _as_timedelta(value: Any) -> timedelta | None:
+    """HA's ``as_timedelta``: ``"HH:MM:SS"``, ``"1 day, 02:00:00"``, ISO 8601 ``P…`` or seconds; None if not."""
+    text = str(value).strip()
+    if _is_number(text):
+        return timedelta(seconds=float(text))
+    match = _ISO_DURATION.fullmatch(text)
+    if match:
+        parts = {k: float(v) for k, v in match.groupdict().items() if v}
+        return timedelta(
+            days=parts.get("days", 0) + 7 * parts.get("weeks", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    match = _HMS.fullmatch(text)
+    if match:
+        days = int(match["days"] or 0)
+        return timedelta(
+            days=days, hours=int(match["h"]), minutes=int(match["m"]), seconds=float(match["s"] or 0)
+        )
+    return None
+
+
+_ISO_DURATION = re.compile(
+    r"-?P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
+)
+_HMS = re.compile(r"(?:(?P<days>\d+) days?, )?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?")
+
+
+def _ordinal(value: Any) -> str:
+    number = int(value)
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+#: Nested lists deeper than this are left as they are (a bound, like the sandbox's others).
+_FLATTEN_DEPTH = 32
+
+
+def _flatten(value: Any, levels: int | None = None) -> list[Any]:
+    out: list[Any] = []
+    depth = _FLATTEN_DEPTH if levels is None else min(int(levels), _FLATTEN_DEPTH)
+
+    def walk(items: Any, level: int) -> None:
+        for item in items:
+            if isinstance(item, list | tuple) and level < depth:
+                walk(item, level + 1)
+            else:
+                out.append(item)
+
+    walk(value, 0)
+    return out
+
+
+def _set_op(name: str) -> Callable[..., list[Any]]:
+    def apply(value: Any, *others: Any) -> list[Any]:
+        result = dict.fromkeys(value)
+        for other in others:
+            other_keys = dict.fromkeys(other)
+            if name == "union":
+                result.update(other_keys)
+            elif name == "intersect":
+                result = {k: None for k in result if k in other_keys}
+            elif name == "difference":
+                result = {k: None for k in result if k not in other_keys}
+            else:  # symmetric_difference
+                result = {
+                    **{k: None for k in result if k not in other_keys},
+                    **{k: None for k in other_keys if k not in result},
+                }
+        return list(result)
+
+    return apply
+
+
+def _typeof(value: Any) -> str:
+    return type(value).__name__
+
+
+_MATH: dict[str, Callable[..., Any]] = {
+    "sin": _math(math.sin, "sin"),
+    "cos": _math(math.cos, "cos"),
+    "tan": _math(math.tan, "tan"),
+    "asin": _math(math.asin, "asin"),
+    "acos": _math(math.acos, "acos"),
+    "atan": _math(math.atan, "atan"),
+    "atan2": _math(math.atan2, "atan2"),
+    "sqrt": _math(math.sqrt, "sqrt"),
+    "multiply": _math(lambda v, by: v * by, "multiply"),
+    "add": _math(lambda v, n: v + n, "add"),
+    "bitwise_and": lambda a, b: int(a) & int(b),
+    "bitwise_or": lambda a, b: int(a) | int(b),
+    "bitwise_xor": lambda a, b: int(a) ^ int(b),
+    "log": _log,
+}
+_SETS = {name: _set_op(name) for name in ("union", "intersect", "difference", "symmetric_difference")}
+
+
 def install_static(env: jinja2.Environment) -> None:
     """Add the helpers that need no hub (syntax checks use these too)."""
     funcs: dict[str, Callable[..., Any]] = {
@@ -210,8 +360,22 @@ def install_static(env: jinja2.Environment) -> None:
         "search": _regex_search,
         "contains": _contains,
     }
+    more = {
+        **_MATH,
+        **_SETS,
+        "median": _median,
+        "statistical_mode": _mode,
+        "as_timedelta": _as_timedelta,
+        "ordinal": _ordinal,
+        "ord": ord,
+        "flatten": _flatten,
+        "typeof": _typeof,
+    }
     env.globals.update(funcs)
+    env.globals.update({k: v for k, v in more.items() if k not in ("ordinal", "ord", "multiply", "add")})
+    env.globals.update({"e": math.e, "pi": math.pi, "tau": math.tau, "inf": math.inf})
     env.filters.update(filters)
+    env.filters.update(more)
     env.tests.update(tests)
 
 
@@ -240,7 +404,7 @@ class _TimeHelpers:
     def today_at(self, value: str = "00:00") -> datetime:
         parsed = _parse_time(value)
         if parsed is None:
-            raise TemplateRuntimeError(f"could not convert {value!r} to a time")
+            raise TemplateRuntimeError(f"today_at: could not convert {value!r} to a time")
         return datetime.combine(self.now().date(), parsed, self.tz)
 
     def as_datetime(self, value: Any, default: Any = _SENTINEL) -> Any:
@@ -307,11 +471,79 @@ class _TimeHelpers:
 
     def strptime(self, value: str, fmt: str, default: Any = _SENTINEL) -> Any:
         try:
-            return datetime.strptime(value, fmt)
+            return datetime.strptime(str(value), str(fmt))
         except (ValueError, TypeError):
             if default is _SENTINEL:
                 raise _no_default("strptime", value) from None
             return default
+
+    def relative_time(self, value: Any) -> Any:
+        """HA's ``relative_time``: the age of a past datetime ("2 hours"); anything else unchanged."""
+        if not isinstance(value, datetime):
+            return value
+        now = self.now()
+        if (value if value.tzinfo else value.replace(tzinfo=self.tz)) > now:
+            return value
+        return describe_age(now - value if value.tzinfo else now - value.replace(tzinfo=self.tz), 1)
+
+    def time_since(self, value: Any, precision: int = 1) -> Any:
+        """HA's ``time_since``: "1 year 2 months" for a past datetime, to ``precision`` units (0: all)."""
+        if not isinstance(value, datetime):
+            return value
+        when = value if value.tzinfo else value.replace(tzinfo=self.tz)
+        now = self.now()
+        return value if when > now else describe_age(now - when, precision)
+
+    def time_until(self, value: Any, precision: int = 1) -> Any:
+        """HA's ``time_until``: the same for a future datetime."""
+        if not isinstance(value, datetime):
+            return value
+        when = value if value.tzinfo else value.replace(tzinfo=self.tz)
+        now = self.now()
+        return value if when < now else describe_age(when - now, precision)
+
+
+#: HA's units for ages: a month is 30 days and a year 365, as in HA (not calendar arithmetic).
+_AGE_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+
+def describe_age(delta: timedelta, precision: int = 1) -> str:
+    """``3 hours``, ``1 year 2 months``: the largest ``precision`` units (0: all), the last rounded.
+
+    The total is rounded to the smallest unit shown before it is split, so 59 min 40 s is
+    "1 hour", as a person would say it, not "60 minutes".
+    """
+    seconds = max(0, round(delta.total_seconds()))
+    first = next((i for i, (_, size) in enumerate(_AGE_UNITS) if seconds >= size), len(_AGE_UNITS) - 1)
+    last = len(_AGE_UNITS) - 1 if precision <= 0 else min(first + precision - 1, len(_AGE_UNITS) - 1)
+    units = _AGE_UNITS[: last + 1]
+    rest = seconds
+    counts = []
+    for _, size in units:
+        count, rest = divmod(rest, size)
+        counts.append(count)
+    if rest * 2 >= units[-1][1]:
+        # Round up, then split again so that 60 minutes reads "1 hour".
+        counts[-1] += 1
+        rest = sum(count * size for count, (_, size) in zip(counts, units, strict=True))
+        counts = []
+        for _, size in units:
+            count, rest = divmod(rest, size)
+            counts.append(count)
+    parts: list[str] = []
+    for count, (unit, _) in zip(counts, units, strict=True):
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+        if precision > 0 and len(parts) == precision:
+            break
+    return " ".join(parts) or f"0 {_AGE_UNITS[last][0]}s"
 
 
 def _parse_time(value: str) -> time | None:
@@ -392,10 +624,16 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
         "now": times.now,
         "utcnow": times.utcnow,
         "today_at": times.today_at,
+        "timestamp_local": times.timestamp_local,
+        "timestamp_utc": times.timestamp_utc,
+        "timestamp_custom": times.timestamp_custom,
         "as_datetime": times.as_datetime,
         "as_timestamp": times.as_timestamp,
         "as_local": times.as_local,
         "strptime": times.strptime,
+        "relative_time": times.relative_time,
+        "time_since": times.time_since,
+        "time_until": times.time_until,
     }
     filters: dict[str, Any] = {
         "is_state": st.is_state,
@@ -411,6 +649,10 @@ def install(env: jinja2.Environment, sm: StateMachine, clock: Clock) -> None:
         "timestamp_utc": times.timestamp_utc,
         "timestamp_custom": times.timestamp_custom,
         "today_at": times.today_at,
+        "strptime": times.strptime,
+        "relative_time": times.relative_time,
+        "time_since": times.time_since,
+        "time_until": times.time_until,
     }
     env.globals.update(funcs)
     env.filters.update(filters)

@@ -9,6 +9,7 @@ shown unavailable with the reason; the others work regardless.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,17 +18,25 @@ from hub import hookimpl
 from hub.core.errors import HubError
 from hub.entity import Entity
 from hub.keys import HubKey
+from integrations.light.calls import service_calls, written_targets
 from integrations.light.config import LightConfig
-from integrations.light.const import DOMAIN
-from integrations.light.entity import LightEntity, SimulatedLight
+from integrations.light.const import ALL_FEATURES, DOMAIN, SOURCE_FEATURES
+from integrations.light.entity import L, LightEntity, SimulatedLight, as_switch
+from integrations.light.fields import TurnOnSchema, to_command, unsupported
 
 if TYPE_CHECKING:
+    from hub.bootstrap import LoadedConfig
+    from hub.config import ConfigError
     from hub.hub import Hub
 
 __all__ = ("LightEntity", "SimulatedLight", "SimulatedSiren", "add_light", "SOURCES", "SIREN_SOURCES")
 
 _LOGGER = logging.getLogger(__name__)
 _DEVICES: HubKey[list[Any]] = HubKey("light_devices")
+
+
+def _cls(cls: type[L], cfg: LightConfig) -> type[L]:
+    return as_switch(cls) if cfg.kind == "switch" else cls
 
 
 def _zigbee2mqtt(hub: Hub, cfg: LightConfig) -> LightEntity:
@@ -37,7 +46,7 @@ def _zigbee2mqtt(hub: Hub, cfg: LightConfig) -> LightEntity:
 
     client = get_client(hub)
     assert cfg.zigbee2mqtt is not None
-    return Z2mLight(
+    return _cls(Z2mLight, cfg)(
         hub,
         cfg.id,
         cfg.name,
@@ -52,7 +61,7 @@ def _tasmota(hub: Hub, cfg: LightConfig) -> LightEntity:
     from integrations.mqtt import get_client
 
     assert cfg.tasmota is not None
-    return TasmotaLight(hub, cfg.id, cfg.name, get_client(hub), cfg.tasmota, cfg.channel)
+    return _cls(TasmotaLight, cfg)(hub, cfg.id, cfg.name, get_client(hub), cfg.tasmota, cfg.channel)
 
 
 def _shelly(hub: Hub, cfg: LightConfig) -> LightEntity:
@@ -60,7 +69,7 @@ def _shelly(hub: Hub, cfg: LightConfig) -> LightEntity:
     from integrations.mqtt import get_client
 
     assert cfg.shelly is not None
-    return ShellyLight(hub, cfg.id, cfg.name, get_client(hub), cfg.shelly, cfg.channel)
+    return _cls(ShellyLight, cfg)(hub, cfg.id, cfg.name, get_client(hub), cfg.shelly, cfg.channel)
 
 
 def _z2m_siren(hub: Hub, cfg: LightConfig) -> Entity:
@@ -82,7 +91,7 @@ def _z2m_siren(hub: Hub, cfg: LightConfig) -> Entity:
 
 #: Source name → factory(hub, LightConfig) -> LightEntity; device integrations add theirs.
 SOURCES: dict[str, Any] = {
-    "simulated": lambda hub, cfg: SimulatedLight(hub, cfg.id, cfg.name),
+    "simulated": lambda hub, cfg: _cls(SimulatedLight, cfg)(hub, cfg.id, cfg.name),
     "zigbee2mqtt": _zigbee2mqtt,
     "tasmota": _tasmota,
     "shelly": _shelly,
@@ -117,14 +126,6 @@ class SimulatedSiren(Entity):
 class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity_id: str | list[str]
-
-
-class TurnOnSchema(_Schema):
-    brightness: int | None = Field(default=None, ge=0, le=255)
-    color_temp: int | None = Field(default=None, ge=50, le=1000)
-    hex_color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
-    transition: float | None = Field(default=None, ge=0, le=300)
-    effect: str | None = None
 
 
 class TurnOffSchema(_Schema):
@@ -163,6 +164,45 @@ def config_schema() -> Any:
 
 
 @hookimpl
+def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
+    """A ``light.turn_on`` (or ``homeassistant.turn_on``) field that its written target cannot do."""
+    from hub.config import ConfigError, position_of
+
+    items = loaded.blocks.get(DOMAIN)
+    automations = loaded.raw.get("automation") if isinstance(loaded.raw, dict) else None
+    if not isinstance(items, list) or not isinstance(automations, list):
+        return None
+    features = {
+        f"{DOMAIN if item.kind == 'light' else item.kind}.{item.id}": (
+            SOURCE_FEATURES.get(item.source, ALL_FEATURES) if item.kind == "light" else frozenset()
+        )
+        for item in items
+    }
+    errors: list[ConfigError] = []
+    for loc, call in service_calls(automations, ("automation",)):
+        service = str(call.get("action") or call.get("service") or "")
+        if service not in ("light.turn_on", "homeassistant.turn_on"):
+            continue
+        raw_data = call.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
+        for entity_id in written_targets(call):
+            if entity_id not in features:
+                continue
+            for field in unsupported(data, features[entity_id]):
+                file, line = position_of(loaded.raw, (*loc, "data", field)) or (loaded.file_label, None)
+                path = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
+                errors.append(
+                    ConfigError(
+                        file,
+                        line,
+                        f"{path}.data.{field}",
+                        f"{entity_id} cannot do {field}: its source does not carry it",
+                    )
+                )
+    return errors
+
+
+@hookimpl
 def setup(hub: Hub, config: list[LightConfig] | None) -> None:
     """Create configured lights and sirens, and register services."""
     devices: list[Any] = []
@@ -186,13 +226,46 @@ def setup(hub: Hub, config: list[LightConfig] | None) -> None:
             hub.entities.add(entity)
             entity.write_state("off")
 
+    def of_domain(call: Any, domain: str) -> list[LightEntity]:
+        if call.data["entity_id"] == "all":
+            return [e for e in hub.entities.resolve("all", LightEntity) if e.domain == domain]
+        found = hub.entities.resolve(call.data["entity_id"], LightEntity)
+        wrong = [e.entity_id for e in found if e.domain != domain]
+        if wrong:
+            raise ValueError(f"{domain}.{call.service} does not act on {', '.join(wrong)}")
+        return found
+
     def lights(call: Any) -> list[LightEntity]:
-        return hub.entities.resolve(call.data["entity_id"], LightEntity)
+        return of_domain(call, DOMAIN)
+
+    def switches(call: Any) -> list[LightEntity]:
+        return of_domain(call, "switch")
+
+    async def switch_on(call: Any) -> None:
+        for switch in switches(call):
+            await switch.turn_on()
+
+    async def switch_off(call: Any) -> None:
+        for switch in switches(call):
+            await switch.turn_off()
+
+    async def switch_toggle(call: Any) -> None:
+        for switch in switches(call):
+            await switch.toggle()
 
     async def turn_on(call: Any) -> None:
-        opts = {k: v for k, v in call.data.items() if k != "entity_id"}
-        for light in lights(call):
-            await light.turn_on(**opts)
+        targets = lights(call)
+        for light in targets:
+            # Every target is checked before any is switched: all or nothing.
+            if refused := unsupported(call.data, light.features):
+                raise ValueError(
+                    f"{light.entity_id} cannot do {', '.join(refused)} (its source does not carry it)"
+                )
+        for light in targets:
+            command = to_command(call.data, light.brightness)
+            await light.turn_on(**{k: v for k, v in command.options().items() if k != "flash"})
+            if command.flash is not None:
+                light.flash(command.flash, "fast")
 
     async def turn_off(call: Any) -> None:
         for light in lights(call):
@@ -225,12 +298,15 @@ def setup(hub: Hub, config: list[LightConfig] | None) -> None:
         for siren in sirens(call):
             await siren.turn_off()
 
+    reg("switch", "turn_on", switch_on, _Schema, description="Switch relays, plugs and siren relays on")
+    reg("switch", "turn_off", switch_off, _Schema, description="Switch relays, plugs and siren relays off")
+    reg("switch", "toggle", switch_toggle, _Schema, description="Toggle relays, plugs and siren relays")
     reg("siren", "turn_on", siren_on, SirenOnSchema, description="Sound sirens (Zigbee2MQTT warning payload)")
     reg("siren", "turn_off", siren_off, _Schema, description="Silence sirens")
 
 
 def _unavailable(hub: Hub, item: LightConfig, error: str) -> None:
-    domain = "siren" if item.kind == "siren" else DOMAIN
+    domain = DOMAIN if item.kind == "light" else item.kind
     hub.states.set(
         f"{domain}.{item.id}",
         "unavailable",

@@ -22,8 +22,9 @@ class LightConfig(BaseModel):
     #: Shelly switch channel (``Switch.Set`` id) or Tasmota relay number (0: single-relay ``POWER``).
     channel: int = Field(default=0, ge=0, le=8)
     simulated: bool = False
-    #: ``siren``: a Zigbee siren/strobe, created as ``siren.<id>`` with ``siren.turn_on``.
-    kind: Literal["light", "siren"] = "light"
+    #: ``siren``: a Zigbee siren/strobe, created as ``siren.<id>`` with ``siren.turn_on``;
+    #: ``switch``: a relay, plug or siren relay, created as ``switch.<id>`` (on/off only, as in HA).
+    kind: Literal["light", "siren", "switch"] = "light"
 
     @model_validator(mode="after")
     def _one_source(self) -> LightConfig:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hub.core.context import Context
 from hub.entity import Entity
-from integrations.light.const import DOMAIN, FLASH_PATTERNS, STATE_OFF, STATE_ON
+from integrations.light.const import ALL_FEATURES, DOMAIN, FLASH_PATTERNS, STATE_OFF, STATE_ON
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -30,6 +30,8 @@ class LightEntity(Entity):
     domain = DOMAIN
     #: Whether the device blinks by itself (Zigbee ``effect: blink``).
     supports_blink = False
+    #: What it can do beyond on/off (:data:`integrations.light.fields.ALL_FEATURES`); a relay: nothing.
+    features: frozenset[str] = frozenset()
 
     def __init__(self, hub: Hub, object_id: str, name: str | None = None) -> None:
         super().__init__(hub, object_id, name)
@@ -109,6 +111,10 @@ class LightEntity(Entity):
         except Exception:
             _LOGGER.exception("Flashing %s failed", self.entity_id)
         finally:
+            # Not flashing any more once restoring: a light that reports at once (simulated)
+            # must not publish ``flashing: true`` as its last word.
+            if self._flash_task is asyncio.current_task():
+                self._flash_task = None
             # Restore even when cancelled: a lamp left flashing (or dark) is worse.
             try:
                 await self.send(was_on)
@@ -120,6 +126,7 @@ class SimulatedLight(LightEntity):
     """A light with no device: it reports back exactly what it was told."""
 
     supports_blink = True
+    features = ALL_FEATURES
 
     def __init__(self, hub: Hub, object_id: str, name: str | None = None) -> None:
         super().__init__(hub, object_id, name)
@@ -134,3 +141,18 @@ class SimulatedLight(LightEntity):
             brightness=options.get("brightness"),
             effect=None if effect in (None, "stop_effect") else effect,
         )
+
+
+L = TypeVar("L", bound=LightEntity)
+_SWITCH_CLASSES: dict[type[LightEntity], type[LightEntity]] = {}
+
+
+def as_switch(cls: type[L]) -> type[L]:
+    """The same device source as a ``switch.<id>``: on, off and toggle, nothing more (HA's switch)."""
+    if cls not in _SWITCH_CLASSES:
+        _SWITCH_CLASSES[cls] = type(
+            f"{cls.__name__}Switch",
+            (cls,),
+            {"domain": "switch", "features": frozenset(), "__doc__": cls.__doc__},
+        )
+    return _SWITCH_CLASSES[cls]  # type: ignore[return-value]  # built from cls just above

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.badinput import BadInputLog, json_object, payload_text
 from hub.keys import HubKey
+from integrations.light.const import SOURCE_FEATURES
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
 
@@ -94,6 +95,7 @@ class ShellyLight(LightEntity):
     """One Shelly switch channel (``Switch.Set``) as ``light.<id>``."""
 
     source = "shelly"
+    features = SOURCE_FEATURES["shelly"]
 
     def __init__(
         self, hub: Hub, object_id: str, name: str | None, client: MqttClient, prefix: str, channel: int = 0
@@ -119,6 +121,11 @@ class ShellyLight(LightEntity):
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return light attributes plus source."""
         return {**super().extra_attributes(), "source": self.source, "device_id": self.prefix}
+
+    async def query_state(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
 
     async def _query(self) -> None:
         try:

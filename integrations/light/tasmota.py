@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hub.badinput import BadInputLog, as_number, json_object, payload_text
+from integrations.light.const import SOURCE_FEATURES
 from integrations.light.entity import LightEntity
+from integrations.light.fields import xy_to_hex
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class TasmotaLight(LightEntity):
     """One Tasmota relay (or dimmer) channel as ``light.<id>``."""
 
     source = "tasmota"
+    features = SOURCE_FEATURES["tasmota"]
 
     def __init__(
         self, hub: Hub, object_id: str, name: str | None, client: MqttClient, topic: str, channel: int = 0
@@ -71,6 +74,11 @@ class TasmotaLight(LightEntity):
         if self.rssi is not None:
             attrs["rssi"] = self.rssi
         return attrs
+
+    async def query_state(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
 
     async def _query(self) -> None:
         # An empty POWER is a query: Tasmota answers on stat/, so the state is current after a reconnect.
@@ -122,16 +130,29 @@ class TasmotaLight(LightEntity):
             self.report(None, brightness=self.brightness)
 
     async def send(self, on: bool | None, **options: Any) -> None:
-        """Publish POWER and Dimmer commands."""
+        """Publish Fade/Speed, Dimmer, CT, Color or HSBColor, then POWER (Tasmota's light commands)."""
+        cmnd = f"cmnd/{self.device_topic}"
+        transition = options.get("transition")
+        if transition is not None:
+            # Speed is the time to fade from 0 to 100 % in half-seconds, 1–40.
+            await self.client.publish(f"{cmnd}/Fade", "1" if transition > 0 else "0", qos=1)
+            if transition > 0:
+                await self.client.publish(f"{cmnd}/Speed", str(max(1, min(40, round(transition * 2)))), qos=1)
         brightness = options.get("brightness")
         if brightness is not None:
-            await self.client.publish(
-                f"cmnd/{self.device_topic}/Dimmer", str(round(brightness * 100 / 255)), qos=1
-            )
+            await self.client.publish(f"{cmnd}/Dimmer", str(round(brightness * 100 / 255)), qos=1)
+        if options.get("color_temp") is not None:
+            # Tasmota's CT range is 153–500 mireds.
+            await self.client.publish(f"{cmnd}/CT", str(max(153, min(500, options["color_temp"]))), qos=1)
+        if options.get("hs") is not None:
+            hue, sat = options["hs"]
+            level = round(brightness * 100 / 255) if brightness is not None else 100
+            await self.client.publish(f"{cmnd}/HSBColor", f"{round(hue)},{round(sat)},{level}", qos=1)
+        elif options.get("xy") is not None or options.get("hex_color"):
+            colour = options.get("hex_color") or xy_to_hex(*options["xy"])
+            await self.client.publish(f"{cmnd}/Color", colour.lstrip("#"), qos=1)
         if on is not None:
-            await self.client.publish(
-                f"cmnd/{self.device_topic}/{self.command}", "ON" if on else "OFF", qos=1
-            )
+            await self.client.publish(f"{cmnd}/{self.command}", "ON" if on else "OFF", qos=1)
 
     async def toggle(self) -> None:
         """Let the relay toggle itself."""

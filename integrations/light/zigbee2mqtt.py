@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.badinput import BadInputLog, as_number, json_object
 from hub.entity import Entity
+from integrations.light.const import SOURCE_FEATURES
 from integrations.light.entity import LightEntity
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, telemetry_from
@@ -93,6 +94,7 @@ class Z2mLight(_Z2mDevice, LightEntity):
     """A Zigbee bulb or street light behind Zigbee2MQTT."""
 
     source = "zigbee2mqtt"
+    features = SOURCE_FEATURES["zigbee2mqtt"]
     supports_blink = True
 
     def __init__(
@@ -120,6 +122,11 @@ class Z2mLight(_Z2mDevice, LightEntity):
         device = self.bridge.device(self.device_name)
         if device is not None and device.features:
             self.supports_blink = "effect" in device.features
+
+    async def query_state(self) -> bool:
+        """Query the device's state now (``homeassistant.update_entity``)."""
+        await self._query()
+        return True
 
     async def _query(self) -> None:
         # Ask for the current state after every (re)connect: we may have missed a change.
@@ -158,6 +165,10 @@ class Z2mLight(_Z2mDevice, LightEntity):
             body["color_temp"] = options["color_temp"]
         if options.get("hex_color"):
             body["color"] = {"hex": options["hex_color"]}
+        elif options.get("hs") is not None:
+            body["color"] = {"hue": options["hs"][0], "saturation": options["hs"][1]}
+        elif options.get("xy") is not None:
+            body["color"] = {"x": options["xy"][0], "y": options["xy"][1]}
         if options.get("transition") is not None:
             body["transition"] = options["transition"]
         if options.get("effect"):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hub import hookimpl
 from integrations.line.config import LineConfig
 from integrations.line.const import DOMAIN
+from integrations.line.notify import add_notify_targets
 from integrations.line.runtime import LINE, LineRuntime
 from integrations.line.sender import SendSchema
 from integrations.line.store import MIGRATIONS
@@ -60,6 +61,7 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
         role="operator",
         description="Send a message or an incident's card (with acknowledge button) to LINE groups by alias",
     )
+    add_notify_targets(hub, config)
 
 
 @hookimpl

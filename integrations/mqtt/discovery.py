@@ -438,10 +438,11 @@ class DiscoveryManager:
             return
         object_id = self._free_object_id(kind, ds.object_id_for(kind, config, fallback))
         entity: Any
-        if kind == "light":
-            from integrations.mqtt.discovery_light import DiscoveredLight
+        if kind in ("light", "switch"):
+            from integrations.mqtt.discovery_light import DiscoveredLight, DiscoveredSwitch
 
-            entity = DiscoveredLight(self.hub, object_id, config, self.client, self.bad, discovery_id)
+            light_cls = DiscoveredSwitch if kind == "switch" else DiscoveredLight
+            entity = light_cls(self.hub, object_id, config, self.client, self.bad, discovery_id)
         else:
             cls = {
                 "binary_sensor": DiscoveredBinarySensor,

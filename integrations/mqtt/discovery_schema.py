@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ("SUPPORTED", "parse_topic", "expand", "component_configs", "object_id_for", "DiscoveryError")
 
 #: Components the hub turns into entities.
-SUPPORTED = frozenset({"binary_sensor", "sensor", "event", "light", "button", "device_automation"})
+SUPPORTED = frozenset({"binary_sensor", "sensor", "event", "light", "switch", "button", "device_automation"})
 
 _TOPIC = re.compile(
     r"^(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?(?P<object_id>[a-zA-Z0-9_-]+)/config$"

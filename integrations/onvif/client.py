@@ -162,7 +162,7 @@ def _text(err: BaseException) -> str:
 def classify(err: BaseException, what: str) -> OnvifError:
     """Return the hub's error for a library/transport exception raised by ``what``."""
     import zeep.exceptions
-    from lxml import etree  # type: ignore[import-untyped]
+    from lxml import etree
 
     onvif_exc = import_onvif().exceptions
     cause = err

@@ -41,7 +41,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import ClientSession, ClientTimeout, web
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 __all__ = ("FakeOnvifDevice", "notification", "sample_jpeg")
 

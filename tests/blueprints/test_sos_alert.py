@@ -6,6 +6,7 @@ import asyncio
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -48,7 +49,7 @@ def _base(public_url: str | None = PUBLIC_URL) -> str:
     )
 
 
-async def _trace(hub, automation_id: str) -> dict:
+async def _trace(hub, automation_id: str) -> dict[str, Any]:
     """Wait (real time) for the automation's latest finished trace.
 
     Not ``block_till_done``: a light flash is a hub task sleeping on the

@@ -236,7 +236,7 @@ def sia_frame(index: int) -> bytes:
     Made at draw time: the receiver refuses frames whose timestamp is more than
     a few seconds off, and a long run lasts minutes.
     """
-    from siadc09 import account, message, util, xdata  # type: ignore[import-untyped]
+    from siadc09 import account, message, util, xdata
 
     acct, idtoken, content, key, seq = [
         ("1A2B", "SIA-DCS", b"#1A2B|Nri1/PA001]", None, 1),

@@ -51,10 +51,10 @@ async def _wait_for(predicate: Callable[[], Awaitable[bool]], within: float = 5.
 async def test_core_tables_and_pragmas(storage: Storage) -> None:
     rows = await storage.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     assert {row["name"] for row in rows} >= CORE_TABLES
-    assert (await storage.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
-    assert (await storage.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
-    assert (await storage.fetchone("PRAGMA busy_timeout"))[0] == 5000  # type: ignore[index]
-    assert (await storage.fetchone("PRAGMA synchronous"))[0] == 1  # type: ignore[index]  # NORMAL
+    assert (await storage.fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await storage.fetchone("PRAGMA foreign_keys"))[0] == 1
+    assert (await storage.fetchone("PRAGMA busy_timeout"))[0] == 5000
+    assert (await storage.fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
     row = await storage.fetchone("SELECT component, version FROM schema_migrations")
     assert row is not None and tuple(row) == ("core", 1)
     assert isinstance(row, sqlite3.Row)
@@ -91,7 +91,7 @@ async def test_migrations_are_idempotent(tmp_path: Path) -> None:
     ]
     assert again == first  # same applied_at: nothing re-ran
     assert [r[:2] for r in again] == [("core", 1), ("core", 2), ("patrol_qr", 1), ("patrol_qr", 2)]
-    assert (await db.fetchone("SELECT COUNT(*) FROM patrol"))[0] == 1  # type: ignore[index]
+    assert (await db.fetchone("SELECT COUNT(*) FROM patrol"))[0] == 1
     await db.close()
 
 
@@ -239,7 +239,7 @@ async def test_enqueue_copies_params_and_groups_mixed_sql(storage: Storage) -> N
     assert storage.pending == 0
     rows = await storage.fetchall("SELECT key, value FROM kv ORDER BY key")
     assert [tuple(r) for r in rows] == [("a", "1"), ("b", "2")]
-    assert (await storage.fetchone("SELECT COUNT(*) FROM states"))[0] == 1  # type: ignore[index]
+    assert (await storage.fetchone("SELECT COUNT(*) FROM states"))[0] == 1
 
 
 async def test_enqueue_after_close_raises(tmp_path: Path) -> None:
@@ -293,7 +293,7 @@ async def test_locked_database_keeps_rows_and_retries(
             await db.flush()
         assert db.pending == 200
         # Reads still work in WAL mode while another connection writes.
-        assert (await db.fetchone("SELECT COUNT(*) FROM kv"))[0] == 0  # type: ignore[index]
+        assert (await db.fetchone("SELECT COUNT(*) FROM kv"))[0] == 0
         other.execute("COMMIT")
     finally:
         other.close()

@@ -11,6 +11,7 @@ from hub.automation.const import MANAGER
 from hub.automation.manager import AutomationManager
 from hub.core.bus import Event
 from hub.hub import Hub
+from tests.integrations.line.conftest import fake_line, line_spec_dir  # noqa: F401 - the HA corpus sends to LINE
 
 AutoHub = Callable[..., Awaitable[Hub]]
 

@@ -135,3 +135,46 @@ async def test_sun_entity_follows_the_sun(auto_hub: AutoHub, clock: FakeClock) -
     await clock.advance(11.5 * 3600)  # 18:30, after sunset (~17:58)
     assert hub.states.get("sun.sun").state == "below_horizon"
     assert "next_rising" in hub.states.get("sun.sun").attributes
+
+
+async def test_sun_entity_has_ha_attributes(auto_hub: AutoHub, clock: FakeClock) -> None:
+    """HA's sun.sun attributes, for the hub's location (Ang Thong, 2026-01-01 07:00 local)."""
+    hub = await auto_hub()
+    attrs = hub.states.get("sun.sun").attributes
+    for name in ("next_dawn", "next_dusk", "next_midnight", "next_noon", "next_rising", "next_setting"):
+        assert attrs[name].endswith("+00:00"), name
+    assert attrs["next_rising"] > attrs["next_dawn"]  # tomorrow's dawn comes before tomorrow's sunrise
+    assert attrs["next_noon"] < attrs["next_dusk"] < attrs["next_midnight"]
+    assert 0 < attrs["elevation"] < 10 and 100 < attrs["azimuth"] < 125  # just risen, in the east-south-east
+    assert attrs["rising"] is True
+    await clock.advance(6 * 3600)  # 13:00: past solar noon (~12:20), high in the south
+    attrs = hub.states.get("sun.sun").attributes
+    assert attrs["rising"] is False and attrs["elevation"] > 45 and 180 < attrs["azimuth"] < 240
+
+
+async def test_elevation_trigger_fires_within_a_minute(auto_hub: AutoHub, clock: FakeClock) -> None:
+    """An HA-style numeric_state trigger on the sun's elevation, as dusk-light blueprints write it."""
+    hub = await auto_hub(
+        """\
+automation:
+  - id: dusk_by_elevation
+    trigger:
+      - platform: numeric_state
+        entity_id: sun.sun
+        attribute: elevation
+        below: 3.5
+    action:
+      - event: dusk_lights
+"""
+    )
+    fired = collect(hub, "dusk_lights")
+    # Sunset is about 17:58 local; the sun crosses 3.5° about 16 minutes before.
+    await clock.advance(10 * 3600 + 30 * 60)  # 17:30
+    assert fired == [] and hub.states.get("sun.sun").attributes["elevation"] > 3.5
+    for _ in range(40):
+        await clock.advance(60)
+        elev = hub.states.get("sun.sun").attributes["elevation"]
+        if elev < 3.5:
+            break
+    await hub.block_till_done()
+    assert len(fired) == 1 and 3.5 - 0.3 < elev < 3.5  # fired at the first refresh below, within a minute

@@ -26,7 +26,7 @@ automation:
 """
 
 
-async def _fire_three(hub, clock: FakeClock) -> tuple[list[int], list[int]]:  # type: ignore[no-untyped-def]
+async def _fire_three(hub, clock: FakeClock) -> tuple[list[int], list[int]]:
     started, ended = collect(hub, "started"), collect(hub, "ended")
     for n in (1, 2, 3):
         hub.bus.fire("go", {"n": n})

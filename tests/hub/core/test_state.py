@@ -59,7 +59,7 @@ async def test_attributes_are_read_only(parts) -> None:
     attrs["x"] = 2
     assert s.attributes["x"] == 1
     with pytest.raises(TypeError):
-        s.attributes["x"] = 3  # type: ignore[index]
+        s.attributes["x"] = 3
 
 
 async def test_invalid_entity_id(parts) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
@@ -76,7 +77,7 @@ def test_helpers(engine: TemplateEngine, source: str, expected: object) -> None:
 
 
 def test_this_and_trigger_variables(engine: TemplateEngine) -> None:
-    state = engine.env.globals["states"]._sm.get("sos.gate")
+    state = cast(Any, engine.env.globals["states"])._sm.get("sos.gate")
     variables = {"this": TemplateState(state), "trigger": {"id": "press", "to_state": TemplateState(state)}}
     text = "{{ this.entity_id }} {{ trigger.id }} {{ trigger.to_state.attributes.battery }}"
     assert engine.render(text, variables) == "sos.gate press 80"

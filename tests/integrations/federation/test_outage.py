@@ -85,6 +85,6 @@ async def test_six_hours_offline_drain_in_priority_then_time_order(
         in_sent = [i for _, i in sent if i in set(ids)]
         assert ids == in_sent, kind
     # The hub's timestamps span the six hours; the station's receive times are all "now".
-    sent = [m["sent_at"] for m in arrived]
-    assert max(sent) - min(sent) >= 5.5 * 3600
+    sent_at = [m["sent_at"] for m in arrived]
+    assert max(sent_at) - min(sent_at) >= 5.5 * 3600
     assert {round(m["received_at"]) for m in arrived} == {round(station.clock.time())}

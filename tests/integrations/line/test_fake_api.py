@@ -6,6 +6,7 @@ These checks keep the fake honest, since every other LINE test trusts it.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import aiohttp
 import pytest
@@ -32,7 +33,7 @@ def test_discriminators_become_binding(line_spec_dir) -> None:
     text_parts = schemas["TextMessage"]["allOf"]
     assert {"$ref": "#/components/schemas/Message__Base"} in text_parts
     # Pure function: the input is left alone.
-    raw = {
+    raw: dict[str, Any] = {
         "components": {
             "schemas": {
                 "A": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +45,7 @@ def test_generated_bodies_parse(line_spec_dir, callback_bodies) -> None:
 
 async def test_hub_handles_generated_deliveries(line_hub, fake_line, callback_bodies, caplog) -> None:
     hub = await line_hub()
-    bodies: list[dict] = []
+    bodies: list[dict[str, Any]] = []
 
     @settings(
         max_examples=40,

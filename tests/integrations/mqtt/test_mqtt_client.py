@@ -38,7 +38,7 @@ async def test_birth_and_last_will(make_hub: Any, mosquitto_factory: MosquittoFa
 
         async def collect() -> None:
             async for message in watcher.messages:
-                seen.append(bytes(message.payload))  # type: ignore[arg-type]
+                seen.append(bytes(message.payload))
 
         task = asyncio.create_task(collect())
         await wait_until(lambda: seen == [b"online"])  # retained birth

@@ -50,7 +50,7 @@ class _NoDiscovery:
         pass
 
 
-class _LoopbackHTTPServer(ipycam_camera.ReusableThreadingTCPServer):
+class _LoopbackHTTPServer(ipycam_camera.ReusableThreadingTCPServer):  # type: ignore[misc]  # ipycam is untyped
     def __init__(self, address: tuple[str, int], handler: Any) -> None:
         super().__init__(("127.0.0.1", address[1]), handler)
 
@@ -58,9 +58,9 @@ class _LoopbackHTTPServer(ipycam_camera.ReusableThreadingTCPServer):
 def main(argv: list[str]) -> None:
     onvif_port, rtsp_port, user, password = int(argv[0]), int(argv[1]), argv[2], argv[3]
     flags = set(argv[4:])
-    ipycam_camera.WSDiscoveryServer = _NoDiscovery  # type: ignore[misc,assignment]
-    ipycam_camera.ReusableThreadingTCPServer = _LoopbackHTTPServer  # type: ignore[misc]
-    ipycam_camera.NativeRTSPServer = functools.partial(ipycam_camera.NativeRTSPServer, host="127.0.0.1")  # type: ignore[misc]
+    ipycam_camera.WSDiscoveryServer = _NoDiscovery
+    ipycam_camera.ReusableThreadingTCPServer = _LoopbackHTTPServer
+    ipycam_camera.NativeRTSPServer = functools.partial(ipycam_camera.NativeRTSPServer, host="127.0.0.1")
     ipycam_camera.check_go2rtc_running = lambda **_: False
     ipycam_camera.is_webrtc_available = lambda: False
 
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> None:
         def verify_or_time(body: str) -> bool:
             return "GetSystemDateAndTime" in body or verify(body)
 
-        cam.onvif.verify_usernametoken = verify_or_time  # type: ignore[method-assign]
+        cam.onvif.verify_usernametoken = verify_or_time
     # Two named presets at distinct positions, as an installer would leave them.
     cam.ptz.absolute_move(0.5, -0.2, 0.5)
     cam.ptz.set_preset("1", "Gate")

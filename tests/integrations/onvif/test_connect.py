@@ -91,7 +91,7 @@ async def test_never_reachable_backs_off(make_hub, clock) -> None:
     delays = []
     for attempt in range(1, 9):
         await wait_for(
-            lambda a=attempt: camera.connect_attempts == a and camera.retry_at is not None,
+            lambda a=attempt: camera.connect_attempts == a and camera.retry_at is not None,  # type: ignore[misc]  # mypy cannot type a lambda with a bound default
             what=f"attempt {attempt} failed",
         )
         assert hub.states.get("camera.gate").state == "unavailable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 import aiohttp
 from PIL import Image
@@ -14,7 +15,7 @@ from integrations.onvif import CAMERAS
 from tests.integrations.onvif.conftest import IpyCam, camera_yaml
 
 
-async def _ptz_status(cam: IpyCam) -> dict:
+async def _ptz_status(cam: IpyCam) -> dict[str, Any]:
     headers = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
     async with (
         aiohttp.ClientSession() as session,

@@ -87,7 +87,8 @@ async def test_prebuffer_attaches_before_and_after_frames(make_hub, fake_device,
     for n in range(1, 5):
         await clock.advance(2)
         await wait_for(
-            lambda n=n: len(buffer.frames) == min(n, 3) and buffer.captured == n, what=f"frame {n}"
+            lambda n=n: len(buffer.frames) == min(n, 3) and buffer.captured == n,  # type: ignore[misc]  # mypy cannot type a lambda with a bound default
+            what=f"frame {n}",
         )
     assert len(buffer.frames) == 3  # a ring: the oldest frame was dropped
     assert (await hub.storage.fetchone("SELECT COUNT(*) AS n FROM snapshots"))[
@@ -103,7 +104,7 @@ async def test_prebuffer_attaches_before_and_after_frames(make_hub, fake_device,
     for n in range(3):
         await clock.advance(2)
         await wait_for(
-            lambda n=n: len(buffer._after) == 0 or buffer._after[0].remaining == 2 - n,
+            lambda n=n: len(buffer._after) == 0 or buffer._after[0].remaining == 2 - n,  # type: ignore[misc]  # mypy cannot type a lambda with a bound default
             what=f"after frame {n}",
         )
     rows = await hub.storage.fetchall("SELECT phase FROM snapshots WHERE incident_id = ?", (inc.id,))

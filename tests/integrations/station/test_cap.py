@@ -92,7 +92,7 @@ async def test_open_incidents_are_pushed_as_cap_and_retried(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     try:
         cap = {
             "push_url": f"http://127.0.0.1:{port}/cap",

@@ -1,0 +1,57 @@
+"""The plugin-folder validator that scripts/check runs (hub/plugins/lint.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from hub.plugins.lint import lint_tree, main
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_tree_has_one_shape() -> None:
+    assert [str(f) for f in lint_tree(REPO)] == []
+
+
+def _plugin(root: Path, name: str, **manifest: object) -> Path:
+    folder = root / "integrations" / name
+    folder.mkdir(parents=True)
+    for file in ("README.md", "config.py", "const.py"):
+        (folder / file).write_text("")
+    (folder / "__init__.py").write_text(
+        "from hub import hookimpl\n\n\n@hookimpl\ndef setup(hub, config):\n    pass\n"
+    )
+    body = {"domain": name, "name": name, "documentation": f"integrations/{name}/README.md", **manifest}
+    (folder / "manifest.json").write_text(json.dumps(body))
+    tests = root / "tests" / "integrations" / name
+    tests.mkdir(parents=True)
+    (tests / "test_it.py").write_text("def test_it():\n    assert True\n")
+    return folder
+
+
+def test_a_good_folder_passes(tmp_path: Path) -> None:
+    _plugin(tmp_path, "siren")
+    assert lint_tree(tmp_path) == []
+    assert main([str(tmp_path)]) == 0
+
+
+def test_every_deviation_is_named(tmp_path: Path, capsys) -> None:
+    folder = _plugin(tmp_path, "siren", dependencies=["mqtt"], documentation="docs/siren.md")
+    (folder / "const.py").unlink()
+    (folder / "__init__.py").write_text("def setup(hub, config):\n    pass\n")
+    shutil.rmtree(tmp_path / "tests")
+    bad = _plugin(tmp_path, "relay")
+    (bad / "manifest.json").write_text('{"domain": "other", "name": "x"}')
+    found = sorted(str(f) for f in lint_tree(tmp_path))
+    assert found == [
+        "integrations/relay/manifest.json: manifest.json: domain 'other' does not match folder 'relay'",
+        "integrations/siren/__init__.py: implements no hook (@hookimpl)",
+        "integrations/siren/manifest.json: depends on unknown plugin 'mqtt'",
+        "integrations/siren/manifest.json: documentation 'docs/siren.md' does not exist",
+        "integrations/siren: const.py is missing",
+        "integrations/siren: no tests: tests/integrations/siren/test_*.py",
+    ]
+    assert main([str(tmp_path)]) == 1
+    assert "const.py is missing" in capsys.readouterr().err
