@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,11 @@ SCRIPTS = ("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);", "ALTER T
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Database:
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(tmp_path / "x.db")
     await database.open()
     await database.migrate("test", SCRIPTS)
-    yield database  # type: ignore[misc]
+    yield database
     await database.close()
 
 

@@ -60,7 +60,7 @@ async def answers(c: aiomqtt.Client, msg_id: str, count: int = 1) -> list[dict[s
     out: list[dict[str, Any]] = []
     async with asyncio.timeout(10):
         async for msg in c.messages:
-            doc = json.loads(msg.payload)  # type: ignore[arg-type]
+            doc = json.loads(msg.payload)
             if msg_id in doc["ids"] or any(r["id"] == msg_id for r in doc["rejected"]):
                 out.append(doc)
                 if len(out) == count:

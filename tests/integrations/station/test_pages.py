@@ -25,6 +25,7 @@ from integrations.federation.testing import (
 )
 from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
+from integrations.station.store_sqlite import SqliteStationStore
 
 TS = 1_767_225_600.0
 STATION_NAME = "สถานีทดสอบ"  # station_config()'s hub name
@@ -74,7 +75,14 @@ MALFORMED_HEALTH = {
     "integrations as a list": {"status": "online", "integrations": ["mqtt"]},
     "battery alarm as a number": {"status": "online", "battery_alarms": [5]},
 }
-PAGES = ("/", "/incidents", "/incidents?status=active", "/ccoc", "/ccoc/hubs", "/ccoc/hubs/hub-b")
+PAGES: tuple[str, ...] = (
+    "/",
+    "/incidents",
+    "/incidents?status=active",
+    "/ccoc",
+    "/ccoc/hubs",
+    "/ccoc/hubs/hub-b",
+)
 PAGES += (
     "/ccoc/hubs/test-hub",
     "/ccoc/map",
@@ -173,7 +181,7 @@ async def test_a_malformed_registry_is_refused_named_and_breaks_no_page(
         payload = envelope(reg_id, STATION_ID, "hub-b", "registry", TS, MALFORMED[case])
         await bad.publish(topic("hub-b", "registry"), payload, qos=1, retain=True)
         async for msg in bad.messages:
-            doc = json.loads(msg.payload)  # type: ignore[arg-type]
+            doc = json.loads(msg.payload)
             if any(r["id"] == reg_id for r in doc["rejected"]):
                 break  # refused, by id, so the hub stops re-sending it
     item = await st.store.hub("hub-b")
@@ -186,10 +194,12 @@ async def test_a_malformed_report_stored_before_the_checks_breaks_no_page(
     station: Hub, federation_lab: FederationLab, case: str
 ) -> None:
     st = station.data[STATION]
+    store = st.store
+    assert isinstance(store, SqliteStationStore)
     incident_id = await open_sos(federation_lab, station)
     column, body = ("registry", MALFORMED[case]) if case in MALFORMED else ("health", MALFORMED_HEALTH[case])
     # As a station from before these checks stored it.
-    await st.store.database.write(
+    await store.database.write(
         lambda db: db.execute(
             f"UPDATE hubs SET {column} = ?, {column}_at = ? WHERE hub_id = 'hub-b'", (json.dumps(body), TS)
         )
@@ -253,7 +263,7 @@ async def test_an_incident_out_of_bounds_is_refused_and_breaks_no_page(
             topic("hub-b", "incident"), envelope(msg_id, STATION_ID, "hub-b", "incident", TS, body), qos=1
         )
         async for msg in bad.messages:
-            doc = json.loads(msg.payload)  # type: ignore[arg-type]
+            doc = json.loads(msg.payload)
             if any(r["id"] == msg_id for r in doc["rejected"]):
                 break
     assert await station.data[STATION].store.incident(bad_id, "hub-b") is None

@@ -128,6 +128,7 @@ async def test_10000_queued_telemetry_events_do_not_delay_an_sos(
 ) -> None:
     ingest = station.data[STATION].ingest
     store = station.data[STATION].store
+    assert isinstance(store, SqliteStationStore)
     acks: list[str] = []
     async with aiomqtt.Client(
         federation_lab.broker.host,
@@ -140,7 +141,7 @@ async def test_10000_queued_telemetry_events_do_not_delay_an_sos(
 
         async def collect() -> None:
             async for msg in hub_a.messages:
-                acks.extend(json.loads(msg.payload)["ids"])  # type: ignore[arg-type]
+                acks.extend(json.loads(msg.payload)["ids"])
 
         collector = asyncio.create_task(collect())
         events = [telemetry(n) for n in range(10_000)]
@@ -185,7 +186,7 @@ async def test_acks_for_messages_stored_while_no_link_is_up_are_sent_at_the_next
         ingest.urgent_link.start(station.create_background_task)
         async with asyncio.timeout(10):
             async for msg in hub_a.messages:
-                if msg_id in json.loads(msg.payload)["ids"]:  # type: ignore[arg-type]
+                if msg_id in json.loads(msg.payload)["ids"]:
                     break
     assert ingest.stats()["unsent_acks"] == 0
 
