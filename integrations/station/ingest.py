@@ -86,6 +86,9 @@ _ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 _MAX_BACKLOG = 200_000
 #: An incident acknowledged later than this after it arrived is logged (seconds).
 _SLOW_INCIDENT = 0.025
+#: Backoff while incidents cannot be stored (seconds, doubling).
+_URGENT_RETRY_FIRST = 0.2
+_URGENT_RETRY_MAX = 5.0
 #: Seconds between re-reads of the registered hubs when an unknown one appears.
 _REFRESH_INTERVAL = 5.0
 
@@ -411,14 +414,21 @@ class Ingest:
                 await asyncio.sleep(1)
 
     async def _urgent_writer(self) -> None:
+        delay = _URGENT_RETRY_FIRST
         while True:
             await self._urgent_wake.wait()
             self._urgent_wake.clear()
             try:
                 await self._drain_urgent()
-            except Exception:
-                _LOGGER.exception("Station: could not store incidents; hubs will re-send them")
-                await asyncio.sleep(0.2)
+                delay = _URGENT_RETRY_FIRST
+            except Exception:  # noqa: BLE001 - logged (rate-limited, with the traceback) and retried
+                # Kept in memory and tried again soon (a full disk, a held lock), sooner than
+                # the hubs' ack timeout would bring them back; logged once per stretch.
+                self._log.warn(
+                    "incident store", "Station: could not store incidents; retrying", exc_info=True
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _URGENT_RETRY_MAX)
                 self._urgent_wake.set()
 
     async def _drain_urgent(self) -> None:
