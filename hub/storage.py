@@ -5,8 +5,8 @@ and every plugin shares one file in WAL mode, on the engine the station uses too
 (:class:`hub.database.Database`): one writer thread, so there is never a
 "database is locked" fight between our own components (the only contention is
 with outside processes, backups or an operator's ``sqlite3`` shell, handled by
-``busy_timeout`` and by retrying batches), and a reader connection, so a page
-or an API read never waits for a batch being written.
+``busy_timeout`` and by retrying batches).  Reads run on that thread too, in
+order with the writes issued before them, as they always did here.
 
 Two ways to write:
 
@@ -495,12 +495,16 @@ class Storage:
         return await self._require_db().write(fn, urgent=urgent)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Return all rows of a query (from the reader connection: never behind a write)."""
-        return await self._require_db().read(_fetchall, sql, params)
+        """Return all rows of a query.
+
+        In order with the writes issued before it (the writer's thread, not the reader
+        connection): code reads right after starting a write and must see it.
+        """
+        return await self._require_db().run(_fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        """Return the first row of a query, or None."""
-        return await self._require_db().read(_fetchone, sql, params)
+        """Return the first row of a query, or None (in order with earlier writes)."""
+        return await self._require_db().run(_fetchone, sql, params)
 
     # ------------------------------------------------------------------ batch queue
 

@@ -48,6 +48,12 @@ class HubDirectory:
                     full["name"] = own
                 hubs[full["id"]] = full
             self._hubs, self._read_at = hubs, now
+        # The link state as the station tracks it now: its database copy is written in the
+        # background and a read may overtake that write (reads have their own connection).
+        for hub_id, item in self._hubs.items():
+            live = self.station.ingest.statuses.get(hub_id)
+            if live is not None:
+                item.update(status=live.status, status_since=live.status_since, last_seen=live.last_seen)
         return self._hubs
 
     async def get(self, hub_id: str) -> dict[str, Any] | None:

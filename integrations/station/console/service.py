@@ -174,8 +174,12 @@ class Console:
             event.event_type
         ]
         self.hubs.invalidate()
+        # When the link changed, not when this listener got its turn: a hub is online from
+        # the message that showed it (the station may store it a moment later).
+        seen = event.data.get("last_seen")
+        at = float(seen) if status == "online" and isinstance(seen, int | float) else event.time_fired
         try:
-            await record_status(self.hub, hub_id, status, self.hub.clock.time())
+            await record_status(self.hub, hub_id, status, at)
             self.hub.bus.fire(
                 EVENT_CCOC_HUB,
                 {
