@@ -13,7 +13,15 @@ What it measures (issue 7):
   ``IncidentManager.open`` to (a) the station receiving the message and (b)
   the station's ack arriving back at the hub, which the station only sends
   after the row is committed (target p99 ≤ 25 ms), with the station idle and
-  again with the 1,000 hubs keeping it at half its measured capacity.
+  again with the 1,000 hubs keeping it at half its measured capacity
+  (target p99 ≤ 50 ms);
+* **the first SOS behind a backlog** (target p99 ≤ 50 ms), two ways: the
+  1,000 hubs dump 100,000 events on the station (100 per MQTT message) and
+  the real hub opens an SOS at that instant; and the real hub's own outbox
+  holds 100,000 committed events when the SOS is opened.
+
+Before/after on one machine: copy this file into a checkout of the earlier
+code and run it there, then here, back to back.
 
 Processes: Mosquitto (real password file and ACL from the station's admin
 code), the station (``safetyhub run`` with a ``station:`` block), the real
@@ -198,7 +206,11 @@ async def connect_fleet(broker: Mosquitto, hubs: list[str]) -> list[SimHub]:
 
 
 async def ingest(
-    sims: list[SimHub], per_hub: int, rate: float | None = None, batch: int = 1
+    sims: list[SimHub],
+    per_hub: int,
+    rate: float | None = None,
+    batch: int = 1,
+    on_published: Any = None,
 ) -> dict[str, float]:
     """Every sim publishes ``per_hub`` events (paced at ``rate``/s if given); return the acked rate."""
     batches = [sim.packets(per_hub, batch) for sim in sims]
@@ -216,6 +228,8 @@ async def ingest(
         else:
             await asyncio.sleep(0)
     published = loop.time() - t0
+    if on_published is not None:
+        on_published()
     await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in sims)), timeout=900)
     elapsed = loop.time() - t0
     missing = sum(
@@ -317,8 +331,8 @@ async def wait_station(station: subprocess.Popen[bytes], sims: list[SimHub]) -> 
     raise SystemExit("the station never acknowledged a probe; see its log")
 
 
-async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, phase: str) -> Any:
-    cmd = [
+def hub_command(work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, phase: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "bench.federation",
@@ -338,7 +352,17 @@ async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.
         str(args.outbox_events),
         "--window",
         str(args.window),
+        "--backlog",
+        str(args.backlog),
+        "--trials",
+        str(args.trials),
+        "--outbox-trials",
+        str(args.outbox_trials),
     ]
+
+
+async def run_hub_phase(work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, phase: str) -> Any:
+    cmd = hub_command(work, broker, db, args, phase)
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
@@ -383,9 +407,12 @@ async def hub_role(args: argparse.Namespace) -> None:
         fed = hub.data[FEDERATION]
         if not await fed.link.wait_connected(30) or not await fed.outbox.wait_empty(30):
             raise SystemExit("the hub could not reach the station")
-        if "outbox" in args.phase:
-            result["outbox"] = await outbox_throughput(hub, args.outbox_events)
-        result["sos"] = await sos_latency(hub, Path(args.db), args.sos, 0.02)
+        if args.phase == "backlog":
+            result.update(await backlog_trials(hub, Path(args.db), args))
+        else:
+            if "outbox" in args.phase:
+                result["outbox"] = await outbox_throughput(hub, args.outbox_events)
+            result["sos"] = await sos_latency(hub, Path(args.db), args.sos, 0.02)
     finally:
         await hub.stop()
     print(json.dumps(result))
@@ -416,8 +443,8 @@ async def outbox_throughput(hub: Any, count: int) -> dict[str, float]:
     }
 
 
-async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, float]:
-    from hub.incidents import INCIDENTS
+def time_acks(hub: Any) -> dict[str, float]:
+    """Note when each outbox id is acknowledged at the hub (returned dict fills as acks arrive)."""
     from integrations.federation.uplink import FEDERATION
 
     fed = hub.data[FEDERATION]
@@ -432,15 +459,68 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
         return int(await original_ack(ids))
 
     fed.outbox.ack = timed_ack
+    return acked_at
+
+
+async def open_sos(hub: Any) -> str:
+    from hub.incidents import INCIDENTS
+
+    result = await hub.data[INCIDENTS].open("sos", title="bench SOS")
+    # incident.open returns the incident (or, in older code, its id).
+    return str(getattr(result, "id", result))
+
+
+async def backlog_trials(hub: Any, db: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The first SOS behind a backlog: at the station (the parent dumps it) and in this hub's outbox."""
+    from integrations.federation.uplink import FEDERATION
+
+    fed = hub.data[FEDERATION]
+    acked_at = time_acks(hub)
+    station_opened: dict[str, float] = {}
+    for _ in range(args.trials):
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)  # the parent has just dumped its backlog
+        t0 = time.time()
+        station_opened[await open_sos(hub)] = t0
+        if not await fed.outbox.wait_empty(120):
+            raise SystemExit(f"the SOS was not acknowledged: {fed.status()}")
+    print("done", flush=True)
+    outbox_opened: dict[str, float] = {}
+    for _ in range(args.outbox_trials):
+        chunk = 1000
+        for start in range(0, args.backlog, chunk):
+            await asyncio.gather(
+                *(
+                    fed.send_event("camera_motion", {"entity_id": "camera.gate", "n": n})
+                    for n in range(start, min(start + chunk, args.backlog))
+                )
+            )
+        t0 = time.time()
+        outbox_opened[await open_sos(hub)] = t0
+        if not await fed.outbox.wait_empty(600):
+            raise SystemExit(f"outbox did not drain: {fed.status()}")
+    return {
+        "station_backlog": sos_figures(db, station_opened, acked_at),
+        "outbox_backlog": sos_figures(db, outbox_opened, acked_at),
+    }
+
+
+async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, float]:
+    from integrations.federation.uplink import FEDERATION
+
+    fed = hub.data[FEDERATION]
+    acked_at = time_acks(hub)
     opened: dict[str, float] = {}
-    mgr = hub.data[INCIDENTS]
     for _ in range(count):
         t0 = time.time()
-        inc = await mgr.open("sos", title="bench SOS")
-        opened[inc.id] = t0
+        opened[await open_sos(hub)] = t0
         await asyncio.sleep(gap)
     await fed.outbox.wait_empty(60)
-    fed.outbox.ack = original_ack
+    return sos_figures(db, opened, acked_at)
+
+
+def sos_figures(db: Path, opened: dict[str, float], acked_at: dict[str, float]) -> dict[str, float]:
+    """Return received-at-station and acknowledged-back latencies (ms) of the SOS incidents in ``opened``."""
     with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
         rows = conn.execute(
             "SELECT id, incident_id, received_at FROM messages WHERE kind = 'incident' "
@@ -450,13 +530,21 @@ async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, f
     to_ack = [
         (acked_at[msg] - opened[inc]) * 1000 for msg, inc, _ in rows if inc in opened and msg in acked_at
     ]
+    # Where the time goes: from the station's on_message to the ack back at the hub (the
+    # station's store, its ack, the broker and the hub's loop), the rest is hub → station.
+    back = [
+        (acked_at[msg] - received) * 1000 for msg, inc, received in rows if inc in opened and msg in acked_at
+    ]
     return {
+        "back_p50": statistics.median(back),
+        "back_p99": pct(back, 0.99),
         "n": len(to_ack),
         "recv_p50": statistics.median(to_station),
         "recv_p99": pct(to_station, 0.99),
         "ack_p50": statistics.median(to_ack),
         "ack_p99": pct(to_ack, 0.99),
         "ack_max": max(to_ack),
+        "ack_all": to_ack,
     }
 
 
@@ -503,6 +591,7 @@ async def run(args: argparse.Namespace) -> None:
         load = asyncio.create_task(ingest(sims, max(2, int(pace * seconds / len(sims))), rate=pace))
         results["sos_loaded"] = (await run_hub_phase(work, broker, db, args, "sos"))["sos"]
         results["background"] = await load
+        results.update(await backlog_phase(work, broker, db, args, sims))
         for sim in sims:
             if sim.transport is not None:
                 sim.transport.close()
@@ -514,6 +603,38 @@ async def run(args: argparse.Namespace) -> None:
             station.kill()
         broker.stop()
     report(args, results, work)
+
+
+async def backlog_phase(
+    work: Path, broker: Mosquitto, db: Path, args: argparse.Namespace, sims: list[SimHub]
+) -> dict[str, Any]:
+    """Run the hub's backlog phase; before each of its SOS, dump ``args.backlog`` events on the station."""
+    cmd = hub_command(work, broker, db, args, "backlog")
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    per_hub = max(1, args.backlog // len(sims))
+    drains: list[float] = []
+    while (line := (await proc.stdout.readline()).strip()) != b"done":
+        if not line and proc.stdout.at_eof():
+            raise SystemExit(f"hub phase backlog ended early; see {work / 'hub'}")
+        if line != b"ready":
+            continue  # not ours (a stray print)
+        published = asyncio.get_running_loop().create_future()
+        dump = asyncio.create_task(
+            ingest(sims, per_hub, batch=args.batch, on_published=lambda fut=published: fut.set_result(None))
+        )
+        await published
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+        drains.append((await dump)["seconds"])
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"hub phase backlog failed ({proc.returncode}); see {work / 'hub'}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    result["station_backlog"]["drain_s"] = statistics.median(drains)
+    return result
 
 
 def report(args: argparse.Namespace, r: dict[str, Any], work: Path) -> None:
@@ -544,10 +665,23 @@ def report(args: argparse.Namespace, r: dict[str, Any], work: Path) -> None:
         print(
             f"  SOS → station, {label:<20} received p50 {s['recv_p50']:.1f} ms p99 {s['recv_p99']:.1f} ms; "
             f"DB row + ack back p50 {s['ack_p50']:.1f} ms p99 {s['ack_p99']:.1f} ms "
-            f"(n={s['n']}; target p99 ≤ 25)"
+            f"(n={s['n']}; target p99 ≤ {25 if key == 'sos_idle' else 50}); "
+            f"of which arrival → ack back p50 {s['back_p50']:.1f} ms p99 {s['back_p99']:.1f} ms"
         )
     bg = r["background"]
     print(f"  background load during the loaded run     {bg['events'] / bg['seconds']:,.0f} events/s")
+    for key, label in (
+        ("station_backlog", f"first SOS behind {args.backlog:,} events dumped on the station"),
+        ("outbox_backlog", f"first SOS behind {args.backlog:,} events in the hub's outbox"),
+    ):
+        s = r[key]
+        print(
+            f"  {label}: ack p50 {s['ack_p50']:.1f} ms p99 {s['ack_p99']:.1f} ms max {s['ack_max']:.1f} ms "
+            f"(n={s['n']}; target p99 ≤ 50); received p50 {s['recv_p50']:.1f} ms p99 {s['recv_p99']:.1f} ms; "
+            f"arrival → ack back p50 {s['back_p50']:.1f} ms p99 {s['back_p99']:.1f} ms"
+        )
+    print(f"  station backlog drained in               {r['station_backlog']['drain_s']:.2f} s (median)")
+    print("JSON " + json.dumps({k: v for k, v in r.items()}, default=str))
 
 
 def main() -> None:
@@ -560,6 +694,9 @@ def main() -> None:
     parser.add_argument("--outbox-events", type=int, default=None)
     parser.add_argument("--sos", type=int, default=None, help="SOS incidents per latency run")
     parser.add_argument("--window", type=int, default=200)
+    parser.add_argument("--backlog", type=int, default=100_000, help="events queued ahead of an SOS")
+    parser.add_argument("--trials", type=int, default=None, help="SOS behind a station backlog")
+    parser.add_argument("--outbox-trials", type=int, default=None, help="SOS behind a hub outbox backlog")
     parser.add_argument(
         "--batch", type=int, default=100, help="envelopes per MQTT message in the batched run"
     )
@@ -573,6 +710,8 @@ def main() -> None:
     args.events_per_hub = args.events_per_hub or (20 if args.quick else 100)
     args.outbox_events = args.outbox_events or (10_000 if args.quick else 50_000)
     args.sos = args.sos or (100 if args.quick else 500)
+    args.trials = args.trials or (10 if args.quick else 20)
+    args.outbox_trials = args.outbox_trials or (2 if args.quick else 3)
     asyncio.run(hub_role(args) if args.role == "hub" else run(args))
 
 

@@ -206,11 +206,16 @@ def _adapt_federation(module: Any, quick: bool) -> list[Result]:
         out.append(
             Result("hub outbox until acknowledged", "events/s", [r["outbox"]["e2e_rate"]], better="higher")
         )
-    for key, label in (("sos_idle", "idle"), ("sos_loaded", "station at half load")):
+    for key, label, target in (
+        ("sos_idle", "idle", "≤ 25"),
+        ("sos_loaded", "station at half load", "≤ 50"),
+        ("station_backlog", "first SOS behind 100k events at the station", "≤ 50"),
+        ("outbox_backlog", "first SOS behind 100k events in the hub outbox", "≤ 50"),
+    ):
         if key in r:
             s = r[key]
             out.append(Result(f"SOS → station ack p50 ({label})", "ms", [s["ack_p50"]]))
-            out.append(Result(f"SOS → station ack p99 ({label})", "ms", [s["ack_p99"]], target="≤ 25"))
+            out.append(Result(f"SOS → station ack p99 ({label})", "ms", [s["ack_p99"]], target=target))
     return out
 
 

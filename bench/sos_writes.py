@@ -122,11 +122,10 @@ def _closed_port() -> int:
 
 
 async def _trace(hub: Hub, counter: _Counter) -> None:
-    # The bench reaches into aiosqlite (the hub never does this): the trace must be set on
-    # the database thread, on the raw connection.
-    conn: Any = hub.storage._conn  # noqa: SLF001
-    raw = conn._conn  # noqa: SLF001
-    await conn._execute(raw.set_trace_callback, counter)  # noqa: SLF001
+    # The trace is set on the writer thread's own connection, through the engine's public
+    # "run this on the database thread" (hub/database.py); the hub never traces itself.
+    db: Any = hub.storage._db  # noqa: SLF001 - the bench, not the hub, looks inside
+    await db.run(lambda conn: conn.set_trace_callback(counter))
 
 
 async def _settle(hub: Hub, incident_id: str) -> None:

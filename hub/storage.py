@@ -1,11 +1,12 @@
 """The hub's one SQLite database: versioned migrations and a batching writer.
 
 Every part of the core (recorder, incidents, audit, users, outbox, timers, traces)
-and every plugin shares one aiosqlite connection to one file in WAL mode.  One
-connection means one writer, so there is never a "database is locked" fight
-between our own components; the only contention is with outside processes
-(backups, an operator's ``sqlite3`` shell), handled by ``busy_timeout`` and by
-retrying batches.
+and every plugin shares one file in WAL mode, on the engine the station uses too
+(:class:`hub.database.Database`): one writer thread, so there is never a
+"database is locked" fight between our own components (the only contention is
+with outside processes, backups or an operator's ``sqlite3`` shell, handled by
+``busy_timeout`` and by retrying batches).  Reads run on that thread too, in
+order with the writes issued before them, as they always did here.
 
 Two ways to write:
 
@@ -18,9 +19,9 @@ Two ways to write:
   retried with backoff; a batch that fails because of one bad row is replayed
   row by row so only that row is dropped (and logged).
 
-Connection use is serialised by one ``asyncio.Lock``: the batch writer opens
-an explicit transaction across several awaits, and without the lock a
-concurrent ``execute`` would land inside it and vanish if the batch rolled back.
+Each write is one job on the writer thread (a batch is one function in one
+transaction), so nothing can land inside another's transaction.  ``urgent``
+writes (an incident) go before queued ordinary ones (the recorder's history).
 """
 
 from __future__ import annotations
@@ -31,26 +32,22 @@ import datetime as dt
 import enum
 import json
 import logging
-import re
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from itertools import groupby, islice
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
-import aiosqlite
+from hub.database import Database, MigrationError, check_component, migrate_sync
 
 __all__ = ("CORE_MIGRATIONS", "Params", "Storage", "from_json", "is_passing", "to_json")
 
 _LOGGER = logging.getLogger(__name__)
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
-
-# Component names are embedded as literals in the migration script (see
-# _migration_script), so they are restricted to characters that need no quoting.
-_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+T = TypeVar("T")
 
 # Primary SQLite result codes (the low byte of the extended code) meaning "this
 # statement or these values are wrong", which retrying cannot fix.  Any other
@@ -294,7 +291,7 @@ def _short(value: object, limit: int = 200) -> str:
 
 
 class Storage:
-    """One aiosqlite database per hub: migrations, direct writes and a batch queue."""
+    """One database per hub: migrations, direct writes and a batch queue."""
 
     def __init__(
         self,
@@ -318,7 +315,8 @@ class Storage:
         # How long close() keeps retrying a failing final flush before giving up.
         self.close_timeout = close_timeout
 
-        self._conn: aiosqlite.Connection | None = None
+        self._db: Database | None = None
+        # Serialises flushes (the writer task and flush()/close()): each peeks, writes, then pops.
         self._lock = asyncio.Lock()
         self._migrations: dict[str, tuple[str, ...]] = {"core": CORE_MIGRATIONS}
 
@@ -345,7 +343,7 @@ class Storage:
     @property
     def is_open(self) -> bool:
         """Return True between open() and close()."""
-        return self._conn is not None
+        return self._db is not None
 
     @property
     def pending(self) -> int:
@@ -354,12 +352,8 @@ class Storage:
 
     async def open(self) -> None:
         """Connect, configure the connection, migrate and start the batch writer."""
-        if self._conn is not None:
+        if self._db is not None:
             raise RuntimeError("storage is already open")
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: the module must not open transactions behind our
-        # back; every multi-statement write below says BEGIN/COMMIT explicitly.
         # Fresh primitives: asyncio objects bind to the loop that first waits on
         # them, and a Storage may be reopened under another loop (tests, CLI).
         self._lock = asyncio.Lock()
@@ -367,23 +361,12 @@ class Storage:
         self._stop = asyncio.Event()
         self._close_lock = asyncio.Lock()
         self.migration_errors = {}
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        db = Database(self.path, busy_timeout=self.busy_timeout, name="hub-db")
+        mode = await db.open()
         try:
-            conn.row_factory = sqlite3.Row
-            async with conn.execute("PRAGMA journal_mode=WAL") as cur:
-                row = await cur.fetchone()
-            mode = str(row[0]).lower() if row is not None else ""
             if mode != "wal" and str(self.path) != ":memory:":
                 _LOGGER.warning("%s: journal_mode is %r, not WAL", self.path, mode)
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at REAL NOT NULL,"
-                " PRIMARY KEY (component, version))"
-            )
-            self._conn = conn
+            self._db = db
             await self._migrate("core", self._migrations["core"])  # without it nothing works: raise
             for component, migrations in self._migrations.items():
                 if component == "core":
@@ -394,8 +377,8 @@ class Storage:
                     _LOGGER.error("%s: %s; component %r left without its tables", self.path, exc, component)
                     self.migration_errors[component] = exc
         except BaseException:
-            self._conn = None
-            await conn.close()
+            self._db = None
+            await db.close()
             raise
         self._closed = False
         self._failing = False
@@ -411,8 +394,8 @@ class Storage:
             await self._close()
 
     async def _close(self) -> None:
-        conn = self._conn
-        if conn is None:
+        db = self._db
+        if db is None:
             return
         self._stop.set()
         self._wake.set()
@@ -437,31 +420,29 @@ class Storage:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
         try:
-            async with self._lock:
-                # Cheap, and keeps query plans good on long-running hubs (SQLite's advice).
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.execute("PRAGMA optimize")
+            # Cheap, and keeps query plans good on long-running hubs (SQLite's advice).
+            with contextlib.suppress(sqlite3.Error):
+                await db.run(lambda conn: conn.execute("PRAGMA optimize"))
         finally:
-            self._conn = None
-            await conn.close()
+            self._db = None
+            await db.close()
 
     # ------------------------------------------------------------------ migrations
 
     def add_migrations(self, component: str, migrations: Sequence[str]) -> None:
         """Register a component's migrations, to be run by open()."""
-        if self._conn is not None:
+        if self._db is not None:
             raise RuntimeError("storage is open: use 'await apply_migrations(...)' instead")
         self._register(component, migrations)
 
     async def apply_migrations(self, component: str, migrations: Sequence[str]) -> None:
         """Run a component's unapplied migrations now (or at open() if not open yet)."""
         self._register(component, migrations)
-        if self._conn is not None:
+        if self._db is not None:
             await self._migrate(component, self._migrations[component])
 
     def _register(self, component: str, migrations: Sequence[str]) -> None:
-        if not _COMPONENT_RE.match(component):
-            raise ValueError(f"invalid component name {component!r}: use letters, digits, '_', '.', '-'")
+        check_component(component)
         if isinstance(migrations, str):
             # A bare string is a sequence of characters: each would be a "migration".
             raise TypeError("migrations must be a sequence of SQL scripts, not one string")
@@ -476,80 +457,54 @@ class Storage:
         self._migrations[component] = scripts
 
     async def _migrate(self, component: str, migrations: Sequence[str]) -> None:
-        conn = self._require_conn()
-        async with self._lock:
-            rows = await conn.execute_fetchall(
-                "SELECT version FROM schema_migrations WHERE component = ?", (component,)
-            )
-            applied = {int(row[0]) for row in rows}
-            if applied and max(applied) > len(migrations):
-                _LOGGER.warning(
-                    "%s: database has %s migration %d but this code knows only %d (downgraded?)",
-                    self.path,
-                    component,
-                    max(applied),
-                    len(migrations),
-                )
-            for index, script in enumerate(migrations):
-                version = index + 1
-                if version in applied:
-                    continue
-                try:
-                    await conn.executescript(_migration_script(component, version, script))
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        await conn.execute("ROLLBACK")
-                    raise RuntimeError(f"migration {component} v{version} failed: {exc}") from exc
-                _LOGGER.info("%s: applied migration %s v%d", self.path, component, version)
+        db = self._require_db()
+        try:
+            await db.run(lambda conn: migrate_sync(conn, component, migrations, where=str(self.path)))
+        except MigrationError as exc:
+            raise RuntimeError(str(exc)) from exc
 
     # ------------------------------------------------------------------ direct access
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
+    async def execute(self, sql: str, params: Params = (), *, urgent: bool = False) -> int:
         """Run one statement, committed on return; return the last row id."""
-        conn = self._require_conn()
-        async with self._lock, conn.execute(sql, params) as cur:
-            # Autocommit mode: a single statement is its own transaction.
-            return cur.lastrowid or 0
+        # Autocommit mode: a single statement is its own transaction.
+        return await self._require_db().run(_lastrowid, sql, params, urgent=urgent)
 
-    async def execute_rowcount(self, sql: str, params: Params = ()) -> int:
+    async def execute_rowcount(self, sql: str, params: Params = (), *, urgent: bool = False) -> int:
         """Run one statement, committed on return; return the number of rows changed."""
-        conn = self._require_conn()
-        async with self._lock, conn.execute(sql, params) as cur:
-            return max(cur.rowcount, 0)
+        return await self._require_db().run(_rowcount, sql, params, urgent=urgent)
 
-    async def executemany(self, sql: str, seq: Sequence[Params]) -> None:
+    async def executemany(self, sql: str, seq: Sequence[Params], *, urgent: bool = False) -> None:
         """Run one statement for each parameter set, all in one transaction."""
-        conn = self._require_conn()
-        async with self._lock:
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-                await conn.executemany(sql, seq)
-                await conn.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+        await self._require_db().write(lambda conn: conn.executemany(sql, seq) and None, urgent=urgent)
 
-    async def transaction(self, rows: Sequence[tuple[str, Params]]) -> None:
-        """Run several statements in one transaction, committed on return: all of them or none."""
-        async with self._lock:
-            try:
-                await self._commit_rows(list(rows))
-            except BaseException:
-                await self._rollback()
-                raise
+    async def transaction(self, rows: Sequence[tuple[str, Params]], *, urgent: bool = False) -> None:
+        """Run several statements in one transaction, committed on return: all of them or none.
+
+        ``urgent`` (an incident and what follows it) goes before any queued ordinary
+        write, such as a batch of the recorder's history.
+        """
+        await self._require_db().write(_write_rows, list(rows), urgent=urgent)
+
+    async def run_in_transaction(self, fn: Callable[[sqlite3.Connection], T], *, urgent: bool = False) -> T:
+        """Run ``fn(conn)`` on the database thread in one transaction and return its result.
+
+        For a write that must read what it writes (an id, a row count) in the same
+        transaction.  ``fn`` runs on another thread: it must not touch the event loop.
+        """
+        return await self._require_db().write(fn, urgent=urgent)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Return all rows of a query."""
-        conn = self._require_conn()
-        async with self._lock:
-            return list(await conn.execute_fetchall(sql, params))
+        """Return all rows of a query.
+
+        In order with the writes issued before it (the writer's thread, not the reader
+        connection): code reads right after starting a write and must see it.
+        """
+        return await self._require_db().run(_fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        """Return the first row of a query, or None."""
-        conn = self._require_conn()
-        async with self._lock, conn.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
+        """Return the first row of a query, or None (in order with earlier writes)."""
+        return await self._require_db().run(_fetchone, sql, params)
 
     # ------------------------------------------------------------------ batch queue
 
@@ -579,7 +534,7 @@ class Storage:
 
     async def flush(self) -> None:
         """Write every row queued so far; raise if the database refuses (rows stay queued)."""
-        self._require_conn()
+        self._require_db()
         await self._flush_until(self._seq_in)
 
     async def _flush_until(self, target: int) -> None:
@@ -597,61 +552,22 @@ class Storage:
                     self._queue.popleft()
                 self._seq_done += count
 
-    async def _commit_rows(self, rows: list[tuple[str, Params]]) -> None:
-        """Write ``rows`` in one transaction; the caller holds the lock and rolls back on failure."""
-        conn = self._require_conn()
-        run_in_thread = getattr(conn, "_execute", None)
-        if run_in_thread is not None:
-            # One hop to the database thread for the whole batch.  Rows of
-            # different statements interleave (state, event, trace...), and
-            # one await per group cost a thread round trip each: most of an
-            # automation run's price.  aiosqlite has no public API for this.
-            await run_in_thread(_write_rows_sync, conn, rows)
-            return
-        await conn.execute("BEGIN IMMEDIATE")
-        for sql, group in groupby(rows, key=lambda row: row[0]):
-            await conn.executemany(sql, [params for _, params in group])
-        await conn.execute("COMMIT")
-
     async def _write_batch(self, rows: list[tuple[str, Params]]) -> None:
+        db = self._require_db()
         try:
-            await self._commit_rows(rows)
+            # One hop to the database thread and one transaction for the whole batch.
+            await db.write(_write_rows, rows)
         except Exception as exc:
-            await self._rollback()
             if not _is_permanent(exc):
                 self._note_failure(exc)
                 raise
             # One row is bad; find it (them) without losing the rest.
             try:
-                await self._write_rows_isolated(rows)
+                await db.run(_write_rows_isolated, rows, str(self.path))
             except sqlite3.Error as retry_exc:
-                await self._rollback()
                 self._note_failure(retry_exc)
                 raise
         self._note_success()
-
-    async def _write_rows_isolated(self, rows: list[tuple[str, Params]]) -> None:
-        conn = self._require_conn()
-        await conn.execute("BEGIN IMMEDIATE")
-        for sql, params in rows:
-            # A savepoint per row: undoes exactly that row's effects (including
-            # trigger side effects) and keeps the rest of the transaction.
-            await conn.execute("SAVEPOINT storage_row")
-            try:
-                await conn.execute(sql, params)
-            except Exception as exc:
-                if not _is_permanent(exc):
-                    raise
-                await conn.execute("ROLLBACK TO storage_row")
-                _LOGGER.error(
-                    "%s: dropping a queued row that cannot be written (%s): %s %s",
-                    self.path,
-                    exc,
-                    sql,
-                    _short(params),
-                )
-            await conn.execute("RELEASE storage_row")
-        await conn.execute("COMMIT")
 
     def _note_failure(self, exc: BaseException) -> None:
         # Log once per outage: a locked database retried every second for an
@@ -704,49 +620,63 @@ class Storage:
 
     # ------------------------------------------------------------------ helpers
 
-    async def _rollback(self) -> None:
-        conn = self._conn
-        if conn is not None and conn.in_transaction:
-            try:
-                await conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                _LOGGER.exception("%s: rollback failed", self.path)
-
-    def _require_conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
+    def _require_db(self) -> Database:
+        if self._db is None:
             raise RuntimeError("storage is not open")
-        return self._conn
+        return self._db
 
 
-def _write_rows_sync(conn: aiosqlite.Connection, rows: list[tuple[str, Params]]) -> None:
-    """Write a batch in one transaction; runs on the database thread."""
-    raw: sqlite3.Connection = conn._conn
-    raw.execute("BEGIN IMMEDIATE")
+# -- on the database thread ------------------------------------------------------------------------
+
+
+def _lastrowid(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    return conn.execute(sql, params).lastrowid or 0
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    return max(conn.execute(sql, params).rowcount, 0)
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+    return row
+
+
+def _write_rows(conn: sqlite3.Connection, rows: list[tuple[str, Params]]) -> None:
+    """Write a batch (the caller's transaction): rows of one statement in a row share an executemany."""
+    for sql, group in groupby(rows, key=lambda row: row[0]):
+        conn.executemany(sql, [params for _, params in group])
+
+
+def _write_rows_isolated(conn: sqlite3.Connection, rows: list[tuple[str, Params]], where: str) -> None:
+    """Write a batch row by row, dropping (and logging) only the rows that cannot be written."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql, group in groupby(rows, key=lambda row: row[0]):
-            raw.executemany(sql, [params for _, params in group])
-        raw.execute("COMMIT")
+        for sql, params in rows:
+            # A savepoint per row: undoes exactly that row's effects (including
+            # trigger side effects) and keeps the rest of the transaction.
+            conn.execute("SAVEPOINT storage_row")
+            try:
+                conn.execute(sql, params)
+            except Exception as exc:
+                if not _is_permanent(exc):
+                    raise
+                conn.execute("ROLLBACK TO storage_row")
+                _LOGGER.error(
+                    "%s: dropping a queued row that cannot be written (%s): %s %s",
+                    where,
+                    exc,
+                    sql,
+                    _short(params),
+                )
+            conn.execute("RELEASE storage_row")
+        conn.execute("COMMIT")
     except BaseException:
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-
-
-def _migration_script(component: str, version: int, script: str) -> str:
-    """Wrap one migration and its bookkeeping row in one transaction.
-
-    executescript() is the only way to run a multi-statement script (triggers
-    contain ';'), and in Python 3.11 it commits any open transaction first, so
-    BEGIN/COMMIT must be inside the script itself.  The component name was
-    validated against _COMPONENT_RE, so it is safe as a literal.
-    """
-    return (
-        "BEGIN IMMEDIATE;\n"
-        # The script's own text may end in a comment or lack a final ';': the
-        # terminator on a line of its own is correct either way (an empty
-        # statement is a no-op).
-        f"{script}\n;\n"
-        "INSERT INTO schema_migrations (component, version, applied_at) "
-        f"VALUES ('{component}', {int(version)}, {time.time()!r});\n"
-        "COMMIT;\n"
-    )

@@ -322,6 +322,7 @@ class _Pages:
         ]
         manager = hub.data.get(INCIDENTS)
         incidents = await manager.find(status="active") if manager is not None else []
+        incidents = await _with_federated(hub, incidents, "active", 100)
         plugins = _plugin_rows(hub)
         return render(
             request,
@@ -344,6 +345,7 @@ class _Pages:
             return error_page(request, 400, _t(request, "incidents.bad_status", status=status))
         manager = hub.data.get(INCIDENTS)
         items = await manager.find(status=status or None, limit=200) if manager is not None else []
+        items = await _with_federated(hub, items, status or None, 200)
         return render(
             request, "incidents.html", incidents=items, filter_status=status, filters=STATUS_FILTERS
         )
@@ -489,3 +491,28 @@ def routes() -> list[Route]:
             summary="Set the UI language cookie; harmless, so no CSRF check",
         ),
     ]
+
+
+async def _with_federated(hub: Hub, local: list[Any], status: str | None, limit: int) -> list[Any]:
+    """Add the incidents of other sources (a station's federated ones), newest first.
+
+    A station's own incident table is nearly empty: its incidents come from
+    its hubs.  Without these its home and Incidents pages said "no open
+    incidents" while the CCOC board showed open SOS.  Each source's item
+    carries the ``url`` of its own page.
+    """
+    from hub.http.api import INCIDENT_SOURCES
+
+    sources = hub.data.get(INCIDENT_SOURCES) or ()
+    if not sources:
+        return local
+    items: list[Any] = list(local)
+    for source in sources:
+        items += await source.incidents(status=status, limit=limit)
+
+    def opened(item: Any) -> float:
+        value = item.get("opened_at") if isinstance(item, dict) else getattr(item, "opened_at", None)
+        return float(value or 0.0)
+
+    items.sort(key=opened, reverse=True)
+    return items[:limit]

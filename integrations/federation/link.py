@@ -73,6 +73,9 @@ class LinkSettings:
     session_expiry: int = 7 * 24 * 3600
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
+    #: Seconds after a lost connection during which retries are fast (0.2–0.5 s) before the
+    #: jittered backoff starts; 0 for none (hubs: a hundred must not come back in step).
+    fast_retry_for: float = 0.0
     subscriptions: Sequence[str] = field(default_factory=tuple)
     config_dir: Path = field(default_factory=Path.cwd)
 
@@ -128,6 +131,9 @@ class MqttLink:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._connected = asyncio.Event()
+        #: True from the broker's CONNACK to the drop: publishing works before our
+        #: subscriptions are confirmed (and the broker delivers a queued session then).
+        self._session_up = False
         self._log = BadInputLog(_LOGGER)
         self._spawned: set[asyncio.Task[Any]] = set()
 
@@ -147,7 +153,8 @@ class MqttLink:
         return True
 
     def start(self, spawn: Callable[..., asyncio.Task[Any]] | None = None) -> None:
-        """Start the connection loop (``spawn`` is the hub's background-task maker)."""
+        """Start the connection loop (``spawn`` is the hub's background-task maker); again after stop()."""
+        self._stopping = False
         coro = self._run()
         self._task = spawn(coro, f"{self.name} link") if spawn else asyncio.ensure_future(coro)
 
@@ -205,11 +212,13 @@ class MqttLink:
     ) -> bool:
         """Hand a message to the client without waiting for PUBACK; return False if down.
 
-        For traffic whose delivery the application confirms itself (the
+        Works from the broker's CONNACK on, before the subscriptions are
+        confirmed (``connected``): a persistent session's queued messages arrive
+        in that gap, and their acks must not be lost.  For traffic whose delivery the application confirms itself (the
         station's acks: a lost one makes the hub re-send, which is harmless).
         """
         client = self._client
-        if client is None or not self._connected.is_set():
+        if client is None or not self._session_up:
             return False
         paho = client._client
         info = paho.publish(topic, payload, qos, retain, properties if self.v5 else None)
@@ -319,12 +328,16 @@ class MqttLink:
 
     async def _run(self) -> None:
         delay = self.settings.reconnect_min
+        loop = asyncio.get_running_loop()
+        lost_at: float | None = None
         while not self._stopping:
             self._set_status("connecting")
             try:
                 client = self._build()
                 async with client:
                     self._client = client
+                    self._session_up = True
+                    lost_at = None
                     self.connects += 1
                     delay = self.settings.reconnect_min
                     await self._after_connect(client)
@@ -342,6 +355,7 @@ class MqttLink:
                 _LOGGER.exception("%s: connection to %s failed", self.name, self.address)
             finally:
                 self._client = None
+                self._session_up = False
                 was_connected = self._connected.is_set()
                 self._connected.clear()
                 if was_connected and self._on_disconnect is not None:
@@ -352,6 +366,12 @@ class MqttLink:
             if self._stopped():
                 break
             self._set_status("disconnected")
+            now = loop.time()
+            lost_at = now if lost_at is None else lost_at
+            if now - lost_at < self.settings.fast_retry_for:
+                # A short outage (a broker restart) costs about its own length.
+                await asyncio.sleep(random.uniform(0.2, 0.5))
+                continue
             # Decorrelated jitter: a hundred hubs that lost the station don't come back in step.
             delay = min(self.settings.reconnect_max, random.uniform(self.settings.reconnect_min, delay * 3))
             await asyncio.sleep(delay)

@@ -79,6 +79,9 @@ class StationConfig(BlockModel):
     keepalive: int = Field(default=30, ge=5, le=3600)
     reconnect_min: float = Field(default=1.0, gt=0, le=60)
     reconnect_max: float = Field(default=30.0, gt=0, le=3600)
+    #: For this many seconds after losing the broker, retry every 0.2–0.5 s before backing
+    #: off: a broker restart of 2–3 s must cost about that, not a 3–18 s backoff.
+    fast_retry_for: float = Field(default=30.0, ge=0, le=3600)
     #: Several station workers share the load with ``$share/<group>/...`` (clean sessions then).
     share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)

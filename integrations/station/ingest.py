@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
@@ -48,12 +49,14 @@ from integrations.federation.protocol import (
     EventEnvelope,
     HealthEnvelope,
     IncidentEnvelope,
+    RegistryEnvelope,
     SnapshotMeta,
     dumps,
     parse_envelope,
     parse_topic,
     topic,
 )
+from integrations.station.bodies import check_health, check_incident, check_registry, first_error
 from integrations.station.const import (
     ACK_CHUNK,
     EVENT_EVENT,
@@ -82,6 +85,11 @@ _ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 #: Most messages held in memory waiting for the database; beyond that new ones are
 #: dropped unacknowledged (the hubs keep them and send again).
 _MAX_BACKLOG = 200_000
+#: An incident acknowledged later than this after it arrived is logged (seconds).
+_SLOW_INCIDENT = 0.025
+#: Backoff while incidents cannot be stored (seconds, doubling).
+_URGENT_RETRY_FIRST = 0.2
+_URGENT_RETRY_MAX = 5.0
 #: Seconds between re-reads of the registered hubs when an unknown one appears.
 _REFRESH_INTERVAL = 5.0
 #: Unregistered hubs (and messages each) held until the registrations are read again.
@@ -130,8 +138,11 @@ class Ingest:
             reconnect_max=cfg.reconnect_max,
             config_dir=hub.config_dir,
             subscriptions=(share + base,),
+            # A station is one client of a broker it usually shares a machine with: after a
+            # restart it must be back within a second or two, not after a growing backoff.
+            fast_retry_for=cfg.fast_retry_for,
         )
-        self.link = MqttLink(settings, self._on_message, name="station")
+        self.link = MqttLink(settings, self._on_message, name="station", on_connect=self._flush_acks)
         # Incidents also come on a second connection of their own: the broker queues per
         # connection, so an SOS never waits behind thousands of telemetry messages in the
         # first one's stream.  The copy that arrives second is a repeat, stored once.
@@ -139,16 +150,22 @@ class Ingest:
             replace(settings, client_id=settings.client_id + "-urgent", subscriptions=(share + urgent,)),
             self._on_message,
             name="station urgent",
+            on_connect=self._flush_acks,
         )
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
         self._batch: list[Inbound] = []
         self._urgent: list[Inbound] = []
         #: Snapshot bytes waiting for the writer, by message id.
-        self._jpegs: dict[str, bytes] = {}
+        self._jpegs: dict[tuple[str, str], bytes] = {}
         self._nacks: dict[str, list[dict[str, str]]] = defaultdict(list)
         self._rejects: dict[str, tuple[int, str]] = {}
         self._wake = asyncio.Event()
+        #: Incidents have a writer task of their own: it never waits for a telemetry batch
+        #: being stored, and its writes jump the database's queue.
+        self._urgent_wake = asyncio.Event()
+        #: Acks that could not be published (no connection yet): sent at the next connect.
+        self._unsent_acks: list[tuple[str, bytes]] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._log = BadInputLog(_LOGGER)
         self._last_refresh = 0.0
@@ -162,6 +179,8 @@ class Ingest:
         self.duplicates = 0
         self.rejected = 0
         self.dropped = 0
+        #: The longest an incident message took from arrival to its ack (seconds).
+        self.urgent_slowest = 0.0
         self.rejected_by_hub: dict[str, int] = defaultdict(int)
         self.last_reject: dict[str, str] = {}
 
@@ -178,6 +197,7 @@ class Ingest:
         spawn = self.hub.create_background_task
         self._tasks += [
             spawn(self._writer(), "station writer"),
+            spawn(self._urgent_writer(), "station incident writer"),
             spawn(self._silence_loop(), "station silence"),
         ]
 
@@ -205,6 +225,9 @@ class Ingest:
             "rejected": self.rejected,
             "dropped": self.dropped,
             "backlog": len(self._batch),
+            "urgent_backlog": len(self._urgent),
+            "urgent_slowest_ms": round(self.urgent_slowest * 1000, 1),
+            "unsent_acks": len(self._unsent_acks),
             "link": self.link.info(),
             "urgent_link": self.urgent_link.info(),
         }
@@ -250,8 +273,13 @@ class Ingest:
         if not items:
             return
         if kind == KIND_INCIDENT:
+            arrived = self.hub.loop.time()
+            for item in items:
+                item.arrived = arrived
             self._urgent.extend(items)
-        elif len(self._batch) >= _MAX_BACKLOG:
+            self._urgent_wake.set()
+            return
+        if len(self._batch) >= _MAX_BACKLOG:
             self.dropped += len(items)
             self._log.warn(
                 "backlog",
@@ -285,6 +313,21 @@ class Ingest:
                 env.id,
             )
             return None
+        if isinstance(env, RegistryEnvelope | HealthEnvelope | IncidentEnvelope):
+            # What the console renders is checked in full here: one hub's malformed
+            # registry must never break a page for every officer.
+            check = (
+                check_registry
+                if isinstance(env, RegistryEnvelope)
+                else check_health
+                if isinstance(env, HealthEnvelope)
+                else check_incident
+            )
+            try:
+                check(json.loads(payload).get("body"))
+            except (ValidationError, ValueError) as err:
+                self._reject(hub_id, f"{kind}: {first_error(err)}", env.id)
+                return None
         return Inbound(env.id, hub_id, kind, env.ts, now, payload, env)
 
     def _snapshot(self, hub_id: str, payload: bytes, props: Any, now: float) -> Inbound | None:
@@ -318,7 +361,7 @@ class Ingest:
         item.snapshot_sha256 = hashlib.sha256(payload).hexdigest()
         item.snapshot_path = str(Path(hub_id) / f"{meta.id}.jpg")
         # The bytes ride along until the writer puts them on disk.
-        self._jpegs[meta.id] = payload
+        self._jpegs[(hub_id, meta.id)] = payload
         return item
 
     def _reject(self, hub_id: str, reason: str, msg_id: str | None = None, *, known: bool = True) -> None:
@@ -420,47 +463,93 @@ class Ingest:
                 _LOGGER.exception("Station: could not store a batch; hubs will re-send it")
                 await asyncio.sleep(1)
 
+    async def _urgent_writer(self) -> None:
+        delay = _URGENT_RETRY_FIRST
+        while True:
+            await self._urgent_wake.wait()
+            self._urgent_wake.clear()
+            try:
+                await self._drain_urgent()
+                delay = _URGENT_RETRY_FIRST
+            except Exception:  # noqa: BLE001 - logged (rate-limited, with the traceback) and retried
+                # Kept in memory and tried again soon (a full disk, a held lock), sooner than
+                # the hubs' ack timeout would bring them back; logged once per stretch.
+                self._log.warn(
+                    "incident store", "Station: could not store incidents; retrying", exc_info=True
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _URGENT_RETRY_MAX)
+                self._urgent_wake.set()
+
+    async def _drain_urgent(self) -> None:
+        while self._urgent:
+            # Incidents in a transaction of their own, ahead of any queued telemetry: riding
+            # along with a telemetry batch made an SOS wait seconds for its ack.
+            batch, self._urgent = self._urgent, []
+            started = self.hub.loop.time()
+            try:
+                await self._store(batch, {}, {}, urgent=True)
+            except BaseException:
+                self._urgent[:0] = batch  # kept, in order, for the retry
+                raise
+            done = self.hub.loop.time()
+            waited = done - min(m.arrived for m in batch)
+            self.urgent_slowest = max(self.urgent_slowest, waited)
+            if waited > _SLOW_INCIDENT:
+                # Where an SOS's time goes, in the log: the wait for the writer, or the write.
+                self._log.warn(
+                    "slow incident",
+                    "Station: %d incident message(s) acknowledged %.0f ms after arrival "
+                    "(%.0f ms waiting, %.0f ms storing)",
+                    len(batch),
+                    waited * 1000,
+                    (started - min(m.arrived for m in batch)) * 1000,
+                    (done - started) * 1000,
+                )
+
     async def _drain(self) -> None:
-        while self._urgent or self._batch or self._nacks or self._rejects:
-            # Incidents first, in a transaction of their own: riding along with up to
-            # batch_max telemetry rows made an SOS wait for a 2,000-row commit before its ack.
-            if self._urgent:
-                batch, self._urgent = self._urgent, []
-            else:
-                batch = self._batch[: self.cfg.batch_max]
-                del self._batch[: len(batch)]
+        await self._drain_urgent()
+        while self._batch or self._nacks or self._rejects:
+            batch = self._batch[: self.cfg.batch_max]
+            del self._batch[: len(batch)]
             nacks, self._nacks = self._nacks, defaultdict(list)
             rejects, self._rejects = self._rejects, {}
             await self._store(batch, nacks, rejects)
+        await self._drain_urgent()
 
     async def _store(
         self,
         batch: list[Inbound],
         nacks: dict[str, list[dict[str, str]]],
         rejects: dict[str, tuple[int, str]],
+        *,
+        urgent: bool = False,
     ) -> None:
-        jpegs = {m.id: self._jpegs.pop(m.id, b"") for m in batch if m.snapshot is not None}
+        jpegs = {
+            (m.hub_id, m.id): self._jpegs.pop((m.hub_id, m.id), b"") for m in batch if m.snapshot is not None
+        }
         if jpegs:
             await self.hub.loop.run_in_executor(None, self._write_jpegs, batch, jpegs)
         counts: dict[str, tuple[int, float, float]] = {}
         for m in batch:
             n, _, sent = counts.get(m.hub_id, (0, 0.0, 0.0))
             counts[m.hub_id] = (n + 1, m.received_at, max(sent, m.sent_at))
-        try:
-            result = await self.store.ingest(batch, counts, rejects)
-        except BaseException:
-            for m in batch:
-                self._jpegs.pop(m.id, None)
-            raise
-        self.stored += len(result.new_ids)
-        self.duplicates += len(batch) - len(result.new_ids)
-        self._acknowledge(batch, nacks)
+        result = await self.store.ingest(batch, counts, rejects, urgent=urgent)
+        self.stored += len(result.new_keys)
+        self.duplicates += len(batch) - len(result.new_keys) - len(result.conflicts)
+        if result.conflicts:
+            # Never acknowledged as stored: the hub is told, and keeps its row as refused.
+            for (hub_id, msg_id), reason in result.conflicts.items():
+                self._reject(hub_id, reason)
+                nacks.setdefault(hub_id, []).append({"id": msg_id, "reason": reason})
+            batch = [m for m in batch if (m.hub_id, m.id) not in result.conflicts]
+        self._acknowledge(batch, nacks, urgent=urgent)
         latest: dict[str, Inbound] = {}
         for index, m in enumerate(batch):
             if m.kind == "health":
                 self._seen(m)  # an offline will must be seen in its place in the stream
             latest[m.hub_id] = m
-            if m.id in result.new_ids:
+            if (m.hub_id, m.id) in result.new_keys:
                 self._announce(m)
             if index % 500 == 499:
                 await asyncio.sleep(0)  # let an SOS that just arrived in, between two chunks
@@ -468,23 +557,28 @@ class Ingest:
             if m.kind != "health":
                 self._seen(m)
 
-    def _write_jpegs(self, batch: list[Inbound], jpegs: dict[str, bytes]) -> None:
+    def _write_jpegs(self, batch: list[Inbound], jpegs: dict[tuple[str, str], bytes]) -> None:
         for m in batch:
-            data = jpegs.get(m.id)
+            data = jpegs.get((m.hub_id, m.id))
             if m.snapshot is None or not data:
                 continue
             path = self.snapshot_dir / m.snapshot_path
+            if path.exists():
+                # Written by the first copy (a repeat carries the same bytes, and a conflicting
+                # one is refused): stored evidence is never overwritten.
+                continue
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(path)
 
-    def _acknowledge(self, batch: list[Inbound], nacks: dict[str, list[dict[str, str]]]) -> None:
+    def _acknowledge(
+        self, batch: list[Inbound], nacks: dict[str, list[dict[str, str]]], *, urgent: bool = False
+    ) -> None:
         by_hub: dict[str, list[str]] = defaultdict(list)
         for m in batch:
             by_hub[m.hub_id].append(m.id)
         now = self.hub.clock.time()
-        publish = self.link.publish_nowait if self.link.connected else self.urgent_link.publish_nowait
         for hub_id in set(by_hub) | set(nacks):
             ids, refused = by_hub.get(hub_id, []), nacks.get(hub_id, [])
             for start in range(0, max(len(ids), len(refused), 1), ACK_CHUNK):
@@ -501,9 +595,30 @@ class Ingest:
                     )
                     if not chunk:
                         payload = payload.replace(b'[""]', b"[]")
-                # QoS 0 and not awaited: a lost ack only makes the hub send again (the
-                # station stores by id), while QoS 1 would double the packets per event.
-                publish(topic(self.station, hub_id, KIND_ACK), payload, qos=0)
+                self._publish_ack(topic(self.station, hub_id, KIND_ACK), payload, urgent=urgent)
+
+    def _publish_ack(self, name: str, payload: bytes, *, urgent: bool) -> None:
+        """Send one ack; keep it for the next connect if no connection can take it now."""
+        # An incident's ack goes out on the incident connection, whose socket is not
+        # queued full of telemetry acks; either connection will do if the other is down.
+        links = (self.urgent_link, self.link) if urgent else (self.link, self.urgent_link)
+        for link in links:
+            # QoS 0 and not awaited: a lost ack only makes the hub send again (the
+            # station stores by id), while QoS 1 would double the packets per event.
+            if link.publish_nowait(name, payload, qos=0):
+                return
+        # After a broker restart, the queued session is delivered before the
+        # subscription is confirmed: those acks wait here instead of being dropped,
+        # which made hubs wait their ack timeout and send everything again.
+        self._unsent_acks.append((name, payload))
+        if len(self._unsent_acks) > _MAX_BACKLOG:
+            del self._unsent_acks[: len(self._unsent_acks) - _MAX_BACKLOG]
+
+    def _flush_acks(self) -> None:
+        """Send the acks kept while no connection was up (called at each connect)."""
+        unsent, self._unsent_acks = self._unsent_acks, []
+        for name, payload in unsent:
+            self._publish_ack(name, payload, urgent=False)
 
     def _announce(self, m: Inbound) -> None:
         env = m.env

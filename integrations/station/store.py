@@ -3,7 +3,7 @@
 Ingest, the REST API and the CLI talk to :class:`StationStore` only, so a
 province-level station can swap SQLite for PostgreSQL by adding one class
 (asyncpg, ``INSERT ... ON CONFLICT`` reads the same) without touching the
-rest.  Every write is idempotent by message id: storing a batch twice changes
+rest.  Every write is idempotent by (hub, message id): storing a batch twice changes
 nothing the second time, which is what makes the hub's re-sends harmless.
 """
 
@@ -36,14 +36,18 @@ class Inbound:
     snapshot_path: str = ""
     snapshot_size: int = 0
     snapshot_sha256: str = ""
+    #: When it was taken off the socket (event-loop clock): how long an incident waited.
+    arrived: float = 0.0
 
 
 @dataclass(slots=True)
 class IngestResult:
     """What a batch changed."""
 
-    #: Ids stored for the first time (the rest were repeats).
-    new_ids: set[str] = field(default_factory=set)
+    #: (hub, id) pairs stored for the first time (the rest were repeats).
+    new_keys: set[tuple[str, str]] = field(default_factory=set)
+    #: Repeats of a stored (hub, id) with a different body: refused, never acknowledged.
+    conflicts: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -59,7 +63,11 @@ class HubStatus:
 
 @dataclass(slots=True)
 class CommandRecord:
-    """A command sent to a hub and what became of it."""
+    """A command sent to a hub and what became of it: one table for the REST API and the console.
+
+    ``status``: queued (the hub is offline; the console sends it when it is
+    back), sent, then the hub's answer (ok, refused, error), or expired/failed.
+    """
 
     id: str
     hub_id: str
@@ -72,6 +80,14 @@ class CommandRecord:
     result: Any = None
     error: str | None = None
     result_at: float | None = None
+    #: The console's facts: the incident it acts on, who (by name and unit), whether it
+    #: keeps its meaning when delivered late, and its sending history.
+    incident_id: str | None = None
+    actor_name: str = ""
+    unit: str = ""
+    durable: bool = False
+    sent_at: float | None = None
+    attempts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly form."""
@@ -87,6 +103,12 @@ class CommandRecord:
             "result": self.result,
             "error": self.error,
             "result_at": self.result_at,
+            "incident_id": self.incident_id,
+            "actor_name": self.actor_name,
+            "unit": self.unit,
+            "durable": self.durable,
+            "sent_at": self.sent_at,
+            "attempts": self.attempts,
         }
 
 
@@ -105,9 +127,13 @@ class StationStore(Protocol):
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
+        *,
+        urgent: bool = False,
     ) -> IngestResult:
-        """Store a batch in one transaction, idempotently by message id.
+        """Store a batch, idempotently by (hub, message id).
 
+        ``urgent`` (incidents) is written before any queued ordinary batch, in
+        one transaction; an ordinary batch may be split into several.
         ``hub_counts`` is per hub (messages, last received, last sent) and
         ``rejects`` per hub (count, last reason): both are added to the hub rows.
         """
@@ -128,8 +154,8 @@ class StationStore(Protocol):
     async def hub_statuses(self) -> list[HubStatus]:
         """Return every registered hub's link state."""
 
-    async def hubs(self) -> list[dict[str, Any]]:
-        """Return every registered hub with a summary."""
+    async def hubs(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary (``full``: with registry and health, in one read)."""
 
     async def hub(self, hub_id: str) -> dict[str, Any] | None:
         """Return one hub with its registry, health and counters."""
@@ -177,10 +203,25 @@ class StationStore(Protocol):
     async def command_result(
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
-        """Record a hub's answer; False if the command is unknown or from another hub."""
+        """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
 
     async def command(self, command_id: str) -> CommandRecord | None:
         """Return one command."""
 
-    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
-        """Return a hub's latest commands."""
+    async def commands(
+        self,
+        hub_id: str | None = None,
+        *,
+        incident_id: str | None = None,
+        statuses: Sequence[str] = (),
+        incident_actions: bool = False,
+        limit: int = 50,
+        oldest_first: bool = False,
+    ) -> list[CommandRecord]:
+        """Return commands, newest first: per hub, incident and status; ``incident_actions``: incident.* only."""
+
+    async def mark_sent(self, command_id: str, at: float) -> bool:
+        """Record that a queued or sent command went out (again); False if it is already finished."""
+
+    async def import_commands(self, records: Sequence[CommandRecord]) -> int:
+        """Adopt commands kept elsewhere before the tables were merged (console ones); return how many."""

@@ -1,12 +1,21 @@
-"""The SQLite station store: one file, one writer thread, one transaction per batch.
+"""The SQLite station store: one file on the shared engine, incidents in their own lane.
 
-A station ingests tens of thousands of messages a second.  aiosqlite would
-cost a thread hop per statement; here a whole batch (duplicate check, message
-rows, incident upserts, timeline, snapshots, hub counters) runs as *one*
-function on the store's own thread, in one transaction, so a batch costs one
-hop and one commit.  WAL with ``synchronous=NORMAL`` survives a killed
-process; the hub's outbox covers the rest (a row lost to a power cut was
-never acknowledged, so the hub sends it again).
+A station ingests tens of thousands of messages a second.  A whole batch
+(duplicate check, message rows, incident upserts, timeline, snapshots, hub
+counters) runs as *one* function on the engine's writer thread, in one
+transaction, so a batch costs one hop and one commit.  Telemetry batches are
+cut into short transactions and incidents are written as *urgent* jobs, which
+the engine runs before any queued telemetry: an SOS waits at most for one
+short telemetry transaction, never for the backlog behind it.  Reads (the
+console, the API) use the engine's reader connection and never wait for a
+write.  WAL with ``synchronous=NORMAL`` survives a killed process; the hub's
+outbox covers the rest (a row lost to a power cut was never acknowledged, so
+the hub sends it again).
+
+Message ids are unique *per hub*: one hub cannot claim another's ids.  A
+repeat of a stored (hub, id) with the same body is a harmless re-send; with a
+different body it is a conflict, reported to the ingest so it is refused,
+never acknowledged as stored.
 """
 
 from __future__ import annotations
@@ -16,22 +25,30 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
+from hub.database import Database, applied_versions, mark_applied
+from integrations.federation.const import KIND_SNAPSHOT
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
+from integrations.station.bodies import read_health, read_registry
 from integrations.station.const import STATUS_UNKNOWN
 from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
 
-__all__ = ("SqliteStationStore", "SCHEMA_VERSION")
+__all__ = ("SqliteStationStore", "SCHEMA_VERSION", "MIGRATIONS", "COMPONENT")
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
 
-#: Append a script to _MIGRATIONS to change the schema; never edit a released one.
-_MIGRATIONS: tuple[str, ...] = (
+#: The station's schema in the engine's ``schema_migrations`` table.
+COMPONENT = "station"
+#: Most telemetry rows per transaction: what an urgent (incident) write may have to wait for.
+TELEMETRY_CHUNK = 200
+
+#: Append a script to MIGRATIONS to change the schema; never edit a released one.
+MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE hubs (
         hub_id TEXT PRIMARY KEY,
@@ -109,12 +126,75 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX ix_commands_hub ON commands (hub_id, created_at);
     """,
-    # 2: drills (DESIGN §13): marked on the board, kept apart in the KPIs, Exercise in CAP.
+    # 2: message ids are unique per hub (issue 15.10: a hub could squat another's ids).
+    """
+    CREATE TABLE messages_new (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        type TEXT,
+        incident_id TEXT,
+        sent_at REAL,
+        received_at REAL NOT NULL,
+        body BLOB,
+        UNIQUE (hub_id, id)
+    );
+    INSERT INTO messages_new SELECT seq, id, hub_id, kind, type, incident_id, sent_at, received_at, body
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_new RENAME TO messages;
+    CREATE INDEX ix_messages_hub ON messages (hub_id, seq);
+    CREATE TABLE timeline_new (
+        msg_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        ts REAL, actor TEXT, kind TEXT, text TEXT, attachments TEXT, data TEXT,
+        received_at REAL,
+        PRIMARY KEY (hub_id, msg_id)
+    ) WITHOUT ROWID;
+    INSERT INTO timeline_new SELECT msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data,
+        received_at FROM timeline;
+    DROP TABLE timeline;
+    ALTER TABLE timeline_new RENAME TO timeline;
+    CREATE INDEX ix_timeline_incident ON timeline (hub_id, incident_id, ts);
+    CREATE TABLE snapshots_new (
+        msg_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        incident_id TEXT,
+        entity_id TEXT,
+        snapshot_id TEXT,
+        ts REAL,
+        received_at REAL,
+        size INTEGER,
+        sha256 TEXT,
+        path TEXT,
+        PRIMARY KEY (hub_id, msg_id)
+    ) WITHOUT ROWID;
+    INSERT INTO snapshots_new SELECT msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at,
+        size, sha256, path FROM snapshots;
+    DROP TABLE snapshots;
+    ALTER TABLE snapshots_new RENAME TO snapshots;
+    CREATE INDEX ix_snapshots_incident ON snapshots (hub_id, incident_id);
+    """,
+    # 3: one command table for the REST API and the console (the console kept its own
+    # copy of each command in the hub database: two tables in two databases).
+    """
+    ALTER TABLE commands ADD COLUMN incident_id TEXT;
+    ALTER TABLE commands ADD COLUMN actor_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE commands ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+    ALTER TABLE commands ADD COLUMN durable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE commands ADD COLUMN sent_at REAL;
+    ALTER TABLE commands ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX ix_commands_incident ON commands (hub_id, incident_id, created_at);
+    CREATE INDEX ix_commands_status ON commands (status, hub_id);
+    """,
+    # 4: drills (DESIGN §13): marked on the board, kept apart in the KPIs, Exercise in CAP.
     """
     ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
     """,
 )
-SCHEMA_VERSION = len(_MIGRATIONS)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
@@ -162,29 +242,30 @@ class SqliteStationStore:
 
     def __init__(self, path: Path, *, checkpoint_every: float = 1.0) -> None:
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        # One thread owns the connection: every call is serialised through it.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-db")
+        # wal_autocheckpoint=0: see _checkpoints.
+        self._db = Database(self.path, name="station-db", pragmas=("PRAGMA wal_autocheckpoint=0",))
         # Checkpoints (the only step that fsyncs in WAL mode with synchronous=NORMAL) run
         # on a connection and thread of their own, so a commit never waits for the disk:
         # an SOS must not queue behind a checkpoint of the telemetry before it.
         self._checkpoint_every = checkpoint_every
         self._checkpointer: asyncio.Task[None] | None = None
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("station store is not open")
-        return self._conn
+    @property
+    def database(self) -> Database:
+        """Return the engine (for tests and tools that need a transaction of their own)."""
+        return self._db
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
         """Open the file, set WAL and apply migrations."""
-        await self._call(self._open)
+        await self._db.open()
+        try:
+            await self._db.run(_adopt_user_version)
+            await self._db.migrate(COMPONENT, MIGRATIONS)
+        except BaseException:
+            await self._db.close()
+            raise
         self._checkpointer = asyncio.create_task(self._checkpoints(), name="station-db checkpoints")
 
     async def _checkpoints(self) -> None:
@@ -204,38 +285,17 @@ class SqliteStationStore:
             finally:
                 await loop.run_in_executor(pool, conn.close)
 
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoints
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for index, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-            # executescript commits first; the version bump is in the same script.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;\nPRAGMA user_version = {index};\nCOMMIT;")
-            _LOGGER.info("%s: station schema v%d applied", self.path, index)
-        self._conn = conn
-
     async def close(self) -> None:
-        """Close the connection and the thread."""
+        """Finish queued writes, checkpoint and close."""
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
-        if self._conn is not None:
-            await self._call(self._close)
-        self._executor.shutdown(wait=True)
-
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        if self._db.is_open:
             with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
+                await self._db.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+            await self._db.close()
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -244,53 +304,70 @@ class SqliteStationStore:
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
+        *,
+        urgent: bool = False,
     ) -> IngestResult:
-        """Store a batch in one transaction (see the protocol's docstring)."""
-        return await self._call(self._ingest, batch, hub_counts, rejects)
+        """Store a batch (see the protocol's docstring).
+
+        ``urgent`` (incidents): one transaction that jumps the writer's queue.
+        Otherwise the batch is written in transactions of at most
+        TELEMETRY_CHUNK rows, each queued on its own, so an urgent write that
+        arrives meanwhile goes between two of them.
+        """
+        if urgent or len(batch) <= TELEMETRY_CHUNK:
+            return await self._db.write(self._ingest, batch, hub_counts, rejects, urgent=urgent)
+        result = IngestResult()
+        chunks = [batch[i : i + TELEMETRY_CHUNK] for i in range(0, len(batch), TELEMETRY_CHUNK)]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            part = await self._db.write(
+                self._ingest, chunk, hub_counts if last else {}, rejects if last else {}
+            )
+            result.new_keys |= part.new_keys
+            result.conflicts.update(part.conflicts)
+        return result
 
     def _ingest(
         self,
+        db: sqlite3.Connection,
         batch: Sequence[Inbound],
         hub_counts: dict[str, tuple[int, float, float]],
         rejects: dict[str, tuple[int, str]],
     ) -> IngestResult:
-        db = self._db()
         result = IngestResult()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
-            # new rows get seq above the current maximum, so only when some were
-            # skipped is a second look needed, and then it is one range scan.
-            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
-            before = db.total_changes
-            db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
-            if db.total_changes - before == len(batch):
-                fresh = list(batch)
-            else:
-                new_ids = {r[0] for r in db.execute("SELECT id FROM messages WHERE seq > ?", (top,))}
-                fresh = []
-                for m in batch:
-                    if m.id in new_ids:
-                        new_ids.discard(m.id)  # the first copy within the batch is the new one
-                        fresh.append(m)
-            self._apply(db, fresh)
-            if hub_counts:
-                db.executemany(
-                    "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
-                    "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
-                    [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
-                )
-            if rejects:
-                db.executemany(
-                    "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
-                    [(n, reason, hub) for hub, (n, reason) in rejects.items()],
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        result.new_ids = {m.id for m in fresh}
+        # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
+        # new rows get seq above the current maximum, so only when some were
+        # skipped is a second look needed, and then it is one range scan.
+        top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        before = db.total_changes
+        db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
+        if db.total_changes - before == len(batch):
+            fresh = list(batch)
+        else:
+            new_keys = {
+                (r[0], r[1]) for r in db.execute("SELECT hub_id, id FROM messages WHERE seq > ?", (top,))
+            }
+            fresh, repeats = [], []
+            for m in batch:
+                if (m.hub_id, m.id) in new_keys:
+                    new_keys.discard((m.hub_id, m.id))  # the first copy within the batch is the new one
+                    fresh.append(m)
+                else:
+                    repeats.append(m)
+            result.conflicts = _conflicts(db, repeats, fresh)
+        self._apply(db, fresh)
+        if hub_counts:
+            db.executemany(
+                "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
+                "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
+                [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
+            )
+        if rejects:
+            db.executemany(
+                "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
+                [(n, reason, hub) for hub, (n, reason) in rejects.items()],
+            )
+        result.new_keys = {(m.hub_id, m.id) for m in fresh}
         return result
 
     @staticmethod
@@ -396,10 +473,10 @@ class SqliteStationStore:
 
     async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:
         """Register a hub (True if it was new)."""
-        return await self._call(self._register, hub_id, name, at)
+        return await self._db.write(self._register, hub_id, name, at)
 
-    def _register(self, hub_id: str, name: str, at: float) -> bool:
-        db = self._db()
+    @staticmethod
+    def _register(db: sqlite3.Connection, hub_id: str, name: str, at: float) -> bool:
         row = db.execute("SELECT registered FROM hubs WHERE hub_id = ?", (hub_id,)).fetchone()
         if row is not None:
             db.execute(
@@ -413,25 +490,25 @@ class SqliteStationStore:
 
     async def unregister_hub(self, hub_id: str) -> bool:
         """Forget a hub's registration (its history stays)."""
-        return await self._call(
-            lambda: (
-                self._db()
-                .execute("UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1", (hub_id,))
-                .rowcount
+        return await self._db.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE hubs SET registered = 0 WHERE hub_id = ? AND registered = 1", (hub_id,)
+                ).rowcount
                 > 0
             )
         )
 
     async def registered_hubs(self) -> set[str]:
         """Return the ids of registered hubs."""
-        return await self._call(
-            lambda: {r[0] for r in self._db().execute("SELECT hub_id FROM hubs WHERE registered = 1")}
+        return await self._db.read(
+            lambda db: {r[0] for r in db.execute("SELECT hub_id FROM hubs WHERE registered = 1")}
         )
 
     async def set_status(self, hub_id: str, status: str, at: float) -> None:
         """Record a hub's new link state."""
-        await self._call(
-            lambda: self._db().execute(
+        await self._db.write(
+            lambda db: db.execute(
                 "UPDATE hubs SET status = ?, status_since = ? WHERE hub_id = ?", (status, at, hub_id)
             )
         )
@@ -439,8 +516,8 @@ class SqliteStationStore:
     async def hub_statuses(self) -> list[HubStatus]:
         """Return every registered hub's link state."""
 
-        def run() -> list[HubStatus]:
-            rows = self._db().execute(
+        def run(db: sqlite3.Connection) -> list[HubStatus]:
+            rows = db.execute(
                 "SELECT hub_id, status, status_since, last_seen, last_sent FROM hubs WHERE registered = 1"
             )
             return [
@@ -454,12 +531,16 @@ class SqliteStationStore:
                 for r in rows
             ]
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     def _hub_dict(self, row: sqlite3.Row, *, full: bool) -> dict[str, Any]:
-        registry = _loads(row["registry"]) or {}
-        health = _loads(row["health"]) or {}
-        info = registry.get("hub") if isinstance(registry, dict) else None
+        # Read through the same checks as ingest: a report stored before them that
+        # fails is left out (and named), never handed to a page.
+        registry_doc, registry_error = read_registry(_loads(row["registry"]))
+        health_doc, health_error = read_health(_loads(row["health"]))
+        registry: dict[str, Any] = registry_doc or {}
+        health: dict[str, Any] = health_doc or {}
+        info = registry.get("hub")
         out: dict[str, Any] = {
             "id": row["hub_id"],
             "name": row["name"] or (info or {}).get("name") or row["hub_id"],
@@ -472,10 +553,11 @@ class SqliteStationStore:
             "received": row["received"],
             "rejected": row["rejected"],
             "last_reject": row["last_reject"],
-            "version": health.get("version") if isinstance(health, dict) else None,
-            "battery_alarms": len(health.get("battery_alarms") or []) if isinstance(health, dict) else 0,
-            "cameras": len(registry.get("cameras") or []) if isinstance(registry, dict) else 0,
+            "version": health.get("version"),
+            "battery_alarms": len(health.get("battery_alarms") or []),
+            "cameras": len(registry.get("cameras") or []),
             "registered_at": row["registered_at"],
+            "bad_data": registry_error or health_error,
         }
         if full:
             out.update(
@@ -486,11 +568,10 @@ class SqliteStationStore:
             )
         return out
 
-    async def hubs(self) -> list[dict[str, Any]]:
-        """Return every registered hub with a summary."""
+    async def hubs(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Return every registered hub with a summary (``full``: with registry and health, in one read)."""
 
-        def run() -> list[dict[str, Any]]:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
             open_counts = {
                 r[0]: r[1]
                 for r in db.execute(
@@ -500,18 +581,17 @@ class SqliteStationStore:
             rows = db.execute("SELECT * FROM hubs WHERE registered = 1 ORDER BY hub_id").fetchall()
             out = []
             for row in rows:
-                item = self._hub_dict(row, full=False)
+                item = self._hub_dict(row, full=full)
                 item["open_incidents"] = open_counts.get(row["hub_id"], 0)
                 out.append(item)
             return out
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def hub(self, hub_id: str) -> dict[str, Any] | None:
         """Return one hub with its registry, health and counters."""
 
-        def run() -> dict[str, Any] | None:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
             row = db.execute("SELECT * FROM hubs WHERE hub_id = ? AND registered = 1", (hub_id,)).fetchone()
             if row is None:
                 return None
@@ -521,7 +601,7 @@ class SqliteStationStore:
             ).fetchone()[0]
             return item
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     # -- data ------------------------------------------------------------------------------
 
@@ -547,6 +627,8 @@ class SqliteStationStore:
             "received_at": row["received_at"],
             "federated": True,
             "drill": bool(row["drill"]),
+            # Its page at the station (the home and Incidents pages link there).
+            "url": f"/ccoc/incidents/{quote(row['hub_id'], safe='')}/{quote(row['incident_id'], safe='')}",
         }
 
     async def incidents(
@@ -574,13 +656,12 @@ class SqliteStationStore:
         sql = "SELECT * FROM incidents" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY opened_at DESC LIMIT ?"
         params.append(max(1, min(limit, 1000)))
-        return await self._call(lambda: [self._incident_dict(r) for r in self._db().execute(sql, params)])
+        return await self._db.read(lambda db: [self._incident_dict(r) for r in db.execute(sql, params)])
 
     async def incident(self, incident_id: str, hub_id: str | None = None) -> dict[str, Any] | None:
         """Return one federated incident with its timeline and snapshots."""
 
-        def run() -> dict[str, Any] | None:
-            db = self._db()
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
             if hub_id is None:
                 row = db.execute(
                     "SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
@@ -623,13 +704,13 @@ class SqliteStationStore:
             ]
             return item
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def events(self, hub_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Return a hub's latest events."""
 
-        def run() -> list[dict[str, Any]]:
-            rows = self._db().execute(
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
                 "SELECT * FROM messages WHERE hub_id = ? AND kind = 'event' ORDER BY seq DESC LIMIT ?",
                 (hub_id, max(1, min(limit, 1000))),
             )
@@ -648,7 +729,7 @@ class SqliteStationStore:
                 )
             return out
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def messages(
         self, *, hub_id: str | None = None, kind: str | None = None, after_seq: int = 0, limit: int = 1000
@@ -664,8 +745,8 @@ class SqliteStationStore:
             params.append(kind)
         sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         params.append(max(1, min(limit, 100_000)))
-        return await self._call(
-            lambda: [
+        return await self._db.read(
+            lambda db: [
                 {
                     "seq": r["seq"],
                     "id": r["id"],
@@ -677,7 +758,7 @@ class SqliteStationStore:
                     "received_at": r["received_at"],
                     "body": r["body"].decode("utf-8") if r["body"] is not None else None,
                 }
-                for r in self._db().execute(sql, params)
+                for r in db.execute(sql, params)
             ]
         )
 
@@ -692,27 +773,25 @@ class SqliteStationStore:
                 where.append(f"{column} = ?")
                 params.append(value)
         sql = "SELECT COUNT(*) FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
-        return await self._call(lambda: int(self._db().execute(sql, params).fetchone()[0]))
+        return await self._db.read(lambda db: int(db.execute(sql, params).fetchone()[0]))
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""
 
-        def run() -> dict[str, Any] | None:
-            row = (
-                self._db()
-                .execute("SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?", (hub_id, msg_id))
-                .fetchone()
-            )
+        def run(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute(
+                "SELECT * FROM snapshots WHERE hub_id = ? AND msg_id = ?", (hub_id, msg_id)
+            ).fetchone()
             return dict(row) if row is not None else None
 
-        return await self._call(run)
+        return await self._db.read(run)
 
     async def incident_facts(self, since: float, until: float) -> list[dict[str, Any]]:
         """Return every incident opened in [since, until) (the console's monthly figures)."""
-        return await self._call(
-            lambda: [
+        return await self._db.read(
+            lambda db: [
                 dict(r)
-                for r in self._db().execute(
+                for r in db.execute(
                     "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at, drill FROM incidents "
                     "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
                     (since, until),
@@ -723,11 +802,11 @@ class SqliteStationStore:
     # -- commands -----------------------------------------------------------------------------
 
     async def add_command(self, record: CommandRecord) -> None:
-        """Record a command about to be sent."""
-        await self._call(
-            lambda: self._db().execute(
-                "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+        """Record a command about to be sent (or queued for an offline hub)."""
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status, "
+                "incident_id, actor_name, unit, durable, sent_at, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.id,
                     record.hub_id,
@@ -737,6 +816,12 @@ class SqliteStationStore:
                     record.actor_role,
                     record.created_at,
                     record.status,
+                    record.incident_id,
+                    record.actor_name,
+                    record.unit,
+                    int(record.durable),
+                    record.sent_at,
+                    record.attempts,
                 ),
             )
         )
@@ -744,15 +829,26 @@ class SqliteStationStore:
     async def command_result(
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
-        """Record a hub's answer; False if unknown or from another hub."""
-        return await self._call(
-            lambda: (
-                self._db()
-                .execute(
+        """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
+        return await self._db.write(
+            lambda db: (
+                db.execute(
                     "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
-                    (status, _dumps(result), error, at, command_id, hub_id),
-                )
-                .rowcount
+                    (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
+                ).rowcount
+                > 0
+            )
+        )
+
+    async def mark_sent(self, command_id: str, at: float) -> bool:
+        """Record that a queued or sent command went out (again); False if it is already finished."""
+        return await self._db.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE commands SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? "
+                    "AND status IN ('queued', 'sent')",
+                    (at, command_id),
+                ).rowcount
                 > 0
             )
         )
@@ -771,31 +867,158 @@ class SqliteStationStore:
             _loads(row["result"]),
             row["error"],
             row["result_at"],
+            row["incident_id"],
+            row["actor_name"] or "",
+            row["unit"] or "",
+            bool(row["durable"]),
+            row["sent_at"],
+            int(row["attempts"] or 0),
         )
 
     async def command(self, command_id: str) -> CommandRecord | None:
         """Return one command."""
 
-        def run() -> CommandRecord | None:
-            row = self._db().execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        def run(db: sqlite3.Connection) -> CommandRecord | None:
+            row = db.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
             return self._command(row) if row is not None else None
 
-        return await self._call(run)
+        return await self._db.read(run)
 
-    async def commands(self, hub_id: str, *, limit: int = 50) -> list[CommandRecord]:
-        """Return a hub's latest commands."""
-        return await self._call(
-            lambda: [
-                self._command(r)
-                for r in self._db().execute(
-                    "SELECT * FROM commands WHERE hub_id = ? ORDER BY created_at DESC LIMIT ?",
-                    (hub_id, max(1, min(limit, 500))),
+    async def commands(
+        self,
+        hub_id: str | None = None,
+        *,
+        incident_id: str | None = None,
+        statuses: Sequence[str] = (),
+        incident_actions: bool = False,
+        limit: int = 50,
+        oldest_first: bool = False,
+    ) -> list[CommandRecord]:
+        """Return commands, newest first: per hub, incident and status; ``incident_actions``: incident.* only."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("hub_id", hub_id), ("incident_id", incident_id)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params += list(statuses)
+        if incident_actions:
+            where.append("incident_id IS NOT NULL AND command LIKE 'incident.%'")
+        order = "ASC" if oldest_first else "DESC"
+        sql = "SELECT * FROM commands" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY created_at {order}, id {order} LIMIT ?"
+        params.append(max(1, min(limit, 10_000)))
+        return await self._db.read(lambda db: [self._command(r) for r in db.execute(sql, params)])
+
+    async def import_commands(self, records: Sequence[CommandRecord]) -> int:
+        """Adopt commands kept elsewhere before the tables were merged (console ones); return how many."""
+
+        def run(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            for r in records:
+                db.execute(
+                    "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status, result, "
+                    "error, result_at, incident_id, actor_name, unit, durable, sent_at, attempts) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+                    "incident_id = excluded.incident_id, actor_name = excluded.actor_name, unit = excluded.unit, "
+                    "durable = excluded.durable, sent_at = excluded.sent_at, attempts = excluded.attempts, "
+                    "status = excluded.status, result = COALESCE(commands.result, excluded.result), "
+                    "error = COALESCE(commands.error, excluded.error), "
+                    "result_at = COALESCE(commands.result_at, excluded.result_at)",
+                    (
+                        r.id,
+                        r.hub_id,
+                        r.command,
+                        _dumps(r.data),
+                        r.actor,
+                        r.actor_role,
+                        r.created_at,
+                        r.status,
+                        _dumps(r.result) if r.result is not None else None,
+                        r.error,
+                        r.result_at,
+                        r.incident_id,
+                        r.actor_name,
+                        r.unit,
+                        int(r.durable),
+                        r.sent_at,
+                        r.attempts,
+                    ),
                 )
-            ]
-        )
+            return db.total_changes - before
+
+        return await self._db.write(run)
 
 
 def _body_text(raw: bytes) -> str:
     """Return the ``body`` of a stored envelope as JSON text."""
     value = _loads(raw)
     return _dumps(value.get("body") if isinstance(value, dict) else None)
+
+
+def _adopt_user_version(db: sqlite3.Connection) -> None:
+    """Adopt a station database from before the shared engine (schema version in ``user_version``)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version and not applied_versions(db, COMPONENT):
+        mark_applied(db, COMPONENT, range(1, version + 1))
+
+
+def _conflicts(
+    db: sqlite3.Connection, repeats: Sequence[Inbound], fresh: Sequence[Inbound]
+) -> dict[tuple[str, str], str]:
+    """Return the repeats whose content differs from the copy already stored (or first in the batch)."""
+    firsts = {(m.hub_id, m.id): m for m in fresh}
+    out: dict[tuple[str, str], str] = {}
+    for m in repeats:
+        key = (m.hub_id, m.id)
+        first = firsts.get(key)
+        if first is not None:
+            same = _same_content(m, first.kind, first.raw, first.snapshot_sha256)
+        else:
+            row = db.execute("SELECT kind, body FROM messages WHERE hub_id = ? AND id = ?", key).fetchone()
+            if row is None:
+                continue
+            digest = None
+            if row["kind"] == KIND_SNAPSHOT:
+                found = db.execute(
+                    "SELECT sha256 FROM snapshots WHERE hub_id = ? AND msg_id = ?", key
+                ).fetchone()
+                digest = found[0] if found is not None else None
+            same = _same_content(m, row["kind"], row["body"], digest)
+        if not same:
+            out[key] = f"message id {m.id} was already used by this hub for a different {m.kind} message"
+    return out
+
+
+def _same_content(m: Inbound, kind: str, raw: bytes | None, sha256: str | None) -> bool:
+    """Whether ``m`` repeats what was stored: the same kind and content (see _identity)."""
+    if m.kind != kind:
+        return False
+    if m.snapshot is not None:
+        return sha256 == m.snapshot_sha256
+    if raw == m.raw:
+        return True
+    old, new = _loads(raw), _loads(m.raw)
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return False
+    return bool(_identity(kind, old.get("body")) == _identity(kind, new.get("body")))
+
+
+def _identity(kind: str, body: Any) -> Any:
+    """Return what makes a message *the same message* when a hub builds it again.
+
+    A call repeated with its idempotency key after a crash gets a new ``time``
+    (events); an incident entry re-queued after a restart carries the incident
+    as it is now.  What it says must match: the event's type and data, the
+    incident and the entry.
+    """
+    if not isinstance(body, dict):
+        return body
+    if kind == "event":
+        return (body.get("type"), body.get("data"))
+    if kind == "incident":
+        incident = body.get("incident")
+        return (incident.get("id") if isinstance(incident, dict) else incident, body.get("entry"))
+    return body

@@ -40,14 +40,20 @@ class HubDirectory:
         now = time.monotonic()
         if now - self._read_at > _DIRECTORY_TTL:
             hubs: dict[str, dict[str, Any]] = {}
-            for item in await self.station.store.hubs():
-                full = {**item, **(await self.station.store.hub(item["id"]) or {})}
+            # One read for every hub (it was one per hub, each a trip to the database thread).
+            for full in await self.station.store.hubs(full=True):
                 # A hub registered without a name shows the one it reports itself.
                 own = ((full.get("registry") or {}).get("hub") or {}).get("name")
                 if own and full.get("name") in (None, "", full["id"]):
                     full["name"] = own
-                hubs[item["id"]] = full
+                hubs[full["id"]] = full
             self._hubs, self._read_at = hubs, now
+        # The link state as the station tracks it now: its database copy is written in the
+        # background and a read may overtake that write (reads have their own connection).
+        for hub_id, item in self._hubs.items():
+            live = self.station.ingest.statuses.get(hub_id)
+            if live is not None:
+                item.update(status=live.status, status_since=live.status_since, last_seen=live.last_seen)
         return self._hubs
 
     async def get(self, hub_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ Two kinds of command, because they age differently:
 
 * **durable** ones (acknowledge, dispatch, note, close an incident, and the
   audit copy of a camera view) still mean the same in an hour.  When the hub
-  is offline they are queued here, in the station database, shown as
+  is offline they are queued in the station store's command table, shown as
   "queued" on the board, and sent the moment the hub is back.  A sent one
   without an answer is sent again under the *same id* (the hub runs a
   command id at most once), so nothing is lost to a broker that expired it.
@@ -14,19 +14,19 @@ Two kinds of command, because they age differently:
   One sent but never answered becomes "expired" once the broker would have
   dropped it.
 
-Every command is also recorded in the federation store (so the hub's answer
-is matched by :mod:`integrations.station.runtime`) and in the station's
-audit log.
+Each command is one row of the station store's command table (the REST
+API's commands are rows there too; the hub's answer is matched by
+:mod:`integrations.station.runtime`) and an entry in the station's audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
+from hub.storage import from_json
 from integrations.federation.const import (
     ALLOWED_COMMANDS,
     FOOTAGE_REQUEST_COMMAND,
@@ -64,6 +64,7 @@ FINAL_STATES = frozenset({"ok", "refused", "error", "expired", "failed"})
 #: Streamed to consoles (hub/http/stream.py allowlist).
 EVENT_CCOC_COMMAND = "ccoc_command"
 _TICK = 5.0
+_UNFINISHED = ("queued", "sent")
 
 
 class ConsoleError(Exception):
@@ -75,11 +76,10 @@ class ConsoleError(Exception):
         self.extra = extra
 
 
-def _row_dict(row: Any) -> dict[str, Any]:
-    item = dict(row)
-    item["data"] = json.loads(item["data"] or "{}")
-    item["result"] = json.loads(item["result"]) if item.get("result") else None
-    item["durable"] = bool(item["durable"])
+def _item(record: CommandRecord) -> dict[str, Any]:
+    """The console's view of a command (its pages and script call the status ``state``)."""
+    item = record.as_dict()
+    item["state"] = item.pop("status")
     return item
 
 
@@ -108,46 +108,70 @@ class Delivery:
 
     async def get(self, command_id: str) -> dict[str, Any] | None:
         """Return one command."""
-        row = await self.hub.storage.fetchone("SELECT * FROM ccoc_commands WHERE id = ?", (command_id,))
-        return _row_dict(row) if row is not None else None
+        record = await self.station.store.command(command_id)
+        return _item(record) if record is not None else None
 
     async def commands(
         self, *, hub_id: str | None = None, incident_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """Return commands, newest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        if hub_id:
-            where.append("hub_id = ?")
-            params.append(hub_id)
-        if incident_id:
-            where.append("incident_id = ?")
-            params.append(incident_id)
-        sql = "SELECT * FROM ccoc_commands" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(max(1, min(limit, 1000)))
-        return [_row_dict(r) for r in await self.hub.storage.fetchall(sql, params)]
+        records = await self.station.store.commands(
+            hub_id, incident_id=incident_id, limit=max(1, min(limit, 1000))
+        )
+        return [_item(r) for r in records]
 
     async def pending_by_incident(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """Return unfinished incident actions (ack, dispatch, note, close), keyed by (hub id, incident id)."""
-        rows = await self.hub.storage.fetchall(
-            "SELECT * FROM ccoc_commands WHERE state IN ('queued', 'sent') AND incident_id IS NOT NULL "
-            "AND command LIKE 'incident.%' ORDER BY created_at"
+        records = await self.station.store.commands(
+            statuses=_UNFINISHED, incident_actions=True, limit=10_000, oldest_first=True
         )
         out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for row in rows:
-            item = _row_dict(row)
-            out.setdefault((item["hub_id"], item["incident_id"]), []).append(item)
+        for record in records:
+            out.setdefault((record.hub_id, str(record.incident_id)), []).append(_item(record))
         return out
 
     async def pending_for(self, hub_id: str, incident_id: str) -> list[dict[str, Any]]:
         """Return one incident's unfinished actions (the board item of one announce)."""
-        rows = await self.hub.storage.fetchall(
-            "SELECT * FROM ccoc_commands WHERE hub_id = ? AND incident_id = ? AND state IN ('queued', 'sent') "
-            "AND command LIKE 'incident.%' ORDER BY created_at",
-            (hub_id, incident_id),
+        records = await self.station.store.commands(
+            hub_id, incident_id=incident_id, statuses=_UNFINISHED, incident_actions=True, oldest_first=True
         )
-        return [_row_dict(row) for row in rows]
+        return [_item(r) for r in records]
+
+    async def adopt_old_commands(self) -> int:
+        """Move the commands a console from before the merge kept in the hub database; return how many."""
+        found = await self.hub.storage.fetchone(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'ccoc_commands_moved'"
+        )
+        if found is None:
+            return 0
+        rows = await self.hub.storage.fetchall("SELECT * FROM ccoc_commands_moved")
+        records = [
+            CommandRecord(
+                r["id"],
+                r["hub_id"],
+                r["command"],
+                from_json(r["data"]) or {},
+                r["actor"],
+                r["actor_role"],
+                r["created_at"],
+                r["state"],
+                from_json(r["result"]),
+                r["error"],
+                r["result_at"],
+                r["incident_id"],
+                r["actor_name"],
+                r["unit"],
+                bool(r["durable"]),
+                r["sent_at"],
+                int(r["attempts"] or 0),
+            )
+            for r in rows
+        ]
+        if records:
+            await self.station.store.import_commands(records)
+        await self.hub.storage.execute("DROP TABLE ccoc_commands_moved")
+        _LOGGER.info("Console: %d command(s) moved into the station's command table", len(records))
+        return len(records)
 
     # -- submitting ------------------------------------------------------------------------------
 
@@ -198,26 +222,22 @@ class Delivery:
             raise refusal
         now = self.hub.clock.time()
         command_id = ulid()
-        await self.hub.storage.execute(
-            "INSERT INTO ccoc_commands (id, hub_id, command, data, incident_id, actor, actor_name, actor_role, "
-            "unit, durable, created_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
-            (
+        # One row, which the hub's answer updates too (runtime._command_result).
+        await self.station.store.add_command(
+            CommandRecord(
                 command_id,
                 hub_id,
                 command,
-                json.dumps(data, ensure_ascii=False),
-                incident_id,
+                data,
                 user,
-                name,
                 role,
-                unit,
-                int(durable),
                 now,
-            ),
-        )
-        # The federation store matches the hub's answer to this id (runtime._command_result).
-        await self.station.store.add_command(
-            CommandRecord(command_id, hub_id, command, data, user, role, now, "queued")
+                "queued",
+                incident_id=incident_id,
+                actor_name=name,
+                unit=unit,
+                durable=durable,
+            )
         )
         await self.hub.audit.log(
             user,
@@ -269,37 +289,24 @@ class Delivery:
                 return
             await self._finish(row["id"], row["hub_id"], "failed", None, f"the station broker is down: {err}")
             raise ConsoleError(f"the station broker is not connected: {err}", 503) from None
-        await self.hub.storage.execute(
-            "UPDATE ccoc_commands SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? "
-            "AND state IN ('queued', 'sent')",
-            (self.hub.clock.time(), command_id),
-        )
+        await self.station.store.mark_sent(command_id, self.hub.clock.time())
 
     # -- answers and the passing of time ---------------------------------------------------------
 
     async def on_result(self, data: dict[str, Any]) -> None:
-        """Record a hub's answer (the station's ``station_command_result`` event)."""
-        command_id = str(data.get("command_id") or "")
-        status = str(data.get("status") or "error")
-        row = await self.get(command_id)
-        if row is None:
-            return  # sent through the REST API, not the console
-        record = await self.station.store.command(command_id)
-        result = record.result if record is not None else None
-        await self._finish(command_id, str(data.get("hub_id")), status, result, data.get("error"))
+        """Show a hub's answer (the station's ``station_command_result`` event; the row is already updated)."""
+        item = await self.get(str(data.get("command_id") or ""))
+        if item is not None:
+            self._announce(item)
 
     async def _finish(self, command_id: str, hub_id: str, state: str, result: Any, error: Any) -> None:
-        await self.hub.storage.execute(
-            "UPDATE ccoc_commands SET state = ?, result = ?, error = ?, result_at = ? WHERE id = ? "
-            "AND hub_id = ?",
-            (
-                state,
-                json.dumps(result, ensure_ascii=False, default=str) if result is not None else None,
-                str(error) if error is not None else None,
-                self.hub.clock.time(),
-                command_id,
-                hub_id,
-            ),
+        await self.station.store.command_result(
+            command_id,
+            hub_id,
+            state,
+            result,
+            str(error) if error is not None else None,
+            self.hub.clock.time(),
         )
         item = await self.get(command_id)
         if item is not None:
@@ -308,15 +315,14 @@ class Delivery:
     async def flush(self, hub_id: str) -> int:
         """Send a returning hub what was queued for it, oldest first; return how many."""
         async with self._lock:
-            rows = await self.hub.storage.fetchall(
-                "SELECT id FROM ccoc_commands WHERE hub_id = ? AND state = 'queued' ORDER BY created_at, id",
-                (hub_id,),
+            rows = await self.station.store.commands(
+                hub_id, statuses=("queued",), limit=10_000, oldest_first=True
             )
             for row in rows:
                 if not self.hub_online(hub_id):
                     break
-                await self._publish(row["id"])
-                item = await self.get(row["id"])
+                await self._publish(row.id)
+                item = await self.get(row.id)
                 if item is not None:
                     self._announce(item)
             return len(rows)
@@ -325,27 +331,22 @@ class Delivery:
         """Re-send unanswered durable commands; expire unanswered device commands."""
         now = self.hub.clock.time()
         expiry = float(self.station.cfg.command_expiry)
-        rows = await self.hub.storage.fetchall(
-            "SELECT id, hub_id, durable, sent_at FROM ccoc_commands WHERE state = 'sent'"
-        )
+        rows = await self.station.store.commands(statuses=("sent",), limit=10_000, oldest_first=True)
         for row in rows:
-            waited = now - float(row["sent_at"] or now)
-            if row["durable"]:
-                if waited >= self.cfg.resend_after and self.hub_online(row["hub_id"]):
-                    await self._publish(row["id"])
+            waited = now - float(row.sent_at or now)
+            if row.durable:
+                if waited >= self.cfg.resend_after and self.hub_online(row.hub_id):
+                    await self._publish(row.id)
             elif waited >= expiry:
                 await self._finish(
-                    row["id"],
-                    row["hub_id"],
+                    row.id,
+                    row.hub_id,
                     "expired",
                     None,
                     f"no answer from the hub within {expiry:.0f} s; the broker has dropped the command",
                 )
         for hub_id in {
-            r["hub_id"]
-            for r in await self.hub.storage.fetchall(
-                "SELECT DISTINCT hub_id FROM ccoc_commands WHERE state = 'queued'"
-            )
+            r.hub_id for r in await self.station.store.commands(statuses=("queued",), limit=10_000)
         }:
             if self.hub_online(hub_id):
                 await self.flush(hub_id)

@@ -74,6 +74,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "version": ("รุ่น", "Version"),
     "failures": ("ระบบย่อยขัดข้อง", "Integration failures"),
     "battery": ("แบตเตอรี่ต่ำ", "Battery alarms"),
+    "bad_data": ("ข้อมูลจากฮับไม่ถูกต้อง (ไม่นำมาแสดง)", "bad data from this hub (not shown)"),
+    "refused_msgs": ("ข้อความที่สถานีปฏิเสธ", "messages refused"),
     "link": ("การเชื่อมต่อ", "Link"),
     "online": ("ออนไลน์", "online"),
     "offline": ("ออฟไลน์", "offline"),

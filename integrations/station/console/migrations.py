@@ -79,4 +79,11 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX ix_ccoc_cap_pending ON ccoc_cap_outbox (sent_at, next_at);
     """,
+    # 2: commands live in one table, the station store's; the rows of this one are moved
+    # there at the console's start (delivery.adopt_old_commands), then it is dropped.
+    """
+    ALTER TABLE ccoc_commands RENAME TO ccoc_commands_moved;
+    DROP INDEX IF EXISTS ix_ccoc_commands_incident;
+    DROP INDEX IF EXISTS ix_ccoc_commands_state;
+    """,
 )

@@ -64,6 +64,7 @@ class Console:
 
     async def start(self) -> None:
         """Follow the bus and start the delivery (and CAP push) loops."""
+        await self.delivery.adopt_old_commands()
         bus = self.hub.bus
         self._unsubs += [
             bus.listen(EVENT_INCIDENT, self._on_incident),
@@ -179,8 +180,12 @@ class Console:
             event.event_type
         ]
         self.hubs.invalidate()
+        # When the link changed, not when this listener got its turn: a hub is online from
+        # the message that showed it (the station may store it a moment later).
+        seen = event.data.get("last_seen")
+        at = float(seen) if status == "online" and isinstance(seen, int | float) else event.time_fired
         try:
-            await record_status(self.hub, hub_id, status, self.hub.clock.time())
+            await record_status(self.hub, hub_id, status, at)
             self.hub.bus.fire(
                 EVENT_CCOC_HUB,
                 {

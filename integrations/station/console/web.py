@@ -200,15 +200,14 @@ async def _incident_context(console: Console, hub_id: str, incident_id: str) -> 
         "timeline": await merged_timeline(inc, console.delivery, views),
         "line": line_entries(inc.get("timeline") or []),
         "phases": snapshot_phases(inc.get("timeline") or []),
+        # Not under the key "hub": the page frame's top bar names *this* station by it.
         "cameras": cameras,
-        "hub": hub,
     }
 
 
 async def api_incident(request: web.Request) -> web.Response:
     """One incident: the board view, the merged timeline, LINE entries and cameras allowed by policy."""
     ctx = await _incident_context(_console(request), _hub_id(request), _incident_id(request))
-    ctx.pop("hub", None)
     return web.json_response(ctx, dumps=_dumps)
 
 

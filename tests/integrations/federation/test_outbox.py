@@ -163,3 +163,24 @@ async def test_close_fails_a_batch_still_waiting_for_the_database(hub: Hub) -> N
     finally:
         locker.execute("COMMIT")
         locker.close()
+
+
+async def test_an_sos_leaves_ahead_of_10000_queued_telemetry_rows(hub: Hub) -> None:
+    # A small payload cache: most telemetry waits on disk, as a day's backlog would.
+    box = Outbox(hub.storage, time_fn=hub.clock.time, window=200, urgent_reserve=20, cache_bytes=4096)
+    telemetry = [item(PRIO_EVENT, payload=b'{"n": %d}' % n) for n in range(10_000)]
+    await asyncio.gather(*(box.add(it) for it in telemetry))
+    sent: list[str] = []
+    first = await box.fill(box.take(now=0))  # the window fills with telemetry
+    sent += [i.id for i in first]
+    sos = item(PRIO_SOS, payload=b'{"sos": 1}')
+    await box.add(sos)
+    # The window is full, but the reserve lets the alarm out at once, and alone.
+    assert [i.id for i in await box.fill(box.take(now=0))] == [sos.id]
+    sent.append(sos.id)
+    while box.pending:
+        await box.ack(sent[-250:])
+        sent += [i.id for i in await box.fill(box.take(now=1))]
+    # Sent exactly once each, the SOS after only the window's worth of telemetry.
+    assert len(sent) == len(set(sent)) == 10_001
+    assert sent.index(sos.id) == 200
