@@ -16,7 +16,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ("Field", "CommandForm", "Choices", "FormError", "FORMS", "forms_for", "choices_for", "parse")
+__all__ = (
+    "Field",
+    "CommandForm",
+    "Choices",
+    "FormError",
+    "FORMS",
+    "NOT_IN_PANEL",
+    "forms_for",
+    "choices_for",
+    "parse",
+)
 
 Kind = Literal["light", "camera", "incident", "number", "percent", "text", "textarea"]
 
@@ -151,12 +161,30 @@ FORMS: dict[str, CommandForm] = {
         "Close an incident",
         (_INCIDENT, Field("text", "text", "สรุปผล (ถ้ามี)", "Outcome (optional)", required=False)),
     ),
+    "sos.drill": CommandForm(
+        "sos.drill",
+        "เริ่มการฝึกซ้อม SOS",
+        "Start an SOS drill",
+        (
+            Field(
+                "entity_id",
+                "text",
+                "ปุ่ม SOS (เว้นว่าง = ปุ่มแรกของฮับ)",
+                "SOS button (empty: the hub's first)",
+                required=False,
+                max_length=100,
+            ),
+        ),
+    ),
 }
+#: Allowlisted commands the panel never offers: a live view opens only through a reasoned
+#: view grant (``POST /api/ccoc/views``), never as a bare command.
+NOT_IN_PANEL = frozenset({"camera.live"})
 
 
 def forms_for(commands: Iterable[str]) -> list[CommandForm]:
-    """Return a form for each command, the JSON box for one without a form here."""
-    return [FORMS.get(c) or CommandForm(c, c, c, json=True) for c in commands]
+    """Return a form for each command the panel offers, the JSON box for one without a form here."""
+    return [FORMS.get(c) or CommandForm(c, c, c, json=True) for c in commands if c not in NOT_IN_PANEL]
 
 
 @dataclass
