@@ -50,6 +50,7 @@ async def test_checkpoint_added_in_the_ui_reaches_the_station_at_once(
     await clock.advance(fed.cfg.registry_debounce + 0.1)
     await hub.block_till_done()
     assert len(sends) == 1
+
     async def all_four() -> bool:
         # Until the new registry is stored: the old one (["soi3"]) is there meanwhile.
         return await _checkpoints(station) == ["pier", "school", "soi3", "temple"]
