@@ -310,13 +310,14 @@ class Hub:
             time_fn=self.clock.time,
         )
         self.audit = AuditLog(self.storage, time_fn=self.clock.time)
-        from hub.metrics import install as install_metrics
-
-        install_metrics(self)
         self.auth = Auth(self.storage, time_fn=self.clock.time)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
         stack.push_async_callback(self._stop_tasks)
+        from hub.metrics import install as install_metrics
+
+        # After _stop_tasks is on the stack: a start that fails later stops its sampling tasks.
+        install_metrics(self)
 
         stack.push_async_callback(self._shutdown_plugins)
         await self._setup_plugins(loaded)
