@@ -154,6 +154,8 @@ class Ingest:
         )
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
+        #: Hub → the hub's time on its last "offline" (its goodbye or its will).
+        self._goodbyes: dict[str, float] = {}
         self._batch: list[Inbound] = []
         self._urgent: list[Inbound] = []
         #: Snapshot bytes waiting for the writer, by message id.
@@ -676,10 +678,18 @@ class Ingest:
         status.last_seen = m.received_at
         if m.sent_at > (status.last_sent or 0.0):
             status.last_sent = m.sent_at
-        offline = isinstance(m.env, HealthEnvelope) and m.env.body.status == HEALTH_OFFLINE
-        if offline:
+        health = m.env.body.status if isinstance(m.env, HealthEnvelope) else None
+        if health == HEALTH_OFFLINE:
+            self._goodbyes[m.hub_id] = m.sent_at
             self._set_status(status, STATUS_OFFLINE, {"reason": m.env.body.reason})  # type: ignore[union-attr]
         elif status.status != STATUS_ONLINE:
+            # Something the hub sent before its goodbye (the incident lane's copy, a retained
+            # registry replayed on our re-subscribe) says nothing about the hub now: only a
+            # later message, or its "online" (sent at every connect), brings it back.
+            said_goodbye = self._goodbyes.get(m.hub_id)
+            if health is None and said_goodbye is not None and m.sent_at <= said_goodbye:
+                return
+            self._goodbyes.pop(m.hub_id, None)
             self._set_status(status, STATUS_ONLINE, {})
 
     def _set_status(self, status: HubStatus, new: str, extra: dict[str, Any]) -> None:
