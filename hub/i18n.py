@@ -180,6 +180,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind.tip": {"th": "แจ้งเบาะแส", "en": "Tip"},
     "kind.manual": {"th": "แจ้งโดยเจ้าหน้าที่", "en": "Manual"},
     "kind.alarm": {"th": "สัญญาณกันขโมย", "en": "Alarm panel"},
+    "kind.supervision": {"th": "การเฝ้าระวังระบบ", "en": "Supervision"},
+    # -- supervision: a hub or a button that stopped reporting (never an SOS) ------
+    "supervision.hub_silent_title": {"th": "ฮับขาดการติดต่อ: {name}", "en": "Hub not reporting: {name}"},
+    "supervision.hub_silent_text": {
+        "th": "ไม่ได้รับข้อมูลจากฮับมา {minutes} นาที (เกินเวลาตรวจจับ {detection} วินาที, รอบสัญญาณชีพ {interval} วินาที)",
+        "en": "Nothing from the hub for {minutes} min (detection time {detection} s, heartbeat every {interval} s)",
+    },
+    "supervision.hub_lost_title": {"th": "ฮับหลุดการเชื่อมต่อ: {name}", "en": "Hub connection lost: {name}"},
+    "supervision.hub_lost_text": {
+        "th": "การเชื่อมต่อของฮับขาดโดยไม่ได้ปิดตามปกติ (ข้อมูลล่าสุด {minutes} นาทีก่อน)",
+        "en": "The hub's connection dropped without a goodbye (last heard {minutes} min ago)",
+    },
+    "supervision.hub_stopped_title": {
+        "th": "ฮับปิดแล้วไม่กลับมา: {name}",
+        "en": "Hub stopped and not back: {name}",
+    },
+    "supervision.hub_stopped_text": {
+        "th": "ฮับปิดตัวและไม่กลับมาภายในเวลาตรวจจับ {detection} วินาที",
+        "en": "The hub stopped and was not back within its detection time of {detection} s",
+    },
+    "supervision.back_text": {
+        "th": "ฮับกลับมาออนไลน์ หลังขาดไป {minutes} นาที",
+        "en": "The hub is back online after {minutes} min",
+    },
     "severity.info": {"th": "ข้อมูล", "en": "Info"},
     "severity.low": {"th": "ต่ำ", "en": "Low"},
     "severity.medium": {"th": "ปานกลาง", "en": "Medium"},

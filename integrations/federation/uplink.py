@@ -309,6 +309,9 @@ class Federation:
             {
                 "outbox": self.outbox.stats(),
                 "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+                # The station derives its failure-detection time from this (station.supervision).
+                "heartbeat_interval": self.cfg.health_interval,
+                "schema": dict(self.hub.schema_versions),
             },
         )
         return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)

@@ -469,6 +469,50 @@ class SqliteStationStore:
         if snapshots:
             db.executemany(_INSERT_SNAPSHOT, snapshots)
 
+    async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Write a station-made incident and its timeline entry (see the protocol)."""
+        loc = incident.get("location") or {}
+        row = (
+            hub_id,
+            incident["id"],
+            incident["kind"],
+            incident["severity"],
+            incident["status"],
+            incident["title"],
+            incident.get("place") or "",
+            loc.get("lat"),
+            loc.get("lon"),
+            _dumps(incident.get("entities") or []),
+            _dumps(incident.get("data") or {}),
+            incident["opened_at"],
+            incident["updated_at"],
+            incident.get("closed_at"),
+            incident.get("acknowledged_at"),
+            incident.get("acknowledged_by"),
+            incident["updated_at"],
+            incident["updated_at"],
+            entry["id"],
+            0,
+        )
+        line = (
+            entry["id"],
+            hub_id,
+            incident["id"],
+            entry["ts"],
+            entry["actor"],
+            entry["kind"],
+            entry["text"],
+            "[]",
+            _dumps(entry.get("data") or {}),
+            entry["ts"],
+        )
+
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(_UPSERT_INCIDENT, row)
+            db.execute(_INSERT_TIMELINE, line)
+
+        await self._db.write(run, urgent=True)
+
     # -- hubs ------------------------------------------------------------------------------
 
     async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:
