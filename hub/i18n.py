@@ -200,6 +200,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "th": "ฮับปิดตัวและไม่กลับมาภายในเวลาตรวจจับ {detection} วินาที",
         "en": "The hub stopped and was not back within its detection time of {detection} s",
     },
+    "supervision.button_silent_title": {
+        "th": "ปุ่ม SOS ไม่ส่งสัญญาณ: {name}",
+        "en": "SOS button not reporting: {name}",
+    },
+    "supervision.button_silent_text": {
+        "th": "ไม่ได้ยินปุ่มมา {hours} ชั่วโมง (แบตเตอรี่ล่าสุด {battery}) ตรวจปุ่ม เปลี่ยนแบตเตอรี่ หรือดูว่าถูกถอดออกหรือไม่ นี่ไม่ใช่การกด SOS",
+        "en": "The button has not been heard for {hours} h (last battery {battery}). Check it, change the battery, "
+        "or see whether it was removed. This is not an SOS press",
+    },
+    "supervision.button_back_text": {
+        "th": "ได้ยินปุ่มอีกครั้ง ปิดเหตุการเฝ้าระวัง",
+        "en": "The button is heard again; supervision incident closed",
+    },
     "supervision.back_text": {
         "th": "ฮับกลับมาออนไลน์ หลังขาดไป {minutes} นาที",
         "en": "The hub is back online after {minutes} min",

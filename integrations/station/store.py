@@ -196,6 +196,12 @@ class StationStore(Protocol):
         For the console's monthly figures (a month may hold more incidents than a page).
         """
 
+    async def sos_latencies(self, since: float, until: float) -> dict[str, list[float]]:
+        """Return hub id → seconds from each SOS incident's opening (hub clock) to its arrival here.
+
+        For SOS incidents opened in [since, until), drills included (they take the same path).
+        """
+
     async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
         """Write an incident the station itself opened about a hub (supervision), with one timeline entry.
 

@@ -326,7 +326,17 @@ async def hubs_page(request: web.Request) -> web.Response:
     """Every hub: link, last seen, version, failures, battery alarms, cameras per policy."""
     console = _console(request)
     hubs = [_hub_facts(h) for h in (await console.hubs.all()).values()]
-    return _render(request, "console_hubs.html", hubs=sorted(hubs, key=lambda h: h["id"]))
+    from hub.http.templating import request_lang
+    from integrations.station.supervision_figures import labels as sup_labels
+    from integrations.station.supervision_figures import month_figures
+
+    return _render(
+        request,
+        "console_hubs.html",
+        hubs=sorted(hubs, key=lambda h: h["id"]),
+        sup=await month_figures(console.station),
+        S=sup_labels(request_lang(request)),
+    )
 
 
 async def hub_page(request: web.Request) -> web.Response:

@@ -222,3 +222,62 @@ async def test_the_hub_reports_its_heartbeat_and_schema_and_the_station_learns_t
     health = await until(stored)
     assert health["schema"]["federation"] == hub.schema_versions["federation"]
     assert health["version"] == hub.version
+
+
+def test_the_grade_is_the_best_single_path_category_met() -> None:
+    from integrations.station.supervision_figures import grade
+
+    assert grade(180, 0.05) == "SP4"  # the default: 60 s × 2 + 60 s
+    assert grade(210, 0.05) == "SP3"
+    assert grade(15, None) == "SP6"  # no SOS this month: the reporting time alone
+    assert grade(180, 100) == "SP2"  # a slow month: 95 % within 120 s, not within 60 s
+    assert grade(40 * 24 * 3600, 0.05) is None
+
+
+async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    import aiohttp
+
+    from hub.incidents import INCIDENTS
+
+    hub, station = await start_pair(
+        make_hub,
+        federation_lab,
+        tmp_path / "st",
+        health_interval=30,
+        station_extra={"supervision": SUPERVISION},
+    )
+    ingest = station.data[STATION].ingest
+    await until(lambda: ingest.heartbeats.get("test-hub") == 30)
+    await hub.data[INCIDENTS].open("sos", title="SOS ประตูตลาด")
+
+    async def arrived() -> dict[str, list[float]]:
+        return await station.data[STATION].store.sos_latencies(0, 4e9)
+
+    latencies = await until(arrived)
+    assert len(latencies["test-hub"]) == 1
+
+    async def schema_known() -> bool:
+        item = await station.data[STATION].store.hub("test-hub")
+        return bool(((item or {}).get("health") or {}).get("schema"))
+
+    await until(schema_known)
+    station.data[CONSOLE].hubs.invalidate()
+    user = await station.auth.add_user("somchai", "correct horse battery", "viewer")
+    token = await station.auth.create_token(user, "t")
+    async with aiohttp.ClientSession(
+        base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
+    ) as viewer:
+        page = await (await viewer.get("/ccoc/hubs")).text()
+        api = await (await viewer.get("/api/hubs/test-hub")).json()
+    cell = page.split('data-hub-supervision="test-hub"', 1)[1].split("</td>", 1)[0]
+    assert "สัญญาณชีพทุก 30 วินาที" in cell and "ตามที่ฮับแจ้ง" in cell
+    assert "ตรวจพบความขัดข้องภายใน 70 วินาที" in cell
+    assert "(n=1)" in cell and "p99" in cell
+    assert "ระดับ EN 50136: SP5" in cell  # 70 s: within SP5's 90 s reporting time
+    schema = page.split('data-hub-schema="test-hub"', 1)[1].split("</small>", 1)[0]
+    assert f"federation {hub.schema_versions['federation']}" in schema
+    assert hub.version in page
+    sup = api["supervision"]
+    assert (sup["interval"], sup["detection_time"], sup["grade"], sup["sos_count"]) == (30, 70, "SP5", 1)
