@@ -281,3 +281,27 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
     assert hub.version in page
     sup = api["supervision"]
     assert (sup["interval"], sup["detection_time"], sup["grade"], sup["sos_count"]) == (30, 70, "SP5", 1)
+
+
+async def test_a_supervision_incident_is_not_pushed_as_a_public_cap_alert(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    from hub.incidents import INCIDENTS
+    from hub.testing_mqtt import free_port
+
+    cap = {"push_url": f"http://127.0.0.1:{free_port()}/cap", "push_retry": 3600}
+    hub, station = await start_pair(
+        make_hub, federation_lab, tmp_path / "st", station_extra={"console": {"cap": cap}}
+    )
+    mgr = hub.data[INCIDENTS]
+    sos = await mgr.open("sos", title="SOS ประตู")
+    fault = await mgr.open("supervision", title="ปุ่ม SOS ไม่ส่งสัญญาณ: ประตู")
+    console = station.data[CONSOLE]
+    seen: list[str] = []
+    station.bus.listen("ccoc_incident", lambda e: seen.append(e.data["incident"]["id"]))
+
+    async def queued() -> set[str]:
+        return {row["incident_id"] for row in await console.cap.pending()}
+
+    await until(lambda: fault.id in seen and sos.id in seen)  # both announced on the board
+    assert await until(queued) == {sos.id}
