@@ -55,8 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.ids import ulid
-from hub.testing_mqtt import Mosquitto, find_mosquitto
 from integrations.federation.protocol import envelope
+from integrations.mqtt.testing import Mosquitto, find_mosquitto
 from integrations.station.broker import acl_text, hash_password, write_passwd
 
 REPO = Path(__file__).resolve().parents[1]

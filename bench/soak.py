@@ -97,8 +97,8 @@ class Lab:
     """Mosquitto with the station's accounts, and the station process."""
 
     def __init__(self, folder: Path) -> None:
-        from hub.testing_mqtt import Mosquitto, find_mosquitto
         from integrations.federation.testing import FederationLab
+        from integrations.mqtt.testing import Mosquitto, find_mosquitto
 
         binary = find_mosquitto()
         if binary is None:

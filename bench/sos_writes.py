@@ -37,7 +37,7 @@ from bench.runner import Result
 from hub.hub import Hub
 from hub.incidents import INCIDENTS
 from hub.testing import BASE_CONFIG
-from hub.testing_line import FakeLineApi
+from integrations.line.testing import FakeLineApi
 
 GROUP = "C" + "1" * 32
 

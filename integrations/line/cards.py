@@ -1,7 +1,7 @@
 """LINE message objects (plain LINE JSON) for alerts, acknowledgements and replies.
 
 Everything here is pure: it builds dictionaries in LINE's wire format, which
-the SDK turns into its models in :mod:`integrations.line.api`.  Limits that
+the SDK turns into its models in :mod:`integrations.line.client`.  Limits that
 LINE documents but neither the SDK nor the OpenAPI spec enforces (text
 length, label length, HTTPS image URLs) are applied here.
 """

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.keys import HubKey
-from integrations.line.api import LineApi, LineApiError
+from integrations.line.client import LineApi, LineApiError
 from integrations.line.const import ALIAS_RE, BOT_ENTITY
 from integrations.line.escalation import Escalator
 from integrations.line.handlers import EventHandlers

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.context import Context
 from hub.incidents import INCIDENTS, IncidentNotFound
-from integrations.line.api import LineApiError
 from integrations.line.cards import clip, short_ref
+from integrations.line.client import LineApiError
 from integrations.line.const import EVENT_TIP, MAX_TIP_IMAGE
 
 if TYPE_CHECKING:

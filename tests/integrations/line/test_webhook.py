@@ -6,8 +6,8 @@ import json
 
 import aiohttp
 
-from hub.testing_line import sign_line_body
 from integrations.line.runtime import LINE
+from integrations.line.testing import sign_line_body
 from tests.integrations.line.conftest import BIG6, deliver, webhook_url
 
 
