@@ -394,7 +394,7 @@ async def test_hook_health_info(every: Any) -> None:
 
 
 async def test_hook_kpi_slots(every: Any) -> None:
-    from integrations.station.console.kpi import _plugin_slots
+    from integrations.ccoc.kpi import _plugin_slots
 
     slots = await _plugin_slots(every, "2026-11")
     mine = [s for s in slots if s["key"] == "every_hook_drills"]

@@ -11,9 +11,9 @@ import pytest
 
 from hub.hub import Hub
 from hub.incidents import INCIDENTS
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
 
 TESTCAMS = Path(__file__).parents[1] / "federation" / "testcams"
@@ -224,8 +224,8 @@ async def test_every_console_route_checks_the_role(make_hub: Any, federation_lab
 
     station = await make_hub(federation_lab.station_block(), base=station_config())
     needed: dict[str, str] = {}
+    from integrations.ccoc.web import routes
     from integrations.station.api import routes as federation_routes
-    from integrations.station.console.web import routes
 
     # Every station route: the console's and the federation API's.
     for route in [*routes(station), *federation_routes(station)]:

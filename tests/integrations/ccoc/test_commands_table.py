@@ -9,9 +9,9 @@ import pytest
 
 from hub.core.ids import ulid
 from hub.hub import Hub
+from integrations.ccoc.migrations import MIGRATIONS
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, register_hubs, station_config
-from integrations.station.console.migrations import MIGRATIONS
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
 
 

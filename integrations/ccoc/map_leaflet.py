@@ -21,11 +21,11 @@ from aiohttp import web
 
 from hub.http.routes import Route
 from hub.http.server import HUB_KEY
-from integrations.station.console.map_svg import _HUB_COLOUR, _POLICY_COLOUR, markers_and_shapes
+from integrations.ccoc.map_svg import _HUB_COLOUR, _POLICY_COLOUR, markers_and_shapes
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.config import MapConfig
+    from integrations.ccoc.config import MapConfig
 
 __all__ = ("leaflet_data", "map_csp", "routes")
 
@@ -92,7 +92,7 @@ def map_csp(cfg: MapConfig) -> str | None:
 
 async def tile(request: web.Request) -> web.StreamResponse:
     """One tile of the offline tile folder (``tiles_dir``)."""
-    from integrations.station.console.service import CONSOLE
+    from integrations.ccoc.service import CONSOLE
 
     hub = request.app[HUB_KEY]
     console = hub.data.get(CONSOLE)

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from integrations.station.console.delivery import Delivery
+    from integrations.ccoc.delivery import Delivery
     from integrations.station.runtime import Station
 
 __all__ = ("HubDirectory", "board_item", "merged_timeline", "snapshot_phases", "line_entries", "matches")

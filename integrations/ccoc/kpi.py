@@ -21,11 +21,11 @@ import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from integrations.station.console.board import hub_zone
+from integrations.ccoc.board import hub_zone
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.board import HubDirectory
+    from integrations.ccoc.board import HubDirectory
     from integrations.station.runtime import Station
 
 __all__ = ("month_bounds", "percentile", "compute", "record_status", "hubs_online_share", "MONTH_RE")

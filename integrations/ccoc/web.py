@@ -18,26 +18,26 @@ from aiohttp import web
 from hub.auth import role_at_least
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
-from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.console import auditlog, command_forms, kpi
-from integrations.station.console.board import (
+from integrations.ccoc import auditlog, command_forms, kpi
+from integrations.ccoc.board import (
     hub_zone,
     line_entries,
     matches,
     merged_timeline,
     snapshot_phases,
 )
-from integrations.station.console.camera_health import camera_health, with_health
-from integrations.station.console.cap import CAP_CONTENT_TYPE
-from integrations.station.console.charts import bar_chart, column_chart
-from integrations.station.console.delivery import ConsoleError
-from integrations.station.console.labels import JS_KEYS, labels
-from integrations.station.console.live_web import live_fields
-from integrations.station.console.map_leaflet import leaflet_data, map_csp
-from integrations.station.console.map_svg import render_map
-from integrations.station.console.service import CONSOLE, Console
-from integrations.station.console.viewing import camera_actions
+from integrations.ccoc.camera_health import camera_health, with_health
+from integrations.ccoc.cap import CAP_CONTENT_TYPE
+from integrations.ccoc.charts import bar_chart, column_chart
+from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.labels import JS_KEYS, labels
+from integrations.ccoc.live_web import live_fields
+from integrations.ccoc.map_leaflet import leaflet_data, map_csp
+from integrations.ccoc.map_svg import render_map
+from integrations.ccoc.service import CONSOLE, Console
+from integrations.ccoc.viewing import camera_actions
+from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
+from integrations.federation.protocol import ID_RE, NAME_RE
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -17,11 +17,11 @@ from aiohttp import web
 
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
+from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.labels import labels
+from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
+from integrations.ccoc.live_labels import live_labels
 from integrations.federation.const import LIVE_UPLINK_PATH
-from integrations.station.console.delivery import ConsoleError
-from integrations.station.console.labels import labels
-from integrations.station.console.live import LIVE, PROFILES, LiveRelay
-from integrations.station.console.live_labels import live_labels
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -45,15 +45,15 @@ from aiohttp import WSMsgType, web
 from hub.core.bus import Event
 from hub.core.ids import ulid
 from hub.keys import HubKey
+from integrations.ccoc.delivery import ConsoleError
 from integrations.federation.const import LIVE_COMMAND, STATION_VIEW_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.console.delivery import ConsoleError
 from integrations.station.const import EVENT_COMMAND_RESULT
 from integrations.video.mp4 import MAX_BOX, BoxError, TrackInfo, iter_boxes, parse_fragment, parse_init
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.service import Console
+    from integrations.ccoc.service import Console
 
 __all__ = ("LIVE", "LiveRelay", "Viewer", "AUDIT_LIVE", "PROFILES")
 

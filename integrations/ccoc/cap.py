@@ -23,7 +23,7 @@ from xml.etree import ElementTree as ET
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.config import CapConfig
+    from integrations.ccoc.config import CapConfig
 
 __all__ = ("CAP_NS", "CAP_CONTENT_TYPE", "build_alert", "cap_time", "identifier", "CapPusher")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import aiohttp
 
+from integrations.ccoc.config import MapConfig
+from integrations.ccoc.map_leaflet import leaflet_data, map_csp
 from integrations.federation.testing import FederationLab, register_hubs, station_config
-from integrations.station.console.config import MapConfig
-from integrations.station.console.map_leaflet import leaflet_data, map_csp
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.keys import HubKey
-from integrations.station.console.board import HubDirectory, board_item
-from integrations.station.console.cap import CapPusher, build_alert, identifier
-from integrations.station.console.delivery import Delivery
-from integrations.station.console.kpi import record_status
-from integrations.station.console.live import LIVE, LiveRelay
-from integrations.station.console.viewing import Viewing
+from integrations.ccoc.board import HubDirectory, board_item
+from integrations.ccoc.cap import CapPusher, build_alert, identifier
+from integrations.ccoc.delivery import Delivery
+from integrations.ccoc.kpi import record_status
+from integrations.ccoc.live import LIVE, LiveRelay
+from integrations.ccoc.viewing import Viewing
 from integrations.station.const import (
     EVENT_COMMAND_RESULT,
     EVENT_HUB_OFFLINE,
@@ -34,7 +34,7 @@ from integrations.station.const import (
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.config import ConsoleConfig
+    from integrations.ccoc.config import ConsoleConfig
     from integrations.station.runtime import Station
 
 __all__ = ("CONSOLE", "Console", "EVENT_CCOC_INCIDENT", "EVENT_CCOC_HUB")

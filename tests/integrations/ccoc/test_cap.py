@@ -12,9 +12,9 @@ from aiohttp import web
 from lxml import etree
 
 from hub.incidents import INCIDENTS
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console.service import CONSOLE
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from hub.incidents import INCIDENTS
+from integrations.ccoc import command_forms
+from integrations.ccoc.command_forms import Choices, FormError, forms_for, parse
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.const import ALLOWED_COMMANDS
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console import command_forms
-from integrations.station.console.command_forms import Choices, FormError, forms_for, parse
-from integrations.station.console.service import CONSOLE
-from tests.integrations.station.test_console import session
+from tests.integrations.ccoc.test_console import session
 
 CHOICES = Choices(
     lights=[("light.gate_lamp", "ไฟประตู"), ("light.soi_lamp", "ไฟซอย")],

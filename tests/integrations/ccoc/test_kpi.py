@@ -9,10 +9,10 @@ import aiohttp
 import pytest
 
 from hub.incidents import INCIDENTS
+from integrations.ccoc import kpi
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console import kpi
-from integrations.station.console.service import CONSOLE
 
 
 def test_percentile_and_months() -> None:

@@ -41,7 +41,7 @@ from integrations.station.store import CommandRecord
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.config import ConsoleConfig
+    from integrations.ccoc.config import ConsoleConfig
     from integrations.station.runtime import Station
 
 __all__ = ("Delivery", "ConsoleError", "DURABLE_COMMANDS", "EVENT_CCOC_COMMAND", "FINAL_STATES")

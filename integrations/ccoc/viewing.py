@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
+from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.live_web import live_fields
 from integrations.federation.const import STATION_VIEW_COMMAND
-from integrations.station.console.delivery import ConsoleError
-from integrations.station.console.live_web import live_fields
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from integrations.station.console.board import HubDirectory
-    from integrations.station.console.config import ConsoleConfig
-    from integrations.station.console.delivery import Delivery
+    from integrations.ccoc.board import HubDirectory
+    from integrations.ccoc.config import ConsoleConfig
+    from integrations.ccoc.delivery import Delivery
     from integrations.station.runtime import Station
 
 __all__ = ("Viewing", "AUDIT_VIEW", "IMAGE_POLICIES", "camera_actions")
