@@ -463,7 +463,7 @@ def time_acks(hub: Any) -> dict[str, float]:
 
 
 async def open_sos(hub: Any) -> str:
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     result = await hub.data[INCIDENTS].open("sos", title="bench SOS")
     # incident.open returns the incident (or, in older code, its id).

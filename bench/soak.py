@@ -150,9 +150,9 @@ class Lab:
 
 async def soak(events: int, log: bool = True) -> dict[str, Any]:
     """Run the compressed day; return hourly RSS and timings."""
+    from hub.components.incident import INCIDENTS
     from hub.core.clock import FakeClock
     from hub.hub import Hub
-    from hub.incidents import INCIDENTS
     from integrations.federation.uplink import FEDERATION
 
     folder = Path(tempfile.mkdtemp(prefix="soak-"))

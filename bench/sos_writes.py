@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.runner import Result
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from hub.testing import BASE_CONFIG
 from integrations.line.testing import FakeLineApi
 

@@ -13,8 +13,8 @@ from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from hub.components.incident import Incident
 from hub.i18n import format_time, translate
-from hub.incidents import Incident
 from integrations.line.const import (
     MAX_ALT_TEXT,
     MAX_FLEX_LABEL,

@@ -13,8 +13,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
 from hub.core.context import Context
-from hub.incidents import INCIDENTS, Incident, IncidentNotFound
 from integrations.line import registration
 from integrations.line.cards import clip, drill_prefix, format_latency, short_ref, text_message
 from integrations.line.client import LineApiError

@@ -240,7 +240,7 @@ class LineRuntime:
         self.hub.create_task(self._notify_ack(event.data["incident_id"], actor), "line ack notice")
 
     async def _notify_ack(self, incident_id: str, actor: str) -> None:
-        from hub.incidents import INCIDENTS
+        from hub.components.incident import INCIDENTS
         from integrations.line.cards import drill_prefix, format_latency, short_ref
 
         if not await self.store.card_recipients(incident_id):

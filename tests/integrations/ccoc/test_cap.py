@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION

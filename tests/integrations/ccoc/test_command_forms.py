@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.ccoc import command_forms
 from integrations.ccoc.command_forms import Choices, FormError, forms_for, parse
 from integrations.ccoc.service import CONSOLE

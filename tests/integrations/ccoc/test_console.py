@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.ccoc import kpi
 from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until

@@ -17,7 +17,7 @@ import aiomqtt
 import pytest
 from click.testing import CliRunner
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import until
 from integrations.federation.uplink import FEDERATION
 from integrations.mqtt.testing import MosquittoFactory, free_port

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 from lxml import etree
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION

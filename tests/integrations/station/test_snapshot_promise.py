@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.station.runtime import STATION

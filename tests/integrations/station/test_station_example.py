@@ -13,7 +13,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import cli
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import until
 from integrations.federation.uplink import FEDERATION
 from integrations.mqtt.testing import MosquittoFactory, free_port

@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,

@@ -188,7 +188,7 @@ async def test_owner_policy_refuses_with_the_reason(
         cameras={"stall": (ipycam.rtsp_url, "on_alarm")},
         hub_clock_real=False,
     )
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.station.runtime import STATION
 
     inc = await hub.data[INCIDENTS].open("sos", title="SOS")
@@ -397,7 +397,7 @@ async def test_a_hub_that_turned_live_off_refuses_and_the_officer_is_told(
 async def test_the_owners_window_closing_mid_stream_ends_it(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any, clock: Any
 ) -> None:
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.camera.entity import CameraEntity
     from integrations.station.runtime import STATION
 
