@@ -26,9 +26,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.components.incident import INCIDENTS, IncidentNotFound
 from hub.core.context import Context
 from hub.i18n import translate
-from hub.incidents import INCIDENTS, IncidentNotFound
 from integrations.sos.const import EVENT_SOS_SUPERVISION
 
 if TYPE_CHECKING:

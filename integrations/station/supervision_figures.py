@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from integrations.station.console.kpi import percentile
+from integrations.ccoc.kpi import percentile
 
 if TYPE_CHECKING:
     from integrations.station.runtime import Station
@@ -89,7 +89,7 @@ async def month_figures(station: Station) -> dict[str, dict[str, Any]]:
     """Return :func:`hub_figures` for the current month in the station's time zone."""
     from datetime import datetime
 
-    from integrations.station.console.kpi import month_bounds
+    from integrations.ccoc.kpi import month_bounds
 
     tz = station.hub.clock.tz
     month = datetime.fromtimestamp(station.hub.clock.time(), tz).strftime("%Y-%m")

@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.http.templating import LANG_COOKIE
-from hub.incidents import INCIDENTS
 from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture

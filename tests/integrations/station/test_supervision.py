@@ -13,6 +13,7 @@ import pytest
 from hub.core.clock import FakeClock
 from hub.core.ids import ulid
 from hub.hub import Hub
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
@@ -23,7 +24,6 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
 from integrations.station.supervision_config import SupervisionConfig
 
@@ -239,7 +239,7 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
 ) -> None:
     import aiohttp
 
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     hub, station = await start_pair(
         make_hub,
@@ -286,8 +286,8 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
 async def test_a_supervision_incident_is_not_pushed_as_a_public_cap_alert(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path
 ) -> None:
-    from hub.incidents import INCIDENTS
-    from hub.testing_mqtt import free_port
+    from hub.components.incident import INCIDENTS
+    from integrations.mqtt.testing import free_port
 
     cap = {"push_url": f"http://127.0.0.1:{free_port()}/cap", "push_retry": 3600}
     hub, station = await start_pair(
