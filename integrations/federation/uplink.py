@@ -26,6 +26,7 @@ from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
 from hub.keys import HubKey
+from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
 from integrations.federation.config import FederationConfig, parse_window
@@ -49,7 +50,6 @@ from integrations.federation.const import (
     PRIO_SNAPSHOT,
     PRIO_SOS,
 )
-from integrations.federation.link import LinkSettings, MqttLink, publish_properties
 from integrations.federation.outbox import Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
@@ -112,7 +112,7 @@ class Federation:
         self.hub_id = hub.id
         self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
         self.outbox.on_ready = self._wake_sender
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
             username=cfg.username or hub.id,
             password=cfg.password,
@@ -129,9 +129,9 @@ class Federation:
             config_dir=hub.config_dir,
             subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
         )
-        self.link = MqttLink(
+        self.link = MqttConnection(
             settings,
-            self._on_message,
+            lambda name, payload, _qos, _retain, props: self._on_message(name, payload, props),
             name="federation",
             will=self._will,
             on_connect=self._on_connect,

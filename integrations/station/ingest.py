@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
+from hub.mqtt import ConnectionSettings, MqttConnection
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
@@ -44,7 +45,6 @@ from integrations.federation.const import (
     PROTOCOL_VERSION,
     UP_KINDS,
 )
-from integrations.federation.link import LinkSettings, MqttLink
 from integrations.federation.protocol import (
     EventEnvelope,
     HealthEnvelope,
@@ -120,7 +120,7 @@ class Ingest:
         base = f"ssz/v1/{cfg.id}/+/#"
         urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
         share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
             username=cfg.username,
             password=cfg.password,
@@ -142,13 +142,18 @@ class Ingest:
             # restart it must be back within a second or two, not after a growing backoff.
             fast_retry_for=cfg.fast_retry_for,
         )
-        self.link = MqttLink(settings, self._on_message, name="station", on_connect=self._flush_acks)
+
+        # The layer hands qos and retain too; the station reads neither.
+        def on_message(name: str, payload: bytes, _qos: int, _retain: bool, props: Any) -> None:
+            self._on_message(name, payload, props)
+
+        self.link = MqttConnection(settings, on_message, name="station", on_connect=self._flush_acks)
         # Incidents also come on a second connection of their own: the broker queues per
         # connection, so an SOS never waits behind thousands of telemetry messages in the
         # first one's stream.  The copy that arrives second is a repeat, stored once.
-        self.urgent_link = MqttLink(
+        self.urgent_link = MqttConnection(
             replace(settings, client_id=settings.client_id + "-urgent", subscriptions=(share + urgent,)),
-            self._on_message,
+            on_message,
             name="station urgent",
             on_connect=self._flush_acks,
         )
