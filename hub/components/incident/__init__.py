@@ -934,7 +934,9 @@ async def setup(hub: Hub) -> None:
             key=call.key,
             drill=m.drill,
         )
-        return {"incident_id": inc.id}
+        # The incident itself, so a caller (the REST API, an automation's response_variable)
+        # needs no second read; ``incident_id`` stays for the callers written against it.
+        return {"incident_id": inc.id, "incident": inc.as_dict()}
 
     async def svc_ack(call: Any) -> dict[str, Any]:
         inc = await mgr.ack(
