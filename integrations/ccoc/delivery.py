@@ -288,7 +288,7 @@ class Delivery:
                 _LOGGER.warning("Console: broker down; %s for %s stays queued", row["command"], row["hub_id"])
                 return
             await self._finish(row["id"], row["hub_id"], "failed", None, f"the station broker is down: {err}")
-            raise ConsoleError(f"the station broker is not connected: {err}", 503) from None
+            raise ConsoleError(f"the station broker is not connected: {err}", 503) from err
         await self.station.store.mark_sent(command_id, self.hub.clock.time())
 
     # -- answers and the passing of time ---------------------------------------------------------

@@ -88,8 +88,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise ConsoleError("body is not valid JSON") from None
+    except ValueError as err:
+        raise ConsoleError("body is not valid JSON") from err
     if not isinstance(data, dict):
         raise ConsoleError("body must be a JSON object")
     return data
@@ -354,8 +354,8 @@ async def hub_command(request: web.Request) -> web.Response:
     if isinstance(data, str):
         try:
             data = json.loads(data) if data.strip() else {}
-        except ValueError:
-            raise ConsoleError("'data' is not valid JSON") from None
+        except ValueError as err:
+            raise ConsoleError("'data' is not valid JSON") from err
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
     if command == LIVE_COMMAND:
@@ -390,7 +390,7 @@ async def _form_data(
     try:
         return command_forms.parse(command, fields, choices)
     except command_forms.FormError as err:
-        raise ConsoleError(err.text(request_lang(request))) from None
+        raise ConsoleError(err.text(request_lang(request))) from err
 
 
 # -- cameras -----------------------------------------------------------------------------------------

@@ -312,9 +312,9 @@ class LineApi:
                 status=exc.status,
                 details=details,
                 request_id=_header(exc.headers, "x-line-request-id"),
-            ) from None
+            ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise LineApiError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+            raise LineApiError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
     async def bot_info(self, request_timeout: float | None = None) -> dict[str, Any]:
         """Return the bot's display name and ids; a wrong token raises LineApiError(401)."""

@@ -135,7 +135,7 @@ class Station:
             await self.store.command_result(
                 record.id, hub_id, "failed", None, str(err), self.hub.clock.time()
             )
-            raise CommandError(f"the station broker is not connected: {err}", 503) from None
+            raise CommandError(f"the station broker is not connected: {err}", 503) from err
         return record
 
     async def wait_command(self, command_id: str, within: float) -> CommandRecord | None:

@@ -439,8 +439,8 @@ def _date(value: Any, where: str) -> str:
         raise Problem("required", where)
     try:
         return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise Problem("bad_date", where, value=str(value)) from None
+    except ValueError as err:
+        raise Problem("bad_date", where, value=str(value)) from err
 
 
 def owner_member(owner: str, members: Sequence[Member]) -> Member | None:

@@ -151,7 +151,7 @@ class PollManager:
             try:
                 answers = read_answers(self.config.questions, form)
             except AnswerError as err:
-                raise PollRefused("invalid", 400, question=err.question) from None
+                raise PollRefused("invalid", 400, question=err.question) from err
             await self.store.add_response(month, answers)
         return answers
 
