@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.http.charts import bar_chart, column_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.ccoc import auditlog, command_forms, kpi
@@ -28,7 +29,6 @@ from integrations.ccoc.board import (
 )
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
-from integrations.ccoc.charts import bar_chart, column_chart
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
