@@ -31,6 +31,7 @@ from hub.core.bus import Event, EventBus
 from hub.core.clock import Clock, FakeClock, RealClock
 from hub.core.context import Context
 from hub.core.errors import PluginNotReady, PluginSetupError, StartupError
+from hub.core.retry import Backoff
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
 from hub.entity import Entity, EntityNotFound
@@ -471,10 +472,9 @@ class Hub:
         the admin should not have to restart the hub.  Once set up late, the plugin gets
         its ``hub_started`` too.
         """
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while info.status == "not_ready":
-            await self.clock.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
+            await backoff.sleep(self.clock)
             if await self._setup_one(info, loaded):
                 _LOGGER.info("Plugin %s is set up (after retrying)", info.domain)
                 if self.state == CoreState.running:

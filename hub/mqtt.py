@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -52,6 +51,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.badinput import BadInputLog
 from hub.core.errors import HubError
+from hub.core.retry import REAL_TIME, Backoff
 
 __all__ = (
     "BrokerAddress",
@@ -574,7 +574,11 @@ class MqttConnection:
         )
 
     async def _run(self) -> None:
-        delay = self.settings.reconnect_min
+        # Decorrelated jitter: a hundred hubs that lost the same broker don't come back in step.
+        # Real time: the broker is a real process even when a test's FakeClock drives the hub.
+        backoff = Backoff(self.settings.reconnect_min, self.settings.reconnect_max, decorrelated=True)
+        # A short outage (a broker restart) costs about its own length.
+        fast = Backoff(0.2, 0.5, decorrelated=True)
         loop = asyncio.get_running_loop()
         lost_at: float | None = None
         while not self._stopping:
@@ -586,7 +590,8 @@ class MqttConnection:
                     self._session_up = True
                     lost_at = None
                     self.connects += 1
-                    delay = self.settings.reconnect_min
+                    backoff.reset()
+                    fast.reset()
                     await self._after_connect(client)
                     await self._serve(client)
             except aiomqtt.MqttError as err:
@@ -616,13 +621,7 @@ class MqttConnection:
             self._set_status(STATUS_DISCONNECTED)
             now = loop.time()
             lost_at = now if lost_at is None else lost_at
-            if now - lost_at < self.settings.fast_retry_for:
-                # A short outage (a broker restart) costs about its own length.
-                await asyncio.sleep(random.uniform(0.2, 0.5))
-                continue
-            # Decorrelated jitter: a hundred hubs that lost the same broker don't come back in step.
-            delay = min(self.settings.reconnect_max, random.uniform(self.settings.reconnect_min, delay * 3))
-            await asyncio.sleep(delay)
+            await (fast if now - lost_at < self.settings.fast_retry_for else backoff).sleep(REAL_TIME)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """Return (by raising MqttError) when the connection drops."""

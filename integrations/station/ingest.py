@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
+from hub.core.retry import REAL_TIME, Backoff
 from hub.mqtt import ConnectionSettings, MqttConnection
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
@@ -469,21 +470,20 @@ class Ingest:
                 await asyncio.sleep(1)
 
     async def _urgent_writer(self) -> None:
-        delay = _URGENT_RETRY_FIRST
+        backoff = Backoff(_URGENT_RETRY_FIRST, _URGENT_RETRY_MAX)
         while True:
             await self._urgent_wake.wait()
             self._urgent_wake.clear()
             try:
                 await self._drain_urgent()
-                delay = _URGENT_RETRY_FIRST
+                backoff.reset()
             except Exception:  # noqa: BLE001 - logged (rate-limited, with the traceback) and retried
                 # Kept in memory and tried again soon (a full disk, a held lock), sooner than
                 # the hubs' ack timeout would bring them back; logged once per stretch.
                 self._log.warn(
                     "incident store", "Station: could not store incidents; retrying", exc_info=True
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _URGENT_RETRY_MAX)
+                await backoff.sleep(REAL_TIME)
                 self._urgent_wake.set()
 
     async def _drain_urgent(self) -> None:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hub.core.context import Context
 from hub.core.errors import Refused
 from hub.core.ids import ulid
+from hub.core.retry import Backoff
 from hub.hookspecs import hookimpl
 from hub.keys import HubKey
 from hub.storage import Params, is_passing
@@ -590,10 +591,11 @@ class IncidentManager:
         entry.id = self._next_entry_id()
 
     async def _write_held(self) -> None:
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while self._held:
-            await self.hub.clock.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX) if await self.write_held() else _RETRY_FIRST
+            await backoff.sleep(self.hub.clock)
+            if not await self.write_held():
+                backoff.reset()
 
     async def write_held(self, *, final: bool = False) -> bool:
         """Try once to write each held incident, in order; return whether the database still refuses.
