@@ -434,7 +434,7 @@ def _add_plugin_commands() -> None:
     host = PluginHost(Path.cwd())
     _register_core(host)
     host.discover()
-    host.call_each("register_commands", cli=cli)
+    host.hooks.register_commands(cli=cli)
 
 
 def main() -> None:

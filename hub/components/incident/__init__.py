@@ -490,9 +490,7 @@ class IncidentManager:
         rows: list[tuple[str, Params]] = []
         after: list[Callable[[], None]] = []
         plugins = self.hub.plugins
-        for info, result in await plugins.async_call_each(
-            "incident_written", hub=self.hub, incident=inc, entry=entry
-        ):
+        for info, result in await plugins.hooks.incident_written(hub=self.hub, incident=inc, entry=entry):
             if result is None:
                 continue
             if not isinstance(result, IncidentRows):
