@@ -83,6 +83,11 @@ class Backoff:
             base *= self._uniform(*self.jitter)
         return base
 
+    @property
+    def current(self) -> float:
+        """Return the un-jittered delay after ``attempts`` retries (a timeout that grows: the ack wait)."""
+        return min(self.maximum, self.first * self.factor**self.attempts)
+
     def next(self) -> float:
         """Return the next delay and count it."""
         self.attempts += 1

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
+from hub.core.retry import Backoff
 from hub.keys import HubKey
 from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
@@ -140,7 +141,8 @@ class Federation:
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
-        self._ack_timeout = cfg.ack_timeout
+        #: How long to wait for an ack: doubled while the station is silent, reset by an ack.
+        self._ack_wait = Backoff(cfg.ack_timeout, _MAX_ACK_TIMEOUT)
         self._acks: list[str] = []
         self._ack_task: asyncio.Task[None] | None = None
         self._registry_hash: str | None = None
@@ -224,7 +226,7 @@ class Federation:
 
     def _on_connect(self) -> None:
         self.outbox.requeue_all()
-        self._ack_timeout = self.cfg.ack_timeout
+        self._ack_wait.reset()
         self._write_state()
         # The will may have said "offline" while we were away: say "online" again.
         self.hub.create_task(self._safe(self.send_health()), "federation health")
@@ -497,17 +499,17 @@ class Federation:
             await asyncio.sleep(_OVERDUE_CHECK)
             if not self.link.connected:
                 continue
-            late = self.outbox.overdue(loop.time(), self._ack_timeout)
+            late = self.outbox.overdue(loop.time(), self._ack_wait.current)
             if late:
                 count = self.outbox.requeue(late)
                 _LOGGER.warning(
                     "Federation: no ack from station %s for %d messages in %.0fs; sending again",
                     self.station,
                     count,
-                    self._ack_timeout,
+                    self._ack_wait.current,
                 )
                 # Back off while the station is silent: don't flood a broker queue.
-                self._ack_timeout = min(_MAX_ACK_TIMEOUT, self._ack_timeout * 2)
+                self._ack_wait.next()
 
     async def _health_loop(self) -> None:
         while True:
@@ -549,7 +551,7 @@ class Federation:
             ids, self._acks = self._acks, []
             try:
                 if await self.outbox.ack(ids):
-                    self._ack_timeout = self.cfg.ack_timeout
+                    self._ack_wait.reset()
             except Exception:
                 _LOGGER.exception("Federation: could not apply %d acks (they will be re-sent)", len(ids))
 

@@ -15,7 +15,14 @@ def test_delays_double_up_to_the_cap_and_start_again_after_a_reset() -> None:
     assert [backoff.next() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
     assert backoff.attempts == 7
     backoff.reset()
-    assert backoff.attempts == 0 and backoff.next() == 0.5
+    assert backoff.attempts == 0 and backoff.current == 0.5 and backoff.next() == 0.5
+    # A timeout that grows while nobody answers (federation's ack wait): current, then next().
+    ack_wait = Backoff(30, 600)
+    assert [ack_wait.current, ack_wait.next() and ack_wait.current, ack_wait.next() and ack_wait.current] == [
+        30,
+        60,
+        120,
+    ]
     # Counted by the caller: the n-th retry (the CAP push counts in the database).
     assert [Backoff(30, 3600).delay(n) for n in (1, 2, 8, 20)] == [30, 60, 3600, 3600]
     # A cap below the first delay wins, as the LINE settings allow.
