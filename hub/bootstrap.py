@@ -69,7 +69,7 @@ def _register_core(host: PluginHost) -> None:
 
 def _schemas(host: PluginHost) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for info, schema in host.call_each("config_schema"):
+    for info, schema in host.hooks.config_schema():
         if schema is None:
             continue
         if isinstance(schema, dict):
@@ -232,8 +232,8 @@ def load(
             loaded.blocks[key] = None
         else:
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
-    for _info, errs in host.call_each("config_check", loaded=loaded):
-        for err in errs or ():
+    for _info, checked in host.hooks.config_check(loaded=loaded):
+        for err in checked or ():
             (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
     loaded.errors.extend(_shared_entities(loaded, host))
     return loaded
@@ -243,7 +243,7 @@ def _shared_entities(loaded: LoadedConfig, host: PluginHost) -> list[ConfigError
     """Refuse an entity id that two blocks would both create: the second would fail at start."""
     owners: dict[str, str] = {}
     errors: list[ConfigError] = []
-    for info, ids in host.call_each("config_entities", loaded=loaded):
+    for info, ids in host.hooks.config_entities(loaded=loaded):
         for entity_id in ids or ():
             first = owners.setdefault(str(entity_id), info.domain)
             if first != info.domain and not str(entity_id).endswith(".*"):

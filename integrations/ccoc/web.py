@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.http.charts import bar_chart, column_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.ccoc import auditlog, command_forms, kpi
@@ -28,7 +29,6 @@ from integrations.ccoc.board import (
 )
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
-from integrations.ccoc.charts import bar_chart, column_chart
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
@@ -88,8 +88,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise ConsoleError("body is not valid JSON") from None
+    except ValueError as err:
+        raise ConsoleError("body is not valid JSON") from err
     if not isinstance(data, dict):
         raise ConsoleError("body must be a JSON object")
     return data
@@ -378,8 +378,8 @@ async def hub_command(request: web.Request) -> web.Response:
     if isinstance(data, str):
         try:
             data = json.loads(data) if data.strip() else {}
-        except ValueError:
-            raise ConsoleError("'data' is not valid JSON") from None
+        except ValueError as err:
+            raise ConsoleError("'data' is not valid JSON") from err
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
     if command == LIVE_COMMAND:
@@ -414,7 +414,7 @@ async def _form_data(
     try:
         return command_forms.parse(command, fields, choices)
     except command_forms.FormError as err:
-        raise ConsoleError(err.text(request_lang(request))) from None
+        raise ConsoleError(err.text(request_lang(request))) from err
 
 
 # -- cameras -----------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from hub.mqtt import BrokerAddress
 from integrations.ccoc.config import ConsoleConfig
 from integrations.federation.config import normalize_protocol
-from integrations.mqtt.config import BrokerAddress
 from integrations.station.footage_config import StationFootageConfig
 from integrations.station.supervision_config import SupervisionConfig
 

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
+from hub.core.retry import REAL_TIME, Backoff
+from hub.mqtt import ConnectionSettings, MqttConnection
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
@@ -44,7 +46,6 @@ from integrations.federation.const import (
     PROTOCOL_VERSION,
     UP_KINDS,
 )
-from integrations.federation.link import LinkSettings, MqttLink
 from integrations.federation.protocol import (
     EventEnvelope,
     HealthEnvelope,
@@ -120,7 +121,7 @@ class Ingest:
         base = f"ssz/v1/{cfg.id}/+/#"
         urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
         share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
             username=cfg.username,
             password=cfg.password,
@@ -142,13 +143,18 @@ class Ingest:
             # restart it must be back within a second or two, not after a growing backoff.
             fast_retry_for=cfg.fast_retry_for,
         )
-        self.link = MqttLink(settings, self._on_message, name="station", on_connect=self._flush_acks)
+
+        # The layer hands qos and retain too; the station reads neither.
+        def on_message(name: str, payload: bytes, _qos: int, _retain: bool, props: Any) -> None:
+            self._on_message(name, payload, props)
+
+        self.link = MqttConnection(settings, on_message, name="station", on_connect=self._flush_acks)
         # Incidents also come on a second connection of their own: the broker queues per
         # connection, so an SOS never waits behind thousands of telemetry messages in the
         # first one's stream.  The copy that arrives second is a repeat, stored once.
-        self.urgent_link = MqttLink(
+        self.urgent_link = MqttConnection(
             replace(settings, client_id=settings.client_id + "-urgent", subscriptions=(share + urgent,)),
-            self._on_message,
+            on_message,
             name="station urgent",
             on_connect=self._flush_acks,
         )
@@ -472,21 +478,20 @@ class Ingest:
                 await asyncio.sleep(1)
 
     async def _urgent_writer(self) -> None:
-        delay = _URGENT_RETRY_FIRST
+        backoff = Backoff(_URGENT_RETRY_FIRST, _URGENT_RETRY_MAX)
         while True:
             await self._urgent_wake.wait()
             self._urgent_wake.clear()
             try:
                 await self._drain_urgent()
-                delay = _URGENT_RETRY_FIRST
+                backoff.reset()
             except Exception:  # noqa: BLE001 - logged (rate-limited, with the traceback) and retried
                 # Kept in memory and tried again soon (a full disk, a held lock), sooner than
                 # the hubs' ack timeout would bring them back; logged once per stretch.
                 self._log.warn(
                     "incident store", "Station: could not store incidents; retrying", exc_info=True
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _URGENT_RETRY_MAX)
+                await backoff.sleep(REAL_TIME)
                 self._urgent_wake.set()
 
     async def _drain_urgent(self) -> None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
 from hub.keys import HubKey
+from hub.mqtt import MqttNotConnected, publish_properties
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
-from integrations.federation.link import LinkNotConnected, publish_properties
 from integrations.federation.protocol import dumps, topic
 from integrations.station.const import (
     AUDIT_COMMAND,
@@ -135,11 +135,11 @@ class Station:
                 qos=1,
                 properties=publish_properties(expiry=self.cfg.command_expiry),
             )
-        except LinkNotConnected as err:
+        except MqttNotConnected as err:
             await self.store.command_result(
                 record.id, hub_id, "failed", None, str(err), self.hub.clock.time()
             )
-            raise CommandError(f"the station broker is not connected: {err}", 503) from None
+            raise CommandError(f"the station broker is not connected: {err}", 503) from err
         return record
 
     async def wait_command(self, command_id: str, within: float) -> CommandRecord | None:
