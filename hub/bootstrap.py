@@ -83,7 +83,7 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
 def _deprecations(host: PluginHost) -> list[Deprecation]:
     """Return the core's table of moved and removed keys and every loaded plugin's."""
     table = list(DEPRECATIONS)
-    for info, rows in host.call_each("config_deprecations"):
+    for info, rows in host.hooks.config_deprecations():
         for row in rows or ():
             if isinstance(row, Deprecation):
                 table.append(row)

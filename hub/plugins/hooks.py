@@ -10,7 +10,7 @@ plugin's hookimpl separately and records a failure against that plugin only.  A
 method returns ``(plugin, result)`` for each plugin that answered; ``only`` limits
 the call to some plugin domains.  Results are typed as the spec says, except where
 the hub checks them because a plugin may return anything (``register_routes``,
-``nav_links``, ``incident_written``): those are ``object`` until checked.  Hooks whose implementations may return an
+``nav_links``, ``incident_written``, ``config_deprecations``): those are ``object`` until checked.  Hooks whose implementations may return an
 awaitable are ``async`` methods that await it.  ``setup`` and ``shutdown`` are
 called for one plugin at a time (the hub orders them) and return
 ``(implemented, result)``.
@@ -49,6 +49,10 @@ class Hooks:
         self._host = host
 
     # -- configuration -------------------------------------------------------------
+
+    def config_deprecations(self, *, only: Only = None) -> list[tuple[PluginInfo, Iterable[object] | None]]:
+        """Each plugin's moved or removed config keys (checked by the hub: a plugin may return anything)."""
+        return self._host.call_each("config_deprecations", only)
 
     def config_schema(self, *, only: Only = None) -> list[tuple[PluginInfo, Any]]:
         """Each plugin's pydantic model of its config block."""
