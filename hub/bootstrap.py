@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ from hub.config.core_schema import HubCoreConfig
 from hub.config.nodes import NodeDict
 from hub.plugins import Manifest, PluginHost
 
-__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
+__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema", "role_of")
+
+
+def role_of(blocks: Mapping[str, Any]) -> str:
+    """Return the role a config's top-level blocks give: ``region``, ``station`` or ``hub``."""
+    if "region" in blocks:
+        return "region"
+    return "station" if "station" in blocks else "hub"
+
 
 #: Core domains that are part of ``hub`` but speak the plugin hooks.
 CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
@@ -176,7 +185,7 @@ def load(
     _register_core(host)
     host.discover(import_builtins=import_all)
     if not import_all:
-        role = "station" if "station" in raw else "hub"
+        role = role_of(raw)
         host.ensure_loaded(
             [str(k) for k in raw]
             + [

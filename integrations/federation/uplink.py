@@ -48,9 +48,10 @@ from integrations.federation.const import (
     PRIO_REGISTRY,
     PRIO_SNAPSHOT,
     PRIO_SOS,
+    TOPIC_ROOT,
 )
 from integrations.federation.link import LinkSettings, MqttLink, publish_properties
-from integrations.federation.outbox import Outbox, OutboxItem
+from integrations.federation.outbox import DEFAULT_TABLE, Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
 if TYPE_CHECKING:
@@ -105,18 +106,40 @@ def batches(items: list[OutboxItem], most: int) -> list[list[OutboxItem]]:
 class Federation:
     """One hub's link to its station."""
 
-    def __init__(self, hub: Hub, cfg: FederationConfig) -> None:
+    #: The entity that shows the link (a subclass one tier up names its own).
+    connected_entity = CONNECTED_ENTITY
+    connected_name = "Station link"
+
+    def __init__(
+        self,
+        hub: Hub,
+        cfg: FederationConfig,
+        *,
+        root: str = TOPIC_ROOT,
+        sender: str | None = None,
+        table: str = DEFAULT_TABLE,
+        name: str = "federation",
+    ) -> None:
+        """Link ``hub`` to ``cfg.station``.
+
+        The same link carries a station to its region (DESIGN §14): then ``root`` is
+        ``ssz/v1/region``, ``cfg.station`` the region, ``sender`` the station's id and
+        ``table`` the station's own outbox table, and nothing else changes.
+        """
         self.hub = hub
         self.cfg = cfg
+        self.root = root
         self.station = cfg.station
-        self.hub_id = hub.id
-        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
+        self.hub_id = sender or hub.id
+        self.outbox = Outbox(
+            hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task, table=table
+        )
         self.outbox.on_ready = self._wake_sender
         settings = LinkSettings(
             broker=cfg.broker,
-            username=cfg.username or hub.id,
+            username=cfg.username or self.hub_id,
             password=cfg.password,
-            client_id=cfg.client_id or f"hub-{hub.id}",
+            client_id=cfg.client_id or f"{'hub' if sender is None else 'station'}-{self.hub_id}",
             ca_file=cfg.ca_file,
             cert_file=cfg.cert_file,
             key_file=cfg.key_file,
@@ -132,7 +155,7 @@ class Federation:
         self.link = MqttLink(
             settings,
             self._on_message,
-            name="federation",
+            name=name,
             will=self._will,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
@@ -154,7 +177,7 @@ class Federation:
 
     def topic(self, kind: str) -> str:
         """Return this hub's topic of ``kind``."""
-        return topic(self.station, self.hub_id, kind)
+        return topic(self.station, self.hub_id, kind, self.root)
 
     async def start(self) -> None:
         """Load the outbox, follow the bus, and connect."""
@@ -237,10 +260,10 @@ class Federation:
     def _write_state(self) -> None:
         with contextlib.suppress(Exception):
             self.hub.states.set(
-                CONNECTED_ENTITY,
+                self.connected_entity,
                 "on" if self.link.connected else "off",
                 {
-                    "friendly_name": "Station link",
+                    "friendly_name": self.connected_name,
                     "device_class": "connectivity",
                     "station": self.station,
                     "status": self.link.status,
@@ -523,7 +546,7 @@ class Federation:
     # -- from the station -----------------------------------------------------------------------
 
     def _on_message(self, name: str, payload: bytes, _props: Any) -> None:
-        parts = parse_topic(name)
+        parts = parse_topic(name, self.root)
         if parts is None or parts.station != self.station or parts.hub != self.hub_id:
             return
         if parts.kind == KIND_ACK:

@@ -1,0 +1,299 @@
+"""Three stations report to a region through a real Mosquitto; the region ranks them.
+
+Each station ingests what its hub sends (a registry with cameras, SOS incidents
+acknowledged after different delays) on its own broker, computes its month
+from that stored data, and sends it up through the region link (the hub tier's
+outbox) to the region's broker, where the ACL holds each station to its own id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiomqtt
+import pytest
+
+from hub.core.ids import ulid
+from integrations.federation.protocol import envelope
+from integrations.federation.testing import until
+from integrations.region.const import REGION_ROOT
+from integrations.region.runtime import REGION
+from integrations.region.testing import (
+    REGION_ID,
+    STATION_IDS,
+    RegionLab,
+    hub_incident,
+    hub_registry,
+    region_config,
+    register_station_hubs,
+    register_stations,
+    station_config,
+)
+from integrations.region_link.uplink import REGION_LINK
+from integrations.station.runtime import STATION
+
+MONTH = "2026-01"
+#: What each station's hub does: cameras by policy, seconds each SOS waited for an officer.
+PLAN: dict[str, tuple[list[str], list[float]]] = {
+    "st-angthong": (["always", "always", "on_alarm", "registry"], [30, 40, 50, 60]),
+    "st-lopburi": (["always", "on_alarm"], [100, 200, 300]),
+    "st-singburi": (["registry"], [500, 700]),
+}
+#: Personal data the hubs hold that must never reach the region.
+SECRETS = ("นายสมชาย", "081-234-5678", "ร.ต.อ. สมหญิง", "0899999999", "นางสาวเจ้าของร้าน", "ร้านทองแผง 3")
+
+
+async def _start(
+    make_hub: Any, lab: RegionLab, station_broker: Any, folder: Path, clock: Any
+) -> tuple[Any, dict[str, Any]]:
+    region = await make_hub(lab.region_block(), base=region_config(), folder=folder / "region")
+    await register_stations(region)
+    stations: dict[str, Any] = {}
+    for sid in STATION_IDS:
+        stations[sid] = await make_hub(
+            lab.link_block(sid), base=station_config(sid, station_broker.url), folder=folder / sid
+        )
+        await register_station_hubs(stations[sid], f"{sid}-h1")
+    async with aiomqtt.Client(
+        station_broker.host, station_broker.port, identifier=f"hubs-{ulid()}"
+    ) as client:
+        for sid, (shares, acks) in PLAN.items():
+            hub_id = f"{sid}-h1"
+            name, payload = hub_registry(sid, hub_id, shares, owner_phone="0899999999")
+            await client.publish(name, payload, qos=1)
+            for i, after in enumerate(acks):
+                name, payload = hub_incident(
+                    sid,
+                    hub_id,
+                    f"inc-{i}",
+                    kind="sos",
+                    opened_at=clock.time() + 60 * i,
+                    ack_after=after,
+                    title="นายสมชาย โทร 081-234-5678",
+                    place="ร้านทองแผง 3",
+                    acknowledged_by="ร.ต.อ. สมหญิง",
+                )
+                await client.publish(name, payload, qos=1)
+    for sid, (_, acks) in PLAN.items():
+        store = stations[sid].data[STATION].store
+
+        async def stored(store: Any = store, n: int = len(acks), sid: str = sid) -> bool:
+            hub = await store.hub(f"{sid}-h1")
+            facts = await store.incident_facts(0, 1e11)
+            return len(facts) == n and bool(hub and (hub.get("registry") or {}).get("cameras"))
+
+        await until(stored, within=15)
+    for st in stations.values():
+        uplink = st.data[REGION_LINK]
+        assert await uplink.link.wait_connected(10)
+        assert await uplink.summarise() >= 2
+        assert await uplink.outbox.wait_empty(15), uplink.status()
+    return region, stations
+
+
+async def test_three_stations_are_ranked_by_the_documented_weighting(
+    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Path, clock: Any
+) -> None:
+    # Everything the stations send, as the region's broker delivers it.
+    async with aiomqtt.Client(
+        region_lab.broker.host,
+        region_lab.broker.port,
+        username="region",
+        password=region_lab.passwords["region"],
+        identifier=f"tap-{ulid()}",
+    ) as tap:
+        await tap.subscribe(f"{REGION_ROOT}/{REGION_ID}/#", qos=1)
+        region, stations = await _start(make_hub, region_lab, mosquitto, tmp_path, clock)
+        seen: list[tuple[str, bytes]] = []
+
+        async def drain() -> None:
+            async for message in tap.messages:
+                seen.append((str(message.topic), bytes(message.payload)))
+
+        pump = asyncio.create_task(drain())
+        rg = region.data[REGION]
+        await until(lambda: len(rg.ingest.statuses) == 3 and rg.ingest.stored >= 3 * 2, within=15)
+        # One more round changes nothing: only what changed goes up, and nothing is stored twice.
+        for st in stations.values():
+            assert await st.data[REGION_LINK].summarise() == 0
+        await asyncio.sleep(0.3)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+    ranking = await rg.ranking(MONTH)
+    order = [r["station_id"] for r in ranking["rows"]]
+    assert order == ["st-angthong", "st-lopburi", "st-singburi"]
+    top = ranking["rows"][0]
+    # p90 of 30/40/50/60 s is 57 s: better than the 60 s best, 100 points x 25; 4 cameras
+    # linked of the 50 that score full, 8 points x 10; nothing else reported: (2500 + 80) / 100.
+    assert top["criteria"]["sos_ack_p90"] == {"value": pytest.approx(57.0), "points": 100.0}
+    assert top["criteria"]["cameras_linked"] == {"value": 4.0, "points": 8.0}
+    assert top["score"] == pytest.approx(25.8)
+    # 100/200/300 s: p90 280 s, (600-280)/(600-60) = 59.26 points; 2 cameras: 4 points.
+    assert ranking["rows"][1]["score"] == pytest.approx((25 * 59.26 + 10 * 4) / 100, abs=0.01)
+    # 500/700 s: p90 680 s is past the worst (600 s): 0 points; 1 camera, but "registry" only.
+    assert ranking["rows"][2]["criteria"]["sos_ack_p90"]["points"] == 0
+    assert "poll_trust_police" in top["missing"]
+
+    # Incident summaries arrived once each, with the acknowledgement times the hubs saw.
+    detail = await rg.station("st-lopburi", MONTH)
+    assert detail is not None and detail["incidents"] == {
+        "total": 3,
+        "sos": 3,
+        "sos_unacknowledged": 0,
+        "open": 3,
+    }
+    assert sorted(i["ack_seconds"] for i in detail["recent"]) == [100, 200, 300]
+    assert detail["report"]["cameras_by_policy"] == {"always": 1, "on_alarm": 1}
+
+    # Never pictures, never personal data: not in any payload the region's broker carried.
+    assert seen and {t.rsplit("/", 1)[1] for t, _ in seen} <= {"incident", "monthly", "health", "ack"}
+    for name, payload in seen:
+        text = payload.decode("utf-8")
+        for secret in SECRETS:
+            assert secret not in text, (name, secret)
+        assert not payload.startswith(b"\xff\xd8")
+
+    # The pages, CSV and PDF from the same data, for a viewer.
+    user = await region.auth.add_user("committee", "committee-pass-1", "viewer")
+    token = await region.auth.create_token(user, "t")
+    async with aiohttp.ClientSession(
+        base_url=region.http.url, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        async with http.get(f"/api/region/ranking?month={MONTH}") as resp:
+            assert resp.status == 200
+            assert [r["station_id"] for r in (await resp.json())["rows"]] == order
+        async with http.get(f"/region?month={MONTH}") as resp:
+            html = await resp.text()
+            assert resp.status == 200 and "อันดับสถานีประจำเดือน" in html
+            assert html.index('data-station="st-angthong"') < html.index('data-station="st-singburi"')
+        async with http.get(f"/region/stations/st-lopburi?month={MONTH}") as resp:
+            assert resp.status == 200 and "59.26" in await resp.text()
+        async with http.get(f"/region/ranking.csv?month={MONTH}") as resp:
+            text = (await resp.read()).decode("utf-8-sig")
+            rows = text.splitlines()
+            assert rows[3].startswith("1,สถานี st-angthong,st-angthong,25.8")
+            assert rows[5].startswith("3,")
+        async with http.get(f"/region/ranking.pdf?month={MONTH}") as resp:
+            body = await resp.read()
+            assert resp.status == 200 and body.startswith(b"%PDF-") and b"/Type /Page" in body
+        async with http.get("/region?month=2026-13") as resp:
+            assert resp.status == 400
+
+
+async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
+    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Path, clock: Any
+) -> None:
+    region, _stations = await _start(make_hub, region_lab, mosquitto, tmp_path, clock)
+    rg = region.data[REGION]
+    await until(lambda: rg.ingest.stored >= 6, within=15)
+    before = (await rg.store.month(MONTH))["st-lopburi"]["kpis"]
+    bad_id = ulid()
+    bad = envelope(
+        bad_id,
+        REGION_ID,
+        "st-lopburi",
+        "monthly",
+        clock.time() + 5,
+        {"month": MONTH, "kpis": {"sos_ack_p90": "fast"}},
+    )
+    sneaky = envelope(
+        ulid(),
+        REGION_ID,
+        "st-lopburi",
+        "monthly",
+        clock.time() + 6,
+        {"month": MONTH, "kpis": {}, "respondent_phones": ["0812345678"]},
+    )
+    async with aiomqtt.Client(
+        region_lab.broker.host,
+        region_lab.broker.port,
+        username="st-lopburi",
+        password=region_lab.passwords["st-lopburi"],
+        identifier=f"bad-{ulid()}",
+    ) as client:
+        await client.subscribe(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/ack")
+        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", bad + b"\n" + sneaky, qos=1)
+        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", b"{not json", qos=1)
+        async for message in client.messages:
+            ack = json.loads(bytes(message.payload))
+            if any(r["id"] == bad_id for r in ack["rejected"]):
+                break
+    assert "kpis.sos_ack_p90" in next(r["reason"] for r in ack["rejected"] if r["id"] == bad_id)
+    assert rg.ingest.rejected_by_station["st-lopburi"] == 3
+
+    async def named() -> bool:
+        rows = {s["id"]: s for s in await rg.store.stations()}
+        return rows["st-lopburi"]["rejected"] == 3
+
+    await until(named)
+    # The last good figures stay; the other stations are still ranked.
+    assert (await rg.store.month(MONTH))["st-lopburi"]["kpis"] == before
+    ranking = await rg.ranking(MONTH)
+    assert [r["station_id"] for r in ranking["rows"]] == ["st-angthong", "st-lopburi", "st-singburi"]
+    assert [s["id"] for s in ranking["refused"]] == ["st-lopburi"]
+    user = await region.auth.add_user("committee", "committee-pass-1", "viewer")
+    token = await region.auth.create_token(user, "t")
+    async with (
+        aiohttp.ClientSession(base_url=region.http.url, headers={"Authorization": f"Bearer {token}"}) as http,
+        http.get(f"/region?month={MONTH}") as resp,
+    ):
+        html = await resp.text()
+        assert resp.status == 200 and 'data-refused="3"' in html and "not our schema" in html
+
+
+async def test_a_station_cannot_speak_for_another(
+    make_hub: Any, region_lab: RegionLab, tmp_path: Path, clock: Any
+) -> None:
+    region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
+    await register_stations(region)
+    rg = region.data[REGION]
+    assert await rg.ingest.link.wait_connected(10)
+    forged = envelope(
+        ulid(),
+        REGION_ID,
+        "st-angthong",
+        "monthly",
+        clock.time(),
+        {"month": MONTH, "kpis": {"sos_ack_p90": 1.0}},
+    )
+    async with aiomqtt.Client(
+        region_lab.broker.host,
+        region_lab.broker.port,
+        username="st-lopburi",
+        password=region_lab.passwords["st-lopburi"],
+        identifier=f"forger-{ulid()}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+    ) as client:
+        # Mosquitto answers a publish outside the ACL with PUBACK reason 135 (not authorised)
+        # and drops it; aiomqtt does not surface the code, paho's callback does.
+        codes: list[int] = []
+        paho: Any = client._client
+        original = paho.on_publish
+
+        def on_publish(cl: Any, u: Any, mid: int, reason: Any, props: Any) -> None:
+            codes.append(int(reason.value))
+            original(cl, u, mid, reason, props)
+
+        paho.on_publish = on_publish
+        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-angthong/monthly", forged, qos=1)
+        assert codes == [135]
+        # Its own topic works: the same broker, the same account.
+        own = envelope(
+            ulid(),
+            REGION_ID,
+            "st-lopburi",
+            "monthly",
+            clock.time(),
+            {"month": MONTH, "kpis": {"sos_ack_p90": 2.0}},
+        )
+        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", own, qos=1)
+        assert codes == [135, 0]
+    await until(lambda: rg.ingest.stored >= 1)
+    assert set(await rg.store.month(MONTH)) == {"st-lopburi"}

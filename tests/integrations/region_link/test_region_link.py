@@ -1,0 +1,117 @@
+"""The station side of the region tier: its block, and what its reports may carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from integrations.federation.testing import until
+from integrations.region.testing import STATION_IDS, RegionLab, station_config
+from integrations.region_link.summary import incident_summary, monthly_report
+from integrations.region_link.uplink import REGION_LINK
+
+
+def test_the_block_needs_a_station_and_its_own_id(load_config: Any, region_lab: RegionLab) -> None:
+    base = station_config("st-angthong", "mqtt://127.0.0.1:1")
+    loaded = load_config(region_lab.link_block("st-lopburi"), base=base)
+    errors = [e for e in loaded.errors if e.path == "region_link.username"]
+    assert errors and "must be the station id 'st-angthong'" in errors[0].message
+    assert errors[0].line is not None  # file:line for the operator
+    hub_only = "hub:\n  id: shop-1\n  name: ร้าน\n  timezone: Asia/Bangkok\n"
+    loaded = load_config(region_lab.link_block("st-angthong"), base=hub_only)
+    assert any("only a station reports to a region" in e.message for e in loaded.errors)
+    loaded = load_config(region_lab.link_block("st-angthong") + "  ca_file: region-ca.pem\n", base=base)
+    assert any(e.path == "region_link.ca_file" and "does not exist" in e.message for e in loaded.errors)
+
+
+FIGURES: dict[str, Any] = {
+    "month": "2026-01",
+    "sos": {
+        "count": 4,
+        "acknowledged": 3,
+        "unacknowledged": 1,
+        "p50": 40.0,
+        "p90": 57.0,
+        "times": [30, 40, 50],
+    },
+    "incidents": {"total": 6, "by_kind": {"sos": 4, "Tip Off": 2}, "by_zone": {"ตลาดสด": 6}},
+    "drills": {"count": 1, "acknowledged": 1, "p50": 20.0},
+    "hubs": {"registered": 3, "online_share": 0.5, "online_now": 1},
+    "cameras": {"by_policy": {"always": 2, "on_alarm": 1, "weird": 1}, "linked": 4},
+    "slots": [
+        {"key": "patrol_coverage", "value": 72.5, "unit": "%"},
+        {"key": "patrols", "value": 31},
+        {"key": "patrol_checkins", "value": 140},
+        {"key": "poll_responses", "value": 57},
+        {"key": "poll_trust_police", "value": 4.1, "label_th": "ความเชื่อมั่น"},
+        {"key": "poll_fear_of_crime", "value": 2.2},
+        {"key": "big6_meeting_held", "value": 1},
+        {"key": "big6_sectors_present", "value": 5},
+        {"key": "big6_resolutions", "value": 4},
+        {"key": "big6_resolutions_done", "value": 75.0},
+        {"key": "Not A Key", "value": 9},
+        {"key": "poll_comment_sample", "value": "ร้านนี้ขายยา 081-234-5678"},
+    ],
+}
+
+
+def test_the_monthly_report_carries_figures_only() -> None:
+    report = monthly_report(FIGURES)
+    assert report["kpis"]["sos_ack_p90"] == 57.0 and report["kpis"]["cameras_linked"] == 4
+    assert report["kpis"]["hubs_online_share"] == 50.0
+    assert report["kpis"]["poll_trust_police"] == 4.1 and report["kpis"]["patrol_coverage"] == 72.5
+    assert "Not A Key" not in report["kpis"]
+    # A slot whose value is text (a comment) goes up as "not measured", never as text.
+    assert report["kpis"]["poll_comment_sample"] is None
+    assert "081-234-5678" not in str(report)
+    assert report["cameras_by_policy"] == {"always": 2, "on_alarm": 1, "?": 1}
+    assert report["incidents_by_kind"] == {"sos": 4, "?": 2}
+    assert report["poll"] == {
+        "responses": 57,
+        "questions": {"trust_police": 4.1, "fear_of_crime": 2.2, "comment_sample": None},
+    }
+    assert report["big6"] == {"meetings": 1, "sectors_present": 5, "resolutions": 4, "resolutions_done": 3}
+    assert report["patrols"] == {"coverage": 72.5, "patrols": 31, "checkins": 140}
+
+
+def test_an_incident_summary_keeps_no_text() -> None:
+    fact = {
+        "hub_id": "hub-a",
+        "id": "inc-1",
+        "kind": "sos",
+        "status": "acknowledged",
+        "opened_at": 1767225600.0,
+        "acknowledged_at": 1767225690.0,
+        "drill": 0,
+        "title": "นายสมชาย",
+        "acknowledged_by": "ร.ต.อ. สมหญิง",
+    }
+    summary = incident_summary(fact, "ตลาดสด")
+    assert summary["ack_seconds"] == 90 and summary["zone"] == "ตลาดสด"
+    assert "นายสมชาย" not in str(summary) and "สมหญิง" not in str(summary)
+
+
+@pytest.mark.usefixtures("mosquitto")
+async def test_only_changes_go_up_and_a_restart_remembers(
+    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Any
+) -> None:
+    sid = STATION_IDS[0]
+    folder = tmp_path / sid
+    station = await make_hub(
+        region_lab.link_block(sid), base=station_config(sid, mosquitto.url), folder=folder
+    )
+    uplink = station.data[REGION_LINK]
+    # At start the first round queues this month and last month (no incidents yet).
+    await until(lambda: uplink.queued_months == 2)
+    assert await uplink.summarise() == 0
+    rows = await station.storage.fetchall("SELECT key FROM region_link_sent ORDER BY key")
+    assert [r["key"] for r in rows] == ["monthly:2025-12", "monthly:2026-01"]
+    assert uplink.status()["region"] == "region-9"
+    # No broker account for commands: the link ignores anything but acks.
+    uplink._on_message(f"ssz/v1/region/region-9/{sid}/cmd", b'{"v":1}', None)
+    assert uplink.commands.handled == 0
+    await station.stop()
+    again = await make_hub(region_lab.link_block(sid), base=station_config(sid, mosquitto.url), folder=folder)
+    await until(lambda: again.data[REGION_LINK].rounds >= 1)
+    assert again.data[REGION_LINK].queued_months == 0
