@@ -24,80 +24,23 @@ from integrations.federation.testing import until
 from integrations.region.const import REGION_ROOT
 from integrations.region.runtime import REGION
 from integrations.region.testing import (
+    DEFAULT_PLAN,
     REGION_ID,
-    STATION_IDS,
+    SECRETS,
     RegionLab,
-    hub_incident,
-    hub_registry,
     region_config,
-    register_station_hubs,
     register_stations,
-    station_config,
+    start_region,
 )
 from integrations.region_link.uplink import REGION_LINK
-from integrations.station.runtime import STATION
 
 MONTH = "2026-01"
-#: What each station's hub does: cameras by policy, seconds each SOS waited for an officer.
-PLAN: dict[str, tuple[list[str], list[float]]] = {
-    "st-angthong": (["always", "always", "on_alarm", "registry"], [30, 40, 50, 60]),
-    "st-lopburi": (["always", "on_alarm"], [100, 200, 300]),
-    "st-singburi": (["registry"], [500, 700]),
-}
-#: Personal data the hubs hold that must never reach the region.
-SECRETS = ("นายสมชาย", "081-234-5678", "ร.ต.อ. สมหญิง", "0899999999", "นางสาวเจ้าของร้าน", "ร้านทองแผง 3")
-
-
-async def _start(
-    make_hub: Any, lab: RegionLab, station_broker: Any, folder: Path, clock: Any
-) -> tuple[Any, dict[str, Any]]:
-    region = await make_hub(lab.region_block(), base=region_config(), folder=folder / "region")
-    await register_stations(region)
-    stations: dict[str, Any] = {}
-    for sid in STATION_IDS:
-        stations[sid] = await make_hub(
-            lab.link_block(sid), base=station_config(sid, station_broker.url), folder=folder / sid
-        )
-        await register_station_hubs(stations[sid], f"{sid}-h1")
-    async with aiomqtt.Client(
-        station_broker.host, station_broker.port, identifier=f"hubs-{ulid()}"
-    ) as client:
-        for sid, (shares, acks) in PLAN.items():
-            hub_id = f"{sid}-h1"
-            name, payload = hub_registry(sid, hub_id, shares, owner_phone="0899999999")
-            await client.publish(name, payload, qos=1)
-            for i, after in enumerate(acks):
-                name, payload = hub_incident(
-                    sid,
-                    hub_id,
-                    f"inc-{i}",
-                    kind="sos",
-                    opened_at=clock.time() + 60 * i,
-                    ack_after=after,
-                    title="นายสมชาย โทร 081-234-5678",
-                    place="ร้านทองแผง 3",
-                    acknowledged_by="ร.ต.อ. สมหญิง",
-                )
-                await client.publish(name, payload, qos=1)
-    for sid, (_, acks) in PLAN.items():
-        store = stations[sid].data[STATION].store
-
-        async def stored(store: Any = store, n: int = len(acks), sid: str = sid) -> bool:
-            hub = await store.hub(f"{sid}-h1")
-            facts = await store.incident_facts(0, 1e11)
-            return len(facts) == n and bool(hub and (hub.get("registry") or {}).get("cameras"))
-
-        await until(stored, within=15)
-    for st in stations.values():
-        uplink = st.data[REGION_LINK]
-        assert await uplink.link.wait_connected(10)
-        assert await uplink.summarise() >= 2
-        assert await uplink.outbox.wait_empty(15), uplink.status()
-    return region, stations
+#: What each station's hub does (cameras by policy, seconds each SOS waited for an officer).
+PLAN = DEFAULT_PLAN
 
 
 async def test_three_stations_are_ranked_by_the_documented_weighting(
-    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Path, clock: Any
+    region_lab: RegionLab, mosquitto: Any, make_hub: Any, tmp_path: Path, clock: Any
 ) -> None:
     # Everything the stations send, as the region's broker delivers it.
     async with aiomqtt.Client(
@@ -108,7 +51,7 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
         identifier=f"tap-{ulid()}",
     ) as tap:
         await tap.subscribe(f"{REGION_ROOT}/{REGION_ID}/#", qos=1)
-        region, stations = await _start(make_hub, region_lab, mosquitto, tmp_path, clock)
+        region, stations = await start_region(make_hub, region_lab, mosquitto, tmp_path, clock, PLAN)
         seen: list[tuple[str, bytes]] = []
 
         async def drain() -> None:
@@ -188,9 +131,9 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
 
 
 async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
-    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Path, clock: Any
+    region_lab: RegionLab, mosquitto: Any, make_hub: Any, tmp_path: Path, clock: Any
 ) -> None:
-    region, _stations = await _start(make_hub, region_lab, mosquitto, tmp_path, clock)
+    region, _stations = await start_region(make_hub, region_lab, mosquitto, tmp_path, clock, PLAN)
     rg = region.data[REGION]
     await until(lambda: rg.ingest.stored >= 6, within=15)
     before = (await rg.store.month(MONTH))["st-lopburi"]["kpis"]
@@ -249,7 +192,7 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
 
 
 async def test_a_station_cannot_speak_for_another(
-    make_hub: Any, region_lab: RegionLab, tmp_path: Path, clock: Any
+    region_lab: RegionLab, make_hub: Any, tmp_path: Path, clock: Any
 ) -> None:
     region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
     await register_stations(region)

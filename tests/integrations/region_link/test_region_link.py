@@ -94,7 +94,7 @@ def test_an_incident_summary_keeps_no_text() -> None:
 
 @pytest.mark.usefixtures("mosquitto")
 async def test_only_changes_go_up_and_a_restart_remembers(
-    make_hub: Any, region_lab: RegionLab, mosquitto: Any, tmp_path: Any
+    region_lab: RegionLab, mosquitto: Any, make_hub: Any, tmp_path: Any
 ) -> None:
     sid = STATION_IDS[0]
     folder = tmp_path / sid
