@@ -144,6 +144,9 @@ BENCHES: tuple[Bench, ...] = (
         "live video at the station: first frame, latency, relay CPU",
     ),
     Bench("footage", "bench.footage", 180, 420, "5-minute footage request: station → hub → delivered"),
+    Bench(
+        "region", "bench.region", 240, 900, "1,500 stations' month → region: ingest, ranking page, exports"
+    ),
 )
 
 

@@ -242,6 +242,7 @@ async def start_region(
     folder: Path,
     clock: Any,
     plan: dict[str, tuple[list[str], list[float]]] = DEFAULT_PLAN,
+    **region_opts: Any,
 ) -> tuple[Hub, dict[str, Hub]]:
     """Start a region and its stations; feed each station its hub's data; send one round up.
 
@@ -256,7 +257,7 @@ async def start_region(
     from integrations.region_link.uplink import REGION_LINK
     from integrations.station.runtime import STATION
 
-    region = await make_hub(lab.region_block(), base=region_config(), folder=folder / "region")
+    region = await make_hub(lab.region_block(**region_opts), base=region_config(), folder=folder / "region")
     await register_stations(region, *plan)
     stations: dict[str, Hub] = {}
     for sid in plan:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ("routes",)
 
 _LOGGER = logging.getLogger(__name__)
+#: Stations listed at most in the page's "offline or silent" and "refused" cards (the API has all).
+_LIST_MOST = 30
 
 
 class _BadRequest(Exception):
@@ -76,13 +78,29 @@ async def ranking_page(request: web.Request) -> web.Response:
     region = _region(request)
     month = _month(request, region)
     data = await region.ranking(month)
+    query = request.query.get("q", "").strip()[:64].lower()
+    rows = [
+        r for r in data["rows"] if not query or query in r["station_id"] or query in str(r["name"]).lower()
+    ]
+    size = region.cfg.ranking.page_size
+    pages = max(1, -(-len(rows) // size))
+    try:
+        number = min(pages, max(1, int(request.query.get("page", "1"))))
+    except ValueError:
+        raise _BadRequest(400, "page: expected a number") from None
     return _render(
         request,
         "region_ranking.html",
         r=data,
+        rows=rows[(number - 1) * size : number * size],
+        page=number,
+        pages=pages,
+        query=query,
+        matches=len(rows),
         region_cfg=region.cfg,
         prev=shift_month(month, -1),
         next=shift_month(month, 1),
+        most=_LIST_MOST,
     )
 
 

@@ -51,7 +51,9 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
         identifier=f"tap-{ulid()}",
     ) as tap:
         await tap.subscribe(f"{REGION_ROOT}/{REGION_ID}/#", qos=1)
-        region, stations = await start_region(make_hub, region_lab, mosquitto, tmp_path, clock, PLAN)
+        region, stations = await start_region(
+            make_hub, region_lab, mosquitto, tmp_path, clock, PLAN, ranking={"page_size": 2}
+        )
         seen: list[tuple[str, bytes]] = []
 
         async def drain() -> None:
@@ -115,7 +117,15 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
         async with http.get(f"/region?month={MONTH}") as resp:
             html = await resp.text()
             assert resp.status == 200 and "อันดับสถานีประจำเดือน" in html
-            assert html.index('data-station="st-angthong"') < html.index('data-station="st-singburi"')
+            assert html.index('data-station="st-angthong"') < html.index('data-station="st-lopburi"')
+            # Two stations a page (the config says so): the third is on page 2.
+            assert 'data-station="st-singburi" data-rank' not in html and "หน้า 1 / 2" in html
+        async with http.get(f"/region?month={MONTH}&page=2") as resp:
+            assert 'data-station="st-singburi" data-rank="3"' in await resp.text()
+        async with http.get(f"/region?month={MONTH}&q=sing") as resp:
+            html = await resp.text()
+            assert 'data-station="st-singburi" data-rank="3"' in html
+            assert 'data-station="st-angthong" data-rank' not in html
         async with http.get(f"/region/stations/st-lopburi?month={MONTH}") as resp:
             assert resp.status == 200 and "59.26" in await resp.text()
         async with http.get(f"/region/ranking.csv?month={MONTH}") as resp:
