@@ -96,7 +96,7 @@ def station_messages(
         opened = start + i * (30 * 86400 / incidents)
         sos = rng.random() < 0.4
         ack = rng.expovariate(1 / speed) if rng.random() < 0.95 else None
-        body = {
+        body: dict[str, Any] = {
             "id": f"inc-{i}",
             "hub": f"{station}-h{i % 8}",
             "kind": "sos" if sos else rng.choice(("tip", "fire", "medical", "traffic")),
