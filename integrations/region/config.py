@@ -163,6 +163,8 @@ class RegionConfig(BlockModel):
     max_payload: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Messages stored per transaction at most.
     batch_max: int = Field(default=5000, ge=1, le=100_000)
+    #: Days a message id is remembered to recognise a re-send (purged daily at 03:30).
+    dedupe_days: int = Field(default=40, ge=1, le=3650)
     #: What ``add-station`` tells stations to connect to.
     public_broker: str = "mqtts://region.example.org:8883"
     #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.

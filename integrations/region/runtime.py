@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub.core.clock import Cancel
 from hub.keys import HubKey
 from integrations.region.const import STATUS_ONLINE, STATUS_UNKNOWN
 from integrations.region.ingest import RegionIngest
@@ -35,6 +36,7 @@ class Region:
         path = Path(cfg.database.path)
         self.store = RegionStore(path if path.is_absolute() else hub.data_dir / path)
         self.ingest = RegionIngest(hub, cfg, self.store)
+        self._purge: Cancel | None = None
 
     async def start(self) -> None:
         """Open the database and start taking what stations send."""
@@ -44,13 +46,30 @@ class Region:
         except BaseException:
             await self.store.close()
             raise
+        self._purge = self.hub.clock.call_daily("03:30", self._purge_ids)
 
     async def stop(self) -> None:
         """Store what is queued, disconnect, close the database."""
+        if self._purge is not None:
+            self._purge()
+            self._purge = None
         try:
             await self.ingest.stop()
         finally:
             await self.store.close()
+
+    def _purge_ids(self, _today: date) -> None:
+        before = self.hub.clock.time() - self.cfg.dedupe_days * 86400
+        self.hub.create_task(self._safe_purge(before), "region purge message ids")
+
+    async def _safe_purge(self, before: float) -> None:
+        try:
+            count = await self.store.purge(before)
+        except Exception:
+            _LOGGER.exception("Region: could not purge old message ids")
+            return
+        if count:
+            _LOGGER.info("Region: forgot %d message ids older than %d days", count, self.cfg.dedupe_days)
 
     def this_month(self) -> str:
         """Return the current month in the region's time zone (``YYYY-MM``)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.database import Database
+from integrations.federation.const import KIND_HEALTH
 from integrations.region.const import KIND_INCIDENT, KIND_MONTHLY
 from integrations.region.protocol import RegionEnvelope
 
@@ -97,6 +98,10 @@ def digest(doc: RegionEnvelope) -> str:
 
 def _store_one(conn: sqlite3.Connection, doc: RegionEnvelope, received_at: float) -> Stored:
     station = doc.hub
+    if doc.kind == KIND_HEALTH:
+        # A health report says "online" or "offline" now: a repeat is harmless and it needs no
+        # row of its own (1,500 stations report every minute: 65 million rows a month).
+        return Stored("stored")
     mark = digest(doc)
     cur = conn.execute(
         "INSERT INTO messages (station_id, id, kind, digest, sent_at, received_at) VALUES (?,?,?,?,?,?) "
@@ -250,6 +255,18 @@ class RegionStore:
     async def store(self, docs: Sequence[RegionEnvelope], received_at: float) -> list[Stored]:
         """Store a batch in one transaction; return each message's outcome, in order."""
         return await self._db.write(_store_batch, docs, received_at)
+
+    async def purge(self, before: float) -> int:
+        """Forget the message ids received before ``before``; return how many.
+
+        The ids only guard against a repeat while a station may still re-send (its outbox
+        keeps a message until our ack reaches it).  What they stood for stays: incidents
+        and monthly reports are upserted by their send time, so a very late repeat of an
+        old message changes nothing.
+        """
+        return await self._db.write(
+            lambda c: c.execute("DELETE FROM messages WHERE received_at < ?", (before,)).rowcount
+        )
 
     async def month(self, month: str) -> dict[str, dict[str, Any]]:
         """Return each station's report for ``month``: {station: {kpis, body, sent_at, received_at}}."""
