@@ -49,6 +49,7 @@ from integrations.federation.const import (
     PRIO_SNAPSHOT,
     PRIO_SOS,
 )
+from integrations.federation.kpi_report import KpiReporter
 from integrations.federation.link import LinkSettings, MqttLink, publish_properties
 from integrations.federation.outbox import Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
@@ -138,6 +139,7 @@ class Federation:
             on_disconnect=self._on_disconnect,
         )
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
+        self.kpis = KpiReporter(hub, self.send_event, interval=cfg.kpi_interval, debounce=cfg.kpi_debounce)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
         self._ack_timeout = cfg.ack_timeout
@@ -178,6 +180,10 @@ class Federation:
         if self.cfg.share.registry:
             self._registry_started = True
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
+        if self.cfg.share.kpis:
+            # Like the registry, only once every plugin is set up: they compute the figures.
+            self.kpis.start()
+            self._tasks.append(self.hub.create_background_task(self.kpis.loop(), "federation kpis"))
 
     def _registry_changed(self, _event: Event) -> None:
         """Re-send the registry soon: one rebuild for a burst of changes (an admin adding boxes)."""
@@ -196,6 +202,7 @@ class Federation:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self.kpis.stop()
         if self._registry_due is not None:
             self._registry_due()
             self._registry_due = None

@@ -142,6 +142,9 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Patrol coverage",
             "value": None if fig["coverage"] is None else round(fig["coverage"] * 100, 1),
             "unit": "%",
+            # What the share is over, so the station can combine hubs (finished checkpoint × shift slots).
+            "n": fig["finished"],
+            "sum": fig["coverage"] * fig["finished"] * 100 if fig["coverage"] is not None else None,
         },
         {
             "key": "patrols",
@@ -156,6 +159,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Officer + volunteer patrols",
             "value": None if joint_share is None else round(joint_share * 100, 1),
             "unit": "%",
+            "n": fig["patrols"],
+            "sum": fig["mixed"] * 100,
         },
         {
             "key": "patrol_checkins",
