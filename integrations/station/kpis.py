@@ -148,6 +148,8 @@ class SosFigures:
     times: list[float] = field(default_factory=list)
     drills: int = 0
     drills_acknowledged: int = 0
+    #: Drills' seconds to acknowledgement (kept apart from ``times``).
+    drill_times: list[float] = field(default_factory=list)
 
     @property
     def unacknowledged(self) -> int:
@@ -329,6 +331,7 @@ def _merge(kind: Literal["zone", "station"], id_: str, name: str, parts: Sequenc
         scope.sos.times += part.sos.times
         scope.sos.drills += part.sos.drills
         scope.sos.drills_acknowledged += part.sos.drills_acknowledged
+        scope.sos.drill_times += part.sos.drill_times
         _add(scope.incidents_by_kind, part.incidents_by_kind)
         _add(scope.cameras_by_policy, part.cameras_by_policy)
         scope.checkpoints += part.checkpoints
@@ -343,6 +346,7 @@ def _merge(kind: Literal["zone", "station"], id_: str, name: str, parts: Sequenc
                 by_id[fid] = []
             by_id[fid].append(fig)
     scope.sos.times.sort()
+    scope.sos.drill_times.sort()
     scope.final = scope.reported > 0 and all(p.final for p in parts if p.reported)
     scope.figures = {fid: combine(by_id[fid]) for fid in order}
     return scope
@@ -411,6 +415,8 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
         if f.get("drill"):
             scope.sos.drills += 1
             scope.sos.drills_acknowledged += int(acked)
+            if acked:
+                scope.sos.drill_times.append(float(f["acknowledged_at"]) - float(f["opened_at"]))
             continue
         kind = str(f["kind"] or "?")
         scope.incidents_by_kind[kind] = scope.incidents_by_kind.get(kind, 0) + 1
@@ -445,6 +451,7 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
 
     for scope in hubs.values():
         scope.sos.times.sort()
+        scope.sos.drill_times.sort()
     ordered = sorted(hubs.values(), key=lambda s: (s.zone, s.id))
     zones = [
         _merge("zone", zone, _zone_name(directory.values(), zone) if zone else "", parts)

@@ -20,7 +20,7 @@ from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.console import auditlog, command_forms, kpi
+from integrations.station.console import auditlog, command_forms, kpi, kpi_tables
 from integrations.station.console.board import (
     hub_zone,
     line_entries,
@@ -544,7 +544,7 @@ async def kpi_page(request: web.Request) -> web.Response:
     """The monthly evaluation page with SVG charts."""
     console = _console(request)
     month = _month(request)
-    figures = await kpi.compute(console.hub, console.station, console.hubs, month)
+    figures, station_kpis = await kpi.compute_with(console.hub, console.station, console.hubs, month)
     series = []
     for back in range(5, -1, -1):
         m = kpi.shift_month(month, -back)
@@ -581,6 +581,8 @@ async def kpi_page(request: web.Request) -> web.Response:
         f=figures,
         charts=charts,
         month=month,
+        programme=kpi_tables.context(station_kpis),
+        fmt=kpi_tables.fmt,
         prev=kpi.shift_month(month, -1),
         next=kpi.shift_month(month, 1),
     )

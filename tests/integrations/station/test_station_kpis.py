@@ -12,153 +12,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub.core.clock import FakeClock
-from hub.hub import Hub
-from hub.incidents import INCIDENTS
-from hub.testing import BASE_CONFIG
-from integrations.federation.kpi_report import EVENT_KPI_MONTH, collect_slots
-from integrations.federation.testing import (
-    HUB_PASSWORDS,
-    FederationLab,
-    register_hubs,
-    station_config,
-    until,
-)
-from integrations.federation.uplink import FEDERATION
+from integrations.federation.kpi_report import EVENT_KPI_MONTH
+from integrations.federation.testing import FederationLab
 from integrations.station import kpis
-from integrations.station.kpis import Figure, StationKpis, station_kpis
-from integrations.station.runtime import STATION
-from plugins.big6.manager import BIG6
-from plugins.patrol_qr.manager import PATROL, Person
-from plugins.people_poll.manager import POLL
-from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML
-
-MONTH = "2026-01"
-PASSWORDS = {**HUB_PASSWORDS, "hub-c": "hub-c-password-1234"}
-#: hub → (zone, name)
-HUBS = {
-    "test-hub": ("zone-a", "ตลาดเทศบาล"),
-    "hub-b": ("zone-a", "ร้านทองเยาวราช"),
-    "hub-c": ("zone-b", "ชุมชนริมน้ำ"),
-}
-#: What each hub does in January.
-CHECKINS = {"test-hub": 7, "hub-b": 2, "hub-c": 4}
-ANSWERS = {"test-hub": 5, "hub-b": 3, "hub-c": 0}
-#: trust_police answers (1–5): the zone's mean must weigh hubs by their answers.
-TRUST = {"test-hub": "4", "hub-b": "2", "hub-c": "3"}
-#: (sectors present, resolutions, of which done); None: no meeting.
-MEETINGS: dict[str, tuple[dict[str, int], int, int] | None] = {
-    "test-hub": ({"police": 2, "citizens": 5, "business": 1, "media": 1}, 3, 1),
-    "hub-b": None,
-    "hub-c": ({"police": 1, "citizens": 3, "local_government": 1}, 1, 1),
-}
-PROGRAMME = PATROL_YAML + "people_poll:\nbig6:\n"
-AT_SOI3 = (14.5897, 100.4551)
-
-
-def hub_base(hub_id: str) -> str:
-    zone, name = HUBS[hub_id]
-    return (
-        BASE_CONFIG.replace("id: test-hub", f"id: {hub_id}")
-        .replace("name: ตลาดทดสอบ", f"name: {name}")
-        .replace("zone: test-zone", f"zone: {zone}")
-    )
-
-
-async def start_station_and_hubs(
-    make_hub: Any, lab: FederationLab, tmp_path: Path
-) -> tuple[Hub, dict[str, Hub]]:
-    # The station has the programme blocks too (the reporter added them): its own empty plugins
-    # must not be what the page shows.
-    station = await make_hub(
-        lab.station_block(silent_after=1e6) + PROGRAMME,
-        base=station_config(),
-        folder=tmp_path / "station",
-    )
-    await register_hubs(station, *HUBS)
-    hubs = {}
-    for hub_id in HUBS:
-        block = lab.hub_block(hub_id, health_interval=3600, kpi_interval=3600, kpi_debounce=0)
-        hubs[hub_id] = await make_hub(block + PROGRAMME, base=hub_base(hub_id), folder=tmp_path / hub_id)
-    for hub in hubs.values():
-        assert await hub.data[FEDERATION].link.wait_connected(10)
-    assert await station.data[STATION].ingest.link.wait_connected(10)
-    return station, hubs
-
-
-async def do_the_month(hubs: dict[str, Hub], clock: FakeClock) -> None:
-    """Each hub's January, through its plugins' own write paths."""
-    for hub_id, hub in hubs.items():
-        poll = hub.data[POLL]
-        for i in range(ANSWERS[hub_id]):
-            form = {"fear_of_crime": "2", "trust_police": TRUST[hub_id], "safe_at_night": "yes"}
-            await poll.submit(MONTH, f"10.0.{len(hub_id)}.{i}", form, answered=False)
-        meeting = MEETINGS[hub_id]
-        if meeting is not None:
-            attendance, count, done = meeting
-            resolutions = [
-                {
-                    "text": f"มติที่ {i + 1}",
-                    "owner": "เทศบาล",
-                    "due_date": "2026-01-31",
-                    "status": "done" if i < done else "open",
-                }
-                for i in range(count)
-            ]
-            await hub.data[BIG6].record_meeting(
-                {"date": "2026-01-01", "attendance": attendance, "resolutions": resolutions}, "test"
-            )
-    # Check-ins half an hour apart (one officer cannot check in twice inside the joint window).
-    officer = Person("user:officer-1", "ร.ต.ท. สมชาย", "police")
-    for round_ in range(max(CHECKINS.values())):
-        for hub_id, hub in hubs.items():
-            if round_ < CHECKINS[hub_id]:
-                mgr = hub.data[PATROL]
-                cp = next(c for c in mgr.checkpoints if c.id == "soi3")
-                await mgr.check_in(cp, cp.sheet, officer, lat=AT_SOI3[0], lon=AT_SOI3[1], accuracy=10)
-        await clock.advance(1800)
-    # One check-in without a position at the first hub: kept, flagged, not counted.
-    mgr = hubs["test-hub"].data[PATROL]
-    cp = next(c for c in mgr.checkpoints if c.id == "atm_gate")
-    await mgr.check_in(cp, cp.sheet, Person("volunteer:v1", "อาสา 1", "volunteer"))
-    # SOS: two acknowledged at the first hub (30 s, 90 s), one at hub-c (60 s), one nobody took.
-    incidents = {hub_id: hub.data[INCIDENTS] for hub_id, hub in hubs.items()}
-    first = await incidents["test-hub"].open("sos", title="SOS 1")
-    await clock.advance(30)
-    await incidents["test-hub"].ack(first.id, by="ร.ต.อ. สมชาย")
-    second = await incidents["test-hub"].open("sos", title="SOS 2")
-    third = await incidents["hub-c"].open("sos", title="SOS 3")
-    await clock.advance(60)
-    await incidents["hub-c"].ack(third.id, by="ร.ต.อ. สมชาย")
-    await clock.advance(30)
-    await incidents["test-hub"].ack(second.id, by="ร.ต.อ. สมชาย")
-    await incidents["hub-b"].open("sos", title="ไม่มีใครรับ")
-    await clock.advance(1)  # the debounced reports go out
-
-
-async def settled(station: Hub, hubs: dict[str, Hub]) -> StationKpis:
-    """Wait until the station holds every hub's newest report and incidents; return its figures."""
-    for hub in hubs.values():
-        for _ in range(3):
-            await hub.block_till_done()
-        assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    store = station.data[STATION].store
-    own = {hub_id: await collect_slots(hub, MONTH) for hub_id, hub in hubs.items()}
-
-    async def arrived() -> StationKpis | None:
-        got = await station_kpis(store, MONTH, tz=station.clock.tz)
-        for hub_id, slots in own.items():
-            scope = got.hub(hub_id)
-            if scope is None or {f.id: f.value for f in scope.figures.values()} != {
-                s["id"]: s["value"] for s in slots
-            }:
-                return None
-        return got if got.station.sos.count == 4 and got.station.sos.acknowledged == 3 else None
-
-    result: StationKpis = await until(arrived)
-    return result
+from integrations.station.kpis import Figure, station_kpis
+from tests.integrations.station.kpi_helpers import (
+    ANSWERS,
+    CHECKINS,
+    HUBS,
+    MEETINGS,
+    MONTH,
+    PASSWORDS,
+    do_the_month,
+    settled,
+    start_station_and_hubs,
+    store_events,
+)
 
 
 async def test_station_figures_are_what_the_hubs_did(
@@ -218,6 +91,36 @@ async def test_station_figures_are_what_the_hubs_did(
     assert st.checkpoints == 6 and not k.rejected
 
 
+async def test_kpi_page_shows_hubs_and_zones(
+    make_hub: Any, mosquitto_factory: Any, tmp_path: Path, clock: FakeClock
+) -> None:
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory, hubs=PASSWORDS)
+    station, hubs = await start_station_and_hubs(make_hub, lab, tmp_path)
+    await do_the_month(hubs, clock)
+    await settled(station, hubs)
+    user = await station.auth.add_user("viewer-1", "correct horse battery", "viewer")
+    token = await station.auth.create_token(user, "t")
+    async with aiohttp.ClientSession(
+        base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
+    ) as s:
+        page = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
+        api = await (await s.get(f"/api/ccoc/kpi?month={MONTH}")).json()
+    # The station-wide programme figures: the hubs' sums, never the station's own zeros.
+    assert 'data-slot="patrols"' in page and 'id="kpi-fig-patrols">13<' in page
+    assert 'id="kpi-fig-poll_responses">8<' in page and 'id="kpi-fig-big6_resolutions">4<' in page
+    # A row per hub and per zone.
+    assert 'data-hub="test-hub"' in page and 'data-zone="zone-b"' in page
+    assert (
+        "ตลาดเทศบาล" in page and "ยังไม่มีรายงาน" not in page.split('id="kpi-slots"')[1].split("</section>")[0]
+    )
+    assert api["programme"]["station"]["reported"] == 3
+    assert {h["id"]: h["incidents"] for h in api["programme"]["hubs"]} == {
+        "test-hub": 2,
+        "hub-b": 1,
+        "hub-c": 1,
+    }
+
+
 def test_combine_counts_and_rates() -> None:
     def fig(value: float | None, n: int | None = None, unit: str = "") -> Figure:
         return Figure("x", "p", "x", "x", unit, value, n)
@@ -233,7 +136,6 @@ def test_combine_counts_and_rates() -> None:
 
 async def test_a_malformed_report_is_named_not_shown(make_hub: Any, tmp_path: Path) -> None:
     from integrations.station.store_sqlite import SqliteStationStore
-    from tests.integrations.station.kpi_helpers import store_events
 
     store = SqliteStationStore(tmp_path / "station.db")
     await store.open()
