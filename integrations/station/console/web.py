@@ -20,7 +20,7 @@ from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.console import auditlog, command_forms, kpi, kpi_tables
+from integrations.station.console import auditlog, command_forms, kpi, kpi_tables, map_checkpoints
 from integrations.station.console.board import (
     hub_zone,
     line_entries,
@@ -476,11 +476,16 @@ async def map_page(request: web.Request) -> web.Response:
 
     console = _console(request)
     hubs = list((await console.hubs.all()).values())
+    lang = request_lang(request)
+    boxes = map_checkpoints.checkpoints(
+        hubs, now=console.hub.clock.time(), tz=console.hub.clock.tz, lang=lang
+    )
     svg = render_map(
         hubs,
-        title=labels(request_lang(request))["map"],
+        title=labels(lang)["map"],
         zoom=console.cfg.map.tile_zoom,
         tiles_url=console.cfg.map.tiles_url,
+        checkpoints=boxes,
     )
     open_hubs = {i["hub_id"] for i in await console.station.store.incidents(status="active", limit=1000)}
     cameras = []
@@ -500,7 +505,8 @@ async def map_page(request: web.Request) -> web.Response:
         "console_map.html",
         svg=svg,
         cameras=cameras,
-        leaflet=leaflet_data(hubs, cameras, console.cfg.map),
+        checkpoints=boxes,
+        leaflet=leaflet_data(hubs, cameras, console.cfg.map, boxes),
     )
     csp = map_csp(console.cfg.map)
     if csp:

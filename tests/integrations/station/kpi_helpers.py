@@ -173,3 +173,21 @@ async def store_events(
         batch.append(Inbound(msg_id, hub_id, "event", at, at, raw, parse_envelope(raw)))
     result = await store.ingest(batch, {}, {})
     assert len(result.new_keys) == len(events)
+
+
+async def health_in(station: Hub, hubs: dict[str, Hub]) -> None:
+    """Send each hub's health report now and wait until the station holds the check-ins' last visits."""
+    for hub in hubs.values():
+        await hub.data[FEDERATION].send_health()
+        assert await hub.data[FEDERATION].outbox.wait_empty(10)
+    store = station.data[STATION].store
+
+    async def visits() -> bool:
+        for hub_id in hubs:
+            item = await store.hub(hub_id) or {}
+            info = ((item.get("health") or {}).get("info") or {}).get("patrol_qr") or {}
+            if not info.get("last_visits"):
+                return False
+        return True
+
+    await until(visits)

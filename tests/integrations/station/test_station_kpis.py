@@ -19,6 +19,9 @@ from hub.core.clock import FakeClock
 from integrations.federation.kpi_report import EVENT_KPI_MONTH
 from integrations.federation.testing import FederationLab
 from integrations.station import kpis
+from integrations.station.console.map_checkpoints import checkpoints
+from integrations.station.console.map_svg import render_map
+from integrations.station.console.service import CONSOLE
 from integrations.station.kpis import Figure, station_kpis
 from tests.integrations.station.kpi_helpers import (
     ANSWERS,
@@ -28,6 +31,7 @@ from tests.integrations.station.kpi_helpers import (
     MONTH,
     PASSWORDS,
     do_the_month,
+    health_in,
     settled,
     start_station_and_hubs,
     store_events,
@@ -91,13 +95,15 @@ async def test_station_figures_are_what_the_hubs_did(
     assert st.checkpoints == 6 and not k.rejected
 
 
-async def test_kpi_page_shows_hubs_and_zones(
+async def test_pages_show_hubs_zones_and_checkpoints(
     make_hub: Any, mosquitto_factory: Any, tmp_path: Path, clock: FakeClock
 ) -> None:
     lab = FederationLab(tmp_path / "lab", mosquitto_factory, hubs=PASSWORDS)
     station, hubs = await start_station_and_hubs(make_hub, lab, tmp_path)
     await do_the_month(hubs, clock)
     await settled(station, hubs)
+    await health_in(station, hubs)
+    station.data[CONSOLE].hubs.invalidate()
     user = await station.auth.add_user("viewer-1", "correct horse battery", "viewer")
     token = await station.auth.create_token(user, "t")
     async with aiohttp.ClientSession(
@@ -105,6 +111,7 @@ async def test_kpi_page_shows_hubs_and_zones(
     ) as s:
         page = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
         api = await (await s.get(f"/api/ccoc/kpi?month={MONTH}")).json()
+        map_page = await (await s.get("/ccoc/map")).text()
     # The station-wide programme figures: the hubs' sums, never the station's own zeros.
     assert 'data-slot="patrols"' in page and 'id="kpi-fig-patrols">13<' in page
     assert 'id="kpi-fig-poll_responses">8<' in page and 'id="kpi-fig-big6_resolutions">4<' in page
@@ -119,6 +126,53 @@ async def test_kpi_page_shows_hubs_and_zones(
         "hub-b": 1,
         "hub-c": 1,
     }
+    # The map: each hub's positioned box (soi3; atm_gate has no position), drawn and listed with
+    # its last proven check-in. hub-b's last was 6 rounds of half an hour before the first hub's.
+    for hub_id in HUBS:
+        assert f'class="map-checkpoint" data-state="fresh" data-checkpoint="{hub_id}/soi3"' in map_page
+        assert f'<tr data-checkpoint="{hub_id}/soi3" data-state="fresh">' in map_page
+    assert "atm_gate" not in map_page and "ตรวจล่าสุด" in map_page
+    rows = map_page.split('id="ccoc-checkpoints"')[1]
+    assert "1 ม.ค. 2569 07:30" in rows.split('data-checkpoint="hub-b/soi3"')[1].split("</tr>")[0]
+    assert "1 ม.ค. 2569 10:00" in rows.split('data-checkpoint="test-hub/soi3"')[1].split("</tr>")[0]
+
+
+def test_checkpoint_states() -> None:
+    from zoneinfo import ZoneInfo
+
+    now = 1_767_300_000.0
+    registry = {
+        "plugins": {
+            "patrol_qr": {
+                "checkpoints": [
+                    {"id": "a", "name": "ตู้ A", "location": {"lat": 14.0, "lon": 100.0}},
+                    {"id": "b", "name": "ตู้ B", "location": {"lat": 14.1, "lon": 100.1}},
+                    {"id": "c", "name": "ตู้ C", "location": {"lat": 14.2, "lon": 100.2}},
+                    {"id": "d", "name": "ไม่มีพิกัด", "location": None},
+                ]
+            }
+        }
+    }
+    health = {
+        "info": {
+            "patrol_qr": {
+                "last_visits": [
+                    {"checkpoint_id": "a", "ts": now - 600},
+                    {"checkpoint_id": "b", "ts": now - 3 * 86400},
+                ]
+            }
+        }
+    }
+    boxes = checkpoints(
+        [{"id": "h", "name": "ฮับ", "registry": registry, "health": health}],
+        now=now,
+        tz=ZoneInfo("Asia/Bangkok"),
+        lang="th",
+    )
+    assert [(b.id, b.state) for b in boxes] == [("a", "fresh"), ("b", "stale"), ("c", "never")]
+    assert boxes[2].label == "ตู้ C · ยังไม่มีการตรวจ" and boxes[0].label.startswith("ตู้ A · ตรวจล่าสุด ")
+    svg = str(render_map([], title="map", checkpoints=boxes))
+    assert svg.count('class="map-checkpoint"') == 3 and 'data-state="never"' in svg
 
 
 def test_combine_counts_and_rates() -> None:
