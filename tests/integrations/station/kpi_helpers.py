@@ -67,12 +67,12 @@ def hub_base(hub_id: str) -> str:
 
 
 async def start_station_and_hubs(
-    make_hub: Any, lab: FederationLab, tmp_path: Path
+    make_hub: Any, lab: FederationLab, tmp_path: Path, **station_extra: Any
 ) -> tuple[Hub, dict[str, Hub]]:
     # The station has the programme blocks too (the reporter added them): its own empty plugins
     # must not be what the page shows.
     station = await make_hub(
-        lab.station_block(silent_after=1e6) + PROGRAMME,
+        lab.station_block(silent_after=1e6, **station_extra) + PROGRAMME,
         base=station_config(),
         folder=tmp_path / "station",
     )
