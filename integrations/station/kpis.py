@@ -228,7 +228,13 @@ class Rejected:
 
     hub_id: str
     message_id: str
+    #: ``<where>: <what>`` as the schema check said it (English, for logs and the API).
     reason: str
+
+    @property
+    def field(self) -> str:
+        """Where in the report it failed (``slots.0.value``): a code, shown as is in any language."""
+        return self.reason.split(":", 1)[0]
 
 
 @dataclass(slots=True)
@@ -263,7 +269,7 @@ class StationKpis:
             "station": self.station.as_dict(),
             "zones": [z.as_dict() for z in self.zones],
             "hubs": [h.as_dict() for h in self.hubs],
-            "rejected": [asdict(r) for r in self.rejected],
+            "rejected": [{**asdict(r), "field": r.field} for r in self.rejected],
         }
 
 

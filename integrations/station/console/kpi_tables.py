@@ -106,4 +106,9 @@ def rows(scopes: list[Scope], cols: list[Column]) -> list[Row]:
 def context(k: StationKpis) -> dict[str, Any]:
     """Return the template's ``programme`` context: columns, zone rows and hub rows."""
     cols = columns(k)
-    return {"columns": cols, "zones": rows(k.zones, cols), "hubs": rows(k.hubs, cols)}
+    return {
+        "columns": cols,
+        "zones": rows(k.zones, cols),
+        "hubs": rows(k.hubs, cols),
+        "rejected": k.rejected,
+    }

@@ -109,6 +109,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "sos_acked": ("SOS รับทราบ/ทั้งหมด", "SOS acknowledged/all"),
     "gap_alerts": ("แจ้งเตือนตู้แดงขาดการตรวจ", "Patrol gap alerts"),
     "overdue_resolutions": ("มติ Big 6 เกินกำหนด", "Overdue Big 6 resolutions"),
+    "reports_rejected": (
+        "รายงานตัวชี้วัดที่ไม่ผ่านการตรวจสอบ (ไม่นำมาคำนวณ)",
+        "KPI reports that failed the checks (left out)",
+    ),
+    "bad_field": ("ข้อมูลไม่ถูกต้องที่", "invalid at"),
     "no_hubs_month": ("ยังไม่มีข้อมูลจากฮับในเดือนนี้", "No hub has sent anything for this month"),
     "month": ("เดือน", "Month"),
     "unacked": ("ยังไม่รับทราบ", "not acknowledged"),

@@ -9,20 +9,23 @@ station-wide figures are checked against exactly that.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
 from hub.core.clock import FakeClock
 from integrations.federation.kpi_report import EVENT_KPI_MONTH
-from integrations.federation.testing import FederationLab
+from integrations.federation.testing import FederationLab, register_hubs, station_config
 from integrations.station import kpis
 from integrations.station.console.map_checkpoints import checkpoints
 from integrations.station.console.map_svg import render_map
 from integrations.station.console.service import CONSOLE
 from integrations.station.kpis import Figure, station_kpis
+from integrations.station.runtime import STATION
 from tests.integrations.station.kpi_helpers import (
     ANSWERS,
     CHECKINS,
@@ -36,6 +39,8 @@ from tests.integrations.station.kpi_helpers import (
     start_station_and_hubs,
     store_events,
 )
+
+BKK = ZoneInfo("Asia/Bangkok")
 
 
 async def test_station_figures_are_what_the_hubs_did(
@@ -188,24 +193,54 @@ def test_combine_counts_and_rates() -> None:
     assert kpis.combine([fig(None, 0, "%")]).value is None
 
 
-async def test_a_malformed_report_is_named_not_shown(make_hub: Any, tmp_path: Path) -> None:
-    from integrations.station.store_sqlite import SqliteStationStore
+async def test_alerts_and_a_bad_report(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> None:
+    station = await make_hub(
+        federation_lab.station_block(), base=station_config(), folder=tmp_path / "station"
+    )
+    await register_hubs(station)
+    store = station.data[STATION].store
+    january = datetime(2026, 1, 10, 9, tzinfo=BKK).timestamp()
+    good = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": 5}]}
+    bad = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": "lots"}]}
+    gap = {"checkpoint_id": "soi3", "shift": "night", "days": 3}
+    await store_events(
+        store,
+        "test-hub",
+        [
+            (EVENT_KPI_MONTH, good, january),
+            (EVENT_KPI_MONTH, bad, january + 60),
+            ("patrol_gap", gap, january + 120),
+            ("patrol_gap", {**gap, "shift": "day"}, january + 180),
+            # The same overdue resolution reminded twice, and another: two resolutions.
+            ("big6_resolution_overdue", {"resolution_id": "r1", "days_overdue": 1}, january),
+            ("big6_resolution_overdue", {"resolution_id": "r1", "days_overdue": 4}, january + 3 * 86400),
+            ("big6_resolution_overdue", {"resolution_id": "r2", "days_overdue": 1}, january + 3 * 86400),
+        ],
+    )
+    # hub-b's reminder came in February: not January's.
+    await store_events(
+        store, "hub-b", [("big6_resolution_overdue", {"resolution_id": "r9"}, january + 30 * 86400)]
+    )
+    k = await station_kpis(store, MONTH, tz=BKK)
+    # The bad (newer) report is named and left out; the last good one stands.
+    assert k.station.value("patrols") == 5
+    assert [(r.hub_id, r.field) for r in k.rejected] == [("test-hub", "slots.0.value")]
+    first, other = k.hub("test-hub"), k.hub("hub-b")
+    assert first is not None and other is not None
+    assert (first.gap_alerts, first.overdue_resolutions) == (2, 2)
+    assert (other.gap_alerts, other.overdue_resolutions, other.reported) == (0, 0, 0)
+    assert other.figures == {} and k.station.reported == 1
 
-    store = SqliteStationStore(tmp_path / "station.db")
-    await store.open()
-    try:
-        await store.register_hub("h1", "h1", 0)
-        good = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": 5}]}
-        bad = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": "lots"}]}
-        january = 1_767_300_000.0
-        await store_events(
-            store, "h1", [(EVENT_KPI_MONTH, good, january), (EVENT_KPI_MONTH, bad, january + 60)]
-        )
-        from zoneinfo import ZoneInfo
-
-        k = await station_kpis(store, MONTH, tz=ZoneInfo("Asia/Bangkok"))
-        # The bad (newer) report is named and left out; the last good one stands.
-        assert k.station.value("patrols") == 5
-        assert [(r.hub_id, r.reason.split(":")[0]) for r in k.rejected] == [("h1", "slots.0.value")]
-    finally:
-        await store.close()
+    user = await station.auth.add_user("viewer-1", "correct horse battery", "viewer")
+    token = await station.auth.create_token(user, "t")
+    async with aiohttp.ClientSession(
+        base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
+    ) as s:
+        page = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
+    rejected = page.split('id="kpi-rejected"')[1].split("</section>")[0]
+    assert 'data-hub="test-hub"' in rejected and "<code>slots.0.value</code>" in rejected
+    assert "Input should" not in page  # the schema's English stays in the API
+    row = page.split('<tr data-hub="test-hub">')[1].split("</tr>")[0]
+    assert row.rstrip().endswith("<td>2</td><td>2</td>")
+    other_row = page.split('<tr data-hub="hub-b">')[1].split("</tr>")[0]
+    assert "ยังไม่มีรายงาน" in other_row and ">5<" not in other_row
