@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from hub.core.clock import FakeClock
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab
-from integrations.station.console.service import CONSOLE
 from tests.e2e.test_browser_live import PNG_1PX
 from tests.integrations.station.kpi_helpers import (
     HUBS,

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.core.ids import ulid
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from hub.testing import BASE_CONFIG
 from integrations.federation.kpi_report import collect_slots
 from integrations.federation.protocol import envelope, parse_envelope

@@ -18,12 +18,12 @@ import aiohttp
 import pytest
 
 from hub.core.clock import FakeClock
+from integrations.ccoc.map_checkpoints import checkpoints
+from integrations.ccoc.map_svg import render_map
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.kpi_report import EVENT_KPI_MONTH
 from integrations.federation.testing import FederationLab, register_hubs, station_config
 from integrations.station import kpis
-from integrations.station.console.map_checkpoints import checkpoints
-from integrations.station.console.map_svg import render_map
-from integrations.station.console.service import CONSOLE
 from integrations.station.kpis import Figure, station_kpis
 from integrations.station.runtime import STATION
 from tests.integrations.station.kpi_helpers import (
