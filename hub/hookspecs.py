@@ -26,12 +26,12 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from hub.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.bootstrap import LoadedConfig
+    from hub.components.automation.platforms import ConditionPlatform, TriggerPlatform
+    from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.config import ConfigError
     from hub.http.routes import Route
     from hub.hub import Hub
-    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("hookspec", "hookimpl", "PROJECT")
 
@@ -195,7 +195,7 @@ def timeline_attachments(hub: Hub, user: Any, entry: Any) -> list[Mapping[str, A
 
     :param hub: the running hub.
     :param user: the logged-in user (``username``, ``role``).
-    :param entry: the :class:`~hub.incidents.TimelineEntry`.
+    :param entry: the :class:`~hub.components.incident.TimelineEntry`.
     :return: one item per attachment, or None when the entry is not this plugin's.
     """
 
@@ -290,7 +290,7 @@ def incident_written(
     :param entry: the change's timeline entry; ``entry.id`` is its row id in
         ``incident_timeline``, fixed before the write, and ``entry.kind`` says what
         happened (``opened``, ``acknowledged``, ``closed``, ``note``, ``snapshot``...).
-    :return: an :class:`hub.incidents.IncidentRows` (rows, and a callback run once they
+    :return: an :class:`hub.components.incident.IncidentRows` (rows, and a callback run once they
         are committed), or None to add nothing.
     """
 
@@ -321,10 +321,13 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
 
 @hookspec
 def kpi_slots(hub: Hub, month: str) -> Iterable[Mapping[str, Any]] | None:
-    """Return KPI figures for the station's monthly evaluation page.
+    """Return this hub's figures for the month, for the station's evaluation.
 
     Each item is ``{"key": "patrol_coverage", "label_th": ..., "label_en": ...,
-    "value": 0.82, "unit": "%"}``.
+    "value": 82.5, "unit": "%"}``; a share or a mean adds ``"n"`` (what it is
+    over) and ``"sum"`` (value × n before rounding) so the station can combine
+    hubs.  Federation sends them up as a ``kpi_month`` event; fire
+    ``kpi_changed`` on the bus when they change.  Aggregates only: never a name.
 
     :param hub: the running hub.
     :param month: ``YYYY-MM``.

@@ -1,6 +1,6 @@
 """Test kit for federation: a station broker with real accounts and ACL, and config blocks.
 
-Built on ``hub.testing_mqtt``'s ``mosquitto_factory``: the broker's password
+Built on ``integrations.mqtt.testing``'s ``mosquitto_factory``: the broker's password
 file and ACL are written by the station's own admin code
 (:mod:`integrations.station.broker`), so tests exercise what ``add-hub``
 produces.  Import the fixture into a ``conftest.py``::
@@ -21,7 +21,7 @@ from integrations.station.broker import acl_text, hash_password, write_passwd
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from hub.testing_mqtt import Mosquitto, MosquittoFactory
+    from integrations.mqtt.testing import Mosquitto, MosquittoFactory
 
 __all__ = (
     "FederationLab",
@@ -46,15 +46,24 @@ HUB_PASSWORDS = {"test-hub": "hub-a-password-1234", "hub-b": "hub-b-password-123
 class FederationLab:
     """A Mosquitto with the station's passwd/ACL, and YAML for both ends."""
 
-    def __init__(self, folder: Path, factory: MosquittoFactory, *, persistence: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        factory: MosquittoFactory,
+        *,
+        persistence: bool = True,
+        hubs: dict[str, str] | None = None,
+    ) -> None:
+        """``hubs``: hub id → password (default: :data:`HUB_PASSWORDS`)."""
         folder.mkdir(parents=True, exist_ok=True)
+        hubs = dict(HUB_PASSWORDS if hubs is None else hubs)
         self.folder = folder
         self.passwd = folder / "passwd"
         self.acl = folder / "acl"
-        self.passwords = {STATION_USER: STATION_PASSWORD, **HUB_PASSWORDS}
+        self.passwords = {STATION_USER: STATION_PASSWORD, **hubs}
         # Few PBKDF2 rounds: tests log in often and the cost is only the broker's CPU.
         write_passwd(self.passwd, {u: hash_password(p, iterations=101) for u, p in self.passwords.items()})
-        self.acl.write_text(acl_text(STATION_ID, STATION_USER, list(HUB_PASSWORDS)), encoding="utf-8")
+        self.acl.write_text(acl_text(STATION_ID, STATION_USER, list(hubs)), encoding="utf-8")
         self.broker: Mosquitto = factory(
             password_file=self.passwd, acl_file=self.acl, persistence=persistence
         )

@@ -50,13 +50,14 @@ from integrations.federation.const import (
     PRIO_SOS,
     TOPIC_ROOT,
 )
+from integrations.federation.kpi_report import KpiReporter
 from integrations.federation.link import LinkSettings, MqttLink, publish_properties
 from integrations.federation.outbox import DEFAULT_TABLE, Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
 if TYPE_CHECKING:
+    from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.hub import Hub
-    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("FEDERATION", "Federation", "CONNECTED_ENTITY")
 
@@ -161,6 +162,7 @@ class Federation:
             on_disconnect=self._on_disconnect,
         )
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
+        self.kpis = KpiReporter(hub, self.send_event, interval=cfg.kpi_interval, debounce=cfg.kpi_debounce)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
         self._ack_timeout = cfg.ack_timeout
@@ -201,6 +203,10 @@ class Federation:
         if self.cfg.share.registry:
             self._registry_started = True
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
+        if self.cfg.share.kpis:
+            # Like the registry, only once every plugin is set up: they compute the figures.
+            self.kpis.start()
+            self._tasks.append(self.hub.create_background_task(self.kpis.loop(), "federation kpis"))
 
     def _registry_changed(self, _event: Event) -> None:
         """Re-send the registry soon: one rebuild for a burst of changes (an admin adding boxes)."""
@@ -219,6 +225,7 @@ class Federation:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self.kpis.stop()
         if self._registry_due is not None:
             self._registry_due()
             self._registry_due = None
@@ -402,7 +409,7 @@ class Federation:
         """
         if not self.cfg.share.incidents:
             return None
-        from hub.incidents import IncidentRows
+        from hub.components.incident import IncidentRows
 
         item = self._entry_item(incident, entry)
         if entry.kind == "snapshot" and entry.attachments and self.cfg.share.snapshots:
@@ -428,7 +435,7 @@ class Federation:
     async def _with_snapshots(
         self, incident_id: str, snapshot_ids: list[str], item: OutboxItem
     ) -> IncidentRows:
-        from hub.incidents import IncidentRows
+        from hub.components.incident import IncidentRows
 
         items = [item]
         for snapshot_id in snapshot_ids:

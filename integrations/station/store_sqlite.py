@@ -36,7 +36,7 @@ from integrations.federation.const import KIND_SNAPSHOT
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
 from integrations.station.bodies import read_health, read_registry
 from integrations.station.const import STATUS_UNKNOWN
-from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
+from integrations.station.store import PROGRAMME_EVENTS, CommandRecord, HubStatus, Inbound, IngestResult
 
 __all__ = ("SqliteStationStore", "SCHEMA_VERSION", "MIGRATIONS", "COMPONENT")
 
@@ -193,6 +193,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: the programme's events by type and time, for the monthly figures (issue 17 item 0).
+    # Partial: motion and other telemetry events pay nothing for it at ingest.
+    """
+    CREATE INDEX ix_messages_programme ON messages (type, sent_at)
+        WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
+                                          'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
+    """,
+)
+#: The partial index's condition, repeated word for word so SQLite's planner can use the index.
+_PROGRAMME_WHERE = (
+    "kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted', "
+    "'patrol_gap', 'people_poll_results', 'big6_resolution_overdue')"
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -774,6 +786,44 @@ class SqliteStationStore:
                 params.append(value)
         sql = "SELECT COUNT(*) FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         return await self._db.read(lambda db: int(db.execute(sql, params).fetchone()[0]))
+
+    async def hub_events(
+        self, types: Sequence[str], since: float, until: float, *, hub_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return events of ``types`` sent in [since, until) by the hubs' clocks, oldest first."""
+        if not types:
+            return []
+        marks = ",".join("?" for _ in types)
+        # Programme types go through the partial index; any other type is still answered (by a scan).
+        where = _PROGRAMME_WHERE if set(types) <= PROGRAMME_EVENTS else "kind = 'event'"
+        sql = (
+            f"SELECT id, hub_id, type, sent_at, received_at, body FROM messages WHERE {where} "
+            f"AND type IN ({marks}) AND sent_at >= ? AND sent_at < ?"
+        )
+        params: list[Any] = [*types, since, until]
+        if hub_id is not None:
+            sql += " AND hub_id = ?"
+            params.append(hub_id)
+        sql += " ORDER BY sent_at, seq"
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            out = []
+            for r in db.execute(sql, params):
+                body = (_loads(r["body"]) or {}).get("body") or {}
+                out.append(
+                    {
+                        "id": r["id"],
+                        "hub_id": r["hub_id"],
+                        "type": r["type"],
+                        "data": body.get("data") if isinstance(body.get("data"), dict) else {},
+                        "time": body.get("time"),
+                        "sent_at": r["sent_at"],
+                        "received_at": r["received_at"],
+                    }
+                )
+            return out
+
+        return await self._db.read(run)
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""

@@ -13,7 +13,15 @@ from hub.core.context import Context
 from hub.core.ids import ulid
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
-from plugins.big6.const import BIG6, DOMAIN, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.const import (
+    BIG6,
+    DOMAIN,
+    EVENT_KPI_CHANGED,
+    EVENT_OVERDUE,
+    OPEN_STATUSES,
+    RESOLUTION_STATUSES,
+    SECTORS,
+)
 from plugins.big6.line_link import LineCode, linker, member_ref
 from plugins.big6.problems import Problem
 from plugins.big6.store import Big6Store, Meeting, Member, Resolution
@@ -277,6 +285,7 @@ class Big6Manager:
             for i, r in enumerate(checked)
         ]
         await self.store.add_meeting(meeting)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return meeting
 
     async def add_resolution(self, meeting_id: str, item: Mapping[str, Any]) -> Resolution:
@@ -298,6 +307,7 @@ class Big6Manager:
             self.hub.clock.time(),
         )
         await self.store.add_resolutions([res])
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def set_status(self, resolution_id: str, status: str, note: str | None = None) -> Resolution:
@@ -310,6 +320,7 @@ class Big6Manager:
             raise Problem("no_such_resolution", "resolution_id", value=resolution_id)
         res = await self.store.resolution(resolution_id)
         assert res is not None
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def months(self, count: int | None = None) -> list[MonthRow]:

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 from hub.core.clock import Cancel
 from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, read_answers
 from plugins.people_poll.config import PollConfig
-from plugins.people_poll.const import DOMAIN, EVENT_OPENED, EVENT_RESULTS, MONTH_PATTERN, POLL, TREND_MONTHS
+from plugins.people_poll.const import (
+    DOMAIN,
+    EVENT_KPI_CHANGED,
+    EVENT_OPENED,
+    EVENT_RESULTS,
+    MONTH_PATTERN,
+    POLL,
+    TREND_MONTHS,
+)
 from plugins.people_poll.store import PollStore
 
 if TYPE_CHECKING:
@@ -153,6 +161,7 @@ class PollManager:
             except AnswerError as err:
                 raise PollRefused("invalid", 400, question=err.question) from None
             await self.store.add_response(month, answers)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return answers
 
     # -- results ----------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""The hub reports its month's figures (kpi_month): after a change, once per burst, never unchanged, and the closed month again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.core.clock import FakeClock
+from integrations.federation.kpi_report import EVENT_KPI_MONTH
+from integrations.federation.testing import FederationLab, start_pair, until
+from integrations.federation.uplink import FEDERATION
+from integrations.station.kpis import station_kpis
+from integrations.station.runtime import STATION
+from plugins.people_poll.manager import POLL
+
+BKK = ZoneInfo("Asia/Bangkok")
+FORM = {"fear_of_crime": "2", "trust_police": "4", "safe_at_night": "no", "comment": "โทร 0812345678"}
+
+
+async def test_reports_follow_changes_and_close_the_month(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path, clock: FakeClock
+) -> None:
+    await clock.set_time(datetime(2026, 1, 31, 22, 30, tzinfo=BKK).timestamp())
+    hub, station = await start_pair(
+        make_hub,
+        federation_lab,
+        tmp_path / "st",
+        hub_extra="people_poll:\n",
+        station_extra={"silent_after": 1e6},
+        kpi_interval=3600,
+        kpi_debounce=5,
+        health_interval=3600,
+    )
+    store = station.data[STATION].store
+    fed = hub.data[FEDERATION]
+
+    async def reports(month: str, count: int) -> list[dict[str, Any]]:
+        assert await fed.outbox.wait_empty(10)
+
+        async def arrived() -> list[dict[str, Any]] | None:
+            events = await store.hub_events([EVENT_KPI_MONTH], 0, 1e11)
+            mine = [e["data"] for e in events if e["data"].get("month") == month]
+            return mine if len(mine) >= count else None
+
+        got: list[dict[str, Any]] = await until(arrived)
+        assert len(got) == count, got
+        return got
+
+    def responses(report: dict[str, Any]) -> Any:
+        return next(s["value"] for s in report["slots"] if s["id"] == "poll_responses")
+
+    # At start: January as it stands (the 31st: December is long closed, not reported again).
+    [first] = await reports("2026-01", 1)
+    assert responses(first) == 0 and first["final"] is False
+    assert not [
+        e for e in await store.hub_events([EVENT_KPI_MONTH], 0, 1e11) if e["data"]["month"] != "2026-01"
+    ]
+
+    # Two answers in a burst: one report after the debounce, with both.
+    for i in range(2):
+        await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+    await clock.advance(5)
+    second = (await reports("2026-01", 2))[-1]
+    assert responses(second) == 2
+    trust = next(s for s in second["slots"] if s["id"] == "poll_trust_police")
+    assert (trust["value"], trust["n"], trust["sum"]) == (4, 2, 8)
+    # Aggregates only: nothing a respondent typed travels.
+    assert "0812345678" not in str(second) and "comment" not in str(second)
+
+    # An hour with nothing new: no report.
+    await clock.advance(3600)
+    await reports("2026-01", 2)
+
+    # Into February: January again, final, and February's first.
+    await clock.advance(3600)
+    final = (await reports("2026-01", 3))[-1]
+    assert final["final"] is True and responses(final) == 2
+    [february] = await reports("2026-02", 1)
+    assert responses(february) == 0
+
+    january = await station_kpis(store, "2026-01", tz=BKK)
+    assert january.station.final and january.station.value("poll_responses") == 2
+    assert january.station.value("poll_trust_police") == 4
