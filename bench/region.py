@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.runner import Result  # noqa: E402
 from hub.core.ids import ulid  # noqa: E402
-from hub.testing_mqtt import Mosquitto, find_mosquitto  # noqa: E402
 from integrations.federation.protocol import envelope  # noqa: E402
+from integrations.mqtt.testing import Mosquitto, find_mosquitto  # noqa: E402
 from integrations.region.cli import REGION_TIER  # noqa: E402
 from integrations.region.const import REGION_ROOT  # noqa: E402
 from integrations.station.broker import acl_text, hash_password, write_passwd  # noqa: E402
@@ -461,7 +461,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     acl.write_text(acl_text(REGION, REGION_USER, stations, REGION_TIER), encoding="utf-8")
     broker = Mosquitto(work / "broker", binary=binary, password_file=passwd, acl_file=acl)
     broker.start()
-    from hub.testing_mqtt import free_port
+    from integrations.mqtt.testing import free_port
 
     web_port = free_port()
     region = await _start_region(work, broker, stations, web_port)

@@ -14,7 +14,7 @@ from integrations.region.const import STATUS_ONLINE, STATUS_UNKNOWN
 from integrations.region.ingest import RegionIngest
 from integrations.region.ranking import Scored, rank
 from integrations.region.store import RegionStore
-from integrations.station.console.kpi import month_bounds, shift_month
+from integrations.station.kpis import month_bounds, shift_month
 
 if TYPE_CHECKING:
     from hub.hub import Hub

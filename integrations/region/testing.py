@@ -26,7 +26,7 @@ from integrations.station.broker import acl_text, hash_password, write_passwd
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from hub.testing_mqtt import Mosquitto, MosquittoFactory
+    from integrations.mqtt.testing import Mosquitto, MosquittoFactory
 
 __all__ = (
     "RegionLab",

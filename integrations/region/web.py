@@ -15,7 +15,7 @@ from integrations.region.export import PdfFontMissing, ranking_csv, ranking_pdf
 from integrations.region.labels import labels
 from integrations.region.protocol import MONTH_RE
 from integrations.region.runtime import REGION, Region
-from integrations.station.console.kpi import shift_month
+from integrations.station.kpis import shift_month
 
 if TYPE_CHECKING:
     from hub.hub import Hub

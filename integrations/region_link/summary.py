@@ -22,23 +22,12 @@ from integrations.region.protocol import (
     PatrolMonth,
     PollAggregate,
 )
+from integrations.station.kpis import StationKpis
 
 __all__ = ("incident_summary", "monthly_report")
 
 _KIND_RE = re.compile(r"^[a-z0-9_.?-]{1,32}$")
 _POLICIES = frozenset({"always", "on_alarm", "registry", "never"})
-#: Figures of the station's KPI computation that become flat KPIs, by path.
-_CORE_KPIS = (
-    ("sos_count", ("sos", "count")),
-    ("sos_acknowledged", ("sos", "acknowledged")),
-    ("sos_unacknowledged", ("sos", "unacknowledged")),
-    ("sos_ack_p50", ("sos", "p50")),
-    ("sos_ack_p90", ("sos", "p90")),
-    ("incidents_total", ("incidents", "total")),
-    ("drills", ("drills", "count")),
-    ("hubs_registered", ("hubs", "registered")),
-    ("cameras_linked", ("cameras", "linked")),
-)
 
 
 def _number(value: Any) -> float | None:
@@ -88,47 +77,57 @@ def _kinds(by_kind: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def monthly_report(figures: dict[str, Any]) -> dict[str, Any]:
-    """Return the region's monthly report from the station's computed figures for the month."""
-    kpis: dict[str, float | None] = {key: _number(_get(figures, path)) for key, path in _CORE_KPIS}
-    share = _number(_get(figures, ("hubs", "online_share")))
-    kpis["hubs_online_share"] = None if share is None else round(share * 100, 2)
-    slots = {
-        str(s["key"]): _number(s.get("value"))
-        for s in figures.get("slots") or []
-        if isinstance(s, dict) and KPI_KEY_RE.match(str(s.get("key") or ""))
+def monthly_report(kpis: StationKpis, *, hubs_online_share: float | None = None) -> dict[str, Any]:
+    """Return the region's monthly report from the station's figures (``station_kpis``)."""
+    st = kpis.station
+    flat: dict[str, float | None] = {
+        "sos_count": st.sos.count,
+        "sos_acknowledged": st.sos.acknowledged,
+        "sos_unacknowledged": st.sos.unacknowledged,
+        "sos_ack_p50": _number(st.sos.p50),
+        "sos_ack_p90": _number(st.sos.p90),
+        "incidents_total": st.incidents,
+        "drills": st.sos.drills,
+        "hubs_registered": len(st.hub_ids),
+        "hubs_reported": st.reported,
+        "hub_reports_rejected": len(kpis.rejected),
+        "cameras_linked": st.cameras_linked,
+        "checkpoints": st.checkpoints,
+        "patrol_gap_alerts": st.gap_alerts,
+        "big6_overdue_resolutions": st.overdue_resolutions,
+        "hubs_online_share": None if hubs_online_share is None else round(hubs_online_share * 100, 2),
     }
-    kpis.update(slots)
+    figures = {fid: _number(fig.value) for fid, fig in st.figures.items() if KPI_KEY_RE.match(fid)}
+    flat.update(figures)
     cameras: dict[str, int] = {}
-    for policy, count in (_get(figures, ("cameras", "by_policy")) or {}).items():
+    for policy, count in st.cameras_by_policy.items():
         key = policy if policy in _POLICIES else "?"
         cameras[key] = cameras.get(key, 0) + int(count or 0)
     questions = {
-        key.removeprefix("poll_"): value
-        for key, value in slots.items()
-        if key.startswith("poll_") and key != "poll_responses"
+        fid.removeprefix("poll_"): value
+        for fid, value in figures.items()
+        if fid.startswith("poll_") and fid != "poll_responses" and (value is None or 0 <= value <= 100)
     }
-    resolutions = int(slots.get("big6_resolutions") or 0)
-    done_share = slots.get("big6_resolutions_done")
+    resolutions = int(figures.get("big6_resolutions") or 0)
+    done_share = figures.get("big6_resolutions_done")
+    coverage = figures.get("patrol_coverage")
     report = MonthlyReport(
-        month=str(figures["month"]),
-        kpis=kpis,
-        hubs=int(_number(_get(figures, ("hubs", "registered"))) or 0),
-        hubs_online_share=share,
+        month=kpis.month,
+        kpis=flat,
+        hubs=len(st.hub_ids),
+        hubs_online_share=hubs_online_share,
         cameras_by_policy=cameras,  # type: ignore[arg-type]  # keys checked above
-        incidents_by_kind=_kinds(_get(figures, ("incidents", "by_kind")) or {}),
-        incidents_by_zone={
-            str(k)[:64]: v for k, v in list((_get(figures, ("incidents", "by_zone")) or {}).items())[:100]
-        },
+        incidents_by_kind=_kinds(st.incidents_by_kind),
+        incidents_by_zone={(z.id or "?")[:64]: z.incidents for z in kpis.zones[:100] if z.incidents},
         patrols=PatrolMonth(
-            coverage=slots.get("patrol_coverage"),
-            patrols=int(slots.get("patrols") or 0),
-            checkins=int(slots.get("patrol_checkins") or 0),
+            coverage=coverage if coverage is None or 0 <= coverage <= 100 else None,
+            patrols=int(figures.get("patrols") or 0),
+            checkins=int(figures.get("patrol_checkins") or 0),
         ),
-        poll=PollAggregate(responses=int(slots.get("poll_responses") or 0), questions=questions),
+        poll=PollAggregate(responses=int(figures.get("poll_responses") or 0), questions=questions),
         big6=Big6Month(
-            meetings=int(slots.get("big6_meeting_held") or 0),
-            sectors_present=int(slots.get("big6_sectors_present") or 0),
+            meetings=int(figures.get("big6_meeting_held") or 0),
+            sectors_present=min(6, round(figures.get("big6_sectors_present") or 0)),
             resolutions=resolutions,
             resolutions_done=round((done_share or 0) * resolutions / 100),
         ),

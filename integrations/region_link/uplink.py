@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.keys import HubKey
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.config import FederationConfig
 from integrations.federation.const import PRIO_EVENT, PRIO_INCIDENT
 from integrations.federation.uplink import Federation
@@ -130,7 +131,7 @@ class RegionUplink(Federation):
         return True
 
     async def _incidents(self) -> int:
-        from integrations.station.console.board import hub_zone
+        from integrations.station.kpis import hub_zone
 
         now = self.hub.clock.time()
         facts = await self.station_rt.store.incident_facts(
@@ -150,20 +151,27 @@ class RegionUplink(Federation):
         return count
 
     async def _months(self) -> int:
-        from integrations.station.console import kpi
-        from integrations.station.console.service import CONSOLE
+        from integrations.station.kpis import shift_month, station_kpis
 
-        console = self.hub.data.get(CONSOLE)
-        if console is None:
-            return 0
         this = datetime.fromtimestamp(self.hub.clock.time(), self.hub.clock.tz).strftime("%Y-%m")
         count = 0
-        for month in (kpi.shift_month(this, -1), this):
-            figures = await kpi.compute(self.hub, console.station, console.hubs, month)
-            if await self._queue(f"monthly:{month}", KIND_MONTHLY, monthly_report(figures), PRIO_EVENT):
+        for month in (shift_month(this, -1), this):
+            # The same computation as the CCOC's KPI page: the region sees what the station sees.
+            kpis = await station_kpis(self.station_rt.store, month, tz=self.hub.clock.tz, name=self.hub.name)
+            online = await self._online_share(kpis.station.hub_ids, kpis.start, kpis.end)
+            body = monthly_report(kpis, hubs_online_share=online)
+            if await self._queue(f"monthly:{month}", KIND_MONTHLY, body, PRIO_EVENT):
                 count += 1
         self.queued_months += count
         return count
+
+    async def _online_share(self, hub_ids: list[str], start: float, end: float) -> float | None:
+        """Return the share of hub-time online, from the CCOC console's link history if it runs."""
+        if self.hub.data.get(CONSOLE) is None:
+            return None
+        from integrations.ccoc.kpi import hubs_online_share
+
+        return await hubs_online_share(self.hub, sorted(hub_ids), start, end)
 
     def _on_message(self, name: str, payload: bytes, props: Any) -> None:
         # Only acks come down from a region: it sends no commands, and none is run.

@@ -11,7 +11,7 @@ from typing import Any
 import aiomqtt
 from click.testing import CliRunner
 
-from hub.testing_mqtt import MosquittoFactory
+from integrations.mqtt.testing import MosquittoFactory
 from integrations.region.cli import region_group
 from integrations.region.store import RegionStore
 from integrations.station.broker import read_passwd, verify_password

@@ -10,6 +10,7 @@ from integrations.federation.testing import until
 from integrations.region.testing import STATION_IDS, RegionLab, station_config
 from integrations.region_link.summary import incident_summary, monthly_report
 from integrations.region_link.uplink import REGION_LINK
+from integrations.station.kpis import Figure, Rejected, Scope, SosFigures, StationKpis
 
 
 def test_the_block_needs_a_station_and_its_own_id(load_config: Any, region_lab: RegionLab) -> None:
@@ -25,48 +26,60 @@ def test_the_block_needs_a_station_and_its_own_id(load_config: Any, region_lab: 
     assert any(e.path == "region_link.ca_file" and "does not exist" in e.message for e in loaded.errors)
 
 
-FIGURES: dict[str, Any] = {
-    "month": "2026-01",
-    "sos": {
-        "count": 4,
-        "acknowledged": 3,
-        "unacknowledged": 1,
-        "p50": 40.0,
-        "p90": 57.0,
-        "times": [30, 40, 50],
-    },
-    "incidents": {"total": 6, "by_kind": {"sos": 4, "Tip Off": 2}, "by_zone": {"ตลาดสด": 6}},
-    "drills": {"count": 1, "acknowledged": 1, "p50": 20.0},
-    "hubs": {"registered": 3, "online_share": 0.5, "online_now": 1},
-    "cameras": {"by_policy": {"always": 2, "on_alarm": 1, "weird": 1}, "linked": 4},
-    "slots": [
-        {"key": "patrol_coverage", "value": 72.5, "unit": "%"},
-        {"key": "patrols", "value": 31},
-        {"key": "patrol_checkins", "value": 140},
-        {"key": "poll_responses", "value": 57},
-        {"key": "poll_trust_police", "value": 4.1, "label_th": "ความเชื่อมั่น"},
-        {"key": "poll_fear_of_crime", "value": 2.2},
-        {"key": "big6_meeting_held", "value": 1},
-        {"key": "big6_sectors_present", "value": 5},
-        {"key": "big6_resolutions", "value": 4},
-        {"key": "big6_resolutions_done", "value": 75.0},
-        {"key": "Not A Key", "value": 9},
-        {"key": "poll_comment_sample", "value": "ร้านนี้ขายยา 081-234-5678"},
-    ],
-}
+def _fig(fid: str, value: Any, unit: str = "", source: str = "") -> Figure:
+    return Figure(id=fid, source=source, label_th=fid, label_en=fid, unit=unit, value=value)
+
+
+def _kpis() -> StationKpis:
+    figures = [
+        _fig("patrol_coverage", 72.5, "%"),
+        _fig("patrols", 31),
+        _fig("patrol_checkins", 140),
+        _fig("poll_responses", 57),
+        _fig("poll_trust_police", 4.1, "/5"),
+        _fig("poll_fear_of_crime", 2.2, "/5"),
+        _fig("big6_meeting_held", 1),
+        _fig("big6_sectors_present", 5, "/6"),
+        _fig("big6_resolutions", 4),
+        _fig("big6_resolutions_done", 75.0, "%"),
+        _fig("Not A Key", 9),
+        _fig("poll_comment_sample", "ร้านนี้ขายยา 081-234-5678"),
+    ]
+    station = Scope(
+        kind="station",
+        id="",
+        name="สภ.ทดสอบ",
+        zone="",
+        hub_ids=["hub-a", "hub-b", "hub-c"],
+        sos=SosFigures(count=4, acknowledged=3, times=[30.0, 40.0, 50.0], drills=1),
+        incidents_by_kind={"sos": 4, "Tip Off": 2},
+        cameras_by_policy={"always": 2, "on_alarm": 1, "weird": 1},
+        checkpoints=6,
+        figures={f.id: f for f in figures},
+        reported=2,
+        gap_alerts=3,
+    )
+    zone = Scope(
+        kind="zone", id="talat", name="ตลาดสด", zone="talat", hub_ids=["hub-a"], incidents_by_kind={"sos": 6}
+    )
+    bad = Rejected("hub-c", "01JD0000000000000000000009", "slots.0.value: not a number")
+    return StationKpis("2026-01", 0.0, 1.0, station, [zone], [], [bad])
 
 
 def test_the_monthly_report_carries_figures_only() -> None:
-    report = monthly_report(FIGURES)
-    assert report["kpis"]["sos_ack_p90"] == 57.0 and report["kpis"]["cameras_linked"] == 4
-    assert report["kpis"]["hubs_online_share"] == 50.0
-    assert report["kpis"]["poll_trust_police"] == 4.1 and report["kpis"]["patrol_coverage"] == 72.5
-    assert "Not A Key" not in report["kpis"]
-    # A slot whose value is text (a comment) goes up as "not measured", never as text.
-    assert report["kpis"]["poll_comment_sample"] is None
+    report = monthly_report(_kpis(), hubs_online_share=0.5)
+    kpis = report["kpis"]
+    assert kpis["sos_ack_p90"] == 48.0 and kpis["cameras_linked"] == 4 and kpis["sos_unacknowledged"] == 1
+    assert kpis["hubs_online_share"] == 50.0 and kpis["hub_reports_rejected"] == 1
+    assert kpis["poll_trust_police"] == 4.1 and kpis["patrol_coverage"] == 72.5
+    assert kpis["patrol_gap_alerts"] == 3 and kpis["checkpoints"] == 6 and kpis["drills"] == 1
+    assert "Not A Key" not in kpis
+    # A figure whose value is text (a comment) goes up as "not measured", never as text.
+    assert kpis["poll_comment_sample"] is None
     assert "081-234-5678" not in str(report)
     assert report["cameras_by_policy"] == {"always": 2, "on_alarm": 1, "?": 1}
     assert report["incidents_by_kind"] == {"sos": 4, "?": 2}
+    assert report["incidents_by_zone"] == {"talat": 6}
     assert report["poll"] == {
         "responses": 57,
         "questions": {"trust_police": 4.1, "fear_of_crime": 2.2, "comment_sample": None},
