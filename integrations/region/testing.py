@@ -15,6 +15,8 @@ from __future__ import annotations
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,8 @@ __all__ = (
     "register_stations",
     "start_region",
     "DEFAULT_PLAN",
+    "StationPlan",
+    "hub_kpi_month",
     "SECRETS",
 )
 
@@ -223,14 +227,62 @@ async def register_stations(region: Hub, *station_ids: str) -> None:
     await rg.ingest.reload_stations()
 
 
-#: What each station's hub does: cameras by share policy, and the seconds each SOS waited
-#: for an officer.  The order this gives under the default weighting is worked out in
-#: docs/region.md.
-DEFAULT_PLAN: dict[str, tuple[list[str], list[float]]] = {
-    "st-angthong": (["always", "always", "on_alarm", "registry"], [30, 40, 50, 60]),
-    "st-lopburi": (["always", "on_alarm"], [100, 200, 300]),
-    "st-singburi": (["registry"], [500, 700]),
+@dataclass(frozen=True)
+class StationPlan:
+    """What one station's hub does in the month (what the station then holds)."""
+
+    #: One camera per share policy listed.
+    cameras: list[str]
+    #: Seconds each SOS waited for an officer.
+    acks: list[float]
+    #: People Poll: mean trust in police (1–5) over ``answers`` answers.
+    trust: float
+    answers: int
+    #: Patrol coverage (%) over ``slots`` checkpoint × shift slots.
+    coverage: float
+    slots: int = 20
+
+
+#: The three stations of the region tests.  The order this gives under the default weighting
+#: is worked out in docs/region.md.
+DEFAULT_PLAN: dict[str, StationPlan] = {
+    "st-angthong": StationPlan(["always", "always", "on_alarm", "registry"], [30, 40, 50, 60], 3.0, 12, 50.0),
+    "st-lopburi": StationPlan(["always", "on_alarm"], [100, 200, 300], 4.5, 10, 90.0),
+    "st-singburi": StationPlan(["registry"], [500, 700], 4.0, 8, 100.0),
 }
+
+
+def hub_kpi_month(
+    station_id: str, hub_id: str, month: str, plan: StationPlan, at: float
+) -> tuple[str, bytes]:
+    """Return (topic, payload) of a hub's ``kpi_month`` report: its plugins' figures for the month."""
+    from hub.core.ids import ulid
+
+    slots = [
+        {
+            "id": "poll_trust_police",
+            "source": "people_poll",
+            "label_th": "ความเชื่อมั่นต่อตำรวจ",
+            "label_en": "Trust in police",
+            "value": plan.trust,
+            "unit": "/5",
+            "n": plan.answers,
+            "sum": plan.trust * plan.answers,
+        },
+        {"id": "poll_responses", "source": "people_poll", "value": plan.answers},
+        {
+            "id": "patrol_coverage",
+            "source": "patrol_qr",
+            "value": plan.coverage,
+            "unit": "%",
+            "n": plan.slots,
+            "sum": plan.coverage * plan.slots,
+        },
+    ]
+    body = {"type": "kpi_month", "data": {"month": month, "final": False, "slots": slots}, "time": at}
+    return topic(station_id, hub_id, "event"), envelope(ulid(), station_id, hub_id, "event", at, body)
+
+
 #: Personal data the hubs send their station that must never reach the region.
 SECRETS = ("นายสมชาย", "081-234-5678", "ร.ต.อ. สมหญิง", "0899999999", "นางสาวเจ้าของร้าน", "ร้านทองแผง 3")
 
@@ -241,14 +293,14 @@ async def start_region(
     station_broker: Any,
     folder: Path,
     clock: Any,
-    plan: dict[str, tuple[list[str], list[float]]] = DEFAULT_PLAN,
+    plan: dict[str, StationPlan] = DEFAULT_PLAN,
     **region_opts: Any,
 ) -> tuple[Hub, dict[str, Hub]]:
     """Start a region and its stations; feed each station its hub's data; send one round up.
 
     Each station ingests, on ``station_broker``, what its hub publishes (a registry and SOS
     incidents acknowledged after ``plan``'s delays, with a caller's name and phone in the
-    title), then its region link summarises that stored data and the region acknowledges it.
+    title, and its ``kpi_month`` report of poll and patrol figures), then its region link summarises that stored data and the region acknowledges it.
     """
     import aiomqtt
 
@@ -268,11 +320,14 @@ async def start_region(
     async with aiomqtt.Client(
         station_broker.host, station_broker.port, identifier=f"hubs-{ulid()}"
     ) as client:
-        for sid, (shares, acks) in plan.items():
+        for sid, what in plan.items():
             hub_id = f"{sid}-h1"
-            name, payload = hub_registry(sid, hub_id, shares, owner_phone="0899999999")
+            name, payload = hub_registry(sid, hub_id, what.cameras, owner_phone="0899999999")
             await client.publish(name, payload, qos=1)
-            for i, after in enumerate(acks):
+            month = datetime.fromtimestamp(clock.time(), clock.tz).strftime("%Y-%m")
+            name, payload = hub_kpi_month(sid, hub_id, month, what, clock.time())
+            await client.publish(name, payload, qos=1)
+            for i, after in enumerate(what.acks):
                 name, payload = hub_incident(
                     sid,
                     hub_id,
@@ -285,13 +340,16 @@ async def start_region(
                     acknowledged_by="ร.ต.อ. สมหญิง",
                 )
                 await client.publish(name, payload, qos=1)
-    for sid, (_, acks) in plan.items():
+    for sid, what in plan.items():
         store = stations[sid].data[STATION].store
 
-        async def stored(store: Any = store, n: int = len(acks), sid: str = sid) -> bool:
+        async def stored(store: Any = store, n: int = len(what.acks), sid: str = sid) -> bool:
             hub = await store.hub(f"{sid}-h1")
             facts = await store.incident_facts(0, 1e11)
-            return len(facts) == n and bool(hub and (hub.get("registry") or {}).get("cameras"))
+            reports = await store.hub_events(["kpi_month"], 0, 1e11)
+            return (
+                len(facts) == n and bool(reports) and bool(hub and (hub.get("registry") or {}).get("cameras"))
+            )
 
         await until(stored, within=15)
     for st in stations.values():

@@ -31,7 +31,8 @@ async def test_committee_reads_the_ranking_on_a_phone(
     rg = region.data[REGION]
     await until(lambda: rg.ingest.stored >= 6, within=15)
     expected = [r["station_id"] for r in (await rg.ranking(MONTH))["rows"]]
-    assert expected == ["st-angthong", "st-lopburi", "st-singburi"]
+    # The documented weighting over the stations' own data (worked out in docs/region.md).
+    assert expected == ["st-lopburi", "st-angthong", "st-singburi"]
     await region.auth.add_user("committee", "committee-pass-1", "viewer")
 
     context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="th-TH")
@@ -47,7 +48,7 @@ async def test_committee_reads_the_ranking_on_a_phone(
     rows = page.locator("#region-ranking tbody tr")
     assert [await rows.nth(i).get_attribute("data-station") for i in range(await rows.count())] == expected
     assert [await rows.nth(i).get_attribute("data-rank") for i in range(3)] == ["1", "2", "3"]
-    assert await rows.nth(0).get_attribute("data-score") == "25.80"
+    assert [await rows.nth(i).get_attribute("data-score") for i in range(3)] == ["41.84", "40.80", "26.45"]
     heading = await page.locator("h1").inner_text()
     assert "อันดับสถานีประจำเดือน" in heading and MONTH in heading
     # Thai first: the criteria and the "not reported" mark are in Thai.
@@ -61,8 +62,9 @@ async def test_committee_reads_the_ranking_on_a_phone(
 
     await rows.nth(1).locator("a").first.click()
     await page.locator("#station-points").wait_for()
-    assert await page.locator("#station-score").inner_text() == "15.21"
-    assert "59.26" in await page.locator('#station-points tr[data-key="sos_ack_p90"]').inner_text()
+    assert await page.locator("#station-score").inner_text() == "40.80"
+    assert "57" in await page.locator('#station-points tr[data-key="sos_ack_p90"]').inner_text()
+    assert "50" in await page.locator('#station-points tr[data-key="patrol_coverage"]').inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []
     await context.close()

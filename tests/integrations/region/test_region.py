@@ -73,18 +73,23 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
 
     ranking = await rg.ranking(MONTH)
     order = [r["station_id"] for r in ranking["rows"]]
-    assert order == ["st-angthong", "st-lopburi", "st-singburi"]
-    top = ranking["rows"][0]
-    # p90 of 30/40/50/60 s is 57 s: better than the 60 s best, 100 points x 25; 4 cameras
-    # linked of the 50 that score full, 8 points x 10; nothing else reported: (2500 + 80) / 100.
-    assert top["criteria"]["sos_ack_p90"] == {"value": pytest.approx(57.0), "points": 100.0}
-    assert top["criteria"]["cameras_linked"] == {"value": 4.0, "points": 8.0}
-    assert top["score"] == pytest.approx(25.8)
-    # 100/200/300 s: p90 280 s, (600-280)/(600-60) = 59.26 points; 2 cameras: 4 points.
-    assert ranking["rows"][1]["score"] == pytest.approx((25 * 59.26 + 10 * 4) / 100, abs=0.01)
-    # 500/700 s: p90 680 s is past the worst (600 s): 0 points; 1 camera, but "registry" only.
+    # The documented weighting (docs/region.md) over what each station's hub did:
+    # lopburi: SOS p90 280 s → (600-280)/(600-60) = 59.26 points × 25; trust 4.5/5 → 87.5 × 15;
+    #   patrols 90 % → 90 × 15; 2 cameras → 4 × 10: (1481.5 + 1312.5 + 1350 + 40) / 100 = 41.84.
+    # angthong: p90 57 s beats the 60 s best → 100 × 25; trust 3.0 → 50 × 15; patrols 50 % → 50 × 15;
+    #   4 cameras → 8 × 10: (2500 + 750 + 750 + 80) / 100 = 40.80.
+    # singburi: p90 680 s is past the worst → 0; trust 4.0 → 75 × 15; patrols 100 % × 15; one
+    #   camera (registry only still counts as linked) → 2 × 10: (1125 + 1500 + 20) / 100 = 26.45.
+    # Fear of crime and Big 6 were not reported by anyone: 0 points each, marked missing.
+    assert order == ["st-lopburi", "st-angthong", "st-singburi"]
+    assert [r["score"] for r in ranking["rows"]] == [41.84, 40.8, 26.45]
+    top, second = ranking["rows"][0], ranking["rows"][1]
+    assert top["criteria"]["sos_ack_p90"] == {"value": pytest.approx(280.0), "points": 59.26}
+    assert top["criteria"]["poll_trust_police"] == {"value": 4.5, "points": 87.5}
+    assert second["criteria"]["sos_ack_p90"] == {"value": pytest.approx(57.0), "points": 100.0}
+    assert second["criteria"]["cameras_linked"] == {"value": 4.0, "points": 8.0}
     assert ranking["rows"][2]["criteria"]["sos_ack_p90"]["points"] == 0
-    assert "poll_trust_police" in top["missing"]
+    assert top["missing"] == ["poll_fear_of_crime", "big6_meeting_held", "big6_resolutions_done"]
 
     # Incident summaries arrived once each, with the acknowledgement times the hubs saw.
     detail = await rg.station("st-lopburi", MONTH)
@@ -117,7 +122,7 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
         async with http.get(f"/region?month={MONTH}") as resp:
             html = await resp.text()
             assert resp.status == 200 and "อันดับสถานีประจำเดือน" in html
-            assert html.index('data-station="st-angthong"') < html.index('data-station="st-lopburi"')
+            assert html.index('data-station="st-lopburi"') < html.index('data-station="st-angthong"')
             # Two stations a page (the config says so): the third is on page 2.
             assert 'data-station="st-singburi" data-rank' not in html and "หน้า 1 / 2" in html
         async with http.get(f"/region?month={MONTH}&page=2") as resp:
@@ -125,13 +130,13 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
         async with http.get(f"/region?month={MONTH}&q=sing") as resp:
             html = await resp.text()
             assert 'data-station="st-singburi" data-rank="3"' in html
-            assert 'data-station="st-angthong" data-rank' not in html
+            assert 'data-station="st-lopburi" data-rank' not in html
         async with http.get(f"/region/stations/st-lopburi?month={MONTH}") as resp:
             assert resp.status == 200 and "59.26" in await resp.text()
         async with http.get(f"/region/ranking.csv?month={MONTH}") as resp:
             text = (await resp.read()).decode("utf-8-sig")
             rows = text.splitlines()
-            assert rows[3].startswith("1,สถานี st-angthong,st-angthong,25.8")
+            assert rows[3].startswith("1,สถานี st-lopburi,st-lopburi,41.84,280,59.26,4.5,87.5,")
             assert rows[5].startswith("3,")
         async with http.get(f"/region/ranking.pdf?month={MONTH}") as resp:
             body = await resp.read()
@@ -189,7 +194,7 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
     # The last good figures stay; the other stations are still ranked.
     assert (await rg.store.month(MONTH))["st-lopburi"]["kpis"] == before
     ranking = await rg.ranking(MONTH)
-    assert [r["station_id"] for r in ranking["rows"]] == ["st-angthong", "st-lopburi", "st-singburi"]
+    assert [r["station_id"] for r in ranking["rows"]] == ["st-lopburi", "st-angthong", "st-singburi"]
     assert [s["id"] for s in ranking["refused"]] == ["st-lopburi"]
     user = await region.auth.add_user("committee", "committee-pass-1", "viewer")
     token = await region.auth.create_token(user, "t")
