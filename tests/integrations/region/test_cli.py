@@ -11,8 +11,10 @@ from typing import Any
 import aiomqtt
 from click.testing import CliRunner
 
+from hub.bootstrap import load
 from integrations.mqtt.testing import MosquittoFactory
 from integrations.region.cli import region_group
+from integrations.region.config import DEFAULT_CRITERIA, RegionConfig
 from integrations.region.store import RegionStore
 from integrations.station.broker import read_passwd, verify_password
 
@@ -108,3 +110,21 @@ async def test_add_station_issues_credentials_the_broker_accepts(
         CliRunner().invoke, region_group, ["add-station", "Bad Id", "-c", str(config)]
     )
     assert bad.exit_code != 0 and "is not a station id" in bad.output
+
+
+def test_the_example_config_loads_and_makes_a_tls_broker(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[3] / "docs" / "config-region.example.yaml"
+    config = tmp_path / "config.yaml"
+    config.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "secrets.yaml").write_text('region_password: "region-password-1234"\n', encoding="utf-8")
+
+    loaded = load(config)
+    assert loaded.errors == []
+    cfg = loaded.blocks["region"]
+    assert isinstance(cfg, RegionConfig)
+    # The example spells out the default weighting, so the docs and the code cannot drift apart.
+    assert cfg.ranking.criteria == list(DEFAULT_CRITERIA)
+    _run(["broker-config", "--out", str(tmp_path / "m.conf")], config)
+    conf = (tmp_path / "m.conf").read_text(encoding="utf-8")
+    assert "listener 8883 0.0.0.0" in conf and "tls_version tlsv1.2" in conf
+    assert "listener 1883 127.0.0.1" in conf
