@@ -112,10 +112,20 @@ async def station_page(request: web.Request) -> web.Response:
     data = await region.station(station_id, month) if NAME_RE.match(station_id) else None
     if data is None:
         raise _BadRequest(404, f"no station {station_id[:64]!r} in this region")
+    from hub.http.templating import request_lang
+    from integrations.ccoc.charts import column_chart
+
+    row = data["row"]
+    chart = column_chart(
+        list(zip(data["months"], row["score_history"] if row else [None] * len(data["months"]), strict=True)),
+        title=labels(request_lang(request))["score"],
+        maximum=100,
+    )
     return _render(
         request,
         "region_station.html",
         d=data,
+        trend_chart=chart,
         prev=shift_month(month, -1),
         next=shift_month(month, 1),
     )

@@ -65,6 +65,9 @@ async def test_committee_reads_the_ranking_on_a_phone(
     assert await page.locator("#station-score").inner_text() == "40.80"
     assert "57" in await page.locator('#station-points tr[data-key="sos_ack_p90"]').inner_text()
     assert "50" in await page.locator('#station-points tr[data-key="patrol_coverage"]').inner_text()
+    # The trend: a column per month of the last six, this month's score among them.
+    assert await page.locator("#station-trend svg").count() == 1
+    assert "40.8" in await page.locator("#station-trend svg").inner_html()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []
     await context.close()
