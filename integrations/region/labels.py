@@ -57,6 +57,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Each criterion scores 0 at its worst value and 100 at its best, linearly; the score is the weighted mean",
     ),
     "find": ("ค้นหาสถานี", "Find a station"),
+    "search": ("ค้นหา", "Search"),
     "page": ("หน้า", "Page"),
     "previous": ("ก่อนหน้า", "Previous"),
     "next_page": ("ถัดไป", "Next"),
