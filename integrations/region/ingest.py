@@ -44,7 +44,7 @@ from integrations.region.const import (
     UP_KINDS,
 )
 from integrations.region.protocol import RegionEnvelope, parse_region_envelope
-from integrations.region.store import RegionStore
+from integrations.region.store import RegionStore, Reject
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -68,6 +68,13 @@ _REFRESH_INTERVAL = 5.0
 def _sniff_id(payload: bytes) -> str | None:
     match = _ID_IN_JSON.search(payload[:400])
     return match.group(1).decode("ascii") if match else None
+
+
+def _where(err: Exception) -> str:
+    """Return the path of the first wrong field (``body.kpis.sos_ack_p90``), or ''."""
+    if isinstance(err, ValidationError) and err.errors():
+        return ".".join(str(p) for p in err.errors()[0]["loc"])[:120]
+    return ""
 
 
 def _first_error(err: Exception) -> str:
@@ -116,7 +123,7 @@ class RegionIngest:
         self._log = BadInputLog(_LOGGER)
         self._last_refresh = 0.0
         self._refreshing: asyncio.Task[None] | None = None
-        self._pending_rejects: dict[str, tuple[int, str]] = {}
+        self._pending_rejects: dict[str, Reject] = {}
         self.received = 0
         self.stored = 0
         self.duplicates = 0
@@ -183,21 +190,33 @@ class RegionIngest:
         self.received += 1
         parts = parse_topic(name, REGION_ROOT)
         if parts is None or parts.station != self.region:
-            self._reject("?", f"not a topic of region {self.region}: {name[:120]!r}")
+            self._reject("?", f"not a topic of region {self.region}: {name[:120]!r}", code="topic")
             return
         station, kind = parts.hub, parts.kind
         if kind in DOWN_KINDS:
             return  # our own acks, echoed back by the broker
         if station not in self.registered:
-            self._reject(station, f"station {station!r} is not registered at region {self.region}")
+            self._reject(
+                station, f"station {station!r} is not registered at region {self.region}", code="unregistered"
+            )
             self._maybe_refresh()
             return
         if kind not in UP_KINDS:
             # Pictures, video, anything else: never taken at a region.
-            self._reject(station, f"a station may not send {kind!r} to its region", _sniff_id(payload))
+            self._reject(
+                station,
+                f"a station may not send {kind!r} to its region",
+                _sniff_id(payload),
+                code="kind",
+                where=kind,
+            )
             return
         if len(payload) > self._max_message:
-            self._reject(station, f"{kind}: {len(payload)} bytes is over the {self._max_message}-byte limit")
+            self._reject(
+                station,
+                f"{kind}: {len(payload)} bytes is over the {self._max_message}-byte limit",
+                code="size",
+            )
             return
         now = self.hub.clock.time()
         accepted = 0
@@ -216,18 +235,26 @@ class RegionIngest:
                 station,
                 f"{kind}: {len(line)} bytes is over the {self.cfg.max_payload}-byte limit",
                 _sniff_id(line),
+                code="size",
             )
             return None
         try:
             doc = parse_region_envelope(line)
         except (ValidationError, ValueError) as err:
-            self._reject(station, f"{kind}: not our schema: {_first_error(err)}", _sniff_id(line))
+            self._reject(
+                station,
+                f"{kind}: not our schema: {_first_error(err)}",
+                _sniff_id(line),
+                code="schema",
+                where=_where(err),
+            )
             return None
         if doc.hub != station or doc.kind != kind or doc.station != self.region:
             self._reject(
                 station,
                 f"payload says {doc.station}/{doc.hub}/{doc.kind} but the topic is {self.region}/{station}/{kind}",
                 doc.id,
+                code="mismatch",
             )
             return None
         if len(self._batch) >= _MAX_BACKLOG:
@@ -237,14 +264,17 @@ class RegionIngest:
             return None
         return doc
 
-    def _reject(self, station: str, reason: str, msg_id: str | None = None) -> None:
+    def _reject(
+        self, station: str, reason: str, msg_id: str | None = None, *, code: str, where: str = ""
+    ) -> None:
+        """Count and name a refused message (``code`` and ``where`` are what the pages show)."""
         self.rejected += 1
         self.rejected_by_station[station] += 1
         self.last_reject[station] = reason
         self._log.warn(station, "Region: refused a message from station %s: %s", station, reason)
         if station in self.registered:
-            count, _ = self._pending_rejects.get(station, (0, ""))
-            self._pending_rejects[station] = (count + 1, reason)
+            count = self._pending_rejects[station].count + 1 if station in self._pending_rejects else 1
+            self._pending_rejects[station] = Reject(count, reason, code, where)
             if msg_id is not None:
                 self._nacks[station].append({"id": msg_id, "reason": reason})
             self._wake.set()
@@ -313,7 +343,7 @@ class RegionIngest:
         ids: dict[str, list[str]] = defaultdict(list)
         for (doc, _), result in zip(batch, results, strict=True):
             if result.outcome == "conflict":
-                self._reject(doc.hub, result.reason, None)
+                self._reject(doc.hub, result.reason, None, code="conflict")
                 nacks[doc.hub].append({"id": doc.id, "reason": result.reason})
                 continue
             if result.outcome == "duplicate":
@@ -324,9 +354,9 @@ class RegionIngest:
             if doc.kind == KIND_HEALTH and doc.body.status == HEALTH_OFFLINE:
                 self._set_status(doc.hub, STATUS_OFFLINE, self.hub.clock.time())
         now = self.hub.clock.time()
-        for station, (count, reason) in rejects.items():
+        for station, rej in rejects.items():
             with contextlib.suppress(Exception):
-                await self.store.note_reject(station, reason, now, count)
+                await self.store.note_reject(station, rej, now)
         self._acknowledge(ids, nacks, now)
 
     def _acknowledge(

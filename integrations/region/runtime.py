@@ -115,6 +115,8 @@ class Region:
                 "rejected": s["rejected"],
                 "last_reject": s["last_reject"],
                 "last_reject_at": s["last_reject_at"],
+                "last_reject_code": s["last_reject_code"],
+                "last_reject_field": s["last_reject_field"],
             }
             for s in stations
             if s["rejected"]

@@ -24,7 +24,7 @@ from integrations.federation.const import KIND_HEALTH
 from integrations.region.const import KIND_INCIDENT, KIND_MONTHLY
 from integrations.region.protocol import RegionEnvelope
 
-__all__ = ("RegionStore", "Stored", "COMPONENT", "MIGRATIONS")
+__all__ = ("RegionStore", "Stored", "Reject", "COMPONENT", "MIGRATIONS")
 
 COMPONENT = "region"
 
@@ -78,7 +78,25 @@ MIGRATIONS = (
     );
     CREATE INDEX ix_region_monthly_month ON monthly (month);
     """,
+    # v2: what the last refused message was, as a code and a field path (the pages say it in
+    # Thai; ``last_reject`` keeps the English reason for the API and the logs).
+    """
+    ALTER TABLE stations ADD COLUMN last_reject_code TEXT;
+    ALTER TABLE stations ADD COLUMN last_reject_field TEXT;
+    """,
 )
+
+
+@dataclass(slots=True)
+class Reject:
+    """Refused messages of one station since the last write: how many, and the last one's why."""
+
+    count: int
+    reason: str
+    #: ``schema``, ``size``, ``kind``, ``mismatch``, ``conflict``: what the pages name.
+    code: str
+    #: The wrong field's path for ``schema``, the kind for ``kind``.
+    where: str = ""
 
 
 @dataclass(slots=True)
@@ -229,12 +247,13 @@ class RegionStore:
             )
         )
 
-    async def note_reject(self, station_id: str, reason: str, at: float, count: int = 1) -> None:
-        """Count a refused message against a registered station, with the reason."""
+    async def note_reject(self, station_id: str, reject: Reject, at: float) -> None:
+        """Count refused messages against a registered station, with the last one's reason."""
         await self._db.write(
             lambda c: c.execute(
-                "UPDATE stations SET rejected = rejected + ?, last_reject = ?, last_reject_at = ? WHERE id = ?",
-                (count, reason[:500], at, station_id),
+                "UPDATE stations SET rejected = rejected + ?, last_reject = ?, last_reject_at = ?, "
+                "last_reject_code = ?, last_reject_field = ? WHERE id = ?",
+                (reject.count, reject.reason[:500], at, reject.code, reject.where[:120], station_id),
             )
         )
 
@@ -244,7 +263,7 @@ class RegionStore:
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(
                 "SELECT id, name, registered_at, status, status_at, last_seen, rejected, last_reject, "
-                "last_reject_at FROM stations ORDER BY id"
+                "last_reject_at, last_reject_code, last_reject_field FROM stations ORDER BY id"
             ).fetchall()
             return [dict(r) for r in rows]
 

@@ -177,8 +177,8 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
         identifier=f"bad-{ulid()}",
     ) as client:
         await client.subscribe(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/ack")
-        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", bad + b"\n" + sneaky, qos=1)
         await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", b"{not json", qos=1)
+        await client.publish(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly", bad + b"\n" + sneaky, qos=1)
         async for message in client.messages:
             ack = json.loads(bytes(message.payload))
             if any(r["id"] == bad_id for r in ack["rejected"]):
@@ -189,6 +189,14 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
     async def named() -> bool:
         rows = {s["id"]: s for s in await rg.store.stations()}
         return rows["st-lopburi"]["rejected"] == 3
+
+    await until(named)
+    row = {s["id"]: s for s in await rg.store.stations()}["st-lopburi"]
+    # The last of the three smuggled a field in; the API keeps the English reason too.
+    assert (
+        row["last_reject_code"] == "schema" and row["last_reject_field"] == "monthly.body.respondent_phones"
+    )
+    assert "Extra inputs are not permitted" in row["last_reject"]
 
     await until(named)
     # The last good figures stay; the other stations are still ranked.
@@ -203,7 +211,10 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
         http.get(f"/region?month={MONTH}") as resp,
     ):
         html = await resp.text()
-        assert resp.status == 200 and 'data-refused="3"' in html and "not our schema" in html
+        assert resp.status == 200 and 'data-refused="3"' in html
+        # Named in Thai, with the field at fault (a code, shown as is); no English reason.
+        assert "ข้อมูลไม่ตรงรูปแบบ (ช่อง <code>monthly.body.respondent_phones</code>)" in html
+        assert "not our schema" not in html
 
 
 async def test_a_station_cannot_speak_for_another(
