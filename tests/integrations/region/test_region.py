@@ -266,3 +266,39 @@ async def test_a_station_cannot_speak_for_another(
         assert codes == [135, 0]
     await until(lambda: rg.ingest.stored >= 1)
     assert set(await rg.store.month(MONTH)) == {"st-lopburi"}
+
+
+async def test_every_region_route_needs_a_login(
+    region_lab: RegionLab, make_hub: Any, tmp_path: Path, clock: Any
+) -> None:
+    region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
+    await register_stations(region)
+    paths = [
+        "/region",
+        "/region/stations/st-lopburi",
+        "/region/ranking.csv",
+        "/region/ranking.pdf",
+        "/api/region",
+        "/api/region/ranking",
+        "/api/region/stations",
+        "/api/region/stations/st-lopburi",
+    ]
+    viewer = await region.auth.add_user("committee", "committee-pass-1", "viewer")
+    token = await region.auth.create_token(viewer, "t")
+    async with aiohttp.ClientSession(base_url=region.http.url) as http:
+        for path in paths:
+            async with http.get(path, allow_redirects=False) as resp:
+                # Pages send a browser to the login page; the API answers 401.
+                assert resp.status in (302, 303, 401), (path, resp.status)
+        # A viewer reads the ranking but not the intake's counters (operator).
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.get("/api/region", headers=auth) as resp:
+            assert resp.status == 403
+        async with http.get("/api/region/stations", headers=auth) as resp:
+            stations = await resp.json()
+            assert resp.status == 200 and [s["id"] for s in stations] == list(DEFAULT_PLAN)
+            assert all(s["status"] == "unknown" for s in stations)
+        # A station the region does not have, and a malformed id: 404, never 500.
+        for path in ("/region/stations/nobody", "/api/region/stations/Bad%20Id"):
+            async with http.get(path, headers=auth) as resp:
+                assert resp.status == 404, path

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from integrations.federation.testing import until
@@ -124,6 +126,17 @@ async def test_only_changes_go_up_and_a_restart_remembers(
     # No broker account for commands: the link ignores anything but acks.
     uplink._on_message(f"ssz/v1/region/region-9/{sid}/cmd", b'{"v":1}', None)
     assert uplink.commands.handled == 0
+    user = await station.auth.add_user("ccoc-admin", "ccoc-admin-pass-1", "operator")
+    token = await station.auth.create_token(user, "t")
+    async with (
+        aiohttp.ClientSession(
+            base_url=station.http.url, headers={"Authorization": f"Bearer {token}"}
+        ) as http,
+        http.get("/api/region_link") as resp,
+    ):
+        status = await resp.json()
+    assert resp.status == 200 and status["region"] == "region-9" and status["hub"] == sid
+    assert status["queued_months"] == 2 and "password" not in json.dumps(status)
     await station.stop()
     again = await make_hub(region_lab.link_block(sid), base=station_config(sid, mosquitto.url), folder=folder)
     await until(lambda: again.data[REGION_LINK].rounds >= 1)
