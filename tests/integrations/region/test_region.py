@@ -298,6 +298,10 @@ async def test_every_region_route_needs_a_login(
             stations = await resp.json()
             assert resp.status == 200 and [s["id"] for s in stations] == list(DEFAULT_PLAN)
             assert all(s["status"] == "unknown" for s in stations)
+        # The core pages work in the region role too, and link the ranking.
+        async with http.get("/", headers=auth) as resp:
+            html = await resp.text()
+            assert resp.status == 200 and 'href="/region"' in html and "ศูนย์ภาค/จังหวัด" in html
         # A station the region does not have, and a malformed id: 404, never 500.
         for path in ("/region/stations/nobody", "/api/region/stations/Bad%20Id"):
             async with http.get(path, headers=auth) as resp:
