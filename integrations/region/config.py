@@ -113,6 +113,8 @@ class RankingConfig(BlockModel):
     criteria: list[Criterion] = Field(default_factory=lambda: list(DEFAULT_CRITERIA), min_length=1)
     #: Months shown in a station's trend.
     trend_months: int = Field(default=6, ge=2, le=24)
+    #: Seconds a month's scores are reused by the page, the exports and the API (0: never).
+    cache_seconds: float = Field(default=10.0, ge=0, le=3600)
     #: Stations per page of the ranking (a phone cannot scroll 1,500 rows; the exports have all).
     page_size: int = Field(default=50, ge=1, le=2000)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ __all__ = ("REGION", "Region")
 _LOGGER = logging.getLogger(__name__)
 
 REGION: HubKey[Region] = HubKey("region")
+#: A month's scored stations, and each station's ranks and scores over the trend's months.
+_Scores = tuple[list[Scored], dict[str, list[int | None]], dict[str, list[float | None]]]
 
 
 class Region:
@@ -37,6 +40,7 @@ class Region:
         self.store = RegionStore(path if path.is_absolute() else hub.data_dir / path)
         self.ingest = RegionIngest(hub, cfg, self.store)
         self._purge: Cancel | None = None
+        self._cache: dict[str, tuple[float, list[str], _Scores]] = {}
 
     async def start(self) -> None:
         """Open the database and start taking what stations send."""
@@ -79,22 +83,8 @@ class Region:
         """Return the month's ranking, each station's trend, and the stations needing a look."""
         stations = await self.store.stations()
         ids = [s["id"] for s in stations]
-        reports = await self.store.month(month)
-        scored = rank(self.cfg.ranking.criteria, {s: r["kpis"] for s, r in reports.items()}, ids)
         months = [shift_month(month, -i) for i in range(self.cfg.ranking.trend_months - 1, -1, -1)]
-        history = await self.store.kpis(months[:-1])
-        ranks: dict[str, list[int | None]] = {s: [] for s in ids}
-        scores: dict[str, list[float | None]] = {s: [] for s in ids}
-        for past in months[:-1]:
-            figures = history.get(past, {})
-            by_station = {r.station_id: r for r in rank(self.cfg.ranking.criteria, figures, ids)}
-            for s in ids:
-                hit = by_station[s]
-                ranks[s].append(hit.rank if hit.reported else None)
-                scores[s].append(hit.score if hit.reported else None)
-        for item in scored:
-            ranks[item.station_id].append(item.rank if item.reported else None)
-            scores[item.station_id].append(item.score if item.reported else None)
+        scored, ranks, scores = await self._scores(month, months, ids)
         live = self.ingest.statuses
         now = self.hub.clock.time()
         names = {s["id"]: s["name"] or s["id"] for s in stations}
@@ -130,6 +120,38 @@ class Region:
             "attention": attention,
             "refused": bad,
         }
+
+    async def _scores(self, month: str, months: list[str], ids: list[str]) -> _Scores:
+        """Score the month and the trend's months: the costly part, kept ``cache_seconds``.
+
+        Stations report every few minutes, so figures a few seconds old are what the
+        committee would read anyway; the page, its exports and the API then share one
+        computation (at 1,500 stations, six months of scores).  Link states and refused
+        messages are read fresh on every call.
+        """
+        ttl = self.cfg.ranking.cache_seconds
+        hit = self._cache.get(month)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < ttl and hit[1] == ids:
+            return hit[2]
+        criteria = self.cfg.ranking.criteria
+        reports = await self.store.month(month)
+        scored = rank(criteria, {s: r["kpis"] for s, r in reports.items()}, ids)
+        history = await self.store.kpis(months[:-1])
+        ranks: dict[str, list[int | None]] = {s: [] for s in ids}
+        scores: dict[str, list[float | None]] = {s: [] for s in ids}
+        for past in months[:-1]:
+            for item in rank(criteria, history.get(past, {}), ids):
+                ranks[item.station_id].append(item.rank if item.reported else None)
+                scores[item.station_id].append(item.score if item.reported else None)
+        for item in scored:
+            ranks[item.station_id].append(item.rank if item.reported else None)
+            scores[item.station_id].append(item.score if item.reported else None)
+        result = (scored, ranks, scores)
+        if ttl > 0:
+            self._cache = {m: v for m, v in self._cache.items() if now - v[0] < ttl}
+            self._cache[month] = (now, ids, result)
+        return result
 
     @staticmethod
     def _row(
