@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,6 +46,7 @@ __all__ = (
     "KpiSlotDoc",
     "KpiReportDoc",
     "read_report",
+    "MONTH_RE",
     "collect_slots",
     "KpiReporter",
 )
@@ -58,6 +60,7 @@ EVENT_KPI_CHANGED = "kpi_changed"
 #: Days into a month during which the previous month is still reported.
 KPI_FINAL_DAYS = 10
 _MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_RE = re.compile(_MONTH_PATTERN)
 
 
 class KpiSlotDoc(BaseModel):

@@ -181,6 +181,9 @@ async def test_alerts_and_a_bad_report(make_hub: Any, federation_lab: Federation
     await store_events(
         store, "hub-b", [("big6_resolution_overdue", {"resolution_id": "r9"}, january + 30 * 86400)]
     )
+    # An older report re-sent late (after an outage) does not replace the newer one.
+    old = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": 99}]}
+    await store_events(store, "test-hub", [(EVENT_KPI_MONTH, old, january - 600)])
     k = await station_kpis(store, MONTH, tz=BKK)
     # The bad (newer) report is named and left out; the last good one stands.
     assert k.station.value("patrols") == 5
