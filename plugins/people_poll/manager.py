@@ -14,7 +14,6 @@ from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, 
 from plugins.people_poll.config import PollConfig
 from plugins.people_poll.const import (
     DOMAIN,
-    EVENT_KPI_CHANGED,
     EVENT_OPENED,
     EVENT_RESULTS,
     MONTH_PATTERN,
@@ -161,7 +160,8 @@ class PollManager:
             except AnswerError as err:
                 raise PollRefused("invalid", 400, question=err.question) from None
             await self.store.add_response(month, answers)
-        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
+        # No ``kpi_changed`` here on purpose: a report sent seconds after one answer would tell
+        # the station when that resident answered. Answers go up with the periodic report.
         return answers
 
     # -- results ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.kpis import station_kpis
 from integrations.station.runtime import STATION
+from plugins.big6.manager import BIG6
 from plugins.people_poll.manager import POLL
 
 BKK = ZoneInfo("Asia/Bangkok")
@@ -27,7 +28,7 @@ async def test_reports_follow_changes_and_close_the_month(
         make_hub,
         federation_lab,
         tmp_path / "st",
-        hub_extra="people_poll:\n",
+        hub_extra="people_poll:\nbig6:\n",
         station_extra={"silent_after": 1e6},
         kpi_interval=3600,
         kpi_debounce=5,
@@ -58,12 +59,24 @@ async def test_reports_follow_changes_and_close_the_month(
         e for e in await store.hub_events([EVENT_KPI_MONTH], 0, 1e11) if e["data"]["month"] != "2026-01"
     ]
 
-    # Two answers in a burst: one report after the debounce, with both.
+    # Poll answers alone send nothing at once (a report right after an answer would date it) ...
     for i in range(2):
         await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
     await clock.advance(5)
+    await reports("2026-01", 1)
+    # ... they go with the next report: here a Big 6 meeting and a resolution, one report for the burst.
+    big6 = hub.data[BIG6]
+    meeting = await big6.record_meeting({"date": "2026-01-31", "attendance": {"police": 2}}, "test")
+    await big6.add_resolution(meeting.id, {"text": "ติดไฟซอย 3", "owner": "เทศบาล", "due_date": "2026-02-15"})
+    await clock.advance(5)
     second = (await reports("2026-01", 2))[-1]
     assert responses(second) == 2
+    assert {s["id"]: s["value"] for s in second["slots"] if s["source"] == "big6"} == {
+        "big6_meeting_held": 1,
+        "big6_sectors_present": 1,
+        "big6_resolutions": 1,
+        "big6_resolutions_done": 0,
+    }
     trust = next(s for s in second["slots"] if s["id"] == "poll_trust_police")
     assert (trust["value"], trust["n"], trust["sum"]) == (4, 2, 8)
     # Aggregates only: nothing a respondent typed travels.
