@@ -115,6 +115,9 @@ async def test_pages_show_hubs_zones_and_checkpoints(
         page = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
         api = await (await s.get(f"/api/ccoc/kpi?month={MONTH}")).json()
         map_page = await (await s.get("/ccoc/map")).text()
+        s.cookie_jar.update_cookies({"lang": "en"})
+        english = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
+        english_map = await (await s.get("/ccoc/map")).text()
     # The station-wide programme figures: the hubs' sums, never the station's own zeros.
     assert 'data-slot="patrols"' in page and 'id="kpi-fig-patrols">13<' in page
     assert 'id="kpi-fig-poll_responses">8<' in page and 'id="kpi-fig-big6_resolutions">4<' in page
@@ -135,6 +138,9 @@ async def test_pages_show_hubs_zones_and_checkpoints(
         assert f'class="map-checkpoint" data-state="fresh" data-checkpoint="{hub_id}/soi3"' in map_page
         assert f'<tr data-checkpoint="{hub_id}/soi3" data-state="fresh">' in map_page
     assert "atm_gate" not in map_page and "ตรวจล่าสุด" in map_page
+    # The same in English, with the hubs' own Thai names.
+    assert "Programme figures by hub" in english and 'id="kpi-fig-patrols">13<' in english
+    assert "last check-in 1 Jan 2026 10:00" in english_map and "Patrol boxes" in english_map
     rows = map_page.split('id="ccoc-checkpoints"')[1]
     assert "1 ม.ค. 2569 07:30" in rows.split('data-checkpoint="hub-b/soi3"')[1].split("</tr>")[0]
     assert "1 ม.ค. 2569 10:00" in rows.split('data-checkpoint="test-hub/soi3"')[1].split("</tr>")[0]
