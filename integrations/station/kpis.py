@@ -397,11 +397,11 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
             item = directory.get(hub_id) or {}
             # A hub registered without a name shows the one it reports itself (as the console does).
             own = ((item.get("registry") or {}).get("hub") or {}).get("name")
-            name = item.get("name") if item.get("name") not in (None, "", hub_id) else own
+            hub_name = item.get("name") if item.get("name") not in (None, "", hub_id) else own
             hubs[hub_id] = Scope(
                 kind="hub",
                 id=hub_id,
-                name=str(name or hub_id),
+                name=str(hub_name or hub_id),
                 zone=hub_zone(item),
                 hub_ids=[hub_id],
             )
