@@ -24,6 +24,7 @@ FRESH_HOURS = 24
 #: The red of a ตู้แดง.
 COLOUR = "#dc2626"
 
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """One box on the map."""

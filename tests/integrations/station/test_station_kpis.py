@@ -121,6 +121,9 @@ async def test_pages_show_hubs_zones_and_checkpoints(
     # The station-wide programme figures: the hubs' sums, never the station's own zeros.
     assert 'data-slot="patrols"' in page and 'id="kpi-fig-patrols">13<' in page
     assert 'id="kpi-fig-poll_responses">8<' in page and 'id="kpi-fig-big6_resolutions">4<' in page
+    # Bars by zone: zone-a's 9 patrols and zone-b's 4.
+    chart = page.split('id="kpi-zone-patrols"')[1].split("</section>")[0]
+    assert "จำนวนรอบตรวจ · ตามพื้นที่" in chart and ">9<" in chart and ">4<" in chart
     # A row per hub and per zone.
     assert 'data-hub="test-hub"' in page and 'data-zone="zone-b"' in page
     assert (
