@@ -71,8 +71,9 @@ class KpiSlotDoc(BaseModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,64}$")]
     #: The plugin that computed it.
     source: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
-    label_th: Annotated[str, Field(max_length=200)] = ""
-    label_en: Annotated[str, Field(max_length=200)] = ""
+    #: A poll question's text is the longest label (300 characters in its config).
+    label_th: Annotated[str, Field(max_length=500)] = ""
+    label_en: Annotated[str, Field(max_length=500)] = ""
     value: float | None = None
     unit: Annotated[str, Field(max_length=16)] = ""
     #: How many things a share or mean is over (its weight); absent for counts.

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.core.clock import FakeClock
-from integrations.federation.kpi_report import EVENT_KPI_MONTH
+from integrations.federation.kpi_report import EVENT_KPI_MONTH, read_report
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.kpis import station_kpis
@@ -96,3 +96,16 @@ async def test_reports_follow_changes_and_close_the_month(
     january = await station_kpis(store, "2026-01", tz=BKK)
     assert january.station.final and january.station.value("poll_responses") == 2
     assert january.station.value("poll_trust_police") == 4
+
+
+def test_report_schema_takes_a_long_question_and_refuses_bad_values() -> None:
+    question = "ก" * 300  # a poll question may be 300 characters long
+    slot = {"id": "poll_q", "source": "people_poll", "label_th": question, "value": 3.5, "n": 4, "sum": 14}
+    report, reason = read_report({"month": "2026-01", "slots": [slot]})
+    assert reason is None and report is not None and report.slots[0].label_th == question
+    for bad in ({"value": float("nan")}, {"n": -1}, {"id": "Bad Id"}, {"value": "lots"}):
+        assert read_report({"month": "2026-01", "slots": [{**slot, **bad}]})[0] is None, bad
+    assert (
+        read_report({"month": "2026-13", "slots": []})[1]
+        == "month: String should match pattern '^\\d{4}-(0[1-9]|1[0-2])$'"
+    )
