@@ -6,6 +6,9 @@ on its own database, which holds none of that (it showed zeros): each hub
 sends its own figures as a ``kpi_month`` event instead, and the station keeps
 the newest report per hub and month (:mod:`integrations.station.kpis`).
 
+Through the outbox, coalesced per month: an unsent older report of a month is
+replaced by the newer one (a hub offline for a day sends its latest figures).
+
 When: after a ``kpi_changed`` event on the hub's bus (a check-in, a poll answer,
 a saved meeting; debounced so a burst makes one report), and every
 ``kpi_interval`` seconds.  The month just closed is reported again during the
@@ -165,7 +168,7 @@ class KpiReporter:
     def __init__(
         self,
         hub: Hub,
-        send_event: Callable[[str, dict[str, Any]], Awaitable[str]],
+        send_event: Callable[..., Awaitable[str]],
         *,
         interval: float,
         debounce: float,
@@ -232,7 +235,8 @@ class KpiReporter:
             digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
             if self._sent.get(month) == digest:
                 continue
-            ids.append(await self._send_event(EVENT_KPI_MONTH, body))
+            # Coalesced per month: a hub offline for a day sends its newest figures, not every step.
+            ids.append(await self._send_event(EVENT_KPI_MONTH, body, coalesce=f"{EVENT_KPI_MONTH}:{month}"))
             self._sent[month] = digest
         for month in [m for m in self._sent if m not in self.months()]:
             del self._sent[month]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,34 @@ def test_report_schema_takes_a_long_question_and_refuses_bad_values() -> None:
         read_report({"month": "2026-13", "slots": []})[1]
         == "month: String should match pattern '^\\d{4}-(0[1-9]|1[0-2])$'"
     )
+
+
+async def test_an_offline_hub_keeps_only_its_newest_report_per_month(make_hub: Any) -> None:
+    with socket.socket() as s:  # a closed port on 127.0.0.1: the station is unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    hub = await make_hub(
+        "people_poll:\n"
+        f"federation: {{station: test-station, broker: 'mqtt://127.0.0.1:{port}', username: test-hub,\n"
+        "             password: hub-a-password-1234, reconnect_min: 30, reconnect_max: 60}\n"
+    )
+    fed = hub.data[FEDERATION]
+
+    async def queued() -> dict[str, list[int]]:
+        rows = await hub.storage.fetchall(
+            "SELECT coalesce_key, payload FROM federation_outbox WHERE coalesce_key LIKE 'kpi_month:%'"
+        )
+        out: dict[str, list[int]] = {}
+        for row in rows:
+            slots = json.loads(row["payload"])["body"]["data"]["slots"]
+            out.setdefault(row["coalesce_key"], []).append(
+                next(s["value"] for s in slots if s["id"] == "poll_responses")
+            )
+        return out
+
+    await fed.kpis.report()
+    for i in range(3):
+        await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+        await fed.kpis.report()
+    # The 1st of January: December (closed) and January, each once, January with all three answers.
+    assert await queued() == {"kpi_month:2025-12": [0], "kpi_month:2026-01": [3]}
