@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.clock import Cancel
 from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, read_answers
 from plugins.people_poll.config import PollConfig
-from plugins.people_poll.const import (
-    DOMAIN,
-    EVENT_OPENED,
-    EVENT_RESULTS,
-    MONTH_PATTERN,
-    POLL,
-    TREND_MONTHS,
-)
+from plugins.people_poll.const import DOMAIN, EVENT_OPENED, EVENT_RESULTS, MONTH_PATTERN, POLL, TREND_MONTHS
 from plugins.people_poll.store import PollStore
 
 if TYPE_CHECKING:
