@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
+from integrations.ccoc.charts import bar_chart
+from integrations.ccoc.labels import labels
 from integrations.station.kpis import Figure, Scope, StationKpis
 
-__all__ = ("Column", "Row", "columns", "rows", "fmt", "context")
+__all__ = ("Column", "Row", "ZoneChart", "columns", "rows", "fmt", "zone_charts", "context")
 
 #: Headline figures by id prefix, in column order (``poll_`` takes every poll question).
 _HEADLINE = (
@@ -103,12 +107,48 @@ def rows(scopes: list[Scope], cols: list[Column]) -> list[Row]:
     ]
 
 
-def context(k: StationKpis) -> dict[str, Any]:
-    """Return the template's ``programme`` context: columns, zone rows and hub rows."""
+#: Figures drawn zone by zone, as bars.
+_CHARTED = ("patrols", "patrol_coverage", "poll_responses", "big6_resolutions")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneChart:
+    """One figure's bars, one per zone that reported it."""
+
+    id: str
+    title: str
+    svg: Markup
+
+
+def zone_charts(k: StationKpis, lang: str) -> list[ZoneChart]:
+    """Return bar charts of the headline figures by zone (only figures some zone reported)."""
+    words = labels(lang)
+    out = []
+    for fid in _CHARTED:
+        fig = k.station.figures.get(fid)
+        if fig is None or not fig.hubs:
+            continue
+        items = [
+            (z.name or z.id or "–", float(v))
+            for z in k.zones
+            if z.reported and (v := z.value(fid)) is not None
+        ]
+        if not items:
+            continue
+        label = (fig.label_th if lang == "th" else fig.label_en) or fig.label_en or fid
+        title = f"{label} · {words['by_zone_short']}"
+        unit = "%" if fig.unit == "%" else ""
+        out.append(ZoneChart(fid, title, bar_chart(items, title=title, unit=unit)))
+    return out
+
+
+def context(k: StationKpis, lang: str = "th") -> dict[str, Any]:
+    """Return the template's ``programme`` context: columns, zone rows, hub rows and zone charts."""
     cols = columns(k)
     return {
         "columns": cols,
         "zones": rows(k.zones, cols),
         "hubs": rows(k.hubs, cols),
         "rejected": k.rejected,
+        "charts": zone_charts(k, lang),
     }

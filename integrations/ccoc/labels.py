@@ -99,6 +99,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "not_reported": ("ยังไม่มีรายงาน", "not reported yet"),
     "reported_by": ("รายงานแล้ว", "Reported by"),
     "checkpoints": ("ตู้แดง (จุดตรวจ)", "Patrol boxes"),
+    "by_zone_short": ("ตามพื้นที่", "by zone"),
+    "checkpoint": ("ตู้แดง", "Patrol box"),
     "checkpoint_fresh": ("ตู้แดง ตรวจภายใน 24 ชม.", "patrol box, checked in the last 24 h"),
     "checkpoint_stale": ("ไม่ได้ตรวจเกิน 24 ชม.", "not checked for over 24 h"),
     "last_checkin": ("ตรวจล่าสุด", "Last check-in"),

@@ -15,6 +15,7 @@ from datetime import tzinfo
 from typing import Any
 
 from hub.i18n import format_time
+from integrations.ccoc.labels import labels
 
 __all__ = ("FRESH_HOURS", "Checkpoint", "checkpoints", "COLOUR")
 
@@ -22,11 +23,6 @@ __all__ = ("FRESH_HOURS", "Checkpoint", "checkpoints", "COLOUR")
 FRESH_HOURS = 24
 #: The red of a ตู้แดง.
 COLOUR = "#dc2626"
-
-_WORDS = {
-    "th": ("ตู้แดง", "ตรวจล่าสุด", "ยังไม่มีการตรวจ"),
-    "en": ("Patrol box", "last check-in", "never checked"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +71,8 @@ def _last_visits(health: Mapping[str, Any]) -> dict[str, float]:
 
 def checkpoints(hubs: Iterable[Mapping[str, Any]], *, now: float, tz: tzinfo, lang: str) -> list[Checkpoint]:
     """Return every hub's boxes that have a position, with their last visit."""
-    box_word, last_word, never_word = _WORDS["th" if lang == "th" else "en"]
+    words = labels(lang)
+    box_word, last_word, never_word = words["checkpoint"], words["last_checkin"], words["never_checked"]
     out: list[Checkpoint] = []
     for hub in hubs:
         registry = hub.get("registry") or {}
@@ -97,7 +94,7 @@ def checkpoints(hubs: Iterable[Mapping[str, Any]], *, now: float, tz: tzinfo, la
                 state, when = "never", never_word
             else:
                 state = "fresh" if now - last <= FRESH_HOURS * 3600 else "stale"
-                when = f"{last_word} {format_time(last, lang, tz, seconds=False)}"
+                when = f"{last_word.lower()} {format_time(last, lang, tz, seconds=False)}"
             out.append(
                 Checkpoint(
                     hub_id=str(hub.get("id") or ""),

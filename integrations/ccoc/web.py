@@ -587,7 +587,7 @@ async def kpi_page(request: web.Request) -> web.Response:
         f=figures,
         charts=charts,
         month=month,
-        programme=kpi_tables.context(station_kpis),
+        programme=kpi_tables.context(station_kpis, request_lang(request)),
         fmt=kpi_tables.fmt,
         prev=kpi.shift_month(month, -1),
         next=kpi.shift_month(month, 1),

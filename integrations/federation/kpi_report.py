@@ -6,6 +6,9 @@ on its own database, which holds none of that (it showed zeros): each hub
 sends its own figures as a ``kpi_month`` event instead, and the station keeps
 the newest report per hub and month (:mod:`integrations.station.kpis`).
 
+Through the outbox, coalesced per month: an unsent older report of a month is
+replaced by the newer one (a hub offline for a day sends its latest figures).
+
 When: after a ``kpi_changed`` event on the hub's bus (a check-in, a poll answer,
 a saved meeting; debounced so a burst makes one report), and every
 ``kpi_interval`` seconds.  The month just closed is reported again during the
@@ -26,6 +29,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,6 +49,7 @@ __all__ = (
     "KpiSlotDoc",
     "KpiReportDoc",
     "read_report",
+    "MONTH_RE",
     "collect_slots",
     "KpiReporter",
 )
@@ -58,6 +63,7 @@ EVENT_KPI_CHANGED = "kpi_changed"
 #: Days into a month during which the previous month is still reported.
 KPI_FINAL_DAYS = 10
 _MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_RE = re.compile(_MONTH_PATTERN)
 
 
 class KpiSlotDoc(BaseModel):
@@ -68,8 +74,9 @@ class KpiSlotDoc(BaseModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,64}$")]
     #: The plugin that computed it.
     source: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
-    label_th: Annotated[str, Field(max_length=200)] = ""
-    label_en: Annotated[str, Field(max_length=200)] = ""
+    #: A poll question's text is the longest label (300 characters in its config).
+    label_th: Annotated[str, Field(max_length=500)] = ""
+    label_en: Annotated[str, Field(max_length=500)] = ""
     value: float | None = None
     unit: Annotated[str, Field(max_length=16)] = ""
     #: How many things a share or mean is over (its weight); absent for counts.
@@ -161,7 +168,7 @@ class KpiReporter:
     def __init__(
         self,
         hub: Hub,
-        send_event: Callable[[str, dict[str, Any]], Awaitable[str]],
+        send_event: Callable[..., Awaitable[str]],
         *,
         interval: float,
         debounce: float,
@@ -228,7 +235,8 @@ class KpiReporter:
             digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
             if self._sent.get(month) == digest:
                 continue
-            ids.append(await self._send_event(EVENT_KPI_MONTH, body))
+            # Coalesced per month: a hub offline for a day sends its newest figures, not every step.
+            ids.append(await self._send_event(EVENT_KPI_MONTH, body, coalesce=f"{EVENT_KPI_MONTH}:{month}"))
             self._sent[month] = digest
         for month in [m for m in self._sent if m not in self.months()]:
             del self._sent[month]

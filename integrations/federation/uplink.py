@@ -315,14 +315,19 @@ class Federation:
         priority: int = PRIO_EVENT,
         time_fired: float | None = None,
         msg_id: str | None = None,
+        coalesce: str | None = None,
     ) -> str:
-        """Queue an ``event`` message (``msg_id``: the caller's idempotency key)."""
+        """Queue an ``event`` message (``msg_id``: the caller's idempotency key).
+
+        ``coalesce``: a newer unsent event with the same key replaces this one (a month's
+        figures: the station only needs the latest).
+        """
         body = {
             "type": event_type,
             "data": scrub(data),
             "time": self.hub.clock.time() if time_fired is None else time_fired,
         }
-        return await self.send(KIND_EVENT, body, priority, msg_id=msg_id)
+        return await self.send(KIND_EVENT, body, priority, msg_id=msg_id, coalesce=coalesce)
 
     async def _send_command_result(self, body: dict[str, Any]) -> str:
         body = {**body, "time": self.hub.clock.time()}

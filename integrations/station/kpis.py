@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
-from integrations.federation.kpi_report import EVENT_KPI_MONTH, KpiReportDoc, read_report
+from integrations.federation.kpi_report import KpiReportDoc, read_report
 
 if TYPE_CHECKING:
     from integrations.station.store import StationStore
@@ -56,11 +56,6 @@ __all__ = (
 )
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-#: A month's reports are looked for this long after it ends (the hub re-reports the closed
-#: month for ``KPI_FINAL_DAYS``; a hub offline for weeks sends its outbox when it returns).
-_REPORT_LATE = 45 * 86400
-#: ... and this long before it starts (a hub clock a little fast).
-_REPORT_EARLY = 2 * 86400
 _GAP = "patrol_gap"
 _OVERDUE = "big6_resolution_overdue"
 #: Figures shown even before any hub reports them, so the page keeps its shape.
@@ -392,7 +387,7 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
     start, end = month_bounds(month, tz)
     directory = {item["id"]: item for item in await store.hubs(full=True)}
     facts = await store.incident_facts(start, end)
-    reports = await store.hub_events([EVENT_KPI_MONTH], start - _REPORT_EARLY, end + _REPORT_LATE)
+    reports = await store.kpi_reports(month)
     alerts = await store.hub_events([_GAP, _OVERDUE], start, end)
 
     hubs: dict[str, Scope] = {}
@@ -402,11 +397,11 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
             item = directory.get(hub_id) or {}
             # A hub registered without a name shows the one it reports itself (as the console does).
             own = ((item.get("registry") or {}).get("hub") or {}).get("name")
-            name = item.get("name") if item.get("name") not in (None, "", hub_id) else own
+            hub_name = item.get("name") if item.get("name") not in (None, "", hub_id) else own
             hubs[hub_id] = Scope(
                 kind="hub",
                 id=hub_id,
-                name=str(name or hub_id),
+                name=str(hub_name or hub_id),
                 zone=hub_zone(item),
                 hub_ids=[hub_id],
             )
@@ -432,19 +427,21 @@ async def station_kpis(store: StationStore, month: str, *, tz: tzinfo, name: str
                 scope.sos.acknowledged += 1
                 scope.sos.times.append(float(f["acknowledged_at"]) - float(f["opened_at"]))
     rejected: list[Rejected] = []
-    newest: dict[str, tuple[KpiReportDoc, float]] = {}
-    for event in reports:  # oldest first: a later report replaces an earlier one
-        if (event.get("data") or {}).get("month") != month:
-            continue
-        report, reason = read_report(event["data"])
-        if report is None:
-            rejected.append(Rejected(str(event["hub_id"]), str(event["id"]), reason or "invalid"))
-            continue
-        newest[str(event["hub_id"])] = (report, float(event["sent_at"] or 0))
-    for hub_id, (report, sent_at) in newest.items():
-        scope = scope_of(hub_id)
-        scope.figures = _figures(report)
-        scope.reported, scope.reported_at, scope.final = 1, sent_at, report.final
+    for row in reports:
+        hub_id = str(row["hub_id"])
+        sent_at = float(row["sent_at"] or 0)
+        report, reason = read_report(row["data"]) if row["data"] is not None else (None, None)
+        if report is not None:
+            scope = scope_of(hub_id)
+            scope.figures = _figures(report)
+            scope.reported, scope.reported_at, scope.final = 1, sent_at, report.final
+        elif reason is not None:  # stored before a schema change, and fails it now
+            rejected.append(Rejected(hub_id, str(row["id"]), reason))
+        # A refused report newer than the one standing is named (the older good one still counts).
+        if row["rejected_id"] and (report is None or float(row["rejected_at"] or 0) >= sent_at):
+            rejected.append(
+                Rejected(hub_id, str(row["rejected_id"]), str(row["rejected_reason"] or "invalid"))
+            )
     overdue: dict[str, set[str]] = {}
     for event in alerts:
         scope = scope_of(str(event["hub_id"]))

@@ -200,6 +200,14 @@ class StationStore(Protocol):
     ) -> int:
         """Return how many messages are stored (per hub, kind and event type)."""
 
+    async def kpi_reports(self, month: str) -> list[dict[str, Any]]:
+        """Return, per hub, its newest valid ``kpi_month`` report for ``month`` and its newest refused one.
+
+        Kept at ingest (newest by the hub's ``sent_at`` wins): ``{hub_id, month, id, sent_at,
+        data, rejected_id, rejected_at, rejected_reason}``; ``data`` is None when only a refused
+        report came.  For :mod:`integrations.station.kpis`.
+        """
+
     async def hub_events(
         self, types: Sequence[str], since: float, until: float, *, hub_id: str | None = None
     ) -> list[dict[str, Any]]:

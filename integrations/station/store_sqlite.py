@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 from hub.database import Database, applied_versions, mark_applied
 from integrations.federation.const import KIND_SNAPSHOT
+from integrations.federation.kpi_report import EVENT_KPI_MONTH, MONTH_RE, read_report
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
 from integrations.station.bodies import read_health, read_registry
 from integrations.station.const import STATUS_UNKNOWN
@@ -193,9 +194,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
     """,
-    # 5: the programme's events by type and time, for the monthly figures (issue 17 item 0).
-    # Partial: motion and other telemetry events pay nothing for it at ingest.
+    # 5: the monthly figures (issue 17 item 0).  Each hub's newest valid kpi_month report per
+    # month, kept at ingest (a busy hub sends hundreds a month; the page reads one per hub),
+    # with its newest refused one beside it.  And the programme's events by type and time;
+    # partial, so motion and other telemetry events pay nothing for it at ingest.
     """
+    CREATE TABLE kpi_reports (
+        hub_id TEXT NOT NULL,
+        month TEXT NOT NULL,
+        msg_id TEXT,
+        sent_at REAL,
+        data TEXT,
+        rejected_id TEXT,
+        rejected_at REAL,
+        rejected_reason TEXT,
+        PRIMARY KEY (hub_id, month)
+    ) WITHOUT ROWID;
     CREATE INDEX ix_messages_programme ON messages (type, sent_at)
         WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
                                           'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
@@ -230,6 +244,20 @@ _INSERT_TIMELINE = (
     "INSERT OR IGNORE INTO timeline (msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data, "
     "received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
+# Newest wins, by the hub's clock: a late re-send of an older report changes nothing.
+_UPSERT_KPI_REPORT = """
+    INSERT INTO kpi_reports (hub_id, month, msg_id, sent_at, data) VALUES (?,?,?,?,?)
+    ON CONFLICT (hub_id, month) DO UPDATE SET
+        msg_id = excluded.msg_id, sent_at = excluded.sent_at, data = excluded.data
+    WHERE kpi_reports.sent_at IS NULL OR excluded.sent_at >= kpi_reports.sent_at
+"""
+_UPSERT_KPI_REJECT = """
+    INSERT INTO kpi_reports (hub_id, month, rejected_id, rejected_at, rejected_reason) VALUES (?,?,?,?,?)
+    ON CONFLICT (hub_id, month) DO UPDATE SET
+        rejected_id = excluded.rejected_id, rejected_at = excluded.rejected_at,
+        rejected_reason = excluded.rejected_reason
+    WHERE kpi_reports.rejected_at IS NULL OR excluded.rejected_at >= kpi_reports.rejected_at
+"""
 _INSERT_SNAPSHOT = (
     "INSERT OR IGNORE INTO snapshots (msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at, "
     "size, sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -403,6 +431,8 @@ class SqliteStationStore:
         snapshots: list[tuple[Any, ...]] = []
         for m in fresh:
             env = m.env
+            if isinstance(env, EventEnvelope) and env.body.type == EVENT_KPI_MONTH:
+                self._kpi_report(db, m, env.body.data)
             if isinstance(env, IncidentEnvelope):
                 inc, entry = env.body.incident, env.body.entry
                 loc = inc.location
@@ -480,6 +510,41 @@ class SqliteStationStore:
             db.executemany(_INSERT_TIMELINE, timeline)
         if snapshots:
             db.executemany(_INSERT_SNAPSHOT, snapshots)
+
+    @staticmethod
+    def _kpi_report(db: sqlite3.Connection, m: Inbound, data: dict[str, Any]) -> None:
+        """Keep a hub's newest valid report per month, and its newest refused one (named, not shown)."""
+        month = data.get("month")
+        if not isinstance(month, str) or not MONTH_RE.match(month):
+            month = "?"  # no month to file it under: still named, under "?"
+        report, reason = read_report(data)
+        if report is not None:
+            db.execute(_UPSERT_KPI_REPORT, (m.hub_id, month, m.id, m.sent_at, _dumps(report.model_dump())))
+        else:
+            db.execute(_UPSERT_KPI_REJECT, (m.hub_id, month, m.id, m.sent_at, reason or "invalid"))
+
+    async def kpi_reports(self, month: str) -> list[dict[str, Any]]:
+        """Return each hub's newest valid ``kpi_month`` report for ``month`` and its newest refused one."""
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
+                "SELECT * FROM kpi_reports WHERE month = ? ORDER BY hub_id", (month,)
+            ).fetchall()
+            return [
+                {
+                    "hub_id": r["hub_id"],
+                    "month": r["month"],
+                    "id": r["msg_id"],
+                    "sent_at": r["sent_at"],
+                    "data": _loads(r["data"]),
+                    "rejected_id": r["rejected_id"],
+                    "rejected_at": r["rejected_at"],
+                    "rejected_reason": r["rejected_reason"],
+                }
+                for r in rows
+            ]
+
+        return await self._db.read(run)
 
     # -- hubs ------------------------------------------------------------------------------
 

@@ -15,9 +15,6 @@ DOMAIN: Final = "people_poll"
 EVENT_OPENED: Final = "people_poll_opened"
 #: Fired when a month's poll has closed, with its aggregates only (for the station).
 EVENT_RESULTS: Final = "people_poll_results"
-#: Tells federation the month's figures changed (``kpi_slots``), so the station's KPI page
-#: follows within a minute (federation's ``kpi_changed``; named here, not imported).
-EVENT_KPI_CHANGED: Final = "kpi_changed"
 
 #: Cookie marking that this browser has answered a month (``pp_done_2026-01``).
 DONE_COOKIE_PREFIX: Final = "pp_done_"

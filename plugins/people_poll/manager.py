@@ -12,15 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.clock import Cancel
 from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, read_answers
 from plugins.people_poll.config import PollConfig
-from plugins.people_poll.const import (
-    DOMAIN,
-    EVENT_KPI_CHANGED,
-    EVENT_OPENED,
-    EVENT_RESULTS,
-    MONTH_PATTERN,
-    POLL,
-    TREND_MONTHS,
-)
+from plugins.people_poll.const import DOMAIN, EVENT_OPENED, EVENT_RESULTS, MONTH_PATTERN, POLL, TREND_MONTHS
 from plugins.people_poll.store import PollStore
 
 if TYPE_CHECKING:
@@ -161,7 +153,8 @@ class PollManager:
             except AnswerError as err:
                 raise PollRefused("invalid", 400, question=err.question) from None
             await self.store.add_response(month, answers)
-        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
+        # No ``kpi_changed`` here on purpose: a report sent seconds after one answer would tell
+        # the station when that resident answered. Answers go up with the periodic report.
         return answers
 
     # -- results ----------------------------------------------------------------------

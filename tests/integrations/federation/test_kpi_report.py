@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.core.clock import FakeClock
-from integrations.federation.kpi_report import EVENT_KPI_MONTH
+from integrations.federation.kpi_report import EVENT_KPI_MONTH, read_report
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.kpis import station_kpis
 from integrations.station.runtime import STATION
+from plugins.big6.manager import BIG6
 from plugins.people_poll.manager import POLL
 
 BKK = ZoneInfo("Asia/Bangkok")
@@ -27,7 +30,7 @@ async def test_reports_follow_changes_and_close_the_month(
         make_hub,
         federation_lab,
         tmp_path / "st",
-        hub_extra="people_poll:\n",
+        hub_extra="people_poll:\nbig6:\n",
         station_extra={"silent_after": 1e6},
         kpi_interval=3600,
         kpi_debounce=5,
@@ -58,12 +61,24 @@ async def test_reports_follow_changes_and_close_the_month(
         e for e in await store.hub_events([EVENT_KPI_MONTH], 0, 1e11) if e["data"]["month"] != "2026-01"
     ]
 
-    # Two answers in a burst: one report after the debounce, with both.
+    # Poll answers alone send nothing at once (a report right after an answer would date it) ...
     for i in range(2):
         await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
     await clock.advance(5)
+    await reports("2026-01", 1)
+    # ... they go with the next report: here a Big 6 meeting and a resolution, one report for the burst.
+    big6 = hub.data[BIG6]
+    meeting = await big6.record_meeting({"date": "2026-01-31", "attendance": {"police": 2}}, "test")
+    await big6.add_resolution(meeting.id, {"text": "ติดไฟซอย 3", "owner": "เทศบาล", "due_date": "2026-02-15"})
+    await clock.advance(5)
     second = (await reports("2026-01", 2))[-1]
     assert responses(second) == 2
+    assert {s["id"]: s["value"] for s in second["slots"] if s["source"] == "big6"} == {
+        "big6_meeting_held": 1,
+        "big6_sectors_present": 1,
+        "big6_resolutions": 1,
+        "big6_resolutions_done": 0,
+    }
     trust = next(s for s in second["slots"] if s["id"] == "poll_trust_police")
     assert (trust["value"], trust["n"], trust["sum"]) == (4, 2, 8)
     # Aggregates only: nothing a respondent typed travels.
@@ -83,3 +98,47 @@ async def test_reports_follow_changes_and_close_the_month(
     january = await station_kpis(store, "2026-01", tz=BKK)
     assert january.station.final and january.station.value("poll_responses") == 2
     assert january.station.value("poll_trust_police") == 4
+
+
+def test_report_schema_takes_a_long_question_and_refuses_bad_values() -> None:
+    question = "ก" * 300  # a poll question may be 300 characters long
+    slot = {"id": "poll_q", "source": "people_poll", "label_th": question, "value": 3.5, "n": 4, "sum": 14}
+    report, reason = read_report({"month": "2026-01", "slots": [slot]})
+    assert reason is None and report is not None and report.slots[0].label_th == question
+    for bad in ({"value": float("nan")}, {"n": -1}, {"id": "Bad Id"}, {"value": "lots"}):
+        assert read_report({"month": "2026-01", "slots": [{**slot, **bad}]})[0] is None, bad
+    assert (
+        read_report({"month": "2026-13", "slots": []})[1]
+        == "month: String should match pattern '^\\d{4}-(0[1-9]|1[0-2])$'"
+    )
+
+
+async def test_an_offline_hub_keeps_only_its_newest_report_per_month(make_hub: Any) -> None:
+    with socket.socket() as s:  # a closed port on 127.0.0.1: the station is unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    hub = await make_hub(
+        "people_poll:\n"
+        f"federation: {{station: test-station, broker: 'mqtt://127.0.0.1:{port}', username: test-hub,\n"
+        "             password: hub-a-password-1234, reconnect_min: 30, reconnect_max: 60}\n"
+    )
+    fed = hub.data[FEDERATION]
+
+    async def queued() -> dict[str, list[int]]:
+        rows = await hub.storage.fetchall(
+            "SELECT coalesce_key, payload FROM federation_outbox WHERE coalesce_key LIKE 'kpi_month:%'"
+        )
+        out: dict[str, list[int]] = {}
+        for row in rows:
+            slots = json.loads(row["payload"])["body"]["data"]["slots"]
+            out.setdefault(row["coalesce_key"], []).append(
+                next(s["value"] for s in slots if s["id"] == "poll_responses")
+            )
+        return out
+
+    await fed.kpis.report()
+    for i in range(3):
+        await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+        await fed.kpis.report()
+    # The 1st of January: December (closed) and January, each once, January with all three answers.
+    assert await queued() == {"kpi_month:2025-12": [0], "kpi_month:2026-01": [3]}

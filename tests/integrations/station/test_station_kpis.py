@@ -115,9 +115,15 @@ async def test_pages_show_hubs_zones_and_checkpoints(
         page = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
         api = await (await s.get(f"/api/ccoc/kpi?month={MONTH}")).json()
         map_page = await (await s.get("/ccoc/map")).text()
+        s.cookie_jar.update_cookies({"lang": "en"})
+        english = await (await s.get(f"/ccoc/kpi?month={MONTH}")).text()
+        english_map = await (await s.get("/ccoc/map")).text()
     # The station-wide programme figures: the hubs' sums, never the station's own zeros.
     assert 'data-slot="patrols"' in page and 'id="kpi-fig-patrols">13<' in page
     assert 'id="kpi-fig-poll_responses">8<' in page and 'id="kpi-fig-big6_resolutions">4<' in page
+    # Bars by zone: zone-a's 9 patrols and zone-b's 4.
+    chart = page.split('id="kpi-zone-patrols"')[1].split("</section>")[0]
+    assert "จำนวนรอบตรวจ · ตามพื้นที่" in chart and ">9<" in chart and ">4<" in chart
     # A row per hub and per zone.
     assert 'data-hub="test-hub"' in page and 'data-zone="zone-b"' in page
     assert (
@@ -135,6 +141,9 @@ async def test_pages_show_hubs_zones_and_checkpoints(
         assert f'class="map-checkpoint" data-state="fresh" data-checkpoint="{hub_id}/soi3"' in map_page
         assert f'<tr data-checkpoint="{hub_id}/soi3" data-state="fresh">' in map_page
     assert "atm_gate" not in map_page and "ตรวจล่าสุด" in map_page
+    # The same in English, with the hubs' own Thai names.
+    assert "Programme figures by hub" in english and 'id="kpi-fig-patrols">13<' in english
+    assert "last check-in 1 Jan 2026 10:00" in english_map and "Patrol boxes" in english_map
     rows = map_page.split('id="ccoc-checkpoints"')[1]
     assert "1 ม.ค. 2569 07:30" in rows.split('data-checkpoint="hub-b/soi3"')[1].split("</tr>")[0]
     assert "1 ม.ค. 2569 10:00" in rows.split('data-checkpoint="test-hub/soi3"')[1].split("</tr>")[0]
@@ -181,6 +190,9 @@ async def test_alerts_and_a_bad_report(make_hub: Any, federation_lab: Federation
     await store_events(
         store, "hub-b", [("big6_resolution_overdue", {"resolution_id": "r9"}, january + 30 * 86400)]
     )
+    # An older report re-sent late (after an outage) does not replace the newer one.
+    old = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": 99}]}
+    await store_events(store, "test-hub", [(EVENT_KPI_MONTH, old, january - 600)])
     k = await station_kpis(store, MONTH, tz=BKK)
     # The bad (newer) report is named and left out; the last good one stands.
     assert k.station.value("patrols") == 5
