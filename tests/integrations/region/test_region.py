@@ -102,6 +102,12 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
     assert sorted(i["ack_seconds"] for i in detail["recent"]) == [100, 200, 300]
     assert detail["report"]["cameras_by_policy"] == {"always": 1, "on_alarm": 1}
 
+    # A station that stops says so (its retained "offline", as a hub's federation does).
+    await stations["st-singburi"].stop()
+    await until(lambda: rg.ingest.statuses.get("st-singburi") == "offline")
+    attention = (await rg.ranking(MONTH))["attention"]
+    assert [(s["id"], s["status"]) for s in attention] == [("st-singburi", "offline")]
+
     # Never pictures, never personal data: not in any payload the region's broker carried.
     assert seen and {t.rsplit("/", 1)[1] for t, _ in seen} <= {"incident", "monthly", "health", "ack"}
     for name, payload in seen:
@@ -123,6 +129,7 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
             html = await resp.text()
             assert resp.status == 200 and "อันดับสถานีประจำเดือน" in html
             assert html.index('data-station="st-lopburi"') < html.index('data-station="st-angthong"')
+            assert '<li data-station="st-singburi" data-status="offline">' in html and "ออฟไลน์" in html
             # Two stations a page (the config says so): the third is on page 2.
             assert 'data-station="st-singburi" data-rank' not in html and "หน้า 1 / 2" in html
         async with http.get(f"/region?month={MONTH}&page=2") as resp:
@@ -266,6 +273,14 @@ async def test_a_station_cannot_speak_for_another(
         assert codes == [135, 0]
     await until(lambda: rg.ingest.stored >= 1)
     assert set(await rg.store.month(MONTH)) == {"st-lopburi"}
+
+    # A station that goes quiet without a word (no will, no goodbye) turns "silent" after
+    # silent_after (600 s in the lab); one that never came is "unknown". Both need a look.
+    assert rg.ingest.statuses["st-lopburi"] == "online"
+    await clock.advance(700)
+    await until(lambda: rg.ingest.statuses["st-lopburi"] == "silent")
+    attention = {s["id"]: s["status"] for s in (await rg.ranking(MONTH))["attention"]}
+    assert attention == {"st-angthong": "unknown", "st-lopburi": "silent", "st-singburi": "unknown"}
 
 
 async def test_every_region_route_needs_a_login(
