@@ -35,6 +35,7 @@ __all__ = (
     "PatrolMonth",
     "PollAggregate",
     "IncidentSummary",
+    "KpiLabel",
     "MonthlyReport",
     "RegionEnvelope",
     "parse_region_envelope",
@@ -119,6 +120,13 @@ class PatrolMonth(_Closed):
     checkins: _COUNT = 0
 
 
+class KpiLabel(_Closed):
+    """A programme figure's name as the plugin that computed it gives it (a question's text)."""
+
+    th: Annotated[str, Field(max_length=300)] = ""
+    en: Annotated[str, Field(max_length=300)] = ""
+
+
 class MonthlyReport(_Closed):
     """One month of a station's figures."""
 
@@ -133,6 +141,13 @@ class MonthlyReport(_Closed):
     patrols: PatrolMonth = PatrolMonth()
     poll: PollAggregate = PollAggregate()
     big6: Big6Month = Big6Month()
+    #: Names of the programme figures among ``kpis`` (the core ones are named by the region).
+    labels: dict[_KEY, KpiLabel] = {}
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, KpiLabel]) -> dict[str, KpiLabel]:
+        return _bounded_map(value, most=MAX_KPIS)
 
     @field_validator("kpis")
     @classmethod

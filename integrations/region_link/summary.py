@@ -18,6 +18,7 @@ from integrations.region.protocol import (
     KPI_KEY_RE,
     Big6Month,
     IncidentSummary,
+    KpiLabel,
     MonthlyReport,
     PatrolMonth,
     PollAggregate,
@@ -125,6 +126,11 @@ def monthly_report(kpis: StationKpis, *, hubs_online_share: float | None = None)
             checkins=int(figures.get("patrol_checkins") or 0),
         ),
         poll=PollAggregate(responses=int(figures.get("poll_responses") or 0), questions=questions),
+        labels={
+            fid: KpiLabel(th=fig.label_th[:300], en=fig.label_en[:300])
+            for fid, fig in st.figures.items()
+            if KPI_KEY_RE.match(fid) and (fig.label_th or fig.label_en)
+        },
         big6=Big6Month(
             meetings=int(figures.get("big6_meeting_held") or 0),
             sectors_present=min(6, round(figures.get("big6_sectors_present") or 0)),

@@ -139,7 +139,12 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
             assert 'data-station="st-singburi" data-rank="3"' in html
             assert 'data-station="st-lopburi" data-rank' not in html
         async with http.get(f"/region/stations/st-lopburi?month={MONTH}") as resp:
-            assert resp.status == 200 and "59.26" in await resp.text()
+            html = await resp.text()
+            assert resp.status == 200 and "59.26" in html
+            # Every figure of the month, named in Thai: the core ones by the region, the
+            # programme's by the plugin that computed them at the hub.
+            assert '<tr data-kpi="sos_count"><th scope="row">จำนวน SOS</th>' in html
+            assert '<tr data-kpi="poll_trust_police"><th scope="row">ความเชื่อมั่นต่อตำรวจ</th>' in html
         async with http.get(f"/region/ranking.csv?month={MONTH}") as resp:
             text = (await resp.read()).decode("utf-8-sig")
             rows = text.splitlines()

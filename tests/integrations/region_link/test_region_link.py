@@ -75,7 +75,8 @@ def test_the_monthly_report_carries_figures_only() -> None:
     assert kpis["hubs_online_share"] == 50.0 and kpis["hub_reports_rejected"] == 1
     assert kpis["poll_trust_police"] == 4.1 and kpis["patrol_coverage"] == 72.5
     assert kpis["patrol_gap_alerts"] == 3 and kpis["checkpoints"] == 6 and kpis["drills"] == 1
-    assert "Not A Key" not in kpis
+    assert "Not A Key" not in kpis and "Not A Key" not in report["labels"]
+    assert report["labels"]["poll_trust_police"] == {"th": "poll_trust_police", "en": "poll_trust_police"}
     # A figure whose value is text (a comment) goes up as "not measured", never as text.
     assert kpis["poll_comment_sample"] is None
     assert "081-234-5678" not in str(report)
