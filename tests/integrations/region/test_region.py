@@ -322,6 +322,10 @@ async def test_every_region_route_needs_a_login(
         async with http.get("/", headers=auth) as resp:
             html = await resp.text()
             assert resp.status == 200 and 'href="/region"' in html and "ศูนย์ภาค/จังหวัด" in html
+        # English when asked (the lang cookie), Thai otherwise.
+        async with http.get("/region", headers={**auth, "Cookie": "lang=en"}) as resp:
+            html = await resp.text()
+            assert "Station ranking of the month" in html and "อันดับสถานีประจำเดือน" not in html
         # A station the region does not have, and a malformed id: 404, never 500.
         for path in ("/region/stations/nobody", "/api/region/stations/Bad%20Id"):
             async with http.get(path, headers=auth) as resp:
