@@ -330,3 +330,47 @@ async def test_every_region_route_needs_a_login(
         for path in ("/region/stations/nobody", "/api/region/stations/Bad%20Id"):
             async with http.get(path, headers=auth) as resp:
                 assert resp.status == 404, path
+
+
+async def test_nothing_is_acknowledged_while_the_database_is_away(
+    region_lab: RegionLab, make_hub: Any, tmp_path: Path, clock: Any
+) -> None:
+    region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
+    await register_stations(region)
+    rg = region.data[REGION]
+    assert await rg.ingest.link.wait_connected(10)
+    acked: list[str] = []
+    async with aiomqtt.Client(
+        region_lab.broker.host,
+        region_lab.broker.port,
+        username="st-lopburi",
+        password=region_lab.passwords["st-lopburi"],
+        identifier=f"db-{ulid()}",
+    ) as client:
+        await client.subscribe(f"{REGION_ROOT}/{REGION_ID}/st-lopburi/ack")
+
+        async def acks() -> None:
+            async for message in client.messages:
+                acked.extend(json.loads(bytes(message.payload))["ids"])
+
+        pump = asyncio.create_task(acks())
+        try:
+            # The database goes away (closed under the running region, as a lost disk would).
+            await rg.store.close()
+            msg_id = ulid()
+            report = {"month": MONTH, "kpis": {"sos_ack_p90": 120.0}}
+            await client.publish(
+                f"{REGION_ROOT}/{REGION_ID}/st-lopburi/monthly",
+                envelope(msg_id, REGION_ID, "st-lopburi", "monthly", clock.time(), report),
+                qos=1,
+            )
+            await asyncio.sleep(1.0)
+            assert msg_id not in acked  # not stored, so not acknowledged: the station keeps it
+            # It comes back: the held batch is stored, then acknowledged.
+            await rg.store.open()
+            await until(lambda: msg_id in acked, within=15)
+            assert (await rg.store.month(MONTH))["st-lopburi"]["kpis"] == {"sos_ack_p90": 120.0}
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
