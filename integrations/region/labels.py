@@ -69,6 +69,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "reject.mismatch": ("ข้อมูลภายในไม่ตรงกับหัวข้อที่ส่งมา", "the payload disagrees with its topic"),
     "reject.conflict": ("ใช้รหัสข้อความซ้ำกับข้อความอื่น", "a message id reused for another message"),
     "reject.other": ("ข้อมูลไม่ถูกต้อง", "invalid"),
+    "kind.other": ("ประเภทอื่น", "other kind"),
     "all_kpis": ("ตัวชี้วัดทั้งหมดของเดือน", "Every figure of the month"),
     "kpi.sos_count": ("จำนวน SOS", "SOS"),
     "kpi.sos_acknowledged": ("SOS ที่รับทราบแล้ว", "SOS acknowledged"),

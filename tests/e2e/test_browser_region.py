@@ -69,5 +69,6 @@ async def test_committee_reads_the_ranking_on_a_phone(
     assert await page.locator("#station-trend svg").count() == 1
     assert "40.8" in await page.locator("#station-trend svg").inner_html()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.screenshot(path=str(tmp_path / "region-station.png"), full_page=True)
     assert errors == []
     await context.close()
