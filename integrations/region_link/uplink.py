@@ -61,7 +61,7 @@ def federation_config(cfg: RegionLinkConfig, station_id: str) -> FederationConfi
             "ack_timeout": cfg.ack_timeout,
             "reconnect_min": cfg.reconnect_min,
             "reconnect_max": cfg.reconnect_max,
-            "share": {"incidents": False, "events": [], "registry": False, "snapshots": False},
+            "share": {"incidents": False, "events": [], "registry": False, "snapshots": False, "kpis": False},
             "commands": {"allow": []},
         }
     )

@@ -124,6 +124,9 @@ async def test_only_changes_go_up_and_a_restart_remembers(
     rows = await station.storage.fetchall("SELECT key FROM region_link_sent ORDER BY key")
     assert [r["key"] for r in rows] == ["monthly:2025-12", "monthly:2026-01"]
     assert uplink.status()["region"] == "region-9"
+    # Transport only: none of the hub tier's own traffic rides on the region link.
+    share = uplink.cfg.share
+    assert not (share.incidents or share.events or share.registry or share.snapshots or share.kpis)
     # No broker account for commands: the link ignores anything but acks.
     uplink._on_message(f"ssz/v1/region/region-9/{sid}/cmd", b'{"v":1}', None)
     assert uplink.commands.handled == 0
