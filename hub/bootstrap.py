@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
+from hub.config.deprecations import DEPRECATIONS, Deprecation, apply_deprecations
 from hub.config.nodes import NodeDict
 from hub.plugins import PluginHost
 from hub.plugins.manifest import read_manifest
@@ -86,6 +87,18 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
         else:
             schemas[info.domain] = schema
     return schemas
+
+
+def _deprecations(host: PluginHost) -> list[Deprecation]:
+    """Return the core's table of moved and removed keys and every loaded plugin's."""
+    table = list(DEPRECATIONS)
+    for info, rows in host.call_each("config_deprecations"):
+        for row in rows or ():
+            if isinstance(row, Deprecation):
+                table.append(row)
+            else:
+                info.fail("config_deprecations", f"not a Deprecation: {row!r}")
+    return table
 
 
 def _item_type(schema: Any) -> Any | None:
@@ -193,6 +206,8 @@ def load(
             ]
         )
     schemas = _schemas(host)
+    if isinstance(raw, dict):
+        loaded.warnings.extend(apply_deprecations(raw, _deprecations(host), label))
 
     if "hub" not in raw:
         loaded.errors.append(ConfigError(label, 1, "hub", "required block missing"))

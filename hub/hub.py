@@ -264,6 +264,8 @@ class Hub:
         loaded = await self.loop.run_in_executor(None, self._load)
         for err in loaded.errors:
             _LOGGER.error("Config: %s", err)
+        for warning in loaded.warnings:
+            _LOGGER.warning("Config: %s", warning)  # a deprecated key, an SOS button nothing handles
         if loaded.core is None:
             raise ConfigInvalid(loaded.errors)
         _install_redaction()

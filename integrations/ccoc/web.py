@@ -52,7 +52,7 @@ _ACTIONS = {
 }
 _INCIDENT_ID = re.compile(r"^[^\s/]{1,64}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual")
+_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual", "supervision")
 
 
 def _dumps(obj: Any) -> str:
@@ -242,6 +242,20 @@ async def incident_action(request: web.Request) -> web.Response:
     if action == "note" and not text:
         raise ConsoleError("a note needs text")
     user = current_user(request)
+    if (inc.get("data") or {}).get("station_made"):
+        # The station's own incident (a hub that stopped reporting): the hub knows nothing of it.
+        from integrations.station.supervision import local_action
+
+        done = await local_action(
+            console.hub,
+            console.station,
+            inc,
+            action,
+            text=text,
+            actor=_text(body, "name", 100) or user.username,
+            unit=unit,
+        )
+        return web.json_response(done, status=200, dumps=_dumps)
     record = await console.delivery.submit(
         hub_id,
         _ACTIONS[action],
@@ -312,7 +326,17 @@ async def hubs_page(request: web.Request) -> web.Response:
     """Every hub: link, last seen, version, failures, battery alarms, cameras per policy."""
     console = _console(request)
     hubs = [_hub_facts(h) for h in (await console.hubs.all()).values()]
-    return _render(request, "console_hubs.html", hubs=sorted(hubs, key=lambda h: h["id"]))
+    from hub.http.templating import request_lang
+    from integrations.station.supervision_figures import labels as sup_labels
+    from integrations.station.supervision_figures import month_figures
+
+    return _render(
+        request,
+        "console_hubs.html",
+        hubs=sorted(hubs, key=lambda h: h["id"]),
+        sup=await month_figures(console.station),
+        S=sup_labels(request_lang(request)),
+    )
 
 
 async def hub_page(request: web.Request) -> web.Response:

@@ -229,13 +229,17 @@ class Federation:
         if self._registry_due is not None:
             self._registry_due()
             self._registry_due = None
-        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
-        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
+        # The sender goes first: "offline" must be the last thing on the wire.  While the
+        # goodbye waited for its PUBACK, an ack freeing the window (or a re-send) let the
+        # sender publish after it, and the station, seeing that message, took the hub for
+        # online again until its silence gave it away minutes later.
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
+        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
         await self.outbox.close()
 
     def _health_payload(self, status: str, reason: str) -> bytes:
@@ -340,6 +344,9 @@ class Federation:
             {
                 "outbox": self.outbox.stats(),
                 "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+                # The station derives its failure-detection time from this (station.supervision).
+                "heartbeat_interval": self.cfg.health_interval,
+                "schema": dict(self.hub.schema_versions),
             },
         )
         return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)

@@ -154,6 +154,10 @@ class Ingest:
         )
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
+        #: Hub → the hub's time on its last "offline" (its goodbye or its will).
+        self._goodbyes: dict[str, float] = {}
+        #: Hub → the heartbeat interval its health reports say (seconds).
+        self.heartbeats: dict[str, float] = {}
         self._batch: list[Inbound] = []
         self._urgent: list[Inbound] = []
         #: Snapshot bytes waiting for the writer, by message id.
@@ -192,6 +196,10 @@ class Ingest:
         for status in await self.store.hub_statuses():
             self.statuses[status.hub_id] = status
             self._mirror(status)
+        for item in await self.store.hubs(full=True):
+            interval = (item.get("health") or {}).get("heartbeat_interval")
+            if isinstance(interval, int | float):
+                self.heartbeats[item["id"]] = float(interval)
         self.link.start(self.hub.create_background_task)
         self.urgent_link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
@@ -676,10 +684,20 @@ class Ingest:
         status.last_seen = m.received_at
         if m.sent_at > (status.last_sent or 0.0):
             status.last_sent = m.sent_at
-        offline = isinstance(m.env, HealthEnvelope) and m.env.body.status == HEALTH_OFFLINE
-        if offline:
+        health = m.env.body.status if isinstance(m.env, HealthEnvelope) else None
+        if health is not None and m.env.body.heartbeat_interval is not None:  # type: ignore[union-attr]
+            self.heartbeats[m.hub_id] = m.env.body.heartbeat_interval  # type: ignore[union-attr]
+        if health == HEALTH_OFFLINE:
+            self._goodbyes[m.hub_id] = m.sent_at
             self._set_status(status, STATUS_OFFLINE, {"reason": m.env.body.reason})  # type: ignore[union-attr]
         elif status.status != STATUS_ONLINE:
+            # Something the hub sent before its goodbye (the incident lane's copy, a retained
+            # registry replayed on our re-subscribe) says nothing about the hub now: only a
+            # later message, or its "online" (sent at every connect), brings it back.
+            said_goodbye = self._goodbyes.get(m.hub_id)
+            if health is None and said_goodbye is not None and m.sent_at <= said_goodbye:
+                return
+            self._goodbyes.pop(m.hub_id, None)
             self._set_status(status, STATUS_ONLINE, {})
 
     def _set_status(self, status: HubStatus, new: str, extra: dict[str, Any]) -> None:
@@ -700,6 +718,7 @@ class Ingest:
                 "hub_id": status.hub_id,
                 "previous": old,
                 "last_seen": status.last_seen,
+                **extra,
                 "reason": extra.get("reason"),
             },
         )
@@ -722,23 +741,45 @@ class Ingest:
                 },
             )
 
+    def supervision(self, hub_id: str) -> dict[str, Any]:
+        """Return how ``hub_id`` is supervised: interval (and where it comes from) and detection time."""
+        sup = self.cfg.supervision
+        interval, source = sup.interval(hub_id, self.heartbeats.get(hub_id))
+        return {
+            "interval": interval,
+            "interval_source": source,
+            "declared_interval": self.heartbeats.get(hub_id),
+            "missed_beats": sup.missed_beats,
+            "grace": sup.grace,
+            "detection_time": sup.detection_time(interval),
+        }
+
     def check_silence(self) -> list[str]:
-        """Mark online hubs that have said nothing for ``silent_after`` seconds; return their ids."""
+        """Mark online hubs quiet for longer than their detection time; return their ids."""
         now = self.hub.clock.time()
+        sup = self.cfg.supervision
         silent = []
         for status in list(self.statuses.values()):
             if status.hub_id not in self.registered or status.status not in (STATUS_ONLINE, STATUS_UNKNOWN):
                 continue
-            if status.last_seen is not None and now - status.last_seen >= self.cfg.silent_after:
+            interval, _source = sup.interval(status.hub_id, self.heartbeats.get(status.hub_id))
+            detection = sup.detection_time(interval)
+            if status.last_seen is not None and now - status.last_seen >= detection:
                 self._set_status(
-                    status, STATUS_SILENT, {"reason": f"nothing for {now - status.last_seen:.0f}s"}
+                    status,
+                    STATUS_SILENT,
+                    {
+                        "reason": f"nothing for {now - status.last_seen:.0f}s",
+                        "detection_time": detection,
+                        "interval": interval,
+                    },
                 )
                 silent.append(status.hub_id)
         return silent
 
     async def _silence_loop(self) -> None:
         while True:
-            await self.hub.clock.sleep(self.cfg.check_interval)
+            await self.hub.clock.sleep(self.cfg.supervision.check_interval)
             try:
                 self.check_silence()
             except Exception:

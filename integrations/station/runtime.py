@@ -20,6 +20,7 @@ from integrations.station.const import (
 from integrations.station.ingest import Ingest
 from integrations.station.store import CommandRecord, Inbound
 from integrations.station.store_sqlite import SqliteStationStore
+from integrations.station.supervision import HubSupervisor
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -50,6 +51,7 @@ class Station:
         self.id = cfg.id
         self.store: StationStore = store or SqliteStationStore(hub.data_dir / cfg.database.path)
         self.ingest = Ingest(hub, cfg, self.store, on_command_result=self._command_result)
+        self.supervisor = HubSupervisor(hub, self)
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
 
     async def start(self) -> None:
@@ -57,10 +59,12 @@ class Station:
         self.hub.recorded_directly.update(RECORDED_ELSEWHERE)
         await self.store.open()
         await self.ingest.start()
+        await self.supervisor.start()
 
     async def stop(self) -> None:
         """Stop ingesting and close the database."""
         try:
+            await self.supervisor.stop()
             await self.ingest.stop()
         finally:
             await self.store.close()

@@ -55,13 +55,14 @@ __all__ = (
 
 _LOGGER = logging.getLogger(__name__)
 
-KINDS = ("sos", "motion", "tip", "manual", "alarm")
+#: ``supervision``: a device or hub that stopped reporting (never an SOS, whatever it concerns).
+KINDS = ("sos", "motion", "tip", "manual", "alarm", "supervision")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("open", "acknowledged", "dispatched", "closed")
 EVENT_OPENED = "incident_opened"
 EVENT_UPDATED = "incident_updated"
 
-Kind = Literal["sos", "motion", "tip", "manual", "alarm"]
+Kind = Literal["sos", "motion", "tip", "manual", "alarm", "supervision"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 
 
