@@ -44,6 +44,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "admin"},
     "role.hub": {"th": "ฮับชุมชน", "en": "community hub"},
     "role.station": {"th": "สถานี (CCOC)", "en": "station (CCOC)"},
+    "role.region": {"th": "ศูนย์ภาค/จังหวัด", "en": "region (command centre)"},
     # -- login ------------------------------------------------------------------
     "login.title": {"th": "เข้าสู่ระบบ", "en": "Log in"},
     "login.username": {"th": "ชื่อผู้ใช้", "en": "Username"},
