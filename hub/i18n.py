@@ -1,17 +1,39 @@
-"""Thai and English strings of the core web UI.
+"""The one translation catalogue of the web UI: the core's strings and every integration's.
 
 Each key holds both languages side by side so a missing translation shows up
-in review (and in ``tests/hub/http/test_pages.py``, which checks every key has
-both).  Thai is the default language of a hub: the people pressing buttons in
-a market or answering an SOS at 2 a.m. read Thai first.
+in review (and in ``tests/hub/test_i18n.py``, which checks every registered
+key has both).  Thai is the default language of a hub: the people pressing
+buttons in a market or answering an SOS at 2 a.m. read Thai first.
+
+The core's strings are :data:`STRINGS`.  An integration or plugin keeps its
+strings beside its pages and registers them here with :func:`register` (or
+:func:`register_by_lang` for a ``{"th": {...}, "en": {...}}`` table,
+:func:`register_pairs` for ``{key: (th, en)}``) under its own prefix, so
+:func:`translate` answers every key and the page crawl test
+(``tests/hub/http/test_crawl.py``) knows every text a page may show.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import Final
 
-__all__ = ("LANGS", "DEFAULT_LANG", "STRINGS", "translate", "format_time", "normalize_lang")
+__all__ = (
+    "LANGS",
+    "DEFAULT_LANG",
+    "STRINGS",
+    "Catalogue",
+    "register",
+    "register_by_lang",
+    "register_pairs",
+    "catalogue",
+    "translate",
+    "translator",
+    "catalogues",
+    "format_time",
+    "normalize_lang",
+)
 
 #: Languages the UI speaks; the first is the default.
 LANGS: Final = ("th", "en")
@@ -260,6 +282,105 @@ def normalize_lang(value: str | None) -> str | None:
     return value if value in LANGS else None
 
 
+#: Every registered key (prefix included) → its texts; the core's STRINGS are looked up first.
+_REGISTERED: dict[str, dict[str, str]] = {}
+#: Registered catalogues by name, for tests and tools.
+_CATALOGUES: dict[str, Catalogue] = {}
+
+
+class Catalogue(Mapping[str, Mapping[str, str]]):
+    """One integration's strings: ``key → {"th": ..., "en": ...}`` (keys without the prefix)."""
+
+    def __init__(self, name: str, prefix: str, strings: Mapping[str, Mapping[str, str]]) -> None:
+        self.name = name
+        self.prefix = prefix
+        self._strings = {key: dict(texts) for key, texts in strings.items()}
+
+    def __getitem__(self, key: str) -> Mapping[str, str]:
+        return self._strings[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._strings)
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+    def text(self, key: str, lang: str, /, **fmt: object) -> str:
+        """Return this catalogue's ``key`` in ``lang``, or else the core's ``key``."""
+        entry = self._strings.get(key)
+        if entry is None:
+            return translate(key, lang, **fmt)
+        return _fill(entry.get(lang) or entry.get("en") or key, fmt)
+
+    def translator(self, lang: str) -> Callable[..., str]:
+        """Return ``t(key, **fmt)`` bound to ``lang``: this catalogue first, then the core."""
+
+        def t(key: str, /, **fmt: object) -> str:
+            return self.text(key, lang, **fmt)
+
+        return t
+
+    def by_lang(self) -> dict[str, dict[str, str]]:
+        """Return ``{lang: {key: text}}``, the shape older pages index as ``strings[lang][key]``."""
+        return {lang: {k: v.get(lang) or v.get("en", k) for k, v in self._strings.items()} for lang in LANGS}
+
+
+def register(name: str, strings: Mapping[str, Mapping[str, str]], *, prefix: str = "") -> Catalogue:
+    """Add an integration's strings to the catalogue and return them as a :class:`Catalogue`.
+
+    ``prefix`` + key is the global key :func:`translate` answers.  A key already
+    registered with other texts is a programming error, raised at import time,
+    so two integrations can never fight over one key.
+    """
+    for key, texts in strings.items():
+        missing = [lang for lang in LANGS if not texts.get(lang)]
+        if missing:
+            raise ValueError(f"i18n {name}: {key!r} has no {'/'.join(missing)} text")
+        full = prefix + key
+        known = STRINGS.get(full) or _REGISTERED.get(full)
+        if known is not None and dict(known) != dict(texts):
+            raise ValueError(f"i18n {name}: key {full!r} is already registered with other texts")
+        _REGISTERED[full] = dict(texts)
+    cat = Catalogue(name, prefix, strings)
+    _CATALOGUES[name] = cat
+    return cat
+
+
+def register_by_lang(
+    name: str, table: Mapping[str, Mapping[str, str]], *, prefix: str
+) -> dict[str, dict[str, str]]:
+    """Register a ``{"th": {key: text}, "en": {key: text}}`` table; return it in the same shape."""
+    keys = dict.fromkeys(k for lang in LANGS for k in table.get(lang, {}))
+    cat = register(
+        name, {k: {lang: table.get(lang, {}).get(k, "") for lang in LANGS} for k in keys}, prefix=prefix
+    )
+    return cat.by_lang()
+
+
+def register_pairs(name: str, pairs: Mapping[str, tuple[str, str]], *, prefix: str) -> Catalogue:
+    """Register ``{key: (thai, english)}`` pairs."""
+    return register(name, {k: {"th": th, "en": en} for k, (th, en) in pairs.items()}, prefix=prefix)
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """Return every key the UI may show (core and registered) → its texts."""
+    return {**_REGISTERED, **STRINGS}
+
+
+def catalogues() -> dict[str, Catalogue]:
+    """Return the registered catalogues by name."""
+    return dict(_CATALOGUES)
+
+
+def _fill(text: str, fmt: Mapping[str, object]) -> str:
+    if not fmt:
+        return text
+    try:
+        return text.format(**fmt)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
 def translate(key: str, lang: str, /, **fmt: object) -> str:
     """Return the string ``key`` in ``lang``, falling back to English, then to the key.
 
@@ -267,16 +388,19 @@ def translate(key: str, lang: str, /, **fmt: object) -> str:
     did not supply leaves the text unformatted rather than raising: a page
     with a raw ``{name}`` is better than an error page during an incident.
     """
-    entry = STRINGS.get(key)
+    entry = STRINGS.get(key) or _REGISTERED.get(key)
     if entry is None:
         return key
-    text = entry.get(lang) or entry.get("en") or key
-    if not fmt:
-        return text
-    try:
-        return text.format(**fmt)
-    except (KeyError, IndexError, ValueError):
-        return text
+    return _fill(entry.get(lang) or entry.get("en") or key, fmt)
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """Return ``t(key, **fmt)`` bound to ``lang`` over the whole catalogue."""
+
+    def t(key: str, /, **fmt: object) -> str:
+        return translate(key, lang, **fmt)
+
+    return t
 
 
 def format_time(ts: float | None, lang: str, tz: tzinfo, *, seconds: bool = True) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.i18n import Catalogue, register
+
 __all__ = ("STRINGS", "translator")
 
-STRINGS: dict[str, dict[str, str]] = {
+_TEXTS: dict[str, dict[str, str]] = {
     "nav.automations": {"th": "ระบบอัตโนมัติ", "en": "Automations"},
     "nav.blueprints": {"th": "พิมพ์เขียว", "en": "Blueprints"},
     "title": {"th": "ระบบอัตโนมัติ", "en": "Automations"},
@@ -60,14 +62,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "back": {"th": "กลับไปหน้ารายการ", "en": "Back to the list"},
 }
 
+#: Registered with the one catalogue (hub.i18n) as ``automation.<key>``.
+STRINGS: Catalogue = register("automation", _TEXTS, prefix="automation.")
 
-def translator(lang: str) -> Callable[[str], str]:
-    """Return ``tr(key)`` for ``lang`` (English fallback, then the key)."""
 
-    def tr(key: str) -> str:
-        entry = STRINGS.get(key)
-        if entry is None:
-            return key
-        return entry.get(lang) or entry.get("en") or key
-
-    return tr
+def translator(lang: str) -> Callable[..., str]:
+    """Return ``tr(key, **fmt)`` for ``lang``: these strings first, then the core's."""
+    return STRINGS.translator(lang)
