@@ -218,7 +218,7 @@ def yaml_problem(text: str) -> tuple[Any, Problem | None]:
         return None, Problem("err.yaml", {"line": 1, "column": 1}, str(err))
 
 
-def _parse_one(spec: BlueprintInput, form: MultiMapping[str]) -> tuple[Any, Problem | None]:
+def _parse_one(spec: BlueprintInput, form: MultiMapping[Any]) -> tuple[Any, Problem | None]:
     """Return (value, problem) of one input; MISSING when left empty."""
     kind, options = _kind(spec.selector)
     key = PREFIX + spec.name
@@ -268,7 +268,7 @@ def _parse_one(spec: BlueprintInput, form: MultiMapping[str]) -> tuple[Any, Prob
 
 
 def parse_blueprint_form(
-    hub: Hub, blueprint: Blueprint, form: MultiMapping[str]
+    hub: Hub, blueprint: Blueprint, form: MultiMapping[Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Problem]]:
     """Return (inputs to save, values as entered, problems by input name).
 

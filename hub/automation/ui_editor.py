@@ -386,7 +386,7 @@ def _check(row: Row, section: str) -> None:
         row.problems["event_type"] = Problem("err.required")
 
 
-def from_form(form: MultiMapping[str], *, new: bool) -> tuple[Editor, str]:
+def from_form(form: MultiMapping[Any], *, new: bool) -> tuple[Editor, str]:
     """Read the editor form; return the editor and the button pressed (``op``).
 
     ``op`` is ``save``, ``add-t``/``add-c``/``add-a``, ``del-<section>-<n>``
