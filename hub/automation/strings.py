@@ -64,6 +64,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "btn.use_blueprint": {"th": "ใช้พิมพ์เขียวนี้", "en": "Use this blueprint"},
     "btn.edit": {"th": "แก้ไข", "en": "Edit"},
     "btn.edit_yaml": {"th": "แก้ไขแบบ YAML", "en": "Edit as YAML"},
+    "btn.view_yaml": {"th": "ดูแบบ YAML", "en": "View as YAML"},
     "btn.edit_visual": {"th": "แก้ไขแบบฟอร์ม", "en": "Edit with the form"},
     "btn.delete": {"th": "ลบ", "en": "Delete"},
     "btn.delete_confirm": {"th": "ยืนยันการลบระบบอัตโนมัตินี้", "en": "Delete this automation"},

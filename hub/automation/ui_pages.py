@@ -182,6 +182,8 @@ async def page_use_blueprint(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
         path = str(existing["use_blueprint"].get("path", ""))
         etag = etag or current_etag
+    if not path:
+        return web.Response(status=303, headers={"Location": "/automations/new"})
     blueprint = _blueprint(hub, path)
     if blueprint is None or blueprint.errors:
         problem = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.i18n import Catalogue, register
+from hub.i18n import Catalogue, register, register_pairs, translate
 from plugins.big6.const import SECTOR_LABELS
 
 __all__ = ("STRINGS", "translator", "month_label")
@@ -90,40 +90,14 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 #: Registered with the one catalogue (hub.i18n) as "big6:<key>" (the plugins share key names).
 STRINGS: Catalogue = register("big6", _TEXTS, prefix="big6:")
+register_pairs("big6.sectors", SECTOR_LABELS, prefix="big6:sector.")
 
 
 def month_label(month: str, lang: str) -> str:
     """Return ``"มกราคม 2569"`` (Buddhist Era) or ``"January 2026"``."""
-    th = (
-        "มกราคม",
-        "กุมภาพันธ์",
-        "มีนาคม",
-        "เมษายน",
-        "พฤษภาคม",
-        "มิถุนายน",
-        "กรกฎาคม",
-        "สิงหาคม",
-        "กันยายน",
-        "ตุลาคม",
-        "พฤศจิกายน",
-        "ธันวาคม",
-    )
-    en = (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    )
     year, mon = int(month[:4]), int(month[5:7])
-    return f"{th[mon - 1]} {year + 543}" if lang == "th" else f"{en[mon - 1]} {year}"
+    name = translate(f"month_full.{mon}", lang)
+    return f"{name} {year + 543}" if lang == "th" else f"{name} {year}"
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -10,6 +10,7 @@ from hub.i18n import Catalogue, register
 __all__ = ("date_label", "STRINGS", "translator", "month_label")
 
 _TEXTS: dict[str, dict[str, str]] = {
+    "poll.qr_alt": {"th": "คิวอาร์โค้ดของลิงก์แบบสำรวจ", "en": "QR code of the poll link"},
     "poll.nav": {"th": "แบบสำรวจ", "en": "People Poll"},
     "poll.results": {"th": "ผลสำรวจ", "en": "Results"},
     "poll.month": {"th": "เดือน", "en": "Month"},

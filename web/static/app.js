@@ -153,14 +153,10 @@
   function setState(entityId, state) {
     var cells = document.querySelectorAll(byAttr("data-entity-id", entityId) + " [data-state]");
     cells.forEach(function (cell) {
-      cell.textContent = state;
+      // People read the translation; the raw state stays in data-state.
+      cell.textContent = label("state.", state);
       cell.setAttribute("data-state", state);
       cell.className = cell.className.replace(/\bstate-\S+/g, "").trim() + " state-" + state;
-      var row = cell.closest("[data-entity-id]");
-      var labelNode = row ? row.querySelector("[data-state-label]") : null;
-      if (labelNode) {
-        labelNode.textContent = label("state.", state);
-      }
     });
   }
 

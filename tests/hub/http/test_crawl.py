@@ -1,0 +1,397 @@
+"""Crawl every page in Thai and in English and fail on visible text outside the catalogue.
+
+Pages come from the router itself (``hub.testing_pages.page_routes``): a page
+added by any integration or plugin is crawled the day it lands.  Paths with
+parameters (``/incidents/{id}``) are filled from links on pages already seen.
+
+The rule, per visible text (text nodes, and the title / placeholder /
+aria-label / alt / data-confirm attributes people read):
+
+1. data is allowed: what an admin typed in the config, blueprint texts (their
+   authors write ``ไทย / English``), entity names and ids, user names, incident
+   titles and notes;
+2. catalogue texts of the page's language are allowed, with their
+   ``{placeholders}`` filled by anything;
+3. technical tokens are allowed: numbers, times, ``domain.object`` ids, paths;
+4. whatever letters are left are a finding: an English word on a Thai page, a
+   Thai word on an English page, a raw state code (``above_horizon``), a
+   library's message.
+
+``<code>``, ``<pre>``, ``<textarea>`` and ``<kbd>`` hold values shown as they
+are (entity ids, YAML, file:line errors) and are not checked.  One hub, one
+crawl per language; the failure lists each page and string.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+from hub.automation.blueprints import search_dirs
+from hub.automation.const import MANAGER
+from hub.hub import Hub
+from hub.i18n import LANGS, catalogue
+from hub.testing import wait_for
+from hub.testing_pages import browser_session, links, page_routes, route_regex
+from integrations.line.sender import DETAILS_PATH
+
+#: A hub with every page-bearing integration and plugin configured; names are Thai, as an admin types them.
+HUB_CONFIG = """
+sos:
+  - {id: gate, name: ปุ่มประตูตลาด, simulated: true, place: ประตูหน้า}
+light:
+  - {id: lamp, name: ไฟหน้าร้าน, simulated: true}
+onvif:
+  - {id: cam1, name: กล้องหน้าร้าน, host: 127.0.0.1, port: 9, username: a, password: b, share: on_alarm, owner: {name: คุณสมศรี, phone: "0812345678"}}
+zone: {id: test-zone, name_th: เขตทดสอบ, area_km2: 1.0}
+people_poll: {}
+patrol_qr:
+  checkpoints: [{id: soi3, name: ตู้แดงซอยสาม, location: {lat: 14.5, lon: 100.4}}]
+big6: {}
+federation: {station: st, broker: "mqtt://127.0.0.1:9", username: test-hub, password: pw}
+automation:
+  - id: gate_alert
+    alias: แจ้งเหตุประตู
+    use_blueprint:
+      path: sos_alert.yaml
+      input: {sos_button: sos.gate, lights: [light.lamp], flash_seconds: 5, line_targets: [big6]}
+"""
+STATION_CONFIG = """
+station: {id: st, broker: "mqtt://127.0.0.1:9", username: ccoc, password: pw}
+"""
+
+#: Parameter routes no link reaches in this setup, each with the reason; everything else must be crawled.
+UNREACHED_OK: dict[str, str] = {}
+
+_SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "datalist", "template", "svg"}
+_READ_ATTRS = ("title", "placeholder", "aria-label", "alt", "data-confirm")
+_THAI = r"\u0E00-\u0E7F"
+_WORDS = re.compile(rf"[A-Za-z][A-Za-z_]+|[{_THAI}]+")
+#: Technical tokens shown as they are: domain.object ids, file names, versions, URLs, paths, e-mail.
+_TECH = re.compile(r"\S*(?:[A-Za-z0-9]\.[A-Za-z0-9]|/|@|://)\S*")
+_NUMERIC = re.compile(r"\S*\d\S*")
+
+
+class _Text(HTMLParser):
+    """Collect the visible strings of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        #: Open elements and whether each hides its content from the check.
+        self.stack: list[tuple[str, bool]] = []
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in _READ_ATTRS:
+            if values.get(name):
+                self.found.append(str(values[name]))
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.found.append(str(values["value"]))
+        if tag in ("br", "img", "input", "meta", "link", "hr", "source", "col", "wbr"):
+            return
+        skipped = tag in _SKIP_TAGS
+        self.stack.append((tag, skipped))
+        self.skip += skipped
+
+    def handle_endtag(self, tag: str) -> None:
+        if all(open_tag != tag for open_tag, _ in self.stack):
+            return
+        while self.stack:
+            top, skipped = self.stack.pop()
+            self.skip -= skipped
+            if top == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self.skip <= 0 and data.strip():
+            self.found.append(data)
+
+
+def visible_texts(page: str) -> list[str]:
+    parser = _Text()
+    parser.feed(page)
+    return [" ".join(t.split()) for t in parser.found if t.strip()]
+
+
+#: Keys whose one-word values are names people gave things (ids), so pages may show them as typed.
+_NAME_KEYS = frozenset({"id", "name", "username", "station", "alias", "title", "place"})
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
+    """Every (key, string) leaf of a config value."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, str(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v, key)
+
+
+def _as_data(pairs: Iterable[tuple[str, str]]) -> Iterable[str]:
+    """Prose, and one-word names under name keys; never a lone code word (``unavailable``, ``on_alarm``)."""
+    for key, value in pairs:
+        if not _CODE.fullmatch(value) or key in _NAME_KEYS:
+            yield value
+
+
+async def data_values(hub: Hub) -> set[str]:
+    """What the admin, the blueprint authors, the operators and the devices' names put on pages."""
+    found: set[str] = set()
+    if hub.loaded is not None:
+        found.update(_as_data(_strings(hub.loaded.raw)))
+        # Validated blocks hold the defaults an integration fills in (a poll's built-in questions).
+        for block in hub.loaded.blocks.values():
+            dump = getattr(block, "model_dump", None)
+            found.update(_as_data(_strings(dump() if callable(dump) else block)))
+    for folder, _source in search_dirs(hub.config_dir):
+        for file in sorted(Path(folder).rglob("*.yaml")):  # noqa: ASYNC240 - a few small files, in a test
+            text = file.read_text(encoding="utf-8")
+            loaded = yaml.load(text, Loader=_AnyTagLoader)  # noqa: S506 - our own files, tags kept as text
+            found.update(_as_data(_strings(loaded)))
+    for state in hub.states.all():
+        found.add(state.entity_id)
+        found.add(str(state.attributes.get("friendly_name") or ""))
+    line = hub.states.get("line.bot")
+    if line is not None:  # the bot's name as LINE reports it
+        found.update(str(v) for v in line.attributes.values() if isinstance(v, str))
+    for user in await hub.auth.users():
+        found.add(user.username)
+    found.update((hub.id, hub.name))
+    rows = await hub.storage.fetchall("SELECT title, place, id FROM incidents")
+    found.update(str(v) for row in rows for v in row if v)
+    found.update(str(row[2])[-6:] for row in rows)  # the short reference a LINE card and its page show
+    out: set[str] = set()
+    for value in found:
+        value = " ".join(str(value).split())
+        if len(value) < 2:
+            continue
+        out.add(value)
+        # Bilingual texts (``ไทย / English``) show one side per language.
+        out.update(part.strip() for part in value.split(" / ") if len(part.strip()) >= 2)
+    return out
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads blueprint files with their ``!input`` tags as plain text."""
+
+
+_AnyTagLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None,
+)
+
+
+def _remover(values: Iterable[str]) -> list[tuple[str, re.Pattern[str] | None]]:
+    """Longest first; ASCII values only as whole words (so "st" never eats "test")."""
+    out: list[tuple[str, re.Pattern[str] | None]] = []
+    for value in sorted(set(values), key=len, reverse=True):
+        if re.search(rf"[{_THAI}]", value):
+            out.append((value, None))
+        else:
+            out.append((value, re.compile(rf"(?<![A-Za-z0-9_]){re.escape(value)}(?![A-Za-z0-9_])")))
+    return out
+
+
+def hook_pairs(hub: Hub) -> list[dict[str, str]]:
+    """The bilingual pairs plugins hand the core through hooks (nav links, KPI items): catalogue entries too."""
+    out: list[dict[str, str]] = []
+    user = {"username": "page-admin", "role": "admin"}
+    for _info, found in hub.plugins.call_each("nav_links", hub=hub, user=user):
+        for link in found or []:
+            out.append({"th": str(link.get("label_th", "")), "en": str(link.get("label_en", ""))})
+    return out
+
+
+class Rule:
+    """The catalogue of one language, ready to check strings against."""
+
+    def __init__(self, lang: str, data: set[str], extra: Iterable[dict[str, str]] = ()) -> None:
+        entries = [*catalogue().values(), *extra]
+        texts = [" ".join(t[lang].split()) for t in entries if t.get(lang)]
+        self.lang = lang
+        self.exact = set(texts) | data
+        #: Texts with placeholders: whole strings match any filling; inside a longer string only
+        #: those that start and end with words (a trailing "{name}" would swallow what follows).
+        self.whole: list[re.Pattern[str]] = []
+        self.inner: list[re.Pattern[str]] = []
+        for text in texts:
+            if "{" not in text:
+                continue
+            parts = re.split(r"\{[^}]*\}", text)
+            if len("".join(parts).strip()) < 3:
+                continue  # "{name}" alone would allow anything
+            self.whole.append(re.compile(".{0,200}?".join(re.escape(p) for p in parts)))
+            if parts[0].strip() and parts[-1].strip():
+                self.inner.append(re.compile(".{1,200}?".join(re.escape(p) for p in parts)))
+        self.known = _remover([*data, *(t for t in texts if "{" not in t)])
+        self.long_data = [d for d in data if len(d) > 12]
+
+    def _remove(self, rest: str) -> str:
+        for value, regex in self.known:
+            if value in rest:
+                rest = rest.replace(value, " ") if regex is None else regex.sub(" ", rest)
+        return rest
+
+    def leftover(self, text: str) -> list[str]:
+        """Return the words of ``text`` no rule accounts for."""
+        if text in self.exact or any(p.fullmatch(text) for p in self.whole):
+            return []
+        rest = text
+        # Data cut short for a narrow column ("How worried are you about…").
+        for cut in re.findall(r"([^·:(\[]{8,}?)…", rest):
+            if any(d.startswith(cut.strip()) for d in self.long_data):
+                rest = rest.replace(cut + "…", " ")
+        # Longest first across data and catalogue alike: Thai has no spaces, so a short
+        # word must never be cut out of a longer one before the longer one is matched.
+        for pattern in self.inner:
+            rest = pattern.sub(" ", rest)
+        rest = self._remove(rest)
+        rest = _TECH.sub(" ", rest)
+        rest = _NUMERIC.sub(" ", rest)
+        return _WORDS.findall(rest)
+
+
+async def crawl(
+    hub: Hub, lang: str, seeds: Iterable[str] = (), extra_data: Iterable[str] = ()
+) -> tuple[list[str], set[str], int]:
+    """Visit every page in ``lang``; return (findings, unreached parameter routes, pages seen).
+
+    ``seeds`` are extra paths (signed links handed out by services, not linked from pages).
+    """
+    session = await browser_session(hub, "admin", lang=lang)
+    rule = Rule(lang, await data_values(hub) | set(extra_data), hook_pairs(hub))
+    routes = page_routes(hub)
+    fixed = [r.path for r in routes if not r.has_params]
+    pending: list[str] = [*fixed, "/no/such/page", *seeds]
+    param_routes = {r.path: route_regex(r.path) for r in routes if r.has_params}
+    reached: dict[str, int] = {}
+    seen: set[str] = set()
+    findings: list[str] = []
+    try:
+        while pending:
+            path = pending.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            async with session.get(path, allow_redirects=True) as resp:
+                if "text/html" not in resp.headers.get("Content-Type", ""):
+                    continue
+                page = await resp.text()
+            for text in visible_texts(page):
+                words = rule.leftover(text)
+                if words:
+                    findings.append(f"[{lang}] {path}: {text!r} → not in the catalogue: {' '.join(words)}")
+            for href in _page_links(hub, page):
+                if href in seen:
+                    continue
+                for pattern, regex in param_routes.items():
+                    if regex.match(href.split("?", 1)[0]) and reached.get(pattern, 0) < 2:
+                        reached[pattern] = reached.get(pattern, 0) + 1
+                        pending.append(href)
+            for seed_pattern, regex in param_routes.items():
+                if regex.match(path.split("?", 1)[0]):
+                    reached.setdefault(seed_pattern, 1)
+    finally:
+        await session.close()
+    return findings, set(param_routes) - set(reached), len(seen)
+
+
+def _page_links(hub: Hub, page: str) -> list[str]:
+    """Links, and this hub's own full URLs shown as text (a poll's share link), as paths."""
+    found = links(page)
+    base = hub.http.url.rstrip("/")
+    for url in re.findall(re.escape(base) + r"(/[^\s\"<]*)", page):
+        found.append(html.unescape(url))
+    return found
+
+
+async def _seed(hub: Hub) -> None:
+    """Give the pages something to show: an SOS with its incident and trace, an acknowledged incident."""
+    await hub.services.call("sos", "press", {"entity_id": "sos.gate"})
+    automation = hub.data[MANAGER].get("gate_alert")
+    assert automation is not None
+    await wait_for(lambda: automation.last_execution is not None, what="the SOS automation ran")
+
+
+async def _check(hub: Hub, seeds: Iterable[str] = (), extra_data: Iterable[str] = ()) -> None:
+    problems: list[str] = []
+    unreached_all: set[str] = set()
+    seeds, extra_data = list(seeds), list(extra_data)
+    for lang in LANGS:
+        findings, unreached, seen = await crawl(hub, lang, seeds, extra_data)
+        assert seen > 5, f"only {seen} pages crawled"
+        problems.extend(dict.fromkeys(findings))
+        unreached_all |= unreached
+    missing = sorted(p for p in unreached_all if p not in UNREACHED_OK)
+    message = "\n".join(problems[:200])
+    if missing:
+        message += (
+            "\nParameter pages no crawled link reached (add data, or a reason to UNREACHED_OK):\n  "
+            + "\n  ".join(missing)
+        )
+    assert not problems and not missing, f"{len(problems)} untranslated strings:\n{message}"
+
+
+async def test_every_hub_page_speaks_the_catalogue(make_hub: Any, fake_line_factory: Any) -> None:
+    fake = await fake_line_factory()
+    hub = await make_hub(HUB_CONFIG + fake.config_yaml(groups={"big6": "C" + "0" * 32}))
+    await _seed(hub)
+    # Signed links people get on paper or in LINE, not from a page: a red box's QR, a
+    # volunteer's link, the LINE card's Details button.
+    sheet = await hub.services.call("patrol_qr", "sheet_link", {"id": "soi3"})
+    volunteer = await hub.services.call(
+        "patrol_qr", "issue_volunteer_link", {"name": "สมชาย", "phone": "0811111111"}
+    )
+    # The Details link a LINE card carries (the test hub has no public URL, so the card has none).
+    row = await hub.storage.fetchone("SELECT id FROM incidents")
+    assert row is not None
+    party = "line:big6"
+    details = (
+        hub.signer.sign(DETAILS_PATH.format(incident_id=row[0]), 3600, extra=party) + "&for=" + quote(party)
+    )
+    await _check(
+        hub,
+        seeds=[sheet["path"], volunteer["path"], details],
+        # The bot's name as LINE reports it, and the volunteer the test named.
+        extra_data=["SafetyHub Test Bot", "สมชาย"],
+    )
+
+
+@pytest.mark.xfail(
+    reason="the station console's labels are not in the catalogue yet (next commit)", strict=False
+)
+async def test_every_station_page_speaks_the_catalogue(make_hub: Any) -> None:
+    hub = await make_hub(STATION_CONFIG)
+    await _check(hub)
+
+
+def test_the_rule_catches_untranslated_text() -> None:
+    """The rule itself: English, state codes and Thai in the wrong language are found; data is not."""
+    th = Rule("th", {"ปุ่มประตูตลาด", "sos.gate"})
+    assert th.leftover("ปุ่มประตูตลาด Motion") == ["Motion"]
+    assert th.leftover("above_horizon") == ["above_horizon"]
+    assert th.leftover("idle") == ["idle"]
+    assert th.leftover("ภาพรวม") == []
+    assert th.leftover("sos.gate · 12:05:09") == []
+    assert th.leftover("2 min") == ["min"]
+    en = Rule("en", {"ปุ่มประตูตลาด"})
+    assert en.leftover("ภาพรวม") == ["ภาพรวม"]
+    assert en.leftover("Overview") == []
+    assert en.leftover("ปุ่มประตูตลาด") == []
+    texts = visible_texts(
+        '<p title="Hello">ข้อความ <code>raw_code</code><script>x</script></p><input type="submit" value="Go">'
+    )
+    assert texts == ["Hello", "ข้อความ", "Go"]
