@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ("PASSWORD", "browser_session", "hidden", "page_routes", "route_regex", "links", "PageRoute")
 
 PASSWORD = "correct horse battery"
+#: Routes that serve a file (an image, a tile, a CSV), not a page.
+_FILE = re.compile(r"\.(?:jpe?g|png|webp|gif|svg|csv|json|pdf|mp4|m3u8|ts|js|css|ico|txt)$")
 
 
 async def browser_session(hub: Hub, role: str = "admin", *, lang: str | None = None) -> aiohttp.ClientSession:
@@ -70,7 +72,7 @@ def page_routes(hub: Hub) -> list[PageRoute]:
     """Every HTML page route (GET, not an API route) the hub's router serves."""
     out = []
     for route in hub.http.routes:
-        if route.method != "GET" or route.api or route.path.startswith("/api/"):
+        if route.method != "GET" or route.api or route.path.startswith("/api/") or _FILE.search(route.path):
             continue
         out.append(PageRoute(route.path, route.public, route.role))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.i18n import register_pairs
+
 __all__ = ("labels", "JS_KEYS")
 
 _TEXT: dict[str, tuple[str, str]] = {
@@ -174,3 +176,7 @@ def labels(lang: str) -> dict[str, str]:
     """Return every label in ``lang`` (``th`` or ``en``)."""
     index = 0 if lang == "th" else 1
     return {key: pair[index] for key, pair in _TEXT.items()}
+
+
+# The console's pairs join the one catalogue (hub.i18n) as ``station.console.<key>``.
+register_pairs("station.console", _TEXT, prefix="station.console.")
