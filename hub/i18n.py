@@ -71,6 +71,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "admin"},
     "role.hub": {"th": "ฮับชุมชน", "en": "community hub"},
     "role.station": {"th": "สถานี (CCOC)", "en": "station (CCOC)"},
+    "role.link": {"th": "ผู้ได้รับลิงก์", "en": "link holder"},
+    "role.officer": {"th": "เจ้าหน้าที่สถานี", "en": "station officer"},
     # -- login ------------------------------------------------------------------
     "login.title": {"th": "เข้าสู่ระบบ", "en": "Log in"},
     "login.username": {"th": "ชื่อผู้ใช้", "en": "Username"},

@@ -17,7 +17,16 @@ import aiohttp
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("PASSWORD", "browser_session", "hidden", "page_routes", "route_regex", "links", "PageRoute")
+__all__ = (
+    "PASSWORD",
+    "browser_session",
+    "hidden",
+    "page_routes",
+    "route_regex",
+    "links",
+    "PageRoute",
+    "discover_pages",
+)
 
 PASSWORD = "correct horse battery"
 #: Routes that serve a file (an image, a tile, a CSV), not a page.
@@ -100,3 +109,57 @@ def links(page: str) -> list[str]:
             continue
         found.append(href)
     return found
+
+
+def _page_links(hub: Hub, page: str) -> list[str]:
+    """Links, and this hub's own full URLs shown as text (a poll's share link), as paths."""
+    found = links(page)
+    base = hub.http.url.rstrip("/")
+    for url in re.findall(re.escape(base) + r"(/[^\s\"<]*)", page):
+        found.append(html.unescape(url))
+    return found
+
+
+async def discover_pages(
+    hub: Hub, session: aiohttp.ClientSession, seeds: list[str] | tuple[str, ...] = (), *, per_route: int = 2
+) -> tuple[dict[str, str], set[str]]:
+    """Visit every routed page, following links into parameter routes; return ({path: html}, unreached).
+
+    ``seeds`` add paths no page links to (signed links handed out on paper or in
+    LINE).  ``unreached`` are the parameter routes no visited page linked to.
+    """
+    routes = page_routes(hub)
+    pending: list[str] = [*(r.path for r in routes if not r.has_params), "/no/such/page", *seeds]
+    param_routes = {r.path: route_regex(r.path) for r in routes if r.has_params}
+    fixed = {r.path for r in routes if not r.has_params}
+    #: Fixed pages opened with a query (a blueprint's form, a filter): a few of each.
+    queried: dict[str, int] = {}
+    reached: dict[str, int] = {}
+    pages: dict[str, str] = {}
+    seen: set[str] = set()
+    while pending:
+        path = pending.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        for pattern, regex in param_routes.items():
+            if regex.match(path.split("?", 1)[0]):
+                reached.setdefault(pattern, 1)
+        async with session.get(path, allow_redirects=True) as resp:
+            if "text/html" not in resp.headers.get("Content-Type", ""):
+                continue
+            page = await resp.text()
+        pages[path] = page
+        for href in _page_links(hub, page):
+            if href in seen:
+                continue
+            bare, _sep, query = href.partition("?")
+            if query and bare in fixed and queried.get(bare, 0) < per_route:
+                queried[bare] = queried.get(bare, 0) + 1
+                pending.append(href)
+                continue
+            for pattern, regex in param_routes.items():
+                if regex.match(href.split("?", 1)[0]) and reached.get(pattern, 0) < per_route:
+                    reached[pattern] = reached.get(pattern, 0) + 1
+                    pending.append(href)
+    return pages, set(param_routes) - set(reached)

@@ -133,11 +133,14 @@ def _kind(selector: Any) -> tuple[str, Mapping[str, Any]]:
     return "object", {}
 
 
-def _select_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _select_options(options: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+    """(value, label) of each option; a ``ไทย / English`` label shows the reader's side."""
     out = []
     for option in _as_list(options.get("options")):
         if isinstance(option, Mapping):
-            out.append((str(option.get("value")), str(option.get("label", option.get("value")))))
+            out.append(
+                (str(option.get("value")), bilingual(str(option.get("label", option.get("value"))), lang))
+            )
         else:
             out.append((str(option), str(option)))
     return out
@@ -190,7 +193,7 @@ def blueprint_fields(
             entity_options = options.get("entity", {}) if kind == "target" else options
             f.options = entity_choices(hub, entity_options if isinstance(entity_options, Mapping) else {})
         elif kind == "select":
-            f.options = _select_options(options)
+            f.options = _select_options(options, lang)
         elif kind == "number":
             f.attrs = {k: options[k] for k in ("min", "max") if isinstance(options.get(k), int | float)}
             step = options.get("step")

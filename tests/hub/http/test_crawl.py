@@ -24,7 +24,6 @@ crawl per language; the failure lists each page and string.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
@@ -41,7 +40,7 @@ from hub.core.ids import ulid
 from hub.hub import Hub
 from hub.i18n import LANGS, catalogue
 from hub.testing import wait_for
-from hub.testing_pages import browser_session, links, page_routes, route_regex
+from hub.testing_pages import browser_session, discover_pages
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
@@ -285,50 +284,18 @@ async def crawl(
     ``seeds`` are extra paths (signed links handed out by services, not linked from pages).
     """
     session = await browser_session(hub, "admin", lang=lang)
-    rule = Rule(lang, await data_values(hub) | set(extra_data), hook_pairs(hub))
-    routes = page_routes(hub)
-    fixed = [r.path for r in routes if not r.has_params]
-    pending: list[str] = [*fixed, "/no/such/page", *seeds]
-    param_routes = {r.path: route_regex(r.path) for r in routes if r.has_params}
-    reached: dict[str, int] = {}
-    seen: set[str] = set()
-    findings: list[str] = []
     try:
-        while pending:
-            path = pending.pop(0)
-            if path in seen:
-                continue
-            seen.add(path)
-            async with session.get(path, allow_redirects=True) as resp:
-                if "text/html" not in resp.headers.get("Content-Type", ""):
-                    continue
-                page = await resp.text()
-            for text in visible_texts(page):
-                words = rule.leftover(text)
-                if words:
-                    findings.append(f"[{lang}] {path}: {text!r} → not in the catalogue: {' '.join(words)}")
-            for href in _page_links(hub, page):
-                if href in seen:
-                    continue
-                for pattern, regex in param_routes.items():
-                    if regex.match(href.split("?", 1)[0]) and reached.get(pattern, 0) < 2:
-                        reached[pattern] = reached.get(pattern, 0) + 1
-                        pending.append(href)
-            for seed_pattern, regex in param_routes.items():
-                if regex.match(path.split("?", 1)[0]):
-                    reached.setdefault(seed_pattern, 1)
+        rule = Rule(lang, await data_values(hub) | set(extra_data), hook_pairs(hub))
+        pages, unreached = await discover_pages(hub, session, list(seeds))
     finally:
         await session.close()
-    return findings, set(param_routes) - set(reached), len(seen)
-
-
-def _page_links(hub: Hub, page: str) -> list[str]:
-    """Links, and this hub's own full URLs shown as text (a poll's share link), as paths."""
-    found = links(page)
-    base = hub.http.url.rstrip("/")
-    for url in re.findall(re.escape(base) + r"(/[^\s\"<]*)", page):
-        found.append(html.unescape(url))
-    return found
+    findings: list[str] = []
+    for path, page in pages.items():
+        for text in visible_texts(page):
+            words = rule.leftover(text)
+            if words:
+                findings.append(f"[{lang}] {path}: {text!r} → not in the catalogue: {' '.join(words)}")
+    return findings, unreached, len(pages)
 
 
 async def _seed(hub: Hub) -> None:
@@ -359,7 +326,8 @@ async def _check(hub: Hub, seeds: Iterable[str] = (), extra_data: Iterable[str] 
     assert not problems and not missing, f"{len(problems)} untranslated strings:\n{message}"
 
 
-async def test_every_hub_page_speaks_the_catalogue(make_hub: Any, fake_line_factory: Any) -> None:
+async def hub_with_pages(make_hub: Any, fake_line_factory: Any) -> tuple[Hub, list[str], list[str]]:
+    """A hub with every page-bearing plugin and data on its pages; return (hub, seed paths, extra data)."""
     fake = await fake_line_factory()
     hub = await make_hub(HUB_CONFIG + fake.config_yaml(groups={"big6": "C" + "0" * 32}))
     await _seed(hub)
@@ -376,19 +344,13 @@ async def test_every_hub_page_speaks_the_catalogue(make_hub: Any, fake_line_fact
     details = (
         hub.signer.sign(DETAILS_PATH.format(incident_id=row[0]), 3600, extra=party) + "&for=" + quote(party)
     )
-    await _check(
-        hub,
-        seeds=[sheet["path"], volunteer["path"], details],
-        # The bot's name as LINE reports it, and the volunteer the test named.
-        extra_data=["SafetyHub Test Bot", "สมชาย"],
-    )
+    # The bot's name as LINE reports it, and the volunteer the test named.
+    return hub, [sheet["path"], volunteer["path"], details], ["SafetyHub Test Bot", "สมชาย"]
 
 
-async def test_every_station_page_speaks_the_catalogue(
-    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
-) -> None:
-    """The CCOC pages, with a registered hub and an open SOS from it over real Mosquitto."""
-    hub = await make_hub(federation_lab.station_block(), base=station_config(), folder=tmp_path / "st")
+async def station_with_pages(make_hub: Any, lab: FederationLab, folder: Path) -> tuple[Hub, list[str]]:
+    """A station with a registered hub and an open SOS from it over real Mosquitto; return (hub, extra data)."""
+    hub = await make_hub(lab.station_block(), base=station_config(), folder=folder)
     await register_hubs(hub)
     assert await hub.data[STATION].ingest.link.wait_connected(10)
     incident_id = ulid()
@@ -404,8 +366,8 @@ async def test_every_station_page_speaks_the_catalogue(
     }
     body = {"action": "opened", "incident": incident, "entry": {"ts": 1_767_225_600.0, "kind": "opened"}}
     async with aiomqtt.Client(
-        federation_lab.broker.host,
-        federation_lab.broker.port,
+        lab.broker.host,
+        lab.broker.port,
         username="test-hub",
         password=HUB_PASSWORDS["test-hub"],
         protocol=aiomqtt.ProtocolVersion.V5,
@@ -417,7 +379,20 @@ async def test_every_station_page_speaks_the_catalogue(
         )
     store = hub.data[STATION].store
     await until(lambda: store.incident(incident_id, "test-hub"))
-    await _check(hub, extra_data=["SOS ตลาดสด", "ประตูตลาด"])
+    return hub, ["SOS ตลาดสด", "ประตูตลาด"]
+
+
+async def test_every_hub_page_speaks_the_catalogue(make_hub: Any, fake_line_factory: Any) -> None:
+    hub, seeds, extra = await hub_with_pages(make_hub, fake_line_factory)
+    await _check(hub, seeds=seeds, extra_data=extra)
+
+
+async def test_every_station_page_speaks_the_catalogue(
+    make_hub: Any, federation_lab: FederationLab, tmp_path: Path
+) -> None:
+    """The CCOC pages, with a registered hub and a federated SOS."""
+    hub, extra = await station_with_pages(make_hub, federation_lab, tmp_path / "st")
+    await _check(hub, extra_data=extra)
 
 
 def test_the_rule_catches_untranslated_text() -> None:
