@@ -384,6 +384,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.not_found": {"th": "ไม่พบหน้าที่ต้องการ", "en": "Page not found"},
     "error.forbidden": {"th": "คุณไม่มีสิทธิ์เข้าหน้านี้", "en": "You may not see this page"},
     "error.home": {"th": "กลับหน้าแรก", "en": "Back to the overview"},
+    "error.needs_role": {"th": "หน้านี้สำหรับ{role}เท่านั้น", "en": "This page is for the {role} role only"},
+    "error.bad_request": {"th": "ข้อมูลที่ส่งมาไม่ถูกต้อง", "en": "The request was not valid"},
+    "error.internal": {
+        "th": "ระบบขัดข้องระหว่างเปิดหน้านี้ รายละเอียดอยู่ในบันทึกของฮับ",
+        "en": "Something broke while opening this page; the hub's log has the details",
+    },
     "action.failed": {"th": "ดำเนินการไม่สำเร็จ: {error}", "en": "Failed: {error}"},
     "action.working": {"th": "กำลังดำเนินการ…", "en": "Working…"},
     "generic.none": {"th": "—", "en": "—"},

@@ -8,6 +8,7 @@ loop; a failure names each page and the elements that stick out.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ _OFFENDERS = """(width) => {
 }"""
 
 
-async def _check_widths(hub: Hub, browser: Any, seeds: list[str]) -> None:
+async def _check_widths(hub: Hub, browser: Any, seeds: list[str], *, board_age: bool = False) -> None:
     problems: list[str] = []
     checked = 0
     for lang in LANGS:
@@ -61,6 +62,12 @@ async def _check_widths(hub: Hub, browser: Any, seeds: list[str]) -> None:
                 if width > WIDTH:
                     offenders = await page.evaluate(_OFFENDERS, WIDTH)
                     problems.append(f"[{lang}] {path}: scrollWidth {width} > {WIDTH}: {', '.join(offenders)}")
+                if board_age and path == "/ccoc":
+                    # The board's "opened N days ago", written by console.js in the page's language.
+                    age = (await page.locator(".ccoc-age").first.text_content() or "").strip()
+                    unit = "วัน" if lang == "th" else "d"
+                    if not re.fullmatch(rf"\d+ {unit}", age):
+                        problems.append(f"[{lang}] /ccoc: the SOS's age reads {age!r}")
         finally:
             await context.close()
     assert checked > 20, f"only {checked} pages checked"
@@ -76,4 +83,4 @@ async def test_every_station_page_fits_a_phone(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, browser: Any
 ) -> None:
     hub, _extra = await station_with_pages(make_hub, federation_lab, tmp_path / "st")
-    await _check_widths(hub, browser, [])
+    await _check_widths(hub, browser, [], board_age=True)

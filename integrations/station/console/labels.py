@@ -125,6 +125,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "st.acknowledged": ("รับทราบแล้ว", "acknowledged"),
     "st.dispatched": ("ส่งสายตรวจแล้ว", "dispatched"),
     "st.closed": ("ปิดแล้ว", "closed"),
+    # How long ago an incident opened, on the board ("2 นาที").
+    "age.s": ("{n} วินาที", "{n} s"),
+    "age.min": ("{n} นาที", "{n} min"),
+    "age.h_min": ("{h} ชม. {m} นาที", "{h} h {m} min"),
+    "age.d": ("{n} วัน", "{n} d"),
 }
 
 #: Keys console.js needs.
@@ -167,6 +172,10 @@ JS_KEYS = (
     "st.acknowledged",
     "st.dispatched",
     "st.closed",
+    "age.s",
+    "age.min",
+    "age.h_min",
+    "age.d",
     "fresh_picture",
     "drill",
 )

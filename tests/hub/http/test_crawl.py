@@ -412,3 +412,32 @@ def test_the_rule_catches_untranslated_text() -> None:
         '<p title="Hello">ข้อความ <code>raw_code</code><script>x</script></p><input type="submit" value="Go">'
     )
     assert texts == ["Hello", "ข้อความ", "Go"]
+
+
+async def test_error_pages_have_the_site_layout_and_speak_the_catalogue(make_hub: Any) -> None:
+    """403 (a viewer on an admin page), a handler's 404 and the router's 404: the site's page, translated."""
+    hub = await make_hub(HUB_CONFIG.split("onvif:")[0])
+    for lang in LANGS:
+        rule = Rule(lang, await data_values(hub))
+        viewer = await browser_session(hub, "viewer", lang=lang)
+        admin = await browser_session(hub, "admin", lang=lang)
+        try:
+            for session, path, status in (
+                (viewer, "/users", 403),
+                (admin, "/automations/no_such_one/yaml", 404),
+                (admin, "/no/such/page", 404),
+            ):
+                async with session.get(path, allow_redirects=False) as resp:
+                    page = await resp.text()
+                assert resp.status == status, (path, resp.status)
+                assert resp.content_type == "text/html", path
+                assert 'class="topbar"' in page and 'class="nav"' in page, f"{path}: no site layout"
+                assert 'class="card narrow error-page"' in page, path
+                words = [w for t in visible_texts(page) for w in rule.leftover(t)]
+                assert not words, f"[{lang}] {path}: {words}"
+        finally:
+            await viewer.close()
+            await admin.close()
+    async with await browser_session(hub, "viewer", lang="th") as viewer:
+        async with viewer.get("/users") as resp:
+            assert "หน้านี้สำหรับผู้ดูแลระบบเท่านั้น" in await resp.text()
