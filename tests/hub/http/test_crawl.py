@@ -438,6 +438,5 @@ async def test_error_pages_have_the_site_layout_and_speak_the_catalogue(make_hub
         finally:
             await viewer.close()
             await admin.close()
-    async with await browser_session(hub, "viewer", lang="th") as viewer:
-        async with viewer.get("/users") as resp:
-            assert "หน้านี้สำหรับผู้ดูแลระบบเท่านั้น" in await resp.text()
+    async with await browser_session(hub, "viewer", lang="th") as viewer, viewer.get("/users") as resp:
+        assert "หน้านี้สำหรับผู้ดูแลระบบเท่านั้น" in await resp.text()
