@@ -342,6 +342,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "SIA DC-09 alarm receiver (banks and shops)",
     },
     "plugin.sos": {"th": "ปุ่ม SOS", "en": "SOS buttons"},
+    "plugin.ccoc": {
+        "th": "ศูนย์สั่งการ CCOC (กระดานเหตุ คำสั่ง แผนที่ ตัวชี้วัด)",
+        "en": "CCOC console (incident board, commands, map, KPIs)",
+    },
     "plugin.station": {"th": "สถานีตำรวจ (CCOC)", "en": "Station (CCOC)"},
     "plugin.video": {"th": "วิดีโอ: ถ่ายทอด บันทึก ภาพสด", "en": "Video: restream, recording, live view"},
     "plugin.big6": {"th": "ภาคีเครือข่าย 6 ภาคส่วน (Big 6)", "en": "Big 6 network"},

@@ -11,7 +11,7 @@ from hub import i18n
 
 #: Every module that registers strings (importing it registers them).
 REGISTERING = (
-    "hub.automation.strings",
+    "hub.components.automation.strings",
     "integrations.camera.views",
     "integrations.notify.views",
     "integrations.sos.devices_page",
@@ -22,12 +22,12 @@ REGISTERING = (
     "plugins.big6.strings",
     "plugins.patrol_qr.strings",
     "plugins.people_poll.strings",
-    "integrations.station.console.labels",
-    "integrations.station.console.live_labels",
-    "integrations.station.console.command_forms",
+    "integrations.ccoc.labels",
+    "integrations.ccoc.live_labels",
+    "integrations.ccoc.command_forms",
     "integrations.line.views",
     "integrations.camera.policy",
-    "hub.zone",
+    "hub.components.zone",
 )
 
 
@@ -45,7 +45,7 @@ def test_every_registered_key_has_both_languages_and_the_same_placeholders() -> 
 
 def test_registered_keys_translate_through_the_core() -> None:
     importlib.import_module("integrations.camera.views")
-    importlib.import_module("hub.automation.strings")
+    importlib.import_module("hub.components.automation.strings")
     assert i18n.translate("automation.title", "th") == "ระบบอัตโนมัติ"
     assert i18n.translate("automation.title", "en") == "Automations"
     assert i18n.translate("camera.views.wall", "en") == "Cameras"

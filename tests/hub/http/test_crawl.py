@@ -34,8 +34,8 @@ from urllib.parse import quote
 import aiomqtt
 import yaml
 
-from hub.automation.blueprints import search_dirs
-from hub.automation.const import MANAGER
+from hub.components.automation.blueprints import search_dirs
+from hub.components.automation.const import MANAGER
 from hub.core.ids import ulid
 from hub.hub import Hub
 from hub.i18n import LANGS, catalogue
