@@ -27,6 +27,7 @@ CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
     ("hub.automation", Manifest(domain="automation", name="Automations", always=True)),
     ("hub.helpers", Manifest(domain="helpers", name="Helpers (input_*, timer, counter)", always=True)),
     ("hub.zone", Manifest(domain="zone", name="Zone", always=True)),
+    ("hub.onboarding", Manifest(domain="onboarding", name="Setup wizard and repairs", always=True)),
 )
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = (
