@@ -336,7 +336,8 @@ def repairs(hub: Hub) -> Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mappin
     Each item is ``{"key": "line_quota", "severity": "error" | "warning" | "info",
     "title_th": ..., "title_en": ..., "detail_th": ..., "detail_en": ..., "href": "/line"}``:
     Thai and English both (the page is Thai first), ``href`` a local page where it is
-    fixed.  Never put a secret or raw exception text in the Thai strings.
+    fixed.  Raw text for the installer (an exception, a check error) goes in an optional
+    ``"technical"`` field, shown apart; never a secret, never inside the Thai strings.
 
     :param hub: the running hub.
     :return: repair items, or None when all is well.

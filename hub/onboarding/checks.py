@@ -6,7 +6,8 @@ package's ``repairs`` hookimpl with the module.
 Items come from the ``repairs(hub)`` hook, so any plugin adds its own (the SOS
 integration reports buttons no automation handles, LINE its quota).  The core's
 own checks are in `core_repairs`.  An item is
-``{key, severity, title_th, title_en, detail_th, detail_en, href}``.
+``{key, severity, title_th, title_en, detail_th, detail_en, href}`` and an optional
+``technical`` (raw text for the installer).
 """
 
 from __future__ import annotations
@@ -37,9 +38,15 @@ _FIX_PAGE = {
 }
 
 
-def item(key: str, severity: str, title: str, detail: str, href: str, **fmt: object) -> dict[str, str]:
-    """Build a repair item in both languages from keys of `hub.onboarding.strings`."""
-    out = {"key": key, "severity": severity, "href": href}
+def item(
+    key: str, severity: str, title: str, detail: str, href: str, *, technical: str = "", **fmt: object
+) -> dict[str, str]:
+    """Build a repair item in both languages from keys of `hub.onboarding.strings`.
+
+    ``technical`` is raw text for the installer (a check error, an exception): the page
+    shows it apart, marked ``translate="no"``, never inside a Thai sentence.
+    """
+    out = {"key": key, "severity": severity, "href": href, "technical": technical}
     for lang in ("th", "en"):
         out[f"title_{lang}"] = STRINGS[title][lang].format(**fmt)
         out[f"detail_{lang}"] = STRINGS[detail][lang].format(**fmt)
@@ -59,8 +66,8 @@ async def core_repairs(hub: Hub) -> list[dict[str, str]]:
                 "repairs.config_invalid",
                 "repairs.config_invalid_detail",
                 "/plugins",
+                technical="\n".join(errors[:5]),
                 count=len(errors),
-                first=errors[0],
             )
         )
     for info in hub.plugin_infos():
@@ -72,8 +79,8 @@ async def core_repairs(hub: Hub) -> list[dict[str, str]]:
                     "repairs.plugin_failed",
                     "repairs.plugin_failed_detail",
                     "/plugins",
+                    technical=info.error or "",
                     name=info.manifest.name if info.manifest is not None else info.domain,
-                    error=info.error or "?",
                 )
             )
     for block in sorted(ui.restart_needed if ui is not None else ()):

@@ -179,8 +179,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "repairs.severity.info": {"th": "แนะนำ", "en": "Suggestion"},
     "repairs.config_invalid": {"th": "ไฟล์ตั้งค่ามีข้อผิดพลาด", "en": "The config file has errors"},
     "repairs.config_invalid_detail": {
-        "th": "{count} ข้อผิดพลาด หน้าตั้งค่าบนเว็บจะบันทึกไม่ได้จนกว่าจะแก้ เช่น {first}",
-        "en": "{count} error(s); the web settings cannot save until they are fixed, e.g. {first}",
+        "th": "{count} ข้อผิดพลาด หน้าตั้งค่าบนเว็บจะบันทึกไม่ได้จนกว่าจะแก้ (รายละเอียดสำหรับช่างด้านล่าง)",
+        "en": "{count} error(s); the web settings cannot save until they are fixed (details for the installer below)",
     },
     "repairs.plugin_failed": {"th": "ส่วนเสริม {name} ทำงานไม่ได้", "en": "The {name} plugin failed"},
     "repairs.plugin_failed_detail": {

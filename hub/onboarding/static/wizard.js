@@ -50,6 +50,7 @@
       if (details && details.length) {
         var list = document.createElement("ul");
         list.className = "problems";
+        list.setAttribute("translate", "no"); // check's own file:line text, for the installer
         details.forEach(function (line) {
           var item = document.createElement("li");
           var code = document.createElement("code");
