@@ -520,6 +520,7 @@ class UIConfig:
             items = state.ui_list(self._display(self.ui_file(block)))
             index = self._ui_index(state, items, item_id)
             new = _strip_meta(dict(item))
+            new.setdefault("id", item_id)
             ident = self._require_id(block, new)
             self._refuse_collision(state, ident, item_id)
             old = items[index]
@@ -613,9 +614,12 @@ class UIConfig:
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Point each secret field at a ``!secret``; keep the old references not given again.
 
+        A password or token given as a plain field (``password: ...``) is moved to
+        secrets.yaml too: a secret never lands in a UI file, whoever called.
         Returns the data and the secrets to write, by their name in secrets.yaml.
         """
         ui_name = self._display(self.ui_file(block))
+        secrets = {**_plain_secrets(data), **(secrets or {})}
         for path, ref in _secret_paths(old).items():
             if path not in (secrets or {}) and _get_path(data, path) is None:
                 _set_path(data, path, ref)
@@ -737,6 +741,21 @@ class UIConfig:
         await audit.log(
             actor, action, target, detail={"block": block, **(detail or {})}, source="web", result=result
         )
+
+
+def _plain_secrets(data: Any, path: str = "") -> dict[str, str]:
+    """Dotted paths of plain strings under secret-looking keys (``password``, ``*_token``)."""
+    from hub.audit import is_secret_key
+
+    found: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and value and is_secret_key(key):
+                found[child] = value
+            elif isinstance(value, dict):
+                found.update(_plain_secrets(value, child))
+    return found
 
 
 def _check_etag(state: _State, etag: str | None) -> None:

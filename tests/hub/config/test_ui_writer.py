@@ -333,3 +333,18 @@ async def test_a_config_the_include_line_cannot_extend_is_refused_untouched(tmp_
     assert caught.value.errors and caught.value.errors[0].startswith("config.yaml:")
     assert path.read_text(encoding="utf-8") == "{hub: {id: a, name: b}}\n"
     assert not (tmp_path / "ui").exists()
+
+
+async def test_a_password_given_as_a_plain_field_still_goes_to_secrets_yaml(
+    ui: UIConfig, config_dir: Path
+) -> None:
+    await ui.add_item("onvif", {**_camera("front"), "password": "cam-pass-456"})
+    ui_text = (config_dir / "ui" / "onvif.yaml").read_text(encoding="utf-8")
+    assert "cam-pass-456" not in ui_text and "password: !secret ui_onvif_front_password" in ui_text
+    assert 'ui_onvif_front_password: "cam-pass-456"' in (config_dir / "secrets.yaml").read_text(
+        encoding="utf-8"
+    )
+    _items, etag = await ui.list_items("onvif")
+    without_id = {k: v for k, v in _camera("front").items() if k != "id"}
+    await ui.update_item("onvif", "front", {**without_id, "port": 8082}, etag=etag)  # the id is the item's
+    assert load(config_dir / "config.yaml").blocks["onvif"][0].port == 8082
