@@ -21,7 +21,15 @@ Every write:
 4. is saved file by file with a temp file and a rename, in an order where each
    intermediate state still loads (secrets, then the UI file, then the include
    line);
-5. is audited, then applied to the running hub (`hub.config.ui_apply`).
+5. is audited, then applied to the running hub (`hub.reload`); what could not be
+   applied live is in `UIConfig.restart_needed` (block -> reason) until a restart.
+
+For the setup pages: items come back with ``_editable`` (False: written by hand, change
+it in that file), ``_source`` ("file:line") and ``_secrets`` (paths of secret fields,
+whose values are never returned); ``_``-keys are ignored on the way in.  ``secrets``
+maps a field's dotted path (``password``, ``owner.pin``) to its value; a field left out
+on update keeps its stored secret.  Every write takes ``actor=`` (the user name, for the
+audit log).  `UIConfig.problems` lists ``check``'s errors now (a config broken by hand).
 """
 
 from __future__ import annotations
