@@ -188,3 +188,13 @@ async def test_hook_repairs(make_hub: Any, browser: Any, config_dir: Path) -> No
     assert hub.ui_config is not None
     await hub.ui_config.add_item("automation", automation)
     assert 'data-key="sos_unhandled:sos.gate"' not in await get_text(session, "/repairs")
+
+
+def test_every_setup_string_has_thai_and_english() -> None:
+    from hub.i18n import LANGS
+    from hub.onboarding.strings import STRINGS
+
+    for key, texts in STRINGS.items():
+        assert set(texts) == set(LANGS), key
+        assert all(texts[lang].strip() for lang in LANGS), key
+        assert any("\u0e00" <= ch <= "\u0e7f" for ch in texts["th"]) or key.startswith("lang."), key
