@@ -54,7 +54,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "wizard.language": {"th": "ภาษาของหน้าจอและข้อความแจ้งเตือน", "en": "Language of the screens and alerts"},
     "wizard.timezone": {"th": "เขตเวลา", "en": "Time zone"},
     "wizard.tz.bangkok": {"th": "เวลาประเทศไทย (Asia/Bangkok)", "en": "Thailand time (Asia/Bangkok)"},
-    "wizard.tz.other": {"th": "เขตเวลาอื่น", "en": "Another time zone"},
     "wizard.back": {"th": "ย้อนกลับ", "en": "Back"},
     "wizard.next": {"th": "ถัดไป", "en": "Next"},
     "wizard.save": {"th": "บันทึก", "en": "Save"},
@@ -127,10 +126,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.network": {
         "th": "ติดต่อศูนย์ไม่ได้ ตรวจการเชื่อมต่อแล้วลองอีกครั้ง",
         "en": "Cannot reach the hub; check the connection and try again.",
-    },
-    "restart.banner": {
-        "th": "บันทึกการตั้งค่าแล้ว บางส่วนจะมีผลเมื่อเริ่มระบบใหม่:",
-        "en": "Settings saved; some take effect after a restart:",
     },
     # -- users -----------------------------------------------------------------------------------
     "users.actions": {"th": "จัดการ", "en": "Manage"},
