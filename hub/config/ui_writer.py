@@ -163,20 +163,24 @@ def _plain(value: Any) -> Any:
 
 def _public(value: Any, secrets: list[str], path: str = "", *, hand: bool = False) -> Any:
     """Drop secret values (UI references, or hand values known to be secrets); list their paths."""
+    return _drop_secrets(value, secrets, path, secret_values() if hand else frozenset())
+
+
+def _drop_secrets(value: Any, secrets: list[str], path: str, known: frozenset[str]) -> Any:
+    if isinstance(value, SecretRef) or (isinstance(value, str) and value in known):
+        secrets.append(path)
+        return None
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, child in value.items():
             child_path = f"{path}.{key}" if path else str(key)
-            if isinstance(child, SecretRef) or (hand and isinstance(child, str) and child in secret_values()):
+            if isinstance(child, SecretRef) or (isinstance(child, str) and child in known):
                 secrets.append(child_path)
                 continue
-            out[key] = _public(child, secrets, child_path, hand=hand)
+            out[key] = _drop_secrets(child, secrets, child_path, known)
         return out
     if isinstance(value, list):
-        return [_public(item, secrets, f"{path}[{i}]", hand=hand) for i, item in enumerate(value)]
-    if isinstance(value, SecretRef) or (hand and isinstance(value, str) and value in secret_values()):
-        secrets.append(path)
-        return None
+        return [_drop_secrets(item, secrets, f"{path}[{i}]", known) for i, item in enumerate(value)]
     return value
 
 
@@ -432,9 +436,10 @@ class UIConfig:
         if not isinstance(hand, list):
             raise ConfigRejected([f"{_where(hand, self.config_path.name)}: {state.block}: expected a list"])
         out: list[dict[str, Any]] = []
+        known = secret_values()
         for index, item in enumerate(hand):
             secrets: list[str] = []
-            public = _public(_plain(item), secrets, hand=True)
+            public = _drop_secrets(_plain(item), secrets, "", known)
             if not isinstance(public, dict):
                 public = {"value": public}
             pos = hand.item_position(index) if isinstance(hand, NodeList) else None
@@ -710,7 +715,8 @@ class UIConfig:
                 self.restart_needed.pop(block, None)
             else:
                 self.restart_needed[block] = reason
-        return (await self._state(block)).etag
+        # The hand-written part is unchanged (`_commit` checked the files): no need to re-read.
+        return _etag(state.hand, overlay[ui_path])
 
     def _commit(self, state: _State, overlay: Mapping[Path, bytes]) -> None:
         """Write the staged files; refuse if a file changed on disk since it was read."""
