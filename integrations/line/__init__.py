@@ -3,7 +3,7 @@
 Thin hook implementations; the work is in :mod:`integrations.line.runtime` and
 the modules it builds.  Nothing heavy is imported here: the hub imports every
 built-in integration at start, and line-bot-sdk is loaded only when the
-``line:`` block is configured (see :mod:`integrations.line.api`).
+``line:`` block is configured (see :mod:`integrations.line.client`).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def config_changed(hub: Hub, old: LineConfig | None, new: LineConfig | None) -> 
 @hookimpl
 def repairs(hub: Hub) -> list[dict[str, str]] | None:
     """A monthly message quota near its end (LINE alerts stop when it runs out)."""
-    from hub.onboarding.checks import item
+    from hub.components.onboarding.checks import item
 
     rt = hub.data.get(LINE)
     if rt is None or rt.quota.level == "ok":

@@ -204,7 +204,7 @@ def config_schema() -> Any:
 @hookimpl
 def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     """Warn about each button no automation triggers on: its presses open a default incident."""
-    from hub.automation import automation_entries
+    from hub.components.automation import automation_entries
     from hub.config import ConfigWarning, position_of
     from integrations.sos.handled import listened_to, names
 
@@ -359,7 +359,7 @@ def config_entities(loaded: Any) -> Any:
 @hookimpl
 def repairs(hub: Hub) -> list[dict[str, str]]:
     """Each button no enabled automation handles: its press opens an incident and nothing else."""
-    from hub.onboarding.checks import item
+    from hub.components.onboarding.checks import item
 
     buttons: dict[str, SosButton] = hub.data.get(BUTTONS) or {}
     return [

@@ -19,7 +19,9 @@ async def test_a_new_camera_connects_live_and_a_changed_one_waits_for_a_restart(
     assert ui is not None
     owner = {"name": "ร้านทอง", "phone": "035-000000"}
     camera = {"id": "back", "host": "127.0.0.1", "port": second.port, "username": "admin", "timeout": 3}
-    await ui.add_item("onvif", {**camera, "share": "registry", "owner": owner}, secrets={"password": "secret"})
+    await ui.add_item(
+        "onvif", {**camera, "share": "registry", "owner": owner}, secrets={"password": "secret"}
+    )
     assert ui.restart_needed == {}
     back = hub.data[CAMERAS]["camera.back"]
     assert await back.wait_connected(5), back.error
