@@ -342,6 +342,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "SIA DC-09 alarm receiver (banks and shops)",
     },
     "plugin.sos": {"th": "ปุ่ม SOS", "en": "SOS buttons"},
+    "plugin.onboarding": {"th": "ตั้งค่าเริ่มต้น ผู้ใช้ และสิ่งที่ต้องแก้", "en": "Setup wizard, users and repairs"},
     "plugin.ccoc": {
         "th": "ศูนย์สั่งการ CCOC (กระดานเหตุ คำสั่ง แผนที่ ตัวชี้วัด)",
         "en": "CCOC console (incident board, commands, map, KPIs)",

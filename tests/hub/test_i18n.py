@@ -28,6 +28,7 @@ REGISTERING = (
     "integrations.line.views",
     "integrations.camera.policy",
     "hub.components.zone",
+    "hub.components.onboarding.strings",
 )
 
 
