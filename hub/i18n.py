@@ -343,6 +343,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "plugin.sos": {"th": "ปุ่ม SOS", "en": "SOS buttons"},
     "plugin.onboarding": {"th": "ตั้งค่าเริ่มต้น ผู้ใช้ และสิ่งที่ต้องแก้", "en": "Setup wizard, users and repairs"},
+    "plugin.flows": {
+        "th": "ตั้งค่าผ่านหน้าเว็บ (อุปกรณ์ กล้อง LINE)",
+        "en": "Set-up flows in the browser (devices, cameras, LINE)",
+    },
     "plugin.ccoc": {
         "th": "ศูนย์สั่งการ CCOC (กระดานเหตุ คำสั่ง แผนที่ ตัวชี้วัด)",
         "en": "CCOC console (incident board, commands, map, KPIs)",

@@ -80,6 +80,8 @@ UNREACHED_OK: dict[str, str] = {
     "/incidents/{incident_id}": "station",
     # A live view exists only while a hub streams video up to the station (tests/e2e/test_browser_live.py).
     "/ccoc/live/{view_id}": "station",
+    # A camera draft's preview picture exists only in the middle of the add-camera flow (its own tests).
+    "/setup/cameras/preview/{draft}": "hub",
 }
 
 _SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "datalist", "template", "svg"}
@@ -323,7 +325,7 @@ async def _check(hub: Hub, seeds: Iterable[str] = (), extra_data: Iterable[str] 
             "\nParameter pages no crawled link reached (add data, or a reason to UNREACHED_OK):\n  "
             + "\n  ".join(missing)
         )
-    assert not problems and not missing, f"{len(problems)} untranslated strings:\n{message}"
+    assert not problems and not missing, f"{len(problems)} strings outside the catalogue:\n{message}"
 
 
 async def hub_with_pages(make_hub: Any, fake_line_factory: Any) -> tuple[Hub, list[str], list[str]]:
