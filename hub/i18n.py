@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = (
     "LANGS",
@@ -30,6 +30,7 @@ __all__ = (
     "register_by_lang",
     "register_pairs",
     "register_template_pairs",
+    "entity_name",
     "pair_translator",
     "catalogue",
     "translate",
@@ -216,6 +217,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "actor.hub": {"th": "ระบบของฮับ", "en": "the hub"},
     "actor.automation": {"th": "ระบบอัตโนมัติ", "en": "an automation"},
     "actor.station": {"th": "สถานี", "en": "the station"},
+    # -- names the code gives entities (made in the hub's language) -------------------------
+    "entity_name.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
+    "entity_name.station_link": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
+    "entity_name.camera_motion": {"th": "{camera} ตรวจจับความเคลื่อนไหว", "en": "{camera} motion"},
     # -- where a device's state comes from -----------------------------------------------
     "source.simulated": {"th": "จำลอง", "en": "simulated"},
     "source.mqtt": {"th": "MQTT", "en": "MQTT"},
@@ -529,6 +534,19 @@ def register_template_pairs(name: str, folder: Path) -> Catalogue:
             if th and en:
                 pairs[f"{file.stem}:{en}"] = (th, en)
     return register_pairs(name, pairs, prefix=f"{name}.")
+
+
+def entity_name(key: str, hub: Any, /, **fmt: object) -> str:
+    """Return a name the code gives an entity, in the hub's own language (``hub.language``).
+
+    Entity names are stored in states and travel to LINE cards and the station, so
+    they are made once, in the language the hub is set to (Thai unless changed).
+    """
+    try:
+        lang = normalize_lang(hub.core.language) or DEFAULT_LANG
+    except (AttributeError, AssertionError):
+        lang = DEFAULT_LANG
+    return translate(f"entity_name.{key}", lang, **fmt)
 
 
 def pair_translator(lang: str) -> Callable[[str, str], str]:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hub.entity import Entity
+from hub.i18n import entity_name
 from integrations.camera.const import EVENT_CAMERA_MOTION
 from integrations.onvif.client import OnvifError, OnvifUnsupported, soap
 from integrations.onvif.const import (
@@ -74,7 +75,13 @@ class CameraEventSensor(Entity):
     def __init__(
         self, hub: Hub, camera: OnvifCamera, kind: str, label: str, device_class: str | None
     ) -> None:
-        super().__init__(hub, f"{camera.object_id}_{kind}", f"{camera.name} {label}")
+        # The motion sensor's name is made in the hub's language; other kinds keep the parser's name.
+        name = (
+            entity_name("camera_motion", hub, camera=camera.name)
+            if kind == "motion"
+            else f"{camera.name} {label}"
+        )
+        super().__init__(hub, f"{camera.object_id}_{kind}", name)
         self.camera = camera
         self.kind = kind
         self.device_class = device_class
