@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from multidict import MultiDict
 
 from hub.components.automation.strings import translator
@@ -9,7 +11,7 @@ from hub.components.automation.ui_blueprint import bilingual, yaml_problem
 from hub.components.automation.ui_editor import canonical, from_form, to_config, to_rows
 from hub.components.automation.ui_trace import describe_trace
 
-SIMPLE = {
+SIMPLE: dict[str, Any] = {
     "id": "lamp_on",
     "alias": "เปิดไฟ",
     "trigger": [
@@ -105,7 +107,9 @@ def test_a_trace_reads_as_steps_in_thai() -> None:
             {"if": "{{ x }}", "then": [{"action": "camera.snapshot"}]},
         ]
     }
-    readable = describe_trace(trace, config, translator("th"), "th", {"sos.gate": "ปุ่มประตู"}.get)
+    readable = describe_trace(
+        trace, config, translator("th"), "th", lambda e: {"sos.gate": "ปุ่มประตู"}.get(e, e)
+    )
     assert readable["trigger"] == "กดปุ่ม SOS ปุ่มประตู"
     assert readable["execution"] == "เกิดข้อผิดพลาด"
     steps = readable["steps"]
