@@ -406,6 +406,23 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "action.failed": {"th": "ดำเนินการไม่สำเร็จ: {error}", "en": "Failed: {error}"},
     "action.working": {"th": "กำลังดำเนินการ…", "en": "Working…"},
+    "action.http_400": {"th": "ข้อมูลที่ส่งไม่ถูกต้อง", "en": "The request was not valid"},
+    "action.http_401": {"th": "กรุณาเข้าสู่ระบบใหม่", "en": "Please log in again"},
+    "action.http_403": {
+        "th": "คุณไม่มีสิทธิ์ทำสิ่งนี้ หรือหน้านี้หมดอายุ (โหลดหน้าใหม่)",
+        "en": "Not allowed, or the page expired (reload it)",
+    },
+    "action.http_404": {"th": "ไม่พบสิ่งที่ต้องการ (อาจถูกลบไปแล้ว)", "en": "Not found (it may have been removed)"},
+    "action.http_409": {
+        "th": "สถานะเปลี่ยนไปแล้ว กรุณาโหลดหน้าใหม่",
+        "en": "It changed meanwhile; reload the page",
+    },
+    "action.http_429": {"th": "ส่งคำสั่งถี่เกินไป กรุณารอสักครู่", "en": "Too many requests; wait a moment"},
+    "action.http_503": {"th": "ระบบยังไม่พร้อม กรุณาลองใหม่อีกครั้ง", "en": "Not ready; try again"},
+    "action.http_other": {
+        "th": "ระบบไม่รับคำสั่งนี้ รายละเอียดอยู่ในบันทึกของฮับ",
+        "en": "The hub refused this; its log has the details",
+    },
     "generic.none": {"th": "—", "en": "—"},
     "generic.yes": {"th": "ใช่", "en": "yes"},
     "generic.no": {"th": "ไม่", "en": "no"},

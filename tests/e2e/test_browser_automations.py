@@ -60,6 +60,25 @@ async def test_blueprint_form_editor_and_delete_in_chromium(make_hub: Any, brows
         await page.wait_for_url("**/automations?deleted=1")
         await wait_for(lambda: hub.data[MANAGER].get("gate_sos") is None, what="the automation removed")
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        # An API refusal reads in Thai on a Thai page (the API's own words are English): open an
+        # automation's page, have it removed meanwhile, then press "run now".
+        item = {
+            "id": "temp_one",
+            "alias": "ชั่วคราว",
+            "triggers": [{"trigger": "event", "event_type": "x"}],
+            "actions": [{"delay": 1}],
+        }
+        await hub.ui_config.add_item("automation", item)
+        await hub.data[MANAGER].reload(["temp_one"])
+        await page.goto(base + "/automations/temp_one")
+        _items, etag = await hub.ui_config.list_items("automation")
+        await hub.ui_config.remove_item("automation", "temp_one", etag=etag)
+        await hub.data[MANAGER].reload(["temp_one"])
+        await page.locator('form[data-api$="/trigger"] button').click()
+        result = page.locator('form[data-api$="/trigger"] .action-result')
+        await result.filter(has_text="ไม่พบสิ่งที่ต้องการ").wait_for()
+        assert "no such automation" not in (await result.text_content() or "")
         assert errors == []
     finally:
         await context.close()
