@@ -221,6 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "entity_name.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
     "entity_name.station_link": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
     "entity_name.camera_motion": {"th": "{camera} ตรวจจับความเคลื่อนไหว", "en": "{camera} motion"},
+    "entity_name.camera_tamper": {"th": "{camera} ถูกบัง/ถูกรบกวน", "en": "{camera} tampering"},
     # -- where a device's state comes from -----------------------------------------------
     "source.simulated": {"th": "จำลอง", "en": "simulated"},
     "source.mqtt": {"th": "MQTT", "en": "MQTT"},

@@ -75,12 +75,11 @@ class CameraEventSensor(Entity):
     def __init__(
         self, hub: Hub, camera: OnvifCamera, kind: str, label: str, device_class: str | None
     ) -> None:
-        # The motion sensor's name is made in the hub's language; other kinds keep the parser's name.
-        name = (
-            entity_name("camera_motion", hub, camera=camera.name)
-            if kind == "motion"
-            else f"{camera.name} {label}"
-        )
+        # Kinds the catalogue knows (motion, tamper) are named in the hub's language; others keep
+        # the name the camera's event parser gives them.
+        name = entity_name(f"camera_{kind}", hub, camera=camera.name)
+        if name == f"entity_name.camera_{kind}":
+            name = f"{camera.name} {label}"
         super().__init__(hub, f"{camera.object_id}_{kind}", name)
         self.camera = camera
         self.kind = kind
