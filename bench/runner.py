@@ -150,6 +150,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "region", "bench.region", 240, 900, "1,500 stations' month → region: ingest, ranking page, exports"
     ),
+    Bench("ui_config", "bench.ui_config", 120, 300, "web UI config writer: one validated save vs check"),
 )
 
 

@@ -34,7 +34,7 @@ def role_of(blocks: Mapping[str, Any]) -> str:
 #: Core components: part of ``hub`` but speaking the plugin hooks, each in its own folder
 #: ``hub/components/<domain>/`` with its ``manifest.json`` (like Home Assistant's core components).
 COMPONENTS_DIR = Path(__file__).resolve().parent / "components"
-CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone")
+CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone", "onboarding")
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = (
     "input_boolean",
@@ -169,19 +169,28 @@ def load(
     host: PluginHost | None = None,
     overrides: dict[str, Any] | None = None,
     import_all: bool = False,
+    overlay: Mapping[Path, bytes] | None = None,
 ) -> LoadedConfig:
     """Load ``path``, discover plugins and validate every block.
 
     Built-in plugins are imported only when the config uses them (or they
     are ``always`` plugins, or dependencies of those); ``import_all`` imports
-    every one, for the JSON Schema and ``plugins list``.
+    every one, for the JSON Schema and ``plugins list``.  ``overlay`` (absolute path ->
+    text) validates files before they are written (the web UI's config writer).
     """
     cdir = config_dir or (path.parent if path is not None else Path.cwd())
     if path is not None:
-        raw, errors = load_config_file(path)
+        raw, errors = load_config_file(path, overlay=overlay)
     else:
         raw, errors = {}, []
-    loaded = LoadedConfig(path, cdir, raw, None, errors=list(errors))
+    loaded = LoadedConfig(
+        path,
+        cdir,
+        raw,
+        None,
+        errors=[e for e in errors if not isinstance(e, ConfigWarning)],
+        warnings=[e for e in errors if isinstance(e, ConfigWarning)],
+    )
     label = loaded.file_label
     if raw is None:
         raw = {}

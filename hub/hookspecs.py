@@ -159,6 +159,25 @@ def hub_started(hub: Hub) -> Awaitable[None] | None:
     """
 
 
+@hookspec
+def config_changed(hub: Hub, old: Any, new: Any) -> Awaitable[bool | None] | bool | None:
+    """Apply a new version of the plugin's block while the hub runs (no restart).
+
+    Called on the plugin that owns the block, after the web UI (``hub.ui_config``)
+    saved a change that ``check`` validated, with the old and new validated blocks
+    (what :func:`setup` got; None for an absent block).  Change only what differs:
+    an entry whose config is unchanged must keep working untouched, and nothing may
+    drop a press that arrives meanwhile, a pending SOS run or a durable timer.
+    Work that cannot be applied live is not pretended: return False and the admin
+    is told to restart.  A plugin without this hook always needs a restart.
+
+    :param hub: the running hub.
+    :param old: the block the plugin is running with.
+    :param new: the block as now saved.
+    :return: True when applied live; False or None when a restart is needed.
+    """
+
+
 # -- registration ----------------------------------------------------------
 
 
@@ -322,6 +341,21 @@ def registry_info(hub: Hub) -> Mapping[str, Any] | None:
 
     :param hub: the running hub.
     :return: a mapping merged under the plugin's domain, or None.
+    """
+
+
+@hookspec
+def repairs(hub: Hub) -> Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]] | None:
+    """Return what needs the admin's attention, for the Repairs page (``/repairs``).
+
+    Each item is ``{"key": "line_quota", "severity": "error" | "warning" | "info",
+    "title_th": ..., "title_en": ..., "detail_th": ..., "detail_en": ..., "href": "/line"}``:
+    Thai and English both (the page is Thai first), ``href`` a local page where it is
+    fixed.  Raw text for the installer (an exception, a check error) goes in an optional
+    ``"technical"`` field, shown apart; never a secret, never inside the Thai strings.
+
+    :param hub: the running hub.
+    :return: repair items, or None when all is well.
     """
 
 

@@ -10,7 +10,7 @@ plugin's hookimpl separately and records a failure against that plugin only.  A
 method returns ``(plugin, result)`` for each plugin that answered; ``only`` limits
 the call to some plugin domains.  Results are typed as the spec says, except where
 the hub checks them because a plugin may return anything (``register_routes``,
-``nav_links``, ``incident_written``, ``config_deprecations``): those are ``object`` until checked.  Hooks whose implementations may return an
+``nav_links``, ``incident_written``, ``config_deprecations``, ``config_changed``, ``repairs``): those are ``object`` until checked.  Hooks whose implementations may return an
 awaitable are ``async`` methods that await it.  ``setup`` and ``shutdown`` are
 called for one plugin at a time (the hub orders them) and return
 ``(implemented, result)``.
@@ -87,6 +87,10 @@ class Hooks:
     def shutdown(self, domain: str, *, hub: Hub) -> tuple[bool, Awaitable[None] | None]:
         """Shut one plugin down (raises what its shutdown raises)."""
         return self._host.call_one(domain, "shutdown", hub=hub)
+
+    def config_changed(self, domain: str, *, hub: Hub, old: Any, new: Any) -> tuple[bool, object]:
+        """Hand one set-up plugin its changed block (the result may be awaitable: the hub awaits it)."""
+        return self._host.call_one(domain, "config_changed", hub=hub, old=old, new=new)
 
     async def hub_started(self, *, hub: Hub, only: Only = None) -> list[tuple[PluginInfo, None]]:
         """Tell plugins every plugin is set up."""
@@ -165,6 +169,12 @@ class Hooks:
     ) -> list[tuple[PluginInfo, Mapping[str, Any] | None]]:
         """Each plugin's health figures for the station."""
         return await self._host.async_call_each("health_info", only, hub=hub)
+
+    async def repairs(
+        self, *, hub: Hub, only: Only = None
+    ) -> list[tuple[PluginInfo, Iterable[object] | None]]:
+        """Each plugin's items for the Repairs page (checked by the page: a plugin may return anything)."""
+        return await self._host.async_call_each("repairs", only, hub=hub)
 
     async def kpi_slots(
         self, *, hub: Hub, month: str, only: Only = None

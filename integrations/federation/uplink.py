@@ -26,6 +26,7 @@ from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
 from hub.core.retry import Backoff
+from hub.i18n import entity_name
 from hub.keys import HubKey
 from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
@@ -110,7 +111,8 @@ class Federation:
 
     #: The entity that shows the link (a subclass one tier up names its own).
     connected_entity = CONNECTED_ENTITY
-    connected_name = "Station link"
+    #: Catalogue key of the link entity's name (``entity_name.<key>``).
+    connected_name_key = "station_link"
 
     def __init__(
         self,
@@ -276,7 +278,7 @@ class Federation:
                 self.connected_entity,
                 "on" if self.link.connected else "off",
                 {
-                    "friendly_name": self.connected_name,
+                    "friendly_name": entity_name(self.connected_name_key, self.hub),
                     "device_class": "connectivity",
                     "station": self.station,
                     "status": self.link.status,

@@ -76,7 +76,7 @@ class RegionUplink(Federation):
     """One station's link to its region."""
 
     connected_entity = CONNECTED_ENTITY
-    connected_name = "Region link"
+    connected_name_key = "region_link"
 
     def __init__(self, hub: Hub, cfg: RegionLinkConfig, station: Station) -> None:
         super().__init__(

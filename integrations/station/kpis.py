@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
+from hub.i18n import register_pairs
 from integrations.federation.kpi_report import KpiReportDoc, read_report
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ EXPECTED = (
     ("poll_responses", "people_poll", "ผู้ตอบแบบสำรวจ", "Poll responses", ""),
     ("big6_meeting_held", "big6", "มีการประชุม Big 6", "Big 6 meeting held", ""),
     ("big6_resolutions", "big6", "มติที่ประชุม", "Resolutions", ""),
+)
+register_pairs(
+    "station.kpi_slots", {fid: (th, en) for fid, _source, th, en, _unit in EXPECTED}, prefix="station.kpi."
 )
 
 
