@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from integrations.ccoc.charts import bar_chart
+from hub.http.charts import bar_chart
 from integrations.ccoc.labels import labels
 from integrations.station.kpis import Figure, Scope, StationKpis
 

@@ -126,7 +126,7 @@ async def collect_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
 
     slots: list[dict[str, Any]] = []
     seen: set[str] = set()
-    results = await hub.plugins.async_call_each("kpi_slots", only=set_up_domains(hub), hub=hub, month=month)
+    results = await hub.plugins.hooks.kpi_slots(hub=hub, month=month, only=set_up_domains(hub))
     for info, result in results:
         for item in result or ():
             key = item.get("key") if isinstance(item, dict) else None

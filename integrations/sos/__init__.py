@@ -23,6 +23,7 @@ from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
 from integrations.sos.entity import SosButton
+from integrations.sos.supervision import ButtonSupervisor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,6 +40,8 @@ BUTTONS: HubKey[dict[str, SosButton]] = HubKey("sos_buttons")
 #: (ACCOUNT upper-case, zone) → the configured button for that alarm-panel zone.
 SIA_ZONES: HubKey[dict[tuple[str, int], SosButton]] = HubKey("sos_sia_zones")
 _SOURCES: HubKey[list[Any]] = HubKey("sos_sources")
+#: Watches buttons with a ``silence_limit`` (:mod:`.supervision`).
+SUPERVISOR: HubKey[ButtonSupervisor] = HubKey("sos_supervisor")
 
 
 class EntitySchema(BaseModel):
@@ -177,6 +180,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.data[WEBHOOKS] = WebhookRegistry()
     sources: list[Any] = []
     hub.data[_SOURCES] = sources
+    supervisor = hub.data[SUPERVISOR] = ButtonSupervisor(hub)
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
@@ -190,6 +194,9 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
             # made the entity first), it fails alone and the other buttons keep working.
             _LOGGER.error("SOS button %s not created: %s", item.id, err)
             continue
+        if item.silence_limit is not None:
+            button.silence_limit = item.silence_limit
+            supervisor.watch(button)
         try:
             _attach(hub, item, button, sources)
         except (HubError, ValueError, TypeError, OSError) as err:
@@ -216,6 +223,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         await button.press("drill", "drill", context=call.context, drill=True)
         return {"entity_id": button.entity_id, "drill": True}
 
+    supervisor.start()
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(
         DOMAIN,
@@ -236,10 +244,13 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
 
 
 @hookimpl
-def shutdown(hub: Hub) -> None:
-    """Detach device sources."""
+async def shutdown(hub: Hub) -> None:
+    """Detach device sources and stop supervising."""
     for source in hub.data.pop(_SOURCES, None) or []:
         source.stop()
+    supervisor = hub.data.pop(SUPERVISOR, None)
+    if supervisor is not None:
+        await supervisor.stop()
 
 
 @hookimpl
@@ -270,7 +281,9 @@ def health_info(hub: Hub) -> Any:
     for entity_id, button in buttons.items():
         tele = button.telemetry
         issues = []
-        if not button.available:
+        if button.silent:
+            issues.append(f"silent since {button.last_heard}")
+        elif not button.available:
             issues.append("offline" if "error" not in tele else f"error: {tele['error']}")
         if tele.get("battery_low") is True or (
             isinstance(tele.get("battery"), int | float) and tele["battery"] <= 20
