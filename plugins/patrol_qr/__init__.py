@@ -125,7 +125,8 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
         # Each box's latest proven visit, for the station's map (ตู้แดง with their last check-in).
         # A list, not a mapping: a box id must never be mistaken for a secret-looking key.
         "last_visits": [
-            {"checkpoint_id": cp_id, "ts": ts} for cp_id, ts in sorted((await mgr.store.last_visits()).items())
+            {"checkpoint_id": cp_id, "ts": ts}
+            for cp_id, ts in sorted((await mgr.store.last_visits()).items())
         ],
         # Check-ins kept but not counted (far, too fast, no position) that no admin has accepted yet.
         "flagged": await mgr.store.flagged_open(hub.clock.time() - mgr.config.report_days * 86400),
