@@ -179,5 +179,5 @@ class Hooks:
     async def kpi_slots(
         self, *, hub: Hub, month: str, only: Only = None
     ) -> list[tuple[PluginInfo, Iterable[Mapping[str, Any]] | None]]:
-        """Each plugin's figures for the station's monthly KPI page."""
+        """Each plugin's figures for the month (federation sends them up as ``kpi_month``)."""
         return await self._host.async_call_each("kpi_slots", only, hub=hub, month=month)
