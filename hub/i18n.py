@@ -397,6 +397,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "CCOC console (incident board, commands, map, KPIs)",
     },
     "plugin.station": {"th": "สถานีตำรวจ (CCOC)", "en": "Station (CCOC)"},
+    "plugin.region": {
+        "th": "ศูนย์ภาค/จังหวัด (สถานีรายงานขึ้นมา และการจัดอันดับของคณะกรรมการ)",
+        "en": "Region (stations report to a provincial or regional command centre; the committee's ranking)",
+    },
+    "plugin.region_link": {
+        "th": "รายงานขึ้นศูนย์ภาค (สรุปเหตุการณ์และตัวชี้วัดรายเดือนของสถานีนี้)",
+        "en": "Region link (this station reports to its region: summaries, monthly figures)",
+    },
     "plugin.video": {"th": "วิดีโอ: ถ่ายทอด บันทึก ภาพสด", "en": "Video: restream, recording, live view"},
     "plugin.big6": {"th": "ภาคีเครือข่าย 6 ภาคส่วน (Big 6)", "en": "Big 6 network"},
     "plugin.patrol_qr": {"th": "ตู้แดง (จุดตรวจ QR)", "en": "Red boxes (QR patrol checkpoints)"},

@@ -38,6 +38,8 @@ from integrations.ccoc.service import CONSOLE, Console
 from integrations.ccoc.viewing import camera_actions
 from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
+from integrations.station.supervision_figures import labels as sup_labels
+from integrations.station.supervision_figures import month_figures
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -327,8 +329,6 @@ async def hubs_page(request: web.Request) -> web.Response:
     console = _console(request)
     hubs = [_hub_facts(h) for h in (await console.hubs.all()).values()]
     from hub.http.templating import request_lang
-    from integrations.station.supervision_figures import labels as sup_labels
-    from integrations.station.supervision_figures import month_figures
 
     return _render(
         request,

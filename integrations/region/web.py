@@ -86,8 +86,8 @@ async def ranking_page(request: web.Request) -> web.Response:
     pages = max(1, -(-len(rows) // size))
     try:
         number = min(pages, max(1, int(request.query.get("page", "1"))))
-    except ValueError:
-        raise _BadRequest(400, "page: expected a number") from None
+    except ValueError as err:
+        raise _BadRequest(400, "page: expected a number") from err
     return _render(
         request,
         "region_ranking.html",
@@ -197,7 +197,7 @@ async def ranking_pdf_export(request: web.Request) -> web.Response:
             ),
         )
     except PdfFontMissing as err:
-        raise _BadRequest(503, str(err)) from None
+        raise _BadRequest(503, str(err)) from err
     return web.Response(
         body=body,
         content_type="application/pdf",
