@@ -1,0 +1,77 @@
+"""The camera set-up flow against ipycam (a real ONVIF camera on loopback, unicast only)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from PIL import Image
+
+from integrations.onvif import setup_flow
+from tests.integrations.onvif.conftest import IpyCam
+
+
+async def test_wrong_password_says_what_to_check(make_hub, client_for, ipycam: IpyCam) -> None:
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    data = {"host": "127.0.0.1", "port": str(ipycam.onvif_port), "username": "admin", "password": "wrong"}
+    async with client.post("/setup/cameras/probe", data=data, allow_redirects=False) as resp:
+        text = await resp.text()
+    assert resp.status == 422
+    assert "กล้องไม่ยอมรับชื่อผู้ใช้หรือรหัสผ่าน" in text
+    assert 'value="admin"' in text and "wrong" not in text  # the password is never echoed back
+    assert not hub.data.get(setup_flow._DRAFTS)  # nothing kept
+
+
+async def test_nothing_answering_is_unreachable(make_hub, client_for) -> None:
+    from tests.integrations.onvif.conftest import free_port
+
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    data = {"host": "127.0.0.1", "port": str(free_port()), "username": "admin", "password": "x"}
+    async with client.post("/setup/cameras/probe", data=data) as resp:
+        assert resp.status == 422
+        assert "ติดต่อกล้องไม่ได้" in await resp.text()
+
+
+async def test_probe_preview_profiles_presets_and_consent_text(make_hub, client_for, ipycam: IpyCam) -> None:
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    data = {"host": "127.0.0.1", "port": str(ipycam.onvif_port), "username": "admin", "password": "secret"}
+    async with client.post("/setup/cameras/probe", data=data, allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+        location = resp.headers["Location"]
+    draft_id = re.search(r"draft=([\w-]+)", location).group(1)
+    page = await (await client.get(location)).text()
+    assert "TestVendor LoopCam-1" in page
+    assert 'value="Profile_Main"' in page  # the profiles to choose from
+    assert 'id="cam-presets"' in page and "Fish stalls" in page  # the camera's PTZ presets
+    draft = hub.data[setup_flow._DRAFTS][draft_id]
+    assert draft.probe.stream_uri == ipycam.rtsp_url and draft.probe.ptz
+    async with client.get(f"/setup/cameras/preview/{draft_id}") as resp:
+        assert resp.status == 200 and resp.content_type == "image/jpeg"
+        assert Image.open(io.BytesIO(await resp.read())).format == "JPEG"
+    # Sharing needs an owner and the name of whoever agrees.
+    details = {"draft": draft_id, "id": "gate", "share": "on_alarm", "agreed_by": ""}
+    async with client.post("/setup/cameras/review", data=details) as resp:
+        assert resp.status == 422
+        assert "ต้องกรอกชื่อเจ้าของ" in await resp.text()
+    text = setup_flow.consent_text(
+        "th",
+        hub_name="ตลาด",
+        camera="ประตู",
+        owner="เทศบาล",
+        phone="035",
+        agreed_by="สมชาย",
+        policy="on_alarm",
+    )
+    assert "สมชาย" in text and "แชร์เมื่อมีเหตุ" in text and "30 นาที" in text
+
+
+async def test_preview_of_an_unknown_draft_is_404(make_hub, client_for) -> None:
+    hub = await make_hub()
+    client = await client_for("admin", target=hub)
+    async with client.get("/setup/cameras/preview/nope") as resp:
+        assert resp.status == 404
+    page = await (await client.get("/setup/cameras", params={"draft": "gone"})).text()
+    assert "หมดอายุ" in page

@@ -1,0 +1,116 @@
+"""The devices set-up flow against a real Mosquitto and a simulated Zigbee2MQTT bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest_asyncio
+
+from hub.testing import Mosquitto, mqtt_block, wait_until
+from integrations.mqtt.testing import FakeZigbee2Mqtt, light_device, sos_button_device
+from integrations.sos import setup_flow
+
+
+@pytest_asyncio.fixture
+async def bridge(mosquitto: Mosquitto) -> Any:
+    z2m = FakeZigbee2Mqtt(mosquitto.host, mosquitto.port, f"z2m_{uuid.uuid4().hex[:8]}")
+    await z2m.start()
+    yield z2m
+    await z2m.stop()
+
+
+async def _hub(make_hub: Any, mosquitto: Mosquitto, base: str) -> Any:
+    hub = await make_hub(mqtt_block(mosquitto, zigbee2mqtt=f"{{base_topic: {base}}}"), real_clock=True)
+    from integrations.mqtt import get_client
+
+    assert await get_client(hub).wait_connected(5)
+    return hub
+
+
+async def test_permit_join_then_the_button_is_found_and_proven(
+    make_hub, mosquitto, bridge, client_for
+) -> None:
+    hub = await _hub(make_hub, mosquitto, bridge.base)
+    client = await client_for("admin", target=hub)
+    await bridge.pair(sos_button_device("new_sos", "0xa4c1380000000099"))
+    page = await (await client.get("/setup/devices")).text()
+    assert "new_sos" not in page  # it waits for pairing to open
+    async with client.post("/setup/devices/permit", data={"minutes": "2"}, allow_redirects=False) as resp:
+        assert resp.status == 303
+    assert bridge.permit_requests[-1]["time"] == 120
+    await wait_until(lambda: setup_flow.found_devices(hub), 5, "the joined button is found")
+    page = await (await client.get("/setup/devices")).text()
+    assert 'data-device="z2m:new_sos"' in page and 'id="permit-open"' in page
+    # The model's press table is shown when the device is chosen.
+    page = await (await client.get("/setup/devices", params={"device": "z2m:new_sos"})).text()
+    assert "action = &#34;emergency&#34;" in page or 'action = "emergency"' in page
+    # Saving before a test press is refused, with nothing written.
+    async with client.post(
+        "/setup/devices/save", data={"device": "z2m:new_sos", "kind": "sos", "id": "gate"}
+    ) as resp:
+        assert resp.status == 422
+        assert "ต้องทดสอบให้ผ่านก่อนบันทึก" in await resp.text()
+
+    async def press_soon() -> None:
+        await asyncio.sleep(0.3)
+        await bridge.press("new_sos", "arm_all_zones")  # not a press: ignored
+        await bridge.press("new_sos", "emergency")
+
+    presser = asyncio.create_task(press_soon())
+    async with client.post("/setup/devices/test-press", data={"device": "z2m:new_sos"}) as resp:
+        text = await resp.text()
+    await presser
+    assert resp.status == 200 and 'id="press-ok"' in text and "emergency" in text
+    assert 'id="save-sos"' in text
+
+
+async def test_no_zigbee2mqtt_answering_says_what_to_check(make_hub, mosquitto, client_for) -> None:
+    base = f"z2m_{uuid.uuid4().hex[:8]}"
+    async with FakeZigbee2Mqtt(mosquitto.host, mosquitto.port, base, answer=False):
+        hub = await _hub(make_hub, mosquitto, base)
+        client = await client_for("admin", target=hub)
+        setup_flow_wait = setup_flow.PERMIT_ANSWER_WAIT
+        setup_flow.PERMIT_ANSWER_WAIT = 0.5
+        try:
+            async with client.post("/setup/devices/permit", data={"minutes": "1"}) as resp:
+                text = await resp.text()
+        finally:
+            setup_flow.PERMIT_ANSWER_WAIT = setup_flow_wait
+    assert resp.status == 422
+    assert "Zigbee2MQTT ไม่ตอบกลับ" in text and base in text
+
+
+async def test_no_mqtt_block_is_explained(make_hub, client_for) -> None:
+    hub = await make_hub()
+    client = await client_for("admin", target=hub)
+    text = await (await client.get("/setup/devices")).text()
+    assert "ยังไม่ได้เชื่อมต่อ MQTT" in text
+    async with client.post("/setup/devices/permit", data={"minutes": "1"}) as resp:
+        assert resp.status == 422
+
+
+async def test_press_timeout_and_light_flash(make_hub, mosquitto, bridge, client_for) -> None:
+    hub = await _hub(make_hub, mosquitto, bridge.base)
+    bridge.devices.append(light_device("porch_bulb", "0x0017880100000001"))
+    bridge.devices.append(sos_button_device("quiet_sos", "0xa4c1380000000098"))
+    await bridge.publish_devices()
+    await wait_until(lambda: len(setup_flow.found_devices(hub)) == 2, 5, "both devices found")
+    with_light = {d["key"]: d for d in setup_flow.found_devices(hub)}
+    assert with_light["z2m:porch_bulb"]["suggest"] == "light"
+    assert with_light["z2m:quiet_sos"]["suggest"] == "sos"
+    from integrations.flows.common import FlowError
+
+    try:
+        await setup_flow.wait_press(hub, "z2m:quiet_sos", within=0.3)
+    except FlowError as err:
+        assert err.key == "dev.press_timeout"
+    else:
+        raise AssertionError("a silent button must not pass the test")
+    client = await client_for("admin", target=hub)
+    async with client.post("/setup/devices/test-flash", data={"device": "z2m:porch_bulb"}) as resp:
+        text = await resp.text()
+    assert 'id="flash-sent"' in text and 'id="save-light"' in text
+    await wait_until(lambda: bridge.commands_for("porch_bulb"), 5, "the bulb was told to blink")
+    assert bridge.commands_for("porch_bulb")[0] == {"effect": "blink"}
