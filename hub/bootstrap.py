@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,19 +150,28 @@ def load(
     host: PluginHost | None = None,
     overrides: dict[str, Any] | None = None,
     import_all: bool = False,
+    overlay: Mapping[Path, bytes] | None = None,
 ) -> LoadedConfig:
     """Load ``path``, discover plugins and validate every block.
 
     Built-in plugins are imported only when the config uses them (or they
     are ``always`` plugins, or dependencies of those); ``import_all`` imports
-    every one, for the JSON Schema and ``plugins list``.
+    every one, for the JSON Schema and ``plugins list``.  ``overlay`` (absolute path ->
+    text) validates files before they are written (the web UI's config writer).
     """
     cdir = config_dir or (path.parent if path is not None else Path.cwd())
     if path is not None:
-        raw, errors = load_config_file(path)
+        raw, errors = load_config_file(path, overlay=overlay)
     else:
         raw, errors = {}, []
-    loaded = LoadedConfig(path, cdir, raw, None, errors=list(errors))
+    loaded = LoadedConfig(
+        path,
+        cdir,
+        raw,
+        None,
+        errors=[e for e in errors if not isinstance(e, ConfigWarning)],
+        warnings=[e for e in errors if isinstance(e, ConfigWarning)],
+    )
     label = loaded.file_label
     if raw is None:
         raw = {}

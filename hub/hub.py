@@ -133,6 +133,14 @@ class Hub:
         self._runlock: Any = None
         #: Each component's database schema version, as migrated at start.
         self.schema_versions: dict[str, int] = {}
+        from hub.config.ui_writer import UIConfig
+
+        #: The web UI's config writer (``ui/*.yaml`` beside the config); None for the embedded demo.
+        self.ui_config: UIConfig | None = (
+            UIConfig(config_path, audit=lambda: getattr(self, "audit", None), overrides=overrides)
+            if config_path is not None
+            else None
+        )
 
     # -- properties ----------------------------------------------------------
 
