@@ -14,7 +14,7 @@ check`` before anything reaches the disk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -26,7 +26,7 @@ from hub.http.templating import render, request_lang
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("STRINGS", "FlowError", "tr", "render_flow", "writer", "write", "form_text", "secret_ref")
+__all__ = ("STRINGS", "FlowError", "tr", "render_flow", "writer", "write", "form_text", "actor")
 
 #: Every string the set-up flows show, Thai first.  ``{name}`` placeholders are filled by :func:`tr`.
 STRINGS: dict[str, dict[str, str]] = {
@@ -370,11 +370,6 @@ def form_text(form: Mapping[str, Any], name: str, limit: int = 200) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def secret_ref(name: str) -> str:
-    """Return how an item refers to a secret the writer stores in secrets.yaml under ``name``."""
-    return f"!secret {name}"
-
-
 def writer(hub: Hub) -> Any:
     """Return the hub's UI config writer; FlowError when this hub has none."""
     ui = getattr(hub, "ui_config", None)
@@ -383,13 +378,21 @@ def writer(hub: Hub) -> Any:
     return ui
 
 
-async def write(call: Any) -> str:
+def actor(request: web.Request) -> str:
+    """Return who is writing (the writer audits it)."""
+    user = current_user(request)
+    return str(user.username) if user is not None else "web"
+
+
+async def write(call: Awaitable[str]) -> str:
     """Await one writer call, turning its refusals into :class:`FlowError` (nothing was written)."""
-    from hub.config.ui_writer import ConfigConflict, ConfigRejected  # type: ignore[import-not-found]  # lands with the uiconf branch
+    from hub.config.ui_writer import ConfigConflict, ConfigRejected, IdCollision
 
     try:
-        return str(await call)
+        return await call
     except ConfigConflict:
         raise FlowError("flow.conflict") from None
+    except IdCollision as err:
+        raise FlowError("flow.id_taken", id=err.item_id) from None
     except ConfigRejected as err:
         raise FlowError("flow.rejected", list(err.errors)) from None

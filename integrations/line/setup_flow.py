@@ -24,18 +24,15 @@ from aiohttp import web
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import request_lang
-from integrations.flows.common import FlowError, form_text, render_flow, secret_ref, tr, write, writer
+from integrations.flows.common import FlowError, actor, form_text, render_flow, tr, write, writer
 from integrations.line.const import ALIAS_RE, DEFAULT_API_BASE
 from integrations.line.runtime import LINE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("routes", "verify_channel", "webhook_url", "TOKEN_SECRET", "CHANNEL_SECRET")
+__all__ = ("routes", "verify_channel", "webhook_url")
 
-#: The secrets.yaml keys the flow writes.
-TOKEN_SECRET = "line_channel_access_token"
-CHANNEL_SECRET = "line_channel_secret"
 #: Seconds LINE gets to answer the bot-info check while the admin waits.
 VERIFY_TIMEOUT = 10.0
 #: Aliases the programme uses, offered first.
@@ -147,14 +144,19 @@ async def post_connect(request: web.Request) -> web.StreamResponse:
         ui = writer(hub)
         current, etag = await ui.get_block("line")
         block: dict[str, Any] = dict(current) if isinstance(current, Mapping) else {}
-        block["channel_access_token"] = secret_ref(TOKEN_SECRET)
-        block["channel_secret"] = secret_ref(CHANNEL_SECRET)
         if api_base != DEFAULT_API_BASE:
             block["api_base"] = api_base
         else:
             block.pop("api_base", None)
+        # The writer puts both in secrets.yaml and writes `!secret` references to them.
         await write(
-            ui.set_block("line", block, etag=etag, secrets={TOKEN_SECRET: token, CHANNEL_SECRET: secret})
+            ui.set_block(
+                "line",
+                block,
+                etag=etag,
+                secrets={"channel_access_token": token, "channel_secret": secret},
+                actor=actor(request),
+            )
         )
     except FlowError as err:
         return await _page(request, error=err, status=422)
@@ -189,7 +191,7 @@ async def post_name(request: web.Request) -> web.StreamResponse:
         groups = {k: v for k, v in dict(block.get("groups") or {}).items() if v != group_id}
         groups[alias] = group_id
         block["groups"] = groups
-        await write(ui.set_block("line", block, etag=etag))
+        await write(ui.set_block("line", block, etag=etag, actor=actor(request)))
     except FlowError as err:
         return await _page(request, error=err, status=422)
     await _audit(request, "line.group_alias", group_id, {"alias": alias, "via": "setup"})

@@ -35,7 +35,7 @@ from integrations.camera.consent import consents_for, record_consent
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.camera.entity import SnapshotError
 from integrations.camera.policy import explain_share
-from integrations.flows.common import FlowError, form_text, render_flow, secret_ref, tr, write, writer
+from integrations.flows.common import FlowError, form_text, render_flow, tr, write, writer
 from integrations.onvif.client import (
     OnvifAuthError,
     OnvifError,
@@ -445,10 +445,9 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
         item["name"] = d["name"]
     secret_values: dict[str, str] = {}
     if draft.username:
-        name = f"onvif_{cam_id}_password"
         item["username"] = draft.username
-        item["password"] = secret_ref(name)
-        secret_values[name] = draft.password
+        # The writer stores it in secrets.yaml and writes `password: !secret ui_onvif_<id>_password`.
+        secret_values["password"] = draft.password
     if d["profile"]:
         item["profile"] = d["profile"]
     item["share"] = d["share"]
@@ -458,7 +457,9 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
     items, etag = await ui.list_items("onvif")
     if any(isinstance(i, Mapping) and i.get("id") == cam_id for i in items):
         raise FlowError("flow.id_taken", id=cam_id)
-    etag = await write(ui.add_item("onvif", item, etag=etag, secrets=secret_values or None))
+    etag = await write(
+        ui.add_item("onvif", item, etag=etag, secrets=secret_values or None, actor=recorded_by)
+    )
     try:
         await record_consent(
             hub,
@@ -475,7 +476,7 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
         )
     except Exception:
         # No camera without its recorded consent: take the item out again, then report.
-        await write(ui.remove_item("onvif", cam_id, etag=etag))
+        await write(ui.remove_item("onvif", cam_id, etag=etag, actor=recorded_by))
         raise
     return f"camera.{cam_id}"
 

@@ -31,7 +31,7 @@ from hub.badinput import json_object
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.keys import HubKey
-from integrations.flows.common import FlowError, form_text, render_flow, write, writer
+from integrations.flows.common import FlowError, actor, form_text, render_flow, write, writer
 from integrations.mqtt import MqttClient, MqttMessage, MqttNotConnected, find_client
 from integrations.mqtt.discovery import DiscoveredBinarySensor
 from integrations.mqtt.zigbee2mqtt import Z2mBridge, Z2mDevice, get_bridge
@@ -309,7 +309,9 @@ def _proven(hub: Hub, key: str, kind: str) -> bool:
     return proof is not None and proof[0] == kind and hub.clock.time() - proof[1] <= PROOF_TTL
 
 
-async def save_device(hub: Hub, key: str, kind: str, item_id: str, name: str, place: str) -> str:
+async def save_device(
+    hub: Hub, key: str, kind: str, item_id: str, name: str, place: str, *, by: str = "web"
+) -> str:
     """Write the proven device as a ``sos:`` or ``light:`` entry; return the new entity id."""
     device = _find(hub, key)
     if not _ID_RE.match(item_id):
@@ -343,7 +345,7 @@ async def save_device(hub: Hub, key: str, kind: str, item_id: str, name: str, pl
     items, etag = await ui.list_items(block)
     if any(isinstance(i, Mapping) and i.get("id") == item_id for i in items):
         raise FlowError("flow.id_taken", id=item_id)
-    await write(ui.add_item(block, item, etag=etag))
+    await write(ui.add_item(block, item, etag=etag, actor=by))
     _pairing(hub).proofs.pop(key, None)
     return f"{'sos' if block == 'sos' else 'light'}.{item_id}"
 
@@ -488,7 +490,9 @@ async def post_save(request: web.Request) -> web.StreamResponse:
     item_id = form_text(form, "id", 64)
     name = form_text(form, "name", 120)
     try:
-        entity_id = await save_device(hub, key, kind, item_id, name, form_text(form, "place", 200))
+        entity_id = await save_device(
+            hub, key, kind, item_id, name, form_text(form, "place", 200), by=actor(request)
+        )
     except FlowError as err:
         return await _page(request, selected=key, error=err, status=422)
     await _audit(request, "setup.device_added", entity_id, {"device": key, "kind": kind})

@@ -67,3 +67,48 @@ async def test_line_routes_exist_before_line_is_set_up(make_hub, client_for) -> 
         assert resp.status == 503
     page = await (await client.get("/setup/line")).text()
     assert 'id="line-verify"' in page and 'id="line-groups"' not in page
+
+
+async def test_connect_writes_secrets_and_names_groups(make_hub, client_for, fake_line, config_dir) -> None:
+    from hub.bootstrap import load
+
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    form = {"token": fake_line.token, "secret": FAKE_SECRET, "api_base": fake_line.base_url}
+    async with client.post("/setup/line/connect", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+    ui_line = (config_dir / "ui" / "line.yaml").read_text(encoding="utf-8")
+    assert fake_line.token not in ui_line and FAKE_SECRET not in ui_line
+    assert "!secret" in ui_line
+    assert fake_line.token in (config_dir / "secrets.yaml").read_text(encoding="utf-8")
+    loaded = load(config_dir / "config.yaml")
+    assert not loaded.errors
+    assert loaded.blocks["line"].channel_access_token.get_secret_value() == fake_line.token
+    assert loaded.blocks["line"].api_base == fake_line.base_url
+
+
+async def test_a_joined_group_is_named_into_line_groups(line_hub, fake_line, client_for, config_dir) -> None:
+    from hub.bootstrap import load
+
+    hub = await line_hub(real_clock=True, groups={"big6": BIG6})
+    client = await client_for("admin", target=hub)
+    newcomer = fake_line.add_group("ตาสับปะรด ซอย 5", {"U" + "f" * 32: "ลุงมี"})
+    assert await deliver(fake_line, hub, fake_line.event_join(newcomer)) == 200
+    # A bad alias and one already used are refused, with nothing written.
+    for alias, other, message in (
+        ("other", "Big Six!", "ชื่อเรียกต้องขึ้นต้นด้วย"),
+        ("big6", "", "ใช้กับกลุ่มอื่นแล้ว"),
+    ):
+        form = {"group_id": newcomer, "alias": alias, "other": other}
+        async with client.post("/setup/line/name", data=form) as resp:
+            assert resp.status == 422 and message in await resp.text()
+    assert not (config_dir / "ui" / "line.yaml").exists()
+    form = {"group_id": newcomer, "alias": "pineapple_eyes"}
+    async with client.post("/setup/line/name", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+    loaded = load(config_dir / "config.yaml")
+    assert not loaded.errors
+    assert loaded.blocks["line"].groups == {"big6": BIG6, "pineapple_eyes": newcomer}
+    # The hand-written token stays in config.yaml: the UI file holds only what differs.
+    ui_line = (config_dir / "ui" / "line.yaml").read_text(encoding="utf-8")
+    assert "channel_access_token" not in ui_line and newcomer in ui_line

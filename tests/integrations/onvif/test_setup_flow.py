@@ -75,3 +75,54 @@ async def test_preview_of_an_unknown_draft_is_404(make_hub, client_for) -> None:
         assert resp.status == 404
     page = await (await client.get("/setup/cameras", params={"draft": "gone"})).text()
     assert "หมดอายุ" in page
+
+
+async def test_save_records_the_owners_consent(make_hub, client_for, ipycam: IpyCam, config_dir) -> None:
+    from hub.bootstrap import load
+    from integrations.camera.consent import consents_for
+
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    data = {"host": "127.0.0.1", "port": str(ipycam.onvif_port), "username": "admin", "password": "secret"}
+    async with client.post("/setup/cameras/probe", data=data, allow_redirects=False) as resp:
+        draft_id = re.search(r"draft=([\w-]+)", resp.headers["Location"]).group(1)
+    details = {
+        "draft": draft_id,
+        "id": "market_gate",
+        "name": "กล้องประตูตลาด",
+        "profile": "Profile_Main",
+        "share": "on_alarm",
+        "owner_name": "เทศบาลเมืองอ่างทอง",
+        "owner_phone": "035-000000",
+        "agreed_by": "นายสมชาย ใจดี",
+    }
+    async with client.post("/setup/cameras/review", data=details) as resp:
+        page = await resp.text()
+    assert resp.status == 200 and 'id="consent-text"' in page
+    shown = hub.data[setup_flow._DRAFTS][draft_id].text
+    assert "นายสมชาย ใจดี" in shown and "เทศบาลเมืองอ่างทอง" in shown and "แชร์เมื่อมีเหตุ" in shown
+    # Not ticked: refused, nothing written.
+    async with client.post("/setup/cameras/save", data={"draft": draft_id}) as resp:
+        assert resp.status == 422
+    assert not (config_dir / "ui" / "onvif.yaml").exists()
+    async with client.post(
+        "/setup/cameras/save", data={"draft": draft_id, "agree": "yes"}, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303, await resp.text()
+        assert resp.headers["Location"] == "/cameras/camera.market_gate"
+    written = (config_dir / "ui" / "onvif.yaml").read_text(encoding="utf-8")
+    assert "secret" not in written.replace("!secret", "")  # the password went to secrets.yaml
+    loaded = load(config_dir / "config.yaml")
+    assert not loaded.errors
+    cam = loaded.blocks["onvif"][0]
+    assert (cam.id, cam.password, cam.share, cam.owner.name) == (
+        "market_gate",
+        "secret",
+        "on_alarm",
+        "เทศบาลเมืองอ่างทอง",
+    )
+    [consent] = await consents_for(hub, "market_gate")
+    assert consent.text == shown and consent.agreed_by == "นายสมชาย ใจดี" and consent.policy == "on_alarm"
+    assert consent.recorded_by == "test-admin"
+    audit = await hub.storage.fetchall("SELECT action, target FROM audit_log WHERE action = 'camera.consent'")
+    assert [(r["action"], r["target"]) for r in audit] == [("camera.consent", "camera.market_gate")]

@@ -114,3 +114,36 @@ async def test_press_timeout_and_light_flash(make_hub, mosquitto, bridge, client
     assert 'id="flash-sent"' in text and 'id="save-light"' in text
     await wait_until(lambda: bridge.commands_for("porch_bulb"), 5, "the bulb was told to blink")
     assert bridge.commands_for("porch_bulb")[0] == {"effect": "blink"}
+
+
+async def test_proven_button_is_saved_through_the_writer(
+    make_hub, mosquitto, bridge, client_for, config_dir
+) -> None:
+    from hub.bootstrap import load
+
+    hub = await _hub(make_hub, mosquitto, bridge.base)
+    bridge.devices.append(sos_button_device("gate_sos", "0xa4c1380000000097"))
+    await bridge.publish_devices()
+    await wait_until(lambda: setup_flow.found_devices(hub), 5, "the button is found")
+    client = await client_for("admin", target=hub)
+
+    async def press_soon() -> None:
+        await asyncio.sleep(0.3)
+        await bridge.press("gate_sos")
+
+    presser = asyncio.create_task(press_soon())
+    async with client.post("/setup/devices/test-press", data={"device": "z2m:gate_sos"}) as resp:
+        assert 'id="press-ok"' in await resp.text()
+    await presser
+    form = {"device": "z2m:gate_sos", "kind": "sos", "id": "market_gate", "name": "ปุ่ม SOS ประตูตลาด"}
+    async with client.post("/setup/devices/save", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+    written = (config_dir / "ui" / "sos.yaml").read_text(encoding="utf-8")
+    assert "zigbee2mqtt: gate_sos" in written and "market_gate" in written
+    loaded = load(config_dir / "config.yaml")
+    assert not loaded.errors
+    assert [(b.id, b.zigbee2mqtt) for b in loaded.blocks["sos"]] == [("market_gate", "gate_sos")]
+    # The same id again is refused before anything is written.
+    async with client.post("/setup/devices/save", data=form) as resp:
+        assert resp.status == 422
+    assert (config_dir / "ui" / "sos.yaml").read_text(encoding="utf-8") == written
