@@ -74,7 +74,7 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Close the LINE client."""
-    rt = hub.data.pop(LINE, None)
+    rt = hub.data.pop(LINE)
     if rt is not None:
         await rt.stop()
 

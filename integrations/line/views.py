@@ -270,12 +270,9 @@ async def incident_page(request: web.Request) -> web.Response:
 
 
 def routes(hub: Hub) -> list[Route]:
-    """Return the LINE routes.
-
-    Registered even before LINE is set up (they answer 503 until it is): the
-    set-up flow adds the ``line:`` block without a restart, and LINE's first
-    ``join`` webhook must then find its route in the already-running app.
-    """
+    """Return the LINE routes (none when LINE is not set up)."""
+    if LINE not in hub.data:
+        return []
     tags = ("line",)
     return [
         Route(

@@ -37,6 +37,8 @@ async def test_pages_render_on_a_bare_hub(make_hub, client_for, lang: str) -> No
             html = await resp.text()
         assert f'<html lang="{lang}">' in html
         assert "{{" not in html and "flow." not in html.replace("flow.py", "")
+    page = await (await client.get("/setup/line")).text()
+    assert 'id="line-verify"' in page and 'id="line-groups"' not in page  # no LINE yet: the token form
 
 
 async def test_only_admins(make_hub, client_for) -> None:

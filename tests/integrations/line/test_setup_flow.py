@@ -59,16 +59,6 @@ async def test_running_line_shows_webhook_groups_and_sends_a_test(line_hub, fake
     assert fake_line.violations == []
 
 
-async def test_line_routes_exist_before_line_is_set_up(make_hub, client_for) -> None:
-    """The flow adds ``line:`` without a restart, so the webhook route must already be there."""
-    hub = await make_hub()
-    client = await client_for("admin", target=hub)
-    async with client.post("/api/line/webhook", data=b"{}") as resp:
-        assert resp.status == 503
-    page = await (await client.get("/setup/line")).text()
-    assert 'id="line-verify"' in page and 'id="line-groups"' not in page
-
-
 async def test_connect_writes_secrets_and_names_groups(make_hub, client_for, fake_line, config_dir) -> None:
     from hub.bootstrap import load
 

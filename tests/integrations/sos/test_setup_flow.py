@@ -9,7 +9,7 @@ from typing import Any
 import pytest_asyncio
 
 from hub.testing import Mosquitto, mqtt_block, wait_until
-from integrations.mqtt.testing import FakeZigbee2Mqtt, light_device, sos_button_device
+from integrations.mqtt.testing_z2m import FakeZigbee2Mqtt, light_device, sos_button_device
 from integrations.sos import setup_flow
 
 
