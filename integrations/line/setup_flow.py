@@ -1,7 +1,7 @@
 """The LINE set-up flow (``/setup/line``): token and secret verified, webhook URL, groups named, a test.
 
 1. The admin pastes the channel access token and secret.  The hub asks LINE
-   who the bot is (``GET /v2/bot/info``, through :class:`~integrations.line.api.LineApi`)
+   who the bot is (``GET /v2/bot/info``, through :class:`~integrations.line.client.LineApi`)
    with a client made for the check only: a refused token is said in Thai
    and nothing is written.  A good pair becomes the ``line:`` block, token
    and secret in ``secrets.yaml``, applied without a restart.
@@ -43,7 +43,7 @@ async def verify_channel(hub: Hub, token: str, secret: str, api_base: str) -> di
     """Ask LINE for the bot's info with ``token``; return it, or raise FlowError saying what to check."""
     from pydantic import SecretStr, ValidationError
 
-    from integrations.line.api import LineApi, LineApiError
+    from integrations.line.client import LineApi, LineApiError
     from integrations.line.config import LineConfig
 
     if len(secret) != 32 or any(c not in "0123456789abcdef" for c in secret):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.testing_line import FAKE_SECRET
+from integrations.line.testing import FAKE_SECRET
 from tests.integrations.line.conftest import BIG6, PUBLIC_URL, deliver
 
 
