@@ -80,6 +80,30 @@ STRINGS: dict[str, dict[str, str]] = {
         "th": "ติดต่อโบรกเกอร์ MQTT ไม่ได้ ({broker}) ตรวจสอบว่าโบรกเกอร์ทำงานอยู่ และชื่อผู้ใช้/รหัสผ่านถูกต้อง",
         "en": "The MQTT broker ({broker}) is not connected: check that it runs and the user name and password are right",
     },
+    "dev.broker_title": {"th": "เชื่อมต่อโบรกเกอร์ MQTT", "en": "Connect the MQTT broker"},
+    "dev.broker_intro": {
+        "th": "Zigbee2MQTT ส่งข้อมูลอุปกรณ์ผ่านโบรกเกอร์ MQTT (มักเป็น Mosquitto บนเครื่องเดียวกัน) "
+        "ใส่ที่อยู่เดียวกับที่ตั้งไว้ใน Zigbee2MQTT",
+        "en": "Zigbee2MQTT talks through an MQTT broker (usually Mosquitto on the same box): "
+        "give the address Zigbee2MQTT uses.",
+    },
+    "dev.broker_url": {"th": "ที่อยู่โบรกเกอร์ (mqtt://…)", "en": "Broker address (mqtt://…)"},
+    "dev.broker_user": {"th": "ชื่อผู้ใช้ MQTT (ถ้ามี)", "en": "MQTT user (if any)"},
+    "dev.broker_password": {"th": "รหัสผ่าน MQTT (ถ้ามี)", "en": "MQTT password (if any)"},
+    "dev.broker_connect": {"th": "ทดสอบและเชื่อมต่อ", "en": "Test and connect"},
+    "dev.broker_bad_url": {
+        "th": "ที่อยู่โบรกเกอร์ต้องเป็นรูปแบบ mqtt://ที่อยู่:พอร์ต เช่น mqtt://127.0.0.1:1883",
+        "en": "The broker address looks like mqtt://host:port, e.g. mqtt://127.0.0.1:1883",
+    },
+    "dev.broker_refused": {
+        "th": "โบรกเกอร์ไม่ยอมรับชื่อผู้ใช้หรือรหัสผ่าน ตรวจสอบบัญชีผู้ใช้ในไฟล์รหัสผ่านของ Mosquitto",
+        "en": "The broker refused the user or password: check the account in Mosquitto's password file",
+    },
+    "dev.broker_unreachable": {
+        "th": "ติดต่อโบรกเกอร์ไม่ได้ ตรวจสอบที่อยู่และพอร์ต และว่า Mosquitto ทำงานอยู่",
+        "en": "The broker did not answer: check the address and port, and that Mosquitto runs",
+    },
+    "dev.broker_saved": {"th": "เชื่อมต่อโบรกเกอร์ MQTT แล้ว", "en": "MQTT broker connected"},
     "dev.permit": {"th": "เปิดรับอุปกรณ์ใหม่", "en": "Allow new devices"},
     "dev.minutes": {"th": "นาน (นาที)", "en": "For (minutes)"},
     "dev.permit_open": {

@@ -59,6 +59,9 @@ _SUBSCRIBE_CHUNK = 200
 class MqttNotConnected(HubError):
     """The broker is not connected, so nothing can be published now."""
 
+    #: True when the broker answered and refused the user name or password.
+    refused: bool = False
+
 
 class MqttMessage:
     """One received message."""
@@ -257,7 +260,30 @@ class MqttClient:
 
     # -- connection loop -------------------------------------------------------------
 
-    def _build(self) -> aiomqtt.Client:
+    async def probe(self, within: float = 5.0) -> None:
+        """Connect once with this config and disconnect: the set-up flow's broker check.
+
+        Uses its own client id (never the hub's: two clients with one id knock each
+        other off) and no last will.  Raises MqttNotConnected saying why; its
+        ``refused`` is True when the broker turned the credentials down.
+        """
+        client = self._build(identifier=f"{self.client_id}-probe", will=False)
+        try:
+            async with asyncio.timeout(within):
+                await client.__aenter__()
+        except TimeoutError:
+            raise MqttNotConnected(f"MQTT broker {self.address} did not answer in {within:g} s") from None
+        except aiomqtt.MqttError as err:
+            rc = getattr(err, "rc", None)
+            value = getattr(rc, "value", rc)
+            problem = MqttNotConnected(f"MQTT broker {self.address}: {err}")
+            # CONNACK 4/5 (MQTT 3.1.1), 134/135 (MQTT 5): bad user name or password / not authorised.
+            problem.refused = value in (4, 5, 134, 135)
+            raise problem from None
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.__aexit__(None, None, None)
+
+    def _build(self, identifier: str | None = None, will: bool = True) -> aiomqtt.Client:
         cfg = self.config
         tls_params = None
         if self.address.tls or cfg.tls is not None:
@@ -268,16 +294,20 @@ class MqttClient:
                 keyfile=self._path(tls.key_file) if tls else None,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
-        will = aiomqtt.Will(self.status_topic, PAYLOAD_OFFLINE, qos=1, retain=True) if cfg.birth else None
+        last_will = (
+            aiomqtt.Will(self.status_topic, PAYLOAD_OFFLINE, qos=1, retain=True)
+            if cfg.birth and will
+            else None
+        )
         client = aiomqtt.Client(
             self.address.host,
             self.address.port,
             username=cfg.username,
             password=cfg.password,
-            identifier=self.client_id,
-            clean_session=cfg.clean_session,
+            identifier=identifier or self.client_id,
+            clean_session=True if identifier else cfg.clean_session,
             keepalive=cfg.keepalive,
-            will=will,
+            will=last_will,
             tls_params=tls_params,
             tls_insecure=(cfg.tls.insecure if cfg.tls else None) if tls_params else None,
             timeout=10,

@@ -398,6 +398,7 @@ async def _page(
         "setup_devices.html",
         status=status,
         problem=problem,
+        no_mqtt=client is None,
         error=lang_error,
         notice=notice,
         proof=proof,
@@ -457,6 +458,52 @@ async def post_permit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/setup/devices")
 
 
+async def connect_broker(hub: Hub, broker: str, username: str, password: str, *, by: str = "web") -> None:
+    """Check the broker answers with these credentials, then write the ``mqtt:`` block (applied live)."""
+    from pydantic import ValidationError
+
+    from integrations.mqtt.client import MqttClient
+    from integrations.mqtt.config import MqttConfig
+
+    try:
+        config = MqttConfig(broker=broker, username=username or None, password=password or None)
+    except ValidationError:
+        raise FlowError("dev.broker_bad_url") from None
+    try:
+        await MqttClient(hub, config).probe(PERMIT_ANSWER_WAIT)
+    except MqttNotConnected as err:
+        raise FlowError("dev.broker_refused" if err.refused else "dev.broker_unreachable") from None
+    ui = writer(hub)
+    current, etag = await ui.get_block("mqtt")
+    block: dict[str, Any] = dict(current) if isinstance(current, Mapping) else {}
+    block["broker"] = broker
+    block.pop("password", None)
+    if username:
+        block["username"] = username
+    else:
+        block.pop("username", None)
+    await write(
+        ui.set_block("mqtt", block, etag=etag, secrets={"password": password} if password else None, actor=by)
+    )
+
+
+async def post_broker(request: web.Request) -> web.StreamResponse:
+    """Connect the hub to the MQTT broker Zigbee2MQTT uses."""
+    hub = request.app[HUB_KEY]
+    form = await request.post()
+    broker = form_text(form, "broker", 200) or "mqtt://127.0.0.1:1883"
+    try:
+        await connect_broker(
+            hub, broker, form_text(form, "username", 100), form_text(form, "password", 200), by=actor(request)
+        )
+    except FlowError as err:
+        return await _page(request, error=err, status=422)
+    client = find_client(hub)
+    if client is not None:
+        await client.wait_connected(PERMIT_ANSWER_WAIT)
+    raise web.HTTPSeeOther("/setup/devices")
+
+
 async def post_test_press(request: web.Request) -> web.StreamResponse:
     """Wait for the real press of the chosen device."""
     hub = request.app[HUB_KEY]
@@ -505,6 +552,15 @@ def routes() -> list[Route]:
     return [
         Route(
             "GET", "/setup/devices", page, role="admin", api=False, tags=tags, summary="Add Zigbee devices"
+        ),
+        Route(
+            "POST",
+            "/setup/devices/broker",
+            post_broker,
+            role="admin",
+            api=False,
+            tags=tags,
+            summary="Test and save the MQTT broker Zigbee2MQTT uses",
         ),
         Route(
             "POST",

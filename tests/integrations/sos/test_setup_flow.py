@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import uuid
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from hub.testing import Mosquitto, mqtt_block, wait_until
@@ -147,3 +150,50 @@ async def test_proven_button_is_saved_through_the_writer(
     async with client.post("/setup/devices/save", data=form) as resp:
         assert resp.status == 422
     assert (config_dir / "ui" / "sos.yaml").read_text(encoding="utf-8") == written
+
+
+async def test_broker_form_checks_then_writes_the_mqtt_block(
+    make_hub, mosquitto, client_for, config_dir
+) -> None:
+    from hub.bootstrap import load
+    from integrations.mqtt.testing import free_port
+
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    page = await (await client.get("/setup/devices")).text()
+    assert 'id="broker-connect"' in page and 'id="permit-join"' not in page
+    async with client.post(
+        "/setup/devices/broker", data={"broker": f"mqtt://127.0.0.1:{free_port()}"}
+    ) as resp:
+        assert resp.status == 422
+        assert "ติดต่อโบรกเกอร์ไม่ได้" in await resp.text()
+    async with client.post("/setup/devices/broker", data={"broker": "http://nope"}) as resp:
+        assert resp.status == 422
+        assert "mqtt://127.0.0.1:1883" in await resp.text()
+    assert not (config_dir / "ui").exists()
+    async with client.post(
+        "/setup/devices/broker", data={"broker": mosquitto.url}, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303, await resp.text()
+    loaded = load(config_dir / "config.yaml")
+    assert not loaded.errors and loaded.blocks["mqtt"].broker == mosquitto.url
+
+
+@pytest.fixture
+def password_broker(mosquitto_factory: Any, tmp_path: Any) -> Mosquitto:
+    """A Mosquitto that accepts only hub/right."""
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        pytest.skip("mosquitto_passwd not installed")
+    passwords = tmp_path / "passwd"
+    subprocess.run([tool, "-b", "-c", str(passwords), "hub", "right"], check=True, capture_output=True)
+    return mosquitto_factory(password_file=passwords)
+
+
+async def test_broker_that_refuses_the_password(make_hub, password_broker, client_for) -> None:
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    form = {"broker": password_broker.url, "username": "hub", "password": "wrong"}
+    async with client.post("/setup/devices/broker", data=form) as resp:
+        assert resp.status == 422
+        assert "โบรกเกอร์ไม่ยอมรับชื่อผู้ใช้หรือรหัสผ่าน" in await resp.text()
