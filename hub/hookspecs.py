@@ -144,6 +144,25 @@ def hub_started(hub: Hub) -> Awaitable[None] | None:
     """
 
 
+@hookspec
+def config_changed(hub: Hub, old: Any, new: Any) -> Awaitable[bool | None] | bool | None:
+    """Apply a new version of the plugin's block while the hub runs (no restart).
+
+    Called on the plugin that owns the block, after the web UI (``hub.ui_config``)
+    saved a change that ``check`` validated, with the old and new validated blocks
+    (what :func:`setup` got; None for an absent block).  Change only what differs:
+    an entry whose config is unchanged must keep working untouched, and nothing may
+    drop a press that arrives meanwhile, a pending SOS run or a durable timer.
+    Work that cannot be applied live is not pretended: return False and the admin
+    is told to restart.  A plugin without this hook always needs a restart.
+
+    :param hub: the running hub.
+    :param old: the block the plugin is running with.
+    :param new: the block as now saved.
+    :return: True when applied live; False or None when a restart is needed.
+    """
+
+
 # -- registration ----------------------------------------------------------
 
 

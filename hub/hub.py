@@ -133,11 +133,19 @@ class Hub:
         self._runlock: Any = None
         #: Each component's database schema version, as migrated at start.
         self.schema_versions: dict[str, int] = {}
+        #: Built-ins imported only so the web UI can set them up live (`hub.reload`): until
+        #: then their pages answer 404 and their links are hidden.
+        self.preloaded: set[str] = set()
         from hub.config.ui_writer import UIConfig
 
         #: The web UI's config writer (``ui/*.yaml`` beside the config); None for the embedded demo.
         self.ui_config: UIConfig | None = (
-            UIConfig(config_path, audit=lambda: getattr(self, "audit", None), overrides=overrides)
+            UIConfig(
+                config_path,
+                audit=lambda: getattr(self, "audit", None),
+                overrides=overrides,
+                apply=self._apply_config,
+            )
             if config_path is not None
             else None
         )
@@ -236,8 +244,32 @@ class Hub:
         loaded = load(
             self.config_path, config_dir=self.config_dir, host=self.plugins, overrides=self._overrides
         )
+        if self.ui_config is not None and self.web_enabled and "station" not in loaded.blocks:
+            from hub.reload import UI_BLOCKS
+
+            # Their pages and webhooks must exist when the web UI configures them live.
+            before = {d for d, p in self.plugins.plugins.items() if p.status == "discovered"}
+            self.plugins.ensure_loaded(UI_BLOCKS)
+            self.preloaded = {d for d in before if self.plugins.plugins[d].status != "discovered"}
         self.loaded = loaded
         return loaded
+
+    async def _apply_config(self, block: str, loaded: LoadedConfig) -> str | None:
+        """Apply a block the web UI saved; return why a restart is needed, or None."""
+        from hub.reload import apply_block
+
+        if self.state != CoreState.running:
+            return "the hub is not running"
+        try:
+            applied = await apply_block(self, block, loaded)
+        except Exception as err:  # noqa: BLE001 - the change is saved; a restart applies it
+            _LOGGER.exception("Applying the %s block failed; it applies at the next restart", block)
+            return f"applying it failed ({err})"
+        if applied.live:
+            _LOGGER.info("Config: %s applied without a restart", block)
+            return None
+        _LOGGER.warning("Config: %s saved; restart needed: %s", block, applied.reason)
+        return applied.reason
 
     async def start(self) -> None:
         """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable.
@@ -564,6 +596,10 @@ class Hub:
     ) -> None:
         """Fire an event on the bus."""
         self.bus.fire(event_type, data, context)
+
+    def idle(self, info: PluginInfo) -> bool:
+        """Is ``info`` a plugin imported for the web UI but not set up (its pages hidden)?"""
+        return info.domain in self.preloaded and info.status == "not_configured"
 
     def plugin_infos(self) -> Iterable[PluginInfo]:
         """Return every known plugin."""

@@ -334,8 +334,9 @@ def _atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-#: Called after a saved write: (block, the validated config) -> blocks that need a restart.
-Applier = Callable[[str, "LoadedConfig"], Awaitable[None]]
+#: Called after a saved write with (block, the validated config); returns why a restart
+#: is needed, or None when the running hub follows the change already.
+Applier = Callable[[str, "LoadedConfig"], Awaitable[str | None]]
 
 
 class UIConfig:
@@ -357,6 +358,8 @@ class UIConfig:
         self._overrides = overrides
         self._apply = apply
         self._lock = asyncio.Lock()
+        #: Block -> why the running hub still needs a restart to follow what was saved.
+        self.restart_needed: dict[str, str] = {}
 
     # -- paths and reading -------------------------------------------------------------
 
@@ -690,7 +693,11 @@ class UIConfig:
         )
         _LOGGER.info("Config: %s %s written to %s by %s", action, target, self._display(ui_path), actor)
         if self._apply is not None:
-            await self._apply(block, loaded)
+            reason = await self._apply(block, loaded)
+            if reason is None:
+                self.restart_needed.pop(block, None)
+            else:
+                self.restart_needed[block] = reason
         return (await self._state(block)).etag
 
     def _commit(self, state: _State, overlay: Mapping[Path, bytes]) -> None:

@@ -24,6 +24,7 @@ from hub.storage import is_passing
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.plugins import PluginInfo
 
 __all__ = ("HttpServer", "HUB_KEY", "ROUTES_KEY", "SESSION_COOKIE", "PRECSRF_COOKIE", "MAX_BODY")
 
@@ -162,6 +163,24 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
     return error_page(request, 404, translate("error.not_found", request_lang(request)))
 
 
+def _while_configured(
+    hub: Hub, info: PluginInfo, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Serve a plugin's route only once the plugin is configured.
+
+    A plugin the web UI can configure is imported at start even without a block, so
+    that its pages exist the moment it is set up live (`hub.reload`); until then its
+    routes answer the site's 404 rather than reach code that was never set up.
+    """
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if hub.idle(info):
+            return await _no_route(request)
+        return await handler(request)
+
+    return guarded
+
+
 @web.middleware
 async def headers_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -208,6 +227,7 @@ class HttpServer:
         app[HUB_KEY] = hub
         app[ROUTES_KEY] = {}
         routes: list[Route] = [*api.routes(), *stream.routes(), *openapi.routes(), *pages.routes()]
+        owners: dict[int, PluginInfo] = {}
         for info, plugin_routes in hub.plugins.call_each("register_routes", hub=hub):
             for route in plugin_routes or ():
                 if not isinstance(route, Route):
@@ -216,9 +236,12 @@ class HttpServer:
                     )
                     continue
                 routes.append(route)
+                owners[id(route)] = info
         self.routes = routes
         for route in routes:
-            added = app.router.add_route(route.method, route.path, route.handler)
+            owner = owners.get(id(route))
+            handler = route.handler if owner is None else _while_configured(hub, owner, route.handler)
+            added = app.router.add_route(route.method, route.path, handler)
             app[ROUTES_KEY][id(added)] = route
         app.router.add_static("/static/core/", WEB_DIR / "static", append_version=True)
         for _info, dirs in hub.plugins.call_each("static_dirs"):

@@ -150,6 +150,11 @@ def _nav(request: web.Request, hub: Hub, user: Any, lang: str) -> list[dict[str,
         if role_at_least(user.role, role):
             links.append({"href": href, "label": translate(key, lang)})
     for info, result in hub.plugins.call_each("nav_links", hub=hub, user=user.as_dict()):
+        if hub.idle(info):
+            # Imported for the web UI to set up live, but not set up: its pages answer 404.
+            if inspect.iscoroutine(result):
+                result.close()
+            continue
         if inspect.isawaitable(result):
             # Rendering is synchronous; an async hookimpl would never finish.
             if inspect.iscoroutine(result):

@@ -118,6 +118,83 @@ def _attach(hub: Hub, item: ButtonConfig, button: SosButton, sources: list[Any])
         sources.append(MqttButtonSource(hub, button, get_client(hub), item.mqtt))
 
 
+def _configure(hub: Hub, item: ButtonConfig, sources: list[Any]) -> None:
+    """Create (or, on a reload, update) the button of one config entry and attach its source."""
+    loc = (item.location.lat, item.location.lon) if item.location else None
+    button = hub.data[BUTTONS].get(f"{DOMAIN}.{item.id}")
+    if button is None:
+        try:
+            button = add_button(
+                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
+            )
+        except ValueError as err:
+            # `check` refuses a repeated id; should one still get here (another integration
+            # made the entity first), it fails alone and the other buttons keep working.
+            _LOGGER.error("SOS button %s not created: %s", item.id, err)
+            return
+    else:
+        # Same entity, new settings: its state and a press in progress carry on.
+        button.name = item.name or item.id.replace("_", " ")
+        button.source, button.place, button.location = item.source, item.place or button.name, loc
+        button.available = True
+        button.telemetry.pop("error", None)
+    try:
+        _attach(hub, item, button, sources)
+    except (HubError, ValueError, TypeError, OSError) as err:
+        # One button's broken source must not take the others (or the webhook route) down.
+        _LOGGER.error("SOS button %s: %s source not started: %s", button.entity_id, item.source, err)
+        button.available = False
+        button.telemetry["error"] = str(err)
+    current = button.state
+    button.write_state(
+        current.state if current is not None and current.state != "unavailable" else STATE_IDLE
+    )
+
+
+def _detach(hub: Hub, button: SosButton, sources: list[Any]) -> None:
+    """Disconnect a button from its device (its entity stays)."""
+    from integrations.sos.webhook import WEBHOOKS
+
+    for source in [s for s in sources if getattr(s, "button", None) is button]:
+        source.stop()
+        sources.remove(source)
+    hub.data[WEBHOOKS].remove(button)
+    zones = hub.data[SIA_ZONES]
+    for key in [k for k, b in zones.items() if b is button]:
+        del zones[key]
+
+
+@hookimpl
+def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonConfig] | None) -> bool:
+    """Apply a changed ``sos:`` block live.
+
+    Only the entries that changed are touched: an unchanged button keeps its
+    subscription, so a press on it is never missed during the reload.  A changed one
+    is detached and re-attached in one step of the loop (no await in between: no MQTT
+    message can be handled half-way) and keeps its entity, state and any press run in
+    progress.  A removed button's entity goes away.
+    """
+    sources: list[Any] = hub.data[_SOURCES]
+    before = {item.id: item for item in old or []}
+    after = {item.id: item for item in new or []}
+    buttons: dict[str, SosButton] = hub.data[BUTTONS]
+    for ident, item in before.items():
+        if after.get(ident) == item:
+            continue
+        button = buttons.get(f"{DOMAIN}.{ident}")
+        if button is None:
+            continue
+        _detach(hub, button, sources)
+        if ident not in after:
+            buttons.pop(button.entity_id, None)
+            hub.entities.remove(button.entity_id)
+            hub.states.remove(button.entity_id)
+    for ident, item in after.items():
+        if before.get(ident) != item:
+            _configure(hub, item, sources)
+    return True
+
+
 @hookimpl
 def config_schema() -> Any:
     """Return the ``sos:`` block type."""
@@ -180,24 +257,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
-        loc = (item.location.lat, item.location.lon) if item.location else None
-        try:
-            button = add_button(
-                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
-            )
-        except ValueError as err:
-            # `check` refuses a repeated id; should one still get here (another integration
-            # made the entity first), it fails alone and the other buttons keep working.
-            _LOGGER.error("SOS button %s not created: %s", item.id, err)
-            continue
-        try:
-            _attach(hub, item, button, sources)
-        except (HubError, ValueError, TypeError, OSError) as err:
-            # One button's broken source must not take the others (or the webhook route) down.
-            _LOGGER.error("SOS button %s: %s source not started: %s", button.entity_id, item.source, err)
-            button.available = False
-            button.telemetry["error"] = str(err)
-            button.write_state(STATE_IDLE)
+        _configure(hub, item, sources)
 
     def reset(call: Any) -> None:
         for button in hub.entities.resolve(call.data["entity_id"], SosButton):

@@ -123,6 +123,20 @@ async def hub_started(hub: Hub) -> None:
 
 
 @hookimpl
+async def config_changed(hub: Hub, old: Any, new: Any) -> bool:
+    """Reload automations as ``automation.reload`` does: only changed ones restart.
+
+    Unchanged automations keep their runs, and durable timers (``delay``, ``for:``)
+    stay pending in the database; a reload never cancels them.
+    """
+    manager = hub.data.get(MANAGER)
+    if manager is None:
+        return False
+    result = await manager.reload()
+    return not result.errors
+
+
+@hookimpl
 async def shutdown(hub: Hub) -> None:
     """Stop runs and triggers, keeping pending timers for the next start."""
     manager = hub.data.get(MANAGER)
