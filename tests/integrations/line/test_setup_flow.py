@@ -75,6 +75,13 @@ async def test_connect_writes_secrets_and_names_groups(make_hub, client_for, fak
     assert not loaded.errors
     assert loaded.blocks["line"].channel_access_token.get_secret_value() == fake_line.token
     assert loaded.blocks["line"].api_base == fake_line.base_url
+    # Set up live: the page now shows the bot and its webhook URL, and a join is listed.
+    page = await (await client.get("/setup/line?notice=connected")).text()
+    assert "SafetyHub Test Bot" in page and "/api/line/webhook" in page
+    group = fake_line.add_group("ภาคี Big 6 ตลาดสด", {"U" + "a" * 32: "สมชาย"})
+    assert await deliver(fake_line, hub, fake_line.event_join(group)) == 200
+    page = await (await client.get("/setup/line")).text()
+    assert f'data-group-id="{group}" data-alias=""' in page
 
 
 async def test_a_joined_group_is_named_into_line_groups(line_hub, fake_line, client_for, config_dir) -> None:

@@ -124,5 +124,9 @@ async def test_save_records_the_owners_consent(make_hub, client_for, ipycam: Ipy
     [consent] = await consents_for(hub, "market_gate")
     assert consent.text == shown and consent.agreed_by == "นายสมชาย ใจดี" and consent.policy == "on_alarm"
     assert consent.recorded_by == "test-admin"
+    # Live without a restart, and the camera page shows who agreed to what.
+    camera_page = await (await client.get("/cameras/camera.market_gate")).text()
+    assert 'id="camera-consent"' in camera_page and "นายสมชาย ใจดี" in camera_page
+    assert shown.replace('"', "&#34;") in camera_page or shown in camera_page
     audit = await hub.storage.fetchall("SELECT action, target FROM audit_log WHERE action = 'camera.consent'")
     assert [(r["action"], r["target"]) for r in audit] == [("camera.consent", "camera.market_gate")]

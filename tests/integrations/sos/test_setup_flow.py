@@ -146,6 +146,14 @@ async def test_proven_button_is_saved_through_the_writer(
     loaded = load(config_dir / "config.yaml")
     assert not loaded.errors
     assert [(b.id, b.zigbee2mqtt) for b in loaded.blocks["sos"]] == [("market_gate", "gate_sos")]
+    # Applied without a restart: the button exists and a press reaches it.
+    await wait_until(lambda: hub.states.get("sos.market_gate"), 5, "the button is live")
+    presses: list[Any] = []
+    hub.bus.listen("sos_pressed", presses.append)
+    await bridge.press("gate_sos")
+    await wait_until(lambda: presses, 5, "the live button takes presses")
+    assert presses[0].data["entity_id"] == "sos.market_gate"
+    assert not any(d["name"] == "gate_sos" for d in setup_flow.found_devices(hub))  # no longer "found"
     # The same id again is refused before anything is written.
     async with client.post("/setup/devices/save", data=form) as resp:
         assert resp.status == 422
