@@ -383,6 +383,13 @@ class MqttClient:
         if self.config.birth:
             await client.publish(self.status_topic, PAYLOAD_ONLINE, qos=1, retain=True)
         self._connected.set()
+        # Retained messages arrive while the filters above are restored, and their callbacks
+        # subscribe more (an entity from a retained discovery config subscribes its state
+        # topic); _broker_subscribe skipped those while not yet connected, so send them now.
+        restored = dict(filters)
+        late = [(f, entry[0]) for f, entry in self._filters.items() if restored.get(f, -1) < entry[0]]
+        if late:
+            self._broker_subscribe(late)
         self.last_error = None
         self._set_status(STATUS_CONNECTED)
         for callback in list(self._connect_callbacks):

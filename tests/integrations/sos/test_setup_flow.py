@@ -205,3 +205,50 @@ async def test_broker_that_refuses_the_password(make_hub, password_broker, clien
     async with client.post("/setup/devices/broker", data=form) as resp:
         assert resp.status == 422
         assert "โบรกเกอร์ไม่ยอมรับชื่อผู้ใช้หรือรหัสผ่าน" in await resp.text()
+
+
+async def test_a_discovered_panic_input_becomes_an_sos_button(
+    make_hub, mosquitto, mqtt_peer, client_for, config_dir
+) -> None:
+    """An ESPHome-style panic input announced by Home Assistant discovery, proven by its own "ON"."""
+    import json
+
+    from hub.bootstrap import load
+
+    prefix = f"ha_{uuid.uuid4().hex[:6]}"
+    hub = await make_hub(mqtt_block(mosquitto, discovery=f"{{prefix: {prefix}}}"), real_clock=True)
+    state_topic = f"{prefix}_dev/panic/state"
+    config = {
+        "name": "Panic",
+        "unique_id": f"{prefix}_panic",
+        "state_topic": state_topic,
+        "payload_on": "PRESSED",
+        "payload_off": "IDLE",
+        "device": {"name": "ESP ร้านทอง", "identifiers": ["esp1"], "model": "esp32-panic"},
+    }
+    await mqtt_peer.publish(f"{prefix}/binary_sensor/esp1/panic/config", json.dumps(config), retain=True)
+    try:
+        found = await wait_until(
+            lambda: [d for d in setup_flow.found_devices(hub) if d["source"] == "discovery"], 5, "discovered"
+        )
+        [device] = found
+        assert device["model"] == "esp32-panic"
+        client = await client_for("admin", target=hub)
+
+        async def press_soon() -> None:
+            await asyncio.sleep(0.3)
+            await mqtt_peer.publish(state_topic, "PRESSED")
+
+        presser = asyncio.create_task(press_soon())
+        async with client.post("/setup/devices/test-press", data={"device": device["key"]}) as resp:
+            assert 'id="press-ok"' in await resp.text()
+        await presser
+        form = {"device": device["key"], "kind": "sos", "id": "gold_panic", "name": "ปุ่มใต้เคาน์เตอร์"}
+        async with client.post("/setup/devices/save", data=form, allow_redirects=False) as resp:
+            assert resp.status == 303, await resp.text()
+        loaded = load(config_dir / "config.yaml")
+        assert not loaded.errors
+        [button] = loaded.blocks["sos"]
+        assert (button.id, button.mqtt.topic, button.mqtt.payload) == ("gold_panic", state_topic, "PRESSED")
+    finally:
+        await mqtt_peer.publish(f"{prefix}/binary_sensor/esp1/panic/config", b"", retain=True)
