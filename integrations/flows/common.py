@@ -130,6 +130,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "dev.refresh": {"th": "โหลดรายการใหม่", "en": "Refresh the list"},
     "dev.model": {"th": "รุ่น", "en": "Model"},
     "dev.vendor": {"th": "ผู้ผลิต", "en": "Maker"},
+    "dev.source": {"th": "แหล่งที่มา", "en": "Source"},
     "dev.via_z2m": {"th": "จาก Zigbee2MQTT", "en": "From Zigbee2MQTT"},
     "dev.via_discovery": {"th": "จาก MQTT discovery", "en": "From MQTT discovery"},
     "dev.make_sos": {"th": "ใช้เป็นปุ่ม SOS", "en": "Use as an SOS button"},
