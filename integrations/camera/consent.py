@@ -4,9 +4,10 @@ The programme promises owners that their images are never misused (DESIGN
 §9); a camera linked from the browser is linked only with the owner's
 recorded agreement.  Each record keeps the text exactly as it was shown (and
 its SHA-256), so a later wording change never rewrites what someone agreed
-to.  Records are only ever added: a new policy is a new record, and the
-camera page shows the latest one with the history below it.  Writing one is
-audited in the same breath.
+to.  Records are only ever added (a new policy is a new record; the camera
+page shows them newest first); the one exception is a record whose camera
+was never saved, which the set-up flow deletes again.  Each standing record
+is audited.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("CONSENT_MIGRATIONS", "Consent", "record_consent", "consents_for")
+__all__ = (
+    "CONSENT_MIGRATIONS",
+    "Consent",
+    "record_consent",
+    "forget_consent",
+    "audit_consent",
+    "consents_for",
+)
 
 CONSENT_MIGRATIONS = (
     """
@@ -72,10 +80,8 @@ async def record_consent(
     lang: str,
     text: str,
     recorded_by: str,
-    recorded_role: str = "",
-    ip: str = "",
 ) -> Consent:
-    """Store a consent record and audit it; return it."""
+    """Store a consent record and return it (audit it with :func:`audit_consent` once it stands)."""
     now = hub.clock.time()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     row_id = await hub.storage.execute(
@@ -83,14 +89,6 @@ async def record_consent(
         "lang, text, text_sha256, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (camera_id, policy, owner_name, owner_phone, agreed_by, now, lang, text, digest, recorded_by),
         urgent=True,
-    )
-    await hub.audit.log(
-        recorded_by,
-        "camera.consent",
-        f"camera.{camera_id}",
-        role=recorded_role,
-        detail={"policy": policy, "agreed_by": agreed_by, "owner": owner_name, "text_sha256": digest},
-        ip=ip,
     )
     return Consent(
         int(row_id),
@@ -104,6 +102,28 @@ async def record_consent(
         text,
         digest,
         recorded_by,
+    )
+
+
+async def forget_consent(hub: Hub, consent_id: int) -> None:
+    """Delete a record whose camera was never saved (the write after it was refused)."""
+    await hub.storage.execute("DELETE FROM camera_consents WHERE id = ?", (consent_id,), urgent=True)
+
+
+async def audit_consent(hub: Hub, consent: Consent, *, role: str = "", ip: str = "") -> None:
+    """Write the consent to the audit log: who recorded whose agreement to which policy."""
+    await hub.audit.log(
+        consent.recorded_by,
+        "camera.consent",
+        f"camera.{consent.camera_id}",
+        role=role,
+        detail={
+            "policy": consent.policy,
+            "agreed_by": consent.agreed_by,
+            "owner": consent.owner_name,
+            "text_sha256": consent.text_sha256,
+        },
+        ip=ip,
     )
 
 

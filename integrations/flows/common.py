@@ -266,6 +266,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "th": "ข้อมูลการเชื่อมต่อหมดอายุแล้ว (เกิน 30 นาที) กรุณาทดสอบเชื่อมต่อใหม่",
         "en": "The connection details expired (30 minutes); connect again",
     },
+    "cam.consent_not_saved": {
+        "th": 'บันทึกความยินยอมไม่สำเร็จ จึงไม่ได้เพิ่มกล้อง ลองอีกครั้ง หากยังไม่ได้ ดูที่หน้า "แก้ไขปัญหา"',
+        "en": "The consent could not be stored, so the camera was not added. Try again; if it fails again, see Repairs.",
+    },
     "cam.saved": {"th": "บันทึกกล้อง {name} แล้ว", "en": "Camera {name} saved"},
     "cam.open": {"th": "เปิดหน้ากล้อง", "en": "Open the camera page"},
     # -- LINE ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import request_lang
 from hub.keys import HubKey
-from integrations.camera.consent import consents_for, record_consent
+from integrations.camera.consent import audit_consent, consents_for, forget_consent, record_consent
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.camera.entity import SnapshotError
 from integrations.camera.policy import explain_share
@@ -50,7 +51,9 @@ from integrations.onvif.const import PTZ_NAMESPACE
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("routes", "Probe", "probe_camera", "consent_text", "DRAFT_TTL")
+__all__ = ("routes", "Probe", "probe_camera", "consent_text", "save_camera", "DRAFT_TTL")
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Seconds each camera call may take during the probe (a flow must answer while the admin waits).
 PROBE_TIMEOUT = 8.0
@@ -437,7 +440,7 @@ async def post_save(request: web.Request) -> web.StreamResponse:
 
 
 async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "", ip: str = "") -> str:
-    """Write the ``onvif:`` item and record the consent (both or neither); return the entity id."""
+    """Record the consent and write the ``onvif:`` item (both or neither); return the entity id."""
     d = draft.details
     cam_id = d["id"]
     item: dict[str, Any] = {"id": cam_id, "host": draft.host, "port": draft.port}
@@ -457,11 +460,10 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
     items, etag = await ui.list_items("onvif")
     if any(isinstance(i, Mapping) and i.get("id") == cam_id for i in items):
         raise FlowError("flow.id_taken", id=cam_id)
-    etag = await write(
-        ui.add_item("onvif", item, etag=etag, secrets=secret_values or None, actor=recorded_by)
-    )
+    # The consent first: a camera that runs (it starts the moment it is written) always has
+    # its owner's recorded agreement.  If the write is refused, the record goes again.
     try:
-        await record_consent(
+        consent = await record_consent(
             hub,
             camera_id=cam_id,
             policy=d["share"],
@@ -471,13 +473,16 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
             lang=draft.lang,
             text=draft.text,
             recorded_by=recorded_by,
-            recorded_role=role,
-            ip=ip,
         )
     except Exception:
-        # No camera without its recorded consent: take the item out again, then report.
-        await write(ui.remove_item("onvif", cam_id, etag=etag, actor=recorded_by))
+        _LOGGER.exception("camera %s: the consent could not be stored; the camera is not added", cam_id)
+        raise FlowError("cam.consent_not_saved") from None
+    try:
+        await write(ui.add_item("onvif", item, etag=etag, secrets=secret_values or None, actor=recorded_by))
+    except BaseException:
+        await forget_consent(hub, consent.id)
         raise
+    await audit_consent(hub, consent, role=role, ip=ip)
     return f"camera.{cam_id}"
 
 

@@ -49,3 +49,23 @@ async def test_only_admins(make_hub, client_for) -> None:
             assert resp.status == 403, path
     async with operator.post("/setup/devices/permit", data={"minutes": "1"}) as resp:
         assert resp.status == 403
+
+
+async def test_writer_refusals_become_thai_messages(tmp_path) -> None:
+    from hub.config.ui_writer import ConfigConflict, ConfigRejected, IdCollision
+    from integrations.flows.common import write
+
+    async def refuse(err: Exception) -> str:
+        raise err
+
+    for err, key in (
+        (ConfigConflict(), "flow.conflict"),
+        (IdCollision(["ui/sos.yaml:3: sos: id 'gate' is already used here"], "gate"), "flow.id_taken"),
+        (ConfigRejected(["config.yaml:4: sos[0].zigbee2mqtt: expected string"]), "flow.rejected"),
+    ):
+        with pytest.raises(FlowError) as caught:
+            await write(refuse(err))
+        assert caught.value.key == key
+    assert "เปลี่ยนไปหลังจากที่คุณเปิดหน้านี้" in FlowError("flow.conflict").text("th")
+    rejected = FlowError("flow.rejected", ["config.yaml:4: sos[0].zigbee2mqtt: expected string"])
+    assert rejected.details == ["config.yaml:4: sos[0].zigbee2mqtt: expected string"]

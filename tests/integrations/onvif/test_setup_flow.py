@@ -130,3 +130,38 @@ async def test_save_records_the_owners_consent(make_hub, client_for, ipycam: Ipy
     assert shown.replace('"', "&#34;") in camera_page or shown in camera_page
     audit = await hub.storage.fetchall("SELECT action, target FROM audit_log WHERE action = 'camera.consent'")
     assert [(r["action"], r["target"]) for r in audit] == [("camera.consent", "camera.market_gate")]
+
+
+async def test_no_camera_without_its_consent(
+    make_hub, client_for, ipycam: IpyCam, config_dir, monkeypatch
+) -> None:
+    """If the consent cannot be stored, the camera is not written; if the write is refused, no consent stays."""
+    hub = await make_hub(real_clock=True)
+    client = await client_for("admin", target=hub)
+    data = {"host": "127.0.0.1", "port": str(ipycam.onvif_port), "username": "admin", "password": "secret"}
+    async with client.post("/setup/cameras/probe", data=data, allow_redirects=False) as resp:
+        draft_id = re.search(r"draft=([\w-]+)", resp.headers["Location"]).group(1)
+    details = {"draft": draft_id, "id": "gate", "share": "never", "agreed_by": "สมชาย"}
+    async with client.post("/setup/cameras/review", data=details) as resp:
+        assert resp.status == 200
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(setup_flow, "record_consent", broken)
+    async with client.post("/setup/cameras/save", data={"draft": draft_id, "agree": "yes"}) as resp:
+        assert resp.status == 422
+        assert "บันทึกความยินยอมไม่สำเร็จ" in await resp.text()
+    items, _etag = await hub.ui_config.list_items("onvif")
+    assert items == [] and hub.states.get("camera.gate") is None
+    monkeypatch.undo()
+    # Now the config write is refused (a hand edit made config.yaml invalid meanwhile).
+    config = config_dir / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "sos: {broken: true}\n", encoding="utf-8")
+    async with client.post("/setup/cameras/save", data={"draft": draft_id, "agree": "yes"}) as resp:
+        text = await resp.text()
+    assert resp.status == 422 and "ไม่ผ่านการตรวจสอบ" in text and "config.yaml:" in text
+    from integrations.camera.consent import consents_for
+
+    assert await consents_for(hub, "gate") == []
+    assert not await hub.storage.fetchall("SELECT id FROM audit_log WHERE action = 'camera.consent'")
