@@ -137,8 +137,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "dev.make_light": {"th": "ใช้เป็นไฟ", "en": "Use as a light"},
     "dev.make_sensor": {"th": "ใช้เป็นเซนเซอร์", "en": "Use as a sensor"},
     "dev.sensor_live": {
-        "th": "เซนเซอร์นี้ใช้งานได้แล้ว (สร้างอัตโนมัติจาก MQTT discovery): {entities}",
-        "en": "This sensor works already (made by MQTT discovery): {entities}",
+        "th": "เซนเซอร์ของอุปกรณ์นี้ใช้งานได้แล้ว (สร้างอัตโนมัติจาก MQTT discovery):",
+        "en": "This device's sensors work already (made by MQTT discovery):",
+    },
+    "dev.sensor_needs_discovery": {
+        "th": "เซนเซอร์ของอุปกรณ์นี้จะมาเองเมื่อเปิด Home Assistant discovery ใน Zigbee2MQTT (homeassistant: true) "
+        "ไม่ต้องบันทึกอะไรเพิ่ม",
+        "en": "This device's sensors arrive by themselves once Home Assistant discovery is on in Zigbee2MQTT "
+        "(homeassistant: true); nothing to save here.",
     },
     "dev.press_table": {"th": "การกดที่ปุ่มรุ่นนี้นับเป็นเหตุ SOS", "en": "What counts as an SOS press on this model"},
     "dev.press_unknown_model": {

@@ -230,6 +230,27 @@ def _discovered_model(config: Mapping[str, Any]) -> str:
     return model if isinstance(model, str) else ""
 
 
+def sensor_entities(hub: Hub, device: Mapping[str, Any]) -> list[str]:
+    """Return the entities Home Assistant discovery already made for a found device (its sensors).
+
+    Zigbee2MQTT announces a device's sensors with the identifier ``zigbee2mqtt_<ieee>``;
+    a discovered entity is its own device.
+    """
+    from integrations.mqtt.discovery import DiscoveredBinarySensor, DiscoveredSensor
+
+    if device["source"] == "discovery":
+        return [device["entity_id"]]
+    wanted = f"zigbee2mqtt_{device.get('ieee', '')}"
+    found = []
+    for entity in hub.entities:
+        if isinstance(entity, DiscoveredBinarySensor | DiscoveredSensor):
+            info = entity.config.get("device")
+            ids = info.get("identifiers") if isinstance(info, Mapping) else None
+            if ids == wanted or (isinstance(ids, list) and wanted in ids):
+                found.append(entity.entity_id)
+    return sorted(found)
+
+
 def _find(hub: Hub, key: str) -> dict[str, Any]:
     for device in found_devices(hub):
         if device["key"] == key:
@@ -407,6 +428,7 @@ async def _page(
         chosen=chosen,
         press_lines=table,
         known_model=known_model,
+        sensors=sensor_entities(hub, chosen) if chosen is not None else [],
         proven_sos=chosen is not None and _proven(hub, chosen["key"], "sos"),
         proven_flash=chosen is not None and _proven(hub, chosen["key"], "flash_sent"),
         suggested_id=_slug(chosen["name"]) if chosen is not None else "",

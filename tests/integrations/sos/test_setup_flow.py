@@ -252,3 +252,53 @@ async def test_a_discovered_panic_input_becomes_an_sos_button(
         assert (button.id, button.mqtt.topic, button.mqtt.payload) == ("gold_panic", state_topic, "PRESSED")
     finally:
         await mqtt_peer.publish(f"{prefix}/binary_sensor/esp1/panic/config", b"", retain=True)
+
+
+async def test_a_sensor_is_shown_working_through_discovery(
+    make_hub, mosquitto, bridge, mqtt_peer, client_for
+) -> None:
+    import json
+
+    prefix = f"hs_{uuid.uuid4().hex[:6]}"
+    hub = await make_hub(
+        mqtt_block(
+            mosquitto, zigbee2mqtt=f"{{base_topic: {bridge.base}}}", discovery=f"{{prefix: {prefix}}}"
+        ),
+        real_clock=True,
+    )
+    door = {
+        "friendly_name": "back_door",
+        "ieee_address": "0x00158d0000000042",
+        "type": "EndDevice",
+        "definition": {
+            "model": "MCCGQ11LM",
+            "vendor": "Aqara",
+            "exposes": [{"type": "binary", "property": "contact"}],
+        },
+    }
+    bridge.devices.append(door)
+    await bridge.publish_devices()
+    config = {
+        "name": "Contact",
+        "unique_id": "0x00158d0000000042_contact",
+        "state_topic": f"{bridge.base}/back_door",
+        "value_template": "{{ value_json.contact }}",
+        "payload_on": False,
+        "payload_off": True,
+        "device": {"identifiers": ["zigbee2mqtt_0x00158d0000000042"], "name": "back_door"},
+    }
+    topic = f"{prefix}/binary_sensor/0x00158d0000000042/contact/config"
+    client = await client_for("admin", target=hub)
+    try:
+        await wait_until(lambda: setup_flow.found_devices(hub), 5, "the door sensor is found")
+        page = await (await client.get("/setup/devices", params={"device": "z2m:back_door"})).text()
+        assert 'id="sensor-needs-discovery"' in page  # Z2M's discovery is off so far
+        await mqtt_peer.publish(topic, json.dumps(config), retain=True)
+        door_key = {"source": "z2m", "ieee": "0x00158d0000000042"}
+        await wait_until(
+            lambda: setup_flow.sensor_entities(hub, door_key), 5, "the discovered contact sensor"
+        )
+        page = await (await client.get("/setup/devices", params={"device": "z2m:back_door"})).text()
+        assert 'id="sensor-live"' in page and "binary_sensor." in page
+    finally:
+        await mqtt_peer.publish(topic, b"", retain=True)
