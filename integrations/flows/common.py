@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.auth import role_at_least
 from hub.http.routes import current_user
 from hub.http.templating import render, request_lang
 
@@ -385,18 +384,11 @@ def tr(key: str, lang: str, /, **fmt: object) -> str:
 def render_flow(request: web.Request, template: str, **context: Any) -> web.Response:
     """Render a flow page with ``s(key, **fmt)`` bound to the request's language."""
     lang = request_lang(request)
-    user = current_user(request)
 
     def s(key: str, /, **fmt: object) -> str:
         return tr(key, lang, **fmt)
 
-    return render(
-        request,
-        template,
-        s=s,
-        is_admin=user is not None and role_at_least(user.role, "admin"),
-        **context,
-    )
+    return render(request, template, s=s, **context)
 
 
 def form_text(form: Mapping[str, Any], name: str, limit: int = 200) -> str:

@@ -368,7 +368,7 @@ async def save_device(
         raise FlowError("flow.id_taken", id=item_id)
     await write(ui.add_item(block, item, etag=etag, actor=by))
     _pairing(hub).proofs.pop(key, None)
-    return f"{'sos' if block == 'sos' else 'light'}.{item_id}"
+    return f"{block}.{item_id}"
 
 
 # -- pages ------------------------------------------------------------------------------------------
@@ -413,14 +413,13 @@ async def _page(
     known_model = True
     if chosen is not None and chosen["source"] == "z2m":
         table, known_model = press_table(hub, chosen["model"])
-    lang_error = error
     return render_flow(
         request,
         "setup_devices.html",
         status=status,
         problem=problem,
         no_mqtt=client is None,
-        error=lang_error,
+        error=error,
         notice=notice,
         proof=proof,
         permit_until=pairing.permit_until,
