@@ -144,6 +144,7 @@ BENCHES: tuple[Bench, ...] = (
         "live video at the station: first frame, latency, relay CPU",
     ),
     Bench("footage", "bench.footage", 180, 420, "5-minute footage request: station → hub → delivered"),
+    Bench("ui_config", "bench.ui_config", 120, 300, "web UI config writer: one validated save vs check"),
 )
 
 

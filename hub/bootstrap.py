@@ -25,7 +25,7 @@ __all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
 #: Core components: part of ``hub`` but speaking the plugin hooks, each in its own folder
 #: ``hub/components/<domain>/`` with its ``manifest.json`` (like Home Assistant's core components).
 COMPONENTS_DIR = Path(__file__).resolve().parent / "components"
-CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone")
+CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone", "onboarding")
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = (
     "input_boolean",

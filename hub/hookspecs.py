@@ -330,6 +330,21 @@ def registry_info(hub: Hub) -> Mapping[str, Any] | None:
 
 
 @hookspec
+def repairs(hub: Hub) -> Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]] | None:
+    """Return what needs the admin's attention, for the Repairs page (``/repairs``).
+
+    Each item is ``{"key": "line_quota", "severity": "error" | "warning" | "info",
+    "title_th": ..., "title_en": ..., "detail_th": ..., "detail_en": ..., "href": "/line"}``:
+    Thai and English both (the page is Thai first), ``href`` a local page where it is
+    fixed.  Raw text for the installer (an exception, a check error) goes in an optional
+    ``"technical"`` field, shown apart; never a secret, never inside the Thai strings.
+
+    :param hub: the running hub.
+    :return: repair items, or None when all is well.
+    """
+
+
+@hookspec
 def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return extra health facts (battery alarms, link state) for the station.
 

@@ -146,7 +146,9 @@ class Hub:
                 overrides=overrides,
                 apply=self._apply_config,
             )
+            # Not the embedded demo: its config lives inside the package, never to be written.
             if config_path is not None
+            and (config_dir is None or config_dir.resolve() == config_path.parent.resolve())
             else None
         )
 

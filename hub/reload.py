@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.plugins.host import await_maybe
 
@@ -61,10 +61,6 @@ async def apply_block(hub: Hub, block: str, loaded: LoadedConfig) -> Applied:
     current.warnings = loaded.warnings
     if block == "hub":
         return _apply_core(hub, loaded)
-    if block in loaded.blocks:
-        current.blocks[block] = loaded.blocks[block]
-    else:
-        current.blocks.pop(block, None)
     new = loaded.blocks.get(block)
     info = hub.plugins.get(block)
     if info is None:
@@ -73,11 +69,22 @@ async def apply_block(hub: Hub, block: str, loaded: LoadedConfig) -> Applied:
         implemented, result = hub.plugins.call_one(block, "config_changed", hub=hub, old=old, new=new)
         if not implemented:
             return Applied(block, False, f"the {block} integration cannot reload its settings")
-        done = await await_maybe(result)
-        return Applied(block, True) if done else Applied(block, False, f"{block} asked for a restart")
+        if not await await_maybe(result):
+            return Applied(block, False, f"{block} asked for a restart")
+        # Only now: `blocks` is what runs, so the next change is compared with that.
+        _follow(current, block, new)
+        return Applied(block, True)
     if info.status in ("loaded", "not_configured") and new is not None:
+        _follow(current, block, new)
         return await _set_up_late(hub, block, loaded)
     return Applied(block, False, f"the {block} plugin is {info.status}")
+
+
+def _follow(current: LoadedConfig, block: str, new: Any) -> None:
+    if new is None:
+        current.blocks.pop(block, None)
+    else:
+        current.blocks[block] = new
 
 
 def _apply_core(hub: Hub, loaded: LoadedConfig) -> Applied:

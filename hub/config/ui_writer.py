@@ -21,7 +21,15 @@ Every write:
 4. is saved file by file with a temp file and a rename, in an order where each
    intermediate state still loads (secrets, then the UI file, then the include
    line);
-5. is audited, then applied to the running hub (`hub.config.ui_apply`).
+5. is audited, then applied to the running hub (`hub.reload`); what could not be
+   applied live is in `UIConfig.restart_needed` (block -> reason) until a restart.
+
+For the setup pages: items come back with ``_editable`` (False: written by hand, change
+it in that file), ``_source`` ("file:line") and ``_secrets`` (paths of secret fields,
+whose values are never returned); ``_``-keys are ignored on the way in.  ``secrets``
+maps a field's dotted path (``password``, ``owner.pin``) to its value; a field left out
+on update keeps its stored secret.  Every write takes ``actor=`` (the user name, for the
+audit log).  `UIConfig.problems` lists ``check``'s errors now (a config broken by hand).
 """
 
 from __future__ import annotations
@@ -155,20 +163,24 @@ def _plain(value: Any) -> Any:
 
 def _public(value: Any, secrets: list[str], path: str = "", *, hand: bool = False) -> Any:
     """Drop secret values (UI references, or hand values known to be secrets); list their paths."""
+    return _drop_secrets(value, secrets, path, secret_values() if hand else frozenset())
+
+
+def _drop_secrets(value: Any, secrets: list[str], path: str, known: frozenset[str]) -> Any:
+    if isinstance(value, SecretRef) or (isinstance(value, str) and value in known):
+        secrets.append(path)
+        return None
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, child in value.items():
             child_path = f"{path}.{key}" if path else str(key)
-            if isinstance(child, SecretRef) or (hand and isinstance(child, str) and child in secret_values()):
+            if isinstance(child, SecretRef) or (isinstance(child, str) and child in known):
                 secrets.append(child_path)
                 continue
-            out[key] = _public(child, secrets, child_path, hand=hand)
+            out[key] = _drop_secrets(child, secrets, child_path, known)
         return out
     if isinstance(value, list):
-        return [_public(item, secrets, f"{path}[{i}]", hand=hand) for i, item in enumerate(value)]
-    if isinstance(value, SecretRef) or (hand and isinstance(value, str) and value in secret_values()):
-        secrets.append(path)
-        return None
+        return [_drop_secrets(item, secrets, f"{path}[{i}]", known) for i, item in enumerate(value)]
     return value
 
 
@@ -424,9 +436,10 @@ class UIConfig:
         if not isinstance(hand, list):
             raise ConfigRejected([f"{_where(hand, self.config_path.name)}: {state.block}: expected a list"])
         out: list[dict[str, Any]] = []
+        known = secret_values()
         for index, item in enumerate(hand):
             secrets: list[str] = []
-            public = _public(_plain(item), secrets, hand=True)
+            public = _drop_secrets(_plain(item), secrets, "", known)
             if not isinstance(public, dict):
                 public = {"value": public}
             pos = hand.item_position(index) if isinstance(hand, NodeList) else None
@@ -520,6 +533,7 @@ class UIConfig:
             items = state.ui_list(self._display(self.ui_file(block)))
             index = self._ui_index(state, items, item_id)
             new = _strip_meta(dict(item))
+            new.setdefault("id", item_id)
             ident = self._require_id(block, new)
             self._refuse_collision(state, ident, item_id)
             old = items[index]
@@ -613,9 +627,12 @@ class UIConfig:
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Point each secret field at a ``!secret``; keep the old references not given again.
 
+        A password or token given as a plain field (``password: ...``) is moved to
+        secrets.yaml too: a secret never lands in a UI file, whoever called.
         Returns the data and the secrets to write, by their name in secrets.yaml.
         """
         ui_name = self._display(self.ui_file(block))
+        secrets = {**_plain_secrets(data), **(secrets or {})}
         for path, ref in _secret_paths(old).items():
             if path not in (secrets or {}) and _get_path(data, path) is None:
                 _set_path(data, path, ref)
@@ -698,7 +715,8 @@ class UIConfig:
                 self.restart_needed.pop(block, None)
             else:
                 self.restart_needed[block] = reason
-        return (await self._state(block)).etag
+        # The hand-written part is unchanged (`_commit` checked the files): no need to re-read.
+        return _etag(state.hand, overlay[ui_path])
 
     def _commit(self, state: _State, overlay: Mapping[Path, bytes]) -> None:
         """Write the staged files; refuse if a file changed on disk since it was read."""
@@ -737,6 +755,21 @@ class UIConfig:
         await audit.log(
             actor, action, target, detail={"block": block, **(detail or {})}, source="web", result=result
         )
+
+
+def _plain_secrets(data: Any, path: str = "") -> dict[str, str]:
+    """Dotted paths of plain strings under secret-looking keys (``password``, ``*_token``)."""
+    from hub.audit import is_secret_key
+
+    found: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and value and is_secret_key(key):
+                found[child] = value
+            elif isinstance(value, dict):
+                found.update(_plain_secrets(value, child))
+    return found
 
 
 def _check_etag(state: _State, etag: str | None) -> None:

@@ -302,7 +302,8 @@ class _Pages:
             ip=ip,
             detail={"created_role": "admin"},
         )
-        return _logged_in(request, sid, "/")
+        # Straight on to the setup wizard: name, zone, map pin, language, time zone.
+        return _logged_in(request, sid, "/setup")
 
     # -- overview ------------------------------------------------------------------
 
@@ -392,8 +393,17 @@ class _Pages:
         )
 
     async def users(self, request: web.Request) -> web.Response:
+        from hub.components.onboarding.strings import translator
+        from hub.http.templating import request_lang
+
         hub = request.app[HUB_KEY]
-        return render(request, "users.html", users=await hub.auth.users(), roles=ROLES)
+        return render(
+            request,
+            "users.html",
+            users=await hub.auth.all_users(),
+            roles=ROLES,
+            tr=translator(request_lang(request)),
+        )
 
     # -- language --------------------------------------------------------------------
 

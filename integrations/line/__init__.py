@@ -91,6 +91,29 @@ def config_changed(hub: Hub, old: LineConfig | None, new: LineConfig | None) -> 
 
 
 @hookimpl
+def repairs(hub: Hub) -> list[dict[str, str]] | None:
+    """A monthly message quota near its end (LINE alerts stop when it runs out)."""
+    from hub.components.onboarding.checks import item
+
+    rt = hub.data.get(LINE)
+    if rt is None or rt.quota.level == "ok":
+        return None
+    severity = "error" if rt.quota.level == "exhausted" else "warning"
+    percent = rt.quota.as_dict()["percent"]
+    percent = "?" if percent is None else percent
+    return [
+        item(
+            "line_quota",
+            severity,
+            "repairs.line_quota",
+            "repairs.line_quota_detail",
+            "/line",
+            percent=percent,
+        )
+    ]
+
+
+@hookimpl
 async def shutdown(hub: Hub) -> None:
     """Close the LINE client."""
     rt = hub.data.pop(LINE)

@@ -357,6 +357,26 @@ def config_entities(loaded: Any) -> Any:
 
 
 @hookimpl
+def repairs(hub: Hub) -> list[dict[str, str]]:
+    """Each button no enabled automation handles: its press opens an incident and nothing else."""
+    from hub.components.onboarding.checks import item
+
+    buttons: dict[str, SosButton] = hub.data.get(BUTTONS) or {}
+    return [
+        item(
+            f"sos_unhandled:{button.entity_id}",
+            "warning",
+            "repairs.sos_unhandled",
+            "repairs.sos_unhandled_detail",
+            "/automations",
+            name=button.name,
+        )
+        for button in buttons.values()
+        if not button.handled()
+    ]
+
+
+@hookimpl
 def streamed_events() -> list[str]:
     """The dashboard shows presses as they happen."""
     return [EVENT_SOS_PRESSED]

@@ -307,3 +307,44 @@ def test_secret_text_edits_touch_only_their_entry() -> None:
     assert remove_secret_text(text, "b") == "# top\na: 1  # one\nc: 3\n"
     assert set_secret_text("", "x", "ไทย") == 'x: "ไทย"\n'
     assert set_secret_text("a: 1", "x", "y") == 'a: 1\nx: "y"\n'
+
+
+async def test_two_admins_saving_at_the_same_moment_one_wins(ui: UIConfig, config_dir: Path) -> None:
+    import asyncio
+
+    _items, opened = await ui.list_items("sos")
+    results = await asyncio.gather(
+        ui.add_item("sos", _button("door"), etag=opened),
+        ui.add_item("sos", _button("back"), etag=opened),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, ConfigConflict) for r in results) == 1
+    items, _etag = await ui.list_items("sos")
+    assert len([i for i in items if i["_editable"]]) == 1
+
+
+async def test_a_config_the_include_line_cannot_extend_is_refused_untouched(tmp_path: Path) -> None:
+    """A flow-style config.yaml cannot take an appended line: the check of the result says so."""
+    path = tmp_path / "config.yaml"
+    path.write_text("{hub: {id: a, name: b}}\n", encoding="utf-8")
+    ui = UIConfig(path)
+    with pytest.raises(ConfigRejected) as caught:
+        await ui.add_item("sos", _button("door"))
+    assert caught.value.errors and caught.value.errors[0].startswith("config.yaml:")
+    assert path.read_text(encoding="utf-8") == "{hub: {id: a, name: b}}\n"
+    assert not (tmp_path / "ui").exists()
+
+
+async def test_a_password_given_as_a_plain_field_still_goes_to_secrets_yaml(
+    ui: UIConfig, config_dir: Path
+) -> None:
+    await ui.add_item("onvif", {**_camera("front"), "password": "cam-pass-456"})
+    ui_text = (config_dir / "ui" / "onvif.yaml").read_text(encoding="utf-8")
+    assert "cam-pass-456" not in ui_text and "password: !secret ui_onvif_front_password" in ui_text
+    assert 'ui_onvif_front_password: "cam-pass-456"' in (config_dir / "secrets.yaml").read_text(
+        encoding="utf-8"
+    )
+    _items, etag = await ui.list_items("onvif")
+    without_id = {k: v for k, v in _camera("front").items() if k != "id"}
+    await ui.update_item("onvif", "front", {**without_id, "port": 8082}, etag=etag)  # the id is the item's
+    assert load(config_dir / "config.yaml").blocks["onvif"][0].port == 8082

@@ -124,7 +124,7 @@ async def test_onboarding_wrong_code_then_right_code(hub: Hub, browser: Any) -> 
     assert not await hub.auth.has_users()
 
     status, location, _ = await onboarding_post(session, code, username="somchai")
-    assert (status, location) == (303, "/")
+    assert (status, location) == (303, "/setup")  # straight on to the setup wizard
     assert hub.onboarding_code is None
     user = await hub.auth.user_by_name("somchai")
     assert user is not None and user.role == "admin"
@@ -153,7 +153,7 @@ async def test_onboarding_is_throttled_per_ip(hub: Hub, browser: Any, clock: Fak
     assert not await hub.auth.has_users()
     await clock.advance(301)
     status, location, _ = await onboarding_post(session, code)
-    assert (status, location) == (303, "/")
+    assert (status, location) == (303, "/setup")
 
 
 async def test_onboarding_checks_csrf_and_passwords(hub: Hub, browser: Any) -> None:
