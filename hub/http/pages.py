@@ -369,6 +369,7 @@ class _Pages:
                 "actor": _actor_name(entry.actor, names),
                 "kind": entry.kind,
                 "text": entry.text,
+                "data": entry.data or {},
                 "attachments": _attachments(hub, user, entry),
             }
             for entry in inc.timeline

@@ -95,14 +95,7 @@ async def auth_middleware(
     if not role_at_least(user.role, meta.role):
         if request.path.startswith("/api/"):
             return json_error(403, f"requires role {meta.role}")
-        return web.Response(
-            status=403,
-            content_type="text/html",
-            text=(
-                '<!doctype html><meta charset="utf-8"><title>403</title>'
-                f'<p>ต้องมีสิทธิ์ {meta.role} / Requires role {meta.role}. <a href="/">←</a></p>'
-            ),
-        )
+        return _error_page(request, 403, "error.needs_role", role=f"role.{meta.role}")
     if via_cookie and meta.csrf and request.method in _UNSAFE:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in (
@@ -122,17 +115,30 @@ async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Turn hub errors into JSON answers; nothing a client sends crashes the hub."""
+    page = _is_page(request)
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status == 404 and getattr(request.match_info, "http_exception", None) is not None:
             return await _no_route(request)
+        if page and exc.status in (400, 403, 404, 409, 413) and exc.content_type != "text/html":
+            # A page's handler said "no such camera": the site's own page, in the reader's language.
+            key = {403: "error.forbidden", 404: "error.not_found"}.get(exc.status, "error.bad_request")
+            return _error_page(
+                request, exc.status, key, detail=exc.text if exc.status not in (403, 404) else None
+            )
         raise
     except Refused as err:
+        if page:
+            return _error_page(request, err.status, "error.bad_request", detail=str(err))
         return json_error(err.status, str(err))
     except ValueError as err:
+        if page:
+            return _error_page(request, 400, "error.bad_request", detail=str(err))
         return json_error(400, str(err))
     except HubError as err:
+        if page:
+            return _error_page(request, 500, "error.internal", detail=str(err))
         return json_error(500, str(err))
     except json.JSONDecodeError:
         return json_error(400, "body is not valid JSON")
@@ -145,7 +151,34 @@ async def error_middleware(
             )
             return json_error(503, f"the database cannot write now ({err}); try again later")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
+        if page:
+            return _error_page(request, 500, "error.internal")
         return json_error(500, "internal error; see the hub log")
+
+
+def _is_page(request: web.Request) -> bool:
+    """Whether the request is for a page (HTML), not the API or a file."""
+    meta = _route_meta(request)
+    return meta is not None and not meta.api and not request.path.startswith(("/api/", "/static/"))
+
+
+def _error_page(
+    request: web.Request, status: int, key: str, *, detail: str | None = None, **fmt: str
+) -> web.StreamResponse:
+    """The site's error page (its layout, navigation and language); a library's words only as detail."""
+    from hub.http.templating import render, request_lang
+    from hub.i18n import translate
+
+    lang = request_lang(request)
+    message = translate(key, lang, **{name: translate(value, lang) for name, value in fmt.items()})
+    return render(
+        request,
+        "error.html",
+        status=status,
+        status_code=status,
+        message=message,
+        details=[detail] if detail else [],
+    )
 
 
 async def _no_route(request: web.Request) -> web.StreamResponse:

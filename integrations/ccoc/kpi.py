@@ -21,6 +21,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from hub.i18n import register_pairs
 from integrations.ccoc.board import hub_zone
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 EXPECTED_SLOTS = (
     ("patrol_coverage", "ความครอบคลุมการตรวจตู้แดง", "Patrol coverage", "%"),
     ("poll_responses", "ผู้ตอบแบบสำรวจ People Poll", "People Poll responses", ""),
+)
+register_pairs(
+    "station.kpi_slots", {key: (th, en) for key, th, en, _unit in EXPECTED_SLOTS}, prefix="station.kpi."
 )
 
 

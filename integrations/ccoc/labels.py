@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.i18n import register_pairs
+
 __all__ = ("labels", "JS_KEYS")
 
 _TEXT: dict[str, tuple[str, str]] = {
@@ -123,6 +125,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "st.acknowledged": ("รับทราบแล้ว", "acknowledged"),
     "st.dispatched": ("ส่งสายตรวจแล้ว", "dispatched"),
     "st.closed": ("ปิดแล้ว", "closed"),
+    # How long ago an incident opened, on the board ("2 นาที").
+    "age.s": ("{n} วินาที", "{n} s"),
+    "age.min": ("{n} นาที", "{n} min"),
+    "age.h_min": ("{h} ชม. {m} นาที", "{h} h {m} min"),
+    "age.d": ("{n} วัน", "{n} d"),
 }
 
 #: Keys console.js needs.
@@ -165,6 +172,10 @@ JS_KEYS = (
     "st.acknowledged",
     "st.dispatched",
     "st.closed",
+    "age.s",
+    "age.min",
+    "age.h_min",
+    "age.d",
     "fresh_picture",
     "drill",
 )
@@ -174,3 +185,7 @@ def labels(lang: str) -> dict[str, str]:
     """Return every label in ``lang`` (``th`` or ``en``)."""
     index = 0 if lang == "th" else 1
     return {key: pair[index] for key, pair in _TEXT.items()}
+
+
+# The console's pairs join the one catalogue (hub.i18n) as ``station.console.<key>``.
+register_pairs("station.console", _TEXT, prefix="station.console.")

@@ -3,8 +3,8 @@
 The flows live beside the integration each configures
 (``integrations/sos/setup_flow.py``, ``integrations/onvif/setup_flow.py``,
 ``integrations/line/setup_flow.py``); this module keeps their Thai and
-English strings in one catalogue (``STRINGS``, shaped like
-:data:`hub.i18n.STRINGS` so the two can be merged) and turns the UI config
+English strings (``STRINGS``, registered in the one catalogue of
+:mod:`hub.i18n` as ``setup.<key>``) and turns the UI config
 writer's refusals into messages an admin can act on.
 
 Nothing is half-saved: a flow probes or tests first, then makes exactly one
@@ -21,11 +21,12 @@ from aiohttp import web
 
 from hub.http.routes import current_user
 from hub.http.templating import render, request_lang
+from hub.i18n import register
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("STRINGS", "FlowError", "tr", "render_flow", "writer", "write", "form_text", "actor")
+__all__ = ("STRINGS", "CATALOGUE", "FlowError", "tr", "render_flow", "writer", "write", "form_text", "actor")
 
 #: Every string the set-up flows show, Thai first.  ``{name}`` placeholders are filled by :func:`tr`.
 STRINGS: dict[str, dict[str, str]] = {
@@ -358,6 +359,20 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+#: The flows' strings in the one catalogue (``setup.<key>``), so the page crawl and reviewers see them.
+CATALOGUE = register("flows", STRINGS, prefix="setup.")
+#: The plugin's own name, as the plugins page shows it.
+register(
+    "flows.plugin",
+    {
+        "plugin.flows": {
+            "th": "ตั้งค่าอุปกรณ์ กล้อง และ LINE ผ่านเว็บ",
+            "en": "Set-up flows: devices, cameras and LINE",
+        }
+    },
+)
+
+
 class FlowError(Exception):
     """A flow step failed; ``key`` names its message in :data:`STRINGS`, ``details`` lists check errors."""
 
@@ -374,11 +389,9 @@ class FlowError(Exception):
 
 def tr(key: str, lang: str, /, **fmt: object) -> str:
     """Return ``key``'s text in ``lang`` (Thai when unknown); a missing key shows as itself for review."""
-    entry = STRINGS.get(key)
-    if entry is None:
+    if key not in CATALOGUE:
         return key
-    text = entry.get(lang) or entry["th"]
-    return text.format(**fmt) if fmt else text
+    return CATALOGUE.text(key, lang, **fmt)
 
 
 def render_flow(request: web.Request, template: str, **context: Any) -> web.Response:

@@ -502,7 +502,7 @@ def routes() -> list[Route]:
         ),
         Route(
             "GET",
-            "/setup/cameras/preview/{draft}",
+            "/setup/cameras/preview/{draft}.jpg",
             preview,
             role="admin",
             api=False,

@@ -10,6 +10,7 @@ from hub.auth import role_at_least
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import register_by_lang
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -60,6 +61,8 @@ _LABELS = {
         "broker": "โบรกเกอร์ MQTT",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_LABELS = register_by_lang("sos.devices_page", _LABELS, prefix="sos.devices_page.")
 
 
 def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

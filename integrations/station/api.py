@@ -18,6 +18,7 @@ from aiohttp import web
 
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
+from hub.i18n import register_by_lang
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.const import AUDIT_SNAPSHOT_VIEW
 from integrations.station.runtime import STATION, CommandError, Station
@@ -248,6 +249,8 @@ _LABELS = {
         "unknown": "ยังไม่เคยติดต่อ",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_LABELS = register_by_lang("station.api", _LABELS, prefix="station.api.")
 
 
 async def hubs_page(request: web.Request) -> web.StreamResponse:

@@ -833,7 +833,8 @@ class IncidentManager:
             status="acknowledged",
             actor=actor,
             kind="acknowledged",
-            text=text or f"acknowledged by {actor}",
+            # The entry's kind and actor say who acknowledged; the page says it in the reader's language.
+            text=text,
             context=context,
             data=data,
         )

@@ -1,16 +1,18 @@
 """Thai and English strings of the setup wizard, the user actions and the repairs page.
 
-One dict, kept beside the pages it serves (like ``hub.automation.strings``), so a
-later pass that unifies translators finds them in one place.
+One dict, kept beside the pages it serves, registered with the one catalogue
+(``hub.i18n``) as ``onboarding.<key>``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.i18n import Catalogue, register
+
 __all__ = ("STRINGS", "translator")
 
-STRINGS: dict[str, dict[str, str]] = {
+_TEXTS: dict[str, dict[str, str]] = {
     # -- navigation ------------------------------------------------------------------------------
     "nav.setup": {"th": "ตั้งค่าเริ่มต้น", "en": "Setup"},
     "nav.repairs": {"th": "สิ่งที่ต้องแก้", "en": "Repairs"},
@@ -217,15 +219,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+#: In the one catalogue (hub.i18n) as ``onboarding.<key>``.
+STRINGS: Catalogue = register("onboarding", _TEXTS, prefix="onboarding.")
+
 
 def translator(lang: str) -> Callable[..., str]:
-    """Return ``tr(key, **fmt)`` for ``lang`` (English fallback, then the key)."""
-
-    def tr(key: str, /, **fmt: object) -> str:
-        entry = STRINGS.get(key)
-        if entry is None:
-            return key
-        text = entry.get(lang) or entry.get("en") or key
-        return text.format(**fmt) if fmt else text
-
-    return tr
+    """Return ``tr(key, **fmt)`` for ``lang``: these strings, then the core's (English fallback, then the key)."""
+    return STRINGS.translator(lang)

@@ -48,7 +48,7 @@ async def test_probe_preview_profiles_presets_and_consent_text(make_hub, client_
     assert 'id="cam-presets"' in page and "Fish stalls" in page  # the camera's PTZ presets
     draft = hub.data[setup_flow._DRAFTS][draft_id]
     assert draft.probe.stream_uri == ipycam.rtsp_url and draft.probe.ptz
-    async with client.get(f"/setup/cameras/preview/{draft_id}") as resp:
+    async with client.get(f"/setup/cameras/preview/{draft_id}.jpg") as resp:
         assert resp.status == 200 and resp.content_type == "image/jpeg"
         assert Image.open(io.BytesIO(await resp.read())).format == "JPEG"
     # Sharing needs an owner and the name of whoever agrees.
@@ -71,7 +71,7 @@ async def test_probe_preview_profiles_presets_and_consent_text(make_hub, client_
 async def test_preview_of_an_unknown_draft_is_404(make_hub, client_for) -> None:
     hub = await make_hub()
     client = await client_for("admin", target=hub)
-    async with client.get("/setup/cameras/preview/nope") as resp:
+    async with client.get("/setup/cameras/preview/nope.jpg") as resp:
         assert resp.status == 404
     page = await (await client.get("/setup/cameras", params={"draft": "gone"})).text()
     assert "หมดอายุ" in page
