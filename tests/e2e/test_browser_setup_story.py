@@ -3,15 +3,16 @@
 Real peers on 127.0.0.1: Mosquitto (a broker of its own), a simulated
 Zigbee2MQTT bridge on it (``bridge/devices``, permit join, presses, the lamp's
 ``/set``), ipycam as the ONVIF camera, and the fake LINE API validating every
-request against LINE's spec.  The hub starts from the smallest config (its
-``hub:`` block) and everything else is added in the browser:
+request against LINE's spec.  Everything after ``safetyhub init`` happens in
+the browser:
 
-1. onboarding (first admin, then the hub's name in the wizard when it is there);
+0. ``safetyhub init`` writes the starter config (the one command);
+1. onboarding: the first admin, then the wizard (name, zone, map pin);
 2. the MQTT broker, permit join, and the button appears;
 3. the button proven by a real press and saved as an SOS button (and the lamp, by a flash);
 4. the camera, probed, previewed, with the owner's consent;
 5. LINE connected, the joined group named ``big6``, a test message;
-6. the SOS automation from the ``sos_alert`` blueprint;
+6. the SOS automation from the ``sos_alert`` blueprint (the /automations form);
 7. a press: the incident opens, the LINE card is sent, the lamp flashes.
 
 Then ``safetyhub check`` passes on the written files and a restart keeps it all.
@@ -33,7 +34,7 @@ import pytest
 import pytest_asyncio
 
 from hub.hub import Hub
-from hub.testing import BASE_CONFIG, wait_for, write_config
+from hub.testing import wait_for
 from integrations.line.testing import FAKE_SECRET
 from integrations.mqtt.testing_z2m import FakeZigbee2Mqtt, light_device, sos_button_device
 from tests.integrations.line.conftest import line_spec_dir as line_spec_dir  # the fixture
@@ -44,11 +45,6 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "market-admin-2026"
 REPO = Path(__file__).resolve().parents[2]
-#: A public address for the LINE webhook URL shown to the admin (the test posts to the real port).
-START_CONFIG = BASE_CONFIG.replace(
-    "web: {host: 127.0.0.1, port: 0}",
-    "web: {host: 127.0.0.1, port: 0, public_url: 'https://talat.example.org'}",
-)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +128,20 @@ async def test_new_admin_sets_up_a_market_hub_on_a_phone(
 ) -> None:
     broker, bridge = zigbee
     line = await fake_line_factory(line_spec_dir)
-    config_path = write_config(config_dir, base=START_CONFIG)
+    # The only command: `safetyhub init` writes the starter config (no YAML typed by anyone).
+    await _cli(
+        "init",
+        str(config_dir),
+        "--id",
+        "talat-sot-01",
+        "--name",
+        "SafetyHub",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    )
+    config_path = config_dir / "config.yaml"
     start_bytes = config_path.read_bytes()
     hub = Hub(config_path)
     await hub.start()
@@ -141,19 +150,7 @@ async def test_new_admin_sets_up_a_market_hub_on_a_phone(
     finally:
         await hub.stop()
     # -- the written config passes `safetyhub check`, and a restart keeps everything --------------
-    check = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "check",
-        "-c",
-        str(config_path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    out, _ = await asyncio.wait_for(check.communicate(), 120)
-    assert check.returncode == 0, out.decode()
+    await _cli("check", "-c", str(config_path))
     assert config_path.read_bytes().startswith(start_bytes)  # the hand-written part is untouched
     again = Hub(config_path)
     await again.start()
@@ -162,6 +159,7 @@ async def test_new_admin_sets_up_a_market_hub_on_a_phone(
             assert again.states.get(entity_id) is not None, entity_id
         assert again.loaded is not None and again.ui_config is not None
         assert dict(again.loaded.blocks["line"].groups) == {"big6": big6}
+        assert again.name == "ตลาดสดเทศบาล" and again.core.zone == "angthong-mueang"
         assert [a.get("id") for a in (await again.ui_config.list_items("automation"))[0]] == [
             "sos_market_gate"
         ]
@@ -171,6 +169,22 @@ async def test_new_admin_sets_up_a_market_hub_on_a_phone(
         assert consent.agreed_by == "นางสาวมาลี ทองดี"
     finally:
         await again.stop()
+
+
+async def _cli(*args: str) -> str:
+    """Run ``safetyhub ARGS`` as a user would; fail the test on a non-zero exit."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, f"safetyhub {args[0]}: {out.decode()}"
+    return out.decode()
 
 
 async def _story(
@@ -194,11 +208,23 @@ async def _story(
     await form.locator("[name=password2]").fill(PASSWORD)
     await story.fits("onboarding")
     await form.locator("[type=submit]").click()
-    await page.wait_for_load_state("load")
-    story.done("onboarding")
+    await page.wait_for_url("**/setup")
+    await page.fill("#wizard-form input[name=name]", "ตลาดสดเทศบาล")
+    await page.fill("#wizard-form input[name=zone]", "angthong-mueang")
+    await story.fits("wizard")
+    await page.click("#wizard-next")
+    await page.fill("#wizard-form input[name=lat]", "14.5896")
+    await page.fill("#wizard-form input[name=lon]", "100.4550")
+    await page.dispatch_event("#wizard-form input[name=lon]", "change")
+    await page.click("#wizard-next")
+    await page.click("#wizard-save")
+    await page.locator("#wizard-have:not([hidden])").wait_for()
+    assert hub.name == "ตลาดสดเทศบาล"
+    story.done("onboarding: first admin and the wizard")
 
     # 2. the broker, permit join, and the button appears ------------------------------------------
-    await page.goto(url + "/setup/devices")
+    await page.click('#wizard-have a[href="/setup/devices"]')
+    await page.wait_for_url("**/setup/devices")
     await story.fits("devices-broker")
     await page.locator("#broker [name=broker]").fill(broker.url)
     await page.locator("#broker-connect").click()
@@ -300,29 +326,18 @@ async def _story(
     story.done("LINE connected, group named")
 
     # 6. the SOS automation from the sos_alert blueprint ---------------------------------------------
-    # Written through the UI writer (the /automations page is uiauto's; see docs/setup.md).
-    ui = hub.ui_config
-    assert ui is not None
-    _items, etag = await ui.list_items("automation")
-    await ui.add_item(
-        "automation",
-        {
-            "id": "sos_market_gate",
-            "alias": "SOS ประตูตลาด",
-            "use_blueprint": {
-                "path": "sos_alert.yaml",
-                "input": {
-                    "sos_button": "sos.market_gate",
-                    "cameras": ["camera.market_gate"],
-                    "lights": ["light.gate_lamp"],
-                    "line_targets": ["big6"],
-                    "flash_seconds": 5,
-                },
-            },
-        },
-        etag=etag,
-        actor="somchai",
-    )
+    await page.goto(url + "/automations/new/blueprint?path=sos_alert.yaml")
+    form = page.locator("#blueprint-form")
+    await form.locator("[name=id]").fill("sos_market_gate")
+    await form.locator("[name=alias]").fill("SOS ประตูตลาด")
+    await form.locator('[name="input.sos_button"]').select_option("sos.market_gate")
+    await form.locator('[name="input.cameras"][value="camera.market_gate"]').check()
+    await form.locator('[name="input.lights"][value="light.gate_lamp"]').check()
+    await form.locator('[name="input.line_targets"]').fill("big6")
+    await form.locator('[name="input.flash_seconds"]').fill("5")
+    await story.fits("automation-blueprint")
+    await form.locator("#save").click()
+    await page.wait_for_url("**/automations/sos_market_gate**")
     story.done("SOS automation from sos_alert")
 
     # 7. press: the incident opens, the LINE card goes out, the lamp flashes --------------------------
