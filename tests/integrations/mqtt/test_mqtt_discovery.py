@@ -226,6 +226,9 @@ async def test_entities_from_retained_configs_get_their_state_at_connect(
         await wait_until(lambda: hub.states.get(entity_id) is not None)
         from integrations.mqtt import get_client
 
+        # The entity may exist before the client reports itself connected (that is the case
+        # under test): its late subscription is sent at that point, then acknowledged.
+        assert await get_client(hub).wait_connected(5)
         await get_client(hub).settle()
         await mqtt_peer.publish(state_topic, "PRESSED")
         await wait_until(lambda: hub.states.get(entity_id).state == "on", 3, "the state topic is subscribed")
