@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = (
     "LANGS",
@@ -30,6 +30,7 @@ __all__ = (
     "register_by_lang",
     "register_pairs",
     "register_template_pairs",
+    "entity_name",
     "pair_translator",
     "catalogue",
     "translate",
@@ -216,6 +217,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "actor.hub": {"th": "ระบบของฮับ", "en": "the hub"},
     "actor.automation": {"th": "ระบบอัตโนมัติ", "en": "an automation"},
     "actor.station": {"th": "สถานี", "en": "the station"},
+    # -- names the code gives entities (made in the hub's language) -------------------------
+    "entity_name.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
+    "entity_name.station_link": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
+    "entity_name.camera_motion": {"th": "{camera} ตรวจจับความเคลื่อนไหว", "en": "{camera} motion"},
+    "entity_name.camera_tamper": {"th": "{camera} ถูกบัง/ถูกรบกวน", "en": "{camera} tampering"},
     # -- where a device's state comes from -----------------------------------------------
     "source.simulated": {"th": "จำลอง", "en": "simulated"},
     "source.mqtt": {"th": "MQTT", "en": "MQTT"},
@@ -343,6 +349,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "plugin.sos": {"th": "ปุ่ม SOS", "en": "SOS buttons"},
     "plugin.onboarding": {"th": "ตั้งค่าเริ่มต้น ผู้ใช้ และสิ่งที่ต้องแก้", "en": "Setup wizard, users and repairs"},
+    "plugin.flows": {
+        "th": "ตั้งค่าผ่านหน้าเว็บ (อุปกรณ์ กล้อง LINE)",
+        "en": "Set-up flows in the browser (devices, cameras, LINE)",
+    },
     "plugin.ccoc": {
         "th": "ศูนย์สั่งการ CCOC (กระดานเหตุ คำสั่ง แผนที่ ตัวชี้วัด)",
         "en": "CCOC console (incident board, commands, map, KPIs)",
@@ -397,6 +407,23 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "action.failed": {"th": "ดำเนินการไม่สำเร็จ: {error}", "en": "Failed: {error}"},
     "action.working": {"th": "กำลังดำเนินการ…", "en": "Working…"},
+    "action.http_400": {"th": "ข้อมูลที่ส่งไม่ถูกต้อง", "en": "The request was not valid"},
+    "action.http_401": {"th": "กรุณาเข้าสู่ระบบใหม่", "en": "Please log in again"},
+    "action.http_403": {
+        "th": "คุณไม่มีสิทธิ์ทำสิ่งนี้ หรือหน้านี้หมดอายุ (โหลดหน้าใหม่)",
+        "en": "Not allowed, or the page expired (reload it)",
+    },
+    "action.http_404": {"th": "ไม่พบสิ่งที่ต้องการ (อาจถูกลบไปแล้ว)", "en": "Not found (it may have been removed)"},
+    "action.http_409": {
+        "th": "สถานะเปลี่ยนไปแล้ว กรุณาโหลดหน้าใหม่",
+        "en": "It changed meanwhile; reload the page",
+    },
+    "action.http_429": {"th": "ส่งคำสั่งถี่เกินไป กรุณารอสักครู่", "en": "Too many requests; wait a moment"},
+    "action.http_503": {"th": "ระบบยังไม่พร้อม กรุณาลองใหม่อีกครั้ง", "en": "Not ready; try again"},
+    "action.http_other": {
+        "th": "ระบบไม่รับคำสั่งนี้ รายละเอียดอยู่ในบันทึกของฮับ",
+        "en": "The hub refused this; its log has the details",
+    },
     "generic.none": {"th": "—", "en": "—"},
     "generic.yes": {"th": "ใช่", "en": "yes"},
     "generic.no": {"th": "ไม่", "en": "no"},
@@ -525,6 +552,19 @@ def register_template_pairs(name: str, folder: Path) -> Catalogue:
             if th and en:
                 pairs[f"{file.stem}:{en}"] = (th, en)
     return register_pairs(name, pairs, prefix=f"{name}.")
+
+
+def entity_name(key: str, hub: Any, /, **fmt: object) -> str:
+    """Return a name the code gives an entity, in the hub's own language (``hub.language``).
+
+    Entity names are stored in states and travel to LINE cards and the station, so
+    they are made once, in the language the hub is set to (Thai unless changed).
+    """
+    try:
+        lang = normalize_lang(hub.core.language) or DEFAULT_LANG
+    except (AttributeError, AssertionError):
+        lang = DEFAULT_LANG
+    return translate(f"entity_name.{key}", lang, **fmt)
 
 
 def pair_translator(lang: str) -> Callable[[str, str], str]:

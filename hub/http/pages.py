@@ -302,8 +302,9 @@ class _Pages:
             ip=ip,
             detail={"created_role": "admin"},
         )
-        # Straight on to the setup wizard: name, zone, map pin, language, time zone.
-        return _logged_in(request, sid, "/setup")
+        # Straight on to the setup wizard (name, zone, map pin, language, time zone), unless
+        # this is the embedded demo, which has no config file to write.
+        return _logged_in(request, sid, "/setup" if hub.ui_config is not None else "/")
 
     # -- overview ------------------------------------------------------------------
 

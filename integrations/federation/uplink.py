@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
+from hub.i18n import entity_name
 from hub.keys import HubKey
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
@@ -240,7 +241,7 @@ class Federation:
                 CONNECTED_ENTITY,
                 "on" if self.link.connected else "off",
                 {
-                    "friendly_name": "Station link",
+                    "friendly_name": entity_name("station_link", self.hub),
                     "device_class": "connectivity",
                     "station": self.station,
                     "status": self.link.status,

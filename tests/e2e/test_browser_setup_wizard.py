@@ -102,3 +102,42 @@ async def test_wizard_says_in_thai_when_someone_else_saved_first(browser: Any, m
         assert hub.name == "ชื่อของอีกคน"
     finally:
         await context.close()
+
+
+async def test_with_offline_tiles_the_pin_is_set_on_a_leaflet_map(
+    browser: Any, make_hub: Any, config_dir: Path
+) -> None:
+    tile = config_dir / "tiles" / "6" / "50" / "30.png"
+    tile.parent.mkdir(parents=True)
+    # A 1x1 PNG: the tile route serves what the folder holds, nothing else.
+    tile.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360f8cf000000030101006b3f4f1b0000000049454e44ae426082"
+        )
+    )
+    hub = await make_hub(real_clock=True)
+    await hub.auth.add_user("somchai", "gold-shop-2026", "admin")
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    try:
+        await page.goto(hub.http.url + "/login")
+        await page.fill("input[name=username]", "somchai")
+        await page.fill("input[name=password]", "gold-shop-2026")
+        await page.click("#login-form button[type=submit]")
+        await page.goto(hub.http.url + "/setup")
+        await page.fill("input[name=name]", "ร้านทอง")
+        await page.click("#wizard-next")
+        await page.wait_for_selector("#wizard-map.leaflet-container")
+        assert not await page.is_visible("#map-offline")
+        box = await page.locator("#wizard-map").bounding_box()
+        assert box is not None
+        await page.mouse.click(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2)
+        assert await page.input_value("input[name=lat]") != ""
+        assert -180 <= float(await page.input_value("input[name=lon]")) <= 180
+        assert await page.evaluate(NO_SCROLL) <= 390
+        answer = await context.request.get(hub.http.url + "/setup/tiles/6/50/30.png")
+        assert answer.status == 200 and answer.headers["content-type"] == "image/png"
+        assert (await context.request.get(hub.http.url + "/setup/tiles/6/50/..%2F..%2Fx.png")).status == 404
+    finally:
+        await context.close()

@@ -176,3 +176,22 @@ async def test_line_is_set_up_live_and_group_names_apply_live(make_hub: Any, fak
     block, etag = await ui.get_block("line")
     await ui.set_block("line", {**block}, etag=etag, secrets={"channel_secret": "another-secret-value"})
     assert "line" in ui.restart_needed  # a new secret is not half-applied
+
+
+async def test_a_restart_keeps_everything_the_ui_wrote(
+    make_hub: Any, config_dir: Path, clock: FakeClock
+) -> None:
+    hub = await make_hub("sos:\n  - {id: hand, simulated: true}\n")
+    ui = _ui(hub)
+    await ui.add_item("sos", {"id": "door", "name": "ประตู", "simulated": True})
+    _block, etag = await ui.get_block("hub")
+    await ui.set_block("hub", {"name": "ร้านที่ตั้งในเว็บ"}, etag=etag)
+    await hub.stop()
+    again = Hub(config_dir / "config.yaml", clock=clock, web=False)
+    await again.start()
+    try:
+        assert again.config_errors == []
+        assert again.name == "ร้านที่ตั้งในเว็บ"
+        assert again.states.get("sos.door") is not None and again.states.get("sos.hand") is not None
+    finally:
+        await again.stop()

@@ -73,7 +73,13 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (err) { data = null; }
         if (!response.ok) {
+          // The API answers in English (it is an API); a Thai page says what happened in Thai
+          // and keeps the server's words for English readers.
           var message = data && data.error ? data.error : response.status + " " + response.statusText;
+          if (lang !== "en") {
+            var key = "action.http_" + response.status;
+            message = t(key) === key ? t("action.http_other") : t(key);
+          }
           throw new Error(message);
         }
         return data;
