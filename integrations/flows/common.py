@@ -361,16 +361,6 @@ STRINGS: dict[str, dict[str, str]] = {
 
 #: The flows' strings in the one catalogue (``setup.<key>``), so the page crawl and reviewers see them.
 CATALOGUE = register("flows", STRINGS, prefix="setup.")
-#: The plugin's own name, as the plugins page shows it.
-register(
-    "flows.plugin",
-    {
-        "plugin.flows": {
-            "th": "ตั้งค่าอุปกรณ์ กล้อง และ LINE ผ่านเว็บ",
-            "en": "Set-up flows: devices, cameras and LINE",
-        }
-    },
-)
 
 
 class FlowError(Exception):
