@@ -37,6 +37,9 @@ _LABELS = {
         "presses": "Presses",
         "brightness": "Brightness",
         "broker": "MQTT broker",
+        "silent": "Not reporting",
+        "silent_for": "nothing heard since {when} (limit {limit})",
+        "supervised": "supervised: silent after {limit}",
     },
     "th": {
         "title": "อุปกรณ์",
@@ -58,6 +61,9 @@ _LABELS = {
         "presses": "จำนวนครั้งที่กด",
         "brightness": "ความสว่าง",
         "broker": "โบรกเกอร์ MQTT",
+        "silent": "ไม่ส่งสัญญาณ",
+        "silent_for": "ไม่ได้ยินตั้งแต่ {when} (กำหนด {limit})",
+        "supervised": "เฝ้าระวัง: แจ้งเมื่อเงียบเกิน {limit}",
     },
 }
 
@@ -79,6 +85,9 @@ def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "presses": attrs.get("presses", 0),
                 "available": state.state != "unavailable",
                 "error": attrs.get("error"),
+                "silent": attrs.get("supervision") == "silent",
+                "last_heard": attrs.get("last_heard"),
+                "silence_limit": attrs.get("silence_limit"),
             }
         )
     lights = []
