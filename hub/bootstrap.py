@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
+from hub.config.deprecations import DEPRECATIONS, Deprecation, apply_deprecations
 from hub.config.nodes import NodeDict
 from hub.plugins import PluginHost
 from hub.plugins.manifest import read_manifest
@@ -69,7 +70,7 @@ def _register_core(host: PluginHost) -> None:
 
 def _schemas(host: PluginHost) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for info, schema in host.call_each("config_schema"):
+    for info, schema in host.hooks.config_schema():
         if schema is None:
             continue
         if isinstance(schema, dict):
@@ -78,6 +79,18 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
         else:
             schemas[info.domain] = schema
     return schemas
+
+
+def _deprecations(host: PluginHost) -> list[Deprecation]:
+    """Return the core's table of moved and removed keys and every loaded plugin's."""
+    table = list(DEPRECATIONS)
+    for info, rows in host.hooks.config_deprecations():
+        for row in rows or ():
+            if isinstance(row, Deprecation):
+                table.append(row)
+            else:
+                info.fail("config_deprecations", f"not a Deprecation: {row!r}")
+    return table
 
 
 def _item_type(schema: Any) -> Any | None:
@@ -194,6 +207,8 @@ def load(
             ]
         )
     schemas = _schemas(host)
+    if isinstance(raw, dict):
+        loaded.warnings.extend(apply_deprecations(raw, _deprecations(host), label))
 
     if "hub" not in raw:
         loaded.errors.append(ConfigError(label, 1, "hub", "required block missing"))
@@ -227,8 +242,8 @@ def load(
             loaded.blocks[key] = None
         else:
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
-    for _info, errs in host.call_each("config_check", loaded=loaded):
-        for err in errs or ():
+    for _info, checked in host.hooks.config_check(loaded=loaded):
+        for err in checked or ():
             (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
     loaded.errors.extend(_shared_entities(loaded, host))
     return loaded
@@ -238,7 +253,7 @@ def _shared_entities(loaded: LoadedConfig, host: PluginHost) -> list[ConfigError
     """Refuse an entity id that two blocks would both create: the second would fail at start."""
     owners: dict[str, str] = {}
     errors: list[ConfigError] = []
-    for info, ids in host.call_each("config_entities", loaded=loaded):
+    for info, ids in host.hooks.config_entities(loaded=loaded):
         for entity_id in ids or ():
             first = owners.setdefault(str(entity_id), info.domain)
             if first != info.domain and not str(entity_id).endswith(".*"):

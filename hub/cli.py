@@ -291,7 +291,7 @@ def _access(config: Path | None, action: str, method: str, target: str, *args: A
     try:
         return asyncio.run(_with_auth(config, run))
     except AuthError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
 
 
 def _when(ts: float | None) -> str:
@@ -369,8 +369,8 @@ def _lifetime(_ctx: Any, _param: Any, value: str | None) -> float | None:
     number = text[:-1] if unit else text
     try:
         seconds = float(number) * (unit or 1)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d (30d, 12h)") from None
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d (30d, 12h)") from err
     if not 0 < seconds <= 3650 * 86400:
         raise click.BadParameter(f"{value!r}: must be more than 0 and at most 3650 days")
     return seconds
@@ -493,7 +493,7 @@ def _add_plugin_commands() -> None:
     host = PluginHost(Path.cwd())
     _register_core(host)
     host.discover()
-    host.call_each("register_commands", cli=cli)
+    host.hooks.register_commands(cli=cli)
 
 
 def main() -> None:

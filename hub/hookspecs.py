@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hub.components.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.config import ConfigError
+    from hub.config.deprecations import Deprecation
     from hub.http.routes import Route
     from hub.hub import Hub
 
@@ -64,6 +65,20 @@ def storage_migrations() -> Iterable[str] | None:
     under the plugin's domain.  Never edit a released migration; append one.
 
     :return: a sequence of SQL scripts.
+    """
+
+
+@hookspec
+def config_deprecations() -> Iterable[Deprecation] | None:
+    """Return the keys of this plugin's block that moved or went away.
+
+    Each :class:`hub.config.deprecations.Deprecation` names the old key path,
+    its replacement (or None) and the release that stopped reading it.  Before
+    validation the hub warns at the old key's file:line with the replacement,
+    moves the value where the row says so, and takes the old key out, so an
+    upgraded config neither fails as "unknown key" nor is silently ignored.
+
+    :return: deprecation rows, or None.
     """
 
 

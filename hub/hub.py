@@ -31,6 +31,7 @@ from hub.core.bus import Event, EventBus
 from hub.core.clock import Clock, FakeClock, RealClock
 from hub.core.context import Context
 from hub.core.errors import PluginNotReady, PluginSetupError, StartupError
+from hub.core.retry import Backoff
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
 from hub.entity import Entity, EntityNotFound
@@ -304,6 +305,8 @@ class Hub:
         loaded = await self.loop.run_in_executor(None, self._load)
         for err in loaded.errors:
             _LOGGER.error("Config: %s", err)
+        for warning in loaded.warnings:
+            _LOGGER.warning("Config: %s", warning)  # a deprecated key, an SOS button nothing handles
         if loaded.core is None:
             raise ConfigInvalid(loaded.errors)
         _install_redaction()
@@ -316,7 +319,7 @@ class Hub:
         from hub.storage import Storage
 
         self.storage = Storage(self.data_dir / "safetyhub.db")
-        for info, migrations in self.plugins.call_each("storage_migrations"):
+        for info, migrations in self.plugins.hooks.storage_migrations():
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
         try:
@@ -374,7 +377,7 @@ class Hub:
             self.onboarding_code = f"{secrets.randbelow(10**8):08d}"
         self.state = CoreState.running
         self.bus.fire(EVENT_HUB_START, {"version": self.version})
-        await self.plugins.async_call_each("hub_started", hub=self)
+        await self.plugins.hooks.hub_started(hub=self)
         self.create_background_task(self._purge_loop(), "recorder-purge")
         _release_startup_memory()
         _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
@@ -484,9 +487,7 @@ class Hub:
         """Call the plugin's setup once; return whether it is set up (not_ready: retry later)."""
         before = set(self.states.entity_ids())
         try:
-            _, result = self.plugins.call_one(
-                info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
-            )
+            _, result = self.plugins.hooks.setup(info.domain, hub=self, config=loaded.blocks.get(info.domain))
             await await_maybe(result)
         except PluginNotReady as err:
             info.status, info.stage, info.error = "not_ready", "setup", str(err)
@@ -513,14 +514,13 @@ class Hub:
         the admin should not have to restart the hub.  Once set up late, the plugin gets
         its ``hub_started`` too.
         """
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while info.status == "not_ready":
-            await self.clock.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
+            await backoff.sleep(self.clock)
             if await self._setup_one(info, loaded):
                 _LOGGER.info("Plugin %s is set up (after retrying)", info.domain)
                 if self.state == CoreState.running:
-                    await self.plugins.async_call_each("hub_started", only=[info.domain], hub=self)
+                    await self.plugins.hooks.hub_started(hub=self, only=[info.domain])
                 return
 
     def _unavailable_since(self, before: set[str]) -> None:
@@ -558,7 +558,7 @@ class Hub:
         """Call ``shutdown`` on every plugin set up so far, in reverse order, each bounded to 10 s."""
         for info in reversed(self._setup_order):
             try:
-                _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
+                _, result = self.plugins.hooks.shutdown(info.domain, hub=self)
                 await asyncio.wait_for(await_maybe(result), timeout=10)
             except Exception as err:  # noqa: BLE001 - keep stopping the others
                 self.plugins.record_hook_error(info, "shutdown", err)

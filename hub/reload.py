@@ -66,7 +66,7 @@ async def apply_block(hub: Hub, block: str, loaded: LoadedConfig) -> Applied:
     if info is None:
         return Applied(block, False, f"the {block} plugin was not loaded when the hub started")
     if info.status == "set_up":
-        implemented, result = hub.plugins.call_one(block, "config_changed", hub=hub, old=old, new=new)
+        implemented, result = hub.plugins.hooks.config_changed(block, hub=hub, old=old, new=new)
         if not implemented:
             return Applied(block, False, f"the {block} integration cannot reload its settings")
         if not await await_maybe(result):
@@ -120,7 +120,7 @@ async def _set_up_late(hub: Hub, block: str, loaded: LoadedConfig) -> Applied:
             await _set_up_late(hub, dep, loaded)
         if dep_info is None or dep_info.status != "set_up":
             return Applied(block, False, f"{block} needs {dep}, which is not set up")
-    for _info, migrations in hub.plugins.call_each("storage_migrations", only=[block]):
+    for _info, migrations in hub.plugins.hooks.storage_migrations(only=[block]):
         if migrations:
             await hub.storage.apply_migrations(block, list(migrations))
     info.status = "setting_up"
@@ -131,5 +131,5 @@ async def _set_up_late(hub: Hub, block: str, loaded: LoadedConfig) -> Applied:
             return Applied(block, False, f"{block} is not ready yet ({info.error}); retrying")
         return Applied(block, False, f"{block} did not set up: {info.error}")
     _LOGGER.info("Plugin %s set up while running (configured from the web UI)", block)
-    await hub.plugins.async_call_each("hub_started", only=[block], hub=hub)
+    await hub.plugins.hooks.hub_started(hub=hub, only=[block])
     return Applied(block, True)

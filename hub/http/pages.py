@@ -434,7 +434,7 @@ def _attachments(hub: Hub, user: Any, entry: Any) -> list[dict[str, Any]]:
     attachment string from a plugin or a remote station must not become a javascript: URL.
     """
     if entry.attachments:
-        for _info, found in hub.plugins.call_each("timeline_attachments", hub=hub, user=user, entry=entry):
+        for _info, found in hub.plugins.hooks.timeline_attachments(hub=hub, user=user, entry=entry):
             if found is not None:
                 return [
                     {

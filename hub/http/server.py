@@ -261,7 +261,7 @@ class HttpServer:
         app[ROUTES_KEY] = {}
         routes: list[Route] = [*api.routes(), *stream.routes(), *openapi.routes(), *pages.routes()]
         owners: dict[int, PluginInfo] = {}
-        for info, plugin_routes in hub.plugins.call_each("register_routes", hub=hub):
+        for info, plugin_routes in hub.plugins.hooks.register_routes(hub=hub):
             for route in plugin_routes or ():
                 if not isinstance(route, Route):
                     hub.plugins.record_hook_error(
@@ -277,7 +277,7 @@ class HttpServer:
             added = app.router.add_route(route.method, route.path, handler)
             app[ROUTES_KEY][id(added)] = route
         app.router.add_static("/static/core/", WEB_DIR / "static", append_version=True)
-        for _info, dirs in hub.plugins.call_each("static_dirs"):
+        for _info, dirs in hub.plugins.hooks.static_dirs():
             for name, folder in (dirs or {}).items():
                 if Path(folder).is_dir():
                     app.router.add_static(f"/static/{name}/", Path(folder))

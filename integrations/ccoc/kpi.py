@@ -147,7 +147,7 @@ async def _samples(hub: Hub, month: str) -> dict[str, dict[str, Any]]:
 
 async def _plugin_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     slots: list[dict[str, Any]] = []
-    for info, result in await hub.plugins.async_call_each("kpi_slots", hub=hub, month=month):
+    for info, result in await hub.plugins.hooks.kpi_slots(hub=hub, month=month):
         for item in result or ():
             if isinstance(item, dict) and item.get("key"):
                 slots.append({**item, "source": info.domain})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.http.charts import bar_chart, column_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from integrations.ccoc import auditlog, command_forms, kpi
@@ -28,7 +29,6 @@ from integrations.ccoc.board import (
 )
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
-from integrations.ccoc.charts import bar_chart, column_chart
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
@@ -52,7 +52,7 @@ _ACTIONS = {
 }
 _INCIDENT_ID = re.compile(r"^[^\s/]{1,64}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual")
+_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual", "supervision")
 
 
 def _dumps(obj: Any) -> str:
@@ -88,8 +88,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise ConsoleError("body is not valid JSON") from None
+    except ValueError as err:
+        raise ConsoleError("body is not valid JSON") from err
     if not isinstance(data, dict):
         raise ConsoleError("body must be a JSON object")
     return data
@@ -242,6 +242,20 @@ async def incident_action(request: web.Request) -> web.Response:
     if action == "note" and not text:
         raise ConsoleError("a note needs text")
     user = current_user(request)
+    if (inc.get("data") or {}).get("station_made"):
+        # The station's own incident (a hub that stopped reporting): the hub knows nothing of it.
+        from integrations.station.supervision import local_action
+
+        done = await local_action(
+            console.hub,
+            console.station,
+            inc,
+            action,
+            text=text,
+            actor=_text(body, "name", 100) or user.username,
+            unit=unit,
+        )
+        return web.json_response(done, status=200, dumps=_dumps)
     record = await console.delivery.submit(
         hub_id,
         _ACTIONS[action],
@@ -312,7 +326,17 @@ async def hubs_page(request: web.Request) -> web.Response:
     """Every hub: link, last seen, version, failures, battery alarms, cameras per policy."""
     console = _console(request)
     hubs = [_hub_facts(h) for h in (await console.hubs.all()).values()]
-    return _render(request, "console_hubs.html", hubs=sorted(hubs, key=lambda h: h["id"]))
+    from hub.http.templating import request_lang
+    from integrations.station.supervision_figures import labels as sup_labels
+    from integrations.station.supervision_figures import month_figures
+
+    return _render(
+        request,
+        "console_hubs.html",
+        hubs=sorted(hubs, key=lambda h: h["id"]),
+        sup=await month_figures(console.station),
+        S=sup_labels(request_lang(request)),
+    )
 
 
 async def hub_page(request: web.Request) -> web.Response:
@@ -354,8 +378,8 @@ async def hub_command(request: web.Request) -> web.Response:
     if isinstance(data, str):
         try:
             data = json.loads(data) if data.strip() else {}
-        except ValueError:
-            raise ConsoleError("'data' is not valid JSON") from None
+        except ValueError as err:
+            raise ConsoleError("'data' is not valid JSON") from err
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
     if command == LIVE_COMMAND:
@@ -390,7 +414,7 @@ async def _form_data(
     try:
         return command_forms.parse(command, fields, choices)
     except command_forms.FormError as err:
-        raise ConsoleError(err.text(request_lang(request))) from None
+        raise ConsoleError(err.text(request_lang(request))) from err
 
 
 # -- cameras -----------------------------------------------------------------------------------------

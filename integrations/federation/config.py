@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from hub.mqtt import BrokerAddress
 from integrations.federation.const import ALLOWED_COMMANDS, DEFAULT_EVENTS
-from integrations.mqtt.config import BrokerAddress
 
 __all__ = ("FederationConfig", "ShareConfig", "CommandsConfig", "parse_window", "normalize_protocol")
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.core.retry import REAL_TIME, Backoff
 from hub.storage import is_passing
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class Outbox:
     async def _flush(self) -> None:
         # Let every add() of this loop iteration join the batch.
         await asyncio.sleep(0)
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while self._pending_rows:
             rows, items, waiters = self._pending_rows, self._pending_items, self._pending_waiters
             self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
@@ -228,20 +229,20 @@ class Outbox:
                     # A full disk or a held lock: keep the batch (ahead of anything added
                     # meanwhile) and try again, so the station gets the SOS once the disk
                     # has room, not only after the next restart.
-                    if delay == _RETRY_FIRST:
+                    if backoff.attempts == 0:
                         _LOGGER.error(
                             "Federation: %d message(s) wait for the database (%s); retrying", len(rows), err
                         )
                     self._pending_rows[:0], self._pending_items[:0] = rows, items
                     self._pending_waiters[:0] = waiters
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, _RETRY_MAX)
+                    # Real time: the database is a real file even under a test's FakeClock.
+                    await backoff.sleep(REAL_TIME)
                     continue
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(err)
                 continue
-            delay = _RETRY_FIRST
+            backoff.reset()
             superseded: list[str] = []
             for item in items:
                 if item.id in self._live:

@@ -208,6 +208,8 @@ class HealthBody(_Doc):
     uptime: float | None = None
     version: _SHORT | None = None
     reason: _SHORT | None = None
+    #: Seconds between this hub's health reports: its supervision interval (releases from 0.2.0).
+    heartbeat_interval: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
 
 
 class _EnvelopeBase(_Doc):

@@ -66,7 +66,7 @@ class FederationLab:
 
     def station_block(self, **extra: Any) -> str:
         """Return a ``station:`` block pointing at the lab broker."""
-        opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "silent_after": 180, **extra}
+        opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, **extra}
         lines = [
             "station:",
             f"  id: {STATION_ID}",

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
+from hub.core.retry import Backoff
 from hub.i18n import entity_name
 from hub.keys import HubKey
+from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
 from integrations.federation.config import FederationConfig, parse_window
@@ -50,7 +52,6 @@ from integrations.federation.const import (
     PRIO_SNAPSHOT,
     PRIO_SOS,
 )
-from integrations.federation.link import LinkSettings, MqttLink, publish_properties
 from integrations.federation.outbox import Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
@@ -113,7 +114,7 @@ class Federation:
         self.hub_id = hub.id
         self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
         self.outbox.on_ready = self._wake_sender
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
             username=cfg.username or hub.id,
             password=cfg.password,
@@ -130,9 +131,9 @@ class Federation:
             config_dir=hub.config_dir,
             subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
         )
-        self.link = MqttLink(
+        self.link = MqttConnection(
             settings,
-            self._on_message,
+            lambda name, payload, _qos, _retain, props: self._on_message(name, payload, props),
             name="federation",
             will=self._will,
             on_connect=self._on_connect,
@@ -141,7 +142,8 @@ class Federation:
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
-        self._ack_timeout = cfg.ack_timeout
+        #: How long to wait for an ack: doubled while the station is silent, reset by an ack.
+        self._ack_wait = Backoff(cfg.ack_timeout, _MAX_ACK_TIMEOUT)
         self._acks: list[str] = []
         self._ack_task: asyncio.Task[None] | None = None
         self._registry_hash: str | None = None
@@ -200,13 +202,17 @@ class Federation:
         if self._registry_due is not None:
             self._registry_due()
             self._registry_due = None
-        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
-        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
+        # The sender goes first: "offline" must be the last thing on the wire.  While the
+        # goodbye waited for its PUBACK, an ack freeing the window (or a re-send) let the
+        # sender publish after it, and the station, seeing that message, took the hub for
+        # online again until its silence gave it away minutes later.
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
+        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
         await self.outbox.close()
 
     def _health_payload(self, status: str, reason: str) -> bytes:
@@ -225,7 +231,7 @@ class Federation:
 
     def _on_connect(self) -> None:
         self.outbox.requeue_all()
-        self._ack_timeout = self.cfg.ack_timeout
+        self._ack_wait.reset()
         self._write_state()
         # The will may have said "offline" while we were away: say "online" again.
         self.hub.create_task(self._safe(self.send_health()), "federation health")
@@ -306,6 +312,9 @@ class Federation:
             {
                 "outbox": self.outbox.stats(),
                 "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+                # The station derives its failure-detection time from this (station.supervision).
+                "heartbeat_interval": self.cfg.health_interval,
+                "schema": dict(self.hub.schema_versions),
             },
         )
         return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)
@@ -498,17 +507,17 @@ class Federation:
             await asyncio.sleep(_OVERDUE_CHECK)
             if not self.link.connected:
                 continue
-            late = self.outbox.overdue(loop.time(), self._ack_timeout)
+            late = self.outbox.overdue(loop.time(), self._ack_wait.current)
             if late:
                 count = self.outbox.requeue(late)
                 _LOGGER.warning(
                     "Federation: no ack from station %s for %d messages in %.0fs; sending again",
                     self.station,
                     count,
-                    self._ack_timeout,
+                    self._ack_wait.current,
                 )
                 # Back off while the station is silent: don't flood a broker queue.
-                self._ack_timeout = min(_MAX_ACK_TIMEOUT, self._ack_timeout * 2)
+                self._ack_wait.next()
 
     async def _health_loop(self) -> None:
         while True:
@@ -550,7 +559,7 @@ class Federation:
             ids, self._acks = self._acks, []
             try:
                 if await self.outbox.ack(ids):
-                    self._ack_timeout = self.cfg.ack_timeout
+                    self._ack_wait.reset()
             except Exception:
                 _LOGGER.exception("Federation: could not apply %d acks (they will be re-sent)", len(ids))
 

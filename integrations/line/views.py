@@ -64,15 +64,15 @@ def _rt(request: web.Request) -> LineRuntime:
 async def _body(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         raw = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="body is not JSON") from None
+    except ValueError as err:
+        raise web.HTTPBadRequest(text="body is not JSON") from err
     try:
         return model.model_validate(raw)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors()
         )
-        raise ValueError(problems) from None
+        raise ValueError(problems) from err
 
 
 def _actor(request: web.Request) -> tuple[str, str]:

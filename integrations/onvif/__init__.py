@@ -75,7 +75,7 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
             try:
                 consumer_url(hub, cfg, "x")
             except ValueError as err:
-                raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from None
+                raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from err
     session = aiohttp.ClientSession()
     hub.data[_SESSION] = session
     rows = await hub.storage.fetchall("SELECT camera_id, snapshot_auth FROM onvif_state")

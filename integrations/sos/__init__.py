@@ -23,6 +23,7 @@ from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
 from integrations.sos.entity import SosButton
+from integrations.sos.supervision import ButtonSupervisor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,6 +40,8 @@ BUTTONS: HubKey[dict[str, SosButton]] = HubKey("sos_buttons")
 #: (ACCOUNT upper-case, zone) → the configured button for that alarm-panel zone.
 SIA_ZONES: HubKey[dict[tuple[str, int], SosButton]] = HubKey("sos_sia_zones")
 _SOURCES: HubKey[list[Any]] = HubKey("sos_sources")
+#: Watches buttons with a ``silence_limit`` (:mod:`.supervision`).
+SUPERVISOR: HubKey[ButtonSupervisor] = HubKey("sos_supervisor")
 
 
 class EntitySchema(BaseModel):
@@ -138,6 +141,14 @@ def _configure(hub: Hub, item: ButtonConfig, sources: list[Any]) -> None:
         button.source, button.place, button.location = item.source, item.place or button.name, loc
         button.available = True
         button.telemetry.pop("error", None)
+    supervisor = hub.data.get(SUPERVISOR)
+    if supervisor is not None:
+        if item.silence_limit is not None:
+            button.silence_limit = item.silence_limit
+            supervisor.watch(button)
+        else:
+            button.silence_limit = None
+            supervisor.buttons.pop(button.entity_id, None)
     try:
         _attach(hub, item, button, sources)
     except (HubError, ValueError, TypeError, OSError) as err:
@@ -187,11 +198,17 @@ def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonCon
         _detach(hub, button, sources)
         if ident not in after:
             buttons.pop(button.entity_id, None)
+            supervisor = hub.data.get(SUPERVISOR)
+            if supervisor is not None:
+                supervisor.buttons.pop(button.entity_id, None)
             hub.entities.remove(button.entity_id)
             hub.states.remove(button.entity_id)
     for ident, item in after.items():
         if before.get(ident) != item:
             _configure(hub, item, sources)
+    supervisor = hub.data.get(SUPERVISOR)
+    if supervisor is not None:
+        supervisor.start()  # a first supervised button starts the checks (no-op when running)
     return True
 
 
@@ -254,6 +271,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.data[WEBHOOKS] = WebhookRegistry()
     sources: list[Any] = []
     hub.data[_SOURCES] = sources
+    supervisor = hub.data[SUPERVISOR] = ButtonSupervisor(hub)
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
@@ -276,6 +294,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         await button.press("drill", "drill", context=call.context, drill=True)
         return {"entity_id": button.entity_id, "drill": True}
 
+    supervisor.start()
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(
         DOMAIN,
@@ -296,10 +315,13 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
 
 
 @hookimpl
-def shutdown(hub: Hub) -> None:
-    """Detach device sources."""
+async def shutdown(hub: Hub) -> None:
+    """Detach device sources and stop supervising."""
     for source in hub.data.pop(_SOURCES, None) or []:
         source.stop()
+    supervisor = hub.data.pop(SUPERVISOR, None)
+    if supervisor is not None:
+        await supervisor.stop()
 
 
 @hookimpl
@@ -330,7 +352,9 @@ def health_info(hub: Hub) -> Any:
     for entity_id, button in buttons.items():
         tele = button.telemetry
         issues = []
-        if not button.available:
+        if button.silent:
+            issues.append(f"silent since {button.last_heard}")
+        elif not button.available:
             issues.append("offline" if "error" not in tele else f"error: {tele['error']}")
         if tele.get("battery_low") is True or (
             isinstance(tele.get("battery"), int | float) and tele["battery"] <= 20

@@ -38,6 +38,9 @@ _LABELS = {
         "presses": "Presses",
         "brightness": "Brightness",
         "broker": "MQTT broker",
+        "silent": "Not reporting",
+        "silent_for": "nothing heard since {when} (limit {limit})",
+        "supervised": "supervised: silent after {limit}",
     },
     "th": {
         "title": "อุปกรณ์",
@@ -59,6 +62,9 @@ _LABELS = {
         "presses": "จำนวนครั้งที่กด",
         "brightness": "ความสว่าง",
         "broker": "โบรกเกอร์ MQTT",
+        "silent": "ไม่ส่งสัญญาณ",
+        "silent_for": "ไม่ได้ยินตั้งแต่ {when} (กำหนด {limit})",
+        "supervised": "เฝ้าระวัง: แจ้งเมื่อเงียบเกิน {limit}",
     },
 }
 # One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
@@ -82,6 +88,9 @@ def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "presses": attrs.get("presses", 0),
                 "available": state.state != "unavailable",
                 "error": attrs.get("error"),
+                "silent": attrs.get("supervision") == "silent",
+                "last_heard": attrs.get("last_heard"),
+                "silence_limit": attrs.get("silence_limit"),
             }
         )
     lights = []

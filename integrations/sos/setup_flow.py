@@ -483,7 +483,7 @@ async def connect_broker(hub: Hub, broker: str, username: str, password: str, *,
     """Check the broker answers with these credentials, then write the ``mqtt:`` block (applied live)."""
     from pydantic import ValidationError
 
-    from integrations.mqtt.client import MqttClient
+    from integrations.mqtt.client import probe_broker
     from integrations.mqtt.config import MqttConfig
 
     try:
@@ -491,7 +491,7 @@ async def connect_broker(hub: Hub, broker: str, username: str, password: str, *,
     except ValidationError:
         raise FlowError("dev.broker_bad_url") from None
     try:
-        await MqttClient(hub, config).probe(PERMIT_ANSWER_WAIT)
+        await probe_broker(hub, config, PERMIT_ANSWER_WAIT)
     except MqttNotConnected as err:
         raise FlowError("dev.broker_refused" if err.refused else "dev.broker_unreachable") from None
     ui = writer(hub)

@@ -65,6 +65,10 @@ async def get_hub(request: web.Request) -> web.Response:
     item["incidents"] = await station.store.incidents(hub_id=hub_id, status="active", limit=50)
     item["events"] = await station.store.events(hub_id, limit=20)
     item["commands"] = [c.as_dict() for c in await station.store.commands(hub_id, limit=20)]
+    from integrations.station.supervision_figures import month_figures
+
+    # Interval, detection time, this month's SOS latency and the EN 50136 grade (docs/operations.md).
+    item["supervision"] = (await month_figures(station)).get(hub_id)
     return web.json_response(item, dumps=_dumps)
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
 from hub.keys import HubKey
+from hub.mqtt import MqttNotConnected, publish_properties
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
-from integrations.federation.link import LinkNotConnected, publish_properties
 from integrations.federation.protocol import dumps, topic
 from integrations.station.const import (
     AUDIT_COMMAND,
@@ -20,6 +20,7 @@ from integrations.station.const import (
 from integrations.station.ingest import Ingest
 from integrations.station.store import CommandRecord, Inbound
 from integrations.station.store_sqlite import SqliteStationStore
+from integrations.station.supervision import HubSupervisor
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -50,6 +51,7 @@ class Station:
         self.id = cfg.id
         self.store: StationStore = store or SqliteStationStore(hub.data_dir / cfg.database.path)
         self.ingest = Ingest(hub, cfg, self.store, on_command_result=self._command_result)
+        self.supervisor = HubSupervisor(hub, self)
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
 
     async def start(self) -> None:
@@ -57,10 +59,12 @@ class Station:
         self.hub.recorded_directly.update(RECORDED_ELSEWHERE)
         await self.store.open()
         await self.ingest.start()
+        await self.supervisor.start()
 
     async def stop(self) -> None:
         """Stop ingesting and close the database."""
         try:
+            await self.supervisor.stop()
             await self.ingest.stop()
         finally:
             await self.store.close()
@@ -131,11 +135,11 @@ class Station:
                 qos=1,
                 properties=publish_properties(expiry=self.cfg.command_expiry),
             )
-        except LinkNotConnected as err:
+        except MqttNotConnected as err:
             await self.store.command_result(
                 record.id, hub_id, "failed", None, str(err), self.hub.clock.time()
             )
-            raise CommandError(f"the station broker is not connected: {err}", 503) from None
+            raise CommandError(f"the station broker is not connected: {err}", 503) from err
         return record
 
     async def wait_command(self, command_id: str, within: float) -> CommandRecord | None:

@@ -196,6 +196,21 @@ class StationStore(Protocol):
         For the console's monthly figures (a month may hold more incidents than a page).
         """
 
+    async def sos_latencies(self, since: float, until: float) -> dict[str, list[float]]:
+        """Return hub id → seconds from each SOS incident's opening (hub clock) to its arrival here.
+
+        For SOS incidents opened in [since, until), drills included (they take the same path).
+        """
+
+    async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Write an incident the station itself opened about a hub (supervision), with one timeline entry.
+
+        ``incident`` has the stored columns (id, kind, severity, status, title, place,
+        location, entities, data, opened_at, updated_at, closed_at, acknowledged_at,
+        acknowledged_by); ``entry`` has id, ts, actor, kind, text, data.  Upserted by
+        ``updated_at`` like a hub's incident, in the incidents' own (urgent) lane.
+        """
+
     # -- commands
     async def add_command(self, record: CommandRecord) -> None:
         """Record a command about to be sent."""

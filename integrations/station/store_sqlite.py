@@ -469,6 +469,68 @@ class SqliteStationStore:
         if snapshots:
             db.executemany(_INSERT_SNAPSHOT, snapshots)
 
+    async def sos_latencies(self, since: float, until: float) -> dict[str, list[float]]:
+        """Return hub id → SOS opening-to-arrival seconds (see the protocol)."""
+
+        def run(db: sqlite3.Connection) -> dict[str, list[float]]:
+            out: dict[str, list[float]] = {}
+            # The month's incidents by their index, then each one's "opened" entry (its own index).
+            rows = db.execute(
+                "SELECT i.hub_id, t.received_at - i.opened_at FROM incidents i "
+                "JOIN timeline t ON t.hub_id = i.hub_id AND t.incident_id = i.incident_id AND t.kind = 'opened' "
+                "WHERE i.opened_at >= ? AND i.opened_at < ? AND i.kind = 'sos' AND t.received_at IS NOT NULL",
+                (since, until),
+            )
+            for hub_id, seconds in rows:
+                out.setdefault(hub_id, []).append(float(seconds))
+            return out
+
+        return await self._db.read(run)
+
+    async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Write a station-made incident and its timeline entry (see the protocol)."""
+        loc = incident.get("location") or {}
+        row = (
+            hub_id,
+            incident["id"],
+            incident["kind"],
+            incident["severity"],
+            incident["status"],
+            incident["title"],
+            incident.get("place") or "",
+            loc.get("lat"),
+            loc.get("lon"),
+            _dumps(incident.get("entities") or []),
+            _dumps(incident.get("data") or {}),
+            incident["opened_at"],
+            incident["updated_at"],
+            incident.get("closed_at"),
+            incident.get("acknowledged_at"),
+            incident.get("acknowledged_by"),
+            incident["updated_at"],
+            incident["updated_at"],
+            entry["id"],
+            0,
+        )
+        line = (
+            entry["id"],
+            hub_id,
+            incident["id"],
+            entry["ts"],
+            entry["actor"],
+            entry["kind"],
+            entry["text"],
+            "[]",
+            _dumps(entry.get("data") or {}),
+            entry["ts"],
+        )
+
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(_UPSERT_INCIDENT, row)
+            db.execute(_INSERT_TIMELINE, line)
+
+        await self._db.write(run, urgent=True)
+
     # -- hubs ------------------------------------------------------------------------------
 
     async def register_hub(self, hub_id: str, name: str = "", at: float = 0.0) -> bool:

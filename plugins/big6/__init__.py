@@ -60,7 +60,7 @@ async def setup(hub: Hub, config: Big6Config | None) -> None:
     await mgr.load()
     hub.data[BIG6] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
     hub.data[_UNSUB] = hub.bus.listen(EVENT_LINE_LINKED, mgr.on_line_linked)
 
 
@@ -69,7 +69,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(BIG6)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
     unsub = hub.data.pop(_UNSUB)
     if unsub is not None:
         unsub()

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from hub.core.clock import Cancel
 from hub.core.context import Context
 from hub.core.ids import ulid
+from hub.daily import DailyTask
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
 from plugins.big6.const import BIG6, DOMAIN, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
@@ -56,7 +56,8 @@ class Big6Manager:
         self.hub = hub
         self.config = config
         self.store = Big6Store(hub.storage)
-        self._cancel_daily: Cancel | None = None
+        #: ``daily`` every day at ``check_at``; started and stopped by the plugin.
+        self.daily_task = DailyTask(hub, DOMAIN, config.check_at, self.daily)
         #: The day Big 6 started on this hub: months before it are not "no meeting" failures.
         self.since: date = self.today()
 
@@ -412,24 +413,6 @@ class Big6Manager:
         except Exception:
             _LOGGER.exception("big6: could not send the overdue reminder to %s in LINE", owner.name)
 
-    def start_daily(self) -> None:
-        """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock."""
-        self._cancel_daily = self.hub.clock.call_daily(
-            self.config.check_at, lambda day: self.hub.create_task(self._daily_job(day), "big6-daily")
-        )
-
-    def stop_daily(self) -> None:
-        """Stop the daily job (plugin shutdown)."""
-        if self._cancel_daily is not None:
-            self._cancel_daily()
-            self._cancel_daily = None
-
-    async def _daily_job(self, day: date) -> None:
-        try:
-            await self.daily(day)
-        except Exception:
-            _LOGGER.exception("big6: daily job failed")
-
 
 def _date(value: Any, where: str) -> str:
     """Return an ISO date string or raise a :class:`Problem` naming the field."""
@@ -439,8 +422,8 @@ def _date(value: Any, where: str) -> str:
         raise Problem("required", where)
     try:
         return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise Problem("bad_date", where, value=str(value)) from None
+    except ValueError as err:
+        raise Problem("bad_date", where, value=str(value)) from err
 
 
 def owner_member(owner: str, members: Sequence[Member]) -> Member | None:

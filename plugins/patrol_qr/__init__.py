@@ -59,7 +59,7 @@ async def setup(hub: Hub, config: PatrolConfig | None) -> None:
     await mgr.load()
     hub.data[PATROL] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
 
 
 @hookimpl
@@ -67,7 +67,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(PATROL)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
 
 
 @hookimpl

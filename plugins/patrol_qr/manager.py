@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.core.clock import Cancel
 from hub.core.context import Context
 from hub.core.ids import ulid
+from hub.daily import DailyTask
 from plugins.patrol_qr import links
 from plugins.patrol_qr.config import PatrolConfig
 from plugins.patrol_qr.const import (
@@ -97,7 +97,8 @@ class PatrolManager:
         #: even when a phone sends the form twice in the same millisecond.
         self._lock = asyncio.Lock()
         self._checkpoints: list[Checkpoint] = []
-        self._cancel_daily: Cancel | None = None
+        #: ``check_gaps`` every day at ``daily_check``; started and stopped by the plugin.
+        self.daily_task = DailyTask(hub, DOMAIN, config.daily_check, self.check_gaps)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -446,24 +447,6 @@ class PatrolManager:
             self.hub.bus.fire(EVENT_GAP, data)
             fired.append(data)
         return fired
-
-    def start_daily(self) -> None:
-        """Run :meth:`check_gaps` every day at ``daily_check`` local time, on the hub's clock."""
-        self._cancel_daily = self.hub.clock.call_daily(
-            self.config.daily_check, lambda day: self.hub.create_task(self._daily_job(day), "patrol_qr-daily")
-        )
-
-    def stop_daily(self) -> None:
-        """Stop the daily job (plugin shutdown)."""
-        if self._cancel_daily is not None:
-            self._cancel_daily()
-            self._cancel_daily = None
-
-    async def _daily_job(self, day: date) -> None:
-        try:
-            await self.check_gaps(day)
-        except Exception:
-            _LOGGER.exception("patrol_qr: daily job failed")
 
 
 def _visits(checkins: list[Checkin]) -> list[Visit]:

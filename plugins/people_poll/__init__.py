@@ -58,7 +58,7 @@ def setup(hub: Hub, config: PollConfig | None) -> None:
     mgr = PollManager(hub, config or PollConfig())
     hub.data[POLL] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
 
 
 @hookimpl
@@ -66,7 +66,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(POLL)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
 
 
 @hookimpl

@@ -57,7 +57,7 @@ def known_config(loaded: LoadedConfig) -> KnownConfig:
 
     known = KnownConfig()
     if loaded.host is not None:
-        for _info, ids in loaded.host.call_each("config_entities", loaded=loaded):
+        for _info, ids in loaded.host.hooks.config_entities(loaded=loaded):
             for entity_id in ids or ():
                 domain, _, object_id = str(entity_id).partition(".")
                 known.domains.add(domain)

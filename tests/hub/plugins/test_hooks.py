@@ -50,6 +50,13 @@ EVERY_HOOK = """
 
 
     @hookimpl
+    def config_deprecations():
+        from hub.config.deprecations import Deprecation
+
+        return [Deprecation("every_hook.salutation", "every_hook.greeting", since="0.2.0")]
+
+
+    @hookimpl
     def config_check(loaded):
         block = loaded.blocks.get("every_hook")
         if block is not None and block.forbidden_word and block.forbidden_word in block.greeting:
@@ -228,6 +235,17 @@ def test_hook_config_schema(load_config: Any, config_dir: Path) -> None:
     _plugin(config_dir)
     loaded = load_config("every_hook: {greeting: hi, colour: red}\n")
     assert any("every_hook.colour" in str(e) and "config.yaml:" in str(e) for e in loaded.errors)
+
+
+def test_hook_config_deprecations(load_config: Any, config_dir: Path) -> None:
+    _plugin(config_dir)
+    loaded = load_config("every_hook:\n  salutation: สวัสดีครับ\n")
+    assert loaded.errors == []
+    assert loaded.blocks["every_hook"].greeting == "สวัสดีครับ"
+    assert [str(w) for w in loaded.warnings if "every_hook" in str(w)] == [
+        "warning: config.yaml:10: every_hook.salutation: deprecated key: is no longer read since 0.2.0: "
+        "use every_hook.greeting instead (its value is used there)"
+    ]
 
 
 def test_hook_config_check(load_config: Any, config_dir: Path) -> None:
