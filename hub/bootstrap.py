@@ -21,7 +21,15 @@ from hub.config.nodes import NodeDict
 from hub.plugins import PluginHost
 from hub.plugins.manifest import read_manifest
 
-__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
+__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema", "role_of")
+
+
+def role_of(blocks: Mapping[str, Any]) -> str:
+    """Return the role a config's top-level blocks give: ``region``, ``station`` or ``hub``."""
+    if "region" in blocks:
+        return "region"
+    return "station" if "station" in blocks else "hub"
+
 
 #: Core components: part of ``hub`` but speaking the plugin hooks, each in its own folder
 #: ``hub/components/<domain>/`` with its ``manifest.json`` (like Home Assistant's core components).
@@ -197,7 +205,7 @@ def load(
     _register_core(host)
     host.discover(import_builtins=import_all)
     if not import_all:
-        role = "station" if "station" in raw else "hub"
+        role = role_of(raw)
         host.ensure_loaded(
             [str(k) for k in raw]
             + [

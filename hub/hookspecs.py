@@ -370,10 +370,13 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
 
 @hookspec
 def kpi_slots(hub: Hub, month: str) -> Iterable[Mapping[str, Any]] | None:
-    """Return KPI figures for the station's monthly evaluation page.
+    """Return this hub's figures for the month, for the station's evaluation.
 
     Each item is ``{"key": "patrol_coverage", "label_th": ..., "label_en": ...,
-    "value": 0.82, "unit": "%"}``.
+    "value": 82.5, "unit": "%"}``; a share or a mean adds ``"n"`` (what it is
+    over) and ``"sum"`` (value × n before rounding) so the station can combine
+    hubs.  Federation sends them up as a ``kpi_month`` event; fire
+    ``kpi_changed`` on the bus when they change.  Aggregates only: never a name.
 
     :param hub: the running hub.
     :param month: ``YYYY-MM``.

@@ -181,8 +181,10 @@ class Hub:
 
     @property
     def role(self) -> str:
-        """Return ``station`` when this hub runs a CCOC, else ``hub``."""
-        return "station" if self.loaded is not None and "station" in self.loaded.blocks else "hub"
+        """Return ``region`` for a regional command centre, ``station`` for a CCOC, else ``hub``."""
+        from hub.bootstrap import role_of
+
+        return role_of(self.loaded.blocks) if self.loaded is not None else "hub"
 
     @property
     def config_errors(self) -> list[ConfigError]:

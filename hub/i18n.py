@@ -72,6 +72,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "admin"},
     "role.hub": {"th": "ฮับชุมชน", "en": "community hub"},
     "role.station": {"th": "สถานี (CCOC)", "en": "station (CCOC)"},
+    "role.region": {"th": "ศูนย์ภาค/จังหวัด", "en": "region (command centre)"},
     "role.link": {"th": "ผู้ได้รับลิงก์", "en": "link holder"},
     "role.officer": {"th": "เจ้าหน้าที่สถานี", "en": "station officer"},
     # -- login ------------------------------------------------------------------
@@ -220,6 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # -- names the code gives entities (made in the hub's language) -------------------------
     "entity_name.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
     "entity_name.station_link": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
+    "entity_name.region_link": {"th": "การเชื่อมต่อศูนย์ภาค", "en": "Region link"},
     "entity_name.camera_motion": {"th": "{camera} ตรวจจับความเคลื่อนไหว", "en": "{camera} motion"},
     "entity_name.camera_tamper": {"th": "{camera} ถูกบัง/ถูกรบกวน", "en": "{camera} tampering"},
     # -- where a device's state comes from -----------------------------------------------

@@ -10,7 +10,7 @@ plugin's hookimpl separately and records a failure against that plugin only.  A
 method returns ``(plugin, result)`` for each plugin that answered; ``only`` limits
 the call to some plugin domains.  Results are typed as the spec says, except where
 the hub checks them because a plugin may return anything (``register_routes``,
-``nav_links``, ``incident_written``, ``config_deprecations``): those are ``object`` until checked.  Hooks whose implementations may return an
+``nav_links``, ``incident_written``, ``config_deprecations``, ``config_changed``, ``repairs``): those are ``object`` until checked.  Hooks whose implementations may return an
 awaitable are ``async`` methods that await it.  ``setup`` and ``shutdown`` are
 called for one plugin at a time (the hub orders them) and return
 ``(implemented, result)``.
@@ -166,20 +166,20 @@ class Hooks:
         """What each plugin tells the station about this hub's setup."""
         return await self._host.async_call_each("registry_info", only, hub=hub)
 
-    async def repairs(
-        self, *, hub: Hub, only: Only = None
-    ) -> list[tuple[PluginInfo, Iterable[object] | None]]:
-        """What each plugin says needs the admin (checked by the Repairs page: a plugin may return anything)."""
-        return await self._host.async_call_each("repairs", only, hub=hub)
-
     async def health_info(
         self, *, hub: Hub, only: Only = None
     ) -> list[tuple[PluginInfo, Mapping[str, Any] | None]]:
         """Each plugin's health figures for the station."""
         return await self._host.async_call_each("health_info", only, hub=hub)
 
+    async def repairs(
+        self, *, hub: Hub, only: Only = None
+    ) -> list[tuple[PluginInfo, Iterable[object] | None]]:
+        """Each plugin's items for the Repairs page (checked by the page: a plugin may return anything)."""
+        return await self._host.async_call_each("repairs", only, hub=hub)
+
     async def kpi_slots(
         self, *, hub: Hub, month: str, only: Only = None
     ) -> list[tuple[PluginInfo, Iterable[Mapping[str, Any]] | None]]:
-        """Each plugin's figures for the station's monthly KPI page."""
+        """Each plugin's figures for the month (federation sends them up as ``kpi_month``)."""
         return await self._host.async_call_each("kpi_slots", only, hub=hub, month=month)

@@ -19,7 +19,7 @@ from hub.auth import role_at_least
 from hub.http.charts import bar_chart, column_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.ccoc import auditlog, command_forms, kpi
+from integrations.ccoc import auditlog, command_forms, kpi, kpi_tables, map_checkpoints
 from integrations.ccoc.board import (
     hub_zone,
     line_entries,
@@ -500,11 +500,16 @@ async def map_page(request: web.Request) -> web.Response:
 
     console = _console(request)
     hubs = list((await console.hubs.all()).values())
+    lang = request_lang(request)
+    boxes = map_checkpoints.checkpoints(
+        hubs, now=console.hub.clock.time(), tz=console.hub.clock.tz, lang=lang
+    )
     svg = render_map(
         hubs,
-        title=labels(request_lang(request))["map"],
+        title=labels(lang)["map"],
         zoom=console.cfg.map.tile_zoom,
         tiles_url=console.cfg.map.tiles_url,
+        checkpoints=boxes,
     )
     open_hubs = {i["hub_id"] for i in await console.station.store.incidents(status="active", limit=1000)}
     cameras = []
@@ -524,7 +529,8 @@ async def map_page(request: web.Request) -> web.Response:
         "console_map.html",
         svg=svg,
         cameras=cameras,
-        leaflet=leaflet_data(hubs, cameras, console.cfg.map),
+        checkpoints=boxes,
+        leaflet=leaflet_data(hubs, cameras, console.cfg.map, boxes),
     )
     csp = map_csp(console.cfg.map)
     if csp:
@@ -568,7 +574,7 @@ async def kpi_page(request: web.Request) -> web.Response:
     """The monthly evaluation page with SVG charts."""
     console = _console(request)
     month = _month(request)
-    figures = await kpi.compute(console.hub, console.station, console.hubs, month)
+    figures, station_kpis = await kpi.compute_with(console.hub, console.station, console.hubs, month)
     series = []
     for back in range(5, -1, -1):
         m = kpi.shift_month(month, -back)
@@ -605,6 +611,8 @@ async def kpi_page(request: web.Request) -> web.Response:
         f=figures,
         charts=charts,
         month=month,
+        programme=kpi_tables.context(station_kpis, request_lang(request)),
+        fmt=kpi_tables.fmt,
         prev=kpi.shift_month(month, -1),
         next=kpi.shift_month(month, 1),
     )

@@ -141,14 +141,7 @@ def _configure(hub: Hub, item: ButtonConfig, sources: list[Any]) -> None:
         button.source, button.place, button.location = item.source, item.place or button.name, loc
         button.available = True
         button.telemetry.pop("error", None)
-    supervisor = hub.data.get(SUPERVISOR)
-    if supervisor is not None:
-        if item.silence_limit is not None:
-            button.silence_limit = item.silence_limit
-            supervisor.watch(button)
-        else:
-            button.silence_limit = None
-            supervisor.buttons.pop(button.entity_id, None)
+    hub.data[SUPERVISOR].configure(button, item.silence_limit)
     try:
         _attach(hub, item, button, sources)
     except (HubError, ValueError, TypeError, OSError) as err:
@@ -197,6 +190,7 @@ def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonCon
             continue
         _detach(hub, button, sources)
         if ident not in after:
+            hub.data[SUPERVISOR].configure(button, None)
             buttons.pop(button.entity_id, None)
             supervisor = hub.data.get(SUPERVISOR)
             if supervisor is not None:
@@ -206,9 +200,8 @@ def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonCon
     for ident, item in after.items():
         if before.get(ident) != item:
             _configure(hub, item, sources)
-    supervisor = hub.data.get(SUPERVISOR)
-    if supervisor is not None:
-        supervisor.start()  # a first supervised button starts the checks (no-op when running)
+    # A reload may add the first button with a silence limit.
+    hub.data[SUPERVISOR].start()
     return True
 
 

@@ -60,8 +60,17 @@ class ButtonSupervisor:
         button.supervisor = self
         button.last_heard = None
 
+    def configure(self, button: SosButton, limit: float | None) -> None:
+        """Watch, re-limit or stop watching ``button`` (set-up and every reload of ``sos:``)."""
+        button.silence_limit = limit
+        if limit is None:
+            self.buttons.pop(button.entity_id, None)
+            button.supervisor = None
+        elif button.entity_id not in self.buttons:
+            self.watch(button)
+
     def start(self) -> None:
-        """Start the periodic check (nothing to do without supervised buttons, or if running)."""
+        """Start the periodic check (nothing to do without supervised buttons; idempotent)."""
         if self.buttons and self._task is None:
             self._started = self.hub.clock.time()
             self._task = self.hub.create_background_task(self._loop(), "sos supervision")
@@ -74,14 +83,14 @@ class ButtonSupervisor:
                 await self._task
 
     async def _loop(self) -> None:
-        shortest = min(b.silence_limit or _MAX_CHECK for b in self.buttons.values())
-        every = max(1.0, min(_MAX_CHECK, shortest / 4))
         try:
             await self.recover()
         except Exception:
             _LOGGER.exception("SOS: could not read open supervision incidents")
         while True:
-            await self.hub.clock.sleep(every)
+            # Worked out each round: a reload may change the limits.
+            shortest = min((b.silence_limit or _MAX_CHECK for b in self.buttons.values()), default=_MAX_CHECK)
+            await self.hub.clock.sleep(max(1.0, min(_MAX_CHECK, shortest / 4)))
             try:
                 await self.check()
             except Exception:

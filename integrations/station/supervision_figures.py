@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.i18n import register_pairs
 from integrations.ccoc.kpi import percentile
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "sec": ("วินาที", "s"),
     "ms": ("มิลลิวินาที", "ms"),
 }
+
+
+register_pairs("station.supervision", _TEXT, prefix="station.supervision.")
 
 
 def labels(lang: str) -> dict[str, str]:

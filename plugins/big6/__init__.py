@@ -153,6 +153,9 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Sectors present",
             "value": sectors,
             "unit": "/6",
+            # Combined over the hubs that met (a hub without a meeting has nothing to weigh).
+            "n": 1 if meetings else 0,
+            "sum": sectors if meetings else None,
         },
         {
             "key": "big6_resolutions",
@@ -167,5 +170,7 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Resolutions done",
             "value": None if not resolutions else round(done / len(resolutions) * 100, 1),
             "unit": "%",
+            "n": len(resolutions),
+            "sum": done * 100,
         },
     ]

@@ -13,7 +13,15 @@ from hub.core.ids import ulid
 from hub.daily import DailyTask
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
-from plugins.big6.const import BIG6, DOMAIN, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.const import (
+    BIG6,
+    DOMAIN,
+    EVENT_KPI_CHANGED,
+    EVENT_OVERDUE,
+    OPEN_STATUSES,
+    RESOLUTION_STATUSES,
+    SECTORS,
+)
 from plugins.big6.line_link import LineCode, linker, member_ref
 from plugins.big6.problems import Problem
 from plugins.big6.store import Big6Store, Meeting, Member, Resolution
@@ -278,6 +286,7 @@ class Big6Manager:
             for i, r in enumerate(checked)
         ]
         await self.store.add_meeting(meeting)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return meeting
 
     async def add_resolution(self, meeting_id: str, item: Mapping[str, Any]) -> Resolution:
@@ -299,6 +308,7 @@ class Big6Manager:
             self.hub.clock.time(),
         )
         await self.store.add_resolutions([res])
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def set_status(self, resolution_id: str, status: str, note: str | None = None) -> Resolution:
@@ -311,6 +321,7 @@ class Big6Manager:
             raise Problem("no_such_resolution", "resolution_id", value=resolution_id)
         res = await self.store.resolution(resolution_id)
         assert res is not None
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def months(self, count: int | None = None) -> list[MonthRow]:

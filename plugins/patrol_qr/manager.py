@@ -19,6 +19,7 @@ from plugins.patrol_qr.const import (
     EVENT_ACCEPTED,
     EVENT_CHECKIN,
     EVENT_GAP,
+    EVENT_KPI_CHANGED,
     EVENT_REGISTRY_CHANGED,
     FLAG_FAR,
     FLAG_NO_POSITION,
@@ -275,6 +276,7 @@ class PatrolManager:
         patrol = group_patrols(_visits(await self.store.patrol(patrol_id)))[0]
         result = CheckinResult(checkin, cp, patrol, float(self.config.far_meters))
         self.hub.bus.fire(EVENT_CHECKIN, self.event_data(result), context)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return result
 
     def _flags(self, lat: float | None, dist: float | None, speed: float | None) -> tuple[str, ...]:
@@ -331,6 +333,7 @@ class PatrolManager:
             "mixed": patrol.mixed,
         }
         self.hub.bus.fire(EVENT_ACCEPTED, data)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return data
 
     def event_data(self, result: CheckinResult) -> dict[str, Any]:
@@ -407,7 +410,15 @@ class PatrolManager:
         nxt = (first + timedelta(days=32)).replace(day=1)
         last = min(nxt - timedelta(days=1), self.today())
         if last < first:
-            return {"coverage": None, "patrols": 0, "joint": 0, "mixed": 0, "checkins": 0, "flagged": 0}
+            return {
+                "coverage": None,
+                "finished": 0,
+                "patrols": 0,
+                "joint": 0,
+                "mixed": 0,
+                "checkins": 0,
+                "flagged": 0,
+            }
         grid = await self.coverage((last - first).days + 1, last)
         tz = self.hub.clock.tz
         since = datetime.combine(first, time(0), tz).timestamp()
@@ -417,6 +428,7 @@ class PatrolManager:
         patrols = [p for p in group_patrols(_visits(checkins)) if p.proven_visits]
         return {
             "coverage": grid.ratio(),
+            "finished": grid.finished(),
             "patrols": len(patrols),
             "joint": sum(p.joint for p in patrols),
             "mixed": sum(p.mixed for p in patrols),

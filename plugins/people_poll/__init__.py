@@ -125,6 +125,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
                     "label_en": q.text_en,
                     "value": None if res.mean is None else round(res.mean, 2),
                     "unit": "/5",
+                    "n": res.n,
+                    "sum": res.mean * res.n if res.mean is not None else None,
                     "lower_is_better": q.lower_is_better,
                 }
             )
@@ -136,6 +138,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
                     "label_en": q.text_en,
                     "value": None if res.share_yes is None else round(res.share_yes * 100, 1),
                     "unit": "%",
+                    "n": res.n,
+                    "sum": res.share_yes * res.n * 100 if res.share_yes is not None else None,
                     "lower_is_better": q.lower_is_better,
                 }
             )

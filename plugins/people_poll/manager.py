@@ -154,6 +154,8 @@ class PollManager:
             except AnswerError as err:
                 raise PollRefused("invalid", 400, question=err.question) from err
             await self.store.add_response(month, answers)
+        # No ``kpi_changed`` here on purpose: a report sent seconds after one answer would tell
+        # the station when that resident answered. Answers go up with the periodic report.
         return answers
 
     # -- results ----------------------------------------------------------------------

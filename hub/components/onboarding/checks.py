@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from hub.components.onboarding.strings import STRINGS
 from hub.http.templating import is_local_path
@@ -135,7 +135,7 @@ async def core_repairs(hub: Hub) -> list[dict[str, str]]:
     return found
 
 
-def _valid(entry: Any) -> bool:
+def _valid(entry: object) -> TypeGuard[Mapping[str, Any]]:
     if not isinstance(entry, Mapping):
         return False
     if entry.get("severity") not in SEVERITIES or not isinstance(entry.get("key"), str):

@@ -412,10 +412,11 @@ async def test_hook_health_info(every: Any) -> None:
 
 
 async def test_hook_kpi_slots(every: Any) -> None:
-    from integrations.ccoc.kpi import _plugin_slots
+    from integrations.federation.kpi_report import collect_slots
 
-    slots = await _plugin_slots(every, "2026-11")
-    mine = [s for s in slots if s["key"] == "every_hook_drills"]
+    # What the hub sends its station (kpi_month): the station never runs the plugins itself.
+    slots = await collect_slots(every, "2026-11")
+    mine = [s for s in slots if s["id"] == "every_hook_drills"]
     assert mine and mine[0]["value"] == 3 and mine[0]["source"] == "every_hook"
 
 
