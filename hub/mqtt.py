@@ -95,6 +95,9 @@ _CHUNK = 4 * 1024
 class MqttNotConnected(HubError):
     """The broker is not connected right now, so nothing can be published."""
 
+    #: True when the broker answered and refused the user name or password (a probe).
+    refused: bool = False
+
 
 class BrokerAddress:
     """A parsed ``mqtt://host:port`` / ``mqtts://host:port`` URL."""
@@ -506,6 +509,28 @@ class MqttConnection:
 
     # -- connection loop ---------------------------------------------------------------------
 
+    async def probe(self, within: float = 5.0) -> None:
+        """Connect once and disconnect, outside the loop: a set-up form's broker check.
+
+        Give it settings with a client id of its own (two clients with one id knock each
+        other off).  Raises MqttNotConnected saying why; ``refused`` is True when the
+        broker turned the user name or password down.
+        """
+        client = self._build()
+        try:
+            async with asyncio.timeout(within):
+                await client.__aenter__()
+        except TimeoutError:
+            raise MqttNotConnected(f"MQTT broker {self.address} did not answer in {within:g} s") from None
+        except aiomqtt.MqttError as err:
+            rc = getattr(err, "rc", None)
+            problem = MqttNotConnected(f"MQTT broker {self.address}: {err}")
+            # CONNACK 4/5 (MQTT 3.1.1), 134/135 (MQTT 5): bad user name or password / not authorised.
+            problem.refused = getattr(rc, "value", rc) in (4, 5, 134, 135)
+            raise problem from err
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.__aexit__(None, None, None)
+
     def _path(self, name: str | None) -> str | None:
         if not name:
             return None
@@ -637,11 +662,19 @@ class MqttConnection:
     async def _after_connect(self, client: aiomqtt.Client) -> None:
         """Restore subscriptions, announce, then report connected."""
         self.refused_subscriptions = []
-        await self._subscribe(client, list(self._broker_filters.items()))
+        restored = dict(self._broker_filters)
+        await self._subscribe(client, list(restored.items()))
         if self._birth is not None:
             topic, payload, qos, retain = self._birth
             await client.publish(topic, payload, qos=qos, retain=retain)
         self._connected.set()
+        # Retained messages arrive while the filters above are restored, and their handlers
+        # subscribe more (an entity from a retained discovery config subscribes its state
+        # topic); subscribe_filters only recorded those while not yet connected: send them now.
+        late = [(f, q) for f, q in self._broker_filters.items() if restored.get(f, -1) < q]
+        if late:
+            self._to_subscribe.extend(late)
+            self._spawn(self._subscribe_batch(client))
         self.last_error = None
         self._set_status(STATUS_CONNECTED)
         if self.connects > 1:

@@ -88,13 +88,15 @@ class Hooks:
         """Shut one plugin down (raises what its shutdown raises)."""
         return self._host.call_one(domain, "shutdown", hub=hub)
 
-    def config_changed(self, domain: str, *, hub: Hub, old: Any, new: Any) -> tuple[bool, object]:
-        """Hand one set-up plugin its changed block (the result may be awaitable: the hub awaits it)."""
-        return self._host.call_one(domain, "config_changed", hub=hub, old=old, new=new)
-
     async def hub_started(self, *, hub: Hub, only: Only = None) -> list[tuple[PluginInfo, None]]:
         """Tell plugins every plugin is set up."""
         return await self._host.async_call_each("hub_started", only, hub=hub)
+
+    def config_changed(
+        self, domain: str, *, hub: Hub, old: Any, new: Any
+    ) -> tuple[bool, Awaitable[bool | None] | bool | None]:
+        """Give one plugin its block's new version (raises what the plugin raises: `hub.reload` sorts it)."""
+        return self._host.call_one(domain, "config_changed", hub=hub, old=old, new=new)
 
     # -- web -----------------------------------------------------------------------
 

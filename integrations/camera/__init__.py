@@ -75,8 +75,10 @@ def snapshot_link(hub: Hub, snapshot_id: str, ttl: float = LINK_TTL, *, party: s
 
 @hookimpl
 def storage_migrations() -> Any:
-    """Return the snapshot table."""
-    return MIGRATIONS
+    """Return the snapshot table, then the owners' consent records."""
+    from integrations.camera.consent import CONSENT_MIGRATIONS
+
+    return MIGRATIONS + CONSENT_MIGRATIONS
 
 
 @hookimpl

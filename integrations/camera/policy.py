@@ -45,6 +45,8 @@ from integrations.camera.const import (
     AUDIT_REFUSAL_COALESCE_SECONDS,
     AUDIT_STREAM,
     AUDIT_VIEW,
+    DEFAULT_ON_ALARM_MAX_HOURS,
+    DEFAULT_ON_ALARM_MINUTES,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ __all__ = (
     "audit_handout",
     "check_and_audit",
     "explain_policy",
+    "explain_share",
     "may_share",
     "reason_text",
 )
@@ -396,6 +399,17 @@ register_pairs("camera.policy_explain", _EXPLAIN, prefix="camera.explain.")
 
 def explain_policy(camera: CameraEntity, lang: str = "th") -> str:
     """Return the owner-facing explanation of a camera's share policy."""
-    th, en = _EXPLAIN.get(camera.share, ("นโยบายไม่ถูกต้อง จึงไม่แชร์สิ่งใด", "Unknown policy: nothing is shared."))
+    return explain_share(camera.share, lang, minutes=camera.on_alarm_minutes, hours=camera.on_alarm_max_hours)
+
+
+def explain_share(
+    share: str,
+    lang: str = "th",
+    *,
+    minutes: int = DEFAULT_ON_ALARM_MINUTES,
+    hours: float = DEFAULT_ON_ALARM_MAX_HOURS,
+) -> str:
+    """Return the owner-facing explanation of ``share`` (also before the camera exists: the set-up flow)."""
+    th, en = _EXPLAIN.get(share, ("นโยบายไม่ถูกต้อง จึงไม่แชร์สิ่งใด", "Unknown policy: nothing is shared."))
     text = th if lang == "th" else en
-    return text.format(minutes=camera.on_alarm_minutes, hours=camera.on_alarm_max_hours)
+    return text.format(minutes=minutes, hours=hours)

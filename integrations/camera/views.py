@@ -21,6 +21,7 @@ from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from hub.i18n import register_by_lang
+from integrations.camera.consent import consents_for
 from integrations.camera.const import AUDIT_STREAM, AUDIT_VIEW, DOMAIN
 from integrations.camera.entity import CameraEntity, PtzError, SnapshotError
 from integrations.camera.policy import (
@@ -32,6 +33,7 @@ from integrations.camera.policy import (
     may_share,
     reason_text,
 )
+from integrations.flows.common import tr as flow_tr
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -343,9 +345,13 @@ async def camera_page(request: web.Request) -> web.Response:
     state = hub.states.get(camera.entity_id)
     recent = await _audit_entries(hub, camera.entity_id, 20) if role_at_least(user.role, "operator") else []
     public_decision = may_share(hub, camera, Party.station("—"), "live")
+    # The owner's recorded consent (set-up flow): shown to whoever may see the owner's details.
+    consents = await consents_for(hub, camera.object_id) if sees != "none" else []
     return render(
         request,
         "camera_page.html",
+        consents=consents,
+        consent_label=lambda key, **fmt: flow_tr(key, lang, **fmt),
         camera=camera,
         decision=decision,
         reason=decision.text(lang),

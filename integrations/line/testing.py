@@ -579,6 +579,10 @@ class FakeLineApi:
     def _check_response(self, record: LineRequest, status: int, data: bytes) -> None:
         if self._validator is None or record.problems:
             return
+        if status == 401:
+            # LINE documents 401 (bad token) once for every endpoint, on its "Status codes"
+            # page; the spec's operations do not repeat it, so there is nothing to check it against.
+            return
         from openapi_core.exceptions import OpenAPIError
         from openapi_core.testing import MockRequest, MockResponse
 

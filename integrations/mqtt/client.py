@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hub.badinput import BadInputLog
@@ -31,7 +32,7 @@ from integrations.mqtt.matcher import TopicRouter, validate_filter, validate_top
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("MqttClient", "MqttMessage", "MessageCallback", "MqttNotConnected", "Unsubscribe")
+__all__ = ("MqttClient", "MqttMessage", "MessageCallback", "MqttNotConnected", "Unsubscribe", "probe_broker")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,6 +88,13 @@ def _settings(hub: Hub, config: MqttConfig) -> ConnectionSettings:
         reconnect_max=config.reconnect_max,
         config_dir=hub.config_dir,
     )
+
+
+async def probe_broker(hub: Hub, config: MqttConfig, within: float = 5.0) -> None:
+    """Check that ``config``'s broker takes its credentials (the set-up flow), as a client of its own."""
+    settings = _settings(hub, config)
+    settings = replace(settings, client_id=f"{settings.client_id}-probe", clean=True)
+    await MqttConnection(settings, lambda *_: None, name="MQTT probe").probe(within)
 
 
 class MqttClient(MqttConnection):

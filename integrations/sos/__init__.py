@@ -192,6 +192,9 @@ def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonCon
         if ident not in after:
             hub.data[SUPERVISOR].configure(button, None)
             buttons.pop(button.entity_id, None)
+            supervisor = hub.data.get(SUPERVISOR)
+            if supervisor is not None:
+                supervisor.buttons.pop(button.entity_id, None)
             hub.entities.remove(button.entity_id)
             hub.states.remove(button.entity_id)
     for ident, item in after.items():

@@ -83,6 +83,15 @@ async def test_sos_press_during_a_reload_is_not_lost(
     await mqtt_peer.publish(f"{topic}/door1", "P", qos=1)
     await wait_until(lambda: len(presses) == 11)
     assert presses[-1].data["entity_id"] == "sos.door1"
+    # A button added with a silence limit is supervised at once; removed, it is not.
+    from integrations.sos import SUPERVISOR
+
+    _items, etag = await ui.list_items("sos")
+    watched = {"id": "watched", "mqtt": {"topic": f"{topic}/watched", "payload": "P"}, "silence_limit": 3600}
+    etag = await ui.add_item("sos", watched, etag=etag)
+    assert "sos.watched" in hub.data[SUPERVISOR].buttons
+    await ui.remove_item("sos", "watched", etag=etag)
+    assert "sos.watched" not in hub.data[SUPERVISOR].buttons
 
 
 async def test_changed_and_removed_buttons_follow_the_config(make_hub: Any) -> None:

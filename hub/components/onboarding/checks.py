@@ -29,6 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 #: Most urgent first.
 SEVERITIES = ("error", "warning", "info")
 _TEXT_KEYS = ("title_th", "title_en")
+_FIELDS = ("key", "severity", "title_th", "title_en", "detail_th", "detail_en", "href", "technical")
 #: Where an unavailable entity of a domain is fixed (the setup flows' pages).
 _FIX_PAGE = {
     "sos": "/setup/devices",
@@ -149,17 +150,11 @@ async def collect(hub: Hub) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     for info, result in await hub.plugins.hooks.repairs(hub=hub):
         for entry in result or ():
-            if not _valid(entry):
+            if not isinstance(entry, Mapping) or not _valid(entry):
                 hub.plugins.record_hook_error(
                     info, "repairs", ValueError(f"malformed repair item: {entry!r}")
                 )
                 continue
-            found.append(
-                {
-                    k: str(entry.get(k) or "")
-                    for k in ("key", "severity", "title_th", "title_en", "detail_th", "detail_en", "href")
-                }
-                | {"source": info.domain}
-            )
+            found.append({k: str(entry.get(k) or "") for k in _FIELDS} | {"source": info.domain})
     found.sort(key=lambda r: (SEVERITIES.index(r["severity"]), r["key"]))
     return found

@@ -205,3 +205,32 @@ async def test_publishes_discovery_for_hub_entities(
     await mqtt_peer.publish(f"{prefix}/status", "online")
     await log.wait(f"{prefix}/device/safetyhub_test_hub/config", before + 1)
     await mqtt_peer.publish(f"{prefix}/device/safetyhub_test_hub/config", "", retain=True)
+
+
+async def test_entities_from_retained_configs_get_their_state_at_connect(
+    make_hub, mosquitto, mqtt_peer
+) -> None:
+    """Retained configs arrive while the client restores its subscriptions: their state topics must not be lost."""
+    prefix = f"hd_{uuid.uuid4().hex[:6]}"
+    state_topic = f"{prefix}_dev/panic/state"
+    config = {
+        "name": "Panic",
+        "unique_id": f"{prefix}_panic",
+        "state_topic": state_topic,
+        "payload_on": "PRESSED",
+    }
+    await mqtt_peer.publish(f"{prefix}/binary_sensor/esp1/panic/config", json.dumps(config), retain=True)
+    try:
+        hub = await make_hub(mqtt_block(mosquitto, discovery=f"{{prefix: {prefix}}}"), real_clock=True)
+        entity_id = f"binary_sensor.{prefix}_panic"
+        await wait_until(lambda: hub.states.get(entity_id) is not None)
+        from integrations.mqtt import get_client
+
+        # The entity may exist before the client reports itself connected (that is the case
+        # under test): its late subscription is sent at that point, then acknowledged.
+        assert await get_client(hub).wait_connected(5)
+        await get_client(hub).settle()
+        await mqtt_peer.publish(state_topic, "PRESSED")
+        await wait_until(lambda: hub.states.get(entity_id).state == "on", 3, "the state topic is subscribed")
+    finally:
+        await mqtt_peer.publish(f"{prefix}/binary_sensor/esp1/panic/config", b"", retain=True)

@@ -107,6 +107,8 @@ async def test_a_config_broken_by_hand_shows_check_errors_and_refuses_to_save(
     assert not (config_dir / "ui").exists()
     repairs = await get_text(session, "/repairs")
     assert 'data-key="config_invalid"' in repairs
+    technical = repairs.split('<pre class="technical" translate="no">', 1)[1].split("</pre>", 1)[0]
+    assert technical.startswith("config.yaml:10: sos[0].id")
 
 
 async def test_users_reset_password_disable_delete_and_last_admin(make_hub: Any, browser: Any) -> None:
