@@ -12,6 +12,7 @@ from hub.keys import HubKey
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
 from integrations.federation.link import LinkNotConnected, publish_properties
 from integrations.federation.protocol import dumps, topic
+from integrations.station.cluster import PeerRelay
 from integrations.station.const import (
     AUDIT_COMMAND,
     EVENT_COMMAND_RESULT,
@@ -19,18 +20,29 @@ from integrations.station.const import (
 )
 from integrations.station.ingest import Ingest
 from integrations.station.store import CommandRecord, Inbound
+from integrations.station.store_pg import PgStationStore
 from integrations.station.store_sqlite import SqliteStationStore
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hub.hub import Hub
-    from integrations.station.config import StationConfig
+    from integrations.station.config import DatabaseConfig, StationConfig
     from integrations.station.store import StationStore
 
-__all__ = ("STATION", "Station", "CommandError")
+__all__ = ("STATION", "Station", "CommandError", "make_store")
 
 _LOGGER = logging.getLogger(__name__)
 
 STATION: HubKey[Station] = HubKey("station")
+
+
+def make_store(database: DatabaseConfig, data_dir: Path) -> StationStore:
+    """Return the store ``station.database`` names: a SQLite file in ``data_dir`` or PostgreSQL."""
+    if database.backend == "postgresql":
+        assert database.url is not None  # the config's check
+        return PgStationStore(database.url)
+    return SqliteStationStore(data_dir / database.path)
 
 
 class CommandError(Exception):
@@ -48,20 +60,27 @@ class Station:
         self.hub = hub
         self.cfg = cfg
         self.id = cfg.id
-        self.store: StationStore = store or SqliteStationStore(hub.data_dir / cfg.database.path)
+        self.store: StationStore = store or make_store(cfg.database, hub.data_dir)
         self.ingest = Ingest(hub, cfg, self.store, on_command_result=self._command_result)
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
+        #: The other station workers' news (PostgreSQL only): integrations.station.cluster.
+        self.peers: PeerRelay | None = None
 
     async def start(self) -> None:
-        """Open the database and start ingesting."""
+        """Open the database and start ingesting (and, on a shared database, hearing the other workers)."""
         self.hub.recorded_directly.update(RECORDED_ELSEWHERE)
         await self.store.open()
+        if isinstance(self.store, PgStationStore):
+            self.peers = PeerRelay(self.hub, self, self.store)
+            await self.peers.start()
         await self.ingest.start()
 
     async def stop(self) -> None:
         """Stop ingesting and close the database."""
         try:
             await self.ingest.stop()
+            if self.peers is not None:
+                await self.peers.stop()
         finally:
             await self.store.close()
 
