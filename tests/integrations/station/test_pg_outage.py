@@ -91,7 +91,7 @@ async def test_nothing_is_acknowledged_while_the_database_is_away_and_ingest_res
 
         async def collect() -> None:
             async for msg in hub.messages:
-                acked.update(json.loads(bytes(msg.payload))["ids"])  # type: ignore[arg-type]
+                acked.update(json.loads(bytes(msg.payload))["ids"])
 
         collector = asyncio.create_task(collect())
         try:
