@@ -162,11 +162,12 @@ class Database:
         if conn is not None:
             conn.close()
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.PriorityQueue[_Job] | None = None) -> None:
+        jobs = self._jobs if jobs is None else jobs
         while True:
-            job = self._jobs.get()
+            job = jobs.get()
             if job.priority == _LAST:
-                self._refuse_late_jobs()
+                self._refuse_late_jobs(jobs)
                 return
             try:
                 value, ok = job.fn(), True
@@ -176,11 +177,11 @@ class Database:
                 with contextlib.suppress(RuntimeError):  # the loop closed under a late job
                     job.loop.call_soon_threadsafe(_resolve, job.future, ok, value)
 
-    def _refuse_late_jobs(self) -> None:
+    def _refuse_late_jobs(self, jobs: queue.PriorityQueue[_Job]) -> None:
         # Whatever was queued after close() began gets an error instead of waiting forever.
         while True:
             try:
-                job = self._jobs.get_nowait()
+                job = jobs.get_nowait()
             except queue.Empty:
                 return
             if job.loop is not None and job.future is not None:

@@ -38,12 +38,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.database import Database, check_component, migrate_sync
+from hub.database import _LAST, _URGENT, Database, _Job, check_component, migrate_sync
 
 if TYPE_CHECKING:
     import psycopg
@@ -233,6 +234,11 @@ class PgDatabase(Database):
         #: The reader connection lives on the reader thread (PgConnection, not sqlite3).
         self._pg_reader: PgConnection | None = None
         self._pg_writer: PgConnection | None = None
+        #: Urgent jobs (incidents) have a thread and connection of their own: PostgreSQL takes
+        #: concurrent writers, so an SOS never waits for a telemetry transaction at all.
+        self._urgent_jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._urgent_writer: threading.Thread | None = None
+        self._pg_urgent: PgConnection | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -268,6 +274,15 @@ class PgDatabase(Database):
         self._conn = writer.raw  # type: ignore[assignment]  # only tested for None by the base
         self._writer = threading.Thread(target=self._work, name=f"{self.name}-writer", daemon=True)
         self._writer.start()
+        try:
+            self._pg_urgent = await asyncio.to_thread(self.connect)
+        except BaseException:
+            await self.close()
+            raise
+        self._urgent_writer = threading.Thread(
+            target=self._work, args=(self._urgent_jobs,), name=f"{self.name}-urgent", daemon=True
+        )
+        self._urgent_writer.start()
         self._read_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-reader")
         try:
             self._pg_reader = await asyncio.get_running_loop().run_in_executor(self._read_pool, self.connect)
@@ -282,11 +297,16 @@ class PgDatabase(Database):
         writer = self._writer
         if writer is None:
             return
-        from hub.database import _LAST, _Job
-
         self._jobs.put(_Job(_LAST, next(self._seq), lambda: None))
         await asyncio.to_thread(writer.join)
         self._writer = None
+        urgent, self._urgent_writer = self._urgent_writer, None
+        if urgent is not None:
+            self._urgent_jobs.put(_Job(_LAST, next(self._seq), lambda: None))
+            await asyncio.to_thread(urgent.join)
+        if self._pg_urgent is not None:
+            self._pg_urgent.close()
+            self._pg_urgent = None
         if self._read_pool is not None:
             pool, reader = self._read_pool, self._pg_reader
             if reader is not None:
@@ -310,6 +330,33 @@ class PgDatabase(Database):
             conn = self._pg_writer = self.connect()
             self._conn = conn.raw  # type: ignore[assignment]
         return conn
+
+    def _urgent_conn(self) -> PgConnection:
+        conn = self._pg_urgent
+        if conn is None:
+            raise RuntimeError(f"{self.name} is not open")
+        if conn.broken:
+            with contextlib.suppress(Exception):
+                conn.close()
+            conn = self._pg_urgent = self.connect()
+        return conn
+
+    async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        """Run ``fn(conn, *args)`` on the writer thread, or an urgent job on the urgent writer's."""
+        if not urgent:
+            return await super().run(fn, *args)
+        self._db()
+        if self._urgent_writer is None or not self._urgent_writer.is_alive():
+            raise RuntimeError(f"{self.name} is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self.queued += 1
+        try:
+            job = _Job(_URGENT, next(self._seq), lambda: fn(self._urgent_conn(), *args), loop, future)
+            self._urgent_jobs.put(job)
+            return await future
+        finally:
+            self.queued -= 1
 
     def _reader_conn(self) -> PgConnection:
         conn = self._pg_reader

@@ -96,8 +96,11 @@ def _service_account() -> tuple[int, int] | None:
 class PostgresServer:
     """One PostgreSQL cluster in a temporary folder, on a unix socket and 127.0.0.1."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        #: Benchmarks keep PostgreSQL's defaults (fsync, synchronous commit, autovacuum): their
+        #: figures must be what a station gets, not what a throw-away test database does.
+        self.durable = durable
         self.account = _service_account()
         # Not under pytest's tmp folder: that is private to root, and the server may run
         # as another account.
@@ -148,21 +151,7 @@ class PostgresServer:
                 self.host,
                 "-p",
                 str(self.port),
-                # Speed over durability: a test database is thrown away.
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                # No processes that come and go by themselves (the suite checks that a test
-                # leaves no process behind).
-                "-c",
-                "autovacuum=off",
-                "-c",
-                "max_parallel_workers_per_gather=0",
-                "-c",
-                "max_connections=200",
+                *self._settings(),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -170,6 +159,25 @@ class PostgresServer:
         )
         log.close()
         self._wait_ready()
+
+    def _settings(self) -> list[str]:
+        settings = ["max_connections=200"]
+        if not self.durable:
+            # Speed over durability: a test database is thrown away.  No processes that come
+            # and go by themselves either (the suite checks that a test leaves none behind).
+            settings += [
+                "fsync=off",
+                "synchronous_commit=off",
+                "full_page_writes=off",
+                "autovacuum=off",
+                "max_parallel_workers_per_gather=0",
+            ]
+        return [arg for setting in settings for arg in ("-c", setting)]
+
+    @property
+    def pid(self) -> int | None:
+        """Return the postmaster's process id while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     def _wait_ready(self, within: float = 30.0) -> None:
         import psycopg

@@ -334,7 +334,9 @@ class SqliteStationStore:
         TELEMETRY_CHUNK rows, each queued on its own, so an urgent write that
         arrives meanwhile goes between two of them.
         """
-        if urgent or len(batch) <= TELEMETRY_CHUNK:
+        # PostgreSQL writes urgent jobs on a connection of their own (concurrent writers), so
+        # a telemetry batch need not be cut up for an SOS to go between its pieces.
+        if urgent or len(batch) <= TELEMETRY_CHUNK or self._db.dialect == "postgresql":
             return await self._db.write(self._ingest, batch, hub_counts, rejects, urgent=urgent)
         result = IngestResult()
         chunks = [batch[i : i + TELEMETRY_CHUNK] for i in range(0, len(batch), TELEMETRY_CHUNK)]
