@@ -17,6 +17,10 @@ the broker's ``$share/…`` subscription through one Mosquitto:
   is publish → the station's ack back at the hub (the ack follows the
   commit).
 
+A one-worker station on its SQLite file (today's default) runs first, on the
+same broker and hubs, as the baseline the ratios are taken against
+(``--no-baseline`` skips it).
+
 PostgreSQL runs with its *durable* defaults (fsync, synchronous commit,
 autovacuum), from Debian's package, on 127.0.0.1 and a unix socket in a
 temporary folder.  Never part of the test run.
@@ -120,9 +124,10 @@ def postgres_cpu(server: PostgresServer) -> float:
     return total
 
 
-def write_config(folder: Path, broker: Mosquitto, url: str, hubs: int) -> None:
+def write_config(folder: Path, broker: Mosquitto, url: str | None, hubs: int) -> None:
     """One config for every worker; only ``SAFETYHUB_WORKER_DIR`` and the port differ."""
     folder.mkdir(parents=True, exist_ok=True)
+    shared = f"  share_group: ccoc\n  database: {json.dumps(url)}\n" if url else ""
     (folder / "config.yaml").write_text(
         textwrap.dedent(f"""\
         hub: {{id: bench-ccoc, name: Bench CCOC, timezone: Asia/Bangkok,
@@ -135,9 +140,8 @@ def write_config(folder: Path, broker: Mosquitto, url: str, hubs: int) -> None:
           reconnect_min: 0.1
           reconnect_max: 1
           expected_hubs: {hubs}
-          share_group: ccoc
-          database: {json.dumps(url)}
-        """),
+        """)
+        + shared,
         encoding="utf-8",
     )
 
@@ -182,23 +186,32 @@ async def one_setup(
     broker: Mosquitto,
     work: Path,
     hubs: list[str],
+    backend: str,
     workers: int,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Run the three measurements with ``workers`` station workers on a fresh database."""
+    from integrations.station.store import StationStore
     from integrations.station.store_pg import PgStationStore
+    from integrations.station.store_sqlite import SqliteStationStore
 
-    name = server.create_database()
-    url = server.url(name)
-    store = PgStationStore(url)
+    folder = work / f"station-{backend}-{workers}"
+    name = ""
+    url: str | None = None
+    store: StationStore
+    if backend == "postgresql":
+        name = server.create_database()
+        url = server.url(name)
+        store = PgStationStore(url)
+    else:  # the baseline: one worker on its SQLite file, as a station runs today
+        store = SqliteStationStore(folder / "w0" / "station.db")
     await store.open()
     for hub_id in [*hubs, SOS_HUB]:
         await store.register_hub(hub_id, hub_id, time.time())
     await store.close()
-    folder = work / f"station-{workers}"
     write_config(folder, broker, url, len(hubs) + 1)
     procs = [spawn_worker(folder, f"w{i}") for i in range(workers)]
-    out: dict[str, Any] = {"workers": workers}
+    out: dict[str, Any] = {"backend": backend, "workers": workers}
     try:
         sims = await connect_fleet(broker, hubs)
         loop = asyncio.get_running_loop()
@@ -210,7 +223,8 @@ async def one_setup(
         pg0 = postgres_cpu(server)
         out["ingest"] = ing = await ingest(sims, args.events_per_hub, batch=args.batch)
         ing["workers_cpu_us"] = (sum(cpu_seconds(p.pid) for p in procs) - cpu0) / ing["events"] * 1e6
-        ing["postgres_cpu_us"] = (postgres_cpu(server) - pg0) / ing["events"] * 1e6
+        pg_cpu = postgres_cpu(server) - pg0 if backend == "postgresql" else 0.0
+        ing["postgres_cpu_us"] = pg_cpu / ing["events"] * 1e6
         # SOS while the hubs keep the workers at half the rate just measured.
         pace = ing["rate"] / 2
         seconds = 4 + args.sos * args.sos_gap
@@ -243,8 +257,9 @@ async def one_setup(
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        with contextlib.suppress(Exception):
-            server.drop_database(name)
+        if name:
+            with contextlib.suppress(Exception):
+                server.drop_database(name)
     return out
 
 
@@ -270,8 +285,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     try:
         server.start()
-        for workers in args.workers:
-            results.append(await one_setup(server, broker, work, hubs, workers, args))
+        setups = ([("sqlite", 1)] if args.baseline else []) + [("postgresql", n) for n in args.workers]
+        for backend, workers in setups:
+            results.append(await one_setup(server, broker, work, hubs, backend, workers, args))
     finally:
         server.stop()
         broker.stop()
@@ -279,21 +295,25 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def report(results: list[dict[str, Any]]) -> None:
-    print("\nStation on PostgreSQL (durable defaults), batched ingest and SOS at half load")
-    print(
-        f"{'workers':>7} {'events/s':>10} {'worker µs/ev':>13} {'pg µs/ev':>9} {'SOS p50 ms':>11} {'SOS p99 ms':>11}"
-    )
+    print("\nStation ingest (batched) and SOS at half load; PostgreSQL with its durable defaults")
+    head = f"{'engine':>10} {'workers':>7} {'events/s':>10} {'worker µs/ev':>13} {'pg µs/ev':>9}"
+    print(f"{head} {'SOS p50 ms':>11} {'SOS p99 ms':>11}")
     for r in results:
         ing, s = r["ingest"], r["sos"]
         print(
-            f"{r['workers']:>7} {ing['rate']:>10,.0f} {ing['workers_cpu_us']:>13.1f} {ing['postgres_cpu_us']:>9.1f}"
-            f" {s['p50']:>11.1f} {s['p99']:>11.1f}   (missing {ing['missing']}, SOS acked {s['count']}/{s['sent']})"
+            f"{r['backend']:>10} {r['workers']:>7} {ing['rate']:>10,.0f} {ing['workers_cpu_us']:>13.1f}"
+            f" {ing['postgres_cpu_us']:>9.1f} {s['p50']:>11.1f} {s['p99']:>11.1f}"
+            f"   (missing {ing['missing']}, SOS acked {s['count']}/{s['sent']})"
         )
-    if len(results) >= 2:
-        one, two = results[0]["ingest"], results[1]["ingest"]
-        print(f"2 workers / 1 worker: {two['rate'] / one['rate']:.2f}× the rate")
+    by = {(r["backend"], r["workers"]): r["ingest"] for r in results}
+    one, two, lite = by.get(("postgresql", 1)), by.get(("postgresql", 2)), by.get(("sqlite", 1))
+    if one and two:
+        print(f"PostgreSQL, 2 workers / 1 worker: {two['rate'] / one['rate']:.2f}× the rate")
+    if one and lite:
+        print(f"PostgreSQL / SQLite, 1 worker: {one['rate'] / lite['rate']:.2f}× the rate")
+    if one:
         per_core = 1e6 / (one["workers_cpu_us"] + one["postgres_cpu_us"])
-        print(f"one core carries ≈ {per_core:,.0f} events/s (workers + PostgreSQL CPU per event)")
+        print(f"one core carries ≈ {per_core:,.0f} events/s (worker + PostgreSQL CPU per event)")
 
 
 def collect(quick: bool) -> list[Result]:
@@ -303,21 +323,16 @@ def collect(quick: bool) -> list[Result]:
     out = []
     for r in results:
         n, ing, s = r["workers"], r["ingest"], r["sos"]
+        label = f"{r['backend']}, {n} worker(s)"
         target = "≥ 20,000" if n == 1 else None
         note = f"missing {ing['missing']}"
         out.append(
-            Result(
-                f"PG ingest, {n} worker(s)",
-                "events/s",
-                [ing["rate"]],
-                better="higher",
-                target=target,
-                note=note,
-            )
+            Result(f"ingest, {label}", "events/s", [ing["rate"]], better="higher", target=target, note=note)
         )
-        out.append(Result(f"PG worker CPU per event, {n} worker(s)", "µs", [ing["workers_cpu_us"]]))
-        out.append(Result(f"PostgreSQL CPU per event, {n} worker(s)", "µs", [ing["postgres_cpu_us"]]))
-        out.append(Result(f"SOS → ack at half load, {n} worker(s)", "ms", s["samples"], target="p99 ≤ 50"))
+        out.append(Result(f"worker CPU per event, {label}", "µs", [ing["workers_cpu_us"]]))
+        if r["backend"] == "postgresql":
+            out.append(Result(f"PostgreSQL CPU per event, {label}", "µs", [ing["postgres_cpu_us"]]))
+        out.append(Result(f"SOS → ack at half load, {label}", "ms", s["samples"], target="p99 ≤ 50"))
     return out
 
 
@@ -326,13 +341,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="200 hubs, 20,000 events per run")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="PostgreSQL worker counts")
+    parser.add_argument(
+        "--no-baseline", dest="baseline", action="store_false", help="skip the one-worker SQLite baseline"
+    )
     parser.add_argument("--batch", type=int, default=100, help="envelopes per MQTT message")
     parser.add_argument("--sos", type=int, default=None, help="SOS incidents at half load")
     parser.add_argument("--sos-gap", type=float, default=0.05, help="seconds between SOS")
     args = parser.parse_args(argv)
     args.hubs = 200 if args.quick else 1000
-    args.events_per_hub = 100 if args.quick else 100
+    args.events_per_hub = 100
     if args.sos is None:
         args.sos = 60 if args.quick else 200
     return args

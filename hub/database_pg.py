@@ -174,6 +174,15 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Any]:
     return cls
 
 
+def _clean(params: Sequence[Any]) -> tuple[Any, ...]:
+    """Return the parameters with NUL replaced in text: PostgreSQL's text cannot hold it.
+
+    SQLite stores a NUL a hub sent (JSON's ``\u0000`` in a title); PostgreSQL would refuse the
+    whole transaction, and a refused SOS is retried for ever.  U+FFFD shows where it was.
+    """
+    return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in params)
+
+
 class PgConnection:
     """A psycopg connection that reads the stores' SQL (see the module's docstring)."""
 
@@ -189,13 +198,13 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
         """Run one statement; ``?`` placeholders."""
         if params:
-            return self.raw.execute(translate(sql), tuple(params))
+            return self.raw.execute(translate(sql), _clean(params))
         return self.raw.execute(translate(sql, has_params=False))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         """Run one statement for each row (pipelined by psycopg); ``rowcount`` is the total."""
         cursor = self.raw.cursor()
-        cursor.executemany(translate(sql), [tuple(r) for r in rows])
+        cursor.executemany(translate(sql), [_clean(r) for r in rows])
         return cursor
 
     def executescript(self, script: str) -> None:

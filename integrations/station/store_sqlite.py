@@ -203,11 +203,22 @@ _INSERT_MESSAGE = (
     "INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
     "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
-#: PostgreSQL: the whole batch in one statement, which says which rows were new.
+#: PostgreSQL: the whole batch in one statement, handed over as one JSON text (json.dumps is C;
+#: adapting thousands of Python values one by one is not).  It answers how many rows were new
+#: and, only when some were repeats, which.
 _INSERT_MESSAGES_PG = (
-    "INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
-    "SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[], "
-    "?::bytea[]) ON CONFLICT DO NOTHING RETURNING hub_id, id"
+    "WITH ins AS (INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
+    "SELECT e->>0, e->>1, e->>2, e->>3, e->>4, (e->>5)::float8, (e->>6)::float8, convert_to(e->>7, 'UTF8') "
+    "FROM json_array_elements(?::json) AS e "
+    "ON CONFLICT DO NOTHING RETURNING hub_id, id) "
+    "SELECT count(*), CASE WHEN count(*) < ? THEN json_agg(json_build_array(hub_id, id))::text END FROM ins"
+)
+#: PostgreSQL: every hub's counters in one statement.
+_COUNT_RECEIVED_PG = (
+    "UPDATE hubs SET received = received + r.n, "
+    "last_seen = GREATEST(COALESCE(last_seen, 0), r.seen), last_sent = GREATEST(COALESCE(last_sent, 0), r.sent) "
+    "FROM json_to_recordset(?::json) AS r(hub_id text, n bigint, seen float8, sent float8) "
+    "WHERE hubs.hub_id = r.hub_id"
 )
 _UPSERT_INCIDENT = """
     INSERT INTO incidents (hub_id, incident_id, kind, severity, status, title, place, lat, lon, entities, data,
@@ -372,7 +383,13 @@ class SqliteStationStore:
         self._apply(db, fresh)
         # Rows are locked in one order (by key) in every transaction, so two workers
         # storing overlapping batches on PostgreSQL wait for each other, never deadlock.
-        if hub_counts:
+        if hub_counts and self._db.dialect == "postgresql":
+            records = [
+                {"hub_id": hub, "n": n, "seen": seen_at, "sent": sent_at}
+                for hub, (n, seen_at, sent_at) in sorted(hub_counts.items())
+            ]
+            db.execute(_COUNT_RECEIVED_PG, (json.dumps(records),))
+        elif hub_counts:
             db.executemany(
                 _COUNT_RECEIVED,
                 [
@@ -398,9 +415,15 @@ class SqliteStationStore:
             # RETURNING names the new rows: other workers commit meanwhile, so a range of
             # seq would not.
             rows.sort(key=lambda r: (r[1], r[0]))
-            columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(8)]
-            new = {(r[0], r[1]) for r in db.execute(_INSERT_MESSAGES_PG, columns)}
-            return None if len(new) == len(batch) else new
+            doc = json.dumps(
+                [[*r[:7], r[7].decode("utf-8") if r[7] is not None else None] for r in rows],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            count, listed = db.execute(_INSERT_MESSAGES_PG, (doc, len(batch))).fetchone()
+            if count == len(batch):
+                return None
+            return {(h, i) for h, i in json.loads(listed)} if listed else set()
         # SQLite: one writer. ON CONFLICT DO NOTHING skips repeats (also within the batch);
         # new rows get seq above the current maximum, so only when some were skipped is a
         # second look needed, and then it is one range scan.

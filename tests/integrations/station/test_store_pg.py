@@ -108,3 +108,36 @@ async def test_a_password_in_the_url_is_never_logged(postgres_url: str, caplog: 
     store = PgStationStore(url)
     assert "Tr0ub4dor" not in store.where
     assert "Tr0ub4dor" not in redact(f"could not connect to {url}")
+
+
+async def test_a_nul_in_a_hubs_text_does_not_block_an_sos(postgres_url: str) -> None:
+    """PostgreSQL's text cannot hold NUL: it would refuse the SOS's transaction for ever."""
+    store = PgStationStore(postgres_url)
+    await store.open()
+    try:
+        await store.register_hub("h1", "", 1.0)
+        msg_id, incident_id = ulid(), ulid()
+        incident = {
+            "id": incident_id,
+            "kind": "sos",
+            "severity": "critical",
+            "status": "open",
+            "title": "SOS\x00 ร้านทอง",
+            "opened_at": 1.0,
+            "updated_at": 1.0,
+        }
+        body = {
+            "action": "opened",
+            "incident": incident,
+            "entry": {"ts": 1.0, "kind": "opened", "text": "a\x00b"},
+        }
+        raw = envelope(msg_id, "st", "h1", "incident", 1.0, body)
+        result = await store.ingest(
+            [Inbound(msg_id, "h1", "incident", 1.0, 2.0, raw, parse_envelope(raw))], {}, {}, urgent=True
+        )
+        assert result.new_keys == {("h1", msg_id)}
+        stored = await store.incident(incident_id, "h1")
+        assert stored is not None and stored["title"] == "SOS\ufffd ร้านทอง"
+        assert stored["timeline"][0]["text"] == "a\ufffdb"
+    finally:
+        await store.close()
