@@ -55,8 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.ids import ulid
-from hub.testing_mqtt import Mosquitto, find_mosquitto
 from integrations.federation.protocol import envelope
+from integrations.mqtt.testing import Mosquitto, find_mosquitto
 from integrations.station.broker import acl_text, hash_password, write_passwd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -463,7 +463,7 @@ def time_acks(hub: Any) -> dict[str, float]:
 
 
 async def open_sos(hub: Any) -> str:
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     result = await hub.data[INCIDENTS].open("sos", title="bench SOS")
     # incident.open returns the incident (or, in older code, its id).

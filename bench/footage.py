@@ -36,7 +36,6 @@ sys.path.insert(0, str(REPO))
 
 from hub.hub import Hub  # noqa: E402
 from hub.testing import write_config  # noqa: E402
-from hub.testing_mqtt import Mosquitto, find_mosquitto  # noqa: E402
 from integrations.federation.testing import (  # noqa: E402
     CAMERA_PASSWORD,
     FederationLab,
@@ -44,6 +43,7 @@ from integrations.federation.testing import (  # noqa: E402
     station_config,
     until,
 )
+from integrations.mqtt.testing import Mosquitto, find_mosquitto  # noqa: E402
 from integrations.station.footage import FOOTAGE  # noqa: E402
 from integrations.video.footage import FOOTAGE_DESK  # noqa: E402
 from integrations.video.footage_testing import make_segments, register_segments  # noqa: E402

@@ -70,7 +70,7 @@ def run_pure(name: str, strategy: Any, check: Callable[[Any], None], cases: int)
 async def _hub(folder: Path) -> tuple[Any, Any, Any]:
     from hub.hub import Hub
     from hub.testing import BASE_CONFIG, free_port, write_config
-    from hub.testing_line import FakeLineApi
+    from integrations.line.testing import FakeLineApi
 
     fake = await FakeLineApi().start()
     port = free_port()

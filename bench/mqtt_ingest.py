@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.runner import Result  # noqa: E402
 from hub.testing import BASE_CONFIG, write_config  # noqa: E402
-from hub.testing_mqtt import Mosquitto, find_mosquitto  # noqa: E402
+from integrations.mqtt.testing import Mosquitto, find_mosquitto  # noqa: E402
 
 DEVICES = 1000
 BASE = "zigbee2mqtt"

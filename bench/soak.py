@@ -97,8 +97,8 @@ class Lab:
     """Mosquitto with the station's accounts, and the station process."""
 
     def __init__(self, folder: Path) -> None:
-        from hub.testing_mqtt import Mosquitto, find_mosquitto
         from integrations.federation.testing import FederationLab
+        from integrations.mqtt.testing import Mosquitto, find_mosquitto
 
         binary = find_mosquitto()
         if binary is None:
@@ -150,9 +150,9 @@ class Lab:
 
 async def soak(events: int, log: bool = True) -> dict[str, Any]:
     """Run the compressed day; return hourly RSS and timings."""
+    from hub.components.incident import INCIDENTS
     from hub.core.clock import FakeClock
     from hub.hub import Hub
-    from hub.incidents import INCIDENTS
     from integrations.federation.uplink import FEDERATION
 
     folder = Path(tempfile.mkdtemp(prefix="soak-"))

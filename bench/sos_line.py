@@ -3,7 +3,7 @@
 The whole SOS path of DESIGN §7 as shipped: a simulated SOS button, the
 ``sos_alert`` blueprint (no camera, no lights: the issue's "without a camera"
 case), ``incident.open``, and ``line.send`` of the incident's Flex card
-through line-bot-sdk to the fake LINE API (``hub.testing_line``) on
+through line-bot-sdk to the fake LINE API (``integrations.line.testing``) on
 127.0.0.1.  Presses arrive at a steady rate (default 50/s); each press is
 timed from just before ``SosButton.press`` to the moment the fake LINE
 server starts handling the push that carries that press's incident.  The fake
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs
 from hub.core.bus import Event
 from hub.hub import Hub
 from hub.testing import BASE_CONFIG
-from hub.testing_line import FakeLineApi
+from integrations.line.testing import FakeLineApi
 from integrations.sos import SosButton
 
 GROUP = "C" + "1" * 32

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.runner import Result
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from hub.testing import BASE_CONFIG
-from hub.testing_line import FakeLineApi
+from integrations.line.testing import FakeLineApi
 
 GROUP = "C" + "1" * 32
 

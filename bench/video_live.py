@@ -53,8 +53,8 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 
 from hub.hub import Hub  # noqa: E402
-from hub.testing_mqtt import Mosquitto, find_mosquitto, free_port  # noqa: E402
 from integrations.camera import CameraEntity, Owner, add_camera  # noqa: E402
+from integrations.mqtt.testing import Mosquitto, find_mosquitto, free_port  # noqa: E402
 from integrations.station.broker import acl_text, hash_password, write_passwd  # noqa: E402
 from integrations.video.mp4 import BoxReader  # noqa: E402
 

@@ -16,17 +16,15 @@ from typing import Any
 from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
 from hub.config.nodes import NodeDict
-from hub.plugins import Manifest, PluginHost
+from hub.plugins import PluginHost
+from hub.plugins.manifest import read_manifest
 
 __all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
 
-#: Core domains that are part of ``hub`` but speak the plugin hooks.
-CORE_PLUGINS: tuple[tuple[str, Manifest], ...] = (
-    ("hub.incidents", Manifest(domain="incident", name="Incidents", always=True)),
-    ("hub.automation", Manifest(domain="automation", name="Automations", always=True)),
-    ("hub.helpers", Manifest(domain="helpers", name="Helpers (input_*, timer, counter)", always=True)),
-    ("hub.zone", Manifest(domain="zone", name="Zone", always=True)),
-)
+#: Core components: part of ``hub`` but speaking the plugin hooks, each in its own folder
+#: ``hub/components/<domain>/`` with its ``manifest.json`` (like Home Assistant's core components).
+COMPONENTS_DIR = Path(__file__).resolve().parent / "components"
+CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone")
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = (
     "input_boolean",
@@ -60,12 +58,12 @@ class LoadedConfig:
 
 
 def _register_core(host: PluginHost) -> None:
-    for module_name, manifest in CORE_PLUGINS:
+    for domain in CORE_PLUGINS:
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(f"hub.components.{domain}")
         except ModuleNotFoundError:
             continue  # not built yet in this tree
-        host.add_core(module, manifest)
+        host.add_core(module, read_manifest(COMPONENTS_DIR / domain))
 
 
 def _schemas(host: PluginHost) -> dict[str, Any]:

@@ -26,12 +26,12 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from hub.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.bootstrap import LoadedConfig
+    from hub.components.automation.platforms import ConditionPlatform, TriggerPlatform
+    from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.config import ConfigError
     from hub.http.routes import Route
     from hub.hub import Hub
-    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("hookspec", "hookimpl", "PROJECT")
 
@@ -195,7 +195,7 @@ def timeline_attachments(hub: Hub, user: Any, entry: Any) -> list[Mapping[str, A
 
     :param hub: the running hub.
     :param user: the logged-in user (``username``, ``role``).
-    :param entry: the :class:`~hub.incidents.TimelineEntry`.
+    :param entry: the :class:`~hub.components.incident.TimelineEntry`.
     :return: one item per attachment, or None when the entry is not this plugin's.
     """
 
@@ -290,7 +290,7 @@ def incident_written(
     :param entry: the change's timeline entry; ``entry.id`` is its row id in
         ``incident_timeline``, fixed before the write, and ``entry.kind`` says what
         happened (``opened``, ``acknowledged``, ``closed``, ``note``, ``snapshot``...).
-    :return: an :class:`hub.incidents.IncidentRows` (rows, and a callback run once they
+    :return: an :class:`hub.components.incident.IncidentRows` (rows, and a callback run once they
         are committed), or None to add nothing.
     """
 

@@ -194,5 +194,5 @@ def no_entrypoint_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 # The fake LINE Messaging API (``fake_line_factory``, ``FakeLineApi``) joins the kit.
 # Both define async fixtures, so they come only with pytest-asyncio.
 if HAVE_PYTEST_ASYNCIO:
-    from hub.testing_line import *  # noqa: E402, F403
-    from hub.testing_mqtt import *  # noqa: E402, F403
+    from integrations.line.testing import *  # noqa: E402, F403
+    from integrations.mqtt.testing import *  # noqa: E402, F403

@@ -7,13 +7,13 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.components.incident import INCIDENTS, KINDS, IncidentNotFound
 from hub.core.context import Context
 from hub.core.errors import ServiceNotFound
 from hub.core.state import valid_entity_id
 from hub.http.idempotency import check_key, idempotent
 from hub.http.routes import Route, current_user, json_dumps, json_error, read_json_object
 from hub.http.server import HUB_KEY
-from hub.incidents import INCIDENTS, KINDS, IncidentNotFound
 from hub.keys import HubKey
 
 __all__ = ("routes", "IncidentSource", "INCIDENT_SOURCES")

@@ -21,13 +21,13 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.auth import SESSION_SECONDS, AuthError, User, role_at_least
+from hub.components.incident import INCIDENTS, STATUSES, IncidentNotFound
 from hub.core.services import ROLES
 from hub.core.throttle import Throttle
 from hub.http.routes import Handler, Route, current_user
 from hub.http.server import HUB_KEY, PRECSRF_COOKIE, SESSION_COOKIE
 from hub.http.templating import LANG_COOKIE, is_local_path, render
 from hub.i18n import normalize_lang, translate
-from hub.incidents import INCIDENTS, STATUSES, IncidentNotFound
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -10,6 +10,9 @@ The shape, for every folder under ``integrations/`` and ``plugins/``:
 * ``README.md``, ``__init__.py``, ``config.py`` (the block's schema) and ``const.py`` (its names);
 * ``__init__.py`` implements at least one hook with ``@hookimpl``;
 * tests mirror the tree: ``tests/<integrations|plugins>/<name>/`` holds at least one ``test_*.py``.
+
+The core components under ``hub/components/`` need a ``manifest.json`` that validates, a hook in
+``__init__.py`` and tests in ``tests/hub/components/<name>/`` (their schemas live with their code).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ __all__ = ("Finding", "lint_tree", "main")
 #: The folders that hold built-in plugins, relative to the project root.
 PLUGIN_PARENTS = ("integrations", "plugins")
 REQUIRED_FILES = ("manifest.json", "README.md", "__init__.py", "config.py", "const.py")
+#: The folder of the core components, relative to the project root.
+COMPONENTS = "hub/components"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +42,26 @@ class Finding:
         return f"{self.path}: {self.message}"
 
 
+def _subfolders(base: Path) -> list[Path]:
+    if not base.is_dir():
+        return []
+    return [
+        child
+        for child in sorted(base.iterdir())
+        if child.is_dir() and not child.name.startswith(("_", ".")) and any(child.glob("*.py"))
+    ]
+
+
+def component_folders(root: Path) -> list[Path]:
+    """Every core component folder under ``root``."""
+    return _subfolders(root / COMPONENTS)
+
+
 def plugin_folders(root: Path) -> list[Path]:
     """Every built-in plugin folder under ``root`` (a folder with Python in it, not a cache)."""
     folders: list[Path] = []
     for parent in PLUGIN_PARENTS:
-        base = root / parent
-        if not base.is_dir():
-            continue
-        for child in sorted(base.iterdir()):
-            if child.is_dir() and not child.name.startswith(("_", ".")) and any(child.glob("*.py")):
-                folders.append(child)
+        folders.extend(_subfolders(root / parent))
     return folders
 
 
@@ -95,11 +110,33 @@ def lint_folder(root: Path, folder: Path, known: set[str]) -> list[Finding]:
     return found
 
 
-def lint_tree(root: Path) -> list[Finding]:
-    """Every finding for the built-in plugin folders under ``root``."""
-    folders = plugin_folders(root)
-    known = {f.name for f in folders}
+def lint_component(root: Path, folder: Path) -> list[Finding]:
+    """Findings for one core component folder (``hub/components/<name>``)."""
+    rel = folder.relative_to(root).as_posix()
     found: list[Finding] = []
+    try:
+        read_manifest(folder)
+    except ManifestError as err:
+        found.append(Finding(f"{rel}/manifest.json", str(err)))
+    init = folder / "__init__.py"
+    if not init.is_file():
+        found.append(Finding(rel, "__init__.py is missing"))
+    elif not _implements_a_hook(init):
+        found.append(Finding(f"{rel}/__init__.py", "implements no hook (@hookimpl)"))
+    tests = root / "tests" / COMPONENTS / folder.name
+    if not any(tests.glob("test_*.py")):
+        found.append(Finding(rel, f"no tests: tests/{COMPONENTS}/{folder.name}/test_*.py"))
+    return found
+
+
+def lint_tree(root: Path) -> list[Finding]:
+    """Every finding for the core components and built-in plugin folders under ``root``."""
+    components = component_folders(root)
+    folders = plugin_folders(root)
+    known = {f.name for f in (*components, *folders)}
+    found: list[Finding] = []
+    for component in components:
+        found.extend(lint_component(root, component))
     for folder in folders:
         found.extend(lint_folder(root, folder, known))
     return found

@@ -195,7 +195,7 @@ class AlarmWindow:
 
     async def load(self, hub: Hub) -> None:
         """Read open and recently closed incidents (through the incident manager)."""
-        from hub.incidents import INCIDENTS
+        from hub.components.incident import INCIDENTS
 
         since = hub.clock.time() - self.KEEP_SECONDS
         for inc in await hub.data[INCIDENTS].open_or_closed_since(since):

@@ -20,8 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hub.components.incident import INCIDENTS
 from hub.core.errors import HubError
-from hub.incidents import INCIDENTS
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity, SnapshotError, check_jpeg
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.camera.const import DOMAIN, EVENT_SNAPSHOT
 from integrations.camera.entity import CameraEntity, PtzError, SnapshotError
 

@@ -24,9 +24,9 @@ from integrations.federation.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
     from hub.bootstrap import LoadedConfig
+    from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.http.routes import Route
     from hub.hub import Hub
-    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("FederationConfig",)
 

@@ -294,7 +294,7 @@ class CommandRunner:
             self._check_cameras(cmd, _ids(data["entity_id"]), service)
         if domain == "incident":
             data["by"] = f"{cmd.by.name or cmd.by.user} ({self.station})"
-            from hub.incidents import INCIDENTS, IncidentNotFound
+            from hub.components.incident import INCIDENTS, IncidentNotFound
 
             try:
                 await self.hub.data[INCIDENTS].get(data["incident_id"], timeline=False)

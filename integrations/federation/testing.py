@@ -1,6 +1,6 @@
 """Test kit for federation: a station broker with real accounts and ACL, and config blocks.
 
-Built on ``hub.testing_mqtt``'s ``mosquitto_factory``: the broker's password
+Built on ``integrations.mqtt.testing``'s ``mosquitto_factory``: the broker's password
 file and ACL are written by the station's own admin code
 (:mod:`integrations.station.broker`), so tests exercise what ``add-hub``
 produces.  Import the fixture into a ``conftest.py``::
@@ -21,7 +21,7 @@ from integrations.station.broker import acl_text, hash_password, write_passwd
 
 if TYPE_CHECKING:
     from hub.hub import Hub
-    from hub.testing_mqtt import Mosquitto, MosquittoFactory
+    from integrations.mqtt.testing import Mosquitto, MosquittoFactory
 
 __all__ = (
     "FederationLab",

@@ -54,8 +54,8 @@ from integrations.federation.outbox import Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
 if TYPE_CHECKING:
+    from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.hub import Hub
-    from hub.incidents import Incident, IncidentRows, TimelineEntry
 
 __all__ = ("FEDERATION", "Federation", "CONNECTED_ENTITY")
 
@@ -379,7 +379,7 @@ class Federation:
         """
         if not self.cfg.share.incidents:
             return None
-        from hub.incidents import IncidentRows
+        from hub.components.incident import IncidentRows
 
         item = self._entry_item(incident, entry)
         if entry.kind == "snapshot" and entry.attachments and self.cfg.share.snapshots:
@@ -405,7 +405,7 @@ class Federation:
     async def _with_snapshots(
         self, incident_id: str, snapshot_ids: list[str], item: OutboxItem
     ) -> IncidentRows:
-        from hub.incidents import IncidentRows
+        from hub.components.incident import IncidentRows
 
         items = [item]
         for snapshot_id in snapshot_ids:

@@ -183,7 +183,7 @@ class FrigateTracker:
 
     async def _link_open_incidents(self, event_id: str, tracked: _Tracked) -> None:
         """Note the snapshot link on open incidents that name this camera."""
-        from hub.incidents import INCIDENTS
+        from hub.components.incident import INCIDENTS
 
         manager = self.hub.data.get(INCIDENTS)
         url = snapshot_url(self.config.url, event_id)
@@ -256,7 +256,7 @@ async def link_snapshot(
     context: Context | None = None,
 ) -> None:
     """Add a Frigate snapshot link to an incident's timeline."""
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     what = " ".join(p for p in (label, camera and f"on {camera}") if p) or "detection"
     await hub.data[INCIDENTS].note(

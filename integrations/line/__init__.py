@@ -3,7 +3,7 @@
 Thin hook implementations; the work is in :mod:`integrations.line.runtime` and
 the modules it builds.  Nothing heavy is imported here: the hub imports every
 built-in integration at start, and line-bot-sdk is loaded only when the
-``line:`` block is configured (see :mod:`integrations.line.api`).
+``line:`` block is configured (see :mod:`integrations.line.client`).
 """
 
 from __future__ import annotations

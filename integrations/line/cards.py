@@ -1,7 +1,7 @@
 """LINE message objects (plain LINE JSON) for alerts, acknowledgements and replies.
 
 Everything here is pure: it builds dictionaries in LINE's wire format, which
-the SDK turns into its models in :mod:`integrations.line.api`.  Limits that
+the SDK turns into its models in :mod:`integrations.line.client`.  Limits that
 LINE documents but neither the SDK nor the OpenAPI spec enforces (text
 length, label length, HTTPS image URLs) are applied here.
 """
@@ -13,8 +13,8 @@ from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from hub.components.incident import Incident
 from hub.i18n import format_time, translate
-from hub.incidents import Incident
 from integrations.line.const import (
     MAX_ALT_TEXT,
     MAX_FLEX_LABEL,

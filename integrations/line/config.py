@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 
+from hub.components.incident import KINDS
 from hub.config import BlockModel
-from hub.incidents import KINDS
 from integrations.line.const import ALIAS_PATTERN, DEFAULT_API_BASE, DEFAULT_TRIGGER_WORDS
 
 __all__ = ("Alias", "EscalationRule", "LineConfig", "RetryConfig")

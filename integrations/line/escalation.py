@@ -16,10 +16,10 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.context import Context
-from hub.incidents import INCIDENTS, Incident, IncidentNotFound
 from integrations.line.cards import format_latency
 from integrations.line.const import EVENT_ESCALATED
 

@@ -13,11 +13,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
 from hub.core.context import Context
-from hub.incidents import INCIDENTS, Incident, IncidentNotFound
 from integrations.line import registration
-from integrations.line.api import LineApiError
 from integrations.line.cards import clip, drill_prefix, format_latency, short_ref, text_message
+from integrations.line.client import LineApiError
 from integrations.line.const import (
     EVENT_GROUP_JOINED,
     EVENT_GROUP_LEFT,

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from integrations.line.api import LineApiError, SendResult
+from integrations.line.client import LineApiError, SendResult
 from integrations.line.const import EVENT_QUOTA, EVENT_QUOTA_EXHAUSTED
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
 from hub.keys import HubKey
-from integrations.line.api import LineApi, LineApiError
+from integrations.line.client import LineApi, LineApiError
 from integrations.line.const import ALIAS_RE, BOT_ENTITY
 from integrations.line.escalation import Escalator
 from integrations.line.handlers import EventHandlers
@@ -240,7 +240,7 @@ class LineRuntime:
         self.hub.create_task(self._notify_ack(event.data["incident_id"], actor), "line ack notice")
 
     async def _notify_ack(self, incident_id: str, actor: str) -> None:
-        from hub.incidents import INCIDENTS
+        from hub.components.incident import INCIDENTS
         from integrations.line.cards import drill_prefix, format_latency, short_ref
 
         if not await self.store.card_recipients(incident_id):

@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
 from hub.core.context import Context
 from hub.core.errors import HubError, Refused
 from hub.entity import EntityNotFound
-from hub.incidents import INCIDENTS, Incident, IncidentNotFound
-from integrations.line.api import SendResult
 from integrations.line.cards import clip, image_message, incident_card, is_https_url, text_message
+from integrations.line.client import SendResult
 from integrations.line.const import MAX_TEXT, RAW_ID_RE, RESUME_WINDOW
 
 if TYPE_CHECKING:

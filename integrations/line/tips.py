@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.components.incident import INCIDENTS, IncidentNotFound
 from hub.core.context import Context
-from hub.incidents import INCIDENTS, IncidentNotFound
-from integrations.line.api import LineApiError
 from integrations.line.cards import clip, short_ref
+from integrations.line.client import LineApiError
 from integrations.line.const import EVENT_TIP, MAX_TIP_IMAGE
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.auth import role_at_least
+from hub.components.incident import INCIDENTS, IncidentNotFound
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
-from hub.incidents import INCIDENTS, IncidentNotFound
 from integrations.line import registration
 from integrations.line.cards import short_ref
 from integrations.line.runtime import LINE, LineRuntime

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.automation.platforms import TriggerFire, TriggerInfo
 from hub.badinput import payload_text
+from hub.components.automation.platforms import TriggerFire, TriggerInfo
 from hub.core.context import Context
 from integrations.mqtt.client import MqttMessage
 from integrations.mqtt.matcher import validate_filter

@@ -127,7 +127,7 @@ def config_schema() -> Any:
 @hookimpl
 def config_check(loaded: LoadedConfig) -> Iterable[ConfigError]:
     """Warn about each button no automation triggers on: its presses open a default incident."""
-    from hub.automation import automation_entries
+    from hub.components.automation import automation_entries
     from hub.config import ConfigWarning, position_of
     from integrations.sos.handled import listened_to, names
 

@@ -79,7 +79,7 @@ class SosButton(Entity):
         """
         context = context or Context(origin=source or self.source)
         if drill:
-            from hub.incidents import INCIDENTS
+            from hub.components.incident import INCIDENTS
 
             incidents = self.hub.data.get(INCIDENTS)
             if incidents is not None:
@@ -115,7 +115,7 @@ class SosButton(Entity):
 
     def handled(self) -> bool:
         """Return whether an enabled, working automation triggers on this button's presses."""
-        from hub.automation.const import MANAGER
+        from hub.components.automation.const import MANAGER
         from integrations.sos.handled import listened_to
 
         manager = self.hub.data.get(MANAGER)

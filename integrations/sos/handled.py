@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from hub.automation.specs import TriggerSpec
+from hub.components.automation.specs import TriggerSpec
 from integrations.sos.const import EVENT_SOS_PRESSED
 
 __all__ = ("handles", "listened_to", "names")

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.components.incident import INCIDENTS, IncidentNotFound
 from hub.core.context import Context
 from hub.i18n import translate
-from hub.incidents import INCIDENTS, IncidentNotFound
 
 if TYPE_CHECKING:
     from hub.hub import Hub

@@ -39,9 +39,6 @@ async def setup(hub: Hub, config: StationConfig) -> None:
     station = Station(hub, config)
     await station.start()
     hub.data[STATION] = station
-    from integrations.station.console import start_console
-
-    await start_console(hub, station)
     from integrations.station.footage import FOOTAGE, FootageDesk
 
     footage = FootageDesk(hub, station, config.footage)
@@ -58,14 +55,12 @@ async def setup(hub: Hub, config: StationConfig) -> None:
 async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
     from hub.http.api import INCIDENT_SOURCES
-    from integrations.station.console import stop_console
     from integrations.station.footage import FOOTAGE
     from integrations.station.runtime import STATION
 
     footage = hub.data.pop(FOOTAGE)
     if footage is not None:
         await footage.stop()
-    await stop_console(hub)
     station = hub.data.pop(STATION)
     if station is None:
         return
@@ -77,24 +72,14 @@ async def shutdown(hub: Hub) -> None:
 
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
-    """Return the hubs API and page (station role only)."""
+    """Return the hubs API and page and the footage desk (station role only)."""
     if hub.role != "station":
         return []
     from integrations.station.api import routes
-    from integrations.station.console.live_web import routes as live_routes
-    from integrations.station.console.map_leaflet import routes as map_routes
-    from integrations.station.console.web import routes as console_routes
     from integrations.station.footage_api import routes as footage_routes
     from integrations.station.footage_page import routes as footage_page
 
-    return (
-        routes(hub)
-        + console_routes(hub)
-        + live_routes(hub)
-        + map_routes(hub)
-        + footage_routes(hub)
-        + footage_page(hub)
-    )
+    return routes(hub) + footage_routes(hub) + footage_page(hub)
 
 
 @hookimpl
@@ -105,27 +90,28 @@ def template_dirs() -> Any:
 
 @hookimpl
 def static_dirs() -> Any:
-    """Serve the console's script and stylesheet at ``/static/station/``."""
+    """Serve the console's scripts and stylesheet at ``/static/station/`` (their public URLs stay put)."""
     return {"station": Path(__file__).parent / "static"}
 
 
 @hookimpl
 def storage_migrations() -> Any:
-    """Return the console's tables (commands, views, hub link history, CAP outbox)."""
-    from integrations.station.console.migrations import MIGRATIONS
+    """Return the console's tables (commands, views, hub link history, CAP outbox).
+
+    They stay under the ``station`` component of ``schema_migrations``, where existing station
+    databases have them recorded; registering them under ``ccoc`` would run them a second time.
+    """
+    from integrations.ccoc.migrations import MIGRATIONS
 
     return MIGRATIONS
 
 
 @hookimpl
 def nav_links(hub: Hub, user: Any) -> Any:
-    """Link the hubs page and the CCOC console on a station."""
+    """Link the hubs page on a station (the console links itself: :mod:`integrations.ccoc`)."""
     if hub.role != "station":
         return []
-    return [
-        {"href": "/ccoc", "label_th": "ศูนย์สั่งการ", "label_en": "CCOC", "role": "viewer"},
-        {"href": "/station/hubs", "label_th": "ฮับในพื้นที่", "label_en": "Hubs", "role": "viewer"},
-    ]
+    return [{"href": "/station/hubs", "label_th": "ฮับในพื้นที่", "label_en": "Hubs", "role": "viewer"}]
 
 
 @hookimpl
@@ -140,11 +126,9 @@ def register_commands(cli: click.Group) -> None:
 
 @hookimpl
 def streamed_events(hub: Hub) -> list[str]:
-    """The CCOC board follows incidents, hubs and commands live (station role only)."""
+    """The CCOC board follows footage requests live (station role only)."""
     if hub.role != "station":
         return []
-    from integrations.station.console.delivery import EVENT_CCOC_COMMAND
-    from integrations.station.console.service import EVENT_CCOC_HUB, EVENT_CCOC_INCIDENT
     from integrations.station.footage import EVENT_CCOC_FOOTAGE
 
-    return [EVENT_CCOC_INCIDENT, EVENT_CCOC_HUB, EVENT_CCOC_COMMAND, EVENT_CCOC_FOOTAGE]
+    return [EVENT_CCOC_FOOTAGE]

@@ -157,7 +157,7 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
             result="refused: no reason",
         )
         return json_error(400, "a reason is required to view a shared image (?reason=incident id or text)")
-    from integrations.station.console.service import CONSOLE
+    from integrations.ccoc.service import CONSOLE
 
     # The owner's rule and record, as for a console view: the window of an on_alarm
     # camera, and a copy of the view in the owner's hub audit.

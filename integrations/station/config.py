@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from integrations.ccoc.config import ConsoleConfig
 from integrations.federation.config import normalize_protocol
 from integrations.mqtt.config import BrokerAddress
-from integrations.station.console.config import ConsoleConfig
 from integrations.station.footage_config import StationFootageConfig
 
 __all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")

@@ -238,8 +238,8 @@ class FootageDesk:
                 result="refused",
             )
             raise
-        from integrations.station.console.delivery import ConsoleError
-        from integrations.station.console.service import CONSOLE
+        from integrations.ccoc.delivery import ConsoleError
+        from integrations.ccoc.service import CONSOLE
 
         console = self.hub.data.get(CONSOLE)
         if console is None:

@@ -28,7 +28,7 @@ __all__ = ("routes", "STRINGS", "explain")
 
 async def _cameras(request: web.Request) -> list[dict[str, Any]]:
     """Return every camera the station may ask footage of: (hub, camera, name, policy)."""
-    from integrations.station.console.service import CONSOLE
+    from integrations.ccoc.service import CONSOLE
 
     console = request.app[HUB_KEY].data.get(CONSOLE)
     if console is None:
@@ -63,7 +63,7 @@ async def _render(
     request: web.Request, *, status: int = 200, error: str | None = None, form: Any = None
 ) -> web.Response:
     from hub.http.templating import render
-    from integrations.station.console.labels import JS_KEYS, labels
+    from integrations.ccoc.labels import JS_KEYS, labels
 
     desk = request.app[HUB_KEY].data.get(FOOTAGE)
     lang = request_lang(request)

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub.components.incident import INCIDENTS, IncidentNotFound
 from hub.core.bus import Event
 from hub.entity import EntityNotFound
-from hub.incidents import INCIDENTS, IncidentNotFound
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity
 from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS

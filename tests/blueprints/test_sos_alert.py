@@ -11,11 +11,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from hub.automation.blueprints import SHIPPED_DIR, load_blueprint
-from hub.automation.trace import load_traces
+from hub.components.automation.blueprints import SHIPPED_DIR, load_blueprint
+from hub.components.automation.trace import load_traces
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.demo.const import DEMO_CONFIG
 from tests.integrations.line.conftest import BIG6, EYES, PUBLIC_URL, deliver
 

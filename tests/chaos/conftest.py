@@ -3,7 +3,7 @@
 Every chaos test runs the shipped ``sos_alert`` blueprint on a real hub
 (in-process, or as a ``safetyhub run`` child when the fault needs a real
 process to kill or a private filesystem), the fake LINE API of
-``hub.testing_line`` at the network edge, and then checks the same three
+``integrations.line.testing`` at the network edge, and then checks the same three
 promises (:func:`check_promises`):
 
 * no SOS and no incident lost: every press that the hub accepted has
@@ -31,7 +31,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from hub.testing_line import FakeLineApi, LineRequest
+from integrations.line.testing import FakeLineApi, LineRequest
 
 REPO = Path(__file__).resolve().parents[2]
 BIG6 = "C" + "6" * 32

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.testing_mqtt import free_port
+from integrations.mqtt.testing import free_port
 from tests.chaos.conftest import GROUPS, SOS_BLOCK, HubProcess, cards, get_health, hub_yaml, make_token, until
 
 DISK_MB = 24

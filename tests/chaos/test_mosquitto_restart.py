@@ -16,8 +16,8 @@ from typing import Any
 import aiomqtt
 
 from hub.testing import BASE_CONFIG
-from hub.testing_mqtt import mqtt_block
 from integrations.mqtt import get_client
+from integrations.mqtt.testing import mqtt_block
 from tests.chaos.conftest import GROUPS, check_promises, get_health, until
 
 BASE = BASE_CONFIG.replace(

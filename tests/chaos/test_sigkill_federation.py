@@ -22,8 +22,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.testing_mqtt import free_port
 from integrations.federation.testing import FederationLab, register_hubs, station_config
+from integrations.mqtt.testing import free_port
 from integrations.station.runtime import STATION
 from tests.chaos.conftest import (
     GROUPS,

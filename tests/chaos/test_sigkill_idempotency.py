@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from hub.testing_mqtt import free_port
 from integrations.federation.testing import FederationLab, register_hubs, station_config
+from integrations.mqtt.testing import free_port
 from integrations.station.runtime import STATION
 from tests.chaos.conftest import HubProcess, hub_yaml, make_token, until
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
 from integrations.station.runtime import STATION

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
-from integrations.station.console.service import CONSOLE
 
 pytestmark = pytest.mark.browser
 

@@ -491,7 +491,7 @@ def mqtt_payloads() -> st.SearchStrategy[tuple[str, bytes, bool]]:
     return st.tuples(st.sampled_from(MQTT_TOPICS), payload, st.booleans())
 
 
-#: The fake LINE API's channel secret (``hub.testing_line.FAKE_SECRET``): deliveries are signed with it.
+#: The fake LINE API's channel secret (``integrations.line.testing.FAKE_SECRET``): deliveries are signed with it.
 LINE_SECRET = "0123456789abcdef0123456789abcdef"
 _LINE_TYPES = [
     "message",
@@ -645,7 +645,7 @@ async def mqtt_check(rig: HubRig, case: tuple[str, bytes, bool], settle: bool = 
 
 async def line_check(rig: HubRig, session: Any, case: tuple[bytes, bool], settle: bool = True) -> None:
     """POST one delivery to the hub's LINE webhook: 200 or a 4xx with a JSON error, and no crash after."""
-    from hub.testing_line import sign_line_body
+    from integrations.line.testing import sign_line_body
 
     body, signed = case
     signature = sign_line_body(body, LINE_SECRET) if signed else "bm90IGEgc2lnbmF0dXJl"

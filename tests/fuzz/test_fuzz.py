@@ -14,7 +14,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 
 from hub.testing import BASE_CONFIG, free_port
-from hub.testing_line import FAKE_SECRET
+from integrations.line.testing import FAKE_SECRET
 from tests.fuzz.targets import (
     LINE_SECRET,
     MQTT_CONFIG,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "upgrade"
 RELEASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

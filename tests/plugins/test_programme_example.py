@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.bootstrap import load
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
-from hub.incidents import INCIDENTS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "config-programme.example.yaml"
 

@@ -41,7 +41,7 @@ import aiomqtt
 import pytest
 
 from hub.testing import BASE_CONFIG
-from hub.testing_line import FakeLineApi
+from integrations.line.testing import FakeLineApi
 from integrations.onvif import CAMERAS
 from integrations.onvif.testing import FakeOnvifDevice
 from tests.security.conftest import (

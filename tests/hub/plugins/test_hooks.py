@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
-from hub.incidents import INCIDENTS
 from tests.hub.plugins.test_isolation import make_dropin
 
 REPO = Path(__file__).resolve().parents[3]
@@ -29,10 +29,10 @@ EVERY_HOOK = """
     from pydantic import BaseModel, ConfigDict
 
     from hub import hookimpl
-    from hub.automation.types import PlatformModel
+    from hub.components.automation.types import PlatformModel
     from hub.config import ConfigError
     from hub.http.routes import Route
-    from hub.incidents import IncidentRows
+    from hub.components.incident import IncidentRows
 
     HERE = Path(__file__).parent
     calls = []
@@ -394,7 +394,7 @@ async def test_hook_health_info(every: Any) -> None:
 
 
 async def test_hook_kpi_slots(every: Any) -> None:
-    from integrations.station.console.kpi import _plugin_slots
+    from integrations.ccoc.kpi import _plugin_slots
 
     slots = await _plugin_slots(every, "2026-11")
     mine = [s for s in slots if s["key"] == "every_hook_drills"]

@@ -55,3 +55,25 @@ def test_every_deviation_is_named(tmp_path: Path, capsys) -> None:
     ]
     assert main([str(tmp_path)]) == 1
     assert "const.py is missing" in capsys.readouterr().err
+
+
+def test_core_components_are_checked_and_count_as_dependencies(tmp_path: Path) -> None:
+    good = tmp_path / "hub" / "components" / "incident"
+    good.mkdir(parents=True)
+    (good / "__init__.py").write_text(
+        "from hub import hookimpl\n\n\n@hookimpl\ndef setup(hub, config):\n    pass\n"
+    )
+    (good / "manifest.json").write_text('{"domain": "incident", "name": "Incidents", "always": true}')
+    tests = tmp_path / "tests" / "hub" / "components" / "incident"
+    tests.mkdir(parents=True)
+    (tests / "test_it.py").write_text("def test_it():\n    assert True\n")
+    bad = tmp_path / "hub" / "components" / "zone"
+    bad.mkdir(parents=True)
+    (bad / "__init__.py").write_text("X = 1\n")
+    _plugin(tmp_path, "siren", dependencies=["incident"])
+    found = sorted(str(f) for f in lint_tree(tmp_path))
+    assert found == [
+        "hub/components/zone/__init__.py: implements no hook (@hookimpl)",
+        "hub/components/zone/manifest.json: manifest.json missing in zone/",
+        "hub/components/zone: no tests: tests/hub/components/zone/test_*.py",
+    ]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from hub.runlock import RunLock
 from hub.testing import BASE_CONFIG, wait_for
 from integrations.backup.archive import BackupError, read_manifest, restore_backup, write_backup

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.camera import CameraEntity, snapshot_link
 from tests.integrations.camera.conftest import JPEG
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 
 
 async def test_incident_page_shows_the_pictures_the_policy_allows(cam_hub: Any, client_for: Any) -> None:

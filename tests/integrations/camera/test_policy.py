@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.camera import CameraEntity
 from integrations.camera.policy import Party, check_and_audit, explain_policy, may_share
 

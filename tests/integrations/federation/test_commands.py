@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import aiomqtt
 
+from hub.components.incident import INCIDENTS
 from hub.core.ids import ulid
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.federation.testing import STATION_ID, STATION_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION

@@ -27,8 +27,8 @@ import pytest
 from hub.auth import Auth
 from hub.core.ids import ulid
 from hub.storage import Storage
-from hub.testing_mqtt import free_port
 from integrations.federation.testing import FederationLab, register_hubs, station_config, until
+from integrations.mqtt.testing import free_port
 from integrations.station.const import EVENT_HUB_OFFLINE
 from integrations.station.runtime import STATION
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
-from hub.incidents import INCIDENTS
 from integrations.federation.const import PRIO_EVENT, PRIO_HEALTH, PRIO_INCIDENT, PRIO_REGISTRY, PRIO_SOS
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION

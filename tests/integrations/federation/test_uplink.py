@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import FakeClock
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION

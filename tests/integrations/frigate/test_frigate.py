@@ -102,7 +102,7 @@ frigate: {{topic_prefix: {prefix}, url: "http://127.0.0.1:5000", labels: [person
 """,
         real_clock=True,
     )
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.mqtt import get_client
 
     assert await get_client(hub).wait_connected(5)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from hub.testing_line import FakeLineApi
+from integrations.line.testing import FakeLineApi
 
 #: LINE's line-openapi files live beside the repository, never inside it.
 SPEC_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "line-openapi"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.line.cards import ack_postback
 from tests.integrations.line.conftest import BIG6, POLICE, deliver
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.line import registration
 from integrations.line.cards import ack_postback, short_ref
 from integrations.line.runtime import LINE

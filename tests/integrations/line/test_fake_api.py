@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.testing_line import FAKE_TOKEN, enforce_discriminators, load_line_spec, sign_line_body
+from integrations.line.testing import FAKE_TOKEN, enforce_discriminators, load_line_spec, sign_line_body
 from tests.integrations.line.conftest import BIG6
 
 AUTH = {"Authorization": f"Bearer {FAKE_TOKEN}"}

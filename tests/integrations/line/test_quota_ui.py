@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.line.runtime import LINE
 from tests.integrations.line.conftest import BIG6
 

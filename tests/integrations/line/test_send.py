@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.clock import labelled
 from hub.core.errors import ServiceValidationError
-from hub.incidents import INCIDENTS
 from integrations.line.runtime import LINE
 from tests.integrations.line.conftest import BIG6, EYES, PUBLIC_URL
 

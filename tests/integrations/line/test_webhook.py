@@ -6,8 +6,8 @@ import json
 
 import aiohttp
 
-from hub.testing_line import sign_line_body
 from integrations.line.runtime import LINE
+from integrations.line.testing import sign_line_body
 from tests.integrations.line.conftest import BIG6, deliver, webhook_url
 
 
@@ -114,7 +114,7 @@ async def test_redelivered_events_are_handled_once(line_hub, fake_line) -> None:
     assert await deliver(fake_line, hub, event) == 200
     again = dict(event, deliveryContext={"isRedelivery": True})
     assert await deliver(fake_line, hub, again) == 200
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     assert len(await hub.data[INCIDENTS].find(kind="tip")) == 1
     assert hub.data[LINE].webhook.duplicates == 1
@@ -132,7 +132,7 @@ async def test_webhook_needs_no_login_but_other_line_routes_do(line_hub, client_
 
 async def test_events_older_than_the_dedupe_window_are_refused(line_hub, fake_line) -> None:
     """A captured signed delivery replayed after its id was forgotten must not act again (item 17)."""
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.line.const import DEDUPE_KEEP
 
     hub = await line_hub()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from hub.testing_line import load_line_spec
 from integrations.line.runtime import LINE
+from integrations.line.testing import load_line_spec
 from integrations.line.webhook import parse_event
 from tests.integrations.line.conftest import deliver
 from tests.integrations.line.openapi_data import body_strategy

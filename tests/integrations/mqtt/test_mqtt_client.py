@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from hub.automation.platforms import TriggerInfo
+from hub.components.automation.platforms import TriggerInfo
 from hub.core.errors import ServiceValidationError
 from hub.testing import Mosquitto, MosquittoFactory, MqttPeer, mqtt_block, wait_until
 

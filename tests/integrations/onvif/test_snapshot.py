@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from hub.testing import wait_for
 from integrations.onvif import CAMERAS
 from tests.integrations.onvif.conftest import camera_yaml, free_port

@@ -8,7 +8,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import cli
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from hub.testing import write_config
 
 BUTTONS = """\

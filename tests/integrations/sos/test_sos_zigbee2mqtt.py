@@ -271,7 +271,7 @@ async def test_unrecognised_press_is_a_visible_incident(
 ) -> None:
     """An action nobody recognises from a configured SOS button is an incident, not a log line."""
     hub, base, presses, _ = await _start(make_hub, mosquitto, mqtt_peer)
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
 
     mgr = hub.data[INCIDENTS]
     opened: list[Any] = []

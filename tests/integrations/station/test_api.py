@@ -7,8 +7,8 @@ from typing import Any
 
 import aiohttp
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION

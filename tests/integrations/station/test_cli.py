@@ -17,10 +17,10 @@ import aiomqtt
 import pytest
 from click.testing import CliRunner
 
-from hub.incidents import INCIDENTS
-from hub.testing_mqtt import MosquittoFactory, free_port
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import until
 from integrations.federation.uplink import FEDERATION
+from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.broker import hash_password, read_passwd, verify_password
 from integrations.station.cli import station_group
 from integrations.station.runtime import STATION

@@ -10,12 +10,12 @@ from typing import Any
 import aiohttp
 from lxml import etree
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
-from hub.testing_line import FakeLineApi
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console.service import CONSOLE
+from integrations.line.testing import FakeLineApi
 from tests.integrations.line.conftest import BIG6, GROUPS, fake_line, line_spec_dir  # noqa: F401
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}

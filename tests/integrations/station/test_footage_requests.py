@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from hub.hub import Hub
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
-from integrations.station.console.service import CONSOLE
 from integrations.station.footage import FOOTAGE
 from integrations.video.evidence import EvidenceKey
 from integrations.video.footage_protocol import HEADER_HUB, HEADER_OFFSET, HEADER_SIGNATURE, signing_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.incidents import INCIDENTS
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import FederationLab, station_config, until
 from integrations.federation.uplink import FEDERATION
 from integrations.station.runtime import STATION

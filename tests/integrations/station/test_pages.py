@@ -14,6 +14,7 @@ import pytest
 
 from hub.core.ids import ulid
 from hub.hub import Hub
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
@@ -23,7 +24,6 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
 from integrations.station.store_sqlite import SqliteStationStore
 

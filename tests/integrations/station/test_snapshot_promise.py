@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
-from tests.integrations.station.test_console import CAMS, STATION_CONSOLE, TESTCAMS, _registry, session
+from tests.integrations.ccoc.test_console import CAMS, STATION_CONSOLE, TESTCAMS, _registry, session
 
 
 @pytest.fixture

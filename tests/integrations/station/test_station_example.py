@@ -13,10 +13,10 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import cli
-from hub.incidents import INCIDENTS
-from hub.testing_mqtt import MosquittoFactory, free_port
+from hub.components.incident import INCIDENTS
 from integrations.federation.testing import until
 from integrations.federation.uplink import FEDERATION
+from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.cli import station_group
 from integrations.station.runtime import STATION
 from tests.integrations.station.test_cli import REPO, make_certs, run_cli

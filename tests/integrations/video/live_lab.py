@@ -65,7 +65,7 @@ async def live_pair(
         return all(f"camera.{c}" in found for c, spec in (cameras or {}).items() if spec[1] != "never")
 
     await until(registry, 15)
-    from integrations.station.console.service import CONSOLE
+    from integrations.ccoc.service import CONSOLE
 
     station.data[CONSOLE].hubs.invalidate()
     return hub, station

@@ -22,15 +22,15 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from hub.components.incident import INCIDENTS
 from hub.hub import Hub
-from hub.incidents import INCIDENTS
-from hub.testing_line import FakeLineApi
 from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,
     start_pair,
     until,
 )
+from integrations.line.testing import FakeLineApi
 from integrations.station.footage import FOOTAGE
 from integrations.video.evidence_pack import verify_pack
 from integrations.video.footage import FOOTAGE_DESK

@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 
 from hub.hub import Hub
-from hub.testing_mqtt import free_port
 from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,
@@ -39,6 +38,7 @@ from integrations.federation.testing import (
     until,
 )
 from integrations.federation.uplink import FEDERATION
+from integrations.mqtt.testing import free_port
 from integrations.station.footage import FOOTAGE
 from integrations.station.runtime import STATION
 from integrations.video.evidence_pack import file_sha256

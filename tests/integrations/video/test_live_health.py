@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
 from integrations.federation.uplink import FEDERATION
-from integrations.station.console.service import CONSOLE
 from integrations.station.runtime import STATION
 from tests.integrations.video.live_lab import live_pair, officer, open_view, read_stream
 

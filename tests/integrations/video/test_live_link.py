@@ -17,10 +17,10 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
+from integrations.ccoc.live import LIVE
 from integrations.federation.const import LIVE_UPLINK_PATH
 from integrations.federation.testing import HUB_PASSWORDS, FederationLab, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
-from integrations.station.console.live import LIVE
 from integrations.video import VIDEO
 from integrations.video.mp4 import BoxReader
 from integrations.video.uplink import LIVE_UPLINKS
@@ -188,7 +188,7 @@ async def test_owner_policy_refuses_with_the_reason(
         cameras={"stall": (ipycam.rtsp_url, "on_alarm")},
         hub_clock_real=False,
     )
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.station.runtime import STATION
 
     inc = await hub.data[INCIDENTS].open("sos", title="SOS")
@@ -219,7 +219,7 @@ async def test_uplink_with_a_wrong_or_foreign_credential_is_refused(
     relay = station.data[LIVE]
     # A stream the station asked test-hub for (put in place directly: the hub is not asked, so only
     # the dialers below knock).
-    from integrations.station.console.live import Upstream
+    from integrations.ccoc.live import Upstream
 
     up = Upstream("test-hub", "camera.gate", "sub", "01JD0000000000000000000000", 0.0)
     relay.streams[up.key] = up
@@ -397,7 +397,7 @@ async def test_a_hub_that_turned_live_off_refuses_and_the_officer_is_told(
 async def test_the_owners_window_closing_mid_stream_ends_it(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any, clock: Any
 ) -> None:
-    from hub.incidents import INCIDENTS
+    from hub.components.incident import INCIDENTS
     from integrations.camera.entity import CameraEntity
     from integrations.station.runtime import STATION
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from hub.components.incident import INCIDENTS
 from hub.core.errors import ServiceError
-from hub.incidents import INCIDENTS
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
 from integrations.notify.runtime import NOTIFY

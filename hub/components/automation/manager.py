@@ -1,0 +1,441 @@
+"""The automation manager: builds automations, arms them, reloads them one by one.
+
+Reload re-reads the config and compares each automation's fingerprint (a
+hash of its config after blueprint substitution).  Unchanged automations are
+left alone: their triggers stay armed, their runs keep running and their
+pending ``delay``/``for:`` keep their deadlines.  Only changed, added or
+removed automations are stopped or started (HA stops everything).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.components.automation.automation import Automation
+from hub.components.automation.const import (
+    ARMED,
+    DOMAIN,
+    DURABLE,
+    EVENT_AUTOMATION_RELOADED,
+    HUB_TRIGGERS,
+    TRACES,
+)
+from hub.components.automation.durable import DurableStore
+from hub.components.automation.loader import Entry, collect
+from hub.components.automation.registry import Registry, registry_for
+from hub.components.automation.sun import SunEntity
+from hub.components.automation.trace import TraceBuffer, load_traces, prune_traces
+from hub.config import ConfigError, load_config_file
+from hub.core.context import Context
+from hub.template import get_engine
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
+
+__all__ = ("AutomationManager", "ReloadResult")
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How old a run cut short by a crash may be and still be re-run at start-up (seconds).
+RERUN_WINDOW = 600
+
+ENABLED_MIGRATION = """
+CREATE TABLE automation_enabled (
+    automation TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+
+class _Entities(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity_id: str | list[str]
+
+
+class _TriggerCall(_Entities):
+    skip_condition: bool = True
+    variables: dict[str, Any] = {}
+
+
+class _TurnOff(_Entities):
+    stop_actions: bool = True
+
+
+class _Reload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity_id: str | list[str] | None = None
+
+
+class ReloadResult(BaseModel):
+    """What a reload changed."""
+
+    unchanged: list[str] = []
+    changed: list[str] = []
+    added: list[str] = []
+    removed: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+
+
+class AutomationManager:
+    """Every automation of one hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.registry: Registry = registry_for(hub.plugins)
+        self.automations: dict[str, Automation] = {}
+        self.store = DurableStore(hub.storage, hub.clock.time)
+        hub.data[DURABLE] = self.store
+        hub.data[ARMED] = asyncio.Event()
+        self.traces = TraceBuffer(hub.storage)
+        hub.data[TRACES] = self.traces
+        self._saved_enabled: dict[str, bool] = {}
+        self.sun: SunEntity | None = None
+        self.started = False
+        self._reload_lock = asyncio.Lock()
+        get_engine(hub)
+
+    # -- loading -------------------------------------------------------------------
+
+    def _collect(self, raw: Any, file_label: str) -> tuple[list[Entry], list[ConfigError]]:
+        return collect(raw, file_label, self.hub.config_dir, self.registry, self.hub.plugins)
+
+    def _make(self, entry: Entry) -> Automation:
+        automation = Automation(
+            self.hub,
+            self.registry,
+            entry.key,
+            entry.spec,
+            error=entry.error,
+            alias=entry.alias,
+            file=entry.file,
+            line=entry.line,
+            raw=entry.raw,
+            blueprint=entry.blueprint,
+        )
+        if automation.failed:
+            _LOGGER.error("Automation %s is invalid and will not run: %s", automation.name, automation.error)
+        saved = self._saved_enabled.get(entry.key)
+        if saved is not None:
+            automation.enabled = saved
+        elif entry.spec is not None and entry.spec.initial_state is not None:
+            automation.enabled = entry.spec.initial_state
+        return automation
+
+    async def setup(self) -> None:
+        """Build every automation from the loaded config (not armed yet)."""
+        await self.store.load()
+        rows = await self.hub.storage.fetchall("SELECT automation, enabled FROM automation_enabled")
+        self._saved_enabled = {row["automation"]: bool(row["enabled"]) for row in rows}
+        loaded = self.hub.loaded
+        assert loaded is not None
+        entries = getattr(loaded, "_automation_entries", None)
+        if entries is None:
+            entries, _errors = self._collect(loaded.raw, loaded.file_label)
+        for entry in entries:
+            automation = self._make(entry)
+            self.automations[automation.key] = automation
+            automation.write_state()
+        self._register_services()
+
+    async def start(self) -> None:
+        """Arm every automation, resume interrupted runs, then fire ``hub`` start triggers."""
+        if self.hub.core.location is not None and self.hub.states.get(SunEntity.entity_id) is None:
+            self.sun = SunEntity(self.hub)
+            self.sun.start()
+        for automation in list(self.automations.values()):
+            await automation.arm()
+            automation.write_state()
+        if self.sun is not None:
+            self.sun.refresh()  # every minute if an automation now follows the sun
+        for automation in list(self.automations.values()):
+            self._resume(automation)
+        keep = {a.key for a in self.automations.values() if a.failed}
+        self.store.forget_unclaimed(keep)
+        self.started = True
+        self.hub.data[ARMED].set()
+        self.hub.create_background_task(self._prune_loop(), "automation traces: prune")
+        self.hub.create_background_task(self._write_loop(), "automation traces: write")
+        for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("start", [])):
+            callback()
+
+    def _resume(self, automation: Automation) -> None:
+        rows = self.store.claim_prefix(f"run:{automation.key}:")
+        for row in rows:
+            if row.automation != automation.key:
+                continue
+            if (
+                not automation.enabled
+                or automation.spec is None
+                or row.data.get("fp") != automation.spec.fingerprint
+            ):
+                _LOGGER.warning(
+                    "Automation %s: a run interrupted by the restart is dropped (%s)",
+                    automation.name,
+                    "the automation is disabled"
+                    if not automation.enabled
+                    else "its config changed while the hub was down",
+                )
+                self.store.delete_key(row.key)
+                continue
+            if row.data.get("waits"):
+                automation.resume(row)
+            elif row.data.get("inflight"):
+                age = self.hub.clock.time() - float(row.data.get("started") or 0.0)
+                if age <= RERUN_WINDOW:
+                    automation.rerun(row)
+                else:
+                    # An alert an hour late helps nobody and would confuse everyone.
+                    _LOGGER.warning(
+                        "Automation %s: a run the hub stopped in the middle of %.0f s ago is not re-run "
+                        "(older than %d s)",
+                        automation.name,
+                        age,
+                        RERUN_WINDOW,
+                    )
+                    self.store.delete_key(row.key)
+            else:
+                self.store.delete_key(row.key)  # nothing left to resume
+
+    async def _write_loop(self) -> None:
+        # Real time, not the hub clock: traces reach the disk within a second
+        # even in tests whose fake clock stands still.
+        while True:
+            await asyncio.sleep(1.0)
+            self.traces.write()
+
+    async def traces_of(self, key: str) -> list[dict[str, Any]]:
+        """Return an automation's stored traces, newest first."""
+        return await load_traces(self.hub.storage, key, buffer=self.traces)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await self.hub.clock.sleep(60)
+            try:
+                await prune_traces(self.hub.storage)
+            except Exception:
+                _LOGGER.exception("Pruning automation traces failed")
+
+    async def shutdown(self) -> None:
+        """Fire ``hub`` shutdown triggers, then stop everything, keeping durable rows."""
+        for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("shutdown", [])):
+            callback()
+        pending = [r.task for a in self.automations.values() for r in a.runs if r.task is not None]
+        if pending:
+            # Give shutdown automations (and runs about to finish) a moment.
+            await asyncio.wait(pending, timeout=2)
+        self.store.frozen = True
+        if self.sun is not None:
+            self.sun.stop()
+        for automation in self.automations.values():
+            automation.disarm()
+        await asyncio.gather(*(a.stop_runs() for a in self.automations.values()))
+        try:
+            self.traces.write()
+            await self.hub.storage.flush()
+            await prune_traces(self.hub.storage)
+        except Exception:
+            _LOGGER.exception("Pruning automation traces at stop failed")
+
+    # -- queries -------------------------------------------------------------------
+
+    def get(self, key_or_entity: str) -> Automation | None:
+        """Return an automation by key, id or entity id."""
+        found = self.automations.get(key_or_entity)
+        if found is not None:
+            return found
+        for automation in self.automations.values():
+            if automation.entity_id == key_or_entity:
+                return automation
+        return None
+
+    def resolve(self, entity_ids: str | list[str] | None) -> list[Automation]:
+        """Return the automations named by a service's ``entity_id`` (``all`` for every one)."""
+        if entity_ids is None:
+            return []
+        if isinstance(entity_ids, str):
+            if entity_ids == "all":
+                return list(self.automations.values())
+            entity_ids = [e.strip() for e in entity_ids.split(",") if e.strip()]
+        found = []
+        for entity_id in entity_ids:
+            automation = self.get(entity_id)
+            if automation is None:
+                raise ValueError(f"no automation {entity_id!r}")
+            found.append(automation)
+        return found
+
+    # -- enable / disable / trigger ------------------------------------------------------
+
+    async def set_enabled(self, automation: Automation, enabled: bool, *, stop_actions: bool = True) -> None:
+        """Turn an automation on or off; the choice survives restarts."""
+        automation.enabled = enabled
+        if enabled:
+            await automation.arm()
+        else:
+            automation.disarm()
+            if stop_actions:
+                await automation.stop_runs()
+        automation.write_state()
+        self._saved_enabled[automation.key] = enabled
+        await self.hub.storage.execute(
+            "INSERT OR REPLACE INTO automation_enabled (automation, enabled, updated) VALUES (?, ?, ?)",
+            (automation.key, int(enabled), self.hub.clock.time()),
+        )
+
+    def trigger(
+        self,
+        automation: Automation,
+        *,
+        skip_condition: bool = True,
+        variables: dict[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> Any:
+        """Run an automation by hand (``automation.trigger``)."""
+        trigger: dict[str, Any] = {
+            "platform": None,
+            "id": "manual",
+            "idx": "manual",
+            "alias": None,
+            "description": "triggered by hand",
+        }
+        if variables:
+            trigger["variables"] = variables
+        return automation.trigger(trigger, context, skip_condition=skip_condition)
+
+    # -- reload --------------------------------------------------------------------------
+
+    async def reload(self, only: Iterable[str] | None = None) -> ReloadResult:
+        """Re-read the config; restart only what changed (``only``: these automation keys)."""
+        result = ReloadResult()
+        path = self.hub.config_path
+        if path is None:
+            result.errors.append("no config file to reload (embedded demo)")
+            return result
+        async with self._reload_lock:
+            raw, load_errors = await self.hub.loop.run_in_executor(None, load_config_file, path)
+            fatal = [e for e in load_errors if "automation" in e.path or not e.path]
+            if fatal and not isinstance(raw, dict):
+                result.errors.extend(str(e) for e in fatal)
+                return result
+            result.errors.extend(str(e) for e in load_errors)
+            entries, _errors = self._collect(raw or {}, path.name)
+            wanted = set(only) if only is not None else None
+            new_keys = {e.key for e in entries}
+            if wanted is not None:
+                missing = [k for k in wanted if k not in new_keys and k not in self.automations]
+                for key in missing:
+                    result.errors.append(f"no automation {key!r}")
+            for entry in entries:
+                if wanted is not None and entry.key not in wanted:
+                    continue
+                await self._apply(entry, result)
+            for key in list(self.automations):
+                if key in new_keys or (wanted is not None and key not in wanted):
+                    continue
+                old = self.automations.pop(key)
+                await self._remove(old)
+                result.removed.append(key)
+        self.hub.bus.fire(EVENT_AUTOMATION_RELOADED, result.model_dump())
+        _LOGGER.info(
+            "Automations reloaded: %d unchanged, %d changed, %d added, %d removed, %d failed",
+            len(result.unchanged),
+            len(result.changed),
+            len(result.added),
+            len(result.removed),
+            len(result.failed),
+        )
+        return result
+
+    async def _apply(self, entry: Entry, result: ReloadResult) -> None:
+        old = self.automations.get(entry.key)
+        if (
+            old is not None
+            and not old.failed
+            and entry.spec is not None
+            and old.spec is not None
+            and old.spec.fingerprint == entry.spec.fingerprint
+        ):
+            result.unchanged.append(entry.key)
+            return
+        if old is not None:
+            await self._remove(old)
+        automation = self._make(entry)
+        self.automations[automation.key] = automation
+        if self.started:
+            await automation.arm()
+        automation.write_state()
+        (result.changed if old is not None else result.added).append(entry.key)
+        if automation.failed:
+            result.failed.append(entry.key)
+
+    async def _remove(self, automation: Automation) -> None:
+        automation.disarm()
+        await automation.stop_runs()
+        self.store.delete_automation(automation.key)
+        self.hub.states.remove(automation.entity_id)
+
+    # -- services ------------------------------------------------------------------------
+
+    def _register_services(self) -> None:
+        hub = self.hub
+
+        async def svc_trigger(call: Any) -> dict[str, Any]:
+            runs = []
+            for automation in self.resolve(call.data["entity_id"]):
+                run = self.trigger(
+                    automation,
+                    skip_condition=call.data["skip_condition"],
+                    variables=call.data["variables"],
+                    context=call.context,
+                )
+                if run is not None:
+                    runs.append(run.run_id)
+            return {"run_ids": runs}
+
+        async def svc_turn_on(call: Any) -> None:
+            for automation in self.resolve(call.data["entity_id"]):
+                await self.set_enabled(automation, True)
+
+        async def svc_turn_off(call: Any) -> None:
+            for automation in self.resolve(call.data["entity_id"]):
+                await self.set_enabled(automation, False, stop_actions=call.data["stop_actions"])
+
+        async def svc_toggle(call: Any) -> None:
+            for automation in self.resolve(call.data["entity_id"]):
+                await self.set_enabled(automation, not automation.enabled)
+
+        async def svc_reload(call: Any) -> dict[str, Any]:
+            only = None
+            if call.data.get("entity_id") is not None:
+                only = [a.key for a in self.resolve(call.data["entity_id"])]
+            return (await self.reload(only)).model_dump()
+
+        reg = hub.services.register
+        reg(
+            DOMAIN,
+            "trigger",
+            svc_trigger,
+            _TriggerCall,
+            description="Run an automation's actions",
+            role="admin",
+        )
+        reg(DOMAIN, "turn_on", svc_turn_on, _Entities, description="Enable automations", role="admin")
+        reg(DOMAIN, "turn_off", svc_turn_off, _TurnOff, description="Disable automations", role="admin")
+        reg(
+            DOMAIN, "toggle", svc_toggle, _Entities, description="Enable or disable automations", role="admin"
+        )
+        reg(
+            DOMAIN,
+            "reload",
+            svc_reload,
+            _Reload,
+            description="Reload automations from the config (unchanged ones keep running)",
+            role="admin",
+        )
