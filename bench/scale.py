@@ -65,9 +65,9 @@ from bench.federation import (  # noqa: E402
 )
 from bench.runner import Result  # noqa: E402
 from hub.core.ids import ulid  # noqa: E402
-from hub.testing_mqtt import Mosquitto, find_mosquitto, free_port  # noqa: E402
 from hub.testing_postgres import PostgresServer, find_postgres_bin  # noqa: E402
 from integrations.federation.protocol import envelope  # noqa: E402
+from integrations.mqtt.testing import Mosquitto, find_mosquitto, free_port  # noqa: E402
 
 SOS_HUB = "bench-hub"
 

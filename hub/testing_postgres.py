@@ -25,6 +25,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -33,8 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hub.testing_mqtt import free_port
 
 __all__ = (
     "PostgresServer",
@@ -52,6 +51,13 @@ OPT_OUT = "SAFETYHUB_TEST_POSTGRES"
 #: The account the server runs as when the tests run as root.
 SERVICE_USER = "postgres"
 _unique = itertools.count(1)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def find_postgres_bin() -> Path | None:

@@ -10,10 +10,12 @@ the store sends a ``NOTIFY`` in the very transaction that stored the rows
 only if they committed, and every other worker ``LISTEN``\\ s here and
 re-reads what it shows from the database, never from the notice.
 
-A worker that hears of another's incident fires ``ccoc_incident`` (the
-console's live board event) and nothing else: the incident's automations ran
-on the worker that stored it.  A hub's link change fires ``ccoc_hub`` and
-updates this worker's view of the hub, without re-running its listeners.
+A worker that hears of another's incident fires ``station_peer_incident``,
+which the CCOC console turns into its live board event (``ccoc_incident``)
+and nothing else: the incident's automations ran on the worker that stored
+it.  A hub's link change updates this worker's view of the hub and fires
+``station_peer_hub`` (the console's ``ccoc_hub``), without re-running the
+station's own listeners.
 Notices are small (keys only) and at most a few per batch: telemetry is not
 announced.
 """
@@ -27,7 +29,13 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from integrations.station.const import STATUS_OFFLINE, STATUS_ONLINE, STATUS_SILENT
+from integrations.station.const import (
+    EVENT_PEER_HUB,
+    EVENT_PEER_INCIDENT,
+    STATUS_OFFLINE,
+    STATUS_ONLINE,
+    STATUS_SILENT,
+)
 
 if TYPE_CHECKING:
     from hub.database_pg import Listener
@@ -63,7 +71,7 @@ class PeerRelay:
         self._listener: Listener = store.database.listen(CHANNEL)
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Incidents (and their pictures) stored by other workers and shown here (API, tests).
+        #: Incidents (and their pictures) other workers stored, announced here (API, tests).
         self.heard = 0
 
     async def start(self) -> None:
@@ -122,25 +130,13 @@ class PeerRelay:
                 _LOGGER.exception("Station: could not replay a peer's notice %r", note)
 
     async def _incident(self, hub_id: str, incident_id: str, change: str) -> None:
-        from integrations.station.console.service import CONSOLE, EVENT_CCOC_INCIDENT
-
-        console = self.hub.data.get(CONSOLE)
-        if console is None:
-            return
-        item = await console.item(hub_id, incident_id)
-        if item is not None:
-            self.heard += 1
-            self.hub.bus.fire(EVENT_CCOC_INCIDENT, {"change": change, "incident": item})
+        self.heard += 1
+        self.hub.bus.fire(
+            EVENT_PEER_INCIDENT, {"hub_id": hub_id, "incident_id": incident_id, "change": change}
+        )
 
     def _hub(self, hub_id: str, status: str, at: float) -> None:
-        from integrations.station.console.service import CONSOLE, EVENT_CCOC_HUB
-
         if status not in (STATUS_ONLINE, STATUS_OFFLINE, STATUS_SILENT):
             return
         self.station.ingest.peer_status(hub_id, status, at)
-        console = self.hub.data.get(CONSOLE)
-        if console is not None:
-            console.hubs.invalidate()
-            self.hub.bus.fire(
-                EVENT_CCOC_HUB, {"hub_id": hub_id, "status": status, "last_seen": None, "reason": None}
-            )
+        self.hub.bus.fire(EVENT_PEER_HUB, {"hub_id": hub_id, "status": status, "at": at})

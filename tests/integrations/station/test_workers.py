@@ -31,9 +31,9 @@ import pytest
 from hub.auth import Auth
 from hub.core.ids import ulid
 from hub.storage import Storage
-from hub.testing_mqtt import MosquittoFactory, free_port
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import HUB_PASSWORDS, STATION_ID, FederationLab, until
+from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.store_pg import PgStationStore
 
 REPO = Path(__file__).resolve().parents[3]
