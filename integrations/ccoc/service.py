@@ -29,6 +29,7 @@ from integrations.station.const import (
     EVENT_HUB_ONLINE,
     EVENT_HUB_SILENT,
     EVENT_INCIDENT,
+    EVENT_PEER_COMMAND,
     EVENT_PEER_HUB,
     EVENT_PEER_INCIDENT,
     EVENT_SNAPSHOT,
@@ -77,6 +78,7 @@ class Console:
             bus.listen(EVENT_COMMAND_RESULT, self._on_result),
             bus.listen(EVENT_PEER_INCIDENT, self._on_peer_incident),
             bus.listen(EVENT_PEER_HUB, self._on_peer_hub),
+            bus.listen(EVENT_PEER_COMMAND, self._on_result),
         ]
         now = self.hub.clock.time()
         for status in list(self.station.ingest.statuses.values()):

@@ -15,7 +15,9 @@ which the CCOC console turns into its live board event (``ccoc_incident``)
 and nothing else: the incident's automations ran on the worker that stored
 it.  A hub's link change updates this worker's view of the hub and fires
 ``station_peer_hub`` (the console's ``ccoc_hub``), without re-running the
-station's own listeners.
+station's own listeners.  A hub's answer to a command, stored by another
+worker, wakes whoever waits for it here (``POST …/commands`` with ``wait``)
+and fires ``station_peer_command`` (the console's ``ccoc_command``).
 Notices are small (keys only) and at most a few per batch: telemetry is not
 announced.
 """
@@ -30,6 +32,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from integrations.station.const import (
+    EVENT_PEER_COMMAND,
     EVENT_PEER_HUB,
     EVENT_PEER_INCIDENT,
     STATUS_OFFLINE,
@@ -126,6 +129,9 @@ class PeerRelay:
                     )
                 elif kind == "hub":
                     self._hub(str(note["hub"]), str(note["status"]), float(note["at"]))
+                elif kind == "command":
+                    await self.station.peer_command(str(note["id"]))
+                    self.hub.bus.fire(EVENT_PEER_COMMAND, {"command_id": str(note["id"])})
             except Exception:
                 _LOGGER.exception("Station: could not replay a peer's notice %r", note)
 

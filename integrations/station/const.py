@@ -25,6 +25,7 @@ EVENT_COMMAND_RESULT: Final = "station_command_result"
 #: its automations ran on that worker.
 EVENT_PEER_INCIDENT: Final = "station_peer_incident"
 EVENT_PEER_HUB: Final = "station_peer_hub"
+EVENT_PEER_COMMAND: Final = "station_peer_command"
 #: Stored in the station database already: the recorder need not copy them.
 RECORDED_ELSEWHERE: Final = (EVENT_INCIDENT, EVENT_EVENT, EVENT_SNAPSHOT)
 

@@ -179,6 +179,16 @@ class Station:
             if not waiters:
                 self._waiters.pop(command_id, None)
 
+    async def peer_command(self, command_id: str) -> None:
+        """Another worker stored the hub's answer: wake whoever waits for it here."""
+        waiters = self._waiters.pop(command_id, [])
+        if not waiters:
+            return
+        record = await self.store.command(command_id)
+        for fut in waiters:
+            if not fut.done() and record is not None:
+                fut.set_result(record)
+
     async def _command_result(self, message: Inbound, data: dict[str, Any]) -> None:
         command_id = str(data.get("command_id") or "")
         status = str(data.get("status") or "error")

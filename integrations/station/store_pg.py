@@ -190,6 +190,15 @@ class PgStationStore(SqliteStationStore):
         for payload in notices(self.worker, notes):
             db.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
 
+    def _command_result(
+        self, db: Any, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
+    ) -> bool:
+        # The answer may land on another worker than the one whose officer is waiting for it.
+        done = super()._command_result(db, command_id, hub_id, status, result, error, at)
+        if done:
+            self._notify(db, [{"k": "command", "id": command_id}])
+        return done
+
     async def set_status(self, hub_id: str, status: str, at: float) -> None:
         """Record a hub's new link state, and tell the other workers."""
 

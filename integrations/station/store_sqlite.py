@@ -896,14 +896,24 @@ class SqliteStationStore:
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
         """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
-        return await self._db.write(
-            lambda db: (
-                db.execute(
-                    "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
-                    (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
-                ).rowcount
-                > 0
-            )
+        return await self._db.write(self._command_result, command_id, hub_id, status, result, error, at)
+
+    def _command_result(
+        self,
+        db: sqlite3.Connection,
+        command_id: str,
+        hub_id: str,
+        status: str,
+        result: Any,
+        error: str | None,
+        at: float,
+    ) -> bool:
+        return bool(
+            db.execute(
+                "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
+                (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
+            ).rowcount
+            > 0
         )
 
     async def mark_sent(self, command_id: str, at: float) -> bool:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.clock import FakeClock
+from hub.core.ids import ulid
 from hub.hub import Hub
 from integrations.federation.testing import FederationLab, register_hubs, station_config, until
 from integrations.station.const import EVENT_HUB_SILENT, STATUS_OFFLINE, STATUS_ONLINE
 from integrations.station.runtime import STATION
+from integrations.station.store import CommandRecord
 
 
 async def two_workers(make_hub: Any, lab: FederationLab, url: str, tmp_path: Path) -> tuple[Hub, Hub]:
@@ -75,3 +77,23 @@ async def tick(clock: FakeClock, seconds: int) -> None:
         await clock.advance(15)
         await asyncio.sleep(0.2)
     await clock.advance(seconds % 15)
+
+
+async def test_an_answer_stored_by_the_other_worker_wakes_the_officer_waiting_here(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory)
+    a, b = await two_workers(make_hub, lab, postgres_url, tmp_path)
+    record = CommandRecord(
+        ulid(), "test-hub", "light.flash", {}, "officer", "operator", a.clock.time(), "sent"
+    )
+    await a.data[STATION].store.add_command(record)
+    shown_on_a: list[dict[str, Any]] = []
+    a.bus.listen("ccoc_command", lambda e: shown_on_a.append(dict(e.data)))
+    # The officer on A sent it and waits up to 20 s; the hub's answer lands on B.
+    waiting = asyncio.create_task(a.data[STATION].wait_command(record.id, 20))
+    await asyncio.sleep(0.3)
+    assert await b.data[STATION].store.command_result(record.id, "test-hub", "ok", {"lit": True}, None, 1.0)
+    answered = await asyncio.wait_for(waiting, 5)  # woken by B's news, not by the 20 s timeout
+    assert answered is not None and (answered.status, answered.result) == ("ok", {"lit": True})
+    await until(lambda: [c["id"] for c in shown_on_a] == [record.id])
