@@ -1,8 +1,8 @@
 """The one database engine of hubs and stations: a writer thread, a reader, one migration runner.
 
 Both the hub's :class:`hub.storage.Storage` and the station's store run on
-:class:`Database`.  Its public contract is small on purpose, so a PostgreSQL
-engine can implement the same one (issue 17):
+:class:`Database`.  Its public contract is small on purpose, so the PostgreSQL
+engine (:class:`hub.database_pg.PgDatabase`, issue 17) implements the same one:
 
 * ``await db.write(fn, *args, urgent=False)`` runs ``fn(conn, *args)`` on the
   writer's own thread inside one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``,

@@ -15,6 +15,9 @@ A station that outgrows one machine keeps its store code and swaps the engine
 
 What PostgreSQL adds:
 
+* urgent jobs (incidents) run on a writer thread and connection of their
+  own: PostgreSQL takes concurrent writers, so an SOS never waits for a
+  telemetry transaction (SQLite's one writer can only put it first in line);
 * several processes (station workers) write one database; two of them
   storing the same message is settled by the unique key, never by a lock of
   ours;
@@ -248,8 +251,6 @@ class PgDatabase(Database):
         self._urgent_jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._urgent_writer: threading.Thread | None = None
         self._pg_urgent: PgConnection | None = None
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     @property
     def where(self) -> str:
