@@ -43,6 +43,7 @@ import itertools
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -251,6 +252,11 @@ class PgDatabase(Database):
         self._urgent_jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._urgent_writer: threading.Thread | None = None
         self._pg_urgent: PgConnection | None = None
+        #: Every connection opened and not yet closed: close() closes what a cancelled open()
+        #: or a reconnect racing with close() left behind, and refuses new ones after it.
+        self._opened: weakref.WeakSet[PgConnection] = weakref.WeakSet()
+        self._closed = False
+        self._registry = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -273,12 +279,19 @@ class PgDatabase(Database):
             row_factory=_row_factory,
             application_name=f"safetyhub-{self.name}",
         )
-        return PgConnection(raw)
+        conn = PgConnection(raw)
+        with self._registry:
+            if self._closed:
+                conn.close()
+                raise RuntimeError(f"{self.name} is closed")
+            self._opened.add(conn)
+        return conn
 
     async def open(self) -> str:
         """Connect the writer and the reader and start their threads; return ``"postgresql"``."""
         if self._writer is not None:
             raise RuntimeError(f"{self.name} is already open")
+        self._closed = False
         writer = await asyncio.to_thread(self.connect)
         self._pg_writer = writer
         self._conn = writer.raw  # type: ignore[assignment]  # only tested for None by the base
@@ -326,6 +339,12 @@ class PgDatabase(Database):
         conn, self._pg_writer, self._conn = self._pg_writer, None, None
         if conn is not None:
             conn.close()
+        with self._registry:
+            self._closed = True
+            left = list(self._opened)
+        for other in left:
+            with contextlib.suppress(Exception):
+                other.close()
 
     def _writer_conn(self) -> PgConnection:
         conn = self._pg_writer

@@ -79,10 +79,12 @@ class Station:
         """Stop ingesting and close the database."""
         try:
             await self.ingest.stop()
-            if self.peers is not None:
-                await self.peers.stop()
         finally:
-            await self.store.close()
+            try:
+                if self.peers is not None:
+                    await self.peers.stop()
+            finally:
+                await self.store.close()
 
     # -- commands --------------------------------------------------------------------------------
 

@@ -40,8 +40,10 @@ REPO = Path(__file__).resolve().parents[3]
 EVENTS = 10_000
 PER_MESSAGE = 100
 SOS = 20
-#: Kill worker A once this many events have been published.
+#: Kill worker A once this many events have been published (and it has stored an SOS) ...
 KILL_AT = 3_000
+#: ... this many events after that, so a burst is in flight at A when it dies.
+IN_FLIGHT = 300
 RESEND_AFTER = 3.0
 TS = 1_767_225_600.0
 
@@ -134,6 +136,10 @@ class Worker:
             found: dict[str, Any] = await r.json()
             return found
 
+    async def peer_incidents(self, session: aiohttp.ClientSession, token: str) -> bool:
+        """Whether this worker has shown an incident another worker stored."""
+        return bool((await self.info(session, token))["peer_incidents"])
+
     async def subscribed(self, session: aiohttp.ClientSession, token: str) -> bool:
         """Both of its broker connections are up (so the broker deals it a share)."""
         try:
@@ -221,18 +227,19 @@ async def test_two_workers_survive_losing_one_and_store_every_event_once(
 
                 acks_task = asyncio.create_task(collect_acks())
                 try:
-                    published, killed_at = 0, EVENTS + SOS
+                    published, killed_at, armed_at = 0, EVENTS + SOS, 0
                     for name, ids, payload in messages:
                         await hub.publish(name, payload, qos=1)
                         published += len(ids)
-                        # Once A has stored an SOS of its share (B has shown it), kill A while
-                        # the rest is in flight: no shutdown hook runs.
-                        if (
-                            a.proc is not None
-                            and a.proc.poll() is None
-                            and published >= KILL_AT
-                            and (await b.info(session, tokens[b]))["peer_incidents"]
-                        ):
+                        if killed_at < EVENTS + SOS or published < KILL_AT:
+                            continue
+                        if not armed_at:
+                            # First A must have stored an SOS of its share (B has shown it) ...
+                            await until(lambda: b.peer_incidents(session, tokens[b]), within=30)
+                            armed_at = published
+                        elif published >= armed_at + IN_FLIGHT:
+                            # ... then, with a burst just sent and not yet stored, A dies: no
+                            # shutdown hook runs, its share in flight is simply gone.
                             a.kill()
                             killed_at = published
                     # The hub's outbox: whatever is not acknowledged goes again.
