@@ -129,6 +129,9 @@ BENCHES: tuple[Bench, ...] = (
     Bench("federation", "bench.federation", 420, 1500, "1,000 hubs → station: ingest and SOS latency"),
     Bench("scale", "bench.scale", 420, 1500, "station on PostgreSQL, 1 and 2 workers: ingest, CPU, SOS"),
     Bench("sos_writes", "bench.sos_writes", 120, 300, "SQLite transactions and rows per SOS press"),
+    Bench(
+        "station_kpis", "bench.station_kpis", 180, 600, "monthly figures per hub/zone/station; ingest cost"
+    ),
     Bench("soak", "bench.soak", 300, 1800, "compressed 24 h: memory growth and slowdown"),
     Bench(
         "templates",
@@ -145,6 +148,10 @@ BENCHES: tuple[Bench, ...] = (
         "live video at the station: first frame, latency, relay CPU",
     ),
     Bench("footage", "bench.footage", 180, 420, "5-minute footage request: station → hub → delivered"),
+    Bench(
+        "region", "bench.region", 240, 900, "1,500 stations' month → region: ingest, ranking page, exports"
+    ),
+    Bench("ui_config", "bench.ui_config", 120, 300, "web UI config writer: one validated save vs check"),
 )
 
 

@@ -27,7 +27,7 @@ from hub.storage import Storage, from_json, is_passing, to_json
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ("REDACTED", "AuditEntry", "AuditLog", "redact")
+__all__ = ("REDACTED", "AuditEntry", "AuditLog", "is_secret_key", "redact")
 
 REDACTED = "***"
 
@@ -64,9 +64,13 @@ _MAX_LIMIT = 10_000
 _EXPORT_PAGE = 1_000
 
 
-def _is_secret_key(key: object) -> bool:
+def is_secret_key(key: object) -> bool:
+    """Is ``key`` a name whose value is a secret (``password``, ``line_token``...)?"""
     name = str(key).strip().lower().replace("-", "_")
     return name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
+
+
+_is_secret_key = is_secret_key
 
 
 def _redact_text(text: str) -> str:

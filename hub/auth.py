@@ -279,6 +279,18 @@ class Auth:
         await self._db.execute("UPDATE users SET disabled = 0 WHERE id = ?", (user["id"],))
         return user
 
+    async def set_password(self, user_id: str, password: str) -> dict[str, Any]:
+        """Give a user a new password and end their sessions (a reset by an admin)."""
+        if len(password) < MIN_PASSWORD:
+            raise AuthError(f"password must be at least {MIN_PASSWORD} characters")
+        user = await self._require(user_id)
+        await self._db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?", (hash_password(password), user["id"])
+        )
+        await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
+        self._access_changed()
+        return user
+
     async def delete_user(self, user_id: str) -> dict[str, Any]:
         """Delete a user (not the last admin), their sessions and tokens."""
         user = await self._require(user_id)

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import importlib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.config import ConfigError, ConfigWarning, load_config_file, position_of, validate_block
 from hub.config.core_schema import HubCoreConfig
+from hub.config.deprecations import DEPRECATIONS, Deprecation, apply_deprecations
 from hub.config.nodes import NodeDict
 from hub.plugins import PluginHost
 from hub.plugins.manifest import read_manifest
 
-__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema")
+__all__ = ("LoadedConfig", "load", "CORE_PLUGINS", "json_schema", "role_of")
+
+
+def role_of(blocks: Mapping[str, Any]) -> str:
+    """Return the role a config's top-level blocks give: ``region``, ``station`` or ``hub``."""
+    if "region" in blocks:
+        return "region"
+    return "station" if "station" in blocks else "hub"
+
 
 #: Core components: part of ``hub`` but speaking the plugin hooks, each in its own folder
 #: ``hub/components/<domain>/`` with its ``manifest.json`` (like Home Assistant's core components).
 COMPONENTS_DIR = Path(__file__).resolve().parent / "components"
-CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone")
+CORE_PLUGINS: tuple[str, ...] = ("incident", "automation", "helpers", "zone", "onboarding")
 #: Helper domains validated by the helpers plugin (HA's top-level keys).
 HELPER_KEYS = (
     "input_boolean",
@@ -68,7 +78,7 @@ def _register_core(host: PluginHost) -> None:
 
 def _schemas(host: PluginHost) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for info, schema in host.call_each("config_schema"):
+    for info, schema in host.hooks.config_schema():
         if schema is None:
             continue
         if isinstance(schema, dict):
@@ -77,6 +87,18 @@ def _schemas(host: PluginHost) -> dict[str, Any]:
         else:
             schemas[info.domain] = schema
     return schemas
+
+
+def _deprecations(host: PluginHost) -> list[Deprecation]:
+    """Return the core's table of moved and removed keys and every loaded plugin's."""
+    table = list(DEPRECATIONS)
+    for info, rows in host.hooks.config_deprecations():
+        for row in rows or ():
+            if isinstance(row, Deprecation):
+                table.append(row)
+            else:
+                info.fail("config_deprecations", f"not a Deprecation: {row!r}")
+    return table
 
 
 def _item_type(schema: Any) -> Any | None:
@@ -147,19 +169,28 @@ def load(
     host: PluginHost | None = None,
     overrides: dict[str, Any] | None = None,
     import_all: bool = False,
+    overlay: Mapping[Path, bytes] | None = None,
 ) -> LoadedConfig:
     """Load ``path``, discover plugins and validate every block.
 
     Built-in plugins are imported only when the config uses them (or they
     are ``always`` plugins, or dependencies of those); ``import_all`` imports
-    every one, for the JSON Schema and ``plugins list``.
+    every one, for the JSON Schema and ``plugins list``.  ``overlay`` (absolute path ->
+    text) validates files before they are written (the web UI's config writer).
     """
     cdir = config_dir or (path.parent if path is not None else Path.cwd())
     if path is not None:
-        raw, errors = load_config_file(path)
+        raw, errors = load_config_file(path, overlay=overlay)
     else:
         raw, errors = {}, []
-    loaded = LoadedConfig(path, cdir, raw, None, errors=list(errors))
+    loaded = LoadedConfig(
+        path,
+        cdir,
+        raw,
+        None,
+        errors=[e for e in errors if not isinstance(e, ConfigWarning)],
+        warnings=[e for e in errors if isinstance(e, ConfigWarning)],
+    )
     label = loaded.file_label
     if raw is None:
         raw = {}
@@ -174,7 +205,7 @@ def load(
     _register_core(host)
     host.discover(import_builtins=import_all)
     if not import_all:
-        role = "station" if "station" in raw else "hub"
+        role = role_of(raw)
         host.ensure_loaded(
             [str(k) for k in raw]
             + [
@@ -184,6 +215,8 @@ def load(
             ]
         )
     schemas = _schemas(host)
+    if isinstance(raw, dict):
+        loaded.warnings.extend(apply_deprecations(raw, _deprecations(host), label))
 
     if "hub" not in raw:
         loaded.errors.append(ConfigError(label, 1, "hub", "required block missing"))
@@ -217,8 +250,8 @@ def load(
             loaded.blocks[key] = None
         else:
             loaded.errors.append(ConfigError(file, line, str(key), "unknown integration or plugin"))
-    for _info, errs in host.call_each("config_check", loaded=loaded):
-        for err in errs or ():
+    for _info, checked in host.hooks.config_check(loaded=loaded):
+        for err in checked or ():
             (loaded.warnings if isinstance(err, ConfigWarning) else loaded.errors).append(err)
     loaded.errors.extend(_shared_entities(loaded, host))
     return loaded
@@ -228,7 +261,7 @@ def _shared_entities(loaded: LoadedConfig, host: PluginHost) -> list[ConfigError
     """Refuse an entity id that two blocks would both create: the second would fail at start."""
     owners: dict[str, str] = {}
     errors: list[ConfigError] = []
-    for info, ids in host.call_each("config_entities", loaded=loaded):
+    for info, ids in host.hooks.config_entities(loaded=loaded):
         for entity_id in ids or ():
             first = owners.setdefault(str(entity_id), info.domain)
             if first != info.domain and not str(entity_id).endswith(".*"):

@@ -109,6 +109,65 @@ async def _run(path: Path, config_dir: Path | None, host: str | None, port: int 
     await hub.stop()
 
 
+_STARTER = """\
+# SafetyHub config: written by `safetyhub init`.
+# ตั้งค่าต่อได้ในเว็บ (ชื่อร้าน เขต แผนที่ อุปกรณ์ กล้อง LINE) ไม่ต้องแก้ไฟล์นี้
+# Everything else is set up in the web UI, which writes ui/*.yaml and secrets.yaml
+# beside this file and never changes what you write here (docs/setup.md).
+hub:
+  id: {hub_id}        # unique within your police station's zone; a-z, 0-9 and dashes
+  name: {name}
+  timezone: Asia/Bangkok
+  language: th
+  data_dir: ./data
+  web: {{host: {host}, port: {port}}}
+"""
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--id", "hub_id", help="the hub's id (a-z, 0-9, dashes); default: hub-<random>")
+@click.option(
+    "--name", default="SafetyHub", show_default=True, help="the hub's name (change it in the web UI)"
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="address the web UI listens on")
+@click.option("--port", default=8123, show_default=True, type=int, help="port of the web UI")
+def init(folder: Path, hub_id: str | None, name: str, host: str, port: int) -> None:
+    """Start a new hub with no YAML to write: a starter config.yaml, then the web UI."""
+    import re
+    import secrets as random
+
+    from hub.bootstrap import load
+
+    hub_id = hub_id or f"hub-{random.token_hex(3)}"
+    if not re.fullmatch(r"[a-z0-9-]+", hub_id):
+        raise click.BadParameter("use a-z, 0-9 and dashes only", param_hint="--id")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    if path.exists():
+        raise click.ClickException(
+            f"{path} exists already: nothing written (run `safetyhub run` in {folder})"
+        )
+    path.write_text(
+        _STARTER.format(hub_id=hub_id, name=json.dumps(name, ensure_ascii=False), host=host, port=port),
+        encoding="utf-8",
+    )
+    secrets_file = folder / "secrets.yaml"
+    if not secrets_file.exists():
+        secrets_file.write_text(
+            "# Secrets (passwords, tokens): the web UI adds its own here.\n", encoding="utf-8"
+        )
+        secrets_file.chmod(0o600)
+    loaded = load(path)
+    for err in loaded.errors:
+        click.echo(str(err), err=True)
+    if loaded.errors:
+        raise SystemExit(1)
+    click.echo(f"Wrote {path} (hub id {hub_id}).")
+    click.echo("Next: safetyhub run" + ("" if folder == Path(".") else f"  (in {folder})"))
+    click.echo(f"Then open http://<this machine>:{port}/onboarding with the one-time code it prints.")
+
+
 @cli.command()
 @config_option
 @click.option("--schema", is_flag=True, help="print the JSON Schema of the whole config file")
@@ -232,7 +291,7 @@ def _access(config: Path | None, action: str, method: str, target: str, *args: A
     try:
         return asyncio.run(_with_auth(config, run))
     except AuthError as err:
-        raise click.ClickException(str(err)) from None
+        raise click.ClickException(str(err)) from err
 
 
 def _when(ts: float | None) -> str:
@@ -310,8 +369,8 @@ def _lifetime(_ctx: Any, _param: Any, value: str | None) -> float | None:
     number = text[:-1] if unit else text
     try:
         seconds = float(number) * (unit or 1)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d (30d, 12h)") from None
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d (30d, 12h)") from err
     if not 0 < seconds <= 3650 * 86400:
         raise click.BadParameter(f"{value!r}: must be more than 0 and at most 3650 days")
     return seconds
@@ -415,7 +474,7 @@ def new_plugin(name: str, target: Path | None) -> None:
 
 
 #: Commands of the core itself: running them need not import every plugin.
-CORE_COMMANDS = frozenset({"run", "check", "user", "token", "plugins", "new-plugin", "service"})
+CORE_COMMANDS = frozenset({"run", "check", "init", "user", "token", "plugins", "new-plugin", "service"})
 
 
 def _add_core_groups() -> None:
@@ -434,7 +493,7 @@ def _add_plugin_commands() -> None:
     host = PluginHost(Path.cwd())
     _register_core(host)
     host.discover()
-    host.call_each("register_commands", cli=cli)
+    host.hooks.register_commands(cli=cli)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hub.components.automation.platforms import ConditionPlatform, TriggerPlatform
     from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.config import ConfigError
+    from hub.config.deprecations import Deprecation
     from hub.http.routes import Route
     from hub.hub import Hub
 
@@ -64,6 +65,20 @@ def storage_migrations() -> Iterable[str] | None:
     under the plugin's domain.  Never edit a released migration; append one.
 
     :return: a sequence of SQL scripts.
+    """
+
+
+@hookspec
+def config_deprecations() -> Iterable[Deprecation] | None:
+    """Return the keys of this plugin's block that moved or went away.
+
+    Each :class:`hub.config.deprecations.Deprecation` names the old key path,
+    its replacement (or None) and the release that stopped reading it.  Before
+    validation the hub warns at the old key's file:line with the replacement,
+    moves the value where the row says so, and takes the old key out, so an
+    upgraded config neither fails as "unknown key" nor is silently ignored.
+
+    :return: deprecation rows, or None.
     """
 
 
@@ -141,6 +156,25 @@ def hub_started(hub: Hub) -> Awaitable[None] | None:
     """React to the hub having finished start-up (web server up, automations armed).
 
     :param hub: the running hub.
+    """
+
+
+@hookspec
+def config_changed(hub: Hub, old: Any, new: Any) -> Awaitable[bool | None] | bool | None:
+    """Apply a new version of the plugin's block while the hub runs (no restart).
+
+    Called on the plugin that owns the block, after the web UI (``hub.ui_config``)
+    saved a change that ``check`` validated, with the old and new validated blocks
+    (what :func:`setup` got; None for an absent block).  Change only what differs:
+    an entry whose config is unchanged must keep working untouched, and nothing may
+    drop a press that arrives meanwhile, a pending SOS run or a durable timer.
+    Work that cannot be applied live is not pretended: return False and the admin
+    is told to restart.  A plugin without this hook always needs a restart.
+
+    :param hub: the running hub.
+    :param old: the block the plugin is running with.
+    :param new: the block as now saved.
+    :return: True when applied live; False or None when a restart is needed.
     """
 
 
@@ -311,6 +345,21 @@ def registry_info(hub: Hub) -> Mapping[str, Any] | None:
 
 
 @hookspec
+def repairs(hub: Hub) -> Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]] | None:
+    """Return what needs the admin's attention, for the Repairs page (``/repairs``).
+
+    Each item is ``{"key": "line_quota", "severity": "error" | "warning" | "info",
+    "title_th": ..., "title_en": ..., "detail_th": ..., "detail_en": ..., "href": "/line"}``:
+    Thai and English both (the page is Thai first), ``href`` a local page where it is
+    fixed.  Raw text for the installer (an exception, a check error) goes in an optional
+    ``"technical"`` field, shown apart; never a secret, never inside the Thai strings.
+
+    :param hub: the running hub.
+    :return: repair items, or None when all is well.
+    """
+
+
+@hookspec
 def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return extra health facts (battery alarms, link state) for the station.
 
@@ -321,10 +370,13 @@ def health_info(hub: Hub) -> Mapping[str, Any] | None:
 
 @hookspec
 def kpi_slots(hub: Hub, month: str) -> Iterable[Mapping[str, Any]] | None:
-    """Return KPI figures for the station's monthly evaluation page.
+    """Return this hub's figures for the month, for the station's evaluation.
 
     Each item is ``{"key": "patrol_coverage", "label_th": ..., "label_en": ...,
-    "value": 0.82, "unit": "%"}``.
+    "value": 82.5, "unit": "%"}``; a share or a mean adds ``"n"`` (what it is
+    over) and ``"sum"`` (value × n before rounding) so the station can combine
+    hubs.  Federation sends them up as a ``kpi_month`` event; fire
+    ``kpi_changed`` on the bus when they change.  Aggregates only: never a name.
 
     :param hub: the running hub.
     :param month: ``YYYY-MM``.

@@ -31,6 +31,7 @@ from hub.core.bus import Event, EventBus
 from hub.core.clock import Clock, FakeClock, RealClock
 from hub.core.context import Context
 from hub.core.errors import PluginNotReady, PluginSetupError, StartupError
+from hub.core.retry import Backoff
 from hub.core.services import ServiceRegistry
 from hub.core.state import EVENT_STATE_CHANGED, StateMachine
 from hub.entity import Entity, EntityNotFound
@@ -133,6 +134,24 @@ class Hub:
         self._runlock: Any = None
         #: Each component's database schema version, as migrated at start.
         self.schema_versions: dict[str, int] = {}
+        #: Built-ins imported only so the web UI can set them up live (`hub.reload`): until
+        #: then their pages answer 404 and their links are hidden.
+        self.preloaded: set[str] = set()
+        from hub.config.ui_writer import UIConfig
+
+        #: The web UI's config writer (``ui/*.yaml`` beside the config); None for the embedded demo.
+        self.ui_config: UIConfig | None = (
+            UIConfig(
+                config_path,
+                audit=lambda: getattr(self, "audit", None),
+                overrides=overrides,
+                apply=self._apply_config,
+            )
+            # Not the embedded demo: its config lives inside the package, never to be written.
+            if config_path is not None
+            and (config_dir is None or config_dir.resolve() == config_path.parent.resolve())
+            else None
+        )
 
     # -- properties ----------------------------------------------------------
 
@@ -162,8 +181,10 @@ class Hub:
 
     @property
     def role(self) -> str:
-        """Return ``station`` when this hub runs a CCOC, else ``hub``."""
-        return "station" if self.loaded is not None and "station" in self.loaded.blocks else "hub"
+        """Return ``region`` for a regional command centre, ``station`` for a CCOC, else ``hub``."""
+        from hub.bootstrap import role_of
+
+        return role_of(self.loaded.blocks) if self.loaded is not None else "hub"
 
     @property
     def config_errors(self) -> list[ConfigError]:
@@ -228,8 +249,32 @@ class Hub:
         loaded = load(
             self.config_path, config_dir=self.config_dir, host=self.plugins, overrides=self._overrides
         )
+        if self.ui_config is not None and self.web_enabled and "station" not in loaded.blocks:
+            from hub.reload import UI_BLOCKS
+
+            # Their pages and webhooks must exist when the web UI configures them live.
+            before = {d for d, p in self.plugins.plugins.items() if p.status == "discovered"}
+            self.plugins.ensure_loaded(UI_BLOCKS)
+            self.preloaded = {d for d in before if self.plugins.plugins[d].status != "discovered"}
         self.loaded = loaded
         return loaded
+
+    async def _apply_config(self, block: str, loaded: LoadedConfig) -> str | None:
+        """Apply a block the web UI saved; return why a restart is needed, or None."""
+        from hub.reload import apply_block
+
+        if self.state != CoreState.running:
+            return "the hub is not running"
+        try:
+            applied = await apply_block(self, block, loaded)
+        except Exception as err:  # noqa: BLE001 - the change is saved; a restart applies it
+            _LOGGER.exception("Applying the %s block failed; it applies at the next restart", block)
+            return f"applying it failed ({err})"
+        if applied.live:
+            _LOGGER.info("Config: %s applied without a restart", block)
+            return None
+        _LOGGER.warning("Config: %s saved; restart needed: %s", block, applied.reason)
+        return applied.reason
 
     async def start(self) -> None:
         """Load, set up and start everything; raise ConfigInvalid if ``hub:`` is unusable.
@@ -262,6 +307,8 @@ class Hub:
         loaded = await self.loop.run_in_executor(None, self._load)
         for err in loaded.errors:
             _LOGGER.error("Config: %s", err)
+        for warning in loaded.warnings:
+            _LOGGER.warning("Config: %s", warning)  # a deprecated key, an SOS button nothing handles
         if loaded.core is None:
             raise ConfigInvalid(loaded.errors)
         _install_redaction()
@@ -274,7 +321,7 @@ class Hub:
         from hub.storage import Storage
 
         self.storage = Storage(self.data_dir / "safetyhub.db")
-        for info, migrations in self.plugins.call_each("storage_migrations"):
+        for info, migrations in self.plugins.hooks.storage_migrations():
             if migrations:
                 self.storage.add_migrations(info.domain, list(migrations))
         try:
@@ -332,7 +379,7 @@ class Hub:
             self.onboarding_code = f"{secrets.randbelow(10**8):08d}"
         self.state = CoreState.running
         self.bus.fire(EVENT_HUB_START, {"version": self.version})
-        await self.plugins.async_call_each("hub_started", hub=self)
+        await self.plugins.hooks.hub_started(hub=self)
         self.create_background_task(self._purge_loop(), "recorder-purge")
         _release_startup_memory()
         _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
@@ -442,9 +489,7 @@ class Hub:
         """Call the plugin's setup once; return whether it is set up (not_ready: retry later)."""
         before = set(self.states.entity_ids())
         try:
-            _, result = self.plugins.call_one(
-                info.domain, "setup", hub=self, config=loaded.blocks.get(info.domain)
-            )
+            _, result = self.plugins.hooks.setup(info.domain, hub=self, config=loaded.blocks.get(info.domain))
             await await_maybe(result)
         except PluginNotReady as err:
             info.status, info.stage, info.error = "not_ready", "setup", str(err)
@@ -471,14 +516,13 @@ class Hub:
         the admin should not have to restart the hub.  Once set up late, the plugin gets
         its ``hub_started`` too.
         """
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while info.status == "not_ready":
-            await self.clock.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
+            await backoff.sleep(self.clock)
             if await self._setup_one(info, loaded):
                 _LOGGER.info("Plugin %s is set up (after retrying)", info.domain)
                 if self.state == CoreState.running:
-                    await self.plugins.async_call_each("hub_started", only=[info.domain], hub=self)
+                    await self.plugins.hooks.hub_started(hub=self, only=[info.domain])
                 return
 
     def _unavailable_since(self, before: set[str]) -> None:
@@ -516,7 +560,7 @@ class Hub:
         """Call ``shutdown`` on every plugin set up so far, in reverse order, each bounded to 10 s."""
         for info in reversed(self._setup_order):
             try:
-                _, result = self.plugins.call_one(info.domain, "shutdown", hub=self)
+                _, result = self.plugins.hooks.shutdown(info.domain, hub=self)
                 await asyncio.wait_for(await_maybe(result), timeout=10)
             except Exception as err:  # noqa: BLE001 - keep stopping the others
                 self.plugins.record_hook_error(info, "shutdown", err)
@@ -556,6 +600,10 @@ class Hub:
     ) -> None:
         """Fire an event on the bus."""
         self.bus.fire(event_type, data, context)
+
+    def idle(self, info: PluginInfo) -> bool:
+        """Is ``info`` a plugin imported for the web UI but not set up (its pages hidden)?"""
+        return info.domain in self.preloaded and info.status == "not_configured"
 
     def plugin_infos(self) -> Iterable[PluginInfo]:
         """Return every known plugin."""

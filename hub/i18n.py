@@ -1,17 +1,44 @@
-"""Thai and English strings of the core web UI.
+"""The one translation catalogue of the web UI: the core's strings and every integration's.
 
 Each key holds both languages side by side so a missing translation shows up
-in review (and in ``tests/hub/http/test_pages.py``, which checks every key has
-both).  Thai is the default language of a hub: the people pressing buttons in
-a market or answering an SOS at 2 a.m. read Thai first.
+in review (and in ``tests/hub/test_i18n.py``, which checks every registered
+key has both).  Thai is the default language of a hub: the people pressing
+buttons in a market or answering an SOS at 2 a.m. read Thai first.
+
+The core's strings are :data:`STRINGS`.  An integration or plugin keeps its
+strings beside its pages and registers them here with :func:`register` (or
+:func:`register_by_lang` for a ``{"th": {...}, "en": {...}}`` table,
+:func:`register_pairs` for ``{key: (th, en)}``) under its own prefix, so
+:func:`translate` answers every key and the page crawl test
+(``tests/hub/http/test_crawl.py``) knows every text a page may show.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 
-__all__ = ("LANGS", "DEFAULT_LANG", "STRINGS", "translate", "format_time", "normalize_lang")
+__all__ = (
+    "LANGS",
+    "DEFAULT_LANG",
+    "STRINGS",
+    "Catalogue",
+    "register",
+    "register_by_lang",
+    "register_pairs",
+    "register_template_pairs",
+    "entity_name",
+    "pair_translator",
+    "catalogue",
+    "translate",
+    "translator",
+    "catalogues",
+    "format_time",
+    "normalize_lang",
+)
 
 #: Languages the UI speaks; the first is the default.
 LANGS: Final = ("th", "en")
@@ -34,6 +61,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "lang.switch": {"th": "ภาษา", "en": "Language"},
     "lang.th": {"th": "ไทย", "en": "ไทย"},
     "lang.en": {"th": "English", "en": "English"},
+    "lang.en_short": {"th": "EN", "en": "EN"},
     "user.signed_in_as": {"th": "เข้าสู่ระบบในชื่อ {name} ({role})", "en": "Signed in as {name} ({role})"},
     "live.connected": {"th": "อัปเดตสด", "en": "Live"},
     "live.disconnected": {"th": "ขาดการเชื่อมต่อ กำลังเชื่อมต่อใหม่…", "en": "Disconnected, reconnecting…"},
@@ -44,6 +72,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "admin"},
     "role.hub": {"th": "ฮับชุมชน", "en": "community hub"},
     "role.station": {"th": "สถานี (CCOC)", "en": "station (CCOC)"},
+    "role.region": {"th": "ศูนย์ภาค/จังหวัด", "en": "region (command centre)"},
+    "role.link": {"th": "ผู้ได้รับลิงก์", "en": "link holder"},
+    "role.officer": {"th": "เจ้าหน้าที่สถานี", "en": "station officer"},
     # -- login ------------------------------------------------------------------
     "login.title": {"th": "เข้าสู่ระบบ", "en": "Log in"},
     "login.username": {"th": "ชื่อผู้ใช้", "en": "Username"},
@@ -126,6 +157,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "domain.input_boolean": {"th": "สวิตช์ตั้งค่า", "en": "Toggles"},
     "domain.timer": {"th": "ตัวจับเวลา", "en": "Timers"},
     "domain.counter": {"th": "ตัวนับ", "en": "Counters"},
+    "domain.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
+    "domain.line": {"th": "LINE", "en": "LINE"},
+    "domain.switch": {"th": "สวิตช์", "en": "Switches"},
+    "domain.siren": {"th": "ไซเรน", "en": "Sirens"},
+    "domain.alarm_control_panel": {"th": "แผงสัญญาณกันขโมย", "en": "Alarm panels"},
+    "domain.federation": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
+    "domain.input_number": {"th": "ค่าตัวเลขตั้งค่า", "en": "Number settings"},
+    "domain.input_text": {"th": "ข้อความตั้งค่า", "en": "Text settings"},
+    "domain.input_select": {"th": "ตัวเลือกตั้งค่า", "en": "Option settings"},
+    "domain.input_datetime": {"th": "วันเวลาตั้งค่า", "en": "Date settings"},
+    "domain.notify": {"th": "การแจ้งเตือน", "en": "Notifications"},
+    "domain.zone": {"th": "พื้นที่", "en": "Zones"},
     # -- entity states --------------------------------------------------------------
     "state.idle": {"th": "ปกติ", "en": "Idle"},
     "state.triggered": {"th": "ถูกกด!", "en": "Triggered!"},
@@ -136,6 +179,59 @@ STRINGS: dict[str, dict[str, str]] = {
     "state.streaming": {"th": "กำลังถ่ายทอด", "en": "Streaming"},
     "state.active": {"th": "ทำงาน", "en": "Active"},
     "state.paused": {"th": "หยุดชั่วคราว", "en": "Paused"},
+    "state.above_horizon": {"th": "กลางวัน (พระอาทิตย์ขึ้นแล้ว)", "en": "Day (sun up)"},
+    "state.below_horizon": {"th": "กลางคืน (พระอาทิตย์ตกแล้ว)", "en": "Night (sun down)"},
+    "state.open": {"th": "เปิดอยู่", "en": "Open"},
+    "state.closed": {"th": "ปิดอยู่", "en": "Closed"},
+    "state.armed": {"th": "เฝ้าระวัง", "en": "Armed"},
+    "state.disarmed": {"th": "ปลดการเฝ้าระวัง", "en": "Disarmed"},
+    "state.recording": {"th": "กำลังบันทึก", "en": "Recording"},
+    "state.connected": {"th": "เชื่อมต่อแล้ว", "en": "Connected"},
+    "state.disconnected": {"th": "ขาดการเชื่อมต่อ", "en": "Disconnected"},
+    "state.ok": {"th": "ปกติ", "en": "OK"},
+    "state.online": {"th": "ออนไลน์", "en": "Online"},
+    "state.offline": {"th": "ออฟไลน์", "en": "Offline"},
+    "state.problem": {"th": "มีปัญหา", "en": "Problem"},
+    "state.home": {"th": "อยู่บ้าน", "en": "Home"},
+    "state.not_home": {"th": "ไม่อยู่บ้าน", "en": "Away"},
+    # -- device facts (a camera's make, model... as its integration reports them) ------------
+    "device.Manufacturer": {"th": "ผู้ผลิต", "en": "Manufacturer"},
+    "device.Model": {"th": "รุ่น", "en": "Model"},
+    "device.Firmware": {"th": "เฟิร์มแวร์", "en": "Firmware"},
+    "device.Serial": {"th": "หมายเลขเครื่อง", "en": "Serial"},
+    "device.Hardware": {"th": "ฮาร์ดแวร์", "en": "Hardware"},
+    "device.Profile": {"th": "โปรไฟล์สตรีม", "en": "Profile"},
+    "device.Events": {"th": "การรับเหตุการณ์", "en": "Events"},
+    "device.Snapshot auth": {"th": "วิธียืนยันตัวตนของภาพนิ่ง", "en": "Snapshot auth"},
+    "device.Clock offset": {"th": "เวลาคลาดเคลื่อน", "en": "Clock offset"},
+    "device.Next try": {"th": "ลองเชื่อมต่อใหม่เวลา", "en": "Next try"},
+    "device.value.waiting": {"th": "รอเชื่อมต่อ", "en": "waiting"},
+    "device.value.off": {"th": "ปิด", "en": "off"},
+    "device.value.pullpoint": {"th": "ดึงจากกล้อง (PullPoint)", "en": "pulled (PullPoint)"},
+    "device.value.webhook": {"th": "กล้องส่งมาเอง (webhook)", "en": "pushed (webhook)"},
+    "device.value.unsupported": {"th": "กล้องไม่รองรับ", "en": "not supported"},
+    "device.value.basic": {"th": "แบบพื้นฐาน", "en": "basic"},
+    "device.value.digest": {"th": "แบบ digest", "en": "digest"},
+    "device.value.none": {"th": "ไม่ต้องยืนยัน", "en": "none"},
+    "incident.id": {"th": "รหัสเหตุ", "en": "ID"},
+    "generic.id": {"th": "รหัส", "en": "ID"},
+    "actor.hub": {"th": "ระบบของฮับ", "en": "the hub"},
+    "actor.automation": {"th": "ระบบอัตโนมัติ", "en": "an automation"},
+    "actor.station": {"th": "สถานี", "en": "the station"},
+    # -- names the code gives entities (made in the hub's language) -------------------------
+    "entity_name.sun": {"th": "ดวงอาทิตย์", "en": "Sun"},
+    "entity_name.station_link": {"th": "การเชื่อมต่อสถานี", "en": "Station link"},
+    "entity_name.region_link": {"th": "การเชื่อมต่อศูนย์ภาค", "en": "Region link"},
+    "entity_name.camera_motion": {"th": "{camera} ตรวจจับความเคลื่อนไหว", "en": "{camera} motion"},
+    "entity_name.camera_tamper": {"th": "{camera} ถูกบัง/ถูกรบกวน", "en": "{camera} tampering"},
+    # -- where a device's state comes from -----------------------------------------------
+    "source.simulated": {"th": "จำลอง", "en": "simulated"},
+    "source.mqtt": {"th": "MQTT", "en": "MQTT"},
+    "source.zigbee2mqtt": {"th": "Zigbee2MQTT", "en": "Zigbee2MQTT"},
+    "source.webhook": {"th": "เว็บฮุก", "en": "webhook"},
+    "source.sia": {"th": "แผงกันขโมย (SIA)", "en": "alarm panel (SIA)"},
+    "source.demo": {"th": "ตัวอย่าง", "en": "demo"},
+    "source.button": {"th": "ปุ่มบนหน้าเว็บ", "en": "web button"},
     # -- incidents -----------------------------------------------------------------
     "incidents.title": {"th": "เหตุการณ์", "en": "Incidents"},
     "incidents.filter": {"th": "สถานะ", "en": "Status"},
@@ -180,6 +276,43 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind.tip": {"th": "แจ้งเบาะแส", "en": "Tip"},
     "kind.manual": {"th": "แจ้งโดยเจ้าหน้าที่", "en": "Manual"},
     "kind.alarm": {"th": "สัญญาณกันขโมย", "en": "Alarm panel"},
+    "kind.supervision": {"th": "การเฝ้าระวังระบบ", "en": "Supervision"},
+    # -- supervision: a hub or a button that stopped reporting (never an SOS) ------
+    "supervision.hub_silent_title": {"th": "ฮับขาดการติดต่อ: {name}", "en": "Hub not reporting: {name}"},
+    "supervision.hub_silent_text": {
+        "th": "ไม่ได้รับข้อมูลจากฮับมา {minutes} นาที (เกินเวลาตรวจจับ {detection} วินาที, รอบสัญญาณชีพ {interval} วินาที)",
+        "en": "Nothing from the hub for {minutes} min (detection time {detection} s, heartbeat every {interval} s)",
+    },
+    "supervision.hub_lost_title": {"th": "ฮับหลุดการเชื่อมต่อ: {name}", "en": "Hub connection lost: {name}"},
+    "supervision.hub_lost_text": {
+        "th": "การเชื่อมต่อของฮับขาดโดยไม่ได้ปิดตามปกติ (ข้อมูลล่าสุด {minutes} นาทีก่อน)",
+        "en": "The hub's connection dropped without a goodbye (last heard {minutes} min ago)",
+    },
+    "supervision.hub_stopped_title": {
+        "th": "ฮับปิดแล้วไม่กลับมา: {name}",
+        "en": "Hub stopped and not back: {name}",
+    },
+    "supervision.hub_stopped_text": {
+        "th": "ฮับปิดตัวและไม่กลับมาภายในเวลาตรวจจับ {detection} วินาที",
+        "en": "The hub stopped and was not back within its detection time of {detection} s",
+    },
+    "supervision.button_silent_title": {
+        "th": "ปุ่ม SOS ไม่ส่งสัญญาณ: {name}",
+        "en": "SOS button not reporting: {name}",
+    },
+    "supervision.button_silent_text": {
+        "th": "ไม่ได้ยินปุ่มมา {hours} ชั่วโมง (แบตเตอรี่ล่าสุด {battery}) ตรวจปุ่ม เปลี่ยนแบตเตอรี่ หรือดูว่าถูกถอดออกหรือไม่ นี่ไม่ใช่การกด SOS",
+        "en": "The button has not been heard for {hours} h (last battery {battery}). Check it, change the battery, "
+        "or see whether it was removed. This is not an SOS press",
+    },
+    "supervision.button_back_text": {
+        "th": "ได้ยินปุ่มอีกครั้ง ปิดเหตุการเฝ้าระวัง",
+        "en": "The button is heard again; supervision incident closed",
+    },
+    "supervision.back_text": {
+        "th": "ฮับกลับมาออนไลน์ หลังขาดไป {minutes} นาที",
+        "en": "The hub is back online after {minutes} min",
+    },
     "severity.info": {"th": "ข้อมูล", "en": "Info"},
     "severity.low": {"th": "ต่ำ", "en": "Low"},
     "severity.medium": {"th": "ปานกลาง", "en": "Medium"},
@@ -191,6 +324,26 @@ STRINGS: dict[str, dict[str, str]] = {
     "timeline.closed": {"th": "ปิดเหตุ", "en": "Closed"},
     "timeline.note": {"th": "บันทึก", "en": "Note"},
     "timeline.snapshot": {"th": "ภาพจากกล้อง", "en": "Snapshot"},
+    "timeline.line": {"th": "LINE", "en": "LINE"},
+    "timeline.line_sent": {"th": "ส่ง{what}ทาง LINE ถึง {to} แล้ว", "en": "LINE {what} sent to {to}"},
+    "timeline.line_failed": {"th": "ส่ง{what}ทาง LINE ถึง {to} ไม่สำเร็จ", "en": "LINE {what} to {to} failed"},
+    "actor.line": {"th": "LINE", "en": "LINE"},
+    "linecode.push": {"th": "ส่งเข้า", "en": "push"},
+    "linecode.reply": {"th": "ตอบกลับ", "en": "reply"},
+    "linecode.card": {"th": "การ์ดแจ้งเหตุ", "en": "incident card"},
+    "linecode.text": {"th": "ข้อความ", "en": "message"},
+    "linecode.test": {"th": "ข้อความทดสอบ", "en": "test message"},
+    "linecode.image": {"th": "ภาพ", "en": "image"},
+    "linecode.escalation": {"th": "การแจ้งซ้ำ", "en": "escalation"},
+    "linecode.welcome": {"th": "ข้อความต้อนรับ", "en": "welcome"},
+    "linecode.registration": {"th": "การลงทะเบียน", "en": "registration"},
+    "linecode.ack": {"th": "การรับทราบ", "en": "acknowledgement"},
+    "linecode.sent": {"th": "ส่งแล้ว", "en": "sent"},
+    "linecode.accepted_earlier": {"th": "ส่งแล้ว (ครั้งก่อน)", "en": "sent earlier"},
+    "linecode.failed": {"th": "ไม่สำเร็จ", "en": "failed"},
+    "linecode.abandoned": {"th": "ยกเลิกการส่ง", "en": "abandoned"},
+    "linecode.pending": {"th": "รอส่ง", "en": "pending"},
+    "linecode.queued": {"th": "อยู่ในคิว", "en": "queued"},
     # -- plugins ------------------------------------------------------------------
     "plugins.title": {"th": "ปลั๊กอิน", "en": "Plugins"},
     "plugins.domain": {"th": "โดเมน", "en": "Domain"},
@@ -214,6 +367,63 @@ STRINGS: dict[str, dict[str, str]] = {
     "pstatus.setting_up": {"th": "กำลังเริ่ม", "en": "starting"},
     "pstatus.not_ready": {"th": "รออุปกรณ์ จะลองใหม่", "en": "waiting for its device; retrying"},
     "pstatus.discovered": {"th": "พบแล้ว", "en": "discovered"},
+    # -- plugin names (built-ins; a drop-in plugin shows its manifest's name) ------
+    "plugin.backup": {"th": "สำรองและกู้คืนข้อมูล (เข้ารหัส ทุกวัน)", "en": "Backup and restore (encrypted, daily)"},
+    "plugin.camera": {"th": "กล้อง", "en": "Cameras"},
+    "plugin.demo": {"th": "ตลาดจำลอง (อุปกรณ์จำลอง)", "en": "Demo market (simulated devices)"},
+    "plugin.federation": {"th": "เชื่อมต่อสถานีตำรวจ (CCOC)", "en": "Station link (federation)"},
+    "plugin.frigate": {
+        "th": "เหตุการณ์จาก Frigate (ตรวจจับคนและรถ)",
+        "en": "Frigate NVR events (people and cars)",
+    },
+    "plugin.homeassistant": {"th": "คำสั่งรวมแบบ Home Assistant", "en": "Home Assistant common actions"},
+    "plugin.light": {"th": "ไฟส่องสว่าง", "en": "Lights"},
+    "plugin.line": {"th": "LINE (กลุ่ม Big 6 และตาสับปะรด)", "en": "LINE (Big 6 and ตาสับปะรด groups)"},
+    "plugin.mqtt": {"th": "MQTT (โบรกเกอร์และอุปกรณ์)", "en": "MQTT (broker and devices)"},
+    "plugin.notify": {"th": "การแจ้งเตือน", "en": "Notifications"},
+    "plugin.onvif": {"th": "กล้อง ONVIF", "en": "ONVIF cameras"},
+    "plugin.sia": {
+        "th": "รับสัญญาณกันขโมย SIA DC-09 (ธนาคารและร้านค้า)",
+        "en": "SIA DC-09 alarm receiver (banks and shops)",
+    },
+    "plugin.sos": {"th": "ปุ่ม SOS", "en": "SOS buttons"},
+    "plugin.onboarding": {"th": "ตั้งค่าเริ่มต้น ผู้ใช้ และสิ่งที่ต้องแก้", "en": "Setup wizard, users and repairs"},
+    "plugin.flows": {
+        "th": "ตั้งค่าผ่านหน้าเว็บ (อุปกรณ์ กล้อง LINE)",
+        "en": "Set-up flows in the browser (devices, cameras, LINE)",
+    },
+    "plugin.ccoc": {
+        "th": "ศูนย์สั่งการ CCOC (กระดานเหตุ คำสั่ง แผนที่ ตัวชี้วัด)",
+        "en": "CCOC console (incident board, commands, map, KPIs)",
+    },
+    "plugin.station": {"th": "สถานีตำรวจ (CCOC)", "en": "Station (CCOC)"},
+    "plugin.video": {"th": "วิดีโอ: ถ่ายทอด บันทึก ภาพสด", "en": "Video: restream, recording, live view"},
+    "plugin.big6": {"th": "ภาคีเครือข่าย 6 ภาคส่วน (Big 6)", "en": "Big 6 network"},
+    "plugin.patrol_qr": {"th": "ตู้แดง (จุดตรวจ QR)", "en": "Red boxes (QR patrol checkpoints)"},
+    "plugin.people_poll": {"th": "แบบสำรวจความเห็นประชาชนรายเดือน", "en": "Monthly People Poll"},
+    "plugin.incident": {"th": "เหตุการณ์", "en": "Incidents"},
+    "plugin.automation": {"th": "ระบบอัตโนมัติ", "en": "Automations"},
+    "plugin.helpers": {"th": "ตัวช่วย (สวิตช์ ตัวจับเวลา ตัวนับ)", "en": "Helpers (toggles, timers, counters)"},
+    "plugin.zone": {"th": "พื้นที่", "en": "Zone"},
+    "psource.core": {"th": "แกนหลัก", "en": "core"},
+    "psource.builtin": {"th": "มาพร้อมระบบ", "en": "built in"},
+    "psource.entrypoint": {"th": "ติดตั้งเพิ่ม", "en": "installed"},
+    "psource.dropin": {"th": "โฟลเดอร์ปลั๊กอิน", "en": "plugin folder"},
+    "pstage.import": {"th": "โหลดโค้ด", "en": "import"},
+    "pstage.validate": {"th": "ตรวจการตั้งค่า", "en": "config check"},
+    "pstage.setup": {"th": "เริ่มทำงาน", "en": "setup"},
+    "pstage.hook": {"th": "ระหว่างทำงาน", "en": "while running"},
+    # -- audit log (what was done, and how it ended) ---------------------------------------
+    "audit.action.station.camera.view": {"th": "เปิดดูกล้อง", "en": "camera viewed"},
+    "audit.action.station.command": {"th": "ส่งคำสั่งถึงฮับ", "en": "command sent to a hub"},
+    "audit.action.station.command.result": {"th": "ผลคำสั่งจากฮับ", "en": "command result"},
+    "audit.action.station.snapshot.view": {"th": "เปิดดูภาพนิ่ง", "en": "snapshot viewed"},
+    "audit.action.station.audit.export": {"th": "ส่งออกบันทึกการเข้าดู", "en": "audit exported"},
+    "audit.action.login": {"th": "เข้าสู่ระบบ", "en": "logged in"},
+    "audit.result.ok": {"th": "สำเร็จ", "en": "done"},
+    "audit.result.refused": {"th": "ถูกปฏิเสธ", "en": "refused"},
+    "audit.result.failed": {"th": "ไม่สำเร็จ", "en": "failed"},
+    "audit.result.error": {"th": "ผิดพลาด", "en": "error"},
     # -- users --------------------------------------------------------------------
     "users.title": {"th": "ผู้ใช้", "en": "Users"},
     "users.username": {"th": "ชื่อผู้ใช้", "en": "Username"},
@@ -228,8 +438,31 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.not_found": {"th": "ไม่พบหน้าที่ต้องการ", "en": "Page not found"},
     "error.forbidden": {"th": "คุณไม่มีสิทธิ์เข้าหน้านี้", "en": "You may not see this page"},
     "error.home": {"th": "กลับหน้าแรก", "en": "Back to the overview"},
+    "error.needs_role": {"th": "หน้านี้สำหรับ{role}เท่านั้น", "en": "This page is for the {role} role only"},
+    "error.bad_request": {"th": "ข้อมูลที่ส่งมาไม่ถูกต้อง", "en": "The request was not valid"},
+    "error.internal": {
+        "th": "ระบบขัดข้องระหว่างเปิดหน้านี้ รายละเอียดอยู่ในบันทึกของฮับ",
+        "en": "Something broke while opening this page; the hub's log has the details",
+    },
     "action.failed": {"th": "ดำเนินการไม่สำเร็จ: {error}", "en": "Failed: {error}"},
     "action.working": {"th": "กำลังดำเนินการ…", "en": "Working…"},
+    "action.http_400": {"th": "ข้อมูลที่ส่งไม่ถูกต้อง", "en": "The request was not valid"},
+    "action.http_401": {"th": "กรุณาเข้าสู่ระบบใหม่", "en": "Please log in again"},
+    "action.http_403": {
+        "th": "คุณไม่มีสิทธิ์ทำสิ่งนี้ หรือหน้านี้หมดอายุ (โหลดหน้าใหม่)",
+        "en": "Not allowed, or the page expired (reload it)",
+    },
+    "action.http_404": {"th": "ไม่พบสิ่งที่ต้องการ (อาจถูกลบไปแล้ว)", "en": "Not found (it may have been removed)"},
+    "action.http_409": {
+        "th": "สถานะเปลี่ยนไปแล้ว กรุณาโหลดหน้าใหม่",
+        "en": "It changed meanwhile; reload the page",
+    },
+    "action.http_429": {"th": "ส่งคำสั่งถี่เกินไป กรุณารอสักครู่", "en": "Too many requests; wait a moment"},
+    "action.http_503": {"th": "ระบบยังไม่พร้อม กรุณาลองใหม่อีกครั้ง", "en": "Not ready; try again"},
+    "action.http_other": {
+        "th": "ระบบไม่รับคำสั่งนี้ รายละเอียดอยู่ในบันทึกของฮับ",
+        "en": "The hub refused this; its log has the details",
+    },
     "generic.none": {"th": "—", "en": "—"},
     "generic.yes": {"th": "ใช่", "en": "yes"},
     "generic.no": {"th": "ไม่", "en": "no"},
@@ -260,6 +493,147 @@ def normalize_lang(value: str | None) -> str | None:
     return value if value in LANGS else None
 
 
+#: Every registered key (prefix included) → its texts; the core's STRINGS are looked up first.
+_REGISTERED: dict[str, dict[str, str]] = {}
+#: Registered catalogues by name, for tests and tools.
+_CATALOGUES: dict[str, Catalogue] = {}
+
+
+class Catalogue(Mapping[str, Mapping[str, str]]):
+    """One integration's strings: ``key → {"th": ..., "en": ...}`` (keys without the prefix)."""
+
+    def __init__(self, name: str, prefix: str, strings: Mapping[str, Mapping[str, str]]) -> None:
+        self.name = name
+        self.prefix = prefix
+        self._strings = {key: dict(texts) for key, texts in strings.items()}
+
+    def __getitem__(self, key: str) -> Mapping[str, str]:
+        return self._strings[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._strings)
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+    def text(self, key: str, lang: str, /, **fmt: object) -> str:
+        """Return this catalogue's ``key`` in ``lang``, or else the core's ``key``."""
+        entry = self._strings.get(key)
+        if entry is None:
+            return translate(key, lang, **fmt)
+        return _fill(entry.get(lang) or entry.get("en") or key, fmt)
+
+    def translator(self, lang: str) -> Callable[..., str]:
+        """Return ``t(key, **fmt)`` bound to ``lang``: this catalogue first, then the core."""
+
+        def t(key: str, /, **fmt: object) -> str:
+            return self.text(key, lang, **fmt)
+
+        return t
+
+    def by_lang(self) -> dict[str, dict[str, str]]:
+        """Return ``{lang: {key: text}}``, the shape older pages index as ``strings[lang][key]``."""
+        return {lang: {k: v.get(lang) or v.get("en", k) for k, v in self._strings.items()} for lang in LANGS}
+
+
+def register(name: str, strings: Mapping[str, Mapping[str, str]], *, prefix: str = "") -> Catalogue:
+    """Add an integration's strings to the catalogue and return them as a :class:`Catalogue`.
+
+    ``prefix`` + key is the global key :func:`translate` answers.  A key already
+    registered with other texts is a programming error, raised at import time,
+    so two integrations can never fight over one key.
+    """
+    for key, texts in strings.items():
+        missing = [lang for lang in LANGS if not texts.get(lang)]
+        if missing:
+            raise ValueError(f"i18n {name}: {key!r} has no {'/'.join(missing)} text")
+        full = prefix + key
+        known = STRINGS.get(full) or _REGISTERED.get(full)
+        if known is not None and dict(known) != dict(texts):
+            raise ValueError(f"i18n {name}: key {full!r} is already registered with other texts")
+        _REGISTERED[full] = dict(texts)
+    cat = Catalogue(name, prefix, strings)
+    _CATALOGUES[name] = cat
+    return cat
+
+
+def register_by_lang(
+    name: str, table: Mapping[str, Mapping[str, str]], *, prefix: str
+) -> dict[str, dict[str, str]]:
+    """Register a ``{"th": {key: text}, "en": {key: text}}`` table; return it in the same shape."""
+    keys = dict.fromkeys(k for lang in LANGS for k in table.get(lang, {}))
+    cat = register(
+        name, {k: {lang: table.get(lang, {}).get(k, "") for lang in LANGS} for k in keys}, prefix=prefix
+    )
+    return cat.by_lang()
+
+
+def register_pairs(name: str, pairs: Mapping[str, tuple[str, str]], *, prefix: str) -> Catalogue:
+    """Register ``{key: (thai, english)}`` pairs."""
+    return register(name, {k: {"th": th, "en": en} for k, (th, en) in pairs.items()}, prefix=prefix)
+
+
+#: ``tr("ไทย", "English")`` with two literal strings, as templates write side-by-side pairs.
+_PAIR_CALL = re.compile(r"""\btr\(\s*(["'])((?:(?!\1).)*)\1\s*,\s*(["'])((?:(?!\3).)*)\3\s*\)""", re.S)
+
+
+def register_template_pairs(name: str, folder: Path) -> Catalogue:
+    """Register every literal ``tr("ไทย", "English")`` pair in the templates under ``folder``.
+
+    Pages that write their words side by side in the template (the LINE pages)
+    keep doing so; the pairs still land in the one catalogue, keyed by their
+    English text, so the crawl test and reviewers see them with the rest.
+    """
+    pairs: dict[str, tuple[str, str]] = {}
+    for file in sorted(folder.rglob("*.html")):
+        for match in _PAIR_CALL.finditer(file.read_text(encoding="utf-8")):
+            th, en = " ".join(match.group(2).split()), " ".join(match.group(4).split())
+            if th and en:
+                pairs[f"{file.stem}:{en}"] = (th, en)
+    return register_pairs(name, pairs, prefix=f"{name}.")
+
+
+def entity_name(key: str, hub: Any, /, **fmt: object) -> str:
+    """Return a name the code gives an entity, in the hub's own language (``hub.language``).
+
+    Entity names are stored in states and travel to LINE cards and the station, so
+    they are made once, in the language the hub is set to (Thai unless changed).
+    """
+    try:
+        lang = normalize_lang(hub.core.language) or DEFAULT_LANG
+    except (AttributeError, AssertionError):
+        lang = DEFAULT_LANG
+    return translate(f"entity_name.{key}", lang, **fmt)
+
+
+def pair_translator(lang: str) -> Callable[[str, str], str]:
+    """Return ``tr(thai, english)`` for templates that write both languages side by side."""
+
+    def tr(th: str, en: str) -> str:
+        return th if lang == "th" else en
+
+    return tr
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """Return every key the UI may show (core and registered) → its texts."""
+    return {**_REGISTERED, **STRINGS}
+
+
+def catalogues() -> dict[str, Catalogue]:
+    """Return the registered catalogues by name."""
+    return dict(_CATALOGUES)
+
+
+def _fill(text: str, fmt: Mapping[str, object]) -> str:
+    if not fmt:
+        return text
+    try:
+        return text.format(**fmt)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
 def translate(key: str, lang: str, /, **fmt: object) -> str:
     """Return the string ``key`` in ``lang``, falling back to English, then to the key.
 
@@ -267,16 +641,60 @@ def translate(key: str, lang: str, /, **fmt: object) -> str:
     did not supply leaves the text unformatted rather than raising: a page
     with a raw ``{name}`` is better than an error page during an incident.
     """
-    entry = STRINGS.get(key)
+    entry = STRINGS.get(key) or _REGISTERED.get(key)
     if entry is None:
         return key
-    text = entry.get(lang) or entry.get("en") or key
-    if not fmt:
-        return text
-    try:
-        return text.format(**fmt)
-    except (KeyError, IndexError, ValueError):
-        return text
+    return _fill(entry.get(lang) or entry.get("en") or key, fmt)
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """Return ``t(key, **fmt)`` bound to ``lang`` over the whole catalogue."""
+
+    def t(key: str, /, **fmt: object) -> str:
+        return translate(key, lang, **fmt)
+
+    return t
+
+
+_TH_MONTHS_FULL: Final = (
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+)
+_EN_MONTHS_FULL: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+#: Month names as ``month_full.<1-12>`` (a month label: "มกราคม 2569").
+register_pairs(
+    "months_full",
+    {str(i + 1): (th, en) for i, (th, en) in enumerate(zip(_TH_MONTHS_FULL, _EN_MONTHS_FULL, strict=True))},
+    prefix="month_full.",
+)
+register_pairs(
+    "months",
+    {str(i + 1): (th, en) for i, (th, en) in enumerate(zip(_TH_MONTHS, _EN_MONTHS, strict=True))},
+    prefix="month.",
+)
 
 
 def format_time(ts: float | None, lang: str, tz: tzinfo, *, seconds: bool = True) -> str:

@@ -33,12 +33,12 @@ class RunLock:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as err:
             os.close(fd)
             pid = holder(data_dir)
             raise RunLockHeld(
                 f"another SafetyHub is running on {data_dir}" + (f" (process {pid})" if pid else "")
-            ) from None
+            ) from err
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         return cls(fd, path)

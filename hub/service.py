@@ -43,7 +43,7 @@ def hub_unit(plan: UnitPlan) -> str:
     after = "network-online.target" + (f" {BROKER_UNIT}" if plan.broker_conf else "")
     wants = "network-online.target" + (f" {BROKER_UNIT}" if plan.broker_conf else "")
     writable = " ".join(str(p) for p in dict.fromkeys(plan.writable))
-    what = "station (CCOC)" if plan.role == "station" else "hub"
+    what = {"station": "station (CCOC)", "region": "region (command centre)"}.get(plan.role, "hub")
     return f"""\
 # Written by `safetyhub service install`; `safetyhub service uninstall` removes it.
 [Unit]
@@ -144,10 +144,12 @@ def plan_for(config: Path, role: str | None, user: str, mosquitto: bool) -> Unit
         for err in loaded.errors:
             click.echo(str(err), err=True)
         raise SystemExit(1)
-    is_station = "station" in loaded.blocks
-    role = role or ("station" if is_station else "hub")
-    if role == "station" and not is_station:
-        raise click.ClickException(f"{config}: --role station needs a station: block")
+    from hub.bootstrap import role_of
+
+    actual = role_of(loaded.blocks)
+    role = role or actual
+    if role in ("station", "region") and role != actual:
+        raise click.ClickException(f"{config}: --role {role} needs a {role}: block")
     data_dir = Path(loaded.core.data_dir)
     data_dir = data_dir if data_dir.is_absolute() else loaded.config_dir / data_dir
     writable = [loaded.config_dir, data_dir.resolve()]
@@ -157,11 +159,16 @@ def plan_for(config: Path, role: str | None, user: str, mosquitto: bool) -> Unit
         writable.append((folder if folder.is_absolute() else loaded.config_dir / folder).resolve())
     broker_conf = None
     if mosquitto:
-        if role != "station":
+        if role not in ("station", "region"):
             raise click.ClickException("--mosquitto is for a station: a hub uses its station's broker")
         from integrations.station.broker import BrokerFiles
 
-        broker_conf = BrokerFiles(loaded.blocks["station"], loaded.config_dir).conf
+        if role == "region":
+            from integrations.region.cli import REGION_TIER
+
+            broker_conf = BrokerFiles(loaded.blocks["region"], loaded.config_dir, REGION_TIER).conf
+        else:
+            broker_conf = BrokerFiles(loaded.blocks["station"], loaded.config_dir).conf
     return UnitPlan(
         role=role,
         config=config,
@@ -211,12 +218,14 @@ def service_group() -> None:
     default=Path("config.yaml"),
 )
 @click.option(
-    "--role", type=click.Choice(["hub", "station"]), help="default: station if the config has station:"
+    "--role",
+    type=click.Choice(["hub", "station", "region"]),
+    help="default: region or station if the config has that block",
 )
 @click.option(
     "--user", default="safetyhub", show_default=True, help="the system user it runs as (created if missing)"
 )
-@click.option("--mosquitto", is_flag=True, help="also a unit for the station's broker")
+@click.option("--mosquitto", is_flag=True, help="also a unit for the station's (or region's) broker")
 @click.option(
     "--unit-dir",
     type=click.Path(path_type=Path, file_okay=False),

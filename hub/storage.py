@@ -40,6 +40,7 @@ from itertools import groupby, islice
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
+from hub.core.retry import REAL_TIME, Backoff
 from hub.database import Database, MigrationError, check_component, migrate_sync
 
 __all__ = ("CORE_MIGRATIONS", "Params", "Storage", "from_json", "is_passing", "to_json")
@@ -407,7 +408,7 @@ class Storage:
 
         deadline = time.monotonic() + self.close_timeout
         # Short retries regardless of flush_interval: the process is stopping.
-        delay = 0.05
+        backoff = Backoff(0.05, 1.0)
         while self._queue:
             try:
                 await self._flush_until(self._seq_in)
@@ -417,8 +418,7 @@ class Storage:
                         "%s: closing with %d rows that could not be written", self.path, len(self._queue)
                     )
                     break
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                await backoff.sleep(REAL_TIME)
         try:
             # Cheap, and keeps query plans good on long-running hubs (SQLite's advice).
             with contextlib.suppress(sqlite3.Error):

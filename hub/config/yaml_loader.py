@@ -13,7 +13,8 @@ problems in one run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ from yaml.reader import ReaderError
 
 from hub.config.errors import ConfigError, format_path
 from hub.config.nodes import Input, Loc, NodeDict, NodeList, NodeStr, position, position_of
-from hub.config.yaml_tags import EXAMPLE_SECRETS_FILE, SECRETS_FILE, HubLoader, absolute
+from hub.config.yaml_tags import (
+    EXAMPLE_SECRETS_FILE,
+    SECRETS_FILE,
+    HubLoader,
+    absolute,
+    is_config_yaml,
+    yaml_files,
+)
 
 __all__ = (
     "INTERNAL_ERROR",
@@ -55,6 +63,26 @@ class LoadSession:
     secrets_path: Path
     secrets: dict[Any, Any] | None = None
     secrets_state: str = "unloaded"  # unloaded | loading | missing | broken | ok
+    #: Absolute path -> the text that file *would* have: the web UI's writer validates a
+    #: change exactly as it will load, before any byte of it is saved.
+    overlay: Mapping[Path, bytes] = field(default_factory=dict)
+
+    def read_bytes(self, path: Path) -> bytes:
+        if path in self.overlay:
+            return self.overlay[path]
+        return path.read_bytes()
+
+    def is_file(self, path: Path) -> bool:
+        return path in self.overlay or path.is_file()
+
+    def is_dir(self, path: Path) -> bool:
+        return path.is_dir() or any(path in staged.parents for staged in self.overlay)
+
+    def yaml_files(self, directory: Path) -> list[Path]:
+        """*.yaml files below `directory` (staged ones included), sorted, skipping hidden names and secrets."""
+        found = set(yaml_files(directory)) if directory.is_dir() else set()
+        found.update(p for p in self.overlay if directory in p.parents and is_config_yaml(p, directory))
+        return sorted(found, key=lambda p: p.relative_to(directory).parts)
 
     def display(self, path: Path) -> str:
         try:
@@ -71,7 +99,7 @@ class LoadSession:
     def load_secrets(self) -> dict[Any, Any] | None:
         """Load secrets.yaml once, on the first `!secret`."""
         if self.secrets_state == "unloaded":
-            if not self.secrets_path.is_file():
+            if not self.is_file(self.secrets_path):
                 self.secrets_state = "missing"
             else:
                 self.secrets_state = "loading"
@@ -116,7 +144,7 @@ def _load_file(
     """Load one file; its problems go to `session.errors` and its value may be None."""
     file = session.display(path)
     try:
-        raw = path.read_bytes()
+        raw = session.read_bytes(path)
     except FileNotFoundError:
         session.error(file, None, (), "file not found")
         return None
@@ -161,6 +189,7 @@ def load_yaml(
     errors: list[ConfigError],
     secrets_path: Path | None = None,
     config_dir: Path | None = None,
+    overlay: Mapping[Path, bytes] | None = None,
 ) -> Any:
     """Load `path` and everything it includes; append each problem to `errors`.
 
@@ -168,7 +197,8 @@ def load_yaml(
     `NodeStr`.  `!secret` reads `secrets_path` (default: secrets.yaml next to
     `path`; for an example config ``*.example.yaml``, secrets.example.yaml, so
     the shipped example checks clean without anyone's real secrets).  File names in errors are relative to `config_dir` (default: the
-    directory of `path`), or bare names for files outside it.
+    directory of `path`), or bare names for files outside it.  `overlay` maps absolute
+    paths to the text they are read as instead of the disk's (files not yet written).
     """
     path = absolute(Path(path))
     if secrets_path is None:
@@ -178,11 +208,22 @@ def load_yaml(
         errors=errors,
         config_dir=path.parent if config_dir is None else absolute(Path(config_dir)),
         secrets_path=absolute(Path(secrets_path)),
+        overlay={absolute(Path(p)): text for p, text in (overlay or {}).items()},
     )
     return _load_file(session, path, stack=(), loc=())
 
 
-def load_config_file(path: Path | str) -> tuple[Any, list[ConfigError]]:
-    """Load a top-level config file; return its data and all problems found."""
+def load_config_file(
+    path: Path | str, *, overlay: Mapping[Path, bytes] | None = None
+) -> tuple[Any, list[ConfigError]]:
+    """Load a top-level config file; return its data and all problems found.
+
+    The blocks the web UI wrote (``ui: !include_dir_named ui``) are merged into the
+    hand-written ones here, so every reader (run, check, reload) sees one config; the
+    rule is in `hub.config.ui_merge`.  Problems may include `ConfigWarning`s.
+    """
+    from hub.config.ui_merge import merge_ui_blocks
+
     errors: list[ConfigError] = []
-    return load_yaml(Path(path), errors=errors), errors
+    raw = load_yaml(Path(path), errors=errors, overlay=overlay)
+    return merge_ui_blocks(raw, errors), errors

@@ -20,7 +20,7 @@ from hub.config.secrets import register_secret
 if TYPE_CHECKING:
     from hub.config.yaml_loader import LoadSession
 
-__all__ = ("SECRETS_FILE", "HubLoader", "absolute")
+__all__ = ("SECRETS_FILE", "HubLoader", "absolute", "is_config_yaml", "yaml_files")
 
 SECRETS_FILE = "secrets.yaml"
 #: Read instead of secrets.yaml by configs named *.example.yaml.
@@ -62,15 +62,22 @@ def _lenient(strict: Callable[[Any, ScalarNode], Any]) -> Callable[[HubLoader, S
     return construct
 
 
-def _yaml_files(directory: Path) -> list[Path]:
+def is_config_yaml(path: Path, directory: Path) -> bool:
+    """Would a directory include pick up `path` (below `directory`)?"""
+    parts = path.relative_to(directory).parts
+    name = parts[-1]
+    if any(part.startswith(".") for part in parts[:-1]):
+        return False
+    return name.endswith(".yaml") and not name.startswith(".") and name != SECRETS_FILE
+
+
+def yaml_files(directory: Path) -> list[Path]:
     """*.yaml files below `directory`, sorted, skipping hidden names and secrets."""
     found: list[Path] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(
-            Path(root, name)
-            for name in sorted(files)
-            if name.endswith(".yaml") and not name.startswith(".") and name != SECRETS_FILE
+            Path(root, name) for name in sorted(files) if is_config_yaml(Path(root, name), directory)
         )
     return sorted(found, key=lambda p: p.relative_to(directory).parts)
 
@@ -177,7 +184,7 @@ class HubLoader(yaml.SafeLoader):
 
     def _load_included(self, target: Path, node: Node, loc: Loc, index_offset: int = 0) -> Any:
         target = absolute(target)
-        if not target.is_file():
+        if not self.session.is_file(target):
             self.report(node, f"included file not found: {self.session.display(target)}")
             return None
         # Compare real files (a symlink to an includer is still a loop), but
@@ -195,10 +202,10 @@ class HubLoader(yaml.SafeLoader):
         if name is None:
             return None
         directory = absolute(self.path.parent / name)
-        if not directory.is_dir():
+        if not self.session.is_dir(directory):
             self.report(node, f"directory not found: {self.session.display(directory)}")
             return None
-        return _yaml_files(directory)
+        return self.session.yaml_files(directory)
 
     def construct_include(self, node: Node) -> Any:
         name = self.scalar_arg(node, "a file name")

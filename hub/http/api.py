@@ -223,8 +223,7 @@ async def create_incident(request: web.Request) -> web.Response:
         return key
     # incident.open honours the key itself: a repeat gets the incident it opened
     result = await hub.services.call("incident", "open", body, _context(request), key=key)
-    inc = await hub.data[INCIDENTS].get(result["incident_id"])
-    return web.json_response(inc.as_dict(), status=201, dumps=json_dumps)
+    return web.json_response(result["incident"], status=201, dumps=json_dumps)
 
 
 async def get_incident(request: web.Request) -> web.Response:

@@ -302,7 +302,9 @@ class _Pages:
             ip=ip,
             detail={"created_role": "admin"},
         )
-        return _logged_in(request, sid, "/")
+        # Straight on to the setup wizard (name, zone, map pin, language, time zone), unless
+        # this is the embedded demo, which has no config file to write.
+        return _logged_in(request, sid, "/setup" if hub.ui_config is not None else "/")
 
     # -- overview ------------------------------------------------------------------
 
@@ -368,6 +370,7 @@ class _Pages:
                 "actor": _actor_name(entry.actor, names),
                 "kind": entry.kind,
                 "text": entry.text,
+                "data": entry.data or {},
                 "attachments": _attachments(hub, user, entry),
             }
             for entry in inc.timeline
@@ -392,8 +395,17 @@ class _Pages:
         )
 
     async def users(self, request: web.Request) -> web.Response:
+        from hub.components.onboarding.strings import translator
+        from hub.http.templating import request_lang
+
         hub = request.app[HUB_KEY]
-        return render(request, "users.html", users=await hub.auth.users(), roles=ROLES)
+        return render(
+            request,
+            "users.html",
+            users=await hub.auth.all_users(),
+            roles=ROLES,
+            tr=translator(request_lang(request)),
+        )
 
     # -- language --------------------------------------------------------------------
 
@@ -422,7 +434,7 @@ def _attachments(hub: Hub, user: Any, entry: Any) -> list[dict[str, Any]]:
     attachment string from a plugin or a remote station must not become a javascript: URL.
     """
     if entry.attachments:
-        for _info, found in hub.plugins.call_each("timeline_attachments", hub=hub, user=user, entry=entry):
+        for _info, found in hub.plugins.hooks.timeline_attachments(hub=hub, user=user, entry=entry):
             if found is not None:
                 return [
                     {

@@ -24,6 +24,7 @@ from hub.storage import is_passing
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.plugins import PluginInfo
 
 __all__ = ("HttpServer", "HUB_KEY", "ROUTES_KEY", "SESSION_COOKIE", "PRECSRF_COOKIE", "MAX_BODY")
 
@@ -94,14 +95,7 @@ async def auth_middleware(
     if not role_at_least(user.role, meta.role):
         if request.path.startswith("/api/"):
             return json_error(403, f"requires role {meta.role}")
-        return web.Response(
-            status=403,
-            content_type="text/html",
-            text=(
-                '<!doctype html><meta charset="utf-8"><title>403</title>'
-                f'<p>ต้องมีสิทธิ์ {meta.role} / Requires role {meta.role}. <a href="/">←</a></p>'
-            ),
-        )
+        return _error_page(request, 403, "error.needs_role", role=f"role.{meta.role}")
     if via_cookie and meta.csrf and request.method in _UNSAFE:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in (
@@ -121,17 +115,30 @@ async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Turn hub errors into JSON answers; nothing a client sends crashes the hub."""
+    page = _is_page(request)
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status == 404 and getattr(request.match_info, "http_exception", None) is not None:
             return await _no_route(request)
+        if page and exc.status in (400, 403, 404, 409, 413) and exc.content_type != "text/html":
+            # A page's handler said "no such camera": the site's own page, in the reader's language.
+            key = {403: "error.forbidden", 404: "error.not_found"}.get(exc.status, "error.bad_request")
+            return _error_page(
+                request, exc.status, key, detail=exc.text if exc.status not in (403, 404) else None
+            )
         raise
     except Refused as err:
+        if page:
+            return _error_page(request, err.status, "error.bad_request", detail=str(err))
         return json_error(err.status, str(err))
     except ValueError as err:
+        if page:
+            return _error_page(request, 400, "error.bad_request", detail=str(err))
         return json_error(400, str(err))
     except HubError as err:
+        if page:
+            return _error_page(request, 500, "error.internal", detail=str(err))
         return json_error(500, str(err))
     except json.JSONDecodeError:
         return json_error(400, "body is not valid JSON")
@@ -144,7 +151,34 @@ async def error_middleware(
             )
             return json_error(503, f"the database cannot write now ({err}); try again later")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
+        if page:
+            return _error_page(request, 500, "error.internal")
         return json_error(500, "internal error; see the hub log")
+
+
+def _is_page(request: web.Request) -> bool:
+    """Whether the request is for a page (HTML), not the API or a file."""
+    meta = _route_meta(request)
+    return meta is not None and not meta.api and not request.path.startswith(("/api/", "/static/"))
+
+
+def _error_page(
+    request: web.Request, status: int, key: str, *, detail: str | None = None, **fmt: str
+) -> web.StreamResponse:
+    """The site's error page (its layout, navigation and language); a library's words only as detail."""
+    from hub.http.templating import render, request_lang
+    from hub.i18n import translate
+
+    lang = request_lang(request)
+    message = translate(key, lang, **{name: translate(value, lang) for name, value in fmt.items()})
+    return render(
+        request,
+        "error.html",
+        status=status,
+        status_code=status,
+        message=message,
+        details=[detail] if detail else [],
+    )
 
 
 async def _no_route(request: web.Request) -> web.StreamResponse:
@@ -160,6 +194,24 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
         # The auth middleware skips unmatched paths; the page's navigation needs the user.
         request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
     return error_page(request, 404, translate("error.not_found", request_lang(request)))
+
+
+def _while_configured(
+    hub: Hub, info: PluginInfo, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Serve a plugin's route only once the plugin is configured.
+
+    A plugin the web UI can configure is imported at start even without a block, so
+    that its pages exist the moment it is set up live (`hub.reload`); until then its
+    routes answer the site's 404 rather than reach code that was never set up.
+    """
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if hub.idle(info):
+            return await _no_route(request)
+        return await handler(request)
+
+    return guarded
 
 
 @web.middleware
@@ -208,7 +260,8 @@ class HttpServer:
         app[HUB_KEY] = hub
         app[ROUTES_KEY] = {}
         routes: list[Route] = [*api.routes(), *stream.routes(), *openapi.routes(), *pages.routes()]
-        for info, plugin_routes in hub.plugins.call_each("register_routes", hub=hub):
+        owners: dict[int, PluginInfo] = {}
+        for info, plugin_routes in hub.plugins.hooks.register_routes(hub=hub):
             for route in plugin_routes or ():
                 if not isinstance(route, Route):
                     hub.plugins.record_hook_error(
@@ -216,12 +269,15 @@ class HttpServer:
                     )
                     continue
                 routes.append(route)
+                owners[id(route)] = info
         self.routes = routes
         for route in routes:
-            added = app.router.add_route(route.method, route.path, route.handler)
+            owner = owners.get(id(route))
+            handler = route.handler if owner is None else _while_configured(hub, owner, route.handler)
+            added = app.router.add_route(route.method, route.path, handler)
             app[ROUTES_KEY][id(added)] = route
         app.router.add_static("/static/core/", WEB_DIR / "static", append_version=True)
-        for _info, dirs in hub.plugins.call_each("static_dirs"):
+        for _info, dirs in hub.plugins.hooks.static_dirs():
             for name, folder in (dirs or {}).items():
                 if Path(folder).is_dir():
                     app.router.add_static(f"/static/{name}/", Path(folder))

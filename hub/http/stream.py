@@ -59,7 +59,7 @@ def _encode(event: Event) -> str | None:
 def streamed_events(hub: Hub) -> frozenset[str]:
     """Return the event types the stream sends: the core's and every plugin's."""
     names = set(CORE_EVENTS)
-    for info, found in hub.plugins.call_each("streamed_events", hub=hub):
+    for info, found in hub.plugins.hooks.streamed_events(hub=hub):
         for name in found or ():
             if isinstance(name, str) and name:
                 names.add(name)

@@ -70,7 +70,7 @@ def setup_templates(app: web.Application, hub: Hub) -> None:
     user_dir = hub.config_dir / "templates"
     if user_dir.is_dir():
         loaders.append(jinja2.FileSystemLoader(user_dir))
-    for _info, dirs in hub.plugins.call_each("template_dirs"):
+    for _info, dirs in hub.plugins.hooks.template_dirs():
         for folder in _as_paths(dirs):
             if folder.is_dir():
                 loaders.append(jinja2.FileSystemLoader(folder))
@@ -149,7 +149,12 @@ def _nav(request: web.Request, hub: Hub, user: Any, lang: str) -> list[dict[str,
     for href, key, role in CORE_NAV:
         if role_at_least(user.role, role):
             links.append({"href": href, "label": translate(key, lang)})
-    for info, result in hub.plugins.call_each("nav_links", hub=hub, user=user.as_dict()):
+    for info, result in hub.plugins.hooks.nav_links(hub=hub, user=user.as_dict()):
+        if hub.idle(info):
+            # Imported for the web UI to set up live, but not set up: its pages answer 404.
+            if inspect.iscoroutine(result):
+                result.close()
+            continue
         if inspect.isawaitable(result):
             # Rendering is synchronous; an async hookimpl would never finish.
             if inspect.iscoroutine(result):

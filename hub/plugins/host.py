@@ -25,6 +25,7 @@ from typing import Any
 import pluggy
 
 from hub import hookspecs
+from hub.plugins.hooks import Hooks
 from hub.plugins.manifest import Manifest, ManifestError, read_manifest
 
 __all__ = ("PluginHost", "PluginInfo", "BUILTIN_PACKAGES", "await_maybe")
@@ -102,6 +103,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.config_dir = config_dir
         self.plugins: dict[str, PluginInfo] = {}
+        #: Typed calls of every hook (call sites use these, not hook names as strings).
+        self.hooks = Hooks(self)
 
     # -- discovery ---------------------------------------------------------
 

@@ -31,8 +31,9 @@ class Manifest(BaseModel):
     documentation: str = ""
     #: Set up even when the config has no block for it (core domains).
     always: bool = False
-    #: Roles of this plugin in the hub: "hub", "station" or both.
-    roles: list[str] = ["hub", "station"]
+    #: Roles of this plugin in the hub: "hub", "station", "region" (DESIGN §14).  The default is
+    #: every role: a core domain (incidents, automations) runs wherever the program does.
+    roles: list[str] = ["hub", "station", "region"]
 
 
 def read_manifest(folder: Path) -> Manifest:

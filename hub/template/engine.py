@@ -379,9 +379,9 @@ class Template:
         except TemplateError:
             raise
         except jinja2.TemplateError as err:
-            raise TemplateError(f"{type(err).__name__}: {err.message or err}") from None
+            raise TemplateError(f"{type(err).__name__}: {err.message or err}") from err
         except Exception as err:  # noqa: BLE001 - any failure inside user code must end the render only
-            raise TemplateError(f"{type(err).__name__}: {err}") from None
+            raise TemplateError(f"{type(err).__name__}: {err}") from err
         finally:
             env.budget = saved
             CURRENT.reset(current)
@@ -434,7 +434,7 @@ class TemplateEngine:
             try:
                 compiled = self.env.from_string(str(source))
             except jinja2.TemplateSyntaxError as err:
-                raise TemplateError(f"template syntax error: {err.message}") from None
+                raise TemplateError(f"template syntax error: {err.message}") from err
             finally:
                 self.env.budget = saved
                 CURRENT.reset(current)

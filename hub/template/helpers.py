@@ -45,9 +45,9 @@ def forgiving_float(value: Any, default: Any = _SENTINEL) -> Any:
     """``float(x, default)``: HA's filter and function."""
     try:
         return float(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError) as err:
         if default is _SENTINEL:
-            raise _no_default("float", value) from None
+            raise _no_default("float", value) from err
         return default
 
 
@@ -57,9 +57,9 @@ def forgiving_int(value: Any, default: Any = _SENTINEL, base: int = 10) -> Any:
         if isinstance(value, str) and base != 10:
             return int(value, base)
         return int(float(value)) if isinstance(value, str) else int(value)
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError) as err:
         if default is _SENTINEL:
-            raise _no_default("int", value) from None
+            raise _no_default("int", value) from err
         return default
 
 
@@ -163,11 +163,11 @@ def _average(*args: Any, default: Any = _SENTINEL) -> Any:
     values = list(args[0]) if len(args) == 1 and isinstance(args[0], Iterable) else list(args)
     try:
         return sum(float(v) for v in values) / len(values)
-    except (ValueError, TypeError, ZeroDivisionError):
+    except (ValueError, TypeError, ZeroDivisionError) as err:
         if default is _SENTINEL:
             raise TemplateRuntimeError(
                 f"average got invalid input {values!r} and no default was given"
-            ) from None
+            ) from err
         return default
 
 
@@ -177,9 +177,9 @@ def _math(func: Callable[..., float], name: str) -> Callable[..., Any]:
     def apply(value: Any, *args: Any, default: Any = _SENTINEL) -> Any:
         try:
             return func(float(value), *(float(a) for a in args))
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, OverflowError) as err:
             if default is _SENTINEL:
-                raise _no_default(name, value) from None
+                raise _no_default(name, value) from err
             return default
 
     return apply
@@ -188,9 +188,9 @@ def _math(func: Callable[..., float], name: str) -> Callable[..., Any]:
 def _log(value: Any, base: Any = math.e, default: Any = _SENTINEL) -> Any:
     try:
         return math.log(float(value), float(base))
-    except (ValueError, TypeError, ZeroDivisionError):
+    except (ValueError, TypeError, ZeroDivisionError) as err:
         if default is _SENTINEL:
-            raise _no_default("log", value) from None
+            raise _no_default("log", value) from err
         return default
 
 
@@ -206,18 +206,18 @@ def _numbers(values: tuple[Any, ...]) -> list[Any]:
 def _median(*args: Any, default: Any = _SENTINEL) -> Any:
     try:
         return statistics.median(float(v) for v in _numbers(args))
-    except (ValueError, TypeError, statistics.StatisticsError):
+    except (ValueError, TypeError, statistics.StatisticsError) as err:
         if default is _SENTINEL:
-            raise _no_default("median", args) from None
+            raise _no_default("median", args) from err
         return default
 
 
 def _mode(*args: Any, default: Any = _SENTINEL) -> Any:
     try:
         return statistics.mode(_numbers(args))
-    except (TypeError, statistics.StatisticsError):
+    except (TypeError, statistics.StatisticsError) as err:
         if default is _SENTINEL:
-            raise _no_default("statistical_mode", args) from None
+            raise _no_default("statistical_mode", args) from err
         return default
 
 
@@ -422,9 +422,9 @@ class _TimeHelpers:
                 return datetime.fromtimestamp(float(text), UTC)
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.tz)
-        except (ValueError, TypeError, OverflowError, OSError):
+        except (ValueError, TypeError, OverflowError, OSError) as err:
             if default is _SENTINEL:
-                raise _no_default("as_datetime", value) from None
+                raise _no_default("as_datetime", value) from err
             return default
 
     def as_timestamp(self, value: Any, default: Any = _SENTINEL) -> Any:
@@ -432,9 +432,9 @@ class _TimeHelpers:
             value = value.state
         try:
             return self.as_datetime(value).timestamp()
-        except (TemplateRuntimeError, ValueError, TypeError, OverflowError, OSError):
+        except (TemplateRuntimeError, ValueError, TypeError, OverflowError, OSError) as err:
             if default is _SENTINEL:
-                raise _no_default("as_timestamp", value) from None
+                raise _no_default("as_timestamp", value) from err
             return default
 
     def as_local(self, value: datetime) -> datetime:
@@ -443,17 +443,17 @@ class _TimeHelpers:
     def timestamp_local(self, value: Any, default: Any = _SENTINEL) -> Any:
         try:
             return datetime.fromtimestamp(float(value), self.tz).isoformat()
-        except (ValueError, TypeError, OverflowError, OSError):
+        except (ValueError, TypeError, OverflowError, OSError) as err:
             if default is _SENTINEL:
-                raise _no_default("timestamp_local", value) from None
+                raise _no_default("timestamp_local", value) from err
             return default
 
     def timestamp_utc(self, value: Any, default: Any = _SENTINEL) -> Any:
         try:
             return datetime.fromtimestamp(float(value), UTC).isoformat()
-        except (ValueError, TypeError, OverflowError, OSError):
+        except (ValueError, TypeError, OverflowError, OSError) as err:
             if default is _SENTINEL:
-                raise _no_default("timestamp_utc", value) from None
+                raise _no_default("timestamp_utc", value) from err
             return default
 
     def timestamp_custom(
@@ -466,17 +466,17 @@ class _TimeHelpers:
         try:
             when = datetime.fromtimestamp(float(value), self.tz if local else UTC)
             return when.strftime(format_string)
-        except (ValueError, TypeError, OverflowError, OSError):
+        except (ValueError, TypeError, OverflowError, OSError) as err:
             if default is _SENTINEL:
-                raise _no_default("timestamp_custom", value) from None
+                raise _no_default("timestamp_custom", value) from err
             return default
 
     def strptime(self, value: str, fmt: str, default: Any = _SENTINEL) -> Any:
         try:
             return datetime.strptime(str(value), str(fmt))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError) as err:
             if default is _SENTINEL:
-                raise _no_default("strptime", value) from None
+                raise _no_default("strptime", value) from err
             return default
 
     def relative_time(self, value: Any) -> Any:

@@ -110,10 +110,10 @@ def _decrypt(aead: AESGCM, name: str, source: IO[bytes], out: IO[bytes]) -> str:
             plain = aead.decrypt(
                 prefix + struct.pack(">I", index), sealed, f"{name}\n{index}\n{int(last)}".encode()
             )
-        except InvalidTag:
+        except InvalidTag as err:
             raise BackupError(
                 f"{name}: does not decrypt (changed, cut short, or a different passphrase)"
-            ) from None
+            ) from err
         digest.update(plain)
         out.write(plain)
         index += 1
@@ -243,8 +243,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as archive:
             raw = archive.read("manifest.json")
-    except FileNotFoundError:
-        raise BackupError(f"{path}: no such file") from None
+    except FileNotFoundError as err:
+        raise BackupError(f"{path}: no such file") from err
     except (zipfile.BadZipFile, KeyError) as err:
         raise BackupError(f"{path} is not a SafetyHub backup (not a zip with manifest.json)") from err
     try:
@@ -274,8 +274,8 @@ def restore_backup(path: Path, *, config_dir: Path, passphrase: str, force: bool
         raise BackupError(f"{path}: manifest has no usable key information") from err
     try:
         aead.decrypt(check[:12], check[12:], b"check")
-    except InvalidTag:
-        raise BackupError(f"{path}: wrong passphrase") from None
+    except InvalidTag as err:
+        raise BackupError(f"{path}: wrong passphrase") from err
     files: dict[str, Any] = manifest.get("files") or {}
     if not force and config_dir.exists() and any(config_dir.iterdir()):
         raise BackupError(f"{config_dir} is not empty: restore into an empty folder, or use --force")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub.daily import DailyTask
 from hub.runlock import holder
 from integrations.backup.archive import BackupError, BackupInfo, write_backup
 from integrations.backup.config import BackupConfig
@@ -61,13 +61,11 @@ class BackupSchedule:
         self.folder = data_dir_of(config.dir, hub.config_dir)
         self.last: BackupInfo | None = None
         self.last_error: str | None = None
-        self._cancel = hub.clock.call_daily(config.at, self._daily)
+        self._daily = DailyTask(hub, "backup", config.at, lambda _today: self.run(), background=True)
+        self._daily.start()
 
     def stop(self) -> None:
-        self._cancel()
-
-    def _daily(self, today: date) -> None:
-        self.hub.create_background_task(self.run(), f"daily backup {today}")
+        self._daily.stop()
 
     async def run(self) -> BackupInfo | None:
         hub = self.hub

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hub.auth import role_at_least
 from hub.core.bus import Event
+from hub.i18n import register_pairs
 from hub.keys import HubKey
 from integrations.camera.const import (
     AUDIT_COALESCE_SECONDS,
@@ -88,6 +89,8 @@ _REASONS: dict[str, tuple[str, str]] = {
     "link_invalid": ("ลิงก์ไม่ถูกต้องหรือหมดอายุแล้ว", "the link is invalid or has expired"),
     "camera_unknown": ("กล้องนี้ไม่อยู่ในการตั้งค่าแล้ว จึงไม่แชร์", "the camera is no longer configured"),
 }
+
+register_pairs("camera.policy_reasons", _REASONS, prefix="camera.reason.")
 
 
 def reason_text(code: str, lang: str = "th") -> str:
@@ -387,6 +390,8 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
         "you to check.",
     ),
 }
+
+register_pairs("camera.policy_explain", _EXPLAIN, prefix="camera.explain.")
 
 
 def explain_policy(camera: CameraEntity, lang: str = "th") -> str:

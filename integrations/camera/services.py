@@ -71,7 +71,8 @@ def register(hub: Hub) -> None:
             if incident_id:
                 await hub.data[INCIDENTS].note(
                     incident_id,
-                    f"snapshot from {camera.name}",
+                    # The entry's kind ("snapshot") is translated on the page; the text is the camera's name.
+                    camera.name,
                     by=camera.entity_id,
                     attachments=[snap_id],
                     kind="snapshot",

@@ -20,6 +20,7 @@ from hub.entity import EntityNotFound
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import register_by_lang
 from integrations.camera.const import AUDIT_STREAM, AUDIT_VIEW, DOMAIN
 from integrations.camera.entity import CameraEntity, PtzError, SnapshotError
 from integrations.camera.policy import (
@@ -508,6 +509,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "what_footage": "footage sent to the station (request)",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_STRINGS = register_by_lang("camera.views", _STRINGS, prefix="camera.views.")
 
 
 def routes() -> list[Route]:

@@ -11,7 +11,7 @@ role); its settings stay under ``station: console:``.
 Modules: ``config`` (``station: console:``), ``service`` (the running
 console and its bus listeners), ``delivery`` (commands: sent, queued,
 refused), ``viewing`` (audited views), ``board`` (what the board shows),
-``cap``, ``kpi``, ``charts``, ``map_svg``, ``auditlog``, ``labels``, ``web``
+``cap``, ``kpi``, ``map_svg``, ``auditlog``, ``labels``, ``web``
 (pages and API), ``migrations``.  See ``docs/ccoc.md``.
 """
 

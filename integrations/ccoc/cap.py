@@ -21,6 +21,8 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
+from hub.core.retry import Backoff
+
 if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.ccoc.config import CapConfig
@@ -240,7 +242,9 @@ class CapPusher:
                     )
                 else:
                     self.failed += 1
-                    delay = min(3600.0, self.cfg.push_retry * 2 ** min(int(row["attempts"]), 10))
+                    first = self.cfg.push_retry
+                    # Doubling at most ten times, and never more than an hour apart.
+                    delay = Backoff(first, min(3600.0, first * 2**10)).delay(int(row["attempts"]) + 1)
                     _LOGGER.warning(
                         "CAP push of %s failed (%s); retry in %.0f s", row["identifier"], error, delay
                     )

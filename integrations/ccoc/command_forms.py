@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hub.i18n import register_pairs
+
 __all__ = (
     "Field",
     "CommandForm",
@@ -234,6 +236,18 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "number": ("ต้องเป็นตัวเลข {minimum:g}–{maximum:g}", "a number {minimum:g}–{maximum:g}"),
     "too_long": ("ยาวเกิน {max} ตัวอักษร", "longer than {max} characters"),
 }
+# The forms' words join the one catalogue (hub.i18n): command names, field labels, problems.
+register_pairs(
+    "station.command_forms",
+    {
+        **{f"{name}": (form.th, form.en) for name, form in FORMS.items()},
+        **{f"{name}.{fld.name}": (fld.th, fld.en) for name, form in FORMS.items() for fld in form.fields},
+        **{f"problem.{key}": pair for key, pair in _PROBLEMS.items()},
+        "choose": ("— เลือก —", "— choose —"),
+        "no_open_incident": ("ฮับนี้ไม่มีเหตุที่เปิดอยู่", "No open incident at this hub"),
+    },
+    prefix="station.command.",
+)
 _ENTITY = {
     "light": re.compile(r"^light\.[a-z0-9_]{1,100}$"),
     "camera": re.compile(r"^camera\.[a-z0-9_]{1,100}$"),

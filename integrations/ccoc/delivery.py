@@ -26,6 +26,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
+from hub.mqtt import MqttNotConnected, publish_properties
 from hub.storage import from_json
 from integrations.federation.const import (
     ALLOWED_COMMANDS,
@@ -34,7 +35,6 @@ from integrations.federation.const import (
     PROTOCOL_VERSION,
     STATION_VIEW_COMMAND,
 )
-from integrations.federation.link import LinkNotConnected, publish_properties
 from integrations.federation.protocol import dumps, topic
 from integrations.station.const import AUDIT_COMMAND, STATUS_ONLINE
 from integrations.station.store import CommandRecord
@@ -283,12 +283,12 @@ class Delivery:
                 qos=1,
                 properties=publish_properties(expiry=self.station.cfg.command_expiry),
             )
-        except LinkNotConnected as err:
+        except MqttNotConnected as err:
             if row["durable"]:
                 _LOGGER.warning("Console: broker down; %s for %s stays queued", row["command"], row["hub_id"])
                 return
             await self._finish(row["id"], row["hub_id"], "failed", None, f"the station broker is down: {err}")
-            raise ConsoleError(f"the station broker is not connected: {err}", 503) from None
+            raise ConsoleError(f"the station broker is not connected: {err}", 503) from err
         await self.station.store.mark_sent(command_id, self.hub.clock.time())
 
     # -- answers and the passing of time ---------------------------------------------------------

@@ -1,14 +1,16 @@
 """The programme's monthly evaluation figures, computed from what the station stored.
 
-* SOS → acknowledgement: p50 and p90 of (acknowledged_at − opened_at) over the
-  month's SOS incidents, with how many were never acknowledged;
-* incidents by kind and by zone (the hub's zone);
+The figures themselves (SOS → acknowledgement, incidents by kind and zone, the
+programme's patrols, People Poll and Big 6 per hub and zone) are
+:func:`integrations.station.kpis.station_kpis`: the one computation the
+console, the API and the region uplink share.  This module adds what only the
+console knows:
+
 * hubs online: the share of hub-time online during the month, from the link
   states the console records (``ccoc_hub_status``), weighted by time;
 * cameras linked to the station, by the owner's share policy.  The registry
   only says how things are *now*, so the console keeps the latest count of
-  each month (``ccoc_kpi_samples``) and past months show what was recorded;
-* slots from plugins (``kpi_slots``: patrol coverage, People Poll, Big 6).
+  each month (``ccoc_kpi_samples``) and past months show what was recorded.
 
 Months are calendar months in the station's time zone.
 """
@@ -16,56 +18,33 @@ Months are calendar months in the station's time zone.
 from __future__ import annotations
 
 import json
-import math
-import re
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from integrations.ccoc.board import hub_zone
+from integrations.station.kpis import (
+    MONTH_RE,
+    StationKpis,
+    month_bounds,
+    percentile,
+    shift_month,
+    station_kpis,
+)
 
 if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.ccoc.board import HubDirectory
     from integrations.station.runtime import Station
 
-__all__ = ("month_bounds", "percentile", "compute", "record_status", "hubs_online_share", "MONTH_RE")
-
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-#: Slots shown even before their plugin reports, so the evaluation page has its shape.
-EXPECTED_SLOTS = (
-    ("patrol_coverage", "ความครอบคลุมการตรวจตู้แดง", "Patrol coverage", "%"),
-    ("poll_responses", "ผู้ตอบแบบสำรวจ People Poll", "People Poll responses", ""),
+__all__ = (
+    "month_bounds",
+    "shift_month",
+    "percentile",
+    "compute",
+    "compute_with",
+    "record_status",
+    "hubs_online_share",
+    "MONTH_RE",
 )
-
-
-def month_bounds(month: str, tz: tzinfo) -> tuple[float, float]:
-    """Return [start, end) of ``YYYY-MM`` in ``tz`` as UNIX seconds."""
-    match = MONTH_RE.match(month)
-    if match is None:
-        raise ValueError(f"{month!r}: a month is YYYY-MM")
-    year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1, tzinfo=tz)
-    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=tz)
-    return start.timestamp(), end.timestamp()
-
-
-def shift_month(month: str, delta: int) -> str:
-    """Return the month ``delta`` months after ``month``."""
-    year, mon = (int(p) for p in month.split("-"))
-    index = year * 12 + (mon - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Return the ``p``-th percentile (0–100) by linear interpolation between ranks, or None if empty."""
-    if not values:
-        return None
-    data = sorted(values)
-    if len(data) == 1:
-        return data[0]
-    rank = (len(data) - 1) * p / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return data[low] + (data[high] - data[low]) * (rank - low)
 
 
 async def record_status(hub: Hub, hub_id: str, status: str, at: float) -> None:
@@ -141,48 +120,40 @@ async def _samples(hub: Hub, month: str) -> dict[str, dict[str, Any]]:
     }
 
 
-async def _plugin_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
-    slots: list[dict[str, Any]] = []
-    for info, result in await hub.plugins.async_call_each("kpi_slots", hub=hub, month=month):
-        for item in result or ():
-            if isinstance(item, dict) and item.get("key"):
-                slots.append({**item, "source": info.domain})
-    keys = {s["key"] for s in slots}
-    for key, th, en, unit in EXPECTED_SLOTS:
-        if key not in keys:
-            slots.append(
-                {"key": key, "label_th": th, "label_en": en, "value": None, "unit": unit, "source": None}
-            )
-    return slots
+def _slots(k: StationKpis) -> list[dict[str, Any]]:
+    """Return the station-wide programme figures in the page's and the API's slot form."""
+    return [
+        {
+            "key": f.id,
+            "label_th": f.label_th,
+            "label_en": f.label_en,
+            "value": f.value,
+            "unit": f.unit,
+            "n": f.n,
+            "hubs": f.hubs,
+            "lower_is_better": f.lower_is_better,
+            "source": f.source if f.hubs else None,
+        }
+        for f in k.station.figures.values()
+    ]
 
 
 async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) -> dict[str, Any]:
     """Return every figure for ``month``."""
+    return (await compute_with(hub, station, hubs, month))[0]
+
+
+async def compute_with(
+    hub: Hub, station: Station, hubs: HubDirectory, month: str
+) -> tuple[dict[str, Any], StationKpis]:
+    """Return every figure for ``month``, and the :class:`StationKpis` they came from."""
     tz = hub.clock.tz
     start, end = month_bounds(month, tz)
     current = datetime.fromtimestamp(hub.clock.time(), tz).strftime("%Y-%m") == month
     directory = await hubs.all()
-    facts = await station.store.incident_facts(start, end)
-    # Drills are counted on their own: a test press must not improve (or spoil) the real figures.
-    drills = [f for f in facts if f.get("drill")]
-    facts = [f for f in facts if not f.get("drill")]
-    drill_acks = [
-        float(f["acknowledged_at"]) - float(f["opened_at"])
-        for f in drills
-        if f["acknowledged_at"] is not None and f["acknowledged_at"] >= f["opened_at"]
-    ]
-    ack_times = [
-        float(f["acknowledged_at"]) - float(f["opened_at"])
-        for f in facts
-        if f["kind"] == "sos" and f["acknowledged_at"] is not None and f["acknowledged_at"] >= f["opened_at"]
-    ]
-    sos_total = sum(1 for f in facts if f["kind"] == "sos")
-    by_kind: dict[str, int] = {}
-    by_zone: dict[str, int] = {}
-    for f in facts:
-        by_kind[f["kind"] or "?"] = by_kind.get(f["kind"] or "?", 0) + 1
-        zone = hub_zone(directory.get(f["hub_id"])) or "?"
-        by_zone[zone] = by_zone.get(zone, 0) + 1
+    k = await station_kpis(station.store, month, tz=tz, name=hub.name)
+    sos = k.station.sos
+    by_zone = {(z.id or "?"): z.incidents for z in k.zones if z.incidents}
 
     if current:
         await sync_statuses(hub, directory)
@@ -200,18 +171,22 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
         "month": month,
         "current": current,
         "sos": {
-            "count": sos_total,
-            "acknowledged": len(ack_times),
-            "unacknowledged": sos_total - len(ack_times),
-            "p50": percentile(ack_times, 50),
-            "p90": percentile(ack_times, 90),
-            "times": sorted(ack_times),
+            "count": sos.count,
+            "acknowledged": sos.acknowledged,
+            "unacknowledged": sos.unacknowledged,
+            "p50": sos.p50,
+            "p90": sos.p90,
+            "times": sos.times,
         },
-        "incidents": {"total": len(facts), "by_kind": by_kind, "by_zone": by_zone},
+        "incidents": {
+            "total": k.station.incidents,
+            "by_kind": k.station.incidents_by_kind,
+            "by_zone": by_zone,
+        },
         "drills": {
-            "count": len(drills),
-            "acknowledged": len(drill_acks),
-            "p50": percentile(drill_acks, 50),
+            "count": sos.drills,
+            "acknowledged": sos.drills_acknowledged,
+            "p50": percentile(sos.drill_times, 50),
         },
         "hubs": {
             "registered": int((samples.get("hubs_registered") or {}).get("value") or len(directory)),
@@ -221,5 +196,7 @@ async def compute(hub: Hub, station: Station, hubs: HubDirectory, month: str) ->
             else None,
         },
         "cameras": {"by_policy": cameras, "linked": sum(v for k, v in cameras.items() if k != "never")},
-        "slots": await _plugin_slots(hub, month),
-    }
+        "slots": _slots(k),
+        # Per hub and per zone, with what each reported (issue 17: shown per hub and zone).
+        "programme": k.as_dict(),
+    }, k

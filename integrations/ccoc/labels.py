@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.i18n import register_pairs
+
 __all__ = ("labels", "JS_KEYS")
 
 _TEXT: dict[str, tuple[str, str]] = {
@@ -97,6 +99,26 @@ _TEXT: dict[str, tuple[str, str]] = {
     "cameras_linked": ("กล้องที่เชื่อมต่อ ตามนโยบาย", "Cameras linked, by policy"),
     "programme": ("ตัวชี้วัดโครงการ", "Programme figures"),
     "not_reported": ("ยังไม่มีรายงาน", "not reported yet"),
+    "reported_by": ("รายงานแล้ว", "Reported by"),
+    "checkpoints": ("ตู้แดง (จุดตรวจ)", "Patrol boxes"),
+    "by_zone_short": ("ตามพื้นที่", "by zone"),
+    "checkpoint": ("ตู้แดง", "Patrol box"),
+    "checkpoint_fresh": ("ตู้แดง ตรวจภายใน 24 ชม.", "patrol box, checked in the last 24 h"),
+    "checkpoint_stale": ("ไม่ได้ตรวจเกิน 24 ชม.", "not checked for over 24 h"),
+    "last_checkin": ("ตรวจล่าสุด", "Last check-in"),
+    "never_checked": ("ยังไม่มีการตรวจ", "never checked"),
+    "hubs_word": ("ฮับ", "hubs"),
+    "programme_by_zone": ("ตัวชี้วัดโครงการ แยกตามพื้นที่", "Programme figures by zone"),
+    "programme_by_hub": ("ตัวชี้วัดโครงการ แยกตามฮับ", "Programme figures by hub"),
+    "sos_acked": ("SOS รับทราบ/ทั้งหมด", "SOS acknowledged/all"),
+    "gap_alerts": ("แจ้งเตือนตู้แดงขาดการตรวจ", "Patrol gap alerts"),
+    "overdue_resolutions": ("มติ Big 6 เกินกำหนด", "Overdue Big 6 resolutions"),
+    "reports_rejected": (
+        "รายงานตัวชี้วัดที่ไม่ผ่านการตรวจสอบ (ไม่นำมาคำนวณ)",
+        "KPI reports that failed the checks (left out)",
+    ),
+    "bad_field": ("ข้อมูลไม่ถูกต้องที่", "invalid at"),
+    "no_hubs_month": ("ยังไม่มีข้อมูลจากฮับในเดือนนี้", "No hub has sent anything for this month"),
     "month": ("เดือน", "Month"),
     "unacked": ("ยังไม่รับทราบ", "not acknowledged"),
     "export_csv": ("ส่งออก CSV", "Export CSV"),
@@ -123,6 +145,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "st.acknowledged": ("รับทราบแล้ว", "acknowledged"),
     "st.dispatched": ("ส่งสายตรวจแล้ว", "dispatched"),
     "st.closed": ("ปิดแล้ว", "closed"),
+    # How long ago an incident opened, on the board ("2 นาที").
+    "age.s": ("{n} วินาที", "{n} s"),
+    "age.min": ("{n} นาที", "{n} min"),
+    "age.h_min": ("{h} ชม. {m} นาที", "{h} h {m} min"),
+    "age.d": ("{n} วัน", "{n} d"),
 }
 
 #: Keys console.js needs.
@@ -165,6 +192,10 @@ JS_KEYS = (
     "st.acknowledged",
     "st.dispatched",
     "st.closed",
+    "age.s",
+    "age.min",
+    "age.h_min",
+    "age.d",
     "fresh_picture",
     "drill",
 )
@@ -174,3 +205,7 @@ def labels(lang: str) -> dict[str, str]:
     """Return every label in ``lang`` (``th`` or ``en``)."""
     index = 0 if lang == "th" else 1
     return {key: pair[index] for key, pair in _TEXT.items()}
+
+
+# The console's pairs join the one catalogue (hub.i18n) as ``station.console.<key>``.
+register_pairs("station.console", _TEXT, prefix="station.console.")

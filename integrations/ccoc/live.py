@@ -268,8 +268,8 @@ class LiveRelay:
         """Wait for the init segment; raise ConsoleError with the reason if the stream never came."""
         try:
             item = await asyncio.wait_for(viewer.queue.get(), within)
-        except TimeoutError:
-            raise ConsoleError("the hub did not start the stream in time", 504, code="hub_timeout") from None
+        except TimeoutError as err:
+            raise ConsoleError("the hub did not start the stream in time", 504, code="hub_timeout") from err
         if item is None:
             code, text = self._ended_reason(viewer)
             raise ConsoleError(text, 403 if code in _POLICY_CODES else 502, code=code)
@@ -309,6 +309,7 @@ class LiveRelay:
         try:
             user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
+            # Not chained: the decode error holds the header's bytes, the hub's broker password.
             raise ConsoleError("hub credentials are malformed", 401) from None
         if not NAME_RE.match(user) or user not in self.station.ingest.registered:
             raise ConsoleError("unknown hub", 401)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.i18n import register_pairs
+
 __all__ = ("live_labels",)
 
 _TEXT: dict[str, tuple[str, str]] = {
@@ -77,3 +79,7 @@ def live_labels(lang: str) -> dict[str, str]:
     """Return the live player's strings in ``lang`` (Thai unless ``en``)."""
     i = 1 if lang == "en" else 0
     return {key: pair[i] for key, pair in _TEXT.items()}
+
+
+# The console's pairs join the one catalogue (hub.i18n) as ``station.live.<key>``.
+register_pairs("station.live", _TEXT, prefix="station.live.")

@@ -24,8 +24,11 @@ from hub.http.server import HUB_KEY
 from integrations.ccoc.map_svg import _HUB_COLOUR, _POLICY_COLOUR, markers_and_shapes
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hub.hub import Hub
     from integrations.ccoc.config import MapConfig
+    from integrations.ccoc.map_checkpoints import Checkpoint
 
 __all__ = ("leaflet_data", "map_csp", "routes")
 
@@ -33,7 +36,10 @@ _TILE_PART = re.compile(r"^\d{1,7}$")
 
 
 def leaflet_data(
-    hubs: list[dict[str, Any]], cameras: list[dict[str, Any]], cfg: MapConfig
+    hubs: list[dict[str, Any]],
+    cameras: list[dict[str, Any]],
+    cfg: MapConfig,
+    checkpoints: Sequence[Checkpoint] = (),
 ) -> dict[str, Any] | None:
     """Return what the map script draws, or None when no tiles are configured (SVG only)."""
     if not cfg.tiles_url:
@@ -70,6 +76,7 @@ def leaflet_data(
         "zoom": cfg.tile_zoom,
         "hubs": hub_points,
         "cameras": camera_points,
+        "checkpoints": [c.as_dict() for c in checkpoints],
         "shapes": [{"kind": k, "name": n, "ring": [[a, b] for a, b in ring]} for k, n, ring in shapes],
         "hub_colours": _HUB_COLOUR,
         "policy_colours": _POLICY_COLOUR,

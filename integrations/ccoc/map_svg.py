@@ -11,10 +11,13 @@ in the page.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from integrations.ccoc.map_checkpoints import Checkpoint
 
 __all__ = ("render_map", "mercator", "Marker")
 
@@ -120,10 +123,15 @@ def render_map(
     tiles_url: str | None = None,
     width: int = 900,
     height: int = 560,
+    checkpoints: Sequence[Checkpoint] = (),
 ) -> Markup:
-    """Return the map SVG, or '' when nothing has a position."""
+    """Return the map SVG, or '' when nothing has a position (``checkpoints``: the ตู้แดง boxes)."""
     markers, shapes = markers_and_shapes(hubs)
-    every = [(m.lat, m.lon) for m in markers] + [p for _, _, ring in shapes for p in ring]
+    every = (
+        [(m.lat, m.lon) for m in markers]
+        + [p for _, _, ring in shapes for p in ring]
+        + [(c.lat, c.lon) for c in checkpoints]
+    )
     if not every:
         return Markup("")
     # Zoom out until everything fits (a province's hubs do not fit at street level).
@@ -176,6 +184,16 @@ def render_map(
             parts.append(
                 f'<text x="{mx:.1f}" y="{my:.1f}" font-size="13" text-anchor="middle" fill="#1e3a8a">{escape(name)}</text>'
             )
+    for cp in checkpoints:
+        # A red box: filled when patrolled recently, hollow when not (a gap shows at a glance).
+        x, y = pt(cp.lat, cp.lon)
+        fill = "#dc2626" if cp.state == "fresh" else "#ffffff"
+        parts.append(
+            f'<a href="/ccoc/hubs/{escape(cp.hub_id)}" class="map-checkpoint" data-state="{escape(cp.state)}" '
+            f'data-checkpoint="{escape(cp.hub_id)}/{escape(cp.id)}"><title>{escape(cp.label)}</title>'
+            f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" height="12" rx="1" fill="{fill}" '
+            f'stroke="#dc2626" stroke-width="2.5"/></a>'
+        )
     for m in sorted(markers, key=lambda m: m.kind != "hub"):
         x, y = pt(m.lat, m.lon)
         label = escape(m.label)

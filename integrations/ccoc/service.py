@@ -132,7 +132,8 @@ class Console:
         if item is None:
             return
         self.hub.bus.fire(EVENT_CCOC_INCIDENT, {"change": change, "incident": item})
-        if self.cap is not None and change != "snapshot":
+        # A hub or button that stopped reporting is a fault for the CCOC, not a public alert.
+        if self.cap is not None and change != "snapshot" and item["kind"] != "supervision":
             await self.queue_cap(hub_id, incident_id)
 
     async def cap_xml(self, hub_id: str, incident_id: str) -> tuple[str, bytes] | None:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.http.charts import bar_chart, column_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.ccoc import auditlog, command_forms, kpi
+from integrations.ccoc import auditlog, command_forms, kpi, kpi_tables, map_checkpoints
 from integrations.ccoc.board import (
     hub_zone,
     line_entries,
@@ -28,7 +29,6 @@ from integrations.ccoc.board import (
 )
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
-from integrations.ccoc.charts import bar_chart, column_chart
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
@@ -52,7 +52,7 @@ _ACTIONS = {
 }
 _INCIDENT_ID = re.compile(r"^[^\s/]{1,64}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual")
+_KINDS_DEFAULT = ("sos", "alarm", "tip", "manual", "supervision")
 
 
 def _dumps(obj: Any) -> str:
@@ -88,8 +88,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise ConsoleError("body is not valid JSON") from None
+    except ValueError as err:
+        raise ConsoleError("body is not valid JSON") from err
     if not isinstance(data, dict):
         raise ConsoleError("body must be a JSON object")
     return data
@@ -242,6 +242,20 @@ async def incident_action(request: web.Request) -> web.Response:
     if action == "note" and not text:
         raise ConsoleError("a note needs text")
     user = current_user(request)
+    if (inc.get("data") or {}).get("station_made"):
+        # The station's own incident (a hub that stopped reporting): the hub knows nothing of it.
+        from integrations.station.supervision import local_action
+
+        done = await local_action(
+            console.hub,
+            console.station,
+            inc,
+            action,
+            text=text,
+            actor=_text(body, "name", 100) or user.username,
+            unit=unit,
+        )
+        return web.json_response(done, status=200, dumps=_dumps)
     record = await console.delivery.submit(
         hub_id,
         _ACTIONS[action],
@@ -312,7 +326,17 @@ async def hubs_page(request: web.Request) -> web.Response:
     """Every hub: link, last seen, version, failures, battery alarms, cameras per policy."""
     console = _console(request)
     hubs = [_hub_facts(h) for h in (await console.hubs.all()).values()]
-    return _render(request, "console_hubs.html", hubs=sorted(hubs, key=lambda h: h["id"]))
+    from hub.http.templating import request_lang
+    from integrations.station.supervision_figures import labels as sup_labels
+    from integrations.station.supervision_figures import month_figures
+
+    return _render(
+        request,
+        "console_hubs.html",
+        hubs=sorted(hubs, key=lambda h: h["id"]),
+        sup=await month_figures(console.station),
+        S=sup_labels(request_lang(request)),
+    )
 
 
 async def hub_page(request: web.Request) -> web.Response:
@@ -354,8 +378,8 @@ async def hub_command(request: web.Request) -> web.Response:
     if isinstance(data, str):
         try:
             data = json.loads(data) if data.strip() else {}
-        except ValueError:
-            raise ConsoleError("'data' is not valid JSON") from None
+        except ValueError as err:
+            raise ConsoleError("'data' is not valid JSON") from err
     if not isinstance(command, str) or not isinstance(data, dict):
         raise ConsoleError("body needs 'command' (e.g. light.flash) and 'data' (an object)")
     if command == LIVE_COMMAND:
@@ -390,7 +414,7 @@ async def _form_data(
     try:
         return command_forms.parse(command, fields, choices)
     except command_forms.FormError as err:
-        raise ConsoleError(err.text(request_lang(request))) from None
+        raise ConsoleError(err.text(request_lang(request))) from err
 
 
 # -- cameras -----------------------------------------------------------------------------------------
@@ -476,11 +500,16 @@ async def map_page(request: web.Request) -> web.Response:
 
     console = _console(request)
     hubs = list((await console.hubs.all()).values())
+    lang = request_lang(request)
+    boxes = map_checkpoints.checkpoints(
+        hubs, now=console.hub.clock.time(), tz=console.hub.clock.tz, lang=lang
+    )
     svg = render_map(
         hubs,
-        title=labels(request_lang(request))["map"],
+        title=labels(lang)["map"],
         zoom=console.cfg.map.tile_zoom,
         tiles_url=console.cfg.map.tiles_url,
+        checkpoints=boxes,
     )
     open_hubs = {i["hub_id"] for i in await console.station.store.incidents(status="active", limit=1000)}
     cameras = []
@@ -500,7 +529,8 @@ async def map_page(request: web.Request) -> web.Response:
         "console_map.html",
         svg=svg,
         cameras=cameras,
-        leaflet=leaflet_data(hubs, cameras, console.cfg.map),
+        checkpoints=boxes,
+        leaflet=leaflet_data(hubs, cameras, console.cfg.map, boxes),
     )
     csp = map_csp(console.cfg.map)
     if csp:
@@ -544,7 +574,7 @@ async def kpi_page(request: web.Request) -> web.Response:
     """The monthly evaluation page with SVG charts."""
     console = _console(request)
     month = _month(request)
-    figures = await kpi.compute(console.hub, console.station, console.hubs, month)
+    figures, station_kpis = await kpi.compute_with(console.hub, console.station, console.hubs, month)
     series = []
     for back in range(5, -1, -1):
         m = kpi.shift_month(month, -back)
@@ -581,6 +611,8 @@ async def kpi_page(request: web.Request) -> web.Response:
         f=figures,
         charts=charts,
         month=month,
+        programme=kpi_tables.context(station_kpis, request_lang(request)),
+        fmt=kpi_tables.fmt,
         prev=kpi.shift_month(month, -1),
         next=kpi.shift_month(month, 1),
     )

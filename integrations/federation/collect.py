@@ -14,7 +14,7 @@ entirely (DESIGN §9: nothing about them leaves the hub).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Awaitable, Callable, Mapping, Set
 from typing import TYPE_CHECKING, Any
 
 from hub.config.secrets import redact as redact_secret_values
@@ -22,6 +22,7 @@ from integrations.federation.const import HEALTH_ONLINE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.plugins.host import PluginInfo
 
 __all__ = ("scrub", "build_registry", "build_health", "set_up_domains", "battery_alarms")
 
@@ -103,9 +104,14 @@ def _without(value: Any, hidden: frozenset[str]) -> Any:
     return value
 
 
-async def _hook_results(hub: Hub, hook: str, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+async def _hook_results(
+    hub: Hub,
+    hook: Callable[..., Awaitable[list[tuple[PluginInfo, Mapping[str, Any] | None]]]],
+    hidden: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Call ``hook`` (``registry_info`` or ``health_info``) on the plugins set up; scrub what they say."""
     out: dict[str, Any] = {}
-    for info, result in await hub.plugins.async_call_each(hook, only=set_up_domains(hub), hub=hub):
+    for info, result in await hook(hub=hub, only=set_up_domains(hub)):
         if result is not None and info.domain != "federation":
             out[info.domain] = _without(scrub(result), hidden)
     return out
@@ -192,7 +198,7 @@ async def build_registry(hub: Hub, station: str) -> dict[str, Any]:
         },
         "cameras": _cameras(hub, station),
         "devices": _devices(hub),
-        "plugins": await _hook_results(hub, "registry_info", _hidden_cameras(hub, station)),
+        "plugins": await _hook_results(hub, hub.plugins.hooks.registry_info, _hidden_cameras(hub, station)),
     }
     cleaned: dict[str, Any] = scrub(body)
     return cleaned
@@ -232,7 +238,7 @@ async def build_health(hub: Hub, extra: Mapping[str, Any]) -> dict[str, Any]:
         "version": hub.version,
         "battery_alarms": battery_alarms(hub),
         "integrations": integrations,
-        "info": await _hook_results(hub, "health_info"),
+        "info": await _hook_results(hub, hub.plugins.hooks.health_info),
         **extra,
     }
     cleaned: dict[str, Any] = scrub(body)

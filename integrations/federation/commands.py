@@ -288,7 +288,7 @@ class CommandRunner:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in err.errors()
             )
-            raise CommandRefused(f"{name}: {problems}") from None
+            raise CommandRefused(f"{name}: {problems}") from err
         domain, service = name.split(".", 1)
         if domain == "camera":
             self._check_cameras(cmd, _ids(data["entity_id"]), service)
@@ -298,8 +298,8 @@ class CommandRunner:
 
             try:
                 await self.hub.data[INCIDENTS].get(data["incident_id"], timeline=False)
-            except IncidentNotFound:
-                raise CommandRefused(f"no incident {data['incident_id']} at this hub") from None
+            except IncidentNotFound as err:
+                raise CommandRefused(f"no incident {data['incident_id']} at this hub") from err
         if not self.hub.services.has(domain, service):
             raise CommandRefused(f"{name} is not available on this hub")
         return await self.hub.services.call(domain, service, data, context)
@@ -313,8 +313,8 @@ class CommandRunner:
         for entity_id in entity_ids:
             try:
                 camera = self.hub.entities.get(entity_id, CameraEntity)
-            except LookupError:
-                raise CommandRefused(f"no camera {entity_id}") from None
+            except LookupError as err:
+                raise CommandRefused(f"no camera {entity_id}") from err
             if camera.share == "never":
                 # The station is not told such a camera exists.
                 raise CommandRefused(f"no camera {entity_id}")
@@ -331,11 +331,11 @@ class CommandRunner:
         try:
             view = _StationView.model_validate(cmd.data)
         except ValidationError as err:
-            raise CommandRefused(f"{STATION_VIEW_COMMAND}: {_first_error(err)}") from None
+            raise CommandRefused(f"{STATION_VIEW_COMMAND}: {_first_error(err)}") from err
         try:
             camera = self.hub.entities.get(view.entity_id, CameraEntity)
-        except LookupError:
-            raise CommandRefused(f"no camera {view.entity_id}") from None
+        except LookupError as err:
+            raise CommandRefused(f"no camera {view.entity_id}") from err
         entry = await self.hub.audit.log(
             f"station:{self.station}/{cmd.by.user}",
             AUDIT_STREAM if view.what == "stream" else AUDIT_VIEW,
@@ -377,7 +377,7 @@ class CommandRunner:
         try:
             return await live_uplinks(self.hub, self.cfg).start(cmd)
         except LiveRefused as err:
-            raise CommandRefused(str(err)) from None
+            raise CommandRefused(str(err)) from err
 
     async def _line_send(self, cmd: CommandDoc, context: Context) -> Any:
         data = dict(cmd.data)

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from hub.mqtt import BrokerAddress
 from integrations.federation.const import ALLOWED_COMMANDS, DEFAULT_EVENTS
-from integrations.mqtt.config import BrokerAddress
 
 __all__ = ("FederationConfig", "ShareConfig", "CommandsConfig", "parse_window", "normalize_protocol")
 
@@ -44,6 +44,8 @@ class ShareConfig(BlockModel):
     armed_entity: str | None = None
     #: The retained registry: cameras (location, owner, policy; never credentials), devices, zone.
     registry: bool = True
+    #: The month's programme figures (``kpi_slots``: patrols, People Poll, Big 6), aggregates only.
+    kpis: bool = True
     #: Snapshots attached to incidents, where each camera's share policy allows.
     snapshots: bool = True
     #: ``on_alarm`` cameras share pictures this long after their incident opened (while it is open).
@@ -116,6 +118,10 @@ class FederationConfig(BlockModel):
     registry_interval: float = Field(default=900.0, ge=10, le=24 * 3600)
     #: After a ``registry_changed`` event, wait this long (collecting a burst of changes) and re-send.
     registry_debounce: float = Field(default=2.0, ge=0, le=300)
+    #: How often the month's programme figures are rebuilt and sent if they changed.
+    kpi_interval: float = Field(default=900.0, ge=10, le=24 * 3600)
+    #: After a ``kpi_changed`` event (a check-in, a poll answer, a meeting), wait this long and report.
+    kpi_debounce: float = Field(default=30.0, ge=0, le=3600)
     #: Messages in flight (sent, not yet acknowledged).
     window: int = Field(default=200, ge=1, le=10_000)
     #: At most this many queued messages of one kind share an MQTT message (one per line); 1 turns it off.

@@ -37,6 +37,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.core.retry import REAL_TIME, Backoff
 from hub.storage import is_passing
 
 if TYPE_CHECKING:
@@ -54,9 +55,11 @@ _RETRY_MAX = 10.0
 # OR IGNORE: a caller-chosen id given twice is one message (the station dedupes it too,
 # once the first copy has been acknowledged and deleted).
 _INSERT = (
-    "INSERT OR IGNORE INTO federation_outbox (id, kind, priority, created, payload, retain, props, "
+    "INSERT OR IGNORE INTO {table} (id, kind, priority, created, payload, retain, props, "
     "coalesce_key) VALUES (?,?,?,?,?,?,?,?)"
 )
+#: The hub's outbox table; a station reporting to its region keeps one of its own, same shape.
+DEFAULT_TABLE = "federation_outbox"
 
 
 @dataclass(slots=True)
@@ -90,8 +93,13 @@ class Outbox:
         urgent_reserve: int = 20,
         cache_bytes: int = 32 * 1024 * 1024,
         spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]] | None = None,
+        table: str = DEFAULT_TABLE,
     ) -> None:
+        if not table.isidentifier():
+            raise ValueError(f"{table!r} is not a table name")
         self._storage = storage
+        self.table = table
+        self._insert = _INSERT.format(table=table)
         self._time = time_fn
         #: Starts the group-commit task; the hub's ``create_task``, so ``block_till_done``
         #: (and a stopping hub) see a commit in progress.
@@ -143,7 +151,7 @@ class Outbox:
     async def load(self) -> None:
         """Read every pending row's order keys (payloads are read when sent)."""
         rows = await self._storage.fetchall(
-            "SELECT id, kind, priority, retain, props, coalesce_key FROM federation_outbox "
+            f"SELECT id, kind, priority, retain, props, coalesce_key FROM {self.table} "
             "WHERE state = 'pending' ORDER BY priority, id"
         )
         for row in rows:
@@ -162,7 +170,7 @@ class Outbox:
                 self._coalesce[item.coalesce] = item.id
         heapq.heapify(self._heap)
         count = await self._storage.fetchone(
-            "SELECT COUNT(*) AS n FROM federation_outbox WHERE state = 'rejected'"
+            f"SELECT COUNT(*) AS n FROM {self.table} WHERE state = 'rejected'"
         )
         self.rejected = int(count["n"]) if count else 0
         if rows:
@@ -205,7 +213,7 @@ class Outbox:
         """
         if item.payload is None or item.coalesce:
             raise ValueError("an outbox row needs its payload and no coalesce key")
-        return _INSERT, self._params(item)
+        return self._insert, self._params(item)
 
     def committed(self, items: Iterable[OutboxItem]) -> None:
         """Queue items whose :meth:`row` another transaction has committed."""
@@ -217,31 +225,31 @@ class Outbox:
     async def _flush(self) -> None:
         # Let every add() of this loop iteration join the batch.
         await asyncio.sleep(0)
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while self._pending_rows:
             rows, items, waiters = self._pending_rows, self._pending_items, self._pending_waiters
             self._pending_rows, self._pending_items, self._pending_waiters = [], [], []
             try:
-                await self._storage.executemany(_INSERT, rows)
+                await self._storage.executemany(self._insert, rows)
             except (sqlite3.Error, OSError, RuntimeError) as err:
                 if is_passing(err):
                     # A full disk or a held lock: keep the batch (ahead of anything added
                     # meanwhile) and try again, so the station gets the SOS once the disk
                     # has room, not only after the next restart.
-                    if delay == _RETRY_FIRST:
+                    if backoff.attempts == 0:
                         _LOGGER.error(
                             "Federation: %d message(s) wait for the database (%s); retrying", len(rows), err
                         )
                     self._pending_rows[:0], self._pending_items[:0] = rows, items
                     self._pending_waiters[:0] = waiters
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, _RETRY_MAX)
+                    # Real time: the database is a real file even under a test's FakeClock.
+                    await backoff.sleep(REAL_TIME)
                     continue
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(err)
                 continue
-            delay = _RETRY_FIRST
+            backoff.reset()
             superseded: list[str] = []
             for item in items:
                 if item.id in self._live:
@@ -318,7 +326,7 @@ class Outbox:
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
             rows = await self._storage.fetchall(
-                f"SELECT id, payload FROM federation_outbox WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT id, payload FROM {self.table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
             found.update({row["id"]: bytes(row["payload"]) for row in rows})
         ready: list[OutboxItem] = []
@@ -373,7 +381,7 @@ class Outbox:
         if item is None:
             return False
         await self._storage.execute(
-            "UPDATE federation_outbox SET state = 'rejected', error = ? WHERE id = ?", (reason[:2000], msg_id)
+            f"UPDATE {self.table} SET state = 'rejected', error = ? WHERE id = ?", (reason[:2000], msg_id)
         )
         self._forget(item)
         self.rejected += 1
@@ -382,7 +390,7 @@ class Outbox:
         return True
 
     async def _delete(self, ids: Sequence[str]) -> None:
-        await self._storage.executemany("DELETE FROM federation_outbox WHERE id = ?", [(i,) for i in ids])
+        await self._storage.executemany(f"DELETE FROM {self.table} WHERE id = ?", [(i,) for i in ids])
         for msg_id in ids:
             item = self._live.get(msg_id)
             if item is not None:

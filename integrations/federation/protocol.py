@@ -92,9 +92,9 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def topic(station: str, hub: str, kind: str) -> str:
-    """Return ``ssz/v1/<station>/<hub>/<kind>``."""
-    return f"{TOPIC_ROOT}/{station}/{hub}/{kind}"
+def topic(station: str, hub: str, kind: str, root: str = TOPIC_ROOT) -> str:
+    """Return ``ssz/v1/<station>/<hub>/<kind>`` (``root`` is one tier up: ``ssz/v1/region/<region>``)."""
+    return f"{root}/{station}/{hub}/{kind}"
 
 
 class TopicParts:
@@ -108,12 +108,19 @@ class TopicParts:
         self.kind = kind
 
 
-def parse_topic(name: str) -> TopicParts | None:
-    """Return the parts of a federation topic, or None if it is not one."""
-    parts = name.split("/")
-    if len(parts) != 5 or parts[0] != "ssz" or parts[1] != "v1":
+def parse_topic(name: str, root: str = TOPIC_ROOT) -> TopicParts | None:
+    """Return the parts of a federation topic under ``root``, or None if it is not one.
+
+    The same three levels serve every tier: under ``ssz/v1`` they are station, hub and
+    kind; under ``ssz/v1/region`` (the region tier) region, station and kind.
+    """
+    prefix = root + "/"
+    if not name.startswith(prefix):
         return None
-    return TopicParts(parts[2], parts[3], parts[4])
+    parts = name[len(prefix) :].split("/")
+    if len(parts) != 3 or not all(parts):
+        return None
+    return TopicParts(parts[0], parts[1], parts[2])
 
 
 def envelope(msg_id: str, station: str, hub: str, kind: str, ts: float, body: dict[str, Any]) -> bytes:
@@ -208,6 +215,8 @@ class HealthBody(_Doc):
     uptime: float | None = None
     version: _SHORT | None = None
     reason: _SHORT | None = None
+    #: Seconds between this hub's health reports: its supervision interval (releases from 0.2.0).
+    heartbeat_interval: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
 
 
 class _EnvelopeBase(_Doc):

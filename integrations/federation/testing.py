@@ -46,15 +46,24 @@ HUB_PASSWORDS = {"test-hub": "hub-a-password-1234", "hub-b": "hub-b-password-123
 class FederationLab:
     """A Mosquitto with the station's passwd/ACL, and YAML for both ends."""
 
-    def __init__(self, folder: Path, factory: MosquittoFactory, *, persistence: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        factory: MosquittoFactory,
+        *,
+        persistence: bool = True,
+        hubs: dict[str, str] | None = None,
+    ) -> None:
+        """``hubs``: hub id → password (default: :data:`HUB_PASSWORDS`)."""
         folder.mkdir(parents=True, exist_ok=True)
+        hubs = dict(HUB_PASSWORDS if hubs is None else hubs)
         self.folder = folder
         self.passwd = folder / "passwd"
         self.acl = folder / "acl"
-        self.passwords = {STATION_USER: STATION_PASSWORD, **HUB_PASSWORDS}
+        self.passwords = {STATION_USER: STATION_PASSWORD, **hubs}
         # Few PBKDF2 rounds: tests log in often and the cost is only the broker's CPU.
         write_passwd(self.passwd, {u: hash_password(p, iterations=101) for u, p in self.passwords.items()})
-        self.acl.write_text(acl_text(STATION_ID, STATION_USER, list(HUB_PASSWORDS)), encoding="utf-8")
+        self.acl.write_text(acl_text(STATION_ID, STATION_USER, list(hubs)), encoding="utf-8")
         self.broker: Mosquitto = factory(
             password_file=self.passwd, acl_file=self.acl, persistence=persistence
         )
@@ -69,7 +78,7 @@ class FederationLab:
 
     def station_block(self, **extra: Any) -> str:
         """Return a ``station:`` block pointing at the lab broker."""
-        opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "silent_after": 180, **extra}
+        opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, **extra}
         if self.database is not None:
             opts.setdefault("database", self.database)
         lines = [

@@ -25,7 +25,10 @@ from typing import TYPE_CHECKING, Any
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.ids import ulid
+from hub.core.retry import Backoff
+from hub.i18n import entity_name
 from hub.keys import HubKey
+from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
 from integrations.federation.config import FederationConfig, parse_window
@@ -48,9 +51,10 @@ from integrations.federation.const import (
     PRIO_REGISTRY,
     PRIO_SNAPSHOT,
     PRIO_SOS,
+    TOPIC_ROOT,
 )
-from integrations.federation.link import LinkSettings, MqttLink, publish_properties
-from integrations.federation.outbox import Outbox, OutboxItem
+from integrations.federation.kpi_report import KpiReporter
+from integrations.federation.outbox import DEFAULT_TABLE, Outbox, OutboxItem
 from integrations.federation.protocol import AckDoc, dumps, entry_id, envelope, parse_topic, stable_id, topic
 
 if TYPE_CHECKING:
@@ -105,18 +109,41 @@ def batches(items: list[OutboxItem], most: int) -> list[list[OutboxItem]]:
 class Federation:
     """One hub's link to its station."""
 
-    def __init__(self, hub: Hub, cfg: FederationConfig) -> None:
+    #: The entity that shows the link (a subclass one tier up names its own).
+    connected_entity = CONNECTED_ENTITY
+    #: Catalogue key of the link entity's name (``entity_name.<key>``).
+    connected_name_key = "station_link"
+
+    def __init__(
+        self,
+        hub: Hub,
+        cfg: FederationConfig,
+        *,
+        root: str = TOPIC_ROOT,
+        sender: str | None = None,
+        table: str = DEFAULT_TABLE,
+        name: str = "federation",
+    ) -> None:
+        """Link ``hub`` to ``cfg.station``.
+
+        The same link carries a station to its region (DESIGN §14): then ``root`` is
+        ``ssz/v1/region``, ``cfg.station`` the region, ``sender`` the station's id and
+        ``table`` the station's own outbox table, and nothing else changes.
+        """
         self.hub = hub
         self.cfg = cfg
+        self.root = root
         self.station = cfg.station
-        self.hub_id = hub.id
-        self.outbox = Outbox(hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task)
+        self.hub_id = sender or hub.id
+        self.outbox = Outbox(
+            hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task, table=table
+        )
         self.outbox.on_ready = self._wake_sender
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
-            username=cfg.username or hub.id,
+            username=cfg.username or self.hub_id,
             password=cfg.password,
-            client_id=cfg.client_id or f"hub-{hub.id}",
+            client_id=cfg.client_id or f"{'hub' if sender is None else 'station'}-{self.hub_id}",
             ca_file=cfg.ca_file,
             cert_file=cfg.cert_file,
             key_file=cfg.key_file,
@@ -129,18 +156,20 @@ class Federation:
             config_dir=hub.config_dir,
             subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
         )
-        self.link = MqttLink(
+        self.link = MqttConnection(
             settings,
-            self._on_message,
-            name="federation",
+            lambda topic, payload, _qos, _retain, props: self._on_message(topic, payload, props),
+            name=name,
             will=self._will,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
         )
         self.commands = CommandRunner(hub, cfg, self._send_command_result)
+        self.kpis = KpiReporter(hub, self.send_event, interval=cfg.kpi_interval, debounce=cfg.kpi_debounce)
         self._armed = [parse_window(w) for w in cfg.share.armed_hours]
         self._wake = asyncio.Event()
-        self._ack_timeout = cfg.ack_timeout
+        #: How long to wait for an ack: doubled while the station is silent, reset by an ack.
+        self._ack_wait = Backoff(cfg.ack_timeout, _MAX_ACK_TIMEOUT)
         self._acks: list[str] = []
         self._ack_task: asyncio.Task[None] | None = None
         self._registry_hash: str | None = None
@@ -154,7 +183,7 @@ class Federation:
 
     def topic(self, kind: str) -> str:
         """Return this hub's topic of ``kind``."""
-        return topic(self.station, self.hub_id, kind)
+        return topic(self.station, self.hub_id, kind, self.root)
 
     async def start(self) -> None:
         """Load the outbox, follow the bus, and connect."""
@@ -178,6 +207,10 @@ class Federation:
         if self.cfg.share.registry:
             self._registry_started = True
             self._tasks.append(self.hub.create_background_task(self._registry_loop(), "federation registry"))
+        if self.cfg.share.kpis:
+            # Like the registry, only once every plugin is set up: they compute the figures.
+            self.kpis.start()
+            self._tasks.append(self.hub.create_background_task(self.kpis.loop(), "federation kpis"))
 
     def _registry_changed(self, _event: Event) -> None:
         """Re-send the registry soon: one rebuild for a burst of changes (an admin adding boxes)."""
@@ -196,16 +229,21 @@ class Federation:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self.kpis.stop()
         if self._registry_due is not None:
             self._registry_due()
             self._registry_due = None
-        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
-        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
+        # The sender goes first: "offline" must be the last thing on the wire.  While the
+        # goodbye waited for its PUBACK, an ack freeing the window (or a re-send) let the
+        # sender publish after it, and the station, seeing that message, took the hub for
+        # online again until its silence gave it away minutes later.
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        offline = self._health_payload(HEALTH_OFFLINE, "hub stopped")
+        await self.link.stop(last_words=(self.topic(KIND_HEALTH), offline, 1, True))
         await self.outbox.close()
 
     def _health_payload(self, status: str, reason: str) -> bytes:
@@ -224,7 +262,7 @@ class Federation:
 
     def _on_connect(self) -> None:
         self.outbox.requeue_all()
-        self._ack_timeout = self.cfg.ack_timeout
+        self._ack_wait.reset()
         self._write_state()
         # The will may have said "offline" while we were away: say "online" again.
         self.hub.create_task(self._safe(self.send_health()), "federation health")
@@ -237,10 +275,10 @@ class Federation:
     def _write_state(self) -> None:
         with contextlib.suppress(Exception):
             self.hub.states.set(
-                CONNECTED_ENTITY,
+                self.connected_entity,
                 "on" if self.link.connected else "off",
                 {
-                    "friendly_name": "Station link",
+                    "friendly_name": entity_name(self.connected_name_key, self.hub),
                     "device_class": "connectivity",
                     "station": self.station,
                     "status": self.link.status,
@@ -285,14 +323,19 @@ class Federation:
         priority: int = PRIO_EVENT,
         time_fired: float | None = None,
         msg_id: str | None = None,
+        coalesce: str | None = None,
     ) -> str:
-        """Queue an ``event`` message (``msg_id``: the caller's idempotency key)."""
+        """Queue an ``event`` message (``msg_id``: the caller's idempotency key).
+
+        ``coalesce``: a newer unsent event with the same key replaces this one (a month's
+        figures: the station only needs the latest).
+        """
         body = {
             "type": event_type,
             "data": scrub(data),
             "time": self.hub.clock.time() if time_fired is None else time_fired,
         }
-        return await self.send(KIND_EVENT, body, priority, msg_id=msg_id)
+        return await self.send(KIND_EVENT, body, priority, msg_id=msg_id, coalesce=coalesce)
 
     async def _send_command_result(self, body: dict[str, Any]) -> str:
         body = {**body, "time": self.hub.clock.time()}
@@ -305,6 +348,9 @@ class Federation:
             {
                 "outbox": self.outbox.stats(),
                 "link": {"connects": self.link.connects, "refused_publishes": self.link.refused_publishes},
+                # The station derives its failure-detection time from this (station.supervision).
+                "heartbeat_interval": self.cfg.health_interval,
+                "schema": dict(self.hub.schema_versions),
             },
         )
         return await self.send(KIND_HEALTH, body, PRIO_HEALTH, retain=True, coalesce=KIND_HEALTH)
@@ -497,17 +543,17 @@ class Federation:
             await asyncio.sleep(_OVERDUE_CHECK)
             if not self.link.connected:
                 continue
-            late = self.outbox.overdue(loop.time(), self._ack_timeout)
+            late = self.outbox.overdue(loop.time(), self._ack_wait.current)
             if late:
                 count = self.outbox.requeue(late)
                 _LOGGER.warning(
                     "Federation: no ack from station %s for %d messages in %.0fs; sending again",
                     self.station,
                     count,
-                    self._ack_timeout,
+                    self._ack_wait.current,
                 )
                 # Back off while the station is silent: don't flood a broker queue.
-                self._ack_timeout = min(_MAX_ACK_TIMEOUT, self._ack_timeout * 2)
+                self._ack_wait.next()
 
     async def _health_loop(self) -> None:
         while True:
@@ -523,7 +569,7 @@ class Federation:
     # -- from the station -----------------------------------------------------------------------
 
     def _on_message(self, name: str, payload: bytes, _props: Any) -> None:
-        parts = parse_topic(name)
+        parts = parse_topic(name, self.root)
         if parts is None or parts.station != self.station or parts.hub != self.hub_id:
             return
         if parts.kind == KIND_ACK:
@@ -549,7 +595,7 @@ class Federation:
             ids, self._acks = self._acks, []
             try:
                 if await self.outbox.ack(ids):
-                    self._ack_timeout = self.cfg.ack_timeout
+                    self._ack_wait.reset()
             except Exception:
                 _LOGGER.exception("Federation: could not apply %d acks (they will be re-sent)", len(ids))
 

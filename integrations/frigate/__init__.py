@@ -52,7 +52,7 @@ def setup(hub: Hub, config: FrigateConfig | None) -> None:
     try:
         client = get_client(hub)
     except MqttNotConfigured as err:
-        raise PluginSetupError(str(err)) from None
+        raise PluginSetupError(str(err)) from err
     tracker = FrigateTracker(hub, client, cfg)
     hub.data[TRACKER] = tracker
 

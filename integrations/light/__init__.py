@@ -157,6 +157,58 @@ def add_light(hub: Hub, light: LightEntity) -> LightEntity:
     return light
 
 
+def _create(hub: Hub, item: LightConfig, devices: list[Any]) -> None:
+    """Create the light or siren of one config entry."""
+    table = SIREN_SOURCES if item.kind == "siren" else SOURCES
+    factory = table.get(item.source)
+    try:
+        if factory is None:
+            raise ValueError(f"source {item.source} has no {item.kind} support")
+        entity = factory(hub, item)
+    except (HubError, ValueError, TypeError, OSError) as err:
+        # One lamp's broken source must not take the other lamps down.
+        _LOGGER.error("%s %s: %s source not started: %s", item.kind, item.id, item.source, err)
+        _unavailable(hub, item, str(err))
+        return
+    devices.append(entity)
+    if isinstance(entity, LightEntity):
+        add_light(hub, entity)
+    else:
+        hub.entities.add(entity)
+        entity.write_state("off")
+
+
+def _entity_id(item: LightConfig) -> str:
+    return f"{DOMAIN if item.kind == 'light' else item.kind}.{item.id}"
+
+
+@hookimpl
+def config_changed(hub: Hub, old: list[LightConfig] | None, new: list[LightConfig] | None) -> bool:
+    """Apply a changed ``light:`` block live: only changed entries are recreated.
+
+    An unchanged lamp keeps its entity and device link (a flash in progress goes on);
+    a changed one is stopped and built again from its new settings in the same step
+    of the loop, and a removed one goes away.
+    """
+    devices: list[Any] = hub.data[_DEVICES]
+    before = {_entity_id(item): item for item in old or []}
+    after = {_entity_id(item): item for item in new or []}
+    for entity_id, item in before.items():
+        if after.get(entity_id) == item:
+            continue
+        for device in [d for d in devices if getattr(d, "entity_id", None) == entity_id]:
+            stop = getattr(device, "stop", None)
+            if stop is not None:
+                stop()
+            devices.remove(device)
+        hub.entities.remove(entity_id)
+        hub.states.remove(entity_id)
+    for entity_id, item in after.items():
+        if before.get(entity_id) != item:
+            _create(hub, item, devices)
+    return True
+
+
 @hookimpl
 def config_schema() -> Any:
     """Return the ``light:`` block type."""
@@ -208,23 +260,7 @@ def setup(hub: Hub, config: list[LightConfig] | None) -> None:
     devices: list[Any] = []
     hub.data[_DEVICES] = devices
     for item in config or []:
-        table = SIREN_SOURCES if item.kind == "siren" else SOURCES
-        factory = table.get(item.source)
-        try:
-            if factory is None:
-                raise ValueError(f"source {item.source} has no {item.kind} support")
-            entity = factory(hub, item)
-        except (HubError, ValueError, TypeError, OSError) as err:
-            # One lamp's broken source must not take the other lamps down.
-            _LOGGER.error("%s %s: %s source not started: %s", item.kind, item.id, item.source, err)
-            _unavailable(hub, item, str(err))
-            continue
-        devices.append(entity)
-        if isinstance(entity, LightEntity):
-            add_light(hub, entity)
-        else:
-            hub.entities.add(entity)
-            entity.write_state("off")
+        _create(hub, item, devices)
 
     def of_domain(call: Any, domain: str) -> list[LightEntity]:
         if call.data["entity_id"] == "all":

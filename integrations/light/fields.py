@@ -114,8 +114,8 @@ class TurnOnSchema(BaseModel):
             return None
         try:
             webcolors.name_to_hex(value.strip().lower())
-        except ValueError:
-            raise ValueError(f"{value!r} is not a CSS colour name (e.g. red, orange, navy)") from None
+        except ValueError as err:
+            raise ValueError(f"{value!r} is not a CSS colour name (e.g. red, orange, navy)") from err
         return value.strip().lower()
 
     @model_validator(mode="after")

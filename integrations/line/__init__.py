@@ -72,6 +72,48 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
 
 
 @hookimpl
+def config_changed(hub: Hub, old: LineConfig | None, new: LineConfig | None) -> bool:
+    """Apply new group aliases live; a new token, secret or other setting needs a restart.
+
+    Aliases are read from the config at each send, so swapping it is enough; the client,
+    webhook validator and workers keep what they were built with, so anything else
+    changed is left to a restart rather than half-applied.
+    """
+    rt = hub.data.get(LINE)
+    if rt is None or old is None or new is None:
+        return False
+    if old.model_copy(update={"groups": new.groups}) != new:
+        return False
+    rt.config = new
+    rt.publish_state()
+    add_notify_targets(hub, new)
+    return True
+
+
+@hookimpl
+def repairs(hub: Hub) -> list[dict[str, str]] | None:
+    """A monthly message quota near its end (LINE alerts stop when it runs out)."""
+    from hub.components.onboarding.checks import item
+
+    rt = hub.data.get(LINE)
+    if rt is None or rt.quota.level == "ok":
+        return None
+    severity = "error" if rt.quota.level == "exhausted" else "warning"
+    percent = rt.quota.as_dict()["percent"]
+    percent = "?" if percent is None else percent
+    return [
+        item(
+            "line_quota",
+            severity,
+            "repairs.line_quota",
+            "repairs.line_quota_detail",
+            "/line",
+            percent=percent,
+        )
+    ]
+
+
+@hookimpl
 async def shutdown(hub: Hub) -> None:
     """Close the LINE client."""
     rt = hub.data.pop(LINE)

@@ -19,13 +19,13 @@ import asyncio
 import importlib
 import json
 import logging
-import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from hub.core.retry import Backoff
 from integrations.line.const import DEFAULT_API_BASE
 
 if TYPE_CHECKING:
@@ -178,9 +178,8 @@ class LineApi:
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         retry = self.config.retry
-        delay = float(min(retry.max_backoff, retry.backoff * 2.0 ** (attempt - 1)))
         # Jitter keeps a burst of SOS presses from retrying in lockstep.
-        delay *= random.uniform(0.5, 1.0)
+        delay = Backoff(retry.backoff, retry.max_backoff, jitter=(0.5, 1.0)).delay(attempt)
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay
@@ -312,9 +311,9 @@ class LineApi:
                 status=exc.status,
                 details=details,
                 request_id=_header(exc.headers, "x-line-request-id"),
-            ) from None
+            ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise LineApiError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+            raise LineApiError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
     async def bot_info(self, request_timeout: float | None = None) -> dict[str, Any]:
         """Return the bot's display name and ids; a wrong token raises LineApiError(401)."""

@@ -62,7 +62,7 @@ class LineRuntime:
                     f"LINE refused the channel access token (HTTP {err.status}: {err}). Check "
                     "line.channel_access_token (a long-lived token from the LINE Developers console, Messaging API "
                     "tab); the hub runs without LINE until it is fixed"
-                ) from None
+                ) from err
             # LINE unreachable right now: keep going, sends retry on their own.
             self.connection_error = str(err)
             _LOGGER.warning(

@@ -231,7 +231,8 @@ class Sender:
                     escalated=escalated,
                 )
             ]
-            summary = f"{incident.kind} card: {data.message or incident.title}"
+            # The log's "kind" column says it is a card; the summary is the words people read.
+            summary = data.message or incident.title
         else:
             messages = []
             if data.message.strip():

@@ -120,7 +120,7 @@ def setup(hub: Hub, config: MqttConfig | None) -> None:
             try:
                 payload = render_payload(hub, data.payload_template, {"context": call.context})
             except TemplateError as err:
-                raise ServiceValidationError(f"mqtt.publish: payload_template: {err}") from None
+                raise ServiceValidationError(f"mqtt.publish: payload_template: {err}") from err
         await client.publish(data.topic, payload, qos=data.qos, retain=data.retain)
 
     hub.services.register(

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from hub.mqtt import BrokerAddress
 
 __all__ = ("MqttConfig", "TlsConfig", "DiscoveryConfig", "Zigbee2MqttConfig", "PressRule", "BrokerAddress")
 
 #: One way a device says "panic": every key must match; a list value means "any of these".
 PressRule = dict[str, str | bool | int | list[str | bool | int]]
-
-
-class BrokerAddress:
-    """A parsed ``mqtt://host:port`` / ``mqtts://host:port`` URL."""
-
-    __slots__ = ("scheme", "host", "port", "tls")
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError("broker must start with mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError("broker needs a host, e.g. mqtt://127.0.0.1:1883")
-        if parts.username or parts.password:
-            # Credentials in the URL end up in logs and the UI; they belong in username/password.
-            raise ValueError("put credentials in username/password, not in the broker URL")
-        self.scheme = parts.scheme
-        self.tls = parts.scheme in ("mqtts", "ssl")
-        self.host = parts.hostname
-        self.port = parts.port or (8883 if self.tls else 1883)
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
 class TlsConfig(BlockModel):

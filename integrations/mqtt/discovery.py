@@ -104,7 +104,7 @@ class _DiscoveredMixin:
         try:
             return compile_template(self.hub, source, device=True)
         except TemplateError as err:
-            raise ds.DiscoveryError(f"bad template {source!r}: {err}") from None
+            raise ds.DiscoveryError(f"bad template {source!r}: {err}") from err
 
     def value(self, message: MqttMessage, tpl: ValueTemplate | None) -> str | None:
         text = payload_text(message.payload, self.client.max_payload)
@@ -325,7 +325,7 @@ class DeviceTrigger:
         try:
             self.value_tpl = compile_template(hub, source, device=True) if source else None
         except TemplateError as err:
-            raise ds.DiscoveryError(f"bad template: {err}") from None
+            raise ds.DiscoveryError(f"bad template: {err}") from err
         device = config.get("device")
         self.device = dict(device) if isinstance(device, Mapping) else {}
 

@@ -10,6 +10,7 @@ from hub.auth import role_at_least
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import register_by_lang
 from integrations.notify.runtime import NOTIFY
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ _LABELS = {
         "dismiss_all": "ปิดทั้งหมด",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_LABELS = register_by_lang("notify.page", _LABELS, prefix="notify.page.")
 
 
 async def notifications(request: web.Request) -> web.StreamResponse:

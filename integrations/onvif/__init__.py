@@ -75,7 +75,7 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
             try:
                 consumer_url(hub, cfg, "x")
             except ValueError as err:
-                raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from None
+                raise PluginSetupError(f"onvif camera {cfg.id}: {err}") from err
     session = aiohttp.ClientSession()
     hub.data[_SESSION] = session
     rows = await hub.storage.fetchall("SELECT camera_id, snapshot_auth FROM onvif_state")
@@ -130,6 +130,44 @@ async def setup(hub: Hub, config: list[OnvifCameraConfig] | None) -> None:
         role="admin",
         description="Reconnect ONVIF cameras now (after fixing a password or the network)",
     )
+
+
+@hookimpl
+async def config_changed(
+    hub: Hub, old: list[OnvifCameraConfig] | None, new: list[OnvifCameraConfig] | None
+) -> bool:
+    """Add new cameras live; a changed or removed camera, or one that records, needs a restart.
+
+    A new camera is built and connected exactly as at start (pull-point events, no
+    prebuffer).  Changing a running camera would have to stop its event subscription,
+    recorder and live uplinks in order: that is left to a restart rather than half done.
+    """
+    import aiohttp
+
+    from integrations.camera import add_camera
+    from integrations.onvif.client import prepare
+    from integrations.onvif.device import OnvifCamera
+
+    before = {cfg.id: cfg for cfg in old or []}
+    after = {cfg.id: cfg for cfg in new or []}
+    if any(after.get(ident) != cfg for ident, cfg in before.items()):
+        return False
+    added = [cfg for ident, cfg in after.items() if ident not in before]
+    if any(cfg.record is not None or cfg.prebuffer or cfg.events == "webhook" for cfg in added):
+        return False
+    cameras = hub.data.get(CAMERAS)
+    if cameras is None:
+        return False
+    session = hub.data.get(_SESSION)
+    if session is None:
+        session = hub.data[_SESSION] = aiohttp.ClientSession()
+    await prepare()
+    for cfg in added:
+        camera = OnvifCamera(hub, cfg, session, None)
+        add_camera(hub, camera)
+        cameras[camera.entity_id] = camera
+        camera.start()
+    return True
 
 
 @hookimpl

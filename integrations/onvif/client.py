@@ -223,7 +223,7 @@ async def soap(call: Callable[[], Awaitable[T]], what: str, limit: float) -> T:
         raise
     except OnvifError:
         raise
-    except TimeoutError:
-        raise OnvifUnreachable(f"{what}: no answer in {limit:g} s") from None
+    except TimeoutError as err:
+        raise OnvifUnreachable(f"{what}: no answer in {limit:g} s") from err
     except Exception as err:  # noqa: BLE001 - the library raises anything; classify() sorts it
         raise classify(err, what) from err

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from hub.core.retry import Backoff
 from integrations.camera.entity import CameraEntity, Owner, PtzError, PtzPreset, SnapshotError
 from integrations.onvif.client import (
     OnvifAuthError,
@@ -551,7 +552,7 @@ class OnvifCamera(CameraEntity):
         try:
             await soap(lambda: getattr(ptz, what)(body), what, self.cfg.timeout)
         except OnvifError as err:
-            raise PtzError(f"{self.entity_id}: {err}") from None
+            raise PtzError(f"{self.entity_id}: {err}") from err
 
     async def goto_preset(self, preset: str) -> PtzPreset:
         """Move to a preset by token or name."""
@@ -592,7 +593,10 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
         task.exception()  # retrieved: a failure here was already logged by the loop itself
 
 
+#: Jittered so a site's cameras, offline together after a power cut, don't retry in step.
+_BACKOFF = Backoff(BACKOFF_FIRST, BACKOFF_MAX, jitter=(0.8, 1.2))
+
+
 def _backoff(failures: int) -> float:
-    """Return the wait before reconnect attempt ``failures + 1`` (jittered so cameras don't sync up)."""
-    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
-    return base * random.uniform(0.8, 1.2)
+    """Return the wait before reconnect attempt ``failures + 1``."""
+    return _BACKOFF.delay(failures)

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hub.entity import Entity
+from hub.i18n import entity_name
 from integrations.camera.const import EVENT_CAMERA_MOTION
 from integrations.onvif.client import OnvifError, OnvifUnsupported, soap
 from integrations.onvif.const import (
@@ -74,7 +75,12 @@ class CameraEventSensor(Entity):
     def __init__(
         self, hub: Hub, camera: OnvifCamera, kind: str, label: str, device_class: str | None
     ) -> None:
-        super().__init__(hub, f"{camera.object_id}_{kind}", f"{camera.name} {label}")
+        # Kinds the catalogue knows (motion, tamper) are named in the hub's language; others keep
+        # the name the camera's event parser gives them.
+        name = entity_name(f"camera_{kind}", hub, camera=camera.name)
+        if name == f"entity_name.camera_{kind}":
+            name = f"{camera.name} {label}"
+        super().__init__(hub, f"{camera.object_id}_{kind}", name)
         self.camera = camera
         self.kind = kind
         self.device_class = device_class

@@ -82,10 +82,10 @@ async def fetch_http(
                 return await _get(session, url, mode, username, password, limit), mode
             except _AuthRefused:
                 continue
-    except TimeoutError:
-        raise SnapshotError(f"snapshot URL did not answer within {limit:g} s") from None
+    except TimeoutError as err:
+        raise SnapshotError(f"snapshot URL did not answer within {limit:g} s") from err
     except aiohttp.ClientError as err:
-        raise SnapshotError(f"snapshot URL failed: {type(err).__name__}: {err}") from None
+        raise SnapshotError(f"snapshot URL failed: {type(err).__name__}: {err}") from err
     raise SnapshotError("snapshot URL: authentication failed")
 
 
@@ -143,10 +143,10 @@ async def grab_rtsp_frame(url: str, *, limit: float, ffmpeg: str | None = None) 
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), limit)
-    except TimeoutError:
+    except TimeoutError as exc:
         proc.kill()
         await proc.wait()
-        raise SnapshotError(f"no frame from the stream within {limit:g} s") from None
+        raise SnapshotError(f"no frame from the stream within {limit:g} s") from exc
     except asyncio.CancelledError:
         proc.kill()
         await proc.wait()

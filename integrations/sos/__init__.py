@@ -23,6 +23,7 @@ from hub.keys import HubKey
 from integrations.sos.config import ButtonConfig
 from integrations.sos.const import DOMAIN, EVENT_SOS_PRESSED, STATE_IDLE
 from integrations.sos.entity import SosButton
+from integrations.sos.supervision import ButtonSupervisor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,6 +40,8 @@ BUTTONS: HubKey[dict[str, SosButton]] = HubKey("sos_buttons")
 #: (ACCOUNT upper-case, zone) → the configured button for that alarm-panel zone.
 SIA_ZONES: HubKey[dict[tuple[str, int], SosButton]] = HubKey("sos_sia_zones")
 _SOURCES: HubKey[list[Any]] = HubKey("sos_sources")
+#: Watches buttons with a ``silence_limit`` (:mod:`.supervision`).
+SUPERVISOR: HubKey[ButtonSupervisor] = HubKey("sos_supervisor")
 
 
 class EntitySchema(BaseModel):
@@ -118,6 +121,87 @@ def _attach(hub: Hub, item: ButtonConfig, button: SosButton, sources: list[Any])
         sources.append(MqttButtonSource(hub, button, get_client(hub), item.mqtt))
 
 
+def _configure(hub: Hub, item: ButtonConfig, sources: list[Any]) -> None:
+    """Create (or, on a reload, update) the button of one config entry and attach its source."""
+    loc = (item.location.lat, item.location.lon) if item.location else None
+    button = hub.data[BUTTONS].get(f"{DOMAIN}.{item.id}")
+    if button is None:
+        try:
+            button = add_button(
+                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
+            )
+        except ValueError as err:
+            # `check` refuses a repeated id; should one still get here (another integration
+            # made the entity first), it fails alone and the other buttons keep working.
+            _LOGGER.error("SOS button %s not created: %s", item.id, err)
+            return
+    else:
+        # Same entity, new settings: its state and a press in progress carry on.
+        button.name = item.name or item.id.replace("_", " ")
+        button.source, button.place, button.location = item.source, item.place or button.name, loc
+        button.available = True
+        button.telemetry.pop("error", None)
+    hub.data[SUPERVISOR].configure(button, item.silence_limit)
+    try:
+        _attach(hub, item, button, sources)
+    except (HubError, ValueError, TypeError, OSError) as err:
+        # One button's broken source must not take the others (or the webhook route) down.
+        _LOGGER.error("SOS button %s: %s source not started: %s", button.entity_id, item.source, err)
+        button.available = False
+        button.telemetry["error"] = str(err)
+    current = button.state
+    button.write_state(
+        current.state if current is not None and current.state != "unavailable" else STATE_IDLE
+    )
+
+
+def _detach(hub: Hub, button: SosButton, sources: list[Any]) -> None:
+    """Disconnect a button from its device (its entity stays)."""
+    from integrations.sos.webhook import WEBHOOKS
+
+    for source in [s for s in sources if getattr(s, "button", None) is button]:
+        source.stop()
+        sources.remove(source)
+    hub.data[WEBHOOKS].remove(button)
+    zones = hub.data[SIA_ZONES]
+    for key in [k for k, b in zones.items() if b is button]:
+        del zones[key]
+
+
+@hookimpl
+def config_changed(hub: Hub, old: list[ButtonConfig] | None, new: list[ButtonConfig] | None) -> bool:
+    """Apply a changed ``sos:`` block live.
+
+    Only the entries that changed are touched: an unchanged button keeps its
+    subscription, so a press on it is never missed during the reload.  A changed one
+    is detached and re-attached in one step of the loop (no await in between: no MQTT
+    message can be handled half-way) and keeps its entity, state and any press run in
+    progress.  A removed button's entity goes away.
+    """
+    sources: list[Any] = hub.data[_SOURCES]
+    before = {item.id: item for item in old or []}
+    after = {item.id: item for item in new or []}
+    buttons: dict[str, SosButton] = hub.data[BUTTONS]
+    for ident, item in before.items():
+        if after.get(ident) == item:
+            continue
+        button = buttons.get(f"{DOMAIN}.{ident}")
+        if button is None:
+            continue
+        _detach(hub, button, sources)
+        if ident not in after:
+            hub.data[SUPERVISOR].configure(button, None)
+            buttons.pop(button.entity_id, None)
+            hub.entities.remove(button.entity_id)
+            hub.states.remove(button.entity_id)
+    for ident, item in after.items():
+        if before.get(ident) != item:
+            _configure(hub, item, sources)
+    # A reload may add the first button with a silence limit.
+    hub.data[SUPERVISOR].start()
+    return True
+
+
 @hookimpl
 def config_schema() -> Any:
     """Return the ``sos:`` block type."""
@@ -177,27 +261,11 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
     hub.data[WEBHOOKS] = WebhookRegistry()
     sources: list[Any] = []
     hub.data[_SOURCES] = sources
+    supervisor = hub.data[SUPERVISOR] = ButtonSupervisor(hub)
     hub.recorded_directly.add(EVENT_SOS_PRESSED)
     hub.durable_events.add(EVENT_SOS_PRESSED)
     for item in config or []:
-        loc = (item.location.lat, item.location.lon) if item.location else None
-        try:
-            button = add_button(
-                hub, SosButton(hub, item.id, item.name, source=item.source, place=item.place, location=loc)
-            )
-        except ValueError as err:
-            # `check` refuses a repeated id; should one still get here (another integration
-            # made the entity first), it fails alone and the other buttons keep working.
-            _LOGGER.error("SOS button %s not created: %s", item.id, err)
-            continue
-        try:
-            _attach(hub, item, button, sources)
-        except (HubError, ValueError, TypeError, OSError) as err:
-            # One button's broken source must not take the others (or the webhook route) down.
-            _LOGGER.error("SOS button %s: %s source not started: %s", button.entity_id, item.source, err)
-            button.available = False
-            button.telemetry["error"] = str(err)
-            button.write_state(STATE_IDLE)
+        _configure(hub, item, sources)
 
     def reset(call: Any) -> None:
         for button in hub.entities.resolve(call.data["entity_id"], SosButton):
@@ -216,6 +284,7 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
         await button.press("drill", "drill", context=call.context, drill=True)
         return {"entity_id": button.entity_id, "drill": True}
 
+    supervisor.start()
     hub.services.register(DOMAIN, "reset", reset, EntitySchema, description="Return SOS buttons to idle")
     hub.services.register(
         DOMAIN,
@@ -236,10 +305,13 @@ def setup(hub: Hub, config: list[ButtonConfig] | None) -> None:
 
 
 @hookimpl
-def shutdown(hub: Hub) -> None:
-    """Detach device sources."""
+async def shutdown(hub: Hub) -> None:
+    """Detach device sources and stop supervising."""
     for source in hub.data.pop(_SOURCES, None) or []:
         source.stop()
+    supervisor = hub.data.pop(SUPERVISOR, None)
+    if supervisor is not None:
+        await supervisor.stop()
 
 
 @hookimpl
@@ -270,7 +342,9 @@ def health_info(hub: Hub) -> Any:
     for entity_id, button in buttons.items():
         tele = button.telemetry
         issues = []
-        if not button.available:
+        if button.silent:
+            issues.append(f"silent since {button.last_heard}")
+        elif not button.available:
             issues.append("offline" if "error" not in tele else f"error: {tele['error']}")
         if tele.get("battery_low") is True or (
             isinstance(tele.get("battery"), int | float) and tele["battery"] <= 20
@@ -294,6 +368,26 @@ def config_entities(loaded: Any) -> Any:
     if "sia" in loaded.blocks or "demo" in loaded.blocks:
         ids.append(f"{DOMAIN}.*")
     return ids
+
+
+@hookimpl
+def repairs(hub: Hub) -> list[dict[str, str]]:
+    """Each button no enabled automation handles: its press opens an incident and nothing else."""
+    from hub.components.onboarding.checks import item
+
+    buttons: dict[str, SosButton] = hub.data.get(BUTTONS) or {}
+    return [
+        item(
+            f"sos_unhandled:{button.entity_id}",
+            "warning",
+            "repairs.sos_unhandled",
+            "repairs.sos_unhandled_detail",
+            "/automations",
+            name=button.name,
+        )
+        for button in buttons.values()
+        if not button.handled()
+    ]
 
 
 @hookimpl

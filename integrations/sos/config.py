@@ -72,6 +72,11 @@ class ButtonConfig(_Model):
     simulated: bool = False
     #: Zigbee2MQTT only: press rules for this button, instead of its model's (``[{action: single}]``).
     press: list[PressRule] | None = None
+    #: Seconds without any message from the button before it is a supervision incident (a
+    #: dead battery must not look like a quiet day).  Zigbee buttons report every few hours:
+    #: 90000 (25 h) matches Zigbee2MQTT's own timeout for battery devices.  zigbee2mqtt and
+    #: mqtt buttons only: the others send nothing between presses.
+    silence_limit: float | None = Field(default=None, ge=60, le=90 * 24 * 3600)
 
     @model_validator(mode="after")
     def _one_source(self) -> ButtonConfig:
@@ -80,6 +85,11 @@ class ButtonConfig(_Model):
             raise ValueError(f"give exactly one source of {', '.join(SOURCE_KEYS)} (got {len(given)})")
         if self.press is not None and self.zigbee2mqtt is None:
             raise ValueError("press rules apply to zigbee2mqtt buttons only")
+        if self.silence_limit is not None and self.source not in ("zigbee2mqtt", "mqtt"):
+            raise ValueError(
+                "silence_limit needs a button that reports on its own (zigbee2mqtt or mqtt); "
+                f"a {self.source} button sends nothing between presses"
+            )
         return self
 
     @property

@@ -10,6 +10,7 @@ from hub.auth import role_at_least
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import register_by_lang
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -37,6 +38,9 @@ _LABELS = {
         "presses": "Presses",
         "brightness": "Brightness",
         "broker": "MQTT broker",
+        "silent": "Not reporting",
+        "silent_for": "nothing heard since {when} (limit {limit})",
+        "supervised": "supervised: silent after {limit}",
     },
     "th": {
         "title": "อุปกรณ์",
@@ -58,8 +62,13 @@ _LABELS = {
         "presses": "จำนวนครั้งที่กด",
         "brightness": "ความสว่าง",
         "broker": "โบรกเกอร์ MQTT",
+        "silent": "ไม่ส่งสัญญาณ",
+        "silent_for": "ไม่ได้ยินตั้งแต่ {when} (กำหนด {limit})",
+        "supervised": "เฝ้าระวัง: แจ้งเมื่อเงียบเกิน {limit}",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_LABELS = register_by_lang("sos.devices_page", _LABELS, prefix="sos.devices_page.")
 
 
 def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -79,6 +88,9 @@ def device_rows(hub: Hub) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "presses": attrs.get("presses", 0),
                 "available": state.state != "unavailable",
                 "error": attrs.get("error"),
+                "silent": attrs.get("supervision") == "silent",
+                "last_heard": attrs.get("last_heard"),
+                "silence_limit": attrs.get("silence_limit"),
             }
         )
     lights = []

@@ -44,6 +44,13 @@ class SosButton(Entity):
         self.telemetry: dict[str, Any] = {}
         #: The open "unrecognised press" incident, if any (see :mod:`.incidents`).
         self.unrecognised_incident: str | None = None
+        #: Supervision (:mod:`.supervision`): seconds of silence allowed, when it was last
+        #: heard (hub clock), whether it is silent now and the incident that says so.
+        self.silence_limit: float | None = None
+        self.last_heard: float | None = None
+        self.silent = False
+        self.silence_incident: str | None = None
+        self.supervisor: Any = None
 
     def extra_attributes(self) -> Mapping[str, Any]:
         """Return the SOS attributes of DESIGN §6."""
@@ -57,7 +64,18 @@ class SosButton(Entity):
         }
         if self.location is not None:
             attrs["latitude"], attrs["longitude"] = self.location
+        if self.silence_limit is not None:
+            attrs.update(
+                silence_limit=self.silence_limit,
+                last_heard=self.last_heard,
+                supervision="silent" if self.silent else "ok",
+            )
         return attrs
+
+    def heard(self) -> None:
+        """The device said something of its own (a report, a press): it is alive."""
+        if self.supervisor is not None:
+            self.supervisor.heard(self)
 
     async def press(
         self,
@@ -85,6 +103,7 @@ class SosButton(Entity):
             if incidents is not None:
                 incidents.mark_drill(context)
         now = self.hub.clock.time()
+        self.heard()
         self.last_press = now
         self.presses += 1
         self.last_drill = drill

@@ -55,6 +55,7 @@ class MqttButtonSource:
                 message.topic,
             )
             return
+        self.button.heard()  # any live message on its topic: the device is alive
         text = payload_text(message.payload, self.client.max_payload)
         if text is None:
             _BAD.warn(message.topic, "SOS topic %s: payload is not UTF-8 text; ignored", message.topic)

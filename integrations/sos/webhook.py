@@ -47,6 +47,10 @@ class WebhookRegistry:
         """Register a button's secret id."""
         self._hooks.append((secret.encode(), button))
 
+    def remove(self, button: SosButton) -> None:
+        """Forget every secret id of ``button`` (its config changed or it was removed)."""
+        self._hooks = [(secret, b) for secret, b in self._hooks if b is not button]
+
     def find(self, candidate: str) -> SosButton | None:
         """Return the button for ``candidate``, comparing against every id in constant time."""
         given = candidate.encode()

@@ -101,6 +101,8 @@ class Z2mButtonSource:
                 message.payload[:100],
             )
             return
+        if not message.retain:
+            self.button.heard()  # a report, not a replay: the button is alive
         rules, known = self.rules()
         # A retained message is a replay of the past on (re)subscribe, never a live press:
         # brokers deliver live publishes with retain=0 to existing subscribers.
@@ -166,6 +168,8 @@ class Z2mButtonSource:
                 message.payload[:60],
             )
             return
+        if state == "online" and not message.retain:
+            self.button.heard()
         self._set_online(state == "online")
 
     def _set_online(self, online: bool) -> None:

@@ -31,6 +31,14 @@ def config_schema() -> Any:
 
 
 @hookimpl
+def config_deprecations() -> Any:
+    """Return the ``station:`` keys that moved (supervision settings)."""
+    from integrations.station.supervision_config import DEPRECATIONS
+
+    return DEPRECATIONS
+
+
+@hookimpl
 async def setup(hub: Hub, config: StationConfig) -> None:
     """Open the station database and start ingesting."""
     from hub.http.api import INCIDENT_SOURCES

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
+from hub.i18n import register_by_lang
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.const import AUDIT_SNAPSHOT_VIEW
 from integrations.station.runtime import STATION, CommandError, Station
@@ -64,6 +65,10 @@ async def get_hub(request: web.Request) -> web.Response:
     item["incidents"] = await station.store.incidents(hub_id=hub_id, status="active", limit=50)
     item["events"] = await station.store.events(hub_id, limit=20)
     item["commands"] = [c.as_dict() for c in await station.store.commands(hub_id, limit=20)]
+    from integrations.station.supervision_figures import month_figures
+
+    # Interval, detection time, this month's SOS latency and the EN 50136 grade (docs/operations.md).
+    item["supervision"] = (await month_figures(station)).get(hub_id)
     return web.json_response(item, dumps=_dumps)
 
 
@@ -250,6 +255,8 @@ _LABELS = {
         "unknown": "ยังไม่เคยติดต่อ",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+_LABELS = register_by_lang("station.api", _LABELS, prefix="station.api.")
 
 
 async def hubs_page(request: web.Request) -> web.StreamResponse:

@@ -145,6 +145,11 @@ class HealthDoc(BaseModel):
     reason: Short | None = None
     battery_alarms: Annotated[list[BatteryDoc], Field(max_length=5000)] = []
     integrations: Annotated[dict[Tiny, IntegrationDoc], Field(max_length=1000)] = {}
+    #: The hub's supervision interval and each component's schema version (the hubs page shows them).
+    heartbeat_interval: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] | None = None
+    schema_: Annotated[dict[Tiny, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=500)] = Field(
+        default={}, alias="schema"
+    )
 
 
 class _IncidentBounds(_Doc):
@@ -187,7 +192,7 @@ def check_registry(body: Any) -> dict[str, Any]:
 
 def check_health(body: Any) -> dict[str, Any]:
     """Return the health report as the console may use it; raise ValidationError naming the bad field."""
-    return HealthDoc.model_validate(body).model_dump(mode="json", exclude_unset=True)
+    return HealthDoc.model_validate(body).model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
 def read_registry(value: Any) -> tuple[dict[str, Any] | None, str | None]:

@@ -21,13 +21,18 @@ import base64
 import hashlib
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from integrations.federation.const import DOWN_KINDS, TOPIC_ROOT, UP_KINDS
-from integrations.station.config import StationConfig
+from integrations.station.config import ListenerConfig, LocalListenerConfig, StationConfig
 
 __all__ = (
     "BrokerFiles",
+    "BrokerOwner",
+    "Tier",
+    "STATION_TIER",
     "hash_password",
     "verify_password",
     "read_passwd",
@@ -97,28 +102,80 @@ def write_passwd(path: Path, entries: dict[str, str]) -> None:
     _write_private(path, "".join(f"{user}:{encoded}\n" for user, encoded in sorted(entries.items())))
 
 
-def acl_text(station_id: str, station_user: str, hubs: list[str]) -> str:
+@dataclass(frozen=True)
+class Tier:
+    """What one tier's broker admits: the topic root, the kinds going up and down, the words.
+
+    A station's broker takes hubs under ``ssz/v1/<station>/<hub>/``; a region's takes
+    stations under ``ssz/v1/region/<region>/<station>/`` with the same files and rules.
+    """
+
+    root: str = TOPIC_ROOT
+    up: tuple[str, ...] = UP_KINDS
+    down: tuple[str, ...] = DOWN_KINDS
+    owner: str = "station"
+    member: str = "Hub"
+    command: str = "safetyhub station add-hub"
+    default_user: str = "ccoc"
+
+
+STATION_TIER = Tier()
+
+
+def acl_text(station_id: str, station_user: str, hubs: list[str], tier: Tier = STATION_TIER) -> str:
     """Return the ACL: the station sees its prefix, each hub only its own topics."""
-    prefix = f"{TOPIC_ROOT}/{station_id}"
+    prefix = f"{tier.root}/{station_id}"
     lines = [
-        f"# ACL for station {station_id}; written by `safetyhub station add-hub`: do not edit by hand.",
+        f"# ACL for {tier.owner} {station_id}; written by `{tier.command}`: do not edit by hand.",
         "",
-        f"# The station ({station_user}) reads what hubs send and writes acks and commands.",
+        f"# The {tier.owner} ({station_user}) reads what its members send and writes acks and commands.",
         f"user {station_user}",
         f"topic readwrite {prefix}/#",
     ]
     for hub_id in sorted(hubs):
-        lines += ["", f"# Hub {hub_id}: its own prefix only, {prefix}/{hub_id}/#.", f"user {hub_id}"]
-        lines += [f"topic write {prefix}/{hub_id}/{kind}" for kind in UP_KINDS]
-        lines += [f"topic read {prefix}/{hub_id}/{kind}" for kind in DOWN_KINDS]
+        lines += [
+            "",
+            f"# {tier.member} {hub_id}: its own prefix only, {prefix}/{hub_id}/#.",
+            f"user {hub_id}",
+        ]
+        lines += [f"topic write {prefix}/{hub_id}/{kind}" for kind in tier.up]
+        lines += [f"topic read {prefix}/{hub_id}/{kind}" for kind in tier.down]
     return "\n".join(lines) + "\n"
+
+
+class BrokerOwner(Protocol):
+    """The config keys the broker's files are made from (the ``station:`` or ``region:`` block)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def broker_dir(self) -> str: ...
+    @property
+    def listener(self) -> ListenerConfig: ...
+    @property
+    def local_listener(self) -> LocalListenerConfig | None: ...
+    @property
+    def max_payload(self) -> int: ...
+    @property
+    def max_snapshot(self) -> int: ...
+    @property
+    def expected_hubs(self) -> int: ...
+    @property
+    def hub_window(self) -> int: ...
+    @property
+    def max_queued_messages(self) -> int: ...
 
 
 class BrokerFiles:
     """The station broker's files under ``broker_dir``."""
 
-    def __init__(self, cfg: StationConfig, config_dir: Path) -> None:
+    def __init__(self, cfg: BrokerOwner, config_dir: Path, tier: Tier = STATION_TIER) -> None:
         self.cfg = cfg
+        self.tier = tier
         folder = Path(cfg.broker_dir)
         self.dir = (folder if folder.is_absolute() else config_dir / folder).resolve()
         self.config_dir = config_dir
@@ -131,7 +188,7 @@ class BrokerFiles:
     @property
     def station_user(self) -> str:
         """Return the station's own broker account."""
-        return self.cfg.username or "ccoc"
+        return self.cfg.username or self.tier.default_user
 
     def hubs(self) -> list[str]:
         """Return the hub accounts in the password file."""
@@ -165,7 +222,7 @@ class BrokerFiles:
 
     def write_acl(self) -> None:
         """Rebuild the ACL from the password file."""
-        _write_private(self.acl, acl_text(self.cfg.id, self.station_user, self.hubs()))
+        _write_private(self.acl, acl_text(self.cfg.id, self.station_user, self.hubs(), self.tier))
 
     def reload(self) -> int | None:
         """Ask a running broker to re-read passwd and acl (SIGHUP); return its pid, or None."""
@@ -190,7 +247,7 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
     # A snapshot is the biggest message; allow it plus room for the envelope.
     size_limit = max(cfg.max_snapshot, cfg.max_payload) + 64 * 1024
     lines = [
-        f"# Mosquitto for SafetyHub station {cfg.id}; written by `safetyhub station broker-config`.",
+        f"# Mosquitto for SafetyHub {files.tier.owner} {cfg.id}; written by `safetyhub {files.tier.owner} broker-config`.",
         f"# Run: mosquitto -c {files.conf}",
         "",
         "# One set of rules for every listener: per_listener_settings true breaks",
@@ -207,8 +264,8 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
         "autosave_interval 10",
         f"pid_file {files.pid_file}",
         "",
-        f"# Queue per client: {cfg.expected_hubs} hubs x {cfg.hub_window} in flight, doubled, so a",
-        "# station restart never drops an SOS behind telemetry (a full queue drops the NEWEST).",
+        f"# Queue per client: {cfg.expected_hubs} members x {cfg.hub_window} in flight, doubled, so a",
+        f"# {files.tier.owner} restart never drops an SOS behind telemetry (a full queue drops the NEWEST).",
         f"max_queued_messages {cfg.max_queued_messages}",
         "max_inflight_messages 1000",
         "# Hubs with persistent sessions that never return are forgotten after two weeks.",
@@ -225,7 +282,7 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
     if run_as:
         lines += [f"user {run_as}", ""]
     lines += [
-        f"# Hubs connect here{' (TLS)' if not ln.plain else ' (PLAIN: test benches on loopback only)'}.",
+        f"# {files.tier.member}s connect here{' (TLS)' if not ln.plain else ' (PLAIN: test benches on loopback only)'}.",
         f"listener {ln.port} {ln.host}",
     ]
     if not ln.plain:
@@ -242,7 +299,7 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
     if cfg.local_listener is not None:
         lines += [
             "",
-            "# The station's own process, on loopback only.",
+            f"# The {files.tier.owner}'s own process, on loopback only.",
             f"listener {cfg.local_listener.port} {cfg.local_listener.host}",
         ]
     return "\n".join(lines) + "\n"

@@ -7,10 +7,11 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
+from hub.mqtt import BrokerAddress
 from integrations.ccoc.config import ConsoleConfig
 from integrations.federation.config import normalize_protocol
-from integrations.mqtt.config import BrokerAddress
 from integrations.station.footage_config import StationFootageConfig
+from integrations.station.supervision_config import SupervisionConfig
 
 __all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
 
@@ -112,9 +113,8 @@ class StationConfig(BlockModel):
     #: Several station workers share the load with ``$share/<group>/...`` (clean sessions then).
     share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    #: A hub that sends nothing for this long is "silent" (three missed health reports).
-    silent_after: float = Field(default=180.0, ge=10)
-    check_interval: float = Field(default=15.0, ge=1, le=3600)
+    #: When a quiet hub counts as failed (per hub: its heartbeat interval × missed_beats + grace).
+    supervision: SupervisionConfig = Field(default_factory=SupervisionConfig)
     #: Largest JSON envelope accepted (an MQTT message carrying several, one per line, may be
     #: four times this), and largest snapshot.
     max_payload: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)

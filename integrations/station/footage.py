@@ -150,12 +150,12 @@ def _parse_time(value: Any, name: str, tz: Any) -> float:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+        except ValueError as err:
             raise FootageError(
                 f"{name}: {value!r} is not an ISO 8601 time such as 2026-12-05T14:30:00+07:00",
                 code="time_invalid",
                 field=name,
-            ) from None
+            ) from err
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
         return _parse_time(parsed.timestamp(), name, tz)

@@ -208,9 +208,7 @@ async def put_item(request: web.Request) -> web.Response:
             decl = ItemDeclaration.model_validate_json(body)
         except ValidationError as err:
             first = err.errors()[0]
-            raise FootageError(
-                f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}"
-            ) from None
+            raise FootageError(f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}") from err
         status = await desk.uploads.declare(request_id, hub_id, item_id, decl)
     except FootageError as err:
         return _error(err)
@@ -223,8 +221,8 @@ async def patch_item(request: web.Request) -> web.Response:
         request_id, item_id = _request_id(request), _item_id(request)
         try:
             offset = int(request.headers.get(HEADER_OFFSET, ""))
-        except ValueError:
-            raise FootageError(f"{HEADER_OFFSET} header (bytes already sent) is required") from None
+        except ValueError as err:
+            raise FootageError(f"{HEADER_OFFSET} header (bytes already sent) is required") from err
         if offset < 0:
             raise FootageError(f"{HEADER_OFFSET} must not be negative")
         body = await _read_body(request, MAX_CHUNK)
@@ -246,10 +244,10 @@ async def post_manifest(request: web.Request) -> web.Response:
             manifest, signature = doc["manifest"], doc["signature"]
             if not isinstance(manifest, str) or not isinstance(signature, str):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError) as err:
             raise FootageError(
                 'expected {"manifest": "<the signed JSON text>", "signature": "<base64>"}'
-            ) from None
+            ) from err
         result = await desk.uploads.deliver(request_id, hub_id, manifest.encode(), signature, key)
     except FootageError as err:
         return _error(err)

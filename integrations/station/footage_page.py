@@ -18,6 +18,7 @@ from hub.auth import role_at_least
 from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import request_lang
+from hub.i18n import register_by_lang
 from integrations.station.footage import FOOTAGE, FootageError
 
 if TYPE_CHECKING:
@@ -221,3 +222,5 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_other": "The request could not be sent; try again",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+STRINGS = register_by_lang("station.footage_page", STRINGS, prefix="station.footage_page.")

@@ -189,8 +189,8 @@ class FootageUploads:
             raise FootageError("the hub's signature of its manifest does not verify", 403)
         try:
             doc = json.loads(manifest)
-        except ValueError:
-            raise FootageError("the manifest is not JSON") from None
+        except ValueError as err:
+            raise FootageError("the manifest is not JSON") from err
         if (doc.get("request") or {}).get("id") != request_id or doc.get("hub") != hub_id:
             raise FootageError("this manifest is for another request or hub")
         missing = []

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
+from hub.core.retry import REAL_TIME, Backoff
+from hub.mqtt import ConnectionSettings, MqttConnection
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
@@ -45,7 +47,6 @@ from integrations.federation.const import (
     PROTOCOL_VERSION,
     UP_KINDS,
 )
-from integrations.federation.link import LinkSettings, MqttLink
 from integrations.federation.protocol import (
     EventEnvelope,
     HealthEnvelope,
@@ -121,7 +122,7 @@ class Ingest:
         base = f"ssz/v1/{cfg.id}/+/#"
         urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
         share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
-        settings = LinkSettings(
+        settings = ConnectionSettings(
             broker=cfg.broker,
             username=cfg.username,
             password=cfg.password,
@@ -146,18 +147,27 @@ class Ingest:
             # restart it must be back within a second or two, not after a growing backoff.
             fast_retry_for=cfg.fast_retry_for,
         )
-        self.link = MqttLink(settings, self._on_message, name="station", on_connect=self._flush_acks)
+
+        # The layer hands qos and retain too; the station reads neither.
+        def on_message(name: str, payload: bytes, _qos: int, _retain: bool, props: Any) -> None:
+            self._on_message(name, payload, props)
+
+        self.link = MqttConnection(settings, on_message, name="station", on_connect=self._flush_acks)
         # Incidents also come on a second connection of their own: the broker queues per
         # connection, so an SOS never waits behind thousands of telemetry messages in the
         # first one's stream.  The copy that arrives second is a repeat, stored once.
-        self.urgent_link = MqttLink(
+        self.urgent_link = MqttConnection(
             replace(settings, client_id=settings.client_id + "-urgent", subscriptions=(share + urgent,)),
-            self._on_message,
+            on_message,
             name="station urgent",
             on_connect=self._flush_acks,
         )
         self.registered: set[str] = set()
         self.statuses: dict[str, HubStatus] = {}
+        #: Hub → the hub's time on its last "offline" (its goodbye or its will).
+        self._goodbyes: dict[str, float] = {}
+        #: Hub → the heartbeat interval its health reports say (seconds).
+        self.heartbeats: dict[str, float] = {}
         self._batch: list[Inbound] = []
         self._urgent: list[Inbound] = []
         #: Snapshot bytes waiting for the writer, by message id.
@@ -196,6 +206,10 @@ class Ingest:
         for status in await self.store.hub_statuses():
             self.statuses[status.hub_id] = status
             self._mirror(status)
+        for item in await self.store.hubs(full=True):
+            interval = (item.get("health") or {}).get("heartbeat_interval")
+            if isinstance(interval, int | float):
+                self.heartbeats[item["id"]] = float(interval)
         self.link.start(self.hub.create_background_task)
         self.urgent_link.start(self.hub.create_background_task)
         spawn = self.hub.create_background_task
@@ -468,21 +482,20 @@ class Ingest:
                 await asyncio.sleep(1)
 
     async def _urgent_writer(self) -> None:
-        delay = _URGENT_RETRY_FIRST
+        backoff = Backoff(_URGENT_RETRY_FIRST, _URGENT_RETRY_MAX)
         while True:
             await self._urgent_wake.wait()
             self._urgent_wake.clear()
             try:
                 await self._drain_urgent()
-                delay = _URGENT_RETRY_FIRST
+                backoff.reset()
             except Exception:  # noqa: BLE001 - logged (rate-limited, with the traceback) and retried
                 # Kept in memory and tried again soon (a full disk, a held lock), sooner than
                 # the hubs' ack timeout would bring them back; logged once per stretch.
                 self._log.warn(
                     "incident store", "Station: could not store incidents; retrying", exc_info=True
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _URGENT_RETRY_MAX)
+                await backoff.sleep(REAL_TIME)
                 self._urgent_wake.set()
 
     async def _drain_urgent(self) -> None:
@@ -680,10 +693,20 @@ class Ingest:
         status.last_seen = m.received_at
         if m.sent_at > (status.last_sent or 0.0):
             status.last_sent = m.sent_at
-        offline = isinstance(m.env, HealthEnvelope) and m.env.body.status == HEALTH_OFFLINE
-        if offline:
+        health = m.env.body.status if isinstance(m.env, HealthEnvelope) else None
+        if health is not None and m.env.body.heartbeat_interval is not None:  # type: ignore[union-attr]
+            self.heartbeats[m.hub_id] = m.env.body.heartbeat_interval  # type: ignore[union-attr]
+        if health == HEALTH_OFFLINE:
+            self._goodbyes[m.hub_id] = m.sent_at
             self._set_status(status, STATUS_OFFLINE, {"reason": m.env.body.reason})  # type: ignore[union-attr]
         elif status.status != STATUS_ONLINE:
+            # Something the hub sent before its goodbye (the incident lane's copy, a retained
+            # registry replayed on our re-subscribe) says nothing about the hub now: only a
+            # later message, or its "online" (sent at every connect), brings it back.
+            said_goodbye = self._goodbyes.get(m.hub_id)
+            if health is None and said_goodbye is not None and m.sent_at <= said_goodbye:
+                return
+            self._goodbyes.pop(m.hub_id, None)
             self._set_status(status, STATUS_ONLINE, {})
 
     def _set_status(self, status: HubStatus, new: str, extra: dict[str, Any]) -> None:
@@ -704,6 +727,7 @@ class Ingest:
                 "hub_id": status.hub_id,
                 "previous": old,
                 "last_seen": status.last_seen,
+                **extra,
                 "reason": extra.get("reason"),
             },
         )
@@ -745,23 +769,45 @@ class Ingest:
             if mine is not None and (shared.last_seen or 0.0) > (mine.last_seen or 0.0):
                 mine.last_seen = shared.last_seen
 
+    def supervision(self, hub_id: str) -> dict[str, Any]:
+        """Return how ``hub_id`` is supervised: interval (and where it comes from) and detection time."""
+        sup = self.cfg.supervision
+        interval, source = sup.interval(hub_id, self.heartbeats.get(hub_id))
+        return {
+            "interval": interval,
+            "interval_source": source,
+            "declared_interval": self.heartbeats.get(hub_id),
+            "missed_beats": sup.missed_beats,
+            "grace": sup.grace,
+            "detection_time": sup.detection_time(interval),
+        }
+
     def check_silence(self) -> list[str]:
-        """Mark online hubs that have said nothing for ``silent_after`` seconds; return their ids."""
+        """Mark online hubs quiet for longer than their detection time; return their ids."""
         now = self.hub.clock.time()
+        sup = self.cfg.supervision
         silent = []
         for status in list(self.statuses.values()):
             if status.hub_id not in self.registered or status.status not in (STATUS_ONLINE, STATUS_UNKNOWN):
                 continue
-            if status.last_seen is not None and now - status.last_seen >= self.cfg.silent_after:
+            interval, _source = sup.interval(status.hub_id, self.heartbeats.get(status.hub_id))
+            detection = sup.detection_time(interval)
+            if status.last_seen is not None and now - status.last_seen >= detection:
                 self._set_status(
-                    status, STATUS_SILENT, {"reason": f"nothing for {now - status.last_seen:.0f}s"}
+                    status,
+                    STATUS_SILENT,
+                    {
+                        "reason": f"nothing for {now - status.last_seen:.0f}s",
+                        "detection_time": detection,
+                        "interval": interval,
+                    },
                 )
                 silent.append(status.hub_id)
         return silent
 
     async def _silence_loop(self) -> None:
         while True:
-            await self.hub.clock.sleep(self.cfg.check_interval)
+            await self.hub.clock.sleep(self.cfg.supervision.check_interval)
             try:
                 if getattr(self.store, "shared", False):
                     await self._merge_last_seen()

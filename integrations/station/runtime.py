@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
 from hub.keys import HubKey
+from hub.mqtt import MqttNotConnected, publish_properties
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
-from integrations.federation.link import LinkNotConnected, publish_properties
 from integrations.federation.protocol import dumps, topic
 from integrations.station.cluster import PeerRelay
 from integrations.station.const import (
@@ -22,6 +22,7 @@ from integrations.station.ingest import Ingest
 from integrations.station.store import CommandRecord, Inbound
 from integrations.station.store_pg import PgStationStore
 from integrations.station.store_sqlite import SqliteStationStore
+from integrations.station.supervision import HubSupervisor
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,6 +63,7 @@ class Station:
         self.id = cfg.id
         self.store: StationStore = store or make_store(cfg.database, hub.data_dir)
         self.ingest = Ingest(hub, cfg, self.store, on_command_result=self._command_result)
+        self.supervisor = HubSupervisor(hub, self)
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
         #: The other station workers' news (PostgreSQL only): integrations.station.cluster.
         self.peers: PeerRelay | None = None
@@ -74,10 +76,12 @@ class Station:
             self.peers = PeerRelay(self.hub, self, self.store)
             await self.peers.start()
         await self.ingest.start()
+        await self.supervisor.start()
 
     async def stop(self) -> None:
         """Stop ingesting and close the database."""
         try:
+            await self.supervisor.stop()
             await self.ingest.stop()
         finally:
             try:
@@ -152,11 +156,11 @@ class Station:
                 qos=1,
                 properties=publish_properties(expiry=self.cfg.command_expiry),
             )
-        except LinkNotConnected as err:
+        except MqttNotConnected as err:
             await self.store.command_result(
                 record.id, hub_id, "failed", None, str(err), self.hub.clock.time()
             )
-            raise CommandError(f"the station broker is not connected: {err}", 503) from None
+            raise CommandError(f"the station broker is not connected: {err}", 503) from err
         return record
 
     async def wait_command(self, command_id: str, within: float) -> CommandRecord | None:

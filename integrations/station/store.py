@@ -15,7 +15,20 @@ from typing import Any, Protocol
 
 from integrations.federation.protocol import Envelope, SnapshotMeta
 
-__all__ = ("Inbound", "IngestResult", "StationStore", "HubStatus", "CommandRecord")
+__all__ = ("Inbound", "IngestResult", "StationStore", "HubStatus", "CommandRecord", "PROGRAMME_EVENTS")
+
+#: Event types the monthly figures read (:meth:`StationStore.hub_events`): a backend should
+#: index (type, sent_at) for these at least.
+PROGRAMME_EVENTS = frozenset(
+    {
+        "kpi_month",
+        "patrol_checkin",
+        "patrol_checkin_accepted",
+        "patrol_gap",
+        "people_poll_results",
+        "big6_resolution_overdue",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -187,6 +200,23 @@ class StationStore(Protocol):
     ) -> int:
         """Return how many messages are stored (per hub, kind and event type)."""
 
+    async def kpi_reports(self, month: str) -> list[dict[str, Any]]:
+        """Return, per hub, its newest valid ``kpi_month`` report for ``month`` and its newest refused one.
+
+        Kept at ingest (newest by the hub's ``sent_at`` wins): ``{hub_id, month, id, sent_at,
+        data, rejected_id, rejected_at, rejected_reason}``; ``data`` is None when only a refused
+        report came.  For :mod:`integrations.station.kpis`.
+        """
+
+    async def hub_events(
+        self, types: Sequence[str], since: float, until: float, *, hub_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return events of ``types`` that hubs sent in [since, until) (``sent_at``, the hub's clock).
+
+        Oldest first, each ``{id, hub_id, type, data, time, sent_at, received_at}``: for the
+        monthly figures (:mod:`integrations.station.kpis`), which read the programme's events.
+        """
+
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""
 
@@ -194,6 +224,21 @@ class StationStore(Protocol):
         """Return every incident opened in [since, until): hub_id, id, kind, status, opened_at, acknowledged_at.
 
         For the console's monthly figures (a month may hold more incidents than a page).
+        """
+
+    async def sos_latencies(self, since: float, until: float) -> dict[str, list[float]]:
+        """Return hub id → seconds from each SOS incident's opening (hub clock) to its arrival here.
+
+        For SOS incidents opened in [since, until), drills included (they take the same path).
+        """
+
+    async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Write an incident the station itself opened about a hub (supervision), with one timeline entry.
+
+        ``incident`` has the stored columns (id, kind, severity, status, title, place,
+        location, entities, data, opened_at, updated_at, closed_at, acknowledged_at,
+        acknowledged_by); ``entry`` has id, ts, actor, kind, text, data.  Upserted by
+        ``updated_at`` like a hub's incident, in the incidents' own (urgent) lane.
         """
 
     # -- commands

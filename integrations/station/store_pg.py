@@ -127,6 +127,24 @@ PG_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ix_commands_incident ON commands (hub_id, incident_id, created_at);
     CREATE INDEX ix_commands_status ON commands (status, hub_id);
     """,
+    # 2: SQLite's 5, the monthly figures (kpi_month reports kept per hub and month; the
+    # programme's events by type and time, a partial index so telemetry pays nothing for it).
+    """
+    CREATE TABLE kpi_reports (
+        hub_id TEXT COLLATE "C" NOT NULL,
+        month TEXT NOT NULL,
+        msg_id TEXT,
+        sent_at DOUBLE PRECISION,
+        data TEXT,
+        rejected_id TEXT,
+        rejected_at DOUBLE PRECISION,
+        rejected_reason TEXT,
+        PRIMARY KEY (hub_id, month)
+    );
+    CREATE INDEX ix_messages_programme ON messages (type, sent_at)
+        WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
+                                          'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
+    """,
 )
 
 

@@ -33,10 +33,11 @@ from urllib.parse import quote
 
 from hub.database import Database, applied_versions, mark_applied
 from integrations.federation.const import KIND_SNAPSHOT
+from integrations.federation.kpi_report import EVENT_KPI_MONTH, MONTH_RE, read_report
 from integrations.federation.protocol import EventEnvelope, HealthEnvelope, IncidentEnvelope, RegistryEnvelope
 from integrations.station.bodies import read_health, read_registry
 from integrations.station.const import STATUS_UNKNOWN
-from integrations.station.store import CommandRecord, HubStatus, Inbound, IngestResult
+from integrations.station.store import PROGRAMME_EVENTS, CommandRecord, HubStatus, Inbound, IngestResult
 
 __all__ = ("SqliteStationStore", "SCHEMA_VERSION", "MIGRATIONS", "COMPONENT")
 
@@ -193,6 +194,31 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: the monthly figures (issue 17 item 0).  Each hub's newest valid kpi_month report per
+    # month, kept at ingest (a busy hub sends hundreds a month; the page reads one per hub),
+    # with its newest refused one beside it.  And the programme's events by type and time;
+    # partial, so motion and other telemetry events pay nothing for it at ingest.
+    """
+    CREATE TABLE kpi_reports (
+        hub_id TEXT NOT NULL,
+        month TEXT NOT NULL,
+        msg_id TEXT,
+        sent_at REAL,
+        data TEXT,
+        rejected_id TEXT,
+        rejected_at REAL,
+        rejected_reason TEXT,
+        PRIMARY KEY (hub_id, month)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_messages_programme ON messages (type, sent_at)
+        WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
+                                          'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
+    """,
+)
+#: The partial index's condition, repeated word for word so SQLite's planner can use the index.
+_PROGRAMME_WHERE = (
+    "kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted', "
+    "'patrol_gap', 'people_poll_results', 'big6_resolution_overdue')"
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -238,6 +264,20 @@ _INSERT_TIMELINE = (
     "INSERT INTO timeline (msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data, "
     "received_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
+# Newest wins, by the hub's clock: a late re-send of an older report changes nothing.
+_UPSERT_KPI_REPORT = """
+    INSERT INTO kpi_reports (hub_id, month, msg_id, sent_at, data) VALUES (?,?,?,?,?)
+    ON CONFLICT (hub_id, month) DO UPDATE SET
+        msg_id = excluded.msg_id, sent_at = excluded.sent_at, data = excluded.data
+    WHERE kpi_reports.sent_at IS NULL OR excluded.sent_at >= kpi_reports.sent_at
+"""
+_UPSERT_KPI_REJECT = """
+    INSERT INTO kpi_reports (hub_id, month, rejected_id, rejected_at, rejected_reason) VALUES (?,?,?,?,?)
+    ON CONFLICT (hub_id, month) DO UPDATE SET
+        rejected_id = excluded.rejected_id, rejected_at = excluded.rejected_at,
+        rejected_reason = excluded.rejected_reason
+    WHERE kpi_reports.rejected_at IS NULL OR excluded.rejected_at >= kpi_reports.rejected_at
+"""
 _INSERT_SNAPSHOT = (
     "INSERT INTO snapshots (msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at, "
     "size, sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
@@ -455,6 +495,8 @@ class SqliteStationStore:
         snapshots: list[tuple[Any, ...]] = []
         for m in fresh:
             env = m.env
+            if isinstance(env, EventEnvelope) and env.body.type == EVENT_KPI_MONTH:
+                self._kpi_report(db, m, env.body.data)
             if isinstance(env, IncidentEnvelope):
                 inc, entry = env.body.incident, env.body.entry
                 loc = inc.location
@@ -533,6 +575,103 @@ class SqliteStationStore:
             db.executemany(_INSERT_TIMELINE, _by_key(timeline, 1, 0))
         if snapshots:
             db.executemany(_INSERT_SNAPSHOT, _by_key(snapshots, 1, 0))
+
+    @staticmethod
+    def _kpi_report(db: sqlite3.Connection, m: Inbound, data: dict[str, Any]) -> None:
+        """Keep a hub's newest valid report per month, and its newest refused one (named, not shown)."""
+        month = data.get("month")
+        if not isinstance(month, str) or not MONTH_RE.match(month):
+            month = "?"  # no month to file it under: still named, under "?"
+        report, reason = read_report(data)
+        if report is not None:
+            db.execute(_UPSERT_KPI_REPORT, (m.hub_id, month, m.id, m.sent_at, _dumps(report.model_dump())))
+        else:
+            db.execute(_UPSERT_KPI_REJECT, (m.hub_id, month, m.id, m.sent_at, reason or "invalid"))
+
+    async def kpi_reports(self, month: str) -> list[dict[str, Any]]:
+        """Return each hub's newest valid ``kpi_month`` report for ``month`` and its newest refused one."""
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
+                "SELECT * FROM kpi_reports WHERE month = ? ORDER BY hub_id", (month,)
+            ).fetchall()
+            return [
+                {
+                    "hub_id": r["hub_id"],
+                    "month": r["month"],
+                    "id": r["msg_id"],
+                    "sent_at": r["sent_at"],
+                    "data": _loads(r["data"]),
+                    "rejected_id": r["rejected_id"],
+                    "rejected_at": r["rejected_at"],
+                    "rejected_reason": r["rejected_reason"],
+                }
+                for r in rows
+            ]
+
+        return await self._db.read(run)
+
+    async def sos_latencies(self, since: float, until: float) -> dict[str, list[float]]:
+        """Return hub id → SOS opening-to-arrival seconds (see the protocol)."""
+
+        def run(db: sqlite3.Connection) -> dict[str, list[float]]:
+            out: dict[str, list[float]] = {}
+            # The month's incidents by their index, then each one's "opened" entry (its own index).
+            rows = db.execute(
+                "SELECT i.hub_id, t.received_at - i.opened_at FROM incidents i "
+                "JOIN timeline t ON t.hub_id = i.hub_id AND t.incident_id = i.incident_id AND t.kind = 'opened' "
+                "WHERE i.opened_at >= ? AND i.opened_at < ? AND i.kind = 'sos' AND t.received_at IS NOT NULL",
+                (since, until),
+            )
+            for hub_id, seconds in rows:
+                out.setdefault(hub_id, []).append(float(seconds))
+            return out
+
+        return await self._db.read(run)
+
+    async def record_incident(self, hub_id: str, incident: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Write a station-made incident and its timeline entry (see the protocol)."""
+        loc = incident.get("location") or {}
+        row = (
+            hub_id,
+            incident["id"],
+            incident["kind"],
+            incident["severity"],
+            incident["status"],
+            incident["title"],
+            incident.get("place") or "",
+            loc.get("lat"),
+            loc.get("lon"),
+            _dumps(incident.get("entities") or []),
+            _dumps(incident.get("data") or {}),
+            incident["opened_at"],
+            incident["updated_at"],
+            incident.get("closed_at"),
+            incident.get("acknowledged_at"),
+            incident.get("acknowledged_by"),
+            incident["updated_at"],
+            incident["updated_at"],
+            entry["id"],
+            0,
+        )
+        line = (
+            entry["id"],
+            hub_id,
+            incident["id"],
+            entry["ts"],
+            entry["actor"],
+            entry["kind"],
+            entry["text"],
+            "[]",
+            _dumps(entry.get("data") or {}),
+            entry["ts"],
+        )
+
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(_UPSERT_INCIDENT, row)
+            db.execute(_INSERT_TIMELINE, line)
+
+        await self._db.write(run, urgent=True)
 
     # -- hubs ------------------------------------------------------------------------------
 
@@ -840,6 +979,44 @@ class SqliteStationStore:
                 params.append(value)
         sql = "SELECT COUNT(*) FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         return await self._db.read(lambda db: int(db.execute(sql, params).fetchone()[0]))
+
+    async def hub_events(
+        self, types: Sequence[str], since: float, until: float, *, hub_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return events of ``types`` sent in [since, until) by the hubs' clocks, oldest first."""
+        if not types:
+            return []
+        marks = ",".join("?" for _ in types)
+        # Programme types go through the partial index; any other type is still answered (by a scan).
+        where = _PROGRAMME_WHERE if set(types) <= PROGRAMME_EVENTS else "kind = 'event'"
+        sql = (
+            f"SELECT id, hub_id, type, sent_at, received_at, body FROM messages WHERE {where} "
+            f"AND type IN ({marks}) AND sent_at >= ? AND sent_at < ?"
+        )
+        params: list[Any] = [*types, since, until]
+        if hub_id is not None:
+            sql += " AND hub_id = ?"
+            params.append(hub_id)
+        sql += " ORDER BY sent_at, seq"
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            out = []
+            for r in db.execute(sql, params):
+                body = (_loads(r["body"]) or {}).get("body") or {}
+                out.append(
+                    {
+                        "id": r["id"],
+                        "hub_id": r["hub_id"],
+                        "type": r["type"],
+                        "data": body.get("data") if isinstance(body.get("data"), dict) else {},
+                        "time": body.get("time"),
+                        "sent_at": r["sent_at"],
+                        "received_at": r["received_at"],
+                    }
+                )
+            return out
+
+        return await self._db.read(run)
 
     async def snapshot(self, hub_id: str, msg_id: str) -> dict[str, Any] | None:
         """Return a stored snapshot's row."""

@@ -197,7 +197,7 @@ class FootageDesk:
             first = err.errors()[0]
             raise CommandRefused(
                 f"footage.request: {'.'.join(str(p) for p in first['loc']) or 'data'}: {first['msg']}"
-            ) from None
+            ) from err
         known = await self.get(data.request_id)
         if known is not None:
             # The station sent it again (re-sent until answered): same answer, nothing twice.
@@ -286,8 +286,8 @@ class FootageDesk:
         for entity_id in data.cameras:
             try:
                 camera = self.hub.entities.get(entity_id, CameraEntity)
-            except LookupError:
-                raise CommandRefused(f"no camera {entity_id} at this hub") from None
+            except LookupError as err:
+                raise CommandRefused(f"no camera {entity_id} at this hub") from err
             share = camera.share
             if share == "never":
                 # The station is not told such a camera exists (DESIGN §9).

@@ -16,6 +16,7 @@ from aiohttp import web
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
+from hub.i18n import register_by_lang
 from integrations.federation.protocol import ID_RE
 from integrations.video.footage import FOOTAGE_DESK, FootageDesk
 
@@ -225,3 +226,5 @@ STRINGS: dict[str, dict[str, str]] = {
         "bytes": "bytes",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+STRINGS = register_by_lang("video.footage_views", STRINGS, prefix="video.footage_views.")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import shutil
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from hub.audit import redact
+from hub.core.retry import Backoff
 from integrations.video.const import (
     BACKOFF_FIRST,
     BACKOFF_MAX,
@@ -290,10 +290,13 @@ def ffmpeg_input_args(url: str, stall_seconds: float) -> list[str]:
     return ["-i", url]
 
 
+#: Jittered so a site's cameras don't sync up (the same rule as the ONVIF reconnect).
+_BACKOFF = Backoff(BACKOFF_FIRST, BACKOFF_MAX, jitter=(0.8, 1.2))
+
+
 def _backoff(failures: int) -> float:
-    """Return the wait before restart ``failures + 1`` (jittered so a site's cameras don't sync up)."""
-    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
-    return base * random.uniform(0.8, 1.2)
+    """Return the wait before restart ``failures + 1``."""
+    return _BACKOFF.delay(failures)
 
 
 def _classify(stderr: list[str], returncode: int | None) -> str:

@@ -84,8 +84,8 @@ class VideoRuntime:
         """Return the camera entity; KeyError if there is none."""
         try:
             return self.hub.entities.get(camera_entity_id, CameraEntity)
-        except EntityNotFound:
-            raise KeyError(f"no camera {camera_entity_id!r}") from None
+        except EntityNotFound as err:
+            raise KeyError(f"no camera {camera_entity_id!r}") from err
 
     def restream(self, camera_entity_id: str, profile: Profile = "main") -> Restream:
         """Return the one restream of a camera's ``main`` or ``sub`` profile (created on first use).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from hub.i18n import register_by_lang, register_pairs
+
 __all__ = ("REASONS", "STRINGS", "disk_help", "disk_text", "reason_text")
 
 #: Why a stream is not playing, by code (``Restream.status.reason``).
@@ -33,6 +35,8 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "failed": ("สตรีมหยุดทำงาน กำลังลองใหม่", "The stream stopped; retrying"),
 }
 
+register_pairs("video.reasons", REASONS, prefix="video.reason.")
+
 
 def reason_text(code: str | None, lang: str = "th", **fmt: object) -> str:
     """Return the plain-language text of a stream reason code (Thai by default)."""
@@ -60,6 +64,8 @@ _DISK_HELP: Final = (
     "add disk space. SOS alerts keep working.",
 )
 
+register_pairs("video.disk", {**_DISK, "help": _DISK_HELP}, prefix="video.disk.")
+
 
 def disk_text(reason: str, lang: str = "th") -> str:
     """Return the disk alarm's headline (``budget`` or ``disk``)."""
@@ -72,7 +78,7 @@ def disk_help(lang: str = "th") -> str:
     return _DISK_HELP[0] if lang == "th" else _DISK_HELP[1]
 
 
-STRINGS: Final[dict[str, dict[str, str]]] = {
+STRINGS: dict[str, dict[str, str]] = {
     "th": {
         "video": "วิดีโอ",
         "live": "ภาพสด",
@@ -126,3 +132,5 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "next": "Next day",
     },
 }
+# One catalogue for the whole UI: the table is registered with hub.i18n (same shape back).
+STRINGS = register_by_lang("video", STRINGS, prefix="video.page.")

@@ -205,11 +205,11 @@ class LiveUplinks:
             first = err.errors()[0]
             raise LiveRefused(
                 f"bad_request: {'.'.join(str(p) for p in first['loc']) or 'data'}: {first['msg']}"
-            ) from None
+            ) from err
         try:
             camera = self.hub.entities.get(data.entity_id, CameraEntity)
-        except LookupError:
-            raise LiveRefused(f"no_camera: no camera {data.entity_id}") from None
+        except LookupError as err:
+            raise LiveRefused(f"no_camera: no camera {data.entity_id}") from err
         if camera.share == "never":
             raise LiveRefused(f"no_camera: no camera {data.entity_id}")  # the station is not told it exists
         officer = cmd.by.name or cmd.by.user

@@ -138,8 +138,8 @@ def _window(request: web.Request, now: float) -> tuple[float, float]:
     try:
         end = float(request.query.get("end", now))
         start = float(request.query.get("start", end - _DAY))
-    except ValueError:
-        raise web.HTTPBadRequest(text="start and end are UNIX times") from None
+    except ValueError as err:
+        raise web.HTTPBadRequest(text="start and end are UNIX times") from err
     if end < start:
         raise web.HTTPBadRequest(text="end is before start")
     if end - start > 31 * _DAY:

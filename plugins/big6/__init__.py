@@ -60,7 +60,7 @@ async def setup(hub: Hub, config: Big6Config | None) -> None:
     await mgr.load()
     hub.data[BIG6] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
     hub.data[_UNSUB] = hub.bus.listen(EVENT_LINE_LINKED, mgr.on_line_linked)
 
 
@@ -69,7 +69,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(BIG6)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
     unsub = hub.data.pop(_UNSUB)
     if unsub is not None:
         unsub()
@@ -153,6 +153,9 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Sectors present",
             "value": sectors,
             "unit": "/6",
+            # Combined over the hubs that met (a hub without a meeting has nothing to weigh).
+            "n": 1 if meetings else 0,
+            "sum": sectors if meetings else None,
         },
         {
             "key": "big6_resolutions",
@@ -167,5 +170,7 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Resolutions done",
             "value": None if not resolutions else round(done / len(resolutions) * 100, 1),
             "unit": "%",
+            "n": len(resolutions),
+            "sum": done * 100,
         },
     ]

@@ -56,6 +56,9 @@ OPEN_STATUSES: Final = ("open", "in_progress")
 
 #: Fired by the daily check for each resolution past its due date (automations: LINE reminders).
 EVENT_OVERDUE: Final = "big6_resolution_overdue"
+#: Tells federation the month's figures changed (``kpi_slots``), so the station's KPI page
+#: follows within a minute (federation's ``kpi_changed``; named here, not imported).
+EVENT_KPI_CHANGED: Final = "kpi_changed"
 #: Fired by the LINE integration when someone redeems a registration code.
 EVENT_LINE_LINKED: Final = "line_member_linked"
 

@@ -147,8 +147,8 @@ def _decode(data: bytes) -> str:
         pass
     try:
         return data.decode("cp874")
-    except UnicodeDecodeError:
-        raise ImportRefused([RowError(0, "", "csv_encoding")]) from None
+    except UnicodeDecodeError as err:
+        raise ImportRefused([RowError(0, "", "csv_encoding")]) from err
 
 
 def _unescape(cell: str) -> str:
@@ -166,7 +166,7 @@ def parse_members(data: bytes, existing: Iterable[Member] = ()) -> list[MemberRo
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as err:
-        raise ImportRefused([RowError(0, "", "csv_malformed", {"detail": str(err)})]) from None
+        raise ImportRefused([RowError(0, "", "csv_malformed", {"detail": str(err)})]) from err
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ImportRefused([RowError(1, "", "csv_empty")])
     header = [_HEADER_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in rows[0]]

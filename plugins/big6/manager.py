@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from hub.core.clock import Cancel
 from hub.core.context import Context
 from hub.core.ids import ulid
+from hub.daily import DailyTask
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
-from plugins.big6.const import BIG6, DOMAIN, EVENT_OVERDUE, OPEN_STATUSES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.const import (
+    BIG6,
+    DOMAIN,
+    EVENT_KPI_CHANGED,
+    EVENT_OVERDUE,
+    OPEN_STATUSES,
+    RESOLUTION_STATUSES,
+    SECTORS,
+)
 from plugins.big6.line_link import LineCode, linker, member_ref
 from plugins.big6.problems import Problem
 from plugins.big6.store import Big6Store, Meeting, Member, Resolution
@@ -56,7 +64,8 @@ class Big6Manager:
         self.hub = hub
         self.config = config
         self.store = Big6Store(hub.storage)
-        self._cancel_daily: Cancel | None = None
+        #: ``daily`` every day at ``check_at``; started and stopped by the plugin.
+        self.daily_task = DailyTask(hub, DOMAIN, config.check_at, self.daily)
         #: The day Big 6 started on this hub: months before it are not "no meeting" failures.
         self.since: date = self.today()
 
@@ -277,6 +286,7 @@ class Big6Manager:
             for i, r in enumerate(checked)
         ]
         await self.store.add_meeting(meeting)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return meeting
 
     async def add_resolution(self, meeting_id: str, item: Mapping[str, Any]) -> Resolution:
@@ -298,6 +308,7 @@ class Big6Manager:
             self.hub.clock.time(),
         )
         await self.store.add_resolutions([res])
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def set_status(self, resolution_id: str, status: str, note: str | None = None) -> Resolution:
@@ -310,6 +321,7 @@ class Big6Manager:
             raise Problem("no_such_resolution", "resolution_id", value=resolution_id)
         res = await self.store.resolution(resolution_id)
         assert res is not None
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return res
 
     async def months(self, count: int | None = None) -> list[MonthRow]:
@@ -412,24 +424,6 @@ class Big6Manager:
         except Exception:
             _LOGGER.exception("big6: could not send the overdue reminder to %s in LINE", owner.name)
 
-    def start_daily(self) -> None:
-        """Run :meth:`daily` every day at ``check_at`` local time, on the hub's clock."""
-        self._cancel_daily = self.hub.clock.call_daily(
-            self.config.check_at, lambda day: self.hub.create_task(self._daily_job(day), "big6-daily")
-        )
-
-    def stop_daily(self) -> None:
-        """Stop the daily job (plugin shutdown)."""
-        if self._cancel_daily is not None:
-            self._cancel_daily()
-            self._cancel_daily = None
-
-    async def _daily_job(self, day: date) -> None:
-        try:
-            await self.daily(day)
-        except Exception:
-            _LOGGER.exception("big6: daily job failed")
-
 
 def _date(value: Any, where: str) -> str:
     """Return an ISO date string or raise a :class:`Problem` naming the field."""
@@ -439,8 +433,8 @@ def _date(value: Any, where: str) -> str:
         raise Problem("required", where)
     try:
         return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise Problem("bad_date", where, value=str(value)) from None
+    except ValueError as err:
+        raise Problem("bad_date", where, value=str(value)) from err
 
 
 def owner_member(owner: str, members: Sequence[Member]) -> Member | None:

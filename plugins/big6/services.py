@@ -95,11 +95,11 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
         try:
             return await handler(call)
         except ImportRefused as err:
-            raise Refused(f"{DOMAIN}.{call.service}: nothing imported: {err}", err.errors) from None
+            raise Refused(f"{DOMAIN}.{call.service}: nothing imported: {err}", err.errors) from err
         except Problem as err:
-            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from None
+            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from err
         except ValueError as err:
-            raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from None
+            raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from err
 
     return wrapped
 

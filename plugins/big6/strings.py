@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.i18n import translate
+from hub.i18n import Catalogue, register, register_pairs, translate
 from plugins.big6.const import SECTOR_LABELS
 
 __all__ = ("STRINGS", "translator", "month_label")
 
-STRINGS: dict[str, dict[str, str]] = {
+_TEXTS: dict[str, dict[str, str]] = {
     "big6.title": {"th": "ภาคีเครือข่าย 6 ภาคส่วน (Big 6)", "en": "Big 6 crime-prevention network"},
     "big6.directory": {"th": "ทำเนียบสมาชิก", "en": "Member directory"},
     "big6.meetings": {"th": "การประชุมประจำเดือน", "en": "Monthly meetings"},
@@ -88,40 +88,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "big6.new_resolutions": {"th": "มติ (เว้นว่างแถวที่ไม่ใช้)", "en": "Resolutions (leave unused rows empty)"},
     "big6.error": {"th": "บันทึกไม่ได้", "en": "Not saved"},
 }
+#: Registered with the one catalogue (hub.i18n) as "big6:<key>" (the plugins share key names).
+STRINGS: Catalogue = register("big6", _TEXTS, prefix="big6:")
+register_pairs("big6.sectors", SECTOR_LABELS, prefix="big6:sector.")
 
 
 def month_label(month: str, lang: str) -> str:
     """Return ``"มกราคม 2569"`` (Buddhist Era) or ``"January 2026"``."""
-    th = (
-        "มกราคม",
-        "กุมภาพันธ์",
-        "มีนาคม",
-        "เมษายน",
-        "พฤษภาคม",
-        "มิถุนายน",
-        "กรกฎาคม",
-        "สิงหาคม",
-        "กันยายน",
-        "ตุลาคม",
-        "พฤศจิกายน",
-        "ธันวาคม",
-    )
-    en = (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    )
     year, mon = int(month[:4]), int(month[5:7])
-    return f"{th[mon - 1]} {year + 543}" if lang == "th" else f"{en[mon - 1]} {year}"
+    name = translate(f"month_full.{mon}", lang)
+    return f"{name} {year + 543}" if lang == "th" else f"{name} {year}"
 
 
 def translator(lang: str) -> Callable[..., str]:
@@ -132,13 +108,6 @@ def translator(lang: str) -> Callable[..., str]:
             labels = SECTOR_LABELS.get(key[7:])
             if labels is not None:
                 return labels[0] if lang == "th" else labels[1]
-        entry = STRINGS.get(key)
-        if entry is None:
-            return translate(key, lang, **fmt)
-        text = entry.get(lang) or entry["en"]
-        try:
-            return text.format(**fmt) if fmt else text
-        except (KeyError, IndexError, ValueError):
-            return text
+        return STRINGS.text(key, lang, **fmt)
 
     return t

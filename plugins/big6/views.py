@@ -56,7 +56,7 @@ async def _call(request: web.Request, service: str, data: dict[str, Any], target
             schema.model_validate(data)
         except pydantic.ValidationError as err:
             problems = from_validation(err)
-            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(p) for p in problems), problems) from None
+            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(p) for p in problems), problems) from err
     result = await hub.services.call(DOMAIN, service, data, Context(user_id=user.id, origin="ui"))
     # Phone numbers and CSV contents stay out of the append-only log.
     detail = {k: v for k, v in data.items() if k not in ("phone", "csv")}

@@ -59,7 +59,7 @@ async def setup(hub: Hub, config: PatrolConfig | None) -> None:
     await mgr.load()
     hub.data[PATROL] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
 
 
 @hookimpl
@@ -67,7 +67,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(PATROL)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
 
 
 @hookimpl
@@ -122,6 +122,12 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
         "coverage_days": mgr.config.report_days,
         "gaps": [{"checkpoint_id": g.checkpoint_id, "shift": g.shift_id, "days": g.days} for g in grid.gaps],
         "last_checkin": await mgr.store.last_checkin(),
+        # Each box's latest proven visit, for the station's map (ตู้แดง with their last check-in).
+        # A list, not a mapping: a box id must never be mistaken for a secret-looking key.
+        "last_visits": [
+            {"checkpoint_id": cp_id, "ts": ts}
+            for cp_id, ts in sorted((await mgr.store.last_visits()).items())
+        ],
         # Check-ins kept but not counted (far, too fast, no position) that no admin has accepted yet.
         "flagged": await mgr.store.flagged_open(hub.clock.time() - mgr.config.report_days * 86400),
     }
@@ -142,6 +148,9 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Patrol coverage",
             "value": None if fig["coverage"] is None else round(fig["coverage"] * 100, 1),
             "unit": "%",
+            # What the share is over, so the station can combine hubs (finished checkpoint × shift slots).
+            "n": fig["finished"],
+            "sum": fig["coverage"] * fig["finished"] * 100 if fig["coverage"] is not None else None,
         },
         {
             "key": "patrols",
@@ -156,6 +165,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
             "label_en": "Officer + volunteer patrols",
             "value": None if joint_share is None else round(joint_share * 100, 1),
             "unit": "%",
+            "n": fig["patrols"],
+            "sum": fig["mixed"] * 100,
         },
         {
             "key": "patrol_checkins",

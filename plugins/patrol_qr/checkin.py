@@ -185,8 +185,8 @@ def _float(form: MultiDictProxy[Any], name: str) -> float | None:
         return None
     try:
         number = float(value)
-    except ValueError:
-        raise CheckinRefused("bad_position", 400) from None
+    except ValueError as err:
+        raise CheckinRefused("bad_position", 400) from err
     if number != number or number in (float("inf"), float("-inf")):
         raise CheckinRefused("bad_position", 400)
     return number

@@ -18,6 +18,9 @@ EVENT_ACCEPTED: Final = "patrol_checkin_accepted"
 #: Tells federation the checkpoints changed, so the station's map gets them within seconds
 #: (federation's ``registry_changed``; named here so the plugin does not import federation).
 EVENT_REGISTRY_CHANGED: Final = "registry_changed"
+#: Tells federation the month's figures changed (``kpi_slots``), so the station's KPI page
+#: follows within a minute (federation's ``kpi_changed``; named here, not imported).
+EVENT_KPI_CHANGED: Final = "kpi_changed"
 #: Fired by the daily check for each checkpoint × shift left unvisited too long.
 EVENT_GAP: Final = "patrol_gap"
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.core.clock import Cancel
 from hub.core.context import Context
 from hub.core.ids import ulid
+from hub.daily import DailyTask
 from plugins.patrol_qr import links
 from plugins.patrol_qr.config import PatrolConfig
 from plugins.patrol_qr.const import (
@@ -19,6 +19,7 @@ from plugins.patrol_qr.const import (
     EVENT_ACCEPTED,
     EVENT_CHECKIN,
     EVENT_GAP,
+    EVENT_KPI_CHANGED,
     EVENT_REGISTRY_CHANGED,
     FLAG_FAR,
     FLAG_NO_POSITION,
@@ -97,7 +98,8 @@ class PatrolManager:
         #: even when a phone sends the form twice in the same millisecond.
         self._lock = asyncio.Lock()
         self._checkpoints: list[Checkpoint] = []
-        self._cancel_daily: Cancel | None = None
+        #: ``check_gaps`` every day at ``daily_check``; started and stopped by the plugin.
+        self.daily_task = DailyTask(hub, DOMAIN, config.daily_check, self.check_gaps)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -274,6 +276,7 @@ class PatrolManager:
         patrol = group_patrols(_visits(await self.store.patrol(patrol_id)))[0]
         result = CheckinResult(checkin, cp, patrol, float(self.config.far_meters))
         self.hub.bus.fire(EVENT_CHECKIN, self.event_data(result), context)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return result
 
     def _flags(self, lat: float | None, dist: float | None, speed: float | None) -> tuple[str, ...]:
@@ -330,6 +333,7 @@ class PatrolManager:
             "mixed": patrol.mixed,
         }
         self.hub.bus.fire(EVENT_ACCEPTED, data)
+        self.hub.bus.fire(EVENT_KPI_CHANGED, {"domain": DOMAIN})
         return data
 
     def event_data(self, result: CheckinResult) -> dict[str, Any]:
@@ -406,7 +410,15 @@ class PatrolManager:
         nxt = (first + timedelta(days=32)).replace(day=1)
         last = min(nxt - timedelta(days=1), self.today())
         if last < first:
-            return {"coverage": None, "patrols": 0, "joint": 0, "mixed": 0, "checkins": 0, "flagged": 0}
+            return {
+                "coverage": None,
+                "finished": 0,
+                "patrols": 0,
+                "joint": 0,
+                "mixed": 0,
+                "checkins": 0,
+                "flagged": 0,
+            }
         grid = await self.coverage((last - first).days + 1, last)
         tz = self.hub.clock.tz
         since = datetime.combine(first, time(0), tz).timestamp()
@@ -416,6 +428,7 @@ class PatrolManager:
         patrols = [p for p in group_patrols(_visits(checkins)) if p.proven_visits]
         return {
             "coverage": grid.ratio(),
+            "finished": grid.finished(),
             "patrols": len(patrols),
             "joint": sum(p.joint for p in patrols),
             "mixed": sum(p.mixed for p in patrols),
@@ -446,24 +459,6 @@ class PatrolManager:
             self.hub.bus.fire(EVENT_GAP, data)
             fired.append(data)
         return fired
-
-    def start_daily(self) -> None:
-        """Run :meth:`check_gaps` every day at ``daily_check`` local time, on the hub's clock."""
-        self._cancel_daily = self.hub.clock.call_daily(
-            self.config.daily_check, lambda day: self.hub.create_task(self._daily_job(day), "patrol_qr-daily")
-        )
-
-    def stop_daily(self) -> None:
-        """Stop the daily job (plugin shutdown)."""
-        if self._cancel_daily is not None:
-            self._cancel_daily()
-            self._cancel_daily = None
-
-    async def _daily_job(self, day: date) -> None:
-        try:
-            await self.check_gaps(day)
-        except Exception:
-            _LOGGER.exception("patrol_qr: daily job failed")
 
 
 def _visits(checkins: list[Checkin]) -> list[Visit]:

@@ -205,6 +205,14 @@ class Coverage:
     cells: dict[tuple[str, date, str], Cell]
     gaps: list[Gap]
 
+    def finished(self, checkpoint_id: str | None = None) -> int:
+        """Return how many shifts are over (visited, missed or flagged): what :meth:`ratio` is over."""
+        return sum(
+            1
+            for (cp, _d, _s), c in self.cells.items()
+            if c.status in ("visited", "missed", "flagged") and (checkpoint_id is None or cp == checkpoint_id)
+        )
+
     def ratio(self, checkpoint_id: str | None = None) -> float | None:
         """Return the share of finished shifts that had a patrol, or None if none finished."""
         done = [

@@ -72,9 +72,9 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
         try:
             return await handler(call)
         except PatrolError as err:
-            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from None
+            raise Refused(f"{DOMAIN}.{call.service}: {err}", [err]) from err
         except ValueError as err:
-            raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from None
+            raise ServiceValidationError(f"{DOMAIN}.{call.service}: {err}") from err
 
     return wrapped
 

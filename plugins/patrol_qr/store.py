@@ -360,6 +360,14 @@ class PatrolStore:
         )
         return Checkin.from_row(row) if row else None
 
+    async def last_visits(self) -> dict[str, float]:
+        """Return each checkpoint's latest proven check-in (unflagged, or flagged and accepted)."""
+        rows = await self._db.fetchall(
+            "SELECT checkpoint_id, MAX(ts) AS ts FROM patrol_checkins "
+            "WHERE flags = '' OR accepted_at IS NOT NULL GROUP BY checkpoint_id"
+        )
+        return {str(r["checkpoint_id"]): float(r["ts"]) for r in rows}
+
     async def last_checkin(self) -> float | None:
         """Return the time of the latest check-in anywhere."""
         row = await self._db.fetchone("SELECT MAX(ts) AS ts FROM patrol_checkins")

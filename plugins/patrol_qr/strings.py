@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hub.i18n import translate
+from hub.i18n import Catalogue, register
 
 __all__ = ("STRINGS", "translator", "flag_text")
 
-STRINGS: dict[str, dict[str, str]] = {
+_TEXTS: dict[str, dict[str, str]] = {
     "patrol.title": {"th": "ตู้แดง (จุดตรวจ QR)", "en": "Red boxes (QR patrol checkpoints)"},
     "patrol.nav": {"th": "ตู้แดง", "en": "Patrols"},
     "patrol.checkpoints": {"th": "จุดตรวจ", "en": "Checkpoints"},
@@ -238,20 +238,15 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "volunteer.bad": {"th": "ลิงก์นี้ไม่ถูกต้องหรือถูกยกเลิกแล้ว", "en": "This link is not valid or was revoked."},
 }
+#: Registered with the one catalogue (hub.i18n) as "patrol_qr:<key>" (the plugins share key names).
+STRINGS: Catalogue = register("patrol_qr", _TEXTS, prefix="patrol_qr:")
 
 
 def translator(lang: str) -> Callable[..., str]:
     """Return ``t(key, **fmt)`` for ``lang``: this plugin's strings, then the core's."""
 
     def t(key: str, /, **fmt: object) -> str:
-        entry = STRINGS.get(key)
-        if entry is None:
-            return translate(key, lang, **fmt)
-        text = entry.get(lang) or entry["en"]
-        try:
-            return text.format(**fmt) if fmt else text
-        except (KeyError, IndexError, ValueError):
-            return text
+        return STRINGS.text(key, lang, **fmt)
 
     return t
 

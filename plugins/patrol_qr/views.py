@@ -197,7 +197,7 @@ async def _call(request: web.Request, service: str, data: dict[str, Any], audit_
             schema.model_validate(data)
         except pydantic.ValidationError as err:
             errors = from_validation(err)
-            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(e) for e in errors), errors) from None
+            raise Refused(f"{DOMAIN}.{service}: " + "; ".join(str(e) for e in errors), errors) from err
     result = await hub.services.call(DOMAIN, service, data, Context(user_id=user.id, origin="ui"))
     await hub.audit.log(
         user.username,

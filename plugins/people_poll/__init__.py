@@ -58,7 +58,7 @@ def setup(hub: Hub, config: PollConfig | None) -> None:
     mgr = PollManager(hub, config or PollConfig())
     hub.data[POLL] = mgr
     services.register(hub)
-    mgr.start_daily()
+    mgr.daily_task.start()
 
 
 @hookimpl
@@ -66,7 +66,7 @@ def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
     mgr = hub.data.get(POLL)
     if mgr is not None:
-        mgr.stop_daily()
+        mgr.daily_task.stop()
 
 
 @hookimpl
@@ -125,6 +125,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
                     "label_en": q.text_en,
                     "value": None if res.mean is None else round(res.mean, 2),
                     "unit": "/5",
+                    "n": res.n,
+                    "sum": res.mean * res.n if res.mean is not None else None,
                     "lower_is_better": q.lower_is_better,
                 }
             )
@@ -136,6 +138,8 @@ async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
                     "label_en": q.text_en,
                     "value": None if res.share_yes is None else round(res.share_yes * 100, 1),
                     "unit": "%",
+                    "n": res.n,
+                    "sum": res.share_yes * res.n * 100 if res.share_yes is not None else None,
                     "lower_is_better": q.lower_is_better,
                 }
             )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.core.clock import Cancel
+from hub.daily import DailyTask
 from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, read_answers
 from plugins.people_poll.config import PollConfig
 from plugins.people_poll.const import DOMAIN, EVENT_OPENED, EVENT_RESULTS, MONTH_PATTERN, POLL, TREND_MONTHS
@@ -76,7 +76,8 @@ class PollManager:
         self.config = config
         self.store = PollStore(hub.storage)
         self._lock = asyncio.Lock()
-        self._cancel_daily: Cancel | None = None
+        #: ``on_day`` every day at ``announce_at``; started and stopped by the plugin.
+        self.daily_task = DailyTask(hub, DOMAIN, config.announce_at, self.on_day)
 
     # -- months and links --------------------------------------------------------
 
@@ -151,8 +152,10 @@ class PollManager:
             try:
                 answers = read_answers(self.config.questions, form)
             except AnswerError as err:
-                raise PollRefused("invalid", 400, question=err.question) from None
+                raise PollRefused("invalid", 400, question=err.question) from err
             await self.store.add_response(month, answers)
+        # No ``kpi_changed`` here on purpose: a report sent seconds after one answer would tell
+        # the station when that resident answered. Answers go up with the periodic report.
         return answers
 
     # -- results ----------------------------------------------------------------------
@@ -205,25 +208,6 @@ class PollManager:
         if today.day == self.config.grace_days + 1:
             closed = month_of(today.replace(day=1) - timedelta(days=1))
             self.hub.bus.fire(EVENT_RESULTS, await self.public_results(closed))
-
-    def start_daily(self) -> None:
-        """Run :meth:`on_day` every day at ``announce_at`` local time, on the hub's clock."""
-        self._cancel_daily = self.hub.clock.call_daily(
-            self.config.announce_at,
-            lambda day: self.hub.create_task(self._daily_job(day), "people_poll-daily"),
-        )
-
-    def stop_daily(self) -> None:
-        """Stop the daily job (plugin shutdown)."""
-        if self._cancel_daily is not None:
-            self._cancel_daily()
-            self._cancel_daily = None
-
-    async def _daily_job(self, day: date) -> None:
-        try:
-            await self.on_day(day)
-        except Exception:
-            _LOGGER.exception("people_poll: daily job failed")
 
 
 def _absolute(hub: Hub, path: str) -> str:

@@ -32,7 +32,7 @@ def register(hub: Hub) -> None:
         try:
             path = mgr.link(month)
         except ValueError as err:
-            raise ServiceValidationError(f"{DOMAIN}.link: {err}") from None
+            raise ServiceValidationError(f"{DOMAIN}.link: {err}") from err
         base = hub.core.web.public_url
         return {
             "month": month,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from hub.i18n import translate
+from hub.i18n import Catalogue, register
 
 __all__ = ("date_label", "STRINGS", "translator", "month_label")
 
-STRINGS: dict[str, dict[str, str]] = {
+_TEXTS: dict[str, dict[str, str]] = {
+    "poll.qr_alt": {"th": "คิวอาร์โค้ดของลิงก์แบบสำรวจ", "en": "QR code of the poll link"},
     "poll.nav": {"th": "แบบสำรวจ", "en": "People Poll"},
     "poll.results": {"th": "ผลสำรวจ", "en": "Results"},
     "poll.month": {"th": "เดือน", "en": "Month"},
@@ -83,6 +84,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "refused.closed": {"th": "แบบสำรวจของเดือนนี้ปิดแล้ว", "en": "This month's poll has closed."},
     "refused.not_configured": {"th": "ฮับนี้ไม่ได้เปิดใช้แบบสำรวจ", "en": "The poll is not set up on this hub."},
 }
+#: Registered with the one catalogue (hub.i18n) as "people_poll:<key>" (the plugins share key names).
+STRINGS: Catalogue = register("people_poll", _TEXTS, prefix="people_poll:")
 
 _TH_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -106,13 +109,6 @@ def translator(lang: str) -> Callable[..., str]:
     """Return ``t(key, **fmt)`` for ``lang``: this plugin's strings, then the core's."""
 
     def t(key: str, /, **fmt: object) -> str:
-        entry = STRINGS.get(key)
-        if entry is None:
-            return translate(key, lang, **fmt)
-        text = entry.get(lang) or entry["en"]
-        try:
-            return text.format(**fmt) if fmt else text
-        except (KeyError, IndexError, ValueError):
-            return text
+        return STRINGS.text(key, lang, **fmt)
 
     return t

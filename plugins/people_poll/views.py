@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.auth import role_at_least
+from hub.http.charts import Series, bar_chart, trend_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
-from plugins.people_poll.charts import Series, bar_chart, trend_chart
 from plugins.people_poll.const import COOKIE_PATH, DOMAIN, DONE_COOKIE_PREFIX, FORM_COOKIE
 from plugins.people_poll.manager import POLL, PollManager, PollRefused, valid_month
 from plugins.people_poll.strings import date_label, month_label, translator
@@ -206,19 +206,31 @@ async def results_page(request: web.Request) -> web.StreamResponse:
             chart = bar_chart(
                 [(ends.get(k, k), v) for k, v in res.counts.items()],
                 title=text,
+                shares=True,
                 color=_COLORS[i % len(_COLORS)],
+                width=420,
+                row=30,
+                label_width=140,
             )
         elif q.type == "yes_no":
             chart = bar_chart(
                 [(t("poll.yes"), res.counts["yes"]), (t("poll.no"), res.counts["no"])],
                 title=text,
+                shares=True,
                 color=_COLORS[i % len(_COLORS)],
+                width=420,
+                row=30,
+                label_width=140,
             )
         elif q.type == "choice":
             chart = bar_chart(
                 [(o.text_th if lang == "th" else o.text_en, res.counts[o.id]) for o in q.options],
                 title=text,
+                shares=True,
                 color=_COLORS[i % len(_COLORS)],
+                width=420,
+                row=30,
+                label_width=140,
             )
         cards.append({"q": q, "text": text, "res": res, "chart": chart})
     trend = await mgr.trend(month)

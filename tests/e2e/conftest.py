@@ -95,3 +95,7 @@ def demo_process(tmp_path: Path) -> Iterator[RunningHub]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+# The station's pages (tests/e2e/test_phone_width.py) need a broker and registered hubs.
+from integrations.federation.testing import federation_lab  # noqa: E402, F401

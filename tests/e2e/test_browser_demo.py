@@ -66,7 +66,8 @@ async def test_onboarding_login_overview_and_sos(browser, demo_process) -> None:
     await row.wait_for(timeout=10_000)
     assert (await row.locator(".badge-drill").text_content()).strip() == "ฝึกซ้อม"
     state = page.locator("tr.entity-row[data-entity-id='sos.demo_market'] [data-state]")
-    assert (await state.text_content()).strip() == "triggered"
+    assert await state.get_attribute("data-state") == "triggered"
+    assert (await state.text_content()).strip() == "ถูกกด!"
     await page.screenshot(path=str(demo_process.cwd / "overview.png"))
     assert errors == []
     await context.close()

@@ -18,6 +18,11 @@ hub: {id: ccoc-test, name: ศูนย์ทดสอบ, zone: z, timezone: As
 station: {id: test-station, broker: mqtt://127.0.0.1:1883, username: ccoc, password: a-long-station-password}
 """
 
+REGION = """\
+hub: {id: region-centre, name: ศูนย์ภาค, timezone: Asia/Bangkok, data_dir: ./data, web: {host: 127.0.0.1, port: 0}}
+region: {id: region-9, broker: mqtt://127.0.0.1:1883, username: region, password: a-long-region-password}
+"""
+
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -48,6 +53,7 @@ def _verify(*units: Path) -> None:
             ["safetyhub.service"],
         ),
         (STATION, ["--mosquitto"], ["safetyhub.service", "safetyhub-mosquitto.service"]),
+        (REGION, ["--mosquitto"], ["safetyhub.service", "safetyhub-mosquitto.service"]),
     ],
 )
 def test_install_status_uninstall(tmp_path: Path, config: str, extra: list[str], units: list[str]) -> None:
@@ -87,6 +93,8 @@ def test_install_status_uninstall(tmp_path: Path, config: str, extra: list[str],
         assert str(tmp_path / "backups") in writable  # daily backups can be written
     if "--mosquitto" in extra:
         assert "After=network-online.target safetyhub-mosquitto.service" in text
+    if "region:" in config:
+        assert any(x.startswith("Description=SafetyHub region (command centre)") for x in text.splitlines())
     status = _cli("service", "status", *common, cwd=tmp_path)
     assert status.returncode == 0 and "safetyhub.service" in status.stdout
     gone = _cli("service", "uninstall", *common, cwd=tmp_path)

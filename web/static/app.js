@@ -73,7 +73,13 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (err) { data = null; }
         if (!response.ok) {
+          // The API answers in English (it is an API); a Thai page says what happened in Thai
+          // and keeps the server's words for English readers.
           var message = data && data.error ? data.error : response.status + " " + response.statusText;
+          if (lang !== "en") {
+            var key = "action.http_" + response.status;
+            message = t(key) === key ? t("action.http_other") : t(key);
+          }
           throw new Error(message);
         }
         return data;
@@ -153,14 +159,10 @@
   function setState(entityId, state) {
     var cells = document.querySelectorAll(byAttr("data-entity-id", entityId) + " [data-state]");
     cells.forEach(function (cell) {
-      cell.textContent = state;
+      // People read the translation; the raw state stays in data-state.
+      cell.textContent = label("state.", state);
       cell.setAttribute("data-state", state);
       cell.className = cell.className.replace(/\bstate-\S+/g, "").trim() + " state-" + state;
-      var row = cell.closest("[data-entity-id]");
-      var labelNode = row ? row.querySelector("[data-state-label]") : null;
-      if (labelNode) {
-        labelNode.textContent = label("state.", state);
-      }
     });
   }
 
@@ -327,8 +329,22 @@
         var question = form.getAttribute("data-confirm");
         if (question && !window.confirm(question)) { return; }
         onJsonForm(form);
+      } else if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm")) {
+        // A plain form (delete): posted by the browser itself once confirmed.
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
       }
     });
+
+    // The automation editor: changing a row's type re-draws the form with that type's
+    // fields (the form posts to itself; without script the "change type" button does it).
+    document.addEventListener("change", function (event) {
+      var select = event.target;
+      if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-autosubmit")) { return; }
+      var form = select.form;
+      var button = form && form.querySelector('button[name="op"][value="' + select.getAttribute("data-autosubmit") + '"]');
+      if (button) { form.requestSubmit(button); }
+    });
+    document.querySelectorAll(".js-hide").forEach(function (node) { node.hidden = true; });
 
     if (document.querySelector("[data-live]")) {
       startStream();

@@ -57,7 +57,7 @@ def known_config(loaded: LoadedConfig) -> KnownConfig:
 
     known = KnownConfig()
     if loaded.host is not None:
-        for _info, ids in loaded.host.call_each("config_entities", loaded=loaded):
+        for _info, ids in loaded.host.hooks.config_entities(loaded=loaded):
             for entity_id in ids or ():
                 domain, _, object_id = str(entity_id).partition(".")
                 known.domains.add(domain)
@@ -120,6 +120,20 @@ async def hub_started(hub: Hub) -> None:
     manager = hub.data.get(MANAGER)
     if manager is not None:
         await manager.start()
+
+
+@hookimpl
+async def config_changed(hub: Hub, old: Any, new: Any) -> bool:
+    """Reload automations as ``automation.reload`` does: only changed ones restart.
+
+    Unchanged automations keep their runs, and durable timers (``delay``, ``for:``)
+    stay pending in the database; a reload never cancels them.
+    """
+    manager = hub.data.get(MANAGER)
+    if manager is None:
+        return False
+    result = await manager.reload()
+    return not result.errors
 
 
 @hookimpl

@@ -30,8 +30,8 @@ def _text_seconds(text: str) -> float:
     if match is None:
         try:
             return float(text)
-        except ValueError:
-            raise ValueError(f"expected seconds or HH:MM[:SS[.F]], got {text!r}") from None
+        except ValueError as err:
+            raise ValueError(f"expected seconds or HH:MM[:SS[.F]], got {text!r}") from err
     sign, hours, minutes, seconds = match.groups()
     if int(minutes) >= 60 or (seconds is not None and float(seconds) >= 60):
         raise ValueError(f"expected HH:MM[:SS[.F]] with minutes and seconds below 60, got {text!r}")
@@ -56,8 +56,8 @@ def _seconds(value: Any) -> float:
                 raise ValueError(f"{unit}: expected a number")
             try:
                 total += float(amount) * PERIOD_UNITS[unit]
-            except ValueError:
-                raise ValueError(f"{unit}: expected a number, got {amount!r}") from None
+            except ValueError as err:
+                raise ValueError(f"{unit}: expected a number, got {amount!r}") from err
         return total
     raise ValueError(f"expected a time period (seconds, HH:MM:SS or a mapping), got {type(value).__name__}")
 
@@ -98,6 +98,6 @@ def parse_time_of_day(value: Any) -> time:
     text = str(value).strip()
     try:
         parsed = time.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"expected a time of day HH:MM[:SS], got {text!r}") from None
+    except ValueError as err:
+        raise ValueError(f"expected a time of day HH:MM[:SS], got {text!r}") from err
     return parsed

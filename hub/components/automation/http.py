@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from hub.components.automation import ui_pages
 from hub.components.automation.blueprints import list_blueprints, search_dirs
 from hub.components.automation.const import MANAGER, WEBHOOKS
 from hub.components.automation.strings import translator
+from hub.components.automation.ui_trace import EXECUTIONS, describe_trace
 from hub.config.secrets import redact as redact_secrets
 from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
@@ -218,10 +220,32 @@ def _plain(value: Any) -> Any:
 # -- pages ---------------------------------------------------------------------------
 
 
+async def _editable(request: web.Request) -> tuple[set[str], str]:
+    """Ids of the automations the web UI wrote (it may change only those) and the block's etag."""
+    writer = request.app[HUB_KEY].ui_config
+    if writer is None:
+        return set(), ""
+    try:
+        items, etag = await writer.list_items(ui_pages.BLOCK)
+    except Exception:  # noqa: BLE001 - a broken config must not take the list page down with it
+        _LOGGER.exception("Could not list the UI's automations")
+        return set(), ""
+    return {str(i.get("id")) for i in items if i.get("_editable")}, etag
+
+
 async def page_list(request: web.Request) -> web.Response:
     manager = _manager(request)
     items = [automation_summary(a) for a in manager.automations.values()]
-    return render(request, "automations.html", automations=items, tr=translator(request_lang(request)))
+    editable, etag = await _editable(request)
+    return render(
+        request,
+        "automations.html",
+        automations=items,
+        editable=editable,
+        etag=etag,
+        deleted=request.query.get("deleted") == "1",
+        tr=translator(request_lang(request)),
+    )
 
 
 async def page_automation(request: web.Request) -> web.Response:
@@ -231,14 +255,37 @@ async def page_automation(request: web.Request) -> web.Response:
     trace = next((t for t in traces if t.get("run_id") == chosen), traces[0] if traces else None)
     config = redact_secrets(json.dumps(_plain(automation.raw), ensure_ascii=False, indent=2))
     summary = json.loads(_redacted_dumps(automation_summary(automation)))
+    lang = request_lang(request)
+    tr = translator(lang)
+    hub = request.app[HUB_KEY]
+
+    def name_of(entity_id: str) -> str:
+        state = hub.states.get(entity_id)
+        return str(state.attributes.get("friendly_name") or entity_id) if state is not None else entity_id
+
+    readable = describe_trace(trace, _plain(automation.raw), tr, lang, name_of) if trace is not None else None
+    editable, etag = await _editable(request)
     return render(
         request,
         "automation.html",
         automation=summary,
-        traces=traces,
+        traces=[
+            {
+                **t,
+                "execution_text": tr(f"exec.{t.get('script_execution')}")
+                if t.get("script_execution") in EXECUTIONS
+                else tr("exec.other"),
+            }
+            for t in traces
+        ],
         trace=trace,
+        readable=readable,
         config=config,
-        tr=translator(request_lang(request)),
+        editable=automation.key in editable,
+        uses_blueprint=automation.blueprint is not None,
+        etag=etag,
+        saved=request.query.get("saved") == "1",
+        tr=tr,
     )
 
 
@@ -311,6 +358,8 @@ def routes() -> list[Route]:
             summary="Fire a webhook trigger; public, protected by the secret webhook id",
         ),
         Route("GET", "/automations", page_list, api=False, summary="Automations page"),
+        # The editor's fixed paths (/automations/new...) go before /automations/{id}.
+        *ui_pages.routes(),
         Route(
             "GET", "/automations/{automation_id}", page_automation, api=False, summary="Automation and traces"
         ),

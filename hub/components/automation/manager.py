@@ -30,7 +30,7 @@ from hub.components.automation.loader import Entry, collect
 from hub.components.automation.registry import Registry, registry_for
 from hub.components.automation.sun import SunEntity
 from hub.components.automation.trace import TraceBuffer, load_traces, prune_traces
-from hub.config import ConfigError, load_config_file
+from hub.config import ConfigError, ConfigWarning, load_config_file
 from hub.core.context import Context
 from hub.template import get_engine
 
@@ -320,6 +320,7 @@ class AutomationManager:
             return result
         async with self._reload_lock:
             raw, load_errors = await self.hub.loop.run_in_executor(None, load_config_file, path)
+            load_errors = [e for e in load_errors if not isinstance(e, ConfigWarning)]
             fatal = [e for e in load_errors if "automation" in e.path or not e.path]
             if fatal and not isinstance(raw, dict):
                 result.errors.extend(str(e) for e in fatal)

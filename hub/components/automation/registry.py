@@ -91,10 +91,10 @@ def registry_for(host: PluginHost | None) -> Registry:
     registry = Registry()
     if host is None:
         return registry
-    for info, found in host.call_each("register_trigger_platforms"):
+    for info, found in host.hooks.register_trigger_platforms():
         _add(registry.triggers, found, "trigger", info.domain, registry.owners, TriggerPlatform)
-    for info, found in host.call_each("register_condition_platforms"):
-        _add(registry.conditions, found, "condition", info.domain, registry.owners, ConditionPlatform)
-    for _info, found in host.call_each("service_schemas"):
+    for info, conditions in host.hooks.register_condition_platforms():
+        _add(registry.conditions, conditions, "condition", info.domain, registry.owners, ConditionPlatform)
+    for _info, found in host.hooks.service_schemas():
         registry.services.update(found or {})
     return registry

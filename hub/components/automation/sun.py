@@ -14,6 +14,7 @@ from astral import Observer
 from astral.sun import azimuth, dawn, dusk, elevation, midnight, noon, sunrise, sunset
 
 from hub.core.clock import Cancel
+from hub.i18n import entity_name
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -117,7 +118,7 @@ class SunEntity:
             self.entity_id,
             state,
             {
-                "friendly_name": "Sun",
+                "friendly_name": entity_name("sun", self.hub),
                 **{
                     f"next_{name}": datetime.fromtimestamp(upcoming[event], UTC).isoformat()
                     for name, event in _ATTRS

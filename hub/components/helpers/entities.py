@@ -249,8 +249,8 @@ class InputDatetime(Helper):
                 self.when = datetime.combine(date.fromisoformat(text[:10]), time(), tz)
             else:
                 self.when = datetime.combine(date(1970, 1, 1), time.fromisoformat(text), tz)
-        except ValueError:
-            raise ValueError(f"{self.entity_id}: cannot read {text!r} as a date/time") from None
+        except ValueError as err:
+            raise ValueError(f"{self.entity_id}: cannot read {text!r} as a date/time") from err
 
     def value(self) -> str:
         if self.when is None:

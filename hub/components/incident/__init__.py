@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hub.core.context import Context
 from hub.core.errors import Refused
 from hub.core.ids import ulid
+from hub.core.retry import Backoff
 from hub.hookspecs import hookimpl
 from hub.keys import HubKey
 from hub.storage import Params, is_passing
@@ -55,13 +56,14 @@ __all__ = (
 
 _LOGGER = logging.getLogger(__name__)
 
-KINDS = ("sos", "motion", "tip", "manual", "alarm")
+#: ``supervision``: a device or hub that stopped reporting (never an SOS, whatever it concerns).
+KINDS = ("sos", "motion", "tip", "manual", "alarm", "supervision")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("open", "acknowledged", "dispatched", "closed")
 EVENT_OPENED = "incident_opened"
 EVENT_UPDATED = "incident_updated"
 
-Kind = Literal["sos", "motion", "tip", "manual", "alarm"]
+Kind = Literal["sos", "motion", "tip", "manual", "alarm", "supervision"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 
 
@@ -489,9 +491,7 @@ class IncidentManager:
         rows: list[tuple[str, Params]] = []
         after: list[Callable[[], None]] = []
         plugins = self.hub.plugins
-        for info, result in await plugins.async_call_each(
-            "incident_written", hub=self.hub, incident=inc, entry=entry
-        ):
+        for info, result in await plugins.hooks.incident_written(hub=self.hub, incident=inc, entry=entry):
             if result is None:
                 continue
             if not isinstance(result, IncidentRows):
@@ -590,10 +590,11 @@ class IncidentManager:
         entry.id = self._next_entry_id()
 
     async def _write_held(self) -> None:
-        delay = _RETRY_FIRST
+        backoff = Backoff(_RETRY_FIRST, _RETRY_MAX)
         while self._held:
-            await self.hub.clock.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX) if await self.write_held() else _RETRY_FIRST
+            await backoff.sleep(self.hub.clock)
+            if not await self.write_held():
+                backoff.reset()
 
     async def write_held(self, *, final: bool = False) -> bool:
         """Try once to write each held incident, in order; return whether the database still refuses.
@@ -833,7 +834,8 @@ class IncidentManager:
             status="acknowledged",
             actor=actor,
             kind="acknowledged",
-            text=text or f"acknowledged by {actor}",
+            # The entry's kind and actor say who acknowledged; the page says it in the reader's language.
+            text=text,
             context=context,
             data=data,
         )
@@ -934,7 +936,9 @@ async def setup(hub: Hub) -> None:
             key=call.key,
             drill=m.drill,
         )
-        return {"incident_id": inc.id}
+        # The incident itself, so a caller (the REST API, an automation's response_variable)
+        # needs no second read; ``incident_id`` stays for the callers written against it.
+        return {"incident_id": inc.id, "incident": inc.as_dict()}
 
     async def svc_ack(call: Any) -> dict[str, Any]:
         inc = await mgr.ack(

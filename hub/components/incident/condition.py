@@ -26,7 +26,7 @@ OpenStatus = Literal["open", "acknowledged", "dispatched"]
 class IncidentConditionConfig(PlatformModel):
     """Any open incident matching every list given (an empty list matches all)."""
 
-    kind: list[Literal["sos", "motion", "tip", "manual", "alarm"]] = []
+    kind: list[Literal["sos", "motion", "tip", "manual", "alarm", "supervision"]] = []
     severity: list[Literal["info", "low", "medium", "high", "critical"]] = []
     #: Which not-yet-closed states count; all of them by default.
     status: list[OpenStatus] = ["open", "acknowledged", "dispatched"]

@@ -30,6 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel, ConfigError, ConfigWarning, position_of
 from hub.hookspecs import hookimpl
+from hub.i18n import register_pairs
 from hub.keys import HubKey
 
 if TYPE_CHECKING:
@@ -336,32 +337,54 @@ def register_routes() -> list[Route]:
     ]
 
 
+#: The zone page's words, in the one catalogue as ``zone.<key>``.
+register_pairs(
+    "zone",
+    {
+        "title": ("พื้นที่", "Zone"),
+        "id": ("รหัสพื้นที่", "Zone id"),
+        "area": ("พื้นที่", "Area"),
+        "outline_area": ("พื้นที่ตามแนวเขต", "Area of the outline"),
+        "communities": ("ชุมชน", "Communities"),
+        "communities_title": ("ชุมชนในพื้นที่", "Communities"),
+        "none": ("ยังไม่ได้ระบุ", "None listed"),
+        "caption": (
+            "แนวเขตพื้นที่ (แดง) ชุมชน (น้ำเงิน) ที่ตั้งฮับ (จุด)",
+            "Outline of the zone (red), communities (blue), this hub (dot)",
+        ),
+        "undescribed": (
+            "ระบุรายละเอียดพื้นที่ด้วยส่วน zone: ใน config.yaml (ดู docs/programme.md)",
+            "Describe the zone with a zone: block in config.yaml (see docs/programme.md).",
+        ),
+        "km2": ("{value} ตร.กม.", "{value} km²"),
+    },
+    prefix="zone.",
+)
+
 _PAGE = """{% extends "base.html" %}
 {% set en = lang == "en" %}
-{% block title %}{{ "Zone" if en else "พื้นที่" }}{% endblock %}
+{% block title %}{{ t("zone.title") }}{% endblock %}
 {% block content %}
 <section class="card" id="zone">
   {% if zone %}
   <h1>{{ (zone.name_en or zone.name_th) if en else zone.name_th }}</h1>
   <dl class="facts">
-    <div><dt>{{ "Zone id" if en else "รหัสพื้นที่" }}</dt><dd><code>{{ zone.id }}</code></dd></div>
-    <div><dt>{{ "Area" if en else "พื้นที่" }}</dt><dd id="zone-area">{{ "%.2f"|format(zone.area_km2) }} km²</dd></div>
-    {% if summary.polygon_area_km2 %}<div><dt>{{ "Area of the outline" if en else "พื้นที่ตามแนวเขต" }}</dt>
-      <dd>≈ {{ "%.2f"|format(summary.polygon_area_km2) }} km²</dd></div>{% endif %}
-    <div><dt>{{ "Communities" if en else "ชุมชน" }}</dt><dd>{{ zone.communities|length }}</dd></div>
+    <div><dt>{{ t("zone.id") }}</dt><dd><code>{{ zone.id }}</code></dd></div>
+    <div><dt>{{ t("zone.area") }}</dt><dd id="zone-area">{{ t("zone.km2", value="%.2f"|format(zone.area_km2)) }}</dd></div>
+    {% if summary.polygon_area_km2 %}<div><dt>{{ t("zone.outline_area") }}</dt>
+      <dd>≈ {{ t("zone.km2", value="%.2f"|format(summary.polygon_area_km2)) }}</dd></div>{% endif %}
+    <div><dt>{{ t("zone.communities") }}</dt><dd>{{ zone.communities|length }}</dd></div>
   </dl>
   {% if map_svg %}<figure class="zone-figure" style="margin: 1rem 0; max-width: 40rem">{{ map_svg|safe }}
-    <figcaption class="muted">{{ "Outline of the zone (red), communities (blue), this hub (dot)" if en
-      else "แนวเขตพื้นที่ (แดง) ชุมชน (น้ำเงิน) ที่ตั้งฮับ (จุด)" }}</figcaption></figure>{% endif %}
-  <h2>{{ "Communities" if en else "ชุมชนในพื้นที่" }}</h2>
+    <figcaption class="muted">{{ t("zone.caption") }}</figcaption></figure>{% endif %}
+  <h2>{{ t("zone.communities_title") }}</h2>
   <ul id="zone-communities">
     {% for c in zone.communities %}<li>{{ (c.name_en or c.name) if en else c.name }}</li>
-    {% else %}<li class="muted">{{ "None listed" if en else "ยังไม่ได้ระบุ" }}</li>{% endfor %}
+    {% else %}<li class="muted">{{ t("zone.none") }}</li>{% endfor %}
   </ul>
   {% else %}
-  <h1>{{ "Zone" if en else "พื้นที่" }} <code>{{ hub.core.zone }}</code></h1>
-  <p class="muted">{{ "Describe the zone with a zone: block in config.yaml (see docs/programme.md)." if en
-    else "ระบุรายละเอียดพื้นที่ด้วยส่วน zone: ใน config.yaml (ดู docs/programme.md)" }}</p>
+  <h1>{{ t("zone.title") }} <code>{{ hub.core.zone }}</code></h1>
+  <p class="muted">{{ t("zone.undescribed") }}</p>
   {% endif %}
 </section>
 {% endblock %}

@@ -32,12 +32,17 @@
 
   function key(item) { return item.hub_id + "/" + item.id; }
 
+  // "{n} นาที" / "{n} min": the words come from the catalogue (labels.py), in the page's language.
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (m, name) { return String(values[name]); });
+  }
+
   function age(ts) {
     var s = Math.max(0, Math.floor(Date.now() / 1000 - ts));
-    if (s < 60) { return s + " s"; }
-    if (s < 3600) { return Math.floor(s / 60) + " min"; }
-    if (s < 86400) { return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min"; }
-    return Math.floor(s / 86400) + " d";
+    if (s < 60) { return fill(L["age.s"], { n: s }); }
+    if (s < 3600) { return fill(L["age.min"], { n: Math.floor(s / 60) }); }
+    if (s < 86400) { return fill(L["age.h_min"], { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) }); }
+    return fill(L["age.d"], { n: Math.floor(s / 86400) });
   }
 
   function fmtTime(ts) {

@@ -100,6 +100,17 @@
     bounds.push([cam.lat, cam.lon]);
   });
 
+  // ตู้แดง boxes: red when patrolled recently, hollow when not; the label is text, never HTML.
+  (data.checkpoints || []).forEach(function (cp) {
+    var icon = window.L.divIcon({ className: "map-checkpoint map-checkpoint-" + cp.state, iconSize: [14, 14] });
+    var marker = window.L.marker([cp.lat, cp.lon], { icon: icon, keyboard: true, title: cp.label }).addTo(map);
+    var tip = document.createElement("span");
+    tip.textContent = cp.label;
+    marker.bindTooltip(tip);
+    marker.on("click", function () { window.location.href = "/ccoc/hubs/" + encodeURIComponent(cp.hub_id); });
+    bounds.push([cp.lat, cp.lon]);
+  });
+
   if (bounds.length) {
     map.fitBounds(bounds, { padding: [30, 30], maxZoom: data.zoom });
   } else {

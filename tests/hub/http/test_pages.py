@@ -124,7 +124,7 @@ async def test_onboarding_wrong_code_then_right_code(hub: Hub, browser: Any) -> 
     assert not await hub.auth.has_users()
 
     status, location, _ = await onboarding_post(session, code, username="somchai")
-    assert (status, location) == (303, "/")
+    assert (status, location) == (303, "/setup")  # straight on to the setup wizard
     assert hub.onboarding_code is None
     user = await hub.auth.user_by_name("somchai")
     assert user is not None and user.role == "admin"
@@ -153,7 +153,7 @@ async def test_onboarding_is_throttled_per_ip(hub: Hub, browser: Any, clock: Fak
     assert not await hub.auth.has_users()
     await clock.advance(301)
     status, location, _ = await onboarding_post(session, code)
-    assert (status, location) == (303, "/")
+    assert (status, location) == (303, "/setup")
 
 
 async def test_onboarding_checks_csrf_and_passwords(hub: Hub, browser: Any) -> None:
@@ -313,7 +313,8 @@ async def test_overview_shows_thai_hub_and_entities(make_hub: HubFactory, browse
     assert 'id="entities"' in page
     assert 'data-entity-id="sos.market_gate"' in page
     assert "ปุ่ม SOS ประตูตลาด" in page
-    assert re.search(r'data-state="idle">idle<', page)
+    # The chip says the state in Thai; the raw state stays in data-state.
+    assert re.search(r'data-state="idle">ปกติ<', page)
     assert 'class="btn btn-sos sos-press" data-entity-id="sos.market_gate"' in page
     assert "data-live" in page
     assert 'id="open-incidents"' in page
@@ -329,7 +330,7 @@ async def test_overview_shows_thai_hub_and_entities(make_hub: HubFactory, browse
         assert resp.status == 200, await resp.text()
     await hub.block_till_done()
     page = await get_text(session, "/")
-    assert re.search(r'data-state="triggered">triggered<', page)
+    assert re.search(r'data-state="triggered">ถูกกด!<', page)
 
 
 async def test_overview_hides_sos_button_from_viewers(make_hub: HubFactory, browser: Any) -> None:

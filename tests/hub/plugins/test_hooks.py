@@ -50,6 +50,13 @@ EVERY_HOOK = """
 
 
     @hookimpl
+    def config_deprecations():
+        from hub.config.deprecations import Deprecation
+
+        return [Deprecation("every_hook.salutation", "every_hook.greeting", since="0.2.0")]
+
+
+    @hookimpl
     def config_check(loaded):
         block = loaded.blocks.get("every_hook")
         if block is not None and block.forbidden_word and block.forbidden_word in block.greeting:
@@ -230,6 +237,17 @@ def test_hook_config_schema(load_config: Any, config_dir: Path) -> None:
     assert any("every_hook.colour" in str(e) and "config.yaml:" in str(e) for e in loaded.errors)
 
 
+def test_hook_config_deprecations(load_config: Any, config_dir: Path) -> None:
+    _plugin(config_dir)
+    loaded = load_config("every_hook:\n  salutation: สวัสดีครับ\n")
+    assert loaded.errors == []
+    assert loaded.blocks["every_hook"].greeting == "สวัสดีครับ"
+    assert [str(w) for w in loaded.warnings if "every_hook" in str(w)] == [
+        "warning: config.yaml:10: every_hook.salutation: deprecated key: is no longer read since 0.2.0: "
+        "use every_hook.greeting instead (its value is used there)"
+    ]
+
+
 def test_hook_config_check(load_config: Any, config_dir: Path) -> None:
     _plugin(config_dir)
     loaded = load_config("every_hook: {greeting: bad words, forbidden_word: bad}\n")
@@ -394,10 +412,11 @@ async def test_hook_health_info(every: Any) -> None:
 
 
 async def test_hook_kpi_slots(every: Any) -> None:
-    from integrations.ccoc.kpi import _plugin_slots
+    from integrations.federation.kpi_report import collect_slots
 
-    slots = await _plugin_slots(every, "2026-11")
-    mine = [s for s in slots if s["key"] == "every_hook_drills"]
+    # What the hub sends its station (kpi_month): the station never runs the plugins itself.
+    slots = await collect_slots(every, "2026-11")
+    mine = [s for s in slots if s["id"] == "every_hook_drills"]
     assert mine and mine[0]["value"] == 3 and mine[0]["source"] == "every_hook"
 
 

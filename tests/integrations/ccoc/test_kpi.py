@@ -34,7 +34,10 @@ async def test_kpis_from_real_incidents(
 ) -> None:
     # The fake clock jumps hours at once: keep the silence check from calling the hub silent.
     hub, station = await start_pair(
-        make_hub, federation_lab, tmp_path / "st", station_extra={"silent_after": 1e6}
+        make_hub,
+        federation_lab,
+        tmp_path / "st",
+        station_extra={"supervision": {"grace": 86400, "missed_beats": 100}},
     )
     console = station.data[CONSOLE]
     mgr = hub.data[INCIDENTS]

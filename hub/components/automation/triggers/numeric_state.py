@@ -72,8 +72,8 @@ def _bound(sm: StateMachine, bound: Bound) -> float | None:
         raise ValueError(f"{bound} does not exist")
     try:
         return float(state.state)
-    except ValueError:
-        raise ValueError(f"{bound} is not a number ({state.state!r})") from None
+    except ValueError as err:
+        raise ValueError(f"{bound} is not a number ({state.state!r})") from err
 
 
 def numeric_value(

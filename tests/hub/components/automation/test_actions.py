@@ -46,7 +46,11 @@ async def test_service_call_with_target_data_templates_and_response(auto_hub: Au
     assert incident.title == "SOS 60"
     trace = (await traces(hub, "svc"))[0]
     assert [s["path"] for s in trace["steps"]] == ["action/0", "action/1", "action/2"]
-    assert trace["steps"][1]["result"]["response"] == {"incident_id": opened[0].data["id"]}
+    # incident.open answers the incident beside its id (the id stays for older automations).
+    assert trace["steps"][1]["result"]["response"] == {
+        "incident_id": opened[0].data["id"],
+        "incident": incident.as_dict(),
+    }
 
 
 async def test_delay_wait_template_and_wait_for_trigger(auto_hub: AutoHub, clock: FakeClock) -> None:

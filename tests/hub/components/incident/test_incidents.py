@@ -120,6 +120,19 @@ async def test_open_with_the_same_key_returns_the_first_incident(hub: Any, clock
     assert len(rows) == 1
 
 
+async def test_the_open_service_answers_the_incident_not_only_its_id(hub: Any) -> None:
+    result = await hub.services.call("incident", "open", {"kind": "sos", "title": "gate", "place": "ตลาด"})
+    incident = result["incident"]
+    assert result["incident_id"] == incident["id"]  # the documented field stays
+    assert incident == (await hub.data[INCIDENTS].get(incident["id"])).as_dict()
+    assert incident["status"] == "open" and [e["kind"] for e in incident["timeline"]] == ["opened"]
+    # A repeat with the same key answers the incident it opened, as it is now.
+    await hub.data[INCIDENTS].ack(incident["id"], by="ร้อยเวร")
+    again = await hub.services.call("incident", "open", {"kind": "sos"}, key="k1")
+    repeat = await hub.services.call("incident", "open", {"kind": "sos"}, key="k1")
+    assert repeat["incident"]["id"] == again["incident"]["id"] == repeat["incident_id"]
+
+
 # -- incident_written: plugins' rows in the incident's own transaction ------------------------
 
 FOLLOWER = """

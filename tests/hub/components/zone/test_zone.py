@@ -116,7 +116,7 @@ async def test_page_api_and_registry(make_hub: Any, client_for: Any) -> None:
     async with viewer.get("/zone") as resp:
         page = await resp.text()
     assert resp.status == 200 and "เขตปลอดภัยตลาดเทศบาล" in page and "ชุมชนริมน้ำ" in page
-    assert "1.20 km²" in page and "<svg" in page and 'href="/zone"' in page
+    assert "1.20 ตร.กม." in page and "<svg" in page and 'href="/zone"' in page
     async with viewer.get("/api/zone") as resp:
         data = await resp.json()
     assert data["id"] == "test-zone" and data["name_en"] == "Municipal Market Safety Zone"
