@@ -127,6 +127,7 @@ BENCHES: tuple[Bench, ...] = (
     ),
     Bench("sos_line", "bench.sos_line", 180, 600, "SOS press → LINE message on the fake LINE API"),
     Bench("federation", "bench.federation", 420, 1500, "1,000 hubs → station: ingest and SOS latency"),
+    Bench("scale", "bench.scale", 420, 1500, "station on PostgreSQL, 1 and 2 workers: ingest, CPU, SOS"),
     Bench("sos_writes", "bench.sos_writes", 120, 300, "SQLite transactions and rows per SOS press"),
     Bench(
         "station_kpis", "bench.station_kpis", 180, 600, "monthly figures per hub/zone/station; ingest cost"

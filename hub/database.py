@@ -1,8 +1,8 @@
 """The one database engine of hubs and stations: a writer thread, a reader, one migration runner.
 
 Both the hub's :class:`hub.storage.Storage` and the station's store run on
-:class:`Database`.  Its public contract is small on purpose, so a PostgreSQL
-engine can implement the same one (issue 17):
+:class:`Database`.  Its public contract is small on purpose, so the PostgreSQL
+engine (:class:`hub.database_pg.PgDatabase`, issue 17) implements the same one:
 
 * ``await db.write(fn, *args, urgent=False)`` runs ``fn(conn, *args)`` on the
   writer's own thread inside one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``,
@@ -162,11 +162,12 @@ class Database:
         if conn is not None:
             conn.close()
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.PriorityQueue[_Job] | None = None) -> None:
+        jobs = self._jobs if jobs is None else jobs
         while True:
-            job = self._jobs.get()
+            job = jobs.get()
             if job.priority == _LAST:
-                self._refuse_late_jobs()
+                self._refuse_late_jobs(jobs)
                 return
             try:
                 value, ok = job.fn(), True
@@ -176,11 +177,11 @@ class Database:
                 with contextlib.suppress(RuntimeError):  # the loop closed under a late job
                     job.loop.call_soon_threadsafe(_resolve, job.future, ok, value)
 
-    def _refuse_late_jobs(self) -> None:
+    def _refuse_late_jobs(self, jobs: queue.PriorityQueue[_Job]) -> None:
         # Whatever was queued after close() began gets an error instead of waiting forever.
         while True:
             try:
-                job = self._jobs.get_nowait()
+                job = jobs.get_nowait()
             except queue.Empty:
                 return
             if job.loop is not None and job.future is not None:
@@ -193,11 +194,19 @@ class Database:
             raise RuntimeError(f"{self.name} is not open")
         return self._conn
 
+    def _writer_conn(self) -> Any:
+        """Return the writer's connection (called on the writer thread, as each job starts)."""
+        return self._db()
+
+    def _reader_conn(self) -> Any:
+        """Return the reader's connection (called on the reader thread)."""
+        return self._reader
+
     # -- running ----------------------------------------------------------------------------
 
     async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
         """Run ``fn(conn, *args)`` on the writer thread (no transaction of ours) and return its result."""
-        conn = self._db()
+        self._db()
         if self._writer is None or not self._writer.is_alive():
             raise RuntimeError(f"{self.name} is closed")
         loop = asyncio.get_running_loop()
@@ -205,7 +214,10 @@ class Database:
         priority = _URGENT if urgent else _NORMAL
         self.queued += 1
         try:
-            self._jobs.put(_Job(priority, next(self._seq), lambda: fn(conn, *args), loop, future))
+            # The connection is taken when the job runs, on the writer's thread: an engine
+            # whose connection can break (PostgreSQL) reconnects there.
+            job = _Job(priority, next(self._seq), lambda: fn(self._writer_conn(), *args), loop, future)
+            self._jobs.put(job)
             return await future
         finally:
             self.queued -= 1
@@ -220,8 +232,9 @@ class Database:
             if self._writer is None:
                 raise RuntimeError(f"{self.name} is not open")
             return await self.run(fn, *args)  # :memory:: one connection only
-        reader = self._reader
-        return await asyncio.get_running_loop().run_in_executor(self._read_pool, lambda: fn(reader, *args))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._read_pool, lambda: fn(self._reader_conn(), *args)
+        )
 
     async def migrate(self, component: str, scripts: Sequence[str]) -> list[int]:
         """Apply ``component``'s unapplied scripts, each in its own transaction; return the versions run."""
@@ -245,7 +258,7 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[
 
 _MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at REAL NOT NULL,"
+    " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at DOUBLE PRECISION NOT NULL,"
     " PRIMARY KEY (component, version))"
 )
 
@@ -267,7 +280,7 @@ def mark_applied(conn: sqlite3.Connection, component: str, versions: Sequence[in
     """Record versions as applied without running them (adopting a database migrated another way)."""
     conn.execute(_MIGRATIONS_TABLE)
     conn.executemany(
-        "INSERT OR IGNORE INTO schema_migrations (component, version, applied_at) VALUES (?,?,?)",
+        "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
         [(component, v, time.time()) for v in versions],
     )
 
@@ -275,8 +288,15 @@ def mark_applied(conn: sqlite3.Connection, component: str, versions: Sequence[in
 def migrate_sync(
     conn: sqlite3.Connection, component: str, scripts: Sequence[str], *, where: str = ""
 ) -> list[int]:
-    """Apply ``component``'s unapplied scripts in order (runs on the database thread)."""
+    """Apply ``component``'s unapplied scripts in order (runs on the database thread).
+
+    The one runner of both engines: ``conn`` is a sqlite3 connection or
+    :class:`hub.database_pg.PgConnection`, which has the same ``executescript``
+    and ``in_transaction``; only the scripts themselves are per dialect.
+    """
     check_component(component)
+    dialect = getattr(conn, "dialect", "sqlite")
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, *getattr(conn, "errors", ()))
     applied = applied_versions(conn, component)
     if applied and max(applied) > len(scripts):
         _LOGGER.warning(
@@ -292,8 +312,8 @@ def migrate_sync(
         if version in applied:
             continue
         try:
-            conn.executescript(migration_script(component, version, script))
-        except sqlite3.Error as exc:
+            conn.executescript(migration_script(component, version, script, dialect=dialect))
+        except errors as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise MigrationError(f"migration {component} v{version} failed: {exc}") from exc
@@ -302,7 +322,7 @@ def migrate_sync(
     return done
 
 
-def migration_script(component: str, version: int, script: str) -> str:
+def migration_script(component: str, version: int, script: str, *, dialect: str = "sqlite") -> str:
     """Wrap one migration and its bookkeeping row in one transaction.
 
     executescript() is the only way to run a multi-statement script (triggers
@@ -310,8 +330,11 @@ def migration_script(component: str, version: int, script: str) -> str:
     must be inside the script itself.  The component name was checked against
     _COMPONENT_RE, so it is safe as a literal.
     """
+    # IMMEDIATE takes SQLite's write lock up front; PostgreSQL has no such word (its
+    # workers serialise migrations on an advisory lock instead, see hub.database_pg).
+    begin = "BEGIN IMMEDIATE" if dialect == "sqlite" else "BEGIN"
     return (
-        "BEGIN IMMEDIATE;\n"
+        f"{begin};\n"
         # The script may end in a comment or lack a final ';': a terminator on a
         # line of its own is right either way (an empty statement is a no-op).
         f"{script}\n;\n"

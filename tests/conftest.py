@@ -23,6 +23,9 @@ import pytest
 # change what the project's tests see.
 os.environ.setdefault("SAFETYHUB_ENTRYPOINTS", "0")
 
+#: The PostgreSQL kit (session server, a fresh database per test) for every test folder.
+pytest_plugins = ("hub.testing_postgres",)
+
 #: How long a test's children may take to exit after its fixtures are torn down.
 GRACE = 3.0
 

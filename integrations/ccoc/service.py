@@ -29,6 +29,9 @@ from integrations.station.const import (
     EVENT_HUB_ONLINE,
     EVENT_HUB_SILENT,
     EVENT_INCIDENT,
+    EVENT_PEER_COMMAND,
+    EVENT_PEER_HUB,
+    EVENT_PEER_INCIDENT,
     EVENT_SNAPSHOT,
 )
 
@@ -73,6 +76,9 @@ class Console:
             bus.listen(EVENT_HUB_OFFLINE, self._on_hub),
             bus.listen(EVENT_HUB_SILENT, self._on_hub),
             bus.listen(EVENT_COMMAND_RESULT, self._on_result),
+            bus.listen(EVENT_PEER_INCIDENT, self._on_peer_incident),
+            bus.listen(EVENT_PEER_HUB, self._on_peer_hub),
+            bus.listen(EVENT_PEER_COMMAND, self._on_result),
         ]
         now = self.hub.clock.time()
         for status in list(self.station.ingest.statuses.values()):
@@ -200,6 +206,27 @@ class Console:
                 await self.delivery.flush(hub_id)
         except Exception:
             _LOGGER.exception("Console: could not handle hub %s going %s", hub_id, status)
+
+    async def _on_peer_incident(self, event: Event) -> None:
+        # Another station worker stored it (its CAP push and automations ran there): only
+        # this worker's boards need to see it.
+        data = event.data
+        try:
+            item = await self.item(str(data["hub_id"]), str(data["incident_id"]))
+            if item is not None:
+                self.hub.bus.fire(
+                    EVENT_CCOC_INCIDENT, {"change": str(data.get("change") or "updated"), "incident": item}
+                )
+        except Exception:
+            _LOGGER.exception("Console: could not show another worker's incident %s", data.get("incident_id"))
+
+    def _on_peer_hub(self, event: Event) -> None:
+        self.hubs.invalidate()
+        data = event.data
+        self.hub.bus.fire(
+            EVENT_CCOC_HUB,
+            {"hub_id": data.get("hub_id"), "status": data.get("status"), "last_seen": None, "reason": None},
+        )
 
     async def _on_result(self, event: Event) -> None:
         try:

@@ -67,6 +67,9 @@ class FederationLab:
         self.broker: Mosquitto = factory(
             password_file=self.passwd, acl_file=self.acl, persistence=persistence
         )
+        #: ``station.database`` for the station blocks (None: the default SQLite file); the
+        #: station tests set a PostgreSQL URL to run the same test on both engines.
+        self.database: str | None = None
 
     @property
     def url(self) -> str:
@@ -76,6 +79,8 @@ class FederationLab:
     def station_block(self, **extra: Any) -> str:
         """Return a ``station:`` block pointing at the lab broker."""
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, **extra}
+        if self.database is not None:
+            opts.setdefault("database", self.database)
         lines = [
             "station:",
             f"  id: {STATION_ID}",
@@ -103,7 +108,7 @@ class FederationLab:
 def _yaml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) or (isinstance(value, str) and "://" in value):
         import json
 
         return json.dumps(value)

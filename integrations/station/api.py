@@ -214,7 +214,9 @@ async def station_status(request: web.Request) -> web.Response:
     station = _station(request)
     if station is None:
         return json_error(503, "the station is not running")
-    return web.json_response({"id": station.id, **station.ingest.stats()}, dumps=_dumps)
+    # peer_incidents: incidents other workers stored, shown here (several workers on PostgreSQL).
+    peers = {"peer_incidents": station.peers.heard} if station.peers is not None else {}
+    return web.json_response({"id": station.id, **station.ingest.stats(), **peers}, dumps=_dumps)
 
 
 _LABELS = {

@@ -36,16 +36,15 @@ def _load(config: Path) -> tuple[Any, Any, Path]:
     return cfg, loaded.core, loaded.config_dir
 
 
-def _store_path(core: Any, cfg: Any, config_dir: Path) -> Path:
+def _data_dir(core: Any, config_dir: Path) -> Path:
     data_dir = Path(core.data_dir)
-    data_dir = data_dir if data_dir.is_absolute() else config_dir / data_dir
-    return data_dir / str(cfg.database.path)
+    return data_dir if data_dir.is_absolute() else config_dir / data_dir
 
 
-async def _register(path: Path, hub_id: str, name: str, *, remove: bool = False) -> bool:
-    from integrations.station.store_sqlite import SqliteStationStore
+async def _register(database: Any, data_dir: Path, hub_id: str, name: str, *, remove: bool = False) -> bool:
+    from integrations.station.runtime import make_store
 
-    store = SqliteStationStore(path)
+    store = make_store(database, data_dir)
     await store.open()
     try:
         if remove:
@@ -102,7 +101,7 @@ def add_hub(hub_id: str, config: Path, name: str, password_stdin: bool, ca_file:
     files.ensure_station_user()
     replaced = hub_id in files.hubs()
     files.set_user(hub_id, password)
-    asyncio.run(_register(_store_path(core, cfg, config_dir), hub_id, name))
+    asyncio.run(_register(cfg.database, _data_dir(core, config_dir), hub_id, name))
     click.echo(f"Hub {hub_id} {'updated (new password)' if replaced else 'added'} at station {cfg.id}.")
     click.echo(f"  password file: {files.passwd} (PBKDF2-SHA512, mosquitto format)")
     click.echo(f"  ACL:           {files.acl} (only ssz/v1/{cfg.id}/{hub_id}/#)")
@@ -131,7 +130,7 @@ def remove_hub(hub_id: str, config: Path, reload: bool) -> None:
     cfg, core, config_dir = _load(config)
     files = BrokerFiles(cfg, config_dir)
     existed = files.remove_user(hub_id)
-    registered = asyncio.run(_register(_store_path(core, cfg, config_dir), hub_id, "", remove=True))
+    registered = asyncio.run(_register(cfg.database, _data_dir(core, config_dir), hub_id, "", remove=True))
     if not existed and not registered:
         raise click.ClickException(f"no hub {hub_id!r} at station {cfg.id}")
     pid = files.reload() if reload else None

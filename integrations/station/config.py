@@ -55,11 +55,38 @@ class LocalListenerConfig(BlockModel):
 
 
 class DatabaseConfig(BlockModel):
-    """Where the station keeps what hubs send (SQLite; PostgreSQL can be added behind the same interface)."""
+    """Where the station keeps what hubs send: a SQLite file (the default) or PostgreSQL.
 
-    backend: Literal["sqlite"] = "sqlite"
-    #: Relative to the hub's data_dir.
+    ``station.database`` may also be given as one string: ``postgresql://…``
+    (several station workers share it; docs/federation.md) or a SQLite path.
+    """
+
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    #: SQLite: relative to the hub's data_dir.
     path: str = "station.db"
+    #: PostgreSQL: ``postgresql://user@host:port/dbname`` (keep a password in secrets.yaml
+    #: with ``!secret``; it is never logged).
+    url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.startswith(("postgresql://", "postgres://")):
+                return {"backend": "postgresql", "url": value}
+            return {"backend": "sqlite", "path": value}
+        return value
+
+    @model_validator(mode="after")
+    def _url(self) -> DatabaseConfig:
+        if self.backend == "postgresql":
+            if not self.url:
+                raise ValueError("backend postgresql needs url: postgresql://user@host:port/dbname")
+            if not self.url.startswith(("postgresql://", "postgres://")):
+                raise ValueError("url must start with postgresql://")
+        elif self.url is not None:
+            raise ValueError("url is for backend postgresql (SQLite uses path)")
+        return self
 
 
 class StationConfig(BlockModel):

@@ -20,6 +20,12 @@ EVENT_INCIDENT: Final = "federated_incident"
 EVENT_EVENT: Final = "federated_event"
 EVENT_SNAPSHOT: Final = "federated_snapshot"
 EVENT_COMMAND_RESULT: Final = "station_command_result"
+#: Another station worker stored an incident (or its picture) / saw a hub's link change
+#: (several workers on PostgreSQL, integrations/station/cluster.py): for live views only,
+#: its automations ran on that worker.
+EVENT_PEER_INCIDENT: Final = "station_peer_incident"
+EVENT_PEER_HUB: Final = "station_peer_hub"
+EVENT_PEER_COMMAND: Final = "station_peer_command"
 #: Stored in the station database already: the recorder need not copy them.
 RECORDED_ELSEWHERE: Final = (EVENT_INCIDENT, EVENT_EVENT, EVENT_SNAPSHOT)
 

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
@@ -125,7 +126,10 @@ class Ingest:
             broker=cfg.broker,
             username=cfg.username,
             password=cfg.password,
-            client_id=cfg.client_id or f"station-{cfg.id}" + (f"-{id(self):x}" if cfg.share_group else ""),
+            # Workers of one station need ids of their own (the broker drops the older of two
+            # connections with one id); id(self) was alike in identical processes.
+            client_id=cfg.client_id
+            or f"station-{cfg.id}" + (f"-{secrets.token_hex(4)}" if cfg.share_group else ""),
             ca_file=cfg.ca_file,
             cert_file=cfg.cert_file,
             key_file=cfg.key_file,
@@ -746,6 +750,25 @@ class Ingest:
                 },
             )
 
+    def peer_status(self, hub_id: str, status: str, at: float) -> None:
+        """Take a hub's link state from another station worker (it saw the hub's last word).
+
+        Only this worker's view and the state entity change: the worker that saw it
+        already fired the station's events and recorded it.
+        """
+        current = self.statuses.get(hub_id)
+        if current is None or current.status == status:
+            return
+        current.status, current.status_since = status, at
+        self._mirror(current)
+
+    async def _merge_last_seen(self) -> None:
+        """With several workers each sees a share of a hub's messages: take the latest from the store."""
+        for shared in await self.store.hub_statuses():
+            mine = self.statuses.get(shared.hub_id)
+            if mine is not None and (shared.last_seen or 0.0) > (mine.last_seen or 0.0):
+                mine.last_seen = shared.last_seen
+
     def supervision(self, hub_id: str) -> dict[str, Any]:
         """Return how ``hub_id`` is supervised: interval (and where it comes from) and detection time."""
         sup = self.cfg.supervision
@@ -786,6 +809,8 @@ class Ingest:
         while True:
             await self.hub.clock.sleep(self.cfg.supervision.check_interval)
             try:
+                if getattr(self.store, "shared", False):
+                    await self._merge_last_seen()
                 self.check_silence()
             except Exception:
                 _LOGGER.exception("Station: silence check failed")

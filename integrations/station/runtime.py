@@ -12,6 +12,7 @@ from hub.keys import HubKey
 from hub.mqtt import MqttNotConnected, publish_properties
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
 from integrations.federation.protocol import dumps, topic
+from integrations.station.cluster import PeerRelay
 from integrations.station.const import (
     AUDIT_COMMAND,
     EVENT_COMMAND_RESULT,
@@ -19,19 +20,30 @@ from integrations.station.const import (
 )
 from integrations.station.ingest import Ingest
 from integrations.station.store import CommandRecord, Inbound
+from integrations.station.store_pg import PgStationStore
 from integrations.station.store_sqlite import SqliteStationStore
 from integrations.station.supervision import HubSupervisor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hub.hub import Hub
-    from integrations.station.config import StationConfig
+    from integrations.station.config import DatabaseConfig, StationConfig
     from integrations.station.store import StationStore
 
-__all__ = ("STATION", "Station", "CommandError")
+__all__ = ("STATION", "Station", "CommandError", "make_store")
 
 _LOGGER = logging.getLogger(__name__)
 
 STATION: HubKey[Station] = HubKey("station")
+
+
+def make_store(database: DatabaseConfig, data_dir: Path) -> StationStore:
+    """Return the store ``station.database`` names: a SQLite file in ``data_dir`` or PostgreSQL."""
+    if database.backend == "postgresql":
+        assert database.url is not None  # the config's check
+        return PgStationStore(database.url)
+    return SqliteStationStore(data_dir / database.path)
 
 
 class CommandError(Exception):
@@ -49,15 +61,20 @@ class Station:
         self.hub = hub
         self.cfg = cfg
         self.id = cfg.id
-        self.store: StationStore = store or SqliteStationStore(hub.data_dir / cfg.database.path)
+        self.store: StationStore = store or make_store(cfg.database, hub.data_dir)
         self.ingest = Ingest(hub, cfg, self.store, on_command_result=self._command_result)
         self.supervisor = HubSupervisor(hub, self)
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
+        #: The other station workers' news (PostgreSQL only): integrations.station.cluster.
+        self.peers: PeerRelay | None = None
 
     async def start(self) -> None:
-        """Open the database and start ingesting."""
+        """Open the database and start ingesting (and, on a shared database, hearing the other workers)."""
         self.hub.recorded_directly.update(RECORDED_ELSEWHERE)
         await self.store.open()
+        if isinstance(self.store, PgStationStore):
+            self.peers = PeerRelay(self.hub, self, self.store)
+            await self.peers.start()
         await self.ingest.start()
         await self.supervisor.start()
 
@@ -67,7 +84,11 @@ class Station:
             await self.supervisor.stop()
             await self.ingest.stop()
         finally:
-            await self.store.close()
+            try:
+                if self.peers is not None:
+                    await self.peers.stop()
+            finally:
+                await self.store.close()
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -163,6 +184,16 @@ class Station:
                 waiters.remove(fut)
             if not waiters:
                 self._waiters.pop(command_id, None)
+
+    async def peer_command(self, command_id: str) -> None:
+        """Another worker stored the hub's answer: wake whoever waits for it here."""
+        waiters = self._waiters.pop(command_id, [])
+        if not waiters:
+            return
+        record = await self.store.command(command_id)
+        for fut in waiters:
+            if not fut.done() and record is not None:
+                fut.set_result(record)
 
     async def _command_result(self, message: Inbound, data: dict[str, Any]) -> None:
         command_id = str(data.get("command_id") or "")

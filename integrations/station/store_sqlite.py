@@ -222,9 +222,29 @@ _PROGRAMME_WHERE = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The statements below read the same on SQLite and PostgreSQL (``ON CONFLICT``, ``CASE``,
+# no SQLite-only functions): the one exception, how a batch learns which messages are new,
+# is in :meth:`SqliteStationStore._insert_messages`.
 _INSERT_MESSAGE = (
-    "INSERT OR IGNORE INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
-    "VALUES (?,?,?,?,?,?,?,?)"
+    "INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
+    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+)
+#: PostgreSQL: the whole batch in one statement, handed over as one JSON text (json.dumps is C;
+#: adapting thousands of Python values one by one is not).  It answers how many rows were new
+#: and, only when some were repeats, which.
+_INSERT_MESSAGES_PG = (
+    "WITH ins AS (INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
+    "SELECT e->>0, e->>1, e->>2, e->>3, e->>4, (e->>5)::float8, (e->>6)::float8, convert_to(e->>7, 'UTF8') "
+    "FROM json_array_elements(?::json) AS e "
+    "ON CONFLICT DO NOTHING RETURNING hub_id, id) "
+    "SELECT count(*), CASE WHEN count(*) < ? THEN json_agg(json_build_array(hub_id, id))::text END FROM ins"
+)
+#: PostgreSQL: every hub's counters in one statement.
+_COUNT_RECEIVED_PG = (
+    "UPDATE hubs SET received = received + r.n, "
+    "last_seen = GREATEST(COALESCE(last_seen, 0), r.seen), last_sent = GREATEST(COALESCE(last_sent, 0), r.sent) "
+    "FROM json_to_recordset(?::json) AS r(hub_id text, n bigint, seen float8, sent float8) "
+    "WHERE hubs.hub_id = r.hub_id"
 )
 _UPSERT_INCIDENT = """
     INSERT INTO incidents (hub_id, incident_id, kind, severity, status, title, place, lat, lon, entities, data,
@@ -241,8 +261,8 @@ _UPSERT_INCIDENT = """
     WHERE excluded.updated_at >= incidents.updated_at
 """
 _INSERT_TIMELINE = (
-    "INSERT OR IGNORE INTO timeline (msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data, "
-    "received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO timeline (msg_id, hub_id, incident_id, ts, actor, kind, text, attachments, data, "
+    "received_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
 # Newest wins, by the hub's clock: a late re-send of an older report changes nothing.
 _UPSERT_KPI_REPORT = """
@@ -259,8 +279,13 @@ _UPSERT_KPI_REJECT = """
     WHERE kpi_reports.rejected_at IS NULL OR excluded.rejected_at >= kpi_reports.rejected_at
 """
 _INSERT_SNAPSHOT = (
-    "INSERT OR IGNORE INTO snapshots (msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at, "
-    "size, sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO snapshots (msg_id, hub_id, incident_id, entity_id, snapshot_id, ts, received_at, "
+    "size, sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+)
+_COUNT_RECEIVED = (
+    "UPDATE hubs SET received = received + ?, "
+    "last_seen = CASE WHEN ? > COALESCE(last_seen, 0) THEN ? ELSE last_seen END, "
+    "last_sent = CASE WHEN ? > COALESCE(last_sent, 0) THEN ? ELSE last_sent END WHERE hub_id = ?"
 )
 
 
@@ -280,10 +305,13 @@ def _loads(text: str | bytes | None) -> Any:
 class SqliteStationStore:
     """:class:`~integrations.station.store.StationStore` on one SQLite file."""
 
+    #: The engine's schema scripts (PostgreSQL's store has its own: integrations.station.store_pg).
+    migrations: tuple[str, ...] = MIGRATIONS
+
     def __init__(self, path: Path, *, checkpoint_every: float = 1.0) -> None:
         self.path = Path(path)
         # wal_autocheckpoint=0: see _checkpoints.
-        self._db = Database(self.path, name="station-db", pragmas=("PRAGMA wal_autocheckpoint=0",))
+        self._db: Database = Database(self.path, name="station-db", pragmas=("PRAGMA wal_autocheckpoint=0",))
         # Checkpoints (the only step that fsyncs in WAL mode with synchronous=NORMAL) run
         # on a connection and thread of their own, so a commit never waits for the disk:
         # an SOS must not queue behind a checkpoint of the telemetry before it.
@@ -301,12 +329,14 @@ class SqliteStationStore:
         """Open the file, set WAL and apply migrations."""
         await self._db.open()
         try:
-            await self._db.run(_adopt_user_version)
-            await self._db.migrate(COMPONENT, MIGRATIONS)
+            if self._db.dialect == "sqlite":
+                await self._db.run(_adopt_user_version)
+            await self._db.migrate(COMPONENT, self.migrations)
         except BaseException:
             await self._db.close()
             raise
-        self._checkpointer = asyncio.create_task(self._checkpoints(), name="station-db checkpoints")
+        if self._db.dialect == "sqlite":
+            self._checkpointer = asyncio.create_task(self._checkpoints(), name="station-db checkpoints")
 
     async def _checkpoints(self) -> None:
         loop = asyncio.get_running_loop()
@@ -333,8 +363,9 @@ class SqliteStationStore:
                 await self._checkpointer
             self._checkpointer = None
         if self._db.is_open:
-            with contextlib.suppress(sqlite3.Error):
-                await self._db.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+            if self._db.dialect == "sqlite":
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
             await self._db.close()
 
     # -- ingest --------------------------------------------------------------------------
@@ -354,7 +385,9 @@ class SqliteStationStore:
         TELEMETRY_CHUNK rows, each queued on its own, so an urgent write that
         arrives meanwhile goes between two of them.
         """
-        if urgent or len(batch) <= TELEMETRY_CHUNK:
+        # PostgreSQL writes urgent jobs on a connection of their own (concurrent writers), so
+        # a telemetry batch need not be cut up for an SOS to go between its pieces.
+        if urgent or len(batch) <= TELEMETRY_CHUNK or self._db.dialect == "postgresql":
             return await self._db.write(self._ingest, batch, hub_counts, rejects, urgent=urgent)
         result = IngestResult()
         chunks = [batch[i : i + TELEMETRY_CHUNK] for i in range(0, len(batch), TELEMETRY_CHUNK)]
@@ -375,18 +408,10 @@ class SqliteStationStore:
         rejects: dict[str, tuple[int, str]],
     ) -> IngestResult:
         result = IngestResult()
-        # Which rows are new? INSERT OR IGNORE skips repeats (also within the batch);
-        # new rows get seq above the current maximum, so only when some were
-        # skipped is a second look needed, and then it is one range scan.
-        top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
-        before = db.total_changes
-        db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
-        if db.total_changes - before == len(batch):
+        new_keys = self._insert_messages(db, batch)
+        if new_keys is None:
             fresh = list(batch)
         else:
-            new_keys = {
-                (r[0], r[1]) for r in db.execute("SELECT hub_id, id FROM messages WHERE seq > ?", (top,))
-            }
             fresh, repeats = [], []
             for m in batch:
                 if (m.hub_id, m.id) in new_keys:
@@ -396,19 +421,58 @@ class SqliteStationStore:
                     repeats.append(m)
             result.conflicts = _conflicts(db, repeats, fresh)
         self._apply(db, fresh)
-        if hub_counts:
+        # Rows are locked in one order (by key) in every transaction, so two workers
+        # storing overlapping batches on PostgreSQL wait for each other, never deadlock.
+        if hub_counts and self._db.dialect == "postgresql":
+            records = [
+                {"hub_id": hub, "n": n, "seen": seen_at, "sent": sent_at}
+                for hub, (n, seen_at, sent_at) in sorted(hub_counts.items())
+            ]
+            db.execute(_COUNT_RECEIVED_PG, (json.dumps(records),))
+        elif hub_counts:
             db.executemany(
-                "UPDATE hubs SET received = received + ?, last_seen = MAX(COALESCE(last_seen, 0), ?), "
-                "last_sent = MAX(COALESCE(last_sent, 0), ?) WHERE hub_id = ?",
-                [(n, seen_at, sent_at, hub) for hub, (n, seen_at, sent_at) in hub_counts.items()],
+                _COUNT_RECEIVED,
+                [
+                    (n, seen_at, seen_at, sent_at, sent_at, hub)
+                    for hub, (n, seen_at, sent_at) in sorted(hub_counts.items())
+                ],
             )
         if rejects:
             db.executemany(
                 "UPDATE hubs SET rejected = rejected + ?, last_reject = ? WHERE hub_id = ?",
-                [(n, reason, hub) for hub, (n, reason) in rejects.items()],
+                [(n, reason, hub) for hub, (n, reason) in sorted(rejects.items())],
             )
         result.new_keys = {(m.hub_id, m.id) for m in fresh}
         return result
+
+    def _insert_messages(
+        self, db: sqlite3.Connection, batch: Sequence[Inbound]
+    ) -> set[tuple[str, str]] | None:
+        """Insert the batch's message rows; return the (hub, id) keys that were new, or None if all were."""
+        rows = [self._message_row(m) for m in batch]
+        if self._db.dialect == "postgresql":
+            # One statement for the batch, in key order (two workers never deadlock on it);
+            # RETURNING names the new rows: other workers commit meanwhile, so a range of
+            # seq would not.
+            rows.sort(key=lambda r: (r[1], r[0]))
+            doc = json.dumps(
+                [[*r[:7], r[7].decode("utf-8") if r[7] is not None else None] for r in rows],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            count, listed = db.execute(_INSERT_MESSAGES_PG, (doc, len(batch))).fetchone()
+            if count == len(batch):
+                return None
+            return {(h, i) for h, i in json.loads(listed)} if listed else set()
+        # SQLite: one writer. ON CONFLICT DO NOTHING skips repeats (also within the batch);
+        # new rows get seq above the current maximum, so only when some were skipped is a
+        # second look needed, and then it is one range scan.
+        top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        before = db.total_changes
+        db.executemany(_INSERT_MESSAGE, rows)
+        if db.total_changes - before == len(batch):
+            return None
+        return {(r[0], r[1]) for r in db.execute("SELECT hub_id, id FROM messages WHERE seq > ?", (top,))}
 
     @staticmethod
     def _message_row(m: Inbound) -> tuple[Any, ...]:
@@ -506,10 +570,11 @@ class SqliteStationStore:
                     )
                 )
         if incidents:
-            db.executemany(_UPSERT_INCIDENT, incidents)
-            db.executemany(_INSERT_TIMELINE, timeline)
+            # In key order (stable: a batch's updates of one incident keep their order).
+            db.executemany(_UPSERT_INCIDENT, _by_key(incidents, 0, 1))
+            db.executemany(_INSERT_TIMELINE, _by_key(timeline, 1, 0))
         if snapshots:
-            db.executemany(_INSERT_SNAPSHOT, snapshots)
+            db.executemany(_INSERT_SNAPSHOT, _by_key(snapshots, 1, 0))
 
     @staticmethod
     def _kpi_report(db: sqlite3.Connection, m: Inbound, data: dict[str, Any]) -> None:
@@ -793,7 +858,8 @@ class SqliteStationStore:
             where.append("hub_id = ?")
             params.append(hub_id)
         sql = "SELECT * FROM incidents" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY opened_at DESC LIMIT ?"
+        # Ties (incidents opened in the same instant) in key order, the same on every engine.
+        sql += " ORDER BY opened_at DESC, hub_id DESC, incident_id DESC LIMIT ?"
         params.append(max(1, min(limit, 1000)))
         return await self._db.read(lambda db: [self._incident_dict(r) for r in db.execute(sql, params)])
 
@@ -803,7 +869,7 @@ class SqliteStationStore:
         def run(db: sqlite3.Connection) -> dict[str, Any] | None:
             if hub_id is None:
                 row = db.execute(
-                    "SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC LIMIT 1",
+                    "SELECT * FROM incidents WHERE incident_id = ? ORDER BY opened_at DESC, hub_id DESC LIMIT 1",
                     (incident_id,),
                 ).fetchone()
             else:
@@ -838,7 +904,7 @@ class SqliteStationStore:
                     "url": f"/api/hubs/{row['hub_id']}/snapshots/{s['msg_id']}.jpg",
                 }
                 for s in db.execute(
-                    "SELECT * FROM snapshots WHERE hub_id = ? AND incident_id = ? ORDER BY ts", key
+                    "SELECT * FROM snapshots WHERE hub_id = ? AND incident_id = ? ORDER BY ts, msg_id", key
                 )
             ]
             return item
@@ -970,7 +1036,7 @@ class SqliteStationStore:
                 dict(r)
                 for r in db.execute(
                     "SELECT hub_id, incident_id AS id, kind, status, opened_at, acknowledged_at, drill FROM incidents "
-                    "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
+                    "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, hub_id, incident_id",
                     (since, until),
                 )
             ]
@@ -1007,14 +1073,24 @@ class SqliteStationStore:
         self, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:
         """Record a command's end (the hub's answer, or expired/failed); False if unknown or another hub's."""
-        return await self._db.write(
-            lambda db: (
-                db.execute(
-                    "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
-                    (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
-                ).rowcount
-                > 0
-            )
+        return await self._db.write(self._command_result, command_id, hub_id, status, result, error, at)
+
+    def _command_result(
+        self,
+        db: sqlite3.Connection,
+        command_id: str,
+        hub_id: str,
+        status: str,
+        result: Any,
+        error: str | None,
+        at: float,
+    ) -> bool:
+        return bool(
+            db.execute(
+                "UPDATE commands SET status = ?, result = ?, error = ?, result_at = ? WHERE id = ? AND hub_id = ?",
+                (status, _dumps(result) if result is not None else None, error, at, command_id, hub_id),
+            ).rowcount
+            > 0
         )
 
     async def mark_sent(self, command_id: str, at: float) -> bool:
@@ -1093,9 +1169,9 @@ class SqliteStationStore:
         """Adopt commands kept elsewhere before the tables were merged (console ones); return how many."""
 
         def run(db: sqlite3.Connection) -> int:
-            before = db.total_changes
+            changed = 0
             for r in records:
-                db.execute(
+                changed += db.execute(
                     "INSERT INTO commands (id, hub_id, command, data, actor, actor_role, created_at, status, result, "
                     "error, result_at, incident_id, actor_name, unit, durable, sent_at, attempts) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
@@ -1123,10 +1199,15 @@ class SqliteStationStore:
                         r.sent_at,
                         r.attempts,
                     ),
-                )
-            return db.total_changes - before
+                ).rowcount
+            return changed
 
         return await self._db.write(run)
+
+
+def _by_key(rows: list[tuple[Any, ...]], first: int, second: int) -> list[tuple[Any, ...]]:
+    """Return ``rows`` sorted by two key columns (stable), the order every writer locks them in."""
+    return sorted(rows, key=lambda r: (r[first], r[second]))
 
 
 def _body_text(raw: bytes) -> str:

@@ -1,0 +1,134 @@
+"""PostgreSQL goes away in the middle of ingest: nothing is acknowledged that was not committed.
+
+The station's connections are cut (``pg_terminate_backend``) and the database
+refuses new ones for a while, as during a restart or a failover.  Whatever the
+hub sends meanwhile is not acknowledged, so the hub keeps it; an SOS that
+arrives meanwhile is held and stored as soon as the database is back (without
+waiting for the hub to send it again); the ingest resumes by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from hub.core.ids import ulid
+from hub.testing_postgres import PostgresServer, fresh_database
+from integrations.federation.protocol import envelope
+from integrations.federation.testing import (
+    HUB_PASSWORDS,
+    STATION_ID,
+    FederationLab,
+    register_hubs,
+    station_config,
+    until,
+)
+from integrations.station.runtime import STATION
+
+TS = 1_767_225_600.0
+
+
+def event(n: int) -> tuple[str, bytes]:
+    msg_id = ulid()
+    body = {"type": "camera_motion", "data": {"entity_id": "camera.gate", "n": n}, "time": TS}
+    return msg_id, envelope(msg_id, STATION_ID, "test-hub", "event", TS, body)
+
+
+def sos() -> tuple[str, bytes]:
+    msg_id = ulid()
+    incident = {
+        "id": ulid(),
+        "kind": "sos",
+        "severity": "critical",
+        "status": "open",
+        "title": "SOS",
+        "opened_at": TS,
+        "updated_at": TS,
+    }
+    body = {"action": "opened", "incident": incident, "entry": {"ts": TS, "kind": "opened"}}
+    return msg_id, envelope(msg_id, STATION_ID, "test-hub", "incident", TS, body)
+
+
+def topic(kind: str) -> str:
+    return f"ssz/v1/{STATION_ID}/test-hub/{kind}"
+
+
+async def test_nothing_is_acknowledged_while_the_database_is_away_and_ingest_resumes(
+    make_hub: Any,
+    mosquitto_factory: Any,
+    postgres_server: PostgresServer,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory)
+    url = fresh_database(postgres_server, request)
+    dbname = conninfo_to_dict(url)["dbname"]
+    station = await make_hub(lab.station_block(database=url), base=station_config(), folder=tmp_path / "st")
+    await register_hubs(station, "test-hub")
+    st = station.data[STATION]
+    assert await st.ingest.link.wait_connected(10)
+    assert await st.ingest.urgent_link.wait_connected(10)
+
+    before = [event(n) for n in range(200)]
+    during = [event(n) for n in range(200, 400)]
+    alarm_id, alarm = sos()
+    acked: set[str] = set()
+    async with aiomqtt.Client(
+        lab.broker.host,
+        lab.broker.port,
+        username="test-hub",
+        password=HUB_PASSWORDS["test-hub"],
+        protocol=aiomqtt.ProtocolVersion.V5,
+    ) as hub:
+        await hub.subscribe(topic("ack"), qos=1)
+
+        async def collect() -> None:
+            async for msg in hub.messages:
+                acked.update(json.loads(bytes(msg.payload))["ids"])
+
+        collector = asyncio.create_task(collect())
+        try:
+            for _, payload in before:
+                await hub.publish(topic("event"), payload, qos=1)
+            await until(lambda: {m for m, _ in before} <= acked)
+
+            # The database goes away: connections cut, new ones refused.
+            postgres_server.admin(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+            postgres_server.admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"
+            )
+            for _, payload in during:
+                await hub.publish(topic("event"), payload, qos=1)
+            await hub.publish(topic("incident"), alarm, qos=1)
+            await asyncio.sleep(2.0)
+            assert not acked & ({m for m, _ in during} | {alarm_id}), "acknowledged without a database"
+
+            # It comes back: the held SOS is stored and acknowledged without being sent again,
+            # and what the hub sends again (its outbox) is stored.
+            postgres_server.admin(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+            await until(lambda: alarm_id in acked, within=20)
+            for _ in range(10):
+                missing = [p for m, p in during if m not in acked]
+                if not missing:
+                    break
+                for payload in missing:
+                    await hub.publish(topic("event"), payload, qos=1)
+                with contextlib.suppress(AssertionError):
+                    await until(lambda: {m for m, _ in during} <= acked, within=3)
+            assert {m for m, _ in during} <= acked
+        finally:
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collector
+
+    stored = await st.store.database.read(lambda db: [r[0] for r in db.execute("SELECT id FROM messages")])
+    assert len(stored) == len(set(stored)) == 401
+    assert acked <= set(stored)
+    assert (await st.store.incidents())[0]["kind"] == "sos"
