@@ -83,7 +83,10 @@ def test_federation_mistakes_are_reported_with_their_line(
         ),
         ("station: {id: st, database: {backend: mysql}}", "station.database.backend"),
         ("station: {id: st, database: {backend: postgresql}}", "backend postgresql needs url"),
-        ("station: {id: st, database: {path: x.db, url: 'postgresql://h/db'}}", "url is for backend postgresql"),
+        (
+            "station: {id: st, database: {path: x.db, url: 'postgresql://h/db'}}",
+            "url is for backend postgresql",
+        ),
     ],
 )
 def test_station_mistakes_are_reported(
