@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from hub.components.automation.selectors import device_class_problem
 from hub.components.automation.specs import AutomationSpec, TriggerSpec
 from hub.components.automation.trace import Trace, new_run_id, store_trace
 from hub.components.automation.triggers.common import jsonable, restore_context
-from hub.components.automation.validate import slugify
+from hub.components.automation.validate import jsonable_config, slugify
 from hub.core.bus import Unsubscribe
 from hub.core.context import Context
 from hub.template import TemplateError, TemplateState, get_engine, render_complex
@@ -163,13 +163,13 @@ class Run:
             "deadline": deadline,
             "vars": jsonable({k: v for k, v in scope.items() if k != "this"}),
         }
-        self._save()
+        self.save()
         self.idle()
 
     def wait_ended(self, pos: Pos) -> None:
         """Save the run: the wait at ``pos`` is over."""
         self.waits.pop(pos, None)
-        self._save()
+        self.save()
         self.busy()
 
     def call_key(self, pos: Pos) -> str:
@@ -181,15 +181,16 @@ class Run:
     def started(self) -> None:
         """Save the run as in flight (runs started by a durable event only)."""
         self.inflight = True
-        self._save()
+        self.save()
 
     def finished(self) -> None:
         """Forget the run's row: it ended (while stopping, the store keeps it for a re-run)."""
         self.inflight = False
         self.waits.clear()
-        self._save()
+        self.save()
 
-    def _save(self) -> None:
+    def save(self) -> None:
+        """Write the run's durable row (or delete it: no wait pending, not in flight)."""
         store = self.hub.data.get(DURABLE)
         if store is None:
             return
@@ -197,12 +198,18 @@ class Run:
             store.delete(self.row_key)
             return
         deadlines = [w["deadline"] for w in self.waits.values() if w["deadline"] is not None]
+        data: dict[str, Any] = {}
+        if self.automation.retired:
+            # The definition this run started with is gone from the config: the row carries
+            # it, so a restart before the run ends can finish the run on it.
+            data["def"] = self.automation.saved_def
         store.save(
             self.row_key,
             self.key,
             "run",
             min(deadlines) if deadlines else None,
-            {
+            data
+            | {
                 "fp": self.automation.spec.fingerprint if self.automation.spec else "",
                 "waits": list(self.waits.values()),
                 "loops": self.loops,
@@ -268,6 +275,14 @@ class Automation:
         self._queue_lock = asyncio.Lock()
         self._trigger_variables: dict[str, Any] = {}
         self.armed = False
+        #: Replaced or removed by a reload: no triggers, no entity; its runs drain.
+        self.retired = False
+        #: The definition (plain data) saved in a retired automation's durable rows.
+        self.saved_def: Any = None
+        #: Called once a retired automation's last run ended (the manager forgets it).
+        self.on_drained: Callable[[Automation], None] | None = None
+        #: The runs of this key's retired definitions still draining (set by the manager).
+        self.draining: Callable[[], list[Run]] | None = None
         if spec is not None and error is None:
             try:
                 self.conditions = CompiledConditions(hub, spec.conditions, registry.conditions)
@@ -306,6 +321,8 @@ class Automation:
 
     def write_state(self, context: Context | None = None) -> None:
         """Publish ``on``/``off``, or ``unavailable`` with the error."""
+        if self.retired:
+            return  # the entity belongs to the new definition (or is gone)
         state = "unavailable" if self.failed else ("on" if self.enabled else "off")
         self.hub.states.set(self.entity_id, state, self.attributes(), context=context)
 
@@ -383,6 +400,22 @@ class Automation:
                 _LOGGER.exception("Automation %s: error detaching a trigger", self.name)
         self._unsubs.clear()
         self.armed = False
+
+    def retire(self) -> None:
+        """Detach from the config: disarm, and let the runs in progress finish as they are.
+
+        A reload that changes or removes an automation must never drop a pending SOS run
+        or its durable timers: the runs keep this object (its script, conditions and mode)
+        and their durable rows are saved again with the definition in them, so a restart
+        before they end resumes them on the definition they started with.
+        """
+        self.disarm()
+        self.retired = True
+        if self.spec is not None:
+            self.saved_def = jsonable_config(self.spec.raw)
+        for run in self.runs:
+            if run.waits or run.inflight:
+                run.save()
 
     async def stop_runs(self) -> None:
         """Cancel every run and wait for them to end."""
@@ -469,7 +502,20 @@ class Automation:
             self._end(run, "error", f"template error: {err}")
             _LOGGER.error("Automation %s: template error: %s", self.name, err)
             return None
-        if self.runs:
+        if self.retired:
+            pass  # only runs saved before a restart come here: each finishes, whatever the mode
+        elif spec.mode == "restart":
+            # The newest trigger replaces whatever runs, a retired definition's runs too:
+            # that is what the mode promises (and what it does without a reload).
+            others = [*self.runs, *(self.draining() if self.draining is not None else [])]
+            if others:
+                _LOGGER.info("Automation %s: restarting", self.name)
+            for other in others:
+                if other.task is not None:
+                    other.task.cancel()
+        elif self.runs:
+            # Runs of a retired definition do not count: a fresh SOS press is never
+            # refused because a run of a definition that no longer exists still drains.
             mode = spec.mode
             if mode == "single":
                 self._log_exceeded("already running")
@@ -479,11 +525,6 @@ class Automation:
                 self._log_exceeded(f"maximum number of runs exceeded ({spec.max})")
                 self._end(run, "failed_max_runs")
                 return None
-            if mode == "restart":
-                _LOGGER.info("Automation %s: restarting", self.name)
-                for other in self.runs:
-                    if other.task is not None:
-                        other.task.cancel()
         self._start(run)
         return run
 
@@ -551,6 +592,10 @@ class Automation:
                 run.finished()
         if execution:
             self._end(run, execution, error)
+        if self.retired:
+            if not self.runs and self.on_drained is not None:
+                self.on_drained(self)
+            return
         if self.hub.state == "running" and self.hub.states.get(self.entity_id) is not None:
             self.write_state()
 

@@ -136,13 +136,14 @@ class DurableStore:
         self._live.pop(key, None)
         self._storage.enqueue(_DELETE, (key,))
 
-    def delete_automation(self, automation: str) -> None:
-        """Delete every row of an automation (it was removed or changed)."""
+    def forget_pending(self, automation: str) -> None:
+        """Delete the start-up rows of an automation nothing will resume.
+
+        Rows saved since start-up are left alone: they belong to runs in progress,
+        which a reload lets finish (even when it changes or removes their automation).
+        """
         if self.frozen or not self._storage.is_open:
             return
-        for key in [k for k, owner in self._live.items() if owner == automation]:
-            del self._live[key]
-            self._storage.enqueue(_DELETE, (key,))
         for key in [k for k, r in self.pending.items() if r.automation == automation]:
             del self.pending[key]
             self._storage.enqueue(_DELETE, (key,))

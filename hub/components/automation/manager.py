@@ -3,8 +3,12 @@
 Reload re-reads the config and compares each automation's fingerprint (a
 hash of its config after blueprint substitution).  Unchanged automations are
 left alone: their triggers stay armed, their runs keep running and their
-pending ``delay``/``for:`` keep their deadlines.  Only changed, added or
-removed automations are stopped or started (HA stops everything).
+pending ``delay``/``for:`` keep their deadlines.  Changed and removed
+automations are *retired*: their triggers are detached at once (new triggers go
+to the new definition) but their runs in progress are not cancelled.  They
+finish on the definition they started with, and their durable rows carry that
+definition, so a restart before they end resumes them on it (HA stops
+everything; a reload in the middle of an alarm must not drop the alarm).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.components.automation.automation import Automation
+from hub.components.automation.automation import Automation, Run
 from hub.components.automation.const import (
     ARMED,
     DOMAIN,
@@ -25,11 +29,12 @@ from hub.components.automation.const import (
     HUB_TRIGGERS,
     TRACES,
 )
-from hub.components.automation.durable import DurableStore
+from hub.components.automation.durable import DurableRow, DurableStore
 from hub.components.automation.loader import Entry, collect
 from hub.components.automation.registry import Registry, registry_for
 from hub.components.automation.sun import SunEntity
 from hub.components.automation.trace import TraceBuffer, load_traces, prune_traces
+from hub.components.automation.validate import Where, validate_automation
 from hub.config import ConfigError, ConfigWarning, load_config_file
 from hub.core.context import Context
 from hub.template import get_engine
@@ -90,6 +95,8 @@ class AutomationManager:
         self.hub = hub
         self.registry: Registry = registry_for(hub.plugins)
         self.automations: dict[str, Automation] = {}
+        #: Changed or removed automations whose runs still drain (see :meth:`_retire`).
+        self.retired: list[Automation] = []
         self.store = DurableStore(hub.storage, hub.clock.time)
         hub.data[DURABLE] = self.store
         hub.data[ARMED] = asyncio.Event()
@@ -126,7 +133,16 @@ class AutomationManager:
             automation.enabled = saved
         elif entry.spec is not None and entry.spec.initial_state is not None:
             automation.enabled = entry.spec.initial_state
+        automation.draining = lambda: self._draining_runs(entry.key)
         return automation
+
+    def _draining_runs(self, key: str) -> list[Run]:
+        return [run for old in self.retired if old.key == key for run in old.runs]
+
+    def _drained(self, automation: Automation) -> None:
+        if automation in self.retired:
+            self.retired.remove(automation)
+            _LOGGER.info("Automation %s: the last run of its previous definition ended", automation.name)
 
     async def setup(self) -> None:
         """Build every automation from the loaded config (not armed yet)."""
@@ -156,6 +172,7 @@ class AutomationManager:
             self.sun.refresh()  # every minute if an automation now follows the sun
         for automation in list(self.automations.values()):
             self._resume(automation)
+        self._resume_removed()
         keep = {a.key for a in self.automations.values() if a.failed}
         self.store.forget_unclaimed(keep)
         self.started = True
@@ -169,6 +186,11 @@ class AutomationManager:
         rows = self.store.claim_prefix(f"run:{automation.key}:")
         for row in rows:
             if row.automation != automation.key:
+                continue
+            if row.data.get("def") is not None and (
+                automation.spec is None or row.data.get("fp") != automation.spec.fingerprint
+            ):
+                self._resume_retired(row, automation)
                 continue
             if (
                 not automation.enabled
@@ -203,6 +225,75 @@ class AutomationManager:
             else:
                 self.store.delete_key(row.key)  # nothing left to resume
 
+    def _resume_removed(self) -> None:
+        """Resume the runs of automations a reload removed before the restart."""
+        rows = [r for r in self.store.pending.values() if r.kind == "run" and r.data.get("def") is not None]
+        for row in rows:
+            if row.automation in self.automations:
+                continue  # a broken automation's rows wait for it to be fixed
+            if self.store.claim(row.key) is not None:
+                self._resume_retired(row, None)
+
+    def _retired_for(self, row: DurableRow) -> Automation | None:
+        """Rebuild, once per definition, the retired automation a saved run started on."""
+        fp = row.data.get("fp")
+        for old in self.retired:
+            if old.key == row.automation and old.spec is not None and old.spec.fingerprint == fp:
+                return old
+        config = row.data.get("def")
+        if not isinstance(config, dict):
+            return None
+        where = Where(root=config, file="(saved run)", line=None, label="automation")
+        try:
+            spec, _problems = validate_automation(config, where, self.registry, row.automation)
+        except Exception:
+            _LOGGER.exception("Automation %s: its saved definition could not be read", row.automation)
+            return None
+        if spec is None:
+            return None
+        old = Automation(self.hub, self.registry, row.automation, spec)
+        if old.failed:
+            return None
+        old.retire()
+        old.on_drained = self._drained
+        self.retired.append(old)
+        return old
+
+    def _resume_retired(self, row: DurableRow, current: Automation | None) -> None:
+        """Finish a run of a changed or removed definition, saved before the restart.
+
+        If that definition can no longer be built (a plugin it used is gone), an SOS
+        run (saved in flight) is re-run from the top on the current definition (its
+        service calls keep their idempotency keys), so its alarm still goes out;
+        any other run is dropped, with a warning.
+        """
+        old = self._retired_for(row)
+        if old is not None:
+            _LOGGER.warning(
+                "Automation %s: finishing a run of its previous definition (saved before the restart)",
+                old.name,
+            )
+            run = old.resume(row) if row.data.get("waits") else None
+            if run is None and row.data.get("inflight"):
+                old.rerun(row)
+            elif run is None:
+                self.store.delete_key(row.key)
+            return
+        if row.data.get("inflight") and current is not None and not current.failed:
+            _LOGGER.error(
+                "Automation %s: the definition a run started with cannot be rebuilt; "
+                "the run is started again on the current definition",
+                current.name,
+            )
+            current.rerun(row)
+            return
+        _LOGGER.error(
+            "Automation %s: a run of a changed or removed definition is dropped: "
+            "its definition cannot be rebuilt",
+            row.automation,
+        )
+        self.store.delete_key(row.key)
+
     async def _write_loop(self) -> None:
         # Real time, not the hub clock: traces reach the disk within a second
         # even in tests whose fake clock stands still.
@@ -226,7 +317,8 @@ class AutomationManager:
         """Fire ``hub`` shutdown triggers, then stop everything, keeping durable rows."""
         for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("shutdown", [])):
             callback()
-        pending = [r.task for a in self.automations.values() for r in a.runs if r.task is not None]
+        everything = [*self.automations.values(), *self.retired]
+        pending = [r.task for a in everything for r in a.runs if r.task is not None]
         if pending:
             # Give shutdown automations (and runs about to finish) a moment.
             await asyncio.wait(pending, timeout=2)
@@ -235,7 +327,7 @@ class AutomationManager:
             self.sun.stop()
         for automation in self.automations.values():
             automation.disarm()
-        await asyncio.gather(*(a.stop_runs() for a in self.automations.values()))
+        await asyncio.gather(*(a.stop_runs() for a in everything))
         try:
             self.traces.write()
             await self.hub.storage.flush()
@@ -282,6 +374,8 @@ class AutomationManager:
             automation.disarm()
             if stop_actions:
                 await automation.stop_runs()
+                for old in [a for a in self.retired if a.key == automation.key]:
+                    await old.stop_runs()
         automation.write_state()
         self._saved_enabled[automation.key] = enabled
         await self.hub.storage.execute(
@@ -341,7 +435,8 @@ class AutomationManager:
                 if key in new_keys or (wanted is not None and key not in wanted):
                     continue
                 old = self.automations.pop(key)
-                await self._remove(old)
+                self._retire(old)
+                self.hub.states.remove(old.entity_id)
                 result.removed.append(key)
         self.hub.bus.fire(EVENT_AUTOMATION_RELOADED, result.model_dump())
         _LOGGER.info(
@@ -366,7 +461,7 @@ class AutomationManager:
             result.unchanged.append(entry.key)
             return
         if old is not None:
-            await self._remove(old)
+            self._retire(old)
         automation = self._make(entry)
         self.automations[automation.key] = automation
         if self.started:
@@ -376,11 +471,20 @@ class AutomationManager:
         if automation.failed:
             result.failed.append(entry.key)
 
-    async def _remove(self, automation: Automation) -> None:
-        automation.disarm()
-        await automation.stop_runs()
-        self.store.delete_automation(automation.key)
-        self.hub.states.remove(automation.entity_id)
+    def _retire(self, automation: Automation) -> None:
+        """Detach a changed or removed automation; its runs in progress drain, not cancelled."""
+        if automation.failed:
+            # Rows kept at start-up for a broken automation: nothing will resume them now.
+            self.store.forget_pending(automation.key)
+        automation.retire()
+        if automation.runs:
+            automation.on_drained = self._drained
+            self.retired.append(automation)
+            _LOGGER.info(
+                "Automation %s: %d run(s) of the previous definition finish on it",
+                automation.name,
+                len(automation.runs),
+            )
 
     # -- services ------------------------------------------------------------------------
 
