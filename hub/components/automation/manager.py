@@ -279,7 +279,8 @@ class AutomationManager:
             elif run is None:
                 self.store.delete_key(row.key)
             return
-        if row.data.get("inflight") and current is not None and not current.failed:
+        age = self.hub.clock.time() - float(row.data.get("started") or 0.0)
+        if row.data.get("inflight") and current is not None and not current.failed and age <= RERUN_WINDOW:
             _LOGGER.error(
                 "Automation %s: the definition a run started with cannot be rebuilt; "
                 "the run is started again on the current definition",

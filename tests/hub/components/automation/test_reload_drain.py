@@ -6,8 +6,11 @@ and a restart in between; new triggers go to the new definition at once.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from hub.core.clock import FakeClock
 from hub.testing import write_config
@@ -221,3 +224,35 @@ async def test_sos_run_survives_an_edit_from_the_web_ui(make_hub: Any, clock: Fa
     await clock.advance(121)
     assert [e.data["message"] for e in escalated] == ["first", "edited"]
     assert await _rows(hub) == []
+
+
+async def test_sos_run_whose_old_definition_is_lost_is_rerun_on_the_current_one(
+    make_hub: Any, config_dir: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = await make_hub(SOS_BUTTON, web=False)
+    ui = hub.ui_config
+    assert ui is not None
+    _items, etag = await ui.list_items("automation")
+    etag = await ui.add_item("automation", _sos_automation("first"), etag=etag)
+    await hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": "press"})
+    await clock.advance(30)
+    await ui.update_item("automation", "sos_alert", _sos_automation("edited"), etag=etag)
+    await hub.stop()
+    # The saved definition can no longer be built (say a plugin it used was uninstalled).
+    storage = hub.storage
+    await storage.open()
+    [row] = await storage.fetchall("SELECT key, data FROM automation_timers")
+    data = json.loads(row["data"])
+    assert data["inflight"] and data["def"]["action"][2]["event_data"] == {"message": "first"}
+    data["def"]["trigger"] = {"platform": "uninstalled_plugin"}
+    await storage.execute(
+        "UPDATE automation_timers SET data = ? WHERE key = ?", (json.dumps(data), row["key"])
+    )
+    await storage.close()
+    # The same config on disk (the UI's writer added its include to config.yaml).
+    hub2 = await make_hub((config_dir / "config.yaml").read_text(), web=False, folder=config_dir)
+    escalated = collect(hub2, "escalated")
+    assert "cannot be rebuilt; the run is started again on the current definition" in caplog.text
+    await clock.advance(121)  # the run started again from the top: its whole delay
+    assert [e.data["message"] for e in escalated] == ["edited"]
+    assert await _rows(hub2) == []
