@@ -411,8 +411,17 @@ class Automation:
         """
         self.disarm()
         self.retired = True
-        if self.spec is not None:
-            self.saved_def = jsonable_config(self.spec.raw)
+        if self.spec is None:
+            return
+        self.saved_def = jsonable_config(self.spec.raw)
+        if self.spec.trigger_variables and not self._trigger_variables:
+            # Rebuilt after a restart, never armed: a re-run still needs them.
+            try:
+                self._trigger_variables = render_complex(
+                    get_engine(self.hub), self.spec.trigger_variables, {}
+                )
+            except TemplateError as err:
+                _LOGGER.error("Automation %s: trigger_variables: %s", self.name, err)
         for run in self.runs:
             if run.waits or run.inflight:
                 run.save()

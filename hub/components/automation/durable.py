@@ -67,6 +67,8 @@ class DurableStore:
         self.pending: dict[str, DurableRow] = {}
         #: Keys saved during this run (so a delete of an unsaved key costs nothing).
         self._live: dict[str, str] = {}
+        #: The last saved ``for:`` rows, so a reload can hand them to the new definition.
+        self._holds: dict[str, DurableRow] = {}
         self.frozen = False
 
     async def load(self) -> None:
@@ -94,6 +96,8 @@ class DurableStore:
         if self.frozen or not self._storage.is_open:
             return
         self._live[key] = automation
+        if kind == "for":
+            self._holds[key] = DurableRow(key, automation, kind, deadline, data)
         self._storage.enqueue(_UPSERT, (key, automation, kind, deadline, to_json(data), self._time()))
 
     def delete(self, key: str) -> None:
@@ -101,6 +105,7 @@ class DurableStore:
         if self.frozen or key not in self._live or not self._storage.is_open:
             return
         del self._live[key]
+        self._holds.pop(key, None)
         self.pending.pop(key, None)
         self._storage.enqueue(_DELETE, (key,))
 
@@ -134,7 +139,28 @@ class DurableStore:
         if self.frozen or not self._storage.is_open:
             return
         self._live.pop(key, None)
+        self._holds.pop(key, None)
         self._storage.enqueue(_DELETE, (key,))
+
+    def holds_of(self, automation: str) -> list[DurableRow]:
+        """Return the pending trigger ``for:`` rows of an automation (as last saved)."""
+        return [row for row in self._holds.values() if row.automation == automation]
+
+    def hand_over(self, rows: list[DurableRow]) -> None:
+        """Offer rows of a replaced definition to the new one, as if found at start-up.
+
+        The new definition's triggers claim them while arming (``restore``: same trigger
+        fingerprint, state still holding); :meth:`drop_unclaimed` deletes the rest.
+        """
+        for row in rows:
+            self.pending[row.key] = row
+            self.save(row.key, row.automation, row.kind, row.deadline, row.data)
+
+    def drop_unclaimed(self, rows: list[DurableRow]) -> None:
+        """Delete the handed-over rows nothing claimed."""
+        for row in rows:
+            if self.pending.pop(row.key, None) is not None:
+                self.delete_key(row.key)
 
     def forget_pending(self, automation: str) -> None:
         """Delete the start-up rows of an automation nothing will resume.

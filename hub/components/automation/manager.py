@@ -267,19 +267,25 @@ class AutomationManager:
         service calls keep their idempotency keys), so its alarm still goes out;
         any other run is dropped, with a warning.
         """
+        age = self.hub.clock.time() - float(row.data.get("started") or 0.0)
         old = self._retired_for(row)
         if old is not None:
             _LOGGER.warning(
                 "Automation %s: finishing a run of its previous definition (saved before the restart)",
                 old.name,
             )
-            run = old.resume(row) if row.data.get("waits") else None
-            if run is None and row.data.get("inflight"):
+            if row.data.get("waits"):
+                old.resume(row)
+            elif row.data.get("inflight") and age <= RERUN_WINDOW:
                 old.rerun(row)
-            elif run is None:
+            else:
+                # Same rule as for a current definition's run (see _resume).
+                if row.data.get("inflight"):
+                    _LOGGER.warning("Automation %s: the saved run is not re-run (%.0f s old)", old.name, age)
                 self.store.delete_key(row.key)
+            if not old.runs:
+                self._drained(old)  # ended at once (a synchronous re-run) or never started
             return
-        age = self.hub.clock.time() - float(row.data.get("started") or 0.0)
         if row.data.get("inflight") and current is not None and not current.failed and age <= RERUN_WINDOW:
             _LOGGER.error(
                 "Automation %s: the definition a run started with cannot be rebuilt; "
@@ -461,12 +467,17 @@ class AutomationManager:
         ):
             result.unchanged.append(entry.key)
             return
+        # A trigger's pending ``for:`` (the door open 4 of its 5 minutes) goes on under the new
+        # definition when that trigger did not change and its state still holds.
+        holds = self.store.holds_of(entry.key) if old is not None else []
         if old is not None:
             self._retire(old)
         automation = self._make(entry)
         self.automations[automation.key] = automation
+        self.store.hand_over(holds)
         if self.started:
             await automation.arm()
+        self.store.drop_unclaimed(holds)
         automation.write_state()
         (result.changed if old is not None else result.added).append(entry.key)
         if automation.failed:

@@ -256,3 +256,44 @@ async def test_sos_run_whose_old_definition_is_lost_is_rerun_on_the_current_one(
     await clock.advance(121)  # the run started again from the top: its whole delay
     assert [e.data["message"] for e in escalated] == ["edited"]
     assert await _rows(hub2) == []
+
+
+DOOR = """
+input_boolean:
+  door_open: {}
+automation:
+  - id: left_open
+    trigger: {platform: state, entity_id: input_boolean.door_open, to: "on", for: {minutes: 5}}
+    action: {event: left_open, event_data: {version: v1}}
+"""
+
+
+async def test_pending_for_of_an_unchanged_trigger_goes_on_under_the_new_definition(
+    make_hub: Any, config_dir: Path, clock: FakeClock
+) -> None:
+    hub = await make_hub(DOOR, web=False)
+    got = collect(hub, "left_open")
+    await hub.services.call("input_boolean", "turn_on", {"entity_id": "input_boolean.door_open"})
+    await clock.advance(2 * 60)
+    write_config(config_dir, DOOR.replace("version: v1", "version: v2"))
+    assert (await manager(hub).reload()).changed == ["left_open"]
+    assert [r["kind"] for r in await _rows(hub)] == ["for"]
+    await clock.advance(2 * 60)
+    assert got == []
+    await clock.advance(61)  # 5 minutes after the door opened, not 5 after the edit
+    assert [e.data["version"] for e in got] == ["v2"]
+    assert await _rows(hub) == []
+
+
+async def test_pending_for_of_a_changed_trigger_is_dropped(
+    make_hub: Any, config_dir: Path, clock: FakeClock
+) -> None:
+    hub = await make_hub(DOOR, web=False)
+    got = collect(hub, "left_open")
+    await hub.services.call("input_boolean", "turn_on", {"entity_id": "input_boolean.door_open"})
+    await clock.advance(2 * 60)
+    write_config(config_dir, DOOR.replace("minutes: 5", "minutes: 3"))
+    await manager(hub).reload()
+    assert await _rows(hub) == []
+    await clock.advance(10 * 60)
+    assert got == []
