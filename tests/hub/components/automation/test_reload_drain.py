@@ -297,3 +297,52 @@ async def test_pending_for_of_a_changed_trigger_is_dropped(
     assert await _rows(hub) == []
     await clock.advance(10 * 60)
     assert got == []
+
+
+DELAY_BLUEPRINT = """\
+blueprint:
+  name: Delayed message
+  domain: automation
+  input:
+    message:
+      selector: {text: {}}
+trigger_variables:
+  kind: delayed
+variables:
+  text: !input message
+trigger: {platform: event, event_type: go}
+action:
+  - delay: {minutes: 10}
+  - event: done
+    event_data:
+      version: "{{ text }}"
+      who: "{{ kind }}-{{ trigger.event.data.who }}"
+      resumed: "{{ trigger.resumed | default(false) }}"
+"""
+
+FROM_BLUEPRINT = """
+automation:
+  - id: slow
+    use_blueprint: {path: delayed.yaml, input: {message: v1}}
+"""
+
+
+async def test_blueprint_run_resumes_on_its_old_inputs_after_a_restart(
+    make_hub: Any, config_dir: Path, clock: FakeClock
+) -> None:
+    target = config_dir / "blueprints" / "automation" / "delayed.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(DELAY_BLUEPRINT, encoding="utf-8")
+    hub = await make_hub(FROM_BLUEPRINT, web=False)
+    hub.bus.fire("go", {"who": "a"})
+    await clock.advance(60)
+    edited = FROM_BLUEPRINT.replace("message: v1", "message: v2")
+    write_config(config_dir, edited)
+    assert (await manager(hub).reload()).changed == ["slow"]
+    # The blueprint itself changes too: the saved definition is the substituted config.
+    target.write_text(DELAY_BLUEPRINT.replace("minutes: 10", "minutes: 30"), encoding="utf-8")
+    await hub.stop()
+    hub2 = await make_hub(edited, web=False, folder=config_dir)
+    done = collect(hub2, "done")
+    await clock.advance(9 * 60 + 1)
+    assert _done(done) == [("v1", "delayed-a", True)]
