@@ -520,8 +520,8 @@ class MqttConnection:
         try:
             async with asyncio.timeout(within):
                 await client.__aenter__()
-        except TimeoutError:
-            raise MqttNotConnected(f"MQTT broker {self.address} did not answer in {within:g} s") from None
+        except TimeoutError as err:
+            raise MqttNotConnected(f"MQTT broker {self.address} did not answer in {within:g} s") from err
         except aiomqtt.MqttError as err:
             rc = getattr(err, "rc", None)
             problem = MqttNotConnected(f"MQTT broker {self.address}: {err}")

@@ -420,9 +420,9 @@ async def write(call: Awaitable[str]) -> str:
 
     try:
         return await call
-    except ConfigConflict:
-        raise FlowError("flow.conflict") from None
+    except ConfigConflict as err:
+        raise FlowError("flow.conflict") from err
     except IdCollision as err:
-        raise FlowError("flow.id_taken", id=err.item_id) from None
+        raise FlowError("flow.id_taken", id=err.item_id) from err
     except ConfigRejected as err:
-        raise FlowError("flow.rejected", list(err.errors)) from None
+        raise FlowError("flow.rejected", list(err.errors)) from err

@@ -53,6 +53,7 @@ async def verify_channel(hub: Hub, token: str, secret: str, api_base: str) -> di
             channel_access_token=SecretStr(token), channel_secret=SecretStr(secret), api_base=api_base
         )
     except ValidationError:
+        # Not chained: pydantic's error repeats its input, the channel token and secret.
         raise FlowError("line.refused") from None
     api = LineApi(config, hub.clock)
     try:
@@ -60,8 +61,8 @@ async def verify_channel(hub: Hub, token: str, secret: str, api_base: str) -> di
         return await api.bot_info(VERIFY_TIMEOUT)
     except LineApiError as err:
         if err.status in (401, 403):
-            raise FlowError("line.refused") from None
-        raise FlowError("line.unreachable") from None
+            raise FlowError("line.refused") from err
+        raise FlowError("line.unreachable") from err
     finally:
         await api.close()
 

@@ -333,12 +333,12 @@ async def post_probe(request: web.Request) -> web.StreamResponse:
             port = int(values["port"] or "80")
             if not 1 <= port <= 65535:
                 raise ValueError
-        except ValueError:
-            raise FlowError("cam.unreachable") from None
+        except ValueError as err:
+            raise FlowError("cam.unreachable") from err
         try:
             probe = await probe_camera(host, port, username, password)
         except OnvifError as err:
-            raise FlowError(_error_key(err)) from None
+            raise FlowError(_error_key(err)) from err
     except FlowError as err:
         return await _page(request, error=err, values=values, status=422)
     draft_id = secrets.token_urlsafe(12)
@@ -352,8 +352,8 @@ async def preview(request: web.Request) -> web.StreamResponse:
     try:
         draft = _draft(hub, request.match_info["draft"])
         data = await fetch_preview(draft)
-    except (FlowError, SnapshotError, OSError, TimeoutError):
-        raise web.HTTPNotFound(text="no picture") from None
+    except (FlowError, SnapshotError, OSError, TimeoutError) as err:
+        raise web.HTTPNotFound(text="no picture") from err
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -474,9 +474,9 @@ async def save_camera(hub: Hub, draft: Draft, *, recorded_by: str, role: str = "
             text=draft.text,
             recorded_by=recorded_by,
         )
-    except Exception:
+    except Exception as err:
         _LOGGER.exception("camera %s: the consent could not be stored; the camera is not added", cam_id)
-        raise FlowError("cam.consent_not_saved") from None
+        raise FlowError("cam.consent_not_saved") from err
     try:
         await write(ui.add_item("onvif", item, etag=etag, secrets=secret_values or None, actor=recorded_by))
     except BaseException:

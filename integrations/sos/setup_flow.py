@@ -125,12 +125,12 @@ async def permit_join(hub: Hub, seconds: int) -> int:
                 json.dumps({"time": seconds, "transaction": transaction}),
                 qos=1,
             )
-        except MqttNotConnected:
-            raise FlowError("dev.broker_down", broker=str(client.address)) from None
+        except MqttNotConnected as err:
+            raise FlowError("dev.broker_down", broker=str(client.address)) from err
         try:
             data = await asyncio.wait_for(answer, PERMIT_ANSWER_WAIT)
-        except TimeoutError:
-            raise FlowError("dev.no_z2m", seconds=int(PERMIT_ANSWER_WAIT), base=base) from None
+        except TimeoutError as err:
+            raise FlowError("dev.no_z2m", seconds=int(PERMIT_ANSWER_WAIT), base=base) from err
     finally:
         unsub()
     if data.get("status") != "ok":
@@ -294,10 +294,10 @@ async def wait_press(hub: Hub, key: str, within: float = PRESS_WAIT) -> str:
         unsub = hub.bus.listen("state_changed", on_state, lambda e: e.data.get("entity_id") == entity_id)
     try:
         action = await asyncio.wait_for(got, within)
-    except TimeoutError:
+    except TimeoutError as err:
         if other:
-            raise FlowError("dev.press_other", action=other[-1][:40]) from None
-        raise FlowError("dev.press_timeout", seconds=int(within)) from None
+            raise FlowError("dev.press_other", action=other[-1][:40]) from err
+        raise FlowError("dev.press_timeout", seconds=int(within)) from err
     finally:
         unsub()
     _pairing(hub).proofs[key] = ("sos", hub.clock.time(), action)
@@ -320,8 +320,8 @@ async def flash_light(hub: Hub, key: str) -> None:
             for state in ("ON", "OFF", "ON", "OFF"):
                 await client.publish(topic, json.dumps({"state": state}), qos=1)
                 await hub.clock.sleep(0.5)
-    except MqttNotConnected:
-        raise FlowError("dev.broker_down", broker=str(client.address)) from None
+    except MqttNotConnected as err:
+        raise FlowError("dev.broker_down", broker=str(client.address)) from err
     _pairing(hub).proofs[key] = ("flash_sent", hub.clock.time(), "blink")
 
 
@@ -489,11 +489,12 @@ async def connect_broker(hub: Hub, broker: str, username: str, password: str, *,
     try:
         config = MqttConfig(broker=broker, username=username or None, password=password or None)
     except ValidationError:
+        # Not chained: pydantic's error repeats its input, the broker password.
         raise FlowError("dev.broker_bad_url") from None
     try:
         await probe_broker(hub, config, PERMIT_ANSWER_WAIT)
     except MqttNotConnected as err:
-        raise FlowError("dev.broker_refused" if err.refused else "dev.broker_unreachable") from None
+        raise FlowError("dev.broker_refused" if err.refused else "dev.broker_unreachable") from err
     ui = writer(hub)
     current, etag = await ui.get_block("mqtt")
     block: dict[str, Any] = dict(current) if isinstance(current, Mapping) else {}
