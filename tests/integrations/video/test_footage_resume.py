@@ -41,13 +41,14 @@ from integrations.federation.testing import (
 from integrations.mqtt.testing import free_port
 from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.footage import FOOTAGE
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.evidence_pack import file_sha256
 from integrations.video.footage import FOOTAGE_DESK
 from integrations.video.footage_testing import SEGMENT_PLUGIN, make_segments, register_segments
 
 REPO = Path(__file__).resolve().parents[3]
 TESTCAMS = REPO / "tests" / "integrations" / "federation" / "testcams"
-VIDEO_RUNTIME = "video:\n  footage: {retry_seconds: 0.1, chunk_bytes: 65536, upload_kbps: 0}\n"
+VIDEO = "video:\n  footage: {retry_seconds: 0.1, chunk_bytes: 65536, upload_kbps: 0}\n"
 CAMS = "testcams:\n  - {id: gate_always, share: always, password: !secret cam_pw}\n"
 
 pytestmark = pytest.mark.slow
@@ -136,7 +137,7 @@ async def test_station_restart_mid_upload(
     await register_hubs(station)
     shutil.copytree(TESTCAMS, config_dir / "plugins" / "testcams")
     (config_dir / "secrets.yaml").write_text(f"cam_pw: {CAMERA_PASSWORD}\n", encoding="utf-8")
-    hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO_RUNTIME)
+    hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO)
     assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10)
     await until(lambda: station.data[FOOTAGE].hub_key("test-hub"))
 
@@ -235,7 +236,7 @@ async def test_hub_sigkill_mid_upload(
             """)
         + federation_lab.hub_block()
         + CAMS
-        + VIDEO_RUNTIME
+        + VIDEO
         + f"testfootage: {{camera: camera.gate_always, folder: '{segment_files[0].parent}', start: {t0}, seconds: 2}}\n",
         encoding="utf-8",
     )
@@ -299,7 +300,7 @@ async def test_a_damaged_partial_clip_is_sent_again(
     await register_hubs(station)
     shutil.copytree(TESTCAMS, config_dir / "plugins" / "testcams")
     (config_dir / "secrets.yaml").write_text(f"cam_pw: {CAMERA_PASSWORD}\n", encoding="utf-8")
-    hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO_RUNTIME)
+    hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO)
     assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10)
     await until(lambda: station.data[FOOTAGE].hub_key("test-hub"))
 
