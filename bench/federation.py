@@ -397,14 +397,14 @@ def write_hub_config(args: argparse.Namespace) -> Path:
 
 async def hub_role(args: argparse.Namespace) -> None:
     from hub.hub import Hub
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
     config = await asyncio.to_thread(write_hub_config, args)
     hub = Hub(config, web=False)
     await hub.start()
     result: dict[str, Any] = {}
     try:
-        fed = hub.data[FEDERATION]
+        fed = hub.data[FEDERATION_RUNTIME]
         if not await fed.link.wait_connected(30) or not await fed.outbox.wait_empty(30):
             raise SystemExit("the hub could not reach the station")
         if args.phase == "backlog":
@@ -419,9 +419,9 @@ async def hub_role(args: argparse.Namespace) -> None:
 
 
 async def outbox_throughput(hub: Any, count: int) -> dict[str, float]:
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     t0 = time.monotonic()
     chunk = 500
     for start in range(0, count, chunk):
@@ -445,9 +445,9 @@ async def outbox_throughput(hub: Any, count: int) -> dict[str, float]:
 
 def time_acks(hub: Any) -> dict[str, float]:
     """Note when each outbox id is acknowledged at the hub (returned dict fills as acks arrive)."""
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     acked_at: dict[str, float] = {}
     original_ack = fed.outbox.ack
 
@@ -463,18 +463,18 @@ def time_acks(hub: Any) -> dict[str, float]:
 
 
 async def open_sos(hub: Any) -> str:
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-    result = await hub.data[INCIDENTS].open("sos", title="bench SOS")
+    result = await hub.data[INCIDENT_RUNTIME].open("sos", title="bench SOS")
     # incident.open returns the incident (or, in older code, its id).
     return str(getattr(result, "id", result))
 
 
 async def backlog_trials(hub: Any, db: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The first SOS behind a backlog: at the station (the parent dumps it) and in this hub's outbox."""
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     acked_at = time_acks(hub)
     station_opened: dict[str, float] = {}
     for _ in range(args.trials):
@@ -506,9 +506,9 @@ async def backlog_trials(hub: Any, db: Path, args: argparse.Namespace) -> dict[s
 
 
 async def sos_latency(hub: Any, db: Path, count: int, gap: float) -> dict[str, float]:
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     acked_at = time_acks(hub)
     opened: dict[str, float] = {}
     for _ in range(count):

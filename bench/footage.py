@@ -45,9 +45,9 @@ from integrations.federation.testing import (  # noqa: E402
 )
 from integrations.mqtt.testing import Mosquitto, find_mosquitto  # noqa: E402
 from integrations.station.footage import FOOTAGE  # noqa: E402
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME  # noqa: E402
 from integrations.video.footage import FOOTAGE_DESK  # noqa: E402
 from integrations.video.footage_testing import make_segments, register_segments  # noqa: E402
-from integrations.video.runtime import VIDEO  # noqa: E402
 
 TESTCAMS = REPO / "tests" / "integrations" / "federation" / "testcams"
 HUB_BASE = """\
@@ -104,7 +104,7 @@ async def run(runs: int, minutes: float, work: Path) -> dict[str, Any]:
         repeat = max(1, round(minutes * 60 / (count * SEGMENT_SECONDS)))
         t0 = time.time() - 3600
         await register_segments(
-            hub.data[VIDEO].recordings,
+            hub.data[VIDEO_RUNTIME].recordings,
             "camera.gate_always",
             files,
             start=t0,

@@ -125,9 +125,9 @@ def run_hub_target(name: str, cases: int) -> int:
         fuzz()
         loop.run_until_complete(settle("the last cases"))
         if name == "line_webhook":
-            from integrations.line.runtime import LINE
+            from integrations.line.const import RUNTIME as LINE_RUNTIME
 
-            intake = hub.data[LINE].webhook
+            intake = hub.data[LINE_RUNTIME].webhook
             print(f"    webhook: {intake.received} deliveries accepted, {intake.rejected} refused")
         else:
             from integrations.mqtt import get_client

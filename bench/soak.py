@@ -150,10 +150,10 @@ class Lab:
 
 async def soak(events: int, log: bool = True) -> dict[str, Any]:
     """Run the compressed day; return hourly RSS and timings."""
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
     from hub.core.clock import FakeClock
     from hub.hub import Hub
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
     lab = Lab(folder)
@@ -166,10 +166,10 @@ async def soak(events: int, log: bool = True) -> dict[str, Any]:
     hub = Hub(config, clock=clock, web=False)
     await hub.start()
     assert not hub.config_errors, hub.config_errors
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     if not await fed.link.wait_connected(30):
         raise SystemExit("the hub could not reach the station's broker")
-    incidents = hub.data[INCIDENTS]
+    incidents = hub.data[INCIDENT_RUNTIME]
     done = 0
 
     def count(_event: Any) -> None:

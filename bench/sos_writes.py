@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.runner import Result
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
 from hub.testing import BASE_CONFIG
 from integrations.line.testing import FakeLineApi
@@ -129,7 +129,7 @@ async def _trace(hub: Hub, counter: _Counter) -> None:
 
 
 async def _settle(hub: Hub, incident_id: str) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     for _ in range(500):
         inc = await mgr.get(incident_id)
         kinds = [e.kind for e in inc.timeline]
@@ -166,7 +166,7 @@ async def run(presses: int) -> dict[str, Any]:
                 await hub.block_till_done()
                 await hub.storage.flush()
                 counter.take()
-                mgr = hub.data[INCIDENTS]
+                mgr = hub.data[INCIDENT_RUNTIME]
                 tx: list[float] = []
                 rows: list[float] = []
                 reads: list[float] = []

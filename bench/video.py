@@ -45,7 +45,8 @@ from hub.hub import Hub  # noqa: E402
 from hub.testing import wait_for, write_config  # noqa: E402
 from integrations.camera import CameraEntity, add_camera  # noqa: E402
 from integrations.camera.config import RecordConfig  # noqa: E402
-from integrations.video import VIDEO, VideoRuntime  # noqa: E402
+from integrations.video import VideoRuntime  # noqa: E402
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -155,7 +156,7 @@ async def _workload(
     path = write_config(folder, "video: {segment_seconds: 4, disk_budget_gb: 5, min_free_gb: 0.5}\n")
     hub = Hub(path, web=False)
     await hub.start()
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     cameras = max(recorded, live)
     for n in range(cameras):
         rec = RecordConfig(mode="continuous") if n < recorded else None

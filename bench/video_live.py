@@ -200,7 +200,7 @@ async def start_station(
 
 async def start_hub(work: Path, broker: Mosquitto, station_url: str, cameras: dict[str, str]) -> Hub:
     from hub.testing import BASE_CONFIG, write_config
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
     folder = work / "hub"
     folder.mkdir()
@@ -214,7 +214,7 @@ async def start_hub(work: Path, broker: Mosquitto, station_url: str, cameras: di
     await hub.start()
     for object_id, url in cameras.items():
         add_camera(hub, BenchCamera(hub, object_id, url))
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     await fed.link.wait_connected(20)
     await fed.send_registry(force=True)
     return hub
@@ -340,12 +340,12 @@ async def watch(
 
 async def wait_idle(hub: Hub) -> None:
     """Wait until nothing is streamed or pulled (a cold start for the next click)."""
-    from integrations.video import VIDEO
+    from integrations.video.const import RUNTIME as VIDEO_RUNTIME
     from integrations.video.uplink import LIVE_UPLINKS
 
     for _ in range(200):
         uplinks = hub.data.get(LIVE_UPLINKS)
-        pulling = any(r.running for r in hub.data[VIDEO].restreams())
+        pulling = any(r.running for r in hub.data[VIDEO_RUNTIME].restreams())
         if not (uplinks and uplinks.active) and not pulling:
             return
         await asyncio.sleep(0.1)

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from hub.auth import role_at_least
-from hub.components.incident import INCIDENTS, KINDS, IncidentNotFound
+from hub.components.incident import KINDS, IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from hub.core.errors import ServiceNotFound
 from hub.core.state import valid_entity_id
@@ -206,7 +207,7 @@ async def list_incidents(request: web.Request) -> web.Response:
     status, hub_id = request.query.get("status"), request.query.get("hub_id") or None
     items: list[dict[str, Any]] = []
     if hub_id is None or hub_id == hub.id:
-        incidents = await hub.data[INCIDENTS].find(status, kind, limit)
+        incidents = await hub.data[INCIDENT_RUNTIME].find(status, kind, limit)
         items = [{**i.as_dict(timeline=False), "hub_id": hub.id} for i in incidents]
     if hub_id != hub.id:
         for source in hub.data.get(INCIDENT_SOURCES) or ():
@@ -232,7 +233,7 @@ async def get_incident(request: web.Request) -> web.Response:
     try:
         if hub_id not in (None, hub.id):
             raise IncidentNotFound(f"incident {incident_id} not found")
-        inc = await hub.data[INCIDENTS].get(incident_id)
+        inc = await hub.data[INCIDENT_RUNTIME].get(incident_id)
     except IncidentNotFound as err:
         for source in hub.data.get(INCIDENT_SOURCES) or ():
             found = await source.incident(incident_id, hub_id)
@@ -262,7 +263,7 @@ async def incident_action(request: web.Request) -> web.Response:
             if isinstance(err.__cause__, IncidentNotFound):
                 return json_error(404, str(err.__cause__))
             raise
-        inc = await hub.data[INCIDENTS].get(request.match_info["incident_id"])
+        inc = await hub.data[INCIDENT_RUNTIME].get(request.match_info["incident_id"])
         return web.json_response(inc.as_dict(), dumps=json_dumps)
 
     return await run() if key is None else await idempotent(request, key, body, run)

@@ -21,7 +21,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.auth import SESSION_SECONDS, AuthError, User, role_at_least
-from hub.components.incident import INCIDENTS, STATUSES, IncidentNotFound
+from hub.components.incident import STATUSES, IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.services import ROLES
 from hub.core.throttle import Throttle
 from hub.http.routes import Handler, Route, current_user
@@ -322,7 +323,7 @@ class _Pages:
             (domain, sorted(groups[domain], key=lambda s: (s.name, s.entity_id)))
             for domain in sorted(groups, key=_domain_key)
         ]
-        manager = hub.data.get(INCIDENTS)
+        manager = hub.data.get(INCIDENT_RUNTIME)
         incidents = await manager.find(status="active") if manager is not None else []
         incidents = await _with_federated(hub, incidents, "active", 100)
         plugins = _plugin_rows(hub)
@@ -345,7 +346,7 @@ class _Pages:
         status = request.query.get("status", "")
         if status not in STATUS_FILTERS:
             return error_page(request, 400, _t(request, "incidents.bad_status", status=status))
-        manager = hub.data.get(INCIDENTS)
+        manager = hub.data.get(INCIDENT_RUNTIME)
         items = await manager.find(status=status or None, limit=200) if manager is not None else []
         items = await _with_federated(hub, items, status or None, 200)
         return render(
@@ -355,7 +356,7 @@ class _Pages:
     async def incident(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
         incident_id = request.match_info["incident_id"]
-        manager = hub.data.get(INCIDENTS)
+        manager = hub.data.get(INCIDENT_RUNTIME)
         try:
             if manager is None:
                 raise IncidentNotFound(incident_id)

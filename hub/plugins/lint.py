@@ -9,10 +9,14 @@ The shape, for every folder under ``integrations/`` and ``plugins/``:
   name plugins that exist;
 * ``README.md``, ``__init__.py``, ``config.py`` (the block's schema) and ``const.py`` (its names);
 * ``__init__.py`` implements at least one hook with ``@hookimpl``;
-* tests mirror the tree: ``tests/<integrations|plugins>/<name>/`` holds at least one ``test_*.py``.
+* tests mirror the tree: ``tests/<integrations|plugins>/<name>/`` holds at least one ``test_*.py``;
+* the runtime object: the one ``HubKey`` named after the plugin (``HubKey(DOMAIN)``), through which
+  other code reaches its runtime object, is ``RUNTIME`` in its ``const.py``, and no other module
+  binds ``RUNTIME`` to a key (see "The runtime object" in docs/plugins.md).
 
 The core components under ``hub/components/`` need a ``manifest.json`` that validates, a hook in
-``__init__.py`` and tests in ``tests/hub/components/<name>/`` (their schemas live with their code).
+``__init__.py`` and tests in ``tests/hub/components/<name>/`` (their schemas live with their code);
+the runtime-object rule holds for them too.
 """
 
 from __future__ import annotations
@@ -80,6 +84,61 @@ def _implements_a_hook(init: Path) -> bool:
     return False
 
 
+def _hub_keys(module: Path) -> list[tuple[str, ast.expr | None, int]]:
+    """``(name, first argument, line)`` of each module-level ``NAME = HubKey(...)`` in ``module``."""
+    try:
+        tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+    except SyntaxError:
+        return []  # a broken module fails its own tests; the lint reports shapes
+    keys: list[tuple[str, ast.expr | None, int]] = []
+    for node in tree.body:
+        target: ast.expr
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call)):
+            continue
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if called == "HubKey":
+            keys.append((target.id, value.args[0] if value.args else None, node.lineno))
+    return keys
+
+
+def _names_the_plugin(arg: ast.expr | None, domain: str) -> bool:
+    if isinstance(arg, ast.Name):
+        return arg.id == "DOMAIN"
+    return isinstance(arg, ast.Constant) and arg.value == domain
+
+
+def lint_runtime_key(root: Path, folder: Path) -> list[Finding]:
+    """The runtime-object key: ``RUNTIME = HubKey(DOMAIN)`` in ``const.py``, nowhere else.
+
+    One name in one module for every plugin, so ``hub.data[RUNTIME]`` (imported from the plugin's
+    ``const``) is how any code reaches any plugin's runtime object.
+    """
+    found: list[Finding] = []
+    for module in sorted(folder.rglob("*.py")):
+        rel = module.relative_to(root).as_posix()
+        in_const = module == folder / "const.py"
+        for name, arg, line in _hub_keys(module):
+            where = f"{rel}:{line}"
+            if name == "RUNTIME" and not in_const:
+                found.append(Finding(where, "RUNTIME is declared in const.py, not here"))
+            elif name == "RUNTIME" and not _names_the_plugin(arg, folder.name):
+                found.append(Finding(where, "RUNTIME is HubKey(DOMAIN)"))
+            elif name != "RUNTIME" and _names_the_plugin(arg, folder.name):
+                found.append(
+                    Finding(
+                        where, f"{name} names the plugin's runtime object: declare it as RUNTIME in const.py"
+                    )
+                )
+    return found
+
+
 def lint_folder(root: Path, folder: Path, known: set[str]) -> list[Finding]:
     rel = folder.relative_to(root).as_posix()
     found: list[Finding] = []
@@ -107,6 +166,7 @@ def lint_folder(root: Path, folder: Path, known: set[str]) -> list[Finding]:
     tests = root / "tests" / folder.parent.name / folder.name
     if not any(tests.glob("test_*.py")):
         found.append(Finding(rel, f"no tests: tests/{folder.parent.name}/{folder.name}/test_*.py"))
+    found.extend(lint_runtime_key(root, folder))
     return found
 
 
@@ -126,6 +186,7 @@ def lint_component(root: Path, folder: Path) -> list[Finding]:
     tests = root / "tests" / COMPONENTS / folder.name
     if not any(tests.glob("test_*.py")):
         found.append(Finding(rel, f"no tests: tests/{COMPONENTS}/{folder.name}/test_*.py"))
+    found.extend(lint_runtime_key(root, folder))
     return found
 
 

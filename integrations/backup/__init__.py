@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hub import hookimpl
-from hub.keys import HubKey
 from integrations.backup.config import BackupConfig
+from integrations.backup.const import RUNTIME
 from integrations.backup.schedule import BackupSchedule
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("BACKUPS", "BackupConfig", "BackupSchedule")
-
-BACKUPS: HubKey[BackupSchedule] = HubKey("backup_schedule")
+__all__ = ("BackupConfig", "BackupSchedule")
 
 
 @hookimpl
@@ -33,13 +31,13 @@ def config_schema() -> Any:
 def setup(hub: Hub, config: BackupConfig | None) -> None:
     """Schedule the daily backup."""
     if config is not None:
-        hub.data[BACKUPS] = BackupSchedule(hub, config)
+        hub.data[RUNTIME] = BackupSchedule(hub, config)
 
 
 @hookimpl
 def shutdown(hub: Hub) -> None:
     """Stop scheduling."""
-    schedule = hub.data.pop(BACKUPS, None)
+    schedule = hub.data.pop(RUNTIME, None)
     if schedule is not None:
         schedule.stop()
 
@@ -47,7 +45,7 @@ def shutdown(hub: Hub) -> None:
 @hookimpl
 def health_info(hub: Hub) -> Any:
     """A failed daily backup is a problem to show."""
-    schedule = hub.data.get(BACKUPS)
+    schedule = hub.data.get(RUNTIME)
     if schedule is None or schedule.last_error is None:
         return None
     return {"backup": {"error": schedule.last_error}}

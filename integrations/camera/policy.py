@@ -201,10 +201,10 @@ class AlarmWindow:
 
     async def load(self, hub: Hub) -> None:
         """Read open and recently closed incidents (through the incident manager)."""
-        from hub.components.incident import INCIDENTS
+        from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
         since = hub.clock.time() - self.KEEP_SECONDS
-        for inc in await hub.data[INCIDENTS].open_or_closed_since(since):
+        for inc in await hub.data[INCIDENT_RUNTIME].open_or_closed_since(since):
             closed = inc.closed_at if inc.status == "closed" else None
             self._incidents[inc.id] = _Incident(inc.opened_at, closed)
 

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.errors import HubError
 from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity, SnapshotError, check_jpeg
@@ -102,7 +102,7 @@ class PreBuffer:
         stored.extend(ids)
         label = "ก่อนเหตุ / before" if phase == "before" else "หลังเหตุ / after"
         try:
-            await self.hub.data[INCIDENTS].note(
+            await self.hub.data[INCIDENT_RUNTIME].note(
                 incident_id,
                 f"{len(ids)} snapshot(s) {label} from {self.camera.name}",
                 by=self.camera.entity_id,

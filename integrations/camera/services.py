@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.camera.const import DOMAIN, EVENT_SNAPSHOT
 from integrations.camera.entity import CameraEntity, PtzError, SnapshotError
 
@@ -69,7 +69,7 @@ def register(hub: Hub) -> None:
                 call.context,
             )
             if incident_id:
-                await hub.data[INCIDENTS].note(
+                await hub.data[INCIDENT_RUNTIME].note(
                     incident_id,
                     # The entry's kind ("snapshot") is translated on the page; the text is the camera's name.
                     camera.name,
@@ -79,7 +79,7 @@ def register(hub: Hub) -> None:
                     context=call.context,
                 )
         if errors and incident_id:
-            await hub.data[INCIDENTS].note(
+            await hub.data[INCIDENT_RUNTIME].note(
                 incident_id,
                 "snapshot failed: " + "; ".join(errors),
                 kind="error",

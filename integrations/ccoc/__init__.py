@@ -32,18 +32,19 @@ __all__ = ("start_console", "stop_console")
 
 async def start_console(hub: Hub, station: Station) -> None:
     """Start the console of a running station."""
-    from integrations.ccoc.service import CONSOLE, Console
+    from integrations.ccoc.const import RUNTIME
+    from integrations.ccoc.service import Console
 
     console = Console(hub, station, station.cfg.console)
     await console.start()
-    hub.data[CONSOLE] = console
+    hub.data[RUNTIME] = console
 
 
 async def stop_console(hub: Hub) -> None:
     """Stop the console (before the station closes its store)."""
-    from integrations.ccoc.service import CONSOLE
+    from integrations.ccoc.const import RUNTIME
 
-    console = hub.data.pop(CONSOLE)
+    console = hub.data.pop(RUNTIME)
     if console is not None:
         await console.stop()
 
@@ -51,9 +52,9 @@ async def stop_console(hub: Hub) -> None:
 @hookimpl
 async def setup(hub: Hub, config: Any) -> None:
     """Start the console on the station set up just before it (``config`` is unused: ``station: console:``)."""
-    from integrations.station.runtime import STATION
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
-    station = hub.data.get(STATION)
+    station = hub.data.get(STATION_RUNTIME)
     if station is None:
         raise RuntimeError("the station is not running")
     await start_console(hub, station)

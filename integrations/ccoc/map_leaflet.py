@@ -99,10 +99,10 @@ def map_csp(cfg: MapConfig) -> str | None:
 
 async def tile(request: web.Request) -> web.StreamResponse:
     """One tile of the offline tile folder (``tiles_dir``)."""
-    from integrations.ccoc.service import CONSOLE
+    from integrations.ccoc.const import RUNTIME
 
     hub = request.app[HUB_KEY]
-    console = hub.data.get(CONSOLE)
+    console = hub.data.get(RUNTIME)
     folder = console.cfg.map.tiles_dir if console is not None else None
     z, x, y = (request.match_info[k] for k in ("z", "x", "y"))
     if not folder or not all(_TILE_PART.match(v) for v in (z, x, y)):

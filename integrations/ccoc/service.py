@@ -16,7 +16,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
-from hub.keys import HubKey
 from integrations.ccoc.board import HubDirectory, board_item
 from integrations.ccoc.cap import CapPusher, build_alert, identifier
 from integrations.ccoc.delivery import Delivery
@@ -40,11 +39,10 @@ if TYPE_CHECKING:
     from integrations.ccoc.config import ConsoleConfig
     from integrations.station.runtime import Station
 
-__all__ = ("CONSOLE", "Console", "EVENT_CCOC_INCIDENT", "EVENT_CCOC_HUB")
+__all__ = ("Console", "EVENT_CCOC_INCIDENT", "EVENT_CCOC_HUB")
 
 _LOGGER = logging.getLogger(__name__)
 
-CONSOLE: HubKey[Console] = HubKey("station_console")
 #: Streamed to consoles (hub/http/stream.py allowlist).
 EVENT_CCOC_INCIDENT = "ccoc_incident"
 EVENT_CCOC_HUB = "ccoc_hub"

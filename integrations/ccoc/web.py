@@ -29,12 +29,13 @@ from integrations.ccoc.board import (
 )
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
+from integrations.ccoc.const import RUNTIME
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
 from integrations.ccoc.map_leaflet import leaflet_data, map_csp
 from integrations.ccoc.map_svg import render_map
-from integrations.ccoc.service import CONSOLE, Console
+from integrations.ccoc.service import Console
 from integrations.ccoc.viewing import camera_actions
 from integrations.federation.const import ALLOWED_COMMANDS, LIVE_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
@@ -62,7 +63,7 @@ def _dumps(obj: Any) -> str:
 
 
 def _console(request: web.Request) -> Console:
-    console = request.app[HUB_KEY].data.get(CONSOLE)
+    console = request.app[HUB_KEY].data.get(RUNTIME)
     if console is None:
         raise ConsoleError("the station console is not running", 503)
     return console

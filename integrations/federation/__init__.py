@@ -110,10 +110,11 @@ def storage_migrations() -> Any:
 @hookimpl
 async def setup(hub: Hub, config: FederationConfig) -> None:
     """Open the outbox and connect to the station's broker."""
-    from integrations.federation.uplink import FEDERATION, Federation
+    from integrations.federation.const import RUNTIME
+    from integrations.federation.uplink import Federation
 
     fed = Federation(hub, config)
-    hub.data[FEDERATION] = fed
+    hub.data[RUNTIME] = fed
     await fed.start()
 
     async def send(call: Any) -> dict[str, Any]:
@@ -150,9 +151,9 @@ async def setup(hub: Hub, config: FederationConfig) -> None:
 @hookimpl
 def hub_started(hub: Hub) -> None:
     """Send the registry once every plugin has had its say."""
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME
 
-    fed = hub.data.get(FEDERATION)
+    fed = hub.data.get(RUNTIME)
     if fed is not None:
         fed.hub_started()
 
@@ -162,31 +163,31 @@ def incident_written(
     hub: Hub, incident: Incident, entry: TimelineEntry
 ) -> IncidentRows | Awaitable[IncidentRows | None] | None:
     """Put the change's message for the station in the incident's own transaction."""
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME
 
-    fed = hub.data.get(FEDERATION)
+    fed = hub.data.get(RUNTIME)
     return fed.incident_rows(incident, entry) if fed is not None else None
 
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Say offline and disconnect; queued messages stay in the outbox."""
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME
     from integrations.video.uplink import LIVE_UPLINKS
 
     uplinks = hub.data.pop(LIVE_UPLINKS)
     if uplinks is not None:
         await uplinks.close()
-    fed = hub.data.pop(FEDERATION)
+    fed = hub.data.pop(RUNTIME)
     if fed is not None:
         await fed.stop()
 
 
 async def _status(request: web.Request) -> web.Response:
     from hub.http.server import HUB_KEY
-    from integrations.federation.uplink import FEDERATION
+    from integrations.federation.const import RUNTIME
 
-    fed = request.app[HUB_KEY].data.get(FEDERATION)
+    fed = request.app[HUB_KEY].data.get(RUNTIME)
     if fed is None:
         return web.json_response({"error": "federation is not running"}, status=503)
     return web.json_response(fed.status())

@@ -294,10 +294,11 @@ class CommandRunner:
             self._check_cameras(cmd, _ids(data["entity_id"]), service)
         if domain == "incident":
             data["by"] = f"{cmd.by.name or cmd.by.user} ({self.station})"
-            from hub.components.incident import INCIDENTS, IncidentNotFound
+            from hub.components.incident import IncidentNotFound
+            from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
             try:
-                await self.hub.data[INCIDENTS].get(data["incident_id"], timeline=False)
+                await self.hub.data[INCIDENT_RUNTIME].get(data["incident_id"], timeline=False)
             except IncidentNotFound as err:
                 raise CommandRefused(f"no incident {data['incident_id']} at this hub") from err
         if not self.hub.services.has(domain, service):

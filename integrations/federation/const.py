@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.federation.uplink import Federation
 
 DOMAIN: Final = "federation"
 
@@ -94,3 +99,6 @@ HEALTH_OFFLINE: Final = "offline"
 MAX_JSON_BYTES: Final = 256 * 1024
 #: Largest snapshot sent up (the camera integration's own limit is the same).
 MAX_SNAPSHOT_BYTES: Final = 8 * 1024 * 1024
+
+#: The hub's uplink to its police station: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[Federation] = HubKey(DOMAIN)

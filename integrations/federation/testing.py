@@ -130,9 +130,9 @@ def station_config(hub_id: str = "ccoc") -> str:
 
 async def register_hubs(station_hub: Hub, *hub_ids: str) -> None:
     """Register hubs in a running station, as ``add-hub`` does."""
-    from integrations.station.runtime import STATION
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
-    station = station_hub.data[STATION]
+    station = station_hub.data[STATION_RUNTIME]
     for hub_id in hub_ids or tuple(HUB_PASSWORDS):
         await station.store.register_hub(hub_id, hub_id, station_hub.clock.time())
     await station.ingest.reload_hubs()
@@ -171,17 +171,17 @@ async def start_pair(
     **hub_opts: Any,
 ) -> tuple[Hub, Hub]:
     """Start a station and a hub federated to it; return (hub, station) once both are connected."""
-    from integrations.federation.uplink import FEDERATION
-    from integrations.station.runtime import STATION
+    from integrations.federation.const import RUNTIME
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
     station = await make_hub(
         lab.station_block(**(station_extra or {})), base=station_config(), folder=station_folder
     )
     await register_hubs(station)
     hub = await make_hub(lab.hub_block(**hub_opts) + textwrap.dedent(hub_extra))
-    assert await station.data[STATION].ingest.link.wait_connected(10)
-    assert await station.data[STATION].ingest.urgent_link.wait_connected(10)
-    assert await hub.data[FEDERATION].link.wait_connected(10)
+    assert await station.data[STATION_RUNTIME].ingest.link.wait_connected(10)
+    assert await station.data[STATION_RUNTIME].ingest.urgent_link.wait_connected(10)
+    assert await hub.data[RUNTIME].link.wait_connected(10)
     return hub, station
 
 

@@ -27,7 +27,6 @@ from hub.core.clock import Cancel
 from hub.core.ids import ulid
 from hub.core.retry import Backoff
 from hub.i18n import entity_name
-from hub.keys import HubKey
 from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
@@ -61,11 +60,10 @@ if TYPE_CHECKING:
     from hub.components.incident import Incident, IncidentRows, TimelineEntry
     from hub.hub import Hub
 
-__all__ = ("FEDERATION", "Federation", "CONNECTED_ENTITY")
+__all__ = ("Federation", "CONNECTED_ENTITY")
 
 _LOGGER = logging.getLogger(__name__)
 
-FEDERATION: HubKey[Federation] = HubKey("federation")
 #: Shows whether the hub is connected to its station's broker.
 CONNECTED_ENTITY = "binary_sensor.federation_connected"
 #: Longest wait between re-sends while the station does not answer (backoff cap).

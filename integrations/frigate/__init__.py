@@ -14,17 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import hookimpl
 from hub.core.errors import PluginSetupError, ServiceValidationError
-from hub.keys import HubKey
 from integrations.frigate.config import FrigateConfig
-from integrations.frigate.const import DOMAIN
+from integrations.frigate.const import DOMAIN, RUNTIME
 from integrations.frigate.tracker import FrigateTracker, link_snapshot, snapshot_url
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("FrigateTracker", "TRACKER")
-
-TRACKER: HubKey[FrigateTracker] = HubKey("frigate_tracker")
+__all__ = ("FrigateTracker",)
 
 
 class LinkSchema(BaseModel):
@@ -54,7 +51,7 @@ def setup(hub: Hub, config: FrigateConfig | None) -> None:
     except MqttNotConfigured as err:
         raise PluginSetupError(str(err)) from err
     tracker = FrigateTracker(hub, client, cfg)
-    hub.data[TRACKER] = tracker
+    hub.data[RUNTIME] = tracker
 
     async def link(call: Any) -> None:
         data: LinkSchema = call.model
@@ -75,7 +72,7 @@ def setup(hub: Hub, config: FrigateConfig | None) -> None:
 @hookimpl
 def shutdown(hub: Hub) -> None:
     """Unsubscribe."""
-    tracker = hub.data.pop(TRACKER, None)
+    tracker = hub.data.pop(RUNTIME, None)
     if tracker is not None:
         tracker.stop()
 
@@ -83,7 +80,7 @@ def shutdown(hub: Hub) -> None:
 @hookimpl
 def health_info(hub: Hub) -> Any:
     """Return how many detections were announced and how many objects are tracked."""
-    tracker = hub.data.get(TRACKER)
+    tracker = hub.data.get(RUNTIME)
     if tracker is None:
         return None
     return {"detections": tracker.detections, "tracked": len(tracker.active)}

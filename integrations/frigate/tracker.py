@@ -183,9 +183,9 @@ class FrigateTracker:
 
     async def _link_open_incidents(self, event_id: str, tracked: _Tracked) -> None:
         """Note the snapshot link on open incidents that name this camera."""
-        from hub.components.incident import INCIDENTS
+        from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-        manager = self.hub.data.get(INCIDENTS)
+        manager = self.hub.data.get(INCIDENT_RUNTIME)
         url = snapshot_url(self.config.url, event_id)
         if manager is None or url is None:
             return
@@ -256,10 +256,10 @@ async def link_snapshot(
     context: Context | None = None,
 ) -> None:
     """Add a Frigate snapshot link to an incident's timeline."""
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
     what = " ".join(p for p in (label, camera and f"on {camera}") if p) or "detection"
-    await hub.data[INCIDENTS].note(
+    await hub.data[INCIDENT_RUNTIME].note(
         incident_id,
         f"Frigate snapshot: {what}",
         by="frigate",

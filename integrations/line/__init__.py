@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from hub import hookimpl
 from hub.metrics import METRICS
 from integrations.line.config import LineConfig
-from integrations.line.const import DOMAIN
+from integrations.line.const import DOMAIN, RUNTIME
 from integrations.line.notify import add_notify_targets
-from integrations.line.runtime import LINE, LineRuntime
+from integrations.line.runtime import LineRuntime
 from integrations.line.sender import SendSchema
 from integrations.line.store import MIGRATIONS
 
@@ -49,7 +49,7 @@ async def setup(hub: Hub, config: LineConfig | None) -> None:
         return
     rt = LineRuntime(hub, config)
     await rt.start()
-    hub.data[LINE] = rt
+    hub.data[RUNTIME] = rt
 
     async def send(call: Any) -> dict[str, Any]:
         answer = await rt.sender.send_service(call.model, call.context, key=call.key)
@@ -79,7 +79,7 @@ def config_changed(hub: Hub, old: LineConfig | None, new: LineConfig | None) -> 
     webhook validator and workers keep what they were built with, so anything else
     changed is left to a restart rather than half-applied.
     """
-    rt = hub.data.get(LINE)
+    rt = hub.data.get(RUNTIME)
     if rt is None or old is None or new is None:
         return False
     if old.model_copy(update={"groups": new.groups}) != new:
@@ -95,7 +95,7 @@ def repairs(hub: Hub) -> list[dict[str, str]] | None:
     """A monthly message quota near its end (LINE alerts stop when it runs out)."""
     from hub.components.onboarding.checks import item
 
-    rt = hub.data.get(LINE)
+    rt = hub.data.get(RUNTIME)
     if rt is None or rt.quota.level == "ok":
         return None
     severity = "error" if rt.quota.level == "exhausted" else "warning"
@@ -116,7 +116,7 @@ def repairs(hub: Hub) -> list[dict[str, str]] | None:
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Close the LINE client."""
-    rt = hub.data.pop(LINE)
+    rt = hub.data.pop(RUNTIME)
     if rt is not None:
         await rt.stop()
 
@@ -144,7 +144,7 @@ def static_dirs() -> Mapping[str, Path]:
 @hookimpl
 def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str]]:
     """Link the LINE page for operators and admins."""
-    if LINE not in hub.data:
+    if RUNTIME not in hub.data:
         return []
     return [{"href": "/line", "label_th": "LINE", "label_en": "LINE", "role": "operator"}]
 
@@ -152,7 +152,7 @@ def nav_links(hub: Hub, user: Mapping[str, Any] | None) -> list[Mapping[str, str
 @hookimpl
 def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Report the quota level and the bot's reachability to the station."""
-    rt = hub.data.get(LINE)
+    rt = hub.data.get(RUNTIME)
     if rt is None:
         return None
     quota = rt.quota.as_dict()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.line.runtime import LineRuntime
 
 DOMAIN: Final = "line"
 #: The hub's LINE entity: state ok / quota_warning / quota_exhausted / unreachable.
@@ -80,3 +85,6 @@ DEFAULT_TRIGGER_WORDS: Final = (
     "fire",
     "accident",
 )
+
+#: The LINE channel, its queue and its registrations: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[LineRuntime] = HubKey(DOMAIN)

@@ -16,7 +16,8 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
+from hub.components.incident import Incident, IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.bus import Event
 from hub.core.clock import Cancel
 from hub.core.context import Context
@@ -121,7 +122,7 @@ class Escalator:
         if row is None or row["state"] != "waiting":
             return
         try:
-            incident = await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
+            incident = await self.hub.data[INCIDENT_RUNTIME].get(incident_id, timeline=False)
         except IncidentNotFound:
             await self.stop(incident_id, "gone")
             return
@@ -135,7 +136,7 @@ class Escalator:
         nxt = next(
             (a for a in (rule.chain if rule else []) if a not in sent and aliases.get(a) not in sent), None
         )
-        mgr = self.hub.data[INCIDENTS]
+        mgr = self.hub.data[INCIDENT_RUNTIME]
         if nxt is None or rule is None:
             await self.stop(incident_id, "exhausted")
             await mgr.note(

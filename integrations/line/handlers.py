@@ -13,7 +13,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
+from hub.components.incident import Incident, IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from integrations.line import registration
 from integrations.line.cards import clip, drill_prefix, format_latency, short_ref, text_message
@@ -297,7 +298,7 @@ class EventHandlers:
                     self._ack_locks.pop(incident_id, None)
 
     async def _acknowledge(self, event: Any, source: Source, incident_id: str) -> None:
-        mgr = self.hub.data[INCIDENTS]
+        mgr = self.hub.data[INCIDENT_RUNTIME]
         try:
             incident = await mgr.get(incident_id, timeline=False)
         except IncidentNotFound:

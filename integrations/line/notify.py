@@ -39,9 +39,9 @@ def send_data(message: NotifyMessage, to: list[str]) -> dict[str, Any]:
 
 def add_notify_targets(hub: Hub, config: LineConfig) -> None:
     """Register ``notify.line`` and ``notify.line_<alias>`` (when the notify integration runs)."""
-    from integrations.notify import NOTIFY
+    from integrations.notify.const import RUNTIME as NOTIFY_RUNTIME
 
-    notify = hub.data.get(NOTIFY)
+    notify = hub.data.get(NOTIFY_RUNTIME)
     if notify is None:
         return
 

@@ -6,7 +6,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Event
-from hub.keys import HubKey
 from integrations.line.client import LineApi, LineApiError
 from integrations.line.const import ALIAS_RE, BOT_ENTITY
 from integrations.line.escalation import Escalator
@@ -20,11 +19,9 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.line.config import LineConfig
 
-__all__ = ("LINE", "LineRuntime")
+__all__ = "LineRuntime"
 
 _LOGGER = logging.getLogger(__name__)
-
-LINE: HubKey[LineRuntime] = HubKey("line")
 
 
 class LineRuntime:
@@ -240,12 +237,12 @@ class LineRuntime:
         self.hub.create_task(self._notify_ack(event.data["incident_id"], actor), "line ack notice")
 
     async def _notify_ack(self, incident_id: str, actor: str) -> None:
-        from hub.components.incident import INCIDENTS
+        from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
         from integrations.line.cards import drill_prefix, format_latency, short_ref
 
         if not await self.store.card_recipients(incident_id):
             return
-        incident = await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
+        incident = await self.hub.data[INCIDENT_RUNTIME].get(incident_id, timeline=False)
         name = actor
         if actor.startswith("user:"):
             user = next((u for u in await self.hub.auth.users() if u.id == actor[5:]), None)

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.components.incident import INCIDENTS, Incident, IncidentNotFound
+from hub.components.incident import Incident, IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from hub.core.errors import HubError, Refused
 from hub.entity import EntityNotFound
@@ -104,7 +105,7 @@ class Sender:
     async def incident(self, incident_id: str) -> Incident:
         """Return an incident; the one ``incident.open`` just made is answered from memory."""
         try:
-            return await self.hub.data[INCIDENTS].get(incident_id, timeline=False)
+            return await self.hub.data[INCIDENT_RUNTIME].get(incident_id, timeline=False)
         except IncidentNotFound as err:
             raise Refused(f"line.send: incident {incident_id} not found") from err
 
@@ -150,7 +151,7 @@ class Sender:
         for name, why in problems:
             _LOGGER.error("line.send: %s: %s", name, why)
             if incident is not None:
-                await self.hub.data[INCIDENTS].note(
+                await self.hub.data[INCIDENT_RUNTIME].note(
                     incident.id,
                     f"LINE → {name}: {why}",
                     by="line",
@@ -408,7 +409,7 @@ class Sender:
                 "results": [{k: v for k, v in r.items() if k != "text"} for r in results],
             }
         try:
-            await self.hub.data[INCIDENTS].note(
+            await self.hub.data[INCIDENT_RUNTIME].note(
                 incident_id, f"LINE {purpose} → {text}", by="line", kind="line", data=data, context=context
             )
         except (IncidentNotFound, ValueError) as err:

@@ -25,8 +25,7 @@ from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import request_lang
 from integrations.flows.common import FlowError, actor, form_text, render_flow, tr, write, writer
-from integrations.line.const import ALIAS_RE, DEFAULT_API_BASE
-from integrations.line.runtime import LINE
+from integrations.line.const import ALIAS_RE, DEFAULT_API_BASE, RUNTIME
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -74,7 +73,7 @@ def webhook_url(hub: Hub) -> str | None:
 
 
 def _running(hub: Hub) -> Any:
-    return hub.data.get(LINE)
+    return hub.data.get(RUNTIME)
 
 
 async def _page(

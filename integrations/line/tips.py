@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hub.components.incident import INCIDENTS, IncidentNotFound
+from hub.components.incident import IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from integrations.line.cards import clip, short_ref
 from integrations.line.client import LineApiError
@@ -63,7 +64,7 @@ class TipDesk:
         mtype = getattr(message, "type", None)
         if mtype not in ("text", "location", "image"):
             return
-        mgr = self.hub.data[INCIDENTS]
+        mgr = self.hub.data[INCIDENT_RUNTIME]
         name, member = await self.handlers.who(source)
         chat_alias = await self.rt.alias_of(source.chat_id) if source.chat_id else None
         location: dict[str, Any] | None = None
@@ -182,7 +183,7 @@ class TipDesk:
         except LineApiError as err:
             _LOGGER.warning("LINE: could not fetch photo %s: %s", message_id, err)
             if incident_id:
-                await self.hub.data[INCIDENTS].note(
+                await self.hub.data[INCIDENT_RUNTIME].note(
                     incident_id,
                     f"รูปภาพจาก LINE ดาวน์โหลดไม่ได้ / photo could not be fetched: {err}",
                     by="line",
@@ -196,7 +197,7 @@ class TipDesk:
             return None
         snapshot_id = await store_snapshot(self.hub, TIP_ENTITY, data, incident_id=incident_id, phase="tip")
         if incident_id:
-            await self.hub.data[INCIDENTS].note(
+            await self.hub.data[INCIDENT_RUNTIME].note(
                 incident_id,
                 f"รูปภาพจาก {name} ทาง LINE / photo from {name}",
                 by=f"line:{name}",

@@ -16,14 +16,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.auth import role_at_least
-from hub.components.incident import INCIDENTS, IncidentNotFound
+from hub.components.incident import IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from hub.i18n import pair_translator, register_template_pairs
 from integrations.line import registration
 from integrations.line.cards import short_ref
-from integrations.line.runtime import LINE, LineRuntime
+from integrations.line.const import RUNTIME
+from integrations.line.runtime import LineRuntime
 from integrations.line.sender import DETAILS_PATH, SendSchema
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ class CodeBody(BaseModel):
 
 
 def _rt(request: web.Request) -> LineRuntime:
-    runtime = request.app[HUB_KEY].data.get(LINE)
+    runtime = request.app[HUB_KEY].data.get(RUNTIME)
     if runtime is None:
         raise web.HTTPServiceUnavailable(text="LINE is not set up")
     return runtime
@@ -232,7 +234,7 @@ async def incident_page(request: web.Request) -> web.Response:
     if not signed and user is None:
         return json_error(403, "this link is invalid or has expired / ลิงก์ไม่ถูกต้องหรือหมดอายุ")
     try:
-        incident = await hub.data[INCIDENTS].get(incident_id)
+        incident = await hub.data[INCIDENT_RUNTIME].get(incident_id)
     except (IncidentNotFound, KeyError):
         return json_error(404, "no such incident")
     if user is None:

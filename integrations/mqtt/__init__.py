@@ -22,7 +22,7 @@ from hub.core.errors import HubError, ServiceValidationError
 from hub.keys import HubKey
 from integrations.mqtt.client import MessageCallback, MqttClient, MqttMessage, MqttNotConnected
 from integrations.mqtt.config import MqttConfig
-from integrations.mqtt.const import DOMAIN
+from integrations.mqtt.const import DOMAIN, RUNTIME
 from integrations.mqtt.matcher import validate_topic
 from integrations.mqtt.templating import TemplateError, render_payload
 from integrations.mqtt.trigger import MqttTrigger
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = (
-    "MQTT",
     "MqttClient",
     "MqttMessage",
     "MessageCallback",
@@ -41,7 +40,6 @@ __all__ = (
     "find_client",
 )
 
-MQTT: HubKey[MqttClient] = HubKey("mqtt_client")
 _EXTRAS: HubKey[list[Any]] = HubKey("mqtt_extras")
 
 
@@ -51,12 +49,12 @@ class MqttNotConfigured(HubError):
 
 def find_client(hub: Hub) -> MqttClient | None:
     """Return the hub's MQTT client, or None when MQTT is not configured."""
-    return hub.data.get(MQTT)
+    return hub.data.get(RUNTIME)
 
 
 def get_client(hub: Hub) -> MqttClient:
     """Return the hub's MQTT client; raise MqttNotConfigured with a fix for the admin."""
-    client = hub.data.get(MQTT)
+    client = hub.data.get(RUNTIME)
     if client is None:
         raise MqttNotConfigured(
             "this device talks MQTT: add an `mqtt:` block with the broker (see docs/devices.md)"
@@ -96,7 +94,7 @@ def setup(hub: Hub, config: MqttConfig | None) -> None:
         # Set up only because sos/light depend on us; their MQTT devices report the missing block.
         return
     client = MqttClient(hub, config)
-    hub.data[MQTT] = client
+    hub.data[RUNTIME] = client
     extras: list[Any] = []
     hub.data[_EXTRAS] = extras
     if config.discovery.consume:
@@ -138,7 +136,7 @@ async def shutdown(hub: Hub) -> None:
     """Say offline and disconnect."""
     for extra in hub.data.pop(_EXTRAS, None) or []:
         extra.stop()
-    client = hub.data.pop(MQTT, None)
+    client = hub.data.pop(RUNTIME, None)
     if client is not None:
         await client.stop()
 

@@ -1,6 +1,13 @@
 """Constants for the MQTT integration."""
 
-from typing import Final
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.mqtt.client import MqttClient
 
 DOMAIN: Final = "mqtt"
 #: Entity that shows whether the hub is connected to its broker.
@@ -19,3 +26,6 @@ DEFAULT_MAX_PAYLOAD: Final = 256 * 1024
 #: Events fired by discovered HA ``event`` entities and device triggers.
 EVENT_MQTT_EVENT: Final = "mqtt_event"
 EVENT_DEVICE_TRIGGER: Final = "mqtt_device_trigger"
+
+#: The hub's one MQTT client: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[MqttClient] = HubKey(DOMAIN)

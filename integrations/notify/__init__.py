@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import hookimpl
 from integrations.notify.config import NotifyConfig
-from integrations.notify.const import DOMAIN, MAX_MESSAGE, PERSISTENT_DOMAIN, PERSISTENT_TARGET
-from integrations.notify.runtime import NOTIFY, NotifyMessage, NotifyRuntime, NotifySchema, Sender
+from integrations.notify.const import DOMAIN, MAX_MESSAGE, PERSISTENT_DOMAIN, PERSISTENT_TARGET, RUNTIME
+from integrations.notify.runtime import NotifyMessage, NotifyRuntime, NotifySchema, Sender
 
 if TYPE_CHECKING:
     from hub.bootstrap import LoadedConfig
@@ -56,7 +56,7 @@ def config_schema() -> Any:
 def setup(hub: Hub, config: NotifyConfig | None) -> None:
     """Register ``notify.notify``, ``notify.persistent_notification`` and ``persistent_notification.*``."""
     rt = NotifyRuntime(hub, (config or NotifyConfig()).default)
-    hub.data[NOTIFY] = rt
+    hub.data[RUNTIME] = rt
     rt.add_target(PERSISTENT_TARGET, rt.send_persistent, description="Show a notification in the hub's UI")
     hub.services.register(
         DOMAIN,
@@ -134,7 +134,7 @@ def template_dirs() -> list[Path]:
 @hookimpl
 def nav_links(hub: Hub, user: Any) -> Any:
     """Link the notifications page, with how many there are."""
-    rt = hub.data.get(NOTIFY)
+    rt = hub.data.get(RUNTIME)
     count = len(rt.notifications) if rt is not None else 0
     suffix = f" ({count})" if count else ""
     return [

@@ -1,6 +1,13 @@
 """Constants for notifications."""
 
-from typing import Final
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.notify.runtime import NotifyRuntime
 
 DOMAIN: Final = "notify"
 PERSISTENT_DOMAIN: Final = "persistent_notification"
@@ -12,3 +19,6 @@ EVENT_NOTIFICATIONS_UPDATED: Final = "persistent_notifications_updated"
 MAX_MESSAGE: Final = 5000
 #: Persistent notifications kept; the oldest goes first (a flood must not fill the hub's memory).
 MAX_NOTIFICATIONS: Final = 200
+
+#: The notify services and the persistent notifications: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[NotifyRuntime] = HubKey(DOMAIN)

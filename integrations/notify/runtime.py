@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.context import Context
 from hub.core.ids import ulid
-from hub.keys import HubKey
 from integrations.notify.const import (
     DOMAIN,
     EVENT_NOTIFICATIONS_UPDATED,
@@ -30,7 +29,7 @@ from integrations.notify.const import (
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("NOTIFY", "Notification", "NotifyMessage", "NotifyRuntime", "NotifySchema", "Sender")
+__all__ = ("Notification", "NotifyMessage", "NotifyRuntime", "NotifySchema", "Sender")
 
 
 class NotifySchema(BaseModel):
@@ -168,6 +167,3 @@ class NotifyRuntime:
             message.message, message.title, message.data.get("notification_id"), message.context
         )
         return {"notification_id": nid, "target": PERSISTENT_TARGET}
-
-
-NOTIFY: HubKey[NotifyRuntime] = HubKey("notify")

@@ -11,7 +11,7 @@ from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from hub.i18n import register_by_lang
-from integrations.notify.runtime import NOTIFY
+from integrations.notify.const import RUNTIME
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -40,7 +40,7 @@ async def notifications(request: web.Request) -> web.StreamResponse:
     """Render the notifications, newest first."""
     hub = request.app[HUB_KEY]
     user = current_user(request)
-    rt = hub.data.get(NOTIFY)
+    rt = hub.data.get(RUNTIME)
     items = list(reversed(rt.notifications.values())) if rt is not None else []
     return render(
         request,

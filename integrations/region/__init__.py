@@ -58,19 +58,20 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
 @hookimpl
 async def setup(hub: Hub, config: RegionConfig) -> None:
     """Open the region database and start taking what stations send."""
-    from integrations.region.runtime import REGION, Region
+    from integrations.region.const import RUNTIME
+    from integrations.region.runtime import Region
 
     region = Region(hub, config)
     await region.start()
-    hub.data[REGION] = region
+    hub.data[RUNTIME] = region
 
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
-    from integrations.region.runtime import REGION
+    from integrations.region.const import RUNTIME
 
-    region = hub.data.pop(REGION)
+    region = hub.data.pop(RUNTIME)
     if region is not None:
         await region.stop()
 

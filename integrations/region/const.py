@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from hub.keys import HubKey
 from integrations.federation.const import KIND_ACK, KIND_HEALTH, TOPIC_ROOT
+
+if TYPE_CHECKING:
+    from integrations.region.runtime import Region
 
 DOMAIN: Final = "region"
 
@@ -34,3 +38,6 @@ EVENT_STATION_OFFLINE: Final = "region_station_offline"
 EVENT_STATION_SILENT: Final = "region_station_silent"
 #: A station's message the region refused (bad KPI payload, wrong kind, not registered).
 EVENT_REJECTED: Final = "region_rejected"
+
+#: The region side of the station links: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[Region] = HubKey(DOMAIN)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.core.clock import Cancel
-from hub.keys import HubKey
 from integrations.region.const import STATUS_ONLINE, STATUS_UNKNOWN
 from integrations.region.ingest import RegionIngest
 from integrations.region.ranking import Scored, rank
@@ -21,11 +20,10 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.region.config import RegionConfig
 
-__all__ = ("REGION", "Region")
+__all__ = "Region"
 
 _LOGGER = logging.getLogger(__name__)
 
-REGION: HubKey[Region] = HubKey("region")
 #: A month's scored stations, and each station's ranks and scores over the trend's months.
 _Scores = tuple[list[Scored], dict[str, list[int | None]], dict[str, list[float | None]]]
 

@@ -209,9 +209,9 @@ def hub_incident(
 
 async def register_station_hubs(station: Hub, *hub_ids: str) -> None:
     """Register hubs at a running station, as ``station add-hub`` does."""
-    from integrations.station.runtime import STATION
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     for hub_id in hub_ids:
         await st.store.register_hub(hub_id, hub_id, station.clock.time())
     await st.ingest.reload_hubs()
@@ -219,9 +219,9 @@ async def register_station_hubs(station: Hub, *hub_ids: str) -> None:
 
 async def register_stations(region: Hub, *station_ids: str) -> None:
     """Register stations at a running region, as ``region add-station`` does."""
-    from integrations.region.runtime import REGION
+    from integrations.region.const import RUNTIME
 
-    rg = region.data[REGION]
+    rg = region.data[RUNTIME]
     for station_id in station_ids or STATION_IDS:
         await rg.store.register_station(station_id, f"สถานี {station_id}", region.clock.time())
     await rg.ingest.reload_stations()
@@ -314,8 +314,8 @@ async def start_region(
 
     from hub.core.ids import ulid
     from integrations.federation.testing import until
-    from integrations.region_link.uplink import REGION_LINK
-    from integrations.station.runtime import STATION
+    from integrations.region_link.const import RUNTIME as REGION_LINK_RUNTIME
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
     region = await make_hub(lab.region_block(**region_opts), base=region_config(), folder=folder / "region")
     await register_stations(region, *plan)
@@ -349,7 +349,7 @@ async def start_region(
                 )
                 await client.publish(name, payload, qos=1)
     for sid, what in plan.items():
-        store = stations[sid].data[STATION].store
+        store = stations[sid].data[STATION_RUNTIME].store
 
         async def stored(store: Any = store, n: int = len(what.acks), sid: str = sid) -> bool:
             hub = await store.hub(f"{sid}-h1")
@@ -361,7 +361,7 @@ async def start_region(
 
         await until(stored, within=15)
     for st in stations.values():
-        uplink = st.data[REGION_LINK]
+        uplink = st.data[REGION_LINK_RUNTIME]
         assert await uplink.link.wait_connected(10)
         assert await uplink.summarise() >= 2
         assert await uplink.outbox.wait_empty(15), uplink.status()

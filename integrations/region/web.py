@@ -11,10 +11,11 @@ from aiohttp import web
 from hub.http.routes import Route, json_error
 from hub.http.server import HUB_KEY
 from integrations.federation.protocol import NAME_RE
+from integrations.region.const import RUNTIME
 from integrations.region.export import PdfFontMissing, ranking_csv, ranking_pdf
 from integrations.region.labels import labels
 from integrations.region.protocol import MONTH_RE
-from integrations.region.runtime import REGION, Region
+from integrations.region.runtime import Region
 from integrations.station.kpis import shift_month
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class _BadRequest(Exception):
 
 
 def _region(request: web.Request) -> Region:
-    region = request.app[HUB_KEY].data.get(REGION)
+    region = request.app[HUB_KEY].data.get(RUNTIME)
     if region is None:
         raise _BadRequest(503, "the region is not running")
     return region

@@ -82,32 +82,33 @@ def storage_migrations() -> Any:
 @hookimpl
 async def setup(hub: Hub, config: RegionLinkConfig) -> None:
     """Connect to the region's broker and start the summary rounds."""
-    from integrations.region_link.uplink import REGION_LINK, RegionUplink
-    from integrations.station.runtime import STATION
+    from integrations.region_link.const import RUNTIME
+    from integrations.region_link.uplink import RegionUplink
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
-    station = hub.data.get(STATION)
+    station = hub.data.get(STATION_RUNTIME)
     if station is None:
         raise RuntimeError("the station is not running; the region link needs it")
     uplink = RegionUplink(hub, config, station)
     await uplink.start()
-    hub.data[REGION_LINK] = uplink
+    hub.data[RUNTIME] = uplink
 
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Say offline and disconnect; queued messages stay in the outbox."""
-    from integrations.region_link.uplink import REGION_LINK
+    from integrations.region_link.const import RUNTIME
 
-    uplink = hub.data.pop(REGION_LINK)
+    uplink = hub.data.pop(RUNTIME)
     if uplink is not None:
         await uplink.stop()
 
 
 async def _status(request: web.Request) -> web.Response:
     from hub.http.server import HUB_KEY
-    from integrations.region_link.uplink import REGION_LINK
+    from integrations.region_link.const import RUNTIME
 
-    uplink = request.app[HUB_KEY].data.get(REGION_LINK)
+    uplink = request.app[HUB_KEY].data.get(RUNTIME)
     if uplink is None:
         return web.json_response({"error": "the region link is not running"}, status=503)
     return web.json_response(uplink.status())

@@ -19,8 +19,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.keys import HubKey
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.config import FederationConfig
 from integrations.federation.const import PRIO_EVENT, PRIO_INCIDENT
 from integrations.federation.uplink import Federation
@@ -33,11 +32,9 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.station.runtime import Station
 
-__all__ = ("REGION_LINK", "RegionUplink", "federation_config")
+__all__ = ("RegionUplink", "federation_config")
 
 _LOGGER = logging.getLogger(__name__)
-
-REGION_LINK: HubKey[RegionUplink] = HubKey("region_link")
 
 
 def federation_config(cfg: RegionLinkConfig, station_id: str) -> FederationConfig:
@@ -167,7 +164,7 @@ class RegionUplink(Federation):
 
     async def _online_share(self, hub_ids: list[str], start: float, end: float) -> float | None:
         """Return the share of hub-time online, from the CCOC console's link history if it runs."""
-        if self.hub.data.get(CONSOLE) is None:
+        if self.hub.data.get(CCOC_RUNTIME) is None:
             return None
         from integrations.ccoc.kpi import hubs_online_share
 

@@ -21,16 +21,15 @@ from hub.core.context import Context
 from hub.core.errors import PluginSetupError
 from hub.keys import HubKey
 from integrations.sia.config import SiaConfig
-from integrations.sia.const import CID_PANIC, EVENT_SIA, PANIC_CODES
+from integrations.sia.const import CID_PANIC, EVENT_SIA, PANIC_CODES, RUNTIME
 from integrations.sia.receiver import SiaReceiver
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("RECEIVER", "SiaHandler", "zone_of")
+__all__ = ("SiaHandler", "zone_of")
 
 _LOGGER = logging.getLogger(__name__)
-RECEIVER: HubKey[SiaReceiver] = HubKey("sia_receiver")
 _HANDLER: HubKey[SiaHandler] = HubKey("sia_handler")
 
 
@@ -136,14 +135,14 @@ async def setup(hub: Hub, config: SiaConfig | None) -> None:
         await receiver.start()
     except OSError as err:
         raise PluginSetupError(f"cannot listen on {config.host}:{config.port}: {err}") from err
-    hub.data[RECEIVER] = receiver
+    hub.data[RUNTIME] = receiver
     _LOGGER.info("SIA DC-09 receiver on %s:%s (%s)", config.host, receiver.port, config.protocol)
 
 
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Stop listening."""
-    receiver = hub.data.pop(RECEIVER, None)
+    receiver = hub.data.pop(RUNTIME, None)
     if receiver is not None:
         await receiver.stop()
 
@@ -151,7 +150,7 @@ async def shutdown(hub: Hub) -> None:
 @hookimpl
 def health_info(hub: Hub) -> Any:
     """Return answer counts and when each account was last heard."""
-    receiver = hub.data.get(RECEIVER)
+    receiver = hub.data.get(RUNTIME)
     handler = hub.data.get(_HANDLER)
     if receiver is None or handler is None:
         return None

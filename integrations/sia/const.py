@@ -1,6 +1,13 @@
 """Constants for the SIA DC-09 receiver."""
 
-from typing import Final
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.sia.receiver import SiaReceiver
 
 DOMAIN: Final = "sia"
 #: Fired for every accepted alarm message that is not a panic/duress/hold-up press.
@@ -18,3 +25,6 @@ CID_PANIC: Final = {
 }
 #: Longest frame accepted on TCP before the connection is dropped (DC-09 frames are small).
 MAX_FRAME: Final = 2048
+
+#: The SIA DC-09 receiver: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[SiaReceiver] = HubKey(DOMAIN)

@@ -97,9 +97,9 @@ class SosButton(Entity):
         """
         context = context or Context(origin=source or self.source)
         if drill:
-            from hub.components.incident import INCIDENTS
+            from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-            incidents = self.hub.data.get(INCIDENTS)
+            incidents = self.hub.data.get(INCIDENT_RUNTIME)
             if incidents is not None:
                 incidents.mark_drill(context)
         now = self.hub.clock.time()
@@ -134,10 +134,10 @@ class SosButton(Entity):
 
     def handled(self) -> bool:
         """Return whether an enabled, working automation triggers on this button's presses."""
-        from hub.components.automation.const import MANAGER
+        from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
         from integrations.sos.handled import listened_to
 
-        manager = self.hub.data.get(MANAGER)
+        manager = self.hub.data.get(AUTOMATION_RUNTIME)
         if manager is None:
             return False
         # Per spec (a reload makes new ones), so a press costs a dict lookup per automation,

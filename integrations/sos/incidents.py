@@ -12,7 +12,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hub.components.incident import INCIDENTS, IncidentNotFound
+from hub.components.incident import IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from hub.i18n import translate
 
@@ -37,7 +38,7 @@ async def report_unrecognised(hub: Hub, button: SosButton, action: str, data: Ma
     panic, so it is an open incident the operator sees and closes, not a log line.
     While it is open, further unrecognised messages go on its timeline.
     """
-    mgr = hub.data.get(INCIDENTS)
+    mgr = hub.data.get(INCIDENT_RUNTIME)
     if mgr is None:
         _LOGGER.error("SOS %s: unrecognised press %r and no incident manager", button.entity_id, action)
         return
@@ -77,7 +78,7 @@ async def open_unhandled(hub: Hub, button: SosButton, press: Mapping[str, Any], 
     it has no snapshot, light or LINE step.  Keyed by the press, so a repeat of
     the same call never opens a second one.
     """
-    mgr = hub.data.get(INCIDENTS)
+    mgr = hub.data.get(INCIDENT_RUNTIME)
     if mgr is None:
         _LOGGER.error("SOS %s pressed: no automation handles it and no incident manager", button.entity_id)
         return

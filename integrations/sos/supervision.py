@@ -26,7 +26,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hub.components.incident import INCIDENTS, IncidentNotFound
+from hub.components.incident import IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.context import Context
 from hub.i18n import translate
 from integrations.sos.const import EVENT_SOS_SUPERVISION
@@ -149,7 +150,7 @@ class ButtonSupervisor:
             button.silence_limit,
         )
         self._event(button, "silent")
-        mgr = self.hub.data.get(INCIDENTS)
+        mgr = self.hub.data.get(INCIDENT_RUNTIME)
         if mgr is None:
             return
         lang = self.hub.core.language
@@ -193,7 +194,7 @@ class ButtonSupervisor:
         )
         self._event(button, "heard_again")
         incident_id, button.silence_incident = button.silence_incident, None
-        mgr = self.hub.data.get(INCIDENTS)
+        mgr = self.hub.data.get(INCIDENT_RUNTIME)
         if mgr is None or incident_id is None:
             return
         try:
@@ -207,7 +208,7 @@ class ButtonSupervisor:
 
     async def recover(self) -> None:
         """After a restart: a button whose silence incident is still open is still silent."""
-        mgr = self.hub.data.get(INCIDENTS)
+        mgr = self.hub.data.get(INCIDENT_RUNTIME)
         if mgr is None:
             return
         for inc in await mgr.open_or_closed_since(self.hub.clock.time()):

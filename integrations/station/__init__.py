@@ -42,11 +42,12 @@ def config_deprecations() -> Any:
 async def setup(hub: Hub, config: StationConfig) -> None:
     """Open the station database and start ingesting."""
     from hub.http.api import INCIDENT_SOURCES
-    from integrations.station.runtime import STATION, Station
+    from integrations.station.const import RUNTIME
+    from integrations.station.runtime import Station
 
     station = Station(hub, config)
     await station.start()
-    hub.data[STATION] = station
+    hub.data[RUNTIME] = station
     from integrations.station.footage import FOOTAGE, FootageDesk
 
     footage = FootageDesk(hub, station, config.footage)
@@ -63,13 +64,13 @@ async def setup(hub: Hub, config: StationConfig) -> None:
 async def shutdown(hub: Hub) -> None:
     """Store what is queued and close the database."""
     from hub.http.api import INCIDENT_SOURCES
+    from integrations.station.const import RUNTIME
     from integrations.station.footage import FOOTAGE
-    from integrations.station.runtime import STATION
 
     footage = hub.data.pop(FOOTAGE)
     if footage is not None:
         await footage.stop()
-    station = hub.data.pop(STATION)
+    station = hub.data.pop(RUNTIME)
     if station is None:
         return
     sources = hub.data.get(INCIDENT_SOURCES) or []

@@ -20,8 +20,8 @@ from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.i18n import register_by_lang
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.const import AUDIT_SNAPSHOT_VIEW
-from integrations.station.runtime import STATION, CommandError, Station
+from integrations.station.const import AUDIT_SNAPSHOT_VIEW, RUNTIME
+from integrations.station.runtime import CommandError, Station
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -36,7 +36,7 @@ def _dumps(obj: Any) -> str:
 
 
 def _station(request: web.Request) -> Station | None:
-    return request.app[HUB_KEY].data.get(STATION)
+    return request.app[HUB_KEY].data.get(RUNTIME)
 
 
 def _hub_id(request: web.Request) -> str | None:
@@ -162,11 +162,11 @@ async def get_snapshot(request: web.Request) -> web.StreamResponse:
             result="refused: no reason",
         )
         return json_error(400, "a reason is required to view a shared image (?reason=incident id or text)")
-    from integrations.ccoc.service import CONSOLE
+    from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 
     # The owner's rule and record, as for a console view: the window of an on_alarm
     # camera, and a copy of the view in the owner's hub audit.
-    console = hub.data.get(CONSOLE)
+    console = hub.data.get(CCOC_RUNTIME)
     refusal = (
         await console.viewing.picture_refusal(hub_id, row)
         if console is not None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.station.runtime import Station
 
 DOMAIN: Final = "station"
 
@@ -36,3 +41,6 @@ AUDIT_COMMAND: Final = "station.command"
 AUDIT_SNAPSHOT_VIEW: Final = "station.snapshot.view"
 #: Ids per ack message (a few tens of kilobytes).
 ACK_CHUNK: Final = 1000
+
+#: The station side of the federation: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[Station] = HubKey(DOMAIN)

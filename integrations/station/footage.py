@@ -238,10 +238,10 @@ class FootageDesk:
                 result="refused",
             )
             raise
+        from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
         from integrations.ccoc.delivery import ConsoleError
-        from integrations.ccoc.service import CONSOLE
 
-        console = self.hub.data.get(CONSOLE)
+        console = self.hub.data.get(CCOC_RUNTIME)
         if console is None:
             raise FootageError("the CCOC console is not running", 503)
         upload_url = self.upload_url()

@@ -29,9 +29,9 @@ __all__ = ("routes", "STRINGS", "explain")
 
 async def _cameras(request: web.Request) -> list[dict[str, Any]]:
     """Return every camera the station may ask footage of: (hub, camera, name, policy)."""
-    from integrations.ccoc.service import CONSOLE
+    from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 
-    console = request.app[HUB_KEY].data.get(CONSOLE)
+    console = request.app[HUB_KEY].data.get(CCOC_RUNTIME)
     if console is None:
         return []
     out = []

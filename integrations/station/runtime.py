@@ -8,7 +8,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.ids import ulid
-from hub.keys import HubKey
 from hub.mqtt import MqttNotConnected, publish_properties
 from integrations.federation.const import ALLOWED_COMMANDS, KIND_CMD, PROTOCOL_VERSION
 from integrations.federation.protocol import dumps, topic
@@ -31,11 +30,9 @@ if TYPE_CHECKING:
     from integrations.station.config import DatabaseConfig, StationConfig
     from integrations.station.store import StationStore
 
-__all__ = ("STATION", "Station", "CommandError", "make_store")
+__all__ = ("Station", "CommandError", "make_store")
 
 _LOGGER = logging.getLogger(__name__)
-
-STATION: HubKey[Station] = HubKey("station")
 
 
 def make_store(database: DatabaseConfig, data_dir: Path) -> StationStore:

@@ -3,7 +3,7 @@
 Thin hooks; the work is in :mod:`.restream` (the supervised ffmpeg pull and
 its subscribers), :mod:`.recorder` (segments, pre-roll, retention),
 :mod:`.index` (the SQLite index, locks and clips), :mod:`.runtime` (what
-other integrations use, at ``hub.data[VIDEO]``) and :mod:`.views` (HTTP).
+other integrations use, at ``hub.data[VIDEO_RUNTIME]``) and :mod:`.views` (HTTP).
 Configured by the hub-level ``video:`` block and each camera's ``record:``.
 """
 
@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import hookimpl
 from integrations.video.config import VideoConfig
-from integrations.video.const import AUDIT_RELEASE, DOMAIN, MIGRATIONS
+from integrations.video.const import AUDIT_RELEASE, DOMAIN, MIGRATIONS, RUNTIME
 from integrations.video.index import NoFootage, RecordingIndex, Segment
 from integrations.video.restream import Restream, StreamError, StreamStatus, Subscription
-from integrations.video.runtime import VIDEO, VideoRuntime
+from integrations.video.runtime import VideoRuntime
 
 if TYPE_CHECKING:
     from hub.core.services import ServiceCall
@@ -67,7 +67,7 @@ async def setup(hub: Hub, config: VideoConfig | None) -> None:
     """Create the runtime; register the release service."""
     config = config or VideoConfig()
     runtime = VideoRuntime(hub, config)
-    hub.data[VIDEO] = runtime
+    hub.data[RUNTIME] = runtime
     await runtime.start()
     from integrations.video.footage import start_footage
 
@@ -94,7 +94,7 @@ async def setup(hub: Hub, config: VideoConfig | None) -> None:
 @hookimpl
 async def hub_started(hub: Hub) -> None:
     """Record cameras that were added after setup (integrations that connect late)."""
-    runtime = hub.data.get(VIDEO)
+    runtime = hub.data.get(RUNTIME)
     if runtime is not None:
         runtime.start_recorders()
 
@@ -105,7 +105,7 @@ async def shutdown(hub: Hub) -> None:
     from integrations.video.footage import stop_footage
 
     await stop_footage(hub)
-    runtime = hub.data.get(VIDEO)
+    runtime = hub.data.get(RUNTIME)
     if runtime is not None:
         await runtime.stop()
 
@@ -152,7 +152,7 @@ def static_dirs() -> Mapping[str, Path]:
 @hookimpl
 def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return per-camera stream health for the station (online, recording, last frame, fps, bitrate)."""
-    runtime = hub.data.get(VIDEO)
+    runtime = hub.data.get(RUNTIME)
     if runtime is None:
         return None
     cameras: dict[str, Any] = {}

@@ -1,6 +1,13 @@
 """Constants for the video integration (restream, recording, retention)."""
 
-from typing import Final
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from hub.keys import HubKey
+
+if TYPE_CHECKING:
+    from integrations.video.runtime import VideoRuntime
 
 DOMAIN: Final = "video"
 PROFILES: Final = ("main", "sub")
@@ -52,3 +59,6 @@ MIGRATIONS: Final = (
     );
     """,
 )
+
+#: The recorder of every camera: the plugin's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[VideoRuntime] = HubKey(DOMAIN)

@@ -476,9 +476,9 @@ class FootageDesk:
         self, request_id: str, state: str, reason: str | None, *, by: str = "", via: str = ""
     ) -> None:
         """Tell the station (through the outbox: it survives an outage)."""
-        from integrations.federation.uplink import FEDERATION
+        from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 
-        fed = self.hub.data.get(FEDERATION)
+        fed = self.hub.data.get(FEDERATION_RUNTIME)
         if fed is None:
             return
         data: dict[str, Any] = {"request_id": request_id, "state": state, "reason": reason}

@@ -122,9 +122,9 @@ def footage_card(desk: FootageDesk, req: dict[str, Any], approve_data: str, deny
 
 
 def _runtime(desk: FootageDesk) -> Any:
-    from integrations.line.runtime import LINE
+    from integrations.line.const import RUNTIME as LINE_RUNTIME
 
-    return desk.hub.data.get(LINE)
+    return desk.hub.data.get(LINE_RUNTIME)
 
 
 async def send_cards(desk: FootageDesk, request_id: str) -> int:

@@ -6,7 +6,7 @@ start on a keyframe, exactly the shape the recorder writes, indexed through
 :meth:`RecordingIndex.add` so ``segments()`` and ``clip()`` work on them::
 
     files = await make_segments(tmp_path / "gen", count=5, seconds=2)
-    await register_segments(hub.data[VIDEO].recordings, "camera.gate", files, start=t0, seconds=2)
+    await register_segments(hub.data[VIDEO_RUNTIME].recordings, "camera.gate", files, start=t0, seconds=2)
 """
 
 from __future__ import annotations
@@ -100,10 +100,10 @@ def config_schema() -> Any:
 @hookimpl
 async def setup(hub: Any, config: dict[str, Any]) -> None:
     from integrations.video.footage_testing import register_segments
-    from integrations.video.runtime import VIDEO
+    from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 
     cfg = config
-    index = hub.data[VIDEO].recordings
+    index = hub.data[VIDEO_RUNTIME].recordings
     if await index.segments(cfg["camera"], cfg["start"], cfg["start"] + 1):
         return  # indexed at an earlier start
     files = sorted(Path(cfg["folder"]).glob("seg*.mp4"))  # noqa: ASYNC240 - a test plugin, once at start

@@ -1,10 +1,10 @@
 """The hub's video runtime: one restream per camera and profile, recorders, locks and retention.
 
-Other integrations reach it with ``hub.data[VIDEO]``::
+Other integrations reach it with ``hub.data[VIDEO_RUNTIME]``::
 
-    from integrations.video import VIDEO
+    from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     async with runtime.restream("camera.gate", "sub").subscribe() as sub:
         async for chunk in sub:          # init segment first, then moof+mdat from a keyframe
             ...
@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.components.incident import INCIDENTS, IncidentNotFound
+from hub.components.incident import IncidentNotFound
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.bus import Event
 from hub.entity import EntityNotFound
-from hub.keys import HubKey
 from integrations.camera.entity import CameraEntity
 from integrations.video.const import EVENT_DISK_ALARM, EVENT_STREAM, PROFILES, RECORD_INCIDENT_KINDS
 from integrations.video.index import LockInfo, RecordingIndex
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from hub.hub import Hub
     from integrations.video.config import VideoConfig
 
-__all__ = ("VIDEO", "VideoRuntime")
+__all__ = "VideoRuntime"
 
 _LOGGER = logging.getLogger(__name__)
 _GB = 1024**3
@@ -50,7 +50,7 @@ _DEFAULT_RETAIN_DAYS = 7.0
 
 
 class VideoRuntime:
-    """Everything video on one hub; one instance, at ``hub.data[VIDEO]``."""
+    """Everything video on one hub; one instance, at ``hub.data[VIDEO_RUNTIME]``."""
 
     def __init__(self, hub: Hub, config: VideoConfig) -> None:
         self.hub = hub
@@ -156,7 +156,7 @@ class VideoRuntime:
 
     async def _resume_locks(self) -> None:
         """After a restart: close the locks of incidents closed meanwhile; keep recording for open ones."""
-        manager = self.hub.data.get(INCIDENTS)
+        manager = self.hub.data.get(INCIDENT_RUNTIME)
         post_roll = max((r.config.post_roll for r in self.recorders.values()), default=0)
         for lock in await self.recordings.open_locks():
             try:
@@ -287,7 +287,7 @@ class VideoRuntime:
         The incident manager is the truth: an open incident is refused (ValueError),
         an unknown one raises IncidentNotFound.
         """
-        incident = await self.hub.data[INCIDENTS].get(incident_id)
+        incident = await self.hub.data[INCIDENT_RUNTIME].get(incident_id)
         if incident.status != "closed" or incident.closed_at is None:
             raise ValueError(f"incident {incident_id} is still open: close it before releasing its footage")
         await self.locks_settled()
@@ -415,6 +415,3 @@ class VideoRuntime:
             except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
                 _LOGGER.exception("Recording retention sweep failed")
             await self.hub.clock.sleep(_EXPIRE_EVERY)
-
-
-VIDEO: HubKey[VideoRuntime] = HubKey("video")

@@ -586,9 +586,9 @@ class _Uplink:
 
 
 def _uplink_kbps(hub: Hub) -> float:
-    from integrations.video.runtime import VIDEO
+    from integrations.video.const import RUNTIME
 
-    runtime = hub.data.get(VIDEO)
+    runtime = hub.data.get(RUNTIME)
     return float(runtime.config.uplink_kbps) if runtime is not None else 2000.0
 
 
@@ -598,9 +598,9 @@ def _restream(hub: Hub, camera: CameraEntity, profile: str) -> Any:
     A camera without a substream is sent at its main profile: the uplink cap
     still bounds what it costs the shop's line.
     """
-    from integrations.video.runtime import VIDEO
+    from integrations.video.const import RUNTIME
 
-    runtime = hub.data.get(VIDEO)
+    runtime = hub.data.get(RUNTIME)
     if runtime is None:
         return None
     chosen: Literal["main", "sub"] = "sub" if profile == "sub" else "main"

@@ -23,8 +23,8 @@ from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from hub.i18n import normalize_lang
 from integrations.camera.policy import Party, check_and_audit
-from integrations.video.const import AUDIT_LIVE, PROFILES
-from integrations.video.runtime import VIDEO, VideoRuntime
+from integrations.video.const import AUDIT_LIVE, PROFILES, RUNTIME
+from integrations.video.runtime import VideoRuntime
 from integrations.video.strings import STRINGS, reason_text
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def _party(request: web.Request) -> Party:
 
 
 def _lookup(request: web.Request) -> tuple[VideoRuntime, CameraEntity] | web.Response:
-    runtime = request.app[HUB_KEY].data.get(VIDEO)
+    runtime = request.app[HUB_KEY].data.get(RUNTIME)
     if runtime is None:
         return json_error(503, "video is not set up")
     try:
@@ -170,7 +170,7 @@ async def recordings(request: web.Request) -> web.Response:
 
 async def segment(request: web.Request) -> web.StreamResponse:
     """Serve one recorded segment (MP4) when the camera's policy allows; audited."""
-    runtime = request.app[HUB_KEY].data.get(VIDEO)
+    runtime = request.app[HUB_KEY].data.get(RUNTIME)
     if runtime is None:
         return json_error(503, "video is not set up")
     try:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub import hookimpl
 from hub.keys import HubKey
-from plugins.big6.const import BIG6, DOMAIN, EVENT_LINE_LINKED
+from plugins.big6.const import DOMAIN, EVENT_LINE_LINKED, RUNTIME
 
 if TYPE_CHECKING:
     from hub.http.routes import Route
@@ -58,7 +58,7 @@ async def setup(hub: Hub, config: Big6Config | None) -> None:
 
     mgr = Big6Manager(hub, config or Big6Config())
     await mgr.load()
-    hub.data[BIG6] = mgr
+    hub.data[RUNTIME] = mgr
     services.register(hub)
     mgr.daily_task.start()
     hub.data[_UNSUB] = hub.bus.listen(EVENT_LINE_LINKED, mgr.on_line_linked)
@@ -67,7 +67,7 @@ async def setup(hub: Hub, config: Big6Config | None) -> None:
 @hookimpl
 def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
-    mgr = hub.data.get(BIG6)
+    mgr = hub.data.get(RUNTIME)
     if mgr is not None:
         mgr.daily_task.stop()
     unsub = hub.data.pop(_UNSUB)
@@ -78,7 +78,7 @@ def shutdown(hub: Hub) -> None:
 @hookimpl
 async def hub_started(hub: Hub) -> None:
     """Catch up on the overdue check at start: the hub may have been off at ``check_at``."""
-    mgr = hub.data.get(BIG6)
+    mgr = hub.data.get(RUNTIME)
     if mgr is not None:
         await mgr.check_overdue()
 
@@ -86,7 +86,7 @@ async def hub_started(hub: Hub) -> None:
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
     """Return the directory, meetings, CSV and JSON routes."""
-    if hub.data.get(BIG6) is None:
+    if hub.data.get(RUNTIME) is None:
         return []  # not configured: no pages, and the modules behind them stay unimported
     from plugins.big6 import views
 
@@ -108,7 +108,7 @@ def static_dirs() -> dict[str, Path]:
 @hookimpl
 def nav_links(hub: Hub) -> list[dict[str, str]]:
     """Link the meetings page once the plugin is set up."""
-    if hub.data.get(BIG6) is None:
+    if hub.data.get(RUNTIME) is None:
         return []
     return [{"href": "/big6/meetings", "label_th": "Big 6", "label_en": "Big 6", "role": "viewer"}]
 
@@ -116,7 +116,7 @@ def nav_links(hub: Hub) -> list[dict[str, str]]:
 @hookimpl
 async def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return whether this and last month had a meeting and how many resolutions are overdue."""
-    mgr: Big6Manager | None = hub.data.get(BIG6)
+    mgr: Big6Manager | None = hub.data.get(RUNTIME)
     if mgr is None:
         return None
     months = await mgr.months(2)
@@ -131,7 +131,7 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
 @hookimpl
 async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     """Return the month's meeting, sectors present and resolutions done (the programme's "concrete results")."""
-    mgr: Big6Manager | None = hub.data.get(BIG6)
+    mgr: Big6Manager | None = hub.data.get(RUNTIME)
     if mgr is None:
         return []
     meetings = [m for m in await mgr.store.meetings(f"{month}-01") if m.month == month]

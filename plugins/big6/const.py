@@ -77,5 +77,5 @@ RESOLUTION_CSV_COLUMNS: Final = (
 MAX_IMPORT_BYTES: Final = 512 * 1024
 MAX_IMPORT_ROWS: Final = 2000
 
-#: Where the running plugin keeps its manager (``hub.data[BIG6]``); absent when not set up.
-BIG6: Final[HubKey[Big6Manager]] = HubKey(DOMAIN)
+#: Where the running plugin keeps its manager (``hub.data[RUNTIME]``); absent when not set up.
+RUNTIME: Final[HubKey[Big6Manager]] = HubKey(DOMAIN)

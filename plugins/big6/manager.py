@@ -14,7 +14,6 @@ from hub.daily import DailyTask
 from plugins.big6 import csvio
 from plugins.big6.config import Big6Config
 from plugins.big6.const import (
-    BIG6,
     DOMAIN,
     EVENT_KPI_CHANGED,
     EVENT_OVERDUE,
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from hub.core.bus import Event
     from hub.hub import Hub
 
-__all__ = ("Big6Manager", "BIG6", "MonthRow")
+__all__ = ("Big6Manager", "MonthRow")
 
 _LOGGER = logging.getLogger(__name__)
 #: The kv row holding the day Big 6 started on this hub.

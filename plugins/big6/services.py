@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.errors import ServiceValidationError
-from plugins.big6.const import DOMAIN, RESOLUTION_STATUSES
+from plugins.big6.const import DOMAIN, RESOLUTION_STATUSES, RUNTIME
 from plugins.big6.csvio import ImportRefused
-from plugins.big6.manager import BIG6
 from plugins.big6.problems import Problem, Refused
 
 if TYPE_CHECKING:
@@ -106,7 +105,7 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
 
 def register(hub: Hub) -> None:
     """Register the services on a hub where Big 6 is set up."""
-    mgr = hub.data[BIG6]
+    mgr = hub.data[RUNTIME]
 
     async def add_member(call: ServiceCall) -> dict[str, Any]:
         return (await mgr.add_member(call.data)).as_dict()

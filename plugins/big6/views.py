@@ -19,9 +19,9 @@ from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from plugins.big6 import csvio
-from plugins.big6.const import DOMAIN, MAX_IMPORT_BYTES, RESOLUTION_STATUSES, SECTORS
+from plugins.big6.const import DOMAIN, MAX_IMPORT_BYTES, RESOLUTION_STATUSES, RUNTIME, SECTORS
 from plugins.big6.line_link import linker
-from plugins.big6.manager import BIG6, Big6Manager, sector_counts
+from plugins.big6.manager import Big6Manager, sector_counts
 from plugins.big6.problems import Refused, from_validation
 from plugins.big6.strings import month_label, translator
 
@@ -35,7 +35,7 @@ _FORM_RESOLUTIONS = 5
 
 
 def _mgr(request: web.Request) -> Big6Manager:
-    mgr = request.app[HUB_KEY].data.get(BIG6)
+    mgr = request.app[HUB_KEY].data.get(RUNTIME)
     if mgr is None:
         raise web.HTTPNotFound(text="big6 is not set up on this hub")
     return mgr

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub import hookimpl
-from plugins.patrol_qr.const import DOMAIN, PATROL
+from plugins.patrol_qr.const import DOMAIN, RUNTIME
 
 if TYPE_CHECKING:
     from hub.http.routes import Route
@@ -57,7 +57,7 @@ async def setup(hub: Hub, config: PatrolConfig | None) -> None:
 
     mgr = PatrolManager(hub, config or PatrolConfig())
     await mgr.load()
-    hub.data[PATROL] = mgr
+    hub.data[RUNTIME] = mgr
     services.register(hub)
     mgr.daily_task.start()
 
@@ -65,7 +65,7 @@ async def setup(hub: Hub, config: PatrolConfig | None) -> None:
 @hookimpl
 def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
-    mgr = hub.data.get(PATROL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is not None:
         mgr.daily_task.stop()
 
@@ -73,7 +73,7 @@ def shutdown(hub: Hub) -> None:
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
     """Return the check-in pages, the hub users' pages and the JSON API."""
-    if hub.data.get(PATROL) is None:
+    if hub.data.get(RUNTIME) is None:
         return []  # not configured: no pages, and the modules behind them stay unimported
     from plugins.patrol_qr import views
 
@@ -95,7 +95,7 @@ def static_dirs() -> dict[str, Path]:
 @hookimpl
 def nav_links(hub: Hub) -> list[dict[str, str]]:
     """Link the patrol page once the plugin is set up."""
-    if hub.data.get(PATROL) is None:
+    if hub.data.get(RUNTIME) is None:
         return []
     return [{"href": "/patrol_qr", "label_th": "ตู้แดง", "label_en": "Patrols", "role": "viewer"}]
 
@@ -103,7 +103,7 @@ def nav_links(hub: Hub) -> list[dict[str, str]]:
 @hookimpl
 def registry_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return the checkpoints for the station's map (never a sheet link)."""
-    mgr = hub.data.get(PATROL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is None:
         return None
     return {"checkpoints": [cp.public() for cp in mgr.checkpoints]}
@@ -112,7 +112,7 @@ def registry_info(hub: Hub) -> Mapping[str, Any] | None:
 @hookimpl
 async def health_info(hub: Hub) -> Mapping[str, Any] | None:
     """Return the last week's coverage and the open gaps."""
-    mgr: PatrolManager | None = hub.data.get(PATROL)
+    mgr: PatrolManager | None = hub.data.get(RUNTIME)
     if mgr is None:
         return None
     grid = await mgr.coverage()
@@ -136,7 +136,7 @@ async def health_info(hub: Hub) -> Mapping[str, Any] | None:
 @hookimpl
 async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     """Return the month's patrol coverage and joint-patrol figures."""
-    mgr: PatrolManager | None = hub.data.get(PATROL)
+    mgr: PatrolManager | None = hub.data.get(RUNTIME)
     if mgr is None:
         return []
     fig = await mgr.month_figures(month)

@@ -31,8 +31,8 @@ from hub.http.templating import render, request_lang
 from plugins.patrol_qr import links
 from plugins.patrol_qr.const import (
     DEVICE_COOKIE,
-    PATROL,
     ROLE_VOLUNTEER,
+    RUNTIME,
     VOLUNTEER_COOKIE,
     VOLUNTEER_COOKIE_SECONDS,
 )
@@ -120,7 +120,7 @@ def _refuse(request: web.Request, err: CheckinRefused, cp: Checkpoint | None = N
 async def _resolve(request: web.Request) -> tuple[PatrolManager, Checkpoint, str]:
     """Return the manager, checkpoint and sheet of a signed link, or raise CheckinRefused."""
     hub = request.app[HUB_KEY]
-    mgr = hub.data.get(PATROL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is None:
         raise CheckinRefused("not_configured", 404)
     cp_id, sheet = request.match_info["checkpoint_id"], request.match_info["sheet"]
@@ -245,7 +245,7 @@ async def checkin_submit(request: web.Request) -> web.StreamResponse:
 async def volunteer_link(request: web.Request) -> web.StreamResponse:
     """Register this phone to a volunteer: keep their token in an HttpOnly cookie."""
     hub = request.app[HUB_KEY]
-    mgr = hub.data.get(PATROL)
+    mgr = hub.data.get(RUNTIME)
     lang = request_lang(request)
     t = translator(lang)
     if mgr is None:

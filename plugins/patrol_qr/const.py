@@ -47,5 +47,5 @@ NOTE_MAX: Final = 500
 #: Largest report range a page or API call may ask for, in days.
 MAX_REPORT_DAYS: Final = 62
 
-#: Where the running plugin keeps its manager (``hub.data[PATROL]``); absent when not set up.
-PATROL: Final[HubKey[PatrolManager]] = HubKey(DOMAIN)
+#: Where the running plugin keeps its manager (``hub.data[RUNTIME]``); absent when not set up.
+RUNTIME: Final[HubKey[PatrolManager]] = HubKey(DOMAIN)

@@ -26,7 +26,6 @@ from plugins.patrol_qr.const import (
     FLAG_SPEED,
     MAX_REPORT_DAYS,
     NOTE_MAX,
-    PATROL,
     ROLE_POLICE,
     ROLES,
 )
@@ -46,7 +45,7 @@ from plugins.patrol_qr.store import Checkin, Checkpoint, PatrolStore, Volunteer
 if TYPE_CHECKING:
     from hub.hub import Hub
 
-__all__ = ("PatrolManager", "PATROL", "Person", "CheckinRefused", "CheckinResult")
+__all__ = ("PatrolManager", "Person", "CheckinRefused", "CheckinResult")
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.errors import ServiceValidationError
 from plugins.patrol_qr import links
-from plugins.patrol_qr.const import DOMAIN
-from plugins.patrol_qr.manager import PATROL
+from plugins.patrol_qr.const import DOMAIN, RUNTIME
 from plugins.patrol_qr.problems import PatrolError, Refused
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def _refusing(handler: Callable[[ServiceCall], Awaitable[Any]]) -> Callable[[Ser
 
 def register(hub: Hub) -> None:
     """Register the services on a hub whose patrol manager is set up."""
-    mgr = hub.data[PATROL]
+    mgr = hub.data[RUNTIME]
 
     async def add_checkpoint(call: ServiceCall) -> dict[str, Any]:
         d = call.data

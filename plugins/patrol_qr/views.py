@@ -22,8 +22,8 @@ from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
 from hub.i18n import format_time
 from plugins.patrol_qr import checkin, links
-from plugins.patrol_qr.const import DOMAIN, MAX_REPORT_DAYS
-from plugins.patrol_qr.manager import PATROL, PatrolManager
+from plugins.patrol_qr.const import DOMAIN, MAX_REPORT_DAYS, RUNTIME
+from plugins.patrol_qr.manager import PatrolManager
 from plugins.patrol_qr.patrols import Coverage, composition_label
 from plugins.patrol_qr.problems import Refused, error_text, from_validation
 from plugins.patrol_qr.strings import flag_text, translator
@@ -35,7 +35,7 @@ __all__ = ("routes",)
 
 
 def _mgr(request: web.Request) -> PatrolManager:
-    mgr = request.app[HUB_KEY].data.get(PATROL)
+    mgr = request.app[HUB_KEY].data.get(RUNTIME)
     if mgr is None:
         # Routes exist even when the plugin has no config block; they show nothing then.
         raise web.HTTPNotFound(text="patrol_qr is not set up on this hub")

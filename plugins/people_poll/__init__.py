@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub import hookimpl
-from plugins.people_poll.const import DOMAIN, POLL
+from plugins.people_poll.const import DOMAIN, RUNTIME
 
 if TYPE_CHECKING:
     from hub.http.routes import Route
@@ -56,7 +56,7 @@ def setup(hub: Hub, config: PollConfig | None) -> None:
     from plugins.people_poll.manager import PollManager
 
     mgr = PollManager(hub, config or PollConfig())
-    hub.data[POLL] = mgr
+    hub.data[RUNTIME] = mgr
     services.register(hub)
     mgr.daily_task.start()
 
@@ -64,7 +64,7 @@ def setup(hub: Hub, config: PollConfig | None) -> None:
 @hookimpl
 def shutdown(hub: Hub) -> None:
     """Stop the daily job."""
-    mgr = hub.data.get(POLL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is not None:
         mgr.daily_task.stop()
 
@@ -72,7 +72,7 @@ def shutdown(hub: Hub) -> None:
 @hookimpl
 def register_routes(hub: Hub) -> list[Route]:
     """Return the public form and the results pages."""
-    if hub.data.get(POLL) is None:
+    if hub.data.get(RUNTIME) is None:
         return []  # not configured: no pages, and the modules behind them stay unimported
     from plugins.people_poll import views
 
@@ -94,7 +94,7 @@ def static_dirs() -> dict[str, Path]:
 @hookimpl
 def nav_links(hub: Hub) -> list[dict[str, str]]:
     """Link the results page once the poll is set up."""
-    if hub.data.get(POLL) is None:
+    if hub.data.get(RUNTIME) is None:
         return []
     return [{"href": "/people_poll", "label_th": "แบบสำรวจ", "label_en": "People Poll", "role": "viewer"}]
 
@@ -102,7 +102,7 @@ def nav_links(hub: Hub) -> list[dict[str, str]]:
 @hookimpl
 async def kpi_slots(hub: Hub, month: str) -> list[dict[str, Any]]:
     """Return the month's aggregates (the station is evaluated on them); never a comment."""
-    mgr: PollManager | None = hub.data.get(POLL)
+    mgr: PollManager | None = hub.data.get(RUNTIME)
     if mgr is None:
         return []
     n, results = await mgr.results(month)

@@ -26,5 +26,5 @@ MONTH_PATTERN: Final = r"^\d{4}-(0[1-9]|1[0-2])$"
 #: Months shown in the trend.
 TREND_MONTHS: Final = 12
 
-#: Where the running plugin keeps its manager (``hub.data[POLL]``); absent when not set up.
-POLL: Final[HubKey[PollManager]] = HubKey(DOMAIN)
+#: Where the running plugin keeps its manager (``hub.data[RUNTIME]``); absent when not set up.
+RUNTIME: Final[HubKey[PollManager]] = HubKey(DOMAIN)

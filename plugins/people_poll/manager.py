@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from hub.daily import DailyTask
 from plugins.people_poll.answers import AnswerError, QuestionResult, aggregate, read_answers
 from plugins.people_poll.config import PollConfig
-from plugins.people_poll.const import DOMAIN, EVENT_OPENED, EVENT_RESULTS, MONTH_PATTERN, POLL, TREND_MONTHS
+from plugins.people_poll.const import (
+    DOMAIN,
+    EVENT_OPENED,
+    EVENT_RESULTS,
+    MONTH_PATTERN,
+    TREND_MONTHS,
+)
 from plugins.people_poll.store import PollStore
 
 if TYPE_CHECKING:
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
 
     from hub.hub import Hub
 
-__all__ = ("PollManager", "POLL", "PollRefused", "month_of", "previous_months")
+__all__ = ("PollManager", "PollRefused", "month_of", "previous_months")
 
 _LOGGER = logging.getLogger(__name__)
 _MONTH = re.compile(MONTH_PATTERN)

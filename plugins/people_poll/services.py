@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.errors import ServiceValidationError
-from plugins.people_poll.const import DOMAIN, MONTH_PATTERN
-from plugins.people_poll.manager import POLL
+from plugins.people_poll.const import DOMAIN, MONTH_PATTERN, RUNTIME
 
 if TYPE_CHECKING:
     from hub.core.services import ServiceCall
@@ -25,7 +24,7 @@ class MonthSchema(BaseModel):
 
 def register(hub: Hub) -> None:
     """Register the services on a hub whose poll is set up."""
-    mgr = hub.data[POLL]
+    mgr = hub.data[RUNTIME]
 
     def link(call: ServiceCall) -> dict[str, Any]:
         month = call.data["month"] or mgr.current_month()

@@ -25,8 +25,8 @@ from hub.http.charts import Series, bar_chart, trend_chart
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
 from hub.http.templating import render, request_lang
-from plugins.people_poll.const import COOKIE_PATH, DOMAIN, DONE_COOKIE_PREFIX, FORM_COOKIE
-from plugins.people_poll.manager import POLL, PollManager, PollRefused, valid_month
+from plugins.people_poll.const import COOKIE_PATH, DOMAIN, DONE_COOKIE_PREFIX, FORM_COOKIE, RUNTIME
+from plugins.people_poll.manager import PollManager, PollRefused, valid_month
 from plugins.people_poll.strings import date_label, month_label, translator
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def _t(request: web.Request) -> Any:
 
 
 def _form_page(request: web.Request, status: int = 200, **ctx: Any) -> web.Response:
-    mgr = request.app[HUB_KEY].data.get(POLL)
+    mgr = request.app[HUB_KEY].data.get(RUNTIME)
     return render(
         request,
         "people_poll/form.html",
@@ -54,7 +54,7 @@ def _form_page(request: web.Request, status: int = 200, **ctx: Any) -> web.Respo
 
 
 def _invalid_message(request: web.Request, err: PollRefused) -> str:
-    mgr = request.app[HUB_KEY].data.get(POLL)
+    mgr = request.app[HUB_KEY].data.get(RUNTIME)
     lang = request_lang(request)
     question = next((q for q in (mgr.config.questions if mgr else []) if q.id == err.question), None)
     label = (question.text_th if lang == "th" else question.text_en) if question else (err.question or "")
@@ -85,7 +85,7 @@ def _when(request: web.Request, seconds: float) -> str:
 
 def _check_link(request: web.Request) -> tuple[PollManager, str]:
     hub = request.app[HUB_KEY]
-    mgr = hub.data.get(POLL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is None:
         raise PollRefused("not_configured", 404)
     month = request.match_info["month"]
@@ -188,7 +188,7 @@ def _month_param(request: web.Request, mgr: PollManager) -> str:
 async def results_page(request: web.Request) -> web.StreamResponse:
     """Charts of a month, the trend, comments (operators) and the share box (admins)."""
     hub = request.app[HUB_KEY]
-    mgr = hub.data.get(POLL)
+    mgr = hub.data.get(RUNTIME)
     if mgr is None:
         raise web.HTTPNotFound(text="people_poll is not set up on this hub")
     lang = request_lang(request)
@@ -298,7 +298,7 @@ async def results_page(request: web.Request) -> web.StreamResponse:
 
 async def api_results(request: web.Request) -> web.StreamResponse:
     """A month's aggregates as JSON (no comments: those never leave the page)."""
-    mgr = request.app[HUB_KEY].data.get(POLL)
+    mgr = request.app[HUB_KEY].data.get(RUNTIME)
     if mgr is None:
         return json_error(404, "people_poll is not set up on this hub")
     month = _month_param(request, mgr)

@@ -13,7 +13,7 @@ import pytest
 
 from hub.components.automation.blueprints import SHIPPED_DIR, load_blueprint
 from hub.components.automation.trace import load_traces
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 from integrations.demo.const import DEMO_CONFIG
@@ -91,8 +91,8 @@ async def test_demo_press_without_line(tmp_path: Path) -> None:
         await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
         trace = await _trace(hub, "demo_sos_alert")
         assert trace["error"] is None and trace["script_execution"] == "finished"
-        [inc] = await hub.data[INCIDENTS].find()
-        full = await hub.data[INCIDENTS].get(inc.id)
+        [inc] = await hub.data[INCIDENT_RUNTIME].find()
+        full = await hub.data[INCIDENT_RUNTIME].get(inc.id)
         assert full.kind == "sos" and full.place == "ตลาดสาธิต ประตู 1" and full.severity == "critical"
         assert [e.kind for e in full.timeline] == ["opened", "snapshot"]
         assert hub.states.get("light.demo_lamp").state == "on"
@@ -124,7 +124,7 @@ async def test_sos_to_line_and_back(make_hub, fake_line) -> None:
     ack = bubble["footer"]["contents"][0]["action"]
     [incident_id] = parse_qs(ack["data"])["i"]
     await deliver(fake_line, hub, fake_line.event_postback(ack["data"], user_id=SOMCHAI, group_id=BIG6))
-    inc = await hub.data[INCIDENTS].get(incident_id)
+    inc = await hub.data[INCIDENT_RUNTIME].get(incident_id)
     assert inc.status == "acknowledged" and inc.acknowledged_by == "line:สมชาย ใจดี"
     assert re.match(r"✅ รับทราบโดย สมชาย ใจดี ภายใน \d+ วินาที", fake_line.replies[-1].messages[0]["text"])
     kinds = [e.kind for e in inc.timeline]
@@ -137,7 +137,7 @@ async def test_every_press_counts(make_hub, fake_line) -> None:
     for _ in range(3):
         await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
     await fake_line.wait_for(lambda f: len(f.pushes) >= 3)
-    incidents = await hub.data[INCIDENTS].find(kind="sos")
+    incidents = await hub.data[INCIDENT_RUNTIME].find(kind="sos")
     assert len(incidents) == 3
     assert {
         parse_qs(d.messages[0]["contents"]["footer"]["contents"][0]["action"]["data"])["i"][0]
@@ -153,5 +153,5 @@ async def test_line_not_set_up_is_skipped(make_hub, fake_line, case) -> None:
     await hub.services.call("sos", "press", {"entity_id": "sos.demo_market", "drill": False})
     trace = await _trace(hub, "sos_demo")
     assert trace["error"] is None and trace["script_execution"] == "finished"
-    assert len(await hub.data[INCIDENTS].find(kind="sos")) == 1
+    assert len(await hub.data[INCIDENT_RUNTIME].find(kind="sos")) == 1
     assert fake_line.pushes == []

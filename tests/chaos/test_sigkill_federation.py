@@ -24,7 +24,7 @@ import pytest
 
 from integrations.federation.testing import FederationLab, register_hubs, station_config
 from integrations.mqtt.testing import free_port
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.chaos.conftest import (
     GROUPS,
     SOS_BLOCK,
@@ -42,7 +42,9 @@ PER_ROUND = 2
 
 async def station_incidents(station: Any) -> dict[str, int]:
     """Return {incident id: number of stored 'opened' messages} at the station."""
-    rows = await station.data[STATION].store.messages(hub_id="test-hub", kind="incident", limit=10_000)
+    rows = await station.data[STATION_RUNTIME].store.messages(
+        hub_id="test-hub", kind="incident", limit=10_000
+    )
     counts: dict[str, int] = {}
     for row in rows:
         if row.get("type") == "opened":
@@ -117,7 +119,9 @@ async def test_repeated_sigkill_during_federation_loses_nothing(
     assert all(n == 1 for n in at_station.values()), f"stored twice at the station: {at_station}"
     assert all(n == 1 for n in counts.values()), f"a LINE card went out twice: {counts}"
     assert len(fake.pushes) == sum(counts.values()), "a LINE push that belongs to no incident"
-    rows = await station.data[STATION].store.messages(hub_id="test-hub", kind="incident", limit=10_000)
+    rows = await station.data[STATION_RUNTIME].store.messages(
+        hub_id="test-hub", kind="incident", limit=10_000
+    )
     assert all(json.loads(r["body"])["hub"] == "test-hub" for r in rows)
 
     # Never lost: each accepted press has its incident, at the station and on LINE.  A press is

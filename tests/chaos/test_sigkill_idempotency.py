@@ -19,7 +19,7 @@ import aiohttp
 
 from integrations.federation.testing import FederationLab, register_hubs, station_config
 from integrations.mqtt.testing import free_port
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.chaos.conftest import HubProcess, hub_yaml, make_token, until
 
 
@@ -31,7 +31,7 @@ async def _call(
 
 
 async def _station_events(station: Any, event_type: str) -> int:
-    rows = await station.data[STATION].store.messages(hub_id="test-hub", kind="event", limit=10_000)
+    rows = await station.data[STATION_RUNTIME].store.messages(hub_id="test-hub", kind="event", limit=10_000)
     return sum(1 for r in rows if json.loads(r["body"])["body"].get("type") == event_type)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
 from hub.testing import wait_for
 from hub.testing_pages import browser_session
 
@@ -43,7 +43,7 @@ async def test_blueprint_form_editor_and_delete_in_chromium(make_hub: Any, brows
         await page.locator("#save").click()
         await page.wait_for_url("**/automations/gate_sos?saved=1")
         assert "บันทึกแล้ว" in (await page.locator("#saved").text_content() or "")
-        assert hub.data[MANAGER].get("gate_sos") is not None
+        assert hub.data[AUTOMATION_RUNTIME].get("gate_sos") is not None
 
         # The visual editor: choosing another trigger type redraws the row with its fields.
         await page.goto(base + "/automations/new/edit")
@@ -58,7 +58,9 @@ async def test_blueprint_form_editor_and_delete_in_chromium(make_hub: Any, brows
         page.once("dialog", lambda dialog: dialog.accept())
         await page.locator("#delete").click()
         await page.wait_for_url("**/automations?deleted=1")
-        await wait_for(lambda: hub.data[MANAGER].get("gate_sos") is None, what="the automation removed")
+        await wait_for(
+            lambda: hub.data[AUTOMATION_RUNTIME].get("gate_sos") is None, what="the automation removed"
+        )
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
 
         # An API refusal reads in Thai on a Thai page (the API's own words are English): open an
@@ -70,11 +72,11 @@ async def test_blueprint_form_editor_and_delete_in_chromium(make_hub: Any, brows
             "actions": [{"delay": 1}],
         }
         await hub.ui_config.add_item("automation", item)
-        await hub.data[MANAGER].reload(["temp_one"])
+        await hub.data[AUTOMATION_RUNTIME].reload(["temp_one"])
         await page.goto(base + "/automations/temp_one")
         _items, etag = await hub.ui_config.list_items("automation")
         await hub.ui_config.remove_item("automation", "temp_one", etag=etag)
-        await hub.data[MANAGER].reload(["temp_one"])
+        await hub.data[AUTOMATION_RUNTIME].reload(["temp_one"])
         await page.locator('form[data-api$="/trigger"] button').click()
         result = page.locator('form[data-api$="/trigger"] .action-result')
         await result.filter(has_text="ไม่พบสิ่งที่ต้องการ").wait_for()

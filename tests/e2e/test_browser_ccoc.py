@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ async def test_officer_takes_an_sos_and_views_a_camera(
         station_extra={"console": {"units": ["สายตรวจ 1"]}},
     )
     await station.auth.add_user("officer1", "ccoc-shift-pass", "operator")
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
 
     async def registry() -> bool:
         item = await st.store.hub("test-hub")
@@ -62,7 +62,7 @@ async def test_officer_takes_an_sos_and_views_a_camera(
     assert await page.locator("#ccoc-empty").is_visible()
 
     # An SOS at the market, with a picture: it reaches the board without a reload, alarm on.
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง", place="ร้านทองแผง 3")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง", place="ร้านทองแผง 3")
     await hub.services.call("camera", "snapshot", {"entity_id": "camera.gate_always", "incident_id": inc.id})
     card = page.locator(f'article.ccoc-card[data-incident-id="{inc.id}"]')
     await card.wait_for(timeout=15_000)
@@ -74,7 +74,7 @@ async def test_officer_takes_an_sos_and_views_a_camera(
     # Acknowledge: the hub's incident shows it; the board and the alarm follow.
     await card.locator("button.ccoc-act[data-action=ack]").click()
     await until(lambda: _status(hub, inc.id, "acknowledged"), within=15)
-    got = await hub.data[INCIDENTS].get(inc.id)
+    got = await hub.data[INCIDENT_RUNTIME].get(inc.id)
     assert "officer1" in (got.acknowledged_by or "")
     await page.locator(
         f'article.ccoc-card[data-incident-id="{inc.id}"][data-status="acknowledged"]'
@@ -123,4 +123,4 @@ async def test_officer_takes_an_sos_and_views_a_camera(
 
 
 async def _status(hub: Any, incident_id: str, status: str) -> bool:
-    return (await hub.data[INCIDENTS].get(incident_id, timeline=False)).status == status
+    return (await hub.data[INCIDENT_RUNTIME].get(incident_id, timeline=False)).status == status

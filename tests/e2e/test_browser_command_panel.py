@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
 
@@ -24,7 +24,7 @@ async def test_officer_flashes_a_light_from_the_form(
         hub_extra="light:\n  - {id: gate_lamp, name: ไฟประตูตลาด, simulated: true}\n",
     )
     await station.auth.add_user("officer1", "ccoc-shift-pass", "operator")
-    console = station.data[CONSOLE]
+    console = station.data[CCOC_RUNTIME]
 
     async def listed() -> bool:
         one = await console.hubs.get("test-hub")

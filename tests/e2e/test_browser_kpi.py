@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hub.core.clock import FakeClock
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.testing import FederationLab
 from tests.e2e.test_browser_live import PNG_1PX
 from tests.integrations.station.kpi_helpers import (
@@ -38,7 +38,7 @@ async def test_kpis_and_patrol_boxes_on_a_phone(
     await do_the_month(hubs, clock)
     await settled(station, hubs)
     await health_in(station, hubs)
-    station.data[CONSOLE].hubs.invalidate()
+    station.data[CCOC_RUNTIME].hubs.invalidate()
     await station.auth.add_user("officer1", "ccoc-shift-pass", "viewer")
 
     context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="th-TH")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from plugins.people_poll.manager import POLL
+from plugins.people_poll.const import RUNTIME as PEOPLE_POLL_RUNTIME
 
 pytestmark = pytest.mark.browser
 
@@ -89,7 +89,7 @@ async def test_scan_link_to_joint_checkin(browser: Any, make_hub: Any, tmp_path:
 
 async def test_poll_form_submission(browser: Any, make_hub: Any, tmp_path: Path) -> None:
     hub = await make_hub("people_poll:\n")
-    link = hub.http.url + hub.data[POLL].link()
+    link = hub.http.url + hub.data[PEOPLE_POLL_RUNTIME].link()
     context, page, errors = await _phone(browser)
     await page.goto(link)
     await page.locator("[data-question=fear_of_crime] .scale-option").nth(1).click()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from integrations.federation.testing import until
-from integrations.region.runtime import REGION
+from integrations.region.const import RUNTIME as REGION_RUNTIME
 from integrations.region.testing import RegionLab, start_region
 from integrations.region.testing import region_lab as region_lab  # the fixture
 
@@ -28,7 +28,7 @@ async def test_committee_reads_the_ranking_on_a_phone(
     browser: Any, region_lab: RegionLab, mosquitto: Any, make_hub: Any, tmp_path: Path, clock: Any
 ) -> None:
     region, _stations = await start_region(make_hub, region_lab, mosquitto, tmp_path, clock)
-    rg = region.data[REGION]
+    rg = region.data[REGION_RUNTIME]
     await until(lambda: rg.ingest.stored >= 6, within=15)
     expected = [r["station_id"] for r in (await rg.ranking(MONTH))["rows"]]
     # The documented weighting over the stations' own data (worked out in docs/region.md).

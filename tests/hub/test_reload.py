@@ -162,7 +162,7 @@ async def test_lights_follow_the_config_live(make_hub: Any) -> None:
 
 
 async def test_line_is_set_up_live_and_group_names_apply_live(make_hub: Any, fake_line: Any) -> None:
-    from integrations.line.runtime import LINE
+    from integrations.line.const import RUNTIME as LINE_RUNTIME
     from tests.integrations.line.conftest import BIG6, EYES, deliver
 
     hub = await make_hub()
@@ -173,14 +173,14 @@ async def test_line_is_set_up_live_and_group_names_apply_live(make_hub: Any, fak
     )
     assert ui.restart_needed == {}
     assert hub.plugins.get("line").status == "set_up"
-    assert await hub.data[LINE].aliases() == {"big6": BIG6}
+    assert await hub.data[LINE_RUNTIME].aliases() == {"big6": BIG6}
     # The webhook (registered at start, idle until now) answers LINE.
     assert await deliver(fake_line, hub, fake_line.event_join(BIG6)) == 200
     block, etag = await ui.get_block("line")
     assert isinstance(block, dict) and "channel_access_token" not in block
     await ui.set_block("line", {**block, "groups": {"big6": BIG6, "pineapple_eyes": EYES}}, etag=etag)
     assert ui.restart_needed == {}
-    assert await hub.data[LINE].aliases() == {"big6": BIG6, "pineapple_eyes": EYES}
+    assert await hub.data[LINE_RUNTIME].aliases() == {"big6": BIG6, "pineapple_eyes": EYES}
     assert hub.services.has("notify", "line_pineapple_eyes")
     block, etag = await ui.get_block("line")
     await ui.set_block("line", {**block}, etag=etag, secrets={"channel_secret": "another-secret-value"})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 
@@ -41,7 +41,7 @@ async def test_an_earlier_release_upgrades(tmp_path: Path, release: str) -> None
             assert schema[component] >= version, component  # forward only
         user = await hub.auth.user_for_token(expected["token"])
         assert user is not None and (user.username, user.role) == ("somchai", "admin")
-        incidents = hub.data[INCIDENTS]
+        incidents = hub.data[INCIDENT_RUNTIME]
         for incident_id in expected["incidents"]:
             inc = await incidents.get(incident_id)
             assert inc.kind == "sos" and inc.title.startswith("เหตุที่")

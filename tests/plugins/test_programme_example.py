@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.bootstrap import load
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "config-programme.example.yaml"
@@ -36,7 +36,7 @@ async def test_example_automations_run(make_hub: Any, clock: FakeClock) -> None:
     # Nobody patrols for three nights: the gap check on the 5th opens incidents; the resolution is overdue.
     await clock.set_time(datetime(2026, 1, 5, 8, 30, tzinfo=ZoneInfo("Asia/Bangkok")).timestamp())
     await hub.block_till_done()
-    titles = sorted(i.title for i in await hub.data[INCIDENTS].find(status="active"))
+    titles = sorted(i.title for i in await hub.data[INCIDENT_RUNTIME].find(status="active"))
     # One incident per checkpoint whose nights went unpatrolled, opened when the gap reached 3 days
     # (the hub started on the 1st at 07:00, so each box has missed the nights of the 1st–4th by the 5th).
     assert titles == [

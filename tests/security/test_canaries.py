@@ -104,11 +104,11 @@ async def test_no_secret_leaks_anywhere(
         )
         assert not hub.config_errors, hub.config_errors
         assert await hub.data[CAMERAS]["camera.gate_cam"].wait_connected(15)
-        from integrations.federation.uplink import FEDERATION
+        from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
         from integrations.mqtt import get_client
 
         assert await get_client(hub).wait_connected(10)
-        federation = hub.data[FEDERATION]
+        federation = hub.data[FEDERATION_RUNTIME]
         assert await federation.link.wait_connected(10)
         await federation.send_registry(force=True)
         await federation.send_health()

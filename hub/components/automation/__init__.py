@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME
 from hub.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -110,14 +110,14 @@ async def setup(hub: Hub) -> None:
     from hub.components.automation.manager import AutomationManager
 
     manager = AutomationManager(hub)
-    hub.data[MANAGER] = manager
+    hub.data[RUNTIME] = manager
     await manager.setup()
 
 
 @hookimpl
 async def hub_started(hub: Hub) -> None:
     """Arm every automation once every integration has set up its entities."""
-    manager = hub.data.get(MANAGER)
+    manager = hub.data.get(RUNTIME)
     if manager is not None:
         await manager.start()
 
@@ -129,7 +129,7 @@ async def config_changed(hub: Hub, old: Any, new: Any) -> bool:
     Unchanged automations keep their runs, and durable timers (``delay``, ``for:``)
     stay pending in the database; a reload never cancels them.
     """
-    manager = hub.data.get(MANAGER)
+    manager = hub.data.get(RUNTIME)
     if manager is None:
         return False
     result = await manager.reload()
@@ -139,7 +139,7 @@ async def config_changed(hub: Hub, old: Any, new: Any) -> bool:
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Stop runs and triggers, keeping pending timers for the next start."""
-    manager = hub.data.get(MANAGER)
+    manager = hub.data.get(RUNTIME)
     if manager is not None:
         await manager.shutdown()
 

@@ -653,9 +653,9 @@ class Automation:
             and event["data"].get("drill") is True
         ):
             # The drill's mark lived in memory; a drill must not come back as a real alarm.
-            from hub.components.incident import INCIDENTS
+            from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-            incidents = self.hub.data.get(INCIDENTS)
+            incidents = self.hub.data.get(INCIDENT_RUNTIME)
             if incidents is not None:
                 incidents.mark_drill(context)
         store = self.hub.data.get(DURABLE)

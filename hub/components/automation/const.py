@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = (
     "DOMAIN",
     "DURABLE",
-    "MANAGER",
+    "RUNTIME",
     "EVENT_INDEX",
     "WEBHOOKS",
     "HUB_TRIGGERS",
@@ -41,7 +41,8 @@ MODES = ("single", "restart", "queued", "parallel")
 LOG_LEVELS = ("SILENT", "CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET")
 
 DURABLE: HubKey[DurableStore] = HubKey("automation_durable")
-MANAGER: HubKey[AutomationManager] = HubKey("automation_manager")
+#: The automation component's runtime object, reached as ``hub.data[RUNTIME]``.
+RUNTIME: HubKey[AutomationManager] = HubKey(DOMAIN)
 EVENT_INDEX: HubKey[EventIndex] = HubKey("automation_event_index")
 #: webhook id → handler(method, payload) for ``POST /api/webhook/{id}``.
 WEBHOOKS: HubKey[dict[str, Any]] = HubKey("automation_webhooks")

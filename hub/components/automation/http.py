@@ -23,7 +23,7 @@ from aiohttp import web
 
 from hub.components.automation import ui_pages
 from hub.components.automation.blueprints import list_blueprints, search_dirs
-from hub.components.automation.const import MANAGER, WEBHOOKS
+from hub.components.automation.const import RUNTIME, WEBHOOKS
 from hub.components.automation.strings import translator
 from hub.components.automation.ui_trace import EXECUTIONS, describe_trace
 from hub.config.secrets import redact as redact_secrets
@@ -42,7 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def _manager(request: web.Request) -> AutomationManager:
-    manager = request.app[HUB_KEY].data.get(MANAGER)
+    manager = request.app[HUB_KEY].data.get(RUNTIME)
     if manager is None:
         raise web.HTTPServiceUnavailable(
             text=json.dumps({"error": "automations are not set up"}), content_type="application/json"

@@ -27,7 +27,7 @@ from hub.components.automation.blueprints import (
     load_blueprint,
     search_dirs,
 )
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME
 from hub.components.automation.strings import translator
 from hub.components.automation.ui_blueprint import (
     ID_RE,
@@ -99,7 +99,7 @@ async def _item(request: web.Request, item_id: str) -> tuple[dict[str, Any] | No
 
 async def _saved(request: web.Request, item_id: str, *, removed: bool = False) -> web.Response:
     """Reload the automation the write changed (unchanged ones keep running), then show it."""
-    manager: AutomationManager | None = request.app[HUB_KEY].data.get(MANAGER)
+    manager: AutomationManager | None = request.app[HUB_KEY].data.get(RUNTIME)
     if manager is not None:
         await manager.reload([item_id])
     target = "/automations?deleted=1" if removed else f"/automations/{quote(item_id)}?saved=1"
@@ -136,7 +136,7 @@ def _id_problem(item_id: str, *, new: bool, hub: Hub) -> Problem | None:
         return None
     if not ID_RE.fullmatch(item_id) or item_id in _RESERVED:
         return Problem("err.id")
-    manager: AutomationManager | None = hub.data.get(MANAGER)
+    manager: AutomationManager | None = hub.data.get(RUNTIME)
     if manager is not None and manager.get(item_id) is not None:
         return Problem("err.id_taken", {"id": item_id})
     return None

@@ -23,8 +23,8 @@ __all__ = ("HELPERS",)
 
 _LOGGER = logging.getLogger(__name__)
 
-#: entity id → helper object.
-HELPERS: HubKey[dict[str, Helper]] = HubKey("helpers")
+#: entity id → helper object (a registry, not a runtime object, so not ``RUNTIME``).
+HELPERS: HubKey[dict[str, Helper]] = HubKey("helper_entities")
 
 
 @hookimpl

@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.components.incident.const import RUNTIME
 from hub.core.context import Context
 from hub.core.errors import Refused
 from hub.core.ids import ulid
 from hub.core.retry import Backoff
 from hub.hookspecs import hookimpl
-from hub.keys import HubKey
 from hub.storage import Params, is_passing
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ __all__ = (
     "Incident",
     "IncidentManager",
     "IncidentRows",
-    "INCIDENTS",
     "KINDS",
     "STATUSES",
     "IncidentNotFound",
@@ -215,8 +214,6 @@ class DispatchSchema(_Schema):
     text: str = ""
     by: str = ""
 
-
-INCIDENTS: HubKey[IncidentManager] = HubKey("incidents")
 
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, kind, severity, status, title, place, lat, lon, entities, data, "
@@ -905,7 +902,7 @@ def storage_migrations() -> Sequence[str]:
 @hookimpl
 async def shutdown(hub: Hub) -> None:
     """Give incidents still held in memory a last chance to reach the database."""
-    mgr = hub.data.get(INCIDENTS)
+    mgr = hub.data.get(RUNTIME)
     if mgr is not None and mgr.held:
         await mgr.write_held(final=True)
 
@@ -914,7 +911,7 @@ async def shutdown(hub: Hub) -> None:
 async def setup(hub: Hub) -> None:
     """Create the incident manager and its services."""
     mgr = IncidentManager(hub)
-    hub.data[INCIDENTS] = mgr
+    hub.data[RUNTIME] = mgr
     await mgr.load()
 
     async def svc_open(call: Any) -> dict[str, Any]:

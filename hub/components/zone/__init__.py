@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 __all__ = ("ZoneConfig", "Community", "LatLon", "ZONE", "polygon_area_km2", "zone_summary", "map_svg")
 
 DOMAIN = "zone"
-#: The validated ``zone:`` block, or absent when the hub has none.
-ZONE: HubKey[ZoneConfig] = HubKey("zone")
+#: The validated ``zone:`` block, or absent when the hub has none (configuration, not a runtime
+#: object, so not ``RUNTIME``).
+ZONE: HubKey[ZoneConfig] = HubKey("zone_config")
 _EARTH_RADIUS_KM = 6371.0088
 
 

@@ -35,7 +35,7 @@ import aiomqtt
 import yaml
 
 from hub.components.automation.blueprints import search_dirs
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
 from hub.core.ids import ulid
 from hub.hub import Hub
 from hub.i18n import LANGS, catalogue
@@ -51,7 +51,7 @@ from integrations.federation.testing import (
     until,
 )
 from integrations.line.sender import DETAILS_PATH
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 #: A hub with every page-bearing integration and plugin configured; names are Thai, as an admin types them.
 HUB_CONFIG = """
@@ -314,7 +314,7 @@ async def crawl(
 async def _seed(hub: Hub) -> None:
     """Give the pages something to show: an SOS with its incident and trace, an acknowledged incident."""
     await hub.services.call("sos", "press", {"entity_id": "sos.gate"})
-    automation = hub.data[MANAGER].get("gate_alert")
+    automation = hub.data[AUTOMATION_RUNTIME].get("gate_alert")
     assert automation is not None
     await wait_for(lambda: automation.last_execution is not None, what="the SOS automation ran")
 
@@ -365,7 +365,7 @@ async def station_with_pages(make_hub: Any, lab: FederationLab, folder: Path) ->
     """A station with a registered hub and an open SOS from it over real Mosquitto; return (hub, extra data)."""
     hub = await make_hub(lab.station_block(), base=station_config(), folder=folder)
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
     incident_id = ulid()
     incident = {
         "id": incident_id,
@@ -390,7 +390,7 @@ async def station_with_pages(make_hub: Any, lab: FederationLab, folder: Path) ->
             envelope(ulid(), STATION_ID, "test-hub", "incident", 1_767_225_600.0, body),
             qos=1,
         )
-    store = hub.data[STATION].store
+    store = hub.data[STATION_RUNTIME].store
     await until(lambda: store.incident(incident_id, "test-hub"))
     # The hubs' ids, as the station's admin registered them (add-hub), are names too.
     return hub, ["SOS ตลาดสด", "ประตูตลาด", *HUB_PASSWORDS]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from tests.hub.plugins.test_isolation import make_dropin
 
@@ -364,11 +364,11 @@ automation:
     hub.bus.fire("doorbell")
     await hub.block_till_done()
     assert seen == []
-    inc = await hub.data[INCIDENTS].open("sos", title="gate")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="gate")
     hub.bus.fire("doorbell")
     await hub.block_till_done()
     assert len(seen) == 1
-    await hub.data[INCIDENTS].ack(inc.id, by="officer")
+    await hub.data[INCIDENT_RUNTIME].ack(inc.id, by="officer")
     hub.bus.fire("doorbell")
     await hub.block_till_done()
     assert len(seen) == 1  # acknowledged: no longer "open"
@@ -390,7 +390,7 @@ def test_hook_register_commands(config_dir: Path) -> None:
 
 
 async def test_hook_incident_written(every: Any) -> None:
-    inc = await every.data[INCIDENTS].open("sos", title="gate")
+    inc = await every.data[INCIDENT_RUNTIME].open("sos", title="gate")
     rows = await every.storage.fetchall("SELECT entry_id, incident_id FROM every_hook_rows")
     entry = await every.storage.fetchone("SELECT id FROM incident_timeline WHERE incident_id = ?", (inc.id,))
     assert [(r["entry_id"], r["incident_id"]) for r in rows] == [(entry["id"], inc.id)]
@@ -453,7 +453,7 @@ def test_hook_config_entities(load_config: Any, config_dir: Path) -> None:
 
 
 async def test_hook_timeline_attachments(every: Any, client_for: Any) -> None:
-    incidents = every.data[INCIDENTS]
+    incidents = every.data[INCIDENT_RUNTIME]
     res = await every.services.call("incident", "open", {"kind": "sos", "title": "ทดสอบ"})
     await incidents.note(res["incident_id"], "rang", by="every_hook", kind="every_hook", attachments=["b1"])
     operator = await client_for("operator", target=every)

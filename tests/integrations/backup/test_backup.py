@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.hub import Hub
 from hub.runlock import RunLock
@@ -128,7 +128,7 @@ async def test_backup_while_writing_then_restore(tmp_path: Path) -> None:
     await restored.start()
     try:
         restored.bus.listen("delay_done", fired.append)
-        found = {i.id for i in await restored.data[INCIDENTS].find(limit=100_000)}
+        found = {i.id for i in await restored.data[INCIDENT_RUNTIME].find(limit=100_000)}
         assert before <= found  # everything committed before the backup began
         user = await restored.auth.user_for_token(token)
         assert user is not None and user.username == "somchai"
@@ -314,9 +314,9 @@ async def test_a_failed_daily_backup_is_shown_and_the_hub_carries_on(
     await clock.advance(24 * 3600)
     await _settle(hub, lambda: bool(done))
     assert done[0]["ok"] is False
-    from integrations.notify import NOTIFY
+    from integrations.notify.const import RUNTIME as NOTIFY_RUNTIME
 
-    assert "backup_failed" in hub.data[NOTIFY].notifications
+    assert "backup_failed" in hub.data[NOTIFY_RUNTIME].notifications
     res = await hub.services.call("incident", "open", {"kind": "sos", "title": "still works"})
     assert res["incident_id"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.camera import CameraEntity, snapshot_link
 from tests.integrations.camera.conftest import JPEG
 
@@ -74,7 +74,7 @@ async def test_links_expired_wrong_and_outside_window(cam_hub, client_for, clock
 
 
 async def test_link_during_incident_is_served_and_audited(cam_hub, client_for) -> None:
-    inc = await cam_hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await cam_hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     await cam_hub.block_till_done()
     camera = cam_hub.entities.get("camera.demo_gate", CameraEntity)
     snap = await camera.snapshot(inc.id)
@@ -202,12 +202,12 @@ async def test_ptz_services(cam_hub, client_for, clock) -> None:
 
 
 async def test_incident_snapshot_service_still_works(cam_hub) -> None:
-    inc = await cam_hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await cam_hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     result = await cam_hub.services.call(
         "camera", "snapshot", {"entity_id": ["camera.demo_gate", "camera.always_cam"], "incident_id": inc.id}
     )
     assert len(result["snapshot_ids"]) == 2 and result["errors"] == []
-    timeline = (await cam_hub.data[INCIDENTS].get(inc.id)).timeline
+    timeline = (await cam_hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
     attached = [a for e in timeline for a in e.attachments]
     assert set(result["snapshot_ids"]) <= set(attached)
 

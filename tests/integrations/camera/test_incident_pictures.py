@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
 
 async def test_incident_page_shows_the_pictures_the_policy_allows(cam_hub: Any, client_for: Any) -> None:
-    inc = await cam_hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง")
+    inc = await cam_hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง")
     taken = await cam_hub.services.call(
         "camera", "snapshot", {"entity_id": ["camera.always_cam", "camera.never_cam"], "incident_id": inc.id}
     )

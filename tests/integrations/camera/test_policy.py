@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.camera import CameraEntity
 from integrations.camera.policy import Party, check_and_audit, explain_policy, may_share
 
@@ -45,7 +45,7 @@ async def test_rule_without_incident(cam_hub, camera, party, what, allowed, reas
 
 async def test_on_alarm_window(cam_hub, clock) -> None:
     gate = cam(cam_hub, "demo_gate")
-    incidents = cam_hub.data[INCIDENTS]
+    incidents = cam_hub.data[INCIDENT_RUNTIME]
     inc = await incidents.open("sos", title="SOS")
     await cam_hub.block_till_done()  # the window follows incident events on the bus
     opened = may_share(cam_hub, gate, STATION, "snapshot")
@@ -74,7 +74,7 @@ async def test_on_alarm_window(cam_hub, clock) -> None:
 
 async def test_forgotten_incident_window_is_bounded(cam_hub, clock) -> None:
     gate = cam(cam_hub, "demo_gate")
-    await cam_hub.data[INCIDENTS].open("sos", title="left open")
+    await cam_hub.data[INCIDENT_RUNTIME].open("sos", title="left open")
     await cam_hub.block_till_done()
     await clock.advance(23 * 3600)
     assert may_share(cam_hub, gate, STATION, "snapshot")
@@ -84,7 +84,7 @@ async def test_forgotten_incident_window_is_bounded(cam_hub, clock) -> None:
 
 async def test_window_survives_restart(make_hub, config_dir, clock) -> None:
     hub = await make_hub("demo: {}\n")
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     await hub.stop()
     again = await make_hub("demo: {}\n", folder=config_dir)
     decision = may_share(again, cam(again, "demo_gate"), STATION, "snapshot")

@@ -11,10 +11,10 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
-from hub.components.incident import INCIDENTS
-from integrations.ccoc.service import CONSOLE
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
@@ -30,11 +30,11 @@ async def test_cap_export_validates_and_tracks_the_incident(
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
     schema = cap_schema()
-    inc = await hub.data[INCIDENTS].open(
+    inc = await hub.data[INCIDENT_RUNTIME].open(
         "sos", title="SOS ร้านทอง <ด่วน> & เร็ว", place="ตลาดสด", severity="critical"
     )
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    console = station.data[CONSOLE]
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    console = station.data[CCOC_RUNTIME]
     await until(lambda: console.item("test-hub", inc.id))
     user = await station.auth.add_user("viewer-1", "correct horse battery", "viewer")
     token = await station.auth.create_token(user, "t")
@@ -57,9 +57,9 @@ async def test_cap_export_validates_and_tracks_the_incident(
         assert (await s.get("/api/incidents/NOPE.cap")).status == 404
 
         await clock.advance(90)
-        await hub.data[INCIDENTS].ack(inc.id, by="ร.ต.อ. สมชาย")
-        await hub.data[INCIDENTS].close(inc.id, by="ร.ต.อ. สมชาย")
-        assert await hub.data[FEDERATION].outbox.wait_empty(10)
+        await hub.data[INCIDENT_RUNTIME].ack(inc.id, by="ร.ต.อ. สมชาย")
+        await hub.data[INCIDENT_RUNTIME].close(inc.id, by="ร.ต.อ. สมชาย")
+        assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
         await until(lambda: _closed(console, inc.id))
         closed = etree.fromstring(await (await s.get(f"/api/incidents/{inc.id}.cap?hub_id=test-hub")).read())
         assert schema.validate(closed), schema.error_log
@@ -103,8 +103,8 @@ async def test_open_incidents_are_pushed_as_cap_and_retried(
         hub, station = await start_pair(
             make_hub, federation_lab, tmp_path / "st", station_extra={"console": {"cap": cap}}
         )
-        inc = await hub.data[INCIDENTS].open("sos", title="SOS", place="ตลาด")
-        console = station.data[CONSOLE]
+        inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS", place="ตลาด")
+        console = station.data[CCOC_RUNTIME]
         assert console.cap is not None
         await until(lambda: console.cap.failed >= 1)
         # The failed push waits for its retry (on the station clock), then goes through once.

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.ccoc import command_forms
 from integrations.ccoc.command_forms import Choices, FormError, forms_for, parse
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.const import ALLOWED_COMMANDS
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
 from tests.integrations.ccoc.test_console import session
 
 CHOICES = Choices(
@@ -123,9 +123,9 @@ async def test_the_panel_sends_a_form_and_the_light_flashes(
         tmp_path / "st",
         hub_extra="light:\n  - {id: gate_lamp, name: ไฟประตูตลาด, simulated: true}\n",
     )
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ประตูตลาด", place="ประตู")
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    console = station.data[CONSOLE]
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ประตูตลาด", place="ประตู")
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    console = station.data[CCOC_RUNTIME]
 
     async def listed() -> bool:
         one = await console.hubs.get("test-hub")

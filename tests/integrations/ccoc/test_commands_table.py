@@ -9,10 +9,10 @@ import pytest
 
 from hub.core.ids import ulid
 from hub.hub import Hub
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.ccoc.migrations import MIGRATIONS
-from integrations.ccoc.service import CONSOLE
 from integrations.federation.testing import FederationLab, register_hubs, station_config
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) 
 
 
 async def test_a_console_command_is_one_row_in_the_station_store(station: Hub) -> None:
-    console = station.data[CONSOLE]
+    console = station.data[CCOC_RUNTIME]
     incident_id = ulid()
     # The hub is offline: a durable incident action is queued, in the one table.
     item = await console.delivery.submit(
@@ -36,7 +36,7 @@ async def test_a_console_command_is_one_row_in_the_station_store(station: Hub) -
         incident_id=incident_id,
     )
     assert item["state"] == "queued" and item["durable"] is True
-    [record] = await station.data[STATION].store.commands("test-hub")
+    [record] = await station.data[STATION_RUNTIME].store.commands("test-hub")
     assert (record.id, record.status, record.incident_id, record.actor_name) == (
         item["id"],
         "queued",
@@ -75,8 +75,8 @@ async def test_commands_a_console_kept_in_the_hub_database_are_moved(station: Hu
             2,
         ),
     )
-    assert await station.data[CONSOLE].delivery.adopt_old_commands() == 1
-    record = await station.data[STATION].store.command(old_id)
+    assert await station.data[CCOC_RUNTIME].delivery.adopt_old_commands() == 1
+    record = await station.data[STATION_RUNTIME].store.command(old_id)
     assert record is not None
     assert (record.status, record.unit, record.durable, record.attempts, record.data) == (
         "sent",
@@ -89,4 +89,4 @@ async def test_commands_a_console_kept_in_the_hub_database_are_moved(station: Hu
         await station.storage.fetchone("SELECT name FROM sqlite_master WHERE name = 'ccoc_commands_moved'")
         is None
     )
-    assert await station.data[CONSOLE].delivery.adopt_old_commands() == 0
+    assert await station.data[CCOC_RUNTIME].delivery.adopt_old_commands() == 0

@@ -9,12 +9,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 TESTCAMS = Path(__file__).parents[1] / "federation" / "testcams"
 CAMS = """
@@ -49,9 +49,9 @@ async def session(station: Hub, role: str, name: str | None = None) -> aiohttp.C
 
 
 async def _sos_with_picture(hub: Hub, station: Hub) -> Any:
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง", place="ร้านทองแผง 3")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง", place="ร้านทองแผง 3")
     await hub.services.call("camera", "snapshot", {"entity_id": "camera.gate_always", "incident_id": inc.id})
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
 
     async def arrived() -> bool:
         found = await st.store.incident(inc.id, "test-hub")
@@ -67,8 +67,8 @@ async def test_board_ack_dispatch_and_views_round_trip(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", hub_extra=cams, station_extra=STATION_CONSOLE
     )
-    await until(lambda: station.data[STATION].store.hub("test-hub"))
-    console = station.data[CONSOLE]
+    await until(lambda: station.data[STATION_RUNTIME].store.hub("test-hub"))
+    console = station.data[CCOC_RUNTIME]
     await until(lambda: _registry(console))
     inc = await _sos_with_picture(hub, station)
     hub_audit_before = len(await hub.audit.query(action="camera.view"))
@@ -95,7 +95,7 @@ async def test_board_ack_dispatch_and_views_round_trip(
         assert ack.status == 202, await ack.text()
         assert (await ack.json())["state"] == "sent"
         await until(lambda: _hub_status(hub, inc.id, "acknowledged"))
-        got = await hub.data[INCIDENTS].get(inc.id)
+        got = await hub.data[INCIDENT_RUNTIME].get(inc.id)
         assert "somchai" in (got.acknowledged_by or "")
         await until(lambda: _board_status(console, inc.id, "acknowledged"))
         # The command's result is its own message: the incident update (urgent) may be stored first.
@@ -109,7 +109,7 @@ async def test_board_ack_dispatch_and_views_round_trip(
         ok = await op.post(f"/api/ccoc/incidents/test-hub/{inc.id}/dispatch", json={"unit": "สายตรวจ 1"})
         assert ok.status == 202
         await until(lambda: _hub_status(hub, inc.id, "dispatched"))
-        timeline = (await hub.data[INCIDENTS].get(inc.id)).timeline
+        timeline = (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
         assert timeline[-1].data == {"unit": "สายตรวจ 1"}
         assert (
             await viewer.post(f"/api/ccoc/incidents/test-hub/{inc.id}/note", json={"text": "x"})
@@ -192,9 +192,9 @@ async def test_offline_hub_queues_incident_actions_and_refuses_device_commands(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", hub_extra="light:\n  - {id: gate_lamp, simulated: true}\n"
     )
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS", place="ประตู")
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    console = station.data[CONSOLE]
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS", place="ประตู")
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    console = station.data[CCOC_RUNTIME]
     await until(lambda: console.item("test-hub", inc.id))
     await hub.stop()
     await until(lambda: not console.delivery.hub_online("test-hub"))
@@ -264,7 +264,7 @@ async def _registry(console: Any) -> bool:
 
 
 async def _hub_status(hub: Hub, incident_id: str, status: str) -> bool:
-    return (await hub.data[INCIDENTS].get(incident_id, timeline=False)).status == status
+    return (await hub.data[INCIDENT_RUNTIME].get(incident_id, timeline=False)).status == status
 
 
 async def _board_status(console: Any, incident_id: str, status: str) -> bool:
@@ -285,7 +285,7 @@ async def test_hubs_map_and_audit_pages(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, cams: str
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=cams)
-    console = station.data[CONSOLE]
+    console = station.data[CCOC_RUNTIME]
     await until(lambda: _registry(console))
     inc = await _sos_with_picture(hub, station)
     async with await session(station, "supervisor", "sup") as sup, await session(station, "operator") as op:
@@ -298,8 +298,8 @@ async def test_hubs_map_and_audit_pages(
         assert (await op.get(board[0]["snapshots"][0]["thumb"])).status == 200
         assert board[0]["pending"] == []  # audit copies are not shown as the officer's pending actions
         # LINE deliveries and LINE acknowledgements are listed on the incident.
-        await hub.data[INCIDENTS].note(inc.id, "LINE push → big6", by="line", kind="line")
-        await hub.data[INCIDENTS].ack(inc.id, by="line:U1234567890")
+        await hub.data[INCIDENT_RUNTIME].note(inc.id, "LINE push → big6", by="line", kind="line")
+        await hub.data[INCIDENT_RUNTIME].ack(inc.id, by="line:U1234567890")
 
         async def line_listed() -> list[Any]:
             detail = await (await op.get(f"/api/ccoc/incidents/test-hub/{inc.id}")).json()

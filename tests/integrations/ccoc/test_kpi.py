@@ -8,11 +8,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.ccoc import kpi
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
 
 
 def test_percentile_and_months() -> None:
@@ -39,18 +39,18 @@ async def test_kpis_from_real_incidents(
         tmp_path / "st",
         station_extra={"supervision": {"grace": 86400, "missed_beats": 100}},
     )
-    console = station.data[CONSOLE]
-    mgr = hub.data[INCIDENTS]
+    console = station.data[CCOC_RUNTIME]
+    mgr = hub.data[INCIDENT_RUNTIME]
     for delay in (30, 60, 90, 120, 300):
         inc = await mgr.open("sos", title="SOS")
         await clock.advance(delay)
         await mgr.ack(inc.id, by="ร.ต.อ. สมชาย")
     await mgr.open("sos", title="ไม่มีใครรับ")
     await mgr.open("tip", title="เบาะแส")
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
 
     async def stored() -> bool:
-        facts = await station.data[CONSOLE].station.store.incident_facts(0, 1e11)
+        facts = await station.data[CCOC_RUNTIME].station.store.incident_facts(0, 1e11)
         return len(facts) == 7 and sum(1 for f in facts if f["acknowledged_at"]) == 5
 
     await until(stored)

@@ -10,12 +10,12 @@ from typing import Any
 import aiohttp
 import aiomqtt
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.ids import ulid
 from hub.hub import Hub
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import STATION_ID, STATION_PASSWORD, FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 LIGHTS = "light:\n  - {id: gate_lamp, simulated: true}\n"
 
@@ -55,7 +55,7 @@ def command(name: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 async def results_at_station(station: Hub) -> dict[str, dict[str, Any]]:
-    msgs = await station.data[STATION].store.messages(kind="event")
+    msgs = await station.data[STATION_RUNTIME].store.messages(kind="event")
     out = {}
     for m in msgs:
         body = json.loads(m["body"])["body"]
@@ -109,8 +109,8 @@ async def test_an_officer_acknowledges_a_hub_incident_from_the_station(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง")
-    st = station.data[STATION]
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง")
+    st = station.data[STATION_RUNTIME]
     await until(lambda: st.store.incident(inc.id, "test-hub"))
     record = await st.send_command(
         "test-hub",
@@ -122,7 +122,7 @@ async def test_an_officer_acknowledges_a_hub_incident_from_the_station(
     )
     done = await st.wait_command(record.id, 10)
     assert done is not None and done.status == "ok", done
-    local = await hub.data[INCIDENTS].get(inc.id)
+    local = await hub.data[INCIDENT_RUNTIME].get(inc.id)
     assert (local.status, local.acknowledged_by) == ("acknowledged", "ร.ต.อ. สมชาย (test-station)")
     # ...and the acknowledgement comes back up like any other timeline entry.
     federated = await until(lambda: _acked(st, inc.id))
@@ -203,7 +203,7 @@ async def test_a_command_delivered_twice_runs_once(
     await raw_command(federation_lab, once)
     await raw_command(federation_lab, once)  # QoS 1 may deliver again; so may a confused station
     await until(lambda: _when_all(station, {once["id"]}))
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
     assert len(await hub.audit.query(action="federation.command")) == 1
     assert hub.states.get("light.gate_lamp").state == "on"
 
@@ -240,7 +240,7 @@ async def test_a_stale_command_expires_at_the_hub(
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=LIGHTS)
     day_ago = hub.clock.time() - 86400
     stale = command("light.turn_on", {"entity_id": "light.gate_lamp"}, ts=day_ago)
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง")
     # an acknowledgement queued at the station while the hub was offline is still welcome
     late_ack = command("incident.ack", {"incident_id": inc.id, "text": "รับทราบ"}, ts=day_ago)
     await raw_command(federation_lab, stale)

@@ -10,13 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.core.clock import FakeClock
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.kpi_report import EVENT_KPI_MONTH, read_report
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.kpis import station_kpis
-from integrations.station.runtime import STATION
-from plugins.big6.manager import BIG6
-from plugins.people_poll.manager import POLL
+from plugins.big6.const import RUNTIME as BIG6_RUNTIME
+from plugins.people_poll.const import RUNTIME as PEOPLE_POLL_RUNTIME
 
 BKK = ZoneInfo("Asia/Bangkok")
 FORM = {"fear_of_crime": "2", "trust_police": "4", "safe_at_night": "no", "comment": "โทร 0812345678"}
@@ -36,8 +36,8 @@ async def test_reports_follow_changes_and_close_the_month(
         kpi_debounce=5,
         health_interval=3600,
     )
-    store = station.data[STATION].store
-    fed = hub.data[FEDERATION]
+    store = station.data[STATION_RUNTIME].store
+    fed = hub.data[FEDERATION_RUNTIME]
 
     async def reports(month: str, count: int) -> list[dict[str, Any]]:
         assert await fed.outbox.wait_empty(10)
@@ -63,11 +63,11 @@ async def test_reports_follow_changes_and_close_the_month(
 
     # Poll answers alone send nothing at once (a report right after an answer would date it) ...
     for i in range(2):
-        await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+        await hub.data[PEOPLE_POLL_RUNTIME].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
     await clock.advance(5)
     await reports("2026-01", 1)
     # ... they go with the next report: here a Big 6 meeting and a resolution, one report for the burst.
-    big6 = hub.data[BIG6]
+    big6 = hub.data[BIG6_RUNTIME]
     meeting = await big6.record_meeting({"date": "2026-01-31", "attendance": {"police": 2}}, "test")
     await big6.add_resolution(meeting.id, {"text": "ติดไฟซอย 3", "owner": "เทศบาล", "due_date": "2026-02-15"})
     await clock.advance(5)
@@ -122,7 +122,7 @@ async def test_an_offline_hub_keeps_only_its_newest_report_per_month(make_hub: A
         f"federation: {{station: test-station, broker: 'mqtt://127.0.0.1:{port}', username: test-hub,\n"
         "             password: hub-a-password-1234, reconnect_min: 30, reconnect_max: 60}\n"
     )
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
 
     async def queued() -> dict[str, list[int]]:
         rows = await hub.storage.fetchall(
@@ -138,7 +138,7 @@ async def test_an_offline_hub_keeps_only_its_newest_report_per_month(make_hub: A
 
     await fed.kpis.report()
     for i in range(3):
-        await hub.data[POLL].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+        await hub.data[PEOPLE_POLL_RUNTIME].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
         await fed.kpis.report()
     # The 1st of January: December (closed) and January, each once, January with all three answers.
     assert await queued() == {"kpi_month:2025-12": [0], "kpi_month:2026-01": [3]}

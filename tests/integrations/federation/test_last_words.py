@@ -14,9 +14,9 @@ from typing import Any
 
 import aiomqtt
 
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import STATION_ID, STATION_PASSWORD, FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 async def test_nothing_follows_the_offline_goodbye(
@@ -41,7 +41,7 @@ async def test_nothing_follows_the_offline_goodbye(
             # A long queue and a narrow window: the station's acks keep freeing room, so the
             # sender is still publishing, one message per packet, when the hub stops.
             hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", window=20, batch=1)
-            fed = hub.data[FEDERATION]
+            fed = hub.data[FEDERATION_RUNTIME]
             await until(lambda: len(seen) >= 2, 10)  # its health and registry
             # Committed together (one transaction), so the whole queue is there at once.
             await asyncio.gather(*(fed.send_event("load_test", {"n": n}) for n in range(3000)))
@@ -63,7 +63,7 @@ async def test_nothing_follows_the_offline_goodbye(
             body = json.loads(seen[index][1])["body"]
             assert body["reason"] == "hub stopped"
             # And so the station knows the hub is gone, and keeps knowing it.
-            ingest = station.data[STATION].ingest
+            ingest = station.data[STATION_RUNTIME].ingest
             await until(lambda: ingest.statuses["test-hub"].status == "offline", 10)
             await asyncio.sleep(0.3)
             assert ingest.statuses["test-hub"].status == "offline"

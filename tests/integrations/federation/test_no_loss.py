@@ -30,7 +30,7 @@ from hub.storage import Storage
 from integrations.federation.testing import FederationLab, register_hubs, station_config, until
 from integrations.mqtt.testing import free_port
 from integrations.station.const import EVENT_HUB_OFFLINE
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 REPO = Path(__file__).resolve().parents[3]
 EVENTS = 10_000
@@ -110,7 +110,7 @@ async def test_ten_thousand_events_survive_kills_and_a_broker_restart(
     lab = federation_lab
     station = await make_hub(lab.station_block(), base=station_config(), folder=tmp_path / "st")
     await register_hubs(station, "test-hub")
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     offline_events: list[Any] = []
     station.bus.listen(EVENT_HUB_OFFLINE, offline_events.append)
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from integrations.federation.const import PRIO_EVENT, PRIO_HEALTH, PRIO_INCIDENT, PRIO_REGISTRY, PRIO_SOS
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 async def _hub_has_reported(st: Any) -> bool:
@@ -33,8 +33,8 @@ async def test_six_hours_offline_drain_in_priority_then_time_order(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", window=4, share={"armed_hours": ["00:00-23:59"]}
     )
-    fed = hub.data[FEDERATION]
-    st = station.data[STATION]
+    fed = hub.data[FEDERATION_RUNTIME]
+    st = station.data[STATION_RUNTIME]
     # The first registry and health report are out before the outage starts.
     await until(lambda: _hub_has_reported(st))
     assert await fed.outbox.wait_empty(10)
@@ -42,7 +42,7 @@ async def test_six_hours_offline_drain_in_priority_then_time_order(
 
     federation_lab.broker.stop()  # the station's broker (and so the station) is gone
     await until(lambda: not fed.link.connected)
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     incidents = []
     for step in range(36):  # six hours in ten-minute steps
         hub.bus.fire("camera_motion", {"entity_id": "camera.gate", "step": step})

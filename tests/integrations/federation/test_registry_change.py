@@ -7,9 +7,9 @@ from typing import Any
 
 from hub.core.clock import FakeClock
 from integrations.federation.const import EVENT_REGISTRY_CHANGED
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 PATROL = """\
 patrol_qr:
@@ -19,7 +19,7 @@ patrol_qr:
 
 
 async def _checkpoints(station: Any) -> list[str] | None:
-    item = await station.data[STATION].store.hub("test-hub")
+    item = await station.data[STATION_RUNTIME].store.hub("test-hub")
     registry = (item or {}).get("registry") or {}
     cps = registry.get("plugins", {}).get("patrol_qr", {}).get("checkpoints")
     return None if cps is None else [c["id"] for c in cps]
@@ -32,7 +32,7 @@ async def test_checkpoint_added_in_the_ui_reaches_the_station_at_once(
         make_hub, federation_lab, tmp_path / "st", hub_extra=PATROL, registry_interval=86400
     )
     assert await until(lambda: _checkpoints(station)) == ["soi3"]
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     sends: list[Any] = []
     real_send = fed.send_registry
 

@@ -11,30 +11,30 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.hub import Hub
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 async def station_messages(station: Hub, kind: str | None = None) -> list[dict[str, Any]]:
-    return await station.data[STATION].store.messages(kind=kind)
+    return await station.data[STATION_RUNTIME].store.messages(kind=kind)
 
 
 async def test_incident_lifecycle_arrives_with_every_timeline_entry(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     inc = await mgr.open("sos", title="SOS ประตูตลาด", place="ประตู 1", text="กดปุ่ม")
     await mgr.ack(inc.id, by="แม่ค้า")
     await mgr.note(inc.id, "ตำรวจกำลังไป", by="แม่ค้า")
     await mgr.close(inc.id, by="แม่ค้า", text="เรียบร้อย")
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     assert await fed.outbox.wait_empty(10)
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
     got = await store.incident(inc.id, "test-hub")
     assert got is not None
     assert (got["hub_id"], got["status"], got["kind"], got["title"]) == (
@@ -63,7 +63,7 @@ async def test_selected_events_go_up_and_motion_only_when_armed(
         registry_interval=86400,
         share={"armed_hours": ["22:00-06:00"]},
     )
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     # The fake clock starts at 07:00 Bangkok: unarmed.
     hub.bus.fire("camera_motion", {"entity_id": "camera.gate"})
     hub.bus.fire("sos_pressed", {"entity_id": "sos.gate", "action": "emergency"})
@@ -87,7 +87,7 @@ async def test_registry_has_cameras_by_policy_and_never_a_credential(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=testcams)
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
     registry = await until(lambda: _registry(store), within=10)
     raw = json.dumps(registry, ensure_ascii=False)
     assert CAMERA_PASSWORD not in raw
@@ -126,7 +126,7 @@ async def test_health_reports_battery_alarms_and_integrations(
     )
     hub.states.set("sos.gate", "idle", {"battery": 7, "friendly_name": "ปุ่มประตู"})
     await clock.advance(61)
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
 
     async def health() -> Any:
         item = await store.hub("test-hub")
@@ -146,12 +146,12 @@ async def test_snapshots_leave_only_as_the_owner_allows(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, testcams: str
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st", hub_extra=testcams)
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     for cam in ("gate_always", "stall_alarm", "shop_registry", "home_never"):
         await hub.services.call("camera", "snapshot", {"entity_id": f"camera.{cam}", "incident_id": inc.id})
     await hub.block_till_done()
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    st = station.data[STATION]
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    st = station.data[STATION_RUNTIME]
     got = await st.store.incident(inc.id, "test-hub")
     sent = {s["entity_id"] for s in got["snapshots"]}
     assert sent == {"camera.gate_always", "camera.stall_alarm"}  # on_alarm: the incident is open
@@ -203,7 +203,7 @@ async def test_the_station_refusing_a_message_stops_its_resends(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", station_extra={"max_payload": 2048}
     )
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     big = await fed.send_event("sos_pressed", {"note": "x" * 4000})
     ok = await fed.send_event("sos_pressed", {"note": "small"})
     await until(lambda: fed.outbox.rejected == 1 and fed.outbox.pending == 0, within=10)
@@ -211,7 +211,7 @@ async def test_the_station_refusing_a_message_stops_its_resends(
     assert row["state"] == "rejected" and "over the 2048-byte limit" in row["error"]
     ids = [m["id"] for m in await station_messages(station, "event")]
     assert ok in ids and big not in ids
-    item = await station.data[STATION].store.hub("test-hub")
+    item = await station.data[STATION_RUNTIME].store.hub("test-hub")
     assert item["rejected"] == 1 and "limit" in item["last_reject"]
 
 
@@ -220,7 +220,7 @@ async def test_an_incident_and_its_outbox_row_are_one_transaction(
 ) -> None:
     """What replaced the start-up repair: the outbox row is on disk exactly when the incident is."""
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
-    fed, mgr = hub.data[FEDERATION], hub.data[INCIDENTS]
+    fed, mgr = hub.data[FEDERATION_RUNTIME], hub.data[INCIDENT_RUNTIME]
     await hub.storage.execute("PRAGMA busy_timeout = 50")
     opened: list[Any] = []
     hub.bus.listen("incident_opened", opened.append)
@@ -252,7 +252,7 @@ async def test_an_incident_and_its_outbox_row_are_one_transaction(
     await hub.block_till_done()
     row = await hub.storage.fetchone("SELECT id, ts FROM incident_timeline WHERE incident_id = ?", (held.id,))
     assert opened[-1].data["entry_id"] == row["id"]
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     got = await until(lambda: st.store.incident(held.id, "test-hub"))
     assert got["title"] == "ระหว่างล็อก"
     # A change the database refuses for good (here the same idempotency key again) rolls

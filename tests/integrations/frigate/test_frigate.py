@@ -102,7 +102,7 @@ frigate: {{topic_prefix: {prefix}, url: "http://127.0.0.1:5000", labels: [person
 """,
         real_clock=True,
     )
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
     from integrations.mqtt import get_client
 
     assert await get_client(hub).wait_connected(5)
@@ -110,7 +110,9 @@ frigate: {{topic_prefix: {prefix}, url: "http://127.0.0.1:5000", labels: [person
     reviews: list[Any] = []
     hub.bus.listen("camera_detection", detections.append)
     hub.bus.listen("camera_review", reviews.append)
-    incident = await hub.data[INCIDENTS].open("sos", title="SOS front door", entities=["camera.front_door"])
+    incident = await hub.data[INCIDENT_RUNTIME].open(
+        "sos", title="SOS front door", entities=["camera.front_door"]
+    )
 
     topic = f"{prefix}/events"
     await mqtt_peer.publish(topic, event("new", current_zones=[], entered_zones=[]), qos=0)
@@ -142,13 +144,13 @@ frigate: {{topic_prefix: {prefix}, url: "http://127.0.0.1:5000", labels: [person
     assert len(detections) == 3 and len(reviews) == 1
     assert reviews[0].data["severity"] == "alert" and reviews[0].data["zones"] == ["front_yard"]
 
-    stored = await hub.data[INCIDENTS].get(incident.id)
+    stored = await hub.data[INCIDENT_RUNTIME].get(incident.id)
     links = [e for e in stored.timeline if e.kind == "snapshot_link"]
     assert len(links) == 1
     assert links[0].data["snapshot_url"].endswith("/api/events/1607123955.475377-mxklsc/snapshot.jpg")
 
     await hub.services.call("frigate", "link_snapshot", {"incident_id": incident.id, "event_id": "abc.1-xyz"})
-    stored = await hub.data[INCIDENTS].get(incident.id)
+    stored = await hub.data[INCIDENT_RUNTIME].get(incident.id)
     assert len([e for e in stored.timeline if e.kind == "snapshot_link"]) == 2
 
 

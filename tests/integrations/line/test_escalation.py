@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.line.cards import ack_postback
 from tests.integrations.line.conftest import BIG6, POLICE, deliver
 
@@ -12,7 +12,7 @@ CHAIN = "escalation: {sos: {after: 60, chain: [big6, police_desk]}}\n"
 
 async def test_unacknowledged_card_goes_to_the_next_alias(line_hub, fake_line, clock) -> None:
     hub = await line_hub(CHAIN, groups=GROUPS)
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     steps = []
     hub.bus.listen("line_escalated", steps.append)
     inc = await mgr.open("sos", place="ประตู 1")
@@ -41,7 +41,7 @@ async def test_unacknowledged_card_goes_to_the_next_alias(line_hub, fake_line, c
 
 async def test_acknowledgement_stops_escalation(line_hub, fake_line, clock) -> None:
     hub = await line_hub(CHAIN, groups=GROUPS)
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     await hub.services.call("line", "send", {"to": "big6", "incident_id": inc.id})
     await clock.advance(30)
     await deliver(
@@ -50,14 +50,14 @@ async def test_acknowledgement_stops_escalation(line_hub, fake_line, clock) -> N
     await clock.advance(120)
     await hub.block_till_done()
     assert {d.to for d in fake_line.pushes} == {BIG6}
-    assert not [e for e in (await hub.data[INCIDENTS].get(inc.id)).timeline if e.kind == "escalated"]
+    assert not [e for e in (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline if e.kind == "escalated"]
 
 
 async def test_other_kinds_follow_their_own_rule(line_hub, fake_line, clock) -> None:
     hub = await line_hub(
         "escalation: {default: {after: 300, chain: [police_desk]}, tip: {chain: []}}\n", groups=GROUPS
     )
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     tip = await mgr.open("tip", place="x")
     alarm = await mgr.open("alarm", place="y")
     await hub.services.call("line", "send", {"to": "big6", "incident_id": tip.id})
@@ -70,7 +70,7 @@ async def test_other_kinds_follow_their_own_rule(line_hub, fake_line, clock) -> 
 
 async def test_escalation_survives_a_restart(line_hub, fake_line, clock) -> None:
     hub = await line_hub(CHAIN, groups=GROUPS)
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     await hub.services.call("line", "send", {"to": "big6", "incident_id": inc.id})
     await hub.stop()
     await clock.advance(90)  # the hub was down past the deadline

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from integrations.line import registration
 from integrations.line.cards import ack_postback, short_ref
-from integrations.line.runtime import LINE
+from integrations.line.const import RUNTIME as LINE_RUNTIME
 from tests.integrations.line.conftest import BIG6, EYES, POLICE, deliver
 
 SOMCHAI = "U" + "a" * 32  # a member of the fake Big 6 group
@@ -22,7 +22,7 @@ async def test_join_is_pending_until_an_admin_names_the_group(line_hub, fake_lin
     hub.bus.listen("line_group_joined", events.append)
     assert await deliver(fake_line, hub, fake_line.event_join(POLICE)) == 200
     await hub.block_till_done()
-    row = hub.data[LINE].group_row(POLICE)
+    row = hub.data[LINE_RUNTIME].group_row(POLICE)
     assert row is not None and row.status == "pending" and row.alias is None
     assert row.name == "สายตรวจ สภ." and row.member_count == 1
     assert events[0].data == {"group_id": POLICE, "alias": None, "status": "pending"}
@@ -56,7 +56,7 @@ async def test_join_is_pending_until_an_admin_names_the_group(line_hub, fake_lin
 
 async def test_postback_acknowledges_and_replies_with_latency(line_hub, fake_line, clock) -> None:
     hub = await line_hub()
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     inc = await mgr.open("sos", place="ตลาดสด ประตู 1", title="SOS ประตูตลาด")
     await hub.services.call("line", "send", {"to": ["big6", "pineapple_eyes"], "incident_id": inc.id})
     # One timeline entry for the two recipients of the card.
@@ -88,17 +88,17 @@ async def test_postback_acknowledges_and_replies_with_latency(line_hub, fake_lin
 
 async def test_ack_only_from_chats_that_got_the_card(line_hub, fake_line) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="x")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="x")
     await hub.services.call("line", "send", {"to": "big6", "incident_id": inc.id})
     outsider = fake_line.add_user("คนนอก")
     await deliver(fake_line, hub, fake_line.event_postback(ack_postback(inc.id), user_id=outsider))
-    assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
+    assert (await hub.data[INCIDENT_RUNTIME].get(inc.id)).status == "open"
     assert "ใช้ได้เฉพาะในกลุ่มที่ได้รับ" in _texts(fake_line.replies)[-1]
 
 
 async def test_ack_in_the_console_is_told_to_the_groups(line_hub, fake_line, client_for) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="x", title="SOS x")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="x", title="SOS x")
     await hub.services.call("line", "send", {"to": ["big6", "pineapple_eyes"], "incident_id": inc.id})
     operator = await client_for("operator", target=hub)
     assert (await operator.post(f"/api/incidents/{inc.id}/ack", json={})).status == 200
@@ -122,7 +122,7 @@ async def test_tip_with_trigger_word_opens_an_incident(line_hub, fake_line) -> N
     await deliver(
         fake_line, hub, fake_line.event_text("มีคนขโมยมอเตอร์ไซค์หน้าตลาด", user_id=PA_DAENG, group_id=EYES)
     )
-    [inc] = await hub.data[INCIDENTS].find(kind="tip")
+    [inc] = await hub.data[INCIDENT_RUNTIME].find(kind="tip")
     assert inc.status == "open" and "ขโมย" in inc.title and inc.data["trigger_words"] == ["ขโมย"]
     assert inc.data["display_name"] == "ป้าแดง" and inc.data["chat"] == "pineapple_eyes"
     [tip] = tips
@@ -131,10 +131,10 @@ async def test_tip_with_trigger_word_opens_an_incident(line_hub, fake_line) -> N
     # The photo that follows joins the same incident.
     jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
     await deliver(fake_line, hub, fake_line.event_image(jpeg, user_id=PA_DAENG, group_id=EYES))
-    full = await hub.data[INCIDENTS].get(inc.id)
+    full = await hub.data[INCIDENT_RUNTIME].get(inc.id)
     [photo] = [e for e in full.timeline if e.kind == "snapshot"]
     assert photo.attachments and tips[-1].data["snapshot_id"] == photo.attachments[0]
-    assert len(await hub.data[INCIDENTS].find(kind="tip")) == 1
+    assert len(await hub.data[INCIDENT_RUNTIME].find(kind="tip")) == 1
     assert fake_line.violations == []
 
 
@@ -143,7 +143,7 @@ async def test_location_opens_an_incident_where_it_is(line_hub, fake_line) -> No
     await deliver(
         fake_line, hub, fake_line.event_location(14.5901, 100.4561, user_id=PA_DAENG, address="ซอยตลาดสด 3")
     )
-    [inc] = await hub.data[INCIDENTS].find(kind="tip")
+    [inc] = await hub.data[INCIDENT_RUNTIME].find(kind="tip")
     assert (inc.lat, inc.lon) == (14.5901, 100.4561) and inc.place == "ซอยตลาดสด 3"
 
 
@@ -152,7 +152,7 @@ async def test_chatter_is_a_tip_event_but_no_incident(line_hub, fake_line) -> No
     tips = []
     hub.bus.listen("line_tip", tips.append)
     await deliver(fake_line, hub, fake_line.event_text("สวัสดีตอนเช้าครับ", user_id=SOMCHAI, group_id=BIG6))
-    assert await hub.data[INCIDENTS].find(kind="tip") == []
+    assert await hub.data[INCIDENT_RUNTIME].find(kind="tip") == []
     assert tips[0].data["incident_id"] is None and tips[0].data["chat"] == "big6"
     assert fake_line.replies == []  # the bot does not chatter back in groups
     # A photo shared in a group without a tip is not copied to the hub.

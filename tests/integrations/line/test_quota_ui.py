@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from hub.components.incident import INCIDENTS
-from integrations.line.runtime import LINE
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
+from integrations.line.const import RUNTIME as LINE_RUNTIME
 from tests.integrations.line.conftest import BIG6
 
 
@@ -21,7 +21,7 @@ async def test_quota_warns_at_80_and_tells_at_100(line_hub, fake_line, clock, ca
     hub.bus.listen("line_quota", levels.append)
     hub.bus.listen("line_quota_exhausted", exhausted.append)
     await hub.block_till_done()
-    rt = hub.data[LINE]
+    rt = hub.data[LINE_RUNTIME]
     await rt.quota.refresh()
     assert rt.quota.level == "ok" and hub.states.get("line.bot").state == "ok"
     caplog.set_level(logging.WARNING)
@@ -81,7 +81,7 @@ def test_import_does_not_load_the_sdk() -> None:
 async def test_line_page_and_test_message(line_hub, fake_line, client_for) -> None:
     hub = await line_hub()
     await hub.block_till_done()  # the configured groups' summaries are read at start
-    await hub.data[LINE].quota.refresh()
+    await hub.data[LINE_RUNTIME].quota.refresh()
     admin = await client_for("admin", target=hub)
     resp = await admin.post("/api/line/test", json={"to": "big6"})
     assert resp.status == 200 and (await resp.json())["results"][0]["status"] == "sent"
@@ -110,7 +110,7 @@ async def test_line_page_and_test_message(line_hub, fake_line, client_for) -> No
 
 async def test_details_link_opens_a_read_only_page(line_hub, fake_line, client_for) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตูตลาด", title="SOS ประตูตลาด")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตูตลาด", title="SOS ประตูตลาด")
     await hub.services.call("line", "send", {"to": "big6", "incident_id": inc.id})
     details = fake_line.pushes[0].messages[0]["contents"]["footer"]["contents"][1]["action"]["uri"]
     url = urlsplit(details)

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import labelled
 from hub.core.errors import ServiceValidationError
-from integrations.line.runtime import LINE
+from integrations.line.const import RUNTIME as LINE_RUNTIME
 from tests.integrations.line.conftest import BIG6, EYES, PUBLIC_URL
 
 
@@ -38,7 +38,7 @@ async def test_text_to_aliases_and_raw_ids(line_hub, fake_line) -> None:
     # One retry key per logical send, and none shared between recipients.
     keys = [d.retry_key for d in fake_line.pushes]
     assert all(keys) and len(set(keys)) == 2
-    log = await hub.data[LINE].store.messages()
+    log = await hub.data[LINE_RUNTIME].store.messages()
     assert {(r.alias, r.status) for r in log} == {("big6", "sent"), ("pineapple_eyes", "sent")}
     assert fake_line.violations == []
 
@@ -51,13 +51,13 @@ async def test_empty_targets_send_nothing(line_hub, fake_line) -> None:
 
 async def test_unknown_alias_is_reported_on_the_incident(line_hub, fake_line) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     result = await hub.services.call("line", "send", {"to": ["nobody", "big6"], "incident_id": inc.id})
     failed = result["results"][0]
     assert (failed["to"], failed["status"]) == ("nobody", "failed")
     assert "unknown group alias" in failed["error"]
     assert result["results"][1]["status"] == "sent"
-    timeline = (await hub.data[INCIDENTS].get(inc.id)).timeline
+    timeline = (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
     assert any(e.kind == "line" and "nobody" in e.text and "unknown" in e.text for e in timeline)
 
 
@@ -71,7 +71,7 @@ async def test_bad_service_data_is_refused(line_hub) -> None:
 
 async def test_incident_card(line_hub, fake_line) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="ตลาดสด ประตู 1", title="SOS ปุ่มประตูตลาด")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ตลาดสด ประตู 1", title="SOS ปุ่มประตูตลาด")
     result = await hub.services.call(
         "line",
         "send",
@@ -98,7 +98,7 @@ async def test_incident_card(line_hub, fake_line) -> None:
     assert f"{url.scheme}://{url.netloc}" == PUBLIC_URL and url.path == f"/line/incidents/{inc.id}"
     assert "hero" not in bubble  # no snapshot in this incident
     assert card["altText"].startswith("🚨 SOS")
-    timeline = (await hub.data[INCIDENTS].get(inc.id)).timeline
+    timeline = (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
     [entry] = [e for e in timeline if e.kind == "line"]
     assert entry.data["status"] == "sent" and entry.data["request_id"] == delivery.request_id
     assert fake_line.violations == []
@@ -106,7 +106,7 @@ async def test_incident_card(line_hub, fake_line) -> None:
 
 async def test_card_with_snapshot_obeys_the_camera_policy(line_hub, fake_line) -> None:
     hub = await line_hub(more="demo: {}\n")
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     await hub.services.call("camera", "snapshot", {"entity_id": "camera.demo_gate", "incident_id": inc.id})
     await hub.services.call("line", "send", {"to": "big6", "incident_id": inc.id})
     hero = _bubble(fake_line.pushes[0])["hero"]
@@ -135,7 +135,7 @@ async def test_card_with_snapshot_obeys_the_camera_policy(line_hub, fake_line) -
 
 async def test_image_without_public_https_url_sends_text(line_hub, fake_line, caplog) -> None:
     hub = await line_hub(more="demo: {}\n", public_url=None)
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     caplog.set_level(logging.WARNING)
     await hub.services.call(
         "line", "send", {"to": "big6", "message": "ภาพ", "image": "camera.demo_gate", "incident_id": inc.id}
@@ -150,12 +150,12 @@ async def test_image_without_public_https_url_sends_text(line_hub, fake_line, ca
 
 async def test_image_message_without_incident(line_hub, fake_line) -> None:
     hub = await line_hub(more="demo: {}\n")
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")  # opens the on_alarm window
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")  # opens the on_alarm window
     await hub.services.call("line", "send", {"to": "big6", "message": "ภาพล่าสุด", "image": "camera.demo_gate"})
     text, image = fake_line.pushes[0].messages
     assert text == {"type": "text", "text": "ภาพล่าสุด"}
     assert image["type"] == "image" and image["originalContentUrl"].startswith(PUBLIC_URL + "/api/snapshots/")
-    await hub.data[INCIDENTS].close(inc.id)
+    await hub.data[INCIDENT_RUNTIME].close(inc.id)
     assert fake_line.violations == []
 
 
@@ -192,7 +192,7 @@ async def test_5xx_is_retried_with_the_same_key(line_hub, fake_line, clock) -> N
             break
         if first:
             # Waiting out the backoff: the retry key is on disk, so a restart would resume the send.
-            [row] = await hub.data[LINE].store.pending()
+            [row] = await hub.data[LINE_RUNTIME].store.pending()
             assert row[0].retry_key == _pushes(fake_line)[0].retry_key
             first = False
         await clock.advance(120)
@@ -239,7 +239,7 @@ async def test_429_waits_for_retry_after(line_hub, fake_line, clock) -> None:
 
 async def test_4xx_is_not_retried_and_details_reach_the_timeline(line_hub, fake_line) -> None:
     hub = await line_hub()
-    inc = await hub.data[INCIDENTS].open("sos", place="ประตู 1")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", place="ประตู 1")
     fake_line.fail(
         400,
         message="The request body has 1 error(s)",
@@ -249,9 +249,9 @@ async def test_4xx_is_not_retried_and_details_reach_the_timeline(line_hub, fake_
     [res] = result["results"]
     assert res["status"] == "failed" and res["http_status"] == 400 and res["attempts"] == 1
     assert res["details"] == [{"message": "May not be empty", "property": "messages[0].text"}]
-    [entry] = [e for e in (await hub.data[INCIDENTS].get(inc.id)).timeline if e.kind == "line"]
+    [entry] = [e for e in (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline if e.kind == "line"]
     assert "messages[0].text: May not be empty" in entry.text and "HTTP 400" in entry.text
-    [row] = await hub.data[LINE].store.messages()
+    [row] = await hub.data[LINE_RUNTIME].store.messages()
     assert row.status == "failed" and row.details[0]["property"] == "messages[0].text"
 
 
@@ -268,7 +268,7 @@ async def test_connection_refused_is_retried_then_failed(line_hub, fake_line, cl
 
 async def test_unfinished_send_is_resumed_with_its_key(line_hub, fake_line, make_hub, config_dir) -> None:
     hub = await line_hub()
-    store = hub.data[LINE].store
+    store = hub.data[LINE_RUNTIME].store
     message = [{"type": "text", "text": "ส่งไม่ทันก่อนดับ"}]
     key = "123e4567-e89b-12d3-a456-426614174000"
     await store.log_start(
@@ -286,5 +286,5 @@ async def test_unfinished_send_is_resumed_with_its_key(line_hub, fake_line, make
     await fake_line.wait_for(lambda f: f.pushes)
     await again.block_till_done()
     assert fake_line.pushes[0].retry_key == key and fake_line.pushes[0].messages == message
-    [row] = await again.data[LINE].store.messages()
+    [row] = await again.data[LINE_RUNTIME].store.messages()
     assert row.status == "sent"

@@ -6,7 +6,7 @@ import json
 
 import aiohttp
 
-from integrations.line.runtime import LINE
+from integrations.line.const import RUNTIME as LINE_RUNTIME
 from integrations.line.testing import sign_line_body
 from tests.integrations.line.conftest import BIG6, deliver, webhook_url
 
@@ -23,7 +23,7 @@ async def _post(hub, body: bytes, headers: dict[str, str]) -> int:
 
 
 async def _groups(hub):
-    return await hub.data[LINE].store.groups()
+    return await hub.data[LINE_RUNTIME].store.groups()
 
 
 async def test_signed_delivery_is_accepted(line_hub, fake_line) -> None:
@@ -54,7 +54,7 @@ async def test_wrong_signature_is_401(line_hub, fake_line) -> None:
     )
     await hub.block_till_done()
     assert await _groups(hub) == []
-    assert hub.data[LINE].webhook.rejected == 3
+    assert hub.data[LINE_RUNTIME].webhook.rejected == 3
 
 
 async def test_signature_is_checked_on_the_raw_body(line_hub, fake_line) -> None:
@@ -114,10 +114,10 @@ async def test_redelivered_events_are_handled_once(line_hub, fake_line) -> None:
     assert await deliver(fake_line, hub, event) == 200
     again = dict(event, deliveryContext={"isRedelivery": True})
     assert await deliver(fake_line, hub, again) == 200
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-    assert len(await hub.data[INCIDENTS].find(kind="tip")) == 1
-    assert hub.data[LINE].webhook.duplicates == 1
+    assert len(await hub.data[INCIDENT_RUNTIME].find(kind="tip")) == 1
+    assert hub.data[LINE_RUNTIME].webhook.duplicates == 1
 
 
 async def test_webhook_needs_no_login_but_other_line_routes_do(line_hub, client_for) -> None:
@@ -132,7 +132,7 @@ async def test_webhook_needs_no_login_but_other_line_routes_do(line_hub, client_
 
 async def test_events_older_than_the_dedupe_window_are_refused(line_hub, fake_line) -> None:
     """A captured signed delivery replayed after its id was forgotten must not act again (item 17)."""
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
     from integrations.line.const import DEDUPE_KEEP
 
     hub = await line_hub()
@@ -142,9 +142,9 @@ async def test_events_older_than_the_dedupe_window_are_refused(line_hub, fake_li
     fresh = fake_line.event_text("แจ้งเหตุ ขโมยรถ อีกคัน", user_id=user)
     fresh["timestamp"] = int((hub.clock.time() - 60) * 1000)
     assert await deliver(fake_line, hub, old, fresh) == 200
-    tips = await hub.data[INCIDENTS].find(kind="tip")
+    tips = await hub.data[INCIDENT_RUNTIME].find(kind="tip")
     assert len(tips) == 1 and "อีกคัน" in tips[0].title
-    assert hub.data[LINE].webhook.stale == 1
+    assert hub.data[LINE_RUNTIME].webhook.stale == 1
 
 
 async def test_a_deeply_nested_signed_body_is_400(line_hub, fake_line) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from integrations.line.runtime import LINE
+from integrations.line.const import RUNTIME as LINE_RUNTIME
 from integrations.line.testing import load_line_spec
 from integrations.line.webhook import parse_event
 from tests.integrations.line.conftest import deliver
@@ -65,4 +65,4 @@ async def test_hub_handles_generated_deliveries(line_hub, fake_line, callback_bo
     assert "failed" not in " ".join(
         r.getMessage() for r in caplog.records if r.name == "integrations.line.webhook"
     )
-    assert hub.data[LINE].webhook.received == len(bodies)
+    assert hub.data[LINE_RUNTIME].webhook.received == len(bodies)

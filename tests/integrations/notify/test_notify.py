@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from hub.core.errors import ServiceError, ServiceValidationError
-from integrations.notify import NOTIFY
+from integrations.notify.const import RUNTIME as NOTIFY_RUNTIME
 from tests.integrations.line.conftest import BIG6, EYES
 
 GROUPS = {"big6": BIG6, "pineapple_eyes": EYES}
 
 
 async def test_persistent_notifications_show_and_go(hub, client_for) -> None:
-    rt = hub.data[NOTIFY]
+    rt = hub.data[NOTIFY_RUNTIME]
     await hub.services.call(
         "persistent_notification", "create", {"message": "ตรวจแบตเตอรี่ปุ่ม SOS", "title": "แบต"}
     )
@@ -41,7 +41,7 @@ async def test_persistent_notifications_show_and_go(hub, client_for) -> None:
 async def test_notify_notify_defaults_to_the_ui(hub) -> None:
     res = await hub.services.call("notify", "notify", {"message": "hello", "title": "t"})
     assert res == {"sent": ["persistent_notification"], "failed": {}}
-    [note] = hub.data[NOTIFY].notifications.values()
+    [note] = hub.data[NOTIFY_RUNTIME].notifications.values()
     assert (note.title, note.message) == ("t", "hello")
 
 

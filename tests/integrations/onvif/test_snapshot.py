@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.testing import wait_for
 from integrations.onvif import CAMERAS
 from tests.integrations.onvif.conftest import camera_yaml, free_port
@@ -21,7 +21,7 @@ async def _camera(make_hub, device, extra: str = ""):
 
 async def test_digest_snapshot_into_incident(make_hub, fake_device) -> None:
     hub, camera = await _camera(make_hub, fake_device)
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ประตูตลาด")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ประตูตลาด")
     result = await hub.services.call(
         "camera", "snapshot", {"entity_id": "camera.gate", "incident_id": inc.id}
     )
@@ -30,7 +30,7 @@ async def test_digest_snapshot_into_incident(make_hub, fake_device) -> None:
     row = await hub.storage.fetchone("SELECT * FROM snapshots WHERE id = ?", (snap_id,))
     assert row["incident_id"] == inc.id and row["entity_id"] == "camera.gate"
     assert (hub.data_dir / row["path"]).read_bytes() == fake_device.jpeg
-    timeline = (await hub.data[INCIDENTS].get(inc.id)).timeline
+    timeline = (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
     assert any(snap_id in entry.attachments for entry in timeline)
     assert camera.snapshot_auth == "digest"
     assert hub.states.get("camera.gate").attributes["last_snapshot_id"] == snap_id
@@ -94,7 +94,7 @@ async def test_prebuffer_attaches_before_and_after_frames(make_hub, fake_device,
     assert (await hub.storage.fetchone("SELECT COUNT(*) AS n FROM snapshots"))[
         "n"
     ] == 0  # nothing on disk yet
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     await hub.block_till_done()
     rows = await hub.storage.fetchall(
         "SELECT phase, ts FROM snapshots WHERE incident_id = ? ORDER BY ts", (inc.id,)
@@ -110,10 +110,12 @@ async def test_prebuffer_attaches_before_and_after_frames(make_hub, fake_device,
     rows = await hub.storage.fetchall("SELECT phase FROM snapshots WHERE incident_id = ?", (inc.id,))
     assert sorted(r["phase"] for r in rows) == ["after"] * 3 + ["before"] * 3
     kinds = [
-        e.data.get("phase") for e in (await hub.data[INCIDENTS].get(inc.id)).timeline if e.kind == "snapshot"
+        e.data.get("phase")
+        for e in (await hub.data[INCIDENT_RUNTIME].get(inc.id)).timeline
+        if e.kind == "snapshot"
     ]
     assert kinds[0] == "before" and set(kinds) == {"before", "after"}
     # A manual incident does not attach pre-alarm frames.
-    manual = await hub.data[INCIDENTS].open("manual", title="note")
+    manual = await hub.data[INCIDENT_RUNTIME].open("manual", title="note")
     await hub.block_till_done()
     assert await hub.storage.fetchall("SELECT id FROM snapshots WHERE incident_id = ?", (manual.id,)) == []

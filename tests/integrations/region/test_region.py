@@ -22,7 +22,7 @@ from hub.core.ids import ulid
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import until
 from integrations.region.const import REGION_ROOT
-from integrations.region.runtime import REGION
+from integrations.region.const import RUNTIME as REGION_RUNTIME
 from integrations.region.testing import (
     DEFAULT_PLAN,
     REGION_ID,
@@ -32,7 +32,7 @@ from integrations.region.testing import (
     register_stations,
     start_region,
 )
-from integrations.region_link.uplink import REGION_LINK
+from integrations.region_link.const import RUNTIME as REGION_LINK_RUNTIME
 
 MONTH = "2026-01"
 #: What each station's hub does (cameras by policy, seconds each SOS waited for an officer).
@@ -61,11 +61,11 @@ async def test_three_stations_are_ranked_by_the_documented_weighting(
                 seen.append((str(message.topic), bytes(message.payload)))
 
         pump = asyncio.create_task(drain())
-        rg = region.data[REGION]
+        rg = region.data[REGION_RUNTIME]
         await until(lambda: len(rg.ingest.statuses) == 3 and rg.ingest.stored >= 3 * 2, within=15)
         # One more round changes nothing: only what changed goes up, and nothing is stored twice.
         for st in stations.values():
-            assert await st.data[REGION_LINK].summarise() == 0
+            assert await st.data[REGION_LINK_RUNTIME].summarise() == 0
         await asyncio.sleep(0.3)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -161,7 +161,7 @@ async def test_bad_kpis_are_refused_named_and_never_blind_the_region(
     region_lab: RegionLab, mosquitto: Any, make_hub: Any, tmp_path: Path, clock: Any
 ) -> None:
     region, _stations = await start_region(make_hub, region_lab, mosquitto, tmp_path, clock, PLAN)
-    rg = region.data[REGION]
+    rg = region.data[REGION_RUNTIME]
     await until(lambda: rg.ingest.stored >= 6, within=15)
     before = (await rg.store.month(MONTH))["st-lopburi"]["kpis"]
     bad_id = ulid()
@@ -234,7 +234,7 @@ async def test_a_station_cannot_speak_for_another(
 ) -> None:
     region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
     await register_stations(region)
-    rg = region.data[REGION]
+    rg = region.data[REGION_RUNTIME]
     assert await rg.ingest.link.wait_connected(10)
     forged = envelope(
         ulid(),
@@ -337,7 +337,7 @@ async def test_nothing_is_acknowledged_while_the_database_is_away(
 ) -> None:
     region = await make_hub(region_lab.region_block(), base=region_config(), folder=tmp_path / "region")
     await register_stations(region)
-    rg = region.data[REGION]
+    rg = region.data[REGION_RUNTIME]
     assert await rg.ingest.link.wait_connected(10)
     acked: list[str] = []
     async with aiomqtt.Client(

@@ -10,8 +10,8 @@ import pytest
 
 from integrations.federation.testing import until
 from integrations.region.testing import STATION_IDS, RegionLab, station_config
+from integrations.region_link.const import RUNTIME as REGION_LINK_RUNTIME
 from integrations.region_link.summary import incident_summary, monthly_report
-from integrations.region_link.uplink import REGION_LINK
 from integrations.station.kpis import Figure, Rejected, Scope, SosFigures, StationKpis
 
 
@@ -117,7 +117,7 @@ async def test_only_changes_go_up_and_a_restart_remembers(
     station = await make_hub(
         region_lab.link_block(sid), base=station_config(sid, mosquitto.url), folder=folder
     )
-    uplink = station.data[REGION_LINK]
+    uplink = station.data[REGION_LINK_RUNTIME]
     # At start the first round queues this month and last month (no incidents yet).
     await until(lambda: uplink.queued_months == 2)
     assert await uplink.summarise() == 0
@@ -143,5 +143,5 @@ async def test_only_changes_go_up_and_a_restart_remembers(
     assert status["queued_months"] == 2 and "password" not in json.dumps(status)
     await station.stop()
     again = await make_hub(region_lab.link_block(sid), base=station_config(sid, mosquitto.url), folder=folder)
-    await until(lambda: again.data[REGION_LINK].rounds >= 1)
-    assert again.data[REGION_LINK].queued_months == 0
+    await until(lambda: again.data[REGION_LINK_RUNTIME].rounds >= 1)
+    assert again.data[REGION_LINK_RUNTIME].queued_months == 0

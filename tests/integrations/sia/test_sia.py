@@ -79,9 +79,9 @@ def kind(answer: bytes) -> str:
 @pytest.fixture
 async def sia_hub(make_hub: Any) -> Any:
     hub = await make_hub(CONFIG, real_clock=True)
-    from integrations.sia import RECEIVER
+    from integrations.sia.const import RUNTIME as SIA_RUNTIME
 
-    hub.sia_port = hub.data[RECEIVER].port
+    hub.sia_port = hub.data[SIA_RUNTIME].port
     return hub
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import aiohttp
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.http.templating import LANG_COOKIE
 from hub.testing import Mosquitto, MqttPeer, mqtt_block, wait_until
 from integrations.federation.testing import FederationLab, start_pair, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 DEVICES = [
     {
@@ -63,7 +63,7 @@ async def test_a_silent_button_raises_a_supervision_incident_that_federates(
     problems: list[str] = []
     hub.bus.listen("sos_pressed", presses.append)
     hub.bus.listen("sos_supervision", lambda e: problems.append(e.data["problem"]))
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
 
     await mqtt_peer.publish(f"{base}/market_gate_sos", '{"battery":64,"linkquality":90}', qos=0)
     await wait_until(lambda: hub.states.get("sos.market_gate").attributes.get("last_heard") is not None)
@@ -100,7 +100,7 @@ async def test_a_silent_button_raises_a_supervision_incident_that_federates(
 
     # It federates to the station like every incident, as a supervision incident.
     async def at_station() -> list[dict[str, Any]]:
-        found = await station.data[STATION].store.incidents(kind="supervision", hub_id="test-hub")
+        found = await station.data[STATION_RUNTIME].store.incidents(kind="supervision", hub_id="test-hub")
         # (The shared fake clock's jump also makes the station call the hub itself silent.)
         return [i for i in found if i["data"].get("check") == "button_silent"]
 

@@ -8,7 +8,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import cli
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.testing import write_config
 
 BUTTONS = """\
@@ -28,7 +28,7 @@ automation:
 
 async def test_unhandled_press_opens_an_incident_by_default(make_hub: Any) -> None:
     hub = await make_hub(BUTTONS)
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     for button in ("sos.lonely", "sos.watched", "sos.by_state"):
         await hub.services.call("sos", "press", {"entity_id": button, "action": "emergency"})
     await hub.block_till_done()
@@ -47,7 +47,7 @@ async def test_press_opens_an_incident_when_its_automation_is_turned_off(make_hu
     await hub.services.call("automation", "turn_off", {"entity_id": "automation.watched_alert"})
     await hub.services.call("sos", "press", {"entity_id": "sos.watched", "action": "emergency"})
     await hub.block_till_done()
-    incidents = await hub.data[INCIDENTS].find()
+    incidents = await hub.data[INCIDENT_RUNTIME].find()
     assert [i.data.get("unhandled") for i in incidents] == [True]
 
 

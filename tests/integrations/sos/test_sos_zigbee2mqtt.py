@@ -271,9 +271,9 @@ async def test_unrecognised_press_is_a_visible_incident(
 ) -> None:
     """An action nobody recognises from a configured SOS button is an incident, not a log line."""
     hub, base, presses, _ = await _start(make_hub, mosquitto, mqtt_peer)
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     opened: list[Any] = []
     hub.bus.listen("incident_opened", opened.append)
     # The model is learned but not in the table; "long" is not a generic panic word.

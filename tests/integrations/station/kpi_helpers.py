@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.core.ids import ulid
 from hub.hub import Hub
 from hub.testing import BASE_CONFIG
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.kpi_report import collect_slots
 from integrations.federation.protocol import envelope, parse_envelope
 from integrations.federation.testing import (
@@ -25,13 +26,13 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.federation.uplink import FEDERATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.kpis import StationKpis, station_kpis
-from integrations.station.runtime import STATION
 from integrations.station.store import Inbound, StationStore
-from plugins.big6.manager import BIG6
-from plugins.patrol_qr.manager import PATROL, Person
-from plugins.people_poll.manager import POLL
+from plugins.big6.const import RUNTIME as BIG6_RUNTIME
+from plugins.patrol_qr.const import RUNTIME as PATROL_QR_RUNTIME
+from plugins.patrol_qr.manager import Person
+from plugins.people_poll.const import RUNTIME as PEOPLE_POLL_RUNTIME
 from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML
 
 MONTH = "2026-01"
@@ -82,15 +83,15 @@ async def start_station_and_hubs(
         block = lab.hub_block(hub_id, health_interval=3600, kpi_interval=3600, kpi_debounce=0)
         hubs[hub_id] = await make_hub(block + PROGRAMME, base=hub_base(hub_id), folder=tmp_path / hub_id)
     for hub in hubs.values():
-        assert await hub.data[FEDERATION].link.wait_connected(10)
-    assert await station.data[STATION].ingest.link.wait_connected(10)
+        assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10)
+    assert await station.data[STATION_RUNTIME].ingest.link.wait_connected(10)
     return station, hubs
 
 
 async def do_the_month(hubs: dict[str, Hub], clock: FakeClock) -> None:
     """Each hub's January, through its plugins' own write paths."""
     for hub_id, hub in hubs.items():
-        poll = hub.data[POLL]
+        poll = hub.data[PEOPLE_POLL_RUNTIME]
         for i in range(ANSWERS[hub_id]):
             form = {"fear_of_crime": "2", "trust_police": TRUST[hub_id], "safe_at_night": "yes"}
             await poll.submit(MONTH, f"10.0.{len(hub_id)}.{i}", form, answered=False)
@@ -106,7 +107,7 @@ async def do_the_month(hubs: dict[str, Hub], clock: FakeClock) -> None:
                 }
                 for i in range(count)
             ]
-            await hub.data[BIG6].record_meeting(
+            await hub.data[BIG6_RUNTIME].record_meeting(
                 {"date": "2026-01-01", "attendance": attendance, "resolutions": resolutions}, "test"
             )
     # Check-ins half an hour apart (one officer cannot check in twice inside the joint window).
@@ -114,16 +115,16 @@ async def do_the_month(hubs: dict[str, Hub], clock: FakeClock) -> None:
     for round_ in range(max(CHECKINS.values())):
         for hub_id, hub in hubs.items():
             if round_ < CHECKINS[hub_id]:
-                mgr = hub.data[PATROL]
+                mgr = hub.data[PATROL_QR_RUNTIME]
                 cp = next(c for c in mgr.checkpoints if c.id == "soi3")
                 await mgr.check_in(cp, cp.sheet, officer, lat=AT_SOI3[0], lon=AT_SOI3[1], accuracy=10)
         await clock.advance(1800)
     # One check-in without a position at the first hub: kept, flagged, not counted.
-    mgr = hubs["test-hub"].data[PATROL]
+    mgr = hubs["test-hub"].data[PATROL_QR_RUNTIME]
     cp = next(c for c in mgr.checkpoints if c.id == "atm_gate")
     await mgr.check_in(cp, cp.sheet, Person("volunteer:v1", "อาสา 1", "volunteer"))
     # SOS: two acknowledged at the first hub (30 s, 90 s), one at hub-c (60 s), one nobody took.
-    incidents = {hub_id: hub.data[INCIDENTS] for hub_id, hub in hubs.items()}
+    incidents = {hub_id: hub.data[INCIDENT_RUNTIME] for hub_id, hub in hubs.items()}
     first = await incidents["test-hub"].open("sos", title="SOS 1")
     await clock.advance(30)
     await incidents["test-hub"].ack(first.id, by="ร.ต.อ. สมชาย")
@@ -142,8 +143,8 @@ async def settled(station: Hub, hubs: dict[str, Hub]) -> StationKpis:
     for hub in hubs.values():
         for _ in range(3):
             await hub.block_till_done()
-        assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    store = station.data[STATION].store
+        assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    store = station.data[STATION_RUNTIME].store
     own = {hub_id: await collect_slots(hub, MONTH) for hub_id, hub in hubs.items()}
 
     async def arrived() -> StationKpis | None:
@@ -178,9 +179,9 @@ async def store_events(
 async def health_in(station: Hub, hubs: dict[str, Hub]) -> None:
     """Send each hub's health report now and wait until the station holds the check-ins' last visits."""
     for hub in hubs.values():
-        await hub.data[FEDERATION].send_health()
-        assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    store = station.data[STATION].store
+        await hub.data[FEDERATION_RUNTIME].send_health()
+        assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    store = station.data[STATION_RUNTIME].store
 
     async def visits() -> bool:
         for hub_id in hubs:

@@ -7,11 +7,11 @@ from typing import Any
 
 import aiohttp
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 async def session(station: Hub, role: str) -> aiohttp.ClientSession:
@@ -24,12 +24,12 @@ async def test_hubs_and_federated_incidents(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path
 ) -> None:
     hub, station = await start_pair(make_hub, federation_lab, tmp_path / "st")
-    sos = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง", place="ร้านทอง")
-    manual = await hub.data[INCIDENTS].open("manual", title="ของหาย")
-    await hub.data[INCIDENTS].close(manual.id, by="แม่ค้า")
-    local = await station.data[INCIDENTS].open("manual", title="เหตุที่สถานีเอง")
-    assert await hub.data[FEDERATION].outbox.wait_empty(10)
-    st = station.data[STATION]
+    sos = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง", place="ร้านทอง")
+    manual = await hub.data[INCIDENT_RUNTIME].open("manual", title="ของหาย")
+    await hub.data[INCIDENT_RUNTIME].close(manual.id, by="แม่ค้า")
+    local = await station.data[INCIDENT_RUNTIME].open("manual", title="เหตุที่สถานีเอง")
+    assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
+    st = station.data[STATION_RUNTIME]
     await until(lambda: _health_in(st))
 
     async with await session(station, "viewer") as viewer:

@@ -17,13 +17,13 @@ import aiomqtt
 import pytest
 from click.testing import CliRunner
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import until
-from integrations.federation.uplink import FEDERATION
 from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.broker import hash_password, read_passwd, verify_password
 from integrations.station.cli import station_group
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -175,10 +175,10 @@ async def test_generated_broker_and_accounts_carry_a_hub_over_tls(
         "light:\n  - {id: gate_lamp, simulated: true}\n",
         folder=hub_dir,
     )
-    fed, st = hub.data[FEDERATION], station.data[STATION]
+    fed, st = hub.data[FEDERATION_RUNTIME], station.data[STATION_RUNTIME]
     assert await fed.link.wait_connected(10), fed.link.info()
     assert fed.link.address.tls
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ผ่าน TLS")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ผ่าน TLS")
     assert (await until(lambda: st.store.incident(inc.id, "test-hub")))["title"] == "SOS ผ่าน TLS"
     record = await st.send_command(
         "test-hub",

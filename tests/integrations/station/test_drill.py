@@ -10,11 +10,11 @@ from typing import Any
 import aiohttp
 from lxml import etree
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
 from integrations.line.testing import FakeLineApi
 from tests.integrations.line.conftest import BIG6, GROUPS, fake_line, line_spec_dir  # noqa: F401
 
@@ -51,8 +51,8 @@ async def test_station_starts_a_drill_marked_everywhere(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", hub_extra=_hub_config(fake_line)
     )
-    mgr = hub.data[INCIDENTS]
-    console = station.data[CONSOLE]
+    mgr = hub.data[INCIDENT_RUNTIME]
+    console = station.data[CCOC_RUNTIME]
     async with await _session(station, "operator", "somchai") as op:
         resp = await op.post(
             "/api/ccoc/hubs/test-hub/commands",
@@ -78,7 +78,7 @@ async def test_station_starts_a_drill_marked_everywhere(
         assert "ฝึกซ้อม" in card["contents"]["header"]["contents"][0]["text"]
 
         # At the station: the board, the incident, the KPIs and CAP.
-        assert await hub.data[FEDERATION].outbox.wait_empty(10)
+        assert await hub.data[FEDERATION_RUNTIME].outbox.wait_empty(10)
         await until(lambda: console.item("test-hub", inc.id))
         board = await (await op.get("/api/ccoc/board")).json()
         assert [(i["id"], i["drill"]) for i in board] == [(inc.id, True)]
@@ -111,7 +111,7 @@ async def test_hub_drill_shows_on_the_hub_page_and_api(make_hub: Any, client_for
     # The dashboard's test button: a press from the UI is a drill unless it says otherwise.
     await hub.services.call("sos", "press", {"entity_id": "sos.gate"})
     await hub.block_till_done()
-    [inc] = await hub.data[INCIDENTS].find()
+    [inc] = await hub.data[INCIDENT_RUNTIME].find()
     assert inc.drill is True
     client = await client_for("viewer", target=hub)
     body = await (await client.get(f"/api/incidents/{inc.id}")).json()
@@ -121,5 +121,5 @@ async def test_hub_drill_shows_on_the_hub_page_and_api(make_hub: Any, client_for
     listing = await (await client.get("/incidents")).text()
     assert "badge-drill" in listing
     # The flag survives a restart (it is a column, not memory).
-    again = await hub.data[INCIDENTS].get(inc.id)
+    again = await hub.data[INCIDENT_RUNTIME].get(inc.id)
     assert again.drill is True

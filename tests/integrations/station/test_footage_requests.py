@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
 from integrations.station.footage import FOOTAGE
 from integrations.video.evidence import EvidenceKey
@@ -127,7 +127,7 @@ async def test_a_hub_without_recordings_denies_the_request(
         found = await until(answered)
     assert found["state"] == "denied"
     assert "does not offer it" in found["state_reason"]
-    commands = await station.data[CONSOLE].delivery.commands(hub_id="test-hub")
+    commands = await station.data[CCOC_RUNTIME].delivery.commands(hub_id="test-hub")
     assert commands[0]["command"] == "footage.request" and commands[0]["state"] == "refused"
 
 

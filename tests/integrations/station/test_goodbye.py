@@ -23,7 +23,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 def _topic(kind: str) -> str:
@@ -45,7 +45,7 @@ async def test_a_message_from_before_the_goodbye_does_not_bring_the_hub_back(
         federation_lab.station_block(), base=station_config(), folder=tmp_path / "st"
     )
     await register_hubs(station)
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     assert await ingest.link.wait_connected(10)
     t = 1_767_225_600.0
     async with aiomqtt.Client(

@@ -28,7 +28,7 @@ from integrations.federation.testing import (
     until,
 )
 from integrations.station.const import EVENT_HUB_OFFLINE, EVENT_HUB_ONLINE, EVENT_HUB_SILENT
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) 
         federation_lab.station_block(max_payload=4096), base=station_config(), folder=tmp_path / "st"
     )
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
-    assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.urgent_link.wait_connected(10)
     return hub
 
 
@@ -73,7 +73,7 @@ def topic(kind: str, hub_id: str = "test-hub") -> str:
 async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
     station: Hub, federation_lab: FederationLab
 ) -> None:
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     good_id, good = event()
     mismatch_id, mismatch = event(hub_id="hub-b")
     bad_schema = json.dumps(
@@ -114,7 +114,7 @@ async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
                 acks.append(json.loads(msg.payload))
                 if any(good_id in a["ids"] for a in acks):
                     break
-    stored = await station.data[STATION].store.messages()
+    stored = await station.data[STATION_RUNTIME].store.messages()
     assert [m["id"] for m in stored] == [good_id]
     # The JPEG sent as an event holds a newline byte: two "lines", each refused.
     assert dict(ingest.rejected_by_hub) == {"test-hub": 10, "hub-zzz": 1, "?": 1}, ingest.last_reject
@@ -124,7 +124,7 @@ async def test_bad_input_is_refused_counted_and_the_station_keeps_working(
     assert mismatch_id in refused and "topic is test-station/test-hub/event" in refused[mismatch_id]
     assert oversized_id in refused and "over the 4096-byte limit" in refused[oversized_id]
     assert any("unknown kind" in r for r in refused.values())
-    item = await station.data[STATION].store.hub("test-hub")
+    item = await station.data[STATION_RUNTIME].store.hub("test-hub")
     assert item["rejected"] == 10 and item["received"] == 1
 
 
@@ -142,7 +142,7 @@ async def test_repeats_are_stored_once_and_acknowledged_each_time(
                 acked += json.loads(msg.payload)["ids"].count(msg_id)
                 if acked == 3:
                     break
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     assert await st.store.count_messages(hub_id="test-hub") == 1
     assert (st.ingest.stored, st.ingest.duplicates) == (1, 2)
 
@@ -154,7 +154,7 @@ async def test_clock_skew_is_kept_as_sent_and_as_received(
     msg_id, payload = event(ts=skewed)
     async with mqtt(federation_lab, "test-hub") as hub_a:
         await hub_a.publish(topic("event"), payload, qos=1)
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     [row] = await until(lambda: st.store.messages())
     assert (row["id"], row["sent_at"], row["received_at"]) == (msg_id, skewed, station.clock.time())
     assert json.loads(row["body"])["body"]["time"] == skewed
@@ -182,7 +182,7 @@ async def test_hub_link_states_and_the_silent_hub_event(
     # Quiet for longer than silent_after (180 s): the station notices.
     await clock.advance(200)
     await until(lambda: ("station_hub_silent", "test-hub") in seen)
-    assert (await station.data[STATION].store.hub("test-hub"))["status"] == "silent"
+    assert (await station.data[STATION_RUNTIME].store.hub("test-hub"))["status"] == "silent"
     # The connection dies without a goodbye: the broker publishes the hub's last will.
     client._client.socket().shutdown(socket.SHUT_RDWR)
     await until(lambda: ("station_hub_offline", "test-hub") in seen)

@@ -25,7 +25,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.store_sqlite import MIGRATIONS, SqliteStationStore
 
 TS = 1_767_225_600.0
@@ -35,8 +35,8 @@ TS = 1_767_225_600.0
 async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> Hub:
     hub = await make_hub(federation_lab.station_block(), base=station_config(), folder=tmp_path / "st")
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
-    assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.urgent_link.wait_connected(10)
     return hub
 
 
@@ -75,7 +75,7 @@ def topic(hub_id: str, kind: str) -> str:
 async def test_a_hub_cannot_squat_another_hubs_message_id(
     station: Hub, federation_lab: FederationLab
 ) -> None:
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     msg_id = ulid()
     async with client(federation_lab, "hub-b") as squatter, client(federation_lab, "test-hub") as real:
         await squatter.subscribe(topic("hub-b", "ack"), qos=1)
@@ -96,7 +96,7 @@ async def test_a_hub_cannot_squat_another_hubs_message_id(
 async def test_a_conflicting_body_under_a_stored_id_is_refused_never_acknowledged(
     station: Hub, federation_lab: FederationLab
 ) -> None:
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     msg_id = ulid()
     async with client(federation_lab, "test-hub") as hub_a:
         await hub_a.subscribe(topic("test-hub", "ack"), qos=1)

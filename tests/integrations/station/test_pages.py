@@ -14,7 +14,7 @@ import pytest
 
 from hub.core.ids import ulid
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
@@ -24,7 +24,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.store_sqlite import SqliteStationStore
 
 TS = 1_767_225_600.0
@@ -98,8 +98,8 @@ PAGES += ("/station/hubs", "/api/hubs", "/api/hubs/hub-b")
 async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> Hub:
     hub = await make_hub(federation_lab.station_block(), base=station_config(), folder=tmp_path / "st")
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
-    assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.urgent_link.wait_connected(10)
     return hub
 
 
@@ -143,7 +143,7 @@ async def open_sos(lab: FederationLab, station: Hub, title: str = "SOS ตลา
             envelope(ulid(), STATION_ID, "test-hub", "incident", TS, body),
             qos=1,
         )
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
     await until(lambda: store.incident(incident_id, "test-hub"))
     return incident_id
 
@@ -173,7 +173,7 @@ async def test_open_federated_sos_shows_on_the_station_home_and_incidents_pages(
 async def test_a_malformed_registry_is_refused_named_and_breaks_no_page(
     station: Hub, federation_lab: FederationLab, case: str
 ) -> None:
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     incident_id = await open_sos(federation_lab, station)
     reg_id = ulid()
     async with client(federation_lab, "hub-b") as bad:
@@ -193,7 +193,7 @@ async def test_a_malformed_registry_is_refused_named_and_breaks_no_page(
 async def test_a_malformed_report_stored_before_the_checks_breaks_no_page(
     station: Hub, federation_lab: FederationLab, case: str
 ) -> None:
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     store = st.store
     assert isinstance(store, SqliteStationStore)
     incident_id = await open_sos(federation_lab, station)
@@ -204,7 +204,7 @@ async def test_a_malformed_report_stored_before_the_checks_breaks_no_page(
             f"UPDATE hubs SET {column} = ?, {column}_at = ? WHERE hub_id = 'hub-b'", (json.dumps(body), TS)
         )
     )
-    station.data[CONSOLE].hubs.invalidate()
+    station.data[CCOC_RUNTIME].hubs.invalidate()
     await pages_stay_up(station, incident_id, bad_data="hub-b")
 
 
@@ -266,5 +266,5 @@ async def test_an_incident_out_of_bounds_is_refused_and_breaks_no_page(
             doc = json.loads(msg.payload)
             if any(r["id"] == msg_id for r in doc["rejected"]):
                 break
-    assert await station.data[STATION].store.incident(bad_id, "hub-b") is None
+    assert await station.data[STATION_RUNTIME].store.incident(bad_id, "hub-b") is None
     await pages_stay_up(station, good, refused="hub-b")

@@ -30,7 +30,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 
 TS = 1_767_225_600.0
 
@@ -72,7 +72,7 @@ async def test_nothing_is_acknowledged_while_the_database_is_away_and_ingest_res
     dbname = conninfo_to_dict(url)["dbname"]
     station = await make_hub(lab.station_block(database=url), base=station_config(), folder=tmp_path / "st")
     await register_hubs(station, "test-hub")
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
     assert await st.ingest.link.wait_connected(10)
     assert await st.ingest.urgent_link.wait_connected(10)
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.testing import CAMERA_PASSWORD, FederationLab, start_pair, until
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.integrations.ccoc.test_console import CAMS, STATION_CONSOLE, TESTCAMS, _registry, session
 
 
@@ -30,10 +30,10 @@ def cams(config_dir: Path) -> str:
 
 
 async def _pictures(hub: Hub, station: Hub, cameras: list[str]) -> tuple[Any, dict[str, str]]:
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ร้านทอง", place="แผง 3")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ร้านทอง", place="แผง 3")
     for entity_id in cameras:
         await hub.services.call("camera", "snapshot", {"entity_id": entity_id, "incident_id": inc.id})
-    st = station.data[STATION]
+    st = station.data[STATION_RUNTIME]
 
     async def arrived() -> dict[str, str] | None:
         found = await st.store.incident(inc.id, "test-hub")
@@ -54,7 +54,7 @@ async def test_rest_pictures_are_mirrored_and_end_with_the_window(
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", hub_extra=cams, station_extra=STATION_CONSOLE
     )
-    console = station.data[CONSOLE]
+    console = station.data[CCOC_RUNTIME]
     await until(lambda: _registry(console))
     inc, snaps = await _pictures(hub, station, ["camera.gate_always", "camera.stall_alarm"])
     board = await console.board()
@@ -72,7 +72,7 @@ async def test_rest_pictures_are_mirrored_and_end_with_the_window(
         assert (await op.get(thumbs["camera.stall_alarm"])).status == 200
 
         # item 12: the incident closes, the camera's window (on_alarm_minutes after closing) runs out
-        await hub.data[INCIDENTS].close(inc.id, by="แม่ค้า")
+        await hub.data[INCIDENT_RUNTIME].close(inc.id, by="แม่ค้า")
         await until(lambda: _closed_at_station(station, inc.id))
         assert (await op.get(url, params={"reason": "ดูอีกครั้ง"})).status == 200  # inside the window
         await clock.advance(31 * 60)
@@ -91,5 +91,5 @@ async def test_rest_pictures_are_mirrored_and_end_with_the_window(
 
 
 async def _closed_at_station(station: Hub, incident_id: str) -> bool:
-    found = await station.data[STATION].store.incident(incident_id, "test-hub")
+    found = await station.data[STATION_RUNTIME].store.incident(incident_id, "test-hub")
     return bool(found and found["status"] == "closed")

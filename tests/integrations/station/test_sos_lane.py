@@ -27,7 +27,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.store import Inbound
 from integrations.station.store_sqlite import TELEMETRY_CHUNK, SqliteStationStore
 
@@ -69,8 +69,8 @@ def topic(kind: str, hub_id: str = "test-hub") -> str:
 async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) -> Hub:
     hub = await make_hub(federation_lab.station_block(), base=station_config(), folder=tmp_path / "st")
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
-    assert await hub.data[STATION].ingest.urgent_link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.urgent_link.wait_connected(10)
     return hub
 
 
@@ -126,8 +126,8 @@ async def test_reads_never_wait_for_the_writer(tmp_path: Path) -> None:
 async def test_10000_queued_telemetry_events_do_not_delay_an_sos(
     station: Hub, federation_lab: FederationLab
 ) -> None:
-    ingest = station.data[STATION].ingest
-    store = station.data[STATION].store
+    ingest = station.data[STATION_RUNTIME].ingest
+    store = station.data[STATION_RUNTIME].store
     assert isinstance(store, SqliteStationStore)
     acks: list[str] = []
     async with aiomqtt.Client(
@@ -165,7 +165,7 @@ async def test_10000_queued_telemetry_events_do_not_delay_an_sos(
 async def test_acks_for_messages_stored_while_no_link_is_up_are_sent_at_the_next_connect(
     station: Hub, federation_lab: FederationLab
 ) -> None:
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     await ingest.link.stop()
     await ingest.urgent_link.stop()
     # A broker delivers a persistent session's queue right after CONNACK, before our
@@ -201,7 +201,7 @@ async def test_the_station_is_back_soon_after_a_short_broker_outage(
         folder=tmp_path / "st",
         real_clock=True,
     )
-    link = station.data[STATION].ingest.link
+    link = station.data[STATION_RUNTIME].ingest.link
     assert await link.wait_connected(10)
     connects = link.connects
     federation_lab.broker.stop()

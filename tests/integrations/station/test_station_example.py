@@ -13,12 +13,12 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import cli
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import until
-from integrations.federation.uplink import FEDERATION
 from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.cli import station_group
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.integrations.station.test_cli import REPO, make_certs, run_cli
 
 HUB = """\
@@ -87,9 +87,11 @@ async def test_station_example_runs_as_written(
     (hub_dir / "ccoc-ca.pem").write_bytes((station_dir / "certs" / "ca.pem").read_bytes())
     _check(hub_dir)
     hub = await make_hub(base=HUB + block + "\n", folder=hub_dir)
-    assert await hub.data[FEDERATION].link.wait_connected(10), hub.data[FEDERATION].link.info()
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS จากตัวอย่าง")
-    found = await until(lambda: station.data[STATION].store.incident(inc.id, "test-hub"))
+    assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10), hub.data[
+        FEDERATION_RUNTIME
+    ].link.info()
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS จากตัวอย่าง")
+    found = await until(lambda: station.data[STATION_RUNTIME].store.incident(inc.id, "test-hub"))
     assert found["title"] == "SOS จากตัวอย่าง"
 
 
@@ -120,6 +122,8 @@ async def test_plain_broker_block_has_no_ca_file_and_works_pasted(
     (hub_dir / "secrets.yaml").write_text(f'federation_password: "{password}"\n', encoding="utf-8")
     _check(hub_dir)
     hub = await make_hub(base=HUB + block + "\n", folder=hub_dir)
-    assert await hub.data[FEDERATION].link.wait_connected(10), hub.data[FEDERATION].link.info()
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ไม่มี TLS")
-    await until(lambda: station.data[STATION].store.incident(inc.id, "test-hub"))
+    assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10), hub.data[
+        FEDERATION_RUNTIME
+    ].link.info()
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ไม่มี TLS")
+    await until(lambda: station.data[STATION_RUNTIME].store.incident(inc.id, "test-hub"))

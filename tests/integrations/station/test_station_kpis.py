@@ -18,12 +18,12 @@ import aiohttp
 import pytest
 
 from hub.core.clock import FakeClock
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.kpi_report import EVENT_KPI_MONTH
 from integrations.federation.testing import FederationLab, register_hubs, station_config
 from integrations.station import kpis
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.kpis import Figure, station_kpis
-from integrations.station.runtime import STATION
 from tests.integrations.station.kpi_helpers import (
     ANSWERS,
     CHECKINS,
@@ -106,7 +106,7 @@ async def test_pages_show_hubs_zones_and_checkpoints(
     await do_the_month(hubs, clock)
     await settled(station, hubs)
     await health_in(station, hubs)
-    station.data[CONSOLE].hubs.invalidate()
+    station.data[CCOC_RUNTIME].hubs.invalidate()
     user = await station.auth.add_user("viewer-1", "correct horse battery", "viewer")
     token = await station.auth.create_token(user, "t")
     async with aiohttp.ClientSession(
@@ -167,7 +167,7 @@ async def test_alerts_and_a_bad_report(make_hub: Any, federation_lab: Federation
         federation_lab.station_block(), base=station_config(), folder=tmp_path / "station"
     )
     await register_hubs(station)
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
     january = datetime(2026, 1, 10, 9, tzinfo=BKK).timestamp()
     good = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": 5}]}
     bad = {"month": MONTH, "slots": [{"id": "patrols", "source": "patrol_qr", "value": "lots"}]}

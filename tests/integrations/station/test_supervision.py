@@ -13,7 +13,7 @@ import pytest
 from hub.core.clock import FakeClock
 from hub.core.ids import ulid
 from hub.hub import Hub
-from integrations.ccoc.service import CONSOLE
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
@@ -24,7 +24,7 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.supervision_config import SupervisionConfig
 
 #: Test-sized: heartbeat 20 s, two may be missed, 10 s of grace: detection 50 s, checked each second.
@@ -56,12 +56,12 @@ async def station(make_hub: Any, federation_lab: FederationLab, tmp_path: Path) 
         federation_lab.station_block(supervision=SUPERVISION), base=station_config(), folder=tmp_path / "st"
     )
     await register_hubs(hub)
-    assert await hub.data[STATION].ingest.link.wait_connected(10)
+    assert await hub.data[STATION_RUNTIME].ingest.link.wait_connected(10)
     return hub
 
 
 async def _board(station: Hub) -> list[dict[str, Any]]:
-    return [i for i in await station.data[CONSOLE].board() if i["kind"] == "supervision"]
+    return [i for i in await station.data[CCOC_RUNTIME].board() if i["kind"] == "supervision"]
 
 
 def test_detection_time_is_interval_times_missed_beats_plus_grace() -> None:
@@ -84,7 +84,7 @@ def test_detection_time_is_interval_times_missed_beats_plus_grace() -> None:
 async def test_a_silent_hub_is_an_incident_on_the_board_within_its_detection_time(
     station: Hub, federation_lab: FederationLab, clock: FakeClock
 ) -> None:
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     async with _client(federation_lab) as hub:
         await hub.publish(_topic("health"), _health("online", clock.time(), heartbeat_interval=20), qos=1)
         await until(lambda: ingest.heartbeats.get("test-hub") == 20)
@@ -107,7 +107,7 @@ async def test_a_silent_hub_is_an_incident_on_the_board_within_its_detection_tim
         assert item["hub_id"] == "test-hub" and item["status"] == "open" and item["severity"] == "high"
         assert item["title"] == "ฮับขาดการติดต่อ: test-hub"
         assert not item["drill"]
-        inc = await station.data[STATION].store.incident(item["id"], "test-hub")
+        inc = await station.data[STATION_RUNTIME].store.incident(item["id"], "test-hub")
         assert inc is not None
         # Opened within the detection time (and one check interval) of the last word.
         assert inc["opened_at"] - last_heard <= 50 + SUPERVISION["check_interval"]
@@ -119,7 +119,7 @@ async def test_a_silent_hub_is_an_incident_on_the_board_within_its_detection_tim
         # Back: the incident closes, saying how long the hub was gone.
         await hub.publish(_topic("health"), _health("online", clock.time(), heartbeat_interval=20), qos=1)
         await until(_board_is_empty(station))
-        inc = await station.data[STATION].store.incident(item["id"], "test-hub")
+        inc = await station.data[STATION_RUNTIME].store.incident(item["id"], "test-hub")
         assert inc is not None and inc["status"] == "closed"
         assert inc["timeline"][-1]["text"].startswith("ฮับกลับมาออนไลน์")
 
@@ -143,7 +143,7 @@ async def test_a_hub_whose_connection_dies_is_an_incident_at_once_a_clean_stop_o
 ) -> None:
     import socket
 
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     will = _health("offline", clock.time(), reason="connection lost")
     client = _client(federation_lab, will=aiomqtt.Will(_topic("health"), will, qos=1, retain=True))
     await client.__aenter__()
@@ -173,7 +173,7 @@ async def test_a_hub_whose_connection_dies_is_an_incident_at_once_a_clean_stop_o
 async def test_an_officer_acts_on_a_supervision_incident_at_the_station(
     station: Hub, federation_lab: FederationLab, clock: FakeClock
 ) -> None:
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     async with _client(federation_lab) as hub:
         await hub.publish(_topic("health"), _health("online", clock.time(), heartbeat_interval=20), qos=1)
         await until(lambda: ingest.statuses["test-hub"].status == "online")
@@ -193,11 +193,11 @@ async def test_an_officer_acts_on_a_supervision_incident_at_the_station(
         assert (await resp.json())["local"] is True
         resp = await op.post(f"{url}/close", json={"text": "ร้านปิดไฟดับ"})
         assert resp.status == 200
-    inc = await station.data[STATION].store.incident(item["id"], "test-hub")
+    inc = await station.data[STATION_RUNTIME].store.incident(item["id"], "test-hub")
     assert inc is not None and inc["status"] == "closed" and inc["acknowledged_by"] == "somchai"
     assert [e["kind"] for e in inc["timeline"]] == ["opened", "acknowledged", "closed"]
     # Nothing was sent to the hub about it.
-    assert await station.data[STATION].store.commands("test-hub") == []
+    assert await station.data[STATION_RUNTIME].store.commands("test-hub") == []
 
 
 async def test_the_hub_reports_its_heartbeat_and_schema_and_the_station_learns_them(
@@ -210,12 +210,12 @@ async def test_the_hub_reports_its_heartbeat_and_schema_and_the_station_learns_t
         health_interval=30,
         station_extra={"supervision": SUPERVISION},
     )
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     await until(lambda: ingest.heartbeats.get("test-hub") == 30)
     assert ingest.supervision("test-hub")["detection_time"] == 70
 
     async def stored() -> dict[str, Any] | None:
-        item = await station.data[STATION].store.hub("test-hub")
+        item = await station.data[STATION_RUNTIME].store.hub("test-hub")
         health = (item or {}).get("health") or {}
         return health if health.get("schema") else None
 
@@ -239,7 +239,7 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
 ) -> None:
     import aiohttp
 
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 
     hub, station = await start_pair(
         make_hub,
@@ -248,22 +248,22 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
         health_interval=30,
         station_extra={"supervision": SUPERVISION},
     )
-    ingest = station.data[STATION].ingest
+    ingest = station.data[STATION_RUNTIME].ingest
     await until(lambda: ingest.heartbeats.get("test-hub") == 30)
-    await hub.data[INCIDENTS].open("sos", title="SOS ประตูตลาด")
+    await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ประตูตลาด")
 
     async def arrived() -> dict[str, list[float]]:
-        return await station.data[STATION].store.sos_latencies(0, 4e9)
+        return await station.data[STATION_RUNTIME].store.sos_latencies(0, 4e9)
 
     latencies = await until(arrived)
     assert len(latencies["test-hub"]) == 1
 
     async def schema_known() -> bool:
-        item = await station.data[STATION].store.hub("test-hub")
+        item = await station.data[STATION_RUNTIME].store.hub("test-hub")
         return bool(((item or {}).get("health") or {}).get("schema"))
 
     await until(schema_known)
-    station.data[CONSOLE].hubs.invalidate()
+    station.data[CCOC_RUNTIME].hubs.invalidate()
     user = await station.auth.add_user("somchai", "correct horse battery", "viewer")
     token = await station.auth.create_token(user, "t")
     async with aiohttp.ClientSession(
@@ -286,17 +286,17 @@ async def test_the_hubs_page_shows_each_hubs_achieved_supervision(
 async def test_a_supervision_incident_is_not_pushed_as_a_public_cap_alert(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path
 ) -> None:
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
     from integrations.mqtt.testing import free_port
 
     cap = {"push_url": f"http://127.0.0.1:{free_port()}/cap", "push_retry": 3600}
     hub, station = await start_pair(
         make_hub, federation_lab, tmp_path / "st", station_extra={"console": {"cap": cap}}
     )
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     sos = await mgr.open("sos", title="SOS ประตู")
     fault = await mgr.open("supervision", title="ปุ่ม SOS ไม่ส่งสัญญาณ: ประตู")
-    console = station.data[CONSOLE]
+    console = station.data[CCOC_RUNTIME]
     seen: list[str] = []
     station.bus.listen("ccoc_incident", lambda e: seen.append(e.data["incident"]["id"]))
 

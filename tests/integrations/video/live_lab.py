@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 
 from hub.hub import Hub
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, register_hubs, station_config, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera
 
 __all__ = ("live_pair", "officer", "open_view", "read_stream", "LIVE_TIMING")
@@ -51,8 +51,8 @@ async def live_pair(
         + hub_extra,
         real_clock=hub_clock_real,
     )
-    fed = hub.data[FEDERATION]
-    assert await station.data[STATION].ingest.link.wait_connected(10)
+    fed = hub.data[FEDERATION_RUNTIME]
+    assert await station.data[STATION_RUNTIME].ingest.link.wait_connected(10)
     assert await fed.link.wait_connected(10)
     for object_id, (url, share, *sub) in (cameras or {}).items():
         camera = add_stream_camera(hub, object_id, url, sub[0] if sub else None, share=share)
@@ -60,14 +60,14 @@ async def live_pair(
     await fed.send_registry(force=True)
 
     async def registry() -> bool:
-        item = await station.data[STATION].store.hub("test-hub")
+        item = await station.data[STATION_RUNTIME].store.hub("test-hub")
         found = {c["entity_id"] for c in ((item or {}).get("registry") or {}).get("cameras") or []}
         return all(f"camera.{c}" in found for c, spec in (cameras or {}).items() if spec[1] != "never")
 
     await until(registry, 15)
-    from integrations.ccoc.service import CONSOLE
+    from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 
-    station.data[CONSOLE].hubs.invalidate()
+    station.data[CCOC_RUNTIME].hubs.invalidate()
     return hub, station
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
-from integrations.video import VIDEO
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from tests.e2e.conftest import browser  # noqa: F401 - the Chromium fixture
 from tests.integrations.onvif.conftest import _stop
 from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264, start_private_ipycam
@@ -69,7 +69,7 @@ async def test_a_recording_plays_from_the_timeline(browser: Any, make_hub, tmp_p
     clip = make_h264(tmp_path / "cam.mp4", 6, gop=10)
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "till", f"file:{clip}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     await wait_for(lambda: runtime.recorders["camera.till"].written >= 3, 20, "segments")
     await hub.auth.add_user("staff", "market-staff-2026", "operator")

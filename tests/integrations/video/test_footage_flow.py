@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.hub import Hub
 from integrations.federation.testing import (
     CAMERA_PASSWORD,
@@ -96,9 +96,9 @@ async def _pair(
 
 
 async def _record(hub: Hub, camera: str, files: list[Path], start: float) -> None:
-    from integrations.video.runtime import VIDEO
+    from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 
-    await register_segments(hub.data[VIDEO].recordings, camera, files, start=start, seconds=SECONDS)
+    await register_segments(hub.data[VIDEO_RUNTIME].recordings, camera, files, start=start, seconds=SECONDS)
 
 
 async def session(station: Hub, role: str, name: str) -> aiohttp.ClientSession:
@@ -287,9 +287,9 @@ async def test_approvals_forged_replayed_expired_and_denied(
         await _press(fake_line, hub, buttons["deny"].replace("%2Fn", "%2Fy"))
         assert (await desk.get(first))["state"] == "pending"
         # While the owner thinks, retention may not delete the window's recordings.
-        from integrations.video.runtime import VIDEO
+        from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 
-        held = await hub.data[VIDEO].recordings.lock_info(f"footage:{first}")
+        held = await hub.data[VIDEO_RUNTIME].recordings.lock_info(f"footage:{first}")
         assert held is not None and (held.start, held.end, held.released_at) == (t0, t0 + 60, None)
         refused = await hub.audit.query(action="video.footage.approval")
         assert [e.detail["error"] for e in refused] == ["forged", "forged", "forged"]
@@ -297,7 +297,7 @@ async def test_approvals_forged_replayed_expired_and_denied(
         await _press(fake_line, hub, buttons["deny"])
         found = await _state(op, first, "denied")
         assert found["state_reason"] == "the owner declined"
-        released = await hub.data[VIDEO].recordings.lock_info(f"footage:{first}")
+        released = await hub.data[VIDEO_RUNTIME].recordings.lock_info(f"footage:{first}")
         assert released is not None and released.released_by == "footage"
         await _press(fake_line, hub, buttons["approve"])
         assert (await desk.get(first))["state"] == "denied"
@@ -344,7 +344,7 @@ async def test_policies_decide_and_an_empty_window_is_no_footage(
             "served"
         ] == ("owner_approval")
         # on_alarm over an incident at the hub: served at once.
-        inc = await hub.data[INCIDENTS].open("sos", title="SOS", place="แผง 3")
+        inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS", place="แผง 3")
         await clock.advance(1)
         await hub.services.call(
             "camera", "snapshot", {"entity_id": "camera.stall_alarm", "incident_id": inc.id}

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from hub.hub import Hub
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import (
     CAMERA_PASSWORD,
     FederationLab,
@@ -37,10 +38,10 @@ from integrations.federation.testing import (
     station_config,
     until,
 )
-from integrations.federation.uplink import FEDERATION
 from integrations.mqtt.testing import free_port
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.footage import FOOTAGE
-from integrations.station.runtime import STATION
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.evidence_pack import file_sha256
 from integrations.video.footage import FOOTAGE_DESK
 from integrations.video.footage_testing import SEGMENT_PLUGIN, make_segments, register_segments
@@ -137,13 +138,12 @@ async def test_station_restart_mid_upload(
     shutil.copytree(TESTCAMS, config_dir / "plugins" / "testcams")
     (config_dir / "secrets.yaml").write_text(f"cam_pw: {CAMERA_PASSWORD}\n", encoding="utf-8")
     hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO)
-    assert await hub.data[FEDERATION].link.wait_connected(10)
+    assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10)
     await until(lambda: station.data[FOOTAGE].hub_key("test-hub"))
-    from integrations.video.runtime import VIDEO as VIDEO_KEY
 
     t0 = clock.time() - 600
     await register_segments(
-        hub.data[VIDEO_KEY].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
+        hub.data[VIDEO_RUNTIME].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
     )
     stored, release, _ = _pause_after_first_chunk(station)
     request_id = await _ask(station, t0, t0 + 12)
@@ -243,7 +243,7 @@ async def test_hub_sigkill_mid_upload(
     proc = HubProcess(folder)
     proc.start()
     try:
-        st = station.data[STATION]
+        st = station.data[STATION_RUNTIME]
         await until(lambda: station.data[FOOTAGE].hub_key("test-hub"), within=60)
         await until(
             lambda: "test-hub" in st.ingest.statuses and st.ingest.statuses["test-hub"].status == "online"
@@ -301,13 +301,12 @@ async def test_a_damaged_partial_clip_is_sent_again(
     shutil.copytree(TESTCAMS, config_dir / "plugins" / "testcams")
     (config_dir / "secrets.yaml").write_text(f"cam_pw: {CAMERA_PASSWORD}\n", encoding="utf-8")
     hub = await make_hub(federation_lab.hub_block() + CAMS + VIDEO)
-    assert await hub.data[FEDERATION].link.wait_connected(10)
+    assert await hub.data[FEDERATION_RUNTIME].link.wait_connected(10)
     await until(lambda: station.data[FOOTAGE].hub_key("test-hub"))
-    from integrations.video.runtime import VIDEO as VIDEO_KEY
 
     t0 = clock.time() - 600
     await register_segments(
-        hub.data[VIDEO_KEY].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
+        hub.data[VIDEO_RUNTIME].recordings, "camera.gate_always", segment_files, start=t0, seconds=2
     )
     stored, release, offsets = _pause_after_first_chunk(station)
     request_id = await _ask(station, t0, t0 + 12)

@@ -6,7 +6,7 @@ import asyncio
 
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
-from integrations.video import VIDEO
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.mp4 import BoxReader
 from tests.integrations.video.conftest import VIDEO_BLOCK, add_stream_camera, make_h264
 
@@ -49,7 +49,7 @@ async def test_recordings_are_listed_and_played_by_staff_audited(make_hub, clien
     clip = make_h264(tmp_path / "cam.mp4", 6, gop=10)
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "till", f"file:{clip}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     await wait_for(lambda: runtime.recorders["camera.till"].written >= 2, 20, "segments")
     operator = await client_of(hub, "operator")

@@ -20,7 +20,7 @@ from integrations.ccoc.live import LIVE
 from integrations.federation.const import LIVE_UPLINK_PATH
 from integrations.federation.testing import HUB_PASSWORDS, FederationLab, until
 from integrations.federation.testing import federation_lab as federation_lab  # the fixture
-from integrations.video import VIDEO
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.mp4 import BoxReader
 from integrations.video.uplink import LIVE_UPLINKS
 from tests.integrations.video.live_lab import audit_details, live_pair, officer, open_view, read_stream
@@ -135,7 +135,7 @@ async def test_fifty_viewers_share_one_upstream(
         (up,) = relay.streams.values()
         assert len(up.viewers) == 50
         assert len(hub.data[LIVE_UPLINKS].active) == 1
-        restream = hub.data[VIDEO].restream("camera.gate", "main")
+        restream = hub.data[VIDEO_RUNTIME].restream("camera.gate", "main")
         assert restream.status.subscribers == 1  # still one pull from the camera
     finally:
         for r in responses:
@@ -187,11 +187,11 @@ async def test_owner_policy_refuses_with_the_reason(
         cameras={"stall": (ipycam.rtsp_url, "on_alarm")},
         hub_clock_real=False,
     )
-    from hub.components.incident import INCIDENTS
-    from integrations.station.runtime import STATION
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
-    await until(lambda: station.data[STATION].store.incident(inc.id, "test-hub"), 10)
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
+    await until(lambda: station.data[STATION_RUNTIME].store.incident(inc.id, "test-hub"), 10)
     from integrations.camera.entity import CameraEntity
 
     hub.entities.get("camera.stall", CameraEntity).on_alarm_max_hours = 0.01  # 36 s, not 24 h
@@ -329,7 +329,7 @@ async def test_a_viewer_after_the_pull_stopped_gets_no_stale_pictures(make_hub: 
 
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     async with restream.subscribe() as sub:
         first = await asyncio.wait_for(sub.next_item(), 20)
         while not hasattr(await asyncio.wait_for(sub.next_item(), 20), "keyframe"):
@@ -343,7 +343,7 @@ async def test_a_viewer_after_the_pull_stopped_gets_no_stale_pictures(make_hub: 
 async def test_hub_offline_is_said_plainly_in_thai(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any
 ) -> None:
-    from integrations.station.runtime import STATION
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
     hub, station = await live_pair(
         make_hub, federation_lab, tmp_path, cameras={"gate": (ipycam.rtsp_url, "always")}
@@ -352,7 +352,7 @@ async def test_hub_offline_is_said_plainly_in_thai(
     async with op:
         view = await open_view(op, "camera.gate", "ตรวจสอบ")
         await hub.stop()  # the shop's line is down
-        ingest = station.data[STATION].ingest
+        ingest = station.data[STATION_RUNTIME].ingest
         # The hub says "offline" as it stops; on a loaded machine that can take a while to land.
         await until(lambda: ingest.statuses["test-hub"].status != "online", 30)
         resp = await op.get(view["live_url"])
@@ -391,9 +391,9 @@ async def test_a_hub_that_turned_live_off_refuses_and_the_officer_is_told(
 async def test_the_owners_window_closing_mid_stream_ends_it(
     make_hub: Any, federation_lab: FederationLab, tmp_path: Path, ipycam: Any, clock: Any
 ) -> None:
-    from hub.components.incident import INCIDENTS
+    from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
     from integrations.camera.entity import CameraEntity
-    from integrations.station.runtime import STATION
+    from integrations.station.const import RUNTIME as STATION_RUNTIME
 
     hub, station = await live_pair(
         make_hub,
@@ -403,8 +403,8 @@ async def test_the_owners_window_closing_mid_stream_ends_it(
         hub_clock_real=False,
     )
     hub.entities.get("camera.stall", CameraEntity).on_alarm_max_hours = 0.01  # a 36 s window
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
-    await until(lambda: station.data[STATION].store.incident(inc.id, "test-hub"), 10)
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
+    await until(lambda: station.data[STATION_RUNTIME].store.incident(inc.id, "test-hub"), 10)
     op, _token = await officer(station)
     async with op:
         view = await open_view(op, "camera.stall", "เหตุ SOS")

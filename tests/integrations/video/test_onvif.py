@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hub.testing import BASE_CONFIG, wait_for
 from integrations.onvif import CAMERAS
-from integrations.video import VIDEO
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from tests.integrations.onvif.conftest import camera_yaml
 from tests.integrations.video.conftest import VIDEO_BLOCK
 
@@ -28,7 +28,7 @@ async def test_onvif_camera_streams_and_records_from_config(make_hub, ipycam) ->
     assert main is not None and main.startswith("rtsp://admin:secret@127.0.0.1:")
     assert sub is not None and sub != main and sub.startswith("rtsp://admin:secret@")
     assert "secret" not in str(hub.states.get("camera.loop").attributes)
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     await wait_for(lambda: "camera.loop" in runtime.recorders, 10, "the recorder (connected late)")
     recorder = runtime.recorders["camera.loop"]
     await wait_for(lambda: recorder.written >= 2, 30, "segments from the camera")

@@ -6,12 +6,13 @@ import asyncio
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.errors import ServiceError
 from hub.testing import wait_for
 from integrations.camera.config import RecordConfig
-from integrations.notify.runtime import NOTIFY
-from integrations.video import VIDEO, NoFootage
+from integrations.notify.const import RUNTIME as NOTIFY_RUNTIME
+from integrations.video import NoFootage
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.mp4 import BoxReader, parse_fragment, parse_init
 from tests.integrations.video.conftest import (
     VIDEO_BLOCK,
@@ -40,7 +41,7 @@ def _starts_on_keyframe(data: bytes) -> bool:
 async def test_continuous_recording_segments_and_clip(make_hub, clip_file, ffprobe, tmp_path) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     recorder = runtime.recorders["camera.till"]
     await wait_for(lambda: recorder.written >= 4, 20, "four segments")
@@ -77,20 +78,20 @@ async def test_events_mode_keeps_pre_roll_and_locks_until_released(make_hub, cli
     camera = add_stream_camera(
         hub, "gate", f"file:{clip_file}", record=RecordConfig(mode="events", pre_roll=3, post_roll=1)
     )
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     recorder = runtime.record(camera)
     # Nothing is written without an event, but the rolling buffer fills.
     await wait_for(lambda: sum(s.end - s.start for s in recorder.pre_roll) >= 2, 20, "the pre-roll buffer")
     assert recorder.written == 0
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
     await wait_for(lambda: recorder.written >= 4, 20, "event segments")
     segments = await runtime.recordings.segments("camera.gate", 0, hub.clock.time() + 60)
     assert segments[0].start < inc.opened_at - 1.5  # footage from before the press
     assert all(s.trigger == "event" and s.locked for s in segments)
-    await hub.data[INCIDENTS].close(inc.id, by="test")
+    await hub.data[INCIDENT_RUNTIME].close(inc.id, by="test")
     written = recorder.written
     await wait_for(lambda: not recorder.recording, 10, "post-roll to end")
-    closed = (await hub.data[INCIDENTS].get(inc.id)).closed_at
+    closed = (await hub.data[INCIDENT_RUNTIME].get(inc.id)).closed_at
     final = await runtime.recordings.segments("camera.gate", 0, hub.clock.time() + 60)
     assert final[-1].start <= closed + 1 + 2.5 and recorder.written >= written
     # Closed but not released: still locked, retention cannot delete it.
@@ -100,14 +101,14 @@ async def test_events_mode_keeps_pre_roll_and_locks_until_released(make_hub, cli
     )
     assert (await runtime.recordings.lock_info(inc.id)).released_at is None
     # Releasing needs a supervisor; an open incident cannot be released.
-    inc2 = await hub.data[INCIDENTS].open("manual", title="ยังเปิดอยู่")
+    inc2 = await hub.data[INCIDENT_RUNTIME].open("manual", title="ยังเปิดอยู่")
     with pytest.raises(ServiceError, match="still open"):
         await hub.services.call("video", "release", {"incident_id": inc2.id})
     await hub.services.call("video", "release", {"incident_id": inc.id})
     assert (await runtime.recordings.lock_info(inc.id)).released_at is not None
     entries = await hub.audit.query(action="video.release", target=inc.id)
     assert len(entries) == 1
-    await hub.data[INCIDENTS].close(inc2.id, by="test")
+    await hub.data[INCIDENT_RUNTIME].close(inc2.id, by="test")
     await hub.services.call("video", "release", {"incident_id": inc2.id})
     after = await runtime.recordings.segments("camera.gate", 0, hub.clock.time() + 60)
     assert not any(s.locked for s in after)
@@ -120,7 +121,7 @@ async def test_disk_budget_deletes_oldest_and_alarms_when_all_is_locked(make_hub
         real_clock=True,
     )
     add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     recorder = runtime.recorders["camera.till"]
     budget = runtime.retention.budget_bytes
@@ -134,8 +135,8 @@ async def test_disk_budget_deletes_oldest_and_alarms_when_all_is_locked(make_hub
     # and the SOS itself is unaffected.
     alarms: list[object] = []
     hub.bus.listen("video_disk_alarm", lambda e: alarms.append(e.data["reason"]))
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS ตู้ทอง")
-    assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS ตู้ทอง")
+    assert (await hub.data[INCIDENT_RUNTIME].get(inc.id)).status == "open"
     await wait_for(lambda: runtime.retention.alarm == "budget", 30, "the disk alarm")
     assert alarms == ["budget"]
     await wait_for(
@@ -146,7 +147,7 @@ async def test_disk_budget_deletes_oldest_and_alarms_when_all_is_locked(make_hub
     kept = await runtime.recordings.segments("camera.till", 0, hub.clock.time() + 60)
     assert kept[0].start >= first_kept  # oldest first: only unlocked, older footage went
     # Close and release: retention makes room again and the alarm clears.
-    await hub.data[INCIDENTS].close(inc.id, by="test")
+    await hub.data[INCIDENT_RUNTIME].close(inc.id, by="test")
     await hub.services.call("video", "release", {"incident_id": inc.id})
     await wait_for(lambda: recorder.last_error is None, 20, "recording to resume")
     assert runtime.retention.alarm is None
@@ -157,7 +158,7 @@ async def test_disk_budget_deletes_oldest_and_alarms_when_all_is_locked(make_hub
 async def test_retention_by_days_spares_locked_segments(make_hub, clip_file) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous", retain_days=1))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     recorder = runtime.recorders["camera.till"]
     await wait_for(lambda: recorder.written >= 4, 20, "segments")
@@ -185,7 +186,7 @@ async def test_motion_records_until_it_ends_plus_post_roll(make_hub, clip_file) 
     camera = add_stream_camera(
         hub, "gate", f"file:{clip_file}", record=RecordConfig(mode="events", pre_roll=1, post_roll=1)
     )
-    recorder = hub.data[VIDEO].record(camera)
+    recorder = hub.data[VIDEO_RUNTIME].record(camera)
     await wait_for(lambda: len(recorder.pre_roll) >= 1, 20, "the pre-roll buffer")
     hub.states.set("binary_sensor.gate_motion", "on")
     hub.bus.fire(
@@ -196,7 +197,7 @@ async def test_motion_records_until_it_ends_plus_post_roll(make_hub, clip_file) 
     hub.states.set("binary_sensor.gate_motion", "off")
     await wait_for(lambda: not recorder.recording, 10, "post-roll to end")
     written = recorder.written
-    segments = await hub.data[VIDEO].recordings.segments("camera.gate", 0, hub.clock.time() + 60)
+    segments = await hub.data[VIDEO_RUNTIME].recordings.segments("camera.gate", 0, hub.clock.time() + 60)
     assert segments and all(s.trigger == "event" and not s.locked for s in segments)
     await asyncio.sleep(3)
     assert recorder.written <= written + 1  # at most the segment that was open when post-roll ended
@@ -208,15 +209,15 @@ async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip
         VIDEO_BLOCK.replace("segment_seconds: 1", "segment_seconds: 1, min_free_gb: 1000"), real_clock=True
     )
     add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     await wait_for(lambda: runtime.retention.alarm == "disk", 20, "the disk alarm")
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
-    assert (await hub.data[INCIDENTS].get(inc.id)).status == "open"
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
+    assert (await hub.data[INCIDENT_RUNTIME].get(inc.id)).status == "open"
     assert runtime.recorders["camera.till"].written == 0
     assert "disk is full" in (runtime.recorders["camera.till"].last_error or "")
     # The alarm is on the hub's notifications page, in Thai and English.
-    notes = hub.data[NOTIFY].notifications
+    notes = hub.data[NOTIFY_RUNTIME].notifications
     await wait_for(lambda: "video_disk_alarm" in notes, 5, "the notification")
     assert (
         "ดิสก์ของฮับเต็ม" in (notes["video_disk_alarm"].title or "")
@@ -229,18 +230,18 @@ async def test_full_disk_raises_the_alarm_and_never_blocks_an_sos(make_hub, clip
 async def test_after_a_restart_locks_of_incidents_closed_meanwhile_are_closed(make_hub, tmp_path) -> None:
     folder = tmp_path / "site"
     hub = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
-    inc = await hub.data[INCIDENTS].open("sos", title="SOS")
-    await hub.data[VIDEO].locks_settled()
-    await hub.data[INCIDENTS].close(inc.id, by="test")
-    await hub.data[VIDEO].locks_settled()
+    inc = await hub.data[INCIDENT_RUNTIME].open("sos", title="SOS")
+    await hub.data[VIDEO_RUNTIME].locks_settled()
+    await hub.data[INCIDENT_RUNTIME].close(inc.id, by="test")
+    await hub.data[VIDEO_RUNTIME].locks_settled()
     # As if the hub had stopped before it stored the close.
     await hub.storage.execute(
         "UPDATE video_locks SET end = NULL, closed_at = NULL WHERE incident_id = ?", (inc.id,)
     )
     await hub.stop()
     again = await make_hub(VIDEO_BLOCK, real_clock=True, folder=folder)
-    lock = await again.data[VIDEO].recordings.lock_info(inc.id)
-    closed = (await again.data[INCIDENTS].get(inc.id)).closed_at
+    lock = await again.data[VIDEO_RUNTIME].recordings.lock_info(inc.id)
+    closed = (await again.data[INCIDENT_RUNTIME].get(inc.id)).closed_at
     assert lock is not None and lock.closed_at == closed and lock.end is not None
     assert lock.released_at is None  # closed, but the footage stays locked until released
 
@@ -248,7 +249,7 @@ async def test_after_a_restart_locks_of_incidents_closed_meanwhile_are_closed(ma
 async def test_hub_stop_ends_every_ffmpeg_and_keeps_the_last_segment(make_hub, clip_file) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "till", f"file:{clip_file}", record=RecordConfig(mode="continuous"))
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     runtime.start_recorders()
     recorder = runtime.recorders["camera.till"]
     await wait_for(lambda: recorder.written >= 2, 20, "segments")

@@ -14,7 +14,8 @@ from aiohttp import web
 from PIL import Image
 
 from hub.testing import wait_for
-from integrations.video import VIDEO, StreamError, Subscription
+from integrations.video import StreamError, Subscription
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.mp4 import BoxReader, Fragment, parse_fragment, parse_init
 from tests.integrations.onvif.conftest import _stop, free_port
 from tests.integrations.video.conftest import (
@@ -44,7 +45,7 @@ async def test_ipycam_restream_is_fragmented_mp4_that_ffprobe_reads(
 ) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     assert not restream.running  # nothing is pulled before someone asks
     async with restream.subscribe() as sub:
         data = await asyncio.wait_for(_collect(sub, 4), 20)
@@ -70,14 +71,14 @@ async def test_ipycam_restream_is_fragmented_mp4_that_ffprobe_reads(
 async def test_fifty_subscribers_share_one_pull(make_hub, ipycam) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     subs = [restream.subscribe() for _ in range(50)]
     try:
         await asyncio.wait_for(asyncio.gather(*(_collect(s, 2) for s in subs)), 30)
         marker = f":{ipycam.rtsp_port}/"
         assert len(ffmpeg_children(marker)) == 1  # one RTSP session to the camera
         assert restream.pulls == 1 and restream.status.subscribers == 50
-        assert hub.data[VIDEO].restream("camera.gate") is restream
+        assert hub.data[VIDEO_RUNTIME].restream("camera.gate") is restream
     finally:
         for sub in subs:
             sub.close()
@@ -87,7 +88,7 @@ async def test_fifty_subscribers_share_one_pull(make_hub, ipycam) -> None:
 async def test_a_laggard_drops_to_the_next_keyframe_without_slowing_others(make_hub, ipycam) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     async with restream.subscribe(max_fragments=3) as slow, restream.subscribe() as fast:
         # The fast one keeps reading while the slow one reads nothing.
         await asyncio.wait_for(_collect(fast, 12), 30)
@@ -104,10 +105,10 @@ async def test_a_laggard_drops_to_the_next_keyframe_without_slowing_others(make_
 async def test_frame_grab_decodes_one_keyframe(make_hub, ipycam) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url)
-    jpeg = await hub.data[VIDEO].latest_jpeg("camera.gate", within=15)
+    jpeg = await hub.data[VIDEO_RUNTIME].latest_jpeg("camera.gate", within=15)
     image = Image.open(io.BytesIO(jpeg))
     assert image.format == "JPEG" and image.size == (320, 240)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     await wait_for(lambda: not restream.running, 5, "the grab's pull to stop")
 
 
@@ -115,7 +116,7 @@ async def test_substream_profile(make_hub, ipycam) -> None:
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", ipycam.rtsp_url, ipycam.rtsp_url.replace("video_main", "video_sub"))
     add_stream_camera(hub, "nosub", ipycam.rtsp_url)
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     async with runtime.restream("camera.gate", "sub").subscribe() as sub:
         init = await asyncio.wait_for(sub.next_item(), 15)
         assert (init.track.width, init.track.height) == (160, 120)
@@ -134,7 +135,7 @@ async def test_camera_dropped_mid_stream_shows_offline_and_resumes(make_hub, pri
     private_ipycam.append(cam)
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", cam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     async with restream.subscribe() as sub:
         await asyncio.wait_for(_collect(sub, 2), 20)
         _stop(cam)
@@ -162,7 +163,7 @@ async def test_a_frozen_camera_is_restarted(make_hub, private_ipycam) -> None:
     private_ipycam.append(cam)
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", cam.rtsp_url)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     async with restream.subscribe() as sub:
         await asyncio.wait_for(_collect(sub, 2), 20)
         os.killpg(cam.proc.pid, signal.SIGSTOP)  # the connection stays open, no data comes
@@ -178,7 +179,7 @@ async def test_h265_camera_gets_a_clear_message(make_hub, tmp_path) -> None:
     clip = make_h264(tmp_path / "hevc.mp4", 2, codec="libx265")
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "hevc", f"file:{clip}")
-    restream = hub.data[VIDEO].restream("camera.hevc")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.hevc")
     async with restream.subscribe():
         await wait_for(lambda: restream.status.reason == "h265", 10, "the H.265 reason")
     assert restream.status.text("en") == "H.265 is not supported: set the camera to H.264"
@@ -197,7 +198,7 @@ async def test_no_keyframe_for_too_long_restarts(make_hub, tmp_path) -> None:
     clip = make_h264(tmp_path / "onekey.mp4", 30, gop=1000)
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "cam", f"file:{clip}")
-    restream = hub.data[VIDEO].restream("camera.cam")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.cam")
     async with restream.subscribe():
         await wait_for(lambda: restream.status.online, 10, "online")
         await wait_for(lambda: restream.status.reason == "no_keyframe", 10, "no-keyframe restart")
@@ -221,7 +222,7 @@ async def test_corrupt_stream_is_reported_and_retried(make_hub, tmp_path) -> Non
     try:
         hub = await make_hub(VIDEO_BLOCK, real_clock=True)
         add_stream_camera(hub, "bad", f"http://127.0.0.1:{port}/stream.ts")
-        restream = hub.data[VIDEO].restream("camera.bad")
+        restream = hub.data[VIDEO_RUNTIME].restream("camera.bad")
         reasons: list[str] = []
         hub.bus.listen("video_stream", lambda event: reasons.append(event.data["reason"]))
         async with restream.subscribe():
@@ -238,7 +239,7 @@ async def test_a_failing_camera_never_leaks_its_password(make_hub, caplog) -> No
     dead = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/stream"
     hub = await make_hub(VIDEO_BLOCK, real_clock=True)
     add_stream_camera(hub, "gate", dead)
-    restream = hub.data[VIDEO].restream("camera.gate")
+    restream = hub.data[VIDEO_RUNTIME].restream("camera.gate")
     with caplog.at_level(logging.DEBUG):
         async with restream.subscribe():
             await wait_for(lambda: restream.status.restarts >= 1, 10, "a failed pull")

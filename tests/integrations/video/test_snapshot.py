@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.testing import wait_for
 from integrations.onvif import CAMERAS
-from integrations.video import VIDEO
+from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from tests.integrations.onvif.conftest import camera_yaml
 from tests.integrations.video.conftest import VIDEO_BLOCK
 
@@ -17,7 +17,7 @@ async def test_snapshot_comes_from_the_running_restream(make_hub, make_device, i
     )
     camera = hub.data[CAMERAS]["camera.gate"]
     assert await camera.wait_connected(10), camera.error
-    runtime = hub.data[VIDEO]
+    runtime = hub.data[VIDEO_RUNTIME]
     await wait_for(lambda: "camera.gate" in runtime.recorders, 10, "the recorder")
     restream = runtime.restream("camera.gate")
     await wait_for(lambda: restream.status.online, 20, "the restream")

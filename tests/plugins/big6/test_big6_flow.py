@@ -10,8 +10,8 @@ import aiohttp
 
 from hub.core.clock import FakeClock
 from hub.hub import Hub
+from plugins.big6.const import RUNTIME as BIG6_RUNTIME
 from plugins.big6.line_link import LINKER, LineCode, member_ref
-from plugins.big6.manager import BIG6
 
 BKK = ZoneInfo("Asia/Bangkok")
 CSV = (
@@ -132,7 +132,7 @@ async def test_meetings_page_shows_each_month(make_hub: Any, client_for: Any, cl
         assert resp.status == 400 and "unknown sector 'army'" in (await resp.json())["error"]
     assert await count(hub, "big6_meetings") == 1 and await count(hub, "big6_resolutions") == 2
 
-    meeting = (await hub.data[BIG6].store.meetings())[0]
+    meeting = (await hub.data[BIG6_RUNTIME].store.meetings())[0]
     done = meeting.resolutions[1].id
     async with operator.post(
         f"/big6/resolutions/{done}/status",
@@ -173,7 +173,7 @@ async def test_overdue_resolutions_fire_an_event_for_automations(make_hub: Any, 
     reminders: list[Any] = []
     hub.bus.listen("big6_resolution_overdue", overdue.append)
     hub.bus.listen("big6_reminder_sent", reminders.append)
-    mgr = hub.data[BIG6]
+    mgr = hub.data[BIG6_RUNTIME]
     owner = await mgr.add_member(
         {"name": "นายกเทศมนตรี", "sector": "local_government", "line_user_id": "U" + "b" * 32}
     )
@@ -229,7 +229,7 @@ async def test_overdue_resolutions_fire_an_event_for_automations(make_hub: Any, 
 
 async def test_overdue_check_catches_up_at_start(make_hub: Any, clock: FakeClock) -> None:
     hub = await make_hub("big6:\n")
-    await hub.data[BIG6].record_meeting(
+    await hub.data[BIG6_RUNTIME].record_meeting(
         {
             "date": "2026-01-01",
             "resolutions": [{"text": "ติดไฟ", "owner": "เทศบาล", "due_date": "2026-01-01"}],
@@ -242,7 +242,7 @@ async def test_overdue_check_catches_up_at_start(make_hub: Any, clock: FakeClock
     again = await make_hub("big6:\n")
     await again.block_till_done()
     # Reminded today, although the next scheduled check is tomorrow at 08:00.
-    res = (await again.data[BIG6].store.meetings())[0].resolutions[0]
+    res = (await again.data[BIG6_RUNTIME].store.meetings())[0].resolutions[0]
     assert res.last_reminded == "2026-01-04"
 
 
@@ -263,7 +263,7 @@ class FakeLinker:
 
 async def test_line_linking_seam(make_hub: Any, client_for: Any, clock: FakeClock) -> None:
     hub = await make_hub("big6:\n")
-    mgr = hub.data[BIG6]
+    mgr = hub.data[BIG6_RUNTIME]
     somchai = await mgr.add_member({"name": "สมชาย", "sector": "police"})
     somsri = await mgr.add_member({"name": "สมศรี", "sector": "citizens"})
     admin = await client_for("admin", target=hub)
@@ -294,7 +294,7 @@ async def test_real_line_registration_functions(make_hub: Any, fake_line_factory
 
     fake = await fake_line_factory()  # no spec: this test is about the registration tables
     hub = await make_hub("big6:\n" + fake.config_yaml())
-    member = await hub.data[BIG6].add_member({"name": "สมชาย", "sector": "police"})
+    member = await hub.data[BIG6_RUNTIME].add_member({"name": "สมชาย", "sector": "police"})
     adapter = _LineRegistration(hub)
     code = await adapter.issue_code(member_ref(member.id), member.name, member.sector, "admin")
     assert len(code.code) == 9 and code.expires_at == hub.clock.time() + 72 * 3600
@@ -314,5 +314,5 @@ async def test_database_refuses_an_unknown_sector_too(make_hub: Any) -> None:
 
     hub = await make_hub("big6:\n")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint"):
-        await hub.data[BIG6].store.add_members([Member("x", "X", "army", "", "", None, 0.0, 0.0)])
+        await hub.data[BIG6_RUNTIME].store.add_members([Member("x", "X", "army", "", "", None, 0.0, 0.0)])
     assert await count(hub, "big6_members") == 0

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hub.core.clock import FakeClock
-from plugins.big6.manager import BIG6
+from plugins.big6.const import RUNTIME as BIG6_RUNTIME
 from tests.plugins.big6.test_big6_flow import at
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "line-openapi"
@@ -31,7 +31,7 @@ async def test_owner_is_linked_by_name_and_reminded_in_line(
     line_hub: tuple[Any, Any], client_for: Any, clock: FakeClock
 ) -> None:
     hub, fake = line_hub
-    mgr = hub.data[BIG6]
+    mgr = hub.data[BIG6_RUNTIME]
     somchai = await mgr.add_member({"name": "ร.ต.อ. สมชาย ใจดี", "sector": "police", "line_user_id": SOMCHAI})
     mayor = await mgr.add_member({"name": "นายกเทศมนตรี", "sector": "local_government", "line_user_id": MAYOR})
     operator = await client_for("operator", target=hub)

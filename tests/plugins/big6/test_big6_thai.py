@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from hub.core.clock import FakeClock
-from plugins.big6.manager import BIG6
+from plugins.big6.const import RUNTIME as BIG6_RUNTIME
 from tests.plugins.big6.test_big6_flow import CSV, at
 
 GOOD_MEETING = {
@@ -112,7 +112,7 @@ async def test_months_before_the_hub_existed_are_not_failures(
     await hub.stop()
     await clock.set_time(at(20, 10) + 31 * 86400)
     again = await make_hub("big6:\n")
-    await again.data[BIG6].record_meeting({"date": "2025-11-20", "attendance": {"police": 1}}, "test")
+    await again.data[BIG6_RUNTIME].record_meeting({"date": "2025-11-20", "attendance": {"police": 1}}, "test")
     viewer = await client_for("viewer", target=again)
     async with viewer.get("/big6/meetings") as resp:
         page = await resp.text()
@@ -122,4 +122,9 @@ async def test_months_before_the_hub_existed_are_not_failures(
     assert (
         'data-month="2025-11" data-held="yes"' in page and 'data-month="2025-12" data-held="before"' in page
     )
-    assert [r.status for r in await again.data[BIG6].months(4)] == ["pending", "missed", "before", "held"]
+    assert [r.status for r in await again.data[BIG6_RUNTIME].months(4)] == [
+        "pending",
+        "missed",
+        "before",
+        "held",
+    ]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core.clock import FakeClock
 from plugins.patrol_qr.config import DEFAULT_SHIFTS, PatrolConfig
-from plugins.patrol_qr.manager import PATROL
+from plugins.patrol_qr.const import RUNTIME as PATROL_QR_RUNTIME
 from plugins.patrol_qr.patrols import Patrol, Visit, choose_patrol, composition_label, coverage, shift_slot
 from tests.plugins.patrol_qr.patrol_helpers import (
     AT_SOI3,
@@ -69,7 +69,7 @@ async def test_joint_patrol_grouping_and_replay(make_hub: Any, phones: Any, cloc
     ]
     assert events[1].data["composition"] == {"police": 1, "volunteer": 1}
     assert events[0].data["patrol_id"] == events[1].data["patrol_id"] != events[2].data["patrol_id"]
-    recent = await hub.data[PATROL].recent_patrols()
+    recent = await hub.data[PATROL_QR_RUNTIME].recent_patrols()
     assert [(p.checkpoint_id, len(p.people), p.mixed) for p in recent] == [
         ("atm_gate", 1, False),
         ("soi3", 2, False),

@@ -15,7 +15,7 @@ import pytest
 from hub.core.clock import FakeClock
 from hub.core.errors import ServiceValidationError
 from plugins.patrol_qr.config import DEFAULT_SHIFTS
-from plugins.patrol_qr.manager import PATROL
+from plugins.patrol_qr.const import RUNTIME as PATROL_QR_RUNTIME
 from plugins.patrol_qr.patrols import Patrol, Visit, coverage, speed_kmh
 from tests.plugins.patrol_qr.patrol_helpers import AT_SOI3 as AT_BOX
 from tests.plugins.patrol_qr.patrol_helpers import PATROL_YAML, sheet_link, volunteer_link
@@ -57,7 +57,7 @@ async def test_far_volunteer_does_not_make_a_mixed_patrol(make_hub: Any, phones:
         False,
         {"police": 1, "volunteer": 0},
     )
-    mgr = hub.data[PATROL]
+    mgr = hub.data[PATROL_QR_RUNTIME]
     month = hub.clock.now().strftime("%Y-%m")
     fig = await mgr.month_figures(month)
     assert (fig["patrols"], fig["mixed"], fig["checkins"], fig["flagged"]) == (1, 0, 1, 1)
@@ -207,12 +207,12 @@ async def test_volunteer_link_binds_to_the_first_phone(make_hub: Any, phones: An
 async def test_new_sheet_and_revoke_ask_first(make_hub: Any, phones: Any) -> None:
     hub = await make_hub(FLAG_YAML)
     admin = await phones(hub, "admin1", role="admin")
-    before = (await hub.data[PATROL].store.checkpoint("soi3")).sheet
+    before = (await hub.data[PATROL_QR_RUNTIME].store.checkpoint("soi3")).sheet
     ask = await admin.post("/patrol_qr/checkpoints/soi3/new_sheet", {})
     assert ask.status == 200 and 'id="confirm-form"' in ask.text and "แผ่นที่พิมพ์ไว้ทั้งหมดจะใช้ลงชื่อไม่ได้" in ask.text
-    assert (await hub.data[PATROL].store.checkpoint("soi3")).sheet == before
+    assert (await hub.data[PATROL_QR_RUNTIME].store.checkpoint("soi3")).sheet == before
     assert (await admin.post("/patrol_qr/checkpoints/soi3/new_sheet", {"confirm": "yes"})).status == 303
-    assert (await hub.data[PATROL].store.checkpoint("soi3")).sheet != before
+    assert (await hub.data[PATROL_QR_RUNTIME].store.checkpoint("soi3")).sheet != before
 
     vid, _ = await volunteer_link(hub, "ป้าแดง")
     ask = await admin.post(f"/patrol_qr/volunteers/{vid}/revoke", {})
@@ -237,7 +237,7 @@ async def test_a_flagged_checkin_may_be_redone_with_a_position(make_hub: Any, ph
     # Once proven, the same person again inside the window is a replay as before.
     third = await officer.check_in(link, **AT_BOX)
     assert (third.status, third.reason) == (409, "replay")
-    fig = await hub.data[PATROL].month_figures(hub.clock.now().strftime("%Y-%m"))
+    fig = await hub.data[PATROL_QR_RUNTIME].month_figures(hub.clock.now().strftime("%Y-%m"))
     assert (fig["patrols"], fig["checkins"], fig["flagged"]) == (1, 1, 1)
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, start_pair, until
-from integrations.federation.uplink import FEDERATION
-from integrations.station.runtime import STATION
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.plugins.patrol_qr.patrol_helpers import AT_SOI3, PATROL_YAML, sheet_link, volunteer_link
 
 
@@ -33,10 +33,10 @@ async def test_flags_and_acceptance_reach_the_station(
     ]
     await hub.services.call("patrol_qr", "accept_checkin", {"checkin_id": flagged_id})
     await hub.block_till_done()
-    fed = hub.data[FEDERATION]
+    fed = hub.data[FEDERATION_RUNTIME]
     await fed.send_health()
     assert await fed.outbox.wait_empty(10)
-    store = station.data[STATION].store
+    store = station.data[STATION_RUNTIME].store
 
     async def events() -> list[dict[str, Any]]:
         rows = await store.messages(kind="event")

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from hub.core.clock import FakeClock
 from hub.hub import Hub
-from plugins.people_poll.manager import POLL
+from plugins.people_poll.const import RUNTIME as PEOPLE_POLL_RUNTIME
 from plugins.people_poll.strings import date_label
 
 BKK = ZoneInfo("Asia/Bangkok")
@@ -75,7 +75,7 @@ async def count(hub: Hub, table: str = "poll_responses") -> int:
 
 async def test_one_answer_per_browser_per_month(make_hub: Any, browsers: Any) -> None:
     hub = await make_hub("people_poll:\n")
-    link = hub.data[POLL].link()
+    link = hub.data[PEOPLE_POLL_RUNTIME].link()
     phone = browsers(hub)
     status, page = await answer(phone, link)
     assert status == 200 and 'id="poll-done"' in page
@@ -97,7 +97,7 @@ async def test_one_answer_per_browser_per_month(make_hub: Any, browsers: Any) ->
 
 async def test_forged_and_expired_links_store_nothing(make_hub: Any, browsers: Any, clock: FakeClock) -> None:
     hub = await make_hub("people_poll:\n")
-    mgr = hub.data[POLL]
+    mgr = hub.data[PEOPLE_POLL_RUNTIME]
     link = mgr.link()
     path, query = link.split("?")
     phone = browsers(hub)
@@ -125,7 +125,7 @@ async def test_forged_and_expired_links_store_nothing(make_hub: Any, browsers: A
 
 async def test_cross_site_posts_are_refused(make_hub: Any, browsers: Any) -> None:
     hub = await make_hub("people_poll:\n")
-    link = hub.data[POLL].link()
+    link = hub.data[PEOPLE_POLL_RUNTIME].link()
     # A page elsewhere can post the form, but cannot send our SameSite=Strict cookie.
     never_opened = browsers(hub)
     async with never_opened.post(link, data={"form_token": "guess", **GOOD}) as resp:
@@ -140,7 +140,7 @@ async def test_cross_site_posts_are_refused(make_hub: Any, browsers: Any) -> Non
 
 async def test_flood_from_one_client_is_throttled(make_hub: Any, browsers: Any, clock: FakeClock) -> None:
     hub = await make_hub("people_poll: {max_per_client_per_hour: 3, max_per_client_per_month: 4}\n")
-    link = hub.data[POLL].link()
+    link = hub.data[PEOPLE_POLL_RUNTIME].link()
     # A script takes a form while it still can ...
     script = browsers(hub)
     async with script.get(link) as resp:
@@ -177,7 +177,7 @@ async def test_flood_from_one_client_is_throttled(make_hub: Any, browsers: Any, 
 
 async def test_bad_answers_come_back_with_the_form(make_hub: Any, browsers: Any) -> None:
     hub = await make_hub("people_poll:\n")
-    link = hub.data[POLL].link()
+    link = hub.data[PEOPLE_POLL_RUNTIME].link()
     status, page = await answer(browsers(hub), link, {**GOOD, "trust_police": "", "comment": "ซอยเปลี่ยว"})
     assert status == 400 and 'id="poll-error"' in page and "เชื่อมั่นในการทำงานของตำรวจ" in page
     # What was filled in is kept on the form.
@@ -194,7 +194,7 @@ async def test_results_trend_events_and_purge(
     published: list[Any] = []
     hub.bus.listen("people_poll_opened", opened.append)
     hub.bus.listen("people_poll_results", published.append)
-    mgr = hub.data[POLL]
+    mgr = hub.data[PEOPLE_POLL_RUNTIME]
     await clock.set_time(at(1, 1, 9) + 1)
     await hub.block_till_done()
     assert [e.data["month"] for e in opened] == ["2026-01"]
@@ -290,7 +290,7 @@ async def test_a_throttled_resident_is_told_before_filling_in_the_form(
     make_hub: Any, browsers: Any, clock: FakeClock
 ) -> None:
     hub = await make_hub("people_poll: {max_per_client_per_hour: 2, max_per_client_per_month: 30}\n")
-    link = hub.data[POLL].link()
+    link = hub.data[PEOPLE_POLL_RUNTIME].link()
     assert [(await answer(browsers(hub), link))[0] for _ in range(2)] == [200, 200]
     # The next resident from the same address (a shared phone, a shop's Wi-Fi) opens the link:
     # told at once, with when to come back, instead of after answering every question.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
 from hub.components.automation.manager import AutomationManager
 from hub.core.bus import Event
 from hub.hub import Hub
@@ -36,7 +36,7 @@ def collect(hub: Hub, event_type: str) -> list[Event]:
 
 def manager(hub: Hub) -> AutomationManager:
     """Return the hub's automation manager."""
-    found = hub.data.get(MANAGER)
+    found = hub.data.get(AUTOMATION_RUNTIME)
     assert found is not None
     return found
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from tests.hub.components.automation.conftest import AutoHub, collect, manager, traces
 
@@ -42,7 +42,7 @@ async def test_service_call_with_target_data_templates_and_response(auto_hub: Au
     assert hub.states.get("light.gate").state == "on"
     assert hub.states.get("light.soi").attributes.get("brightness") == 120
     assert opened and opened[0].data["id"]
-    incident = await hub.data[INCIDENTS].get(opened[0].data["id"])
+    incident = await hub.data[INCIDENT_RUNTIME].get(opened[0].data["id"])
     assert incident.title == "SOS 60"
     trace = (await traces(hub, "svc"))[0]
     assert [s["path"] for s in trace["steps"]] == ["action/0", "action/1", "action/2"]

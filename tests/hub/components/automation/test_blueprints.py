@@ -9,7 +9,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.components.automation.cli import blueprint as blueprint_cli
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from tests.hub.components.automation.conftest import AutoHub, collect, manager, traces
 
@@ -285,7 +285,7 @@ async def test_motion_after_hours(auto_hub: AutoHub, clock: FakeClock) -> None:
     hub.states.set("binary_sensor.back_door", "on", {"device_class": "motion", "friendly_name": "Back door"})
     await hub.block_till_done()
     assert len(notified) == 1 and "Back door" in notified[0].data["message"]
-    incident = await hub.data[INCIDENTS].get(notified[0].data["incident"])
+    incident = await hub.data[INCIDENT_RUNTIME].get(notified[0].data["incident"])
     assert incident.kind == "motion" and incident.entities == ["binary_sensor.back_door"]
     await clock.advance(61)
     hub.bus.fire("camera_motion", {"entity_id": "camera.other"})
@@ -386,7 +386,7 @@ async def test_sos_alert_style_blueprint_with_response_variable(auto_hub: AutoHu
     found = await traces(hub, "sos_market_gate")
     assert found[0]["script_execution"] == "finished", found[0]
     incident_id = found[0]["steps"][0]["result"]["response"]["incident_id"]
-    incident = await hub.data[INCIDENTS].get(incident_id)
+    incident = await hub.data[INCIDENT_RUNTIME].get(incident_id)
     assert incident.kind == "sos" and "sos.market_gate" in incident.entities
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from hub.components.automation import ha_support
 from hub.core.clock import FakeClock
-from integrations.notify import NOTIFY
+from integrations.notify.const import RUNTIME as NOTIFY_RUNTIME
 from tests.integrations.line.conftest import BIG6, EYES
 
 CORPUS = Path(__file__).resolve().parent / "ha_corpus"
@@ -137,7 +137,7 @@ async def test_the_corpus_loads_and_fires(make_hub, fake_line, clock: FakeClock)
     assert fake_line.violations == []
 
     await _fire(hub, "persistent")
-    notes = hub.data[NOTIFY].notifications
+    notes = hub.data[NOTIFY_RUNTIME].notifications
     assert notes["battery"].message == "low" and notes["battery"].title == "Battery"
     assert [n.message for n in notes.values()][0] == "แจ้งเตือนค่าเริ่มต้น"  # notify.notify's UI copy
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.components.automation import ha_support
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
 from hub.testing import Mosquitto, mqtt_block
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "automations.md"
@@ -54,7 +54,7 @@ counter: {c: {}}
 """,
         real_clock=True,
     )
-    registry = hub.data[MANAGER].registry
+    registry = hub.data[AUTOMATION_RUNTIME].registry
     for name, why in ha_support.TRIGGERS.items():
         assert (name in registry.triggers) == (why is None), name
     for name, why in ha_support.CONDITIONS.items():

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from hub.components.incident import INCIDENTS
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.testing import wait_for
 from tests.hub.components.automation.conftest import collect, traces
@@ -59,7 +59,7 @@ async def test_run_cut_short_is_rerun_with_the_same_incident(
     entered = _blocking_service(hub)
     await hub.services.call("sos", "press", {"entity_id": "sos.gate", "action": "first"})
     await asyncio.wait_for(entered.wait(), 5)
-    [first] = await hub.data[INCIDENTS].find(kind="sos")
+    [first] = await hub.data[INCIDENT_RUNTIME].find(kind="sos")
     assert [r["kind"] for r in await _timer_rows(hub)] == ["run"]  # in flight, on disk
     await hub.stop()  # mid-run: the row stays for the next start
 
@@ -68,7 +68,7 @@ async def test_run_cut_short_is_rerun_with_the_same_incident(
     alerted = collect(hub2, "alerted")
     await wait_for(lambda: alerted, what="the re-run reaching its last step")
     # The same incident (the incident.open call repeated with its key), not a second one.
-    assert [i.id for i in await hub2.data[INCIDENTS].find(kind="sos")] == [first.id]
+    assert [i.id for i in await hub2.data[INCIDENT_RUNTIME].find(kind="sos")] == [first.id]
     assert alerted[0].data == {"incident_id": first.id, "resumed": True}
     rerun, cut_short = await traces(hub2, "alert")
     assert rerun["resumed"] and rerun["script_execution"] == "finished"
@@ -147,7 +147,7 @@ async def test_drill_cut_short_before_its_incident_is_rerun_as_a_drill(
     hub2 = await make_hub(BLOCK_FIRST, web=False, folder=config_dir)
 
     async def opened() -> list[Any]:
-        return await hub2.data[INCIDENTS].find(kind="sos")
+        return await hub2.data[INCIDENT_RUNTIME].find(kind="sos")
 
     found: list[Any] = []
     for _ in range(200):

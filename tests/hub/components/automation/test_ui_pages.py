@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from hub.components.automation.const import MANAGER
+from hub.components.automation.const import RUNTIME as AUTOMATION_RUNTIME
 from hub.hub import Hub
 from hub.testing import wait_for
 from hub.testing_pages import browser_session, hidden
@@ -100,7 +100,7 @@ async def test_use_the_sos_blueprint_from_the_browser(make_hub: Any) -> None:
             }
         ]
         # Running now, with no restart: a press opens the incident.
-        automation = hub.data[MANAGER].get("gate_sos")
+        automation = hub.data[AUTOMATION_RUNTIME].get("gate_sos")
         assert automation is not None and automation.enabled and not automation.failed
         await hub.services.call("sos", "press", {"entity_id": "sos.gate"})
         await wait_for(lambda: automation.last_execution == "finished", what="the SOS automation ran")
@@ -178,7 +178,7 @@ async def test_visual_editor_creates_edits_and_yaml_round_trips(make_hub: Any) -
                 "actions": [{"action": "light.turn_off", "target": {"entity_id": "light.lamp"}}],
             }
         ]
-        assert hub.data[MANAGER].get("lamp_off") is not None
+        assert hub.data[AUTOMATION_RUNTIME].get("lamp_off") is not None
         # The editor re-opens it with its rows.
         edit = await _get(session, "/automations/lamp_off/edit")
         assert 'name="t-0-to" value="on"' in edit and 'value="light.turn_off"' in edit
@@ -204,7 +204,7 @@ async def test_visual_editor_creates_edits_and_yaml_round_trips(make_hub: Any) -
             session, "/automations/lamp_off/yaml", {"csrf_token": csrf, "etag": etag, "yaml": good}
         )
         assert status == 303
-        assert hub.data[MANAGER].get("lamp_off").name == "ปิดไฟตอนดึก"
+        assert hub.data[AUTOMATION_RUNTIME].get("lamp_off").name == "ปิดไฟตอนดึก"
         # The first etag is stale now: a second admin's save is refused, never a silent overwrite.
         status, _loc, text = await _post(
             session, "/automations/lamp_off/yaml", {"csrf_token": csrf, "etag": etag, "yaml": good}
@@ -225,19 +225,19 @@ async def test_delete_and_hand_written_automations_stay_read_only(make_hub: Any)
         csrf = hidden(page, "csrf_token", "yaml-form")
         status, _loc, _text = await _post(session, "/automations/by_hand/delete", {"csrf_token": csrf})
         assert status == 404
-        assert hub.data[MANAGER].get("by_hand") is not None
+        assert hub.data[AUTOMATION_RUNTIME].get("by_hand") is not None
 
         new = "id: temp_one\nalias: ชั่วคราว\ntriggers: [{trigger: event, event_type: test_me}]\nactions: [{delay: '00:00:01'}]\n"
         status, _loc, text = await _post(session, "/automations/new/yaml", {"csrf_token": csrf, "yaml": new})
         assert status == 303, text[:2000]
-        assert hub.data[MANAGER].get("temp_one") is not None
+        assert hub.data[AUTOMATION_RUNTIME].get("temp_one") is not None
         page = await _get(session, "/automations/temp_one")
         assert 'id="delete"' in page
         status, location, _text = await _post(
             session, "/automations/temp_one/delete", {"csrf_token": csrf, "etag": hidden(page, "etag")}
         )
         assert (status, location) == (303, "/automations?deleted=1")
-        assert hub.data[MANAGER].get("temp_one") is None
+        assert hub.data[AUTOMATION_RUNTIME].get("temp_one") is None
         assert yaml.safe_load(_ui_file(hub).read_text(encoding="utf-8")) in ([], None)
         # A viewer may not open the editor.
         viewer = await browser_session(hub, "viewer")

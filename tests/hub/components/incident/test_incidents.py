@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from hub.components.incident import EVENT_OPENED, EVENT_UPDATED, INCIDENTS
+from hub.components.incident import EVENT_OPENED, EVENT_UPDATED
+from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
 from hub.core.clock import FakeClock
 from hub.testing import wait_for
 
@@ -53,7 +54,7 @@ async def _rows(hub: Any, incident_id: str) -> tuple[str | None, list[str]]:
 
 
 async def test_open_is_held_while_the_database_refuses_then_written(hub: Any, clock: FakeClock) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     opened, updated = _events(hub, EVENT_OPENED), _events(hub, EVENT_UPDATED)
     with _locked(hub):
         inc = await mgr.open("sos", title="SOS gate", place="Gate 1")
@@ -77,7 +78,7 @@ async def test_open_is_held_while_the_database_refuses_then_written(hub: Any, cl
 
 
 async def test_change_to_a_written_incident_is_held(hub: Any, clock: FakeClock) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     inc = await mgr.open("manual", title="fence cut")
     with _locked(hub):
         closed = await mgr.close(inc.id, text="repaired")
@@ -91,7 +92,7 @@ async def test_change_to_a_written_incident_is_held(hub: Any, clock: FakeClock) 
 
 
 async def test_retry_backs_off_while_the_database_still_refuses(hub: Any, clock: FakeClock) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     with _locked(hub):
         inc = await mgr.open("sos")
         for _ in range(4):
@@ -103,7 +104,7 @@ async def test_retry_backs_off_while_the_database_still_refuses(hub: Any, clock:
 
 
 async def test_open_with_the_same_key_returns_the_first_incident(hub: Any, clock: FakeClock) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     opened = _events(hub, EVENT_OPENED)
     first = await mgr.open("sos", title="press", key="run:abc:0#1")
     again = await mgr.open("sos", title="press", key="run:abc:0#1")
@@ -124,10 +125,10 @@ async def test_the_open_service_answers_the_incident_not_only_its_id(hub: Any) -
     result = await hub.services.call("incident", "open", {"kind": "sos", "title": "gate", "place": "ตลาด"})
     incident = result["incident"]
     assert result["incident_id"] == incident["id"]  # the documented field stays
-    assert incident == (await hub.data[INCIDENTS].get(incident["id"])).as_dict()
+    assert incident == (await hub.data[INCIDENT_RUNTIME].get(incident["id"])).as_dict()
     assert incident["status"] == "open" and [e["kind"] for e in incident["timeline"]] == ["opened"]
     # A repeat with the same key answers the incident it opened, as it is now.
-    await hub.data[INCIDENTS].ack(incident["id"], by="ร้อยเวร")
+    await hub.data[INCIDENT_RUNTIME].ack(incident["id"], by="ร้อยเวร")
     again = await hub.services.call("incident", "open", {"kind": "sos"}, key="k1")
     repeat = await hub.services.call("incident", "open", {"kind": "sos"}, key="k1")
     assert repeat["incident"]["id"] == again["incident"]["id"] == repeat["incident_id"]
@@ -177,7 +178,7 @@ async def _follow_rows(hub: Any) -> list[tuple[int, str, str]]:
 
 async def test_plugin_rows_are_written_with_the_incident_and_name_its_entry(followed: Any) -> None:
     hub = followed
-    mgr, module = hub.data[INCIDENTS], hub.plugins.get("follower").module
+    mgr, module = hub.data[INCIDENT_RUNTIME], hub.plugins.get("follower").module
     opened, updated = _events(hub, EVENT_OPENED), _events(hub, EVENT_UPDATED)
     inc = await mgr.open("sos", title="gate")
     await mgr.ack(inc.id, by="officer")
@@ -196,7 +197,7 @@ async def test_plugin_rows_are_held_with_the_incident_and_committed_after_it(
     followed: Any, clock: FakeClock
 ) -> None:
     hub = followed
-    mgr, module = hub.data[INCIDENTS], hub.plugins.get("follower").module
+    mgr, module = hub.data[INCIDENT_RUNTIME], hub.plugins.get("follower").module
     with _locked(hub):
         inc = await mgr.open("sos")
         await mgr.note(inc.id, "photo", kind="snapshot")
@@ -211,7 +212,7 @@ async def test_plugin_rows_are_held_with_the_incident_and_committed_after_it(
 @pytest.mark.parametrize("mode", ["raise", "wrong", "bad_row"])
 async def test_a_broken_follower_never_costs_the_incident(followed: Any, mode: str) -> None:
     hub = followed
-    mgr, module = hub.data[INCIDENTS], hub.plugins.get("follower").module
+    mgr, module = hub.data[INCIDENT_RUNTIME], hub.plugins.get("follower").module
     module.mode["value"] = mode
     inc = await mgr.open("sos", title="still written")
     assert (await _rows(hub, inc.id)) == ("open", ["opened"])
@@ -221,7 +222,7 @@ async def test_a_broken_follower_never_costs_the_incident(followed: Any, mode: s
 
 
 async def test_recent_incidents_are_read_from_memory(hub: Any) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     inc = await mgr.open("sos", title="gate")
     reads: list[str] = []
     fetchone = hub.storage.fetchone
@@ -243,7 +244,7 @@ async def test_recent_incidents_are_read_from_memory(hub: Any) -> None:
 
 
 async def test_open_or_closed_since(hub: Any, clock: FakeClock) -> None:
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     old = await mgr.open("sos", title="old")
     await mgr.close(old.id)
     await clock.advance(3600)
@@ -256,7 +257,7 @@ async def test_open_or_closed_since(hub: Any, clock: FakeClock) -> None:
 
 async def test_timeline_rows_written_by_someone_else_do_not_cost_a_change(hub: Any) -> None:
     """Row ids are handed out in memory; a row added behind the hub's back is stepped over."""
-    mgr = hub.data[INCIDENTS]
+    mgr = hub.data[INCIDENT_RUNTIME]
     inc = await mgr.open("sos", title="gate")
     await hub.storage.execute(
         "INSERT INTO incident_timeline (incident_id, ts, actor, kind, text, attachments, data) "
