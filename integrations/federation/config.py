@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
-from hub.mqtt import BrokerAddress
+from hub.mqtt import BrokerAddress, ConnectionSettings
 from integrations.federation.const import ALLOWED_COMMANDS, DEFAULT_EVENTS
 
 __all__ = (
@@ -71,6 +73,36 @@ class BrokerClientConfig(BlockModel):
 
     _protocol = field_validator("protocol", mode="before")(normalize_protocol)
     _broker_url = field_validator("broker")(check_broker_url)
+
+    def connection_settings(
+        self,
+        *,
+        default_client_id: str,
+        config_dir: Path,
+        subscriptions: Sequence[str],
+        username: str | None = None,
+        clean: bool = False,
+        fast_retry_for: float = 0.0,
+    ) -> ConnectionSettings:
+        """Return the MQTT connection these keys describe (``username`` overrides the configured one)."""
+        return ConnectionSettings(
+            broker=self.broker,
+            username=self.username if username is None else username,
+            password=self.password,
+            client_id=self.client_id or default_client_id,
+            ca_file=self.ca_file,
+            cert_file=self.cert_file,
+            key_file=self.key_file,
+            tls_insecure=self.tls_insecure,
+            protocol=self.protocol,
+            keepalive=self.keepalive,
+            clean=clean,
+            reconnect_min=self.reconnect_min,
+            reconnect_max=self.reconnect_max,
+            config_dir=config_dir,
+            subscriptions=tuple(subscriptions),
+            fast_retry_for=fast_retry_for,
+        )
 
     @model_validator(mode="after")
     def _client_checks(self) -> Self:
