@@ -6,13 +6,16 @@ import re
 from collections.abc import Sequence
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.config import BlockModel
+from hub.config import BlockModel, ConfigError, position_of
 from hub.mqtt import BrokerAddress, ConnectionSettings
 from integrations.federation.const import ALLOWED_COMMANDS, DEFAULT_EVENTS
+
+if TYPE_CHECKING:
+    from hub.bootstrap import LoadedConfig
 
 __all__ = (
     "BrokerClientConfig",
@@ -23,6 +26,7 @@ __all__ = (
     "parse_window",
     "normalize_protocol",
     "check_broker_url",
+    "tls_file_errors",
 )
 
 _WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -46,6 +50,27 @@ def check_broker_url(value: str) -> str:
     """Refuse a broker URL the MQTT client could not dial (``mqtt://`` or ``mqtts://host:port``)."""
     BrokerAddress(value)
     return value
+
+
+def tls_file_errors(loaded: LoadedConfig, domain: str, cfg: BrokerClientConfig) -> list[ConfigError]:
+    """Return an error, at its line, for each TLS file the block names that does not exist."""
+    errors = []
+    for key in ("ca_file", "cert_file", "key_file"):
+        name = getattr(cfg, key, None)
+        if not name:
+            continue
+        path = Path(name) if Path(name).is_absolute() else loaded.config_dir / name
+        if not path.is_file():
+            file, line = position_of(loaded.raw, (domain, key)) or (loaded.file_label, None)
+            hint = (
+                "; the broker is mqtt:// (no TLS): remove ca_file"
+                if key == "ca_file" and cfg.broker.startswith("mqtt://")
+                else ""
+            )
+            errors.append(
+                ConfigError(file, line, f"{domain}.{key}", f"file '{name}' does not exist ({path}){hint}")
+            )
+    return errors
 
 
 class BrokerClientConfig(BlockModel):
