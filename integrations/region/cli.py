@@ -23,6 +23,7 @@ from integrations.station.cli import (
     load_role,
     report_member_added,
     report_member_removed,
+    role_config_option,
     write_broker_config,
 )
 
@@ -80,15 +81,7 @@ def region_link_block(cfg: Any, station_id: str, *, ca_file: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-config_option = click.option(
-    "-c",
-    "--config",
-    "config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="the region's config file",
-)
+config_option = role_config_option("region")
 
 
 @click.group("region")

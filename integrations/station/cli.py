@@ -12,8 +12,9 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -22,12 +23,16 @@ from integrations.station.broker import STATION_TIER, BrokerFiles, Tier
 __all__ = (
     "station_group",
     "load_role",
+    "role_config_option",
     "check_member_id",
     "create_member_account",
     "report_member_added",
     "report_member_removed",
     "write_broker_config",
 )
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _load(config: Path) -> tuple[Any, Any, Path]:
@@ -174,15 +179,20 @@ async def _register(database: Any, data_dir: Path, hub_id: str, name: str, *, re
         await store.close()
 
 
-config_option = click.option(
-    "-c",
-    "--config",
-    "config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="the station's config file",
-)
+def role_config_option(role: str) -> Callable[[_F], _F]:
+    """Return the ``-c/--config`` option of a broker-admin command group (``role``: station, region)."""
+    return click.option(
+        "-c",
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=Path("config.yaml"),
+        show_default=True,
+        help=f"the {role}'s config file",
+    )
+
+
+config_option = role_config_option("station")
 
 
 @click.group("station")
