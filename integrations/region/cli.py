@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from integrations.region.const import DOWN_KINDS, REGION_ROOT, UP_KINDS
-from integrations.station.broker import BrokerFiles, Tier
+from integrations.station.broker import BrokerFiles, Tier, uplink_block
 from integrations.station.cli import (
     check_member_id,
     create_member_account,
@@ -69,16 +69,9 @@ async def _register(path: Path, station_id: str, name: str, *, remove: bool = Fa
 
 def region_link_block(cfg: Any, station_id: str, *, ca_file: str | None) -> str:
     """Return the ``region_link:`` block a station pastes into its config.yaml."""
-    lines = [
-        "region_link:",
-        f"  region: {cfg.id}",
-        f"  broker: {cfg.public_broker}",
-        f"  username: {station_id}",
-        "  password: !secret region_password",
-    ]
-    if ca_file and cfg.public_broker.startswith("mqtts://"):
-        lines.append(f"  ca_file: {ca_file}   # the region's CA certificate, copied beside this file")
-    return "\n".join(lines) + "\n"
+    return uplink_block(
+        "region_link", "region", "region_password", "region", cfg, station_id, ca_file=ca_file
+    )
 
 
 config_option = role_config_option("region")
