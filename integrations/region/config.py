@@ -7,9 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
-from integrations.federation.config import BrokerClientConfig, check_broker_url
 from integrations.region.protocol import KPI_KEY_RE
-from integrations.station.config import ListenerConfig, LocalListenerConfig
+from integrations.station.config import BrokerOwnerConfig
 
 __all__ = ("RegionConfig", "RankingConfig", "Criterion", "DEFAULT_CRITERIA")
 
@@ -135,18 +134,13 @@ class DatabaseConfig(BlockModel):
     path: str = "region.db"
 
 
-class RegionConfig(BrokerClientConfig):
+class RegionConfig(BrokerOwnerConfig):
     """The ``region:`` block."""
 
     #: Region id: ``ssz/v1/region/<id>/<station>/...``.
     id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
     #: Shown on the console and the committee's exports (``ภาค 9``).
     name: str = Field(default="", max_length=120)
-    #: The region's own connection to its broker (usually the loopback listener); the other
-    #: broker keys (username, TLS files, protocol ...) are :class:`BrokerClientConfig`'s.
-    broker: str = "mqtt://127.0.0.1:1883"
-    reconnect_max: float = Field(default=30.0, gt=0, le=3600)
-    fast_retry_for: float = Field(default=30.0, ge=0, le=3600)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     #: A station that sends nothing for this long is "silent" (its health comes every minute).
     silent_after: float = Field(default=300.0, ge=10)
@@ -159,18 +153,12 @@ class RegionConfig(BrokerClientConfig):
     dedupe_days: int = Field(default=40, ge=1, le=3650)
     #: What ``add-station`` tells stations to connect to.
     public_broker: str = "mqtts://region.example.org:8883"
-    #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.
-    broker_dir: str = "./broker"
-    listener: ListenerConfig = Field(default_factory=lambda: ListenerConfig(plain=True, host="127.0.0.1"))
-    local_listener: LocalListenerConfig | None = Field(default_factory=LocalListenerConfig)
     #: Sizing for the broker's queue per client: stations times each one's outbox window, doubled.
     expected_stations: int = Field(default=200, ge=1, le=100_000)
     station_window: int = Field(default=200, ge=1, le=10_000)
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     #: A TrueType font with Thai glyphs for the committee's PDF (Debian: fonts-thai-tlwg).
     pdf_font: str = "/usr/share/fonts/truetype/tlwg/Garuda.ttf"
-
-    _public_broker_url = field_validator("public_broker")(check_broker_url)
 
     # The station's broker admin (integrations.station.broker) reads these names.
     @property
