@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.mqtt_wire import connect_packet, frames, mqtt_str, packet, subscribe_packet
 from hub.core.ids import ulid
 from integrations.federation.protocol import envelope
 from integrations.mqtt.testing import Mosquitto, find_mosquitto
@@ -74,24 +75,6 @@ def pct(values: list[float], q: float) -> float:
 # -- a lightweight MQTT 3.1.1 client (simulator only) -------------------------------------
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _str(s: str) -> bytes:
-    raw = s.encode()
-    return struct.pack("!H", len(raw)) + raw
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + _varint(len(body)) + body
-
-
 class SimHub(asyncio.Protocol):
     """One simulated hub: publishes pre-encoded QoS 1 envelopes, counts the station's acks."""
 
@@ -110,33 +93,12 @@ class SimHub(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        body = _str("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", 120)
-        body += _str(f"sim-{self.hub_id}") + _str(self.hub_id) + _str(PASSWORD)
-        transport.write(_packet(0x10, body))
-        ack_topic = f"ssz/v1/{STATION}/{self.hub_id}/ack"
-        transport.write(_packet(0x82, struct.pack("!H", 1) + _str(ack_topic) + b"\x00"))
+        transport.write(connect_packet(f"sim-{self.hub_id}", self.hub_id, PASSWORD, keepalive=120))
+        transport.write(subscribe_packet(f"ssz/v1/{STATION}/{self.hub_id}/ack"))
 
     def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos = 0
-        while len(buf) - pos >= 2:
-            mult, length, i = 1, 0, pos + 1
-            while True:
-                if i >= len(buf):
-                    del buf[:pos]
-                    return
-                byte = buf[i]
-                length += (byte & 0x7F) * mult
-                mult *= 128
-                i += 1
-                if not byte & 0x80:
-                    break
-            if len(buf) < i + length:
-                break
-            kind = buf[pos] >> 4
-            body = bytes(buf[i : i + length])
-            pos = i + length
+        self._buf += data
+        for kind, body in frames(self._buf):
             if kind == 2:  # CONNACK
                 if body[1] != 0 and not self.ready.done():
                     self.ready.set_exception(RuntimeError(f"{self.hub_id}: CONNACK {body[1]}"))
@@ -147,7 +109,6 @@ class SimHub(asyncio.Protocol):
                 self.acked.update(json.loads(body[2 + tlen :])["ids"])
                 if self.waiting and len(self.acked) >= self.waiting:
                     self.done.set()
-        del buf[:pos]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ready.done():
@@ -160,7 +121,7 @@ class SimHub(asyncio.Protocol):
         one kind share a packet, one per line.
         """
         out = []
-        topic = _str(self.topic)
+        topic = mqtt_str(self.topic)
         for first in range(0, count, batch):
             ids, lines = [], []
             for seq in range(first, min(first + batch, count)):
@@ -182,7 +143,7 @@ class SimHub(asyncio.Protocol):
                     )
                 )
             self._pid = self._pid % 65535 + 1
-            out.append((ids, _packet(0x32, topic + struct.pack("!H", self._pid) + b"\n".join(lines))))
+            out.append((ids, packet(0x32, topic + struct.pack("!H", self._pid) + b"\n".join(lines))))
         return out
 
     def send(self, packet: bytes) -> None:

@@ -26,7 +26,6 @@ import multiprocessing as mp
 import os
 import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -36,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.mqtt_wire import mqtt_str  # noqa: E402
+from bench.mqtt_wire import packet as mqtt_packet  # noqa: E402
 from bench.runner import Result  # noqa: E402
 from hub.testing import BASE_CONFIG, write_config  # noqa: E402
 from integrations.mqtt.testing import Mosquitto, find_mosquitto  # noqa: E402
@@ -48,31 +49,18 @@ PRESS_BUTTONS = 10
 # -- load generators (child processes) ------------------------------------------------------
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _connect(port: int, client_id: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    cid = client_id.encode()
-    var = b"\x00\x04MQTT\x04\x02\x00\x3c"
-    body = var + struct.pack("!H", len(cid)) + cid
-    sock.sendall(b"\x10" + _varint(len(body)) + body)
+    # Clean session, no login, keepalive 60 s.
+    sock.sendall(mqtt_packet(0x10, mqtt_str("MQTT") + b"\x04\x02\x00\x3c" + mqtt_str(client_id)))
     if sock.recv(4)[:2] != b"\x20\x02":
         raise RuntimeError("broker refused the load generator")
     return sock
 
 
 def _publish(topic: str, payload: bytes) -> bytes:
-    t = topic.encode()
-    body = struct.pack("!H", len(t)) + t + payload
-    return b"\x30" + _varint(len(body)) + body
+    return mqtt_packet(0x30, mqtt_str(topic) + payload)
 
 
 def _telemetry_batch(round_no: int) -> bytes:

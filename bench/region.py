@@ -46,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.mqtt_wire import connect_packet, frames, mqtt_str, packet, subscribe_packet  # noqa: E402
 from bench.runner import Result  # noqa: E402
 from hub.core.ids import ulid  # noqa: E402
 from integrations.federation.protocol import envelope  # noqa: E402
@@ -61,24 +62,6 @@ PASSWORD = "bench-password-123"
 MONTHS = ("2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12")
 MONTH = MONTHS[-1]
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _str(s: str) -> bytes:
-    raw = s.encode()
-    return struct.pack("!H", len(raw)) + raw
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + _varint(len(body)) + body
 
 
 # -- what one station sends after a month --------------------------------------------------------
@@ -166,33 +149,12 @@ class SimStation(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        body = _str("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", 600)
-        body += _str(f"sim-{self.station}") + _str(self.station) + _str(PASSWORD)
-        transport.write(_packet(0x10, body))
-        ack = f"{REGION_ROOT}/{REGION}/{self.station}/ack"
-        transport.write(_packet(0x82, struct.pack("!H", 1) + _str(ack) + b"\x00"))
+        transport.write(connect_packet(f"sim-{self.station}", self.station, PASSWORD, keepalive=600))
+        transport.write(subscribe_packet(f"{REGION_ROOT}/{REGION}/{self.station}/ack"))
 
     def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos = 0
-        while len(buf) - pos >= 2:
-            mult, length, i = 1, 0, pos + 1
-            while True:
-                if i >= len(buf):
-                    del buf[:pos]
-                    return
-                byte = buf[i]
-                length += (byte & 0x7F) * mult
-                mult *= 128
-                i += 1
-                if not byte & 0x80:
-                    break
-            if len(buf) < i + length:
-                break
-            kind = buf[pos] >> 4
-            body = bytes(buf[i : i + length])
-            pos = i + length
+        self._buf += data
+        for kind, body in frames(self._buf):
             if kind == 2 and body[1] != 0 and not self.ready.done():
                 self.ready.set_exception(RuntimeError(f"{self.station}: CONNACK {body[1]}"))
             elif kind == 9 and not self.ready.done():
@@ -205,7 +167,6 @@ class SimStation(asyncio.Protocol):
                 self.counter[0] += got
                 if self.acked >= self.expected:
                     self.done.set()
-        del buf[:pos]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ready.done():
@@ -222,14 +183,14 @@ async def _generate(
     for station in stations:
         packets = []
         topic_of = {
-            k: _str(f"{REGION_ROOT}/{REGION}/{station}/{k}") for k in ("incident", "monthly", "health")
+            k: mqtt_str(f"{REGION_ROOT}/{REGION}/{station}/{k}") for k in ("incident", "monthly", "health")
         }
         pid = 0
         for kind, lines in station_messages(station, rng, incidents, updates):
             for first in range(0, len(lines), batch):
                 pid += 1
                 chunk = lines[first : first + batch]
-                packets.append(_packet(0x32, topic_of[kind] + struct.pack("!H", pid) + b"\n".join(chunk)))
+                packets.append(packet(0x32, topic_of[kind] + struct.pack("!H", pid) + b"\n".join(chunk)))
                 total += len(chunk)
         plan[station] = packets
     counter = [0]

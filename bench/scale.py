@@ -55,14 +55,13 @@ from bench.federation import (  # noqa: E402
     STATION,
     STATION_USER,
     SimHub,
-    _packet,
-    _str,
     connect_fleet,
     cpu_seconds,
     ingest,
     pct,
     write_broker_files,
 )
+from bench.mqtt_wire import mqtt_str, packet  # noqa: E402
 from bench.runner import Result  # noqa: E402
 from hub.core.ids import ulid  # noqa: E402
 from hub.testing_postgres import PostgresServer, find_postgres_bin  # noqa: E402
@@ -105,7 +104,7 @@ class SosHub(SimHub):
         raw = envelope(msg_id, STATION, self.hub_id, "incident", now, body)
         self._pid = self._pid % 65535 + 1
         self.sent_at[msg_id] = time.perf_counter()
-        self.send(_packet(0x32, _str(self.topic) + struct.pack("!H", self._pid) + raw))
+        self.send(packet(0x32, mqtt_str(self.topic) + struct.pack("!H", self._pid) + raw))
 
 
 def postgres_cpu(server: PostgresServer) -> float:

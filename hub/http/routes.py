@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -19,6 +19,7 @@ __all__ = (
     "USER_KEY",
     "CSRF_KEY",
     "current_user",
+    "audit_request",
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -94,3 +95,20 @@ def json_error(status: int, message: str, **extra: Any) -> web.Response:
 def current_user(request: web.Request) -> Any:
     """Return the logged-in :class:`hub.auth.User` or None."""
     return request.get(USER_KEY)
+
+
+async def audit_request(
+    request: web.Request, action: str, target: str, detail: Mapping[str, Any] | None = None
+) -> None:
+    """Audit what the signed-in user did through ``request`` (actor ``?`` if nobody is), with its IP."""
+    from hub.http.server import HUB_KEY  # the server imports this module
+
+    user = current_user(request)
+    await request.app[HUB_KEY].audit.log(
+        user.username if user is not None else "?",
+        action,
+        target,
+        role=user.role if user is not None else "",
+        detail=detail,
+        ip=request.remote or "",
+    )

@@ -25,7 +25,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
 from hub.core.ids import ulid
+from hub.http.routes import json_error
 from hub.mqtt import MqttNotConnected, publish_properties
 from hub.storage import from_json
 from integrations.federation.const import (
@@ -44,7 +47,14 @@ if TYPE_CHECKING:
     from integrations.ccoc.config import ConsoleConfig
     from integrations.station.runtime import Station
 
-__all__ = ("Delivery", "ConsoleError", "DURABLE_COMMANDS", "EVENT_CCOC_COMMAND", "FINAL_STATES")
+__all__ = (
+    "Delivery",
+    "ConsoleError",
+    "console_errors",
+    "DURABLE_COMMANDS",
+    "EVENT_CCOC_COMMAND",
+    "FINAL_STATES",
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +84,23 @@ class ConsoleError(Exception):
         super().__init__(message)
         self.status = status
         self.extra = extra
+
+
+def console_errors(handler: Any) -> Any:
+    """Wrap a console route: a ConsoleError becomes a JSON (API) or plain (page) answer with its status."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except ConsoleError as err:
+            if request.path.startswith("/api/"):
+                return json_error(err.status, str(err), **err.extra)
+            return web.Response(status=err.status, text=str(err), content_type="text/plain")
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
 
 
 def _item(record: CommandRecord) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from hub.http.routes import Route, current_user, json_error
 from hub.http.server import HUB_KEY
-from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.delivery import ConsoleError, console_errors
 from integrations.ccoc.labels import labels
 from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
@@ -49,21 +49,6 @@ def _relay(request: web.Request) -> LiveRelay:
     if relay is None:
         raise ConsoleError("the station console is not running", 503)
     return relay
-
-
-def _errors(handler: Any) -> Any:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-            return response
-        except ConsoleError as err:
-            if request.path.startswith("/api/"):
-                return json_error(err.status, str(err), **err.extra)
-            return web.Response(status=err.status, text=str(err), content_type="text/plain")
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
 
 
 def _profile(request: web.Request) -> str:
@@ -206,7 +191,7 @@ def routes(hub: Hub) -> list[Route]:
         Route(
             "GET",
             "/api/ccoc/views/{view_id}/live.mp4",
-            _errors(live_stream),
+            console_errors(live_stream),
             role="operator",
             tags=tags,
             summary=live_stream.__doc__ or "",
@@ -215,7 +200,7 @@ def routes(hub: Hub) -> list[Route]:
         Route(
             "GET",
             "/api/ccoc/views/{view_id}/live",
-            _errors(live_status),
+            console_errors(live_status),
             role="operator",
             tags=tags,
             summary=live_status.__doc__ or "",
@@ -223,7 +208,7 @@ def routes(hub: Hub) -> list[Route]:
         Route(
             "GET",
             "/ccoc/live/{view_id}",
-            _errors(live_page),
+            console_errors(live_page),
             role="operator",
             api=False,
             summary=live_page.__doc__ or "",

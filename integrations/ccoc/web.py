@@ -17,7 +17,7 @@ from aiohttp import web
 
 from hub.auth import role_at_least
 from hub.http.charts import bar_chart, column_chart
-from hub.http.routes import Route, current_user, json_error
+from hub.http.routes import Route, current_user
 from hub.http.server import HUB_KEY
 from integrations.ccoc import auditlog, command_forms, kpi, kpi_tables, map_checkpoints
 from integrations.ccoc.board import (
@@ -30,7 +30,7 @@ from integrations.ccoc.board import (
 from integrations.ccoc.camera_health import camera_health, with_health
 from integrations.ccoc.cap import CAP_CONTENT_TYPE
 from integrations.ccoc.const import RUNTIME
-from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.delivery import ConsoleError, console_errors
 from integrations.ccoc.labels import JS_KEYS, labels
 from integrations.ccoc.live_web import live_fields
 from integrations.ccoc.map_leaflet import leaflet_data, map_csp
@@ -108,23 +108,6 @@ def _text(body: dict[str, Any], key: str, limit: int = 2000) -> str:
     if len(value) > limit:
         raise ConsoleError(f"{key!r} is too long (at most {limit} characters)")
     return value
-
-
-def _errors(handler: Any) -> Any:
-    """Turn ConsoleError into a JSON (API) or plain (page) answer with its status."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-            return response
-        except ConsoleError as err:
-            if request.path.startswith("/api/"):
-                return json_error(err.status, str(err), **err.extra)
-            return web.Response(status=err.status, text=str(err), content_type="text/plain")
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
 
 
 def _render(request: web.Request, template: str, **context: Any) -> web.Response:
@@ -711,11 +694,13 @@ def routes(hub: Hub) -> list[Route]:
 
     def api(method: str, path: str, handler: Any, role: str = "viewer", **kw: Any) -> Route:
         return Route(
-            method, path, _errors(handler), role=role, tags=tags, summary=handler.__doc__ or "", **kw
+            method, path, console_errors(handler), role=role, tags=tags, summary=handler.__doc__ or "", **kw
         )
 
     def page(path: str, handler: Any, role: str = "viewer") -> Route:
-        return Route("GET", path, _errors(handler), role=role, api=False, summary=handler.__doc__ or "")
+        return Route(
+            "GET", path, console_errors(handler), role=role, api=False, summary=handler.__doc__ or ""
+        )
 
     return [
         page("/ccoc", board_page),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import hookimpl
 from hub.config import ConfigError, position_of
-from integrations.federation.config import FederationConfig
+from integrations.federation.config import FederationConfig, tls_file_errors
 from integrations.federation.const import DOMAIN, ID_PATTERN, PRIO_EVENT, PRIO_INCIDENT, PRIO_SOS
 from integrations.federation.migrations import MIGRATIONS
 
@@ -76,21 +75,7 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
                 f"each hub account publish only under its own id",
             )
         )
-    for key in ("ca_file", "cert_file", "key_file"):
-        name = getattr(cfg, key, None)
-        if not name:
-            continue
-        path = Path(name) if Path(name).is_absolute() else loaded.config_dir / name
-        if not path.is_file():
-            file, line = position_of(loaded.raw, (DOMAIN, key)) or (loaded.file_label, None)
-            hint = (
-                "; the broker is mqtt:// (no TLS): remove ca_file"
-                if key == "ca_file" and cfg.broker.startswith("mqtt://")
-                else ""
-            )
-            errors.append(
-                ConfigError(file, line, f"federation.{key}", f"file '{name}' does not exist ({path}){hint}")
-            )
+    errors += tls_file_errors(loaded, DOMAIN, cfg)
     if "station" in loaded.blocks:
         file, line = position_of(loaded.raw, (DOMAIN,)) or (loaded.file_label, None)
         errors.append(

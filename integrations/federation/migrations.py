@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-__all__ = ("MIGRATIONS",)
+import re
 
-#: Append a script to change the schema; never edit a released one.
-MIGRATIONS = (
+__all__ = ("MIGRATIONS", "outbox_ddl")
+
+_TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def outbox_ddl(table: str) -> str:
+    """Return the DDL of an uplink outbox named ``table`` (integrations.federation.outbox reads it).
+
+    Every tier that reports upward (hub to station, station to region) keeps the same
+    outbox shape.  The text is exactly what the first scripts always said: the runner
+    tracks versions, and an unchanged text keeps any comparison of released scripts quiet.
     """
-    CREATE TABLE federation_outbox (
+    if not _TABLE_RE.match(table):
+        raise ValueError(f"invalid outbox table name {table!r}")
+    return f"""
+    CREATE TABLE {table} (
         id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
         priority INTEGER NOT NULL,
@@ -19,8 +31,14 @@ MIGRATIONS = (
         state TEXT NOT NULL DEFAULT 'pending',
         error TEXT
     ) WITHOUT ROWID;
-    CREATE INDEX ix_federation_outbox_state ON federation_outbox (state, priority, id);
+    CREATE INDEX ix_{table}_state ON {table} (state, priority, id);
+"""
 
+
+#: Append a script to change the schema; never edit a released one.
+MIGRATIONS = (
+    outbox_ddl("federation_outbox")
+    + """
     CREATE TABLE federation_commands (
         id TEXT PRIMARY KEY,
         received_at REAL NOT NULL,

@@ -34,6 +34,8 @@ __all__ = (
     "station_config",
     "TINY_JPEG",
     "CAMERA_PASSWORD",
+    "config_block",
+    "yaml_value",
 )
 
 STATION_ID = "test-station"
@@ -81,31 +83,30 @@ class FederationLab:
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, **extra}
         if self.database is not None:
             opts.setdefault("database", self.database)
-        lines = [
-            "station:",
-            f"  id: {STATION_ID}",
-            f"  broker: {self.url}",
-            f"  username: {STATION_USER}",
-            f"  password: {STATION_PASSWORD}",
-        ]
-        lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
-        return "\n".join(lines) + "\n"
+        keys = {"id": STATION_ID, "broker": self.url, "username": STATION_USER, "password": STATION_PASSWORD}
+        return config_block("station", keys, opts)
 
     def hub_block(self, hub_id: str = "test-hub", *, password: str | None = None, **extra: Any) -> str:
         """Return a ``federation:`` block for ``hub_id``."""
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "ack_timeout": 2, **extra}
-        lines = [
-            "federation:",
-            f"  station: {STATION_ID}",
-            f"  broker: {self.url}",
-            f"  username: {hub_id}",
-            f"  password: {password or self.passwords[hub_id]}",
-        ]
-        lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
-        return "\n".join(lines) + "\n"
+        keys = {
+            "station": STATION_ID,
+            "broker": self.url,
+            "username": hub_id,
+            "password": password or self.passwords[hub_id],
+        }
+        return config_block("federation", keys, opts)
 
 
-def _yaml(value: Any) -> str:
+def config_block(name: str, keys: dict[str, str], opts: dict[str, Any]) -> str:
+    """Return a YAML block: ``keys`` written as they are, then ``opts`` as YAML values."""
+    lines = [f"{name}:", *(f"  {k}: {v}" for k, v in keys.items())]
+    lines += [f"  {k}: {yaml_value(v)}" for k, v in opts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def yaml_value(value: Any) -> str:
+    """Return ``value`` as a one-line YAML scalar (a dict, list or URL as JSON)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)) or (isinstance(value, str) and "://" in value):

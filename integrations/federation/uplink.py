@@ -27,7 +27,7 @@ from hub.core.clock import Cancel
 from hub.core.ids import ulid
 from hub.core.retry import Backoff
 from hub.i18n import entity_name
-from hub.mqtt import ConnectionSettings, MqttConnection, publish_properties
+from hub.mqtt import MqttConnection, publish_properties
 from integrations.federation.collect import build_health, build_registry, scrub
 from integrations.federation.commands import CommandRunner
 from integrations.federation.config import FederationConfig, parse_window
@@ -137,20 +137,9 @@ class Federation:
             hub.storage, time_fn=hub.clock.time, window=cfg.window, spawn=hub.create_task, table=table
         )
         self.outbox.on_ready = self._wake_sender
-        settings = ConnectionSettings(
-            broker=cfg.broker,
+        settings = cfg.connection_settings(
             username=cfg.username or self.hub_id,
-            password=cfg.password,
-            client_id=cfg.client_id or f"{'hub' if sender is None else 'station'}-{self.hub_id}",
-            ca_file=cfg.ca_file,
-            cert_file=cfg.cert_file,
-            key_file=cfg.key_file,
-            tls_insecure=cfg.tls_insecure,
-            protocol=cfg.protocol,
-            keepalive=cfg.keepalive,
-            clean=False,
-            reconnect_min=cfg.reconnect_min,
-            reconnect_max=cfg.reconnect_max,
+            default_client_id=f"{'hub' if sender is None else 'station'}-{self.hub_id}",
             config_dir=hub.config_dir,
             subscriptions=(self.topic(KIND_ACK), self.topic(KIND_CMD)),
         )

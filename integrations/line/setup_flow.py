@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.http.routes import Route, current_user
+from hub.http.routes import Route, audit_request
 from hub.http.server import HUB_KEY
 from hub.http.templating import request_lang
 from integrations.flows.common import FlowError, actor, form_text, render_flow, tr, write, writer
@@ -116,19 +116,6 @@ async def page(request: web.Request) -> web.StreamResponse:
     return await _page(request, notice=text)
 
 
-async def _audit(request: web.Request, action: str, target: str, detail: Mapping[str, Any]) -> None:
-    hub = request.app[HUB_KEY]
-    user = current_user(request)
-    await hub.audit.log(
-        user.username if user is not None else "?",
-        action,
-        target,
-        role=user.role if user is not None else "",
-        detail=detail,
-        ip=request.remote or "",
-    )
-
-
 async def post_connect(request: web.Request) -> web.StreamResponse:
     """Verify the token and secret with LINE, then write the ``line:`` block."""
     hub = request.app[HUB_KEY]
@@ -160,7 +147,9 @@ async def post_connect(request: web.Request) -> web.StreamResponse:
         )
     except FlowError as err:
         return await _page(request, error=err, status=422)
-    await _audit(request, "setup.line_connected", "line", {"bot": bot.get("basic_id"), "api_base": api_base})
+    await audit_request(
+        request, "setup.line_connected", "line", {"bot": bot.get("basic_id"), "api_base": api_base}
+    )
     raise web.HTTPSeeOther("/setup/line?notice=connected")
 
 
@@ -194,7 +183,7 @@ async def post_name(request: web.Request) -> web.StreamResponse:
         await write(ui.set_block("line", block, etag=etag, actor=actor(request)))
     except FlowError as err:
         return await _page(request, error=err, status=422)
-    await _audit(request, "line.group_alias", group_id, {"alias": alias, "via": "setup"})
+    await audit_request(request, "line.group_alias", group_id, {"alias": alias, "via": "setup"})
     raise web.HTTPSeeOther(f"/setup/line?notice=named:{alias}")
 
 
@@ -215,7 +204,9 @@ async def post_test(request: web.Request) -> web.StreamResponse:
         + tr("line.test_card", "en", hub=hub.name, alias=alias)
     )
     result = await rt.sender.send_service(SendSchema(to=alias, message=text), None)
-    await _audit(request, "line.test_message", alias, {"via": "setup", "results": result.get("results")})
+    await audit_request(
+        request, "line.test_message", alias, {"via": "setup", "results": result.get("results")}
+    )
     statuses = [r.get("status") for r in result.get("results") or []]
     if not statuses or "failed" in statuses:
         return await _page(request, error=FlowError("line.test_failed"), status=422)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,16 @@ from typing import Any
 import click
 
 from integrations.region.const import DOWN_KINDS, REGION_ROOT, UP_KINDS
-from integrations.station.broker import Tier
+from integrations.station.broker import BrokerFiles, Tier, uplink_block
+from integrations.station.cli import (
+    check_member_id,
+    create_member_account,
+    load_role,
+    report_member_added,
+    report_member_removed,
+    role_config_option,
+    write_broker_config,
+)
 
 __all__ = ("region_group", "REGION_TIER", "region_link_block")
 
@@ -34,18 +42,9 @@ REGION_TIER = Tier(
 
 
 def _load(config: Path) -> tuple[Any, Any, Path]:
-    from hub.bootstrap import load
     from integrations.region.config import RegionConfig
 
-    loaded = load(config)
-    if loaded.errors:
-        for err in loaded.errors:
-            click.echo(str(err), err=True)
-        raise SystemExit(1)
-    cfg = loaded.blocks.get("region")
-    if not isinstance(cfg, RegionConfig) or loaded.core is None:
-        raise click.ClickException(f"{config}: no region: block (this command is for the region role)")
-    return cfg, loaded.core, loaded.config_dir
+    return load_role(config, "region", RegionConfig)
 
 
 def _store_path(core: Any, cfg: Any, config_dir: Path) -> Path:
@@ -70,27 +69,12 @@ async def _register(path: Path, station_id: str, name: str, *, remove: bool = Fa
 
 def region_link_block(cfg: Any, station_id: str, *, ca_file: str | None) -> str:
     """Return the ``region_link:`` block a station pastes into its config.yaml."""
-    lines = [
-        "region_link:",
-        f"  region: {cfg.id}",
-        f"  broker: {cfg.public_broker}",
-        f"  username: {station_id}",
-        "  password: !secret region_password",
-    ]
-    if ca_file and cfg.public_broker.startswith("mqtts://"):
-        lines.append(f"  ca_file: {ca_file}   # the region's CA certificate, copied beside this file")
-    return "\n".join(lines) + "\n"
+    return uplink_block(
+        "region_link", "region", "region_password", "region", cfg, station_id, ca_file=ca_file
+    )
 
 
-config_option = click.option(
-    "-c",
-    "--config",
-    "config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="the region's config file",
-)
+config_option = role_config_option("region")
 
 
 @click.group("region")
@@ -111,41 +95,20 @@ def add_station(
     station_id: str, config: Path, name: str, password_stdin: bool, ca_file: str, reload: bool
 ) -> None:
     """Create STATION_ID's broker account and ACL, and print its region_link: block."""
-    from integrations.federation.protocol import NAME_RE
-    from integrations.station.broker import BrokerFiles, new_password
-
-    if not NAME_RE.match(station_id):
-        raise click.ClickException(
-            f"{station_id!r} is not a station id: use a-z, 0-9 and '-' (the station's station.id)"
-        )
+    check_member_id(station_id, REGION_TIER)
     cfg, core, config_dir = _load(config)
     files = BrokerFiles(cfg, config_dir, REGION_TIER)
-    if station_id == files.station_user:
-        raise click.ClickException(f"{station_id!r} is the region's own broker account")
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else new_password()
-    if len(password) < 12:
-        raise click.ClickException("the password must have at least 12 characters")
-    files.ensure_station_user()
-    replaced = station_id in files.hubs()
-    files.set_user(station_id, password)
+    password, replaced = create_member_account(files, station_id, password_stdin=password_stdin)
     asyncio.run(_register(_store_path(core, cfg, config_dir), station_id, name))
-    click.echo(
-        f"Station {station_id} {'updated (new password)' if replaced else 'added'} at region {cfg.id}."
+    report_member_added(
+        files,
+        station_id,
+        replaced=replaced,
+        reload=reload,
+        block=region_link_block(cfg, station_id, ca_file=ca_file or None),
+        secret="region_password",
+        password=password,
     )
-    click.echo(f"  password file: {files.passwd} (PBKDF2-SHA512, mosquitto format)")
-    click.echo(f"  ACL:           {files.acl} (only {REGION_ROOT}/{cfg.id}/{station_id}/#)")
-    pid = files.reload() if reload else None
-    if pid is not None:
-        click.echo(f"  broker:        reloaded (SIGHUP to pid {pid})")
-    else:
-        click.echo(f"  broker:        reload it with: kill -HUP $(cat {files.pid_file})")
-    click.echo("")
-    click.echo("Paste into the station's config.yaml:")
-    click.echo("")
-    click.echo(region_link_block(cfg, station_id, ca_file=ca_file or None))
-    click.echo("and into the station's secrets.yaml:")
-    click.echo("")
-    click.echo(f'region_password: "{password}"')
 
 
 @region_group.command("remove-station")
@@ -154,19 +117,11 @@ def add_station(
 @click.option("--reload/--no-reload", default=True, show_default=True, help="SIGHUP a running broker")
 def remove_station(station_id: str, config: Path, reload: bool) -> None:
     """Revoke STATION_ID's broker account (its history at the region stays)."""
-    from integrations.station.broker import BrokerFiles
-
     cfg, core, config_dir = _load(config)
     files = BrokerFiles(cfg, config_dir, REGION_TIER)
     existed = files.remove_user(station_id)
     registered = asyncio.run(_register(_store_path(core, cfg, config_dir), station_id, "", remove=True))
-    if not existed and not registered:
-        raise click.ClickException(f"no station {station_id!r} at region {cfg.id}")
-    pid = files.reload() if reload else None
-    click.echo(
-        f"Station {station_id} removed from region {cfg.id}"
-        + (f"; broker reloaded (pid {pid})." if pid else ".")
-    )
+    report_member_removed(files, station_id, existed=existed, registered=registered, reload=reload)
 
 
 @region_group.command("broker-config")
@@ -182,24 +137,8 @@ def remove_station(station_id: str, config: Path, reload: bool) -> None:
 @click.option("--log-file", is_flag=True, help="log to <broker_dir>/mosquitto.log instead of stderr")
 def broker_config(config: Path, out: Path | None, run_as: str | None, log_file: bool) -> None:
     """Write the region broker's mosquitto.conf (TLS, persistence, passwords, ACL, no anonymous)."""
-    from integrations.station.broker import BrokerFiles, mosquitto_conf, write_passwd
-
     cfg, _core, config_dir = _load(config)
     if run_as is None and hasattr(os, "geteuid") and os.geteuid() == 0:
         run_as = "root"
     files = BrokerFiles(cfg, config_dir, REGION_TIER)
-    files.dir.mkdir(parents=True, exist_ok=True)
-    files.data.mkdir(parents=True, exist_ok=True)
-    files.ensure_station_user()
-    if not files.passwd.exists():
-        write_passwd(files.passwd, {})
-    files.write_acl()
-    text = mosquitto_conf(files, run_as=run_as, log_file=log_file)
-    if out is not None and str(out) == "-":
-        click.echo(text, nl=False)
-        return
-    target = out or files.conf
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}")
-    click.echo(f"run the broker with: mosquitto -c {target}")
+    write_broker_config(files, out, run_as=run_as, log_file=log_file, rewrite_acl=True)

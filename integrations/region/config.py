@@ -7,10 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
-from integrations.federation.config import normalize_protocol
-from integrations.mqtt.config import BrokerAddress
 from integrations.region.protocol import KPI_KEY_RE
-from integrations.station.config import ListenerConfig, LocalListenerConfig
+from integrations.station.config import BrokerOwnerConfig
 
 __all__ = ("RegionConfig", "RankingConfig", "Criterion", "DEFAULT_CRITERIA")
 
@@ -136,27 +134,13 @@ class DatabaseConfig(BlockModel):
     path: str = "region.db"
 
 
-class RegionConfig(BlockModel):
+class RegionConfig(BrokerOwnerConfig):
     """The ``region:`` block."""
 
     #: Region id: ``ssz/v1/region/<id>/<station>/...``.
     id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
     #: Shown on the console and the committee's exports (``ภาค 9``).
     name: str = Field(default="", max_length=120)
-    #: The region's own connection to its broker (usually the loopback listener).
-    broker: str = "mqtt://127.0.0.1:1883"
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    tls_insecure: bool = False
-    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    protocol: Literal["5", "3.1.1"] = "5"
-    keepalive: int = Field(default=30, ge=5, le=3600)
-    reconnect_min: float = Field(default=1.0, gt=0, le=60)
-    reconnect_max: float = Field(default=30.0, gt=0, le=3600)
-    fast_retry_for: float = Field(default=30.0, ge=0, le=3600)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     #: A station that sends nothing for this long is "silent" (its health comes every minute).
     silent_after: float = Field(default=300.0, ge=10)
@@ -169,32 +153,12 @@ class RegionConfig(BlockModel):
     dedupe_days: int = Field(default=40, ge=1, le=3650)
     #: What ``add-station`` tells stations to connect to.
     public_broker: str = "mqtts://region.example.org:8883"
-    #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.
-    broker_dir: str = "./broker"
-    listener: ListenerConfig = Field(default_factory=lambda: ListenerConfig(plain=True, host="127.0.0.1"))
-    local_listener: LocalListenerConfig | None = Field(default_factory=LocalListenerConfig)
     #: Sizing for the broker's queue per client: stations times each one's outbox window, doubled.
     expected_stations: int = Field(default=200, ge=1, le=100_000)
     station_window: int = Field(default=200, ge=1, le=10_000)
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     #: A TrueType font with Thai glyphs for the committee's PDF (Debian: fonts-thai-tlwg).
     pdf_font: str = "/usr/share/fonts/truetype/tlwg/Garuda.ttf"
-
-    _protocol = field_validator("protocol", mode="before")(normalize_protocol)
-
-    @field_validator("broker", "public_broker")
-    @classmethod
-    def _broker_url(cls, value: str) -> str:
-        BrokerAddress(value)
-        return value
-
-    @model_validator(mode="after")
-    def _checks(self) -> RegionConfig:
-        if self.password is not None and self.username is None:
-            raise ValueError("password given without username")
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be at least reconnect_min")
-        return self
 
     # The station's broker admin (integrations.station.broker) reads these names.
     @property

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
-from hub.mqtt import ConnectionSettings, MqttConnection
+from hub.mqtt import MqttConnection
 from integrations.federation.const import HEALTH_OFFLINE, KIND_HEALTH, PROTOCOL_VERSION
 from integrations.federation.protocol import dumps, parse_topic, topic
 from integrations.region.const import (
@@ -93,20 +93,8 @@ class RegionIngest:
         self.region = cfg.id
         self.store = store
         self._max_message = 4 * cfg.max_payload
-        settings = ConnectionSettings(
-            broker=cfg.broker,
-            username=cfg.username,
-            password=cfg.password,
-            client_id=cfg.client_id or f"region-{cfg.id}",
-            ca_file=cfg.ca_file,
-            cert_file=cfg.cert_file,
-            key_file=cfg.key_file,
-            tls_insecure=cfg.tls_insecure,
-            protocol=cfg.protocol,
-            keepalive=cfg.keepalive,
-            clean=False,
-            reconnect_min=cfg.reconnect_min,
-            reconnect_max=cfg.reconnect_max,
+        settings = cfg.connection_settings(
+            default_client_id=f"region-{cfg.id}",
             config_dir=hub.config_dir,
             subscriptions=(f"{REGION_ROOT}/{cfg.id}/+/#",),
             fast_retry_for=cfg.fast_retry_for,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from integrations.federation.protocol import envelope, topic
+from integrations.federation.testing import config_block
 from integrations.region.cli import REGION_TIER
 from integrations.station.broker import acl_text, hash_password, write_passwd
 
@@ -83,39 +84,25 @@ class RegionLab:
             "check_interval": 1,
             **extra,
         }
-        lines = [
-            "region:",
-            f"  id: {REGION_ID}",
-            "  name: ภาค 9",
-            f"  broker: {self.url}",
-            f"  username: {REGION_USER}",
-            f"  password: {REGION_PASSWORD}",
-        ]
-        lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
-        return "\n".join(lines) + "\n"
+        keys = {
+            "id": REGION_ID,
+            "name": "ภาค 9",
+            "broker": self.url,
+            "username": REGION_USER,
+            "password": REGION_PASSWORD,
+        }
+        return config_block("region", keys, opts)
 
     def link_block(self, station_id: str, *, password: str | None = None, **extra: Any) -> str:
         """Return a ``region_link:`` block for ``station_id``."""
         opts = {"reconnect_min": 0.05, "reconnect_max": 0.5, "ack_timeout": 2, "interval": 3600, **extra}
-        lines = [
-            "region_link:",
-            f"  region: {REGION_ID}",
-            f"  broker: {self.url}",
-            f"  username: {station_id}",
-            f"  password: {password or self.passwords[station_id]}",
-        ]
-        lines += [f"  {k}: {_yaml(v)}" for k, v in opts.items()]
-        return "\n".join(lines) + "\n"
-
-
-def _yaml(value: Any) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
+        keys = {
+            "region": REGION_ID,
+            "broker": self.url,
+            "username": station_id,
+            "password": password or self.passwords[station_id],
+        }
+        return config_block("region_link", keys, opts)
 
 
 def region_config() -> str:

@@ -10,13 +10,13 @@ video or anyone's personal data.  The region side is ``integrations/region``;
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from hub import hookimpl
 from hub.config import ConfigError, position_of
+from integrations.federation.config import tls_file_errors
 from integrations.region_link.config import RegionLinkConfig
 from integrations.region_link.const import DOMAIN
 
@@ -58,16 +58,7 @@ def config_check(loaded: LoadedConfig) -> Iterable[ConfigError] | None:
                 "station account publish only under its own id",
             )
         )
-    for key in ("ca_file", "cert_file", "key_file"):
-        name = getattr(cfg, key, None)
-        if not name:
-            continue
-        path = Path(name) if Path(name).is_absolute() else loaded.config_dir / name
-        if not path.is_file():
-            file, line = position_of(loaded.raw, (DOMAIN, key)) or (loaded.file_label, None)
-            errors.append(
-                ConfigError(file, line, f"{DOMAIN}.{key}", f"file '{name}' does not exist ({path})")
-            )
+    errors += tls_file_errors(loaded, DOMAIN, cfg)
     return errors
 
 

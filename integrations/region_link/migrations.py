@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from integrations.federation.migrations import outbox_ddl
+
 __all__ = ("MIGRATIONS",)
 
 #: Append a script to change the schema; never edit a released one.
@@ -9,21 +11,8 @@ MIGRATIONS = (
     # The outbox has the hub tier's shape (integrations.federation.outbox reads it);
     # region_link_sent remembers what each summary last said, so a restart re-sends nothing
     # that the region already has.
-    """
-    CREATE TABLE region_outbox (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        priority INTEGER NOT NULL,
-        created REAL NOT NULL,
-        payload BLOB NOT NULL,
-        retain INTEGER NOT NULL DEFAULT 0,
-        props TEXT,
-        coalesce_key TEXT,
-        state TEXT NOT NULL DEFAULT 'pending',
-        error TEXT
-    ) WITHOUT ROWID;
-    CREATE INDEX ix_region_outbox_state ON region_outbox (state, priority, id);
-
+    outbox_ddl("region_outbox")
+    + """
     CREATE TABLE region_link_sent (
         key TEXT PRIMARY KEY,
         digest TEXT NOT NULL,

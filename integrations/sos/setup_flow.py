@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.badinput import json_object
-from hub.http.routes import Route, current_user
+from hub.http.routes import Route, audit_request
 from hub.http.server import HUB_KEY
 from hub.keys import HubKey
 from integrations.flows.common import FlowError, actor, form_text, render_flow, write, writer
@@ -449,19 +449,6 @@ async def page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _audit(request: web.Request, action: str, target: str, detail: dict[str, Any]) -> None:
-    hub = request.app[HUB_KEY]
-    user = current_user(request)
-    await hub.audit.log(
-        user.username if user is not None else "?",
-        action,
-        target,
-        role=user.role if user is not None else "",
-        detail=detail,
-        ip=request.remote or "",
-    )
-
-
 async def post_permit(request: web.Request) -> web.StreamResponse:
     """Open (or close) Zigbee2MQTT pairing."""
     hub = request.app[HUB_KEY]
@@ -475,7 +462,7 @@ async def post_permit(request: web.Request) -> web.StreamResponse:
         granted = await permit_join(hub, seconds)
     except FlowError as err:
         return await _page(request, error=err, status=422)
-    await _audit(request, "setup.permit_join", "zigbee2mqtt", {"seconds": granted})
+    await audit_request(request, "setup.permit_join", "zigbee2mqtt", {"seconds": granted})
     raise web.HTTPSeeOther("/setup/devices")
 
 
@@ -564,7 +551,7 @@ async def post_save(request: web.Request) -> web.StreamResponse:
         )
     except FlowError as err:
         return await _page(request, selected=key, error=err, status=422)
-    await _audit(request, "setup.device_added", entity_id, {"device": key, "kind": kind})
+    await audit_request(request, "setup.device_added", entity_id, {"device": key, "kind": kind})
     raise web.HTTPSeeOther(f"/setup/devices?saved={entity_id}")
 
 

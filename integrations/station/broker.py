@@ -23,7 +23,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from integrations.federation.const import DOWN_KINDS, TOPIC_ROOT, UP_KINDS
 from integrations.station.config import ListenerConfig, LocalListenerConfig, StationConfig
@@ -40,6 +40,7 @@ __all__ = (
     "acl_text",
     "mosquitto_conf",
     "federation_block",
+    "uplink_block",
     "new_password",
 )
 
@@ -305,17 +306,30 @@ def mosquitto_conf(files: BrokerFiles, *, run_as: str | None = None, log_file: b
     return "\n".join(lines) + "\n"
 
 
+def uplink_block(
+    block: str, parent_key: str, secret: str, owner: str, cfg: Any, member_id: str, *, ca_file: str | None
+) -> str:
+    """Return the block a member pastes to report to ``cfg`` (``federation:``, ``region_link:``).
+
+    ``cfg`` is the owner's block (its ``id`` and ``public_broker``); ``secret`` names the
+    password in the member's secrets.yaml.
+    """
+    lines = [
+        f"{block}:",
+        f"  {parent_key}: {cfg.id}",
+        f"  broker: {cfg.public_broker}",
+        f"  username: {member_id}",
+        f"  password: !secret {secret}",
+    ]
+    # Only a TLS broker needs the CA: for mqtt:// the file would not exist at the member, and
+    # it would retry forever on a certificate it never uses.
+    if ca_file and cfg.public_broker.startswith("mqtts://"):
+        lines.append(f"  ca_file: {ca_file}   # the {owner}'s CA certificate, copied beside this file")
+    return "\n".join(lines) + "\n"
+
+
 def federation_block(cfg: StationConfig, hub_id: str, *, ca_file: str | None) -> str:
     """Return the ``federation:`` block a hub pastes into its config.yaml."""
-    lines = [
-        "federation:",
-        f"  station: {cfg.id}",
-        f"  broker: {cfg.public_broker}",
-        f"  username: {hub_id}",
-        "  password: !secret federation_password",
-    ]
-    # Only a TLS broker needs the CA: for mqtt:// the file would not exist at the hub, and
-    # the hub would retry forever on a certificate it never uses.
-    if ca_file and cfg.public_broker.startswith("mqtts://"):
-        lines.append(f"  ca_file: {ca_file}   # the station's CA certificate, copied beside this file")
-    return "\n".join(lines) + "\n"
+    return uplink_block(
+        "federation", "station", "federation_password", "station", cfg, hub_id, ca_file=ca_file
+    )

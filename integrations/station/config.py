@@ -7,13 +7,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hub.config import BlockModel
-from hub.mqtt import BrokerAddress
 from integrations.ccoc.config import ConsoleConfig
-from integrations.federation.config import normalize_protocol
+from integrations.federation.config import BrokerClientConfig, check_broker_url
 from integrations.station.footage_config import StationFootageConfig
 from integrations.station.supervision_config import SupervisionConfig
 
-__all__ = ("StationConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
+__all__ = ("StationConfig", "BrokerOwnerConfig", "ListenerConfig", "LocalListenerConfig", "DatabaseConfig")
 
 
 class ListenerConfig(BlockModel):
@@ -89,27 +88,35 @@ class DatabaseConfig(BlockModel):
         return self
 
 
-class StationConfig(BlockModel):
-    """The ``station:`` block."""
+class BrokerOwnerConfig(BrokerClientConfig):
+    """A tier that runs its members' broker (station, region): its own connection and the broker's files.
 
-    #: Station id: the second level of every topic, ``ssz/v1/<id>/<hub>/...``.
-    id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
-    #: The station's own connection to its broker (usually the loopback listener).
+    ``safetyhub station ...`` and ``safetyhub region ...`` write the broker's files from these keys
+    (:mod:`integrations.station.broker`).
+    """
+
+    #: The tier's own connection to its broker (usually the loopback listener); the other
+    #: broker keys (username, TLS files, protocol ...) are :class:`BrokerClientConfig`'s.
     broker: str = "mqtt://127.0.0.1:1883"
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    tls_insecure: bool = False
-    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    protocol: Literal["5", "3.1.1"] = "5"
-    keepalive: int = Field(default=30, ge=5, le=3600)
-    reconnect_min: float = Field(default=1.0, gt=0, le=60)
     reconnect_max: float = Field(default=30.0, gt=0, le=3600)
     #: For this many seconds after losing the broker, retry every 0.2–0.5 s before backing
     #: off: a broker restart of 2–3 s must cost about that, not a 3–18 s backoff.
     fast_retry_for: float = Field(default=30.0, ge=0, le=3600)
+    #: What ``add-hub``/``add-station`` tells members to connect to.
+    public_broker: str = "mqtts://ccoc.example.org:8883"
+    #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.
+    broker_dir: str = "./broker"
+    listener: ListenerConfig = Field(default_factory=lambda: ListenerConfig(plain=True, host="127.0.0.1"))
+    local_listener: LocalListenerConfig | None = Field(default_factory=LocalListenerConfig)
+
+    _public_broker_url = field_validator("public_broker")(check_broker_url)
+
+
+class StationConfig(BrokerOwnerConfig):
+    """The ``station:`` block."""
+
+    #: Station id: the second level of every topic, ``ssz/v1/<id>/<hub>/...``.
+    id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
     #: Several station workers share the load with ``$share/<group>/...`` (clean sessions then).
     share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -126,12 +133,6 @@ class StationConfig(BlockModel):
     batch_max: int = Field(default=5000, ge=1, le=100_000)
     #: A command not delivered within this many seconds is dropped by the broker (MQTT v5 expiry).
     command_expiry: int = Field(default=300, ge=5, le=24 * 3600)
-    #: What ``add-hub`` tells hubs to connect to.
-    public_broker: str = "mqtts://ccoc.example.org:8883"
-    #: Folder for the broker's passwd, acl, mosquitto.conf and persistence.
-    broker_dir: str = "./broker"
-    listener: ListenerConfig = Field(default_factory=lambda: ListenerConfig(plain=True, host="127.0.0.1"))
-    local_listener: LocalListenerConfig | None = Field(default_factory=LocalListenerConfig)
     #: Sizing for ``max_queued_messages``: hubs times each hub's outbox window, doubled.
     expected_hubs: int = Field(default=200, ge=1, le=100_000)
     hub_window: int = Field(default=200, ge=1, le=10_000)
@@ -139,22 +140,6 @@ class StationConfig(BlockModel):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     #: Footage requests to hubs and their evidence packs: docs/video.md.
     footage: StationFootageConfig = Field(default_factory=StationFootageConfig)
-
-    _protocol = field_validator("protocol", mode="before")(normalize_protocol)
-
-    @field_validator("broker", "public_broker")
-    @classmethod
-    def _broker_url(cls, value: str) -> str:
-        BrokerAddress(value)
-        return value
-
-    @model_validator(mode="after")
-    def _checks(self) -> StationConfig:
-        if self.password is not None and self.username is None:
-            raise ValueError("password given without username")
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be at least reconnect_min")
-        return self
 
     @property
     def max_queued_messages(self) -> int:

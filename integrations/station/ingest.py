@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from hub.badinput import BadInputLog
 from hub.core.retry import REAL_TIME, Backoff
-from hub.mqtt import ConnectionSettings, MqttConnection
+from hub.mqtt import MqttConnection
 from integrations.federation.const import (
     EVENT_COMMAND_RESULT as HUB_COMMAND_RESULT,
 )
@@ -122,27 +122,15 @@ class Ingest:
         base = f"ssz/v1/{cfg.id}/+/#"
         urgent = f"ssz/v1/{cfg.id}/+/{KIND_INCIDENT}"
         share = f"$share/{cfg.share_group}/" if cfg.share_group else ""
-        settings = ConnectionSettings(
-            broker=cfg.broker,
-            username=cfg.username,
-            password=cfg.password,
+        settings = cfg.connection_settings(
             # Workers of one station need ids of their own (the broker drops the older of two
             # connections with one id); id(self) was alike in identical processes.
-            client_id=cfg.client_id
-            or f"station-{cfg.id}" + (f"-{secrets.token_hex(4)}" if cfg.share_group else ""),
-            ca_file=cfg.ca_file,
-            cert_file=cfg.cert_file,
-            key_file=cfg.key_file,
-            tls_insecure=cfg.tls_insecure,
-            protocol=cfg.protocol,
-            keepalive=cfg.keepalive,
+            default_client_id=f"station-{cfg.id}" + (f"-{secrets.token_hex(4)}" if cfg.share_group else ""),
+            config_dir=hub.config_dir,
+            subscriptions=(share + base,),
             # Shared-subscription workers use clean sessions: a dead worker's persistent
             # session would keep collecting its share of messages (see the docs).
             clean=cfg.share_group is not None,
-            reconnect_min=cfg.reconnect_min,
-            reconnect_max=cfg.reconnect_max,
-            config_dir=hub.config_dir,
-            subscriptions=(share + base,),
             # A station is one client of a broker it usually shares a machine with: after a
             # restart it must be back within a second or two, not after a growing backoff.
             fast_retry_for=cfg.fast_retry_for,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,40 @@ def test_station_mistakes_are_reported(
 def test_a_config_cannot_be_hub_and_station(load_config: Callable[..., LoadedConfig]) -> None:
     found = errors(load_config("federation: {station: st, broker: mqtt://h}\nstation: {id: st}\n"))
     assert any("either federation: or station:" in e for e in found), found
+
+
+def test_every_tier_builds_its_connection_from_the_same_keys(tmp_path: Path) -> None:
+    from integrations.region.config import RegionConfig
+    from integrations.region_link.config import RegionLinkConfig
+
+    keys: dict[str, Any] = {
+        "username": "u",
+        "password": "p" * 12,
+        "ca_file": "ca.pem",
+        "keepalive": 45,
+        "protocol": 5,
+    }
+    for cfg in (
+        FederationConfig.model_validate({"station": "st", "broker": "mqtts://ccoc.example.org:8883", **keys}),
+        RegionLinkConfig.model_validate(
+            {"region": "r9", "broker": "mqtts://region.example.org:8883", **keys}
+        ),
+        StationConfig.model_validate({"id": "st", "reconnect_max": 20, **keys}),
+        RegionConfig.model_validate({"id": "r9", **keys}),
+    ):
+        settings = cfg.connection_settings(
+            default_client_id="x-1", config_dir=tmp_path, subscriptions=["a/#"]
+        )
+        assert (settings.broker, settings.username, settings.password) == (cfg.broker, "u", "p" * 12)
+        assert (settings.ca_file, settings.keepalive, settings.protocol) == ("ca.pem", 45, "5")
+        assert settings.client_id == "x-1" and settings.subscriptions == ("a/#",)
+        assert (settings.reconnect_min, settings.reconnect_max) == (cfg.reconnect_min, cfg.reconnect_max)
+        assert settings.clean is False and settings.config_dir == tmp_path
+    station = StationConfig(id="st", client_id="fixed")
+    settings = station.connection_settings(
+        default_client_id="x", config_dir=tmp_path, subscriptions=(), username="hub-1", clean=True
+    )
+    assert (settings.client_id, settings.username, settings.clean) == ("fixed", "hub-1", True)
+    assert StationConfig(id="st").reconnect_max == 30.0 and RegionConfig(id="r").reconnect_max == 30.0
+    link = RegionLinkConfig(region="r", broker="mqtt://127.0.0.1:1")
+    assert link.reconnect_max == 60.0

@@ -25,7 +25,10 @@ def test_the_block_needs_a_station_and_its_own_id(load_config: Any, region_lab: 
     loaded = load_config(region_lab.link_block("st-angthong"), base=hub_only)
     assert any("only a station reports to a region" in e.message for e in loaded.errors)
     loaded = load_config(region_lab.link_block("st-angthong") + "  ca_file: region-ca.pem\n", base=base)
-    assert any(e.path == "region_link.ca_file" and "does not exist" in e.message for e in loaded.errors)
+    missing = [e for e in loaded.errors if e.path == "region_link.ca_file"]
+    assert missing and "does not exist" in missing[0].message and missing[0].line is not None
+    # The federation's check, shared: on an mqtt:// broker it also says the CA is not needed.
+    assert "mqtt:// (no TLS): remove ca_file" in missing[0].message
 
 
 def _fig(fid: str, value: Any, unit: str = "", source: str = "") -> Figure:

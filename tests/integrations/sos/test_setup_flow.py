@@ -43,6 +43,10 @@ async def test_permit_join_then_the_button_is_found_and_proven(
     async with client.post("/setup/devices/permit", data={"minutes": "2"}, allow_redirects=False) as resp:
         assert resp.status == 303
     assert bridge.permit_requests[-1]["time"] == 120
+    # Audited as the signed-in admin, from the request's address (hub.http.routes.audit_request).
+    [entry] = await hub.audit.query(action="setup.permit_join")
+    assert (entry.actor, entry.role, entry.target) == ("test-admin", "admin", "zigbee2mqtt")
+    assert entry.detail == {"seconds": 120} and entry.ip == "127.0.0.1"
     await wait_until(lambda: setup_flow.found_devices(hub), 5, "the joined button is found")
     page = await (await client.get("/setup/devices")).text()
     assert 'data-device="z2m:new_sos"' in page and 'id="permit-open"' in page
