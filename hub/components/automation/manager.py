@@ -325,10 +325,13 @@ class AutomationManager:
         for callback in list((self.hub.data.get(HUB_TRIGGERS) or {}).get("shutdown", [])):
             callback()
         everything = [*self.automations.values(), *self.retired]
-        pending = [r.task for a in everything for r in a.runs if r.task is not None]
-        if pending:
+        # Runs parked in a durable wait (a delay, `wait_for_trigger`) are not waited for:
+        # their rows resume them at the next start, and waiting on one in a long delay only
+        # held every stop up by the whole grace.
+        busy = [r.task for a in everything for r in a.runs if r.task is not None and not r.waits]
+        if busy:
             # Give shutdown automations (and runs about to finish) a moment.
-            await asyncio.wait(pending, timeout=2)
+            await asyncio.wait(busy, timeout=2)
         self.store.frozen = True
         if self.sun is not None:
             self.sun.stop()
