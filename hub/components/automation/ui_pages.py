@@ -97,6 +97,16 @@ async def _item(request: web.Request, item_id: str) -> tuple[dict[str, Any] | No
     return next((i for i in items if str(i.get("id")) == item_id), None), etag
 
 
+async def _opened(request: web.Request, item_id: str | None) -> tuple[dict[str, Any] | None, str]:
+    """Return the item a page opens (None for a new one) and the etag; 404 for an unknown id."""
+    if item_id is None:
+        return None, ""
+    existing, etag = await _item(request, item_id)
+    if existing is None:
+        raise web.HTTPNotFound()
+    return existing, etag
+
+
 async def _saved(request: web.Request, item_id: str, *, removed: bool = False) -> web.Response:
     """Reload the automation the write changed (unchanged ones keep running), then show it."""
     manager: AutomationManager | None = request.app[HUB_KEY].data.get(RUNTIME)
@@ -296,6 +306,7 @@ def _editor_context(request: web.Request, editor: Editor) -> dict[str, Any]:
     hub = request.app[HUB_KEY]
     tr = _tr(request)
     lang = request_lang(request)
+    entities = _entity_options(hub)
     return {
         "editor": editor,
         "sections": [
@@ -319,8 +330,8 @@ def _editor_context(request: web.Request, editor: Editor) -> dict[str, Any]:
         "meta_problems": {
             k: _problem_text(p, tr, lang) for k, p in editor.problems.items() if k not in SECTIONS
         },
-        "entities": _entity_options(hub),
-        "sos_entities": [c for c in _entity_options(hub) if c[0].startswith("sos.")],
+        "entities": entities,
+        "sos_entities": [c for c in entities if c[0].startswith("sos.")],
         "services": _services(hub),
         "modes": MODES,
     }
@@ -331,12 +342,8 @@ async def page_edit(request: web.Request) -> web.Response:
     tr = _tr(request)
     lang = request_lang(request)
     item_id = request.match_info.get("automation_id")
-    existing: dict[str, Any] | None = None
-    etag = ""
-    if item_id is not None:
-        existing, etag = await _item(request, item_id)
-        if existing is None:
-            raise web.HTTPNotFound()
+    existing, etag = await _opened(request, item_id)
+    if existing is not None and item_id is not None:
         if not existing.get("_editable"):
             return web.Response(status=303, headers={"Location": f"/automations/{quote(item_id)}/yaml"})
         if isinstance(existing.get("use_blueprint"), Mapping):
@@ -404,12 +411,7 @@ async def page_yaml(request: web.Request) -> web.Response:
     tr = _tr(request)
     lang = request_lang(request)
     item_id = request.match_info.get("automation_id")
-    existing: dict[str, Any] | None = None
-    etag = ""
-    if item_id is not None:
-        existing, etag = await _item(request, item_id)
-        if existing is None:
-            raise web.HTTPNotFound()
+    existing, etag = await _opened(request, item_id)
     editable = existing is None or bool(existing.get("_editable"))
     text = _yaml_text(existing) if existing is not None else "id: \nalias: \ntriggers: []\nactions: []\n"
     errors: list[str] = []
