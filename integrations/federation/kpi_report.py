@@ -211,9 +211,17 @@ class KpiReporter:
 
     async def loop(self) -> None:
         """Report now and every ``interval`` seconds (on the hub's clock)."""
+        clock = self.hub.clock
+        due = clock.time()
         while True:
             await self._safe_report()
-            await self.hub.clock.sleep(self.interval)
+            # On a fixed schedule: a slow report (a busy database) must not push every later one
+            # back, or a month's closing report could wait a whole interval past its due time.
+            due += self.interval
+            now = clock.time()
+            if due < now:
+                due = now
+            await clock.sleep(due - now)
 
     def months(self) -> list[str]:
         """Return the months to report now: this one, and the last one early in the month."""

@@ -31,7 +31,7 @@ async def test_reports_follow_changes_and_close_the_month(
         federation_lab,
         tmp_path / "st",
         hub_extra="people_poll:\nbig6:\n",
-        station_extra={"silent_after": 1e6},
+        station_extra={"supervision": {"grace": 86400}},
         kpi_interval=3600,
         kpi_debounce=5,
         health_interval=3600,
@@ -64,12 +64,14 @@ async def test_reports_follow_changes_and_close_the_month(
     # Poll answers alone send nothing at once (a report right after an answer would date it) ...
     for i in range(2):
         await hub.data[PEOPLE_POLL_RUNTIME].submit("2026-01", f"10.0.0.{i}", FORM, answered=False)
+    await hub.block_till_done()  # the debounce timer is set before the clock moves
     await clock.advance(5)
     await reports("2026-01", 1)
     # ... they go with the next report: here a Big 6 meeting and a resolution, one report for the burst.
     big6 = hub.data[BIG6_RUNTIME]
     meeting = await big6.record_meeting({"date": "2026-01-31", "attendance": {"police": 2}}, "test")
     await big6.add_resolution(meeting.id, {"text": "ติดไฟซอย 3", "owner": "เทศบาล", "due_date": "2026-02-15"})
+    await hub.block_till_done()
     await clock.advance(5)
     second = (await reports("2026-01", 2))[-1]
     assert responses(second) == 2
@@ -85,10 +87,12 @@ async def test_reports_follow_changes_and_close_the_month(
     assert "0812345678" not in str(second) and "comment" not in str(second)
 
     # An hour with nothing new: no report.
+    await hub.block_till_done()
     await clock.advance(3600)
     await reports("2026-01", 2)
 
     # Into February: January again, final, and February's first.
+    await hub.block_till_done()
     await clock.advance(3600)
     final = (await reports("2026-01", 3))[-1]
     assert final["final"] is True and responses(final) == 2

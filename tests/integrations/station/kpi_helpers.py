@@ -73,7 +73,7 @@ async def start_station_and_hubs(
     # The station has the programme blocks too (the reporter added them): its own empty plugins
     # must not be what the page shows.
     station = await make_hub(
-        lab.station_block(silent_after=1e6, **station_extra) + PROGRAMME,
+        lab.station_block(supervision={"grace": 86400}, **station_extra) + PROGRAMME,
         base=station_config(),
         folder=tmp_path / "station",
     )

@@ -9,6 +9,7 @@ station-wide figures are checked against exactly that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,9 @@ BKK = ZoneInfo("Asia/Bangkok")
 
 
 async def test_station_figures_are_what_the_hubs_did(
-    make_hub: Any, mosquitto_factory: Any, tmp_path: Path, clock: FakeClock
+    make_hub: Any, station_lab: Callable[..., FederationLab], tmp_path: Path, clock: FakeClock
 ) -> None:
-    lab = FederationLab(tmp_path / "lab", mosquitto_factory, hubs=PASSWORDS)
+    lab = station_lab(hubs=PASSWORDS)
     station, hubs = await start_station_and_hubs(make_hub, lab, tmp_path)
     await do_the_month(hubs, clock)
     k = await settled(station, hubs)
@@ -99,9 +100,9 @@ async def test_station_figures_are_what_the_hubs_did(
 
 
 async def test_pages_show_hubs_zones_and_checkpoints(
-    make_hub: Any, mosquitto_factory: Any, tmp_path: Path, clock: FakeClock
+    make_hub: Any, station_lab: Callable[..., FederationLab], tmp_path: Path, clock: FakeClock
 ) -> None:
-    lab = FederationLab(tmp_path / "lab", mosquitto_factory, hubs=PASSWORDS)
+    lab = station_lab(hubs=PASSWORDS)
     station, hubs = await start_station_and_hubs(make_hub, lab, tmp_path)
     await do_the_month(hubs, clock)
     await settled(station, hubs)
