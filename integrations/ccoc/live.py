@@ -48,7 +48,7 @@ from hub.keys import HubKey
 from integrations.ccoc.delivery import ConsoleError
 from integrations.federation.const import LIVE_COMMAND, STATION_VIEW_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.const import EVENT_COMMAND_RESULT
+from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_PEER_COMMAND
 from integrations.video.mp4 import MAX_BOX, BoxError, TrackInfo, iter_boxes, parse_fragment, parse_init
 
 if TYPE_CHECKING:
@@ -155,20 +155,27 @@ class LiveRelay:
         self.by_id: dict[str, Upstream] = {}
         #: The last end of each (hub, camera, profile): shown to a player that asks after it.
         self.last_end: dict[tuple[str, str, str], tuple[str, str]] = {}
-        self._unsub: Any = None
+        self._unsubs: list[Any] = []
         self._task: asyncio.Task[Any] | None = None
         self.refused_uplinks = 0
         self._refusals: dict[tuple[str, str], float] = {}
+        #: Several workers (PostgreSQL): the hub's uplink may land on another worker, which relays
+        #: it here (integrations.ccoc.live_peers); None on a single station.
+        self.workers = self.station.workers
 
     async def start(self) -> None:
-        """Follow command answers and start the watchdog."""
-        self._unsub = self.hub.bus.listen(EVENT_COMMAND_RESULT, self._on_result)
+        """Follow command answers (stored here or by another worker) and start the watchdog."""
+        self._unsubs = [
+            self.hub.bus.listen(EVENT_COMMAND_RESULT, self._on_result),
+            self.hub.bus.listen(EVENT_PEER_COMMAND, self._on_peer_result),
+        ]
         self._task = self.hub.create_background_task(self._watchdog(), "live video watchdog")
 
     async def stop(self) -> None:
         """End every stream."""
-        if self._unsub is not None:
-            self._unsub()
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -214,6 +221,9 @@ class LiveRelay:
             up.viewers[viewer.id] = viewer
             viewer.up = up
             try:
+                if self.workers is not None:
+                    # Before the hub is asked: its uplink may land on another worker, which looks here.
+                    await self.workers.claim("live", up.stream_id, grant.hub_id)
                 record = await self.console.delivery.submit(
                     grant.hub_id,
                     LIVE_COMMAND,
@@ -231,7 +241,15 @@ class LiveRelay:
                     incident_id=viewer.incident_id,
                     ip=ip,
                 )
-            except ConsoleError as err:
+            except Exception as err:
+                if not isinstance(err, ConsoleError):
+                    # The registry is out of reach (the database went away): nothing was asked.
+                    up.viewers.clear()
+                    viewer.stopped = True
+                    await self._end(up, "failed", f"not_sent: {err}")
+                    raise ConsoleError(
+                        "the request could not be sent to the hub", 503, code="not_sent"
+                    ) from err
                 up.viewers.clear()
                 viewer.stopped = True  # never started: nothing to audit as a stop
                 code = "hub_offline" if err.status == 409 else "not_sent"
@@ -303,6 +321,16 @@ class LiveRelay:
 
     def authenticate(self, request: web.Request) -> tuple[str, Upstream]:
         """Check the hub's credential and the stream it names; return (hub id, upstream) or raise."""
+        user, password = self.hub_credential(request)
+        # The stream is checked before the password: only a hub the station just asked for a
+        # stream can make it run PBKDF2, so the public route is no lever for burning CPU.
+        up = self.stream_for(user, request.query.get("stream", ""), request.query.get("camera", ""))
+        if not self.password_ok(user, password):
+            raise ConsoleError("wrong hub credentials", 401)
+        return user, up
+
+    def hub_credential(self, request: web.Request) -> tuple[str, str]:
+        """Return (hub id, password) from the uplink's Basic header, for a hub registered here; else raise."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             raise ConsoleError("hub credentials required (Basic)", 401)
@@ -313,11 +341,11 @@ class LiveRelay:
             raise ConsoleError("hub credentials are malformed", 401) from None
         if not NAME_RE.match(user) or user not in self.station.ingest.registered:
             raise ConsoleError("unknown hub", 401)
-        stream_id = request.query.get("stream", "")
-        camera = request.query.get("camera", "")
+        return user, password
+
+    def stream_for(self, user: str, stream_id: str, camera: str) -> Upstream:
+        """Return the upstream this worker asked hub ``user`` for, waiting for its uplink; else raise 403."""
         up = self.by_id.get(stream_id) if ID_RE.match(stream_id) else None
-        # The stream is checked before the password: only a hub the station just asked for a
-        # stream can make it run PBKDF2, so the public route is no lever for burning CPU.
         if up is None or up.hub_id != user:
             # Not a stream this station asked this hub for (or another hub's): refused, never relayed.
             raise ConsoleError("no such stream was asked of this hub", 403)
@@ -325,11 +353,10 @@ class LiveRelay:
             raise ConsoleError("this stream was asked for another camera", 403)
         if up.ws is not None or up.state != "starting":
             raise ConsoleError("this stream token was already used", 403)
-        if not self._password_ok(user, password):
-            raise ConsoleError("wrong hub credentials", 401)
-        return user, up
+        return up
 
-    def _password_ok(self, hub_id: str, password: str) -> bool:
+    def password_ok(self, hub_id: str, password: str) -> bool:
+        """Return whether ``password`` is the hub's broker password (PBKDF2: call after the cheap checks)."""
         from integrations.station.broker import BrokerFiles, read_passwd, verify_password
 
         config_dir = self.hub.config_dir
@@ -360,20 +387,29 @@ class LiveRelay:
             result="refused",
         )
 
-    async def run_uplink(self, request: web.Request, hub_id: str, up: Upstream) -> web.WebSocketResponse:
-        """Receive one hub's stream until either side ends it."""
+    async def run_uplink(
+        self, request: web.Request, hub_id: str, up: Upstream, *, via: tuple[str, str] | None = None
+    ) -> web.WebSocketResponse:
+        """Receive one hub's stream until either side ends it.
+
+        ``via`` is (worker id, the hub's address) when another worker received
+        the hub's connection and relays it here.
+        """
         ws = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_BOX, compress=False)
         await ws.prepare(request)
         up.ws = ws
         up.connected_at = self.hub.clock.time()
+        detail: dict[str, Any] = {"phase": "upstream_start", "stream_id": up.stream_id, "profile": up.profile}
+        if via is not None:
+            detail["via_worker"] = via[0]
         await self.hub.audit.log(
             f"hub:{hub_id}",
             AUDIT_LIVE,
             f"{hub_id}/{up.entity_id}",
             role="hub",
-            detail={"phase": "upstream_start", "stream_id": up.stream_id, "profile": up.profile},
+            detail=detail,
             source="federation",
-            ip=request.remote or "",
+            ip=(via[1] if via is not None else request.remote) or "",
         )
         why = "hub_closed"
         try:
@@ -391,6 +427,9 @@ class LiveRelay:
                 why = up.reason
             elif up.end_reason:
                 why = up.end_reason  # the hub said why it ended (the owner's window closed...)
+            elif via is not None and ws.close_code != 1000:
+                # The relaying worker went away mid-stream (no close from it, nor an end from the hub).
+                why = "worker_lost: the station worker relaying this stream stopped"
         finally:
             if up.state not in ("ended", "refused", "failed"):
                 final = "failed" if why.startswith("bad_media") or why.startswith("unsupported") else "ended"
@@ -492,7 +531,11 @@ class LiveRelay:
         up.changed.set()
         if self.streams.get(up.key) is up:
             del self.streams[up.key]
-        self.by_id.pop(up.stream_id, None)
+        if self.by_id.pop(up.stream_id, None) is not None and self.workers is not None:
+            try:
+                await self.workers.release("live", up.stream_id)
+            except Exception as err:  # noqa: BLE001 - a leftover claim is dropped when it is a day old
+                _LOGGER.warning("Live: could not drop the claim of stream %s: %s", up.stream_id, err)
         self.last_end[up.key] = (state, reason)
         if len(self.last_end) > 5000:
             self.last_end.clear()
@@ -525,11 +568,24 @@ class LiveRelay:
         data = event.data
         if data.get("command") != LIVE_COMMAND:
             return
-        command_id = str(data.get("command_id") or "")
+        await self._hub_answered(
+            str(data.get("command_id") or ""), str(data.get("status")), data.get("error")
+        )
+
+    async def _on_peer_result(self, event: Event) -> None:
+        """The hub's answer landed on another worker: a refusal must still reach the viewers here."""
+        command_id = str(event.data.get("command_id") or "")
+        if not any(up.command_id == command_id for up in self.streams.values()):
+            return
+        record = await self.station.store.command(command_id)
+        if record is not None and record.command == LIVE_COMMAND and record.status in ("refused", "error"):
+            await self._hub_answered(command_id, record.status, record.error)
+
+    async def _hub_answered(self, command_id: str, answer: str, hub_error: Any) -> None:
         for up in list(self.streams.values()):
-            if up.command_id == command_id and data.get("status") != "ok":
-                status = "refused" if data.get("status") == "refused" else "failed"
-                error = str(data.get("error") or status)
+            if up.command_id == command_id and answer != "ok":
+                status = "refused" if answer == "refused" else "failed"
+                error = str(hub_error or status)
                 if not _CODED.match(error):
                     # Not the live path's own answer (e.g. the owner turned camera.live off in
                     # commands.allow): still a reason the console can say in Thai.

@@ -21,7 +21,9 @@ from integrations.ccoc.delivery import ConsoleError, console_errors
 from integrations.ccoc.labels import labels
 from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
+from integrations.ccoc.live_peers import PEER_UPLINK_PATH, peer_uplink, relay_uplink
 from integrations.federation.const import LIVE_UPLINK_PATH
+from integrations.federation.protocol import ID_RE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -176,12 +178,21 @@ async def live_page(request: web.Request) -> web.Response:
 async def uplink(request: web.Request) -> web.StreamResponse:
     """A hub's outgoing live stream (WebSocket): its broker credential and the stream id the station issued."""
     relay = _relay(request)
+    stream_id = request.query.get("stream", "")
+    if relay.workers is not None and stream_id not in relay.by_id and ID_RE.match(stream_id):
+        # Several workers: the balancing proxy gave us a stream another worker asked for.
+        return await relay_uplink(request, relay, relay.workers)
     try:
         hub_id, up = relay.authenticate(request)
     except ConsoleError as err:
         await relay.refuse_uplink(request, err)
         return json_error(err.status, str(err))
     return await relay.run_uplink(request, hub_id, up)
+
+
+async def worker_uplink(request: web.Request) -> web.StreamResponse:
+    """A hub's uplink relayed by another station worker (signed with the workers' shared key)."""
+    return await peer_uplink(request, _relay(request))
 
 
 def routes(hub: Hub) -> list[Route]:
@@ -222,5 +233,15 @@ def routes(hub: Hub) -> list[Route]:
             tags=tags,
             summary=(uplink.__doc__ or "")
             + " Public route: protected by the hub's credential and stream id.",
+        ),
+        Route(
+            "GET",
+            PEER_UPLINK_PATH,
+            console_errors(worker_uplink),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_uplink.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
         ),
     ]

@@ -25,14 +25,22 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
 from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.footage import AUDIT_UPLOAD_REFUSED, FOOTAGE, FootageDesk, FootageError
+from integrations.station.footage import (
+    AUDIT_UPLOAD_REFUSED,
+    FOOTAGE,
+    PEER_STATUS_PATH,
+    FootageDesk,
+    FootageError,
+)
 from integrations.station.footage_pack import export
+from integrations.station.workers import WorkerCallRefused
 from integrations.video.footage_protocol import (
     HEADER_HUB,
     HEADER_OFFSET,
@@ -191,6 +199,68 @@ async def _signed(request: web.Request, desk: FootageDesk, body: bytes) -> tuple
     return hub_id, key
 
 
+async def _elsewhere(
+    request: web.Request, desk: FootageDesk, request_id: str, body: bytes
+) -> web.Response | None:
+    """Several workers: relay a (signature-checked) upload to the worker whose request it is; None if ours.
+
+    The request's row and its clips live with the worker that asked the hub
+    (its claim in the registry); the balancing proxy may have handed the
+    hub's call to another.  The call goes on unchanged (the hub's signature
+    covers it, and is checked again there), signed with the workers' key.
+    While that worker is away the hub is told 503 and tries again later: a
+    404 would make it give up.
+    """
+    workers = desk.station.workers
+    if workers is None:
+        return None
+    try:
+        if workers.check(request, body) is not None:
+            return None  # relayed here by the worker that received it: ours
+    except WorkerCallRefused as err:
+        raise FootageError(str(err), 403) from err
+    claim = await workers.owner("footage", request_id)
+    if claim is None or claim.worker_id == workers.id:
+        return None
+    if not claim.alive or claim.url is None:
+        raise FootageError("the station server that holds this request is away; try again shortly", 503)
+    headers = {h: request.headers[h] for h in _RELAYED_HEADERS if h in request.headers}
+    try:
+        return await workers.forward(claim, request, body, headers)
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        raise FootageError(
+            "the station server that holds this request cannot be reached; try again shortly", 503
+        ) from err
+
+
+_RELAYED_HEADERS = (HEADER_HUB, HEADER_SIGNATURE, HEADER_OFFSET, "Content-Type")
+
+
+async def peer_status(request: web.Request) -> web.Response:
+    """A hub's ``footage_status`` that another worker stored, for a request of this worker's."""
+    try:
+        desk = _desk(request)
+        body = await _read_body(request, 64 * 1024)
+        workers = desk.station.workers
+        try:
+            if workers is None or workers.check(request, body) is None:
+                raise FootageError("only the station's workers may call this", 403)
+        except WorkerCallRefused as err:
+            raise FootageError(str(err), 403) from err
+        try:
+            doc = json.loads(body)
+            hub_id, status = doc["hub_id"], doc["status"]
+            if not isinstance(hub_id, str) or not NAME_RE.match(hub_id) or not isinstance(status, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError) as err:
+            raise FootageError('expected {"hub_id": "...", "status": {...}}') from err
+        if status.get("state") != "delivered" and not await desk.hub_status(hub_id, status):
+            raise FootageError("no such footage request here", 404)
+    except FootageError as err:
+        return _error(err)
+    return web.json_response({"ok": True})
+
+
 def _item_id(request: web.Request) -> str:
     value = request.match_info["item_id"]
     if not ITEM_ID_RE.match(value):
@@ -204,6 +274,8 @@ async def put_item(request: web.Request) -> web.Response:
         request_id, item_id = _request_id(request), _item_id(request)
         body = await _read_body(request, 64 * 1024)
         hub_id, _key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         try:
             decl = ItemDeclaration.model_validate_json(body)
         except ValidationError as err:
@@ -227,6 +299,8 @@ async def patch_item(request: web.Request) -> web.Response:
             raise FootageError(f"{HEADER_OFFSET} must not be negative")
         body = await _read_body(request, MAX_CHUNK)
         hub_id, _key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         status = await desk.uploads.chunk(request_id, hub_id, item_id, offset, body)
     except FootageError as err:
         return _error(err)
@@ -239,6 +313,8 @@ async def post_manifest(request: web.Request) -> web.Response:
         request_id = _request_id(request)
         body = await _read_body(request, 1024 * 1024)
         hub_id, key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         try:
             doc = json.loads(body)
             manifest, signature = doc["manifest"], doc["signature"]
@@ -343,5 +419,14 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=("station",),
             summary=upload,
+        ),
+        Route(
+            "POST",
+            PEER_STATUS_PATH,
+            peer_status,
+            public=True,
+            csrf=False,
+            tags=("station",),
+            summary="A hub's footage status passed on by another station worker (signed with the workers' key)",
         ),
     ]

@@ -1,0 +1,139 @@
+"""Live video with two station workers behind a round-robin proxy: the hub's uplink lands on the other worker.
+
+The officer watches on worker A; the hub dials worker B (the proxy's pick).
+B relays the uplink to A, which owns the stream: the player gets the init
+segment and fragments, the grant still cuts it within a second, both sides
+audit, and a call between workers without their key is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from integrations.ccoc.live import LIVE
+from integrations.ccoc.live_peers import PEER_UPLINK_PATH
+from integrations.federation.const import STATION_VIEW_COMMAND
+from integrations.federation.testing import until
+from integrations.station.const import RUNTIME as STATION_RUNTIME
+from integrations.station.workers import HEADER_SIGNATURE, HEADER_TIME, HEADER_WORKER
+from integrations.video.mp4 import BoxReader
+from integrations.video.uplink import LIVE_UPLINKS
+from tests.integrations.station.workers_lab import workers_and_hub
+from tests.integrations.video.conftest import make_h264
+from tests.integrations.video.live_lab import audit_details, officer, open_view, read_stream
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> str:
+    """A 4-second H.264 test pattern the hub's restream loops (no camera needed)."""
+    return f"file:{make_h264(tmp_path / 'clip.mp4', 4, gop=10)}"
+
+
+async def test_uplink_on_the_other_worker_reaches_the_viewer_and_the_grant_still_cuts_it(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clip: str, clock: Any
+) -> None:
+    hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path, camera=clip)
+    op, _token = await officer(a)
+    async with op:
+        view = await open_view(op, "camera.gate", "ตามหาคนร้าย")
+        resp = await op.get(view["live_url"])
+        assert resp.status == 200, await resp.text()
+        data = await read_stream(resp, 20_000)
+        kinds = [k for k, _ in BoxReader().feed(data)]
+        assert kinds[:3] == [b"ftyp", b"moov", b"moof"]
+        # A owns the upstream; B only relayed the hub's connection.
+        [up] = a.data[LIVE].streams.values()
+        assert up.state == "live" and up.fragments > 0
+        assert not b.data[LIVE].streams
+        a_workers = a.data[STATION_RUNTIME].workers
+        claim = await a_workers.owner("live", up.stream_id)
+        assert claim is not None and claim.worker_id == a_workers.id and claim.alive
+
+        await clock.advance(601)  # the station's grant is 600 s
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def drain() -> None:
+            async for _chunk in resp.content.iter_any():
+                pass
+
+        await asyncio.wait_for(drain(), 5)
+        assert loop.time() - started < 1.5  # within a second of the expiry, relay or not
+    # The hub's uplink ends (A closed it, B passed the close on); the claim goes with the stream.
+    await until(lambda: not hub.data[LIVE_UPLINKS].active, 5)
+    assert await a_workers.owner("live", up.stream_id) is None
+
+    entries = await a.audit.query(action="station.camera.live")
+    [upstream] = audit_details(entries, "upstream_start")
+    assert upstream["via_worker"] == b.data[STATION_RUNTIME].workers.id
+    assert [d["why"] for d in audit_details(entries, "stop")] == ["grant_expired"]
+    assert len(audit_details(entries, "start")) == 1
+
+    async def mirrored() -> bool:
+        views = await hub.audit.query(action="camera.view")
+        live = [e for e in views if (e.detail or {}).get("what") == "live"]
+        return len(audit_details(live, "start")) == 1
+
+    await until(mirrored, 10)
+    # The stop's mirror is on its way to the owner (queued: the clock's jump made the hub look silent).
+    sent = await a.data[STATION_RUNTIME].store.commands(hub_id="test-hub", limit=100)
+    mirrors = [
+        str(c.data.get("phase"))
+        for c in sent
+        if c.command == STATION_VIEW_COMMAND and c.data.get("what") == "live"
+    ]
+    assert sorted(mirrors) == ["start", "stop"]
+
+
+async def test_a_call_between_workers_needs_their_key(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    _hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path)
+    b_workers = b.data[STATION_RUNTIME].workers
+    path = f"{PEER_UPLINK_PATH}?stream=01JD0000000000000000000000&camera=camera.gate&hub=test-hub"
+
+    async def dial(headers: dict[str, str]) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(a.http.url + path, headers=headers) as ws:
+                    await ws.close()
+                    return 101
+            except aiohttp.WSServerHandshakeError as err:
+                return err.status
+
+    # No signature at all, a forged one, one for another path, an old one: all refused.
+    assert await dial({}) == 403
+    forged = b_workers.sign("GET", path)
+    forged[HEADER_SIGNATURE] = "0" * 64
+    assert await dial(forged) == 403
+    assert await dial(b_workers.sign("GET", path.replace("camera.gate", "camera.other"))) == 403
+    stale = b_workers.sign("GET", path)
+    stale[HEADER_TIME] = str(int(stale[HEADER_TIME]) - 600)
+    assert await dial(stale) == 403
+    # Signed by B with the station's key: accepted as a worker, then refused for the unknown stream.
+    signed = b_workers.sign("GET", path)
+    assert signed[HEADER_WORKER] == b_workers.id
+    assert await dial(signed) == 403
+    refused = [e for e in await a.audit.query(action="station.camera.live") if e.result == "refused"]
+    errors = {e.detail["error"] for e in refused}
+    assert errors == {
+        "only the station's workers may call this",
+        "not a valid call from a station worker",
+        "no such stream was asked of this hub",
+    }
+    # The key is the station's own, in its database: in no file of either worker.
+    secret = b_workers._secret
+    assert len(secret) >= 32
+    for worker in (a, b):
+        assert not await asyncio.to_thread(_holds, Path(worker.config_dir), secret)
+
+
+def _holds(folder: Path, secret: bytes) -> bool:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert files
+    return any(secret in p.read_bytes() for p in files)
