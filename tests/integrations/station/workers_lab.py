@@ -29,6 +29,7 @@ async def workers_and_hub(
     folder: Path,
     *,
     camera: str | None = None,
+    video_extra: str = "",
 ) -> tuple[Hub, Hub, Hub]:
     """Start workers B then A (A's hubs upload to B) and a hub dialing B; return (hub, a, b).
 
@@ -53,7 +54,9 @@ async def workers_and_hub(
         workers = worker.data[STATION_RUNTIME].workers
         assert workers is not None and await workers.wait_registered(10)
     hub = await make_hub(
-        lab.hub_block(station_url=b.http.url, registry_interval=3600) + VIDEO_BLOCK, real_clock=True
+        lab.hub_block(station_url=b.http.url, registry_interval=3600)
+        + (VIDEO_BLOCK.replace("}", f", {video_extra}}}") if video_extra else VIDEO_BLOCK),
+        real_clock=True,
     )
     fed = hub.data[FEDERATION_RUNTIME]
     for worker in (a, b):
