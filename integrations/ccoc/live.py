@@ -40,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from hub.core.bus import Event
@@ -162,6 +163,8 @@ class LiveRelay:
         #: Several workers (PostgreSQL): the hub's uplink may land on another worker, which relays
         #: it here (integrations.ccoc.live_peers); None on a single station.
         self.workers = self.station.workers
+        #: Uplinks this worker relays to the worker that owns them (closed first when stopping).
+        self.relaying: set[aiohttp.ClientWebSocketResponse] = set()
 
     async def start(self) -> None:
         """Follow command answers (stored here or by another worker) and start the watchdog."""
@@ -182,6 +185,10 @@ class LiveRelay:
                 await self._task
         for up in list(self.streams.values()):
             await self._end(up, "ended", "station_stopping")
+        from integrations.ccoc.live_peers import stop_relaying
+
+        for peer in list(self.relaying):
+            await stop_relaying(peer)
 
     # -- viewers ---------------------------------------------------------------------------------
 

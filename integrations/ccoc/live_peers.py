@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from hub.http.routes import json_error
 from integrations.ccoc.delivery import ConsoleError
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from integrations.ccoc.live import LiveRelay
     from integrations.station.workers import Workers
 
-__all__ = ("PEER_UPLINK_PATH", "relay_uplink", "peer_uplink")
+__all__ = ("PEER_UPLINK_PATH", "relay_uplink", "peer_uplink", "stop_relaying")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,14 +87,25 @@ async def relay_uplink(request: web.Request, relay: LiveRelay, workers: Workers)
     except (aiohttp.ClientError, OSError, TimeoutError) as err:
         _LOGGER.warning("Live: could not reach worker %s for stream %s: %s", claim.worker_id, stream_id, err)
         return json_error(503, "the station worker that asked for this stream cannot be reached")
+    relay.relaying.add(peer)
     try:
         ws = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_BOX, compress=False)
         await ws.prepare(request)
         await _pipe(ws, peer)
         return ws
+    except asyncio.CancelledError:
+        await stop_relaying(peer)
+        raise
     finally:
+        relay.relaying.discard(peer)
         if not peer.closed:
             await peer.close()
+
+
+async def stop_relaying(peer: aiohttp.ClientWebSocketResponse) -> None:
+    """This worker is stopping: close a relayed uplink so the owner does not take it for the hub's end."""
+    with contextlib.suppress(Exception):
+        await asyncio.shield(peer.close(code=WSCloseCode.GOING_AWAY, message=b"worker_stopping"))
 
 
 async def _pipe(hub_ws: web.WebSocketResponse, peer: aiohttp.ClientWebSocketResponse) -> None:

@@ -90,6 +90,29 @@ async def test_uplink_on_the_other_worker_reaches_the_viewer_and_the_grant_still
     assert sorted(mirrors) == ["start", "stop"]
 
 
+async def test_the_relaying_worker_stopping_is_said_plainly_to_the_viewer(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clip: str
+) -> None:
+    _hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path, camera=clip)
+    op, _token = await officer(a)
+    async with op:
+        view = await open_view(op, "camera.gate")
+        resp = await op.get(view["live_url"])
+        await read_stream(resp, 10_000)
+        await b.stop()  # the worker the hub's uplink came through goes away
+
+        async def drain() -> None:
+            async for _chunk in resp.content.iter_any():
+                pass
+
+        await asyncio.wait_for(drain(), 10)  # the player ends rather than hanging
+        status = await (await op.get(view["live_status_url"])).json()  # Thai: the station's language
+        assert status["state"] == "ended" and status["reason"].startswith("worker_lost")
+        assert status["reason_text"] == "เครื่องของสถานีที่รับภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง"
+    stops = audit_details(await a.audit.query(action="station.camera.live"), "stop")
+    assert [d["why"] for d in stops] == ["worker_lost"]
+
+
 async def test_a_call_between_workers_needs_their_key(
     make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path
 ) -> None:
