@@ -94,6 +94,8 @@ class Viewer:
     skipped: int = 0
     up: Upstream | None = None
     stopped: bool = False
+    #: Another worker's follower of this upstream (its officers are audited there, not here).
+    peer: bool = False
 
 
 @dataclass(eq=False)
@@ -129,6 +131,10 @@ class Upstream:
     #: (monotonic time, bytes) of recent fragments, for the bitrate shown on the console.
     recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=400))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Several workers: the connection to the worker that owns this upstream, when this is a copy.
+    owner_ws: aiohttp.ClientWebSocketResponse | None = None
+    #: Whether this worker claimed the camera in the registry (and releases it at the end).
+    claimed: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -165,6 +171,8 @@ class LiveRelay:
         self.workers = self.station.workers
         #: Uplinks this worker relays to the worker that owns them (closed first when stopping).
         self.relaying: set[aiohttp.ClientWebSocketResponse] = set()
+        #: Copies of other workers' upstreams being read (integrations.ccoc.live_peers.follow).
+        self._following: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Follow command answers (stored here or by another worker) and start the watchdog."""
@@ -189,6 +197,9 @@ class LiveRelay:
 
         for peer in list(self.relaying):
             await stop_relaying(peer)
+        for task in list(self._following):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 3)
 
     # -- viewers ---------------------------------------------------------------------------------
 
@@ -224,9 +235,13 @@ class LiveRelay:
                 raise ConsoleError("too many live streams at this station now; try again shortly", 503)
             up = Upstream(grant.hub_id, grant.entity_id, profile, ulid(), now)
             self.streams[key] = up
-            self.by_id[up.stream_id] = up
             up.viewers[viewer.id] = viewer
             viewer.up = up
+            if self.workers is not None and await self._follow_owner(up):
+                # Another worker has this camera's upstream: its copy serves this officer.
+                await self._audit_viewer(up, viewer, "start")
+                return viewer
+            self.by_id[up.stream_id] = up
             try:
                 if self.workers is not None:
                     # Before the hub is asked: its uplink may land on another worker, which looks here.
@@ -265,15 +280,75 @@ class LiveRelay:
                 raise
             up.command_id = str(record["id"])
         else:
-            up.viewers[viewer.id] = viewer
-            viewer.up = up
-            if up.init is not None:
-                viewer.queue.put_nowait(up.init)
-                for fragment in up.gop[: _VIEWER_QUEUE - 1]:
-                    viewer.queue.put_nowait(fragment)
-                viewer.need_key = not up.gop
+            self.join(up, viewer)
         await self._audit_viewer(up, viewer, "start")
         return viewer
+
+    def join(self, up: Upstream, viewer: Viewer) -> None:
+        """Add a viewer to a running upstream: the init segment and the GOP so far, so it starts at once."""
+        up.viewers[viewer.id] = viewer
+        viewer.up = up
+        if up.init is not None:
+            viewer.queue.put_nowait(up.init)
+            for fragment in up.gop[: _VIEWER_QUEUE - 1]:
+                viewer.queue.put_nowait(fragment)
+            viewer.need_key = not up.gop
+
+    async def _follow_owner(self, up: Upstream) -> bool:
+        """Several workers: claim the camera, or copy the upstream of the worker that has it; True if copied."""
+        from integrations.ccoc.live_peers import follow
+
+        assert self.workers is not None
+        camera = _camera_key(up)
+        for force in (False, True):
+            try:
+                owner = await self.workers.claim_first("live_camera", camera, up.hub_id, force=force)
+            except Exception as err:  # noqa: BLE001 - the registry is away: this worker asks the hub itself
+                _LOGGER.warning("Live: could not claim %s: %s", camera, err)
+                return False
+            if owner is None:
+                up.claimed = True
+                return False
+            ws = await follow(self, up, owner)
+            if ws is not None:
+                task = self.hub.create_background_task(self._read_owner(up, ws), f"live copy of {camera}")
+                self._following.add(task)
+                task.add_done_callback(self._following.discard)
+                return True
+            # The owner just ended it, or cannot be reached: this worker takes the camera over.
+        return False
+
+    async def _read_owner(self, up: Upstream, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Feed a copy from its owner's messages until it ends; a lost owner ends it as worker_lost."""
+        import json
+
+        state, why = "ended", ""
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.BINARY:
+                    problem = self._media(up, msg.data)
+                    if problem is not None:
+                        state, why = "failed", problem
+                        break
+                    continue
+                if msg.type != WSMsgType.TEXT:
+                    break
+                with contextlib.suppress(ValueError, AttributeError):
+                    doc = json.loads(msg.data)
+                    if doc.get("type") == "status":
+                        up.hub_status = dict(doc.get("camera") or {})
+                    elif doc.get("type") == "end":
+                        state = str(doc.get("state") or "ended")
+                        why = str(doc.get("reason") or "ended")[:200]
+                        break
+        except Exception as err:  # noqa: BLE001 - whatever broke the connection, the viewers are told
+            _LOGGER.warning("Live: lost the owner of stream %s: %s", up.stream_id, err)
+        finally:
+            if state not in ("ended", "refused", "failed"):
+                state = "ended"
+            await self._end(
+                up, state, why or "worker_lost: the station worker that holds this stream stopped"
+            )
 
     async def detach(self, viewer: Viewer, why: str) -> None:
         """Detach a viewer (it left, its grant expired, or the stream ended); audit and mirror once."""
@@ -284,7 +359,8 @@ class LiveRelay:
             return
         viewer.stopped = True
         up.viewers.pop(viewer.id, None)
-        await self._audit_viewer(up, viewer, "stop", _code(viewer.ended))
+        if not viewer.peer:
+            await self._audit_viewer(up, viewer, "stop", _code(viewer.ended))
         if not up.viewers and up.state not in ("ended", "refused", "failed"):
             # The last viewer left: the hub's uplink closes now, not at the next tick.
             await self._end(up, "ended", "no_viewers")
@@ -538,11 +614,18 @@ class LiveRelay:
         up.changed.set()
         if self.streams.get(up.key) is up:
             del self.streams[up.key]
-        if self.by_id.pop(up.stream_id, None) is not None and self.workers is not None:
+        owned = self.by_id.pop(up.stream_id, None) is not None
+        if self.workers is not None and (owned or up.claimed):
             try:
-                await self.workers.release("live", up.stream_id)
+                if owned:
+                    await self.workers.release("live", up.stream_id)
+                if up.claimed:
+                    await self.workers.release("live_camera", _camera_key(up))
             except Exception as err:  # noqa: BLE001 - a leftover claim is dropped when it is a day old
-                _LOGGER.warning("Live: could not drop the claim of stream %s: %s", up.stream_id, err)
+                _LOGGER.warning("Live: could not drop the claims of stream %s: %s", up.stream_id, err)
+        if up.owner_ws is not None and not up.owner_ws.closed:
+            with contextlib.suppress(Exception):
+                await up.owner_ws.close()
         self.last_end[up.key] = (state, reason)
         if len(self.last_end) > 5000:
             self.last_end.clear()
@@ -618,7 +701,12 @@ class LiveRelay:
                     _drain(viewer.queue)
                     viewer.queue.put_nowait(None)
                     await self.detach(viewer, "grant_expired")
-            if up.state == "starting" and up.ws is None and mono - up.created_mono > self.cfg.connect_timeout:
+            if (
+                up.state == "starting"
+                and up.ws is None
+                and up.owner_ws is None  # a copy: its owner times the hub out, and says so
+                and mono - up.created_mono > self.cfg.connect_timeout
+            ):
                 await self._end(up, "failed", "hub_timeout: the hub did not connect")
             elif (
                 up.state == "live"
@@ -685,6 +773,10 @@ _POLICY_CODES = frozenset(
 )
 #: A reason that starts with its code (``outside_alarm_window: ...``).
 _CODED = re.compile(r"^[a-z_]{2,40}: ")
+
+
+def _camera_key(up: Upstream) -> str:
+    return f"{up.hub_id}/{up.entity_id}/{up.profile}"
 
 
 def _code(reason: str) -> str:

@@ -73,8 +73,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "why.station_stopping": ("สถานีกำลังปิดระบบ", "the station is shutting down"),
     "why.worker_lost": (
-        "เครื่องของสถานีที่รับภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง",
-        "the station server relaying this stream stopped; open the view again",
+        "เครื่องของสถานีที่ส่งต่อภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง",
+        "the station server carrying this stream stopped; open the view again",
     ),
 }
 

@@ -30,29 +30,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from hub.core.ids import ulid
 from hub.http.routes import json_error
 from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.live import Viewer
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.workers import WorkerCallRefused, caller
 from integrations.video.mp4 import MAX_BOX
 
 if TYPE_CHECKING:
-    from integrations.ccoc.live import LiveRelay
-    from integrations.station.workers import Workers
+    from integrations.ccoc.live import LiveRelay, Upstream
+    from integrations.station.workers import Claim, Workers
 
-__all__ = ("PEER_UPLINK_PATH", "relay_uplink", "peer_uplink", "stop_relaying")
+__all__ = (
+    "PEER_UPLINK_PATH",
+    "PEER_WATCH_PATH",
+    "relay_uplink",
+    "peer_uplink",
+    "stop_relaying",
+    "follow",
+    "peer_watch",
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Where a worker that received a hub's uplink hands it to the worker that owns the stream.
 PEER_UPLINK_PATH = "/api/station/workers/live/uplink"
+#: Where a worker whose officer wants a camera another worker streams already reads a copy of it.
+PEER_WATCH_PATH = "/api/station/workers/live/watch"
 
 
 async def relay_uplink(request: web.Request, relay: LiveRelay, workers: Workers) -> web.StreamResponse:
@@ -164,3 +178,113 @@ async def peer_uplink(request: web.Request, relay: LiveRelay) -> web.StreamRespo
         await relay.refuse_uplink(request, err)
         return json_error(err.status, str(err))
     return await relay.run_uplink(request, hub_id, up, via=caller(request))
+
+
+# -- one upstream for the officers of every worker -------------------------------------------------
+
+
+async def follow(relay: LiveRelay, up: Upstream, owner: Claim) -> aiohttp.ClientWebSocketResponse | None:
+    """Open a copy of the upstream ``owner`` holds for ``up``'s camera; None if it has none (or is away).
+
+    The owner sends a hello naming its stream id, then the init segment, the
+    GOP so far and every fragment, as to a viewer of its own; status
+    messages (the camera's, from the hub) every second; and an ``end`` with
+    its state and reason when the upstream ends.
+    """
+    workers = relay.workers
+    assert workers is not None and workers.session is not None
+    if not owner.url:
+        return None
+    query = urlencode({"hub": up.hub_id, "camera": up.entity_id, "profile": up.profile})
+    path_qs = f"{PEER_WATCH_PATH}?{query}"
+    try:
+        ws = await workers.session.ws_connect(
+            owner.url + path_qs,
+            headers=workers.sign("GET", path_qs),
+            heartbeat=15,
+            max_msg_size=MAX_BOX,
+            compress=0,
+        )
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        _LOGGER.info("Live: worker %s has no upstream for %s: %s", owner.worker_id, query, err)
+        return None
+    try:
+        hello = await ws.receive(timeout=5)
+        doc = json.loads(hello.data) if hello.type == WSMsgType.TEXT else {}
+        stream_id = str(doc.get("stream_id") or "")
+        if doc.get("type") != "hello" or not ID_RE.match(stream_id):
+            raise ValueError("no hello")
+    except (ValueError, TimeoutError, AttributeError, aiohttp.ClientError) as err:
+        _LOGGER.warning("Live: worker %s did not greet: %s", owner.worker_id, err)
+        await ws.close()
+        return None
+    up.stream_id = stream_id  # the owner's: the audits on both workers name the same stream
+    up.owner_ws = ws
+    return ws
+
+
+async def peer_watch(request: web.Request, relay: LiveRelay) -> web.StreamResponse:
+    """The owner's side: another worker's copy of an upstream held here (signed with the workers' key)."""
+    workers = relay.workers
+    if workers is None:
+        return json_error(404, "this station runs one worker")
+    try:
+        worker = workers.check(request)
+        if worker is None:
+            raise WorkerCallRefused("only the station's workers may call this")
+    except WorkerCallRefused as err:
+        await relay.refuse_uplink(request, ConsoleError(str(err), 403))
+        return json_error(403, str(err))
+    key = (request.query.get("hub", ""), request.query.get("camera", ""), request.query.get("profile", ""))
+    up = relay.streams.get(key)
+    if up is None or up.owner_ws is not None or up.state in ("ended", "refused", "failed"):
+        return json_error(404, "no such upstream at this worker")
+    viewer = Viewer(
+        ulid(), "", f"worker:{worker}", "worker", worker, "", None, math.inf, request.remote or "",
+        relay.hub.clock.time(), peer=True,
+    )  # fmt: skip
+    relay.join(up, viewer)
+    ws = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_BOX, compress=False)
+    try:
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"type": "hello", "stream_id": up.stream_id}))
+        reader = asyncio.ensure_future(_until_closed(ws))
+        try:
+            await _serve_copy(ws, up, viewer, reader)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+    finally:
+        await relay.detach(viewer, "left")
+    return ws
+
+
+async def _until_closed(ws: web.WebSocketResponse) -> None:
+    async for _msg in ws:
+        pass  # the follower sends nothing but its close
+
+
+async def _serve_copy(
+    ws: web.WebSocketResponse, up: Upstream, viewer: Viewer, reader: asyncio.Future[None]
+) -> None:
+    while not reader.done():
+        try:
+            item = await asyncio.wait_for(viewer.queue.get(), 1.0)
+        except TimeoutError:
+            status = {"type": "status", "state": up.state, "reason": up.reason, "camera": up.hub_status}
+            with contextlib.suppress(ConnectionResetError):
+                await ws.send_str(json.dumps(status, default=str))
+            continue
+        try:
+            if item is None:
+                reason = up.reason or viewer.ended or "ended"
+                if reason.startswith("station_stopping"):
+                    # This worker stops, not the station: the other worker's officers may open it again.
+                    reason = "worker_lost: the station worker that holds this stream stopped"
+                await ws.send_str(json.dumps({"type": "end", "state": up.state, "reason": reason}))
+                await ws.close()
+                return
+            await ws.send_bytes(item)
+        except ConnectionResetError:
+            return

@@ -21,7 +21,13 @@ from integrations.ccoc.delivery import ConsoleError, console_errors
 from integrations.ccoc.labels import labels
 from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
-from integrations.ccoc.live_peers import PEER_UPLINK_PATH, peer_uplink, relay_uplink
+from integrations.ccoc.live_peers import (
+    PEER_UPLINK_PATH,
+    PEER_WATCH_PATH,
+    peer_uplink,
+    peer_watch,
+    relay_uplink,
+)
 from integrations.federation.const import LIVE_UPLINK_PATH
 from integrations.federation.protocol import ID_RE
 
@@ -195,6 +201,11 @@ async def worker_uplink(request: web.Request) -> web.StreamResponse:
     return await peer_uplink(request, _relay(request))
 
 
+async def worker_watch(request: web.Request) -> web.StreamResponse:
+    """Another station worker's copy of an upstream this worker holds (signed with the workers' key)."""
+    return await peer_watch(request, _relay(request))
+
+
 def routes(hub: Hub) -> list[Route]:
     """Return the live video routes (station role)."""
     tags = ("ccoc",)
@@ -242,6 +253,16 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=tags,
             summary=(worker_uplink.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
+        ),
+        Route(
+            "GET",
+            PEER_WATCH_PATH,
+            console_errors(worker_watch),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_watch.__doc__ or "")
             + " Public route: protected by the workers' signature (refused without it).",
         ),
     ]

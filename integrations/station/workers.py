@@ -221,6 +221,33 @@ class Workers:
 
         await self.store.database.write(run)
 
+    async def claim_first(self, kind: str, key: str, hub_id: str, *, force: bool = False) -> Claim | None:
+        """Claim ``key`` unless another live worker holds it: None when this worker has it now, else theirs.
+
+        A claim of a worker that stopped beating is taken over; ``force``
+        takes it over from a live one too (it said it has no such thing).
+        """
+
+        def run(db: PgConnection) -> Claim | None:
+            taken = db.execute(
+                f"INSERT INTO worker_claims (kind, key, worker_id, hub_id, created_at) VALUES (?, ?, ?, ?, {_NOW}) "
+                "ON CONFLICT (kind, key) DO UPDATE SET worker_id = excluded.worker_id, hub_id = excluded.hub_id, "
+                "created_at = excluded.created_at WHERE ? OR worker_claims.worker_id = excluded.worker_id "
+                "OR NOT EXISTS (SELECT 1 FROM station_workers w WHERE w.worker_id = worker_claims.worker_id "
+                f"AND w.heartbeat > {_NOW} - ?) RETURNING worker_id",
+                (kind, key, self.id, hub_id, force, STALE),
+            ).fetchone()
+            if taken is not None:
+                return None
+            row = db.execute(
+                "SELECT c.worker_id, c.hub_id, w.url FROM worker_claims c "
+                "JOIN station_workers w ON w.worker_id = c.worker_id WHERE c.kind = ? AND c.key = ?",
+                (kind, key),
+            ).fetchone()
+            return Claim(str(row[0]), str(row[1]), row[2], True) if row is not None else None
+
+        return await self.store.database.write(run)
+
     async def release(self, kind: str, key: str) -> None:
         """Drop a claim of this worker's (the stream ended)."""
         await self.store.database.write(

@@ -108,9 +108,55 @@ async def test_the_relaying_worker_stopping_is_said_plainly_to_the_viewer(
         await asyncio.wait_for(drain(), 10)  # the player ends rather than hanging
         status = await (await op.get(view["live_status_url"])).json()  # Thai: the station's language
         assert status["state"] == "ended" and status["reason"].startswith("worker_lost")
-        assert status["reason_text"] == "เครื่องของสถานีที่รับภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง"
+        assert status["reason_text"] == "เครื่องของสถานีที่ส่งต่อภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง"
     stops = audit_details(await a.audit.query(action="station.camera.live"), "stop")
     assert [d["why"] for d in stops] == ["worker_lost"]
+
+
+async def test_officers_on_both_workers_share_one_upstream_and_hear_when_its_worker_stops(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clip: str
+) -> None:
+    hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path, camera=clip)
+    op_a, _ = await officer(a, "somchai")
+    op_b, _ = await officer(b, "somsak")
+    async with op_a, op_b:
+        view_a = await open_view(op_a, "camera.gate", "ตามหาคนร้าย")
+        resp_a = await op_a.get(view_a["live_url"])
+        await read_stream(resp_a, 10_000)
+        view_b = await open_view(op_b, "camera.gate", "ติดตามรถต้องสงสัย")
+        resp_b = await op_b.get(view_b["live_url"])
+        assert resp_b.status == 200, await resp_b.text()
+        kinds = [k for k, _ in BoxReader().feed(await read_stream(resp_b, 20_000))]
+        assert kinds[:3] == [b"ftyp", b"moov", b"moof"]
+        # One upstream from the hub: A holds it, B reads a copy of it for its officer.
+        assert len(hub.data[LIVE_UPLINKS].active) == 1
+        [up_a] = a.data[LIVE].streams.values()
+        [up_b] = b.data[LIVE].streams.values()
+        assert up_a.owner_ws is None and up_b.owner_ws is not None and up_b.stream_id == up_a.stream_id
+        assert len(up_a.viewers) == 2  # somchai, and worker B for somsak
+        status = await (await op_b.get(view_b["live_status_url"])).json()
+        assert status["state"] == "live" and status["viewers"] == 1
+
+        # Each officer is audited by the worker they use, naming the one stream.
+        starts = audit_details(await a.audit.query(action="station.camera.live"), "start")
+        assert [(d["stream_id"], d["reason"]) for d in starts] == [(up_a.stream_id, "ตามหาคนร้าย")]
+
+        await a.stop()  # the worker holding the upstream goes away
+
+        async def drain() -> None:
+            async for _chunk in resp_b.content.iter_any():
+                pass
+
+        await asyncio.wait_for(drain(), 10)  # somsak's player ends rather than hanging
+        status = await (await op_b.get(view_b["live_status_url"])).json()  # Thai: the station's language
+        assert status["state"] == "ended" and status["reason"].startswith("worker_lost")
+        assert status["reason_text"] == "เครื่องของสถานีที่ส่งต่อภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง"
+    entries = await b.audit.query(action="station.camera.live")
+    assert [(d["stream_id"], d["reason"]) for d in audit_details(entries, "start")] == [
+        (up_a.stream_id, "ติดตามรถต้องสงสัย")
+    ]
+    assert [d["why"] for d in audit_details(entries, "stop")] == ["worker_lost"]
+    assert not audit_details(entries, "upstream_start")  # the upstream is A's, audited there
 
 
 async def test_a_call_between_workers_needs_their_key(
