@@ -25,6 +25,10 @@ Each viewer's start and stop is written to the station's audit log
 (``station.camera.live``) and mirrored to the owner's hub
 (``audit.station_view`` with ``what: live``), whose camera page shows who is
 watching and why.
+
+A station with several workers keeps all of this per camera, not per
+worker: the hub's uplink and the officers of other workers reach the
+worker holding the upstream through :mod:`integrations.ccoc.live_peers`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Live video across station workers: a hub's uplink that lands on the wrong worker is relayed to the right one.
+"""Live video across station workers: one upstream per camera, whichever worker the hub and the officers use.
+
+**The hub's uplink.**
 
 The worker whose officer asked for a stream owns its upstream (the viewers
 are its open responses) and claims the stream id in the station's registry
@@ -24,6 +26,17 @@ expiry, audits and the mirror to the owner's hub), naming the relaying
 worker in its ``upstream_start`` audit.  If the relaying worker dies
 mid-stream, the owner ends the stream as ``worker_lost``, which the player
 says plainly in Thai.
+
+**Officers on other workers.**  The worker that starts an upstream also
+claims its camera (hub, camera, profile).  Another worker whose officer asks
+for that camera reads a copy from the owner's :data:`PEER_WATCH_PATH`
+(:func:`follow`, :func:`peer_watch`): a hello naming the stream id, then the
+init segment, the GOP so far and each fragment, as to a viewer of the
+owner's, the camera's status each second, and an ``end`` with the state and
+reason.  The copy is an upstream of that worker's own (its viewers, stall
+watch, grant expiry and audits), counted as one viewer at the owner, so the
+hub's single uplink lasts until the last officer on any worker leaves.  An
+owner that goes away ends the copies as ``worker_lost``.
 """
 
 from __future__ import annotations

@@ -159,7 +159,8 @@ class Workers:
             self.session = None
 
     def _leave(self, db: PgConnection) -> None:
-        db.execute("DELETE FROM worker_claims WHERE worker_id = ? AND kind = 'live'", (self.id,))
+        # Live claims die with this process; footage claims stay (the requests are in its folder).
+        db.execute("DELETE FROM worker_claims WHERE worker_id = ? AND kind LIKE 'live%'", (self.id,))
         db.execute("DELETE FROM station_workers WHERE worker_id = ?", (self.id,))
 
     async def wait_registered(self, within: float) -> bool:
@@ -204,7 +205,9 @@ class Workers:
         )
         if tidy:  # once an hour: what dead workers left behind
             day = 86400 * _CLAIM_DAYS
-            db.execute(f"DELETE FROM worker_claims WHERE kind = 'live' AND created_at < {_NOW} - ?", (day,))
+            db.execute(
+                f"DELETE FROM worker_claims WHERE kind LIKE 'live%' AND created_at < {_NOW} - ?", (day,)
+            )
             db.execute(f"DELETE FROM station_workers WHERE heartbeat < {_NOW} - ?", (day,))
 
     # -- claims ------------------------------------------------------------------------------------
