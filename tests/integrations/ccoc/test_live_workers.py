@@ -9,6 +9,7 @@ audit, and a call between workers without their key is refused.
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,10 @@ import pytest
 
 from integrations.ccoc.live import LIVE
 from integrations.ccoc.live_peers import PEER_UPLINK_PATH
-from integrations.federation.const import STATION_VIEW_COMMAND
-from integrations.federation.testing import until
+from integrations.federation.const import LIVE_UPLINK_PATH, STATION_VIEW_COMMAND
+from integrations.federation.testing import HUB_PASSWORDS, until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
-from integrations.station.workers import HEADER_SIGNATURE, HEADER_TIME, HEADER_WORKER
+from integrations.station.workers import HEADER_SIGNATURE, HEADER_TIME, HEADER_WORKER, STALE
 from integrations.video.mp4 import BoxReader
 from integrations.video.uplink import LIVE_UPLINKS
 from tests.integrations.station.workers_lab import workers_and_hub
@@ -200,6 +201,42 @@ async def test_a_call_between_workers_needs_their_key(
     assert len(secret) >= 32
     for worker in (a, b):
         assert not await asyncio.to_thread(_holds, Path(worker.config_dir), secret)
+
+
+async def test_a_worker_that_stopped_beating_is_not_followed(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    _hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path)
+    a_workers, b_workers = a.data[STATION_RUNTIME].workers, b.data[STATION_RUNTIME].workers
+    assert a_workers.url == a.http.url  # registered where it listens
+    stream = "01JD0000000000000000000001"
+    await a_workers.claim("live", stream, "test-hub")
+    assert await b_workers.claim_first("live_camera", "test-hub/camera.gate/sub", "test-hub") is None
+    assert (await a_workers.claim_first("live_camera", "test-hub/camera.gate/sub", "test-hub")).worker_id == (
+        b_workers.id
+    )
+    # B hangs (its beat stops) for longer than STALE: A takes the camera over, and B's claims are not followed.
+    b_workers._task.cancel()
+    await b_workers.store.database.write(
+        lambda db: db.execute(
+            "UPDATE station_workers SET heartbeat = heartbeat - ? WHERE worker_id = ?",
+            (STALE + 1, b_workers.id),
+        )
+    )
+    assert await a_workers.claim_first("live_camera", "test-hub/camera.gate/sub", "test-hub") is None
+    await b_workers.claim("live", "01JD0000000000000000000002", "test-hub")
+    claim = await a_workers.owner("live", "01JD0000000000000000000002")
+    assert claim is not None and not claim.alive
+    # The hub's uplink for a stream the hung worker asked for, landing on A: refused plainly (503).
+    auth = base64.b64encode(f"test-hub:{HUB_PASSWORDS['test-hub']}".encode()).decode()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await session.ws_connect(
+                a.http.url + LIVE_UPLINK_PATH,
+                params={"stream": "01JD0000000000000000000002", "camera": "camera.gate"},
+                headers={"Authorization": f"Basic {auth}"},
+            )
+    assert err.value.status == 503
 
 
 def _holds(folder: Path, secret: bytes) -> bool:
