@@ -55,6 +55,8 @@ AUDIT_UPLOAD_REFUSED = "station.footage.upload_refused"
 COMPONENT = "station_footage"
 #: Where a worker hands a hub's ``footage_status`` to the worker whose request it is.
 PEER_STATUS_PATH = "/api/station/workers/footage/status"
+#: Where an officer's worker asks the worker holding a request for it and its pack (``/{id}[/pack.zip]``).
+PEER_FOOTAGE_PATH = "/api/station/workers/footage/requests"
 #: Later states win; the last three are final (a failed request may still be delivered on a retry).
 _RANK = {"pending": 0, "approved": 1, "denied": 2, "failed": 2, "delivered": 3}
 

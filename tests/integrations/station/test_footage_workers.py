@@ -15,10 +15,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from integrations.federation.const import FOOTAGE_REQUEST_COMMAND
 from integrations.federation.testing import until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
-from integrations.station.footage import FOOTAGE
+from integrations.station.footage import FOOTAGE, PEER_FOOTAGE_PATH
 from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.evidence_pack import verify_pack
 from integrations.video.footage_testing import make_segments, register_segments
@@ -92,3 +94,23 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
     # Audited where it happened: the delivery on A, from the hub.
     [done] = await a.audit.query(action="station.footage.delivered")
     assert done.actor == "hub:test-hub" and done.detail["items"][0]["sha256"] == item["sha256"]
+
+    # An officer signed in at B asks B for the request and its pack: B asks A, which holds them.
+    op_b, _token = await officer(b, "somsak")
+    async with op_b:
+        seen = await op_b.get(f"/api/ccoc/footage_requests/{request_id}")
+        assert seen.status == 200 and (await seen.json())["items"][0]["sha256"] == item["sha256"]
+        pack_b = await op_b.get(f"/api/ccoc/footage_requests/{request_id}/pack.zip")
+        assert pack_b.status == 200 and pack_b.headers["Content-Type"] == "application/zip"
+        body_b = await pack_b.read()
+        unknown = await op_b.get("/api/ccoc/footage_requests/01JD0000000000000000000000/pack.zip")
+        assert unknown.status == 404
+    with zipfile.ZipFile(io.BytesIO(body_b)) as zf:
+        assert zf.read(f"clips/camera.gate/{item['id']}.mp4") == clip
+    assert verify_pack(io.BytesIO(body_b)).ok
+    exports = await a.audit.query(action="station.footage.export")
+    assert sorted(e.actor for e in exports) == ["somchai", "somsak"]
+    # Without the workers' key, A's side of that door stays shut.
+    async with aiohttp.ClientSession() as anonymous:
+        path = f"{PEER_FOOTAGE_PATH}/{request_id}/pack.zip?user=somsak&role=operator"
+        assert (await anonymous.get(a.http.url + path)).status == 403
