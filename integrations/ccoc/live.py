@@ -214,9 +214,6 @@ class LiveRelay:
         if profile not in PROFILES:
             raise ConsoleError(f"profile is one of {', '.join(PROFILES)}", 400)
         grant = await self.console.viewing.grant(view_id, username)
-        row = await self.hub.storage.fetchone(
-            "SELECT reason, incident_id FROM ccoc_views WHERE id = ?", (view_id,)
-        )
         now = self.hub.clock.time()
         viewer = Viewer(
             ulid(),
@@ -224,8 +221,8 @@ class LiveRelay:
             username,
             role,
             name,
-            str(row["reason"]) if row is not None else "",
-            row["incident_id"] if row is not None else None,
+            grant.reason,
+            grant.incident_id,
             grant.expires,
             ip,
             now,

@@ -23,8 +23,10 @@ from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
 from integrations.ccoc.live_peers import (
     PEER_UPLINK_PATH,
+    PEER_VIEW_PATH,
     PEER_WATCH_PATH,
     peer_uplink,
+    peer_view,
     peer_watch,
     relay_uplink,
 )
@@ -159,9 +161,6 @@ async def live_page(request: web.Request) -> web.Response:
         words = live_labels(lang)
         text = words["live.expired"] if err.status == 403 else words["live.failed"]
         return web.Response(status=err.status, text=text, content_type="text/plain")
-    row = await relay.hub.storage.fetchone(
-        "SELECT reason, incident_id FROM ccoc_views WHERE id = ?", (view_id,)
-    )
     camera = await relay.console.viewing.camera(grant.hub_id, grant.entity_id)
     names = live_labels(lang)
     response = render(
@@ -172,7 +171,7 @@ async def live_page(request: web.Request) -> web.Response:
         view_id=view_id,
         grant=grant,
         camera=camera,
-        reason=row["reason"] if row is not None else "",
+        reason=grant.reason,
         profile=_profile(request),
         live_url=live_fields(view_id)["live_url"],
         live_status_url=live_fields(view_id)["live_status_url"],
@@ -199,6 +198,11 @@ async def uplink(request: web.Request) -> web.StreamResponse:
 async def worker_uplink(request: web.Request) -> web.StreamResponse:
     """A hub's uplink relayed by another station worker (signed with the workers' shared key)."""
     return await peer_uplink(request, _relay(request))
+
+
+async def worker_view(request: web.Request) -> web.Response:
+    """A view this worker opened, for the officer's request at another station worker (signed)."""
+    return await peer_view(request, _relay(request))
 
 
 async def worker_watch(request: web.Request) -> web.StreamResponse:
@@ -253,6 +257,16 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=tags,
             summary=(worker_uplink.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
+        ),
+        Route(
+            "GET",
+            PEER_VIEW_PATH + "/{view_id}",
+            console_errors(worker_view),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_view.__doc__ or "")
             + " Public route: protected by the workers' signature (refused without it).",
         ),
         Route(

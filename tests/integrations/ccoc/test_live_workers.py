@@ -119,12 +119,14 @@ async def test_officers_on_both_workers_share_one_upstream_and_hear_when_its_wor
 ) -> None:
     hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path, camera=clip)
     op_a, _ = await officer(a, "somchai")
+    somsak_at_a, _ = await officer(a, "somsak")
     op_b, _ = await officer(b, "somsak")
-    async with op_a, op_b:
+    async with op_a, somsak_at_a, op_b:
         view_a = await open_view(op_a, "camera.gate", "ตามหาคนร้าย")
         resp_a = await op_a.get(view_a["live_url"])
         await read_stream(resp_a, 10_000)
-        view_b = await open_view(op_b, "camera.gate", "ติดตามรถต้องสงสัย")
+        # Somsak's requests are dealt to both workers: he opens the view on A and plays it on B.
+        view_b = await open_view(somsak_at_a, "camera.gate", "ติดตามรถต้องสงสัย")
         resp_b = await op_b.get(view_b["live_url"])
         assert resp_b.status == 200, await resp_b.text()
         kinds = [k for k, _ in BoxReader().feed(await read_stream(resp_b, 20_000))]
