@@ -274,7 +274,9 @@ async def _from_holder(
     )
     headers = workers.sign("GET", path_qs, remote=request.remote or "")
     try:
-        async with workers.session.get(claim.url + path_qs, headers=headers) as resp:
+        # A big pack takes the holder a while to write before its first byte: no read timeout then.
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=None if tail else 60)
+        async with workers.session.get(claim.url + path_qs, headers=headers, timeout=timeout) as resp:
             if resp.status != 200 or not tail:
                 return web.Response(
                     status=resp.status, body=await resp.read(), content_type=resp.content_type
