@@ -42,6 +42,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -118,7 +119,20 @@ def _worker_id(folder: Path) -> str:
 
 def _signing_text(worker: str, at: str, method: str, path_qs: str, body: bytes, remote: str) -> bytes:
     digest = hashlib.sha256(body).hexdigest()
-    return "\n".join(("safetyhub-worker-1", worker, at, method.upper(), path_qs, digest, remote)).encode()
+    return "\n".join(
+        ("safetyhub-worker-1", worker, at, method.upper(), _canonical(path_qs), digest, remote)
+    ).encode()
+
+
+def _canonical(path_qs: str) -> str:
+    """Return the path and query decoded, the query sorted: what was sent and what arrives read alike.
+
+    The client's URL library and the server's may quote the same query
+    differently (``%40`` or ``@``), so the text signed is the decoded one.
+    """
+    parts = urlsplit(path_qs)
+    query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return f"{unquote(parts.path)}?{query}"
 
 
 class Workers:

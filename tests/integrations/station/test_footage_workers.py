@@ -96,7 +96,8 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
     assert done.actor == "hub:test-hub" and done.detail["items"][0]["sha256"] == item["sha256"]
 
     # An officer signed in at B asks B for the request and its pack: B asks A, which holds them.
-    op_b, _token = await officer(b, "somsak")
+    # (A name as odd as the accounts allow: the signed call names the officer in its query.)
+    op_b, _token = await officer(b, "สมศักดิ์@ccoc/2+1")
     async with op_b:
         seen = await op_b.get(f"/api/ccoc/footage_requests/{request_id}")
         assert seen.status == 200 and (await seen.json())["items"][0]["sha256"] == item["sha256"]
@@ -109,7 +110,7 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
         assert zf.read(f"clips/camera.gate/{item['id']}.mp4") == clip
     assert verify_pack(io.BytesIO(body_b)).ok
     exports = await a.audit.query(action="station.footage.export")
-    assert sorted(e.actor for e in exports) == ["somchai", "somsak"]
+    assert sorted(e.actor for e in exports) == ["somchai", "สมศักดิ์@ccoc/2+1"]
     # Without the workers' key, A's side of that door stays shut.
     async with aiohttp.ClientSession() as anonymous:
         path = f"{PEER_FOOTAGE_PATH}/{request_id}/pack.zip?user=somsak&role=operator"
