@@ -102,7 +102,18 @@ def verify_cleanup(request: pytest.FixtureRequest) -> Iterator[None]:
     _current[0] = "(between tests)"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """With pytest-xdist, gather the leaks each worker found (it has no terminal of its own)."""
+    _leaks.extend(getattr(node, "workeroutput", {}).get("leaks", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        # An xdist worker: its children were checked after each test; the controller reports.
+        workeroutput["leaks"] = list(_leaks)
+        return
     for pid, cmd in _descendants().items():
         _leaks.append(f"(session end): process {pid} still running: {cmd}")
         with contextlib.suppress(ProcessLookupError):
