@@ -25,6 +25,10 @@ Each viewer's start and stop is written to the station's audit log
 (``station.camera.live``) and mirrored to the owner's hub
 (``audit.station_view`` with ``what: live``), whose camera page shows who is
 watching and why.
+
+A station with several workers keeps all of this per camera, not per
+worker: the hub's uplink and the officers of other workers reach the
+worker holding the upstream through :mod:`integrations.ccoc.live_peers`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from hub.core.bus import Event
@@ -48,7 +53,7 @@ from hub.keys import HubKey
 from integrations.ccoc.delivery import ConsoleError
 from integrations.federation.const import LIVE_COMMAND, STATION_VIEW_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.const import EVENT_COMMAND_RESULT
+from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_PEER_COMMAND
 from integrations.video.mp4 import MAX_BOX, BoxError, TrackInfo, iter_boxes, parse_fragment, parse_init
 
 if TYPE_CHECKING:
@@ -93,6 +98,8 @@ class Viewer:
     skipped: int = 0
     up: Upstream | None = None
     stopped: bool = False
+    #: Another worker's follower of this upstream (its officers are audited there, not here).
+    peer: bool = False
 
 
 @dataclass(eq=False)
@@ -128,6 +135,10 @@ class Upstream:
     #: (monotonic time, bytes) of recent fragments, for the bitrate shown on the console.
     recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=400))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Several workers: the connection to the worker that owns this upstream, when this is a copy.
+    owner_ws: aiohttp.ClientWebSocketResponse | None = None
+    #: Whether this worker claimed the camera in the registry (and releases it at the end).
+    claimed: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -155,26 +166,44 @@ class LiveRelay:
         self.by_id: dict[str, Upstream] = {}
         #: The last end of each (hub, camera, profile): shown to a player that asks after it.
         self.last_end: dict[tuple[str, str, str], tuple[str, str]] = {}
-        self._unsub: Any = None
+        self._unsubs: list[Any] = []
         self._task: asyncio.Task[Any] | None = None
         self.refused_uplinks = 0
         self._refusals: dict[tuple[str, str], float] = {}
+        #: Several workers (PostgreSQL): the hub's uplink may land on another worker, which relays
+        #: it here (integrations.ccoc.live_peers); None on a single station.
+        self.workers = self.station.workers
+        #: Uplinks this worker relays to the worker that owns them (closed first when stopping).
+        self.relaying: set[aiohttp.ClientWebSocketResponse] = set()
+        #: Copies of other workers' upstreams being read (integrations.ccoc.live_peers.follow).
+        self._following: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Follow command answers and start the watchdog."""
-        self._unsub = self.hub.bus.listen(EVENT_COMMAND_RESULT, self._on_result)
+        """Follow command answers (stored here or by another worker) and start the watchdog."""
+        self._unsubs = [
+            self.hub.bus.listen(EVENT_COMMAND_RESULT, self._on_result),
+            self.hub.bus.listen(EVENT_PEER_COMMAND, self._on_peer_result),
+        ]
         self._task = self.hub.create_background_task(self._watchdog(), "live video watchdog")
 
     async def stop(self) -> None:
         """End every stream."""
-        if self._unsub is not None:
-            self._unsub()
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         for up in list(self.streams.values()):
             await self._end(up, "ended", "station_stopping")
+        from integrations.ccoc.live_peers import stop_relaying
+
+        for peer in list(self.relaying):
+            await stop_relaying(peer)
+        for task in list(self._following):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 3)
 
     # -- viewers ---------------------------------------------------------------------------------
 
@@ -185,9 +214,6 @@ class LiveRelay:
         if profile not in PROFILES:
             raise ConsoleError(f"profile is one of {', '.join(PROFILES)}", 400)
         grant = await self.console.viewing.grant(view_id, username)
-        row = await self.hub.storage.fetchone(
-            "SELECT reason, incident_id FROM ccoc_views WHERE id = ?", (view_id,)
-        )
         now = self.hub.clock.time()
         viewer = Viewer(
             ulid(),
@@ -195,8 +221,8 @@ class LiveRelay:
             username,
             role,
             name,
-            str(row["reason"]) if row is not None else "",
-            row["incident_id"] if row is not None else None,
+            grant.reason,
+            grant.incident_id,
             grant.expires,
             ip,
             now,
@@ -210,10 +236,17 @@ class LiveRelay:
                 raise ConsoleError("too many live streams at this station now; try again shortly", 503)
             up = Upstream(grant.hub_id, grant.entity_id, profile, ulid(), now)
             self.streams[key] = up
-            self.by_id[up.stream_id] = up
             up.viewers[viewer.id] = viewer
             viewer.up = up
+            if self.workers is not None and await self._follow_owner(up):
+                # Another worker has this camera's upstream: its copy serves this officer.
+                await self._audit_viewer(up, viewer, "start")
+                return viewer
+            self.by_id[up.stream_id] = up
             try:
+                if self.workers is not None:
+                    # Before the hub is asked: its uplink may land on another worker, which looks here.
+                    await self.workers.claim("live", up.stream_id, grant.hub_id)
                 record = await self.console.delivery.submit(
                     grant.hub_id,
                     LIVE_COMMAND,
@@ -231,7 +264,15 @@ class LiveRelay:
                     incident_id=viewer.incident_id,
                     ip=ip,
                 )
-            except ConsoleError as err:
+            except Exception as err:
+                if not isinstance(err, ConsoleError):
+                    # The registry is out of reach (the database went away): nothing was asked.
+                    up.viewers.clear()
+                    viewer.stopped = True
+                    await self._end(up, "failed", f"not_sent: {err}")
+                    raise ConsoleError(
+                        "the request could not be sent to the hub", 503, code="not_sent"
+                    ) from err
                 up.viewers.clear()
                 viewer.stopped = True  # never started: nothing to audit as a stop
                 code = "hub_offline" if err.status == 409 else "not_sent"
@@ -240,15 +281,75 @@ class LiveRelay:
                 raise
             up.command_id = str(record["id"])
         else:
-            up.viewers[viewer.id] = viewer
-            viewer.up = up
-            if up.init is not None:
-                viewer.queue.put_nowait(up.init)
-                for fragment in up.gop[: _VIEWER_QUEUE - 1]:
-                    viewer.queue.put_nowait(fragment)
-                viewer.need_key = not up.gop
+            self.join(up, viewer)
         await self._audit_viewer(up, viewer, "start")
         return viewer
+
+    def join(self, up: Upstream, viewer: Viewer) -> None:
+        """Add a viewer to a running upstream: the init segment and the GOP so far, so it starts at once."""
+        up.viewers[viewer.id] = viewer
+        viewer.up = up
+        if up.init is not None:
+            viewer.queue.put_nowait(up.init)
+            for fragment in up.gop[: _VIEWER_QUEUE - 1]:
+                viewer.queue.put_nowait(fragment)
+            viewer.need_key = not up.gop
+
+    async def _follow_owner(self, up: Upstream) -> bool:
+        """Several workers: claim the camera, or copy the upstream of the worker that has it; True if copied."""
+        from integrations.ccoc.live_peers import follow
+
+        assert self.workers is not None
+        camera = _camera_key(up)
+        for force in (False, True):
+            try:
+                owner = await self.workers.claim_first("live_camera", camera, up.hub_id, force=force)
+            except Exception as err:  # noqa: BLE001 - the registry is away: this worker asks the hub itself
+                _LOGGER.warning("Live: could not claim %s: %s", camera, err)
+                return False
+            if owner is None:
+                up.claimed = True
+                return False
+            ws = await follow(self, up, owner)
+            if ws is not None:
+                task = self.hub.create_background_task(self._read_owner(up, ws), f"live copy of {camera}")
+                self._following.add(task)
+                task.add_done_callback(self._following.discard)
+                return True
+            # The owner just ended it, or cannot be reached: this worker takes the camera over.
+        return False
+
+    async def _read_owner(self, up: Upstream, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Feed a copy from its owner's messages until it ends; a lost owner ends it as worker_lost."""
+        import json
+
+        state, why = "ended", ""
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.BINARY:
+                    problem = self._media(up, msg.data)
+                    if problem is not None:
+                        state, why = "failed", problem
+                        break
+                    continue
+                if msg.type != WSMsgType.TEXT:
+                    break
+                with contextlib.suppress(ValueError, AttributeError):
+                    doc = json.loads(msg.data)
+                    if doc.get("type") == "status":
+                        up.hub_status = dict(doc.get("camera") or {})
+                    elif doc.get("type") == "end":
+                        state = str(doc.get("state") or "ended")
+                        why = str(doc.get("reason") or "ended")[:200]
+                        break
+        except Exception as err:  # noqa: BLE001 - whatever broke the connection, the viewers are told
+            _LOGGER.warning("Live: lost the owner of stream %s: %s", up.stream_id, err)
+        finally:
+            if state not in ("ended", "refused", "failed"):
+                state = "ended"
+            await self._end(
+                up, state, why or "worker_lost: the station worker that holds this stream stopped"
+            )
 
     async def detach(self, viewer: Viewer, why: str) -> None:
         """Detach a viewer (it left, its grant expired, or the stream ended); audit and mirror once."""
@@ -259,7 +360,8 @@ class LiveRelay:
             return
         viewer.stopped = True
         up.viewers.pop(viewer.id, None)
-        await self._audit_viewer(up, viewer, "stop", _code(viewer.ended))
+        if not viewer.peer:
+            await self._audit_viewer(up, viewer, "stop", _code(viewer.ended))
         if not up.viewers and up.state not in ("ended", "refused", "failed"):
             # The last viewer left: the hub's uplink closes now, not at the next tick.
             await self._end(up, "ended", "no_viewers")
@@ -303,6 +405,16 @@ class LiveRelay:
 
     def authenticate(self, request: web.Request) -> tuple[str, Upstream]:
         """Check the hub's credential and the stream it names; return (hub id, upstream) or raise."""
+        user, password = self.hub_credential(request)
+        # The stream is checked before the password: only a hub the station just asked for a
+        # stream can make it run PBKDF2, so the public route is no lever for burning CPU.
+        up = self.stream_for(user, request.query.get("stream", ""), request.query.get("camera", ""))
+        if not self.password_ok(user, password):
+            raise ConsoleError("wrong hub credentials", 401)
+        return user, up
+
+    def hub_credential(self, request: web.Request) -> tuple[str, str]:
+        """Return (hub id, password) from the uplink's Basic header, for a hub registered here; else raise."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             raise ConsoleError("hub credentials required (Basic)", 401)
@@ -313,11 +425,11 @@ class LiveRelay:
             raise ConsoleError("hub credentials are malformed", 401) from None
         if not NAME_RE.match(user) or user not in self.station.ingest.registered:
             raise ConsoleError("unknown hub", 401)
-        stream_id = request.query.get("stream", "")
-        camera = request.query.get("camera", "")
+        return user, password
+
+    def stream_for(self, user: str, stream_id: str, camera: str) -> Upstream:
+        """Return the upstream this worker asked hub ``user`` for, waiting for its uplink; else raise 403."""
         up = self.by_id.get(stream_id) if ID_RE.match(stream_id) else None
-        # The stream is checked before the password: only a hub the station just asked for a
-        # stream can make it run PBKDF2, so the public route is no lever for burning CPU.
         if up is None or up.hub_id != user:
             # Not a stream this station asked this hub for (or another hub's): refused, never relayed.
             raise ConsoleError("no such stream was asked of this hub", 403)
@@ -325,11 +437,10 @@ class LiveRelay:
             raise ConsoleError("this stream was asked for another camera", 403)
         if up.ws is not None or up.state != "starting":
             raise ConsoleError("this stream token was already used", 403)
-        if not self._password_ok(user, password):
-            raise ConsoleError("wrong hub credentials", 401)
-        return user, up
+        return up
 
-    def _password_ok(self, hub_id: str, password: str) -> bool:
+    def password_ok(self, hub_id: str, password: str) -> bool:
+        """Return whether ``password`` is the hub's broker password (PBKDF2: call after the cheap checks)."""
         from integrations.station.broker import BrokerFiles, read_passwd, verify_password
 
         config_dir = self.hub.config_dir
@@ -360,20 +471,29 @@ class LiveRelay:
             result="refused",
         )
 
-    async def run_uplink(self, request: web.Request, hub_id: str, up: Upstream) -> web.WebSocketResponse:
-        """Receive one hub's stream until either side ends it."""
+    async def run_uplink(
+        self, request: web.Request, hub_id: str, up: Upstream, *, via: tuple[str, str] | None = None
+    ) -> web.WebSocketResponse:
+        """Receive one hub's stream until either side ends it.
+
+        ``via`` is (worker id, the hub's address) when another worker received
+        the hub's connection and relays it here.
+        """
         ws = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_BOX, compress=False)
         await ws.prepare(request)
         up.ws = ws
         up.connected_at = self.hub.clock.time()
+        detail: dict[str, Any] = {"phase": "upstream_start", "stream_id": up.stream_id, "profile": up.profile}
+        if via is not None:
+            detail["via_worker"] = via[0]
         await self.hub.audit.log(
             f"hub:{hub_id}",
             AUDIT_LIVE,
             f"{hub_id}/{up.entity_id}",
             role="hub",
-            detail={"phase": "upstream_start", "stream_id": up.stream_id, "profile": up.profile},
+            detail=detail,
             source="federation",
-            ip=request.remote or "",
+            ip=(via[1] if via is not None else request.remote) or "",
         )
         why = "hub_closed"
         try:
@@ -391,6 +511,9 @@ class LiveRelay:
                 why = up.reason
             elif up.end_reason:
                 why = up.end_reason  # the hub said why it ended (the owner's window closed...)
+            elif via is not None and ws.close_code != 1000:
+                # The relaying worker went away mid-stream (no close from it, nor an end from the hub).
+                why = "worker_lost: the station worker relaying this stream stopped"
         finally:
             if up.state not in ("ended", "refused", "failed"):
                 final = "failed" if why.startswith("bad_media") or why.startswith("unsupported") else "ended"
@@ -492,7 +615,18 @@ class LiveRelay:
         up.changed.set()
         if self.streams.get(up.key) is up:
             del self.streams[up.key]
-        self.by_id.pop(up.stream_id, None)
+        owned = self.by_id.pop(up.stream_id, None) is not None
+        if self.workers is not None and (owned or up.claimed):
+            try:
+                if owned:
+                    await self.workers.release("live", up.stream_id)
+                if up.claimed:
+                    await self.workers.release("live_camera", _camera_key(up))
+            except Exception as err:  # noqa: BLE001 - a leftover claim is dropped when it is a day old
+                _LOGGER.warning("Live: could not drop the claims of stream %s: %s", up.stream_id, err)
+        if up.owner_ws is not None and not up.owner_ws.closed:
+            with contextlib.suppress(Exception):
+                await up.owner_ws.close()
         self.last_end[up.key] = (state, reason)
         if len(self.last_end) > 5000:
             self.last_end.clear()
@@ -525,11 +659,24 @@ class LiveRelay:
         data = event.data
         if data.get("command") != LIVE_COMMAND:
             return
-        command_id = str(data.get("command_id") or "")
+        await self._hub_answered(
+            str(data.get("command_id") or ""), str(data.get("status")), data.get("error")
+        )
+
+    async def _on_peer_result(self, event: Event) -> None:
+        """The hub's answer landed on another worker: a refusal must still reach the viewers here."""
+        command_id = str(event.data.get("command_id") or "")
+        if not any(up.command_id == command_id for up in self.streams.values()):
+            return
+        record = await self.station.store.command(command_id)
+        if record is not None and record.command == LIVE_COMMAND and record.status in ("refused", "error"):
+            await self._hub_answered(command_id, record.status, record.error)
+
+    async def _hub_answered(self, command_id: str, answer: str, hub_error: Any) -> None:
         for up in list(self.streams.values()):
-            if up.command_id == command_id and data.get("status") != "ok":
-                status = "refused" if data.get("status") == "refused" else "failed"
-                error = str(data.get("error") or status)
+            if up.command_id == command_id and answer != "ok":
+                status = "refused" if answer == "refused" else "failed"
+                error = str(hub_error or status)
                 if not _CODED.match(error):
                     # Not the live path's own answer (e.g. the owner turned camera.live off in
                     # commands.allow): still a reason the console can say in Thai.
@@ -555,7 +702,12 @@ class LiveRelay:
                     _drain(viewer.queue)
                     viewer.queue.put_nowait(None)
                     await self.detach(viewer, "grant_expired")
-            if up.state == "starting" and up.ws is None and mono - up.created_mono > self.cfg.connect_timeout:
+            if (
+                up.state == "starting"
+                and up.ws is None
+                and up.owner_ws is None  # a copy: its owner times the hub out, and says so
+                and mono - up.created_mono > self.cfg.connect_timeout
+            ):
                 await self._end(up, "failed", "hub_timeout: the hub did not connect")
             elif (
                 up.state == "live"
@@ -622,6 +774,10 @@ _POLICY_CODES = frozenset(
 )
 #: A reason that starts with its code (``outside_alarm_window: ...``).
 _CODED = re.compile(r"^[a-z_]{2,40}: ")
+
+
+def _camera_key(up: Upstream) -> str:
+    return f"{up.hub_id}/{up.entity_id}/{up.profile}"
 
 
 def _code(reason: str) -> str:

@@ -72,6 +72,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "no incident at this hub within the allowed window",
     ),
     "why.station_stopping": ("สถานีกำลังปิดระบบ", "the station is shutting down"),
+    "why.worker_lost": (
+        "เครื่องของสถานีที่ส่งต่อภาพนี้หยุดทำงาน เปิดดูใหม่อีกครั้ง",
+        "the station server carrying this stream stopped; open the view again",
+    ),
 }
 
 

@@ -21,7 +21,17 @@ from integrations.ccoc.delivery import ConsoleError, console_errors
 from integrations.ccoc.labels import labels
 from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
+from integrations.ccoc.live_peers import (
+    PEER_UPLINK_PATH,
+    PEER_VIEW_PATH,
+    PEER_WATCH_PATH,
+    peer_uplink,
+    peer_view,
+    peer_watch,
+    relay_uplink,
+)
 from integrations.federation.const import LIVE_UPLINK_PATH
+from integrations.federation.protocol import ID_RE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -151,9 +161,6 @@ async def live_page(request: web.Request) -> web.Response:
         words = live_labels(lang)
         text = words["live.expired"] if err.status == 403 else words["live.failed"]
         return web.Response(status=err.status, text=text, content_type="text/plain")
-    row = await relay.hub.storage.fetchone(
-        "SELECT reason, incident_id FROM ccoc_views WHERE id = ?", (view_id,)
-    )
     camera = await relay.console.viewing.camera(grant.hub_id, grant.entity_id)
     names = live_labels(lang)
     response = render(
@@ -164,7 +171,7 @@ async def live_page(request: web.Request) -> web.Response:
         view_id=view_id,
         grant=grant,
         camera=camera,
-        reason=row["reason"] if row is not None else "",
+        reason=grant.reason,
         profile=_profile(request),
         live_url=live_fields(view_id)["live_url"],
         live_status_url=live_fields(view_id)["live_status_url"],
@@ -176,12 +183,31 @@ async def live_page(request: web.Request) -> web.Response:
 async def uplink(request: web.Request) -> web.StreamResponse:
     """A hub's outgoing live stream (WebSocket): its broker credential and the stream id the station issued."""
     relay = _relay(request)
+    stream_id = request.query.get("stream", "")
+    if relay.workers is not None and stream_id not in relay.by_id and ID_RE.match(stream_id):
+        # Several workers: the balancing proxy gave us a stream another worker asked for.
+        return await relay_uplink(request, relay, relay.workers)
     try:
         hub_id, up = relay.authenticate(request)
     except ConsoleError as err:
         await relay.refuse_uplink(request, err)
         return json_error(err.status, str(err))
     return await relay.run_uplink(request, hub_id, up)
+
+
+async def worker_uplink(request: web.Request) -> web.StreamResponse:
+    """A hub's uplink relayed by another station worker (signed with the workers' shared key)."""
+    return await peer_uplink(request, _relay(request))
+
+
+async def worker_view(request: web.Request) -> web.Response:
+    """A view this worker opened, for the officer's request at another station worker (signed)."""
+    return await peer_view(request, _relay(request))
+
+
+async def worker_watch(request: web.Request) -> web.StreamResponse:
+    """Another station worker's copy of an upstream this worker holds (signed with the workers' key)."""
+    return await peer_watch(request, _relay(request))
 
 
 def routes(hub: Hub) -> list[Route]:
@@ -222,5 +248,35 @@ def routes(hub: Hub) -> list[Route]:
             tags=tags,
             summary=(uplink.__doc__ or "")
             + " Public route: protected by the hub's credential and stream id.",
+        ),
+        Route(
+            "GET",
+            PEER_UPLINK_PATH,
+            console_errors(worker_uplink),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_uplink.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
+        ),
+        Route(
+            "GET",
+            PEER_VIEW_PATH + "/{view_id}",
+            console_errors(worker_view),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_view.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
+        ),
+        Route(
+            "GET",
+            PEER_WATCH_PATH,
+            console_errors(worker_watch),
+            public=True,
+            csrf=False,
+            tags=tags,
+            summary=(worker_watch.__doc__ or "")
+            + " Public route: protected by the workers' signature (refused without it).",
         ),
     ]

@@ -21,14 +21,19 @@ Cameras shared as ``registry`` show their owner's contact, never a picture;
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import aiohttp
 
 from hub.core.ids import ulid
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.ccoc.delivery import ConsoleError
 from integrations.ccoc.live_web import live_fields
 from integrations.federation.const import STATION_VIEW_COMMAND
+from integrations.federation.protocol import ID_RE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
     from integrations.station.runtime import Station
 
 __all__ = ("Viewing", "AUDIT_VIEW", "IMAGE_POLICIES", "camera_actions")
+
+_LOGGER = logging.getLogger(__name__)
 
 #: The station's audit action for an officer's view of a camera's pictures.
 AUDIT_VIEW = "station.camera.view"
@@ -63,6 +70,8 @@ class _Grant:
     hub_id: str
     entity_id: str
     expires: float
+    reason: str = ""
+    incident_id: str | None = None
 
 
 class Viewing:
@@ -77,6 +86,8 @@ class Viewing:
         self.delivery = delivery
         self.hubs = hubs
         self._thumb_seen: dict[tuple[str, str, str, str], float] = {}
+        #: Several workers: grants of views opened on other workers, as last told (view id, officer).
+        self._elsewhere: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def camera(self, hub_id: str, entity_id: str) -> dict[str, Any]:
         """Return a camera from its hub's registry, or raise 404."""
@@ -191,6 +202,12 @@ class Viewing:
                 mirror["id"],
             ),
         )
+        if self.station.workers is not None:
+            # Several workers: the officer's next request (the live player) may reach another one.
+            try:
+                await self.station.workers.claim("view", view_id, hub_id)
+            except Exception as err:  # noqa: BLE001 - the view works here; other workers will not find it
+                _LOGGER.warning("Console: could not record view %s for the other workers: %s", view_id, err)
         return {
             "view_id": view_id,
             "hub_id": hub_id,
@@ -251,19 +268,76 @@ class Viewing:
         return images[:24]
 
     async def grant(self, view_id: str, username: str) -> _Grant:
-        """Return a live grant of ``username``, or raise 403/404."""
-        row = await self.hub.storage.fetchone("SELECT * FROM ccoc_views WHERE id = ?", (view_id,))
-        if row is None or row["username"] != username:
+        """Return a live grant of ``username``, or raise 403/404.
+
+        With several workers the view may have been opened on another one (a
+        balancing proxy deals an officer's requests): its grant is asked of
+        that worker, and judged here by the same rules.
+        """
+        found = await self.held_view(view_id, username)
+        if found is None:
+            found = await self._held_elsewhere(view_id, username)
+        if found is None or found.get("username") != username:
             raise ConsoleError("no such view of yours", 404)
-        if row["expires"] < self.hub.clock.time():
+        if float(found["expires"]) < self.hub.clock.time():
             raise ConsoleError("this view has ended: open the camera again with a reason", 403)
-        return _Grant(row["id"], row["username"], row["hub_id"], row["entity_id"], float(row["expires"]))
+        return _Grant(
+            str(found["id"]),
+            str(found["username"]),
+            str(found["hub_id"]),
+            str(found["entity_id"]),
+            float(found["expires"]),
+            str(found.get("reason") or ""),
+            found.get("incident_id"),
+        )
+
+    async def held_view(self, view_id: str, username: str) -> dict[str, Any] | None:
+        """Return a view of ``username`` kept by this worker (its grant's fields), or None."""
+        row = await self.hub.storage.fetchone(
+            "SELECT id, username, hub_id, entity_id, expires, reason, incident_id FROM ccoc_views WHERE id = ?",
+            (view_id,),
+        )
+        if row is None or row["username"] != username:
+            return None
+        return dict(row)
+
+    async def _held_elsewhere(self, view_id: str, username: str) -> dict[str, Any] | None:
+        """Ask the worker that opened the view for it (signed); None if none has it or it is away."""
+        from integrations.ccoc.live_peers import PEER_VIEW_PATH
+
+        workers = self.station.workers
+        if workers is None or workers.session is None or not ID_RE.match(view_id):
+            return None
+        # What the holder said last: if it has stopped since, the player here can still be told why
+        # its stream ended, and the grant still ends when it was granted to.
+        known = self._elsewhere.get((view_id, username))
+        claim = await workers.owner("view", view_id)
+        if claim is None or claim.worker_id == workers.id:
+            return None
+        if not claim.alive or not claim.url:
+            return known
+        path_qs = f"{PEER_VIEW_PATH}/{view_id}?{urlencode({'user': username})}"
+        try:
+            async with workers.session.get(claim.url + path_qs, headers=workers.sign("GET", path_qs)) as resp:
+                if resp.status != 200:
+                    return None
+                doc = await resp.json()
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
+            _LOGGER.warning(
+                "Console: worker %s did not answer for view %s: %s", claim.worker_id, view_id, err
+            )
+            return known
+        if not isinstance(doc, dict):
+            return None
+        if len(self._elsewhere) > 10_000:
+            self._elsewhere.clear()
+        self._elsewhere[(view_id, username)] = doc
+        return doc
 
     async def view_images(self, view_id: str, username: str) -> list[dict[str, Any]]:
         """Return the pictures a grant covers now (new ones arrive while it lasts)."""
         grant = await self.grant(view_id, username)
-        row = await self.hub.storage.fetchone("SELECT incident_id FROM ccoc_views WHERE id = ?", (view_id,))
-        incident_id = row["incident_id"] if row is not None else None
+        incident_id = grant.incident_id
         active = await self.station.store.incidents(hub_id=grant.hub_id, status="active", limit=100)
         images = await self._images(grant.hub_id, grant.entity_id, incident_id, active)
         return [{**i, "url": f"/ccoc/views/{view_id}/{i['id']}.jpg"} for i in images]

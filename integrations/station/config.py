@@ -120,6 +120,11 @@ class StationConfig(BrokerOwnerConfig):
     #: Several station workers share the load with ``$share/<group>/...`` (clean sessions then).
     share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    #: Several workers on PostgreSQL: where the *other workers* reach this one's web server (live
+    #: video and footage uploads that land on another worker are relayed here).  Default: the
+    #: address it listens on (a wildcard bind is reached on 127.0.0.1, i.e. workers on one machine).
+    #: Scheme, host and port only: the workers sign each call's path as it is sent.
+    worker_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+/?$")
     #: When a quiet hub counts as failed (per hub: its heartbeat interval × missed_beats + grace).
     supervision: SupervisionConfig = Field(default_factory=SupervisionConfig)
     #: Largest JSON envelope accepted (an MQTT message carrying several, one per line, may be

@@ -30,8 +30,8 @@ from hub.core.bus import Event
 from hub.core.ids import ulid
 from hub.keys import HubKey
 from integrations.federation.const import EVENT_FOOTAGE_STATUS, FOOTAGE_REQUEST_COMMAND
-from integrations.federation.protocol import NAME_RE
-from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_EVENT
+from integrations.federation.protocol import ID_RE, NAME_RE
+from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_EVENT, EVENT_PEER_COMMAND
 from integrations.video.evidence import EvidenceKey, PublicKey, load_evidence_key, parse_public_key
 from integrations.video.footage_protocol import STATES
 
@@ -53,6 +53,10 @@ AUDIT_DELIVERED = "station.footage.delivered"
 AUDIT_EXPORT = "station.footage.export"
 AUDIT_UPLOAD_REFUSED = "station.footage.upload_refused"
 COMPONENT = "station_footage"
+#: Where a worker hands a hub's ``footage_status`` to the worker whose request it is.
+PEER_STATUS_PATH = "/api/station/workers/footage/status"
+#: Where an officer's worker asks the worker holding a request for it and its pack (``/{id}[/pack.zip]``).
+PEER_FOOTAGE_PATH = "/api/station/workers/footage/requests"
 #: Later states win; the last three are final (a failed request may still be delivered on a retry).
 _RANK = {"pending": 0, "approved": 1, "denied": 2, "failed": 2, "delivered": 3}
 
@@ -190,6 +194,7 @@ class FootageDesk:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._unsubs += [
             self.hub.bus.listen(EVENT_COMMAND_RESULT, self._on_result),
+            self.hub.bus.listen(EVENT_PEER_COMMAND, self._on_peer_result),
             self.hub.bus.listen(EVENT_EVENT, self._on_event),
         ]
 
@@ -247,6 +252,13 @@ class FootageDesk:
         upload_url = self.upload_url()
         now = self.hub.clock.time()
         request_id = ulid()
+        workers = self.station.workers
+        if workers is not None:
+            # Several workers: the hub's uploads may land on any of them; they find this one here.
+            try:
+                await workers.claim("footage", request_id, request["hub_id"])
+            except Exception as err:
+                raise FootageError("the station database is out of reach; try again shortly", 503) from err
         await self.hub.storage.execute(
             "INSERT INTO footage_requests (id, hub_id, cameras, start_ts, end_ts, reason, case_number, username, "
             "role, officer_name, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -515,6 +527,16 @@ class FootageDesk:
         except Exception:
             _LOGGER.exception("Footage: could not record a hub's answer to %s", data.get("command_id"))
 
+    async def _on_peer_result(self, event: Event) -> None:
+        """Another worker stored the hub's answer to a request asked from here."""
+        command_id = str(event.data.get("command_id") or "")
+        try:
+            record = await self.station.store.command(command_id)
+            if record is not None and record.command == FOOTAGE_REQUEST_COMMAND:
+                await self._apply_result(record.hub_id, command_id, record.status)
+        except Exception:
+            _LOGGER.exception("Footage: could not record a hub's answer to %s", command_id)
+
     async def _apply_result(self, hub_id: str, command_id: str, status: str) -> None:
         row = await self.hub.storage.fetchone(
             "SELECT id FROM footage_requests WHERE command_id = ? AND hub_id = ?", (command_id, hub_id)
@@ -552,16 +574,55 @@ class FootageDesk:
         if body.get("state") == "delivered":
             return  # only the hub's signed manifest, over HTTP, makes a request delivered
         try:
-            await self.set_state(
-                str(body.get("request_id")),
-                hub_id,
-                str(body.get("state")),
-                body.get("reason"),
-                str(body.get("by") or f"hub:{hub_id}"),
-                {k: body.get(k) for k in ("via", "decision", "error") if body.get(k) is not None},
-            )
+            if not await self.hub_status(hub_id, body):
+                await self._pass_on(hub_id, body)
         except Exception:
             _LOGGER.exception("Footage: could not record a status from hub %s", hub_id)
+
+    async def hub_status(self, hub_id: str, body: dict[str, Any]) -> bool:
+        """Apply a hub's ``footage_status`` to a request of this worker's; return whether it is one."""
+        request_id = str(body.get("request_id"))
+        row = await self.hub.storage.fetchone(
+            "SELECT 1 FROM footage_requests WHERE id = ? AND hub_id = ?", (request_id, hub_id)
+        )
+        if row is None:
+            return False
+        await self.set_state(
+            request_id,
+            hub_id,
+            str(body.get("state")),
+            body.get("reason"),
+            str(body.get("by") or f"hub:{hub_id}"),
+            {k: body.get(k) for k in ("via", "decision", "error") if body.get(k) is not None},
+        )
+        return True
+
+    async def _pass_on(self, hub_id: str, body: dict[str, Any]) -> None:
+        """Several workers: hand a status this worker stored to the worker that asked for the footage."""
+        workers = self.station.workers
+        request_id = str(body.get("request_id"))
+        if workers is None or not ID_RE.match(request_id):
+            return
+        claim = await workers.owner("footage", request_id)
+        if claim is None or claim.worker_id == workers.id or claim.hub_id != hub_id:
+            return
+        if not claim.alive or claim.url is None or workers.session is None:
+            _LOGGER.warning(
+                "Footage: the worker holding request %s is away; its status %s waits for the manifest",
+                request_id,
+                body.get("state"),
+            )
+            return
+        payload = json.dumps({"hub_id": hub_id, "status": body}, default=str).encode()
+        headers = {"Content-Type": "application/json", **workers.sign("POST", PEER_STATUS_PATH, payload)}
+        async with workers.session.post(claim.url + PEER_STATUS_PATH, data=payload, headers=headers) as resp:
+            if resp.status != 200:
+                _LOGGER.warning(
+                    "Footage: worker %s did not take request %s's status: HTTP %s",
+                    claim.worker_id,
+                    request_id,
+                    resp.status,
+                )
 
     # -- the hub's key -----------------------------------------------------------------------------
 

@@ -23,16 +23,27 @@ the station knows from the hub's federation registry):
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
 from hub.http.routes import Route, current_user, json_error, read_json_object
 from hub.http.server import HUB_KEY
 from integrations.federation.protocol import ID_RE, NAME_RE
-from integrations.station.footage import AUDIT_UPLOAD_REFUSED, FOOTAGE, FootageDesk, FootageError
+from integrations.station.footage import (
+    AUDIT_UPLOAD_REFUSED,
+    FOOTAGE,
+    PEER_FOOTAGE_PATH,
+    PEER_STATUS_PATH,
+    FootageDesk,
+    FootageError,
+)
 from integrations.station.footage_pack import export
+from integrations.station.workers import WorkerCallRefused, caller
 from integrations.video.footage_protocol import (
     HEADER_HUB,
     HEADER_OFFSET,
@@ -94,10 +105,14 @@ def _request_id(request: web.Request) -> str:
     return value
 
 
-async def get_request(request: web.Request) -> web.Response:
+async def get_request(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
     try:
         desk = _desk(request)
-        found = await desk.get(_request_id(request))
+        request_id = _request_id(request)
+        found = await desk.get(request_id)
+        if found is None and (held := await _from_holder(request, desk, request_id, "", user)) is not None:
+            return held
     except FootageError as err:
         return _error(err)
     if found is None:
@@ -110,27 +125,34 @@ async def get_pack(request: web.Request) -> web.StreamResponse:
     try:
         desk = _desk(request)
         request_id = _request_id(request)
+        if (held := await _from_holder(request, desk, request_id, "/pack.zip", user)) is not None:
+            return held
         path = await export(desk, request_id, user=user.username, role=user.role, ip=request.remote or "")
     except FootageError as err:
         return _error(err)
+    return await _send_pack(request, request_id, path)
+
+
+async def _send_pack(request: web.Request, request_id: str, path: Path) -> web.StreamResponse:
+    loop = request.app[HUB_KEY].loop
     try:
+        size = (await loop.run_in_executor(None, path.stat)).st_size
         response = web.StreamResponse(
             headers={
                 "Content-Type": "application/zip",
                 "Content-Disposition": f'attachment; filename="evidence-{request_id}.zip"',
-                "Content-Length": str(path.stat().st_size),
+                "Content-Length": str(size),
                 "Cache-Control": "no-store",
             }
         )
         await response.prepare(request)
-        loop = request.app[HUB_KEY].loop
         with path.open("rb") as src:
             while chunk := await loop.run_in_executor(None, src.read, 1024 * 1024):
                 await response.write(chunk)
         await response.write_eof()
         return response
     finally:
-        path.unlink(missing_ok=True)
+        await loop.run_in_executor(None, lambda: path.unlink(missing_ok=True))
 
 
 async def keys(request: web.Request) -> web.Response:
@@ -191,6 +213,151 @@ async def _signed(request: web.Request, desk: FootageDesk, body: bytes) -> tuple
     return hub_id, key
 
 
+async def _elsewhere(
+    request: web.Request, desk: FootageDesk, request_id: str, body: bytes
+) -> web.Response | None:
+    """Several workers: relay a (signature-checked) upload to the worker whose request it is; None if ours.
+
+    The request's row and its clips live with the worker that asked the hub
+    (its claim in the registry); the balancing proxy may have handed the
+    hub's call to another.  The call goes on unchanged (the hub's signature
+    covers it, and is checked again there), signed with the workers' key.
+    While that worker is away the hub is told 503 and tries again later: a
+    404 would make it give up.
+    """
+    workers = desk.station.workers
+    if workers is None:
+        return None
+    try:
+        if workers.check(request, body) is not None:
+            return None  # relayed here by the worker that received it: ours
+    except WorkerCallRefused as err:
+        raise FootageError(str(err), 403) from err
+    claim = await workers.owner("footage", request_id)
+    if claim is None or claim.worker_id == workers.id:
+        return None
+    if not claim.alive or claim.url is None:
+        raise FootageError("the station server that holds this request is away; try again shortly", 503)
+    headers = {h: request.headers[h] for h in _RELAYED_HEADERS if h in request.headers}
+    try:
+        return await workers.forward(claim, request, body, headers)
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        raise FootageError(
+            "the station server that holds this request cannot be reached; try again shortly", 503
+        ) from err
+
+
+_RELAYED_HEADERS = (HEADER_HUB, HEADER_SIGNATURE, HEADER_OFFSET, "Content-Type")
+#: Headers of a pack passed back from the worker that made it.
+_PACK_HEADERS = ("Content-Type", "Content-Disposition", "Content-Length", "Cache-Control")
+
+
+async def _from_holder(
+    request: web.Request, desk: FootageDesk, request_id: str, tail: str, user: Any
+) -> web.StreamResponse | None:
+    """Several workers: ask the worker that holds a request (its row, its clips) on the officer's behalf.
+
+    The officer signed in here; the holder is told who they are in the signed
+    call, audits the export under their name, and the answer is passed back
+    as it comes.  None when this worker holds the request (or runs alone).
+    """
+    workers = desk.station.workers
+    if workers is None:
+        return None
+    claim = await workers.owner("footage", request_id)
+    if claim is None or claim.worker_id == workers.id:
+        return None
+    if not claim.alive or claim.url is None or workers.session is None:
+        raise FootageError("the station server that holds this request is away; try again shortly", 503)
+    path_qs = (
+        f"{PEER_FOOTAGE_PATH}/{request_id}{tail}?{urlencode({'user': user.username, 'role': user.role})}"
+    )
+    headers = workers.sign("GET", path_qs, remote=request.remote or "")
+    try:
+        # A big pack takes the holder a while to write before its first byte: no read timeout then.
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=None if tail else 60)
+        async with workers.session.get(claim.url + path_qs, headers=headers, timeout=timeout) as resp:
+            if resp.status != 200 or not tail:
+                return web.Response(
+                    status=resp.status, body=await resp.read(), content_type=resp.content_type
+                )
+            out = web.StreamResponse(headers={h: resp.headers[h] for h in _PACK_HEADERS if h in resp.headers})
+            await out.prepare(request)
+            async for chunk in resp.content.iter_chunked(1024 * 1024):
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        raise FootageError(
+            "the station server that holds this request cannot be reached; try again shortly", 503
+        ) from err
+
+
+def _peer_officer(request: web.Request, desk: FootageDesk) -> tuple[str, str, str]:
+    """Return (officer, role, their address) of a signed call from another worker; else raise 403."""
+    workers = desk.station.workers
+    try:
+        if workers is None or workers.check(request) is None:
+            raise FootageError("only the station's workers may call this", 403)
+    except WorkerCallRefused as err:
+        raise FootageError(str(err), 403) from err
+    user, role = request.query.get("user", ""), request.query.get("role", "")
+    if not user or not role:
+        raise FootageError("the officer is not named", 400)
+    relayed = caller(request)
+    return user, role, relayed[1] if relayed is not None else ""
+
+
+async def peer_request(request: web.Request) -> web.Response:
+    """A request this worker holds, for an officer signed in at another worker."""
+    try:
+        desk = _desk(request)
+        _peer_officer(request, desk)
+        found = await desk.get(_request_id(request))
+    except FootageError as err:
+        return _error(err)
+    if found is None:
+        return json_error(404, "no such footage request")
+    return web.json_response(found, dumps=_dumps)
+
+
+async def peer_pack(request: web.Request) -> web.StreamResponse:
+    """The evidence pack of a request this worker holds, for an officer at another worker (audited here)."""
+    try:
+        desk = _desk(request)
+        user, role, ip = _peer_officer(request, desk)
+        request_id = _request_id(request)
+        path = await export(desk, request_id, user=user, role=role, ip=ip)
+    except FootageError as err:
+        return _error(err)
+    return await _send_pack(request, request_id, path)
+
+
+async def peer_status(request: web.Request) -> web.Response:
+    """A hub's ``footage_status`` that another worker stored, for a request of this worker's."""
+    try:
+        desk = _desk(request)
+        body = await _read_body(request, 64 * 1024)
+        workers = desk.station.workers
+        try:
+            if workers is None or workers.check(request, body) is None:
+                raise FootageError("only the station's workers may call this", 403)
+        except WorkerCallRefused as err:
+            raise FootageError(str(err), 403) from err
+        try:
+            doc = json.loads(body)
+            hub_id, status = doc["hub_id"], doc["status"]
+            if not isinstance(hub_id, str) or not NAME_RE.match(hub_id) or not isinstance(status, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError) as err:
+            raise FootageError('expected {"hub_id": "...", "status": {...}}') from err
+        if status.get("state") != "delivered" and not await desk.hub_status(hub_id, status):
+            raise FootageError("no such footage request here", 404)
+    except FootageError as err:
+        return _error(err)
+    return web.json_response({"ok": True})
+
+
 def _item_id(request: web.Request) -> str:
     value = request.match_info["item_id"]
     if not ITEM_ID_RE.match(value):
@@ -204,6 +371,8 @@ async def put_item(request: web.Request) -> web.Response:
         request_id, item_id = _request_id(request), _item_id(request)
         body = await _read_body(request, 64 * 1024)
         hub_id, _key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         try:
             decl = ItemDeclaration.model_validate_json(body)
         except ValidationError as err:
@@ -227,6 +396,8 @@ async def patch_item(request: web.Request) -> web.Response:
             raise FootageError(f"{HEADER_OFFSET} must not be negative")
         body = await _read_body(request, MAX_CHUNK)
         hub_id, _key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         status = await desk.uploads.chunk(request_id, hub_id, item_id, offset, body)
     except FootageError as err:
         return _error(err)
@@ -239,6 +410,8 @@ async def post_manifest(request: web.Request) -> web.Response:
         request_id = _request_id(request)
         body = await _read_body(request, 1024 * 1024)
         hub_id, key = await _signed(request, desk, body)
+        if (relayed := await _elsewhere(request, desk, request_id, body)) is not None:
+            return relayed
         try:
             doc = json.loads(body)
             manifest, signature = doc["manifest"], doc["signature"]
@@ -343,5 +516,32 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=("station",),
             summary=upload,
+        ),
+        Route(
+            "GET",
+            PEER_FOOTAGE_PATH + "/{request_id}",
+            peer_request,
+            public=True,
+            csrf=False,
+            tags=("station",),
+            summary="A footage request, for an officer at another station worker (signed with the workers' key)",
+        ),
+        Route(
+            "GET",
+            PEER_FOOTAGE_PATH + "/{request_id}/pack.zip",
+            peer_pack,
+            public=True,
+            csrf=False,
+            tags=("station",),
+            summary="A request's evidence pack, for an officer at another station worker (signed; audited)",
+        ),
+        Route(
+            "POST",
+            PEER_STATUS_PATH,
+            peer_status,
+            public=True,
+            csrf=False,
+            tags=("station",),
+            summary="A hub's footage status passed on by another station worker (signed with the workers' key)",
         ),
     ]

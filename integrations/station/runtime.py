@@ -22,6 +22,7 @@ from integrations.station.store import CommandRecord, Inbound
 from integrations.station.store_pg import PgStationStore
 from integrations.station.store_sqlite import SqliteStationStore
 from integrations.station.supervision import HubSupervisor
+from integrations.station.workers import Workers
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,6 +65,8 @@ class Station:
         self._waiters: dict[str, list[asyncio.Future[CommandRecord]]] = {}
         #: The other station workers' news (PostgreSQL only): integrations.station.cluster.
         self.peers: PeerRelay | None = None
+        #: The registry of workers and their signed calls (PostgreSQL only): integrations.station.workers.
+        self.workers: Workers | None = None
 
     async def start(self) -> None:
         """Open the database and start ingesting (and, on a shared database, hearing the other workers)."""
@@ -72,6 +75,8 @@ class Station:
         if isinstance(self.store, PgStationStore):
             self.peers = PeerRelay(self.hub, self, self.store)
             await self.peers.start()
+            self.workers = Workers(self.hub, self, self.store)
+            await self.workers.start()
         await self.ingest.start()
         await self.supervisor.start()
 
@@ -82,6 +87,8 @@ class Station:
             await self.ingest.stop()
         finally:
             try:
+                if self.workers is not None:
+                    await self.workers.stop()
                 if self.peers is not None:
                     await self.peers.stop()
             finally:

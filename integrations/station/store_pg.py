@@ -145,6 +145,28 @@ PG_MIGRATIONS: tuple[str, ...] = (
         WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
                                           'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
     """,
+    # 3: SQLite's 6, several workers (integrations.station.workers).  Heartbeats are the server's
+    # clock (clock_timestamp()), so workers on machines whose clocks disagree judge each other alike.
+    """
+    CREATE TABLE station_workers (
+        worker_id TEXT COLLATE "C" PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE worker_claims (
+        kind TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        worker_id TEXT COLLATE "C" NOT NULL,
+        hub_id TEXT COLLATE "C" NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE TABLE station_secrets (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -214,6 +214,29 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE kind = 'event' AND type IN ('kpi_month', 'patrol_checkin', 'patrol_checkin_accepted',
                                           'patrol_gap', 'people_poll_results', 'big6_resolution_overdue');
     """,
+    # 6: several workers (integrations.station.workers): who is running and where the others reach
+    # it, what each one owns (a live stream it asked a hub for, a footage request), and the secret
+    # they sign their calls to each other with.  Used on PostgreSQL only; here for the same schema.
+    """
+    CREATE TABLE station_workers (
+        worker_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        heartbeat REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE worker_claims (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        worker_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE station_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 #: The partial index's condition, repeated word for word so SQLite's planner can use the index.
 _PROGRAMME_WHERE = (

@@ -28,6 +28,13 @@ PUBLIC = {
     ("PUT", "/api/station/footage/{request_id}/items/{item_id}"),
     ("PATCH", "/api/station/footage/{request_id}/items/{item_id}"),
     ("POST", "/api/station/footage/{request_id}/manifest"),
+    # Calls between a station's workers: each signed with the workers' key (integrations.station.workers).
+    ("GET", "/api/station/workers/live/uplink"),
+    ("GET", "/api/station/workers/live/watch"),
+    ("GET", "/api/station/workers/views/{view_id}"),
+    ("POST", "/api/station/workers/footage/status"),
+    ("GET", "/api/station/workers/footage/requests/{request_id}"),
+    ("GET", "/api/station/workers/footage/requests/{request_id}/pack.zip"),
 }
 
 
@@ -83,6 +90,9 @@ async def test_every_private_route_refuses_anonymous(swept, client_for) -> None:
         key = (route.method, route.path)
         if route.public:
             assert key in PUBLIC, f"{key} is public but not in the declared list"
+            if route.path.startswith("/api/station/workers/"):
+                resp = await anon.request(route.method, _fill(route.path), allow_redirects=False)
+                assert resp.status in (403, 404), f"{key} answered {resp.status} without the workers' key"
             continue
         resp = await anon.request(route.method, _fill(route.path), allow_redirects=False)
         assert resp.status in (401, 403), f"{key} answered {resp.status} without credentials"
