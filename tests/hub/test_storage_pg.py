@@ -1,0 +1,98 @@
+"""The hub's access tables and audit log on a shared PostgreSQL: the same schema, the same rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.audit import AuditLog
+from hub.auth import Auth
+from hub.bootstrap import load
+from hub.storage import Storage
+from hub.storage_pg import SharedStorage, shared_database_url
+from hub.testing import write_config
+
+SHARED = ("users", "tokens", "sessions", "audit_log")
+
+
+async def test_both_engines_end_with_the_same_access_tables_and_columns(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A change to these tables needs its PostgreSQL twin: a missing one fails here."""
+    lite, pg = Storage(tmp_path / "hub.db"), SharedStorage(postgres_url)
+    await lite.open()
+    await pg.open()
+    try:
+        for storage in (lite, pg):
+            await Auth(storage).tokens()  # the auth component's migrations, applied on first use
+        lite_cols = {
+            (table, row["name"])
+            for table in SHARED
+            for row in await lite.fetchall(f"SELECT name FROM pragma_table_info('{table}')")
+        }
+        pg_cols = {
+            (row["table_name"], row["column_name"])
+            for row in await pg.fetchall(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'"
+            )
+        }
+        versions = {
+            str(r["component"]): int(r["v"])
+            for r in await pg.fetchall(
+                "SELECT component, MAX(version) AS v FROM schema_migrations GROUP BY component"
+            )
+        }
+    finally:
+        await lite.close()
+        await pg.close()
+    assert lite_cols == pg_cols
+    assert versions == {"hub_access": 1, "auth": 1}
+
+
+async def test_the_shared_audit_log_is_append_only_and_keeps_its_ids(postgres_url: str) -> None:
+    storage = SharedStorage(postgres_url)
+    await storage.open()
+    try:
+        audit = AuditLog(storage)
+        first = await audit.log("somchai", "camera.view", "camera.gate", detail={"password": "hunter2"})
+        second = await audit.log("lek", "camera.view", "camera.gate")
+        assert second > first > 0
+        [entry] = await audit.query(actor="somchai")
+        assert entry.id == first and entry.detail == {"password": "***"}
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(Exception, match="append-only"):
+                await storage.execute(statement)
+        assert [e.id for e in await audit.query()] == [second, first]
+    finally:
+        await storage.close()
+
+
+def test_hook_shared_database(config_dir: Path, postgres_url: str) -> None:
+    """The station names its PostgreSQL; a SQLite station or a shop's hub names none; bad config is named."""
+    station = "station:\n  id: st\n  broker: mqtt://127.0.0.1:1883\n"
+    on_pg = load(write_config(config_dir, station + f"  database: {postgres_url}\n"))
+    assert not on_pg.errors and shared_database_url(on_pg) == postgres_url
+    assert [url for _, url in on_pg.host.hooks.shared_database(loaded=on_pg) if url] == [postgres_url]
+    assert shared_database_url(load(write_config(config_dir, station))) is None
+    assert shared_database_url(load(write_config(config_dir))) is None
+    bad = load(write_config(config_dir, station + "  database: {backend: postgresql}\n"))
+    with pytest.raises(ValueError, match=r"config\.yaml:\d+: station\.database.*needs url"):
+        shared_database_url(bad)
+
+
+def test_the_cli_refuses_a_database_it_cannot_reach(config_dir: Path, caplog: Any) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+
+    url = "postgresql://ccoc:S3cret-pw@127.0.0.1:1/ccoc?connect_timeout=1"
+    path = write_config(
+        config_dir, f"station:\n  id: st\n  broker: mqtt://127.0.0.1:1883\n  database: {url}\n"
+    )
+    result = CliRunner().invoke(cli, ["user", "list", "-c", str(path)])
+    assert result.exit_code == 1
+    assert "postgresql://ccoc@127.0.0.1:1/ccoc cannot be reached" in result.output
+    assert "S3cret-pw" not in result.output + caplog.text
+    assert not (config_dir / "data" / "safetyhub.db").exists(), "fell back to a local SQLite file"
