@@ -395,7 +395,7 @@ class Hub:
 
     async def _open_access_storage(self, loaded: LoadedConfig, stack: contextlib.AsyncExitStack) -> Storage:
         """Return ``storage``, or the shared PostgreSQL a plugin names (station workers)."""
-        from hub.storage_pg import SharedStorage, shared_database_url
+        from hub.storage_pg import SharedStorage, adopt_local, shared_database_url
 
         try:
             url = shared_database_url(loaded)
@@ -412,6 +412,11 @@ class Hub:
             ) from err
         # Closed after the plugins' shutdown and the web server: both may still audit.
         stack.push_async_callback(shared.close)
+        try:
+            # What this worker kept in its own file before (an upgrade): accounts, audit history.
+            await adopt_local(self.storage, shared)
+        except RuntimeError as err:
+            raise StartupError(f"cannot copy this worker's accounts to {shared.where}: {err}") from err
         _LOGGER.info("Users, sessions and the audit log are shared on %s", shared.where)
         return shared
 

@@ -35,7 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.database_pg import PgDatabase, redact_url
+from hub.config.secrets import register_secret
+from hub.database_pg import PgDatabase, redact_url, url_password
 from hub.storage import Storage, StorageUnavailable, register_passing
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = (
     "ACCESS_PG_MIGRATIONS",
+    "PG_ONLY_TABLES",
     "AccessRelay",
+    "adopt_local",
     "SharedStorage",
     "shared_database_url",
 )
@@ -110,8 +113,17 @@ ACCESS_PG_MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
     CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+    -- PostgreSQL only: how far each worker's own SQLite audit log has been copied here
+    -- (adopt_local), written in the transaction that copies, so a copy is never repeated.
+    CREATE TABLE hub_access_imports (
+        source TEXT PRIMARY KEY,
+        last_id BIGINT NOT NULL
+    );
     """,
 )
+#: Tables of the shared database that SQLite has no twin of (the parity test leaves them out).
+PG_ONLY_TABLES = frozenset({"hub_access_imports"})
 
 #: Seconds a login waits for a server that does not answer (a dead host, not a refusal).
 CONNECT_TIMEOUT = 3.0
@@ -171,6 +183,9 @@ class SharedStorage(Storage):
         )
         self.url = url
         self.where = redact_url(url)
+        password = url_password(url)
+        if password:
+            register_secret(password)  # redacted from every log line, even written inline
         self.connect_timeout = connect_timeout
         #: Tells this process's own notices from the others' (several run on one host).
         self.sender = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -203,6 +218,93 @@ class SharedStorage(Storage):
         if self._engine is None:
             raise RuntimeError("storage is not open")
         return self._engine.listen(channel)
+
+
+#: The local kv key naming this SQLite file to the shared database's import ledger.
+_SOURCE_KV = "hub_access.source"
+#: Audit entries copied per transaction.
+_ADOPT_PAGE = 2_000
+_USER_COLUMNS = ("id", "username", "role", "password_hash", "created_at", "disabled")
+_TOKEN_COLUMNS = ("id", "user_id", "name", "token_hash", "created_at", "last_used", "expires_at")
+_AUDIT_COLUMNS = ("ts", "actor", "role", "action", "target", "detail", "source", "ip", "result")
+
+
+async def adopt_local(local: Storage, shared: SharedStorage) -> tuple[int, int, int]:
+    """Copy what this worker kept in its own SQLite file before the tables were shared; return the counts.
+
+    A station that ran workers on PostgreSQL before kept accounts and the audit log per
+    worker.  Without this an upgraded worker would start with no users (onboarding again)
+    and its audit history, which the programme keeps for the camera owners, would vanish
+    from the pages.  Users are copied unless the shared database has their id or name
+    already (the shared one stays; a local user's tokens go only with the user); the audit
+    entries are copied once, each page in one transaction with the ledger that says so.
+    Sessions are not: an officer logs in once more.
+    """
+    from hub.auth import AUTH_MIGRATIONS, AUTH_PG_MIGRATIONS
+    from hub.core.ids import ulid
+
+    await local.apply_migrations("auth", AUTH_MIGRATIONS)
+    await shared.apply_migrations("auth", AUTH_PG_MIGRATIONS)
+    row = await local.fetchone("SELECT value FROM kv WHERE key = ?", (_SOURCE_KV,))
+    source = str(row["value"]) if row is not None else ulid()
+    if row is None:
+        await local.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (_SOURCE_KV, source))
+    users = [tuple(r) for r in await local.fetchall(f"SELECT {', '.join(_USER_COLUMNS)} FROM users")]
+    tokens = [tuple(r) for r in await local.fetchall(f"SELECT {', '.join(_TOKEN_COLUMNS)} FROM tokens")]
+
+    def accounts(conn: Any) -> tuple[int, int]:
+        added_users = added_tokens = 0
+        for user in users:
+            added_users += conn.execute(
+                f"INSERT INTO users ({', '.join(_USER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                user,
+            ).rowcount
+        for token in tokens:
+            # Only with its user (ids are ULIDs: the same id is the same user); a local user whose
+            # name was taken here by another does not bring its tokens.
+            added_tokens += conn.execute(
+                f"INSERT INTO tokens ({', '.join(_TOKEN_COLUMNS)}) SELECT ?, ?, ?, ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) ON CONFLICT DO NOTHING",
+                (*token, token[1]),
+            ).rowcount
+        return added_users, added_tokens
+
+    added_users, added_tokens = await shared.run_in_transaction(accounts)
+    copied = 0
+    while True:
+        done = await shared.fetchone("SELECT last_id FROM hub_access_imports WHERE source = ?", (source,))
+        after = int(done["last_id"]) if done is not None else 0
+        page = await local.fetchall(
+            f"SELECT id, {', '.join(_AUDIT_COLUMNS)} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+            (after, _ADOPT_PAGE),
+        )
+        if not page:
+            break
+        rows = [tuple(r)[1:] for r in page]
+        last = int(page[-1]["id"])
+
+        def copy(conn: Any, rows: list[tuple[Any, ...]] = rows, last: int = last) -> None:
+            conn.executemany(
+                f"INSERT INTO audit_log ({', '.join(_AUDIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute(
+                "INSERT INTO hub_access_imports (source, last_id) VALUES (?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id",
+                (source, last),
+            )
+
+        await shared.run_in_transaction(copy)
+        copied += len(rows)
+    if added_users or added_tokens or copied:
+        _LOGGER.warning(
+            "Copied this worker's own %d users, %d API tokens and %d audit entries to %s",
+            added_users,
+            added_tokens,
+            copied,
+            shared.where,
+        )
+    return added_users, added_tokens, copied
 
 
 def shared_database_url(loaded: LoadedConfig) -> str | None:
