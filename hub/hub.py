@@ -128,9 +128,10 @@ class Hub:
         from hub.recorder import Recorder
 
         self.storage: Storage
-        #: Where users, sessions, API tokens and the audit log live: ``storage`` itself, or
-        #: the PostgreSQL database station workers share (:mod:`hub.storage_pg`).
-        self.access_storage: Storage
+        #: What every process of this hub must see alike (users, sessions, API tokens, the
+        #: audit log, the console's hub link history): ``storage`` itself, or the PostgreSQL
+        #: database station workers share (:mod:`hub.storage_pg`).
+        self.shared_storage: Storage
         #: Hears the other processes on that database take access back (None on SQLite).
         self.access_relay: Any = None
         self.recorder: Recorder
@@ -363,9 +364,9 @@ class Hub:
             exclude_event_types=rec.exclude_event_types,
             time_fn=self.clock.time,
         )
-        self.access_storage = await self._open_access_storage(loaded, stack)
-        self.audit = AuditLog(self.access_storage, time_fn=self.clock.time)
-        self.auth = Auth(self.access_storage, time_fn=self.clock.time)
+        self.shared_storage = await self._open_shared_storage(loaded, stack)
+        self.audit = AuditLog(self.shared_storage, time_fn=self.clock.time)
+        self.auth = Auth(self.shared_storage, time_fn=self.clock.time)
         await self._relay_access_changes(stack)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
@@ -393,7 +394,7 @@ class Hub:
         _release_startup_memory()
         _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
 
-    async def _open_access_storage(self, loaded: LoadedConfig, stack: contextlib.AsyncExitStack) -> Storage:
+    async def _open_shared_storage(self, loaded: LoadedConfig, stack: contextlib.AsyncExitStack) -> Storage:
         """Return ``storage``, or the shared PostgreSQL a plugin names (station workers)."""
         from hub.storage_pg import SharedStorage, adopt_local, shared_database_url
 
@@ -425,9 +426,9 @@ class Hub:
         from hub.auth import ACCESS_CHANNEL
         from hub.storage_pg import AccessRelay, SharedStorage
 
-        if not isinstance(self.access_storage, SharedStorage):
+        if not isinstance(self.shared_storage, SharedStorage):
             return
-        relay = AccessRelay(self.access_storage, ACCESS_CHANNEL, self.auth.heard_access_change)
+        relay = AccessRelay(self.shared_storage, ACCESS_CHANNEL, self.auth.heard_access_change)
         await relay.start()
         stack.push_async_callback(relay.stop)
         self.access_relay = relay

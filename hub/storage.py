@@ -437,7 +437,7 @@ class Storage:
         """Whether the database could not be reached at the last try (a file is always there)."""
         return False
 
-    async def notify(self, channel: str, payload: str) -> None:
+    async def notify(self, channel: str, payload: str = "") -> None:
         """Tell the other processes on this database (none share a SQLite file: nothing to do)."""
 
     async def close(self) -> None:
@@ -511,6 +511,10 @@ class Storage:
         if known is not None and scripts[: len(known)] != known:
             raise ValueError(f"migrations for {component!r} conflict with ones already registered")
         self._migrations[component] = scripts
+
+    def has_migrations(self, component: str) -> bool:
+        """Return whether ``component``'s migrations were registered (and so applied once open)."""
+        return component in self._migrations
 
     async def _migrate(self, component: str, migrations: Sequence[str]) -> None:
         db = self._require_db()

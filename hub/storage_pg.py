@@ -158,10 +158,21 @@ class _AccessDatabase(PgDatabase):
             raise self._unavailable(err) from err
 
     async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        was_reachable = self.reachable
         try:
             result = await super().run(fn, *args, urgent=urgent)
         except self._errors as err:
-            raise self._unavailable(err) from err
+            conn = self._pg_writer
+            if not was_reachable or conn is None or not conn.broken:
+                raise self._unavailable(err) from err
+            # The connection had gone stale while idle (the server restarted, a failover, an
+            # idle connection cut): the statement never reached a server, so it runs once more
+            # on a new connection, and an officer's first login after a restart is not refused.
+            _LOGGER.info("%s: connection to %s was lost; trying once more", self.name, self.where)
+            try:
+                result = await super().run(fn, *args, urgent=urgent)
+            except self._errors as again:
+                raise self._unavailable(again) from again
         self.reachable = True
         return result
 

@@ -130,3 +130,20 @@ async def test_an_upgraded_worker_brings_its_own_accounts_and_audit_history_once
         for local in workers:
             await local.close()
         await shared.close()
+
+
+async def test_a_connection_cut_while_idle_costs_no_login(postgres_server: Any, postgres_url: str) -> None:
+    """After a server restart or a failover the first login works: the stale connection is replaced."""
+    storage = SharedStorage(postgres_url)
+    await storage.open()
+    try:
+        auth = Auth(storage)
+        await auth.add_user("somchai", "correct horse battery", "operator")
+        dbname = postgres_url.split("@/", 1)[1].split("?", 1)[0]
+        postgres_server.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"
+        )
+        assert await auth.check_password("somchai", "correct horse battery") is not None
+        assert not storage.unreachable
+    finally:
+        await storage.close()

@@ -56,7 +56,7 @@ async def test_one_account_one_session_one_audit_log_for_every_worker(
     lab = FederationLab(tmp_path / "lab", mosquitto_factory)
     a = await worker(make_hub, lab, postgres_url, tmp_path / "a")
     b = await worker(make_hub, lab, postgres_url, tmp_path / "b")
-    assert isinstance(a.access_storage, SharedStorage) and isinstance(b.access_storage, SharedStorage)
+    assert isinstance(a.shared_storage, SharedStorage) and isinstance(b.shared_storage, SharedStorage)
     # Added once, with the CLI and the workers' config: both know the officer.
     for name, role in (("somchai", "operator"), ("chief", "admin")):
         added = await asyncio.to_thread(
@@ -140,12 +140,12 @@ async def test_the_shared_database_down_refuses_logins_in_thai_and_the_worker_ru
             await hub.audit.log_done("somchai", "service.call", "sos.press")
             await hub.audit.log_done("somchai", "service.call", "sos.press_again")
             assert time.monotonic() - started < 5
-            assert hub.access_storage.pending == 2
+            assert hub.shared_storage.pending == 2
             assert hub.state == "running"
         finally:
             postgres_server.admin(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
         # Back: the queued entries land, and logging in works again.
-        await until(lambda: hub.access_storage.pending == 0, within=20)
+        await until(lambda: hub.shared_storage.pending == 0, within=20)
         targets = [e.target for e in await hub.audit.query(action="service.call")]
         assert targets == ["sos.press_again", "sos.press"]
         assert (await post_login(browser, "somchai")).status == 303
