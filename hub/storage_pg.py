@@ -4,9 +4,9 @@ Station workers (docs/federation.md, "Several station workers") share one
 PostgreSQL for the station's store; their users, login sessions, API tokens
 and audit log live there too, so any worker serves any officer: a session
 made on one works on the others, an account is created once, and the log
-the programme promises camera owners is one log.  Everything else of the
-hub's own (recorder, incidents, outbox, timers) stays in each worker's
-SQLite file.
+the programme promises camera owners is one log (the CCOC console keeps its
+hub link history here too).  Everything else of the hub's own (recorder,
+incidents, outbox, timers) stays in each worker's SQLite file.
 
 :class:`SharedStorage` is a :class:`hub.storage.Storage` on
 :class:`hub.database_pg.PgDatabase`, so :class:`hub.auth.Auth` and
@@ -137,7 +137,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     return (psycopg.OperationalError, psycopg.InterfaceError)
 
 
-class _AccessDatabase(PgDatabase):
+class _SharedDatabase(PgDatabase):
     """PostgreSQL whose connection failures surface as :class:`StorageUnavailable`."""
 
     def __init__(self, url: str, *, name: str, connect_timeout: float) -> None:
@@ -178,7 +178,11 @@ class _AccessDatabase(PgDatabase):
 
 
 class SharedStorage(Storage):
-    """The access tables and the audit log on PostgreSQL, behind :class:`hub.storage.Storage`'s methods."""
+    """The hub's shared tables on PostgreSQL (accounts, audit log, and what plugins add), as a :class:`Storage`.
+
+    ``core_component`` is the access tables and the audit log; a plugin adds its shared
+    tables with ``apply_migrations`` and PostgreSQL's scripts (the console's link history).
+    """
 
     dialect = "postgresql"
     core_component = "hub_access"
@@ -189,7 +193,7 @@ class SharedStorage(Storage):
     ) -> None:
         super().__init__(
             # Never opened as a file: the name only labels the storage's task.
-            Path("hub-access"),
+            Path("hub-shared"),
             flush_interval=flush_interval,
         )
         self.url = url
@@ -200,7 +204,7 @@ class SharedStorage(Storage):
         self.connect_timeout = connect_timeout
         #: Tells this process's own notices from the others' (several run on one host).
         self.sender = f"{os.getpid()}-{secrets.token_hex(4)}"
-        self._engine: _AccessDatabase | None = None
+        self._engine: _SharedDatabase | None = None
 
     async def _open_engine(self) -> Database:
         try:
@@ -210,7 +214,7 @@ class SharedStorage(Storage):
                 f"{self.where} needs psycopg: pip install 'safetyhub[postgresql]'"
             ) from err
         register_passing(*errors)
-        db = _AccessDatabase(self.url, name="hub-access", connect_timeout=self.connect_timeout)
+        db = _SharedDatabase(self.url, name="hub-shared", connect_timeout=self.connect_timeout)
         await db.open()
         self._engine = db
         return db
