@@ -213,7 +213,10 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
 
     if USER_KEY not in request:
         # The auth middleware skips unmatched paths; the page's navigation needs the user.
-        request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+        try:
+            request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+        except StorageUnavailable:
+            request[USER_KEY], request[CSRF_KEY] = None, None  # a 404 needs no account
     return error_page(request, 404, translate("error.not_found", request_lang(request)))
 
 

@@ -135,6 +135,7 @@ async def test_the_shared_database_down_refuses_logins_in_thai_and_the_worker_ru
             assert again.status == 503 and "ฐานข้อมูลกลางไม่ตอบ" in await again.text()
             answer = await api.get("/api/states")
             assert answer.status == 503 and "shared database" in (await answer.json())["error"]
+            assert (await api.get("/no-such-page")).status == 404  # the site's 404, not a 500
             # An action already done is audited without waiting: queued until the server is back.
             started = time.monotonic()
             await hub.audit.log_done("somchai", "service.call", "sos.press")
