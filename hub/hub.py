@@ -434,13 +434,21 @@ class Hub:
         self.access_relay = relay
 
     async def _signer(self) -> Signer:
-        row = await self.storage.fetchone("SELECT value FROM kv WHERE key = ?", (SIGNING_KV,))
+        # Station workers share theirs (a link one made is checked by whichever the proxy picks).
+        shared = self.shared_storage
+        select = "SELECT value FROM kv WHERE key = ?"
+        row = await shared.fetchone(select, (SIGNING_KV,))
         if row is None:
-            key = Signer.new_key()
-            await self.storage.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (SIGNING_KV, key.hex()))
-        else:
-            key = bytes.fromhex(row["value"])
-        return Signer(key, self.clock.time)
+            # An upgraded worker brings the key its links were signed with; workers starting
+            # together agree on the first one written.
+            own = await self.storage.fetchone(select, (SIGNING_KV,)) if shared is not self.storage else None
+            value = str(own["value"]) if own is not None else Signer.new_key().hex()
+            await shared.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (SIGNING_KV, value)
+            )
+            row = await shared.fetchone(select, (SIGNING_KV,))
+            assert row is not None
+        return Signer(bytes.fromhex(row["value"]), self.clock.time)
 
     def _listener_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self.create_task(coro)

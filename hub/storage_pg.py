@@ -114,6 +114,13 @@ ACCESS_PG_MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
+    -- What every process must agree on: the key of signed links (a link one worker made is
+    -- checked by whichever worker the proxy sends it to).
+    CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+
     -- PostgreSQL only: how far each worker's own SQLite audit log has been copied here
     -- (adopt_local), written in the transaction that copies, so a copy is never repeated.
     CREATE TABLE hub_access_imports (

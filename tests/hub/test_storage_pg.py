@@ -14,7 +14,7 @@ from hub.storage import Storage
 from hub.storage_pg import PG_ONLY_TABLES, SharedStorage, adopt_local, shared_database_url
 from hub.testing import write_config
 
-SHARED = ("users", "tokens", "sessions", "audit_log")
+SHARED = ("users", "tokens", "sessions", "audit_log", "kv")
 
 
 async def test_both_engines_end_with_the_same_access_tables_and_columns(

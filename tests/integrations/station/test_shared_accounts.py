@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from click.testing import CliRunner
@@ -108,6 +109,9 @@ async def test_one_account_one_session_one_audit_log_for_every_worker(
     assert ("user.disable", "chief") in actions
     assert sum(1 for action, actor in actions if action == "user.add" and actor.startswith("cli")) == 2
     assert {e.id for e in await a.audit.query(limit=100)} == {e.id for e in await b.audit.query(limit=100)}
+    # A signed link one worker made (LINE's incident card, a patrol QR) is good on the other.
+    query = parse_qs(urlsplit(a.signer.sign("/incident/x", 600)).query)
+    assert b.signer.verify("/incident/x", query["exp"][0], query["sig"][0])
 
 
 async def test_the_shared_database_down_refuses_logins_in_thai_and_the_worker_runs_on(
