@@ -148,7 +148,12 @@ class _SharedDatabase(PgDatabase):
     """PostgreSQL whose connection failures surface as :class:`StorageUnavailable`."""
 
     def __init__(self, url: str, *, name: str, connect_timeout: float) -> None:
-        super().__init__(url, name=name, connect_timeout=connect_timeout)
+        # A server that vanished from the network (a failover moving its address) must fail a
+        # login within seconds, not when TCP gives up on the connection after many minutes.
+        timeout_ms = int(connect_timeout * 1000)
+        super().__init__(
+            url, name=name, connect_timeout=connect_timeout, connect_options={"tcp_user_timeout": timeout_ms}
+        )
         self._errors = _connection_errors()
         #: False from a failed attempt to reach the server until one succeeds.
         self.reachable = True

@@ -134,12 +134,12 @@ async def test_an_upgraded_worker_brings_its_own_accounts_and_audit_history_once
 
 async def test_a_connection_cut_while_idle_costs_no_login(postgres_server: Any, postgres_url: str) -> None:
     """After a server restart or a failover the first login works: the stale connection is replaced."""
-    storage = SharedStorage(postgres_url)
+    dbname = postgres_url.split("@/", 1)[1].split("?", 1)[0]
+    storage = SharedStorage(postgres_server.tcp_url(dbname))  # TCP, as across machines (tcp_user_timeout)
     await storage.open()
     try:
         auth = Auth(storage)
         await auth.add_user("somchai", "correct horse battery", "operator")
-        dbname = postgres_url.split("@/", 1)[1].split("?", 1)[0]
         postgres_server.admin(
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"
         )
