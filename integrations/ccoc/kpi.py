@@ -56,8 +56,8 @@ async def links(hub: Hub) -> Storage:
     Station workers each hear every link change (their own and, through PostgreSQL, the
     others'), but one that was down missed some: one shared history gives every worker the
     same "hubs online" figure.  On PostgreSQL the table is made on first use, and what this
-    worker recorded in its own file before (an upgrade) is copied in once more (a no-op
-    after the first time: the rows' keys are there).
+    worker recorded in its own file before (an upgrade) is copied in, at each start (a no-op
+    after the first: the rows' keys are there, and the file gets no new ones).
     """
     storage = hub.shared_storage
     if storage is hub.storage or storage.has_migrations(SHARED_COMPONENT):
