@@ -343,10 +343,11 @@ def shared_database_url(loaded: LoadedConfig) -> str | None:
     host = loaded.host
     if host is None:
         return None
-    # A block that would name the database but failed validation must not send the accounts
-    # to the local SQLite file instead (a user added there could not log in on the others).
+    # A ``<block>.database`` that failed validation must not send the accounts to the local
+    # SQLite file instead (a user added there could not log in on the other workers).  Other
+    # errors in the block leave its plugin failed, as they always did.
     naming = {impl.plugin_name for impl in host.pm.hook.shared_database.get_hookimpls()}
-    bad = [err for err in loaded.errors if err.path.split(".", 1)[0].split("[", 1)[0] in naming]
+    bad = [err for err in loaded.errors if _database_key(err.path) in naming]
     if bad:
         raise ValueError("; ".join(str(err) for err in bad))
     urls: dict[str, str] = {}
@@ -357,6 +358,12 @@ def shared_database_url(loaded: LoadedConfig) -> str | None:
         named = ", ".join(f"{domain}: {redact_url(url)}" for domain, url in sorted(urls.items()))
         raise ValueError(f"the hub's users and audit log can live in one shared database only ({named})")
     return next(iter(urls.values()), None)
+
+
+def _database_key(path: str) -> str | None:
+    """Return ``block`` for an error at ``block.database`` (or below it), else None."""
+    block, _, rest = path.partition(".")
+    return block if rest == "database" or rest.startswith(("database.", "database[")) else None
 
 
 class AccessRelay:

@@ -80,6 +80,9 @@ def test_hook_shared_database(config_dir: Path, postgres_url: str) -> None:
     bad = load(write_config(config_dir, station + "  database: {backend: postgresql}\n"))
     with pytest.raises(ValueError, match=r"config\.yaml:\d+: station\.database.*needs url"):
         shared_database_url(bad)
+    # Another mistake in the block fails the station plugin as before, nothing more.
+    other = load(write_config(config_dir, station + f"  database: {postgres_url}\n  batch_max: 0\n"))
+    assert other.errors and shared_database_url(other) is None
 
 
 def test_the_cli_refuses_a_database_it_cannot_reach(config_dir: Path, caplog: Any) -> None:
