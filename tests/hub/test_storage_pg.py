@@ -150,3 +150,12 @@ async def test_a_connection_cut_while_idle_costs_no_login(postgres_server: Any, 
         assert not storage.unreachable
     finally:
         await storage.close()
+
+
+async def test_a_refused_station_database_stops_the_start_with_its_line(make_hub: Any) -> None:
+    from hub.core.errors import StartupError
+
+    with pytest.raises(StartupError, match=r"config\.yaml:\d+: station\.database.*needs url"):
+        await make_hub(
+            "station:\n  id: st\n  broker: mqtt://127.0.0.1:1883\n  database: {backend: postgresql}\n"
+        )
