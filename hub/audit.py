@@ -150,9 +150,12 @@ class AuditLog:
         Raises if the database refuses: a caller about to show a shared image
         must not go on when its view cannot be recorded.
         """
-        return await self._storage.execute(
-            _INSERT, self._row(actor, action, target, role, detail, source, ip, result)
+        # RETURNING, not lastrowid: the log may be on PostgreSQL (hub.storage_pg), whose
+        # cursors have none; fetchall steps the statement to its end, so it is committed.
+        rows = await self._storage.fetchall(
+            _INSERT + " RETURNING id", self._row(actor, action, target, role, detail, source, ip, result)
         )
+        return int(rows[0]["id"])
 
     def _row(
         self,
@@ -190,6 +193,11 @@ class AuditLog:
         only say it failed when it did not (an SOS press that is already alerting).
         """
         row = self._row(actor, action, target, role, detail, source, ip, result)
+        if self._storage.unreachable:
+            # A shared database that did not answer the last try: queue behind the entries
+            # already waiting instead of waiting for it again (an SOS press is waiting).
+            self._storage.enqueue(_INSERT, row)
+            return
         try:
             await self._storage.execute(_INSERT, row)
         except Exception as err:

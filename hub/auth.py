@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from hub.core.ids import ulid
 from hub.core.services import ROLES
 
 __all__ = (
+    "ACCESS_CHANNEL",
     "AUTH_MIGRATIONS",
+    "AUTH_PG_MIGRATIONS",
     "Auth",
     "AuthError",
     "LastAdmin",
@@ -32,6 +35,8 @@ __all__ = (
     "role_at_least",
 )
 
+_LOGGER = logging.getLogger(__name__)
+
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SESSION_SECONDS = 12 * 3600  # one CCOC shift
 MIN_PASSWORD = 8
@@ -41,6 +46,11 @@ AUTH_MIGRATIONS: tuple[str, ...] = (
     # 1: tokens may expire; NULL keeps the long-lived tokens made before.
     "ALTER TABLE tokens ADD COLUMN expires_at REAL;",
 )
+#: Their twins for the shared PostgreSQL database (hub.storage_pg): REAL is 4 bytes there,
+#: too coarse for a timestamp.
+AUTH_PG_MIGRATIONS: tuple[str, ...] = ("ALTER TABLE tokens ADD COLUMN expires_at DOUBLE PRECISION;",)
+#: The channel on which processes sharing the access tables say "access was taken back".
+ACCESS_CHANNEL = "ssz_access"
 
 
 def hash_password(password: str) -> str:
@@ -135,7 +145,8 @@ class Auth:
         # Applied on first use, so every opener of the database (the hub, the
         # CLI, a test) gets the columns without having to register them.
         if not self._migrated:
-            await self._db.apply_migrations("auth", AUTH_MIGRATIONS)
+            postgres = getattr(self._db, "dialect", "sqlite") == "postgresql"
+            await self._db.apply_migrations("auth", AUTH_PG_MIGRATIONS if postgres else AUTH_MIGRATIONS)
             self._migrated = True
 
     def on_access_change(self, listener: AccessListener) -> Callable[[], None]:
@@ -146,9 +157,20 @@ class Auth:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _access_changed(self) -> None:
+    def heard_access_change(self) -> None:
+        """Call this process's listeners: access was taken back here or by another process."""
         for listener in list(self._listeners):
             listener()
+
+    async def _access_changed(self) -> None:
+        self.heard_access_change()
+        # Processes sharing the database (station workers, the CLI) re-check theirs too; the
+        # change is committed, so a notice that cannot go only delays their streams' end
+        # until their next keep-alive check.
+        try:
+            await self._db.notify(ACCESS_CHANNEL)
+        except Exception as err:  # noqa: BLE001 - the change itself is done
+            _LOGGER.warning("could not tell the other processes that access was taken back: %s", err)
 
     async def has_users(self) -> bool:
         """Return whether any user exists (onboarding is needed when not)."""
@@ -260,7 +282,7 @@ class Auth:
         if role != "admin":
             await self._guard_last_admin(user, "demoted")
         await self._db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user["id"]))
-        self._access_changed()
+        await self._access_changed()
         return user
 
     async def disable_user(self, user_id: str) -> dict[str, Any]:
@@ -270,7 +292,7 @@ class Auth:
         await self._db.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user["id"],))
         await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
         await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user["id"],))
-        self._access_changed()
+        await self._access_changed()
         return user
 
     async def enable_user(self, user_id: str) -> dict[str, Any]:
@@ -288,7 +310,7 @@ class Auth:
             "UPDATE users SET password_hash = ? WHERE id = ?", (hash_password(password), user["id"])
         )
         await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
-        self._access_changed()
+        await self._access_changed()
         return user
 
     async def delete_user(self, user_id: str) -> dict[str, Any]:
@@ -298,7 +320,7 @@ class Auth:
         await self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
         await self._db.execute("DELETE FROM tokens WHERE user_id = ?", (user["id"],))
         await self._db.execute("DELETE FROM users WHERE id = ?", (user["id"],))
-        self._access_changed()
+        await self._access_changed()
         return user
 
     # -- tokens ----------------------------------------------------------------
@@ -367,7 +389,7 @@ class Auth:
         for info in await self.tokens():
             if info.id == token_id:
                 await self._db.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
-                self._access_changed()
+                await self._access_changed()
                 return info
         raise UnknownAccess(f"no token {token_id!r}")
 

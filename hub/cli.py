@@ -203,7 +203,8 @@ async def _with_auth(config: Path | None, fn: Any) -> Any:
     from hub.audit import AuditLog
     from hub.auth import Auth
     from hub.bootstrap import load
-    from hub.storage import Storage
+    from hub.storage import Storage, StorageUnavailable
+    from hub.storage_pg import SharedStorage, shared_database_url
 
     path, cdir, _ = _resolve_config(config)
     loaded = load(path, config_dir=cdir)
@@ -216,9 +217,21 @@ async def _with_auth(config: Path | None, fn: Any) -> Any:
         data_dir = cdir
     elif not data_dir.is_absolute():
         data_dir = loaded.config_dir / data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    storage = Storage(data_dir / "safetyhub.db")
-    await storage.open()
+    try:
+        url = shared_database_url(loaded)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    storage: Storage
+    if url is not None:
+        # Station workers share their users and audit log: one command serves them all.
+        storage = SharedStorage(url)
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        storage = Storage(data_dir / "safetyhub.db")
+    try:
+        await storage.open()
+    except StorageUnavailable as err:
+        raise click.ClickException(str(err)) from err
     try:
         return await fn(Auth(storage), AuditLog(storage))
     finally:

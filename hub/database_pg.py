@@ -44,7 +44,7 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -240,10 +240,19 @@ class PgDatabase(Database):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, name: str = "db", connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "db",
+        connect_timeout: float = 5.0,
+        connect_options: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(":memory:", name=name)
         self.url = url
         self.connect_timeout = connect_timeout
+        #: More libpq connection parameters (``tcp_user_timeout``...), beside those in the URL.
+        self.connect_options = dict(connect_options or {})
         #: The reader connection lives on the reader thread (PgConnection, not sqlite3).
         self._pg_reader: PgConnection | None = None
         self._pg_writer: PgConnection | None = None
@@ -278,6 +287,7 @@ class PgDatabase(Database):
             connect_timeout=max(1, int(self.connect_timeout)),
             row_factory=_row_factory,
             application_name=f"safetyhub-{self.name}",
+            **self.connect_options,
         )
         conn = PgConnection(raw)
         with self._registry:

@@ -122,6 +122,21 @@ def config_entities(loaded: LoadedConfig) -> Iterable[str] | None:
     """
 
 
+@hookspec
+def shared_database(loaded: LoadedConfig) -> str | None:
+    """Return the URL of a PostgreSQL database several processes of this hub share, or None.
+
+    Station workers (``station.database: postgresql://…``) answer with that URL: the
+    hub then keeps its users, login sessions, API tokens and audit log there, shared by
+    every worker, instead of in its own SQLite file (:mod:`hub.storage_pg`).  Called at
+    start and by the CLI's ``user``/``token`` commands, before any setup.  Two plugins
+    naming different databases is a start-up error.
+
+    :param loaded: the loaded configuration.
+    :return: a ``postgresql://`` URL, or None.
+    """
+
+
 # -- lifecycle -------------------------------------------------------------
 
 

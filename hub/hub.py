@@ -20,7 +20,7 @@ import time
 from collections.abc import Coroutine, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hub import __version__
@@ -40,6 +40,9 @@ from hub.plugins import PluginHost, PluginInfo
 from hub.plugins.host import await_maybe
 from hub.signing import KV_KEY as SIGNING_KV
 from hub.signing import Signer
+
+if TYPE_CHECKING:
+    from hub.storage import Storage
 
 __all__ = ("Hub", "CoreState", "EVENT_HUB_START", "EVENT_HUB_STOP")
 
@@ -123,9 +126,14 @@ class Hub:
         from hub.audit import AuditLog
         from hub.auth import Auth
         from hub.recorder import Recorder
-        from hub.storage import Storage
 
         self.storage: Storage
+        #: What every process of this hub must see alike (users, sessions, API tokens, the
+        #: audit log, the console's hub link history): ``storage`` itself, or the PostgreSQL
+        #: database station workers share (:mod:`hub.storage_pg`).
+        self.shared_storage: Storage
+        #: Hears the other processes on that database take access back (None on SQLite).
+        self.access_relay: Any = None
         self.recorder: Recorder
         self.audit: AuditLog
         self.auth: Auth
@@ -356,8 +364,10 @@ class Hub:
             exclude_event_types=rec.exclude_event_types,
             time_fn=self.clock.time,
         )
-        self.audit = AuditLog(self.storage, time_fn=self.clock.time)
-        self.auth = Auth(self.storage, time_fn=self.clock.time)
+        self.shared_storage = await self._open_shared_storage(loaded, stack)
+        self.audit = AuditLog(self.shared_storage, time_fn=self.clock.time)
+        self.auth = Auth(self.shared_storage, time_fn=self.clock.time)
+        await self._relay_access_changes(stack)
         self.signer = await self._signer()
         self._unsubs.append(self.bus.listen("*", self._record))
         stack.push_async_callback(self._stop_tasks)
@@ -384,14 +394,61 @@ class Hub:
         _release_startup_memory()
         _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
 
+    async def _open_shared_storage(self, loaded: LoadedConfig, stack: contextlib.AsyncExitStack) -> Storage:
+        """Return ``storage``, or the shared PostgreSQL a plugin names (station workers)."""
+        from hub.storage_pg import SharedStorage, adopt_local, shared_database_url
+
+        try:
+            url = shared_database_url(loaded)
+        except ValueError as err:
+            raise StartupError(str(err)) from err
+        if url is None:
+            return self.storage
+        shared = SharedStorage(url)
+        try:
+            await shared.open()
+        except RuntimeError as err:  # StorageUnavailable, a failed migration
+            raise StartupError(
+                f"cannot open the shared database {shared.where} (users, sessions, audit log): {err}"
+            ) from err
+        # Closed after the plugins' shutdown and the web server: both may still audit.
+        stack.push_async_callback(shared.close)
+        try:
+            # What this worker kept in its own file before (an upgrade): accounts, audit history.
+            await adopt_local(self.storage, shared)
+        except RuntimeError as err:
+            raise StartupError(f"cannot copy this worker's accounts to {shared.where}: {err}") from err
+        _LOGGER.info("Users, sessions and the audit log are shared on %s", shared.where)
+        return shared
+
+    async def _relay_access_changes(self, stack: contextlib.AsyncExitStack) -> None:
+        """On a shared database, hear the other processes revoke access (their streams end here too)."""
+        from hub.auth import ACCESS_CHANNEL
+        from hub.storage_pg import AccessRelay, SharedStorage
+
+        if not isinstance(self.shared_storage, SharedStorage):
+            return
+        relay = AccessRelay(self.shared_storage, ACCESS_CHANNEL, self.auth.heard_access_change)
+        await relay.start()
+        stack.push_async_callback(relay.stop)
+        self.access_relay = relay
+
     async def _signer(self) -> Signer:
-        row = await self.storage.fetchone("SELECT value FROM kv WHERE key = ?", (SIGNING_KV,))
+        # Station workers share theirs (a link one made is checked by whichever the proxy picks).
+        shared = self.shared_storage
+        select = "SELECT value FROM kv WHERE key = ?"
+        row = await shared.fetchone(select, (SIGNING_KV,))
         if row is None:
-            key = Signer.new_key()
-            await self.storage.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (SIGNING_KV, key.hex()))
-        else:
-            key = bytes.fromhex(row["value"])
-        return Signer(key, self.clock.time)
+            # An upgraded worker brings the key its links were signed with; workers starting
+            # together agree on the first one written.
+            own = await self.storage.fetchone(select, (SIGNING_KV,)) if shared is not self.storage else None
+            value = str(own["value"]) if own is not None else Signer.new_key().hex()
+            await shared.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (SIGNING_KV, value)
+            )
+            row = await shared.fetchone(select, (SIGNING_KV,))
+            assert row is not None
+        return Signer(bytes.fromhex(row["value"]), self.clock.time)
 
     def _listener_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self.create_task(coro)

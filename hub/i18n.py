@@ -87,6 +87,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "login.expired": {"th": "แบบฟอร์มหมดอายุ กรุณาลองอีกครั้ง", "en": "The form expired. Please try again."},
     "login.logged_out": {"th": "ออกจากระบบแล้ว", "en": "You have logged out."},
+    "login.unavailable": {
+        "th": "ตอนนี้ตรวจสอบบัญชีผู้ใช้ไม่ได้ เพราะฐานข้อมูลกลางไม่ตอบ กรุณาลองใหม่อีกครู่",
+        "en": "Accounts cannot be checked right now: the shared database is not answering. Try again in a moment.",
+    },
     # -- onboarding ---------------------------------------------------------------
     "onboarding.title": {"th": "ตั้งค่าเริ่มต้น", "en": "First-time setup"},
     "onboarding.intro": {
@@ -448,6 +452,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.home": {"th": "กลับหน้าแรก", "en": "Back to the overview"},
     "error.needs_role": {"th": "หน้านี้สำหรับ{role}เท่านั้น", "en": "This page is for the {role} role only"},
     "error.bad_request": {"th": "ข้อมูลที่ส่งมาไม่ถูกต้อง", "en": "The request was not valid"},
+    "error.database_unavailable": {
+        "th": "ฐานข้อมูลกลางไม่ตอบในขณะนี้ กรุณาลองใหม่อีกครู่",
+        "en": "The shared database is not answering right now. Try again in a moment.",
+    },
     "error.internal": {
         "th": "ระบบขัดข้องระหว่างเปิดหน้านี้ รายละเอียดอยู่ในบันทึกของฮับ",
         "en": "Something broke while opening this page; the hub's log has the details",

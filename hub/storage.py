@@ -41,9 +41,18 @@ from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
 from hub.core.retry import REAL_TIME, Backoff
-from hub.database import Database, MigrationError, check_component, migrate_sync
+from hub.database import Database, MigrationError, check_component
 
-__all__ = ("CORE_MIGRATIONS", "Params", "Storage", "from_json", "is_passing", "to_json")
+__all__ = (
+    "CORE_MIGRATIONS",
+    "Params",
+    "Storage",
+    "StorageUnavailable",
+    "from_json",
+    "is_passing",
+    "register_passing",
+    "to_json",
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -261,8 +270,29 @@ def from_json(text: str | bytes | None) -> Any:
         return None
 
 
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached now (a shared database's server is down or restarting).
+
+    Passing, like a locked SQLite file: a write is kept and retried, a page says "try
+    again in a moment" instead of showing a traceback.
+    """
+
+
+#: Errors of other engines that mean "cannot reach the database now" (hub.storage_pg adds
+#: the driver's connection errors), besides SQLite's passing codes.
+_PASSING_TYPES: tuple[type[BaseException], ...] = (StorageUnavailable,)
+
+
+def register_passing(*types: type[BaseException]) -> None:
+    """Count ``types`` (another engine's connection errors) as passing failures."""
+    global _PASSING_TYPES  # noqa: PLW0603 - a registry filled once, as engines are imported
+    _PASSING_TYPES = tuple(dict.fromkeys((*_PASSING_TYPES, *types)))
+
+
 def _is_permanent(exc: BaseException) -> bool:
     """Tell a row/statement fault (drop the row) from a passing one (retry)."""
+    if isinstance(exc, _PASSING_TYPES):
+        return False
     if not isinstance(exc, sqlite3.Error):
         # Raised while binding values (OverflowError for a huge int, ValueError
         # for a NUL in SQL text...): the row is at fault, not the database.
@@ -282,7 +312,7 @@ def is_passing(exc: BaseException) -> bool:
     Callers that must not lose a write (an incident, an SOS press) hold it in memory and retry
     on a passing failure; a permanent one is a bug or bad data and is raised.
     """
-    return isinstance(exc, sqlite3.Error | OSError) and not _is_permanent(exc)
+    return isinstance(exc, (sqlite3.Error, OSError, *_PASSING_TYPES)) and not _is_permanent(exc)
 
 
 def _short(value: object, limit: int = 200) -> str:
@@ -293,6 +323,12 @@ def _short(value: object, limit: int = 200) -> str:
 
 class Storage:
     """One database per hub: migrations, direct writes and a batch queue."""
+
+    #: The engine's SQL dialect (``conn.dialect`` of its connections).
+    dialect = "sqlite"
+    #: The component whose migrations are built in and run first.
+    core_component = "core"
+    core_migrations: tuple[str, ...] = CORE_MIGRATIONS
 
     def __init__(
         self,
@@ -307,6 +343,9 @@ class Storage:
         if flush_interval <= 0 or max_batch < 1 or busy_timeout < 0 or max_pending < 1:
             raise ValueError("flush_interval and max_batch must be positive, busy_timeout >= 0")
         self.path = Path(path)
+        #: How logs name this database (never with a password in it), and a short name.
+        self.where = str(self.path)
+        self.name = self.path.name
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self.busy_timeout = busy_timeout
@@ -319,7 +358,7 @@ class Storage:
         self._db: Database | None = None
         # Serialises flushes (the writer task and flush()/close()): each peeks, writes, then pops.
         self._lock = asyncio.Lock()
-        self._migrations: dict[str, tuple[str, ...]] = {"core": CORE_MIGRATIONS}
+        self._migrations: dict[str, tuple[str, ...]] = {self.core_component: self.core_migrations}
 
         self._queue: deque[tuple[str, Params]] = deque()
         # Monotonic counters of rows ever queued / ever taken off the queue
@@ -362,20 +401,18 @@ class Storage:
         self._stop = asyncio.Event()
         self._close_lock = asyncio.Lock()
         self.migration_errors = {}
-        db = Database(self.path, busy_timeout=self.busy_timeout, name="hub-db")
-        mode = await db.open()
+        db = await self._open_engine()
         try:
-            if mode != "wal" and str(self.path) != ":memory:":
-                _LOGGER.warning("%s: journal_mode is %r, not WAL", self.path, mode)
             self._db = db
-            await self._migrate("core", self._migrations["core"])  # without it nothing works: raise
+            core = self.core_component
+            await self._migrate(core, self._migrations[core])  # without it nothing works: raise
             for component, migrations in self._migrations.items():
-                if component == "core":
+                if component == core:
                     continue
                 try:
                     await self._migrate(component, migrations)
                 except RuntimeError as exc:
-                    _LOGGER.error("%s: %s; component %r left without its tables", self.path, exc, component)
+                    _LOGGER.error("%s: %s; component %r left without its tables", self.where, exc, component)
                     self.migration_errors[component] = exc
         except BaseException:
             self._db = None
@@ -385,7 +422,23 @@ class Storage:
         self._failing = False
         if len(self._queue) >= self.max_batch:
             self._wake.set()  # rows queued before open
-        self._writer = asyncio.create_task(self._run_writer(), name=f"storage-writer:{self.path.name}")
+        self._writer = asyncio.create_task(self._run_writer(), name=f"storage-writer:{self.name}")
+
+    async def _open_engine(self) -> Database:
+        """Open this storage's engine: the hub's SQLite file in WAL mode."""
+        db = Database(self.path, busy_timeout=self.busy_timeout, name="hub-db")
+        mode = await db.open()
+        if mode != "wal" and str(self.path) != ":memory:":
+            _LOGGER.warning("%s: journal_mode is %r, not WAL", self.path, mode)
+        return db
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether the database could not be reached at the last try (a file is always there)."""
+        return False
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Tell the other processes on this database (none share a SQLite file: nothing to do)."""
 
     async def close(self) -> None:
         """Write everything queued, stop the writer and close the connection."""
@@ -412,17 +465,20 @@ class Storage:
         while self._queue:
             try:
                 await self._flush_until(self._seq_in)
-            except sqlite3.Error:
+            except Exception as err:
+                if not is_passing(err):
+                    raise
                 if time.monotonic() >= deadline:
                     _LOGGER.error(
-                        "%s: closing with %d rows that could not be written", self.path, len(self._queue)
+                        "%s: closing with %d rows that could not be written", self.where, len(self._queue)
                     )
                     break
                 await backoff.sleep(REAL_TIME)
         try:
             # Cheap, and keeps query plans good on long-running hubs (SQLite's advice).
-            with contextlib.suppress(sqlite3.Error):
-                await db.run(lambda conn: conn.execute("PRAGMA optimize"))
+            if self.dialect == "sqlite":
+                with contextlib.suppress(sqlite3.Error):
+                    await db.run(lambda conn: conn.execute("PRAGMA optimize"))
         finally:
             self._db = None
             await db.close()
@@ -448,18 +504,24 @@ class Storage:
             raise TypeError("migrations must be a sequence of SQL scripts, not one string")
         scripts = tuple(migrations)
         known = self._migrations.get(component)
-        if component == "core" and scripts != CORE_MIGRATIONS:
-            raise ValueError("the 'core' component's migrations are built in")
+        if component == self.core_component and scripts != self.core_migrations:
+            raise ValueError(f"the {component!r} component's migrations are built in")
         # A later registration may extend the list (a plugin upgraded in place),
         # never rewrite what was registered, which may already be applied.
         if known is not None and scripts[: len(known)] != known:
             raise ValueError(f"migrations for {component!r} conflict with ones already registered")
         self._migrations[component] = scripts
 
+    def has_migrations(self, component: str) -> bool:
+        """Return whether ``component``'s migrations were registered (and so applied once open)."""
+        return component in self._migrations
+
     async def _migrate(self, component: str, migrations: Sequence[str]) -> None:
         db = self._require_db()
         try:
-            await db.run(lambda conn: migrate_sync(conn, component, migrations, where=str(self.path)))
+            # The engine's runner: PostgreSQL's takes an advisory lock, so processes sharing
+            # the database (station workers) apply each script once.
+            await db.migrate(component, migrations)
         except MigrationError as exc:
             raise RuntimeError(str(exc)) from exc
 
@@ -521,7 +583,7 @@ class Storage:
             if self._dropped_overflow == 1:
                 _LOGGER.error(
                     "%s: write queue full (%d rows): dropping new rows until the database recovers",
-                    self.path,
+                    self.where,
                     self.max_pending,
                 )
             return
@@ -563,9 +625,10 @@ class Storage:
                 raise
             # One row is bad; find it (them) without losing the rest.
             try:
-                await db.run(_write_rows_isolated, rows, str(self.path))
-            except sqlite3.Error as retry_exc:
-                self._note_failure(retry_exc)
+                await db.run(_write_rows_isolated, rows, self.where)
+            except Exception as retry_exc:
+                if is_passing(retry_exc):
+                    self._note_failure(retry_exc)
                 raise
         self._note_success()
 
@@ -576,7 +639,7 @@ class Storage:
             self._failing = True
             _LOGGER.warning(
                 "%s: batch write failed (%s); %d rows kept in the queue, retrying",
-                self.path,
+                self.where,
                 exc,
                 len(self._queue),
             )
@@ -584,10 +647,10 @@ class Storage:
     def _note_success(self) -> None:
         if self._failing:
             self._failing = False
-            _LOGGER.info("%s: batch writes resumed", self.path)
+            _LOGGER.info("%s: batch writes resumed", self.where)
         if self._dropped_overflow:
             _LOGGER.error(
-                "%s: %d rows were dropped while the queue was full", self.path, self._dropped_overflow
+                "%s: %d rows were dropped while the queue was full", self.where, self._dropped_overflow
             )
             self._dropped_overflow = 0
 
@@ -610,13 +673,12 @@ class Storage:
             try:
                 await self._flush_until(self._seq_in)
                 failures = 0
-            except sqlite3.Error:
-                failures += 1  # already logged by _note_failure
-            except Exception:
-                # The writer must outlive any surprise, or queued rows would pile
-                # up forever with nobody writing them.
-                _LOGGER.exception("%s: unexpected error in the batch writer", self.path)
-                failures += 1
+            except Exception as err:
+                if not is_passing(err):
+                    # The writer must outlive any surprise, or queued rows would pile
+                    # up forever with nobody writing them.
+                    _LOGGER.exception("%s: unexpected error in the batch writer", self.where)
+                failures += 1  # a passing failure is logged once by _note_failure
 
     # ------------------------------------------------------------------ helpers
 
@@ -630,7 +692,8 @@ class Storage:
 
 
 def _lastrowid(conn: sqlite3.Connection, sql: str, params: Params) -> int:
-    return conn.execute(sql, params).lastrowid or 0
+    # PostgreSQL's cursors have no lastrowid: an id is read with RETURNING there.
+    return getattr(conn.execute(sql, params), "lastrowid", None) or 0
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
@@ -654,7 +717,8 @@ def _write_rows(conn: sqlite3.Connection, rows: list[tuple[str, Params]]) -> Non
 
 def _write_rows_isolated(conn: sqlite3.Connection, rows: list[tuple[str, Params]], where: str) -> None:
     """Write a batch row by row, dropping (and logging) only the rows that cannot be written."""
-    conn.execute("BEGIN IMMEDIATE")
+    # IMMEDIATE takes SQLite's write lock up front; PostgreSQL has no such word.
+    conn.execute("BEGIN IMMEDIATE" if getattr(conn, "dialect", "sqlite") == "sqlite" else "BEGIN")
     try:
         for sql, params in rows:
             # A savepoint per row: undoes exactly that row's effects (including
@@ -677,6 +741,6 @@ def _write_rows_isolated(conn: sqlite3.Connection, rows: list[tuple[str, Params]
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(Exception):  # a broken connection has rolled back already
                 conn.execute("ROLLBACK")
         raise

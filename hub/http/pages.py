@@ -12,6 +12,7 @@ address), and the harmless language switch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import secrets
@@ -29,11 +30,14 @@ from hub.http.routes import Handler, Route, current_user
 from hub.http.server import HUB_KEY, PRECSRF_COOKIE, SESSION_COOKIE
 from hub.http.templating import LANG_COOKIE, is_local_path, render
 from hub.i18n import normalize_lang, translate
+from hub.storage import StorageUnavailable
 
 if TYPE_CHECKING:
     from hub.hub import Hub
 
 __all__ = ("routes", "GLOBAL_LOGIN_FAILURES")
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Failed attempts allowed per client IP per window, for login and onboarding.
 MAX_FAILURES = 5
@@ -180,12 +184,34 @@ class _Pages:
 
     async def login_form(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
-        if not await hub.auth.has_users():
-            return _redirect("/onboarding")
         next_path = request.query.get("next", "")
-        return self._login_page(request, next_path=next_path if is_local_path(next_path) else "")
+        next_path = next_path if is_local_path(next_path) else ""
+        try:
+            if not await hub.auth.has_users():
+                return _redirect("/onboarding")
+        except StorageUnavailable:
+            return self._login_page(request, 503, _t(request, "login.unavailable"), next_path)
+        return self._login_page(request, next_path=next_path)
 
     async def login_submit(self, request: web.Request) -> web.Response:
+        try:
+            return await self._login_submit(request)
+        except StorageUnavailable as err:
+            # The shared accounts database (station workers) is down: refused, and said so.
+            _LOGGER.warning("Login refused: %s", err)
+            form = await request.post()
+            next_path = _field(form, "next")
+            response = self._login_page(
+                request,
+                503,
+                _t(request, "login.unavailable"),
+                next_path if is_local_path(next_path) else "",
+                _field(form, "username").strip()[:64],
+            )
+            response.headers["Retry-After"] = "5"
+            return response
+
+    async def _login_submit(self, request: web.Request) -> web.Response:
         hub = request.app[HUB_KEY]
         form = await request.post()
         ip = _client(request)

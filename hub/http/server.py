@@ -20,7 +20,7 @@ from aiohttp import web
 from hub.auth import role_at_least
 from hub.core.errors import HubError, Refused, StartupError
 from hub.http.routes import CSRF_KEY, USER_KEY, Route, json_error
-from hub.storage import is_passing
+from hub.storage import StorageUnavailable, is_passing
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -85,7 +85,15 @@ async def auth_middleware(
     if meta is None:
         # Static files and unmatched paths (404/405) carry no data.
         return await handler(request)
-    user, csrf, via_cookie = await _resolve_user(request)
+    try:
+        user, csrf, via_cookie = await _resolve_user(request)
+    except StorageUnavailable as err:
+        # The shared accounts database is down (station workers): nobody's credential can be
+        # checked.  A public route (the login page, a hub's upload) still answers.
+        request[USER_KEY], request[CSRF_KEY] = None, None
+        if not meta.public:
+            return _unavailable(request, err)
+        user, csrf, via_cookie = None, None, False
     request[USER_KEY] = user
     request[CSRF_KEY] = csrf
     if meta.public:
@@ -142,6 +150,8 @@ async def error_middleware(
         return json_error(500, str(err))
     except json.JSONDecodeError:
         return json_error(400, "body is not valid JSON")
+    except StorageUnavailable as err:
+        return _unavailable(request, err)
     except Exception as err:
         if is_passing(err):
             # Not a bug: the disk is full or another process holds the database.  Say so,
@@ -154,6 +164,17 @@ async def error_middleware(
         if page:
             return _error_page(request, 500, "error.internal")
         return json_error(500, "internal error; see the hub log")
+
+
+def _unavailable(request: web.Request, err: StorageUnavailable) -> web.StreamResponse:
+    """503: the shared database cannot be reached; a page says so in the reader's language."""
+    _LOGGER.warning("%s %s refused: %s", request.method, request.path, err)
+    if _is_page(request):
+        response = _error_page(request, 503, "error.database_unavailable")
+    else:
+        response = json_error(503, "the shared database cannot be reached now; try again in a moment")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _is_page(request: web.Request) -> bool:
@@ -192,7 +213,10 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
 
     if USER_KEY not in request:
         # The auth middleware skips unmatched paths; the page's navigation needs the user.
-        request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+        try:
+            request[USER_KEY], request[CSRF_KEY], _ = await _resolve_user(request)
+        except StorageUnavailable:
+            request[USER_KEY], request[CSRF_KEY] = None, None  # a 404 needs no account
     return error_page(request, 404, translate("error.not_found", request_lang(request)))
 
 

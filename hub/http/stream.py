@@ -22,6 +22,7 @@ from hub.core.bus import Event
 from hub.http.routes import Route, current_user, json_dumps
 from hub.http.server import HUB_KEY
 from hub.http.server import _resolve_user as resolve_credential
+from hub.storage import StorageUnavailable
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -135,7 +136,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     async def still_allowed() -> bool:
         # the same credential (token or session cookie) must still name the same user
-        user, _, _ = await resolve_credential(request)
+        try:
+            user, _, _ = await resolve_credential(request)
+        except StorageUnavailable:
+            # The shared accounts database is down: the credential cannot be vouched for, so
+            # the stream ends (fail closed); the browser reconnects once it answers again.
+            return False
         return user is not None and opened_by is not None and user == opened_by
 
     response = web.StreamResponse(

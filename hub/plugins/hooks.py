@@ -78,6 +78,12 @@ class Hooks:
         """The entity ids each plugin's config will create."""
         return self._host.call_each("config_entities", only, loaded=loaded)
 
+    def shared_database(
+        self, *, loaded: LoadedConfig, only: Only = None
+    ) -> list[tuple[PluginInfo, str | None]]:
+        """The PostgreSQL URL each plugin names for the hub's shared access tables and audit log."""
+        return self._host.call_each("shared_database", only, loaded=loaded)
+
     # -- lifecycle -----------------------------------------------------------------
 
     def setup(self, domain: str, *, hub: Hub, config: Any) -> tuple[bool, Awaitable[None] | None]:

@@ -21,6 +21,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from integrations.ccoc.migrations import SHARED_COMPONENT, SHARED_PG_MIGRATIONS
 from integrations.station.kpis import (
     MONTH_RE,
     StationKpis,
@@ -32,6 +33,7 @@ from integrations.station.kpis import (
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.storage import Storage
     from integrations.ccoc.board import HubDirectory
     from integrations.station.runtime import Station
 
@@ -41,20 +43,44 @@ __all__ = (
     "percentile",
     "compute",
     "compute_with",
+    "links",
     "record_status",
     "hubs_online_share",
     "MONTH_RE",
 )
 
 
+async def links(hub: Hub) -> Storage:
+    """Return where the hub link history is: the workers' shared PostgreSQL, or the hub's own file.
+
+    Station workers each hear every link change (their own and, through PostgreSQL, the
+    others'), but one that was down missed some: one shared history gives every worker the
+    same "hubs online" figure.  On PostgreSQL the table is made on first use, and what this
+    worker recorded in its own file before (an upgrade) is copied in, at each start (a no-op
+    after the first: the rows' keys are there, and the file gets no new ones).
+    """
+    storage = hub.shared_storage
+    if storage is hub.storage or storage.has_migrations(SHARED_COMPONENT):
+        return storage
+    await storage.apply_migrations(SHARED_COMPONENT, SHARED_PG_MIGRATIONS)
+    own = [tuple(r) for r in await hub.storage.fetchall("SELECT hub_id, ts, status FROM ccoc_hub_status")]
+    if own:
+        await storage.executemany(
+            "INSERT INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", own
+        )
+    return storage
+
+
 async def record_status(hub: Hub, hub_id: str, status: str, at: float) -> None:
     """Remember a hub's link state change (only a real change is stored)."""
-    last = await hub.storage.fetchone(
+    storage = await links(hub)
+    last = await storage.fetchone(
         "SELECT status FROM ccoc_hub_status WHERE hub_id = ? ORDER BY ts DESC LIMIT 1", (hub_id,)
     )
     if last is None or last["status"] != status:
-        await hub.storage.execute(
-            "INSERT OR REPLACE INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?)",
+        await storage.execute(
+            "INSERT INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?) "
+            "ON CONFLICT (hub_id, ts) DO UPDATE SET status = excluded.status",
             (hub_id, at, status),
         )
 
@@ -62,10 +88,9 @@ async def record_status(hub: Hub, hub_id: str, status: str, at: float) -> None:
 async def sync_statuses(hub: Hub, directory: dict[str, dict[str, Any]]) -> None:
     """Record hubs the history lacks (registered since start) from their registration, and any missed change."""
     now = hub.clock.time()
+    storage = await links(hub)
     for hub_id, item in directory.items():
-        known = await hub.storage.fetchone(
-            "SELECT 1 FROM ccoc_hub_status WHERE hub_id = ? LIMIT 1", (hub_id,)
-        )
+        known = await storage.fetchone("SELECT 1 FROM ccoc_hub_status WHERE hub_id = ? LIMIT 1", (hub_id,))
         since = now if known else float(item.get("registered_at") or now)
         await record_status(hub, hub_id, str(item.get("status") or "unknown"), min(since, now))
 
@@ -77,12 +102,13 @@ async def hubs_online_share(hub: Hub, hub_ids: list[str], start: float, end: flo
         return None
     online_total = 0.0
     known_total = 0.0
+    storage = await links(hub)
     for hub_id in hub_ids:
-        before = await hub.storage.fetchone(
+        before = await storage.fetchone(
             "SELECT status FROM ccoc_hub_status WHERE hub_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
             (hub_id, start),
         )
-        changes = await hub.storage.fetchall(
+        changes = await storage.fetchall(
             "SELECT ts, status FROM ccoc_hub_status WHERE hub_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
             (hub_id, start, end),
         )

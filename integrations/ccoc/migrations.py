@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("MIGRATIONS",)
+__all__ = ("MIGRATIONS", "SHARED_COMPONENT", "SHARED_PG_MIGRATIONS")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -85,5 +85,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE ccoc_commands RENAME TO ccoc_commands_moved;
     DROP INDEX IF EXISTS ix_ccoc_commands_incident;
     DROP INDEX IF EXISTS ix_ccoc_commands_state;
+    """,
+)
+
+
+#: Station workers on one PostgreSQL keep the hub link history there, shared (the monthly "hubs
+#: online" figure is then the same on every worker): the twin of ``ccoc_hub_status`` above.
+SHARED_COMPONENT = "ccoc_shared"
+SHARED_PG_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE ccoc_hub_status (
+        hub_id TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (hub_id, ts)
+    );
     """,
 )

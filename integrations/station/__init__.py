@@ -18,6 +18,7 @@ from integrations.station.config import StationConfig
 if TYPE_CHECKING:
     import click
 
+    from hub.bootstrap import LoadedConfig
     from hub.http.routes import Route
     from hub.hub import Hub
 
@@ -28,6 +29,15 @@ __all__ = ("StationConfig",)
 def config_schema() -> Any:
     """Return the ``station:`` block type."""
     return StationConfig
+
+
+@hookimpl
+def shared_database(loaded: LoadedConfig) -> str | None:
+    """Name ``station.database`` when it is PostgreSQL: every worker shares the accounts and audit log there."""
+    cfg = loaded.blocks.get("station")
+    if isinstance(cfg, StationConfig) and cfg.database.backend == "postgresql":
+        return cfg.database.url
+    return None
 
 
 @hookimpl

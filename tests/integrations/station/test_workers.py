@@ -30,7 +30,7 @@ import pytest
 
 from hub.auth import Auth
 from hub.core.ids import ulid
-from hub.storage import Storage
+from hub.storage_pg import SharedStorage
 from integrations.federation.protocol import envelope
 from integrations.federation.testing import HUB_PASSWORDS, STATION_ID, FederationLab, until
 from integrations.mqtt.testing import MosquittoFactory, free_port
@@ -73,6 +73,19 @@ def sos(n: int) -> tuple[str, str, bytes]:
 
 def topic(kind: str) -> str:
     return f"ssz/v1/{STATION_ID}/test-hub/{kind}"
+
+
+async def officer_token(url: str) -> str:
+    """Add an officer to the workers' shared accounts; return an API token of theirs."""
+    storage = SharedStorage(url)
+    await storage.open()
+    try:
+        auth = Auth(storage)
+        user = await auth.add_user("officer", "correct horse battery", "operator")
+        token: str = await auth.create_token(user, "workers test")
+        return token
+    finally:
+        await storage.close()
 
 
 class Worker:
@@ -118,17 +131,6 @@ class Worker:
             self.proc.kill()
             self.proc.wait(5)
 
-    async def token(self) -> str:
-        storage = Storage(self.data / "safetyhub.db")
-        await storage.open()
-        try:
-            auth = Auth(storage)
-            user = await auth.add_user("officer", "correct horse battery", "operator")
-            token: str = await auth.create_token(user, "workers test")
-            return token
-        finally:
-            await storage.close()
-
     async def info(self, session: aiohttp.ClientSession, token: str) -> dict[str, Any]:
         """Return the worker's ``/api/station``."""
         async with session.get(f"{self.url}/api/station", headers={"Authorization": f"Bearer {token}"}) as r:
@@ -172,7 +174,8 @@ async def test_two_workers_survive_losing_one_and_store_every_event_once(
         encoding="utf-8",
     )
     a, b = Worker(folder, "worker-a"), Worker(folder, "worker-b")
-    tokens = {a: await a.token(), b: await b.token()}
+    # One account and one token for both: the workers share them on the station's PostgreSQL.
+    tokens = dict.fromkeys((a, b), await officer_token(postgres_url))
     seen_on_b: set[str] = set()
     stream_task: asyncio.Task[None] | None = None
     try:

@@ -1,0 +1,74 @@
+"""Station workers on one PostgreSQL keep one hub link history: the same "hubs online" on every worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.core.clock import FakeClock
+from hub.storage import Storage
+from integrations.ccoc.kpi import hubs_online_share, links, record_status
+from integrations.ccoc.migrations import MIGRATIONS, SHARED_PG_MIGRATIONS
+from integrations.federation.testing import FederationLab, station_config
+
+
+async def test_one_link_history_for_every_worker_with_what_each_kept_before(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory)
+    start = clock.time()
+    # Worker B ran before the history was shared: its own file says old-hub was online from start.
+    own = Storage(tmp_path / "b" / "data" / "safetyhub.db")
+    own.add_migrations("station", MIGRATIONS)  # where the station plugin registers them
+    await own.open()
+    await own.execute(
+        "INSERT INTO ccoc_hub_status (hub_id, ts, status) VALUES ('old-hub', ?, 'online')", (start,)
+    )
+    await own.close()
+    a, b = [
+        await make_hub(
+            lab.station_block(share_group="ccoc", database=postgres_url),
+            base=station_config(),
+            folder=tmp_path / n,
+        )
+        for n in ("a", "b")
+    ]
+    # Worker A alone hears hub-x go offline half-way (B was down then).
+    await record_status(a, "hub-x", "online", start)
+    await clock.advance(50)
+    await record_status(a, "hub-x", "offline", clock.time())
+    await clock.advance(50)
+    await links(b)  # B's old rows join the shared history
+    for worker in (a, b):
+        assert await hubs_online_share(worker, ["hub-x"], start, clock.time()) == pytest.approx(0.5)
+        assert await hubs_online_share(worker, ["old-hub"], start, clock.time()) == pytest.approx(1.0)
+    assert await a.storage.fetchall("SELECT 1 FROM ccoc_hub_status WHERE hub_id = 'hub-x'") == []
+
+
+async def test_the_shared_link_history_has_the_columns_of_the_console_s_own(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from hub.storage_pg import SharedStorage
+
+    lite, pg = Storage(tmp_path / "hub.db"), SharedStorage(postgres_url)
+    lite.add_migrations("ccoc", MIGRATIONS)
+    await lite.open()
+    await pg.open()
+    try:
+        await pg.apply_migrations("ccoc_shared", SHARED_PG_MIGRATIONS)
+        lite_cols = [
+            r["name"] for r in await lite.fetchall("SELECT name FROM pragma_table_info('ccoc_hub_status')")
+        ]
+        pg_cols = [
+            r["column_name"]
+            for r in await pg.fetchall(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'ccoc_hub_status' "
+                "ORDER BY ordinal_position"
+            )
+        ]
+    finally:
+        await lite.close()
+        await pg.close()
+    assert lite_cols == pg_cols == ["hub_id", "ts", "status"]
