@@ -189,6 +189,8 @@ class PgStationStore(SqliteStationStore):
         notes: list[dict[str, Any]] = []
         told: set[tuple[str, str]] = set()
         for m in batch:
+            if m.snapshot is None and type(m.env) is not IncidentEnvelope:
+                continue  # telemetry, nearly every row: not announced to the other workers
             key = (m.hub_id, m.id)
             if key not in result.new_keys or key in told:
                 continue  # a repeat, or the second copy in this batch (it came on both links)
