@@ -117,6 +117,9 @@ class Ingest:
         self._on_command_result = on_command_result
         # A hub's answer about footage always reaches the station's footage desk.
         self._announced = frozenset(cfg.announce_events) | {EVENT_FOOTAGE_STATUS}
+        #: Event types that lead to anything after the commit (see _announce): every other
+        #: event is telemetry that only tells its hub was seen.
+        self._told = self._announced | ({HUB_COMMAND_RESULT} if on_command_result is not None else set())
         #: An MQTT message may carry several envelopes (one per line), each within max_payload.
         self._max_message = 4 * cfg.max_payload
         base = f"ssz/v1/{cfg.id}/+/#"
@@ -319,7 +322,7 @@ class Ingest:
                 env.id,
             )
             return None
-        if isinstance(env, RegistryEnvelope | HealthEnvelope | IncidentEnvelope):
+        if type(env) is not EventEnvelope:  # registry, health or incident (the exact type: cheap)
             # What the console renders is checked in full here: one hub's malformed
             # registry must never break a page for every officer.
             check = (
@@ -550,14 +553,18 @@ class Ingest:
             batch = [m for m in batch if (m.hub_id, m.id) not in result.conflicts]
         self._acknowledge(batch, nacks, urgent=urgent)
         latest: dict[str, Inbound] = {}
+        told = self._told
         for index, m in enumerate(batch):
-            if m.kind == "health":
-                self._seen(m)  # an offline will must be seen in its place in the stream
-            latest[m.hub_id] = m
-            if (m.hub_id, m.id) in result.new_keys:
-                self._announce(m)
             if index % 500 == 499:
                 await asyncio.sleep(0)  # let an SOS that just arrived in, between two chunks
+            latest[m.hub_id] = m
+            env = m.env
+            if type(env) is EventEnvelope and env.body.type not in told:
+                continue  # telemetry told to no one (nearly every message): only its hub was seen
+            if m.kind == "health":
+                self._seen(m)  # an offline will must be seen in its place in the stream
+            if (m.hub_id, m.id) in result.new_keys:
+                self._announce(m)
         for m in latest.values():
             if m.kind != "health":
                 self._seen(m)
