@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from integrations.station.config import StationConfig
     from integrations.station.store import StationStore
 
-__all__ = ("Ingest",)
+__all__ = ("Ingest", "tune_collector")
 
 _LOGGER = logging.getLogger(__name__)
 _ID_IN_JSON = re.compile(rb'"id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
@@ -201,9 +201,7 @@ class Ingest:
 
     async def start(self) -> None:
         """Load hubs, then subscribe and start the writer and the silence check."""
-        young, *older = gc.get_threshold()
-        if young < _GC_YOUNG_THRESHOLD:
-            gc.set_threshold(_GC_YOUNG_THRESHOLD, *older)  # process-wide: see the constant
+        tune_collector()
         self.registered = await self.store.registered_hubs()
         for status in await self.store.hub_statuses():
             self.statuses[status.hub_id] = status
@@ -820,6 +818,16 @@ class Ingest:
                 self.check_silence()
             except Exception:
                 _LOGGER.exception("Station: silence check failed")
+
+
+def tune_collector() -> None:
+    """Raise the cycle collector's young-generation threshold for a station (never lower it).
+
+    Process-wide: see ``_GC_YOUNG_THRESHOLD``.
+    """
+    young, *older = gc.get_threshold()
+    if young < _GC_YOUNG_THRESHOLD:
+        gc.set_threshold(_GC_YOUNG_THRESHOLD, *older)
 
 
 async def _maybe_await(value: Any) -> None:
