@@ -29,8 +29,9 @@ What PostgreSQL adds:
 
 Why psycopg 3 and not asyncpg: the engine's contract is a function run on a
 database thread with a DB-API connection, one transaction per batch.  psycopg
-is DB-API, thread-safe per connection, pipelines ``executemany`` and binds
-arrays (one ``INSERT … SELECT FROM unnest(…)`` per batch), and has
+is DB-API, thread-safe per connection, pipelines ``executemany``, takes a
+batch as one parameter (the station's ``INSERT … SELECT`` from a ``jsonb``
+array), and has
 ``LISTEN``/``NOTIFY``; asyncpg would need every store function rewritten as a
 coroutine on the event loop, where a big batch would then be parsed.
 """

@@ -4,8 +4,9 @@
 and its idempotency by (hub, message id) are the SQLite store's own
 (``INSERT … ON CONFLICT DO NOTHING`` reads the same on both); what differs is
 the schema's types (PostgreSQL's ``REAL`` is 4 bytes, too short for a
-timestamp) and how a batch learns which of its messages are new (one
-``INSERT … SELECT FROM unnest(…) RETURNING``, see ``_insert_messages``).
+timestamp) and how a batch is inserted and learns which of its messages are
+new (one ``INSERT … SELECT`` from the batch as a ``jsonb`` array, ``RETURNING``
+the new keys; see ``_insert_messages``).
 
 Several station workers may share one database: everything they write is
 keyed, rows are locked in key order, and a transaction PostgreSQL picks as a
@@ -211,6 +212,8 @@ class PgStationStore(SqliteStationStore):
         notes: list[dict[str, Any]] = []
         told: set[tuple[str, str]] = set()
         for m in batch:
+            if m.snapshot is None and type(m.env) is not IncidentEnvelope:
+                continue  # telemetry, nearly every row: not announced to the other workers
             key = (m.hub_id, m.id)
             if key not in result.new_keys or key in told:
                 continue  # a repeat, or the second copy in this batch (it came on both links)

@@ -27,6 +27,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -254,11 +255,14 @@ _INSERT_MESSAGE = (
 )
 #: PostgreSQL: the whole batch in one statement, handed over as one JSON text (json.dumps is C;
 #: adapting thousands of Python values one by one is not).  It answers how many rows were new
-#: and, only when some were repeats, which.
+#: and, only when some were repeats, which.  ``jsonb``, not ``json``: the text is parsed once,
+#: where ``json`` parsed each element again for every one of its eight fields (PostgreSQL's
+#: CPU per event fell from 15 to 9 µs).  The body travels as a JSON *string*, so it is stored
+#: byte for byte as the hub sent it (jsonb would reorder an object's keys).
 _INSERT_MESSAGES_PG = (
     "WITH ins AS (INSERT INTO messages (id, hub_id, kind, type, incident_id, sent_at, received_at, body) "
     "SELECT e->>0, e->>1, e->>2, e->>3, e->>4, (e->>5)::float8, (e->>6)::float8, convert_to(e->>7, 'UTF8') "
-    "FROM json_array_elements(?::json) AS e "
+    "FROM jsonb_array_elements(?::jsonb) AS e "
     "ON CONFLICT DO NOTHING RETURNING hub_id, id) "
     "SELECT count(*), CASE WHEN count(*) < ? THEN json_agg(json_build_array(hub_id, id))::text END FROM ins"
 )
@@ -472,14 +476,12 @@ class SqliteStationStore:
         self, db: sqlite3.Connection, batch: Sequence[Inbound]
     ) -> set[tuple[str, str]] | None:
         """Insert the batch's message rows; return the (hub, id) keys that were new, or None if all were."""
-        rows = [self._message_row(m) for m in batch]
         if self._db.dialect == "postgresql":
             # One statement for the batch, in key order (two workers never deadlock on it);
             # RETURNING names the new rows: other workers commit meanwhile, so a range of
             # seq would not.
-            rows.sort(key=lambda r: (r[1], r[0]))
             doc = json.dumps(
-                [[*r[:7], r[7].decode("utf-8") if r[7] is not None else None] for r in rows],
+                [_pg_message_row(m) for m in sorted(batch, key=_HUB_AND_ID)],
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
@@ -492,7 +494,7 @@ class SqliteStationStore:
         # second look needed, and then it is one range scan.
         top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
         before = db.total_changes
-        db.executemany(_INSERT_MESSAGE, rows)
+        db.executemany(_INSERT_MESSAGE, [self._message_row(m) for m in batch])
         if db.total_changes - before == len(batch):
             return None
         return {(r[0], r[1]) for r in db.execute("SELECT hub_id, id FROM messages WHERE seq > ?", (top,))}
@@ -500,6 +502,8 @@ class SqliteStationStore:
     @staticmethod
     def _message_row(m: Inbound) -> tuple[Any, ...]:
         env = m.env
+        if type(env) is EventEnvelope:  # nearly every row: the exact type is the cheapest test
+            return (m.id, m.hub_id, m.kind, env.body.type, None, m.sent_at, m.received_at, m.raw or None)
         type_: str | None = None
         incident_id: str | None = None
         if isinstance(env, IncidentEnvelope):
@@ -518,8 +522,10 @@ class SqliteStationStore:
         snapshots: list[tuple[Any, ...]] = []
         for m in fresh:
             env = m.env
-            if isinstance(env, EventEnvelope) and env.body.type == EVENT_KPI_MONTH:
-                self._kpi_report(db, m, env.body.data)
+            if type(env) is EventEnvelope:  # telemetry, nearly every row: nothing more to write
+                if env.body.type == EVENT_KPI_MONTH:
+                    self._kpi_report(db, m, env.body.data)
+                continue
             if isinstance(env, IncidentEnvelope):
                 inc, entry = env.body.incident, env.body.entry
                 loc = inc.location
@@ -1226,6 +1232,27 @@ class SqliteStationStore:
             return changed
 
         return await self._db.write(run)
+
+
+#: A batch's messages in key order (hub, id): the order every writer locks their rows in.
+_HUB_AND_ID = attrgetter("hub_id", "id")
+
+
+def _pg_message_row(m: Inbound) -> tuple[Any, ...]:
+    """Return ``m``'s messages row for PostgreSQL's JSON batch (see _INSERT_MESSAGES_PG).
+
+    The body as text (a JSON string in the batch, so stored byte for byte), and NUL out of
+    the one free-form key: ``jsonb`` refuses ``\\u0000``, which would refuse the whole batch
+    (and an SOS in it) for ever.
+    """
+    env = m.env
+    if type(env) is EventEnvelope:  # nearly every row: built here, in one step
+        return (m.id, m.hub_id, m.kind, env.body.type, None, m.sent_at, m.received_at, m.raw.decode("utf-8"))
+    row = SqliteStationStore._message_row(m)
+    incident_id = row[4]
+    if incident_id is not None and "\x00" in incident_id:
+        incident_id = incident_id.replace("\x00", "\ufffd")
+    return (*row[:4], incident_id, row[5], row[6], row[7].decode("utf-8") if row[7] is not None else None)
 
 
 def _by_key(rows: list[tuple[Any, ...]], first: int, second: int) -> list[tuple[Any, ...]]:

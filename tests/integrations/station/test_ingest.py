@@ -147,6 +147,47 @@ async def test_repeats_are_stored_once_and_acknowledged_each_time(
     assert (st.ingest.stored, st.ingest.duplicates) == (1, 2)
 
 
+async def test_only_announced_event_types_reach_the_bus_once_in_arrival_order(
+    station: Hub, federation_lab: FederationLab
+) -> None:
+    """Telemetry is stored and told to no one; announced types fire once each, in order."""
+    fired: list[tuple[str, str]] = []
+    station.bus.listen("federated_event", lambda e: fired.append((e.data["type"], e.data["message_id"])))
+    lines = [
+        event(type="camera_motion"),
+        event(),  # sos_pressed
+        event(type="camera_motion"),
+        event(type="footage_status", data={"request": "r1"}),
+    ]
+    async with mqtt(federation_lab, "test-hub") as hub_a:
+        await hub_a.publish(topic("event"), b"\n".join(raw for _, raw in lines), qos=1)
+        await hub_a.publish(topic("event"), lines[1][1], qos=1)  # a repeat: stored once, told once
+    st = station.data[STATION_RUNTIME]
+    await until(lambda: st.ingest.stored + st.ingest.duplicates == 5)
+    assert await st.store.count_messages(hub_id="test-hub") == 4
+    await until(lambda: len(fired) >= 2)
+    assert fired == [("sos_pressed", lines[1][0]), ("footage_status", lines[3][0])]
+    assert st.ingest.statuses["test-hub"].status == "online"
+
+
+def test_a_station_collects_cyclic_garbage_less_often_and_never_more_often() -> None:
+    """At CPython's default (700) the collector took a third of a busy worker's CPU."""
+    import gc
+
+    from integrations.station.ingest import tune_collector
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        tune_collector()
+        assert gc.get_threshold() == (10_000, 100, 10)
+        gc.set_threshold(50_000, 5, 7)  # someone asked for less collecting of the young: kept
+        tune_collector()
+        assert gc.get_threshold() == (50_000, 100, 7)
+    finally:
+        gc.set_threshold(*saved)
+
+
 async def test_clock_skew_is_kept_as_sent_and_as_received(
     station: Hub, federation_lab: FederationLab
 ) -> None:

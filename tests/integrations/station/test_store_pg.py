@@ -116,7 +116,8 @@ async def test_a_nul_in_a_hubs_text_does_not_block_an_sos(postgres_url: str) -> 
     await store.open()
     try:
         await store.register_hub("h1", "", 1.0)
-        msg_id, incident_id = ulid(), ulid()
+        # A NUL even in the incident's id, which the batch's JSON (jsonb) carries as a key.
+        msg_id, incident_id = ulid(), ulid() + "\x00"
         incident = {
             "id": incident_id,
             "kind": "sos",
@@ -138,6 +139,7 @@ async def test_a_nul_in_a_hubs_text_does_not_block_an_sos(postgres_url: str) -> 
         assert result.new_keys == {("h1", msg_id)}
         stored = await store.incident(incident_id, "h1")
         assert stored is not None and stored["title"] == "SOS\ufffd ร้านทอง"
+        assert stored["id"] == incident_id.replace("\x00", "\ufffd")
         assert stored["timeline"][0]["text"] == "a\ufffdb"
     finally:
         await store.close()
