@@ -50,24 +50,49 @@ __all__ = (
 )
 
 
+#: The console's tables kept on the workers' shared PostgreSQL, with the columns copied in on upgrade.
+_SHARED_TABLES: dict[str, tuple[str, ...]] = {
+    "ccoc_hub_status": ("hub_id", "ts", "status"),
+    "ccoc_views": (
+        "id",
+        "ts",
+        "username",
+        "role",
+        "hub_id",
+        "entity_id",
+        "incident_id",
+        "reason",
+        "what",
+        "snapshots",
+        "expires",
+        "mirror_id",
+    ),
+}
+
+
 async def links(hub: Hub) -> Storage:
-    """Return where the hub link history is: the workers' shared PostgreSQL, or the hub's own file.
+    """Return where the console's shared tables are: the workers' shared PostgreSQL, or the hub's own file.
 
     Station workers each hear every link change (their own and, through PostgreSQL, the
     others'), but one that was down missed some: one shared history gives every worker the
-    same "hubs online" figure.  On PostgreSQL the table is made on first use, and what this
-    worker recorded in its own file before (an upgrade) is copied in, at each start (a no-op
-    after the first: the rows' keys are there, and the file gets no new ones).
+    same "hubs online" figure.  The officers' camera views live there too, so an incident's
+    views, and a view's grant, are the same whichever worker the proxy picks.  On PostgreSQL
+    the tables are made on first use, and what this worker recorded in its own file before
+    (an upgrade) is copied in, at each start (a no-op after the first: the rows' keys are
+    there, and the file gets no new ones).
     """
     storage = hub.shared_storage
     if storage is hub.storage or storage.has_migrations(SHARED_COMPONENT):
         return storage
     await storage.apply_migrations(SHARED_COMPONENT, SHARED_PG_MIGRATIONS)
-    own = [tuple(r) for r in await hub.storage.fetchall("SELECT hub_id, ts, status FROM ccoc_hub_status")]
-    if own:
-        await storage.executemany(
-            "INSERT INTO ccoc_hub_status (hub_id, ts, status) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", own
-        )
+    for table, columns in _SHARED_TABLES.items():
+        names = ", ".join(columns)
+        own = [tuple(r) for r in await hub.storage.fetchall(f"SELECT {names} FROM {table}")]
+        if own:
+            marks = ", ".join("?" for _ in columns)
+            await storage.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", own
+            )
     return storage
 
 

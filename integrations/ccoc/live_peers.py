@@ -67,8 +67,6 @@ if TYPE_CHECKING:
 __all__ = (
     "PEER_UPLINK_PATH",
     "PEER_WATCH_PATH",
-    "PEER_VIEW_PATH",
-    "peer_view",
     "relay_uplink",
     "peer_uplink",
     "stop_relaying",
@@ -82,8 +80,6 @@ _LOGGER = logging.getLogger(__name__)
 PEER_UPLINK_PATH = "/api/station/workers/live/uplink"
 #: Where a worker whose officer wants a camera another worker streams already reads a copy of it.
 PEER_WATCH_PATH = "/api/station/workers/live/watch"
-#: Where a worker asks the worker that opened a view for its grant (``/{view_id}?user=``).
-PEER_VIEW_PATH = "/api/station/workers/views"
 
 
 async def relay_uplink(request: web.Request, relay: LiveRelay, workers: Workers) -> web.StreamResponse:
@@ -305,19 +301,3 @@ async def _serve_copy(
             await ws.send_bytes(item)
         except ConnectionResetError:
             return
-
-
-async def peer_view(request: web.Request, relay: LiveRelay) -> web.Response:
-    """The holder's side: a view opened here, for the same officer at another worker."""
-    workers = relay.workers
-    try:
-        if workers is None or workers.check(request) is None:
-            raise WorkerCallRefused("only the station's workers may call this")
-    except WorkerCallRefused as err:
-        return json_error(403, str(err))
-    found = await relay.console.viewing.held_view(
-        request.match_info["view_id"], request.query.get("user", "")
-    )
-    if found is None:
-        return json_error(404, "no such view of yours")
-    return web.json_response(found)

@@ -23,10 +23,8 @@ from integrations.ccoc.live import LIVE, PROFILES, LiveRelay
 from integrations.ccoc.live_labels import live_labels
 from integrations.ccoc.live_peers import (
     PEER_UPLINK_PATH,
-    PEER_VIEW_PATH,
     PEER_WATCH_PATH,
     peer_uplink,
-    peer_view,
     peer_watch,
     relay_uplink,
 )
@@ -200,11 +198,6 @@ async def worker_uplink(request: web.Request) -> web.StreamResponse:
     return await peer_uplink(request, _relay(request))
 
 
-async def worker_view(request: web.Request) -> web.Response:
-    """A view this worker opened, for the officer's request at another station worker (signed)."""
-    return await peer_view(request, _relay(request))
-
-
 async def worker_watch(request: web.Request) -> web.StreamResponse:
     """Another station worker's copy of an upstream this worker holds (signed with the workers' key)."""
     return await peer_watch(request, _relay(request))
@@ -257,16 +250,6 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=tags,
             summary=(worker_uplink.__doc__ or "")
-            + " Public route: protected by the workers' signature (refused without it).",
-        ),
-        Route(
-            "GET",
-            PEER_VIEW_PATH + "/{view_id}",
-            console_errors(worker_view),
-            public=True,
-            csrf=False,
-            tags=tags,
-            summary=(worker_view.__doc__ or "")
             + " Public route: protected by the workers' signature (refused without it).",
         ),
         Route(

@@ -90,7 +90,9 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 #: Station workers on one PostgreSQL keep the hub link history there, shared (the monthly "hubs
-#: online" figure is then the same on every worker): the twin of ``ccoc_hub_status`` above.
+#: online" figure is then the same on every worker): the twin of ``ccoc_hub_status`` above; and the
+#: officers' camera views (an incident's list of views, and a view's grant, are the same on every
+#: worker): the twin of ``ccoc_views``.  Append, never edit.
 SHARED_COMPONENT = "ccoc_shared"
 SHARED_PG_MIGRATIONS: tuple[str, ...] = (
     """
@@ -100,5 +102,22 @@ SHARED_PG_MIGRATIONS: tuple[str, ...] = (
         status TEXT NOT NULL,
         PRIMARY KEY (hub_id, ts)
     );
+    """,
+    """
+    CREATE TABLE ccoc_views (
+        id TEXT PRIMARY KEY,
+        ts DOUBLE PRECISION NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        incident_id TEXT,
+        reason TEXT NOT NULL,
+        what TEXT NOT NULL,
+        snapshots TEXT NOT NULL DEFAULT '[]',
+        expires DOUBLE PRECISION NOT NULL,
+        mirror_id TEXT
+    );
+    CREATE INDEX ix_ccoc_views_incident ON ccoc_views (hub_id, incident_id, ts);
     """,
 )

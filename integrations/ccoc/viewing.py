@@ -24,16 +24,13 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
-
-import aiohttp
 
 from hub.core.ids import ulid
 from integrations.camera.const import DEFAULT_ON_ALARM_MAX_HOURS, DEFAULT_ON_ALARM_MINUTES
 from integrations.ccoc.delivery import ConsoleError
+from integrations.ccoc.kpi import links
 from integrations.ccoc.live_web import live_fields
 from integrations.federation.const import STATION_VIEW_COMMAND
-from integrations.federation.protocol import ID_RE
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -86,8 +83,6 @@ class Viewing:
         self.delivery = delivery
         self.hubs = hubs
         self._thumb_seen: dict[tuple[str, str, str, str], float] = {}
-        #: Several workers: grants of views opened on other workers, as last told (view id, officer).
-        self._elsewhere: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def camera(self, hub_id: str, entity_id: str) -> dict[str, Any]:
         """Return a camera from its hub's registry, or raise 404."""
@@ -184,7 +179,10 @@ class Viewing:
             incident_id,
             view_id,
         )
-        await self.hub.storage.execute(
+        # Station workers keep views on their shared database: the officer's next request (the
+        # live player, the incident page) may reach another worker, which finds the same row.
+        views = await links(self.hub)
+        await views.execute(
             "INSERT INTO ccoc_views (id, ts, username, role, hub_id, entity_id, incident_id, reason, what, "
             "snapshots, expires, mirror_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -202,12 +200,6 @@ class Viewing:
                 mirror["id"],
             ),
         )
-        if self.station.workers is not None:
-            # Several workers: the officer's next request (the live player) may reach another one.
-            try:
-                await self.station.workers.claim("view", view_id, hub_id)
-            except Exception as err:  # noqa: BLE001 - the view works here; other workers will not find it
-                _LOGGER.warning("Console: could not record view %s for the other workers: %s", view_id, err)
         return {
             "view_id": view_id,
             "hub_id": hub_id,
@@ -271,13 +263,11 @@ class Viewing:
         """Return a live grant of ``username``, or raise 403/404.
 
         With several workers the view may have been opened on another one (a
-        balancing proxy deals an officer's requests): its grant is asked of
-        that worker, and judged here by the same rules.
+        balancing proxy deals an officer's requests): its row is on the
+        workers' shared database, judged here by the same rules.
         """
         found = await self.held_view(view_id, username)
         if found is None:
-            found = await self._held_elsewhere(view_id, username)
-        if found is None or found.get("username") != username:
             raise ConsoleError("no such view of yours", 404)
         if float(found["expires"]) < self.hub.clock.time():
             raise ConsoleError("this view has ended: open the camera again with a reason", 403)
@@ -292,47 +282,15 @@ class Viewing:
         )
 
     async def held_view(self, view_id: str, username: str) -> dict[str, Any] | None:
-        """Return a view of ``username`` kept by this worker (its grant's fields), or None."""
-        row = await self.hub.storage.fetchone(
+        """Return a view of ``username`` (its grant's fields), or None."""
+        views = await links(self.hub)
+        row = await views.fetchone(
             "SELECT id, username, hub_id, entity_id, expires, reason, incident_id FROM ccoc_views WHERE id = ?",
             (view_id,),
         )
         if row is None or row["username"] != username:
             return None
         return dict(row)
-
-    async def _held_elsewhere(self, view_id: str, username: str) -> dict[str, Any] | None:
-        """Ask the worker that opened the view for it (signed); None if none has it or it is away."""
-        from integrations.ccoc.live_peers import PEER_VIEW_PATH
-
-        workers = self.station.workers
-        if workers is None or workers.session is None or not ID_RE.match(view_id):
-            return None
-        # What the holder said last: if it has stopped since, the player here can still be told why
-        # its stream ended, and the grant still ends when it was granted to.
-        known = self._elsewhere.get((view_id, username))
-        claim = await workers.owner("view", view_id)
-        if claim is None or claim.worker_id == workers.id:
-            return None
-        if not claim.alive or not claim.url:
-            return known
-        path_qs = f"{PEER_VIEW_PATH}/{view_id}?{urlencode({'user': username})}"
-        try:
-            async with workers.session.get(claim.url + path_qs, headers=workers.sign("GET", path_qs)) as resp:
-                if resp.status != 200:
-                    return None
-                doc = await resp.json()
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
-            _LOGGER.warning(
-                "Console: worker %s did not answer for view %s: %s", claim.worker_id, view_id, err
-            )
-            return known
-        if not isinstance(doc, dict):
-            return None
-        if len(self._elsewhere) > 10_000:
-            self._elsewhere.clear()
-        self._elsewhere[(view_id, username)] = doc
-        return doc
 
     async def view_images(self, view_id: str, username: str) -> list[dict[str, Any]]:
         """Return the pictures a grant covers now (new ones arrive while it lasts)."""
@@ -448,7 +406,8 @@ class Viewing:
 
     async def views(self, hub_id: str, incident_id: str) -> list[dict[str, Any]]:
         """Return the reasoned views recorded for an incident."""
-        rows = await self.hub.storage.fetchall(
+        views = await links(self.hub)
+        rows = await views.fetchall(
             "SELECT * FROM ccoc_views WHERE hub_id = ? AND incident_id = ? ORDER BY ts", (hub_id, incident_id)
         )
         return [dict(r) for r in rows]

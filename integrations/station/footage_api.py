@@ -106,13 +106,11 @@ def _request_id(request: web.Request) -> str:
 
 
 async def get_request(request: web.Request) -> web.StreamResponse:
-    user = current_user(request)
     try:
         desk = _desk(request)
         request_id = _request_id(request)
+        # Station workers share the rows: the request opens on any of them.
         found = await desk.get(request_id)
-        if found is None and (held := await _from_holder(request, desk, request_id, "", user)) is not None:
-            return held
     except FootageError as err:
         return _error(err)
     if found is None:
@@ -125,7 +123,7 @@ async def get_pack(request: web.Request) -> web.StreamResponse:
     try:
         desk = _desk(request)
         request_id = _request_id(request)
-        if (held := await _from_holder(request, desk, request_id, "/pack.zip", user)) is not None:
+        if (held := await _from_holder(request, desk, request_id, user)) is not None:
             return held
         path = await export(desk, request_id, user=user.username, role=user.role, ip=request.remote or "")
     except FootageError as err:
@@ -253,13 +251,14 @@ _PACK_HEADERS = ("Content-Type", "Content-Disposition", "Content-Length", "Cache
 
 
 async def _from_holder(
-    request: web.Request, desk: FootageDesk, request_id: str, tail: str, user: Any
+    request: web.Request, desk: FootageDesk, request_id: str, user: Any
 ) -> web.StreamResponse | None:
-    """Several workers: ask the worker that holds a request (its row, its clips) on the officer's behalf.
+    """Several workers: ask the worker that holds a request's clips for its pack, on the officer's behalf.
 
-    The officer signed in here; the holder is told who they are in the signed
-    call, audits the export under their name, and the answer is passed back
-    as it comes.  None when this worker holds the request (or runs alone).
+    The rows are shared, but the clips stay in the folder of the worker that
+    asked the hub.  The officer signed in here; the holder is told who they are
+    in the signed call, audits the export under their name, and the pack is
+    passed back as it comes.  None when this worker holds the request (or runs alone).
     """
     workers = desk.station.workers
     if workers is None:
@@ -270,14 +269,14 @@ async def _from_holder(
     if not claim.alive or claim.url is None or workers.session is None:
         raise FootageError("the station server that holds this request is away; try again shortly", 503)
     path_qs = (
-        f"{PEER_FOOTAGE_PATH}/{request_id}{tail}?{urlencode({'user': user.username, 'role': user.role})}"
+        f"{PEER_FOOTAGE_PATH}/{request_id}/pack.zip?{urlencode({'user': user.username, 'role': user.role})}"
     )
     headers = workers.sign("GET", path_qs, remote=request.remote or "")
     try:
         # A big pack takes the holder a while to write before its first byte: no read timeout then.
-        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=None if tail else 60)
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=None)
         async with workers.session.get(claim.url + path_qs, headers=headers, timeout=timeout) as resp:
-            if resp.status != 200 or not tail:
+            if resp.status != 200:
                 return web.Response(
                     status=resp.status, body=await resp.read(), content_type=resp.content_type
                 )
@@ -306,19 +305,6 @@ def _peer_officer(request: web.Request, desk: FootageDesk) -> tuple[str, str, st
         raise FootageError("the officer is not named", 400)
     relayed = caller(request)
     return user, role, relayed[1] if relayed is not None else ""
-
-
-async def peer_request(request: web.Request) -> web.Response:
-    """A request this worker holds, for an officer signed in at another worker."""
-    try:
-        desk = _desk(request)
-        _peer_officer(request, desk)
-        found = await desk.get(_request_id(request))
-    except FootageError as err:
-        return _error(err)
-    if found is None:
-        return json_error(404, "no such footage request")
-    return web.json_response(found, dumps=_dumps)
 
 
 async def peer_pack(request: web.Request) -> web.StreamResponse:
@@ -516,15 +502,6 @@ def routes(hub: Hub) -> list[Route]:
             csrf=False,
             tags=("station",),
             summary=upload,
-        ),
-        Route(
-            "GET",
-            PEER_FOOTAGE_PATH + "/{request_id}",
-            peer_request,
-            public=True,
-            csrf=False,
-            tags=("station",),
-            summary="A footage request, for an officer at another station worker (signed with the workers' key)",
         ),
         Route(
             "GET",

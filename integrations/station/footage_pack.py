@@ -65,7 +65,7 @@ async def export(desk: FootageDesk, request_id: str, *, user: str, role: str, ip
         raise FootageError(
             f"the request is {req['state']}: a pack exists once it is delivered", 409, state=req["state"]
         )
-    row = await desk.hub.storage.fetchone("SELECT * FROM footage_requests WHERE id = ?", (request_id,))
+    row = await desk.storage.fetchone("SELECT * FROM footage_requests WHERE id = ?", (request_id,))
     assert row is not None and desk.key is not None
     hub_manifest = bytes(row["hub_manifest"])
     hub_key = parse_public_key(row["hub_key"])

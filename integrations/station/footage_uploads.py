@@ -43,7 +43,7 @@ class FootageUploads:
 
     async def upload_request(self, request_id: str, hub_id: str) -> dict[str, Any]:
         """Return the request row an upload belongs to, or raise (404 unknown, 409 denied)."""
-        row = await self.hub.storage.fetchone(
+        row = await self.desk.storage.fetchone(
             "SELECT * FROM footage_requests WHERE id = ? AND hub_id = ?", (request_id, hub_id)
         )
         if row is None:
@@ -64,7 +64,7 @@ class FootageUploads:
         """Register a clip (idempotent); return how much of it the station holds."""
         await self.upload_request(request_id, hub_id)
         async with self._lock(request_id, item_id):
-            row = await self.hub.storage.fetchone(
+            row = await self.desk.storage.fetchone(
                 "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
             )
             rel = f"{hub_id}/{request_id}/{item_id}.mp4"
@@ -73,12 +73,12 @@ class FootageUploads:
                     raise FootageError("this clip was delivered already with another hash", 409)
                 # The hub cut the clip again (it died before it kept the first cut): start over.
                 await self.hub.loop.run_in_executor(None, remove_file, self._part(rel))
-                await self.hub.storage.execute(
+                await self.desk.storage.execute(
                     "DELETE FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
                 )
                 row = None
             if row is None:
-                await self.hub.storage.execute(
+                await self.desk.storage.execute(
                     "INSERT INTO footage_items (request_id, item_id, camera, start_ts, end_ts, size, sha256, "
                     "received, complete, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
                     (
@@ -96,7 +96,7 @@ class FootageUploads:
             return await self._status(request_id, item_id)
 
     async def _status(self, request_id: str, item_id: str) -> dict[str, Any]:
-        row = await self.hub.storage.fetchone(
+        row = await self.desk.storage.fetchone(
             "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
         )
         if row is None:
@@ -110,7 +110,7 @@ class FootageUploads:
             await self.hub.loop.run_in_executor(None, remove_file, self._part(row["path"]))
             held = 0
         if held != row["received"]:
-            await self.hub.storage.execute(
+            await self.desk.storage.execute(
                 "UPDATE footage_items SET received = ? WHERE request_id = ? AND item_id = ?",
                 (held, request_id, item_id),
             )
@@ -137,13 +137,13 @@ class FootageUploads:
                 raise FootageError(
                     f"the clip was declared as {status['size']} bytes; this chunk goes past it"
                 )
-            row = await self.hub.storage.fetchone(
+            row = await self.desk.storage.fetchone(
                 "SELECT * FROM footage_items WHERE request_id = ? AND item_id = ?", (request_id, item_id)
             )
             assert row is not None
             await self.hub.loop.run_in_executor(None, _append, self._part(row["path"]), offset, data)
             received = offset + len(data)
-            await self.hub.storage.execute(
+            await self.desk.storage.execute(
                 "UPDATE footage_items SET received = ? WHERE request_id = ? AND item_id = ?",
                 (received, request_id, item_id),
             )
@@ -157,7 +157,7 @@ class FootageUploads:
         digest = await self.hub.loop.run_in_executor(None, file_sha256, part)
         if digest != row["sha256"]:
             await self.hub.loop.run_in_executor(None, remove_file, part)
-            await self.hub.storage.execute(
+            await self.desk.storage.execute(
                 "UPDATE footage_items SET received = 0 WHERE request_id = ? AND item_id = ?",
                 (row["request_id"], row["item_id"]),
             )
@@ -172,7 +172,7 @@ class FootageUploads:
                 "the clip's SHA-256 does not match its declaration; send it again from 0", 422, offset=0
             )
         await self.hub.loop.run_in_executor(None, part.replace, self.folder / row["path"])
-        await self.hub.storage.execute(
+        await self.desk.storage.execute(
             "UPDATE footage_items SET complete = 1, received = size, completed_at = ? WHERE request_id = ? "
             "AND item_id = ?",
             (self.hub.clock.time(), row["request_id"], row["item_id"]),
@@ -195,7 +195,7 @@ class FootageUploads:
             raise FootageError("this manifest is for another request or hub")
         missing = []
         for item in doc.get("items") or []:
-            row = await self.hub.storage.fetchone(
+            row = await self.desk.storage.fetchone(
                 "SELECT complete, sha256 FROM footage_items WHERE request_id = ? AND item_id = ?",
                 (request_id, str(item.get("id"))),
             )
@@ -205,13 +205,13 @@ class FootageUploads:
             raise FootageError(
                 f"clips not (completely) received yet: {', '.join(missing)}", 409, missing=missing
             )
-        row = await self.hub.storage.fetchone(
+        row = await self.desk.storage.fetchone(
             "SELECT state FROM footage_requests WHERE id = ?", (request_id,)
         )
         if row is not None and row["state"] == "delivered":
             return {"state": "delivered"}
         no_footage = list(doc.get("no_footage") or [])
-        await self.hub.storage.execute(
+        await self.desk.storage.execute(
             "UPDATE footage_requests SET hub_manifest = ?, hub_signature = ?, hub_key = ?, delivered_at = ?, "
             "no_footage = ? WHERE id = ?",
             (manifest, signature, key.b64, self.hub.clock.time(), json.dumps(no_footage), request_id),

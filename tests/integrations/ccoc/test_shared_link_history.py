@@ -1,4 +1,7 @@
-"""Station workers on one PostgreSQL keep one hub link history: the same "hubs online" on every worker."""
+"""Station workers on one PostgreSQL keep one hub link history: the same "hubs online" on every worker.
+
+(And the officers' camera views: a worker's own, from before, join the shared ones too.)
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 
 from hub.core.clock import FakeClock
 from hub.storage import Storage
+from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.ccoc.kpi import hubs_online_share, links, record_status
 from integrations.ccoc.migrations import MIGRATIONS, SHARED_PG_MIGRATIONS
 from integrations.federation.testing import FederationLab, station_config
@@ -25,6 +29,12 @@ async def test_one_link_history_for_every_worker_with_what_each_kept_before(
     await own.open()
     await own.execute(
         "INSERT INTO ccoc_hub_status (hub_id, ts, status) VALUES ('old-hub', ?, 'online')", (start,)
+    )
+    await own.execute(
+        "INSERT INTO ccoc_views (id, ts, username, role, hub_id, entity_id, incident_id, reason, what, expires) "
+        "VALUES ('01JD0000000000000000000001', ?, 'somchai', 'operator', 'old-hub', 'camera.gate', 'inc-1', "
+        "'ตามหาคนร้าย', 'snapshot', ?)",
+        (start, start + 600),
     )
     await own.close()
     a, b = [
@@ -45,6 +55,9 @@ async def test_one_link_history_for_every_worker_with_what_each_kept_before(
         assert await hubs_online_share(worker, ["hub-x"], start, clock.time()) == pytest.approx(0.5)
         assert await hubs_online_share(worker, ["old-hub"], start, clock.time()) == pytest.approx(1.0)
     assert await a.storage.fetchall("SELECT 1 FROM ccoc_hub_status WHERE hub_id = 'hub-x'") == []
+    # B's own camera view from before is on A's incident page too.
+    [view] = await a.data[CCOC_RUNTIME].viewing.views("old-hub", "inc-1")
+    assert (view["username"], view["reason"]) == ("somchai", "ตามหาคนร้าย")
 
 
 async def test_the_shared_link_history_has_the_columns_of_the_console_s_own(

@@ -2,8 +2,9 @@
 
 The officer asks on worker A; the hub uploads to worker B (the proxy's
 pick).  B checks each call's signature and relays it to A, which holds the
-request: the clip is stored and hash-checked there, the request is
-delivered, and A's evidence pack carries the same bytes the hub hashed.
+request's clips: the clip is stored and hash-checked there, the request is
+delivered, and A's evidence pack carries the same bytes the hub hashed.  The
+request's rows are on the workers' shared database: B's desk lists and opens it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
         assert pack.status == 200
         body = await pack.read()
 
-    # The hub was told to upload to B; A claimed the request and holds its clip, B nothing.
+    # The hub was told to upload to B; A claimed the request and holds its clip, B no file.
     [command] = [
         c
         for c in await a.data[STATION_RUNTIME].store.commands(hub_id="test-hub")
@@ -79,7 +80,9 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
     assert command.data["upload_url"] == b.http.url
     claim = await a.data[STATION_RUNTIME].workers.owner("footage", request_id)
     assert claim is not None and claim.worker_id == a.data[STATION_RUNTIME].workers.id
-    assert await b.data[FOOTAGE].get(request_id) is None
+    assert await b.data[FOOTAGE].get(request_id) == await a.data[FOOTAGE].get(request_id)
+    for worker in (a, b):  # the rows are shared, in neither worker's own file
+        assert await worker.storage.fetchall("SELECT 1 FROM footage_requests") == []
     assert not list((b.data[FOOTAGE].folder).rglob("*.mp4"))
     # The same bytes the hub hashed, in A's pack, which verifies.
     with zipfile.ZipFile(io.BytesIO(body)) as zf:
@@ -95,10 +98,15 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
     [done] = await a.audit.query(action="station.footage.delivered")
     assert done.actor == "hub:test-hub" and done.detail["items"][0]["sha256"] == item["sha256"]
 
-    # An officer signed in at B asks B for the request and its pack: B asks A, which holds them.
+    # An officer signed in at B finds the request in B's list and opens it there (the shared row);
+    # its pack B asks of A, which holds the clips.
     # (A name as odd as the accounts allow: the signed call names the officer in its query.)
     op_b, _token = await officer(b, "สมศักดิ์@ccoc/2+1")
     async with op_b:
+        listed = await (await op_b.get("/api/ccoc/footage_requests")).json()
+        assert [(r["id"], r["state"], r["case_number"]) for r in listed] == [
+            (request_id, "delivered", "77/2569")
+        ]
         seen = await op_b.get(f"/api/ccoc/footage_requests/{request_id}")
         assert seen.status == 200 and (await seen.json())["items"][0]["sha256"] == item["sha256"]
         pack_b = await op_b.get(f"/api/ccoc/footage_requests/{request_id}/pack.zip")

@@ -1,0 +1,89 @@
+"""The footage desk's tables on the station workers' shared PostgreSQL: the twins, and a worker's own rows copied once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hub.core.clock import FakeClock
+from hub.storage import Storage
+from hub.storage_pg import SharedStorage
+from integrations.federation.testing import FederationLab, station_config
+from integrations.station.footage import COMPONENT, FOOTAGE, MIGRATIONS, SHARED_PG_MIGRATIONS
+
+_TABLES = ("footage_requests", "footage_items", "footage_history")
+_OLD = "01JD0000000000000000000007"
+
+
+async def test_the_shared_footage_tables_have_the_columns_of_the_desk_s_own(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    lite, pg = Storage(tmp_path / "hub.db"), SharedStorage(postgres_url)
+    lite.add_migrations(COMPONENT, MIGRATIONS)
+    await lite.open()
+    await pg.open()
+    try:
+        await pg.apply_migrations("station_footage_shared", SHARED_PG_MIGRATIONS)
+        for table in _TABLES:
+            lite_cols = [
+                r["name"] for r in await lite.fetchall(f"SELECT name FROM pragma_table_info('{table}')")
+            ]
+            pg_cols = [
+                r["column_name"]
+                for r in await pg.fetchall(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position",
+                    (table,),
+                )
+            ]
+            assert lite_cols == pg_cols and lite_cols, table
+    finally:
+        await lite.close()
+        await pg.close()
+
+
+async def test_a_worker_s_own_requests_join_the_shared_desk_once(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    # The worker ran before the desk was shared: one delivered request in its own file.
+    now = clock.time()
+    own = Storage(tmp_path / "w" / "data" / "safetyhub.db")
+    own.add_migrations(COMPONENT, MIGRATIONS)
+    await own.open()
+    await own.execute(
+        "INSERT INTO footage_requests (id, hub_id, cameras, start_ts, end_ts, reason, case_number, username, "
+        "role, created_at, updated_at, state, delivered_at, hub_manifest, hub_signature, hub_key) "
+        "VALUES (?, 'test-hub', '[\"camera.gate\"]', ?, ?, 'ชิงทรัพย์', '12/2569', 'somchai', 'operator', ?, ?, "
+        "'delivered', ?, ?, 'c2lnbmF0dXJl', 'a2V5')",
+        (_OLD, now - 600, now - 300, now, now, now, b'{"manifest": true}'),
+    )
+    await own.execute(
+        "INSERT INTO footage_items (request_id, item_id, camera, start_ts, end_ts, size, sha256, received, "
+        "complete, path, created_at) VALUES (?, 'clip-1', 'camera.gate', ?, ?, 10, 'ab', 10, 1, 'x.mp4', ?)",
+        (_OLD, now - 600, now - 300, now),
+    )
+    for state in ("pending", "approved", "delivered"):
+        await own.execute(
+            "INSERT INTO footage_history (request_id, ts, state, actor, detail) VALUES (?, ?, ?, 'hub:test-hub', ?)",
+            (_OLD, now, state, json.dumps({"step": state})),
+        )
+    await own.close()
+
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory)
+    worker = await make_hub(
+        lab.station_block(share_group="ccoc", database=postgres_url),
+        base=station_config(),
+        folder=tmp_path / "w",
+    )
+    desk = worker.data[FOOTAGE]
+    assert desk.storage is worker.shared_storage and desk.storage is not worker.storage
+    [found] = await desk.requests()
+    assert (found["id"], found["state"], found["case_number"]) == (_OLD, "delivered", "12/2569")
+    assert [i["id"] for i in found["items"]] == ["clip-1"]
+    assert [h["state"] for h in found["history"]] == ["pending", "approved", "delivered"]
+    row = await desk.storage.fetchone("SELECT hub_manifest FROM footage_requests WHERE id = ?", (_OLD,))
+    assert row is not None and bytes(row["hub_manifest"]) == b'{"manifest": true}'
+    # A later start copies nothing again (the history has no key of its own to stop a second copy).
+    await desk._adopt_own(desk.storage)
+    assert await desk.get(_OLD) == found
