@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -47,6 +48,7 @@ __all__ = (
     "ACCESS_PG_MIGRATIONS",
     "PG_ONLY_TABLES",
     "AccessRelay",
+    "SharedLoginFailures",
     "adopt_local",
     "SharedStorage",
     "shared_database_url",
@@ -128,9 +130,20 @@ ACCESS_PG_MIGRATIONS: tuple[str, ...] = (
         last_id BIGINT NOT NULL
     );
     """,
+    """
+    -- PostgreSQL only: the failed logins of the last minutes, counted by every process (a
+    -- password guesser gets one allowance, not one per worker).  A hash of the throttle's key
+    -- (address and user name), not the name typed.
+    CREATE TABLE login_failures (
+        key_hash TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX ix_login_failures_key ON login_failures (key_hash, ts);
+    CREATE INDEX ix_login_failures_ts ON login_failures (ts);
+    """,
 )
 #: Tables of the shared database that SQLite has no twin of (the parity test leaves them out).
-PG_ONLY_TABLES = frozenset({"hub_access_imports"})
+PG_ONLY_TABLES = frozenset({"hub_access_imports", "login_failures"})
 
 #: Seconds a login waits for a server that does not answer (a dead host, not a refusal).
 CONNECT_TIMEOUT = 3.0
@@ -364,6 +377,62 @@ def _database_key(path: str) -> str | None:
     """Return ``block`` for an error at ``block.database`` (or below it), else None."""
     block, _, rest = path.partition(".")
     return block if rest == "database" or rest.startswith(("database.", "database[")) else None
+
+
+class SharedLoginFailures:
+    """The login throttle's failures as every process sharing the database counts them.
+
+    Each process keeps its own in-memory :class:`hub.core.throttle.Throttle`; behind a
+    balancing proxy a guesser would get its allowance once per worker.  The same limits
+    are judged here on the failures all of them wrote.  A server that cannot be reached
+    raises :class:`StorageUnavailable` from :meth:`retry_after` (the login is refused with
+    503 anyway: the accounts are there too); :meth:`fail` never holds a login up for it.
+    """
+
+    def __init__(self, storage: SharedStorage, limit: int, window: float, global_limit: int | None) -> None:
+        self.storage = storage
+        self.limit = limit
+        self.window = window
+        self.global_limit = global_limit
+
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    async def retry_after(self, key: str, now: float) -> float | None:
+        """Return seconds until ``key`` may try again, or None if it may now."""
+        waits: list[float] = []
+        since = now - self.window
+        row = await self.storage.fetchone(
+            "SELECT ts FROM login_failures WHERE key_hash = ? AND ts > ? ORDER BY ts DESC LIMIT 1 OFFSET ?",
+            (self._hash(key), since, self.limit - 1),
+        )
+        if row is not None:
+            waits.append(float(row["ts"]) + self.window - now)
+        if self.global_limit is not None:
+            row = await self.storage.fetchone(
+                "SELECT ts FROM login_failures WHERE ts > ? ORDER BY ts DESC LIMIT 1 OFFSET ?",
+                (since, self.global_limit - 1),
+            )
+            if row is not None:
+                waits.append(float(row["ts"]) + self.window - now)
+        return max(waits) if waits else None
+
+    async def fail(self, key: str, now: float) -> None:
+        """Count a failure of ``key`` (and forget those older than the window)."""
+        try:
+            await self.storage.execute(
+                "INSERT INTO login_failures (key_hash, ts) VALUES (?, ?)", (self._hash(key), now)
+            )
+            await self.storage.execute("DELETE FROM login_failures WHERE ts <= ?", (now - self.window,))
+        except StorageUnavailable as err:
+            # This process's own throttle counted it; the others will not see it.
+            _LOGGER.warning("A failed login was not counted for the other processes: %s", err)
+
+    async def forget(self, key: str) -> None:
+        """Clear ``key``'s failures (it logged in)."""
+        with contextlib.suppress(StorageUnavailable):
+            await self.storage.execute("DELETE FROM login_failures WHERE key_hash = ?", (self._hash(key),))
 
 
 class AccessRelay:

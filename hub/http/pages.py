@@ -34,6 +34,7 @@ from hub.storage import StorageUnavailable
 
 if TYPE_CHECKING:
     from hub.hub import Hub
+    from hub.storage_pg import SharedLoginFailures
 
 __all__ = ("routes", "GLOBAL_LOGIN_FAILURES")
 
@@ -157,8 +158,20 @@ class _Pages:
         # bound caps guessing across all names (spraying).
         self.login_throttle = Throttle(MAX_FAILURES, WINDOW_SECONDS, global_limit=GLOBAL_LOGIN_FAILURES)
         self.onboarding_throttle = Throttle(MAX_FAILURES, WINDOW_SECONDS)
+        #: Processes sharing one accounts database (station workers) count failed logins together.
+        self._shared_failures: SharedLoginFailures | None = None
         # Two onboarding posts racing must not both see "no users yet".
         self.onboarding_lock = asyncio.Lock()
+
+    def _shared(self, hub: Hub) -> SharedLoginFailures | None:
+        # Imported here: PostgreSQL's module is only needed where the hub shares a database.
+        from hub.storage_pg import SharedLoginFailures, SharedStorage
+
+        if self._shared_failures is None and isinstance(hub.shared_storage, SharedStorage):
+            self._shared_failures = SharedLoginFailures(
+                hub.shared_storage, MAX_FAILURES, WINDOW_SECONDS, GLOBAL_LOGIN_FAILURES
+            )
+        return self._shared_failures
 
     # -- login / logout ----------------------------------------------------------
 
@@ -221,6 +234,9 @@ class _Pages:
         username = _field(form, "username").strip()[:64]
         throttle_key = f"{ip}\n{username.casefold()}"
         wait = self.login_throttle.retry_after(throttle_key, now)
+        shared = self._shared(hub)
+        if wait is None and shared is not None:
+            wait = await shared.retry_after(throttle_key, now)
         if wait is not None:
             # Not audited: the failures that led here were, and a scripted
             # flood of refusals must not flood the append-only log.
@@ -234,6 +250,8 @@ class _Pages:
         user = await hub.auth.check_password(username, _field(form, "password"))
         if user is None:
             self.login_throttle.fail(throttle_key, now)
+            if shared is not None:
+                await shared.fail(throttle_key, now)
             await hub.audit.log(
                 username or "?",
                 "login",
@@ -244,6 +262,8 @@ class _Pages:
             )
             return self._login_page(request, 401, _t(request, "login.failed"), next_path, username)
         self.login_throttle.forget(throttle_key)
+        if shared is not None:
+            await shared.forget(throttle_key)
         sid, _csrf = await hub.auth.create_session(user)
         await hub.audit.log(user.username, "login", user.username, role=user.role, ip=ip)
         return _logged_in(request, sid, next_path or "/")

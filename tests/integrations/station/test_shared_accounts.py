@@ -154,3 +154,31 @@ async def test_the_shared_database_down_refuses_logins_in_thai_and_the_worker_ru
         targets = [e.target for e in await hub.audit.query(action="service.call")]
         assert targets == ["sos.press_again", "sos.press"]
         assert (await post_login(browser, "somchai")).status == 303
+
+
+async def test_a_password_guesser_gets_one_allowance_across_the_workers(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    from hub.http.pages import MAX_FAILURES
+
+    lab = FederationLab(tmp_path / "lab", mosquitto_factory)
+    a = await worker(make_hub, lab, postgres_url, tmp_path / "a")
+    b = await worker(make_hub, lab, postgres_url, tmp_path / "b")
+    await a.auth.add_user("somchai", PASSWORD, "operator")
+
+    async def attempt(session: aiohttp.ClientSession, password: str) -> int:
+        page = await (await session.get("/login")).text()
+        form = {**login_form(page, "somchai"), "password": password}
+        async with session.post("/login", data=form, allow_redirects=False) as resp:
+            await resp.read()
+            return resp.status
+
+    async with client(a) as on_a, client(b) as on_b:
+        # The proxy deals the guesses to both workers: each sees fewer than its allowance.
+        for n in range(MAX_FAILURES):
+            assert await attempt(on_a if n % 2 else on_b, f"guess-{n}") == 401
+        # Counted together: the next try is refused on either worker, even with the password.
+        assert await attempt(on_a, PASSWORD) == 429
+        assert await attempt(on_b, PASSWORD) == 429
+    rows = await a.shared_storage.fetchall("SELECT key_hash FROM login_failures")
+    assert len(rows) == MAX_FAILURES and all("somchai" not in r["key_hash"] for r in rows)
