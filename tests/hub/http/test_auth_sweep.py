@@ -31,9 +31,7 @@ PUBLIC = {
     # Calls between a station's workers: each signed with the workers' key (integrations.station.workers).
     ("GET", "/api/station/workers/live/uplink"),
     ("GET", "/api/station/workers/live/watch"),
-    ("GET", "/api/station/workers/views/{view_id}"),
     ("POST", "/api/station/workers/footage/status"),
-    ("GET", "/api/station/workers/footage/requests/{request_id}"),
     ("GET", "/api/station/workers/footage/requests/{request_id}/pack.zip"),
 }
 
