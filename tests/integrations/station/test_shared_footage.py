@@ -9,8 +9,14 @@ from typing import Any
 from hub.core.clock import FakeClock
 from hub.storage import Storage
 from hub.storage_pg import SharedStorage
-from integrations.federation.testing import FederationLab, station_config
+from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
+from integrations.federation.testing import FederationLab, station_config, until
+from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.footage import COMPONENT, FOOTAGE, MIGRATIONS, SHARED_PG_MIGRATIONS
+from integrations.video.footage import FOOTAGE_DESK as VIDEO_FOOTAGE
+from tests.integrations.station.workers_lab import workers_and_hub
+from tests.integrations.video.conftest import add_stream_camera
+from tests.integrations.video.live_lab import officer
 
 _TABLES = ("footage_requests", "footage_items", "footage_history")
 _OLD = "01JD0000000000000000000007"
@@ -87,3 +93,46 @@ async def test_a_worker_s_own_requests_join_the_shared_desk_once(
     # A later start copies nothing again (the history has no key of its own to stop a second copy).
     await desk._adopt_own(desk.storage)
     assert await desk.get(_OLD) == found
+
+
+async def test_the_owner_s_answer_reaches_the_shared_request_while_the_worker_that_asked_is_stopped(
+    make_hub: Any, mosquitto_factory: Any, postgres_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    hub, a, b = await workers_and_hub(make_hub, mosquitto_factory, postgres_url, tmp_path)
+    add_stream_camera(hub, "shop", "rtsp://127.0.0.1:9/none", share="registry")  # the owner is asked
+    await hub.data[FEDERATION_RUNTIME].send_registry(force=True)
+
+    async def listed() -> bool:
+        item = await a.data[STATION_RUNTIME].store.hub("test-hub")
+        cameras = ((item or {}).get("registry") or {}).get("cameras") or []
+        return any(c.get("entity_id") == "camera.shop" for c in cameras)
+
+    await until(listed, 15)
+    op, _token = await officer(a)
+    async with op:
+        resp = await op.post(
+            "/api/ccoc/footage_requests",
+            json={
+                "hub_id": "test-hub",
+                "cameras": ["camera.shop"],
+                "start": clock.time() - 600,
+                "end": clock.time() - 300,
+                "reason": "ลักทรัพย์",
+                "case_number": "90/2569",
+            },
+        )
+        assert resp.status == 201, await resp.text()
+        request_id = (await resp.json())["id"]
+    owner = hub.data[VIDEO_FOOTAGE]
+    await until(lambda: owner.get(request_id), 15)  # the hub holds it, asking its owner
+    await a.stop()  # the worker whose officer asked goes away
+    assert await owner.decide(request_id, False, by="owner", via="web") == "denied"
+
+    async def denied() -> Any:
+        found = await b.data[FOOTAGE].get(request_id)
+        return found if found is not None and found["state"] == "denied" else None
+
+    found = await until(denied, 15)  # B heard the hub and recorded it on the shared row
+    assert found["history"][-1]["actor"] == "hub:test-hub/owner"
+    [entry] = await b.audit.query(action="station.footage.state")
+    assert entry.detail["state"] == "denied"
