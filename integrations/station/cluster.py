@@ -17,7 +17,9 @@ it.  A hub's link change updates this worker's view of the hub and fires
 ``station_peer_hub`` (the console's ``ccoc_hub``), without re-running the
 station's own listeners.  A hub's answer to a command, stored by another
 worker, wakes whoever waits for it here (``POST …/commands`` with ``wait``)
-and fires ``station_peer_command`` (the console's ``ccoc_command``).
+and fires ``station_peer_command`` (the console's ``ccoc_command``).  A footage
+request another worker changed (its rows are shared) is re-read and announced
+to this worker's consoles (``ccoc_footage``).
 Notices are small (keys only) and at most a few per batch: telemetry is not
 announced.
 """
@@ -132,8 +134,21 @@ class PeerRelay:
                 elif kind == "command":
                     await self.station.peer_command(str(note["id"]))
                     self.hub.bus.fire(EVENT_PEER_COMMAND, {"command_id": str(note["id"])})
+                elif kind == "footage":
+                    await self._footage(str(note["id"]))
             except Exception:
                 _LOGGER.exception("Station: could not replay a peer's notice %r", note)
+
+    async def _footage(self, request_id: str) -> None:
+        # The footage desk's rows are shared: this worker's consoles see the change, read here.
+        from integrations.station.footage import FOOTAGE
+
+        desk = self.hub.data.get(FOOTAGE)
+        if desk is None:
+            return
+        found = await desk.get(request_id)
+        if found is not None:
+            desk.announce_here(found)
 
     async def _incident(self, hub_id: str, incident_id: str, change: str) -> None:
         self.heard += 1

@@ -37,6 +37,7 @@ from hub.keys import HubKey
 from integrations.federation.const import EVENT_FOOTAGE_STATUS, FOOTAGE_REQUEST_COMMAND
 from integrations.federation.protocol import ID_RE, NAME_RE
 from integrations.station.const import EVENT_COMMAND_RESULT, EVENT_EVENT, EVENT_PEER_COMMAND
+from integrations.station.store_pg import PgStationStore
 from integrations.video.evidence import EvidenceKey, PublicKey, load_evidence_key, parse_public_key
 from integrations.video.footage_protocol import STATES
 
@@ -474,7 +475,7 @@ class FootageDesk:
         )
         found = await self.get(request_id)
         assert found is not None
-        self._announce(found)
+        await self._announce(found)
         return found
 
     async def _checked(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -659,7 +660,7 @@ class FootageDesk:
         )
         found = await self.get(request_id)
         if found is not None:
-            self._announce(found)
+            await self._announce(found)
         return True
 
     async def _on_result(self, event: Event) -> None:
@@ -817,7 +818,8 @@ class FootageDesk:
                     return parse_public_key(evidence["ed25519_public"])
         return None
 
-    def _announce(self, req: dict[str, Any]) -> None:
+    def announce_here(self, req: dict[str, Any]) -> None:
+        """Tell this worker's consoles (the live board) that a request changed."""
         self.hub.bus.fire(
             EVENT_CCOC_FOOTAGE,
             {
@@ -827,6 +829,17 @@ class FootageDesk:
                 "case_number": req["case_number"],
             },
         )
+
+    async def _announce(self, req: dict[str, Any]) -> None:
+        """Tell every worker's consoles that a request changed (the others through PostgreSQL)."""
+        self.announce_here(req)
+        store = self.station.store
+        if self.station.peers is None or not isinstance(store, PgStationStore):
+            return
+        try:
+            await store.tell_others([{"k": "footage", "id": req["id"]}])
+        except Exception as err:  # noqa: BLE001 - the change is stored; the others' boards miss one update
+            _LOGGER.warning("Footage: could not tell the other workers of request %s: %s", req["id"], err)
 
 
 def _safe_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -233,6 +233,10 @@ class PgStationStore(SqliteStationStore):
         for payload in notices(self.worker, notes):
             db.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
 
+    async def tell_others(self, notes: list[dict[str, Any]]) -> None:
+        """Send the other workers ``notes`` about rows committed elsewhere (the footage desk's)."""
+        await self._db.write(lambda db: self._notify(db, notes))
+
     def _command_result(
         self, db: Any, command_id: str, hub_id: str, status: str, result: Any, error: str | None, at: float
     ) -> bool:

@@ -21,7 +21,7 @@ import aiohttp
 from integrations.federation.const import FOOTAGE_REQUEST_COMMAND
 from integrations.federation.testing import until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
-from integrations.station.footage import FOOTAGE, PEER_FOOTAGE_PATH
+from integrations.station.footage import EVENT_CCOC_FOOTAGE, FOOTAGE, PEER_FOOTAGE_PATH
 from integrations.video.const import RUNTIME as VIDEO_RUNTIME
 from integrations.video.evidence_pack import verify_pack
 from integrations.video.footage_testing import make_segments, register_segments
@@ -44,6 +44,9 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
     await until(lambda: a.data[FOOTAGE].hub_key("test-hub"), 15)
     t0 = clock.time() - 600
     await register_segments(hub.data[VIDEO_RUNTIME].recordings, "camera.gate", files, start=t0, seconds=2)
+    # B's consoles follow the request live too (A changes it; PostgreSQL tells B).
+    heard_on_b: list[dict[str, Any]] = []
+    unsub = b.bus.listen(EVENT_CCOC_FOOTAGE, lambda event: heard_on_b.append(dict(event.data)))
     op, _token = await officer(a)
     async with op:
         resp = await op.post(
@@ -65,6 +68,10 @@ async def test_a_clip_uploaded_to_the_other_worker_is_delivered_where_it_was_ask
             return found if found["state"] == "delivered" else None
 
         found = await until(delivered, 30)
+        await until(lambda: any(e["state"] == "delivered" for e in heard_on_b), 10)
+        unsub()
+        assert {(e["id"], e["case_number"]) for e in heard_on_b} == {(request_id, "77/2569")}
+        assert heard_on_b[0]["state"] == "pending"  # from its creation on A
         [item] = found["items"]
         assert item["complete"]
         pack = await op.get(f"/api/ccoc/footage_requests/{request_id}/pack.zip")
