@@ -99,14 +99,16 @@ _REFRESH_INTERVAL = 5.0
 _MAX_UNKNOWN_HUBS = 100
 _MAX_UNKNOWN_MESSAGES = 50
 #: CPython's cycle collector in a station process: allocations between two collections of the
-#: young generation (default 700), and young collections between two of the middle one
-#: (default 10).  Each message parsed makes a handful of objects that live until its batch is
-#: stored, so at the defaults the collector ran every ~100 messages and went on to walk ever
-#: more of the program mid-burst: a third of the worker's CPU per event (bench.scale, one
-#: worker: 22-24.5 µs per event at the defaults, 15.5-18 at 10,000, 14-17 at 10,000 and 100).
-#: Garbage without cycles is freed at once either way; only cyclic garbage waits longer (peak
-#: memory in the bench: alike).  The oldest generation keeps its own rule.
-_GC_THRESHOLDS = (10_000, 100)
+#: young generation (default 700).  Each message parsed makes a handful of objects that live until
+#: its batch is stored, so at the default the collector ran every ~100 messages and went on to
+#: walk ever more of the program mid-burst: a third of the worker's CPU per event (bench.scale,
+#: one worker: 22-24.5 µs per event at the default, 15.5-18 at 10,000).  The middle generation
+#: keeps its default of 10: at 100 it gathered the survivors of 100 young collections (a backlog
+#: in flight), and each of its collections then stalled the event loop for 90-285 ms, which an SOS
+#: arriving meanwhile waited out (bench.federation at half load: SOS p99 119-334 ms; at 10, with
+#: the start-up heap frozen by ``safetyhub run``, 45 ms).  Garbage without cycles is freed at once
+#: either way; only cyclic garbage waits longer.
+_GC_THRESHOLDS = (10_000, 10)
 
 
 class Ingest:

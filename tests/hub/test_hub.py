@@ -120,3 +120,23 @@ async def test_plugin_not_ready_is_retried_with_backoff_on_the_hub_clock(
     assert info.status == "set_up" and info.error is None
     assert hub.states.get("sensor.nvr").state == "up"
     assert hub.states.get("sensor.nvr_started").state == "yes"  # its hub_started, late
+
+
+async def test_a_server_process_freezes_its_start_up_heap(config_dir: Path, clock: FakeClock) -> None:
+    """``safetyhub run`` (exclusive) takes what start-up built out of the cycle collector's walks."""
+    import gc
+
+    gc.unfreeze()
+    shop = Hub(write_config(config_dir, ""), clock=clock, web=False)
+    await shop.start()
+    try:
+        assert gc.get_freeze_count() == 0  # a hub in a test (not exclusive) leaves the collector be
+    finally:
+        await shop.stop()
+    server = Hub(write_config(config_dir / "run", ""), clock=clock, web=False, exclusive=True)
+    await server.start()
+    try:
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
+        await server.stop()

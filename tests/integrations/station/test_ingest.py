@@ -180,10 +180,10 @@ def test_a_station_collects_cyclic_garbage_less_often_and_never_more_often() -> 
     try:
         gc.set_threshold(700, 10, 10)
         tune_collector()
-        assert gc.get_threshold() == (10_000, 100, 10)
+        assert gc.get_threshold() == (10_000, 10, 10)
         gc.set_threshold(50_000, 5, 7)  # someone asked for less collecting of the young: kept
         tune_collector()
-        assert gc.get_threshold() == (50_000, 100, 7)
+        assert gc.get_threshold() == (50_000, 10, 7)
     finally:
         gc.set_threshold(*saved)
 
