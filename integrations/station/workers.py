@@ -21,9 +21,9 @@ The registry is three tables of the station database (station migration 6):
   concerns, so a relaying worker refuses a stream asked of another hub before
   it checks any password.
 * ``station_secrets``: a random key made by the first worker.  Every call
-  between workers carries an HMAC-SHA256 of the method, path, body, time and
-  the caller's id under it (:meth:`Workers.sign`); a call without a valid one
-  is refused.  Whoever can read the station database is trusted already; no
+  between workers carries an HMAC-SHA256 of the method, path, body, time, a
+  random nonce and the caller's id under it (:meth:`Workers.sign`); a call
+  without a valid one, or a copy of one already accepted, is refused.  Whoever can read the station database is trusted already; no
   key is written in any file or configuration, and none leaves the station.
 
 A single worker on SQLite (the default) runs none of this.
@@ -62,6 +62,7 @@ __all__ = (
     "HEADER_WORKER",
     "HEADER_TIME",
     "HEADER_SIGNATURE",
+    "HEADER_NONCE",
     "HEADER_FOR",
     "HEARTBEAT",
     "STALE",
@@ -73,6 +74,8 @@ _LOGGER = logging.getLogger(__name__)
 HEADER_WORKER = "X-SafetyHub-Worker"
 HEADER_TIME = "X-SafetyHub-Worker-Time"
 HEADER_SIGNATURE = "X-SafetyHub-Worker-Signature"
+#: A random value per call, signed with it: a call seen once is refused if it comes again.
+HEADER_NONCE = "X-SafetyHub-Worker-Nonce"
 #: The address of the hub whose call is relayed (trusted only when the call is signed).
 HEADER_FOR = "X-SafetyHub-Worker-For"
 #: Seconds between heartbeats; a worker silent for STALE seconds is taken as gone.
@@ -83,6 +86,7 @@ _SKEW = 60.0
 #: Live claims left by a worker that died are dropped after a day; footage claims stay with their request.
 _CLAIM_DAYS = 1
 _ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 _ID_FILE = "station_worker_id"
 _SECRET_NAME = "worker_link"
 #: Where the request is kept once its signature was checked (``caller``).
@@ -117,10 +121,12 @@ def _worker_id(folder: Path) -> str:
     return made
 
 
-def _signing_text(worker: str, at: str, method: str, path_qs: str, body: bytes, remote: str) -> bytes:
+def _signing_text(
+    worker: str, at: str, nonce: str, method: str, path_qs: str, body: bytes, remote: str
+) -> bytes:
     digest = hashlib.sha256(body).hexdigest()
     return "\n".join(
-        ("safetyhub-worker-1", worker, at, method.upper(), _canonical(path_qs), digest, remote)
+        ("safetyhub-worker-2", worker, at, nonce, method.upper(), _canonical(path_qs), digest, remote)
     ).encode()
 
 
@@ -146,6 +152,8 @@ class Workers:
         self.url: str | None = None
         self.session: aiohttp.ClientSession | None = None
         self._secret = b""
+        #: Nonces of the signed calls accepted, until their signatures are too old to pass anyway.
+        self._seen_nonces: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._registered = asyncio.Event()
 
@@ -293,8 +301,15 @@ class Workers:
     def sign(self, method: str, path_qs: str, body: bytes = b"", remote: str = "") -> dict[str, str]:
         """Return the headers that let another worker accept this call."""
         at = str(int(time.time()))
-        mac = hmac.new(self._secret, _signing_text(self.id, at, method, path_qs, body, remote), "sha256")
-        headers = {HEADER_WORKER: self.id, HEADER_TIME: at, HEADER_SIGNATURE: mac.hexdigest()}
+        nonce = secrets.token_hex(16)
+        text = _signing_text(self.id, at, nonce, method, path_qs, body, remote)
+        mac = hmac.new(self._secret, text, "sha256")
+        headers = {
+            HEADER_WORKER: self.id,
+            HEADER_TIME: at,
+            HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: mac.hexdigest(),
+        }
         if remote:
             headers[HEADER_FOR] = remote
         return headers
@@ -310,14 +325,29 @@ class Workers:
         if worker is None:
             return None
         at = request.headers.get(HEADER_TIME, "")
+        nonce = request.headers.get(HEADER_NONCE, "")
         given = request.headers.get(HEADER_SIGNATURE, "")
         remote = request.headers.get(HEADER_FOR, "")
-        if not _ID_RE.match(worker) or not at.isdigit() or abs(time.time() - int(at)) > _SKEW:
+        now = time.time()
+        if (
+            not _ID_RE.match(worker)
+            or not at.isdigit()
+            or abs(now - int(at)) > _SKEW
+            or not _NONCE_RE.match(nonce)
+        ):
             raise WorkerCallRefused("not a valid call from a station worker")
-        text = _signing_text(worker, at, request.method, request.path_qs, body, remote)
+        text = _signing_text(worker, at, nonce, request.method, request.path_qs, body, remote)
         mac = hmac.new(self._secret, text, "sha256").hexdigest()
         if not self._secret or not hmac.compare_digest(mac, given):
             raise WorkerCallRefused("not a valid call from a station worker")
+        # A copy of a call someone recorded on the way is refused while its time would still pass.
+        for old, until in list(self._seen_nonces.items()):
+            if until >= now:
+                break  # kept in arrival order, so the rest are newer
+            del self._seen_nonces[old]
+        if nonce in self._seen_nonces:
+            raise WorkerCallRefused("this call from a station worker was already made once")
+        self._seen_nonces[nonce] = now + 2 * _SKEW
         request[_CALLER] = (worker, remote)
         return worker
 

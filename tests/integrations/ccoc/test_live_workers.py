@@ -21,7 +21,7 @@ from integrations.ccoc.live_peers import PEER_UPLINK_PATH
 from integrations.federation.const import LIVE_UPLINK_PATH, STATION_VIEW_COMMAND
 from integrations.federation.testing import HUB_PASSWORDS, until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
-from integrations.station.workers import HEADER_SIGNATURE, HEADER_TIME, HEADER_WORKER, STALE
+from integrations.station.workers import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, HEADER_WORKER, STALE
 from integrations.video.mp4 import BoxReader
 from integrations.video.uplink import LIVE_UPLINKS
 from tests.integrations.station.workers_lab import workers_and_hub
@@ -198,12 +198,18 @@ async def test_a_call_between_workers_needs_their_key(
     signed = b_workers.sign("GET", path)
     assert signed[HEADER_WORKER] == b_workers.id
     assert await dial(signed) == 403
+    # The same call again (recorded on the way and sent a second time): refused as a copy.
+    assert await dial(signed) == 403
+    unsigned_nonce = b_workers.sign("GET", path)
+    unsigned_nonce[HEADER_NONCE] = "f" * 32  # a fresh nonce the signature does not cover
+    assert await dial(unsigned_nonce) == 403
     refused = [e for e in await a.audit.query(action="station.camera.live") if e.result == "refused"]
     errors = {e.detail["error"] for e in refused}
     assert errors == {
         "only the station's workers may call this",
         "not a valid call from a station worker",
         "no such stream was asked of this hub",
+        "this call from a station worker was already made once",
     }
     # The key is the station's own, in its database: in no file of either worker.
     secret = b_workers._secret
