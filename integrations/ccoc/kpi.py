@@ -67,6 +67,7 @@ _SHARED_TABLES: dict[str, tuple[str, ...]] = {
         "expires",
         "mirror_id",
     ),
+    "ccoc_kpi_samples": ("month", "key", "value", "data", "ts"),
 }
 
 
@@ -76,7 +77,8 @@ async def links(hub: Hub) -> Storage:
     Station workers each hear every link change (their own and, through PostgreSQL, the
     others'), but one that was down missed some: one shared history gives every worker the
     same "hubs online" figure.  The officers' camera views live there too, so an incident's
-    views, and a view's grant, are the same whichever worker the proxy picks.  On PostgreSQL
+    views, and a view's grant, are the same whichever worker the proxy picks; and the monthly
+    samples, so a past month's camera figures are the same too.  On PostgreSQL
     the tables are made on first use, and what this worker recorded in its own file before
     (an upgrade) is copied in, at each start (a no-op after the first: the rows' keys are
     there, and the file gets no new ones).
@@ -150,8 +152,10 @@ async def hubs_online_share(hub: Hub, hub_ids: list[str], start: float, end: flo
 
 
 async def _sample(hub: Hub, month: str, key: str, value: float | None, data: Any = None) -> None:
-    await hub.storage.execute(
-        "INSERT OR REPLACE INTO ccoc_kpi_samples (month, key, value, data, ts) VALUES (?, ?, ?, ?, ?)",
+    storage = await links(hub)
+    await storage.execute(
+        "INSERT INTO ccoc_kpi_samples (month, key, value, data, ts) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (month, key) DO UPDATE SET value = excluded.value, data = excluded.data, ts = excluded.ts",
         (
             month,
             key,
@@ -163,9 +167,8 @@ async def _sample(hub: Hub, month: str, key: str, value: float | None, data: Any
 
 
 async def _samples(hub: Hub, month: str) -> dict[str, dict[str, Any]]:
-    rows = await hub.storage.fetchall(
-        "SELECT key, value, data FROM ccoc_kpi_samples WHERE month = ?", (month,)
-    )
+    storage = await links(hub)
+    rows = await storage.fetchall("SELECT key, value, data FROM ccoc_kpi_samples WHERE month = ?", (month,))
     return {
         r["key"]: {"value": r["value"], "data": json.loads(r["data"]) if r["data"] else None} for r in rows
     }

@@ -90,9 +90,10 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 #: Station workers on one PostgreSQL keep the hub link history there, shared (the monthly "hubs
-#: online" figure is then the same on every worker): the twin of ``ccoc_hub_status`` above; and the
+#: online" figure is then the same on every worker): the twin of ``ccoc_hub_status`` above; the
 #: officers' camera views (an incident's list of views, and a view's grant, are the same on every
-#: worker): the twin of ``ccoc_views``.  Append, never edit.
+#: worker): the twin of ``ccoc_views``; and the monthly samples, the twin of ``ccoc_kpi_samples``.
+#: Append, never edit.
 SHARED_COMPONENT = "ccoc_shared"
 SHARED_PG_MIGRATIONS: tuple[str, ...] = (
     """
@@ -119,5 +120,17 @@ SHARED_PG_MIGRATIONS: tuple[str, ...] = (
         mirror_id TEXT
     );
     CREATE INDEX ix_ccoc_views_incident ON ccoc_views (hub_id, incident_id, ts);
+    """,
+    # 3: the month's "now" figures (cameras linked by policy, hubs registered), so a past month
+    # shows what was recorded whichever worker recorded it.
+    """
+    CREATE TABLE ccoc_kpi_samples (
+        month TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value DOUBLE PRECISION,
+        data TEXT,
+        ts DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (month, key)
+    );
     """,
 )

@@ -1,6 +1,7 @@
 """Station workers on one PostgreSQL keep one hub link history: the same "hubs online" on every worker.
 
-(And the officers' camera views: a worker's own, from before, join the shared ones too.)
+(And the officers' camera views and the monthly samples: a worker's own, from before, join the
+shared ones too.)
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ async def test_one_link_history_for_every_worker_with_what_each_kept_before(
         "'ตามหาคนร้าย', 'snapshot', ?)",
         (start, start + 600),
     )
+    await own.execute(
+        "INSERT INTO ccoc_kpi_samples (month, key, value, data, ts) VALUES ('2025-12', 'hubs_registered', 7, NULL, ?)",
+        (start,),
+    )
     await own.close()
     a, b = [
         await make_hub(
@@ -55,13 +60,19 @@ async def test_one_link_history_for_every_worker_with_what_each_kept_before(
         assert await hubs_online_share(worker, ["hub-x"], start, clock.time()) == pytest.approx(0.5)
         assert await hubs_online_share(worker, ["old-hub"], start, clock.time()) == pytest.approx(1.0)
     assert await a.storage.fetchall("SELECT 1 FROM ccoc_hub_status WHERE hub_id = 'hub-x'") == []
+    # B's sample of a past month is A's too (the month's "now" figures, recorded on B).
+    sample = await (await links(a)).fetchone(
+        "SELECT key, value FROM ccoc_kpi_samples WHERE month = '2025-12'"
+    )
+    assert sample is not None and (sample["key"], sample["value"]) == ("hubs_registered", 7)
     # B's own camera view from before is on A's incident page too.
     [view] = await a.data[CCOC_RUNTIME].viewing.views("old-hub", "inc-1")
     assert (view["username"], view["reason"]) == ("somchai", "ตามหาคนร้าย")
 
 
-async def test_the_shared_link_history_has_the_columns_of_the_console_s_own(
-    tmp_path: Path, postgres_url: str
+@pytest.mark.parametrize("table", ["ccoc_hub_status", "ccoc_views", "ccoc_kpi_samples"])
+async def test_each_shared_table_has_the_columns_of_the_console_s_own(
+    tmp_path: Path, postgres_url: str, table: str
 ) -> None:
     from hub.storage_pg import SharedStorage
 
@@ -71,17 +82,16 @@ async def test_the_shared_link_history_has_the_columns_of_the_console_s_own(
     await pg.open()
     try:
         await pg.apply_migrations("ccoc_shared", SHARED_PG_MIGRATIONS)
-        lite_cols = [
-            r["name"] for r in await lite.fetchall("SELECT name FROM pragma_table_info('ccoc_hub_status')")
-        ]
+        lite_cols = [r["name"] for r in await lite.fetchall(f"SELECT name FROM pragma_table_info('{table}')")]
         pg_cols = [
             r["column_name"]
             for r in await pg.fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'ccoc_hub_status' "
-                "ORDER BY ordinal_position"
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                (table,),
             )
         ]
     finally:
         await lite.close()
         await pg.close()
-    assert lite_cols == pg_cols == ["hub_id", "ts", "status"]
+    assert lite_cols == pg_cols and pg_cols

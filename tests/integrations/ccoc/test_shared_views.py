@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from hub.components.incident.const import RUNTIME as INCIDENT_RUNTIME
-from hub.storage import Storage
-from hub.storage_pg import SharedStorage
-from integrations.ccoc.migrations import MIGRATIONS, SHARED_PG_MIGRATIONS
 from integrations.federation.testing import until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
 from tests.integrations.station.workers_lab import workers_and_hub
@@ -55,29 +52,3 @@ async def test_a_view_opened_on_one_worker_is_listed_and_granted_on_the_other(
     # Audited once, by the worker the officer used, in the log the workers share.
     opened = [e for e in await b.audit.query(action="station.camera.view") if e.result == "ok"]
     assert [e.detail["view_id"] for e in opened] == [view_id]
-
-
-async def test_the_shared_views_have_the_columns_of_the_console_s_own(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    lite, pg = Storage(tmp_path / "hub.db"), SharedStorage(postgres_url)
-    lite.add_migrations("ccoc", MIGRATIONS)
-    await lite.open()
-    await pg.open()
-    try:
-        await pg.apply_migrations("ccoc_shared", SHARED_PG_MIGRATIONS)
-        lite_cols = [
-            r["name"] for r in await lite.fetchall("SELECT name FROM pragma_table_info('ccoc_views')")
-        ]
-        pg_cols = [
-            r["column_name"]
-            for r in await pg.fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'ccoc_views' "
-                "ORDER BY ordinal_position"
-            )
-        ]
-    finally:
-        await lite.close()
-        await pg.close()
-    assert lite_cols == pg_cols
-    assert "reason" in pg_cols and "expires" in pg_cols
