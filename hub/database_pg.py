@@ -481,6 +481,7 @@ class Listener:
         self.channel = channel
         self._stop = threading.Event()
         self._conn: PgConnection | None = None
+        self._thread: threading.Thread | None = None
 
     def payloads(self, timeout: float = 0.5) -> Iterator[str | None]:
         """Yield payloads as they come, and None every ``timeout`` seconds (runs on a thread).
@@ -515,3 +516,30 @@ class Listener:
     def stop(self) -> None:
         """Ask :meth:`payloads` to end (within its timeout)."""
         self._stop.set()
+
+    async def start(self, deliver: Callable[[str], None], *, name: str) -> None:
+        """Listen on a thread of its own, calling ``deliver(payload)`` on this event loop for each notice.
+
+        Returns once ``LISTEN`` is in place (or after 10 s if the server cannot
+        be reached: the thread keeps trying), so nothing sent after it is missed.
+        """
+        loop = asyncio.get_running_loop()
+        ready = threading.Event()
+
+        def listen() -> None:
+            for payload in self.payloads():
+                ready.set()
+                if payload is not None:
+                    with contextlib.suppress(RuntimeError):  # the loop closed while stopping
+                        loop.call_soon_threadsafe(deliver, payload)
+
+        self._thread = threading.Thread(target=listen, name=name, daemon=True)
+        self._thread.start()
+        await asyncio.to_thread(ready.wait, 10)
+
+    async def close(self) -> None:
+        """Stop listening and wait for the thread (within :meth:`payloads`' timeout)."""
+        self.stop()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.to_thread(thread.join)

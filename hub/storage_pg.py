@@ -25,13 +25,11 @@ re-check their credential at once (:class:`AccessRelay`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
 import os
 import secrets
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -443,32 +441,16 @@ class AccessRelay:
         self.channel = channel
         self.on_change = on_change
         self._listener = storage.listener(channel)
-        self._thread: threading.Thread | None = None
         #: Notices heard from other processes (tests, diagnostics).
         self.heard = 0
 
     async def start(self) -> None:
         """Start listening (a thread and connection of its own); return once ``LISTEN`` is in place."""
-        loop = asyncio.get_running_loop()
-        ready = threading.Event()
-
-        def listen() -> None:
-            for payload in self._listener.payloads():
-                ready.set()
-                if payload is not None:
-                    with contextlib.suppress(RuntimeError):  # the loop closed while stopping
-                        loop.call_soon_threadsafe(self._heard, payload)
-
-        self._thread = threading.Thread(target=listen, name="hub-access-relay", daemon=True)
-        self._thread.start()
-        await asyncio.to_thread(ready.wait, 10)
+        await self._listener.start(self._heard, name="hub-access-relay")
 
     async def stop(self) -> None:
         """Stop listening."""
-        self._listener.stop()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        await self._listener.close()
 
     def _heard(self, payload: str) -> None:
         if payload.split(" ", 1)[0] == self.storage.sender:

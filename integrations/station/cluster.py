@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from integrations.station.const import (
@@ -74,34 +73,18 @@ class PeerRelay:
         self.station = station
         self.store = store
         self._listener: Listener = store.database.listen(CHANNEL)
-        self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: Incidents (and their pictures) other workers stored, announced here (API, tests).
         self.heard = 0
 
     async def start(self) -> None:
         """Start listening (on a thread and connection of its own)."""
-        loop = asyncio.get_running_loop()
-        ready = threading.Event()
-
-        def listen() -> None:
-            for payload in self._listener.payloads():
-                ready.set()
-                if payload is not None:
-                    with contextlib.suppress(RuntimeError):  # the loop closed while stopping
-                        loop.call_soon_threadsafe(self._heard, payload)
-
-        self._thread = threading.Thread(target=listen, name="station-peers", daemon=True)
-        self._thread.start()
-        # LISTEN is in place before the first message is taken (the first payload is None).
-        await asyncio.to_thread(ready.wait, 10)
+        # LISTEN is in place before the first message is taken.
+        await self._listener.start(self._heard, name="station-peers")
 
     async def stop(self) -> None:
         """Stop listening and finish what is being replayed."""
-        self._listener.stop()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        await self._listener.close()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
