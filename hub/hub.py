@@ -396,7 +396,9 @@ class Hub:
             # A server process (``safetyhub run``): what start-up built (modules, schemas, the
             # config, the plugins) lives as long as the process, so it is taken out of the cycle
             # collector's walks; a full collection then walks only what came after.  On a busy
-            # station those walks were 100-375 ms stalls of the event loop, SOS included.
+            # station those walks were 100-375 ms stalls of the event loop, SOS included.  The
+            # price: a frozen object that later becomes cyclic garbage (what a config reload
+            # replaces) stays until the next restart; reloads are rare and an admin's doing.
             gc.freeze()
         _LOGGER.info("Hub %s started (%s role) in %.2fs", self.id, self.role, time.monotonic() - _T0)
 
