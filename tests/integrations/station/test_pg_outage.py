@@ -19,45 +19,16 @@ import aiomqtt
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from hub.core.ids import ulid
 from hub.testing_postgres import PostgresServer, fresh_database
-from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
-    STATION_ID,
     FederationLab,
     register_hubs,
     station_config,
     until,
 )
 from integrations.station.const import RUNTIME as STATION_RUNTIME
-
-TS = 1_767_225_600.0
-
-
-def event(n: int) -> tuple[str, bytes]:
-    msg_id = ulid()
-    body = {"type": "camera_motion", "data": {"entity_id": "camera.gate", "n": n}, "time": TS}
-    return msg_id, envelope(msg_id, STATION_ID, "test-hub", "event", TS, body)
-
-
-def sos() -> tuple[str, bytes]:
-    msg_id = ulid()
-    incident = {
-        "id": ulid(),
-        "kind": "sos",
-        "severity": "critical",
-        "status": "open",
-        "title": "SOS",
-        "opened_at": TS,
-        "updated_at": TS,
-    }
-    body = {"action": "opened", "incident": incident, "entry": {"ts": TS, "kind": "opened"}}
-    return msg_id, envelope(msg_id, STATION_ID, "test-hub", "incident", TS, body)
-
-
-def topic(kind: str) -> str:
-    return f"ssz/v1/{STATION_ID}/test-hub/{kind}"
+from tests.integrations.station.wire import sos_opened, telemetry, topic
 
 
 async def test_nothing_is_acknowledged_while_the_database_is_away_and_ingest_resumes(
@@ -76,9 +47,9 @@ async def test_nothing_is_acknowledged_while_the_database_is_away_and_ingest_res
     assert await st.ingest.link.wait_connected(10)
     assert await st.ingest.urgent_link.wait_connected(10)
 
-    before = [event(n) for n in range(200)]
-    during = [event(n) for n in range(200, 400)]
-    alarm_id, alarm = sos()
+    before = [telemetry(n) for n in range(200)]
+    during = [telemetry(n) for n in range(200, 400)]
+    alarm_id, _, alarm = sos_opened()
     acked: set[str] = set()
     async with aiomqtt.Client(
         lab.broker.host,

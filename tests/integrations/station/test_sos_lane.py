@@ -16,12 +16,9 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from hub.core.ids import ulid
 from hub.hub import Hub
-from integrations.federation.protocol import envelope
 from integrations.federation.testing import (
     HUB_PASSWORDS,
-    STATION_ID,
     FederationLab,
     register_hubs,
     station_config,
@@ -30,39 +27,13 @@ from integrations.federation.testing import (
 from integrations.station.const import RUNTIME as STATION_RUNTIME
 from integrations.station.store import Inbound
 from integrations.station.store_sqlite import TELEMETRY_CHUNK, SqliteStationStore
-
-TS = 1_767_225_600.0
-
-
-def telemetry(n: int, hub_id: str = "test-hub") -> tuple[str, bytes]:
-    msg_id = ulid()
-    body = {"type": "camera_motion", "data": {"entity_id": "camera.gate", "n": n}, "time": TS}
-    return msg_id, envelope(msg_id, STATION_ID, hub_id, "event", TS, body)
-
-
-def sos(hub_id: str = "test-hub") -> tuple[str, bytes]:
-    msg_id = ulid()
-    incident = {
-        "id": ulid(),
-        "kind": "sos",
-        "severity": "critical",
-        "status": "open",
-        "title": "SOS",
-        "opened_at": TS,
-        "updated_at": TS,
-    }
-    body = {"action": "opened", "incident": incident, "entry": {"ts": TS, "kind": "opened"}}
-    return msg_id, envelope(msg_id, STATION_ID, hub_id, "incident", TS, body)
+from tests.integrations.station.wire import TS, sos_opened, telemetry, topic
 
 
 def inbound(msg_id: str, raw: bytes, kind: str) -> Inbound:
     from integrations.federation.protocol import parse_envelope
 
     return Inbound(msg_id, "test-hub", kind, TS, TS, raw, parse_envelope(raw))
-
-
-def topic(kind: str, hub_id: str = "test-hub") -> str:
-    return f"ssz/v1/{STATION_ID}/{hub_id}/{kind}"
 
 
 @pytest.fixture
@@ -93,7 +64,8 @@ async def test_an_urgent_write_goes_between_two_telemetry_transactions(tmp_path:
         batch = [inbound(*telemetry(n), "event") for n in range(10_000)]
         bulk = asyncio.create_task(store.ingest(batch, {"test-hub": (10_000, TS, TS)}, {}))
         await asyncio.sleep(0)  # the first telemetry transaction is queued (or running)
-        alarm = inbound(*sos(), "incident")
+        msg_id, _, raw = sos_opened()
+        alarm = inbound(msg_id, raw, "incident")
         result = await store.ingest([alarm], {}, {}, urgent=True)
         assert result.new_keys == {("test-hub", alarm.id)}
         await bulk
@@ -150,7 +122,7 @@ async def test_10000_queued_telemetry_events_do_not_delay_an_sos(
             ingest._on_message(topic("event"), raw, None)
         # ... and the writer has started on them when the SOS arrives.
         await until(lambda: len(ingest._batch) < 10_000, interval=0)
-        sos_id, raw = sos()
+        sos_id, _, raw = sos_opened()
         ingest._on_message(topic("incident"), raw, None)
         await until(lambda: len(acks) >= 10_001, within=60)
         collector.cancel()

@@ -29,12 +29,11 @@ import aiomqtt
 import pytest
 
 from hub.auth import Auth
-from hub.core.ids import ulid
 from hub.storage_pg import SharedStorage
-from integrations.federation.protocol import envelope
-from integrations.federation.testing import HUB_PASSWORDS, STATION_ID, FederationLab, until
+from integrations.federation.testing import HUB_PASSWORDS, FederationLab, until
 from integrations.mqtt.testing import MosquittoFactory, free_port
 from integrations.station.store_pg import PgStationStore
+from tests.integrations.station.wire import sos_opened, telemetry, topic
 
 REPO = Path(__file__).resolve().parents[3]
 EVENTS = 10_000
@@ -45,34 +44,8 @@ KILL_AT = 3_000
 #: ... this many events after that, so a burst is in flight at A when it dies.
 IN_FLIGHT = 300
 RESEND_AFTER = 3.0
-TS = 1_767_225_600.0
 
 pytestmark = pytest.mark.slow
-
-
-def event(n: int) -> tuple[str, bytes]:
-    msg_id = ulid()
-    body = {"type": "camera_motion", "data": {"entity_id": "camera.gate", "n": n}, "time": TS}
-    return msg_id, envelope(msg_id, STATION_ID, "test-hub", "event", TS, body)
-
-
-def sos(n: int) -> tuple[str, str, bytes]:
-    msg_id, incident_id = ulid(), ulid()
-    incident = {
-        "id": incident_id,
-        "kind": "sos",
-        "severity": "critical",
-        "status": "open",
-        "title": f"SOS {n}",
-        "opened_at": TS + n,
-        "updated_at": TS + n,
-    }
-    body = {"action": "opened", "incident": incident, "entry": {"ts": TS + n, "kind": "opened"}}
-    return msg_id, incident_id, envelope(msg_id, STATION_ID, "test-hub", "incident", TS + n, body)
-
-
-def topic(kind: str) -> str:
-    return f"ssz/v1/{STATION_ID}/test-hub/{kind}"
 
 
 async def officer_token(url: str) -> str:
@@ -201,8 +174,8 @@ async def test_two_workers_survive_losing_one_and_store_every_event_once(
             stream_task = asyncio.create_task(follow_b())
             await asyncio.sleep(0.3)  # the stream is open before the first SOS
 
-            events = [event(n) for n in range(EVENTS)]
-            incidents = [sos(n) for n in range(SOS)]
+            events = [telemetry(n) for n in range(EVENTS)]
+            incidents = [sos_opened(n) for n in range(SOS)]
             # Whole MQTT messages as the hub sends them: 100 events to one, an SOS on its own.
             messages: list[tuple[str, list[str], bytes]] = []
             for k, i in enumerate(range(0, EVENTS, PER_MESSAGE)):
