@@ -43,6 +43,7 @@ __all__ = (
     "fresh_database",
     "require",
     "find_postgres_bin",
+    "table_columns",
     "OPT_OUT",
 )
 
@@ -335,3 +336,20 @@ def fresh_database(server: PostgresServer, request: pytest.FixtureRequest) -> st
 def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
     """A fresh database for this test; its URL (unix socket)."""
     return fresh_database(postgres_server, request)
+
+
+async def table_columns(storage: Any, table: str) -> list[str]:
+    """Return ``table``'s column names in order, on a SQLite or a PostgreSQL ``Storage``.
+
+    For the parity tests: a table kept on both engines must end with the same
+    columns, so a script without its twin fails there.
+    """
+    if storage.dialect == "sqlite":
+        rows = await storage.fetchall("SELECT name FROM pragma_table_info(?)", (table,))
+    else:
+        rows = await storage.fetchall(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+    return [str(r["name"]) for r in rows]

@@ -13,6 +13,7 @@ import pytest
 
 from hub.core.clock import FakeClock
 from hub.storage import Storage
+from hub.testing_postgres import table_columns
 from integrations.ccoc.const import RUNTIME as CCOC_RUNTIME
 from integrations.ccoc.kpi import hubs_online_share, links, record_status
 from integrations.ccoc.migrations import MIGRATIONS, SHARED_PG_MIGRATIONS
@@ -82,15 +83,7 @@ async def test_each_shared_table_has_the_columns_of_the_console_s_own(
     await pg.open()
     try:
         await pg.apply_migrations("ccoc_shared", SHARED_PG_MIGRATIONS)
-        lite_cols = [r["name"] for r in await lite.fetchall(f"SELECT name FROM pragma_table_info('{table}')")]
-        pg_cols = [
-            r["column_name"]
-            for r in await pg.fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position",
-                (table,),
-            )
-        ]
+        lite_cols, pg_cols = await table_columns(lite, table), await table_columns(pg, table)
     finally:
         await lite.close()
         await pg.close()

@@ -9,6 +9,7 @@ from typing import Any
 from hub.core.clock import FakeClock
 from hub.storage import Storage
 from hub.storage_pg import SharedStorage
+from hub.testing_postgres import table_columns
 from integrations.federation.const import RUNTIME as FEDERATION_RUNTIME
 from integrations.federation.testing import FederationLab, station_config, until
 from integrations.station.const import RUNTIME as STATION_RUNTIME
@@ -32,17 +33,7 @@ async def test_the_shared_footage_tables_have_the_columns_of_the_desk_s_own(
     try:
         await pg.apply_migrations("station_footage_shared", SHARED_PG_MIGRATIONS)
         for table in _TABLES:
-            lite_cols = [
-                r["name"] for r in await lite.fetchall(f"SELECT name FROM pragma_table_info('{table}')")
-            ]
-            pg_cols = [
-                r["column_name"]
-                for r in await pg.fetchall(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                    "ORDER BY ordinal_position",
-                    (table,),
-                )
-            ]
+            lite_cols, pg_cols = await table_columns(lite, table), await table_columns(pg, table)
             assert lite_cols == pg_cols and lite_cols, table
     finally:
         await lite.close()
